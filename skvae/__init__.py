@@ -1,0 +1,9 @@
+"""skvae: variational autoencoders as scikit-learn estimators."""
+
+from skvae._base import BaseVAE, PosteriorCollapseWarning
+from skvae._training import Callback, PrintLog
+from skvae.models.vae import VAE
+
+__version__ = "0.1.0"
+
+__all__ = ["VAE", "BaseVAE", "Callback", "PosteriorCollapseWarning", "PrintLog"]

@@ -1,0 +1,480 @@
+"""BaseVAE: the scikit-learn contract, written once for every skvae model."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from skvae._torch import draw_seed, make_generator, resolve_device, to_numpy, to_tensor
+from skvae._training import Callback, PrintLog, Trainer
+
+_FLOATS = [np.float64, np.float32]
+_SCORE_STREAM = 2  # generator streams: 0 training epochs, 1 validation, 2 scoring
+_ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: Cov_x(E_q[z_u]) > 0.01
+
+
+class PosteriorCollapseWarning(ConvergenceWarning):
+    """Warning raised when almost no latent dimension carries information.
+
+    Examples
+    --------
+    >>> issubclass(PosteriorCollapseWarning, UserWarning)
+    True
+    """
+
+
+class BaseVAE(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class of skvae's estimators: fitting, inference and persistence.
+
+    A model family subclasses this, lists its own parameters in ``__init__``
+    and ``_parameter_constraints``, and implements :meth:`_build_module`, which
+    returns a :class:`skvae.nn.LatentModule`. It may also override
+    :meth:`_check_params` and :meth:`_training_arrays`. It never overrides
+    ``fit``: training runs through :class:`skvae._training.Trainer`.
+
+    Parameters
+    ----------
+    See the subclasses, e.g. :class:`skvae.VAE`.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "free_bits": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _build_module(self, n_features: int) -> torch.nn.Module:
+        """Return a new (untrained) torch module for ``n_features`` inputs."""
+
+    def _check_params(self, X: np.ndarray) -> None:
+        """Checks that span several parameters or depend on the data."""
+
+    def _training_arrays(self, X: np.ndarray, y: Any) -> list[np.ndarray]:
+        """Arrays the module's ``forward`` takes, row-aligned with ``X``."""
+        return [X]
+
+    # -------------------------------------------------------------- training
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on X, keeping the weights and optimiser state.
+
+        The first call initialises the model. Early stopping is not used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, y, incremental=True)
+
+    def _fit(self, X, y, *, incremental: bool):
+        first_pass = not hasattr(self, "module_") or (
+            not self.warm_start and not incremental
+        )
+        X = validate_data(
+            self,
+            X,
+            dtype=_FLOATS,
+            ensure_min_samples=1 if incremental else 2,
+            reset=first_pass,
+        )
+        self._check_params(X)
+        arrays = self._training_arrays(X, y)
+        if first_pass:
+            self._initialize(X)
+        batch_size = self._batch_size(X.shape[0])
+        train, valid = self._split(
+            arrays, early_stopping=self.early_stopping and not incremental
+        )
+        trainer = Trainer(
+            self.module_,
+            self._get_optimizer(),
+            batch_size=min(batch_size, train[0].shape[0]),
+            beta=float(getattr(self, "beta", 1.0)),
+            kl_warmup=int(getattr(self, "kl_warmup", 0)),
+            free_bits=float(getattr(self, "free_bits", 0.0)),
+            max_grad_norm=self.max_grad_norm,
+            seed=self._seed,
+            callbacks=self._callbacks(),
+            summarize=self._summarize_epoch,
+        )
+        try:
+            with torch.random.fork_rng(devices=[]):
+                result = trainer.fit(
+                    train,
+                    valid,
+                    history=self.history_,
+                    max_epochs=1 if incremental else self.max_iter,
+                    n_iter_no_change=self.n_iter_no_change,
+                    tol=self.tol,
+                    stop_early=not incremental,
+                )
+        finally:
+            self._record_progress()
+        self.best_loss_ = result.best_loss
+        self._warn_after_fit(result, incremental)
+        return self
+
+    def _initialize(self, X: np.ndarray) -> None:
+        self._device = resolve_device(self.device)
+        self._seed = draw_seed(self.random_state)
+        self._dtype = X.dtype
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(self._seed)
+            module = self._build_module(X.shape[1])
+        self.module_ = module.to(self._device)
+        self._optimizer = None
+        self._optimizer_state = None
+        self.history_: list[dict[str, Any]] = []
+        self._record_progress()
+
+    def _record_progress(self) -> None:
+        self.n_iter_ = len(self.history_)
+        self.loss_curve_ = [record["train_loss"] for record in self.history_]
+
+    def _get_optimizer(self) -> torch.optim.Optimizer:
+        if getattr(self, "_optimizer", None) is None:
+            params = [p for p in self.module_.parameters() if p.requires_grad]
+            self._optimizer = _adam(params, self.learning_rate_init, self._device)
+            if getattr(self, "_optimizer_state", None) is not None:
+                self._optimizer.load_state_dict(self._optimizer_state)
+                self._optimizer_state = None
+        return self._optimizer
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than n_samples={n_samples}; "
+                "it is clipped to n_samples.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return n_samples
+        return self.batch_size
+
+    def _split(
+        self, arrays: list[np.ndarray], *, early_stopping: bool
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+        if not early_stopping:
+            return [self._as_tensor(a) for a in arrays], None
+        n_samples = arrays[0].shape[0]
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        if n_valid < 1 or n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True needs at least one training and one validation "
+                f"row; got n_samples={n_samples} with "
+                f"validation_fraction={self.validation_fraction}."
+            )
+        parts = train_test_split(
+            *arrays, test_size=n_valid, random_state=self._seed % (2**31)
+        )
+        train = [self._as_tensor(a) for a in parts[0::2]]
+        valid = [self._as_tensor(a) for a in parts[1::2]]
+        return train, valid
+
+    def _as_tensor(self, a: np.ndarray) -> torch.Tensor:
+        if np.issubdtype(a.dtype, np.integer):
+            return torch.as_tensor(np.asarray(a), dtype=torch.long, device=self._device)
+        return to_tensor(a, self._device)
+
+    def _callbacks(self) -> list[Callback]:
+        callbacks: list[Callback] = [PrintLog()] if self.verbose else []
+        return callbacks + list(self.callbacks or [])
+
+    def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """History entries of an epoch from the means of the module's terms."""
+        record = {k: float(v) for k, v in means.items() if v.ndim == 0 and k != "loss"}
+        if "kl_per_dim" in means:
+            record["kl_per_dim"] = means["kl_per_dim"].tolist()
+        if "mu" in means and "mu_sq" in means:
+            variance = means["mu_sq"] - means["mu"].square()
+            record["active_units"] = int((variance > _ACTIVE_UNIT_THRESHOLD).sum())
+        record.pop("mu_sq", None)
+        return record
+
+    def _warn_after_fit(self, result: Any, incremental: bool) -> None:
+        if incremental or result.interrupted or not self.history_:
+            return
+        if not result.converged and self.max_iter > 0:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        active = self.history_[-1].get("active_units")
+        n_latent = self.module_.n_latent
+        warmed_up = self.n_iter_ >= int(getattr(self, "kl_warmup", 0))
+        if (
+            active is not None
+            and warmed_up
+            and active < max(1, math.ceil(0.1 * n_latent))
+        ):
+            warnings.warn(
+                f"Posterior collapse: {active} of {n_latent} latent dimensions are "
+                "active (Cov_x E[z|x] > 0.01). Remedies: a longer kl_warmup, "
+                "free_bits > 0 (e.g. 0.1-0.5 nats), or a smaller beta.",
+                PosteriorCollapseWarning,
+                stacklevel=4,
+            )
+
+    # ------------------------------------------------------------- inference
+    def transform(self, X):
+        """Encode X to the posterior mean of its latent variables.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The posterior means, in X's float dtype.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return self._map_batches(self.module_.embed, X, X.dtype)
+
+    def inverse_transform(self, X):
+        """Decode latent vectors to the mean of p(x | z).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent vectors, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's means.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_FLOATS)
+        n_latent = self.module_.n_latent
+        if Z.shape[1] != n_latent:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {n_latent} latent dimensions."
+            )
+        return self._map_batches(self.module_.decode_mean, Z, Z.dtype)
+
+    def score_samples(self, X):
+        """Estimate the log-likelihood log p(x) of each row (higher = more typical).
+
+        With ``n_importance_samples=1`` this is the evidence lower bound (ELBO);
+        with ``k > 1`` the importance-weighted bound of Burda et al. (2016),
+        which is tighter. The noise draws are fixed for a fitted model, so the
+        result is deterministic and a row's score does not depend on the
+        other rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-row log-likelihood estimates in nats.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        k = int(getattr(self, "n_importance_samples", 1))
+        gen = make_generator(self._seed, _SCORE_STREAM, self._device)
+        eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=self._device)
+
+        def log_likelihood(x: torch.Tensor) -> torch.Tensor:
+            return self.module_.log_likelihood(x, eps)
+
+        return self._map_batches(log_likelihood, X, X.dtype, rows=max(1, 4096 // k))
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (so model selection needs no scorer).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean per-row log-likelihood estimate.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate rows: latents from the prior, decoded to the mean of p(x | z).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw; ``None`` uses the estimator's ``random_state``
+            (so an int there gives the same rows at each call, as
+            ``GaussianMixture.sample`` does).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated rows.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        rs = self.random_state if random_state is None else random_state
+        gen = make_generator(draw_seed(rs), 0, self._device)
+        self.module_.eval()
+        with torch.inference_mode():
+            X = self.module_.sample(int(n_samples), gen)
+        return to_numpy(X, self._dtype)
+
+    def _map_batches(
+        self,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+        X: np.ndarray,
+        dtype: np.dtype,
+        rows: int = 4096,
+    ) -> np.ndarray:
+        """Apply ``fn`` to row chunks of X; memory is bounded by the chunk."""
+        self.module_.eval()
+        out = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], rows):
+                out.append(
+                    to_numpy(
+                        fn(to_tensor(X[start : start + rows], self._device)), dtype
+                    )
+                )
+        return np.concatenate(out, axis=0)
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.module_.n_latent
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ----------------------------------------------------------- persistence
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        module = state.get("module_")
+        if module is not None and any(
+            p.device.type != "cpu" for p in module.parameters()
+        ):
+            state["module_"] = copy.deepcopy(module).to("cpu")
+        optimizer = state.pop("_optimizer", None)
+        if optimizer is not None:
+            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+        state["_optimizer"] = None
+        state.pop("_device", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "module_" in state:
+            self._device = _load_device(self.device)
+            self.module_.to(self._device)
+
+
+def _adam(params: list[torch.nn.Parameter], lr: float, device: torch.device):
+    """Adam, fused where the device supports it (one kernel for all tensors)."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # fused unsupported here
+        return torch.optim.Adam(params, lr=lr)
+
+
+def _load_device(device: Any) -> torch.device:
+    """Device for an unpickled model: the requested one, else the CPU."""
+    try:
+        return resolve_device(device)
+    except ValueError:
+        warnings.warn(
+            f"device={device!r} is not available here; the model is loaded on the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj

@@ -1,0 +1,10 @@
+"""The one place where skvae imports scikit-learn's private helpers.
+
+skvae requires scikit-learn >= 1.6; if these move upstream, mend this file.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+__all__ = ["Hidden", "Interval", "StrOptions", "_fit_context", "validate_data"]

@@ -1,0 +1,327 @@
+"""The one training loop that every skvae model is trained by.
+
+The loop knows nothing of scikit-learn. It takes a torch module whose
+``forward(*batch, ctx)`` returns a NamedTuple of per-sample terms with a
+``loss`` field, an optimiser, and data as tensors already on the device.
+Batches are drawn by indexing a permutation; losses are accumulated on the
+device and read once per epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from skvae.nn.base import StepContext
+
+
+class Callback:
+    """Base class of training callbacks: every hook is a no-op.
+
+    Override the hooks you need. Each receives the :class:`Trainer` and keyword
+    arguments; ``on_epoch_end`` receives the epoch's history record as
+    ``record`` (a dict that callbacks may add keys to).
+
+    Examples
+    --------
+    >>> class CountEpochs(Callback):
+    ...     def __init__(self):
+    ...         self.n = 0
+    ...     def on_epoch_end(self, trainer, **kwargs):
+    ...         self.n += 1
+    >>> CountEpochs().n
+    0
+    """
+
+    def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Call before the first epoch."""
+
+    def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Call after the last epoch."""
+
+    def on_epoch_begin(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Call at the start of each epoch."""
+
+    def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Call at the end of each epoch with ``record``."""
+
+    def on_batch_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Call after each optimisation step."""
+
+
+class PrintLog(Callback):
+    """Print one line per epoch: losses, KL, active units, time (``verbose``).
+
+    Parameters
+    ----------
+    print_fn : callable, default=print
+        Where the lines go.
+
+    Examples
+    --------
+    >>> PrintLog().format({"epoch": 1, "train_loss": 2.5, "dur": 0.1})
+    'epoch    1 | train_loss 2.5000 | 0.10s'
+    """
+
+    _keys = ("train_loss", "recon", "kl", "valid_loss", "beta", "active_units")
+
+    def __init__(self, print_fn: Callable[[str], None] = print) -> None:
+        self.print_fn = print_fn
+
+    def format(self, record: dict[str, Any]) -> str:
+        """Format one history record as a line."""
+        parts = [f"epoch {record['epoch']:4d}"]
+        for key in self._keys:
+            if key in record:
+                value = record[key]
+                text = f"{value:d}" if isinstance(value, int) else f"{value:.4f}"
+                parts.append(f"{key} {text}")
+        parts.append(f"{record['dur']:.2f}s")
+        return " | ".join(parts)
+
+    def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Print the epoch's record."""
+        self.print_fn(self.format(kwargs["record"]))
+
+
+@dataclass
+class TrainResult:
+    """What one call of :meth:`Trainer.fit` did."""
+
+    converged: bool = False
+    interrupted: bool = False
+    best_loss: float = math.inf
+
+
+class NonFiniteLossError(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class Trainer:
+    """Minibatch training of a torch module: the loop shared by every model.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        ``module(*batch, ctx=StepContext)`` returns a NamedTuple of per-sample
+        tensors with a ``loss`` field.
+    optimizer : torch.optim.Optimizer
+        Optimiser over the module's parameters.
+    batch_size : int
+        Rows per step.
+    beta : float
+        Target KL weight.
+    kl_warmup : int
+        Epochs of linear warm-up of ``beta`` from 0.
+    free_bits : float
+        Nats per latent dimension that are not penalised.
+    max_grad_norm : float or None
+        Clip the gradients' global norm to this value.
+    seed : int
+        Seed of the private generators (one stream per epoch).
+    callbacks : sequence of Callback
+        Called at the hooks of :class:`Callback`.
+    summarize : callable, optional
+        Turns the epoch means of the module's terms into history entries.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        batch_size: int,
+        beta: float = 1.0,
+        kl_warmup: int = 0,
+        free_bits: float = 0.0,
+        max_grad_norm: float | None = None,
+        seed: int = 0,
+        callbacks: Sequence[Callback] = (),
+        summarize: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None,
+    ) -> None:
+        self.module = module
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.max_grad_norm = max_grad_norm
+        self.seed = seed
+        self.callbacks = list(callbacks)
+        self.summarize = summarize or _scalar_means
+        self._params = [p for p in module.parameters() if p.requires_grad]
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Dispatch ``hook`` to every callback."""
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, **kwargs)
+
+    def beta_at(self, progress: float) -> float:
+        """KL weight after ``progress`` epochs (fractional) of training."""
+        if self.kl_warmup <= 0:
+            return self.beta
+        return self.beta * min(1.0, progress / self.kl_warmup)
+
+    def generator(
+        self, epoch: int, device: torch.device, stream: int = 0
+    ) -> torch.Generator:
+        """A private generator for one epoch, independent of the global state."""
+        seed = np.random.SeedSequence([self.seed, stream, epoch]).generate_state(1)
+        return torch.Generator(device=device).manual_seed(int(seed[0]))
+
+    def train_epoch(
+        self, data: Sequence[torch.Tensor], epoch: int
+    ) -> tuple[dict[str, torch.Tensor], float]:
+        """Run one epoch; return the summed terms (on the device) and the beta."""
+        n_samples = data[0].shape[0]
+        device = data[0].device
+        gen = self.generator(epoch, device)
+        perm = torch.randperm(n_samples, generator=gen, device=device)
+        n_batches = max(1, math.ceil(n_samples / self.batch_size))
+        sums: dict[str, torch.Tensor] = {}
+        self.module.train()
+        beta = self.beta
+        for b in range(n_batches):
+            idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
+            batch = [t[idx] for t in data]
+            beta = self.beta_at(epoch + (b + 1) / n_batches)
+            ctx = StepContext(beta=beta, free_bits=self.free_bits, generator=gen)
+            terms = self.module(*batch, ctx=ctx)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.loss.mean().backward()
+            if self.max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
+            self.optimizer.step()
+            _accumulate(sums, terms)
+            self.notify("on_batch_end", batch=b, terms=terms)
+        return sums, beta
+
+    @torch.no_grad()
+    def evaluate(
+        self, data: Sequence[torch.Tensor], epoch: int, batch_size: int = 4096
+    ) -> dict[str, torch.Tensor]:
+        """Summed terms over ``data`` at the target beta, without free bits."""
+        device = data[0].device
+        gen = self.generator(0, device, stream=1)  # same noise every epoch
+        ctx = StepContext(beta=self.beta, free_bits=0.0, generator=gen)
+        self.module.eval()
+        sums: dict[str, torch.Tensor] = {}
+        for start in range(0, data[0].shape[0], batch_size):
+            batch = [t[start : start + batch_size] for t in data]
+            _accumulate(sums, self.module(*batch, ctx=ctx))
+        return sums
+
+    def fit(
+        self,
+        train: Sequence[torch.Tensor],
+        valid: Sequence[torch.Tensor] | None,
+        *,
+        history: list[dict[str, Any]],
+        max_epochs: int,
+        n_iter_no_change: int,
+        tol: float,
+        stop_early: bool = True,
+    ) -> TrainResult:
+        """Train for up to ``max_epochs`` epochs, stopping as MLPRegressor does.
+
+        With ``valid`` the best weights on the validation loss are restored at
+        the end; without it, training stops when the training loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs (counted once the
+        KL warm-up is over). Each epoch's record is appended to ``history``
+        (whose length is the number of epochs trained before). A non-finite loss
+        restores the weights of the epoch before and raises
+        :class:`NonFiniteLossError`.
+        """
+        result = TrainResult()
+        start_epoch = len(history)
+        n_train = train[0].shape[0]
+        best_state = None
+        no_improvement = 0
+        self.notify("on_train_begin")
+        try:
+            for epoch in range(start_epoch, start_epoch + max_epochs):
+                self.notify("on_epoch_begin", epoch=epoch)
+                start = time.perf_counter()
+                snapshot = _snapshot(self.module, self.optimizer)
+                sums, beta = self.train_epoch(train, epoch)
+                means = {k: v / n_train for k, v in sums.items()}
+                record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
+                if not math.isfinite(record["train_loss"]):
+                    _restore(self.module, self.optimizer, snapshot)
+                    raise NonFiniteLossError(
+                        f"The training loss became non-finite at epoch {epoch + 1}; "
+                        f"the weights were restored to the end of epoch {epoch}. "
+                        "Scale the data (StandardScaler for real values, MinMaxScaler "
+                        "to [0, 1] for likelihood='bernoulli'), lower "
+                        "learning_rate_init, or set max_grad_norm."
+                    )
+                record.update(self.summarize(means))
+                record["beta"] = beta
+                if valid is not None:
+                    vsums = self.evaluate(valid, epoch)
+                    record["valid_loss"] = float(vsums["loss"]) / valid[0].shape[0]
+                record["dur"] = time.perf_counter() - start
+                self.notify("on_epoch_end", record=record)
+                history.append(record)
+                if not stop_early or epoch + 1 < self.kl_warmup:
+                    continue
+                score = record["valid_loss" if valid is not None else "train_loss"]
+                if score < result.best_loss - tol:
+                    no_improvement = 0
+                else:
+                    no_improvement += 1
+                if score < result.best_loss:
+                    result.best_loss = score
+                    if valid is not None:
+                        best_state = copy.deepcopy(self.module.state_dict())
+                if no_improvement >= n_iter_no_change:
+                    result.converged = True
+                    break
+        except KeyboardInterrupt:
+            result.interrupted = True
+            warnings.warn(
+                "Training interrupted by the user; the model keeps its weights.",
+                stacklevel=3,
+            )
+        if best_state is not None:
+            self.module.load_state_dict(best_state)
+        self.notify("on_train_end", result=result)
+        return result
+
+
+def _accumulate(sums: dict[str, torch.Tensor], terms: Any) -> None:
+    """Add each term's batch sum (detached) to ``sums``, on the device."""
+    for name, value in terms._asdict().items():
+        total = value.detach().sum(0)
+        if name in sums:
+            sums[name] += total
+        else:
+            sums[name] = total
+
+
+def _scalar_means(means: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Default summary: every scalar term except the loss, as a float."""
+    return {k: float(v) for k, v in means.items() if v.ndim == 0 and k != "loss"}
+
+
+def _snapshot(module: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[Any, Any]:
+    return (
+        {k: v.detach().clone() for k, v in module.state_dict().items()},
+        copy.deepcopy(optimizer.state_dict()),
+    )
+
+
+def _restore(
+    module: nn.Module, optimizer: torch.optim.Optimizer, snapshot: tuple[Any, Any]
+) -> None:
+    module.load_state_dict(snapshot[0])
+    optimizer.load_state_dict(snapshot[1])

@@ -1,0 +1,327 @@
+"""The variational autoencoder (Kingma & Welling 2014) and beta-VAE."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral
+
+import torch
+
+from skvae._base import BaseVAE
+from skvae._sklearn_compat import Interval, StrOptions
+from skvae.nn.base import ELBOTerms, LatentModule, StepContext
+from skvae.nn.divergences import gaussian_kl
+from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
+from skvae.nn.networks import ACTIVATIONS, MLP
+from skvae.nn.priors import StandardNormalPrior
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_LOG_VAR_MIN, _LOG_VAR_MAX = -12.0, 8.0
+
+
+class GaussianVAEModule(LatentModule):
+    """A VAE with a diagonal Gaussian posterior and a standard normal prior.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the data.
+    n_components : int
+        Latent dimension.
+    hidden_layer_sizes : sequence of int
+        Encoder widths; the decoder mirrors them.
+    activation : str
+        Activation name.
+    likelihood : Likelihood
+        The observation model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn import GaussianLikelihood
+    >>> m = GaussianVAEModule(5, 2, (8,), "relu", GaussianLikelihood(5))
+    >>> m.embed(torch.zeros(3, 5)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int],
+        activation: str,
+        likelihood: Likelihood,
+    ) -> None:
+        super().__init__()
+        self.n_latent = n_components
+        self.noise_dim = n_components
+        self.encoder = MLP(n_features, hidden_layer_sizes, 2 * n_components, activation)
+        self.decoder = MLP(
+            n_components,
+            tuple(reversed(hidden_layer_sizes)),
+            likelihood.n_params,
+            activation,
+        )
+        self.likelihood = likelihood
+        self.prior = StandardNormalPrior(n_components)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior means and log-variances, each ``(batch, n_components)``."""
+        mu, log_var = self.encoder(x).chunk(2, dim=-1)
+        return mu, log_var.clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean."""
+        return self.encode(x)[0]
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The mean of p(x | z)."""
+        return self.likelihood.mean(self.decoder(z))
+
+    def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
+        """Per-sample negative beta-ELBO and its parts (one reparameterised draw)."""
+        mu, log_var = self.encode(x)
+        std = torch.exp(0.5 * log_var)
+        eps = torch.randn(
+            mu.shape, generator=ctx.generator, device=mu.device, dtype=mu.dtype
+        )
+        z = mu + std * eps
+        recon = -self.likelihood.log_prob(x, self.decoder(z))  # (batch,)
+        kl_per_dim = gaussian_kl(mu, log_var)  # (batch, n_components)
+        kl = kl_per_dim.sum(-1)
+        if ctx.free_bits > 0:
+            # Free bits (Kingma et al. 2016): dimensions whose batch-mean KL is
+            # below the floor are not penalised; their term is the constant floor.
+            keep = kl_per_dim.detach().mean(0) >= ctx.free_bits  # (n_components,)
+            penalty = (kl_per_dim * keep).sum(-1) + ctx.free_bits * (~keep).sum()
+        else:
+            penalty = kl
+        mu_d = mu.detach()
+        return ELBOTerms(
+            recon + ctx.beta * penalty, recon, kl, kl_per_dim, mu_d, mu_d.square()
+        )
+
+    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
+
+        ``eps`` has shape ``(k, n_components)``: the same draws serve every row.
+        """
+        mu, log_var = self.encode(x)  # (batch, n_components)
+        std = torch.exp(0.5 * log_var)
+        z = mu + std * eps[:, None, :]  # (k, batch, n_components)
+        log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
+        if eps.shape[0] == 1:
+            return log_px[0] - gaussian_kl(mu, log_var).sum(-1)
+        log_pz = self.prior.log_prob(z)
+        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
+            -1
+        )
+        log_w = log_px + log_pz - log_qz  # (k, batch)
+        return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+
+    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """Decoder means of latents drawn from the prior."""
+        return self.decode_mean(self.prior.sample(n_samples, generator))
+
+
+class VAE(BaseVAE):
+    """Variational autoencoder (and beta-VAE) as a scikit-learn transformer.
+
+    The encoder maps a row to a diagonal Gaussian posterior q(z | x) over
+    ``n_components`` latent variables; the decoder maps z to the parameters of
+    p(x | z). Training maximises the evidence lower bound (ELBO) with Adam.
+    ``transform`` returns the posterior mean, ``score_samples`` a per-row
+    log-likelihood estimate, ``sample`` new rows.
+
+    Parameters
+    ----------
+    n_components : int, default=8
+        Dimension of the latent space.
+    beta : float, default=1.0
+        Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The observation model p(x | z). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored at 1e-4), for real-valued
+        data (standardise it first); "bernoulli" is for data in [0, 1], such
+        as binary features or pixel intensities.
+    kl_warmup : int, default=10
+        Epochs over which the KL weight grows linearly from 0 to ``beta``
+        (a remedy for posterior collapse). 0 disables the warm-up.
+    free_bits : float, default=0.0
+        Nats of KL per latent dimension that are not penalised (Kingma et al.
+        2016); another remedy for posterior collapse.
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs. 0 initialises the model without training.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
+    tol : float, default=1e-4
+        Minimal improvement of the loss (nats per row).
+    n_importance_samples : int, default=1
+        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
+        importance-weighted bound (IWAE).
+    max_grad_norm : float or None, default=None
+        Clip the gradients' global norm to this value at each step.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser state.
+    verbose : bool or int, default=False
+        Print one line per epoch (losses, KL, active units, time).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks called by the training loop.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network (a :class:`GaussianVAEModule`).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Number of epochs trained.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss`` (negative beta-ELBO
+        with warm-up and free bits, nats per row), ``recon``, ``kl``,
+        ``kl_per_dim``, ``active_units``, ``beta``, ``dur`` (seconds) and
+        ``valid_loss`` (negative beta-ELBO on the validation rows) with early
+        stopping.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch.
+    best_loss_ : float
+        Best validation loss with early stopping, else best training loss
+        after the warm-up.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear, deterministic counterpart.
+
+    References
+    ----------
+    .. [1] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes",
+       ICLR 2014.
+    .. [2] I. Higgins et al., "beta-VAE: Learning Basic Visual Concepts with a
+       Constrained Variational Framework", ICLR 2017.
+    .. [3] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+       Autoencoders", ICLR 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAE
+    >>> X = np.random.RandomState(0).normal(size=(20, 5))
+    >>> vae = VAE(n_components=2, max_iter=2, random_state=0)
+    >>> vae.fit(X).transform(X).shape
+    (20, 2)
+    >>> vae.score_samples(X).shape
+    (20,)
+    >>> vae.sample(3).shape
+    (3, 5)
+    """
+
+    _parameter_constraints = {
+        **BaseVAE._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=8,
+        *,
+        beta=1.0,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        likelihood="gaussian",
+        kl_warmup=10,
+        free_bits=0.0,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        n_importance_samples=1,
+        max_grad_norm=None,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.beta = beta
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.n_importance_samples = n_importance_samples
+        self.max_grad_norm = max_grad_norm
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must contain positive integers, got "
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _check_params(self, X) -> None:
+        self._hidden_sizes()
+        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                "likelihood='bernoulli' needs X in [0, 1], got values in "
+                f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
+                "likelihood='gaussian'."
+            )
+
+    def _build_module(self, n_features: int) -> GaussianVAEModule:
+        return GaussianVAEModule(
+            n_features,
+            self.n_components,
+            self._hidden_sizes(),
+            self.activation,
+            make_likelihood(self.likelihood, n_features),
+        )

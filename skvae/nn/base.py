@@ -1,0 +1,77 @@
+"""The protocol every skvae torch module follows, and the records it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+
+class ELBOTerms(NamedTuple):
+    """Per-sample terms of a Gaussian-latent VAE's training objective.
+
+    Every field keeps the batch dimension first and is not reduced; the trainer
+    takes the means. ``loss`` is what is minimised; the others are logged.
+    """
+
+    loss: torch.Tensor  # (batch,) recon + beta * (KL with free bits)
+    recon: torch.Tensor  # (batch,) -log p(x | z)
+    kl: torch.Tensor  # (batch,) KL(q(z|x) || p(z)), summed over dimensions
+    kl_per_dim: torch.Tensor  # (batch, n_components)
+    mu: torch.Tensor  # (batch, n_components) posterior means, detached
+    mu_sq: torch.Tensor  # (batch, n_components) squared posterior means, detached
+
+
+@dataclass
+class StepContext:
+    """What a module needs from the training loop at one optimisation step.
+
+    Attributes
+    ----------
+    beta : float
+        Weight of the KL term at this step (after any warm-up schedule).
+    free_bits : float
+        Minimum KL in nats per latent dimension below which the KL of that
+        dimension is not penalised (Kingma et al. 2016).
+    generator : torch.Generator
+        The private generator that all noise of this step is drawn from.
+    """
+
+    beta: float
+    free_bits: float
+    generator: torch.Generator
+
+
+class LatentModule(nn.Module):
+    """Base class of skvae's torch modules (the contract the estimators use).
+
+    Subclasses implement :meth:`forward` (training terms), :meth:`embed`
+    (posterior mean), :meth:`decode_mean`, :meth:`log_likelihood` and
+    :meth:`sample`. ``n_latent`` is the width of :meth:`embed`'s output and
+    ``noise_dim`` the width of the noise :meth:`log_likelihood` takes.
+    """
+
+    n_latent: int
+    noise_dim: int
+
+    def forward(self, x: torch.Tensor, ctx: StepContext) -> NamedTuple:
+        """Return per-sample training terms with at least a ``loss`` field."""
+        raise NotImplementedError
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the deterministic latent representation of ``x``."""
+        raise NotImplementedError
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the mean of p(x | z)."""
+        raise NotImplementedError
+
+    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Return a per-row estimate of log p(x) using the noise draws ``eps``."""
+        raise NotImplementedError
+
+    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """Return the decoder means of ``n_samples`` latents drawn from the prior."""
+        raise NotImplementedError
