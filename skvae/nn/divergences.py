@@ -28,7 +28,8 @@ def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     >>> gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3)).shape
     torch.Size([2, 3])
     """
-    return 0.5 * (mu.square() + log_var.exp() - 1.0 - log_var)
+    # expm1 keeps exp(v) - 1 - v >= 0 in floating point for small v.
+    return 0.5 * (mu.square() + torch.expm1(log_var) - log_var)
 
 
 def gaussian_log_prob(

@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine with Python >= 3.10 and pip:
+#   make demo   creates .venv if needed, installs torch then skvae, runs the demo
+#   make test   the same set-up, then the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch is installed first: a bare "torch" requirement with no
+# torch installed would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.skvae-installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m skvae demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python benchmarks/bench_fit.py
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
+	$(BIN)/ruff check skvae tests benchmarks
+	$(BIN)/ruff format --check skvae tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info skvae_demo.png

@@ -1,0 +1,153 @@
+"""The plain-torch layer: divergences, likelihoods, priors, the VAE module."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skvae.models.vae import GaussianVAEModule
+from skvae.nn import (
+    BernoulliLikelihood,
+    GaussianLikelihood,
+    StandardNormalPrior,
+    StepContext,
+    gaussian_kl,
+    gaussian_log_prob,
+    make_likelihood,
+)
+
+floats = st.floats(-3, 3, allow_nan=False, width=32)
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.lists(floats, min_size=2, max_size=2), st.integers(1, 5))
+def test_kl_is_nonnegative_and_zero_at_prior(pair, d):
+    mu = torch.full((1, d), pair[0])
+    log_var = torch.full((1, d), pair[1])
+    assert (gaussian_kl(mu, log_var) >= 0).all()
+    assert torch.allclose(
+        gaussian_kl(torch.zeros(1, d), torch.zeros(1, d)), torch.zeros(1, d)
+    )
+
+
+def test_closed_form_kl_matches_monte_carlo():
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.tensor([[0.7, -1.2, 0.1]])
+    log_var = torch.tensor([[-0.5, 0.3, -2.0]])
+    z = mu + torch.exp(0.5 * log_var) * torch.randn(200_000, 3, generator=gen)
+    log_q = gaussian_log_prob(z, mu, log_var)
+    log_p = StandardNormalPrior(3).log_prob(z)
+    mc = (log_q - log_p).mean()
+    exact = gaussian_kl(mu, log_var).sum()
+    assert abs(float(mc - exact)) < 0.02
+
+
+def test_gaussian_log_prob_matches_scipy():
+    from scipy.stats import norm
+
+    x = torch.tensor([[0.3, -1.0]])
+    mu = torch.tensor([0.1, 0.5])
+    log_var = torch.tensor([0.2, -0.7])
+    expected = norm.logpdf([0.3, -1.0], [0.1, 0.5], np.exp(0.5 * np.array([0.2, -0.7])))
+    assert float(gaussian_log_prob(x, mu, log_var)) == pytest.approx(
+        expected.sum(), 1e-5
+    )
+
+
+def test_gaussian_likelihood_learns_the_residual_variance():
+    lik = GaussianLikelihood(2, momentum=0.5)
+    x = torch.zeros(1000, 2)
+    params = torch.randn(
+        1000, 2, generator=torch.Generator().manual_seed(0)
+    ) * torch.tensor([0.1, 2.0])
+    for _ in range(20):
+        lik.log_prob(x, params)
+    assert lik.variance.numpy() == pytest.approx([0.01, 4.0], rel=0.1)
+    lik.eval()
+    before = lik.variance.clone()
+    lik.log_prob(x, params * 3)
+    assert torch.equal(before, lik.variance)  # no update outside training
+
+
+def test_gaussian_likelihood_variance_floor_keeps_constant_features_finite():
+    lik = GaussianLikelihood(1)
+    x = torch.zeros(10, 1)
+    for _ in range(5):
+        lp = lik.log_prob(x, x.clone())
+    assert torch.isfinite(lp).all()
+    assert float(lik.variance) == pytest.approx(lik.min_variance)
+
+
+def test_bernoulli_matches_closed_form():
+    lik = BernoulliLikelihood(1)
+    logits = torch.tensor([[0.4]])
+    p = 1 / (1 + math.exp(-0.4))
+    assert float(lik.log_prob(torch.tensor([[1.0]]), logits)) == pytest.approx(
+        math.log(p)
+    )
+    assert float(lik.log_prob(torch.tensor([[0.0]]), logits)) == pytest.approx(
+        math.log(1 - p)
+    )
+
+
+def test_unknown_likelihood_is_rejected():
+    with pytest.raises(ValueError, match="Unknown likelihood"):
+        make_likelihood("poisson-ish", 3)
+
+
+def _module(n_features=5, k=3):
+    torch.manual_seed(0)
+    return GaussianVAEModule(
+        n_features, k, (16,), "relu", GaussianLikelihood(n_features)
+    ).eval()
+
+
+def test_free_bits_floor_the_penalty_and_stop_its_gradient():
+    module = _module()
+    x = torch.randn(32, 5, generator=torch.Generator().manual_seed(1))
+    ctx = StepContext(
+        beta=1.0, free_bits=100.0, generator=torch.Generator().manual_seed(2)
+    )
+    terms = module(x, ctx=ctx)
+    # Every dimension is below 100 nats: the penalty is the constant floor.
+    assert torch.allclose(terms.loss - terms.recon, torch.full((32,), 300.0))
+    terms.loss.mean().backward()
+    ctx0 = StepContext(
+        beta=1.0, free_bits=0.0, generator=torch.Generator().manual_seed(2)
+    )
+    terms0 = module(x, ctx=ctx0)
+    assert torch.allclose(terms0.loss, terms0.recon + terms0.kl)
+
+
+def test_importance_weighted_bound_is_tighter_than_the_elbo():
+    module = _module()
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        elbo = module.log_likelihood(x, torch.randn(1, 3, generator=gen))
+        iwae = module.log_likelihood(x, torch.randn(200, 3, generator=gen))
+    assert float(iwae.mean().detach()) > float(elbo.mean().detach())
+
+
+def test_nn_imports_only_torch_numpy_and_itself():
+    import ast
+
+    import skvae.nn
+
+    root = Path(skvae.nn.__file__).parent
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("sklearn"), (path.name, name)
+                if name.startswith("skvae"):
+                    assert name.startswith("skvae.nn"), (path.name, name)
