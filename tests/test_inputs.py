@@ -26,7 +26,9 @@ def test_bad_training_data(bad, match):
 def test_wrong_feature_count_at_transform(small_X):
     vae = tiny_vae().fit(small_X)
     for method in (vae.transform, vae.score_samples, vae.score):
-        with pytest.raises(ValueError, match="X has 5 features, but VAE is expecting 6"):
+        with pytest.raises(
+            ValueError, match="X has 5 features, but VAE is expecting 6"
+        ):
             method(small_X[:, :5])
     with pytest.raises(ValueError, match="expecting 2 latent dimensions"):
         vae.inverse_transform(np.zeros((3, 5)))

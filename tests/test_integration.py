@@ -41,7 +41,10 @@ def test_grid_search_over_beta_and_n_components_with_default_score(digits, n_job
     assert scores.shape == (4,)
     assert np.all(np.isfinite(scores))
     assert grid.best_params_["n_components"] in (2, 8)
-    assert grid.best_estimator_.transform(X[:5]).shape == (5, grid.best_params_["n_components"])
+    assert grid.best_estimator_.transform(X[:5]).shape == (
+        5,
+        grid.best_params_["n_components"],
+    )
 
 
 def test_set_output_pandas(small_X):

@@ -75,9 +75,14 @@ def test_inputs_are_never_modified(X):
 def test_one_row_equals_its_row_among_many(X, k):
     vae = tiny_vae(max_iter=1, n_importance_samples=k).fit(X)
     i = X.shape[0] // 2
-    np.testing.assert_allclose(vae.transform(X[i : i + 1])[0], vae.transform(X)[i], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(
-        vae.score_samples(X[i : i + 1])[0], vae.score_samples(X)[i], rtol=1e-6, atol=1e-5
+        vae.transform(X[i : i + 1])[0], vae.transform(X)[i], rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        vae.score_samples(X[i : i + 1])[0],
+        vae.score_samples(X)[i],
+        rtol=1e-6,
+        atol=1e-5,
     )
 
 
@@ -88,6 +93,6 @@ def test_any_finite_input_gives_finite_outputs_or_a_clear_error(X):
     try:
         vae.fit(X)
     except ValueError as exc:  # only the documented non-finite-loss error
-        assert "non-finite" in str(exc)
+        assert "non-finite" in str(exc)  # noqa: PT017
         return
     assert np.all(np.isfinite(vae.transform(X)))

@@ -73,7 +73,8 @@ def test_bernoulli_likelihood_on_pixels(digits):
     X, _ = digits
     vae = VAE(likelihood="bernoulli", max_iter=60, random_state=0).fit(X)
     recon = vae.inverse_transform(vae.transform(X))
-    assert recon.min() >= 0 and recon.max() <= 1
+    assert recon.min() >= 0
+    assert recon.max() <= 1
     assert np.mean((recon - X) ** 2) < 0.7 * np.mean((X - X.mean(0)) ** 2)
     assert np.all(vae.score_samples(X) < 0)  # a probability mass is <= 1
 
@@ -143,16 +144,16 @@ def test_sample_is_reproducible(small_X):
 
 
 def test_global_random_state_is_untouched(small_X):
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the legacy global state is under test)
     torch.manual_seed(123)
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
     torch_state = torch.get_rng_state().clone()
     for random_state in (0, None):
         vae = tiny_vae(random_state=random_state).fit(small_X)
         vae.transform(small_X)
         vae.score_samples(small_X)
         vae.sample(3)
-    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert torch.equal(torch.get_rng_state(), torch_state)
 
 
@@ -196,12 +197,14 @@ def test_warm_start_continues_training(small_X):
     cold = tiny_vae(max_iter=2).fit(small_X)
     cold_module = cold.module_
     cold.fit(small_X)
-    assert cold.module_ is not cold_module and cold.n_iter_ == 2
+    assert cold.module_ is not cold_module
+    assert cold.n_iter_ == 2
 
 
 def test_max_iter_zero_initialises_only(small_X):
     vae = tiny_vae(max_iter=0).fit(small_X)
-    assert vae.n_iter_ == 0 and vae.history_ == []
+    assert vae.n_iter_ == 0
+    assert vae.history_ == []
     assert vae.transform(small_X).shape == (40, 2)
 
 
@@ -274,7 +277,8 @@ def test_verbose_prints_one_line_per_epoch(small_X, capsys):
     tiny_vae(max_iter=3, verbose=True).fit(small_X)
     lines = [line for line in capsys.readouterr().out.splitlines() if "epoch" in line]
     assert len(lines) == 3
-    assert "train_loss" in lines[0] and "active_units" in lines[0]
+    assert "train_loss" in lines[0]
+    assert "active_units" in lines[0]
 
 
 def test_user_callbacks_see_every_epoch(small_X):
