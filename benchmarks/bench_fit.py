@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import io
 import itertools
 import logging
@@ -64,6 +65,11 @@ TARGET_VS_LEAN = 1.0  # skvae epoch / lean epoch, at most
 TARGET_VS_FLOOR = 1.3  # skvae epoch / matmul floor, at most
 TARGET_VS_PYTHAE = 1.5  # pythae epoch / skvae epoch, at least
 
+# A fit during which other processes took more than this share of the CPUs is
+# "contended": with OpenMP threads on every core, even one busy core can make
+# an epoch ten to fifty times slower, so such fits are left out of the medians.
+BUSY_SHARE = 0.1
+
 
 @dataclass
 class Timing:
@@ -73,15 +79,35 @@ class Timing:
     ----------
     label : str
         Row label of the table.
-    epochs : list of float
-        Seconds per epoch, warm-up epochs already dropped.
+    clean : list of float
+        Seconds per epoch of the fits the machine was quiet during, warm-up
+        epochs already dropped.
+    contended : list of float
+        The same for fits during which other processes were busy.
+    busy_fits : int
+        How many fits were contended.
     skipped : str or None
         Why the method did not run, if it did not.
     """
 
     label: str
-    epochs: list[float] = field(default_factory=list)
+    clean: list[float] = field(default_factory=list)
+    contended: list[float] = field(default_factory=list)
+    busy_fits: int = 0
     skipped: str | None = None
+
+    def add(self, durations: Sequence[float], others: float) -> None:
+        """Pool one fit's epoch times; ``others`` is the CPU share others took."""
+        if others > BUSY_SHARE:
+            self.busy_fits += 1
+            self.contended.extend(durations)
+        else:
+            self.clean.extend(durations)
+
+    @property
+    def epochs(self) -> list[float]:
+        """Epochs of the quiet fits; of all fits if none was quiet."""
+        return self.clean or self.contended
 
     @property
     def median(self) -> float:
@@ -203,9 +229,16 @@ def epoch_matmul_flops(n_samples: int, n_features: int) -> float:
 
 
 def time_call(
-    fn: Callable[[], Any], device: torch.device, inner: int, outer: int
+    fn: Callable[[], Any],
+    device: torch.device,
+    inner: int,
+    outer: int,
+    budget: float = 0.5,
 ) -> float:
-    """Median seconds per call of ``fn`` over ``outer`` blocks of ``inner`` calls.
+    """Fastest seconds per call of ``fn`` over ``outer`` blocks of ``inner`` calls.
+
+    The fastest block, not the median, since the floor is a lower bound and
+    other processes on the machine only ever slow a block down.
 
     Parameters
     ----------
@@ -215,6 +248,9 @@ def time_call(
         Synchronised around each block.
     inner, outer : int
         Calls per block and number of blocks.
+    budget : float, default=0.5
+        Stop after this many seconds once two blocks are timed (a busy
+        machine can make small products hundreds of times slower).
 
     Returns
     -------
@@ -223,22 +259,75 @@ def time_call(
     for _ in range(3):
         fn()
     sync(device)
-    blocks = []
+    blocks: list[float] = []
+    begin = time.perf_counter()
     for _ in range(outer):
         start = time.perf_counter()
         for _ in range(inner):
             fn()
         sync(device)
         blocks.append((time.perf_counter() - start) / inner)
-    return statistics.median(blocks)
+        if len(blocks) >= 2 and time.perf_counter() - begin > budget:
+            break
+    return min(blocks)
 
 
-def matmul_rate(n_features: int, device: torch.device) -> tuple[float, float]:
-    """Measure float32 matmul GFLOP/s on the network's step shapes.
+def busy_ticks() -> int | None:
+    """Busy clock ticks of all CPUs since boot (Linux ``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    return sum(fields) - fields[3] - fields[4]
 
-    For every Linear layer, times the forward product ``(B, in) @ (in, out)``
-    and the two backward ones, ``(B, out) @ (out, in)`` and
-    ``(out, B) @ (B, in)``, at ``B = BATCH_SIZE``.
+
+class CpuMeter:
+    """Share of the machine's CPU time that other processes took in a block.
+
+    The machine's busy time (``/proc/stat``) minus this process's CPU time
+    (all its threads), over the wall time times the number of CPUs. Stays 0
+    where ``/proc/stat`` cannot be read.
+
+    Examples
+    --------
+    >>> with CpuMeter() as meter:
+    ...     pass
+    >>> 0.0 <= meter.others <= 1.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self.others = 0.0
+        self._start = (0.0, 0.0, None)
+
+    def __enter__(self) -> CpuMeter:
+        """Start counting."""
+        self._start = (time.perf_counter(), time.process_time(), busy_ticks())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop counting and set ``others``."""
+        wall0, own0, ticks0 = self._start
+        ticks = busy_ticks()
+        wall = time.perf_counter() - wall0
+        if ticks is None or ticks0 is None or wall <= 0:
+            return
+        busy = (ticks - ticks0) / os.sysconf("SC_CLK_TCK")
+        own = time.process_time() - own0
+        share = (busy - own) / (wall * (os.cpu_count() or 1))
+        self.others = min(1.0, max(0.0, share))
+
+
+class MatmulRate:
+    """Float32 matmul GFLOP/s on the network's step shapes, best of passes.
+
+    For every Linear layer, :meth:`measure` times the forward product
+    ``(B, in) @ (in, out)`` and the two backward ones, ``(B, out) @ (out, in)``
+    and ``(out, B) @ (B, in)``, at ``B = BATCH_SIZE``. Each product keeps its
+    fastest time over all passes, so a pass that another process disturbed
+    does not lower the rate.
 
     Parameters
     ----------
@@ -246,34 +335,46 @@ def matmul_rate(n_features: int, device: torch.device) -> tuple[float, float]:
         Input width.
     device : torch.device
         Where to run.
-
-    Returns
-    -------
-    aggregate : float
-        Total FLOPs of all those products over their total median time.
-    best : float
-        Rate of the fastest single shape.
     """
-    gen = torch.Generator(device=device).manual_seed(SEED)
 
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=gen, device=device)
+    def __init__(self, n_features: int, device: torch.device) -> None:
+        self.device = device
+        self.shapes = layer_shapes(n_features)
+        self.seconds: dict[tuple[int, int, int], float] = {}
 
-    total_flops = total_time = 0.0
-    best = 0.0
-    inner = 50 if device.type == "cuda" else 10
-    with torch.no_grad():
-        for n_in, n_out in layer_shapes(n_features):
-            x, w, g = rand(BATCH_SIZE, n_in), rand(n_in, n_out), rand(BATCH_SIZE, n_out)
-            for a, b in ((x, w), (g, w.t()), (g.t(), x)):
-                seconds = time_call(
-                    lambda a=a, b=b: torch.matmul(a, b), device, inner, 7
-                )
-                flops = 2.0 * BATCH_SIZE * n_in * n_out
-                total_flops += flops
-                total_time += seconds
-                best = max(best, flops / seconds)
-    return total_flops / total_time / 1e9, best / 1e9
+    def measure(self) -> None:
+        """Time every product once more (about a second on a quiet CPU)."""
+        device = self.device
+        gen = torch.Generator(device=device).manual_seed(SEED)
+
+        def rand(*shape: int) -> torch.Tensor:
+            return torch.randn(*shape, generator=gen, device=device)
+
+        inner = 50 if device.type == "cuda" else 10
+        with torch.no_grad():
+            for n_in, n_out in self.shapes:
+                x, w = rand(BATCH_SIZE, n_in), rand(n_in, n_out)
+                g = rand(BATCH_SIZE, n_out)
+                for kind, (a, b) in enumerate(((x, w), (g, w.t()), (g.t(), x))):
+                    seconds = time_call(
+                        lambda a=a, b=b: torch.matmul(a, b), device, inner, 7
+                    )
+                    key = (n_in, n_out, kind)
+                    self.seconds[key] = min(seconds, self.seconds.get(key, math.inf))
+
+    @property
+    def aggregate(self) -> float:
+        """Total FLOPs of the products over their total time, in GFLOP/s."""
+        flops = sum(2.0 * BATCH_SIZE * i * o for i, o, _ in self.seconds)
+        return flops / sum(self.seconds.values()) / 1e9
+
+    @property
+    def best(self) -> float:
+        """Rate of the fastest single product, in GFLOP/s."""
+        return (
+            max(2.0 * BATCH_SIZE * i * o / t for (i, o, _), t in self.seconds.items())
+            / 1e9
+        )
 
 
 # --------------------------------------------------------------------------
@@ -366,7 +467,7 @@ def run_skvae(
     epochs : int
         ``max_iter``.
     device : torch.device
-        Passed as ``device`` when it is not the CPU.
+        Passed as ``device``.
     seed : int
         ``random_state`` and torch's global seed.
 
@@ -380,9 +481,6 @@ def run_skvae(
     from skvae import VAE
 
     seed_all(seed)
-    kwargs: dict[str, Any] = {}
-    if device.type != "cpu":
-        kwargs["device"] = str(device)
     model = VAE(
         hidden_layer_sizes=HIDDEN,
         n_components=N_COMPONENTS,
@@ -393,7 +491,7 @@ def run_skvae(
         kl_warmup=0,
         random_state=seed,
         verbose=False,
-        **kwargs,
+        device=str(device),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after few epochs
@@ -527,6 +625,14 @@ def run_pythae(
     return clock.steps, clock.epochs
 
 
+def dist_version(name: str) -> str:
+    """Installed version of the distribution ``name`` (``?`` if unknown)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
 def import_problem(module: str) -> str | None:
     """Why ``module`` cannot be imported, or None if it can."""
     try:
@@ -546,7 +652,7 @@ def fmt_ratio(value: float) -> str:
 
 
 def print_table(rows: Sequence[Timing], lean: float, floor: float) -> None:
-    """Print method, median and fastest epoch, and the ratios to lean and floor.
+    """Print each method's epoch times and their ratios to lean and floor.
 
     Parameters
     ----------
@@ -557,17 +663,20 @@ def print_table(rows: Sequence[Timing], lean: float, floor: float) -> None:
     floor : float
         Matmul floor of an epoch.
     """
-    head = f"{'method':<44}{'n':>4}{'median s':>10}{'min s':>9}{'vs lean':>9}"
-    print(head + f"{'vs floor':>10}")
-    print("-" * (len(head) + 10))
-    print(f"{'floor (epoch matmul FLOPs / matmul rate)':<44}{'':>4}{floor:>10.4f}")
+    head = f"{'method':<44}{'n':>4}{'busy':>5}{'median s':>10}{'min s':>9}"
+    head += f"{'vs lean':>9}{'vs floor':>10}"
+    print(head)
+    print("-" * len(head))
+    print(f"{'floor (epoch matmul FLOPs / matmul rate)':<53}{floor:>10.4f}")
     for row in rows:
         if row.skipped is not None:
             print(f"{row.label:<44}  skipped: {row.skipped}")
             continue
+        label = row.label + ("*" if row.busy_fits and not row.clean else "")
         print(
-            f"{row.label:<44}{len(row.epochs):>4}{row.median:>10.4f}{row.best:>9.4f}"
-            f"{fmt_ratio(row.median / lean):>9}{fmt_ratio(row.median / floor):>10}"
+            f"{label:<44}{len(row.epochs):>4}{row.busy_fits:>5}{row.median:>10.4f}"
+            f"{row.best:>9.4f}{fmt_ratio(row.median / lean):>9}"
+            f"{fmt_ratio(row.median / floor):>10}"
         )
 
 
@@ -629,7 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     versions = [f"torch {torch.__version__}", f"numpy {np.__version__}"]
     for name, problem in (("skvae", skvae_problem), ("pythae", pythae_problem)):
         if problem is None:
-            versions.append(f"{name} {getattr(sys.modules[name], '__version__', '?')}")
+            versions.append(f"{name} {dist_version(name)}")
     print(f"python {platform.python_version()}, " + ", ".join(versions))
     print(
         f"device {device}, torch threads {torch.get_num_threads()}, "
@@ -638,9 +747,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     start = time.perf_counter()
-    rate, best_rate = matmul_rate(n_features, device)
-    flops = epoch_matmul_flops(n_samples, n_features)
-    floor = flops / (rate * 1e9)
+    matmul = MatmulRate(n_features, device)
+    with CpuMeter() as meter:
+        matmul.measure()
+    worst = meter.others
 
     lean = Timing("lean loop (Adam)")
     lean_fused = Timing("lean loop (Adam fused=True)")
@@ -650,31 +760,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     py_epochs = Timing("pythae VAE (whole trainer epoch)", skipped=pythae_problem)
     for r in range(args.repeats):
         seed = SEED + r
-        lean.epochs += run_lean(X, args.epochs, device, fused=False, seed=seed)[1:]
-        lean_fused.epochs += run_lean(X, args.epochs, device, fused=True, seed=seed)[1:]
+        for row, fused in ((lean, False), (lean_fused, True)):
+            with CpuMeter() as meter:
+                durs = run_lean(X, args.epochs, device, fused=fused, seed=seed)
+            row.add(durs[1:], meter.others)
+            worst = max(worst, meter.others)
         if sk.skipped is None:
-            durs, wall = run_skvae(X, args.epochs, device, seed=seed)
-            sk.epochs += durs[1:]
-            sk_wall.epochs.append(wall)
+            with CpuMeter() as meter:
+                durs, wall = run_skvae(X, args.epochs, device, seed=seed)
+            sk.add(durs[1:], meter.others)
+            sk_wall.add([wall], meter.others)
+            worst = max(worst, meter.others)
         if py_steps.skipped is None:
             try:
-                steps, epochs = run_pythae(X, args.epochs, device, seed=seed)
+                with CpuMeter() as meter:
+                    steps, epochs = run_pythae(X, args.epochs, device, seed=seed)
             except Exception as exc:  # report, keep the other results
                 py_steps.skipped = py_epochs.skipped = f"{type(exc).__name__}: {exc}"
             else:
-                py_steps.epochs += steps[1:]
-                py_epochs.epochs += epochs[1:]
+                py_steps.add(steps[1:], meter.others)
+                py_epochs.add(epochs[1:], meter.others)
+                worst = max(worst, meter.others)
+        matmul.measure()  # once per repeat: each product keeps its fastest time
+    rate, best_rate = matmul.aggregate, matmul.best
     elapsed = time.perf_counter() - start
+    flops = epoch_matmul_flops(n_samples, n_features)
+    floor = flops / (rate * 1e9)
 
     print()
     print(
         f"matmul rate {rate:.1f} GFLOP/s (all step shapes; fastest shape "
         f"{best_rate:.1f}); epoch matmul work {flops / 1e9:.2f} GFLOP"
     )
-    print_table(
-        [lean, lean_fused, sk, sk_wall, py_steps, py_epochs], lean.median, floor
-    )
+    rows = [lean, lean_fused, sk, sk_wall, py_steps, py_epochs]
+    print_table(rows, lean.median, floor)
     print()
+    print(
+        f"other processes took up to {100 * worst:.0f}% of the CPUs during a fit; "
+        f"fits above {100 * BUSY_SHARE:.0f}% are left out (the 'busy' column)."
+    )
+    if any(row.busy_fits and not row.clean for row in rows if row.skipped is None):
+        print(
+            "WARNING: rows marked * had no quiet fit and use contended ones; "
+            "rerun on an idle machine."
+        )
     verdict(
         f"skvae <= {TARGET_VS_LEAN:.1f}x lean loop",
         None if sk.skipped else sk.median <= TARGET_VS_LEAN * lean.median,
@@ -699,7 +828,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shapes = layer_shapes(n_features)
     no_input_grad = shapes[0][0] * shapes[0][1] / (3 * sum(i * o for i, o in shapes))
     print(
-        "notes: medians over epochs 2..E of every repeat (first epoch = warm-up).\n"
+        "notes: medians over epochs 2..E of every quiet fit (epoch 1 = warm-up);\n"
+        "  n = epochs in the median, busy = fits left out as contended.\n"
         f"  floor = 3 x forward matmul FLOPs (2*rows*in*out per Linear) of an epoch "
         f"({n_samples} rows) / the matmul rate;\n"
         f"  the first layer needs no input gradient, so the exact matmul work is "

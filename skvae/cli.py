@@ -36,7 +36,7 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
     --------
     >>> results = run_demo(output=None, max_iter=2)  # doctest: +ELLIPSIS
     n_components ...
-    >>> sorted(results)
+    >>> list(results)
     [2, 10, 'figure']
     """
     from sklearn.datasets import load_digits
