@@ -84,7 +84,8 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
             f"{pca_mse / vae_mse:>7.2f}x {vae.n_iter_:>7d} {fit_time:>8.1f}s"
         )
     print(
-        "ELBO in nats per digit (Bernoulli likelihood on pixels / 16); MSE per pixel."
+        "ELBO: nats per held-out digit (Gaussian log-density of pixels / 16, "
+        "higher is better); MSE per pixel."
     )
     results["figure"] = None
     if output is not None:
@@ -101,13 +102,17 @@ def _save_figure(models: dict, X_test, y_test, path: Path) -> Path | None:
     except ImportError:
         print("matplotlib is not installed: no figure (pip install skvae[plot]).")
         return None
-    fig, axes = plt.subplots(2, 2, figsize=(11, 9))
+    fig, axes = plt.subplots(
+        2, 2, figsize=(13, 8.5), gridspec_kw={"height_ratios": [1, 1.7]}
+    )
     vae2, vae10 = models[2], models[10]
     originals = X_test[:12]
     recon = vae10.inverse_transform(vae10.transform(originals))
-    axes[0, 0].imshow(_grid(np.vstack([originals, recon]), n_cols=12), cmap="gray_r")
+    shown = {"cmap": "gray_r", "vmin": 0.0, "vmax": 1.0}
+    axes[0, 0].imshow(_grid(np.vstack([originals, recon]), n_cols=12), **shown)
     axes[0, 0].set_title("Held-out digits (top) and reconstructions (10-D VAE)")
-    axes[0, 1].imshow(_grid(vae10.sample(48, random_state=1), n_cols=12), cmap="gray_r")
+    samples = vae10.sample(36, random_state=1)
+    axes[0, 1].imshow(_grid(samples, n_cols=12), **shown)
     axes[0, 1].set_title("Samples from the prior (10-D VAE)")
     for ax in axes[0]:
         ax.set_axis_off()
@@ -135,6 +140,7 @@ def _grid(images: np.ndarray, n_cols: int, side: int = 8) -> np.ndarray:
     """Tile flattened square images into one array, ``n_cols`` per row."""
     n_rows = int(np.ceil(len(images) / n_cols))
     grid = np.zeros((n_rows * (side + 1), n_cols * (side + 1)))
+    images = np.clip(images, 0.0, 1.0)
     for i, image in enumerate(images):
         r, c = divmod(i, n_cols)
         grid[
