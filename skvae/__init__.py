@@ -3,7 +3,16 @@
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
 from skvae.models.vae import VAE
+from skvae.outlier import VAEOutlierDetector, default_detector_vae
 
 __version__ = "0.1.0"
 
-__all__ = ["VAE", "BaseVAE", "Callback", "PosteriorCollapseWarning", "PrintLog"]
+__all__ = [
+    "VAE",
+    "BaseVAE",
+    "Callback",
+    "PosteriorCollapseWarning",
+    "PrintLog",
+    "VAEOutlierDetector",
+    "default_detector_vae",
+]

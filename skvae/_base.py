@@ -80,8 +80,13 @@ class BaseVAE(
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def _build_module(self, n_features: int) -> torch.nn.Module:
-        """Return a new (untrained) torch module for ``n_features`` inputs."""
+    def _build_module(self, X: np.ndarray) -> torch.nn.Module:
+        """Return a new (untrained) torch module for data like ``X``.
+
+        ``X`` is the validated training data (the first chunk for
+        ``partial_fit``); modules take their width and any data-dependent
+        initialisation from it.
+        """
 
     def _check_params(self, X: np.ndarray) -> None:
         """Checks that span several parameters or depend on the data."""
@@ -183,7 +188,7 @@ class BaseVAE(
         self._dtype = X.dtype
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(self._seed)
-            module = self._build_module(X.shape[1])
+            module = self._build_module(X)
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
@@ -345,13 +350,46 @@ class BaseVAE(
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         k = int(getattr(self, "n_importance_samples", 1))
+        return self._row_scores(X, "log_likelihood", k)
+
+    def reconstruction_log_likelihood(self, X, n_samples=8):
+        """Expected reconstruction log-likelihood E_q(z|x)[log p(x | z)] per row.
+
+        The part of the ELBO that measures how well a row is reconstructed,
+        without the KL term: an outlier score that ignores where the row lands
+        in the latent space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        n_samples : int, default=8
+            Posterior draws averaged per row (fixed for a fitted model).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-row expected log-likelihood in nats (higher = better
+            reconstructed).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        return self._row_scores(X, "reconstruction_log_likelihood", int(n_samples))
+
+    def _row_scores(self, X: np.ndarray, method: str, k: int) -> np.ndarray:
+        """Apply a per-row scoring method of the module with ``k`` fixed draws."""
         gen = make_generator(self._seed, _SCORE_STREAM, self._device)
         eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=self._device)
+        score_rows = getattr(self.module_, method)
 
-        def log_likelihood(x: torch.Tensor) -> torch.Tensor:
-            return self.module_.log_likelihood(x, eps)
+        def score(x: torch.Tensor) -> torch.Tensor:
+            return score_rows(x, eps)
 
-        return self._map_batches(log_likelihood, X, X.dtype, rows=max(1, 4096 // k))
+        return self._map_batches(score, X, X.dtype, rows=max(1, 4096 // k))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (so model selection needs no scorer).

@@ -9,7 +9,6 @@ device and read once per epoch.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -187,7 +186,7 @@ class Trainer:
         gen = self.generator(epoch, device)
         perm = torch.randperm(n_samples, generator=gen, device=device)
         n_batches = max(1, math.ceil(n_samples / self.batch_size))
-        sums: dict[str, torch.Tensor] = {}
+        sums = _Sums()
         self.module.train()
         beta = self.beta
         for b in range(n_batches):
@@ -201,9 +200,9 @@ class Trainer:
             if self.max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
             self.optimizer.step()
-            _accumulate(sums, terms)
+            sums.add(terms)
             self.notify("on_batch_end", batch=b, terms=terms)
-        return sums, beta
+        return sums.as_dict(), beta
 
     @torch.no_grad()
     def evaluate(
@@ -214,11 +213,11 @@ class Trainer:
         gen = self.generator(0, device, stream=1)  # same noise every epoch
         ctx = StepContext(beta=self.beta, free_bits=0.0, generator=gen)
         self.module.eval()
-        sums: dict[str, torch.Tensor] = {}
+        sums = _Sums()
         for start in range(0, data[0].shape[0], batch_size):
             batch = [t[start : start + batch_size] for t in data]
-            _accumulate(sums, self.module(*batch, ctx=ctx))
-        return sums
+            sums.add(self.module(*batch, ctx=ctx))
+        return sums.as_dict()
 
     def fit(
         self,
@@ -282,7 +281,7 @@ class Trainer:
                 if score < result.best_loss:
                     result.best_loss = score
                     if valid is not None:
-                        best_state = copy.deepcopy(self.module.state_dict())
+                        best_state = _clone_tree(self.module.state_dict())
                 if no_improvement >= n_iter_no_change:
                     result.converged = True
                     break
@@ -298,14 +297,38 @@ class Trainer:
         return result
 
 
-def _accumulate(sums: dict[str, torch.Tensor], terms: Any) -> None:
-    """Add each term's batch sum (detached) to ``sums``, on the device."""
-    for name, value in terms._asdict().items():
-        total = value.detach().sum(0)
-        if name in sums:
-            sums[name] += total
+class _Sums:
+    """Running sums over the batch dimension of every term, kept on the device.
+
+    All terms are flattened into one row per sample and summed in one
+    reduction, so the cost per batch does not grow with the number of terms.
+    """
+
+    def __init__(self) -> None:
+        self.total: torch.Tensor | None = None
+        self.layout: list[tuple[str, torch.Size]] = []
+
+    def add(self, terms: Any) -> None:
+        fields = terms._asdict()
+        if self.total is None:
+            self.layout = [(name, value.shape[1:]) for name, value in fields.items()]
+        flat = torch.cat(
+            [v.detach().reshape(v.shape[0], -1) for v in fields.values()], dim=1
+        ).sum(0)
+        if self.total is None:
+            self.total = flat
         else:
-            sums[name] = total
+            self.total += flat
+
+    def as_dict(self) -> dict[str, torch.Tensor]:
+        """The sums by term name, each with its term's shape (less the batch)."""
+        out, start = {}, 0
+        assert self.total is not None
+        for name, shape in self.layout:
+            size = math.prod(shape)
+            out[name] = self.total[start : start + size].reshape(shape)
+            start += size
+        return out
 
 
 def _scalar_means(means: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -314,10 +337,19 @@ def _scalar_means(means: dict[str, torch.Tensor]) -> dict[str, Any]:
 
 
 def _snapshot(module: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[Any, Any]:
-    return (
-        {k: v.detach().clone() for k, v in module.state_dict().items()},
-        copy.deepcopy(optimizer.state_dict()),
-    )
+    """Copies of the weights and optimiser state (tensors cloned, no deepcopy)."""
+    weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return weights, _clone_tree(optimizer.state_dict())
+
+
+def _clone_tree(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone_tree(v) for v in obj]
+    return obj
 
 
 def _restore(

@@ -7,11 +7,11 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAE
+from skvae import VAE, VAEOutlierDetector
 
 
-def _tested_estimators():
-    yield VAE(
+def _tiny_vae():
+    return VAE(
         n_components=2,
         hidden_layer_sizes=(8,),
         max_iter=3,
@@ -21,9 +21,25 @@ def _tested_estimators():
     )
 
 
+def _tested_estimators():
+    yield _tiny_vae()
+    yield VAEOutlierDetector(_tiny_vae(), n_importance_samples=4)
+
+
 # Every check that skvae's estimators are known to fail, with the reason.
-# (Kept in this one place; empty means every check passes.)
-_EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
+# (Kept in this one place.)
+_EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "VAEOutlierDetector": {
+        "check_methods_subset_invariance": (
+            "The check compares with atol=1e-7. Scores are computed in float32, "
+            "and the importance-weighted bound decodes k * n_rows rows at once: "
+            "CPU matrix kernels round differently for different row counts, so "
+            "a row's score moves by ~5e-7 (one float32 ulp of the score). The "
+            "algorithm is row-independent (one set of noise draws for every "
+            "row); tests/test_properties.py checks that at 1e-5."
+        )
+    }
+}
 
 
 def _expected_failed_checks(estimator):
@@ -37,9 +53,7 @@ def test_estimators(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize(
-    "estimator", list(_tested_estimators()), ids=lambda e: type(e).__name__
-)
+@pytest.mark.parametrize("estimator", [_tiny_vae()], ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize(
     "check", [check_set_output_transform_pandas, check_global_output_transform_pandas]
 )

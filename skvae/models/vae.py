@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
+import numpy as np
 import torch
 
 from skvae._base import BaseVAE
@@ -120,6 +121,14 @@ class GaussianVAEModule(LatentModule):
         log_w = log_px + log_pz - log_qz  # (k, batch)
         return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
 
+    def reconstruction_log_likelihood(
+        self, x: torch.Tensor, eps: torch.Tensor
+    ) -> torch.Tensor:
+        """Mean over the ``k`` draws in ``eps`` of log p(x | z), z ~ q(z | x)."""
+        mu, log_var = self.encode(x)
+        z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, n_components)
+        return self.likelihood.log_prob(x, self.decoder(z)).mean(0)
+
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
         """Decoder means of latents drawn from the prior."""
         return self.decode_mean(self.prior.sample(n_samples, generator))
@@ -147,9 +156,15 @@ default="relu"
         Activation of the hidden layers.
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         The observation model p(x | z). "gaussian" has a mean from the decoder
-        and a learned per-feature variance (floored at 1e-4), for real-valued
-        data (standardise it first); "bernoulli" is for data in [0, 1], such
-        as binary features or pixel intensities.
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities.
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     kl_warmup : int, default=10
         Epochs over which the KL weight grows linearly from 0 to ``beta``
         (a remedy for posterior collapse). 0 disables the warm-up.
@@ -248,6 +263,7 @@ default="relu"
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "min_variance": [Interval(Real, 0, None, closed="neither")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -259,6 +275,7 @@ default="relu"
         hidden_layer_sizes=(256, 128),
         activation="relu",
         likelihood="gaussian",
+        min_variance=1e-3,
         kl_warmup=10,
         free_bits=0.0,
         batch_size="auto",
@@ -281,6 +298,7 @@ default="relu"
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.likelihood = likelihood
+        self.min_variance = min_variance
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
         self.batch_size = batch_size
@@ -317,11 +335,15 @@ default="relu"
                 "likelihood='gaussian'."
             )
 
-    def _build_module(self, n_features: int) -> GaussianVAEModule:
+    def _build_module(self, X) -> GaussianVAEModule:
+        n_features = X.shape[1]
+        # The floor scales with the data, so rescaling X rescales the model.
+        scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
+        floor = self.min_variance * (scale if scale > 0 else 1.0)
         return GaussianVAEModule(
             n_features,
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            make_likelihood(self.likelihood, n_features),
+            make_likelihood(self.likelihood, n_features, min_variance=floor),
         )

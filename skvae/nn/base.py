@@ -48,9 +48,10 @@ class LatentModule(nn.Module):
     """Base class of skvae's torch modules (the contract the estimators use).
 
     Subclasses implement :meth:`forward` (training terms), :meth:`embed`
-    (posterior mean), :meth:`decode_mean`, :meth:`log_likelihood` and
-    :meth:`sample`. ``n_latent`` is the width of :meth:`embed`'s output and
-    ``noise_dim`` the width of the noise :meth:`log_likelihood` takes.
+    (posterior mean), :meth:`decode_mean`, :meth:`log_likelihood`,
+    :meth:`reconstruction_log_likelihood` and :meth:`sample`. ``n_latent`` is
+    the width of :meth:`embed`'s output and ``noise_dim`` the width of the
+    noise that :meth:`log_likelihood` takes.
     """
 
     n_latent: int
@@ -70,6 +71,12 @@ class LatentModule(nn.Module):
 
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Return a per-row estimate of log p(x) using the noise draws ``eps``."""
+        raise NotImplementedError
+
+    def reconstruction_log_likelihood(
+        self, x: torch.Tensor, eps: torch.Tensor
+    ) -> torch.Tensor:
+        """Return the per-row mean of log p(x | z) over posterior draws."""
         raise NotImplementedError
 
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:

@@ -120,7 +120,9 @@ class BernoulliLikelihood(Likelihood):
 LIKELIHOODS = frozenset({"gaussian", "bernoulli"})
 
 
-def make_likelihood(name: str, n_features: int) -> Likelihood:
+def make_likelihood(
+    name: str, n_features: int, min_variance: float = 1e-4
+) -> Likelihood:
     """Build a likelihood from its name.
 
     Parameters
@@ -129,6 +131,8 @@ def make_likelihood(name: str, n_features: int) -> Likelihood:
         The observation model.
     n_features : int
         Number of features.
+    min_variance : float, default=1e-4
+        Variance floor of the Gaussian likelihood.
 
     Returns
     -------
@@ -140,7 +144,7 @@ def make_likelihood(name: str, n_features: int) -> Likelihood:
     4
     """
     if name == "gaussian":
-        return GaussianLikelihood(n_features)
+        return GaussianLikelihood(n_features, min_variance=min_variance)
     if name == "bernoulli":
         return BernoulliLikelihood(n_features)
     raise ValueError(

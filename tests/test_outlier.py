@@ -1,0 +1,163 @@
+"""VAEOutlierDetector: sklearn's outlier API, and it finds planted outliers."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import tiny_vae
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skvae import VAE, VAEOutlierDetector, default_detector_vae
+
+
+def _one_class(digits, inlier, share, seed):
+    X, y = digits
+    rng = np.random.RandomState(seed)
+    inliers = X[y == inlier]
+    others = X[y != inlier]
+    n_out = math.ceil(share / (1 - share) * len(inliers))
+    outliers = others[rng.choice(len(others), n_out, replace=False)]
+    return np.vstack([inliers, outliers]), np.r_[np.zeros(len(inliers)), np.ones(n_out)]
+
+
+@pytest.fixture(scope="module")
+def task(digits):
+    return _one_class(digits, inlier=3, share=0.05, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(task):
+    X, _ = task
+    return VAEOutlierDetector(random_state=0).fit(X)
+
+
+def test_recovers_planted_outliers_unsupervised(task, fitted):
+    X, is_outlier = task
+    auc = roc_auc_score(is_outlier, -fitted.score_samples(X))
+    assert auc > 0.9
+
+
+def test_novelty_setting_scores_new_rows(digits):
+    X, y = digits
+    rng = np.random.RandomState(0)
+    zeros = X[y == 0]
+    det = VAEOutlierDetector(random_state=0).fit(zeros[:140])
+    new_inliers = zeros[140:]
+    new_outliers = X[y != 0][rng.choice((y != 0).sum(), 40, replace=False)]
+    scores = det.score_samples(np.vstack([new_inliers, new_outliers]))
+    labels = np.r_[np.zeros(len(new_inliers)), np.ones(40)]
+    assert roc_auc_score(labels, -scores) > 0.95
+
+
+def test_decision_function_and_predict_follow_sklearn(task, fitted):
+    X, _ = task
+    np.testing.assert_allclose(
+        fitted.decision_function(X), fitted.score_samples(X) - fitted.offset_
+    )
+    pred = fitted.predict(X)
+    assert set(np.unique(pred)) <= {-1, 1}
+    np.testing.assert_array_equal(pred == -1, fitted.decision_function(X) < 0)
+    # Same sign convention as IsolationForest: the most typical rows are inliers.
+    iso = IsolationForest(random_state=0).fit(X)
+    typical = np.argsort(iso.score_samples(X))[-20:]
+    assert np.all(pred[typical] == 1)
+
+
+def test_auto_contamination_is_tukeys_lower_fence(task, fitted):
+    X, _ = task
+    scores = fitted.score_samples(X)
+    q1, q3 = np.percentile(scores, [25, 75])
+    assert fitted.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_predict_flags_about_contamination(task, contamination):
+    X, _ = task
+    det = VAEOutlierDetector(
+        VAE(max_iter=20, random_state=0), contamination=contamination
+    ).fit(X)
+    share = np.mean(det.predict(X) == -1)
+    assert share == pytest.approx(contamination, abs=1.5 / len(X))
+    np.testing.assert_array_equal(det.fit_predict(X), det.predict(X))
+
+
+@pytest.mark.parametrize("score", ["likelihood", "reconstruction", "latent"])
+def test_every_score_finds_the_outliers(task, score):
+    X, is_outlier = task
+    det = VAEOutlierDetector(score_type=score, random_state=0).fit(X)
+    scores = det.score_samples(X)
+    assert scores.shape == (len(X),)
+    assert np.all(np.isfinite(scores))
+    assert roc_auc_score(is_outlier, -scores) > 0.8
+
+
+def test_pipeline_with_minmax_scaler(task):
+    X, is_outlier = task
+    pipe = Pipeline(
+        [("scale", MinMaxScaler()), ("detect", VAEOutlierDetector(random_state=0))]
+    )
+    labels = pipe.fit_predict(X * 16)
+    assert labels.shape == (len(X),)
+    assert roc_auc_score(is_outlier, -pipe.score_samples(X * 16)) > 0.9
+    assert pipe.decision_function(X * 16).shape == (len(X),)
+
+
+def test_grid_search_with_a_user_scorer(digits):
+    X_fit, _ = _one_class(digits, inlier=5, share=0.05, seed=1)
+    X_val, y_val = _one_class(digits, inlier=5, share=0.2, seed=2)
+
+    def auc_on_validation(estimator, X, y=None):
+        return roc_auc_score(y_val, -estimator.score_samples(X_val))
+
+    grid = GridSearchCV(
+        VAEOutlierDetector(VAE(max_iter=20, random_state=0)),
+        {"estimator__beta": [1.0, 4.0], "score_type": ["likelihood", "latent"]},
+        scoring=auc_on_validation,
+        cv=2,
+    ).fit(X_fit)
+    assert grid.best_score_ > 0.8
+    assert grid.cv_results_["mean_test_score"].shape == (4,)
+
+
+def test_default_estimator_adapts_to_the_data():
+    small = default_detector_vae(300, 10)
+    large = default_detector_vae(300_000, 500)
+    assert small.n_components < large.n_components
+    assert small.hidden_layer_sizes[0] < large.hidden_layer_sizes[0]
+    assert small.batch_size < large.batch_size
+    assert small.max_iter > large.max_iter
+    # Epochs follow a budget of optimisation steps whatever the size.
+    for n, d in [(300, 10), (5_000, 64), (300_000, 500)]:
+        vae = default_detector_vae(n, d)
+        steps = vae.max_iter * math.ceil(n / vae.batch_size)
+        assert vae.max_iter == 10 or steps <= 2 * 300
+
+
+def test_bad_input_raises_clear_errors(small_X):
+    det = VAEOutlierDetector(tiny_vae()).fit(small_X)
+    with pytest.raises(ValueError, match="NaN"):
+        det.score_samples(np.full((2, 6), np.nan))
+    with pytest.raises(ValueError, match="X has 5 features"):
+        det.predict(small_X[:, :5])
+    from sklearn.decomposition import PCA
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(TypeError, match="skvae model"):
+        VAEOutlierDetector(PCA()).fit(small_X)
+    with pytest.raises(InvalidParameterError, match="estimator"):
+        VAEOutlierDetector(IsolationForest()).fit(small_X)
+
+    with pytest.raises(InvalidParameterError, match="contamination"):
+        VAEOutlierDetector(tiny_vae(), contamination=0.7).fit(small_X)
+    with pytest.raises(InvalidParameterError, match="score_type"):
+        VAEOutlierDetector(tiny_vae(), score_type="mahalanobis").fit(small_X)
+
+
+def test_the_user_estimator_is_not_modified(small_X):
+    vae = tiny_vae()
+    VAEOutlierDetector(vae).fit(small_X)
+    assert not hasattr(vae, "module_")
