@@ -17,16 +17,20 @@ over the batch, Adam with ``lr=1e-3``, batches of 256.
 It also measures the matmul rate of this machine on the network's shapes and
 prints the *floor*: the matmul FLOPs of an epoch (3x the forward FLOPs) over
 that rate. The first epoch of every fit is dropped as warm-up; the table gives
-medians over the remaining epochs of all repeats.
+medians over the remaining epochs of all repeats, leaving out epochs during which
+other processes were busy (they are counted in the ``busy`` column).
 
-Run it from the repository root::
+Run it from the repository root (about a minute on two idle cores)::
 
     pip install -e .[bench]
     python benchmarks/bench_fit.py            # --epochs 5 --repeats 3
 
-or with the benchmark virtual environment, without installing into the main
-one: ``.venv-bench/bin/python benchmarks/bench_fit.py --threads 2``. If
-pythae (or skvae) cannot be imported, its rows are skipped with the reason.
+or, with pythae kept out of the development environment, from a separate one
+(``.venv-bench/bin/python benchmarks/bench_fit.py``); skvae is imported from
+the checkout when it is not installed. If pythae (or skvae) cannot be
+imported, its rows are skipped with the reason. On a shared machine, add
+``--threads 1``: with a thread on every core, one busy core can slow an epoch
+down tenfold or more.
 """
 
 from __future__ import annotations
@@ -65,10 +69,27 @@ TARGET_VS_LEAN = 1.0  # skvae epoch / lean epoch, at most
 TARGET_VS_FLOOR = 1.3  # skvae epoch / matmul floor, at most
 TARGET_VS_PYTHAE = 1.5  # pythae epoch / skvae epoch, at least
 
-# A fit during which other processes took more than this share of the CPUs is
-# "contended": with OpenMP threads on every core, even one busy core can make
-# an epoch ten to fifty times slower, so such fits are left out of the medians.
+# An epoch during which other processes took more than the cores torch leaves
+# free plus this share of the CPUs is "contended": with OpenMP threads on every
+# core, even one busy core can make an epoch ten to fifty times slower, so such
+# epochs are left out of the medians.
 BUSY_SHARE = 0.05
+
+
+@dataclass
+class Epoch:
+    """One timed epoch.
+
+    Parameters
+    ----------
+    seconds : float
+        Its duration.
+    others : float
+        Share of the CPUs other processes took meanwhile (see CpuMeter).
+    """
+
+    seconds: float
+    others: float
 
 
 @dataclass
@@ -80,12 +101,10 @@ class Timing:
     label : str
         Row label of the table.
     clean : list of float
-        Seconds per epoch of the fits the machine was quiet during, warm-up
-        epochs already dropped.
+        Seconds per epoch while the machine was quiet (warm-up epochs are
+        never added).
     contended : list of float
-        The same for fits during which other processes were busy.
-    busy_fits : int
-        How many fits were contended.
+        Seconds per epoch while other processes were busy.
     skipped : str or None
         Why the method did not run, if it did not.
     """
@@ -93,21 +112,23 @@ class Timing:
     label: str
     clean: list[float] = field(default_factory=list)
     contended: list[float] = field(default_factory=list)
-    busy_fits: int = 0
     skipped: str | None = None
 
-    def add(self, durations: Sequence[float], others: float) -> None:
-        """Pool one fit's epoch times; ``others`` is the CPU share others took."""
-        if others > BUSY_SHARE:
-            self.busy_fits += 1
-            self.contended.extend(durations)
-        else:
-            self.clean.extend(durations)
+    def add(self, epochs: Sequence[Epoch], limit: float) -> None:
+        """Pool epochs, apart if other processes took more than ``limit``."""
+        for epoch in epochs:
+            busy = epoch.others > limit
+            (self.contended if busy else self.clean).append(epoch.seconds)
 
     @property
     def epochs(self) -> list[float]:
-        """Epochs of the quiet fits; of all fits if none was quiet."""
+        """Quiet epochs; all of them if none was quiet."""
         return self.clean or self.contended
+
+    @property
+    def unreliable(self) -> bool:
+        """Whether only contended epochs were timed."""
+        return bool(self.contended) and not self.clean
 
     @property
     def median(self) -> float:
@@ -300,24 +321,33 @@ class CpuMeter:
 
     def __init__(self) -> None:
         self.others = 0.0
-        self._start = (0.0, 0.0, None)
+        self._start: tuple[float, float, int | None] = (0.0, 0.0, None)
 
-    def __enter__(self) -> CpuMeter:
+    def start(self) -> None:
         """Start counting."""
         self._start = (time.perf_counter(), time.process_time(), busy_ticks())
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        """Stop counting and set ``others``."""
+    def stop(self) -> float:
+        """Stop counting; set and return ``others``."""
         wall0, own0, ticks0 = self._start
         ticks = busy_ticks()
         wall = time.perf_counter() - wall0
-        if ticks is None or ticks0 is None or wall <= 0:
-            return
-        busy = (ticks - ticks0) / os.sysconf("SC_CLK_TCK")
-        own = time.process_time() - own0
-        share = (busy - own) / (wall * (os.cpu_count() or 1))
-        self.others = min(1.0, max(0.0, share))
+        self.others = 0.0
+        if ticks is not None and ticks0 is not None and wall > 0:
+            busy = (ticks - ticks0) / os.sysconf("SC_CLK_TCK")
+            own = time.process_time() - own0
+            share = (busy - own) / (wall * (os.cpu_count() or 1))
+            self.others = min(1.0, max(0.0, share))
+        return self.others
+
+    def __enter__(self) -> CpuMeter:
+        """Start counting."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop counting."""
+        self.stop()
 
 
 class MatmulRate:
@@ -407,8 +437,8 @@ class LeanVAE(nn.Module):
 
 def run_lean(
     X: np.ndarray, epochs: int, device: torch.device, *, fused: bool, seed: int
-) -> list[float]:
-    """Train the lean loop; return seconds per epoch (all epochs).
+) -> list[Epoch]:
+    """Train the lean loop; time every epoch.
 
     Parameters
     ----------
@@ -425,7 +455,7 @@ def run_lean(
 
     Returns
     -------
-    list of float
+    list of Epoch
     """
     seed_all(seed)
     data = torch.as_tensor(X, dtype=torch.float32, device=device)
@@ -434,9 +464,11 @@ def run_lean(
         model.parameters(), lr=LEARNING_RATE, fused=True if fused else None
     )
     n = data.shape[0]
-    durations = []
+    meter = CpuMeter()
+    timed = []
     for _ in range(epochs):
         sync(device)
+        meter.start()
         start = time.perf_counter()
         perm = torch.randperm(n, device=device)
         total = torch.zeros((), device=device)
@@ -447,8 +479,9 @@ def run_lean(
             optimizer.step()
             total += loss.detach()
         float(total)  # one read per epoch, as a real loop reports its loss
-        durations.append(time.perf_counter() - start)
-    return durations
+        seconds = time.perf_counter() - start
+        timed.append(Epoch(seconds, meter.stop()))
+    return timed
 
 
 # --------------------------------------------------------------------------
@@ -457,8 +490,8 @@ def run_lean(
 
 def run_skvae(
     X: np.ndarray, epochs: int, device: torch.device, *, seed: int
-) -> tuple[list[float], float]:
-    """Fit ``skvae.VAE``; return ``history_`` epoch seconds and wall / epoch.
+) -> tuple[list[Epoch], Epoch]:
+    """Fit ``skvae.VAE``; return ``history_`` epoch times and wall / epoch.
 
     Parameters
     ----------
@@ -473,15 +506,29 @@ def run_skvae(
 
     Returns
     -------
-    epochs : list of float
+    epochs : list of Epoch
         ``record["dur"]`` of every epoch in ``history_``.
-    wall : float
+    wall : Epoch
         Whole ``fit`` wall-clock divided by the number of epochs.
     """
-    from skvae import VAE
+    import skvae
+
+    class EpochMeter(skvae.Callback):
+        """Meter what other processes take during each epoch."""
+
+        def __init__(self) -> None:
+            self.meter = CpuMeter()
+            self.others: list[float] = []
+
+        def on_epoch_begin(self, trainer: Any, **kwargs: Any) -> None:
+            self.meter.start()
+
+        def on_epoch_end(self, trainer: Any, **kwargs: Any) -> None:
+            self.others.append(self.meter.stop())
 
     seed_all(seed)
-    model = VAE(
+    epoch_meter = EpochMeter()
+    model = skvae.VAE(
         hidden_layer_sizes=HIDDEN,
         n_components=N_COMPONENTS,
         batch_size=BATCH_SIZE,
@@ -492,15 +539,23 @@ def run_skvae(
         random_state=seed,
         verbose=False,
         device=str(device),
+        callbacks=[epoch_meter],
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), CpuMeter() as fit_meter:
         warnings.simplefilter("ignore")  # ConvergenceWarning after few epochs
         start = time.perf_counter()
         model.fit(X)
         sync(device)
         wall = time.perf_counter() - start
     history = model.history_
-    return [float(record["dur"]) for record in history], wall / len(history)
+    others = epoch_meter.others
+    if len(others) != len(history):  # callbacks not called as expected
+        others = [fit_meter.others] * len(history)
+    timed = [
+        Epoch(float(record["dur"]), o)
+        for record, o in zip(history, others, strict=True)
+    ]
+    return timed, Epoch(wall / len(history), fit_meter.others)
 
 
 # --------------------------------------------------------------------------
@@ -545,8 +600,8 @@ def pythae_networks(n_features: int) -> tuple[nn.Module, nn.Module]:
 
 def run_pythae(
     X: np.ndarray, epochs: int, device: torch.device, *, seed: int
-) -> tuple[list[float], list[float]]:
-    """Train pythae's VAE with its TrainingPipeline; return epoch seconds.
+) -> tuple[list[Epoch], list[Epoch]]:
+    """Train pythae's VAE with its TrainingPipeline; time every epoch.
 
     Parameters
     ----------
@@ -561,11 +616,11 @@ def run_pythae(
 
     Returns
     -------
-    steps : list of float
+    steps : list of Epoch
         Per epoch, the trainer's train-step loop: from the ``train_step``
         begin hook to the last batch's end hook (data loader, forward,
         backward, Adam, ``loss.item()``, callbacks).
-    epochs : list of float
+    epochs : list of Epoch
         Per epoch, epoch-begin hook to log hook: the above plus pythae's
         per-epoch bookkeeping (deep copy of the best model, progress bar).
     """
@@ -576,12 +631,14 @@ def run_pythae(
 
     class Clock(TrainingCallback):
         def __init__(self) -> None:
-            self.steps: list[float] = []
-            self.epochs: list[float] = []
+            self.steps: list[Epoch] = []
+            self.epochs: list[Epoch] = []
             self._epoch = self._step = self._last = 0.0
+            self._meter = CpuMeter()
 
         def on_epoch_begin(self, training_config: Any, **kwargs: Any) -> None:
             sync(device)
+            self._meter.start()
             self._epoch = time.perf_counter()
 
         def on_train_step_begin(self, training_config: Any, **kwargs: Any) -> None:
@@ -592,8 +649,10 @@ def run_pythae(
             self._last = time.perf_counter()
 
         def on_log(self, training_config: Any, logs: Any, **kwargs: Any) -> None:
-            self.steps.append(self._last - self._step)
-            self.epochs.append(time.perf_counter() - self._epoch)
+            seconds = time.perf_counter() - self._epoch
+            others = self._meter.stop()
+            self.steps.append(Epoch(self._last - self._step, others))
+            self.epochs.append(Epoch(seconds, others))
 
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("pythae"):
@@ -642,6 +701,16 @@ def import_problem(module: str) -> str | None:
     return None
 
 
+def import_skvae() -> str | None:
+    """Import skvae, from this checkout if it is not installed; say why not."""
+    problem = import_problem("skvae")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if problem is not None and os.path.isdir(os.path.join(root, "skvae")):
+        sys.path.insert(0, root)
+        problem = import_problem("skvae")
+    return problem
+
+
 # --------------------------------------------------------------------------
 # report
 
@@ -672,18 +741,19 @@ def print_table(rows: Sequence[Timing], lean: float, floor: float) -> None:
         if row.skipped is not None:
             print(f"{row.label:<44}  skipped: {row.skipped}")
             continue
-        label = row.label + ("*" if row.busy_fits and not row.clean else "")
+        label = row.label + ("*" if row.unreliable else "")
+        busy = len(row.contended) if row.clean else 0
         print(
-            f"{label:<44}{len(row.epochs):>4}{row.busy_fits:>5}{row.median:>10.4f}"
+            f"{label:<44}{len(row.epochs):>4}{busy:>5}{row.median:>10.4f}"
             f"{row.best:>9.4f}{fmt_ratio(row.median / lean):>9}"
             f"{fmt_ratio(row.median / floor):>10}"
         )
 
 
 def verdict(name: str, ok: bool | None, detail: str, rows: Sequence[Timing]) -> None:
-    """Print one PASS / FAIL / SKIP line; ``?`` if a row had no quiet fit."""
+    """Print one PASS / FAIL / SKIP line; ``?`` if a row had no quiet epoch."""
     tag = "SKIP" if ok is None else ("PASS" if ok else "FAIL")
-    if ok is not None and any(row.busy_fits and not row.clean for row in rows):
+    if ok is not None and any(row.unreliable for row in rows):
         tag += "?"
     print(f"[{tag}] {name}: {detail}")
 
@@ -735,12 +805,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_samples, n_features = X.shape
     n_steps = math.ceil(n_samples / BATCH_SIZE)
 
-    skvae_problem = "--skip" if "skvae" in args.skip else import_problem("skvae")
+    skvae_problem = "--skip" if "skvae" in args.skip else import_skvae()
     pythae_problem = "--skip" if "pythae" in args.skip else import_problem("pythae")
     versions = [f"torch {torch.__version__}", f"numpy {np.__version__}"]
     for name, problem in (("skvae", skvae_problem), ("pythae", pythae_problem)):
         if problem is None:
-            versions.append(f"{name} {dist_version(name)}")
+            where = os.path.dirname(os.path.dirname(sys.modules[name].__file__ or ""))
+            versions.append(f"{name} {dist_version(name)} ({where})")
     print(f"python {platform.python_version()}, " + ", ".join(versions))
     print(
         f"device {device}, torch threads {torch.get_num_threads()}, "
@@ -748,6 +819,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({n_steps} steps/epoch), {args.epochs} epochs x {args.repeats} repeats"
     )
 
+    n_cpus = os.cpu_count() or 1
+    free = max(0, n_cpus - torch.get_num_threads()) / n_cpus
+    busy_limit = free + BUSY_SHARE
     start = time.perf_counter()
     matmul = MatmulRate(n_features, device)
     with CpuMeter() as meter:
@@ -760,18 +834,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sk_wall = Timing("skvae VAE (fit wall / epochs, incl. 1st)", skipped=skvae_problem)
     py_steps = Timing("pythae VAE (trainer train_step loop)", skipped=pythae_problem)
     py_epochs = Timing("pythae VAE (whole trainer epoch)", skipped=pythae_problem)
-    Results = list[tuple[Timing, list[float]]]
+    Results = list[tuple[Timing, list[Epoch]]]
 
     def lean_task(row: Timing, fused: bool) -> Callable[[int], Results]:
         def task(seed: int) -> Results:
-            durs = run_lean(X, args.epochs, device, fused=fused, seed=seed)
-            return [(row, durs[1:])]
+            timed = run_lean(X, args.epochs, device, fused=fused, seed=seed)
+            return [(row, timed[1:])]
 
         return task
 
     def skvae_task(seed: int) -> Results:
-        durs, wall = run_skvae(X, args.epochs, device, seed=seed)
-        return [(sk, durs[1:]), (sk_wall, [wall])]
+        timed, wall = run_skvae(X, args.epochs, device, seed=seed)
+        return [(sk, timed[1:]), (sk_wall, [wall])]
 
     def pythae_task(seed: int) -> Results:
         try:
@@ -788,11 +862,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             task, row = tasks[(i + r) % len(tasks)]
             if row.skipped is not None:
                 continue
-            with CpuMeter() as meter:
-                results = task(SEED + r)
-            for row_, durs in results:
-                row_.add(durs, meter.others)
-            worst = max(worst, meter.others)
+            for row_, timed in task(SEED + r):
+                row_.add(timed, busy_limit)
+                worst = max([worst, *(epoch.others for epoch in timed)])
         matmul.measure()  # once per repeat: each product keeps its fastest time
     rate, best_rate = matmul.aggregate, matmul.best
     elapsed = time.perf_counter() - start
@@ -808,12 +880,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(rows, lean.median, floor)
     print()
     print(
-        f"other processes took up to {100 * worst:.0f}% of the CPUs during a fit; "
-        f"fits above {100 * BUSY_SHARE:.0f}% are left out (the 'busy' column)."
+        f"other processes took up to {100 * worst:.0f}% of the CPUs in an epoch; "
+        f"epochs above {100 * busy_limit:.0f}% are left out (the 'busy' column)."
     )
-    if any(row.busy_fits and not row.clean for row in rows if row.skipped is None):
+    if any(row.unreliable for row in rows if row.skipped is None):
         print(
-            "WARNING: rows marked * had no quiet fit and use contended ones, and\n"
+            "WARNING: rows marked * had no quiet epoch and use contended ones, and\n"
             "verdicts marked ? rest on them; rerun on an idle machine (or with\n"
             "--threads 1, which a busy core slows down far less)."
         )
@@ -844,8 +916,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shapes = layer_shapes(n_features)
     no_input_grad = shapes[0][0] * shapes[0][1] / (3 * sum(i * o for i, o in shapes))
     print(
-        "notes: medians over epochs 2..E of every quiet fit (epoch 1 = warm-up);\n"
-        "  n = epochs in the median, busy = fits left out as contended.\n"
+        "notes: medians over the quiet epochs 2..E of every fit (epoch 1 = warm-up);\n"
+        "  n = epochs in the median, busy = epochs left out as contended.\n"
         f"  floor = 3 x forward matmul FLOPs (2*rows*in*out per Linear) of an epoch "
         f"({n_samples} rows) / the matmul rate;\n"
         f"  the first layer needs no input gradient, so the exact matmul work is "

@@ -340,6 +340,7 @@ default="relu"
         # The floor scales with the data, so rescaling X rescales the model.
         scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
         floor = self.min_variance * (scale if scale > 0 else 1.0)
+        floor = float(np.clip(floor, 1e-30, 1e30))  # representable in float32
         return GaussianVAEModule(
             n_features,
             self.n_components,
