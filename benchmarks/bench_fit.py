@@ -489,7 +489,7 @@ def run_lean(
 
 
 def run_skvae(
-    X: np.ndarray, epochs: int, device: torch.device, *, seed: int
+    X: np.ndarray, epochs: int, device: torch.device, *, seed: int, compile: bool
 ) -> tuple[list[Epoch], Epoch]:
     """Fit ``skvae.VAE``; return ``history_`` epoch times and wall / epoch.
 
@@ -503,6 +503,8 @@ def run_skvae(
         Passed as ``device``.
     seed : int
         ``random_state`` and torch's global seed.
+    compile : bool
+        Passed as ``compile`` (``torch.compile`` of the training step).
 
     Returns
     -------
@@ -540,6 +542,7 @@ def run_skvae(
         verbose=False,
         device=str(device),
         callbacks=[epoch_meter],
+        compile=compile,
     )
     with warnings.catch_warnings(), CpuMeter() as fit_meter:
         warnings.simplefilter("ignore")  # ConvergenceWarning after few epochs
@@ -773,7 +776,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="torch.set_num_threads (default: leave)",
     )
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["skvae", "pythae"], help="leave out"
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["skvae", "compile", "pythae"],
+        help="leave out",
     )
     args = parser.parse_args(argv)
     if args.epochs < 2:
@@ -832,6 +839,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lean_fused = Timing("lean loop (Adam fused=True)")
     sk = Timing("skvae VAE (history_ dur)", skipped=skvae_problem)
     sk_wall = Timing("skvae VAE (fit wall / epochs, incl. 1st)", skipped=skvae_problem)
+    compile_problem = "--skip" if "compile" in args.skip else skvae_problem
+    sk_compiled = Timing(
+        "skvae VAE compile=True (history_ dur)", skipped=compile_problem
+    )
     py_steps = Timing("pythae VAE (trainer train_step loop)", skipped=pythae_problem)
     py_epochs = Timing("pythae VAE (whole trainer epoch)", skipped=pythae_problem)
     Results = list[tuple[Timing, list[Epoch]]]
@@ -844,8 +855,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return task
 
     def skvae_task(seed: int) -> Results:
-        timed, wall = run_skvae(X, args.epochs, device, seed=seed)
+        timed, wall = run_skvae(X, args.epochs, device, seed=seed, compile=False)
         return [(sk, timed[1:]), (sk_wall, [wall])]
+
+    def compiled_task(seed: int) -> Results:
+        timed, _ = run_skvae(X, args.epochs, device, seed=seed, compile=True)
+        return [(sk_compiled, timed[1:])]  # epoch 1 holds the compilation
 
     def pythae_task(seed: int) -> Results:
         try:
@@ -856,7 +871,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return [(py_steps, steps[1:]), (py_epochs, epochs[1:])]
 
     tasks = [(lean_task(lean, False), lean), (lean_task(lean_fused, True), lean_fused)]
-    tasks += [(skvae_task, sk), (pythae_task, py_steps)]
+    tasks += [(skvae_task, sk), (compiled_task, sk_compiled), (pythae_task, py_steps)]
     for r in range(args.repeats):
         for i in range(len(tasks)):  # rotate the order from one repeat to the next
             task, row = tasks[(i + r) % len(tasks)]
@@ -876,7 +891,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"matmul rate {rate:.1f} GFLOP/s (all step shapes; fastest shape "
         f"{best_rate:.1f}); epoch matmul work {flops / 1e9:.2f} GFLOP"
     )
-    rows = [lean, lean_fused, sk, sk_wall, py_steps, py_epochs]
+    rows = [lean, lean_fused, sk, sk_wall, sk_compiled, py_steps, py_epochs]
     print_table(rows, lean.median, floor)
     print()
     print(
@@ -896,22 +911,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" (vs the fused-Adam lean loop {fmt_ratio(sk.median / lean_fused.median)})",
         [sk, lean],
     )
-    verdict(
-        f"skvae within {TARGET_VS_FLOOR:.1f}x of the matmul floor",
-        None if sk.skipped else sk.median <= TARGET_VS_FLOOR * floor,
-        f"skvae / floor = {fmt_ratio(sk.median / floor)}"
-        f" (lean / floor = {fmt_ratio(lean.median / floor)})",
-        [sk],
-    )
-    verdict(
-        f"skvae >= {TARGET_VS_PYTHAE:.1f}x faster than pythae",
-        None
-        if sk.skipped or py_steps.skipped
-        else py_steps.median >= TARGET_VS_PYTHAE * sk.median,
-        f"pythae / skvae = {fmt_ratio(py_steps.median / sk.median)} (train-step "
-        f"loop; whole epoch {fmt_ratio(py_epochs.median / sk.median)})",
-        [sk, py_steps],
-    )
+    for row in (sk, sk_compiled):
+        if row.skipped is not None:
+            continue
+        name = "skvae" if row is sk else "skvae compile=True"
+        verdict(
+            f"{name} within {TARGET_VS_FLOOR:.1f}x of the matmul floor",
+            row.median <= TARGET_VS_FLOOR * floor,
+            f"{name} / floor = {fmt_ratio(row.median / floor)}"
+            f" (lean / floor = {fmt_ratio(lean.median / floor)})",
+            [row],
+        )
+        verdict(
+            f"{name} >= {TARGET_VS_PYTHAE:.1f}x faster than pythae",
+            None
+            if py_steps.skipped
+            else py_steps.median >= TARGET_VS_PYTHAE * row.median,
+            f"pythae / {name} = {fmt_ratio(py_steps.median / row.median)} (train-step "
+            f"loop; whole epoch {fmt_ratio(py_epochs.median / row.median)})",
+            [row, py_steps],
+        )
     print()
     shapes = layer_shapes(n_features)
     no_input_grad = shapes[0][0] * shapes[0][1] / (3 * sum(i * o for i, o in shapes))

@@ -125,6 +125,9 @@ class Trainer:
         Nats per latent dimension that are not penalised.
     max_grad_norm : float or None
         Clip the gradients' global norm to this value.
+    compile : bool
+        Run the training forward pass through ``torch.compile`` (evaluation
+        stays eager).
     seed : int
         Seed of the private generators (one stream per epoch).
     callbacks : sequence of Callback
@@ -143,6 +146,7 @@ class Trainer:
         kl_warmup: int = 0,
         free_bits: float = 0.0,
         max_grad_norm: float | None = None,
+        compile: bool = False,
         seed: int = 0,
         callbacks: Sequence[Callback] = (),
         summarize: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None,
@@ -154,6 +158,7 @@ class Trainer:
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
         self.max_grad_norm = max_grad_norm
+        self._step_module = torch.compile(module) if compile else module
         self.seed = seed
         self.callbacks = list(callbacks)
         self.summarize = summarize or _scalar_means
@@ -194,7 +199,7 @@ class Trainer:
             batch = [t[idx] for t in data]
             beta = self.beta_at(epoch + (b + 1) / n_batches)
             ctx = StepContext(beta=beta, free_bits=self.free_bits, generator=gen)
-            terms = self.module(*batch, ctx=ctx)
+            terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
             terms.loss.mean().backward()
             if self.max_grad_norm is not None:

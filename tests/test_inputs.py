@@ -104,3 +104,9 @@ def test_readonly_input_works(small_X):
     X = small_X.copy()
     X.setflags(write=False)
     assert tiny_vae().fit(X).transform(X).shape == (40, 2)
+
+
+def test_huge_values_raise_the_non_finite_loss_error():
+    X = np.random.RandomState(0).normal(size=(30, 4)) * 1e30
+    with pytest.raises(ValueError, match="non-finite"):
+        tiny_vae().fit(X)

@@ -335,3 +335,14 @@ def test_pickle_of_a_cuda_model_loads_on_a_cpu_machine(small_X):
     np.testing.assert_array_equal(
         loaded.transform(small_X), vae.set_params(device="cpu").transform(small_X)
     )
+
+
+def test_compiled_training_matches_eager(small_X):
+    pytest.importorskip("torch._dynamo")
+    params = dict(max_iter=3, kl_warmup=2)
+    eager = tiny_vae(**params).fit(small_X)
+    compiled = tiny_vae(compile=True, **params).fit(small_X)
+    np.testing.assert_allclose(
+        compiled.transform(small_X), eager.transform(small_X), rtol=1e-4, atol=1e-5
+    )
+    assert pickle.loads(pickle.dumps(compiled)).transform(small_X).shape == (40, 2)
