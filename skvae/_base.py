@@ -180,7 +180,8 @@ class BaseVAE(
                 )
         finally:
             self._record_progress()
-        self.best_loss_ = result.best_loss
+        if not incremental:
+            self.best_loss_ = result.best_loss
         self._warn_after_fit(result, incremental)
         return self
 

@@ -190,7 +190,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             The fitted detector.
         """
         X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
-        self._fit_model(X)
+        self._fit_model(X, screening=True)
         if self.trim_fraction == "auto":
             scores = self._scores(X)
             keep = np.flatnonzero(scores >= _tukey_fence(scores))
@@ -206,10 +206,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
-    def _fit_model(self, X: np.ndarray) -> None:
-        """Fit a fresh copy of the model (and the latent Gaussian) to X."""
+    def _fit_model(self, X: np.ndarray, screening: bool = False) -> None:
+        """Fit a fresh copy of the model (and the latent Gaussian) to X.
+
+        The default model's screening fit (before the robust refit) trains for
+        half the epochs: it only has to expose the clear outliers.
+        """
         if self.estimator is None:
             estimator = default_detector_vae(*X.shape, random_state=self.random_state)
+            if screening and self.trim_fraction != 0:
+                estimator.set_params(max_iter=max(5, estimator.max_iter // 2))
         else:
             estimator = clone(self.estimator)
         if not isinstance(estimator, BaseVAE):
