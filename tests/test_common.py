@@ -1,29 +1,19 @@
 """scikit-learn's estimator checks over every skvae estimator, at tiny settings."""
 
 import pytest
+from conftest import tiny_vae
 from sklearn.utils.estimator_checks import (
     check_global_output_transform_pandas,
     check_set_output_transform_pandas,
     parametrize_with_checks,
 )
 
-from skvae import VAE, VAEOutlierDetector
-
-
-def _tiny_vae():
-    return VAE(
-        n_components=2,
-        hidden_layer_sizes=(8,),
-        max_iter=3,
-        kl_warmup=0,
-        random_state=0,
-        device="cpu",
-    )
+from skvae import VAEOutlierDetector
 
 
 def _tested_estimators():
-    yield _tiny_vae()
-    yield VAEOutlierDetector(_tiny_vae(), n_importance_samples=4)
+    yield tiny_vae()
+    yield VAEOutlierDetector(tiny_vae(), n_importance_samples=4)
 
 
 # Every check that skvae's estimators are known to fail, with the reason.
@@ -53,7 +43,7 @@ def test_estimators(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", [_tiny_vae()], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", [tiny_vae()], ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize(
     "check", [check_set_output_transform_pandas, check_global_output_transform_pandas]
 )
