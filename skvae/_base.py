@@ -205,7 +205,7 @@ class BaseVAE(
     def _get_optimizer(self) -> torch.optim.Optimizer:
         if getattr(self, "_optimizer", None) is None:
             params = [p for p in self.module_.parameters() if p.requires_grad]
-            self._optimizer = _adam(params, self.learning_rate_init, self._device)
+            self._optimizer = _adam(params, self.learning_rate_init)
             if getattr(self, "_optimizer_state", None) is not None:
                 self._optimizer.load_state_dict(self._optimizer_state)
                 self._optimizer_state = None
@@ -490,7 +490,7 @@ class BaseVAE(
             self.module_.to(self._device)
 
 
-def _adam(params: list[torch.nn.Parameter], lr: float, device: torch.device):
+def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     """Adam, fused where the device supports it (one kernel for all tensors)."""
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)

@@ -211,7 +211,7 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(
-        self, data: Sequence[torch.Tensor], epoch: int, batch_size: int = 4096
+        self, data: Sequence[torch.Tensor], batch_size: int = 4096
     ) -> dict[str, torch.Tensor]:
         """Summed terms over ``data`` at the target beta, without free bits."""
         device = data[0].device
@@ -223,6 +223,37 @@ class Trainer:
             batch = [t[start : start + batch_size] for t in data]
             sums.add(self.module(*batch, ctx=ctx))
         return sums.as_dict()
+
+    def run_epoch(
+        self,
+        train: Sequence[torch.Tensor],
+        valid: Sequence[torch.Tensor] | None,
+        epoch: int,
+    ) -> dict[str, Any]:
+        """Train one epoch, validate, and return the epoch's history record."""
+        self.notify("on_epoch_begin", epoch=epoch)
+        start = time.perf_counter()
+        snapshot = _snapshot(self.module, self.optimizer)
+        sums, beta = self.train_epoch(train, epoch)
+        means = {k: v / train[0].shape[0] for k, v in sums.items()}
+        record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
+        if not math.isfinite(record["train_loss"]):
+            _restore(self.module, self.optimizer, snapshot)
+            raise NonFiniteLossError(
+                f"The training loss became non-finite at epoch {epoch + 1}; "
+                f"the weights were restored to the end of epoch {epoch}. "
+                "Scale the data (StandardScaler for real values, MinMaxScaler "
+                "to [0, 1] for likelihood='bernoulli'), lower "
+                "learning_rate_init, or set max_grad_norm."
+            )
+        record.update(self.summarize(means))
+        record["beta"] = beta
+        if valid is not None:
+            vsums = self.evaluate(valid)
+            record["valid_loss"] = float(vsums["loss"]) / valid[0].shape[0]
+        record["dur"] = time.perf_counter() - start
+        self.notify("on_epoch_end", record=record)
+        return record
 
     def fit(
         self,
@@ -247,34 +278,12 @@ class Trainer:
         """
         result = TrainResult()
         start_epoch = len(history)
-        n_train = train[0].shape[0]
         best_state = None
         no_improvement = 0
         self.notify("on_train_begin")
         try:
             for epoch in range(start_epoch, start_epoch + max_epochs):
-                self.notify("on_epoch_begin", epoch=epoch)
-                start = time.perf_counter()
-                snapshot = _snapshot(self.module, self.optimizer)
-                sums, beta = self.train_epoch(train, epoch)
-                means = {k: v / n_train for k, v in sums.items()}
-                record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
-                if not math.isfinite(record["train_loss"]):
-                    _restore(self.module, self.optimizer, snapshot)
-                    raise NonFiniteLossError(
-                        f"The training loss became non-finite at epoch {epoch + 1}; "
-                        f"the weights were restored to the end of epoch {epoch}. "
-                        "Scale the data (StandardScaler for real values, MinMaxScaler "
-                        "to [0, 1] for likelihood='bernoulli'), lower "
-                        "learning_rate_init, or set max_grad_norm."
-                    )
-                record.update(self.summarize(means))
-                record["beta"] = beta
-                if valid is not None:
-                    vsums = self.evaluate(valid, epoch)
-                    record["valid_loss"] = float(vsums["loss"]) / valid[0].shape[0]
-                record["dur"] = time.perf_counter() - start
-                self.notify("on_epoch_end", record=record)
+                record = self.run_epoch(train, valid, epoch)
                 history.append(record)
                 if not stop_early or epoch + 1 < self.kl_warmup:
                     continue
