@@ -54,6 +54,22 @@ class BaseVAE(
     Parameters
     ----------
     See the subclasses, e.g. :class:`skvae.VAE`.
+
+    Examples
+    --------
+    A family needs only its parameters and a module (here, VAE's own):
+
+    >>> import numpy as np
+    >>> from skvae import VAE
+    >>> from skvae.models.vae import GaussianVAEModule
+    >>> from skvae.nn import BernoulliLikelihood
+    >>> class TinyBernoulliVAE(VAE):
+    ...     def _build_module(self, X):
+    ...         n = X.shape[1]
+    ...         return GaussianVAEModule(n, 2, (8,), "relu", BernoulliLikelihood(n))
+    >>> X = np.random.RandomState(0).uniform(size=(20, 4))
+    >>> TinyBernoulliVAE(max_iter=2).fit(X).transform(X).shape
+    (20, 2)
     """
 
     _parameter_constraints: dict[str, list[Any]] = {

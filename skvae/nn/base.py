@@ -14,6 +14,13 @@ class ELBOTerms(NamedTuple):
 
     Every field keeps the batch dimension first and is not reduced; the trainer
     takes the means. ``loss`` is what is minimised; the others are logged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.zeros(3)
+    >>> ELBOTerms(z, z, z, z[:, None], z[:, None], z[:, None]).loss.shape
+    torch.Size([3])
     """
 
     loss: torch.Tensor  # (batch,) recon + beta * (KL with free bits)
@@ -37,6 +44,12 @@ class StepContext:
         dimension is not penalised (Kingma et al. 2016).
     generator : torch.Generator
         The private generator that all noise of this step is drawn from.
+
+    Examples
+    --------
+    >>> import torch
+    >>> StepContext(beta=0.5, free_bits=0.0, generator=torch.Generator()).beta
+    0.5
     """
 
     beta: float
@@ -52,6 +65,15 @@ class LatentModule(nn.Module):
     :meth:`reconstruction_log_likelihood` and :meth:`sample`. ``n_latent`` is
     the width of :meth:`embed`'s output and ``noise_dim`` the width of the
     noise that :meth:`log_likelihood` takes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.models.vae import GaussianVAEModule
+    >>> from skvae.nn import GaussianLikelihood
+    >>> module = GaussianVAEModule(3, 2, (8,), "relu", GaussianLikelihood(3))
+    >>> isinstance(module, LatentModule), module.n_latent
+    (True, 2)
     """
 
     n_latent: int

@@ -15,6 +15,11 @@ class Likelihood(nn.Module):
     """Base class: a distribution over a row of features given decoder outputs.
 
     ``n_params`` is the width the decoder must output for ``n_features``.
+
+    Examples
+    --------
+    >>> isinstance(BernoulliLikelihood(4), Likelihood)
+    True
     """
 
     n_params: int
