@@ -90,8 +90,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         spread of the scores without assuming a share.
     score_type : {"likelihood", "reconstruction", "latent"}, default="likelihood"
         - "likelihood": the importance-weighted log-likelihood bound (IWAE)
-          with ``n_importance_samples`` draws, a proper density score: the
-          default, and the best when outliers differ in any way.
+          with ``n_importance_samples`` draws: a proper density score, and
+          the default.
         - "reconstruction": the expected reconstruction log-likelihood
           E_q[log p(x|z)], which ignores where a row lands in the latent
           space; helps when outliers look like no training row in detail
@@ -197,7 +197,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         else:
             n_trim = int(self.trim_fraction * X.shape[0])
             keep = np.sort(np.argsort(self._scores(X), kind="stable")[n_trim:])
-        if 2 <= len(keep) < X.shape[0]:
+        # Refit when rows were left out, or when the screening fit was short.
+        shortened = self.estimator is None and self.trim_fraction != 0
+        if len(keep) >= 2 and (len(keep) < X.shape[0] or shortened):
             self._fit_model(X[keep])
         scores = self._scores(X)
         if self.contamination == "auto":
