@@ -12,11 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE
+from skvae._base import _FLOATS, BaseVAE
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae.models.vae import VAE
-
-_FLOATS = [np.float64, np.float32]
 
 
 def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
