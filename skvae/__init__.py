@@ -2,6 +2,8 @@
 
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
+from skvae.models.conditional import ConditionalVAE
+from skvae.models.semisupervised import SemiSupervisedVAE
 from skvae.models.vae import VAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
 
@@ -11,8 +13,10 @@ __all__ = [
     "VAE",
     "BaseVAE",
     "Callback",
+    "ConditionalVAE",
     "PosteriorCollapseWarning",
     "PrintLog",
+    "SemiSupervisedVAE",
     "VAEOutlierDetector",
     "default_detector_vae",
 ]

@@ -108,8 +108,12 @@ class BaseVAE(
     def _check_params(self, X: np.ndarray) -> None:
         """Checks that span several parameters or depend on the data."""
 
-    def _training_arrays(self, X: np.ndarray, y: Any) -> list[np.ndarray]:
-        """Arrays the module's ``forward`` takes, row-aligned with ``X``."""
+    def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
+        """Arrays the module's ``forward`` takes, row-aligned with ``X``.
+
+        ``reset`` is true when the model is (re)initialised by this call, so
+        that label encodings can be learnt then and reused by later calls.
+        """
         return [X]
 
     # -------------------------------------------------------------- training
@@ -163,7 +167,7 @@ class BaseVAE(
             reset=first_pass,
         )
         self._check_params(X)
-        arrays = self._training_arrays(X, y)
+        arrays = self._training_arrays(X, y, first_pass)
         if first_pass:
             self._initialize(X)
         batch_size = self._batch_size(X.shape[0])
@@ -399,16 +403,29 @@ class BaseVAE(
             )
         return self._row_scores(X, "reconstruction_log_likelihood", int(n_samples))
 
-    def _row_scores(self, X: np.ndarray, method: str, k: int) -> np.ndarray:
-        """Apply a per-row scoring method of the module with ``k`` fixed draws."""
+    def _row_scores(
+        self,
+        X: np.ndarray,
+        method: str,
+        k: int,
+        extra: tuple[np.ndarray, ...] = (),
+    ) -> np.ndarray:
+        """Apply a per-row scoring method of the module with ``k`` fixed draws.
+
+        The method is called as ``method(x, *extra_rows, eps)``.
+        """
         gen = make_generator(self._seed, _SCORE_STREAM, self._device)
         eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=self._device)
         score_rows = getattr(self.module_, method)
+        # Modules that score each row once per class say so (rows_per_input).
+        fan_out = k * int(getattr(self.module_, "rows_per_input", 1))
 
-        def score(x: torch.Tensor) -> torch.Tensor:
-            return score_rows(x, eps)
+        def score(*tensors: torch.Tensor) -> torch.Tensor:
+            return score_rows(*tensors, eps)
 
-        return self._map_batches(score, X, X.dtype, rows=max(1, 4096 // k))
+        return self._map_batches(
+            score, X, X.dtype, rows=max(1, 4096 // fan_out), extra=extra
+        )
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (so model selection needs no scorer).
@@ -458,21 +475,25 @@ class BaseVAE(
 
     def _map_batches(
         self,
-        fn: Callable[[torch.Tensor], torch.Tensor],
+        fn: Callable[..., torch.Tensor],
         X: np.ndarray,
         dtype: np.dtype,
         rows: int = 4096,
+        extra: tuple[np.ndarray, ...] = (),
     ) -> np.ndarray:
-        """Apply ``fn`` to row chunks of X; memory is bounded by the chunk."""
+        """Apply ``fn`` to row chunks of X (and of the row-aligned ``extra``).
+
+        Memory is bounded by the chunk.
+        """
         self.module_.eval()
         out = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                out.append(
-                    to_numpy(
-                        fn(to_tensor(X[start : start + rows], self._device)), dtype
-                    )
-                )
+                chunk = [
+                    to_tensor(a[start : start + rows], self._device)
+                    for a in (X, *extra)
+                ]
+                out.append(to_numpy(fn(*chunk), dtype))
         return np.concatenate(out, axis=0)
 
     @property

@@ -169,11 +169,15 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, hook)(self, **kwargs)
 
+    def warmup_at(self, progress: float) -> float:
+        """Warm-up fraction in [0, 1] after ``progress`` epochs (fractional)."""
+        if self.kl_warmup <= 0:
+            return 1.0
+        return min(1.0, progress / self.kl_warmup)
+
     def beta_at(self, progress: float) -> float:
         """KL weight after ``progress`` epochs (fractional) of training."""
-        if self.kl_warmup <= 0:
-            return self.beta
-        return self.beta * min(1.0, progress / self.kl_warmup)
+        return self.beta * self.warmup_at(progress)
 
     def generator(
         self, epoch: int, device: torch.device, stream: int = 0
@@ -197,8 +201,11 @@ class Trainer:
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             batch = [t[idx] for t in data]
-            beta = self.beta_at(epoch + (b + 1) / n_batches)
-            ctx = StepContext(beta=beta, free_bits=self.free_bits, generator=gen)
+            warmup = self.warmup_at(epoch + (b + 1) / n_batches)
+            beta = self.beta * warmup
+            ctx = StepContext(
+                beta=beta, free_bits=self.free_bits, generator=gen, warmup=warmup
+            )
             terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
             terms.loss.mean().backward()

@@ -15,10 +15,11 @@ def small_X():
     return np.random.RandomState(0).normal(size=(40, 6))
 
 
-def tiny_vae(**params):
-    """A VAE that fits in milliseconds, for contract tests."""
+def tiny_vae(cls=None, **params):
+    """A VAE (or another skvae model) that fits in milliseconds, for contract tests."""
     from skvae import VAE
 
+    cls = cls or VAE
     settings = dict(
         n_components=2,
         hidden_layer_sizes=(8,),
@@ -28,4 +29,4 @@ def tiny_vae(**params):
         device="cpu",
     )
     settings.update(params)
-    return VAE(**settings)
+    return cls(**settings)

@@ -8,17 +8,38 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEOutlierDetector
+from skvae import ConditionalVAE, SemiSupervisedVAE, VAEOutlierDetector
 
 
 def _tested_estimators():
     yield tiny_vae()
     yield VAEOutlierDetector(tiny_vae(), n_importance_samples=4)
+    yield tiny_vae(ConditionalVAE)
+    # A classifier must reach 83% training accuracy in check_classifiers_train.
+    yield tiny_vae(
+        SemiSupervisedVAE, hidden_layer_sizes=(16,), batch_size=32, max_iter=20
+    )
 
 
 # Every check that skvae's estimators are known to fail, with the reason.
 # (Kept in this one place.)
+_FLOAT32_ROW_ROUNDING = (
+    "The check compares with rtol=1e-7. Results are computed in float32 and "
+    "CPU matrix kernels round a row differently depending on its position in "
+    "the batch, so a value moves by one or two float32 ulps. The algorithm is "
+    "row-independent; tests/test_properties.py checks that at 1e-5."
+)
+
 _EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "SemiSupervisedVAE": {
+        "check_classifiers_classes": (
+            "The check fits binary labels {-1, 1}, but -1 marks an unlabelled row "
+            "(sklearn's semi-supervised convention); sklearn exempts its own "
+            "LabelSpreading, LabelPropagation and SelfTrainingClassifier from this "
+            "by name."
+        ),
+        "check_methods_sample_order_invariance": _FLOAT32_ROW_ROUNDING,
+    },
     "VAEOutlierDetector": {
         "check_methods_subset_invariance": (
             "The check compares with atol=1e-7. Scores are computed in float32, "
@@ -28,7 +49,7 @@ _EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
             "algorithm is row-independent (one set of noise draws for every "
             "row); tests/test_properties.py checks that at 1e-5."
         )
-    }
+    },
 }
 
 

@@ -44,6 +44,9 @@ class StepContext:
         dimension is not penalised (Kingma et al. 2016).
     generator : torch.Generator
         The private generator that all noise of this step is drawn from.
+    warmup : float, default=1.0
+        Progress of the warm-up schedule in [0, 1] (1 once it is over, and
+        at evaluation); modules may ramp other terms in with it.
 
     Examples
     --------
@@ -55,6 +58,7 @@ class StepContext:
     beta: float
     free_bits: float
     generator: torch.Generator
+    warmup: float = 1.0
 
 
 class LatentModule(nn.Module):

@@ -24,8 +24,14 @@ class Likelihood(nn.Module):
 
     n_params: int
 
-    def log_prob(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """Log-likelihood of rows ``x`` summed over features, ``x.shape[:-1]``."""
+    def log_prob(
+        self, x: torch.Tensor, params: torch.Tensor, update: bool = True
+    ) -> torch.Tensor:
+        """Log-likelihood of rows ``x`` summed over features, ``x.shape[:-1]``.
+
+        Likelihoods with statistics learnt in training mode update them unless
+        ``update`` is false.
+        """
         raise NotImplementedError
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
@@ -79,9 +85,15 @@ class GaussianLikelihood(Likelihood):
         self.variance.lerp_(mse.clamp_min(self.min_variance), weight)
         self.n_updates += 1
 
-    def log_prob(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """Log-likelihood of rows ``x``, summed over features."""
-        if self.training:
+    def log_prob(
+        self, x: torch.Tensor, params: torch.Tensor, update: bool = True
+    ) -> torch.Tensor:
+        """Log-likelihood of rows ``x``, summed over features.
+
+        In training mode the variance moves towards this batch's residuals
+        unless ``update`` is false (for decodings of hypothetical labels).
+        """
+        if self.training and update:
             self._update(x, params.detach())
         var = self.variance
         return -0.5 * ((x - params).square() / var + var.log() + _LOG_2PI).sum(-1)
@@ -112,7 +124,9 @@ class BernoulliLikelihood(Likelihood):
         super().__init__()
         self.n_params = n_features
 
-    def log_prob(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    def log_prob(
+        self, x: torch.Tensor, params: torch.Tensor, update: bool = True
+    ) -> torch.Tensor:
         """Negative binary cross-entropy with logits, summed over features."""
         x = x.expand_as(params)
         return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)

@@ -1,0 +1,457 @@
+"""The semi-supervised VAE "M2" of Kingma, Rezende, Mohamed and Welling (2014)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from skvae._base import _FLOATS, BaseVAE
+from skvae._sklearn_compat import Interval, StrOptions, validate_data
+from skvae.models.conditional import ConditionalVAE, ConditionalVAEModule
+from skvae.nn.base import StepContext
+from skvae.nn.likelihoods import Likelihood
+from skvae.nn.networks import MLP
+
+
+class SemiSupervisedTerms(NamedTuple):
+    """Per-row terms of the M2 objective (batch dimension first, not reduced)."""
+
+    loss: torch.Tensor  # labelled: L(x, y) + alpha * CE; unlabelled: U(x)
+    recon: torch.Tensor  # -log p(x | z, y), expected under q(y | x) if unlabelled
+    kl: torch.Tensor  # KL(q(z | x, y) || p(z)), likewise
+    kl_per_dim: torch.Tensor  # (batch, n_components)
+    classification: torch.Tensor  # -log q(y | x) on labelled rows, else 0
+    labelled: torch.Tensor  # 1.0 on labelled rows, else 0
+
+
+class SemiSupervisedVAEModule(ConditionalVAEModule):
+    """M2: classifier q(y | x), encoder q(z | x, y), decoder p(x | z, y).
+
+    Parameters
+    ----------
+    n_features, n_classes, n_components, hidden_layer_sizes, activation, \
+likelihood, log_prior
+        As in :class:`skvae.models.conditional.ConditionalVAEModule`.
+    alpha : float
+        Weight of the classification loss on labelled rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn import BernoulliLikelihood
+    >>> m = SemiSupervisedVAEModule(5, 3, 2, (8,), "relu", BernoulliLikelihood(5),
+    ...                             torch.full((3,), -1.0986), alpha=1.0)
+    >>> m.class_weights(torch.zeros(4, 5)).shape
+    torch.Size([4, 3])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int],
+        activation: str,
+        likelihood: Likelihood,
+        log_prior: torch.Tensor,
+        alpha: float,
+    ) -> None:
+        super().__init__(
+            n_features,
+            n_classes,
+            n_components,
+            hidden_layer_sizes,
+            activation,
+            likelihood,
+            log_prior,
+            encode_label=True,
+        )
+        self.alpha = alpha
+        self.classifier = MLP(n_features, hidden_layer_sizes, n_classes, activation)
+
+    def class_log_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Log q(y | x), ``(batch, n_classes)``."""
+        return F.log_softmax(self.classifier(x), dim=-1)
+
+    def class_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y | x): label-free inference averages over the classifier's belief."""
+        return self.class_log_proba(x).exp()
+
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> SemiSupervisedTerms:
+        """Per-row M2 objective; ``y`` holds class codes, -1 for unlabelled rows."""
+        n, k = x.shape[0], self.n_classes
+        labelled = y >= 0
+        log_q = self.class_log_proba(x)
+        eye = torch.eye(k, device=x.device, dtype=x.dtype)
+        loss = x.new_zeros(n)
+        recon = x.new_zeros(n)
+        kl_per_dim = x.new_zeros(n, self.n_latent)
+        ce = x.new_zeros(n)
+        if labelled.any():
+            codes = y[labelled]
+            r, kpd, _, pen = self.elbo_parts(x[labelled], eye[codes], ctx)
+            ce_l = -log_q[labelled].gather(1, codes[:, None])[:, 0]
+            bound = r + ctx.beta * pen - self.log_prior[codes]
+            loss[labelled] = bound + self.alpha * ce_l
+            recon[labelled], kl_per_dim[labelled], ce[labelled] = r, kpd, ce_l
+        if not labelled.all():
+            # Unlabelled rows: the bound under every class, weighted by
+            # q(y | x), plus the classifier's negative entropy (Kingma et al.,
+            # eq. 7). The likelihood's statistics learn only from true labels.
+            xu = x[~labelled]
+            xs, ys = self._all_classes(xu)
+            r, kpd, _, pen = self.elbo_parts(xs, ys, ctx, update=False)
+            bound = (r + ctx.beta * pen).view(-1, k) - self.log_prior
+            q_u = log_q[~labelled].exp()
+            # Ramped in with the warm-up: an untrained decoder explains every
+            # class equally well, and the term would push q(y | x) to uniform.
+            unlabelled_loss = (q_u * (bound + log_q[~labelled])).sum(-1)
+            loss[~labelled] = ctx.warmup * unlabelled_loss
+            recon[~labelled] = (q_u * r.view(-1, k)).sum(-1)
+            kl_per_dim[~labelled] = (
+                q_u[..., None] * kpd.view(-1, k, self.n_latent)
+            ).sum(1)
+        return SemiSupervisedTerms(
+            loss, recon, kl_per_dim.sum(-1), kl_per_dim, ce, labelled.to(x.dtype)
+        )
+
+
+class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
+    """Semi-supervised VAE classifier (M2 of Kingma et al. 2014); ``-1`` = unlabelled.
+
+    A generative model p(x | y, z) p(y) p(z) learnt jointly with a classifier
+    q(y | x) and an encoder q(z | x, y). Labelled rows contribute their
+    evidence lower bound plus ``alpha`` times the classifier's cross-entropy;
+    unlabelled rows (``y == -1``, scikit-learn's convention) contribute the
+    bound summed over every class, weighted by q(y | x), plus the entropy of
+    q(y | x) (the M2 objective). The classifier thus learns from unlabelled
+    rows which label best explains each of them.
+
+    Each epoch visits every unlabelled row once and each labelled row about
+    ``n_unlabelled / n_labelled`` times, so that about half of every batch is
+    labelled (labels are few; without this most batches would have none).
+    The unlabelled term is ramped in over the ``kl_warmup`` epochs, together
+    with the KL weight: before the decoder has learnt how the classes differ
+    it explains every row equally well under every label, and the term would
+    push q(y | x) towards uniform. (On two separated blobs with 6 labels,
+    measured: 0.85 accuracy without the ramp, 1.0 with it.)
+
+    Parameters
+    ----------
+    n_components : int, default=8
+        Dimension of the latent z (the style within a class).
+    alpha : float or "auto", default="auto"
+        Weight of the classification loss -log q(y | x) on labelled rows,
+        relative to the per-row bound, which is measured in nats summed over
+        features. Kingma et al. scale it with the data; "auto" is
+        ``0.5 * n_features``, which keeps its share of the objective similar
+        across data widths.
+    beta : float, default=1.0
+        Weight of the KL term.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Hidden widths of the classifier and the encoder; the decoder mirrors
+        them.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The observation model p(x | z, y).
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance (relative).
+    kl_warmup : int, default=30
+        Epochs of linear warm-up of the KL weight and of the unlabelled term.
+    free_bits : float, default=0.0
+        Nats of KL per latent dimension that are not penalised.
+    batch_size : int or "auto", default="auto"
+        Rows per step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=100
+        Maximum number of epochs (an epoch covers every unlabelled row and
+        about as many labelled ones, each unlabelled row under every class).
+    early_stopping : bool, default=False
+        Stop on a held-out validation loss (of the same objective).
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the loss.
+    n_importance_samples : int, default=1
+        Samples for ``score_samples``.
+    max_grad_norm : float or None, default=None
+        Gradient clipping norm.
+    compile : bool, default=False
+        Compile the training forward pass with ``torch.compile``.
+    warm_start : bool, default=False
+        Continue from the previous fit.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything; global random states are untouched.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of the labelled rows.
+    class_prior_ : ndarray of shape (n_classes,)
+        Their frequencies, the generative model's p(y).
+    module_ : SemiSupervisedVAEModule
+        The trained network.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Number of epochs trained.
+    history_ : list of dict
+        One record per epoch; ``classification`` is the mean cross-entropy
+        on labelled rows.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    best_loss_ : float
+        Best (validation, else training) loss.
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Another semi-supervised
+        meta-estimator with the same ``-1`` convention.
+    skvae.ConditionalVAE : Labels for every row, no classifier.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, D. J. Rezende, S. Mohamed and M. Welling,
+       "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import SemiSupervisedVAE
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.r_[rng.normal(-2, 1, (30, 4)), rng.normal(2, 1, (30, 4))]
+    >>> y = np.repeat([0, 1], 30)
+    >>> y_partial = np.where(rng.uniform(size=60) < 0.8, -1, y)
+    >>> clf = SemiSupervisedVAE(n_components=2, kl_warmup=10, max_iter=60,
+    ...                         random_state=0)
+    >>> clf.fit(X, y_partial).score(X, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints = {
+        **ConditionalVAE._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        n_components=8,
+        *,
+        alpha="auto",
+        beta=1.0,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        kl_warmup=30,
+        free_bits=0.0,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        n_importance_samples=1,
+        max_grad_norm=None,
+        compile=False,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            beta=beta,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            kl_warmup=kl_warmup,
+            free_bits=free_bits,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            n_importance_samples=n_importance_samples,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+        )
+        self.alpha = alpha
+
+    # -------------------------------------------------------------- training
+    def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
+        y = self._check_y(y, X.shape[0])
+        unlabelled = _unlabelled_mask(y)
+        if not (~unlabelled).any():
+            raise ValueError(
+                "SemiSupervisedVAE needs at least one labelled row; every label "
+                "is -1 (unlabelled)."
+            )
+        if reset:
+            self._fit_labels(y[~unlabelled])
+        codes = np.full(X.shape[0], -1, dtype=np.int64)
+        codes[~unlabelled] = self._codes(y[~unlabelled])
+        return [X, codes]
+
+    def _alpha(self, n_features: int) -> float:
+        return 0.5 * n_features if self.alpha == "auto" else float(self.alpha)
+
+    def _build_module(self, X: np.ndarray) -> SemiSupervisedVAEModule:
+        likelihood = super()._build_module(X).likelihood
+        return SemiSupervisedVAEModule(
+            X.shape[1],
+            len(self.classes_),
+            self.n_components,
+            self._hidden_sizes(),
+            self.activation,
+            likelihood,
+            torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
+            alpha=self._alpha(X.shape[1]),
+        )
+
+    def _split(self, arrays, *, early_stopping):
+        train, valid = super()._split(arrays, early_stopping=early_stopping)
+        codes = train[1]
+        labelled = torch.nonzero(codes >= 0)[:, 0]
+        n_labelled, n_unlabelled = labelled.numel(), codes.numel() - labelled.numel()
+        repeats = n_unlabelled // max(n_labelled, 1)
+        if n_labelled and repeats > 1:
+            extra = labelled.repeat(repeats - 1)
+            index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
+            train = [t[index] for t in train]
+        return train, valid
+
+    def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
+        record = super()._summarize_epoch(means)
+        share = record.pop("labelled", 0.0)
+        if share > 0:
+            record["classification"] = record["classification"] / share
+        return record
+
+    def fit(self, X, y=None):
+        """Fit the model; rows with ``y == -1`` are unlabelled.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Labels, with -1 for unlabelled rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y)
+
+    # ------------------------------------------------------------ prediction
+    def predict_proba(self, X):
+        """Class probabilities q(y | x) of the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return self._map_batches(self.module_.class_log_proba, X, X.dtype)
+
+    def predict(self, X):
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def transform(self, X, y=None):
+        """Latent means E_q(y|x)[E_q(z|x,y)[z]], averaged over the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The latent means.
+        """
+        return BaseVAE.transform(self, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _unlabelled_mask(y: np.ndarray) -> np.ndarray:
+    """Rows marked unlabelled: -1, as sklearn's semi-supervised estimators use."""
+    if y.dtype.kind in "iuf":
+        return y == -1
+    return np.array([v == -1 or v == "-1" for v in y], dtype=bool)
