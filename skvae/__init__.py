@@ -4,6 +4,7 @@ from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
 from skvae.models.conditional import ConditionalVAE
 from skvae.models.semisupervised import SemiSupervisedVAE
+from skvae.models.vade import VaDE
 from skvae.models.vae import VAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
 
@@ -18,5 +19,6 @@ __all__ = [
     "PrintLog",
     "SemiSupervisedVAE",
     "VAEOutlierDetector",
+    "VaDE",
     "default_detector_vae",
 ]

@@ -174,19 +174,11 @@ class BaseVAE(
         train, valid = self._split(
             arrays, early_stopping=self.early_stopping and not incremental
         )
-        trainer = Trainer(
-            self.module_,
-            self._get_optimizer(),
-            batch_size=min(batch_size, train[0].shape[0]),
-            beta=float(getattr(self, "beta", 1.0)),
-            kl_warmup=int(getattr(self, "kl_warmup", 0)),
-            free_bits=float(getattr(self, "free_bits", 0.0)),
-            max_grad_norm=self.max_grad_norm,
-            compile=bool(getattr(self, "compile", False)),
-            seed=self._seed,
-            callbacks=self._callbacks(),
-            summarize=self._summarize_epoch,
-        )
+        batch_size = min(batch_size, train[0].shape[0])
+        if first_pass:
+            with torch.random.fork_rng(devices=[]):
+                self._prepare_training(train, batch_size)
+        trainer = self._make_trainer(self._get_optimizer(), batch_size)
         try:
             with torch.random.fork_rng(devices=[]):
                 result = trainer.fit(
@@ -204,6 +196,31 @@ class BaseVAE(
             self.best_loss_ = result.best_loss
         self._warn_after_fit(result, incremental)
         return self
+
+    def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
+        """Hook run once the module is built, before its first training.
+
+        Families that pretrain or initialise from data (VaDE) override it;
+        they train through :meth:`_make_trainer`, so through the same loop.
+        """
+
+    def _make_trainer(
+        self, optimizer: torch.optim.Optimizer, batch_size: int, **overrides: Any
+    ) -> Trainer:
+        """The training loop over ``module_``, set up from the parameters."""
+        settings: dict[str, Any] = dict(
+            batch_size=batch_size,
+            beta=float(getattr(self, "beta", 1.0)),
+            kl_warmup=int(getattr(self, "kl_warmup", 0)),
+            free_bits=float(getattr(self, "free_bits", 0.0)),
+            max_grad_norm=self.max_grad_norm,
+            compile=bool(getattr(self, "compile", False)),
+            seed=self._seed,
+            callbacks=self._callbacks(),
+            summarize=self._summarize_epoch,
+        )
+        settings.update(overrides)
+        return Trainer(self.module_, optimizer, **settings)
 
     def _initialize(self, X: np.ndarray) -> None:
         self._device = resolve_device(self.device)

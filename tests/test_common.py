@@ -8,13 +8,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import ConditionalVAE, SemiSupervisedVAE, VAEOutlierDetector
+from skvae import ConditionalVAE, SemiSupervisedVAE, VaDE, VAEOutlierDetector
 
 
 def _tested_estimators():
     yield tiny_vae()
     yield VAEOutlierDetector(tiny_vae(), n_importance_samples=4)
     yield tiny_vae(ConditionalVAE)
+    yield tiny_vae(VaDE, n_clusters=3, pretrain_max_iter=2)
     # A classifier must reach 83% training accuracy in check_classifiers_train.
     yield tiny_vae(
         SemiSupervisedVAE, hidden_layer_sizes=(16,), batch_size=32, max_iter=20

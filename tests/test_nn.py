@@ -13,6 +13,7 @@ from skvae.models.vae import GaussianVAEModule
 from skvae.nn import (
     BernoulliLikelihood,
     GaussianLikelihood,
+    GaussianMixturePrior,
     StandardNormalPrior,
     StepContext,
     gaussian_kl,
@@ -151,3 +152,71 @@ def test_nn_imports_only_torch_numpy_and_itself():
                 assert not name.startswith("sklearn"), (path.name, name)
                 if name.startswith("skvae"):
                     assert name.startswith("skvae.nn"), (path.name, name)
+
+
+def _random_mixture(seed, n_clusters=3, d=2):
+    gen = torch.Generator().manual_seed(seed)
+    prior = GaussianMixturePrior(n_clusters, d)
+    weights = torch.rand(n_clusters, generator=gen) + 0.1
+    prior.set_parameters(
+        weights / weights.sum(),
+        torch.randn(n_clusters, d, generator=gen) * 2,
+        torch.rand(n_clusters, d, generator=gen) + 0.2,
+    )
+    return prior
+
+
+def test_mixture_log_prob_matches_scipy():
+    from scipy.stats import multivariate_normal
+
+    prior = _random_mixture(0)
+    z = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
+    weights = prior.log_weights().exp().detach().numpy()
+    means = prior.means.detach().numpy()
+    variances = prior.log_vars.exp().detach().numpy()
+    expected = np.log(
+        sum(
+            w * multivariate_normal(m, np.diag(v)).pdf(z.numpy())
+            for w, m, v in zip(weights, means, variances, strict=True)
+        )
+    )
+    np.testing.assert_allclose(prior.log_prob(z).detach().numpy(), expected, rtol=1e-5)
+    resp = prior.responsibilities(z)
+    np.testing.assert_allclose(resp.sum(-1).detach().numpy(), 1.0, rtol=1e-6)
+
+
+def test_mixture_kl_terms_match_monte_carlo():
+    # E_q[log q(z|x) - log p(z|c)] under gamma, plus KL(gamma || pi), estimated
+    # by sampling, equals the closed form of kl_terms.
+    prior = _random_mixture(2)
+    gen = torch.Generator().manual_seed(3)
+    mu = torch.randn(4, 2, generator=gen)
+    log_var = torch.randn(4, 2, generator=gen) * 0.3 - 0.5
+    gamma = torch.softmax(torch.randn(4, 3, generator=gen), -1)
+    per_dim, categorical = prior.kl_terms(mu, log_var, gamma)
+    z = mu + torch.exp(0.5 * log_var) * torch.randn(200_000, 4, 2, generator=gen)
+    log_q = gaussian_log_prob(z, mu, log_var)
+    log_pzc = prior.component_log_prob(z) - prior.log_weights()  # (n, 4, c)
+    mc = (gamma * (log_q[..., None] - log_pzc)).sum(-1).mean(0)
+    with torch.no_grad():
+        np.testing.assert_allclose(per_dim.sum(-1).numpy(), mc.numpy(), atol=0.02)
+        expected_cat = (gamma * (gamma.log() - prior.log_weights())).sum(-1)
+        np.testing.assert_allclose(categorical.numpy(), expected_cat.numpy(), rtol=1e-5)
+        assert torch.all(categorical >= -1e-6)
+
+
+def test_mixture_samples_follow_the_components():
+    prior = _random_mixture(4)
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        z = prior.sample(20_000, gen, clusters=torch.full((20_000,), 1))
+        np.testing.assert_allclose(z.mean(0).numpy(), prior.means[1].numpy(), atol=0.05)
+        np.testing.assert_allclose(
+            z.var(0).numpy(), prior.log_vars[1].exp().numpy(), rtol=0.05
+        )
+        # Drawn without fixed clusters, the average responsibility of each
+        # component is its weight (E_z[p(c | z)] = pi_c).
+        mean_resp = prior.responsibilities(prior.sample(20_000, gen)).mean(0)
+        np.testing.assert_allclose(
+            mean_resp.numpy(), prior.log_weights().exp().numpy(), atol=0.02
+        )

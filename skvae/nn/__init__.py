@@ -13,13 +13,14 @@ from skvae.nn.likelihoods import (
     make_likelihood,
 )
 from skvae.nn.networks import MLP, make_activation
-from skvae.nn.priors import StandardNormalPrior
+from skvae.nn.priors import GaussianMixturePrior, StandardNormalPrior
 
 __all__ = [
     "MLP",
     "BernoulliLikelihood",
     "ELBOTerms",
     "GaussianLikelihood",
+    "GaussianMixturePrior",
     "LatentModule",
     "Likelihood",
     "StandardNormalPrior",
