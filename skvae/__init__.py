@@ -6,12 +6,15 @@ from skvae.models.conditional import ConditionalVAE
 from skvae.models.semisupervised import SemiSupervisedVAE
 from skvae.models.vade import VaDE
 from skvae.models.vae import VAE
+from skvae.models.vq import VQVAE, VQVAE2
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
 
 __version__ = "0.1.0"
 
 __all__ = [
     "VAE",
+    "VQVAE",
+    "VQVAE2",
     "BaseVAE",
     "Callback",
     "ConditionalVAE",

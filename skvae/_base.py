@@ -207,7 +207,7 @@ class BaseVAE(
     def _make_trainer(
         self, optimizer: torch.optim.Optimizer, batch_size: int, **overrides: Any
     ) -> Trainer:
-        """The training loop over ``module_``, set up from the parameters."""
+        """The training loop over ``module_`` (or ``module=``), from the parameters."""
         settings: dict[str, Any] = dict(
             batch_size=batch_size,
             beta=float(getattr(self, "beta", 1.0)),
@@ -219,8 +219,9 @@ class BaseVAE(
             callbacks=self._callbacks(),
             summarize=self._summarize_epoch,
         )
+        module = overrides.pop("module", self.module_)
         settings.update(overrides)
-        return Trainer(self.module_, optimizer, **settings)
+        return Trainer(module, optimizer, **settings)
 
     def _initialize(self, X: np.ndarray) -> None:
         self._device = resolve_device(self.device)

@@ -8,7 +8,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import ConditionalVAE, SemiSupervisedVAE, VaDE, VAEOutlierDetector
+from skvae import (
+    VQVAE,
+    VQVAE2,
+    ConditionalVAE,
+    SemiSupervisedVAE,
+    VaDE,
+    VAEOutlierDetector,
+)
 
 
 def _tested_estimators():
@@ -16,6 +23,18 @@ def _tested_estimators():
     yield VAEOutlierDetector(tiny_vae(), n_importance_samples=4)
     yield tiny_vae(ConditionalVAE)
     yield tiny_vae(VaDE, n_clusters=3, pretrain_max_iter=2)
+    for cls in (VQVAE, VQVAE2):
+        yield cls(
+            n_codes=4,
+            code_dim=2,
+            hidden_layer_sizes=(8,),
+            n_positions=2,
+            max_iter=3,
+            prior_max_iter=1,
+            prior_channels=4,
+            random_state=0,
+            device="cpu",
+        )
     # A classifier must reach 83% training accuracy in check_classifiers_train.
     yield tiny_vae(
         SemiSupervisedVAE, hidden_layer_sizes=(16,), batch_size=32, max_iter=20

@@ -1,0 +1,852 @@
+"""VQ-VAE (van den Oord et al. 2017) and VQ-VAE-2 (Razavi et al. 2019)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils.validation import check_array, check_is_fitted
+from torch import nn
+
+from skvae._base import _FLOATS, BaseVAE, _adam
+from skvae._sklearn_compat import Interval, StrOptions, validate_data
+from skvae._torch import to_numpy
+from skvae.nn.autoregressive import PixelCNNPrior
+from skvae.nn.base import LatentModule, StepContext
+from skvae.nn.conv import ConvDecoder, ConvEncoder
+from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
+from skvae.nn.networks import ACTIVATIONS, MLP
+from skvae.nn.quantize import Quantized, VectorQuantizer
+
+
+class VQTerms(NamedTuple):
+    """Per-row terms of the VQ-VAE objective (batch first, not reduced)."""
+
+    loss: torch.Tensor  # recon + commitment_cost * commitment + codebook loss
+    recon: torch.Tensor  # -log p(x | z_q)
+    commitment: torch.Tensor  # ||z_e - sg(z_q)||^2 over all levels
+    code_counts: torch.Tensor  # (batch, n_levels * n_codes): codes used by the row
+
+
+class _ToMap(nn.Module):
+    """Apply a network and read its output as a (C, h, w) map.
+
+    The input is flattened first unless ``flatten=False`` (convolutions).
+    """
+
+    def __init__(self, net: nn.Module, shape: Sequence[int], flatten: bool = True):
+        super().__init__()
+        self.net = net
+        self.shape = tuple(shape)
+        self.flatten = flatten
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x.flatten(1) if self.flatten else x)
+        return out.reshape(x.shape[0], *self.shape)
+
+
+class _FromMap(nn.Module):
+    """Apply a network to flattened (C, h, w) maps."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.flatten(1))
+
+
+class VQVAEModule(LatentModule):
+    """A one- or two-level VQ-VAE with PixelCNN priors over its code maps.
+
+    With ``input_shape`` the encoder and decoder are convolutional and the code
+    maps spatial; without it they are MLPs and the bottom map is a row of
+    ``n_positions`` codes. With two levels (VQ-VAE-2), a top map at half the
+    resolution is quantised from the bottom features; the bottom codes are
+    quantised from the bottom features and the decoded top map, and the
+    decoder sees both. The priors (``prior_bottom`` conditioned on the top
+    codes, and ``prior_top``) are trained separately on the codes.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the data.
+    input_shape : tuple of int or None
+        (C, H, W) of images passed as flattened rows, or None for tabular data.
+    hidden : sequence of int
+        Channels of the stride-2 convolutions, or the MLP widths.
+    n_positions : int
+        Codes per row of the bottom map without ``input_shape``.
+    code_dim, n_codes : int
+        Dimension and number of the codebook vectors (every level).
+    n_levels : {1, 2}
+        One level (VQ-VAE) or two (VQ-VAE-2).
+    commitment_cost : float
+        Weight of the commitment loss.
+    ema : bool
+        EMA codebook updates (else the codebook loss).
+    decay, dead_code_threshold : float
+        See :class:`skvae.nn.VectorQuantizer`.
+    likelihood : Likelihood
+        The observation model.
+    activation : str
+        Activation name.
+    prior_channels, prior_layers : int
+        Width and depth of the PixelCNN priors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn import BernoulliLikelihood
+    >>> m = VQVAEModule(64, (1, 8, 8), (16,), 4, 4, 8, 2, 0.25, True, 0.99, 0.1,
+    ...                 BernoulliLikelihood(64), "relu", 8, 1)
+    >>> m.eval().embed(torch.rand(3, 64)).shape
+    torch.Size([3, 80])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        input_shape: Sequence[int] | None,
+        hidden: Sequence[int],
+        n_positions: int,
+        code_dim: int,
+        n_codes: int,
+        n_levels: int,
+        commitment_cost: float,
+        ema: bool,
+        decay: float,
+        dead_code_threshold: float,
+        likelihood: Likelihood,
+        activation: str,
+        prior_channels: int,
+        prior_layers: int,
+    ) -> None:
+        super().__init__()
+        self.n_levels = n_levels
+        self.commitment_cost = commitment_cost
+        self.n_codes = n_codes
+        self.noise_dim = 0
+        self.likelihood = likelihood
+        two = n_levels == 2
+        dec_in = 2 * code_dim if two else code_dim
+        if input_shape is not None:
+            width = hidden[-1] if two else code_dim
+            self.encoder = ConvEncoder(input_shape, hidden, width, activation)
+            c, h, w = self.encoder.output_shape
+            self.decoder = ConvDecoder(dec_in, hidden, input_shape, activation)
+            if two:
+                top = ConvEncoder((c, h, w), (c,), code_dim, activation)
+                th, tw = top.output_shape[1:]
+                self.top_encoder = _FromMap(top)
+                self.top_decoder = _ToMap(
+                    ConvDecoder(code_dim, (c,), (c, h, w), activation),
+                    (c, h, w),
+                    flatten=False,
+                )
+        else:
+            width = hidden[-1] if two else code_dim
+            c, h, w = width, 1, n_positions
+            self.encoder = _ToMap(MLP(n_features, hidden, c * w, activation), (c, h, w))
+            self.decoder = _FromMap(
+                MLP(dec_in * w, tuple(reversed(hidden)), n_features, activation)
+            )
+            if two:
+                th, tw = 1, max(1, n_positions // 2)
+                self.top_encoder = _ToMap(
+                    MLP(c * w, (), code_dim * tw, activation), (code_dim, th, tw)
+                )
+                self.top_decoder = _ToMap(
+                    MLP(code_dim * tw, (), c * w, activation), (c, h, w)
+                )
+        self.shapes = [(h, w)] + ([(th, tw)] if two else [])
+        self.n_latent = code_dim * sum(a * b for a, b in self.shapes)
+        self.code_dim = code_dim
+        if two:
+            self.mix = nn.Conv2d(2 * c, code_dim, 1)
+        self.quantizers = nn.ModuleList(
+            VectorQuantizer(n_codes, code_dim, ema, decay, dead_code_threshold)
+            for _ in range(n_levels)
+        )
+        self.prior_bottom = PixelCNNPrior(
+            n_codes, (h, w), prior_channels, prior_layers, n_codes if two else 0
+        )
+        self.prior_top = (
+            PixelCNNPrior(n_codes, (th, tw), prior_channels, prior_layers)
+            if two
+            else None
+        )
+
+    # ---------------------------------------------------------------- codes
+    def quantize(self, x: torch.Tensor) -> list[Quantized]:
+        """Quantised maps, bottom first."""
+        h_b = self.encoder(x)
+        if self.n_levels == 1:
+            return [self.quantizers[0](h_b)]
+        top = self.quantizers[1](self.top_encoder(h_b))
+        z_b = self.mix(torch.cat([h_b, self.top_decoder(top.z_q)], dim=1))
+        return [self.quantizers[0](z_b), top]
+
+    def decode_maps(self, maps: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Decoder outputs from quantised maps, bottom first."""
+        z = maps[0]
+        if self.n_levels == 2:
+            up = F.interpolate(maps[1], size=z.shape[-2:], mode="nearest")
+            z = torch.cat([z, up], dim=1)
+        return self.decoder(z)
+
+    def lookup(self, codes: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Code vectors of integer maps, bottom first."""
+        return [q.lookup(c) for q, c in zip(self.quantizers, codes, strict=True)]
+
+    def split_latent(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """Flat latents ``(batch, n_latent)`` back to maps, bottom first."""
+        maps, start = [], 0
+        for h, w in self.shapes:
+            size = self.code_dim * h * w
+            maps.append(z[:, start : start + size].reshape(-1, self.code_dim, h, w))
+            start += size
+        return maps
+
+    # ------------------------------------------------------------- training
+    def forward(self, x: torch.Tensor, ctx: StepContext) -> VQTerms:
+        """Per-row loss: reconstruction + commitment (+ codebook loss)."""
+        for q in self.quantizers:
+            q.generator = ctx.generator
+        levels = self.quantize(x)
+        recon = -self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
+        commitment = sum(q.commitment for q in levels)
+        codebook = sum(q.codebook for q in levels)
+        counts = torch.cat(
+            [
+                F.one_hot(q.codes.flatten(1), self.n_codes).sum(1).to(x.dtype)
+                for q in levels
+            ],
+            dim=1,
+        )
+        return VQTerms(
+            recon + self.commitment_cost * commitment + codebook,
+            recon,
+            commitment,
+            counts,
+        )
+
+    # ------------------------------------------------------------ inference
+    def codes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Integer code maps ``(batch, h, w)``, bottom first."""
+        return [q.codes for q in self.quantize(x)]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Quantised latents flattened, bottom then top: ``(batch, n_latent)``."""
+        return torch.cat([q.z_q.flatten(1) for q in self.quantize(x)], dim=1)
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder means of flat latents (the output of :meth:`embed`)."""
+        return self.likelihood.mean(self.decode_maps(self.split_latent(z)))
+
+    def decode_codes(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Decoder means of integer code maps, bottom first."""
+        return self.likelihood.mean(self.decode_maps(self.lookup(codes)))
+
+    def prior_log_prob(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Log p(codes) under the PixelCNN prior(s), per row."""
+        if self.n_levels == 1:
+            return self.prior_bottom.log_prob(codes[0])
+        return self.prior_bottom.log_prob(codes[0], codes[1]) + self.prior_top.log_prob(
+            codes[1]
+        )
+
+    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Log p(x | z_q(x)) + log p(codes(x)): the VQ-VAE bound (``eps`` unused).
+
+        The posterior is a point mass on the codes, so the bound has no
+        entropy term.
+        """
+        levels = self.quantize(x)
+        log_px = self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
+        return log_px + self.prior_log_prob([q.codes for q in levels])
+
+    def reconstruction_log_likelihood(
+        self, x: torch.Tensor, eps: torch.Tensor
+    ) -> torch.Tensor:
+        """Log p(x | z_q(x)) per row."""
+        levels = self.quantize(x)
+        return self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
+
+    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """Decoder means of code maps drawn from the prior(s)."""
+        if self.n_levels == 1:
+            codes = [self.prior_bottom.sample(n_samples, generator)]
+        else:
+            top = self.prior_top.sample(n_samples, generator)
+            codes = [self.prior_bottom.sample(n_samples, generator, top), top]
+        return self.decode_codes(codes)
+
+
+class VQVAE(BaseVAE):
+    """Vector-quantised VAE: discrete latent codes and a learnt prior over them.
+
+    The encoder's output map is replaced, position by position, by the
+    nearest of ``n_codes`` codebook vectors (gradients pass straight
+    through); the codebook follows the vectors assigned to it by moving
+    averages (``codebook_update="ema"``, the default) or learns by the
+    codebook loss, and unused codes are restarted at encoder outputs. After
+    the autoencoder, ``fit`` trains a PixelCNN prior over the code maps with
+    the same training loop, for ``prior_max_iter`` epochs; ``score_samples``
+    and ``sample`` use it.
+
+    Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
+    networks are then convolutional (each entry of ``hidden_layer_sizes`` a
+    stride-2 layer that halves the map). Without ``input_shape`` they are
+    MLPs and each row is encoded to ``n_positions`` codes.
+
+    Parameters
+    ----------
+    n_codes : int, default=64
+        Size of the codebook.
+    code_dim : int, default=16
+        Dimension of each codebook vector.
+    commitment_cost : float, default=0.25
+        Weight of the commitment loss ||z_e - sg(z_q)||^2 (beta in the paper).
+    codebook_update : {"ema", "loss"}, default="ema"
+        Learn the codebook by exponential moving averages or by the codebook
+        loss ||sg(z_e) - z_q||^2.
+    ema_decay : float, default=0.99
+        Decay of the moving averages.
+    dead_code_threshold : float, default=0.1
+        A code whose moving-average use falls below this many assignments
+        per batch is restarted at a random encoder output of the batch.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as flattened rows.
+    hidden_layer_sizes : array-like of int, default=(32, 64)
+        Channels of the stride-2 convolutions with ``input_shape`` (two
+        halvings: 28x28 -> 7x7 codes, 8x8 -> 2x2), else the MLP widths.
+    n_positions : int, default=8
+        Codes per row without ``input_shape``.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The observation model p(x | z_q).
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance (relative).
+    prior_max_iter : int, default=50
+        Epochs of the PixelCNN prior's training.
+    prior_channels : int, default=64
+        Hidden channels of the prior.
+    batch_size : int or "auto", default="auto"
+        Rows per step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate (autoencoder and prior).
+    max_iter : int, default=100
+        Maximum epochs of the autoencoder.
+    early_stopping : bool, default=False
+        Stop on a held-out validation loss.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the loss.
+    max_grad_norm : float or None, default=None
+        Gradient clipping norm.
+    compile : bool, default=False
+        Compile the training forward pass with ``torch.compile``.
+    warm_start : bool, default=False
+        Continue from the previous fit.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything; global random states are untouched.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (n_codes, code_dim)
+        The codebook (VQVAE2: ``(2, n_codes, code_dim)``, bottom then top).
+    codebook_usage_ : ndarray of shape (n_codes,)
+        Share of the training rows' code positions assigned to each code
+        (VQVAE2: one row per level).
+    code_shape_ : tuple
+        (h, w) of the code map (VQVAE2: bottom and top).
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``recon``, ``commitment``, ``perplexity``
+        (exp of the entropy of code use; VQVAE2 adds ``perplexity_top``) and
+        ``codebook_usage`` (share of codes used in the epoch).
+    prior_history_ : list of dict
+        Per epoch of the prior: its negative log-likelihood of the codes.
+    module_ : VQVAEModule
+        The trained network with its prior.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Epochs of the autoencoder.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    See Also
+    --------
+    skvae.VQVAE2 : Two levels of codes.
+
+    References
+    ----------
+    .. [1] A. van den Oord, O. Vinyals and K. Kavukcuoglu, "Neural Discrete
+       Representation Learning", NeurIPS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VQVAE
+    >>> X = load_digits().data[:200] / 16
+    >>> vq = VQVAE(n_codes=16, input_shape=(1, 8, 8), likelihood="bernoulli",
+    ...            max_iter=3, prior_max_iter=2, random_state=0).fit(X)
+    >>> vq.transform(X).shape, vq.encode_codes(X).shape
+    ((200, 64), (200, 2, 2))
+    >>> vq.inverse_transform(vq.encode_codes(X).reshape(200, -1)).shape
+    (200, 64)
+    >>> vq.sample(2).shape
+    (2, 64)
+    """
+
+    _n_levels = 1
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **{
+            k: v
+            for k, v in BaseVAE._parameter_constraints.items()
+            if k not in ("beta", "kl_warmup", "free_bits")
+        },
+        "n_codes": [Interval(Integral, 2, None, closed="left")],
+        "code_dim": [Interval(Integral, 1, None, closed="left")],
+        "commitment_cost": [Interval(Real, 0, None, closed="left")],
+        "codebook_update": [StrOptions({"ema", "loss"})],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither")],
+        "dead_code_threshold": [Interval(Real, 0, None, closed="left")],
+        "input_shape": ["array-like", None],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_positions": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "min_variance": [Interval(Real, 0, None, closed="neither")],
+        "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "prior_channels": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_codes=64,
+        *,
+        code_dim=16,
+        commitment_cost=0.25,
+        codebook_update="ema",
+        ema_decay=0.99,
+        dead_code_threshold=0.1,
+        input_shape=None,
+        hidden_layer_sizes=(32, 64),
+        n_positions=8,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        prior_max_iter=50,
+        prior_channels=64,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_grad_norm=None,
+        compile=False,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+    ):
+        self.n_codes = n_codes
+        self.code_dim = code_dim
+        self.commitment_cost = commitment_cost
+        self.codebook_update = codebook_update
+        self.ema_decay = ema_decay
+        self.dead_code_threshold = dead_code_threshold
+        self.input_shape = input_shape
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_positions = n_positions
+        self.activation = activation
+        self.likelihood = likelihood
+        self.min_variance = min_variance
+        self.prior_max_iter = prior_max_iter
+        self.prior_channels = prior_channels
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_grad_norm = max_grad_norm
+        self.compile = compile
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
+
+    # -------------------------------------------------------------- training
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"integers, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _input_shape(self, n_features: int) -> tuple[int, int, int] | None:
+        if self.input_shape is None:
+            return None
+        shape = tuple(int(s) for s in self.input_shape)
+        if len(shape) != 3 or min(shape) < 1 or int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"input_shape={self.input_shape!r} must be (C, H, W) with "
+                f"C * H * W == n_features={n_features}."
+            )
+        return shape
+
+    def _check_params(self, X: np.ndarray) -> None:
+        self._hidden_sizes()
+        self._input_shape(X.shape[1])
+        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                "likelihood='bernoulli' needs X in [0, 1], got values in "
+                f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
+                "likelihood='gaussian'."
+            )
+
+    def _build_module(self, X: np.ndarray) -> VQVAEModule:
+        n_features = X.shape[1]
+        scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
+        floor = float(np.clip(self.min_variance * (scale or 1.0), 1e-30, 1e30))
+        return VQVAEModule(
+            n_features,
+            self._input_shape(n_features),
+            self._hidden_sizes(),
+            self.n_positions,
+            self.code_dim,
+            self.n_codes,
+            self._n_levels,
+            self.commitment_cost,
+            self.codebook_update == "ema",
+            self.ema_decay,
+            self.dead_code_threshold,
+            make_likelihood(self.likelihood, n_features, min_variance=floor),
+            self.activation,
+            self.prior_channels,
+            4,
+        )
+
+    def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
+        record = super()._summarize_epoch(means)
+        counts = means["code_counts"].reshape(self._n_levels, -1)
+        for level, name in zip(range(self._n_levels), ("", "_top"), strict=False):
+            p = counts[level] / counts[level].sum().clamp_min(1e-12)
+            entropy = -(p * p.clamp_min(1e-12).log()).sum()
+            record["perplexity" + name] = float(entropy.exp())
+            record["codebook_usage" + name] = float((counts[level] > 0).float().mean())
+        return record
+
+    def fit(self, X, y=None):
+        """Fit the autoencoder, then the prior over its codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (images flattened to rows with ``input_shape``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        super().fit(X)
+        self._fit_prior(X, self.prior_max_iter)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch of the autoencoder and of the prior on a chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        super().partial_fit(X)
+        self._fit_prior(X, 1)
+        return self
+
+    def _fit_prior(self, X, epochs: int) -> None:
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        codes = self._codes(X)
+        data = [torch.as_tensor(c, device=self._device) for c in codes]
+        if not hasattr(self, "prior_history_") or not self.warm_start:
+            self.prior_history_: list[dict[str, Any]] = []
+        module = self.module_
+        priors = [(module.prior_bottom, data)]
+        if self._n_levels == 2:
+            priors = [(module.prior_bottom, data), (module.prior_top, data[1:])]
+        batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
+        histories: list[list[dict[str, Any]]] = []
+        with torch.random.fork_rng(devices=[]):
+            for i, (prior, arrays) in enumerate(priors):
+                trainer = self._make_trainer(
+                    _adam(list(prior.parameters()), self.learning_rate_init),
+                    batch_size,
+                    module=prior,
+                    kl_warmup=0,
+                    max_grad_norm=None,
+                    compile=False,
+                    seed=(self._seed + 2 + i) % 2**63,
+                    summarize=None,
+                )
+                history: list[dict[str, Any]] = []
+                trainer.fit(
+                    arrays,
+                    None,
+                    history=history,
+                    max_epochs=epochs,
+                    n_iter_no_change=self.n_iter_no_change,
+                    tol=self.tol,
+                    stop_early=False,
+                )
+                histories.append(history)
+        for records in zip(*histories, strict=True):
+            record = {"epoch": len(self.prior_history_) + 1}
+            for name, rec in zip(("", "_top"), records, strict=False):
+                record["prior_loss" + name] = rec["train_loss"]
+            self.prior_history_.append(record)
+        self._set_codebook_attributes(codes)
+
+    def _set_codebook_attributes(self, codes: list[np.ndarray]) -> None:
+        books = [to_numpy(q.codebook, np.float64) for q in self.module_.quantizers]
+        usage = [np.bincount(c.ravel(), minlength=self.n_codes) / c.size for c in codes]
+        self.codebook_ = books[0] if self._n_levels == 1 else np.stack(books)
+        self.codebook_usage_ = usage[0] if self._n_levels == 1 else np.stack(usage)
+        self.code_shape_ = (
+            self.module_.shapes[0]
+            if self._n_levels == 1
+            else tuple(self.module_.shapes)
+        )
+
+    # ------------------------------------------------------------- inference
+    def _codes(self, X: np.ndarray) -> list[np.ndarray]:
+        parts = [
+            self._map_batches(lambda x, i=i: self.module_.codes(x)[i], X, np.int64)
+            for i in range(self._n_levels)
+        ]
+        return parts
+
+    def encode_codes(self, X):
+        """The integer code map of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, h, w)
+            Codebook indices (VQVAE2: a tuple of the bottom and top maps).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        codes = self._codes(X)
+        return codes[0] if self._n_levels == 1 else tuple(codes)
+
+    def inverse_transform(self, X):
+        """Decode quantised latents, or integer codes, to the mean of p(x | z).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_latent) or (n_samples, n_positions)
+            Either the output of :meth:`transform` (floats, ``code_dim``
+            values per code position), or integer codes flattened per row
+            (the output of :meth:`encode_codes` reshaped to 2-D; VQVAE2: the
+            bottom map's codes then the top map's).
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's means.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=None)
+        n_positions = sum(h * w for h, w in self.module_.shapes)
+        if np.issubdtype(Z.dtype, np.integer) and Z.shape[1] == n_positions:
+            if Z.min() < 0 or Z.max() >= self.n_codes:
+                raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
+            return self._map_batches(self._decode_flat_codes, Z, self._dtype)
+        return super().inverse_transform(check_array(Z, dtype=_FLOATS))
+
+    def _decode_flat_codes(self, flat: torch.Tensor) -> torch.Tensor:
+        maps, start = [], 0
+        for h, w in self.module_.shapes:
+            maps.append(flat[:, start : start + h * w].long().reshape(-1, h, w))
+            start += h * w
+        return self.module_.decode_codes(maps)
+
+    def score_samples(self, X):
+        """Log p(x | z_q(x)) + log p(codes) per row, in nats (higher = typical).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-row bounds of the log-likelihood.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return self._row_scores(X, "log_likelihood", 1)
+
+
+class VQVAE2(VQVAE):
+    """VQ-VAE-2: a top code map at half the resolution of the bottom one.
+
+    The top map (global structure) is quantised from the bottom features; the
+    bottom map (detail) from the bottom features and the decoded top map; the
+    decoder sees both. The prior is a PixelCNN over the top codes and one
+    over the bottom codes conditioned on the top codes (Razavi et al. 2019).
+    Parameters and attributes are those of :class:`VQVAE`; fitted arrays gain
+    a leading level axis (bottom, top), and ``encode_codes`` returns the two
+    maps.
+
+    Parameters
+    ----------
+    n_codes : int, default=64
+        Size of each level's codebook.
+    code_dim : int, default=16
+        Dimension of the codebook vectors.
+    commitment_cost : float, default=0.25
+        Weight of the commitment loss.
+    codebook_update : {"ema", "loss"}, default="ema"
+        How the codebooks learn.
+    ema_decay : float, default=0.99
+        Decay of the moving averages.
+    dead_code_threshold : float, default=0.1
+        Use below which a code is restarted.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as flattened rows.
+    hidden_layer_sizes : array-like of int, default=(32, 64)
+        Channels of the bottom encoder's stride-2 convolutions, or MLP widths.
+    n_positions : int, default=8
+        Bottom codes per row without ``input_shape`` (the top has half).
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The observation model.
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance (relative).
+    prior_max_iter : int, default=50
+        Epochs of each prior's training.
+    prior_channels : int, default=64
+        Hidden channels of the priors.
+    batch_size : int or "auto", default="auto"
+        Rows per step.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=100
+        Maximum epochs of the autoencoder.
+    early_stopping : bool, default=False
+        Stop on a held-out validation loss.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the loss.
+    max_grad_norm : float or None, default=None
+        Gradient clipping norm.
+    compile : bool, default=False
+        Compile the training forward pass.
+    warm_start : bool, default=False
+        Continue from the previous fit.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything.
+    device : str, default="auto"
+        "auto", "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (2, n_codes, code_dim)
+        Bottom and top codebooks.
+    codebook_usage_ : ndarray of shape (2, n_codes)
+        Share of each level's code positions assigned to each code.
+    code_shape_ : tuple of tuple
+        (h, w) of the bottom and top maps.
+    history_ : list of dict
+        As :class:`VQVAE`, with ``perplexity_top`` and ``codebook_usage_top``.
+    prior_history_ : list of dict
+        ``prior_loss`` (bottom given top) and ``prior_loss_top`` per epoch.
+    module_ : VQVAEModule
+        The trained network with its priors.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Epochs of the autoencoder.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    References
+    ----------
+    .. [1] A. Razavi, A. van den Oord and O. Vinyals, "Generating Diverse
+       High-Fidelity Images with VQ-VAE-2", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VQVAE2
+    >>> X = load_digits().data[:200] / 16
+    >>> vq = VQVAE2(n_codes=16, input_shape=(1, 8, 8), hidden_layer_sizes=(32,),
+    ...             likelihood="bernoulli", max_iter=3, prior_max_iter=2,
+    ...             random_state=0).fit(X)
+    >>> bottom, top = vq.encode_codes(X)
+    >>> bottom.shape, top.shape
+    ((200, 4, 4), (200, 2, 2))
+    >>> vq.sample(2).shape
+    (2, 64)
+    """
+
+    _n_levels = 2

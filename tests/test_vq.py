@@ -1,0 +1,160 @@
+"""VQVAE, VQVAE2 and their parts: the quantiser, the networks, the code prior."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from skvae import VQVAE, VQVAE2
+from skvae.nn import ConvDecoder, ConvEncoder, VectorQuantizer, nearest_codes
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+finite = st.floats(-10, 10, allow_nan=False, width=32)
+
+
+# --------------------------------------------------------------- quantiser
+@settings(deadline=None, max_examples=50)
+@given(
+    arrays(np.float32, st.tuples(st.integers(1, 20), st.just(3)), elements=finite),
+    arrays(np.float32, st.tuples(st.integers(1, 8), st.just(3)), elements=finite),
+)
+def test_nearest_code_is_exact_against_numpy(z, codebook):
+    got = nearest_codes(torch.from_numpy(z), torch.from_numpy(codebook)).numpy()
+    d = (
+        (z[:, None, :].astype(np.float64) - codebook[None].astype(np.float64)) ** 2
+    ).sum(-1)
+    best = d.min(1)
+    # Ties and float32 rounding: the chosen code is (one of) the nearest.
+    np.testing.assert_allclose(d[np.arange(len(z)), got], best, rtol=1e-4, atol=1e-3)
+
+
+def test_ema_moves_codes_toward_their_vectors():
+    vq = VectorQuantizer(2, 2, ema=True, decay=0.5, dead_code_threshold=0.0)
+    vq.initialized.fill_(True)
+    vq.codebook.copy_(torch.tensor([[0.0, 0.0], [10.0, 10.0]]))
+    vq.embed_sum.copy_(vq.codebook)
+    vq.cluster_size.fill_(1.0)
+    z = torch.tensor([[1.0, 1.0], [1.2, 0.8], [9.0, 9.0]])  # rows as (n, dim, 1)
+    before = vq.codebook.clone()
+    vq.train()(z[:, :, None])
+    target = torch.tensor([[1.1, 0.9], [9.0, 9.0]])
+    assert torch.all((vq.codebook - target).norm(dim=1) < (before - target).norm(dim=1))
+
+
+def test_dead_codes_are_restarted_at_encoder_outputs():
+    vq = VectorQuantizer(4, 2, dead_code_threshold=0.5)
+    vq.generator = torch.Generator().manual_seed(0)
+    z = torch.randn(64, 2, 1, generator=torch.Generator().manual_seed(1))
+    vq.train()(z)  # initialises from the batch
+    vq.codebook[3] = 1000.0  # a code nothing is near
+    vq.embed_sum[3] = 1000.0
+    for _ in range(200):
+        vq(z)
+    assert vq.codebook.abs().max() < 100
+    used = torch.unique(vq(z).codes)
+    assert len(used) >= 3
+
+
+def test_codebook_loss_variant_learns_by_gradient():
+    vq = VectorQuantizer(4, 2, ema=False)
+    out = vq.train()(torch.randn(8, 2, 3, requires_grad=True))
+    (out.codebook.sum() + out.commitment.sum()).backward()
+    assert vq.codebook.grad is not None
+    assert vq.codebook.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 7, 9)])
+def test_conv_networks_round_trip_shapes(shape):
+    enc = ConvEncoder(shape, (8, 16), 4)
+    dec = ConvDecoder(4, (8, 16), shape)
+    x = torch.zeros(2, int(np.prod(shape)))
+    assert dec(enc(x)).shape == x.shape
+
+
+# ---------------------------------------------------------------- VQVAE
+@pytest.fixture(scope="module")
+def vqvae(digits):
+    X, _ = digits
+    return VQVAE(
+        n_codes=32,
+        input_shape=(1, 8, 8),
+        likelihood="bernoulli",
+        max_iter=40,
+        prior_max_iter=10,
+        random_state=0,
+        device="cpu",
+    ).fit(X[:1500])
+
+
+def test_vqvae_reconstructs_held_out_digits(vqvae, digits):
+    X, _ = digits
+    held_out = X[1500:]
+    mse = np.mean((vqvae.inverse_transform(vqvae.transform(held_out)) - held_out) ** 2)
+    baseline = np.mean((held_out - X[:1500].mean(0)) ** 2)
+    assert mse < 0.4 * baseline
+    codes = vqvae.encode_codes(held_out)
+    assert codes.shape == (len(held_out), 2, 2)
+    assert codes.dtype == np.int64
+    from_codes = vqvae.inverse_transform(codes.reshape(len(held_out), -1))
+    np.testing.assert_allclose(
+        from_codes, vqvae.inverse_transform(vqvae.transform(held_out)), atol=1e-5
+    )
+
+
+def test_vqvae_codebook_is_used(vqvae):
+    record = vqvae.history_[-1]
+    assert record["perplexity"] > 16  # more than half of the 32 codes
+    assert vqvae.codebook_.shape == (32, 16)
+    np.testing.assert_allclose(vqvae.codebook_usage_.sum(), 1.0)
+    assert np.mean(vqvae.codebook_usage_ > 0) > 0.5
+    assert len(vqvae.prior_history_) == 10
+    losses = [r["prior_loss"] for r in vqvae.prior_history_]
+    assert losses[-1] < losses[0]
+
+
+def test_vqvae_samples_and_scores(vqvae, digits):
+    X, _ = digits
+    samples = vqvae.sample(20, random_state=0)
+    assert samples.shape == (20, 64)
+    assert np.all((samples >= 0) & (samples <= 1))
+    noise = np.random.RandomState(0).uniform(size=(50, 64))
+    assert np.median(vqvae.score_samples(X[1500:])) > np.median(
+        vqvae.score_samples(noise)
+    )
+    with pytest.raises(ValueError, match="Codes must lie"):
+        vqvae.inverse_transform(np.full((2, 4), 32))
+
+
+def test_vqvae2_has_two_code_maps(digits):
+    X, _ = digits
+    model = VQVAE2(
+        n_codes=16,
+        input_shape=(1, 8, 8),
+        hidden_layer_sizes=(32,),
+        likelihood="bernoulli",
+        max_iter=30,
+        prior_max_iter=3,
+        random_state=0,
+        device="cpu",
+    ).fit(X[:1500])
+    held_out = X[1500:1600]
+    bottom, top = model.encode_codes(held_out)
+    assert bottom.shape == (100, 4, 4)
+    assert top.shape == (100, 2, 2)
+    flat = np.hstack([bottom.reshape(100, -1), top.reshape(100, -1)])
+    decoded = model.inverse_transform(flat)
+    mse = np.mean((decoded - held_out) ** 2)
+    assert mse < 0.4 * np.mean((held_out - X[:1500].mean(0)) ** 2)
+    assert model.codebook_.shape == (2, 16, 16)
+    assert "perplexity_top" in model.history_[-1]
+    assert {"prior_loss", "prior_loss_top"} <= set(model.prior_history_[-1])
+    assert model.sample(3).shape == (3, 64)
+
+
+def test_input_shape_must_match_the_features(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="input_shape"):
+        VQVAE(input_shape=(1, 7, 7), max_iter=1).fit(X[:20])
