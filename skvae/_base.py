@@ -415,11 +415,8 @@ class BaseVAE(
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        return self._row_scores(X, "reconstruction_log_likelihood", int(n_samples))
+        k = _check_n_samples(n_samples)
+        return self._row_scores(X, "reconstruction_log_likelihood", k)
 
     def _row_scores(
         self,
@@ -480,15 +477,15 @@ class BaseVAE(
             Generated rows.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
+        return self._draw(_check_n_samples(n_samples), random_state)
+
+    def _draw(self, n_samples: int, random_state: Any, *extra: Any) -> np.ndarray:
+        """``module_.sample(n_samples, generator, *extra)`` as a numpy array."""
         rs = self.random_state if random_state is None else random_state
         gen = make_generator(draw_seed(rs), 0, self._device)
         self.module_.eval()
         with torch.inference_mode():
-            X = self.module_.sample(int(n_samples), gen)
+            X = self.module_.sample(n_samples, gen, *extra)
         return to_numpy(X, self._dtype)
 
     def _map_batches(
@@ -543,6 +540,13 @@ class BaseVAE(
         if "module_" in state:
             self._device = _load_device(self.device)
             self.module_.to(self._device)
+
+
+def _check_n_samples(n_samples: Any) -> int:
+    """A positive integer count of samples, or a clear error."""
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    return int(n_samples)
 
 
 def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:

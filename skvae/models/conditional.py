@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -18,9 +17,9 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from skvae._base import _FLOATS
+from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import validate_data
-from skvae._torch import draw_seed, make_generator, to_numpy, to_tensor
+from skvae._torch import to_tensor
 from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.divergences import gaussian_kl
@@ -315,19 +314,11 @@ class LabelledModelMixin:
 
     def _sample_labelled(self, n_samples: Any, y: Any, random_state: Any) -> np.ndarray:
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        rs = self.random_state if random_state is None else random_state
-        gen = make_generator(draw_seed(rs), 0, self._device)
+        n = _check_n_samples(n_samples)
         Y = None
         if y is not None:
-            Y = to_tensor(self._one_hot(y, int(n_samples), self._dtype), self._device)
-        self.module_.eval()
-        with torch.inference_mode():
-            X = self.module_.sample(int(n_samples), gen, Y)
-        return to_numpy(X, self._dtype)
+            Y = to_tensor(self._one_hot(y, n, self._dtype), self._device)
+        return self._draw(n, random_state, Y)
 
 
 class ConditionalVAE(LabelledModelMixin, VAE):

@@ -13,9 +13,9 @@ from sklearn.base import ClusterMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _FLOATS
+from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import Interval, validate_data
-from skvae._torch import draw_seed, make_generator, to_numpy
+from skvae._torch import to_numpy
 from skvae.models.vae import VAE, GaussianVAEModule
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.likelihoods import Likelihood
@@ -484,13 +484,10 @@ class VaDE(ClusterMixin, VAE):
             Generated rows (decoder means).
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
+        n = _check_n_samples(n_samples)
         clusters = None
         if cluster is not None:
-            clusters = np.broadcast_to(np.asarray(cluster), (int(n_samples),))
+            clusters = np.broadcast_to(np.asarray(cluster), (n,))
             if (
                 not np.issubdtype(clusters.dtype, np.integer)
                 or clusters.min() < 0
@@ -501,9 +498,4 @@ class VaDE(ClusterMixin, VAE):
                     f"got {cluster!r}."
                 )
             clusters = torch.as_tensor(clusters.copy(), device=self._device)
-        rs = self.random_state if random_state is None else random_state
-        gen = make_generator(draw_seed(rs), 0, self._device)
-        self.module_.eval()
-        with torch.inference_mode():
-            X = self.module_.sample(int(n_samples), gen, clusters)
-        return to_numpy(X, self._dtype)
+        return self._draw(n, random_state, clusters)

@@ -334,19 +334,11 @@ default="relu"
 
     def _check_params(self, X) -> None:
         self._hidden_sizes()
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' needs X in [0, 1], got values in "
-                f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
-                "likelihood='gaussian'."
-            )
+        check_likelihood_range(self.likelihood, X)
 
     def _build_module(self, X) -> GaussianVAEModule:
         n_features = X.shape[1]
-        # The floor scales with the data, so rescaling X rescales the model.
-        scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
-        floor = self.min_variance * (scale if scale > 0 else 1.0)
-        floor = float(np.clip(floor, 1e-30, 1e30))  # representable in float32
+        floor = variance_floor(X, self.min_variance)
         return GaussianVAEModule(
             n_features,
             self.n_components,
@@ -354,3 +346,24 @@ default="relu"
             self.activation,
             make_likelihood(self.likelihood, n_features, min_variance=floor),
         )
+
+
+def check_likelihood_range(likelihood: str, X: np.ndarray) -> None:
+    """Reject data outside [0, 1] for the Bernoulli likelihood, with the remedy."""
+    if likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+        raise ValueError(
+            "likelihood='bernoulli' needs X in [0, 1], got values in "
+            f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
+            "likelihood='gaussian'."
+        )
+
+
+def variance_floor(X: np.ndarray, min_variance: float) -> float:
+    """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
+
+    The floor scales with the data, so rescaling X rescales the model; it is
+    clipped to what float32 represents.
+    """
+    scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
+    floor = min_variance * (scale if scale > 0 else 1.0)
+    return float(np.clip(floor, 1e-30, 1e30))

@@ -15,6 +15,7 @@ from torch import nn
 from skvae._base import _FLOATS, BaseVAE, _adam
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
+from skvae.models.vae import check_likelihood_range, variance_floor
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import ConvDecoder, ConvEncoder
@@ -530,17 +531,11 @@ class VQVAE(BaseVAE):
     def _check_params(self, X: np.ndarray) -> None:
         self._hidden_sizes()
         self._input_shape(X.shape[1])
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' needs X in [0, 1], got values in "
-                f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
-                "likelihood='gaussian'."
-            )
+        check_likelihood_range(self.likelihood, X)
 
     def _build_module(self, X: np.ndarray) -> VQVAEModule:
         n_features = X.shape[1]
-        scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
-        floor = float(np.clip(self.min_variance * (scale or 1.0), 1e-30, 1e30))
+        floor = variance_floor(X, self.min_variance)
         return VQVAEModule(
             n_features,
             self._input_shape(n_features),
