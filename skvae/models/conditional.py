@@ -22,9 +22,9 @@ from skvae._sklearn_compat import validate_data
 from skvae._torch import to_tensor
 from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
+from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import MLP
 from skvae.nn.priors import StandardNormalPrior
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -55,6 +55,8 @@ class ConditionalVAEModule(LatentModule):
         Log-probabilities of the classes.
     encode_label : bool, default=False
         Whether the encoder also takes the label.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) for convolutional networks (not with ``encode_label``).
 
     Examples
     --------
@@ -76,6 +78,7 @@ class ConditionalVAEModule(LatentModule):
         likelihood: Likelihood,
         log_prior: torch.Tensor,
         encode_label: bool = False,
+        input_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         self.n_latent = n_components
@@ -83,17 +86,21 @@ class ConditionalVAEModule(LatentModule):
         self.n_classes = n_classes
         self.rows_per_input = n_classes  # label-free scores decode every class
         self.encode_label = encode_label
-        self.encoder = MLP(
+        if encode_label and input_shape is not None:
+            raise ValueError("An encoder that takes the label has no conv form.")
+        self.encoder = make_encoder(
             n_features + (n_classes if encode_label else 0),
             hidden_layer_sizes,
             2 * n_components,
             activation,
+            input_shape,
         )
-        self.decoder = MLP(
+        self.decoder = make_decoder(
             n_components + n_classes,
-            tuple(reversed(hidden_layer_sizes)),
+            hidden_layer_sizes,
             likelihood.n_params,
             activation,
+            input_shape,
         )
         self.likelihood = likelihood
         self.prior = StandardNormalPrior(n_components)
@@ -351,6 +358,9 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         Weight of the KL term.
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as rows: convolutional encoder and decoder
+        (the label joins the decoder after its first, linear, layer).
     activation : str, default="relu"
         Activation of the hidden layers (see :class:`skvae.VAE`).
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
@@ -454,6 +464,9 @@ class ConditionalVAE(LabelledModelMixin, VAE):
             self.activation,
             base.likelihood,
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
+            input_shape=check_input_shape(
+                getattr(self, "input_shape", None), X.shape[1]
+            ),
         )
 
     def fit(self, X, y=None):

@@ -284,31 +284,29 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         device="auto",
         callbacks=None,
     ):
-        super().__init__(
-            n_components,
-            beta=beta,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            kl_warmup=kl_warmup,
-            free_bits=free_bits,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            n_importance_samples=n_importance_samples,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-        )
+        self.n_components = n_components
+        self.beta = beta
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.min_variance = min_variance
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.n_importance_samples = n_importance_samples
+        self.max_grad_norm = max_grad_norm
+        self.compile = compile
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
         self.alpha = alpha
 
     # -------------------------------------------------------------- training

@@ -12,9 +12,10 @@ import torch
 from skvae._base import BaseVAE
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
+from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl
 from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
-from skvae.nn.networks import ACTIVATIONS, MLP
+from skvae.nn.networks import ACTIVATIONS
 from skvae.nn.priors import StandardNormalPrior
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -36,6 +37,9 @@ class GaussianVAEModule(LatentModule):
         Activation name.
     likelihood : Likelihood
         The observation model.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as rows: convolutional networks, with
+        ``hidden_layer_sizes`` the channels of the stride-2 layers.
 
     Examples
     --------
@@ -53,16 +57,20 @@ class GaussianVAEModule(LatentModule):
         hidden_layer_sizes: Sequence[int],
         activation: str,
         likelihood: Likelihood,
+        input_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         self.n_latent = n_components
         self.noise_dim = n_components
-        self.encoder = MLP(n_features, hidden_layer_sizes, 2 * n_components, activation)
-        self.decoder = MLP(
+        self.encoder = make_encoder(
+            n_features, hidden_layer_sizes, 2 * n_components, activation, input_shape
+        )
+        self.decoder = make_decoder(
             n_components,
-            tuple(reversed(hidden_layer_sizes)),
+            hidden_layer_sizes,
             likelihood.n_params,
             activation,
+            input_shape,
         )
         self.likelihood = likelihood
         self.prior = StandardNormalPrior(n_components)
@@ -151,6 +159,10 @@ class VAE(BaseVAE):
         Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as flattened rows. The encoder and decoder
+        are then convolutional, ``hidden_layer_sizes`` giving the channels of
+        their stride-2 layers (each halves the image), e.g. ``(32, 64)``.
     activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
 default="relu"
         Activation of the hidden layers.
@@ -265,6 +277,7 @@ default="relu"
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "input_shape": ["array-like", None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "min_variance": [Interval(Real, 0, None, closed="neither")],
@@ -277,6 +290,7 @@ default="relu"
         *,
         beta=1.0,
         hidden_layer_sizes=(256, 128),
+        input_shape=None,
         activation="relu",
         likelihood="gaussian",
         min_variance=1e-3,
@@ -301,6 +315,7 @@ default="relu"
         self.n_components = n_components
         self.beta = beta
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.input_shape = input_shape
         self.activation = activation
         self.likelihood = likelihood
         self.min_variance = min_variance
@@ -334,6 +349,7 @@ default="relu"
 
     def _check_params(self, X) -> None:
         self._hidden_sizes()
+        check_input_shape(getattr(self, "input_shape", None), X.shape[1])
         check_likelihood_range(self.likelihood, X)
 
     def _build_module(self, X) -> GaussianVAEModule:
@@ -345,6 +361,7 @@ default="relu"
             self._hidden_sizes(),
             self.activation,
             make_likelihood(self.likelihood, n_features, min_variance=floor),
+            check_input_shape(getattr(self, "input_shape", None), n_features),
         )
 
 

@@ -18,7 +18,7 @@ from skvae._torch import to_numpy
 from skvae.models.vae import check_likelihood_range, variance_floor
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
-from skvae.nn.conv import ConvDecoder, ConvEncoder
+from skvae.nn.conv import ConvDecoder, ConvEncoder, check_input_shape
 from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
 from skvae.nn.networks import ACTIVATIONS, MLP
 from skvae.nn.quantize import Quantized, VectorQuantizer
@@ -517,20 +517,9 @@ class VQVAE(BaseVAE):
             )
         return tuple(int(s) for s in sizes)
 
-    def _input_shape(self, n_features: int) -> tuple[int, int, int] | None:
-        if self.input_shape is None:
-            return None
-        shape = tuple(int(s) for s in self.input_shape)
-        if len(shape) != 3 or min(shape) < 1 or int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"input_shape={self.input_shape!r} must be (C, H, W) with "
-                f"C * H * W == n_features={n_features}."
-            )
-        return shape
-
     def _check_params(self, X: np.ndarray) -> None:
         self._hidden_sizes()
-        self._input_shape(X.shape[1])
+        check_input_shape(self.input_shape, X.shape[1])
         check_likelihood_range(self.likelihood, X)
 
     def _build_module(self, X: np.ndarray) -> VQVAEModule:
@@ -538,7 +527,7 @@ class VQVAE(BaseVAE):
         floor = variance_floor(X, self.min_variance)
         return VQVAEModule(
             n_features,
-            self._input_shape(n_features),
+            check_input_shape(self.input_shape, n_features),
             self._hidden_sizes(),
             self.n_positions,
             self.code_dim,

@@ -128,3 +128,89 @@ class ConvDecoder(nn.Module):
         c, h, w = self.output_shape
         out = out[:, :, :h, :w]  # crop the padding of odd sides
         return out.reshape(*lead, c * h * w)
+
+
+def check_input_shape(input_shape, n_features: int) -> tuple[int, int, int] | None:
+    """``input_shape`` as (C, H, W) matching ``n_features``, or None.
+
+    Examples
+    --------
+    >>> check_input_shape((1, 8, 8), 64)
+    (1, 8, 8)
+    """
+    if input_shape is None:
+        return None
+    shape = tuple(int(s) for s in input_shape)
+    if (
+        len(shape) != 3
+        or min(shape) < 1
+        or shape[0] * shape[1] * shape[2] != n_features
+    ):
+        raise ValueError(
+            f"input_shape={input_shape!r} must be (C, H, W) with "
+            f"C * H * W == n_features={n_features}."
+        )
+    return shape
+
+
+def make_encoder(
+    n_inputs: int,
+    hidden: Sequence[int],
+    n_outputs: int,
+    activation: str = "relu",
+    input_shape: Sequence[int] | None = None,
+) -> nn.Module:
+    """An MLP, or with ``input_shape`` conv layers then a linear map.
+
+    With ``input_shape``, ``hidden`` gives the channels of the stride-2
+    convolutions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> make_encoder(64, (8, 16), 4, input_shape=(1, 8, 8))(torch.zeros(2, 64)).shape
+    torch.Size([2, 4])
+    """
+    from skvae.nn.networks import MLP
+
+    if input_shape is None:
+        return MLP(n_inputs, hidden, n_outputs, activation)
+    conv = ConvEncoder(input_shape, hidden, hidden[-1], activation)
+    c, h, w = conv.output_shape
+    return nn.Sequential(
+        conv, make_activation(activation), nn.Flatten(), nn.Linear(c * h * w, n_outputs)
+    )
+
+
+def make_decoder(
+    n_inputs: int,
+    hidden: Sequence[int],
+    n_outputs: int,
+    activation: str = "relu",
+    output_shape: Sequence[int] | None = None,
+) -> nn.Module:
+    """The mirror of :func:`make_encoder`: an MLP, or a linear map then conv layers.
+
+    ``hidden`` lists the encoder's widths (the decoder reverses them). With
+    ``output_shape`` the output has one value per pixel and channel, so
+    ``n_outputs`` must equal C * H * W.
+
+    Examples
+    --------
+    >>> import torch
+    >>> dec = make_decoder(4, (8, 16), 64, output_shape=(1, 8, 8))
+    >>> dec(torch.zeros(3, 2, 4)).shape
+    torch.Size([3, 2, 64])
+    """
+    from skvae.nn.networks import MLP
+
+    if output_shape is None:
+        return MLP(n_inputs, tuple(reversed(hidden)), n_outputs, activation)
+    probe = ConvEncoder(output_shape, hidden, hidden[-1])
+    c, h, w = probe.output_shape
+    return nn.Sequential(
+        nn.Linear(n_inputs, c * h * w),
+        make_activation(activation),
+        nn.Unflatten(-1, (c, h, w)),
+        ConvDecoder(c, hidden, output_shape, activation),
+    )
