@@ -246,3 +246,21 @@ def test_vae_features_in_a_self_training_pipeline(digits_split):
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe.fit(X_train, y_partial)
     assert pipe.score(X_test, y_test) > 0.5  # chance is 0.1
+
+
+def test_semisupervised_partial_fit_accepts_unlabelled_chunks(digits):
+    X, y = digits
+    model = tiny_vae(SemiSupervisedVAE)
+    model.partial_fit(X[:200], y[:200])
+    model.partial_fit(X[200:400], np.full(200, -1))
+    assert model.n_iter_ == 2
+    assert model.predict(X[:5]).shape == (5,)
+
+
+def test_conditional_failed_partial_fit_forgets_its_classes(digits):
+    X, y = digits
+    model = tiny_vae(ConditionalVAE)
+    with pytest.raises(ValueError, match="requires y"):
+        model.partial_fit(X[:20], None, classes=np.arange(3))
+    model.fit(X[:50], y[:50])
+    np.testing.assert_array_equal(model.classes_, np.unique(y[:50]))

@@ -194,3 +194,28 @@ def test_input_shape_gives_any_gaussian_latent_model_conv_networks(family, digit
     mse = np.mean((recon - held_out) ** 2)
     # Measured: 0.54 (VAE) of the mean image's error after 60 epochs.
     assert mse < 0.8 * np.mean((held_out - X[:1500].mean(0)) ** 2)
+
+
+def test_vqvae_pickles_and_streams(digits):
+    import pickle
+
+    X, _ = digits
+    model = VQVAE(
+        n_codes=8,
+        input_shape=(1, 8, 8),
+        hidden_layer_sizes=(16,),
+        max_iter=2,
+        prior_max_iter=1,
+        prior_channels=8,
+        random_state=0,
+        device="cpu",
+    )
+    for chunk in (X[:300], X[300:600]):
+        model.partial_fit(chunk)
+    assert model.n_iter_ == 2
+    assert len(model.prior_history_) == 2
+    assert all(q.generator is None for q in model.module_.quantizers)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        loaded.encode_codes(X[:50]), model.encode_codes(X[:50])
+    )

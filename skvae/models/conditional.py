@@ -360,7 +360,8 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         Widths of the encoder's hidden layers; the decoder mirrors them.
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as rows: convolutional encoder and decoder
-        (the label joins the decoder after its first, linear, layer).
+        (the one-hot label is concatenated to z at the decoder's input, whose
+        first layer is linear).
     activation : str, default="relu"
         Activation of the hidden layers (see :class:`skvae.VAE`).
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
@@ -507,7 +508,10 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         """
         if classes is not None and not hasattr(self, "module_"):
             self._partial_fit_classes = column_or_1d(classes)
-        return super().partial_fit(X, y)
+        try:
+            return super().partial_fit(X, y)
+        finally:  # used by the first call only, or dropped if it failed
+            self.__dict__.pop("_partial_fit_classes", None)
 
     def transform(self, X, y=None):
         """Encode X to the posterior mean of q(z | x).
@@ -583,18 +587,18 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         """
         return float(np.mean(self.score_samples(X, y)))
 
-    def sample(self, n_samples=1, y=None, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Generate rows of given classes from prior latents.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of rows.
-        y : label, array-like of shape (n_samples,) or None, default=None
-            One label for every row, one label per row, or ``None`` to draw
-            labels from the class frequencies seen in ``fit``.
         random_state : int, RandomState instance or None, default=None
             Seed of the draw; ``None`` uses the estimator's ``random_state``.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            One label for every row, one label per row, or ``None`` to draw
+            labels from the class frequencies seen in ``fit`` (keyword only).
 
         Returns
         -------

@@ -252,7 +252,11 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     """
 
     _parameter_constraints = {
-        **ConditionalVAE._parameter_constraints,
+        **{
+            k: v
+            for k, v in ConditionalVAE._parameter_constraints.items()
+            if k != "input_shape"  # the encoder takes the label: no conv form
+        },
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
@@ -313,7 +317,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
         y = self._check_y(y, X.shape[0])
         unlabelled = _unlabelled_mask(y)
-        if not (~unlabelled).any():
+        if reset and not (~unlabelled).any():
             raise ValueError(
                 "SemiSupervisedVAE needs at least one labelled row; every label "
                 "is -1 (unlabelled)."

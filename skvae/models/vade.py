@@ -330,12 +330,6 @@ class VaDE(ClusterMixin, VAE):
         self.pretrain_max_iter = pretrain_max_iter
 
     # -------------------------------------------------------------- training
-    def _check_params(self, X: np.ndarray) -> None:
-        super()._check_params(X)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
-            )
 
     def _build_module(self, X: np.ndarray) -> VaDEModule:
         base = super()._build_module(X)
@@ -351,6 +345,11 @@ class VaDE(ClusterMixin, VAE):
 
     def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
         """Pretrain as an autoencoder, then initialise the prior with a GMM."""
+        if train[0].shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={train[0].shape[0]} training rows (after any "
+                f"validation split) should be >= n_clusters={self.n_clusters}."
+            )
         module = self.module_
         self.pretrain_history_: list[dict[str, Any]] = []
         if self.pretrain_max_iter > 0:
@@ -480,18 +479,18 @@ class VaDE(ClusterMixin, VAE):
         """
         return np.argmax(self.predict_proba(X), axis=1)
 
-    def sample(self, n_samples=1, cluster=None, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, cluster=None):
         """Generate rows from the mixture prior (or from given clusters).
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of rows.
-        cluster : int, array-like of shape (n_samples,) or None, default=None
-            One cluster for every row, one per row, or ``None`` to draw
-            clusters from the mixture weights.
         random_state : int, RandomState instance or None, default=None
             Seed of the draw; ``None`` uses the estimator's ``random_state``.
+        cluster : int, array-like of shape (n_samples,) or None, default=None
+            One cluster for every row, one per row, or ``None`` to draw
+            clusters from the mixture weights (keyword only).
 
         Returns
         -------

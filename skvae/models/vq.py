@@ -218,7 +218,11 @@ class VQVAEModule(LatentModule):
         """Per-row loss: reconstruction + commitment (+ codebook loss)."""
         for q in self.quantizers:
             q.generator = ctx.generator
-        levels = self.quantize(x)
+        try:
+            levels = self.quantize(x)
+        finally:  # no generator is kept on the module (pickling, devices)
+            for q in self.quantizers:
+                q.generator = None
         recon = -self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
         commitment = sum(q.commitment for q in levels)
         codebook = sum(q.codebook for q in levels)
@@ -569,11 +573,16 @@ class VQVAE(BaseVAE):
             The fitted estimator.
         """
         super().fit(X)
+        if not self.warm_start or not hasattr(self, "_prior_histories"):
+            self._prior_histories: list[list[dict[str, Any]]] = []
         self._fit_prior(X, self.prior_max_iter)
         return self
 
     def partial_fit(self, X, y=None):
         """One epoch of the autoencoder and of the prior on a chunk.
+
+        The prior's optimiser starts afresh at each call (its moment
+        estimates are not kept); the autoencoder's is kept.
 
         Parameters
         ----------
@@ -587,7 +596,10 @@ class VQVAE(BaseVAE):
         self : object
             The estimator.
         """
+        first = not hasattr(self, "module_")
         super().partial_fit(X)
+        if first or not hasattr(self, "_prior_histories"):
+            self._prior_histories = []
         self._fit_prior(X, 1)
         return self
 
@@ -595,14 +607,14 @@ class VQVAE(BaseVAE):
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         codes = self._codes(X)
         data = [torch.as_tensor(c, device=self._device) for c in codes]
-        if not hasattr(self, "prior_history_") or not self.warm_start:
-            self.prior_history_: list[dict[str, Any]] = []
         module = self.module_
         priors = [(module.prior_bottom, data)]
         if self._n_levels == 2:
             priors = [(module.prior_bottom, data), (module.prior_top, data[1:])]
         batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
-        histories: list[list[dict[str, Any]]] = []
+        histories = self._prior_histories
+        while len(histories) < len(priors):
+            histories.append([])
         with torch.random.fork_rng(devices=[]):
             for i, (prior, arrays) in enumerate(priors):
                 trainer = self._make_trainer(
@@ -615,19 +627,18 @@ class VQVAE(BaseVAE):
                     seed=(self._seed + 2 + i) % 2**63,
                     summarize=None,
                 )
-                history: list[dict[str, Any]] = []
                 trainer.fit(
                     arrays,
                     None,
-                    history=history,
+                    history=histories[i],  # its length sets the epoch's noise
                     max_epochs=epochs,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
                     stop_early=False,
                 )
-                histories.append(history)
-        for records in zip(*histories, strict=True):
-            record = {"epoch": len(self.prior_history_) + 1}
+        self.prior_history_: list[dict[str, Any]] = []
+        for epoch, records in enumerate(zip(*histories, strict=True)):
+            record: dict[str, Any] = {"epoch": epoch + 1}
             for name, rec in zip(("", "_top"), records, strict=False):
                 record["prior_loss" + name] = rec["train_loss"]
             self.prior_history_.append(record)

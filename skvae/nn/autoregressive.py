@@ -32,9 +32,7 @@ class MaskedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve with the masked kernel."""
-        return F.conv2d(
-            x, self.weight * self.mask, self.bias, self.stride, self.padding
-        )
+        return self._conv_forward(x, self.weight * self.mask, self.bias)
 
 
 class PriorTerms(NamedTuple):

@@ -125,9 +125,9 @@ class VectorQuantizer(nn.Module):
             device=flat.device,
         )
         self.codebook.data.copy_(flat[idx])
+        self.cluster_size.fill_(1.0)
         if self.ema:
             self.embed_sum.copy_(flat[idx])
-            self.cluster_size.fill_(1.0)
         self.initialized.fill_(True)
 
     @torch.no_grad()
@@ -142,7 +142,9 @@ class VectorQuantizer(nn.Module):
                 (self.cluster_size + self.eps) / (n + self.n_codes * self.eps) * n
             )
             self.codebook.copy_(self.embed_sum / smoothed[:, None])
-        dead = self.cluster_size < self.dead_code_threshold
+        # Only codes unused in this batch restart, so no row assigned here
+        # is decoded from a moved code.
+        dead = (self.cluster_size < self.dead_code_threshold) & (counts == 0)
         n_dead = int(dead.sum())
         if n_dead:
             idx = torch.randint(
