@@ -160,7 +160,9 @@ def test_input_shape_must_match_the_features(digits):
         VQVAE(input_shape=(1, 7, 7), max_iter=1).fit(X[:20])
 
 
-@pytest.mark.parametrize("family", ["VAE", "ConditionalVAE", "VaDE"])
+@pytest.mark.parametrize(
+    "family", ["VAE", "ConditionalVAE", "VaDE", "SemiSupervisedVAE"]
+)
 def test_input_shape_gives_any_gaussian_latent_model_conv_networks(family, digits):
     import skvae
 
@@ -177,8 +179,14 @@ def test_input_shape_gives_any_gaussian_latent_model_conv_networks(family, digit
     if family == "VaDE":
         params.update(n_clusters=10, pretrain_max_iter=30, max_iter=10)
     model = cls(**params)
-    model.fit(X[:1500], y[:1500]) if family == "ConditionalVAE" else model.fit(X[:1500])
+    if family in ("ConditionalVAE", "SemiSupervisedVAE"):
+        model.fit(X[:1500], y[:1500])
+    else:
+        model.fit(X[:1500])
     assert any(isinstance(m, torch.nn.Conv2d) for m in model.module_.modules())
+    if family == "SemiSupervisedVAE":
+        assert model.score(X[1500:], y[1500:]) > 0.9  # every row labelled here
+        return
     if family == "VaDE":
         from sklearn.metrics import adjusted_rand_score
 

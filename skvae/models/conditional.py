@@ -56,7 +56,8 @@ class ConditionalVAEModule(LatentModule):
     encode_label : bool, default=False
         Whether the encoder also takes the label.
     input_shape : tuple of int or None, default=None
-        (C, H, W) for convolutional networks (not with ``encode_label``).
+        (C, H, W) for convolutional networks (a label given to the encoder
+        joins the convolutional features at its linear layer).
 
     Examples
     --------
@@ -86,8 +87,6 @@ class ConditionalVAEModule(LatentModule):
         self.n_classes = n_classes
         self.rows_per_input = n_classes  # label-free scores decode every class
         self.encode_label = encode_label
-        if encode_label and input_shape is not None:
-            raise ValueError("An encoder that takes the label has no conv form.")
         self.encoder = make_encoder(
             n_features + (n_classes if encode_label else 0),
             hidden_layer_sizes,

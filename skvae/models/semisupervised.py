@@ -16,8 +16,8 @@ from skvae._base import _FLOATS, BaseVAE
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae.models.conditional import ConditionalVAE, ConditionalVAEModule
 from skvae.nn.base import StepContext
+from skvae.nn.conv import check_input_shape, make_encoder
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import MLP
 
 
 class SemiSupervisedTerms(NamedTuple):
@@ -41,6 +41,8 @@ likelihood, log_prior
         As in :class:`skvae.models.conditional.ConditionalVAEModule`.
     alpha : float
         Weight of the classification loss on labelled rows.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) for convolutional classifier, encoder and decoder.
 
     Examples
     --------
@@ -62,6 +64,7 @@ likelihood, log_prior
         likelihood: Likelihood,
         log_prior: torch.Tensor,
         alpha: float,
+        input_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__(
             n_features,
@@ -72,9 +75,12 @@ likelihood, log_prior
             likelihood,
             log_prior,
             encode_label=True,
+            input_shape=input_shape,
         )
         self.alpha = alpha
-        self.classifier = MLP(n_features, hidden_layer_sizes, n_classes, activation)
+        self.classifier = make_encoder(
+            n_features, hidden_layer_sizes, n_classes, activation, input_shape
+        )
 
     def class_log_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Log q(y | x), ``(batch, n_classes)``."""
@@ -160,6 +166,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Hidden widths of the classifier and the encoder; the decoder mirrors
         them.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as rows: convolutional classifier, encoder
+        (the label joins the convolutional features) and decoder.
     activation : str, default="relu"
         Activation of the hidden layers.
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
@@ -252,11 +261,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     """
 
     _parameter_constraints = {
-        **{
-            k: v
-            for k, v in ConditionalVAE._parameter_constraints.items()
-            if k != "input_shape"  # the encoder takes the label: no conv form
-        },
+        **ConditionalVAE._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
@@ -267,6 +272,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         alpha="auto",
         beta=1.0,
         hidden_layer_sizes=(256, 128),
+        input_shape=None,
         activation="relu",
         likelihood="gaussian",
         min_variance=1e-3,
@@ -291,6 +297,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         self.n_components = n_components
         self.beta = beta
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.input_shape = input_shape
         self.activation = activation
         self.likelihood = likelihood
         self.min_variance = min_variance
@@ -342,6 +349,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
             likelihood,
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
             alpha=self._alpha(X.shape[1]),
+            input_shape=check_input_shape(self.input_shape, X.shape[1]),
         )
 
     def _split(self, arrays, *, early_stopping):

@@ -12,6 +12,7 @@ import torch
 from sklearn.base import ClusterMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
 
 from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import Interval, validate_data
@@ -393,7 +394,7 @@ class VaDE(ClusterMixin, VAE):
         # starts at a fixed width, a fraction of the clusters' spread:
         # untrained, it would draw z with variance ~1, which can swamp
         # clusters of a much smaller scale and send every row to one cluster.
-        last = module.encoder[-1]
+        last = [m for m in module.encoder.modules() if isinstance(m, nn.Linear)][-1]
         n = self.n_components
         with torch.no_grad():
             last.weight[n:].zero_()

@@ -163,23 +163,46 @@ def make_encoder(
     """An MLP, or with ``input_shape`` conv layers then a linear map.
 
     With ``input_shape``, ``hidden`` gives the channels of the stride-2
-    convolutions.
+    convolutions. Inputs wider than the image (``n_inputs > C * H * W``, e.g.
+    a one-hot label appended to the pixels) pass the extra columns to the
+    linear map, beside the convolutional features.
 
     Examples
     --------
     >>> import torch
     >>> make_encoder(64, (8, 16), 4, input_shape=(1, 8, 8))(torch.zeros(2, 64)).shape
     torch.Size([2, 4])
+    >>> make_encoder(67, (8,), 4, input_shape=(1, 8, 8))(torch.zeros(2, 67)).shape
+    torch.Size([2, 4])
     """
     from skvae.nn.networks import MLP
 
     if input_shape is None:
         return MLP(n_inputs, hidden, n_outputs, activation)
-    conv = ConvEncoder(input_shape, hidden, hidden[-1], activation)
-    c, h, w = conv.output_shape
-    return nn.Sequential(
-        conv, make_activation(activation), nn.Flatten(), nn.Linear(c * h * w, n_outputs)
-    )
+    return _ConvFeatures(input_shape, hidden, n_inputs, n_outputs, activation)
+
+
+class _ConvFeatures(nn.Module):
+    """Conv features of the image columns, then a linear map with any extra columns."""
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        hidden: Sequence[int],
+        n_inputs: int,
+        n_outputs: int,
+        activation: str,
+    ) -> None:
+        super().__init__()
+        self.n_pixels = int(input_shape[0] * input_shape[1] * input_shape[2])
+        self.conv = ConvEncoder(input_shape, hidden, hidden[-1], activation)
+        self.act = make_activation(activation)
+        c, h, w = self.conv.output_shape
+        self.linear = nn.Linear(c * h * w + n_inputs - self.n_pixels, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.act(self.conv(x[:, : self.n_pixels])).flatten(1)
+        return self.linear(torch.cat([features, x[:, self.n_pixels :]], dim=1))
 
 
 def make_decoder(
