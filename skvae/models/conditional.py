@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import validate_data
 from skvae._torch import to_tensor
-from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
+from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE, make_data_likelihood
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl
@@ -455,14 +455,13 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         return [X, np.eye(len(self.classes_), dtype=X.dtype)[self._codes(y)]]
 
     def _build_module(self, X: np.ndarray) -> ConditionalVAEModule:
-        base = super()._build_module(X)  # the likelihood, with its floor
         return ConditionalVAEModule(
             X.shape[1],
             len(self.classes_),
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            base.likelihood,
+            make_data_likelihood(self.likelihood, X, self.min_variance),
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
             input_shape=check_input_shape(
                 getattr(self, "input_shape", None), X.shape[1]

@@ -17,7 +17,7 @@ from torch import nn
 from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import Interval, validate_data
 from skvae._torch import to_numpy
-from skvae.models.vae import VAE, GaussianVAEModule
+from skvae.models.vae import VAE, GaussianVAEModule, make_data_likelihood
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
@@ -333,14 +333,13 @@ class VaDE(ClusterMixin, VAE):
     # -------------------------------------------------------------- training
 
     def _build_module(self, X: np.ndarray) -> VaDEModule:
-        base = super()._build_module(X)
         return VaDEModule(
             X.shape[1],
             self.n_clusters,
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            base.likelihood,
+            make_data_likelihood(self.likelihood, X, self.min_variance),
             check_input_shape(self.input_shape, X.shape[1]),
         )
 

@@ -354,13 +354,12 @@ default="relu"
 
     def _build_module(self, X) -> GaussianVAEModule:
         n_features = X.shape[1]
-        floor = variance_floor(X, self.min_variance)
         return GaussianVAEModule(
             n_features,
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            make_likelihood(self.likelihood, n_features, min_variance=floor),
+            make_data_likelihood(self.likelihood, X, self.min_variance),
             check_input_shape(getattr(self, "input_shape", None), n_features),
         )
 
@@ -373,6 +372,13 @@ def check_likelihood_range(likelihood: str, X: np.ndarray) -> None:
             f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
             "likelihood='gaussian'."
         )
+
+
+def make_data_likelihood(name: str, X: np.ndarray, min_variance: float) -> Likelihood:
+    """The likelihood ``name`` for data like X, its variance floor set from X."""
+    return make_likelihood(
+        name, X.shape[1], min_variance=variance_floor(X, min_variance)
+    )
 
 
 def variance_floor(X: np.ndarray, min_variance: float) -> float:

@@ -15,11 +15,11 @@ from torch import nn
 from skvae._base import _FLOATS, BaseVAE, _adam
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
-from skvae.models.vae import check_likelihood_range, variance_floor
+from skvae.models.vae import check_likelihood_range, make_data_likelihood
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import ConvDecoder, ConvEncoder, check_input_shape
-from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
+from skvae.nn.likelihoods import LIKELIHOODS, Likelihood
 from skvae.nn.networks import ACTIVATIONS, MLP
 from skvae.nn.quantize import Quantized, VectorQuantizer
 
@@ -528,7 +528,6 @@ class VQVAE(BaseVAE):
 
     def _build_module(self, X: np.ndarray) -> VQVAEModule:
         n_features = X.shape[1]
-        floor = variance_floor(X, self.min_variance)
         return VQVAEModule(
             n_features,
             check_input_shape(self.input_shape, n_features),
@@ -541,7 +540,7 @@ class VQVAE(BaseVAE):
             self.codebook_update == "ema",
             self.ema_decay,
             self.dead_code_threshold,
-            make_likelihood(self.likelihood, n_features, min_variance=floor),
+            make_data_likelihood(self.likelihood, X, self.min_variance),
             self.activation,
             self.prior_channels,
             4,
@@ -657,11 +656,17 @@ class VQVAE(BaseVAE):
 
     # ------------------------------------------------------------- inference
     def _codes(self, X: np.ndarray) -> list[np.ndarray]:
-        parts = [
-            self._map_batches(lambda x, i=i: self.module_.codes(x)[i], X, np.int64)
-            for i in range(self._n_levels)
-        ]
-        return parts
+        """Code maps of every level, bottom first, from one encoder pass."""
+
+        def flat_codes(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([c.flatten(1) for c in self.module_.codes(x)], dim=1)
+
+        flat = self._map_batches(flat_codes, X, np.int64)
+        maps, start = [], 0
+        for h, w in self.module_.shapes:
+            maps.append(flat[:, start : start + h * w].reshape(-1, h, w))
+            start += h * w
+        return maps
 
     def encode_codes(self, X):
         """The integer code map of each row.
