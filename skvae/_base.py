@@ -23,7 +23,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae._torch import draw_seed, make_generator, resolve_device, to_numpy, to_tensor
-from skvae._training import Callback, PrintLog, Trainer
+from skvae._training import Callback, MultiOptimizer, PrintLog, Trainer
+from skvae.nn.networks import NetworkSpec
 
 _FLOATS = [np.float64, np.float32]
 _SCORE_STREAM = 2  # generator streams: 0 training epochs, 1 validation, 2 scoring
@@ -94,6 +95,95 @@ class BaseVAE(
         "device": [str, torch.device],
         "callbacks": [list, None],
     }
+
+    # Roles of user networks (``encoder=``, ``decoder=``...): parameters named
+    # ``<role>__<name>`` are routed to that network's class, as skorch does.
+    _network_roles: tuple[str, ...] = ("encoder", "decoder")
+
+    # ------------------------------------------------- user networks' params
+    def _set_routed_params(self, params: dict[str, Any]) -> None:
+        """Store the ``**kwargs`` of ``__init__`` (``<role>__<name>`` ones).
+
+        Nothing is checked here (sklearn's rule: ``__init__`` never raises);
+        :meth:`_check_routed_params` rejects other names at fit.
+        """
+        self._extra_params = tuple(params)
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    def _routed_params(self) -> dict[str, Any]:
+        names = getattr(self, "_extra_params", ())
+        return {k: getattr(self, k) for k in names if hasattr(self, k)}
+
+    def _check_routed_params(self) -> None:
+        for key in self._routed_params():
+            if "__" not in key or key.split("__", 1)[0] not in self._network_roles:
+                raise ValueError(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}; "
+                    "only parameters of its networks may be routed, as "
+                    f"<role>__<name> with role in {self._network_roles}."
+                )
+
+    def get_params(self, deep=True):
+        """Get the parameters, including those routed to user networks.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of sub-estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values; ``encoder__hidden`` and
+            the like are parameters of the user's network classes.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters, including ``<role>__<name>`` ones of user networks.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator.
+        """
+        extra = set(getattr(self, "_extra_params", ()))
+        routed = {
+            k: params.pop(k)
+            for k in list(params)
+            if k in extra
+            or ("__" in k and k.split("__", 1)[0] in self._network_roles)
+        }
+        for key, value in routed.items():
+            setattr(self, key, value)
+        self._extra_params = tuple(dict.fromkeys((*extra, *routed)))
+        return super().set_params(**params)
+
+    def _network_spec(self, role: str) -> NetworkSpec | None:
+        """The user's network for ``role`` with its routed parameters, or None."""
+        network = getattr(self, role, None)
+        prefix = f"{role}__"
+        params = {
+            k[len(prefix) :]: v
+            for k, v in self._routed_params().items()
+            if k.startswith(prefix)
+        }
+        if network is None:
+            if params:
+                raise ValueError(
+                    f"Parameters {sorted(prefix + k for k in params)} were given "
+                    f"without a network: set {role}= to a torch.nn.Module class."
+                )
+            return None
+        return NetworkSpec(network, params)
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -166,6 +256,7 @@ class BaseVAE(
             ensure_min_samples=1 if incremental else 2,
             reset=first_pass,
         )
+        self._check_routed_params()
         self._check_params(X)
         arrays = self._training_arrays(X, y, first_pass)
         if first_pass:
@@ -213,6 +304,8 @@ class BaseVAE(
             beta=float(getattr(self, "beta", 1.0)),
             kl_warmup=int(getattr(self, "kl_warmup", 0)),
             free_bits=float(getattr(self, "free_bits", 0.0)),
+            kl_schedule=getattr(self, "kl_schedule", "linear"),
+            max_capacity=float(getattr(self, "max_capacity", 25.0)),
             max_grad_norm=self.max_grad_norm,
             compile=bool(getattr(self, "compile", False)),
             seed=self._seed,
@@ -242,8 +335,21 @@ class BaseVAE(
 
     def _get_optimizer(self) -> torch.optim.Optimizer:
         if getattr(self, "_optimizer", None) is None:
-            params = [p for p in self.module_.parameters() if p.requires_grad]
-            self._optimizer = _adam(params, self.learning_rate_init)
+            groups = getattr(self.module_, "parameter_groups", None)
+            if groups is None:
+                params = [p for p in self.module_.parameters() if p.requires_grad]
+                self._optimizer = _adam(params, self.learning_rate_init)
+            else:  # one Adam per group, e.g. an autoencoder and a discriminator
+                self._optimizer = MultiOptimizer(
+                    [
+                        _adam(
+                            [p for p in group["params"] if p.requires_grad],
+                            self.learning_rate_init * group.get("lr_scale", 1.0),
+                            group.get("betas", (0.9, 0.999)),
+                        )
+                        for group in groups()
+                    ]
+                )
             if getattr(self, "_optimizer_state", None) is not None:
                 self._optimizer.load_state_dict(self._optimizer_state)
                 self._optimizer_state = None
@@ -654,12 +760,16 @@ def _check_n_samples(n_samples: Any) -> int:
     return int(n_samples)
 
 
-def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+def _adam(
+    params: list[torch.nn.Parameter],
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+) -> torch.optim.Optimizer:
     """Adam, fused where the device supports it (one kernel for all tensors)."""
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     except (RuntimeError, TypeError, ValueError):  # fused unsupported here
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
 def _load_device(device: Any) -> torch.device:

@@ -101,6 +101,53 @@ class TrainResult:
     best_loss: float = math.inf
 
 
+class MultiOptimizer:
+    """Several optimisers stepped as one (one per parameter group of a module).
+
+    Models with two objectives, such as an adversarial autoencoder and its
+    discriminator, give each parameter group its own optimiser and settings;
+    the training loop sees one object with the optimiser interface it uses.
+
+    Parameters
+    ----------
+    optimizers : sequence of torch.optim.Optimizer
+        The optimisers, over disjoint parameter sets.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a, b = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    >>> opt = MultiOptimizer([torch.optim.Adam(a.parameters()),
+    ...                       torch.optim.SGD(b.parameters(), lr=0.1)])
+    >>> (a(torch.ones(1, 2)) + b(torch.ones(1, 2))).sum().backward()
+    >>> opt.step(); opt.zero_grad()
+    >>> len(opt.state_dict()["optimizers"])
+    2
+    """
+
+    def __init__(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        self.optimizers = list(optimizers)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every group."""
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        """Step every optimiser."""
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state of every optimiser, in order."""
+        return {"optimizers": [o.state_dict() for o in self.optimizers]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        for optimizer, sub in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(sub)
+
+
 class NonFiniteLossError(ValueError):
     """Raised when the training loss becomes NaN or infinite."""
 
@@ -112,17 +159,35 @@ class Trainer:
     ----------
     module : torch.nn.Module
         ``module(*batch, ctx=StepContext)`` returns a NamedTuple of per-sample
-        tensors with a ``loss`` field.
-    optimizer : torch.optim.Optimizer
-        Optimiser over the module's parameters.
+        tensors with a ``loss`` field. A module whose attribute
+        ``loss_fields`` names several fields (default ``("loss",)``) is
+        trained on their sum, in one backward pass: each field's gradient
+        must reach only its own parameter group (the module detaches what
+        the other group computed).
+    optimizer : torch.optim.Optimizer or MultiOptimizer
+        Optimiser over the module's parameters. A module with several
+        objectives (``loss_fields``, e.g. an autoencoder and its
+        discriminator) takes a :class:`MultiOptimizer`, one optimiser per
+        parameter group.
     batch_size : int
         Rows per step.
     beta : float
         Target KL weight.
     kl_warmup : int
-        Epochs of linear warm-up of ``beta`` from 0.
+        Epochs of the KL schedule: the linear warm-up of ``beta`` from 0, the
+        period of the cyclical schedule, or the epochs over which the capacity
+        grows to ``max_capacity``.
     free_bits : float
         Nats per latent dimension that are not penalised.
+    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
+        "linear": ``beta`` grows linearly from 0 over ``kl_warmup`` epochs.
+        "cyclical" (Fu et al. 2019): the linear ramp over the first half of
+        each period of ``kl_warmup`` epochs, then ``beta`` for the second half,
+        repeated. "capacity" (Burgess et al. 2018): ``beta`` is fixed and the
+        KL term is ``beta * |KL - C|`` with C growing linearly from 0 to
+        ``max_capacity`` over ``kl_warmup`` epochs.
+    max_capacity : float, default=25.0
+        Final capacity C in nats of the "capacity" schedule.
     max_grad_norm : float or None
         Clip the gradients' global norm to this value.
     compile : bool
@@ -145,6 +210,8 @@ class Trainer:
         beta: float = 1.0,
         kl_warmup: int = 0,
         free_bits: float = 0.0,
+        kl_schedule: str = "linear",
+        max_capacity: float = 25.0,
         max_grad_norm: float | None = None,
         compile: bool = False,
         seed: int = 0,
@@ -157,6 +224,11 @@ class Trainer:
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
+        if kl_schedule not in ("linear", "cyclical", "capacity"):
+            raise ValueError(f"Unknown kl_schedule {kl_schedule!r}.")
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
+        self.loss_fields = tuple(getattr(module, "loss_fields", ("loss",)))
         self.max_grad_norm = max_grad_norm
         self._step_module = torch.compile(module) if compile else module
         self.seed = seed
@@ -177,7 +249,18 @@ class Trainer:
 
     def beta_at(self, progress: float) -> float:
         """KL weight after ``progress`` epochs (fractional) of training."""
-        return self.beta * self.warmup_at(progress)
+        return self.kl_weight_at(progress)[0]
+
+    def kl_weight_at(self, progress: float) -> tuple[float, float | None]:
+        """KL weight and capacity (None if unused) after ``progress`` epochs."""
+        if self.kl_schedule == "capacity":
+            return self.beta, self.max_capacity * self.warmup_at(progress)
+        if self.kl_schedule == "cyclical" and self.kl_warmup > 0:
+            phase = (progress % self.kl_warmup) / self.kl_warmup
+            if progress > 0 and phase == 0:  # the last step of a period
+                phase = 1.0
+            return self.beta * min(1.0, 2.0 * phase), None
+        return self.beta * self.warmup_at(progress), None
 
     def generator(
         self, epoch: int, device: torch.device, stream: int = 0
@@ -201,14 +284,22 @@ class Trainer:
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             batch = [t[idx] for t in data]
-            warmup = self.warmup_at(epoch + (b + 1) / n_batches)
-            beta = self.beta * warmup
+            progress = epoch + (b + 1) / n_batches
+            beta, capacity = self.kl_weight_at(progress)
             ctx = StepContext(
-                beta=beta, free_bits=self.free_bits, generator=gen, warmup=warmup
+                beta=beta,
+                free_bits=self.free_bits,
+                generator=gen,
+                warmup=self.warmup_at(progress),
+                capacity=capacity,
+                n_train=n_samples,
             )
             terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
-            terms.loss.mean().backward()
+            objective = terms.loss.mean()
+            for field in self.loss_fields[1:]:
+                objective = objective + getattr(terms, field).mean()
+            objective.backward()
             if self.max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
             self.optimizer.step()
@@ -223,7 +314,15 @@ class Trainer:
         """Summed terms over ``data`` at the target beta, without free bits."""
         device = data[0].device
         gen = self.generator(0, device, stream=1)  # same noise every epoch
-        ctx = StepContext(beta=self.beta, free_bits=0.0, generator=gen)
+        beta = self.beta  # the target: what the schedule ends at
+        capacity = self.max_capacity if self.kl_schedule == "capacity" else None
+        ctx = StepContext(
+            beta=beta,
+            free_bits=0.0,
+            generator=gen,
+            capacity=capacity,
+            n_train=data[0].shape[0],
+        )
         self.module.eval()
         sums = _Sums()
         for start in range(0, data[0].shape[0], batch_size):
@@ -244,7 +343,7 @@ class Trainer:
         sums, beta = self.train_epoch(train, epoch)
         means = {k: v / train[0].shape[0] for k, v in sums.items()}
         record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
-        if not math.isfinite(record["train_loss"]):
+        if not all(math.isfinite(float(means[f])) for f in self.loss_fields):
             _restore(self.module, self.optimizer, snapshot)
             raise NonFiniteLossError(
                 f"The training loss became non-finite at epoch {epoch + 1}; "

@@ -23,8 +23,9 @@ from skvae._torch import to_tensor
 from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE, make_data_likelihood
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
-from skvae.nn.divergences import gaussian_kl
+from skvae.nn.divergences import gaussian_kl, kl_term
 from skvae.nn.likelihoods import Likelihood
+from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -58,6 +59,10 @@ class ConditionalVAEModule(LatentModule):
     input_shape : tuple of int or None, default=None
         (C, H, W) for convolutional networks (a label given to the encoder
         joins the convolutional features at its linear layer).
+    encoder, decoder : NetworkSpec or None, default=None
+        User networks in place of the built-in ones; the encoder receives
+        the row (and the one-hot label, appended, if it takes it) and the
+        decoder the code with the one-hot label appended.
 
     Examples
     --------
@@ -80,6 +85,8 @@ class ConditionalVAEModule(LatentModule):
         log_prior: torch.Tensor,
         encode_label: bool = False,
         input_shape: Sequence[int] | None = None,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__()
         self.n_latent = n_components
@@ -93,6 +100,7 @@ class ConditionalVAEModule(LatentModule):
             2 * n_components,
             activation,
             input_shape,
+            custom=encoder,
         )
         self.decoder = make_decoder(
             n_components + n_classes,
@@ -100,6 +108,7 @@ class ConditionalVAEModule(LatentModule):
             likelihood.n_params,
             activation,
             input_shape,
+            custom=decoder,
         )
         self.likelihood = likelihood
         self.prior = StandardNormalPrior(n_components)
@@ -148,11 +157,7 @@ class ConditionalVAEModule(LatentModule):
         z = mu + torch.exp(0.5 * log_var) * eps
         recon = -self.likelihood.log_prob(x, self.decode(z, y), update=update)
         kl_per_dim = gaussian_kl(mu, log_var)
-        if ctx.free_bits > 0:
-            keep = kl_per_dim.detach().mean(0) >= ctx.free_bits
-            penalty = (kl_per_dim * keep).sum(-1) + ctx.free_bits * (~keep).sum()
-        else:
-            penalty = kl_per_dim.sum(-1)
+        penalty = kl_term(kl_per_dim, ctx)
         return recon, kl_per_dim, mu, penalty
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext) -> ELBOTerms:
@@ -454,6 +459,21 @@ class ConditionalVAE(LabelledModelMixin, VAE):
             self._fit_labels(y)
         return [X, np.eye(len(self.classes_), dtype=X.dtype)[self._codes(y)]]
 
+    def _check_params(self, X: np.ndarray) -> None:
+        super()._check_params(X)
+        unsupported = {
+            "objective": (getattr(self, "objective", "elbo"), "elbo"),
+            "prior": (getattr(self, "prior", "normal"), "normal"),
+            "tc_weight": (getattr(self, "tc_weight", 0.0), 0.0),
+        }
+        for name, (value, default) in unsupported.items():
+            if value != default:
+                raise ValueError(
+                    f"{type(self).__name__} supports only {name}={default!r} "
+                    f"(got {value!r}); the label-marginal bounds are built for "
+                    "the ELBO with a standard normal prior."
+                )
+
     def _build_module(self, X: np.ndarray) -> ConditionalVAEModule:
         return ConditionalVAEModule(
             X.shape[1],
@@ -466,6 +486,8 @@ class ConditionalVAE(LabelledModelMixin, VAE):
             input_shape=check_input_shape(
                 getattr(self, "input_shape", None), X.shape[1]
             ),
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
         )
 
     def fit(self, X, y=None):

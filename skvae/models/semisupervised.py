@@ -19,6 +19,7 @@ from skvae.models.vae import make_data_likelihood
 from skvae.nn.base import StepContext
 from skvae.nn.conv import check_input_shape, make_encoder
 from skvae.nn.likelihoods import Likelihood
+from skvae.nn.networks import NetworkSpec
 
 
 class SemiSupervisedTerms(NamedTuple):
@@ -66,6 +67,8 @@ likelihood, log_prior
         log_prior: torch.Tensor,
         alpha: float,
         input_shape: Sequence[int] | None = None,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__(
             n_features,
@@ -77,6 +80,8 @@ likelihood, log_prior
             log_prior,
             encode_label=True,
             input_shape=input_shape,
+            encoder=encoder,
+            decoder=decoder,
         )
         self.alpha = alpha
         self.classifier = make_encoder(
@@ -211,6 +216,11 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
+        parameters routed to their classes; see :class:`skvae.VAE`.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
 
     Attributes
     ----------
@@ -294,6 +304,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         random_state=None,
         device="auto",
         callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
     ):
         self.n_components = n_components
         self.beta = beta
@@ -320,6 +333,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         self.device = device
         self.callbacks = callbacks
         self.alpha = alpha
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
     def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
@@ -351,6 +367,8 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
             alpha=self._alpha(X.shape[1]),
             input_shape=check_input_shape(self.input_shape, X.shape[1]),
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
         )
 
     def _split(self, arrays, *, early_stopping):

@@ -20,7 +20,9 @@ from skvae._torch import to_numpy
 from skvae.models.vae import VAE, GaussianVAEModule, make_data_likelihood
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.conv import check_input_shape
+from skvae.nn.divergences import kl_term
 from skvae.nn.likelihoods import Likelihood
+from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import GaussianMixturePrior
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -67,6 +69,8 @@ class VaDEModule(GaussianVAEModule):
         activation: str,
         likelihood: Likelihood,
         input_shape: Sequence[int] | None = None,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__(
             n_features,
@@ -75,6 +79,8 @@ class VaDEModule(GaussianVAEModule):
             activation,
             likelihood,
             input_shape,
+            encoder=encoder,
+            decoder=decoder,
         )
         self.prior = GaussianMixturePrior(n_clusters, n_components)
         self.pretraining = False
@@ -95,11 +101,7 @@ class VaDEModule(GaussianVAEModule):
         # q(c | x) is approximated by p(c | z) at the sampled z, as in the paper.
         gamma = self.prior.responsibilities(z)
         kl_per_dim, kl_cluster = self.prior.kl_terms(mu, log_var, gamma)
-        if ctx.free_bits > 0:
-            keep = kl_per_dim.detach().mean(0) >= ctx.free_bits
-            penalty = (kl_per_dim * keep).sum(-1) + ctx.free_bits * (~keep).sum()
-        else:
-            penalty = kl_per_dim.sum(-1)
+        penalty = kl_term(kl_per_dim, ctx)
         kl = kl_per_dim.sum(-1) + kl_cluster
         mu_d = mu.detach()
         return ELBOTerms(
@@ -211,6 +213,11 @@ class VaDE(ClusterMixin, VAE):
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks (called during pretraining too).
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
+        parameters routed to their classes; see :class:`skvae.VAE`.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
 
     Attributes
     ----------
@@ -300,35 +307,39 @@ class VaDE(ClusterMixin, VAE):
         random_state=None,
         device="auto",
         callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
     ):
-        super().__init__(
-            n_components,
-            beta=beta,
-            hidden_layer_sizes=hidden_layer_sizes,
-            input_shape=input_shape,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            kl_warmup=kl_warmup,
-            free_bits=free_bits,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            n_importance_samples=n_importance_samples,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-        )
+        self.n_components = n_components
+        self.beta = beta
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.input_shape = input_shape
+        self.activation = activation
+        self.likelihood = likelihood
+        self.min_variance = min_variance
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.n_importance_samples = n_importance_samples
+        self.max_grad_norm = max_grad_norm
+        self.compile = compile
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
         self.n_clusters = n_clusters
         self.pretrain_max_iter = pretrain_max_iter
+        self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
 
@@ -341,6 +352,8 @@ class VaDE(ClusterMixin, VAE):
             self.activation,
             make_data_likelihood(self.likelihood, X, self.min_variance),
             check_input_shape(self.input_shape, X.shape[1]),
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
         )
 
     def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:

@@ -8,22 +8,28 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from torch import nn
 
 from skvae._base import BaseVAE
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
-from skvae.nn.divergences import gaussian_kl
+from skvae.nn.conv import NetworkSpec, check_input_shape, make_decoder, make_encoder
+from skvae.nn.divergences import (
+    gaussian_kl,
+    gaussian_log_prob,
+    kl_penalty,
+    total_correlation,
+)
 from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
 from skvae.nn.networks import ACTIVATIONS
-from skvae.nn.priors import StandardNormalPrior
+from skvae.nn.priors import StandardNormalPrior, VampPrior
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_VAR_MIN, _LOG_VAR_MAX = -12.0, 8.0
 
 
 class GaussianVAEModule(LatentModule):
-    """A VAE with a diagonal Gaussian posterior and a standard normal prior.
+    """A VAE with a diagonal Gaussian posterior.
 
     Parameters
     ----------
@@ -40,6 +46,19 @@ class GaussianVAEModule(LatentModule):
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as rows: convolutional networks, with
         ``hidden_layer_sizes`` the channels of the stride-2 layers.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective: the (beta-)ELBO with one draw, or the
+        importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws.
+    n_iwae_samples : int, default=5
+        Draws per row of the "iwae" objective.
+    prior : torch.nn.Module or None, default=None
+        The prior: None for N(0, I), or a :class:`skvae.nn.VampPrior`.
+    tc_weight : float, default=0.0
+        Extra weight on the total correlation of q(z) (beta-TCVAE).
+    encoder, decoder : NetworkSpec or None, default=None
+        User networks in place of the built-in ones
+        (see :func:`skvae.nn.make_encoder`).
 
     Examples
     --------
@@ -58,12 +77,24 @@ class GaussianVAEModule(LatentModule):
         activation: str,
         likelihood: Likelihood,
         input_shape: Sequence[int] | None = None,
+        *,
+        objective: str = "elbo",
+        n_iwae_samples: int = 5,
+        prior: nn.Module | None = None,
+        tc_weight: float = 0.0,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__()
         self.n_latent = n_components
         self.noise_dim = n_components
         self.encoder = make_encoder(
-            n_features, hidden_layer_sizes, 2 * n_components, activation, input_shape
+            n_features,
+            hidden_layer_sizes,
+            2 * n_components,
+            activation,
+            input_shape,
+            custom=encoder,
         )
         self.decoder = make_decoder(
             n_components,
@@ -71,9 +102,17 @@ class GaussianVAEModule(LatentModule):
             likelihood.n_params,
             activation,
             input_shape,
+            custom=decoder,
         )
         self.likelihood = likelihood
-        self.prior = StandardNormalPrior(n_components)
+        self.prior = StandardNormalPrior(n_components) if prior is None else prior
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
+        self.tc_weight = tc_weight
+
+    @property
+    def _vamp(self) -> bool:
+        return isinstance(self.prior, VampPrior)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior means and log-variances, each ``(batch, n_components)``."""
@@ -88,28 +127,44 @@ class GaussianVAEModule(LatentModule):
         """The mean of p(x | z)."""
         return self.likelihood.mean(self.decoder(z))
 
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """The log-density log p(z), summed over the last dimension."""
+        if self._vamp:
+            return self.prior.log_prob(z, *self.encode(self.prior.pseudo_inputs))
+        return self.prior.log_prob(z)
+
     def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
-        """Per-sample negative beta-ELBO and its parts (one reparameterised draw)."""
+        """Per-sample training loss (negative beta-ELBO or IWAE bound) and parts."""
         mu, log_var = self.encode(x)
         std = torch.exp(0.5 * log_var)
+        k = self.n_iwae_samples if self.objective == "iwae" else 1
         eps = torch.randn(
-            mu.shape, generator=ctx.generator, device=mu.device, dtype=mu.dtype
+            (k, *mu.shape), generator=ctx.generator, device=mu.device, dtype=mu.dtype
         )
-        z = mu + std * eps
-        recon = -self.likelihood.log_prob(x, self.decoder(z))  # (batch,)
-        kl_per_dim = gaussian_kl(mu, log_var)  # (batch, n_components)
-        kl = kl_per_dim.sum(-1)
-        if ctx.free_bits > 0:
-            # Free bits (Kingma et al. 2016): dimensions whose batch-mean KL is
-            # below the floor are not penalised; their term is the constant floor.
-            keep = kl_per_dim.detach().mean(0) >= ctx.free_bits  # (n_components,)
-            penalty = (kl_per_dim * keep).sum(-1) + ctx.free_bits * (~keep).sum()
+        # One draw stays 2-D (the fast path); k draws are (k, batch, n_components).
+        z = mu + std * (eps[0] if k == 1 else eps)
+        log_px = self.likelihood.log_prob(x, self.decoder(z))
+        if k == 1:
+            z, log_px = z[None], log_px[None]
+        if self._vamp or k > 1:
+            log_qz = gaussian_log_prob(z, mu, log_var)  # (k, batch)
+            log_ratio = self.log_prior(z) - log_qz  # log p(z) - log q(z | x)
+            kl = -log_ratio.mean(0)  # a one-sample estimate per draw
+        if self._vamp:  # no closed form: the estimate, spread over dimensions
+            kl_per_dim = (kl / self.n_latent)[:, None].expand(-1, self.n_latent)
         else:
-            penalty = kl
+            kl_per_dim = gaussian_kl(mu, log_var)  # (batch, n_components)
+            kl = kl_per_dim.sum(-1)
+        if k > 1:  # importance-weighted bound, beta on the prior/posterior ratio
+            log_w = log_px + ctx.beta * log_ratio
+            loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+        else:
+            loss = -log_px[0] + kl_penalty(kl_per_dim, ctx)
+        if self.tc_weight > 0:
+            tc = total_correlation(z[0], mu, log_var, ctx.n_train)
+            loss = loss + ctx.warmup * self.tc_weight * tc
         mu_d = mu.detach()
-        return ELBOTerms(
-            recon + ctx.beta * penalty, recon, kl, kl_per_dim, mu_d, mu_d.square()
-        )
+        return ELBOTerms(loss, -log_px.mean(0), kl, kl_per_dim, mu_d, mu_d.square())
 
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
@@ -120,9 +175,9 @@ class GaussianVAEModule(LatentModule):
         std = torch.exp(0.5 * log_var)
         z = mu + std * eps[:, None, :]  # (k, batch, n_components)
         log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
-        if eps.shape[0] == 1:
+        if eps.shape[0] == 1 and not self._vamp:
             return log_px[0] - gaussian_kl(mu, log_var).sum(-1)
-        log_pz = self.prior.log_prob(z)
+        log_pz = self.log_prior(z)
         log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
             -1
         )
@@ -139,6 +194,9 @@ class GaussianVAEModule(LatentModule):
 
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
         """Decoder means of latents drawn from the prior."""
+        if self._vamp:
+            pseudo = self.encode(self.prior.pseudo_inputs)
+            return self.decode_mean(self.prior.sample(n_samples, generator, *pseudo))
         return self.decode_mean(self.prior.sample(n_samples, generator))
 
 
@@ -179,10 +237,42 @@ default="relu"
         barely vary.
     kl_warmup : int, default=10
         Epochs over which the KL weight grows linearly from 0 to ``beta``
-        (a remedy for posterior collapse). 0 disables the warm-up.
+        (a remedy for posterior collapse). 0 disables the warm-up. With
+        ``kl_schedule="cyclical"`` it is the period of the cycles, with
+        "capacity" the epochs over which the capacity grows.
+    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
+        How the KL term is brought in. "linear": the warm-up above.
+        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
+        epochs (a ramp over half the period, then ``beta``), which helps
+        against posterior collapse with strong decoders. "capacity" (Burgess
+        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
+        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
+        with a large ``beta`` (e.g. 100-1000): the code's information is
+        released gradually, for disentangled factors.
+    max_capacity : float, default=25.0
+        Final capacity C in nats of ``kl_schedule="capacity"``.
     free_bits : float, default=0.0
         Nats of KL per latent dimension that are not penalised (Kingma et al.
         2016); another remedy for posterior collapse.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective. "elbo": the beta-ELBO with one posterior draw.
+        "iwae": the importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws per row, which is tighter and trains a
+        better density model (slower: the decoder runs k times).
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
+    prior : {"normal", "vamp"}, default="normal"
+        The prior p(z): N(0, I), or the VampPrior of Tomczak & Welling
+        (2018), a mixture of the posteriors of ``n_pseudo_inputs`` learnt
+        pseudo-inputs (initialised at random training rows), which often
+        gives a better likelihood.
+    n_pseudo_inputs : int, default=100
+        Pseudo-inputs of the VampPrior (at most the number of rows).
+    tc_weight : float, default=0.0
+        Extra weight on the total correlation of the aggregate posterior:
+        beta-TCVAE (Chen et al. 2018), whose beta is ``1 + tc_weight``, with
+        a minibatch-weighted estimate (larger batches estimate it better).
+        It favours statistically independent latent dimensions.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
@@ -220,6 +310,21 @@ default="relu"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks in place of the built-in ones. The encoder maps
+        rows ``(batch, n_features)`` to features and the decoder maps codes
+        ``(batch, n_components)`` to features; skvae adds the linear layer to
+        what the model needs (a class that takes an ``n_outputs`` argument is
+        asked for exactly that width instead; one that takes ``n_inputs`` is
+        given its input width). A class is built at each fit with the
+        parameters routed to it, skorch-style: ``encoder__hidden=64`` passes
+        ``hidden=64``, so ``GridSearchCV`` can search them and ``clone``
+        keeps them. An instance is deep-copied (never trained in place).
+        They replace ``hidden_layer_sizes``, ``activation`` and
+        ``input_shape`` for their role.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
@@ -282,6 +387,15 @@ default="relu"
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "min_variance": [Interval(Real, 0, None, closed="neither")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "kl_schedule": [StrOptions({"linear", "cyclical", "capacity"})],
+        "max_capacity": [Interval(Real, 0, None, closed="left")],
+        "objective": [StrOptions({"elbo", "iwae"})],
+        "n_iwae_samples": [Interval(Integral, 1, None, closed="left")],
+        "prior": [StrOptions({"normal", "vamp"})],
+        "n_pseudo_inputs": [Interval(Integral, 1, None, closed="left")],
+        "tc_weight": [Interval(Real, 0, None, closed="left")],
+        "encoder": [type, nn.Module, None],
+        "decoder": [type, nn.Module, None],
     }
 
     def __init__(
@@ -295,7 +409,14 @@ default="relu"
         likelihood="gaussian",
         min_variance=1e-3,
         kl_warmup=10,
+        kl_schedule="linear",
+        max_capacity=25.0,
         free_bits=0.0,
+        objective="elbo",
+        n_iwae_samples=5,
+        prior="normal",
+        n_pseudo_inputs=100,
+        tc_weight=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=200,
@@ -311,6 +432,9 @@ default="relu"
         random_state=None,
         device="auto",
         callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
     ):
         self.n_components = n_components
         self.beta = beta
@@ -320,7 +444,14 @@ default="relu"
         self.likelihood = likelihood
         self.min_variance = min_variance
         self.kl_warmup = kl_warmup
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
         self.free_bits = free_bits
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.tc_weight = tc_weight
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -336,6 +467,9 @@ default="relu"
         self.random_state = random_state
         self.device = device
         self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -351,6 +485,39 @@ default="relu"
         self._hidden_sizes()
         check_input_shape(getattr(self, "input_shape", None), X.shape[1])
         check_likelihood_range(self.likelihood, X)
+        self._check_objective()
+
+    def _check_objective(self) -> None:
+        """Reject combinations of the objective's options that do not mix."""
+        objective = getattr(self, "objective", "elbo")
+        schedule = getattr(self, "kl_schedule", "linear")
+        if objective == "iwae" and (self.free_bits > 0 or schedule == "capacity"):
+            raise ValueError(
+                "objective='iwae' weights whole importance samples, so it takes "
+                "neither free_bits > 0 nor kl_schedule='capacity'."
+            )
+        if getattr(self, "prior", "normal") == "vamp" and self.free_bits > 0:
+            raise ValueError(
+                "free_bits needs a KL per latent dimension, which prior='vamp' "
+                "(a mixture) does not have; use kl_warmup instead."
+            )
+
+    def _module_options(self, X) -> dict:
+        """Keyword arguments of GaussianVAEModule from the estimator's options."""
+        prior = None
+        if self.prior == "vamp":
+            rng = np.random.default_rng(self._seed)
+            n_pseudo = min(self.n_pseudo_inputs, X.shape[0])
+            rows = rng.choice(X.shape[0], size=n_pseudo, replace=False)
+            prior = VampPrior(torch.as_tensor(X[rows], dtype=torch.float32))
+        return dict(
+            objective=self.objective,
+            n_iwae_samples=self.n_iwae_samples,
+            prior=prior,
+            tc_weight=self.tc_weight,
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
+        )
 
     def _build_module(self, X) -> GaussianVAEModule:
         n_features = X.shape[1]
@@ -361,6 +528,7 @@ default="relu"
             self.activation,
             make_data_likelihood(self.likelihood, X, self.min_variance),
             check_input_shape(getattr(self, "input_shape", None), n_features),
+            **self._module_options(X),
         )
 
 

@@ -18,9 +18,15 @@ from skvae._torch import to_numpy
 from skvae.models.vae import check_likelihood_range, make_data_likelihood
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
-from skvae.nn.conv import ConvDecoder, ConvEncoder, check_input_shape
+from skvae.nn.conv import (
+    ConvDecoder,
+    ConvEncoder,
+    check_input_shape,
+    make_decoder,
+    make_encoder,
+)
 from skvae.nn.likelihoods import LIKELIHOODS, Likelihood
-from skvae.nn.networks import ACTIVATIONS, MLP
+from skvae.nn.networks import ACTIVATIONS, MLP, NetworkSpec
 from skvae.nn.quantize import Quantized, VectorQuantizer
 
 
@@ -98,6 +104,11 @@ class VQVAEModule(LatentModule):
         Activation name.
     prior_channels, prior_layers : int
         Width and depth of the PixelCNN priors.
+    encoder, decoder : NetworkSpec or None, default=None
+        User networks. With either, the code map is a row of ``n_positions``
+        codes (as without ``input_shape``): the encoder maps rows to
+        features, the decoder maps the flattened quantised row to features,
+        each followed by a linear layer to the width needed.
 
     Examples
     --------
@@ -126,6 +137,8 @@ class VQVAEModule(LatentModule):
         activation: str,
         prior_channels: int,
         prior_layers: int,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__()
         self.n_levels = n_levels
@@ -135,7 +148,7 @@ class VQVAEModule(LatentModule):
         self.likelihood = likelihood
         two = n_levels == 2
         dec_in = 2 * code_dim if two else code_dim
-        if input_shape is not None:
+        if input_shape is not None and encoder is None and decoder is None:
             width = hidden[-1] if two else code_dim
             self.encoder = ConvEncoder(input_shape, hidden, width, activation)
             c, h, w = self.encoder.output_shape
@@ -152,9 +165,12 @@ class VQVAEModule(LatentModule):
         else:
             width = hidden[-1] if two else code_dim
             c, h, w = width, 1, n_positions
-            self.encoder = _ToMap(MLP(n_features, hidden, c * w, activation), (c, h, w))
+            self.encoder = _ToMap(
+                make_encoder(n_features, hidden, c * w, activation, custom=encoder),
+                (c, h, w),
+            )
             self.decoder = _FromMap(
-                MLP(dec_in * w, tuple(reversed(hidden)), n_features, activation)
+                make_decoder(dec_in * w, hidden, n_features, activation, custom=decoder)
             )
             if two:
                 th, tw = 1, max(1, n_positions // 2)
@@ -370,6 +386,15 @@ class VQVAE(BaseVAE):
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
+        parameters routed to their classes (see :class:`skvae.VAE`). With
+        either, the code map is a row of ``n_positions`` codes (as without
+        ``input_shape``): the encoder maps rows to features and the decoder
+        maps the flattened quantised codes to features; linear layers adapt
+        the widths.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
 
     Attributes
     ----------
@@ -447,6 +472,8 @@ class VQVAE(BaseVAE):
         "min_variance": [Interval(Real, 0, None, closed="neither")],
         "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
         "prior_channels": [Interval(Integral, 1, None, closed="left")],
+        "encoder": [type, nn.Module, None],
+        "decoder": [type, nn.Module, None],
     }
 
     def __init__(
@@ -480,6 +507,9 @@ class VQVAE(BaseVAE):
         random_state=None,
         device="auto",
         callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
     ):
         self.n_codes = n_codes
         self.code_dim = code_dim
@@ -509,6 +539,9 @@ class VQVAE(BaseVAE):
         self.random_state = random_state
         self.device = device
         self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
     def _hidden_sizes(self) -> tuple[int, ...]:
@@ -544,6 +577,8 @@ class VQVAE(BaseVAE):
             self.activation,
             self.prior_channels,
             4,
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
         )
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -805,6 +840,15 @@ class VQVAE2(VQVAE):
         "auto", "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
+        parameters routed to their classes (see :class:`skvae.VAE`). With
+        either, the code map is a row of ``n_positions`` codes (as without
+        ``input_shape``): the encoder maps rows to features and the decoder
+        maps the flattened quantised codes to features; linear layers adapt
+        the widths.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
 
     Attributes
     ----------

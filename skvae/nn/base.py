@@ -47,6 +47,12 @@ class StepContext:
     warmup : float, default=1.0
         Progress of the warm-up schedule in [0, 1] (1 once it is over, and
         at evaluation); modules may ramp other terms in with it.
+    capacity : float or None, default=None
+        Target KL in nats of the capacity schedule (Burgess et al. 2018):
+        the KL term becomes ``beta * |KL - capacity|``. None: no target.
+    n_train : int, default=0
+        Number of training rows (estimators of the aggregate posterior,
+        e.g. the total correlation, need it); 0 when unknown.
 
     Examples
     --------
@@ -59,6 +65,8 @@ class StepContext:
     free_bits: float
     generator: torch.Generator
     warmup: float = 1.0
+    capacity: float | None = None
+    n_train: int = 0
 
 
 class LatentModule(nn.Module):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from skvae.nn.networks import make_activation
+from skvae.nn.networks import MLP, CustomNetwork, NetworkSpec, make_activation
 
 
 def downsampled(size: int, n_halvings: int) -> int:
@@ -159,8 +159,12 @@ def make_encoder(
     n_outputs: int,
     activation: str = "relu",
     input_shape: Sequence[int] | None = None,
+    custom: NetworkSpec | None = None,
 ) -> nn.Module:
     """An MLP, or with ``input_shape`` conv layers then a linear map.
+
+    ``custom`` (a user's network) replaces both: a :class:`CustomNetwork`
+    from ``n_inputs`` to ``n_outputs`` columns.
 
     With ``input_shape``, ``hidden`` gives the channels of the stride-2
     convolutions. Inputs wider than the image (``n_inputs > C * H * W``, e.g.
@@ -175,8 +179,8 @@ def make_encoder(
     >>> make_encoder(67, (8,), 4, input_shape=(1, 8, 8))(torch.zeros(2, 67)).shape
     torch.Size([2, 4])
     """
-    from skvae.nn.networks import MLP
-
+    if custom is not None:
+        return CustomNetwork(custom, n_inputs, n_outputs)
     if input_shape is None:
         return MLP(n_inputs, hidden, n_outputs, activation)
     return _ConvFeatures(input_shape, hidden, n_inputs, n_outputs, activation)
@@ -211,8 +215,11 @@ def make_decoder(
     n_outputs: int,
     activation: str = "relu",
     output_shape: Sequence[int] | None = None,
+    custom: NetworkSpec | None = None,
 ) -> nn.Module:
     """The mirror of :func:`make_encoder`: an MLP, or a linear map then conv layers.
+
+    ``custom`` (a user's network) replaces both, as in :func:`make_encoder`.
 
     ``hidden`` lists the encoder's widths (the decoder reverses them). With
     ``output_shape`` the output has one value per pixel and channel, so
@@ -225,8 +232,8 @@ def make_decoder(
     >>> dec(torch.zeros(3, 2, 4)).shape
     torch.Size([3, 2, 64])
     """
-    from skvae.nn.networks import MLP
-
+    if custom is not None:
+        return CustomNetwork(custom, n_inputs, n_outputs)
     if output_shape is None:
         return MLP(n_inputs, tuple(reversed(hidden)), n_outputs, activation)
     probe = ConvEncoder(output_shape, hidden, hidden[-1])

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from skvae.nn.base import StepContext
+
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -54,3 +56,124 @@ def gaussian_log_prob(
     torch.Size([4])
     """
     return -0.5 * ((x - mu).square() * torch.exp(-log_var) + log_var + _LOG_2PI).sum(-1)
+
+
+def kl_penalty(kl_per_dim: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+    """The KL part of the loss per sample: beta times the KL, as the step asks.
+
+    Free bits (Kingma et al. 2016): dimensions whose batch-mean KL is below
+    ``ctx.free_bits`` nats are not penalised (their term is that constant).
+    Capacity (Burgess et al. 2018): with ``ctx.capacity`` = C, the term is
+    ``beta * |KL - C|`` for the batch-mean KL (each row gets the gradient of
+    that absolute value).
+
+    Parameters
+    ----------
+    kl_per_dim : torch.Tensor of shape (batch, d)
+        KL of each latent dimension of each row.
+    ctx : StepContext
+        The step's beta, free bits and capacity.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn.base import StepContext
+    >>> ctx = StepContext(beta=2.0, free_bits=0.0, generator=torch.Generator())
+    >>> kl_penalty(torch.ones(3, 2), ctx)
+    tensor([4., 4., 4.])
+    """
+    return ctx.beta * kl_term(kl_per_dim, ctx)
+
+
+def kl_term(kl_per_dim: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+    """The KL term per sample with free bits and capacity, before beta.
+
+    See :func:`kl_penalty`, which is ``ctx.beta`` times this.
+
+    Parameters
+    ----------
+    kl_per_dim : torch.Tensor of shape (batch, d)
+        KL of each latent dimension of each row.
+    ctx : StepContext
+        The step's free bits and capacity.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn.base import StepContext
+    >>> ctx = StepContext(beta=1.0, free_bits=0.5, generator=torch.Generator())
+    >>> kl_term(torch.tensor([[0.1, 2.0]]), ctx)
+    tensor([2.5000])
+    """
+    if ctx.free_bits > 0:
+        keep = kl_per_dim.detach().mean(0) >= ctx.free_bits  # (d,)
+        penalty = (kl_per_dim * keep).sum(-1) + ctx.free_bits * (~keep).sum()
+    else:
+        penalty = kl_per_dim.sum(-1)
+    if ctx.capacity is not None:
+        sign = torch.sign(penalty.detach().mean() - ctx.capacity)
+        penalty = sign * (penalty - ctx.capacity)
+    return penalty
+
+
+def total_correlation(
+    z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, n_train: int
+) -> torch.Tensor:
+    """Minibatch-weighted estimate of the total correlation of q(z) per row.
+
+    TC = KL(q(z) || prod_d q(z_d)), the term that beta-TCVAE (Chen et al.
+    2018) penalises. q(z) = E_x q(z | x) over the ``n_train`` training rows
+    is estimated at each row's draw from the batch: the row's own posterior
+    with weight 1 / n_train and each other row's with weight
+    (n_train - 1) / (n_train (batch - 1)), a consistent importance weighting
+    of the minibatch (exact when the batch is the whole data set). The
+    marginals q(z_d) are estimated the same way.
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (batch, d)
+        One posterior draw per row.
+    mu, log_var : torch.Tensor of shape (batch, d)
+        The rows' posterior means and log-variances.
+    n_train : int
+        Number of training rows (at least the batch size is used).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+        log q(z_i) - sum_d log q(z_id) for each row's draw.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> mu = torch.randn(64, 3, generator=g)
+    >>> lv = torch.full((64, 3), -4.0)
+    >>> total_correlation(mu, mu, lv, 64).shape
+    torch.Size([64])
+    """
+    batch = z.shape[0]
+    # log q(z_i,d | x_j) for every pair (i, j) and dimension d: (batch, batch, d)
+    log_q = -0.5 * (
+        (z[:, None, :] - mu[None, :, :]).square() * torch.exp(-log_var[None])
+        + log_var[None]
+        + _LOG_2PI
+    )
+    n = max(n_train, batch)
+    if batch > 1:
+        own, other = -math.log(n), math.log((n - 1) / (n * (batch - 1)))
+    else:
+        own, other = 0.0, 0.0
+    log_w = torch.full((batch, batch), other, device=z.device, dtype=z.dtype)
+    log_w.fill_diagonal_(own)
+    log_qz = torch.logsumexp(log_q.sum(-1) + log_w, dim=1)
+    log_prod = torch.logsumexp(log_q + log_w[..., None], dim=1).sum(-1)
+    return log_qz - log_prod

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch import nn
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -81,3 +86,128 @@ class MLP(nn.Sequential):
             width = size
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A user's network for one role (encoder, decoder...) and its parameters.
+
+    Parameters
+    ----------
+    network : type or torch.nn.Module
+        A ``torch.nn.Module`` subclass (built with ``params``) or an instance
+        (deep-copied, so the user's object is never trained in place).
+    params : dict, default={}
+        Keyword arguments of the class, e.g. from ``encoder__hidden=64``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> NetworkSpec(nn.Linear, {"in_features": 3, "out_features": 2}).params
+    {'in_features': 3, 'out_features': 2}
+    """
+
+    network: type | nn.Module
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class CustomNetwork(nn.Module):
+    """A user's network, sized to the model: the body, then a linear head.
+
+    The network maps rows ``(batch, n_inputs)`` to ``(batch, width)``. If its
+    class takes ``n_inputs`` or ``n_outputs`` arguments they are filled in
+    (unless given); a class that takes ``n_outputs`` must return that width
+    and is used as it is. Otherwise a linear layer maps its output (width
+    found by one forward pass of two zero rows) to ``n_outputs``. Leading
+    dimensions beyond the batch are flattened into it and restored.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        The network and its parameters.
+    n_inputs : int
+        Width of the rows it receives.
+    n_outputs : int
+        Width the model needs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> class Body(nn.Module):
+    ...     def __init__(self, n_inputs, hidden=8):
+    ...         super().__init__()
+    ...         self.net = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU())
+    ...     def forward(self, x):
+    ...         return self.net(x)
+    >>> net = CustomNetwork(NetworkSpec(Body, {"hidden": 16}), 5, 4)
+    >>> net(torch.zeros(3, 5)).shape, net(torch.zeros(2, 3, 5)).shape
+    (torch.Size([3, 4]), torch.Size([2, 3, 4]))
+    """
+
+    def __init__(self, spec: NetworkSpec, n_inputs: int, n_outputs: int) -> None:
+        super().__init__()
+        network, params = spec.network, dict(spec.params)
+        sized = False
+        if isinstance(network, nn.Module):
+            if params:
+                raise ValueError(
+                    f"Parameters {sorted(params)} were routed to a network "
+                    f"instance ({type(network).__name__}); pass its class to "
+                    "route parameters to it."
+                )
+            body = copy.deepcopy(network)
+        elif isinstance(network, type) and issubclass(network, nn.Module):
+            accepted = inspect.signature(network).parameters
+            if "n_inputs" in accepted:
+                params.setdefault("n_inputs", n_inputs)
+            if "n_outputs" in accepted:
+                params.setdefault("n_outputs", n_outputs)
+                sized = True
+            try:
+                body = network(**params)
+            except TypeError as exc:
+                raise TypeError(
+                    f"Could not build {network.__name__} with parameters {params}: "
+                    f"{exc}"
+                ) from exc
+        else:
+            raise TypeError(
+                "A network must be a torch.nn.Module subclass or instance, got "
+                f"{network!r}."
+            )
+        width = _output_width(body, n_inputs)
+        if sized and width != n_outputs:
+            raise ValueError(
+                f"{type(body).__name__} was asked for n_outputs={n_outputs} but "
+                f"returns {width} columns."
+            )
+        self.body = body
+        self.head = nn.Identity() if sized else nn.Linear(width, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the body and the head to rows (with any leading dimensions)."""
+        lead = x.shape[:-1]
+        out = self.head(self.body(x.reshape(-1, x.shape[-1])))
+        return out.reshape(*lead, out.shape[-1])
+
+
+def _output_width(body: nn.Module, n_inputs: int) -> int:
+    """Width of the body's output on two zero rows (run in eval mode)."""
+    was_training = body.training
+    body.eval()
+    try:
+        with torch.no_grad():
+            out = body(torch.zeros(2, n_inputs))
+    except Exception as exc:
+        raise ValueError(
+            f"{type(body).__name__} failed on rows of width {n_inputs}: {exc}"
+        ) from exc
+    finally:
+        body.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
+        raise ValueError(
+            f"{type(body).__name__} must map (batch, {n_inputs}) rows to a "
+            "(batch, width) tensor."
+        )
+    return int(out.shape[1])

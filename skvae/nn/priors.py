@@ -149,3 +149,66 @@ class GaussianMixturePrior(nn.Module):
             dtype=self.means.dtype,
         )
         return self.means[clusters] + torch.exp(0.5 * self.log_vars[clusters]) * eps
+
+
+class VampPrior(nn.Module):
+    """The VampPrior (Tomczak & Welling 2018): a mixture of posteriors.
+
+    p(z) = 1/K sum_k q(z | u_k), with K learnable pseudo-inputs u_k. The prior
+    holds the pseudo-inputs; the model encodes them with its own encoder and
+    passes their posterior means and log-variances to :meth:`log_prob` and
+    :meth:`sample`.
+
+    Parameters
+    ----------
+    pseudo_inputs : torch.Tensor of shape (K, n_features)
+        Initial pseudo-inputs (e.g. random training rows).
+
+    Examples
+    --------
+    >>> import torch
+    >>> prior = VampPrior(torch.zeros(4, 6))
+    >>> mu, log_var = torch.zeros(4, 2), torch.zeros(4, 2)
+    >>> prior.log_prob(torch.zeros(5, 2), mu, log_var).shape
+    torch.Size([5])
+    >>> prior.sample(3, torch.Generator().manual_seed(0), mu, log_var).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(self, pseudo_inputs: torch.Tensor) -> None:
+        super().__init__()
+        self.pseudo_inputs = nn.Parameter(pseudo_inputs.detach().clone())
+
+    @property
+    def n_pseudo_inputs(self) -> int:
+        """K, the number of mixture components."""
+        return self.pseudo_inputs.shape[0]
+
+    def log_prob(
+        self, z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
+    ) -> torch.Tensor:
+        """The log-density of ``z`` ``(..., d)`` given the pseudo-posteriors."""
+        log_n = -0.5 * (
+            (z[..., None, :] - mu).square() * torch.exp(-log_var) + log_var + _LOG_2PI
+        ).sum(-1)  # (..., K)
+        return torch.logsumexp(log_n, dim=-1) - math.log(mu.shape[0])
+
+    def sample(
+        self,
+        n_samples: int,
+        generator: torch.Generator,
+        mu: torch.Tensor,
+        log_var: torch.Tensor,
+    ) -> torch.Tensor:
+        """Draw latents: a pseudo-input at random, then its posterior."""
+        index = torch.randint(
+            mu.shape[0], (n_samples,), generator=generator, device=mu.device
+        )
+        eps = torch.randn(
+            n_samples,
+            mu.shape[1],
+            generator=generator,
+            device=mu.device,
+            dtype=mu.dtype,
+        )
+        return mu[index] + torch.exp(0.5 * log_var[index]) * eps
