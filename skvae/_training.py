@@ -234,7 +234,13 @@ class Trainer:
         self.seed = seed
         self.callbacks = list(callbacks)
         self.summarize = summarize or _scalar_means
-        self._params = [p for p in module.parameters() if p.requires_grad]
+        # Gradients are clipped per optimiser, so that one objective's large
+        # gradients (a discriminator's) do not shrink another's steps.
+        self._clip_groups = (
+            [_params_of(o) for o in optimizer.optimizers]
+            if isinstance(optimizer, MultiOptimizer)
+            else [[p for p in module.parameters() if p.requires_grad]]
+        )
 
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Dispatch ``hook`` to every callback."""
@@ -301,7 +307,8 @@ class Trainer:
                 objective = objective + getattr(terms, field).mean()
             objective.backward()
             if self.max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
+                for params in self._clip_groups:
+                    nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
             self.optimizer.step()
             sums.add(terms)
             self.notify("on_batch_end", batch=b, terms=terms)
@@ -449,6 +456,10 @@ class _Sums:
             out[name] = self.total[start : start + size].reshape(shape)
             start += size
         return out
+
+
+def _params_of(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
 
 
 def _scalar_means(means: dict[str, torch.Tensor]) -> dict[str, Any]:

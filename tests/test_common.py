@@ -11,6 +11,8 @@ from sklearn.utils.estimator_checks import (
 from skvae import (
     VQVAE,
     VQVAE2,
+    WAE,
+    AdversarialAE,
     ConditionalVAE,
     SemiSupervisedVAE,
     VaDE,
@@ -35,6 +37,14 @@ def _tested_estimators():
             random_state=0,
             device="cpu",
         )
+    yield WAE(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    yield AdversarialAE(
+        n_components=2,
+        hidden_layer_sizes=(16,),
+        discriminator_hidden_layer_sizes=(8,),
+        max_iter=5,
+        random_state=0,
+    )
     # A classifier must reach 83% training accuracy in check_classifiers_train.
     yield tiny_vae(
         SemiSupervisedVAE, hidden_layer_sizes=(16,), batch_size=32, max_iter=20

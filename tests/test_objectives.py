@@ -11,7 +11,16 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 from torch import nn
 
-from skvae import VAE, VQVAE, VQVAE2, ConditionalVAE, SemiSupervisedVAE, VaDE
+from skvae import (
+    VAE,
+    VQVAE,
+    VQVAE2,
+    WAE,
+    AdversarialAE,
+    ConditionalVAE,
+    SemiSupervisedVAE,
+    VaDE,
+)
 from skvae._training import MultiOptimizer, Trainer
 from skvae.nn import StepContext
 from skvae.nn.divergences import kl_penalty, total_correlation
@@ -336,3 +345,13 @@ def test_vq_models_take_user_networks(cls, digits):
     assert model.module_.encoder.net.body.net[0].out_features == 20
     assert model.transform(X[:5]).shape[0] == 5
     assert model.inverse_transform(model.transform(X[:5])).shape == (5, 64)
+
+
+@pytest.mark.parametrize("cls", [WAE, AdversarialAE])
+def test_regularised_autoencoders_take_user_networks(cls, digits):
+    X, _ = digits
+    model = cls(
+        n_components=2, max_iter=2, encoder=Body, decoder=Body, encoder__hidden=10
+    ).fit(X[:300])
+    assert model.module_.encoder.body.net[0].out_features == 10
+    assert model.transform(X[:4]).shape == (4, 2)

@@ -1,14 +1,21 @@
-"""Closed-form divergences and log-densities for diagonal Gaussians."""
+"""Divergences and log-densities: Gaussian KLs, the total correlation, the MMD."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
 from skvae.nn.base import StepContext
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+#: Multiples of the base kernel width ``2 * d * sigma^2`` summed by :func:`mmd`
+#: (those of the WAE authors' code).
+MMD_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+KERNELS = frozenset({"imq", "rbf"})
 
 
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -177,3 +184,94 @@ def total_correlation(
     log_qz = torch.logsumexp(log_q.sum(-1) + log_w, dim=1)
     log_prod = torch.logsumexp(log_q + log_w[..., None], dim=1).sum(-1)
     return log_qz - log_prod
+
+
+def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pairwise squared Euclidean distances, ``(len(a), len(b))``, >= 0."""
+    sq = a.square().sum(-1)[:, None] + b.square().sum(-1)[None, :] - 2.0 * a @ b.T
+    return sq.clamp_min(0.0)
+
+
+def _kernel_sum(
+    sq_dist: torch.Tensor, kernel: str, widths: Sequence[float]
+) -> torch.Tensor:
+    """Sum over the widths C of k_C(sq_dist), elementwise."""
+    out = torch.zeros_like(sq_dist)
+    for c in widths:
+        if kernel == "imq":
+            out += c / (c + sq_dist)
+        else:
+            out += torch.exp(-sq_dist / c)
+    return out
+
+
+def mmd(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kernel: str = "imq",
+    scales: Sequence[float] = MMD_SCALES,
+    variance: float = 1.0,
+) -> torch.Tensor:
+    """Unbiased estimate of the squared maximum mean discrepancy MMD^2(P, Q).
+
+    The U-statistic of Gretton et al. (2012) from samples ``x`` ~ P and
+    ``y`` ~ Q: the means of k over distinct pairs within each sample (the
+    diagonal terms k(x_i, x_i) are excluded) minus twice the mean of k over
+    the cross pairs. It is an unbiased estimate of MMD^2, so it can be
+    negative when P = Q. The kernel is a sum over ``scales`` s of
+
+    - ``"imq"`` (inverse multiquadric): k(a, b) = C / (C + ||a - b||^2),
+    - ``"rbf"`` (Gaussian): k(a, b) = exp(-||a - b||^2 / C),
+
+    with C = 2 * d * variance * s, d the dimension: the kernels of
+    Tolstikhin et al. (2018), whose widths follow a N(0, variance * I) prior.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, d)
+        Sample of P, at least 2 rows.
+    y : torch.Tensor of shape (m, d)
+        Sample of Q, at least 2 rows.
+    kernel : {"imq", "rbf"}, default="imq"
+        The kernel family.
+    scales : sequence of float, default=MMD_SCALES
+        Multiples of the base width 2 * d * variance; the kernels are summed.
+    variance : float, default=1.0
+        Variance of the reference (prior) distribution per dimension.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, differentiable in ``x`` and ``y``.
+
+    References
+    ----------
+    .. [1] A. Gretton, K. M. Borgwardt, M. J. Rasch, B. Schoelkopf and
+       A. Smola, "A Kernel Two-Sample Test", JMLR 13, 2012.
+    .. [2] I. Tolstikhin, O. Bousquet, S. Gelly and B. Schoelkopf,
+       "Wasserstein Auto-Encoders", ICLR 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> x, y = torch.randn(500, 2, generator=gen), torch.randn(500, 2, generator=gen)
+    >>> bool(mmd(x, y).abs() < 0.05), bool(mmd(x, y + 2.0) > 0.5)
+    (True, True)
+    """
+    n, m = x.shape[0], y.shape[0]
+    if n < 2 or m < 2:
+        raise ValueError(
+            f"The unbiased MMD needs at least 2 rows per sample, got {n} and {m}."
+        )
+    if kernel not in KERNELS:
+        raise ValueError(
+            f"Unknown kernel {kernel!r}; expected one of {sorted(KERNELS)}."
+        )
+    widths = [2.0 * x.shape[1] * variance * s for s in scales]
+    k_xx = _kernel_sum(_squared_distances(x, x), kernel, widths)
+    k_yy = _kernel_sum(_squared_distances(y, y), kernel, widths)
+    k_xy = _kernel_sum(_squared_distances(x, y), kernel, widths)
+    within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+    within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return within_x + within_y - 2.0 * k_xy.mean()

@@ -1,0 +1,359 @@
+"""The adversarial autoencoder (Makhzani et al. 2016)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from skvae._sklearn_compat import Interval
+from skvae.models.wae import AutoencoderModule, _RegularizedAutoencoder
+from skvae.nn.base import StepContext
+from skvae.nn.networks import MLP
+
+# Adam's betas for both networks: beta1 = 0.5, as usual in adversarial training
+# (Radford et al. 2016); with 0.9 the codes drift together and match worse.
+_ADAM_BETAS = (0.5, 0.999)
+
+
+class AAETerms(NamedTuple):
+    """Per-row terms of the adversarial autoencoder (batch first, not reduced).
+
+    ``loss`` trains the encoder and decoder, ``disc_loss`` the discriminator;
+    each one's gradient reaches only its own parameters.
+    """
+
+    loss: torch.Tensor  # (batch,) recon + beta * adversarial (+ log-var penalty)
+    disc_loss: torch.Tensor  # (batch,) BCE of the discriminator, prior vs codes
+    recon: torch.Tensor  # (batch,) -log p(x | z)
+    adversarial: torch.Tensor  # (batch,) -log D(z): the encoder's generator loss
+    disc_acc: torch.Tensor  # (batch,) share of the row's prior draw and code told apart
+
+
+class AAEModule(AutoencoderModule):
+    """An autoencoder and a discriminator that tells prior draws from codes.
+
+    One forward pass gives both objectives (``loss_fields``): the
+    discriminator's binary cross-entropy ``disc_loss`` on prior draws
+    (label 1) against the detached codes (label 0), and the autoencoder's
+    ``loss``, the reconstruction cost plus ``beta`` times the non-saturating
+    generator loss -log D(z). The generator loss runs the discriminator with
+    detached parameters, so the sum of the two fields can be backpropagated
+    at once: ``loss`` moves only the encoder and decoder, ``disc_loss`` only
+    the discriminator. :meth:`parameter_groups` gives each its optimiser.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Those of :class:`skvae.models.wae.AutoencoderModule`.
+    discriminator_hidden_layer_sizes : sequence of int, default=(64, 64)
+        Widths of the discriminator's hidden layers.
+    discriminator_lr_scale : float, default=1.0
+        The discriminator's learning rate relative to the autoencoder's.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.nn import BernoulliLikelihood
+    >>> from skvae.nn.base import StepContext
+    >>> m = AAEModule(5, 2, (8,), "relu", BernoulliLikelihood(5))
+    >>> ctx = StepContext(beta=1.0, free_bits=0.0, generator=torch.Generator())
+    >>> terms = m(torch.rand(6, 5), ctx=ctx)
+    >>> terms.loss.shape, terms.disc_loss.shape, m.loss_fields
+    (torch.Size([6]), torch.Size([6]), ('loss', 'disc_loss'))
+    """
+
+    loss_fields = ("loss", "disc_loss")
+
+    def __init__(
+        self,
+        *args: Any,
+        discriminator_hidden_layer_sizes: Sequence[int] = (64, 64),
+        discriminator_lr_scale: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.discriminator = MLP(
+            self.n_latent, tuple(discriminator_hidden_layer_sizes), 1, self.activation
+        )
+        self.discriminator_lr_scale = float(discriminator_lr_scale)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The autoencoder's parameters and the discriminator's, one optimiser each.
+
+        Returns
+        -------
+        list of dict
+            ``{"params", "lr_scale", "betas"}`` for the encoder, decoder and
+            likelihood, then for the discriminator; both with Adam betas
+            (0.5, 0.999), as usual for adversarial training.
+        """
+        disc = list(self.discriminator.parameters())
+        disc_ids = {id(p) for p in disc}
+        autoencoder = [p for p in self.parameters() if id(p) not in disc_ids]
+        return [
+            {"params": autoencoder, "lr_scale": 1.0, "betas": _ADAM_BETAS},
+            {
+                "params": disc,
+                "lr_scale": self.discriminator_lr_scale,
+                "betas": _ADAM_BETAS,
+            },
+        ]
+
+    def discriminate(self, z: torch.Tensor, *, frozen: bool = False) -> torch.Tensor:
+        """Logits of "drawn from the prior", ``(batch,)``.
+
+        With ``frozen`` the discriminator's parameters are detached: the
+        gradient reaches ``z`` but not the discriminator.
+        """
+        if not frozen:
+            return self.discriminator(z).squeeze(-1)
+        params = {n: p.detach() for n, p in self.discriminator.named_parameters()}
+        return functional_call(self.discriminator, params, (z,)).squeeze(-1)
+
+    def forward(self, x: torch.Tensor, ctx: StepContext) -> AAETerms:
+        """Both objectives of one step, with prior draws from ``ctx.generator``."""
+        z, penalty = self.code(x, ctx.generator)  # (batch, n_components)
+        recon = -self.likelihood.log_prob(x, self.decoder(z))  # (batch,)
+        real = self.discriminate(self.prior.sample(z.shape[0], ctx.generator))
+        fake = self.discriminate(z.detach())
+        # BCE: -log D(prior draw) - log(1 - D(code)), with D = sigmoid(logit).
+        disc_loss = F.softplus(-real) + F.softplus(fake)
+        adversarial = F.softplus(-self.discriminate(z, frozen=True))  # -log D(z)
+        disc_acc = 0.5 * ((real > 0).to(z.dtype) + (fake < 0).to(z.dtype))
+        return AAETerms(
+            recon + ctx.beta * adversarial + penalty,
+            disc_loss,
+            recon,
+            adversarial,
+            disc_acc,
+        )
+
+
+class AdversarialAE(_RegularizedAutoencoder):
+    """Adversarial autoencoder as a scikit-learn transformer.
+
+    An autoencoder whose codes are made indistinguishable from N(0, I) draws
+    by adversarial training: a discriminator on the latent space learns to
+    tell prior draws from the codes of the data, and the encoder learns to
+    fool it while the decoder reconstructs. Both are trained in one pass per
+    batch, each by its own Adam optimiser. ``transform`` returns the code,
+    ``inverse_transform`` decodes, ``sample`` decodes prior draws.
+
+    Parameters
+    ----------
+    n_components : int, default=8
+        Dimension of the latent space.
+    beta : float, default=1.0
+        Weight of the encoder's adversarial (generator) loss -log D(z) against
+        the reconstruction cost. Makhzani et al. alternate a reconstruction
+        and a regularisation phase with equal weight; here both are summed in
+        one step, and ``beta`` is named as every skvae model's regularisation
+        weight, so that model selection searches the same name.
+    encoder_type : {"deterministic", "gaussian"}, default="deterministic"
+        A deterministic encoder z = f(x), or a Gaussian one whose training
+        codes are drawn by reparameterisation (the paper's two first choices).
+    log_var_penalty : float, default=0.0
+        Weight of sum_j |log sigma_j^2| per row for the Gaussian encoder,
+        e.g. 1e-3, which keeps its variances from shrinking to zero. Ignored
+        by the deterministic encoder.
+    discriminator_hidden_layer_sizes : array-like of int, default=(64, 64)
+        Widths of the discriminator's hidden layers (with ``activation``).
+    discriminator_lr_scale : float, default=1.0
+        The discriminator's learning rate as a multiple of
+        ``learning_rate_init``.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as flattened rows: convolutional encoder
+        and decoder, ``hidden_layer_sizes`` giving the channels of their
+        stride-2 layers, e.g. ``(32, 64)``.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", \
+"silu"}, default="relu"
+        Activation of the hidden layers (also the discriminator's).
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The observation model p(x | z), as in :class:`skvae.VAE`; its negative
+        log-likelihood is the reconstruction cost.
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features.
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate (the autoencoder's). Both networks' Adam use
+        betas (0.5, 0.999), as is usual in adversarial training.
+    max_iter : int, default=200
+        Maximum number of epochs. 0 initialises the model without training.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the loss (nats per row).
+    max_grad_norm : float or None, default=None
+        Clip the gradients' global norm (over both networks) at each step.
+    compile : bool, default=False
+        Compile the training step's forward pass with ``torch.compile``.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser states.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
+        parameters routed to their classes; see :class:`skvae.VAE`.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
+
+    Attributes
+    ----------
+    module_ : AAEModule
+        The trained networks (autoencoder and discriminator).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Number of epochs trained.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss`` (the autoencoder's
+        loss: reconstruction cost plus ``beta`` times the adversarial loss),
+        ``disc_loss``, ``recon``, ``adversarial``, ``disc_acc`` (the
+        discriminator's accuracy; near 0.5 when codes match the prior),
+        ``beta``, ``dur`` and, with early stopping, ``valid_loss``.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch.
+    best_loss_ : float
+        Best validation loss with early stopping, else best training loss.
+
+    See Also
+    --------
+    skvae.models.wae.WAE : Matches codes to the prior with the MMD instead.
+    skvae.VAE : Regularises each row's posterior by a KL divergence.
+
+    Notes
+    -----
+    ``score_samples`` is the log-joint density at the code, log p(x | z) +
+    log p(z), not a likelihood bound: see :meth:`score_samples`.
+
+    The autoencoder's loss contains an adversarial term whose value depends
+    on the discriminator, so ``train_loss`` need not decrease steadily, and
+    stopping on it (``tol``, ``early_stopping``) is rougher than for a VAE.
+
+    References
+    ----------
+    .. [1] A. Makhzani, J. Shlens, N. Jaitly, I. Goodfellow and B. Frey,
+       "Adversarial Autoencoders", ICLR workshop 2016, arXiv:1511.05644.
+    .. [2] I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
+       (the non-saturating generator loss).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae.models.aae import AdversarialAE
+    >>> X = np.random.RandomState(0).normal(size=(20, 5))
+    >>> aae = AdversarialAE(n_components=2, max_iter=2, random_state=0)
+    >>> aae.fit(X).transform(X).shape
+    (20, 2)
+    >>> aae.score_samples(X).shape
+    (20,)
+    >>> aae.sample(3).shape
+    (3, 5)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **_RegularizedAutoencoder._parameter_constraints,
+        "discriminator_hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "discriminator_lr_scale": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_components=8,
+        *,
+        beta=1.0,
+        encoder_type="deterministic",
+        log_var_penalty=0.0,
+        discriminator_hidden_layer_sizes=(64, 64),
+        discriminator_lr_scale=1.0,
+        hidden_layer_sizes=(256, 128),
+        input_shape=None,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_grad_norm=None,
+        compile=False,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
+    ):
+        self.n_components = n_components
+        self.beta = beta
+        self.encoder_type = encoder_type
+        self.log_var_penalty = log_var_penalty
+        self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
+        self.discriminator_lr_scale = discriminator_lr_scale
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.input_shape = input_shape
+        self.activation = activation
+        self.likelihood = likelihood
+        self.min_variance = min_variance
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_grad_norm = max_grad_norm
+        self.compile = compile
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
+
+    def _check_params(self, X: np.ndarray) -> None:
+        super()._check_params(X)
+        self._hidden_sizes("discriminator_hidden_layer_sizes")
+
+    def _build_module(self, X: np.ndarray) -> AAEModule:
+        return AAEModule(
+            **self._module_args(X),
+            discriminator_hidden_layer_sizes=self._hidden_sizes(
+                "discriminator_hidden_layer_sizes"
+            ),
+            discriminator_lr_scale=self.discriminator_lr_scale,
+        )
