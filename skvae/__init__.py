@@ -1,12 +1,15 @@
 """skvae: variational autoencoders as scikit-learn estimators."""
 
+from skvae import datasets, metrics
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
+from skvae.models.aae import AdversarialAE
 from skvae.models.conditional import ConditionalVAE
 from skvae.models.semisupervised import SemiSupervisedVAE
 from skvae.models.vade import VaDE
 from skvae.models.vae import VAE
 from skvae.models.vq import VQVAE, VQVAE2
+from skvae.models.wae import WAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
 
 __version__ = "0.1.0"
@@ -15,6 +18,8 @@ __all__ = [
     "VAE",
     "VQVAE",
     "VQVAE2",
+    "WAE",
+    "AdversarialAE",
     "BaseVAE",
     "Callback",
     "ConditionalVAE",
@@ -23,5 +28,7 @@ __all__ = [
     "SemiSupervisedVAE",
     "VAEOutlierDetector",
     "VaDE",
+    "datasets",
     "default_detector_vae",
+    "metrics",
 ]
