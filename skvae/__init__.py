@@ -3,6 +3,7 @@
 from skvae import datasets, metrics
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
+from skvae.impute import VAEImputer, default_imputer_vae
 from skvae.models.aae import AdversarialAE
 from skvae.models.conditional import ConditionalVAE
 from skvae.models.semisupervised import SemiSupervisedVAE
@@ -26,9 +27,11 @@ __all__ = [
     "PosteriorCollapseWarning",
     "PrintLog",
     "SemiSupervisedVAE",
+    "VAEImputer",
     "VAEOutlierDetector",
     "VaDE",
     "datasets",
     "default_detector_vae",
+    "default_imputer_vae",
     "metrics",
 ]

@@ -21,9 +21,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from skvae._columns import make_data_likelihood
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae._torch import draw_seed, make_generator, resolve_device, to_numpy, to_tensor
 from skvae._training import Callback, MultiOptimizer, PrintLog, Trainer
+from skvae.nn.likelihoods import Likelihood, MixedLikelihood
 from skvae.nn.networks import NetworkSpec
 
 _FLOATS = [np.float64, np.float32]
@@ -159,8 +161,7 @@ class BaseVAE(
         routed = {
             k: params.pop(k)
             for k in list(params)
-            if k in extra
-            or ("__" in k and k.split("__", 1)[0] in self._network_roles)
+            if k in extra or ("__" in k and k.split("__", 1)[0] in self._network_roles)
         }
         for key, value in routed.items():
             setattr(self, key, value)
@@ -197,6 +198,34 @@ class BaseVAE(
 
     def _check_params(self, X: np.ndarray) -> None:
         """Checks that span several parameters or depend on the data."""
+
+    def _masks_missing(self) -> bool:
+        """Whether NaN in X marks missing entries (``missing="mask"``)."""
+        return getattr(self, "missing", "error") == "mask"
+
+    def _validate_X(self, X: Any, *, reset: bool = False, **kwargs: Any) -> np.ndarray:
+        """``validate_data`` for X, letting NaN through with ``missing="mask"``."""
+        if not self._masks_missing():
+            return validate_data(self, X, dtype=_FLOATS, reset=reset, **kwargs)
+        X = validate_data(
+            self, X, dtype=_FLOATS, reset=reset, ensure_all_finite="allow-nan", **kwargs
+        )
+        if np.isinf(X).any():
+            raise ValueError(
+                "Input X contains infinity; with missing='mask' only NaN marks a "
+                "missing entry."
+            )
+        return X
+
+    def _data_likelihood(self, X: np.ndarray) -> Likelihood:
+        """The observation model for data like X, from ``likelihood``."""
+        return make_data_likelihood(
+            self.likelihood,
+            X,
+            self.min_variance,
+            missing=self._masks_missing(),
+            names=getattr(self, "feature_names_in_", None),
+        )
 
     def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
         """Arrays the module's ``forward`` takes, row-aligned with ``X``.
@@ -249,13 +278,16 @@ class BaseVAE(
         first_pass = not hasattr(self, "module_") or (
             not self.warm_start and not incremental
         )
-        X = validate_data(
-            self,
-            X,
-            dtype=_FLOATS,
-            ensure_min_samples=1 if incremental else 2,
-            reset=first_pass,
+        X = self._validate_X(
+            X, reset=first_pass, ensure_min_samples=1 if incremental else 2
         )
+        if self._masks_missing():
+            empty = np.flatnonzero(np.isnan(X).all(axis=0))
+            if empty.size:
+                raise ValueError(
+                    f"Columns {empty.tolist()} have no observed value (all NaN); "
+                    "drop them before fitting."
+                )
         self._check_routed_params()
         self._check_params(X)
         arrays = self._training_arrays(X, y, first_pass)
@@ -323,6 +355,11 @@ class BaseVAE(
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(self._seed)
             module = self._build_module(X)
+            if self._masks_missing():
+                module.accept_missing()
+        likelihood = getattr(module, "likelihood", None)
+        if isinstance(likelihood, MixedLikelihood):
+            self.column_types_ = list(zip(likelihood.kinds, likelihood.columns))
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
@@ -449,7 +486,7 @@ class BaseVAE(
             The posterior means, in X's float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = self._validate_X(X)
         return self._map_batches(self.module_.embed, X, X.dtype)
 
     def inverse_transform(self, X):
@@ -495,7 +532,7 @@ class BaseVAE(
             Per-row log-likelihood estimates in nats.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = self._validate_X(X)
         k = int(getattr(self, "n_importance_samples", 1))
         return self._row_scores(X, "log_likelihood", k)
 
@@ -520,7 +557,7 @@ class BaseVAE(
             reconstructed).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = self._validate_X(X)
         k = _check_n_samples(n_samples)
         return self._row_scores(X, "reconstruction_log_likelihood", k)
 

@@ -16,6 +16,7 @@ from skvae import (
     ConditionalVAE,
     SemiSupervisedVAE,
     VaDE,
+    VAEImputer,
     VAEOutlierDetector,
 )
 
@@ -23,6 +24,7 @@ from skvae import (
 def _tested_estimators():
     yield tiny_vae()
     yield VAEOutlierDetector(tiny_vae(), n_importance_samples=4)
+    yield VAEImputer(tiny_vae(), n_importance_samples=4)
     yield tiny_vae(ConditionalVAE)
     yield tiny_vae(VaDE, n_clusters=3, pretrain_max_iter=2)
     for cls in (VQVAE, VQVAE2):

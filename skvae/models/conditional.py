@@ -18,9 +18,8 @@ from sklearn.utils.validation import (
 )
 
 from skvae._base import _FLOATS, _check_n_samples
-from skvae._sklearn_compat import validate_data
 from skvae._torch import to_tensor
-from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE, make_data_likelihood
+from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl, kl_term
@@ -318,7 +317,7 @@ class LabelledModelMixin:
 
     def _score_samples_given(self, X: Any, y: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = self._validate_X(X)
         Y = self._one_hot(y, X.shape[0], X.dtype)
         k = int(self.n_importance_samples)
         return self._row_scores(X, "conditional_log_likelihood", k, extra=(Y,))
@@ -481,7 +480,7 @@ class ConditionalVAE(LabelledModelMixin, VAE):
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            make_data_likelihood(self.likelihood, X, self.min_variance),
+            self._data_likelihood(X),
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
             input_shape=check_input_shape(
                 getattr(self, "input_shape", None), X.shape[1]

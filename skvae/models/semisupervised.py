@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 from skvae._base import _FLOATS, BaseVAE
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae.models.conditional import ConditionalVAE, ConditionalVAEModule
-from skvae.models.vae import make_data_likelihood
 from skvae.nn.base import StepContext
 from skvae.nn.conv import check_input_shape, make_encoder
 from skvae.nn.likelihoods import Likelihood
@@ -356,7 +355,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         return 0.5 * n_features if self.alpha == "auto" else float(self.alpha)
 
     def _build_module(self, X: np.ndarray) -> SemiSupervisedVAEModule:
-        likelihood = make_data_likelihood(self.likelihood, X, self.min_variance)
+        likelihood = self._data_likelihood(X)
         return SemiSupervisedVAEModule(
             X.shape[1],
             len(self.classes_),

@@ -17,7 +17,7 @@ from torch import nn
 from skvae._base import _FLOATS, _check_n_samples
 from skvae._sklearn_compat import Interval, validate_data
 from skvae._torch import to_numpy
-from skvae.models.vae import VAE, GaussianVAEModule, make_data_likelihood
+from skvae.models.vae import VAE, GaussianVAEModule
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.conv import check_input_shape
 from skvae.nn.divergences import kl_term
@@ -350,7 +350,7 @@ class VaDE(ClusterMixin, VAE):
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            make_data_likelihood(self.likelihood, X, self.min_variance),
+            self._data_likelihood(X),
             check_input_shape(self.input_shape, X.shape[1]),
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),

@@ -11,6 +11,10 @@ import torch
 from torch import nn
 
 from skvae._base import BaseVAE
+from skvae._columns import (
+    LIKELIHOOD_CONSTRAINT,
+    check_likelihood_range,
+)
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import NetworkSpec, check_input_shape, make_decoder, make_encoder
@@ -20,7 +24,7 @@ from skvae.nn.divergences import (
     kl_penalty,
     total_correlation,
 )
-from skvae.nn.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
+from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import ACTIVATIONS
 from skvae.nn.priors import StandardNormalPrior, VampPrior
 
@@ -192,6 +196,40 @@ class GaussianVAEModule(LatentModule):
         z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, n_components)
         return self.likelihood.log_prob(x, self.decoder(z)).mean(0)
 
+    def impute(
+        self,
+        x: torch.Tensor,
+        eps: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Rows ``x`` with their NaN entries filled from p(x_missing | x_observed).
+
+        With draws z_k = mu + sigma * eps_k of q(z | x_observed) and
+        self-normalised importance weights w_k proportional to
+        p(x_observed | z_k) p(z_k) / q(z_k | x_observed) (Mattei & Frellsen
+        2019): without ``generator``, the weighted mean of the decoders'
+        expected values (the single imputation that minimises squared error);
+        with it, one draw of x_missing from p(x | z_k), z_k chosen with
+        probability w_k (sampling importance resampling: multiple imputation).
+        """
+        observed = ~torch.isnan(x)
+        mu, log_var = self.encode(x)
+        z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, d)
+        params = self.decoder(z)
+        log_q = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
+            -1
+        )
+        log_w = self.likelihood.log_prob(x, params, update=False)
+        log_w = log_w + self.log_prior(z) - log_q  # (k, batch)
+        weights = torch.softmax(log_w, dim=0)
+        if generator is None:
+            fill = (weights[..., None] * self.likelihood.expectation(params)).sum(0)
+        else:
+            pick = torch.multinomial(weights.T, 1, generator=generator)[:, 0]
+            chosen = params[pick, torch.arange(x.shape[0], device=x.device)]
+            fill = self.likelihood.sample(chosen, generator)
+        return torch.where(observed, x, fill)
+
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
         """Decoder means of latents drawn from the prior."""
         if self._vamp:
@@ -224,11 +262,27 @@ class VAE(BaseVAE):
     activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
 default="relu"
         Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
         The observation model p(x | z). "gaussian" has a mean from the decoder
         and a learned per-feature variance (floored by ``min_variance``), for
         real-valued data (standardise it first); "bernoulli" is for data in
-        [0, 1], such as binary features or pixel intensities.
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
+    missing : {"error", "mask"}, default="error"
+        What NaN in X means. "error" rejects it, as scikit-learn estimators
+        do; "mask" treats it as a missing entry: the encoder sees 0 there
+        (the mean of standardised data) and the entry is left out of the
+        likelihood (MIWAE, Mattei & Frellsen 2019), in training and in
+        ``score_samples`` (the log-likelihood of the observed entries). A
+        column with no observed value is an error; a row with none is
+        encoded from zeros.
     min_variance : float, default=1e-3
         Floor of the Gaussian likelihood's variance, relative to the mean
         variance of the training features (so it follows the data's scale).
@@ -344,6 +398,10 @@ default="relu"
         stopping.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type ("gaussian", "bernoulli", "categorical" (one group), "poisson",
+        "negbin"), as resolved on the training data.
     best_loss_ : float
         Best validation loss with early stopping, else best training loss
         after the warm-up.
@@ -384,8 +442,9 @@ default="relu"
         ],
         "input_shape": ["array-like", None],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": LIKELIHOOD_CONSTRAINT,
         "min_variance": [Interval(Real, 0, None, closed="neither")],
+        "missing": [StrOptions({"error", "mask"})],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "kl_schedule": [StrOptions({"linear", "cyclical", "capacity"})],
         "max_capacity": [Interval(Real, 0, None, closed="left")],
@@ -407,6 +466,7 @@ default="relu"
         input_shape=None,
         activation="relu",
         likelihood="gaussian",
+        missing="error",
         min_variance=1e-3,
         kl_warmup=10,
         kl_schedule="linear",
@@ -442,6 +502,7 @@ default="relu"
         self.input_shape = input_shape
         self.activation = activation
         self.likelihood = likelihood
+        self.missing = missing
         self.min_variance = min_variance
         self.kl_warmup = kl_warmup
         self.kl_schedule = kl_schedule
@@ -526,35 +587,7 @@ default="relu"
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            make_data_likelihood(self.likelihood, X, self.min_variance),
+            self._data_likelihood(X),
             check_input_shape(getattr(self, "input_shape", None), n_features),
             **self._module_options(X),
         )
-
-
-def check_likelihood_range(likelihood: str, X: np.ndarray) -> None:
-    """Reject data outside [0, 1] for the Bernoulli likelihood, with the remedy."""
-    if likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-        raise ValueError(
-            "likelihood='bernoulli' needs X in [0, 1], got values in "
-            f"[{X.min():.3g}, {X.max():.3g}]; scale X with MinMaxScaler or use "
-            "likelihood='gaussian'."
-        )
-
-
-def make_data_likelihood(name: str, X: np.ndarray, min_variance: float) -> Likelihood:
-    """The likelihood ``name`` for data like X, its variance floor set from X."""
-    return make_likelihood(
-        name, X.shape[1], min_variance=variance_floor(X, min_variance)
-    )
-
-
-def variance_floor(X: np.ndarray, min_variance: float) -> float:
-    """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
-
-    The floor scales with the data, so rescaling X rescales the model; it is
-    clipped to what float32 represents.
-    """
-    scale = float(np.mean(np.var(X, axis=0))) if X.shape[0] > 1 else 1.0
-    floor = min_variance * (scale if scale > 0 else 1.0)
-    return float(np.clip(floor, 1e-30, 1e30))

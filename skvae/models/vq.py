@@ -13,9 +13,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from skvae._base import _FLOATS, BaseVAE, _adam
+from skvae._columns import LIKELIHOOD_CONSTRAINT
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
-from skvae.models.vae import check_likelihood_range, make_data_likelihood
+from skvae.models.vae import check_likelihood_range
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import (
@@ -25,7 +26,7 @@ from skvae.nn.conv import (
     make_decoder,
     make_encoder,
 )
-from skvae.nn.likelihoods import LIKELIHOODS, Likelihood
+from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import ACTIVATIONS, MLP, NetworkSpec
 from skvae.nn.quantize import Quantized, VectorQuantizer
 
@@ -468,7 +469,7 @@ class VQVAE(BaseVAE):
         ],
         "n_positions": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": LIKELIHOOD_CONSTRAINT,
         "min_variance": [Interval(Real, 0, None, closed="neither")],
         "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
         "prior_channels": [Interval(Integral, 1, None, closed="left")],
@@ -573,7 +574,7 @@ class VQVAE(BaseVAE):
             self.codebook_update == "ema",
             self.ema_decay,
             self.dead_code_threshold,
-            make_data_likelihood(self.likelihood, X, self.min_variance),
+            self._data_likelihood(X),
             self.activation,
             self.prior_channels,
             4,

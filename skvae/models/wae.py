@@ -18,12 +18,13 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from skvae._base import _FLOATS, BaseVAE
+from skvae._columns import LIKELIHOOD_CONSTRAINT
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
-from skvae.models.vae import check_likelihood_range, make_data_likelihood
+from skvae.models.vae import check_likelihood_range
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import KERNELS, mmd
-from skvae.nn.likelihoods import LIKELIHOODS, Likelihood
+from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import ACTIVATIONS, NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
 
@@ -248,7 +249,7 @@ class _RegularizedAutoencoder(BaseVAE):
         ],
         "input_shape": ["array-like", None],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": LIKELIHOOD_CONSTRAINT,
         "min_variance": [Interval(Real, 0, None, closed="neither")],
         "encoder": [type, nn.Module, None],
         "decoder": [type, nn.Module, None],
@@ -276,7 +277,7 @@ class _RegularizedAutoencoder(BaseVAE):
             n_components=self.n_components,
             hidden_layer_sizes=self._hidden_sizes(),
             activation=self.activation,
-            likelihood=make_data_likelihood(self.likelihood, X, self.min_variance),
+            likelihood=self._data_likelihood(X),
             input_shape=check_input_shape(self.input_shape, n_features),
             encoder_type=self.encoder_type,
             log_var_penalty=self.log_var_penalty,

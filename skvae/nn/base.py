@@ -91,6 +91,17 @@ class LatentModule(nn.Module):
     n_latent: int
     noise_dim: int
 
+    def accept_missing(self) -> None:
+        """Let rows with missing entries (NaN) in: the encoder sees them as 0.
+
+        The likelihood, built with ``missing=True``, leaves them out of the
+        loss. Modules whose data enters elsewhere than ``encoder`` override
+        this.
+        """
+        from skvae.nn.networks import FillMissing
+
+        self.encoder = nn.Sequential(FillMissing(), self.encoder)
+
     def forward(self, x: torch.Tensor, ctx: StepContext) -> NamedTuple:
         """Return per-sample training terms with at least a ``loss`` field."""
         raise NotImplementedError

@@ -15,6 +15,9 @@ class Likelihood(nn.Module):
     """Base class: a distribution over a row of features given decoder outputs.
 
     ``n_params`` is the width the decoder must output for ``n_features``.
+    With ``missing`` true, NaN entries of ``x`` are missing: they are left
+    out of :meth:`log_prob` (the likelihood of the observed entries, as in
+    MIWAE, Mattei & Frellsen 2019).
 
     Examples
     --------
@@ -23,6 +26,7 @@ class Likelihood(nn.Module):
     """
 
     n_params: int
+    missing: bool = False
 
     def log_prob(
         self, x: torch.Tensor, params: torch.Tensor, update: bool = True
@@ -30,12 +34,42 @@ class Likelihood(nn.Module):
         """Log-likelihood of rows ``x`` summed over features, ``x.shape[:-1]``.
 
         Likelihoods with statistics learnt in training mode update them unless
-        ``update`` is false.
+        ``update`` is false. Missing entries (NaN, with ``missing``) count 0.
         """
+        observed = None
+        if self.missing:
+            observed = ~torch.isnan(x)
+            x = torch.nan_to_num(x, nan=0.0)
+        if self.training and update:
+            self._update(x, params.detach(), observed)
+        elements = self.log_prob_elements(x, params)
+        if observed is not None:
+            elements = elements * observed
+        return elements.sum(-1)
+
+    def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Log-likelihood of each entry, ``broadcast(x, mean).shape``."""
         raise NotImplementedError
+
+    def _update(
+        self, x: torch.Tensor, params: torch.Tensor, observed: torch.Tensor | None
+    ) -> None:
+        """Update statistics learnt in closed form (none by default)."""
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """The mean of the distribution, shape ``(..., n_features)``."""
+        raise NotImplementedError
+
+    def expectation(self, params: torch.Tensor) -> torch.Tensor:
+        """The expected value of each feature (what imputation averages)."""
+        return self.mean(params)
+
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """A value of each feature's own type (0/1, one-hot, counts): the mode."""
+        return self.mean(params)
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Draw one value of every feature from p(x | params)."""
         raise NotImplementedError
 
 
@@ -58,6 +92,8 @@ class GaussianLikelihood(Likelihood):
         log-likelihood to infinity.
     momentum : float, default=0.1
         Weight of the newest batch in the moving average.
+    missing : bool, default=False
+        Treat NaN entries as missing.
 
     Examples
     --------
@@ -68,18 +104,33 @@ class GaussianLikelihood(Likelihood):
     """
 
     def __init__(
-        self, n_features: int, min_variance: float = 1e-4, momentum: float = 0.1
+        self,
+        n_features: int,
+        min_variance: float = 1e-4,
+        momentum: float = 0.1,
+        missing: bool = False,
     ) -> None:
         super().__init__()
         self.n_params = n_features
         self.min_variance = min_variance
         self.momentum = momentum
+        self.missing = missing
         self.register_buffer("variance", torch.ones(n_features))
         self.register_buffer("n_updates", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
-    def _update(self, x: torch.Tensor, params: torch.Tensor) -> None:
-        mse = (x - params).square().reshape(-1, self.n_params).mean(0)
+    def _update(
+        self, x: torch.Tensor, params: torch.Tensor, observed: torch.Tensor | None
+    ) -> None:
+        residual = (x - params).square().reshape(-1, self.n_params)
+        if observed is None:
+            mse = residual.mean(0)
+        else:
+            weight = observed.expand(*params.shape).reshape(-1, self.n_params)
+            seen = weight.sum(0)
+            mse = torch.where(
+                seen > 0, (residual * weight).sum(0) / seen.clamp_min(1), self.variance
+            )
         # The first batch sets the variance; later ones are averaged in.
         weight = torch.where(self.n_updates > 0, self.momentum, 1.0)
         self.variance.lerp_(mse.clamp_min(self.min_variance), weight)
@@ -88,19 +139,33 @@ class GaussianLikelihood(Likelihood):
     def log_prob(
         self, x: torch.Tensor, params: torch.Tensor, update: bool = True
     ) -> torch.Tensor:
-        """Log-likelihood of rows ``x``, summed over features.
+        """Log-likelihood of rows ``x``, summed over (observed) features.
 
         In training mode the variance moves towards this batch's residuals
         unless ``update`` is false (for decodings of hypothetical labels).
         """
+        if self.missing:
+            return super().log_prob(x, params, update)
         if self.training and update:
-            self._update(x, params.detach())
+            self._update(x, params.detach(), None)
         var = self.variance
         return -0.5 * ((x - params).square() / var + var.log() + _LOG_2PI).sum(-1)
+
+    def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Per-entry Gaussian log-density."""
+        var = self.variance
+        return -0.5 * ((x - params).square() / var + var.log() + _LOG_2PI)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """The decoder output is the mean."""
         return params
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Mean plus Gaussian noise of the learned variance."""
+        noise = torch.randn(
+            params.shape, generator=generator, device=params.device, dtype=params.dtype
+        )
+        return params + self.variance.sqrt() * noise
 
 
 class BernoulliLikelihood(Likelihood):
@@ -110,6 +175,8 @@ class BernoulliLikelihood(Likelihood):
     ----------
     n_features : int
         Number of features.
+    missing : bool, default=False
+        Treat NaN entries as missing.
 
     Examples
     --------
@@ -120,38 +187,316 @@ class BernoulliLikelihood(Likelihood):
             [0.5000, 0.5000, 0.5000]])
     """
 
-    def __init__(self, n_features: int) -> None:
+    def __init__(self, n_features: int, missing: bool = False) -> None:
         super().__init__()
         self.n_params = n_features
+        self.missing = missing
 
     def log_prob(
         self, x: torch.Tensor, params: torch.Tensor, update: bool = True
     ) -> torch.Tensor:
         """Negative binary cross-entropy with logits, summed over features."""
+        if self.missing:
+            return super().log_prob(x, params, update)
+        return self.log_prob_elements(x, params).sum(-1)
+
+    def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Per-entry negative binary cross-entropy."""
         x = x.expand_as(params)
-        return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)
+        return -F.binary_cross_entropy_with_logits(params, x, reduction="none")
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """Success probabilities."""
         return torch.sigmoid(params)
 
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """0 or 1, whichever is more probable."""
+        return (params > 0).to(params.dtype)
 
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Bernoulli draws."""
+        return torch.bernoulli(torch.sigmoid(params), generator=generator)
+
+
+class PoissonLikelihood(Likelihood):
+    """Poisson for counts; the decoder outputs the log-rate.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of features.
+    missing : bool, default=False
+        Treat NaN entries as missing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = PoissonLikelihood(2)
+    >>> lik.log_prob(torch.tensor([[0.0, 3.0]]), torch.zeros(1, 2)).shape
+    torch.Size([1])
+    >>> lik.point(torch.log(torch.tensor([[2.5, 0.2]])))
+    tensor([[2., 0.]])
+    """
+
+    def __init__(self, n_features: int, missing: bool = False) -> None:
+        super().__init__()
+        self.n_params = n_features
+        self.missing = missing
+
+    def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Per-entry Poisson log-probability."""
+        log_rate = params.clamp(-20.0, 20.0)
+        return x * log_rate - log_rate.exp() - torch.lgamma(x + 1.0)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """The rate."""
+        return params.clamp(-20.0, 20.0).exp()
+
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """The mode, floor(rate): a non-negative integer."""
+        return torch.floor(self.mean(params))
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Poisson draws."""
+        return torch.poisson(self.mean(params), generator=generator)
+
+
+class NegativeBinomialLikelihood(Likelihood):
+    """Negative binomial for overdispersed counts: a log-mean from the decoder.
+
+    Each feature has a learned dispersion r (its inverse controls the extra
+    variance: Var = mu + mu^2 / r); as r grows it tends to the Poisson.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of features.
+    missing : bool, default=False
+        Treat NaN entries as missing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = NegativeBinomialLikelihood(2)
+    >>> lik.log_prob(torch.tensor([[0.0, 7.0]]), torch.zeros(1, 2)).shape
+    torch.Size([1])
+    """
+
+    def __init__(self, n_features: int, missing: bool = False) -> None:
+        super().__init__()
+        self.n_params = n_features
+        self.missing = missing
+        self.log_dispersion = nn.Parameter(torch.zeros(n_features))
+
+    def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Per-entry negative binomial log-probability."""
+        log_mu = params.clamp(-20.0, 20.0)
+        r = self.log_dispersion.clamp(-10.0, 10.0).exp()
+        log_r_mu = torch.logaddexp(r.log(), log_mu)  # log(r + mu)
+        return (
+            torch.lgamma(x + r)
+            - torch.lgamma(r)
+            - torch.lgamma(x + 1.0)
+            + r * (r.log() - log_r_mu)
+            + x * (log_mu - log_r_mu)
+        )
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """The mean mu."""
+        return params.clamp(-20.0, 20.0).exp()
+
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """The mode, floor(mu (r - 1) / r) for r > 1, else 0."""
+        r = self.log_dispersion.clamp(-10.0, 10.0).exp()
+        return torch.floor((self.mean(params) * (r - 1.0) / r).clamp_min(0.0))
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Gamma-Poisson draws (the gamma draws seeded from ``generator``)."""
+        mu = self.mean(params)
+        r = self.log_dispersion.clamp(-10.0, 10.0).exp().expand_as(mu)
+        seed = int(torch.randint(2**62, (1,), generator=generator, device=mu.device))
+        with torch.random.fork_rng(devices=[mu.device] if mu.is_cuda else []):
+            torch.manual_seed(seed)
+            rate = torch.distributions.Gamma(r, r / mu.clamp_min(1e-12)).sample()
+        return torch.poisson(rate, generator=generator)
+
+
+class CategoricalLikelihood(Likelihood):
+    """One categorical variable over a group of one-hot columns; logits in.
+
+    The group's columns share one softmax, as ``OneHotEncoder`` output does.
+    A row with any missing column of the group has the whole group missing.
+
+    Parameters
+    ----------
+    n_categories : int
+        Columns of the group.
+    missing : bool, default=False
+        Treat NaN entries as missing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = CategoricalLikelihood(3)
+    >>> lik.point(torch.tensor([[0.1, 2.0, -1.0]]))
+    tensor([[0., 1., 0.]])
+    """
+
+    def __init__(self, n_categories: int, missing: bool = False) -> None:
+        super().__init__()
+        self.n_params = n_categories
+        self.missing = missing
+
+    def log_prob(
+        self, x: torch.Tensor, params: torch.Tensor, update: bool = True
+    ) -> torch.Tensor:
+        """Log-probability of each row's category (0 where it is missing)."""
+        observed = None
+        if self.missing:
+            observed = ~torch.isnan(x).any(-1)
+            x = torch.nan_to_num(x, nan=0.0)
+        log_p = (x * torch.log_softmax(params, dim=-1)).sum(-1)
+        return log_p if observed is None else log_p * observed
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """Probabilities of the categories."""
+        return torch.softmax(params, dim=-1)
+
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """The most probable category, one-hot."""
+        index = params.argmax(-1)
+        return F.one_hot(index, self.n_params).to(params.dtype)
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One-hot draws."""
+        probs = self.mean(params)
+        flat = probs.reshape(-1, self.n_params)
+        index = torch.multinomial(flat, 1, generator=generator)[:, 0]
+        return F.one_hot(index, self.n_params).to(probs.dtype).reshape(probs.shape)
+
+
+class MixedLikelihood(Likelihood):
+    """A row of columns of several types: one likelihood per block of columns.
+
+    Parameters
+    ----------
+    blocks : sequence of (Likelihood, sequence of int)
+        Each block's likelihood and the column indices it models (for a
+        categorical block, the group's one-hot columns in order). Together
+        the blocks cover every column once.
+    n_features : int
+        Number of columns.
+
+    Notes
+    -----
+    The decoder outputs the blocks' parameters one block after the other.
+    :meth:`mean` (what ``inverse_transform`` and ``sample`` return) gives
+    each column a value of its own type: Gaussian means, 0/1, one-hot rows
+    and counts; :meth:`expectation` gives expected values (probabilities,
+    rates) instead.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = MixedLikelihood(
+    ...     [(GaussianLikelihood(1), [0]), (CategoricalLikelihood(2), [1, 2])], 3)
+    >>> lik.n_params
+    3
+    >>> lik.mean(torch.tensor([[0.5, 1.0, -1.0]]))
+    tensor([[0.5000, 1.0000, 0.0000]])
+    """
+
+    def __init__(
+        self, blocks: list[tuple[Likelihood, list[int]]], n_features: int
+    ) -> None:
+        super().__init__()
+        columns = sorted(c for _, cols in blocks for c in cols)
+        if columns != list(range(n_features)):
+            raise ValueError("The blocks must cover every column exactly once.")
+        self.blocks = nn.ModuleList(lik for lik, _ in blocks)
+        self.columns = [list(cols) for _, cols in blocks]
+        self.kinds = [
+            _KIND_NAMES.get(type(lik), type(lik).__name__) for lik, _ in blocks
+        ]
+        self.n_features = n_features
+        self.n_params = sum(lik.n_params for lik, _ in blocks)
+        self.missing = any(lik.missing for lik, _ in blocks)
+        self._starts = []
+        start = 0
+        for lik, _ in blocks:
+            self._starts.append(start)
+            start += lik.n_params
+        for i, cols in enumerate(self.columns):
+            self.register_buffer(f"_index{i}", torch.tensor(cols), persistent=False)
+
+    def _parts(self, params: torch.Tensor):
+        for i, lik in enumerate(self.blocks):
+            start = self._starts[i]
+            index = getattr(self, f"_index{i}")
+            yield lik, index, params[..., start : start + lik.n_params]
+
+    def log_prob(
+        self, x: torch.Tensor, params: torch.Tensor, update: bool = True
+    ) -> torch.Tensor:
+        """Sum of the blocks' log-likelihoods."""
+        total = 0.0
+        for lik, index, part in self._parts(params):
+            total = total + lik.log_prob(x.index_select(-1, index), part, update)
+        return total
+
+    def _assemble(self, params: torch.Tensor, method: str) -> torch.Tensor:
+        out = params.new_empty(*params.shape[:-1], self.n_features)
+        for lik, index, part in self._parts(params):
+            out[..., index] = getattr(lik, method)(part)
+        return out
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """Typed values of every column (see Notes)."""
+        return self._assemble(params, "point")
+
+    def expectation(self, params: torch.Tensor) -> torch.Tensor:
+        """Expected values of every column."""
+        return self._assemble(params, "expectation")
+
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """Typed values of every column."""
+        return self._assemble(params, "point")
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Draws of every column."""
+        out = params.new_empty(*params.shape[:-1], self.n_features)
+        for lik, index, part in self._parts(params):
+            out[..., index] = lik.sample(part, generator)
+        return out
+
+
+_KIND_NAMES = {
+    GaussianLikelihood: "gaussian",
+    BernoulliLikelihood: "bernoulli",
+    CategoricalLikelihood: "categorical",
+    PoissonLikelihood: "poisson",
+    NegativeBinomialLikelihood: "negbin",
+}
 LIKELIHOODS = frozenset({"gaussian", "bernoulli"})
+#: Column types of a mixed likelihood (``likelihood={type: columns}``).
+COLUMN_TYPES = frozenset({"gaussian", "bernoulli", "categorical", "poisson", "negbin"})
 
 
 def make_likelihood(
-    name: str, n_features: int, min_variance: float = 1e-4
+    name: str, n_features: int, min_variance: float = 1e-4, missing: bool = False
 ) -> Likelihood:
     """Build a likelihood from its name.
 
     Parameters
     ----------
-    name : {"gaussian", "bernoulli"}
-        The observation model.
+    name : {"gaussian", "bernoulli", "poisson", "negbin", "categorical"}
+        The observation model ("categorical": one group of one-hot columns).
     n_features : int
         Number of features.
     min_variance : float, default=1e-4
         Variance floor of the Gaussian likelihood.
+    missing : bool, default=False
+        Treat NaN entries as missing.
 
     Returns
     -------
@@ -163,9 +508,17 @@ def make_likelihood(
     4
     """
     if name == "gaussian":
-        return GaussianLikelihood(n_features, min_variance=min_variance)
+        return GaussianLikelihood(
+            n_features, min_variance=min_variance, missing=missing
+        )
     if name == "bernoulli":
-        return BernoulliLikelihood(n_features)
+        return BernoulliLikelihood(n_features, missing=missing)
+    if name == "poisson":
+        return PoissonLikelihood(n_features, missing=missing)
+    if name == "negbin":
+        return NegativeBinomialLikelihood(n_features, missing=missing)
+    if name == "categorical":
+        return CategoricalLikelihood(n_features, missing=missing)
     raise ValueError(
-        f"Unknown likelihood {name!r}; expected one of {sorted(LIKELIHOODS)}."
+        f"Unknown likelihood {name!r}; expected one of {sorted(COLUMN_TYPES)}."
     )

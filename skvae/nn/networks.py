@@ -211,3 +211,21 @@ def _output_width(body: nn.Module, n_inputs: int) -> int:
             "(batch, width) tensor."
         )
     return int(out.shape[1])
+
+
+class FillMissing(nn.Module):
+    """Replace NaN (missing entries) by 0, the input an encoder sees for them.
+
+    Zero-filling with the likelihood restricted to observed entries is the
+    MIWAE recipe (Mattei & Frellsen 2019); on standardised data 0 is the mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> FillMissing()(torch.tensor([[1.0, float("nan")]]))
+    tensor([[1., 0.]])
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with NaN replaced by 0."""
+        return torch.nan_to_num(x, nan=0.0)

@@ -1,0 +1,319 @@
+"""Column types of tabular data: inference, user specifications and checks.
+
+The estimators' ``likelihood`` parameter is a name ("gaussian", "bernoulli"),
+"auto", or a dict ``{type: columns}``; this module turns the last two into
+blocks ``[(type, [column indices]), ...]`` that
+:class:`skvae.nn.likelihoods.MixedLikelihood` is built from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from skvae._sklearn_compat import StrOptions
+from skvae.nn.likelihoods import (
+    COLUMN_TYPES,
+    LIKELIHOODS,
+    Likelihood,
+    MixedLikelihood,
+    make_likelihood,
+)
+
+Blocks = list[tuple[str, list[int]]]
+
+#: ``_parameter_constraints`` entry of ``likelihood`` on every estimator.
+LIKELIHOOD_CONSTRAINT = [StrOptions(set(LIKELIHOODS) | {"auto"}), dict]
+
+
+def _is_binary(column: np.ndarray) -> bool:
+    seen = column[~np.isnan(column)]
+    return seen.size > 0 and bool(np.all((seen == 0) | (seen == 1)))
+
+
+def _one_hot_group_end(X: np.ndarray, start: int, binary: np.ndarray) -> int | None:
+    """End (exclusive) of the shortest one-hot group starting at ``start``."""
+    total = np.zeros(X.shape[0])
+    for end in range(start, X.shape[1]):
+        if not binary[end]:
+            return None
+        total = total + X[:, end]
+        complete = ~np.isnan(total)
+        if end > start and complete.any() and np.all(total[complete] == 1):
+            return end + 1
+        if complete.any() and np.any(total[complete] > 1):
+            return None
+    return None
+
+
+def infer_column_types(X: np.ndarray, columns: Sequence[int] | None = None) -> Blocks:
+    """Column types that are safe to read off the data.
+
+    One-hot groups (adjacent 0/1 columns with exactly one 1 per row, as
+    ``OneHotEncoder`` writes them) are categorical, other 0/1 columns are
+    binary (Bernoulli), and every other column is Gaussian. Counts are never
+    inferred: integer columns are as often ages, ratings or pixel levels;
+    declare counts with ``{"poisson": [...]}`` or ``{"negbin": [...]}``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The data (NaN allowed: it is ignored).
+    columns : sequence of int, optional
+        Only these columns (default: all).
+
+    Returns
+    -------
+    blocks : list of (str, list of int)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.3, 1, 0, 0, 1], [1.2, 0, 1, 0, 0], [-0.5, 0, 0, 1, 1.0]])
+    >>> infer_column_types(X)
+    [('gaussian', [0]), ('bernoulli', [4]), ('categorical', [1, 2, 3])]
+    """
+    wanted = set(range(X.shape[1]) if columns is None else columns)
+    binary = np.array([_is_binary(X[:, j]) for j in range(X.shape[1])])
+    gaussian, bernoulli, groups = [], [], []
+    j = 0
+    while j < X.shape[1]:
+        if j not in wanted:
+            j += 1
+            continue
+        if binary[j]:
+            end = _one_hot_group_end(X, j, binary)
+            if end is not None and all(c in wanted for c in range(j, end)):
+                groups.append(list(range(j, end)))
+                j = end
+                continue
+            bernoulli.append(j)
+        else:
+            gaussian.append(j)
+        j += 1
+    blocks: Blocks = []
+    if gaussian:
+        blocks.append(("gaussian", gaussian))
+    if bernoulli:
+        blocks.append(("bernoulli", bernoulli))
+    blocks += [("categorical", group) for group in groups]
+    return blocks
+
+
+def _column_index(column: Any, n_features: int, names: np.ndarray | None) -> int:
+    if isinstance(column, str):
+        if names is None or column not in set(names):
+            raise ValueError(
+                f"Column {column!r} of the likelihood specification is not a "
+                "feature name of X (names need a DataFrame with string columns)."
+            )
+        return int(np.flatnonzero(names == column)[0])
+    if isinstance(column, (int, np.integer)) and -n_features <= column < n_features:
+        return int(column) % n_features
+    raise ValueError(
+        f"Column {column!r} of the likelihood specification is not a column "
+        f"index in [0, {n_features}) or a feature name."
+    )
+
+
+def resolve_column_types(
+    spec: str | dict, X: np.ndarray, names: np.ndarray | None = None
+) -> Blocks:
+    """Blocks of column types from ``likelihood="auto"`` or a dict specification.
+
+    Parameters
+    ----------
+    spec : "auto" or dict
+        A dict maps a type ("gaussian", "bernoulli", "poisson", "negbin") to
+        columns (indices or feature names), and "categorical" to a list of
+        groups of one-hot columns. Columns it leaves out are inferred as with
+        "auto" (see :func:`infer_column_types`).
+    X : ndarray of shape (n_samples, n_features)
+        The training data.
+    names : ndarray of str, optional
+        The feature names of X.
+
+    Returns
+    -------
+    blocks : list of (str, list of int)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.5, 3, 1, 0], [1.5, 0, 0, 1]])
+    >>> resolve_column_types({"poisson": [1]}, X)
+    [('poisson', [1]), ('gaussian', [0]), ('categorical', [2, 3])]
+    """
+    n_features = X.shape[1]
+    if isinstance(spec, str):
+        if spec != "auto":
+            raise ValueError(f"Unknown likelihood {spec!r}.")
+        blocks: Blocks = []
+    elif isinstance(spec, dict):
+        unknown = set(spec) - COLUMN_TYPES
+        if unknown:
+            raise ValueError(
+                f"Unknown column types {sorted(unknown)} in the likelihood "
+                f"specification; expected keys among {sorted(COLUMN_TYPES)}."
+            )
+        blocks = []
+        for kind, columns in spec.items():
+            if kind == "categorical":
+                if isinstance(columns, (str, int, np.integer)) or not all(
+                    isinstance(g, (list, tuple, np.ndarray)) for g in columns
+                ):
+                    raise ValueError(
+                        "likelihood={'categorical': ...} takes a list of groups, "
+                        "each a list of the one-hot columns of one variable, e.g. "
+                        "{'categorical': [[3, 4, 5], [6, 7]]}."
+                    )
+                for group in columns:
+                    cols = [_column_index(c, n_features, names) for c in group]
+                    if len(cols) < 2:
+                        raise ValueError(
+                            "A categorical group needs at least 2 columns, "
+                            f"got {group!r}."
+                        )
+                    blocks.append(("categorical", cols))
+            else:
+                if isinstance(columns, (str, int, np.integer)):
+                    columns = [columns]
+                cols = [_column_index(c, n_features, names) for c in columns]
+                if cols:
+                    blocks.append((kind, cols))
+    else:
+        raise ValueError(f"likelihood must be a string or a dict, got {spec!r}.")
+    taken = [c for _, cols in blocks for c in cols]
+    if len(taken) != len(set(taken)):
+        repeated = sorted({c for c in taken if taken.count(c) > 1})
+        raise ValueError(
+            f"Columns {repeated} appear more than once in the likelihood specification."
+        )
+    rest = sorted(set(range(n_features)) - set(taken))
+    if rest:
+        blocks += infer_column_types(X, rest)
+    check_column_values(blocks, X)
+    return blocks
+
+
+def check_column_values(blocks: Blocks, X: np.ndarray) -> None:
+    """Reject values that a column's type cannot model, naming the column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_column_values([("poisson", [0])], np.array([[1.0], [2.0]]))
+    """
+    for kind, cols in blocks:
+        values = X[:, cols]
+        seen = values[~np.isnan(values)]
+        if kind == "bernoulli" and seen.size and (seen.min() < 0 or seen.max() > 1):
+            raise ValueError(
+                f"Columns {cols} are Bernoulli but have values outside [0, 1]."
+            )
+        if (
+            kind in ("poisson", "negbin")
+            and seen.size
+            and (seen.min() < 0 or np.any(seen != np.round(seen)))
+        ):
+            raise ValueError(
+                f"Columns {cols} are counts ({kind}) but have negative or "
+                "non-integer values."
+            )
+        if kind == "categorical":
+            if seen.size and np.any((seen != 0) & (seen != 1)):
+                raise ValueError(
+                    f"The categorical group {cols} has values other than 0 and 1."
+                )
+            complete = ~np.isnan(values).any(axis=1)
+            if np.any(values[complete].sum(axis=1) != 1):
+                raise ValueError(
+                    f"The categorical group {cols} must have exactly one 1 per row "
+                    "(one-hot), as OneHotEncoder writes it."
+                )
+
+
+def check_likelihood_range(likelihood: Any, X: np.ndarray) -> None:
+    """Reject data outside [0, 1] for the Bernoulli likelihood, with the remedy.
+
+    Mixed specifications are checked when they are resolved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_likelihood_range("bernoulli", np.array([[0.0, 1.0]]))
+    """
+    if not (isinstance(likelihood, str) and likelihood == "bernoulli"):
+        return
+    low, high = np.nanmin(X), np.nanmax(X)
+    if low < 0 or high > 1:
+        raise ValueError(
+            "likelihood='bernoulli' needs X in [0, 1], got values in "
+            f"[{low:.3g}, {high:.3g}]; scale X with MinMaxScaler or use "
+            "likelihood='gaussian'."
+        )
+
+
+def make_data_likelihood(
+    spec: str | dict,
+    X: np.ndarray,
+    min_variance: float,
+    missing: bool = False,
+    names: np.ndarray | None = None,
+) -> Likelihood:
+    """The likelihood for data like X, from a name, "auto" or a dict of types.
+
+    Gaussian variance floors are set from the data (:func:`variance_floor`).
+    "auto" and dicts give a :class:`MixedLikelihood` over the blocks of
+    :func:`resolve_column_types`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.5, 1, 0], [1.5, 0, 1], [0.1, 1, 0]])
+    >>> type(make_data_likelihood("auto", X, 1e-3)).__name__
+    'MixedLikelihood'
+    >>> make_data_likelihood("gaussian", X, 1e-3).n_params
+    3
+    """
+    if isinstance(spec, str) and spec in LIKELIHOODS:
+        return make_likelihood(
+            spec,
+            X.shape[1],
+            min_variance=variance_floor(X, min_variance),
+            missing=missing,
+        )
+    parts = []
+    for kind, cols in resolve_column_types(spec, X, names):
+        floor = variance_floor(X[:, cols], min_variance)
+        parts.append(
+            (
+                make_likelihood(kind, len(cols), min_variance=floor, missing=missing),
+                cols,
+            )
+        )
+    return MixedLikelihood(parts, X.shape[1])
+
+
+def variance_floor(X: np.ndarray, min_variance: float) -> float:
+    """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
+
+    The floor scales with the data, so rescaling X rescales the model; it is
+    clipped to what float32 represents. Missing entries (NaN) are ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> variance_floor(np.array([[0.0], [2.0]]), 0.1)
+    0.1
+    """
+    scale = 1.0
+    if X.shape[0] > 1:
+        with np.errstate(all="ignore"):
+            variances = np.nanvar(X, axis=0) if np.isnan(X).any() else np.var(X, axis=0)
+        variances = variances[np.isfinite(variances)]
+        scale = float(np.mean(variances)) if variances.size else 1.0
+    floor = min_variance * (scale if scale > 0 else 1.0)
+    return float(np.clip(floor, 1e-30, 1e30))
