@@ -23,7 +23,15 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from skvae._columns import make_data_likelihood
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
-from skvae._torch import draw_seed, make_generator, resolve_device, to_numpy, to_tensor
+from skvae._torch import (
+    broadcast_seed,
+    distributed_world,
+    draw_seed,
+    make_generator,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+)
 from skvae._training import Callback, MultiOptimizer, PrintLog, Trainer
 from skvae.nn.likelihoods import Likelihood, MixedLikelihood
 from skvae.nn.networks import NetworkSpec
@@ -350,7 +358,8 @@ class BaseVAE(
 
     def _initialize(self, X: np.ndarray) -> None:
         self._device = resolve_device(self.device)
-        self._seed = draw_seed(self.random_state)
+        # every rank of distributed training starts from rank 0's seed
+        self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(self._seed)
@@ -359,7 +368,9 @@ class BaseVAE(
                 module.accept_missing()
         likelihood = getattr(module, "likelihood", None)
         if isinstance(likelihood, MixedLikelihood):
-            self.column_types_ = list(zip(likelihood.kinds, likelihood.columns))
+            self.column_types_ = list(
+                zip(likelihood.kinds, likelihood.columns, strict=True)
+            )
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
@@ -431,7 +442,9 @@ class BaseVAE(
         return to_tensor(a, self._device)
 
     def _callbacks(self) -> list[Callback]:
-        callbacks: list[Callback] = [PrintLog()] if self.verbose else []
+        world = distributed_world()
+        writes = world is None or world[0] == 0  # only rank 0 prints
+        callbacks: list[Callback] = [PrintLog()] if self.verbose and writes else []
         return callbacks + list(self.callbacks or [])
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -29,7 +31,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
     device(type='cpu')
     """
     if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        # under torchrun each rank takes the GPU of its local rank
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -102,3 +107,47 @@ def make_generator(seed: int, stream: int, device: torch.device) -> torch.Genera
     """
     sub = np.random.SeedSequence([seed, stream]).generate_state(1)[0]
     return torch.Generator(device=device).manual_seed(int(sub))
+
+
+def distributed_world() -> tuple[int, int] | None:
+    """(rank, world size) when this process is one of several training ranks.
+
+    A process group already initialised is used as it is; a launch by
+    ``torchrun`` (``WORLD_SIZE`` > 1 and ``MASTER_ADDR`` in the environment)
+    initialises one, with NCCL on GPUs and gloo on CPUs. ``SKVAE_DISTRIBUTED=0``
+    turns the detection off. None for a single process.
+
+    Examples
+    --------
+    >>> distributed_world() is None
+    True
+    """
+    import torch.distributed as dist
+
+    if not dist.is_available() or os.environ.get("SKVAE_DISTRIBUTED") == "0":
+        return None
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or (
+            "MASTER_ADDR" not in os.environ
+        ):
+            return None
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    world = dist.get_world_size()
+    return (dist.get_rank(), world) if world > 1 else None
+
+
+def broadcast_seed(seed: int) -> int:
+    """Rank 0's seed on every rank (a no-op for a single process).
+
+    Examples
+    --------
+    >>> broadcast_seed(7)
+    7
+    """
+    if distributed_world() is None:
+        return seed
+    import torch.distributed as dist
+
+    box = [seed]
+    dist.broadcast_object_list(box, src=0)
+    return int(box[0])

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from skvae._torch import distributed_world
 from skvae.nn.base import StepContext
 
 
@@ -230,7 +231,15 @@ class Trainer:
         self.max_capacity = max_capacity
         self.loss_fields = tuple(getattr(module, "loss_fields", ("loss",)))
         self.max_grad_norm = max_grad_norm
-        self._step_module = torch.compile(module) if compile else module
+        # Several ranks (torchrun): each trains on its share of every batch,
+        # gradients are averaged by DistributedDataParallel.
+        self.world = distributed_world()
+        step_module = module
+        if self.world is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            step_module = DistributedDataParallel(module, find_unused_parameters=True)
+        self._step_module = torch.compile(step_module) if compile else step_module
         self.seed = seed
         self.callbacks = list(callbacks)
         self.summarize = summarize or _scalar_means
@@ -289,6 +298,17 @@ class Trainer:
         beta = self.beta
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
+            n_global = idx.numel()
+            rows, share = None, 1.0
+            if self.world is not None:
+                rank, world = self.world
+                if n_global < world:  # a last batch too small to share
+                    continue
+                rows = torch.arange(rank, n_global, world, device=device)
+                # DDP averages the ranks' gradients: weigh each rank's mean by
+                # its share of the rows, so the result is the global batch mean
+                share = world * rows.numel() / n_global
+                idx = idx[rows]
             batch = [t[idx] for t in data]
             progress = epoch + (b + 1) / n_batches
             beta, capacity = self.kl_weight_at(progress)
@@ -299,12 +319,16 @@ class Trainer:
                 warmup=self.warmup_at(progress),
                 capacity=capacity,
                 n_train=n_samples,
+                rows=rows,
+                global_batch=n_global,
             )
             terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
             objective = terms.loss.mean()
             for field in self.loss_fields[1:]:
                 objective = objective + getattr(terms, field).mean()
+            if share != 1.0:
+                objective = objective * share
             objective.backward()
             if self.max_grad_norm is not None:
                 for params in self._clip_groups:
@@ -312,6 +336,7 @@ class Trainer:
             self.optimizer.step()
             sums.add(terms)
             self.notify("on_batch_end", batch=b, terms=terms)
+        sums.all_reduce()
         return sums.as_dict(), beta
 
     @torch.no_grad()
@@ -334,7 +359,18 @@ class Trainer:
         sums = _Sums()
         for start in range(0, data[0].shape[0], batch_size):
             batch = [t[start : start + batch_size] for t in data]
-            sums.add(self.module(*batch, ctx=ctx))
+            scale = 1.0
+            if self.world is not None:  # each rank scores its share of the rows
+                rank, world = self.world
+                n_chunk = batch[0].shape[0]
+                if n_chunk >= world:
+                    ctx.rows = torch.arange(rank, n_chunk, world, device=device)
+                    ctx.global_batch = n_chunk
+                    batch = [t[ctx.rows] for t in batch]
+                else:  # too few rows to share: rank 0 counts them
+                    ctx.rows, scale = None, float(rank == 0)
+            sums.add(self.module(*batch, ctx=ctx), scale)
+        sums.all_reduce()
         return sums.as_dict()
 
     def run_epoch(
@@ -435,17 +471,29 @@ class _Sums:
         self.total: torch.Tensor | None = None
         self.layout: list[tuple[str, torch.Size]] = []
 
-    def add(self, terms: Any) -> None:
+    def add(self, terms: Any, scale: float = 1.0) -> None:
         fields = terms._asdict()
         if self.total is None:
             self.layout = [(name, value.shape[1:]) for name, value in fields.items()]
         flat = torch.cat(
             [v.detach().reshape(v.shape[0], -1) for v in fields.values()], dim=1
         ).sum(0)
+        if scale != 1.0:
+            flat = flat * scale
         if self.total is None:
             self.total = flat
         else:
             self.total += flat
+
+    def all_reduce(self) -> None:
+        """Sum the totals over the ranks of distributed training (else no-op)."""
+        if distributed_world() is None:
+            return
+        import torch.distributed as dist
+
+        if self.total is None:
+            raise RuntimeError("A rank had no batch to train on.")
+        dist.all_reduce(self.total)
 
     def as_dict(self) -> dict[str, torch.Tensor]:
         """The sums by term name, each with its term's shape (less the batch)."""

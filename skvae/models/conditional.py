@@ -150,9 +150,7 @@ class ConditionalVAEModule(LatentModule):
         ``penalty`` is the KL with free bits applied (what beta multiplies).
         """
         mu, log_var = self.encode(x, y)
-        eps = torch.randn(
-            mu.shape, generator=ctx.generator, device=mu.device, dtype=mu.dtype
-        )
+        eps = ctx.randn(mu.shape, like=mu)
         z = mu + torch.exp(0.5 * log_var) * eps
         recon = -self.likelihood.log_prob(x, self.decode(z, y), update=update)
         kl_per_dim = gaussian_kl(mu, log_var)

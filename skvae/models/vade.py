@@ -93,9 +93,7 @@ class VaDEModule(GaussianVAEModule):
             zeros = torch.zeros_like(mu)
             mu_d = mu.detach()
             return ELBOTerms(recon, recon, zeros.sum(-1), zeros, mu_d, mu_d.square())
-        eps = torch.randn(
-            mu.shape, generator=ctx.generator, device=mu.device, dtype=mu.dtype
-        )
+        eps = ctx.randn(mu.shape, like=mu)
         z = mu + torch.exp(0.5 * log_var) * eps
         recon = -self.likelihood.log_prob(x, self.decoder(z))
         # q(c | x) is approximated by p(c | z) at the sampled z, as in the paper.

@@ -142,9 +142,7 @@ class GaussianVAEModule(LatentModule):
         mu, log_var = self.encode(x)
         std = torch.exp(0.5 * log_var)
         k = self.n_iwae_samples if self.objective == "iwae" else 1
-        eps = torch.randn(
-            (k, *mu.shape), generator=ctx.generator, device=mu.device, dtype=mu.dtype
-        )
+        eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
         # One draw stays 2-D (the fast path); k draws are (k, batch, n_components).
         z = mu + std * (eps[0] if k == 1 else eps)
         log_px = self.likelihood.log_prob(x, self.decoder(z))

@@ -53,6 +53,13 @@ class StepContext:
     n_train : int, default=0
         Number of training rows (estimators of the aggregate posterior,
         e.g. the total correlation, need it); 0 when unknown.
+    rows : torch.Tensor or None, default=None
+        In distributed training, the positions of this rank's rows in the
+        step's global batch of ``global_batch`` rows; :meth:`randn` then
+        draws the global batch's noise and keeps these rows, so that every
+        row gets the noise it would get in one process.
+    global_batch : int, default=0
+        Rows of the step's global batch (with ``rows``).
 
     Examples
     --------
@@ -67,6 +74,23 @@ class StepContext:
     warmup: float = 1.0
     capacity: float | None = None
     n_train: int = 0
+    rows: torch.Tensor | None = None
+    global_batch: int = 0
+
+    def randn(
+        self, shape: tuple[int, ...], like: torch.Tensor, batch_dim: int = 0
+    ) -> torch.Tensor:
+        """Standard normal noise of ``shape`` (rows along ``batch_dim``).
+
+        Drawn from :attr:`generator` on ``like``'s device and dtype; in
+        distributed training, the rows of this rank (see ``rows``).
+        """
+        kwargs = dict(generator=self.generator, device=like.device, dtype=like.dtype)
+        if self.rows is None:
+            return torch.randn(shape, **kwargs)
+        full = list(shape)
+        full[batch_dim] = self.global_batch
+        return torch.randn(full, **kwargs).index_select(batch_dim, self.rows)
 
 
 class LatentModule(nn.Module):

@@ -11,6 +11,12 @@ from torch import nn
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _distributed() -> bool:
+    """Whether this process trains as one of several ranks."""
+    dist = torch.distributed
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 class Likelihood(nn.Module):
     """Base class: a distribution over a row of features given decoder outputs.
 
@@ -124,13 +130,16 @@ class GaussianLikelihood(Likelihood):
     ) -> None:
         residual = (x - params).square().reshape(-1, self.n_params)
         if observed is None:
-            mse = residual.mean(0)
+            total = residual.sum(0)
+            seen = torch.full_like(total, residual.shape[0])
         else:
             weight = observed.expand(*params.shape).reshape(-1, self.n_params)
-            seen = weight.sum(0)
-            mse = torch.where(
-                seen > 0, (residual * weight).sum(0) / seen.clamp_min(1), self.variance
-            )
+            total, seen = (residual * weight).sum(0), weight.sum(0).to(residual.dtype)
+        if _distributed():  # every rank's rows: the variance of the global batch
+            both = torch.stack([total, seen])
+            torch.distributed.all_reduce(both)
+            total, seen = both[0], both[1]
+        mse = torch.where(seen > 0, total / seen.clamp_min(1), self.variance)
         # The first batch sets the variance; later ones are averaged in.
         weight = torch.where(self.n_updates > 0, self.momentum, 1.0)
         self.variance.lerp_(mse.clamp_min(self.min_variance), weight)
