@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -109,6 +112,8 @@ class BaseVAE(
     # Roles of user networks (``encoder=``, ``decoder=``...): parameters named
     # ``<role>__<name>`` are routed to that network's class, as skorch does.
     _network_roles: tuple[str, ...] = ("encoder", "decoder")
+    # Rows read at once from out-of-core arrays (memmap, HDF5, zarr, dask).
+    _STREAM_ROWS = 65536
 
     # ------------------------------------------------- user networks' params
     def _set_routed_params(self, params: dict[str, Any]) -> None:
@@ -267,11 +272,14 @@ class BaseVAE(
         """Train for one epoch on X, keeping the weights and optimiser state.
 
         The first call initialises the model. Early stopping is not used.
+        Arrays that are not in memory (a numpy memmap, an HDF5 or zarr
+        array, a dask array) are read ``_STREAM_ROWS`` rows at a time, so one
+        call is one pass over data of any length in bounded memory.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            One chunk of training data.
+            One chunk of training data, or an out-of-core array.
         y : None
             Ignored.
 
@@ -280,9 +288,17 @@ class BaseVAE(
         self : object
             The estimator.
         """
+        if _is_out_of_core(X):
+            for block in _blocks(X, self._STREAM_ROWS):
+                self._fit(block, y, incremental=True)
+            return self
         return self._fit(X, y, incremental=True)
 
     def _fit(self, X, y, *, incremental: bool):
+        with _torch_threads(_worker_threads(_in_worker())):
+            return self._fit_here(X, y, incremental=incremental)
+
+    def _fit_here(self, X, y, *, incremental: bool):
         first_pass = not hasattr(self, "module_") or (
             not self.warm_start and not incremental
         )
@@ -348,6 +364,7 @@ class BaseVAE(
             max_capacity=float(getattr(self, "max_capacity", 25.0)),
             max_grad_norm=self.max_grad_norm,
             compile=bool(getattr(self, "compile", False)),
+            autocast=_autocast_dtype(getattr(self, "precision", "auto"), self._device),
             seed=self._seed,
             callbacks=self._callbacks(),
             summarize=self._summarize_epoch,
@@ -499,6 +516,8 @@ class BaseVAE(
             The posterior means, in X's float dtype.
         """
         check_is_fitted(self)
+        if _is_out_of_core(X):
+            return self._over_blocks(self.transform, X)
         X = self._validate_X(X)
         return self._map_batches(self.module_.embed, X, X.dtype)
 
@@ -545,6 +564,8 @@ class BaseVAE(
             Per-row log-likelihood estimates in nats.
         """
         check_is_fitted(self)
+        if _is_out_of_core(X):
+            return self._over_blocks(self.score_samples, X)
         X = self._validate_X(X)
         k = int(getattr(self, "n_importance_samples", 1))
         return self._row_scores(X, "log_likelihood", k)
@@ -570,9 +591,17 @@ class BaseVAE(
             reconstructed).
         """
         check_is_fitted(self)
+        if _is_out_of_core(X):
+            return self._over_blocks(
+                lambda B: self.reconstruction_log_likelihood(B, n_samples), X
+            )
         X = self._validate_X(X)
         k = _check_n_samples(n_samples)
         return self._row_scores(X, "reconstruction_log_likelihood", k)
+
+    def _over_blocks(self, method: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
+        """``method`` over row blocks of an out-of-core array, concatenated."""
+        return np.concatenate([method(b) for b in _blocks(X, self._STREAM_ROWS)])
 
     def _row_scores(
         self,
@@ -801,6 +830,93 @@ class BaseVAE(
         if "module_" in state:
             self._device = _load_device(self.device)
             self.module_.to(self._device)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bfloat16 when asked, or on "auto" for CUDA devices that support it."""
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+def _in_worker() -> bool:
+    """Whether this process is a joblib (loky) or Dask worker."""
+    import multiprocessing
+
+    name = multiprocessing.current_process().name
+    if name.startswith("LokyProcess") or name.startswith("Dask Worker"):
+        return True
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return True
+    except (ImportError, ValueError):
+        return False
+
+
+def _worker_threads(in_worker: bool) -> int | None:
+    """Torch threads for a fit: ``SKVAE_NUM_THREADS``, else 1 in a worker.
+
+    Parallel searches run one fit per worker: with every worker using every
+    core, the workers oversubscribe the machine and PyTorch slows down many
+    times. None: leave torch's setting alone.
+    """
+    value = os.environ.get("SKVAE_NUM_THREADS")
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            raise ValueError(
+                f"SKVAE_NUM_THREADS must be a positive integer, got {value!r}."
+            ) from None
+        if n < 1:
+            raise ValueError(f"SKVAE_NUM_THREADS must be >= 1, got {n}.")
+        return n
+    return 1 if in_worker else None
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """Run with ``n`` torch threads (None: unchanged), restoring them after."""
+    if n is None or n == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _is_out_of_core(X: Any) -> bool:
+    """Whether X is a 2-D array read in blocks (memmap, HDF5, zarr, dask...).
+
+    In-memory arrays, lists, DataFrames and sparse matrices are not.
+    """
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, (np.ndarray, list, tuple, torch.Tensor)) or sp.issparse(X):
+        return False
+    if hasattr(X, "iloc") or not hasattr(X, "__getitem__"):
+        return False
+    shape = getattr(X, "shape", None)
+    return shape is not None and len(shape) == 2
+
+
+def _blocks(X: Any, rows: int):
+    """In-memory row blocks of ``rows`` rows (the last may be shorter)."""
+    n_rows = int(X.shape[0])
+    if n_rows == 0:
+        raise ValueError("Found array with 0 sample(s) (shape=(0, ...)).")
+    for start in range(0, n_rows, rows):
+        block = X[start : start + rows]
+        if hasattr(block, "compute"):  # dask
+            block = block.compute()
+        yield np.asarray(block)
 
 
 def _check_n_samples(n_samples: Any) -> int:

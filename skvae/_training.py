@@ -194,6 +194,9 @@ class Trainer:
     compile : bool
         Run the training forward pass through ``torch.compile`` (evaluation
         stays eager).
+    autocast : torch.dtype or None, default=None
+        Run the training forward passes under autocast to this dtype
+        (bfloat16); only for modules with ``supports_autocast``.
     seed : int
         Seed of the private generators (one stream per epoch).
     callbacks : sequence of Callback
@@ -215,6 +218,7 @@ class Trainer:
         max_capacity: float = 25.0,
         max_grad_norm: float | None = None,
         compile: bool = False,
+        autocast: torch.dtype | None = None,
         seed: int = 0,
         callbacks: Sequence[Callback] = (),
         summarize: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None,
@@ -241,6 +245,9 @@ class Trainer:
             step_module = DistributedDataParallel(module, find_unused_parameters=True)
         self._step_module = torch.compile(step_module) if compile else step_module
         self.seed = seed
+        self.autocast = (
+            autocast if getattr(module, "supports_autocast", False) else None
+        )
         self.callbacks = list(callbacks)
         self.summarize = summarize or _scalar_means
         # Gradients are clipped per optimiser, so that one objective's large
@@ -322,7 +329,12 @@ class Trainer:
                 rows=rows,
                 global_batch=n_global,
             )
-            terms = self._step_module(*batch, ctx=ctx)
+            with torch.autocast(
+                device.type,
+                dtype=self.autocast or torch.bfloat16,
+                enabled=self.autocast is not None,
+            ):
+                terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
             objective = terms.loss.mean()
             for field in self.loss_fields[1:]:

@@ -35,6 +35,10 @@ _LOG_VAR_MIN, _LOG_VAR_MAX = -12.0, 8.0
 class GaussianVAEModule(LatentModule):
     """A VAE with a diagonal Gaussian posterior.
 
+    Its training step is safe under bfloat16 autocast
+    (``supports_autocast``): the networks' outputs are cast to float32 before
+    the KL and likelihood terms.
+
     Parameters
     ----------
     n_features : int
@@ -72,6 +76,8 @@ class GaussianVAEModule(LatentModule):
     >>> m.embed(torch.zeros(3, 5)).shape
     torch.Size([3, 2])
     """
+
+    supports_autocast = True
 
     def __init__(
         self,
@@ -120,7 +126,9 @@ class GaussianVAEModule(LatentModule):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior means and log-variances, each ``(batch, n_components)``."""
-        mu, log_var = self.encoder(x).chunk(2, dim=-1)
+        # float32 from here on: under mixed precision only the networks run
+        # in bfloat16, the KL and likelihood sums do not
+        mu, log_var = self.encoder(x).float().chunk(2, dim=-1)
         return mu, log_var.clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -145,7 +153,7 @@ class GaussianVAEModule(LatentModule):
         eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
         # One draw stays 2-D (the fast path); k draws are (k, batch, n_components).
         z = mu + std * (eps[0] if k == 1 else eps)
-        log_px = self.likelihood.log_prob(x, self.decoder(z))
+        log_px = self.likelihood.log_prob(x, self.decoder(z).float())
         if k == 1:
             z, log_px = z[None], log_px[None]
         if self._vamp or k > 1:
@@ -351,6 +359,11 @@ default="relu"
         Compile the training step's forward pass with ``torch.compile``. The
         first epoch then takes tens of seconds longer (compilation); later
         epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the KL and likelihood terms stay float32);
+        "auto" does so on CUDA GPUs that support it, and uses float32
+        elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
@@ -451,6 +464,7 @@ default="relu"
         "prior": [StrOptions({"normal", "vamp"})],
         "n_pseudo_inputs": [Interval(Integral, 1, None, closed="left")],
         "tc_weight": [Interval(Real, 0, None, closed="left")],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "encoder": [type, nn.Module, None],
         "decoder": [type, nn.Module, None],
     }
@@ -485,6 +499,7 @@ default="relu"
         n_importance_samples=1,
         max_grad_norm=None,
         compile=False,
+        precision="auto",
         warm_start=False,
         verbose=False,
         random_state=None,
@@ -521,6 +536,7 @@ default="relu"
         self.n_importance_samples = n_importance_samples
         self.max_grad_norm = max_grad_norm
         self.compile = compile
+        self.precision = precision
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state

@@ -1,0 +1,97 @@
+"""Data that does not fit in memory: memmap, HDF5 and dask arrays in blocks."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skvae import VAE
+
+ROWS = 400  # rows per block in these tests (the default is 65,536)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(VAE, "_STREAM_ROWS", ROWS)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return (load_digits().data / 16.0).astype(np.float32)
+
+
+@pytest.fixture
+def memmap(tmp_path, X):
+    path = tmp_path / "digits.dat"
+    array = np.memmap(path, dtype=np.float32, mode="w+", shape=X.shape)
+    array[:] = X
+    array.flush()
+    return np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+
+
+class SpyArray:
+    """An out-of-core array stand-in that records the rows of every read."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.reads = []
+
+    def __getitem__(self, key):
+        block = self.array[key]
+        self.reads.append(block.shape[0])
+        return block
+
+
+def _model():
+    return VAE(n_components=3, hidden_layer_sizes=(32,), batch_size=100, random_state=0)
+
+
+def test_partial_fit_streams_a_memmap_in_blocks(small_blocks, memmap, X):
+    streamed = _model()
+    for _ in range(3):
+        streamed.partial_fit(memmap)
+    by_hand = _model()
+    for _ in range(3):
+        for start in range(0, len(X), ROWS):
+            by_hand.partial_fit(X[start : start + ROWS])
+    np.testing.assert_allclose(streamed.transform(X), by_hand.transform(X), rtol=1e-6)
+    assert streamed.n_iter_ == 3 * int(np.ceil(len(X) / ROWS))
+    assert streamed.loss_curve_[-1] < streamed.loss_curve_[0]
+
+
+def test_reads_are_bounded_by_the_block(small_blocks, X):
+    spy = SpyArray(X)
+    model = _model().partial_fit(spy)
+    codes = model.transform(spy)
+    scores = model.score_samples(spy)
+    assert max(spy.reads) <= ROWS
+    np.testing.assert_allclose(codes, model.transform(X), rtol=1e-6)
+    np.testing.assert_allclose(scores, model.score_samples(X), rtol=1e-5)
+    assert model.reconstruction_log_likelihood(spy).shape == (len(X),)
+
+
+def test_hdf5_and_dask_arrays(small_blocks, tmp_path, X):
+    h5py = pytest.importorskip("h5py")
+    da = pytest.importorskip("dask.array")
+    path = tmp_path / "digits.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("X", data=X)
+    with h5py.File(path, "r") as f:
+        model = _model().partial_fit(f["X"])
+        codes = model.transform(f["X"])
+    np.testing.assert_allclose(codes, model.transform(X), rtol=1e-6)
+    lazy = da.from_array(X, chunks=(300, 64))
+    np.testing.assert_allclose(model.transform(lazy), codes, rtol=1e-6)
+    assert model.score_samples(lazy).shape == (len(X),)
+
+
+def test_scoring_a_dask_array_with_map_blocks(X):
+    """The documented recipe: score each block of a dask array in parallel."""
+    da = pytest.importorskip("dask.array")
+    model = _model().fit(X)
+    lazy = da.from_array(X, chunks=(500, 64))
+    scores = lazy.map_blocks(
+        lambda block: model.score_samples(block), drop_axis=1, dtype=np.float64
+    ).compute(scheduler="synchronous")
+    np.testing.assert_allclose(scores, model.score_samples(X), rtol=1e-5)
