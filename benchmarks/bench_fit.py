@@ -25,7 +25,11 @@ Run it from the repository root (about a minute on two idle cores)::
     pip install -e .[bench]
     python benchmarks/bench_fit.py            # --epochs 5 --repeats 3
 
-or, with pythae kept out of the development environment, from a separate one
+On a GPU, ``--device cuda --rows 60000 --skip pythae`` times the issue's
+target case (an epoch of 60,000 rows at batch 256; skvae trains in bfloat16
+autocast there by default) against the GEMM floor measured in the same run.
+
+Or, with pythae kept out of the development environment, from a separate one
 (``.venv-bench/bin/python benchmarks/bench_fit.py``); skvae is imported from
 the checkout when it is not installed. If pythae (or skvae) cannot be
 imported, its rows are skipped with the reason. On a shared machine, add
@@ -770,6 +774,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="repeat the 5,000 digits to this many rows (e.g. 60000 on a GPU)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -809,6 +819,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     X = load_digits()
+    if args.rows is not None:  # the GPU target is an epoch of 60,000 rows
+        X = np.resize(X, (args.rows, X.shape[1]))
     n_samples, n_features = X.shape
     n_steps = math.ceil(n_samples / BATCH_SIZE)
 
