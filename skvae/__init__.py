@@ -6,6 +6,7 @@ from skvae._training import Callback, PrintLog
 from skvae.impute import VAEImputer, default_imputer_vae
 from skvae.models.aae import AdversarialAE
 from skvae.models.conditional import ConditionalVAE
+from skvae.models.hierarchical import HierarchicalVAE, LadderVAE
 from skvae.models.semisupervised import SemiSupervisedVAE
 from skvae.models.vade import VaDE
 from skvae.models.vae import VAE
@@ -24,6 +25,8 @@ __all__ = [
     "BaseVAE",
     "Callback",
     "ConditionalVAE",
+    "HierarchicalVAE",
+    "LadderVAE",
     "PosteriorCollapseWarning",
     "PrintLog",
     "SemiSupervisedVAE",

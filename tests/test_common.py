@@ -14,6 +14,8 @@ from skvae import (
     WAE,
     AdversarialAE,
     ConditionalVAE,
+    HierarchicalVAE,
+    LadderVAE,
     SemiSupervisedVAE,
     VaDE,
     VAEImputer,
@@ -47,6 +49,14 @@ def _tested_estimators():
         max_iter=5,
         random_state=0,
     )
+    for cls in (HierarchicalVAE, LadderVAE):
+        yield tiny_vae(
+            cls,
+            n_components=(4, 2),
+            hidden_layer_sizes=(16,),
+            max_iter=5,
+            latent_hidden_layer_sizes=(8,),
+        )
     # A classifier must reach 83% training accuracy in check_classifiers_train.
     yield tiny_vae(
         SemiSupervisedVAE, hidden_layer_sizes=(16,), batch_size=32, max_iter=20
