@@ -3,6 +3,7 @@
 from skvae import datasets, metrics
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
+from skvae.export import to_onnx
 from skvae.impute import VAEImputer, default_imputer_vae
 from skvae.models.aae import AdversarialAE
 from skvae.models.conditional import ConditionalVAE
@@ -13,6 +14,7 @@ from skvae.models.vae import VAE
 from skvae.models.vq import VQVAE, VQVAE2
 from skvae.models.wae import WAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
+from skvae.persistence import load, save
 
 __version__ = "0.1.0"
 
@@ -36,5 +38,8 @@ __all__ = [
     "datasets",
     "default_detector_vae",
     "default_imputer_vae",
+    "load",
     "metrics",
+    "save",
+    "to_onnx",
 ]

@@ -1,14 +1,51 @@
-"""Command-line entry point: ``python -m skvae demo`` (or ``skvae demo``)."""
+"""The ``skvae`` command line: fit, transform, score, sample, demo.
+
+``skvae fit DATA.csv --model vae -o model.skvae`` fits a model to the numeric
+columns of a CSV file and saves it with :func:`skvae.save` (a safe format:
+loading never runs code from the file); ``skvae transform``, ``skvae score``
+and ``skvae sample`` load it and write CSV files; ``skvae demo`` fits VAEs on
+scikit-learn's digits. ``python -m skvae`` is the same command. Errors
+(a missing file, a non-numeric value, a wrong number of columns, a file that
+is not a skvae model) print one line on stderr and exit with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import math
+import os
+import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+#: ``--model`` choices and the estimator each one fits.
+MODELS = {
+    "vae": "VAE",
+    "conditional": "ConditionalVAE",
+    "vq": "VQVAE",
+    "vq2": "VQVAE2",
+    "wae": "WAE",
+    "aae": "AdversarialAE",
+    "hierarchical": "HierarchicalVAE",
+    "ladder": "LadderVAE",
+}
+_EXIT_ERROR = 2
+
+
+class CommandError(Exception):
+    """An error of the user's input: reported in one line, exit status 2.
+
+    Examples
+    --------
+    >>> main(["transform", "missing.skvae", "missing.csv"])
+    2
+    """
 
 
 def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict:
@@ -150,6 +187,491 @@ def _grid(images: np.ndarray, n_cols: int, side: int = 8) -> np.ndarray:
     return grid
 
 
+# ---------------------------------------------------------------- CSV files
+def read_csv(
+    path: str | Path,
+    *,
+    header: bool | None = None,
+    delimiter: str = ",",
+    target: str | None = None,
+) -> tuple[list[str] | None, np.ndarray, np.ndarray | None]:
+    r"""Read a numeric CSV file, with an optional header and target column.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; ``"-"`` reads standard input.
+    header : bool or None, default=None
+        Whether the first row holds column names; None decides from the row
+        itself (a header has a field that is not a number).
+    delimiter : str, default=","
+        The field separator.
+    target : str or None, default=None
+        A column to return apart: its name (with a header) or its 0-based
+        index (negative counts from the end).
+
+    Returns
+    -------
+    names : list of str or None
+        The names of the columns of ``X`` (None without a header).
+    X : ndarray of shape (n_rows, n_columns)
+        The other columns as floats (empty fields are NaN).
+    y : ndarray of shape (n_rows,) or None
+        The target column as strings (None without ``target``).
+
+    Raises
+    ------
+    CommandError
+        If a field is not a number, rows have different lengths, the file
+        has no data row, or the target column does not exist.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "data.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("a,b,label\n1,2,x\n3,4,y\n")
+    ...     names, X, y = read_csv(path, target="label")
+    >>> names, X.shape, y.tolist()
+    (['a', 'b'], (2, 2), ['x', 'y'])
+    """
+    rows = _read_rows(path, delimiter)
+    if header is None:
+        header = not all(_is_number(v) for v in rows[0])
+    names = [v.strip() for v in rows[0]] if header else None
+    data = rows[1:] if header else rows
+    if not data:
+        raise CommandError(f"{path}: no data rows.")
+    width = len(rows[0])
+    for i, row in enumerate(data):
+        if len(row) != width:
+            line = i + 1 + int(header)
+            raise CommandError(
+                f"{path}, line {line}: {len(row)} fields, but the first row "
+                f"has {width}."
+            )
+    columns = list(range(width))
+    y = None
+    if target is not None:
+        j = _column(target, names, width, path)
+        y = np.array([row[j].strip() for row in data])
+        columns.remove(j)
+    X = np.empty((len(data), len(columns)))
+    for i, row in enumerate(data):
+        for k, j in enumerate(columns):
+            X[i, k] = _number(row[j], path, i + 1 + int(header), j, names)
+    if names is not None:
+        names = [names[j] for j in columns]
+    return names, X, y
+
+
+def _read_rows(path: str | Path, delimiter: str) -> list[list[str]]:
+    if str(path) == "-":
+        rows = list(csv.reader(sys.stdin, delimiter=delimiter))
+    else:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f, delimiter=delimiter))
+    rows = [row for row in rows if row and any(v.strip() for v in row)]
+    if not rows:
+        raise CommandError(f"{path}: the file is empty.")
+    return rows
+
+
+def _is_number(value: str) -> bool:
+    value = value.strip()
+    if not value:
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(
+    value: str, path: Any, line: int, column: int, names: list[str] | None
+) -> float:
+    """A field as a float (empty: NaN), or an error naming its place."""
+    value = value.strip()
+    if not value:
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        where = f"column {column + 1}"
+        hint = ""
+        if names is not None:
+            where += f" ({names[column]!r})"
+            hint = f"; a label column can be dropped with --target {names[column]}"
+        raise CommandError(
+            f"{path}, line {line}, {where}: {value!r} is not a number{hint}."
+        ) from None
+
+
+def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
+    """The index of the target column, from its name or its index."""
+    if names is not None and target in names:
+        return names.index(target)
+    try:
+        index = int(target)
+    except ValueError:
+        raise CommandError(
+            f"{path}: no column named {target!r}"
+            + (
+                f" (columns: {', '.join(names)})."
+                if names
+                else "; the file has no header."
+            )
+        ) from None
+    if not -width <= index < width:
+        raise CommandError(f"{path}: no column {index} (the file has {width}).")
+    return index % width
+
+
+def write_csv(path: str | Path, names: Sequence[str], values: np.ndarray) -> None:
+    """Write rows of numbers under a header row (``"-"``: standard output).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, or ``"-"`` for standard output.
+    names : sequence of str
+        The column names.
+    values : ndarray of shape (n_rows,) or (n_rows, n_columns)
+        The numbers, written in their shortest exact form.
+
+    Examples
+    --------
+    >>> write_csv("-", ["score"], np.array([0.5, -1.25]))
+    score
+    0.5
+    -1.25
+    """
+    values = np.asarray(values)
+    values = values.reshape(len(values), -1)
+    if str(path) == "-":
+        _write_rows(sys.stdout, names, values)
+        return
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        _write_rows(f, names, values)
+
+
+def _write_rows(f: Any, names: Sequence[str], values: np.ndarray) -> None:
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows(values.tolist())
+
+
+# ------------------------------------------------------------- subcommands
+def _fit(args: argparse.Namespace) -> None:
+    from skvae.persistence import _registry, save
+
+    name = MODELS[args.model]
+    cls = _registry().get(name)
+    if cls is None:
+        raise CommandError(f"--model {args.model} ({name}) is not in this skvae.")
+    _, X, y = _read_input(args, target=args.target)
+    model = cls(**_model_params(args, cls))
+    if name == "ConditionalVAE":
+        if y is None:
+            raise CommandError(
+                "--model conditional needs the label column: --target COLUMN."
+            )
+        model.fit(X, y)
+    else:
+        model.fit(X)
+    save(model, args.output)
+    loss = f", final loss {model.loss_curve_[-1]:.4g}" if model.loss_curve_ else ""
+    print(
+        f"{name} fitted on {X.shape[0]} rows x {X.shape[1]} columns "
+        f"({model.n_iter_} epochs{loss}); saved to {args.output}"
+    )
+
+
+def _model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """Estimator parameters from the options given, checked against ``cls``."""
+    given = {
+        "n_components": ("--n-components", args.n_components),
+        "hidden_layer_sizes": ("--hidden-layer-sizes", args.hidden_layer_sizes),
+        "likelihood": ("--likelihood", args.likelihood),
+        "max_iter": ("--max-iter", args.max_iter),
+        "random_state": ("--random-state", args.random_state),
+        "device": ("--device", args.device),
+        "verbose": ("--verbose", args.verbose or None),
+    }
+    accepted = cls().get_params(deep=False)
+    params = {}
+    for param, (option, value) in given.items():
+        if value is None:
+            continue
+        if param not in accepted:
+            raise CommandError(f"{option} does not apply to {cls.__name__}.")
+        params[param] = value
+    sizes = params.get("n_components")
+    if sizes is not None and len(sizes) == 1:
+        params["n_components"] = sizes[0]
+    elif sizes is not None and not isinstance(accepted["n_components"], tuple):
+        raise CommandError(
+            f"--n-components takes one number for {cls.__name__}, got "
+            f"{','.join(map(str, sizes))}."
+        )
+    return params
+
+
+def _transform(args: argparse.Namespace) -> None:
+    model = _load_model(args.model)
+    _, X, _ = _read_input(args, target=args.target, model=model)
+    Z = model.transform(X)
+    names = _output_names(model, Z.shape[1])
+    write_csv(args.output, names, Z)
+
+
+def _score(args: argparse.Namespace) -> None:
+    model = _load_model(args.model)
+    if not hasattr(model, "score_samples"):
+        raise CommandError(f"{type(model).__name__} has no score_samples.")
+    _, X, _ = _read_input(args, target=args.target, model=model)
+    write_csv(args.output, ["score"], model.score_samples(X))
+
+
+def _sample(args: argparse.Namespace) -> None:
+    model = _load_model(args.model)
+    if not hasattr(model, "sample"):
+        raise CommandError(f"{type(model).__name__} cannot sample.")
+    if args.n_samples < 1:
+        raise CommandError(f"-n must be a positive integer, got {args.n_samples}.")
+    kwargs = {}
+    if args.label is not None:
+        if not hasattr(model, "classes_"):
+            raise CommandError(
+                f"--label needs a conditional model, not {type(model).__name__}."
+            )
+        kwargs["y"] = _label(model, args.label)
+    X = model.sample(args.n_samples, random_state=args.random_state, **kwargs)
+    names = [f"x{i}" for i in range(X.shape[1])]
+    write_csv(args.output, names, X)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    output = None if args.output.lower() == "none" else args.output
+    run_demo(output=output, max_iter=args.max_iter)
+
+
+def _load_model(path: str) -> Any:
+    from skvae.persistence import InvalidModelFileError, load
+
+    try:
+        return load(path)
+    except InvalidModelFileError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def _read_input(
+    args: argparse.Namespace, *, target: str | None, model: Any = None
+) -> tuple[list[str] | None, np.ndarray, np.ndarray | None]:
+    """The data file's columns; checked against the model's width if given."""
+    names, X, y = read_csv(
+        args.data, header=args.header, delimiter=args.delimiter, target=target
+    )
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and X.shape[1] != expected:
+        hint = "" if target else " (drop a label column with --target COLUMN)"
+        raise CommandError(
+            f"{args.data} has {X.shape[1]} data columns, but the model was fitted "
+            f"on {expected}{hint}."
+        )
+    return names, X, y
+
+
+def _output_names(model: Any, n_columns: int) -> list[str]:
+    try:
+        return [str(n) for n in model.get_feature_names_out()]
+    except (AttributeError, ValueError):
+        return [f"x{i}" for i in range(n_columns)]
+
+
+def _label(model: Any, label: str) -> Any:
+    """``label`` as one of the model's classes (matched by its text)."""
+    for value in model.classes_:
+        if str(value) == label:
+            return value
+    known = ", ".join(str(v) for v in model.classes_)
+    raise CommandError(f"--label {label!r} is not a class of the model ({known}).")
+
+
+# ------------------------------------------------------------------ parser
+def _sizes(text: str) -> tuple[int, ...]:
+    """``"64,32"`` -> ``(64, 32)`` (argparse type)."""
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return sizes
+
+
+def _input_options(parser: argparse.ArgumentParser, *, target_help: str) -> None:
+    parser.add_argument(
+        "data", metavar="DATA.csv", help="numeric CSV file ('-': stdin)"
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--header",
+        dest="header",
+        action="store_const",
+        const=True,
+        help="the first row holds column names (default: detected)",
+    )
+    group.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_const",
+        const=False,
+        help="the first row is data",
+    )
+    parser.add_argument(
+        "--delimiter", default=",", help="field separator (default: ',')"
+    )
+    parser.add_argument("--target", metavar="COLUMN", help=target_help)
+
+
+def _output_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE.csv",
+        help=f"where to write the {what} (default: standard output)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skvae",
+        description="Variational autoencoders from the command line.",
+        epilog="Run 'skvae COMMAND --help' for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_fit(sub)
+    _add_transform(sub)
+    _add_score(sub)
+    _add_sample(sub)
+    demo = sub.add_parser(
+        "demo",
+        help="fit VAEs on the bundled digits",
+        description="Fit VAEs on scikit-learn's digits, print a table, save a figure.",
+    )
+    demo.add_argument(
+        "--output", default="skvae_demo.png", help="figure path ('none': no figure)"
+    )
+    demo.add_argument("--max-iter", type=int, default=200, help="epochs at most")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _add_fit(sub: Any) -> None:
+    fit = sub.add_parser(
+        "fit",
+        help="fit a model to a CSV file and save it",
+        description=(
+            "Fit a model to the numeric columns of DATA.csv and save it to a "
+            ".skvae file. Standardise real-valued columns first (the default "
+            "Gaussian likelihood expects data of unit scale)."
+        ),
+    )
+    _input_options(
+        fit,
+        target_help=(
+            "label column (name or 0-based index): the labels of --model "
+            "conditional; dropped from the data for the other models"
+        ),
+    )
+    fit.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="MODEL.skvae",
+        help="model file to write",
+    )
+    fit.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default="vae",
+        help="model family (default: vae)",
+    )
+    fit.add_argument(
+        "--n-components",
+        type=_sizes,
+        metavar="K",
+        help="latent dimension (hierarchical, ladder: sizes of the layers, e.g. 16,8)",
+    )
+    fit.add_argument(
+        "--hidden-layer-sizes",
+        type=_sizes,
+        metavar="N,N",
+        help="hidden widths, e.g. 64,32",
+    )
+    fit.add_argument("--max-iter", type=int, metavar="EPOCHS", help="epochs at most")
+    fit.add_argument(
+        "--likelihood",
+        choices=["gaussian", "bernoulli", "auto"],
+        help="observation model ('auto': column types read off the data)",
+    )
+    fit.add_argument("--random-state", type=int, metavar="SEED", help="random seed")
+    fit.add_argument("--device", help="'auto' (default), 'cpu', 'cuda' or 'cuda:N'")
+    fit.add_argument("--verbose", action="store_true", help="print one line per epoch")
+    fit.set_defaults(func=_fit)
+
+
+def _add_transform(sub: Any) -> None:
+    transform = sub.add_parser(
+        "transform",
+        help="write the latent codes of the rows of a CSV file",
+        description="Encode the rows of DATA.csv (posterior means) with a saved model.",
+    )
+    transform.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    _input_options(transform, target_help="a column to drop (name or 0-based index)")
+    _output_option(transform, "codes")
+    transform.set_defaults(func=_transform)
+
+
+def _add_score(sub: Any) -> None:
+    score = sub.add_parser(
+        "score",
+        help="write a log-likelihood score per row of a CSV file",
+        description=(
+            "Score each row of DATA.csv with a saved model: its log-likelihood "
+            "estimate (score_samples; low scores flag outliers)."
+        ),
+    )
+    score.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    _input_options(score, target_help="a column to drop (name or 0-based index)")
+    _output_option(score, "scores")
+    score.set_defaults(func=_score)
+
+
+def _add_sample(sub: Any) -> None:
+    sample = sub.add_parser(
+        "sample",
+        help="write new rows generated by a model",
+        description="Generate rows from a saved model's prior (decoder means).",
+    )
+    sample.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    sample.add_argument(
+        "-n", "--n-samples", type=int, default=10, help="number of rows (default: 10)"
+    )
+    sample.add_argument("--random-state", type=int, metavar="SEED", help="random seed")
+    sample.add_argument(
+        "--label", help="class of the rows (conditional models; default: drawn)"
+    )
+    _output_option(sample, "rows")
+    sample.set_defaults(func=_sample)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``skvae`` command line.
 
@@ -161,7 +683,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status.
+        The exit status: 0 on success, 2 on an error of the input (reported
+        in one line on stderr), 1 when the reader of standard output has
+        gone (e.g. ``| head``).
 
     Examples
     --------
@@ -169,15 +693,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_components ...
     0
     """
-    parser = argparse.ArgumentParser(prog="skvae", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit a VAE on the bundled digits")
-    demo.add_argument(
-        "--output", default="skvae_demo.png", help="figure path ('none': no figure)"
-    )
-    demo.add_argument("--max-iter", type=int, default=200, help="epochs at most")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        output = None if args.output.lower() == "none" else args.output
-        run_demo(output=output, max_iter=args.max_iter)
+    args = _parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args.func(args)
+        except BrokenPipeError:  # e.g. piped into head: stop quietly
+            _silence_stdout()
+            return 1
+        except (CommandError, ValueError, OSError) as exc:
+            _report(caught)
+            print(f"skvae {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return _EXIT_ERROR
+    _report(caught)
     return 0
+
+
+def _silence_stdout() -> None:
+    """Send what is left of stdout to /dev/null (its reader has gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file
+        pass
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"no such file: {exc.filename}"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split())
+
+
+def _report(caught: list[warnings.WarningMessage]) -> None:
+    """Print each distinct warning once, on one line."""
+    seen = set()
+    for w in caught:
+        text = f"{w.category.__name__}: {_one_line(w.message)}"
+        if text not in seen:
+            seen.add(text)
+            print(f"skvae: warning: {text}", file=sys.stderr)

@@ -18,6 +18,8 @@ from skvae import (
     WAE,
     AdversarialAE,
     ConditionalVAE,
+    HierarchicalVAE,
+    LadderVAE,
     SemiSupervisedVAE,
     VaDE,
 )
@@ -355,3 +357,20 @@ def test_regularised_autoencoders_take_user_networks(cls, digits):
     ).fit(X[:300])
     assert model.module_.encoder.body.net[0].out_features == 10
     assert model.transform(X[:4]).shape == (4, 2)
+
+
+@pytest.mark.parametrize("cls", [HierarchicalVAE, LadderVAE])
+def test_hierarchical_models_take_user_networks(cls, digits):
+    X, _ = digits
+    model = cls(
+        n_components=(4, 2),
+        hidden_layer_sizes=(32,),
+        max_iter=2,
+        encoder=Body,
+        decoder=Body,
+        encoder__hidden=12,
+        random_state=0,
+    ).fit(X[:300])
+    assert model.module_.up[0].body.net[0].out_features == 12
+    assert model.transform(X[:4]).shape == (4, 2)
+    assert np.isfinite(model.score_samples(X[:4])).all()

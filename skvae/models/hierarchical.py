@@ -38,7 +38,7 @@ from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.divergences import gaussian_kl, kl_penalty
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import make_activation
+from skvae.nn.networks import CustomNetwork, NetworkSpec, make_activation
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -247,6 +247,8 @@ class HierarchicalVAEModule(LatentModule):
         *,
         top_down: bool = False,
         batch_norm: bool = True,
+        encoder: NetworkSpec | None = None,
+        decoder: NetworkSpec | None = None,
     ) -> None:
         super().__init__()
         sizes = [int(d) for d in n_components]
@@ -264,8 +266,11 @@ class HierarchicalVAEModule(LatentModule):
         width = n_features
         for level, size in enumerate(sizes):
             widths = hidden if level == 0 else between
-            self.up.append(_dense(width, widths, activation, batch_norm))
             body_width = widths[-1] if widths else width
+            if level == 0 and encoder is not None:  # the user's x -> features
+                self.up.append(CustomNetwork(encoder, width, body_width))
+            else:
+                self.up.append(_dense(width, widths, activation, batch_norm))
             self.heads.append(nn.Linear(body_width, 2 * size))
             width = body_width if top_down else size
         # Top-down generative conditionals p(z_l | z_{l+1}) for l < L.
@@ -275,10 +280,13 @@ class HierarchicalVAEModule(LatentModule):
             )
             for level in range(len(sizes) - 1)
         )
-        self.decoder = nn.Sequential(
-            _dense(sizes[0], hidden[::-1], activation, batch_norm),
-            nn.Linear(hidden[0] if hidden else sizes[0], likelihood.n_params),
-        )
+        if decoder is not None:  # the user's z_1 -> features, then the head
+            self.decoder = CustomNetwork(decoder, sizes[0], likelihood.n_params)
+        else:
+            self.decoder = nn.Sequential(
+                _dense(sizes[0], hidden[::-1], activation, batch_norm),
+                nn.Linear(hidden[0] if hidden else sizes[0], likelihood.n_params),
+            )
 
     # ------------------------------------------------------------ passes
     def _head(self, level: int, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -471,8 +479,6 @@ _VAE_ONLY_PARAMS = frozenset(
         "prior",
         "n_pseudo_inputs",
         "tc_weight",
-        "encoder",
-        "decoder",
     }
 )
 
@@ -574,6 +580,12 @@ class HierarchicalVAE(VAE):
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own data-side networks (see Notes), with ``encoder__<name>`` /
+        ``decoder__<name>`` parameters routed to their classes, as in
+        :class:`skvae.VAE`.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>`` parameters.
 
     Attributes
     ----------
@@ -604,8 +616,10 @@ class HierarchicalVAE(VAE):
     -----
     Of :class:`skvae.VAE`'s options, the hierarchical models do not have
     ``input_shape`` (images are passed as flattened rows to MLPs),
-    ``objective``, ``prior``, ``tc_weight`` nor user ``encoder``/``decoder``
-    networks.
+    ``objective``, ``prior`` nor ``tc_weight``. User networks replace the
+    data-side ones: ``encoder`` maps x to the features of the first layer's
+    head (``hidden_layer_sizes[-1]`` wide) and ``decoder`` maps z_1 to the
+    likelihood's parameters.
 
     References
     ----------
@@ -630,7 +644,6 @@ class HierarchicalVAE(VAE):
     """
 
     _top_down = False
-    _network_roles = ()  # no user networks (encoder=, decoder=)
 
     _parameter_constraints = {
         **{
@@ -676,6 +689,9 @@ class HierarchicalVAE(VAE):
         random_state=None,
         device="auto",
         callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
     ):
         self.n_components = n_components
         self.beta = beta
@@ -704,6 +720,9 @@ class HierarchicalVAE(VAE):
         self.random_state = random_state
         self.device = device
         self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
 
     def _layer_sizes(self) -> tuple[int, ...]:
         return _positive_ints(self.n_components, "n_components", allow_empty=False)
@@ -730,6 +749,8 @@ class HierarchicalVAE(VAE):
             self._data_likelihood(X),
             top_down=self._top_down,
             batch_norm=self.batch_norm,
+            encoder=self._network_spec("encoder"),
+            decoder=self._network_spec("decoder"),
         )
 
     def inverse_transform(self, X, layer=-1):
@@ -937,8 +958,9 @@ class LadderVAE(HierarchicalVAE):
     with all 60,000 digits and far longer training). ``transform`` returns
     mu_hat_L,
     the mean of q(z_L | x). Of :class:`skvae.VAE`'s options, ``input_shape``,
-    ``objective``, ``prior``, ``tc_weight`` and user ``encoder``/``decoder``
-    networks are not available.
+    ``objective``, ``prior`` and ``tc_weight`` are not available; user
+    ``encoder``/``decoder`` networks replace the data-side ones, as in
+    :class:`HierarchicalVAE`.
 
     References
     ----------

@@ -1,0 +1,404 @@
+"""skvae.save / skvae.load: the safe one-file format (skvae/persistence.py)."""
+
+import hashlib
+import io
+import json
+import pickle
+import struct
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_array_equal, assert_equal
+
+import skvae
+from skvae.persistence import FORMAT_VERSION, InvalidModelFileError, load, save
+
+try:
+    from skvae.models.hierarchical import HierarchicalVAE, LadderVAE
+except ImportError:  # pragma: no cover - not in every version
+    HierarchicalVAE = LadderVAE = None
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(30, 4))
+Y = np.repeat(["a", "b", "c"], 10)
+Y_SEMI = np.where(np.arange(30) % 3 == 0, Y, "-1")
+X_MIXED = np.c_[
+    10 * RNG.normal(size=30),  # a floor of 1e-3 x its variance, from the data
+    RNG.randint(0, 2, 30),
+    np.eye(3)[RNG.randint(0, 3, 30)],
+    RNG.poisson(2, 30),
+]
+X_IMAGES = RNG.uniform(size=(20, 16))
+X_HOLES = np.where(RNG.uniform(size=X_MIXED.shape) < 0.1, np.nan, X_MIXED)
+TINY = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+SKIPPED = {"_optimizer", "_optimizer_state", "_device", "_extra_params", "module_"}
+
+
+def _cases():
+    vq = dict(n_codes=8, code_dim=4, prior_max_iter=1, **TINY)
+    cases = [
+        ("vae", lambda: skvae.VAE(n_components=2, **TINY), X, None),
+        (
+            "vae-vamp",
+            lambda: skvae.VAE(n_components=2, prior="vamp", n_pseudo_inputs=50, **TINY),
+            X,
+            None,
+        ),
+        (
+            "vae-conv",
+            lambda: skvae.VAE(
+                n_components=2,
+                input_shape=(1, 4, 4),
+                hidden_layer_sizes=(4,),
+                max_iter=2,
+                random_state=0,
+            ),
+            X_IMAGES,
+            None,
+        ),
+        (
+            "vae-mixed",
+            lambda: skvae.VAE(n_components=2, likelihood={"poisson": [5]}, **TINY),
+            X_MIXED,
+            None,
+        ),
+        ("cvae", lambda: skvae.ConditionalVAE(n_components=2, **TINY), X, Y),
+        ("ssvae", lambda: skvae.SemiSupervisedVAE(n_components=2, **TINY), X, Y_SEMI),
+        (
+            "vade",
+            lambda: skvae.VaDE(
+                n_clusters=2, n_components=2, pretrain_max_iter=1, **TINY
+            ),
+            X,
+            None,
+        ),
+        ("vq", lambda: skvae.VQVAE(**vq), X, None),
+        ("vq2", lambda: skvae.VQVAE2(**vq), X, None),
+        ("wae", lambda: skvae.WAE(n_components=2, **TINY), X, None),
+        ("aae", lambda: skvae.AdversarialAE(n_components=2, **TINY), X, None),
+        (
+            "outlier",
+            lambda: skvae.VAEOutlierDetector(
+                skvae.VAE(n_components=2, **TINY), score_type="latent"
+            ),
+            X,
+            None,
+        ),
+        (
+            "imputer",
+            lambda: skvae.VAEImputer(
+                skvae.VAE(n_components=2, likelihood="auto", **TINY),
+                n_importance_samples=4,
+            ),
+            X_HOLES,
+            None,
+        ),
+    ]
+    if HierarchicalVAE is not None:
+        cases += [
+            ("hvae", lambda: HierarchicalVAE(n_components=(4, 2), **TINY), X, None),
+            ("ladder", lambda: LadderVAE(n_components=(4, 2), **TINY), X, None),
+        ]
+    return [pytest.param(make, data, y, id=name) for name, make, data, y in cases]
+
+
+def _fit(est, data, y=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(data) if y is None else est.fit(data, y)
+
+
+def _round_trip(est):
+    buffer = io.BytesIO()
+    save(est, buffer)
+    buffer.seek(0)
+    return load(buffer)
+
+
+def _params(est):
+    """Parameters, with estimators replaced by their class and parameters."""
+    out = {}
+    for key, value in est.get_params(deep=False).items():
+        if hasattr(value, "get_params"):
+            value = (type(value).__name__, _params(value))
+        out[key] = value
+    return out
+
+
+def _assert_same_fit(a, b):
+    """Fitted attributes, module settings and weights are equal."""
+    assert type(a) is type(b)
+    assert _params(a) == _params(b)
+    params = a.get_params(deep=False)
+    fitted = {k for k in vars(a) if k not in params and k not in SKIPPED}
+    assert fitted == {k for k in vars(b) if k not in params and k not in SKIPPED}
+    for key in fitted:
+        va, vb = getattr(a, key), getattr(b, key)
+        if hasattr(va, "get_params"):
+            _assert_same_fit(va, vb)
+        elif key == "_label_encoder":
+            assert_array_equal(va.classes_, vb.classes_)
+        else:
+            assert type(va) is type(vb), key
+            assert_equal(vb, va, err_msg=key)
+    if hasattr(a, "module_"):
+        _assert_same_module(a.module_, b.module_)
+
+
+def _assert_same_module(a, b):
+    for (name, sa), (_, sb) in zip(a.named_modules(), b.named_modules(), strict=True):
+        assert type(sa) is type(sb), name
+        plain = {k: v for k, v in vars(sa).items() if isinstance(v, (int, float, str))}
+        assert plain == {k: vars(sb)[k] for k in plain}, name
+    state_a, state_b = a.state_dict(), b.state_dict()
+    assert list(state_a) == list(state_b)
+    for key, tensor in state_a.items():
+        assert torch.equal(tensor, state_b[key]), key
+
+
+def _assert_same_outputs(a, b, data):
+    for method in ("transform", "score_samples", "predict", "predict_proba"):
+        if hasattr(a, method):
+            assert_array_equal(getattr(b, method)(data), getattr(a, method)(data))
+    if hasattr(a, "inverse_transform") and not isinstance(a, skvae.VAEImputer):
+        Z = a.transform(data)
+        assert_array_equal(b.inverse_transform(Z), a.inverse_transform(Z))
+    if hasattr(a, "sample"):
+        assert_array_equal(b.sample(3), a.sample(3))
+    if hasattr(a, "decision_function"):
+        assert_array_equal(b.decision_function(data), a.decision_function(data))
+
+
+@pytest.mark.parametrize(("make", "data", "y"), _cases())
+def test_round_trip_gives_the_same_model(make, data, y, tmp_path):
+    est = _fit(make(), data, y)
+    path = tmp_path / "model.skvae"
+    save(est, path)
+    loaded = load(path)
+    _assert_same_fit(est, loaded)
+    _assert_same_outputs(est, loaded, data)
+
+
+def test_data_dependent_settings_are_restored():
+    # the Gaussian column's variance floor is 1e-3 x its variance (~100)
+    est = _fit(skvae.VAE(n_components=2, likelihood="auto", **TINY), X_MIXED)
+    loaded = _round_trip(est)
+    kinds = est.module_.likelihood.kinds
+    gaussian = kinds.index("gaussian")
+    floor = est.module_.likelihood.blocks[gaussian].min_variance
+    assert floor > 0.01
+    assert loaded.module_.likelihood.blocks[gaussian].min_variance == floor
+    assert loaded.module_.likelihood.kinds == kinds
+    assert loaded.column_types_ == est.column_types_
+
+
+def test_float32_data_and_feature_names():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X.astype(np.float32), columns=["a", "b", "c", "d"])
+    est = _fit(skvae.VAE(n_components=2, **TINY), frame)
+    loaded = _round_trip(est)
+    assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    assert loaded._dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no feature-name warning
+        Z = loaded.transform(frame)
+    assert Z.dtype == np.float32
+    assert_array_equal(Z, est.transform(frame))
+
+
+def test_unfitted_models_and_random_states_round_trip():
+    for random_state in (None, 3, np.random.RandomState(5)):
+        est = skvae.VAEOutlierDetector(
+            skvae.VAE(hidden_layer_sizes=(8, 4), random_state=random_state),
+            contamination=0.1,
+        )
+        loaded = _round_trip(est)
+        assert not hasattr(loaded, "estimator_")
+        inner = loaded.estimator
+        assert inner.hidden_layer_sizes == (8, 4)
+        if isinstance(random_state, np.random.RandomState):
+            assert inner.random_state.randint(1000) == random_state.randint(1000)
+        else:
+            assert inner.random_state == random_state
+
+
+def test_a_loaded_model_keeps_training():
+    est = _fit(skvae.VAE(n_components=2, **TINY), X)
+    loaded = _round_trip(est)
+    loaded.partial_fit(X)
+    assert loaded.n_iter_ == est.n_iter_ + 1
+    _fit(loaded.set_params(warm_start=True), X)
+    assert loaded.n_iter_ == est.n_iter_ + 3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_model_for_cuda_loads_on_the_cpu():
+    est = _fit(skvae.VAE(n_components=2, device="cpu", **TINY), X)
+    data = io.BytesIO()
+    save(est.set_params(device="cuda"), data)
+    data.seek(0)
+    with pytest.warns(UserWarning, match="loaded on the CPU"):
+        loaded = load(data)
+    assert loaded._device.type == "cpu"
+    assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_model_fitted_on_cuda_loads_without_cuda(monkeypatch):
+    est = _fit(skvae.VAE(n_components=2, device="cuda", **TINY), X)
+    assert_array_equal(_round_trip(est).transform(X), est.transform(X))
+    data = io.BytesIO()
+    save(est, data)
+    data.seek(0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="loaded on the CPU"):
+        loaded = load(data)
+    assert loaded._device.type == "cpu"
+    np.testing.assert_allclose(loaded.transform(X), est.transform(X), atol=1e-5)
+
+
+def test_models_that_hold_code_cannot_be_saved():
+    from skvae import PrintLog
+
+    est = _fit(skvae.VAE(n_components=2, callbacks=[PrintLog()], **TINY), X)
+    with pytest.raises(TypeError, match=r"callbacks=None"):
+        save(est, io.BytesIO())
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, n_inputs):
+            super().__init__()
+            self.layer = torch.nn.Linear(n_inputs, 8)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    with pytest.raises(TypeError, match="user networks"):
+        save(skvae.VAE(encoder=Encoder), io.BytesIO())
+
+    class MyVAE(skvae.VAE):
+        pass
+
+    with pytest.raises(TypeError, match="skvae's own estimators"):
+        save(MyVAE(), io.BytesIO())
+
+
+@pytest.fixture(scope="module")
+def valid_file():
+    est = _fit(skvae.VAE(n_components=2, hidden_layer_sizes=(4,), max_iter=1), X)
+    data = io.BytesIO()
+    save(est, data)
+    return data.getvalue()
+
+
+def _rewrite_header(data, change):
+    """A file whose header JSON is changed by ``change``, with valid checksums."""
+    magic, version, n_header, _ = struct.unpack_from("<8sIQ32s", data)
+    header = json.loads(data[52 : 52 + n_header])
+    change(header)
+    text = json.dumps(header).encode()
+    digest = hashlib.sha256(text).digest()
+    preamble = struct.pack("<8sIQ32s", magic, version, len(text), digest)
+    return preamble + text + data[52 + n_header :]
+
+
+def test_a_newer_format_version_is_refused(valid_file):
+    newer = bytearray(valid_file)
+    newer[8:12] = struct.pack("<I", FORMAT_VERSION + 1)
+    with pytest.raises(InvalidModelFileError, match="upgrade skvae"):
+        load(io.BytesIO(bytes(newer)))
+
+    def bump(header):
+        header["format_version"] = FORMAT_VERSION + 1
+
+    with pytest.raises(InvalidModelFileError, match="upgrade skvae"):
+        load(io.BytesIO(_rewrite_header(valid_file, bump)))
+
+
+def test_a_truncated_file_is_refused(valid_file):
+    for size in (0, 10, 60, len(valid_file) - 1):
+        with pytest.raises(InvalidModelFileError, match=r"truncated|Not a skvae"):
+            load(io.BytesIO(valid_file[:size]))
+
+
+def test_a_changed_byte_is_refused(valid_file):
+    for position in (30, 100, len(valid_file) - 5):  # digest, header, weights
+        changed = bytearray(valid_file)
+        changed[position] ^= 0x01
+        with pytest.raises(InvalidModelFileError, match="corrupted"):
+            load(io.BytesIO(bytes(changed)))
+
+
+def test_other_files_are_refused(tmp_path):
+    path = tmp_path / "model.pkl"
+    joblib.dump(skvae.VAE(), path)
+    with pytest.raises(InvalidModelFileError, match="pickle"):
+        load(path)
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidModelFileError, match="Not a skvae model file"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda h: h["model"].update({"class": "os.system"}), "unknown estimator"),
+        (lambda h: h["model"]["params"].update({"bogus": 1}), "no parameters"),
+        (lambda h: h["model"]["attributes"].update({"transform": 1}), "Unexpected"),
+        (lambda h: h["model"]["module"].update({"prefix": "nothing."}), "rebuilt"),
+        (lambda h: h["model"].pop("params"), "rebuilt"),
+    ],
+)
+def test_well_formed_files_with_bad_content_are_refused(valid_file, change, message):
+    with pytest.raises(InvalidModelFileError, match=message):
+        load(io.BytesIO(_rewrite_header(valid_file, change)))
+
+
+def test_a_header_that_is_not_json_is_refused(valid_file):
+    for text in (b"{not json", b"[1, 2]", b'{"weights": 3}'):
+        digest = hashlib.sha256(text).digest()
+        preamble = struct.pack("<8sIQ32s", valid_file[:8], 1, len(text), digest)
+        with pytest.raises(InvalidModelFileError, match="header is not valid"):
+            load(io.BytesIO(preamble + text))
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_damaged_files_raise_only_invalid_model_file_error(valid_file, data):
+    n = len(valid_file)
+    damaged = bytearray(valid_file)
+    if data.draw(st.booleans(), label="truncate"):
+        damaged = damaged[: data.draw(st.integers(0, n - 1), label="size")]
+    else:
+        position = st.one_of(st.integers(0, 63), st.integers(0, n - 1))
+        flips = st.lists(
+            st.tuples(position, st.integers(1, 255)),
+            min_size=1,
+            unique_by=lambda flip: flip[0],  # a byte flipped twice may be intact
+        )
+        for i, mask in data.draw(flips, label="flips"):
+            damaged[i] ^= mask
+    with pytest.raises(InvalidModelFileError):
+        load(io.BytesIO(bytes(damaged)))
+
+
+def test_loading_never_unpickles(valid_file, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load must not unpickle")
+
+    monkeypatch.setattr(torch, "load", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    assert load(io.BytesIO(valid_file)).n_features_in_ == 4
+
+
+def test_joblib_still_works(tmp_path):
+    est = _fit(skvae.VAE(n_components=2, **TINY), X)
+    joblib.dump(est, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    assert_array_equal(loaded.transform(X), est.transform(X))
