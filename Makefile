@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.skvae-installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean docs docs-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,18 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python benchmarks/bench_fit.py
 
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
+
+docs-quick: $(STAMP)   # the gallery with tiny fits, about 20 s
+	SKVAE_EXAMPLES_QUICK=1 $(BIN)/python -m sphinx -W -b html docs docs/_build/html
+
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
-	$(BIN)/ruff check skvae tests benchmarks
-	$(BIN)/ruff format --check skvae tests benchmarks
+	$(BIN)/ruff check skvae tests benchmarks examples docs/conf.py
+	$(BIN)/ruff format --check skvae tests benchmarks examples docs/conf.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info skvae_demo.png
+	rm -rf $(VENV) build dist *.egg-info skvae_demo.png docs/_build docs/generated \
+		docs/auto_examples docs/sg_execution_times.rst

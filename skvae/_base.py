@@ -531,7 +531,7 @@ class BaseVAE(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The decoder's means.
         """
         check_is_fitted(self)
@@ -763,7 +763,7 @@ class BaseVAE(
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows.
         """
         check_is_fitted(self)

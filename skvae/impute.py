@@ -103,7 +103,7 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         The fitted model.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
 
     See Also

@@ -159,7 +159,7 @@ class AdversarialAE(_RegularizedAutoencoder):
         A deterministic encoder z = f(x), or a Gaussian one whose training
         codes are drawn by reparameterisation (the paper's two first choices).
     log_var_penalty : float, default=0.0
-        Weight of sum_j |log sigma_j^2| per row for the Gaussian encoder,
+        Weight of ``sum_j |log sigma_j^2|`` per row for the Gaussian encoder,
         e.g. 1e-3, which keeps its variances from shrinking to zero. Ignored
         by the deterministic encoder.
     discriminator_hidden_layer_sizes : array-like of int, default=(64, 64)
@@ -225,7 +225,7 @@ class AdversarialAE(_RegularizedAutoencoder):
         The trained networks (autoencoder and discriminator).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Number of epochs trained.

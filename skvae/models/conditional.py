@@ -415,7 +415,7 @@ class ConditionalVAE(LabelledModelMixin, VAE):
         The trained network.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Number of epochs trained.
@@ -560,7 +560,7 @@ class ConditionalVAE(LabelledModelMixin, VAE):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The decoder's means.
         """
         if y is None:
@@ -619,7 +619,7 @@ class ConditionalVAE(LabelledModelMixin, VAE):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows (decoder means).
         """
         return self._sample_labelled(n_samples, y, random_state)

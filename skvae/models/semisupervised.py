@@ -231,7 +231,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         The trained network.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Number of epochs trained.

@@ -233,7 +233,7 @@ class VaDE(ClusterMixin, VAE):
         The trained network.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Number of epochs trained after pretraining.
@@ -505,7 +505,7 @@ class VaDE(ClusterMixin, VAE):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows (decoder means).
         """
         check_is_fitted(self)

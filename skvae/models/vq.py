@@ -416,7 +416,7 @@ class VQVAE(BaseVAE):
         The trained network with its prior.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Epochs of the autoencoder.
@@ -735,7 +735,7 @@ class VQVAE(BaseVAE):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The decoder's means.
         """
         check_is_fitted(self)
@@ -867,7 +867,7 @@ class VQVAE2(VQVAE):
         The trained network with its priors.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Epochs of the autoencoder.

@@ -61,7 +61,7 @@ class AutoencoderModule(LatentModule):
         A deterministic code z = f(x), or z ~ N(mu(x), diag(sigma^2(x))) drawn
         by reparameterisation in training.
     log_var_penalty : float, default=0.0
-        Weight of sum_j |log sigma_j^2| per row (Gaussian encoder only),
+        Weight of ``sum_j |log sigma_j^2|`` per row (Gaussian encoder only),
         which keeps the encoder's variances from collapsing to zero.
     encoder, decoder : NetworkSpec or None, default=None
         User networks in place of the built-in ones.
@@ -339,7 +339,7 @@ class WAE(_RegularizedAutoencoder):
         A deterministic encoder z = f(x) (the paper's main variant), or a
         Gaussian one whose training codes are drawn by reparameterisation.
     log_var_penalty : float, default=0.0
-        Weight of sum_j |log sigma_j^2| per row for the Gaussian encoder
+        Weight of ``sum_j |log sigma_j^2|`` per row for the Gaussian encoder
         (Rubenstein et al. 2018), e.g. 1e-3, which keeps its variances from
         shrinking to zero. Ignored by the deterministic encoder.
     hidden_layer_sizes : array-like of int, default=(256, 128)
@@ -402,7 +402,7 @@ class WAE(_RegularizedAutoencoder):
         The trained network.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
     n_iter_ : int
         Number of epochs trained.

@@ -112,7 +112,10 @@ class VectorQuantizer(nn.Module):
         return z_e.movedim(1, -1).reshape(-1, z_e.shape[1])
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
-        """Code vectors of a code map: (batch, *spatial) -> (batch, dim, *spatial)."""
+        """Code vectors of a code map.
+
+        ``(batch, *spatial)`` integer codes to ``(batch, dim, *spatial)``.
+        """
         return F.embedding(codes, self.codebook).movedim(-1, 1)
 
     @torch.no_grad()
