@@ -374,3 +374,25 @@ def test_hierarchical_models_take_user_networks(cls, digits):
     assert model.module_.up[0].body.net[0].out_features == 12
     assert model.transform(X[:4]).shape == (4, 2)
     assert np.isfinite(model.score_samples(X[:4])).all()
+
+
+@pytest.mark.parametrize("cls", [HierarchicalVAE, LadderVAE])
+def test_iwae_objective_on_the_hierarchical_models(cls, digits):
+    X, X_test = digits
+    settings = dict(
+        n_components=(8, 4),
+        hidden_layer_sizes=(64,),
+        latent_hidden_layer_sizes=(32,),
+        max_iter=3,
+        kl_warmup=0,
+        random_state=0,
+    )
+    one = cls(**settings, objective="iwae", n_iwae_samples=1).fit(X)
+    elbo = cls(**settings).fit(X)
+    np.testing.assert_allclose(one.loss_curve_, elbo.loss_curve_, rtol=1e-5)
+    model = cls(**{**settings, "max_iter": 10}, objective="iwae", n_iwae_samples=6)
+    model.fit(X)
+    last = model.history_[-1]
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert last["train_loss"] <= last["recon"] + last["kl"] + 1e-3
+    assert np.isfinite(model.score_samples(X_test)).all()

@@ -249,8 +249,12 @@ class HierarchicalVAEModule(LatentModule):
         batch_norm: bool = True,
         encoder: NetworkSpec | None = None,
         decoder: NetworkSpec | None = None,
+        objective: str = "elbo",
+        n_iwae_samples: int = 5,
     ) -> None:
         super().__init__()
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
         sizes = [int(d) for d in n_components]
         hidden, between = list(hidden_layer_sizes), list(latent_hidden_layer_sizes)
         self.sizes = sizes
@@ -364,24 +368,25 @@ class HierarchicalVAEModule(LatentModule):
 
     # ----------------------------------------------------------- protocol
     def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
-        """Per-sample negative beta-ELBO and its parts (one reparameterised draw)."""
-        eps = torch.randn(
-            (1, x.shape[0], self.noise_dim),
-            generator=ctx.generator,
-            device=x.device,
-            dtype=x.dtype,
-        )
-        log_px, kl_per_dim, _, layers = self._terms(x, self._split_noise(eps))
-        recon, kl_per_dim = -log_px[0], kl_per_dim[0]  # (b,), (b, D)
-        mu = layers[-1].mu_q.detach().reshape(x.shape[0], -1)  # (b, d_L)
-        return ELBOTerms(
-            recon + kl_penalty(kl_per_dim, ctx),  # beta, free bits, capacity
-            recon,
-            kl_per_dim.sum(-1),
-            kl_per_dim,
-            mu,
-            mu.square(),
-        )
+        """Per-sample training loss and its parts.
+
+        The negative beta-ELBO with one reparameterised draw, or with
+        ``objective="iwae"`` the negative importance-weighted bound over
+        ``n_iwae_samples`` draws (beta weighting the prior/posterior ratio).
+        """
+        k = self.n_iwae_samples if self.objective == "iwae" else 1
+        eps = ctx.randn((k, x.shape[0], self.noise_dim), like=x, batch_dim=1)
+        log_px, kl_per_dim, log_w, layers = self._terms(x, self._split_noise(eps))
+        mu = layers[-1].mu_q.detach()
+        mu = (mu[0] if mu.ndim == 3 else mu).reshape(x.shape[0], -1)  # (b, d_L)
+        if k > 1:
+            log_w = log_px + ctx.beta * (log_w - log_px)
+            loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+            recon, kl_per_dim = -log_px.mean(0), kl_per_dim.mean(0)
+        else:
+            recon, kl_per_dim = -log_px[0], kl_per_dim[0]  # (b,), (b, D)
+            loss = recon + kl_penalty(kl_per_dim, ctx)  # beta, free bits, capacity
+        return ELBOTerms(loss, recon, kl_per_dim.sum(-1), kl_per_dim, mu, mu.square())
 
     def embed_layers(self, x: torch.Tensor) -> torch.Tensor:
         """Posterior means of every layer, concatenated bottom first (b, D).
@@ -474,8 +479,6 @@ _VAE_ONLY_PARAMS = frozenset(
     {
         "input_shape",
         "missing",
-        "objective",
-        "n_iwae_samples",
         "prior",
         "n_pseudo_inputs",
         "tc_weight",
@@ -561,6 +564,12 @@ class HierarchicalVAE(VAE):
         (counted after the warm-up).
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective: the ELBO with one draw, or the importance-weighted
+        bound over ``n_iwae_samples`` draws of the whole hierarchy (Burda et
+        al. 2016), as on :class:`skvae.VAE`.
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
     n_importance_samples : int, default=1
         Samples for ``score_samples``: 1 gives the ELBO, more the tighter
         importance-weighted bound with log weights
@@ -616,7 +625,7 @@ class HierarchicalVAE(VAE):
     -----
     Of :class:`skvae.VAE`'s options, the hierarchical models do not have
     ``input_shape`` (images are passed as flattened rows to MLPs),
-    ``objective``, ``prior`` nor ``tc_weight``. User networks replace the
+    ``prior`` nor ``tc_weight``. User networks replace the
     data-side ones: ``encoder`` maps x to the features of the first layer's
     head (``hidden_layer_sizes[-1]`` wide) and ``decoder`` maps z_1 to the
     likelihood's parameters.
@@ -681,6 +690,8 @@ class HierarchicalVAE(VAE):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        objective="elbo",
+        n_iwae_samples=5,
         n_importance_samples=1,
         max_grad_norm=None,
         compile=False,
@@ -712,6 +723,8 @@ class HierarchicalVAE(VAE):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
         self.n_importance_samples = n_importance_samples
         self.max_grad_norm = max_grad_norm
         self.compile = compile
@@ -751,6 +764,8 @@ class HierarchicalVAE(VAE):
             batch_norm=self.batch_norm,
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
+            objective=self.objective,
+            n_iwae_samples=self.n_iwae_samples,
         )
 
     def inverse_transform(self, X, layer=-1):
@@ -902,6 +917,11 @@ class LadderVAE(HierarchicalVAE):
         (counted after the warm-up).
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective: the ELBO, or the importance-weighted bound over
+        ``n_iwae_samples`` draws, as in :class:`HierarchicalVAE`.
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
     n_importance_samples : int, default=1
         Samples for ``score_samples``: 1 gives the ELBO, more the tighter
         importance-weighted bound with log weights
@@ -958,7 +978,7 @@ class LadderVAE(HierarchicalVAE):
     with all 60,000 digits and far longer training). ``transform`` returns
     mu_hat_L,
     the mean of q(z_L | x). Of :class:`skvae.VAE`'s options, ``input_shape``,
-    ``objective``, ``prior`` and ``tc_weight`` are not available; user
+    ``prior`` and ``tc_weight`` are not available; user
     ``encoder``/``decoder`` networks replace the data-side ones, as in
     :class:`HierarchicalVAE`.
 
