@@ -323,11 +323,28 @@ def test_every_gaussian_model_takes_user_networks(make, digits):
     assert clone(model).get_params()["encoder__hidden"] == 12
 
 
-def test_conditional_vae_rejects_objectives_it_does_not_implement(digits):
+def test_conditional_vae_rejects_priors_it_does_not_implement(digits):
     X, _ = digits
     y = load_digits().target[: len(X)]
-    with pytest.raises(ValueError, match="objective"):
-        ConditionalVAE(objective="iwae").fit(X, y)
+    with pytest.raises(ValueError, match="prior"):
+        ConditionalVAE(prior="vamp").fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [ConditionalVAE, VaDE])
+def test_iwae_objective_on_conditional_and_clustering_models(cls, digits):
+    X, X_test = digits
+    y = load_digits().target[: len(X)]
+    extra = dict(n_clusters=5, pretrain_max_iter=2) if cls is VaDE else {}
+    settings = dict(
+        n_components=4, hidden_layer_sizes=(64,), max_iter=4, random_state=0, **extra
+    )
+    one = cls(**settings, objective="iwae", n_iwae_samples=1).fit(X, y)
+    elbo = cls(**settings).fit(X, y)
+    np.testing.assert_allclose(one.loss_curve_, elbo.loss_curve_, rtol=1e-5)
+    model = cls(**settings, objective="iwae", n_iwae_samples=6).fit(X, y)
+    last = model.history_[-1]
+    assert last["train_loss"] <= last["recon"] + last["kl"] + 1e-3
+    assert np.isfinite(model.score_samples(X_test)).all()
 
 
 @pytest.mark.parametrize("cls", [VQVAE, VQVAE2])

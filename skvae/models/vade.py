@@ -71,6 +71,8 @@ class VaDEModule(GaussianVAEModule):
         input_shape: Sequence[int] | None = None,
         encoder: NetworkSpec | None = None,
         decoder: NetworkSpec | None = None,
+        objective: str = "elbo",
+        n_iwae_samples: int = 5,
     ) -> None:
         super().__init__(
             n_features,
@@ -84,6 +86,8 @@ class VaDEModule(GaussianVAEModule):
         )
         self.prior = GaussianMixturePrior(n_clusters, n_components)
         self.pretraining = False
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
 
     def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
         """Per-sample negative beta-ELBO of VaDE (eq. 10 of the paper)."""
@@ -93,6 +97,8 @@ class VaDEModule(GaussianVAEModule):
             zeros = torch.zeros_like(mu)
             mu_d = mu.detach()
             return ELBOTerms(recon, recon, zeros.sum(-1), zeros, mu_d, mu_d.square())
+        if self.objective == "iwae" and self.n_iwae_samples > 1:
+            return self._iwae_terms(x, mu, log_var, ctx)
         eps = ctx.randn(mu.shape, like=mu)
         z = mu + torch.exp(0.5 * log_var) * eps
         recon = -self.likelihood.log_prob(x, self.decoder(z))
@@ -106,6 +112,33 @@ class VaDEModule(GaussianVAEModule):
             recon + ctx.beta * (penalty + kl_cluster),
             recon,
             kl,
+            kl_per_dim,
+            mu_d,
+            mu_d.square(),
+        )
+
+    def _iwae_terms(
+        self,
+        x: torch.Tensor,
+        mu: torch.Tensor,
+        log_var: torch.Tensor,
+        ctx: StepContext,
+    ) -> ELBOTerms:
+        """Negative importance-weighted bound under the mixture prior, k draws."""
+        k = self.n_iwae_samples
+        eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
+        z = mu + torch.exp(0.5 * log_var) * eps  # (k, batch, d)
+        log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
+        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1) - 0.5 * log_var.sum(-1)
+        log_w = log_px + ctx.beta * (self.prior.log_prob(z) - log_qz)
+        loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+        gamma = self.prior.responsibilities(z[0])
+        kl_per_dim, kl_cluster = self.prior.kl_terms(mu, log_var, gamma)
+        mu_d = mu.detach()
+        return ELBOTerms(
+            loss,
+            -log_px.mean(0),
+            kl_per_dim.sum(-1) + kl_cluster,
             kl_per_dim,
             mu_d,
             mu_d.square(),
@@ -195,6 +228,12 @@ class VaDE(ClusterMixin, VAE):
         Epochs without improvement before stopping.
     tol : float, default=1e-4
         Minimal improvement of the loss.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective after the pretraining: the ELBO (eq. 10 of the
+        paper), or the importance-weighted bound under the mixture prior with
+        ``n_iwae_samples`` draws (Burda et al. 2016).
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
     n_importance_samples : int, default=1
         Samples for ``score_samples``.
     max_grad_norm : float or None, default=None
@@ -297,6 +336,8 @@ class VaDE(ClusterMixin, VAE):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        objective="elbo",
+        n_iwae_samples=5,
         n_importance_samples=1,
         max_grad_norm=None,
         compile=False,
@@ -325,6 +366,8 @@ class VaDE(ClusterMixin, VAE):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
         self.n_importance_samples = n_importance_samples
         self.max_grad_norm = max_grad_norm
         self.compile = compile
@@ -352,6 +395,8 @@ class VaDE(ClusterMixin, VAE):
             check_input_shape(self.input_shape, X.shape[1]),
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
+            objective=self.objective,
+            n_iwae_samples=self.n_iwae_samples,
         )
 
     def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
