@@ -95,3 +95,13 @@ def test_scoring_a_dask_array_with_map_blocks(X):
         lambda block: model.score_samples(block), drop_axis=1, dtype=np.float64
     ).compute(scheduler="synchronous")
     np.testing.assert_allclose(scores, model.score_samples(X), rtol=1e-5)
+
+
+def test_zarr_arrays(small_blocks, tmp_path, X):
+    zarr = pytest.importorskip("zarr")
+    stored = zarr.create_array(
+        store=str(tmp_path / "digits.zarr"), shape=X.shape, chunks=(300, 64), dtype="f4"
+    )
+    stored[:] = X
+    model = _model().partial_fit(stored)
+    np.testing.assert_allclose(model.transform(stored), model.transform(X), rtol=1e-6)
