@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._columns import make_data_likelihood
+from skvae._columns import check_column_values, make_data_likelihood
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae._torch import (
     broadcast_seed,
@@ -219,16 +219,30 @@ class BaseVAE(
     def _validate_X(self, X: Any, *, reset: bool = False, **kwargs: Any) -> np.ndarray:
         """``validate_data`` for X, letting NaN through with ``missing="mask"``."""
         if not self._masks_missing():
-            return validate_data(self, X, dtype=_FLOATS, reset=reset, **kwargs)
-        X = validate_data(
-            self, X, dtype=_FLOATS, reset=reset, ensure_all_finite="allow-nan", **kwargs
-        )
-        if np.isinf(X).any():
-            raise ValueError(
-                "Input X contains infinity; with missing='mask' only NaN marks a "
-                "missing entry."
+            X = validate_data(self, X, dtype=_FLOATS, reset=reset, **kwargs)
+        else:
+            X = validate_data(
+                self,
+                X,
+                dtype=_FLOATS,
+                reset=reset,
+                ensure_all_finite="allow-nan",
+                **kwargs,
             )
+            if np.isinf(X).any():
+                raise ValueError(
+                    "Input X contains infinity; with missing='mask' only NaN marks "
+                    "a missing entry."
+                )
+        if not reset:
+            self._check_columns(X)
         return X
+
+    def _check_columns(self, X: np.ndarray) -> None:
+        """Values of later data must suit the column types of the fit."""
+        blocks = getattr(self, "column_types_", None)
+        if blocks is not None:
+            check_column_values(blocks, X)
 
     def _data_likelihood(self, X: np.ndarray) -> Likelihood:
         """The observation model for data like X, from ``likelihood``."""
@@ -274,7 +288,9 @@ class BaseVAE(
         The first call initialises the model. Early stopping is not used.
         Arrays that are not in memory (a numpy memmap, an HDF5 or zarr
         array, a dask array) are read ``_STREAM_ROWS`` rows at a time, so one
-        call is one pass over data of any length in bounded memory.
+        call is one pass over data of any length in bounded memory; each
+        block counts as one epoch (in ``history_``, ``n_iter_`` and the KL
+        warm-up).
 
         Parameters
         ----------
@@ -289,8 +305,14 @@ class BaseVAE(
             The estimator.
         """
         if _is_out_of_core(X):
+            labels = None if y is None else np.asarray(y)
+            start = 0
             for block in _blocks(X, self._STREAM_ROWS):
-                self._fit(block, y, incremental=True)
+                rows = slice(start, start + block.shape[0])
+                self._fit(
+                    block, None if labels is None else labels[rows], incremental=True
+                )
+                start += block.shape[0]
             return self
         return self._fit(X, y, incremental=True)
 
@@ -384,6 +406,8 @@ class BaseVAE(
             if self._masks_missing():
                 module.accept_missing()
         likelihood = getattr(module, "likelihood", None)
+        if hasattr(self, "column_types_"):
+            del self.column_types_  # from an earlier fit
         if isinstance(likelihood, MixedLikelihood):
             self.column_types_ = list(
                 zip(likelihood.kinds, likelihood.columns, strict=True)
@@ -901,7 +925,9 @@ def _is_out_of_core(X: Any) -> bool:
         return True
     if isinstance(X, (np.ndarray, list, tuple, torch.Tensor)) or sp.issparse(X):
         return False
-    if hasattr(X, "iloc") or not hasattr(X, "__getitem__"):
+    if hasattr(X, "iloc") or hasattr(X, "columns") or hasattr(X, "__dataframe__"):
+        return False  # data frames (pandas, polars...) keep their feature names
+    if not hasattr(X, "__getitem__"):
         return False
     shape = getattr(X, "shape", None)
     return shape is not None and len(shape) == 2

@@ -131,6 +131,8 @@ def distributed_world() -> tuple[int, int] | None:
             "MASTER_ADDR" not in os.environ
         ):
             return None
+        if torch.cuda.is_available():  # NCCL: one GPU per rank, set first
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     world = dist.get_world_size()
     return (dist.get_rank(), world) if world > 1 else None

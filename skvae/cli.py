@@ -421,6 +421,8 @@ def _model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 def _transform(args: argparse.Namespace) -> None:
     model = _load_model(args.model)
+    if not hasattr(model, "transform"):
+        raise CommandError(f"{type(model).__name__} has no transform.")
     _, X, _ = _read_input(args, target=args.target, model=model)
     Z = model.transform(X)
     names = _output_names(model, Z.shape[1])

@@ -222,6 +222,7 @@ def _from_bytes(data: bytes) -> Any:
         RuntimeError,
         RecursionError,
         OverflowError,
+        MemoryError,  # e.g. sizes in an edited header that ask for too much
     ) as exc:
         raise InvalidModelFileError(
             f"The model file is valid but its content cannot be rebuilt by this "

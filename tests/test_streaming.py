@@ -105,3 +105,15 @@ def test_zarr_arrays(small_blocks, tmp_path, X):
     stored[:] = X
     model = _model().partial_fit(stored)
     np.testing.assert_allclose(model.transform(stored), model.transform(X), rtol=1e-6)
+
+
+def test_labelled_partial_fit_streams_labels_with_the_blocks(small_blocks, memmap):
+    from skvae import ConditionalVAE
+
+    y = load_digits().target
+    model = ConditionalVAE(
+        n_components=3, hidden_layer_sizes=(32,), batch_size=100, random_state=0
+    )
+    model.partial_fit(memmap, y, classes=np.arange(10))
+    assert model.n_iter_ == int(np.ceil(len(y) / ROWS))
+    assert model.sample(3, y=[1, 2, 3]).shape == (3, 64)

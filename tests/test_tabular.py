@@ -282,3 +282,17 @@ def test_imputer_takes_a_dataframe_with_names():
     vae = VAE(**FAST, likelihood={"poisson": ["c7"]})
     filled = VAEImputer(vae).fit(frame).transform(frame)
     assert not np.isnan(filled).any()
+
+
+def test_later_data_must_suit_the_fitted_column_types():
+    X = _mixed_table()
+    model = VAE(**FAST, likelihood={"poisson": [7]}).fit(X)
+    bad = X[:5].copy()
+    bad[0, 7] = 2.5
+    with pytest.raises(ValueError, match="counts"):
+        model.score_samples(bad)
+    with pytest.raises(ValueError, match="counts"):
+        model.partial_fit(bad)
+    refit = model.set_params(likelihood="gaussian").fit(X)
+    assert not hasattr(refit, "column_types_")
+    assert np.isfinite(refit.score_samples(bad)).all()

@@ -60,6 +60,9 @@ class VaDEModule(GaussianVAEModule):
     torch.Size([4, 3])
     """
 
+    # its forward keeps the decoder's output as it comes: no bfloat16 autocast
+    supports_autocast = False
+
     def __init__(
         self,
         n_features: int,

@@ -584,7 +584,10 @@ default="relu"
             rng = np.random.default_rng(self._seed)
             n_pseudo = min(self.n_pseudo_inputs, X.shape[0])
             rows = rng.choice(X.shape[0], size=n_pseudo, replace=False)
-            prior = VampPrior(torch.as_tensor(X[rows], dtype=torch.float32))
+            # rows with missing entries (NaN) start from 0 there, as the
+            # encoder sees them
+            pseudo = np.nan_to_num(X[rows], nan=0.0)
+            prior = VampPrior(torch.as_tensor(pseudo, dtype=torch.float32))
         return dict(
             objective=self.objective,
             n_iwae_samples=self.n_iwae_samples,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -12,9 +13,16 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _distributed() -> bool:
-    """Whether this process trains as one of several ranks."""
+    """Whether this process trains as one of several ranks.
+
+    The same rule as the training loop's (``skvae._torch.distributed_world``):
+    an initialised process group of several ranks, unless
+    ``SKVAE_DISTRIBUTED=0`` turns distributed training off.
+    """
     dist = torch.distributed
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    if os.environ.get("SKVAE_DISTRIBUTED") == "0" or not dist.is_available():
+        return False
+    return dist.is_initialized() and dist.get_world_size() > 1
 
 
 class Likelihood(nn.Module):
@@ -324,10 +332,14 @@ class NegativeBinomialLikelihood(Likelihood):
         mu = self.mean(params)
         r = self.log_dispersion.clamp(-10.0, 10.0).exp().expand_as(mu)
         seed = int(torch.randint(2**62, (1,), generator=generator, device=mu.device))
-        with torch.random.fork_rng(devices=[mu.device] if mu.is_cuda else []):
-            torch.manual_seed(seed)
-            rate = torch.distributions.Gamma(r, r / mu.clamp_min(1e-12)).sample()
-        return torch.poisson(rate, generator=generator)
+        # torch's gamma sampler takes no generator: draw on the CPU from a
+        # seeded default generator inside a fork, so no global state changes
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            rate = torch.distributions.Gamma(
+                r.cpu(), (r / mu.clamp_min(1e-12)).cpu()
+            ).sample()
+        return torch.poisson(rate.to(mu.device), generator=generator)
 
 
 class CategoricalLikelihood(Likelihood):
