@@ -212,6 +212,16 @@ def _frameless(ax: Any) -> None:
         spine.set_visible(False)
 
 
+def _finish(display: Any, ax: Any, what: str) -> Any:
+    """End of an image display's ``plot``: frame, title, ``ax_`` and ``figure_``."""
+    _frameless(ax)
+    name = display.estimator_name
+    ax.set_title(what.capitalize() if name is None else f"{name}: {what}")
+    display.ax_ = ax
+    display.figure_ = ax.figure
+    return display
+
+
 # ------------------------------------------------------------- latent space
 class LatentSpaceDisplay:
     """Scatter plot of latent codes, coloured by labels.
@@ -571,14 +581,7 @@ class ReconstructionDisplay:
         ax.set_yticks(_centres(2 * n_pairs, shape[1], gap))
         ax.set_yticklabels(["input", "recon."] * n_pairs, fontsize="small")
         ax.tick_params(axis="y", length=0)
-        _frameless(ax)
-        title = "Inputs and reconstructions"
-        if self.estimator_name is not None:
-            title = f"{self.estimator_name}: inputs and reconstructions"
-        ax.set_title(title)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(self, ax, "inputs and reconstructions")
 
     @classmethod
     def from_estimator(
@@ -735,14 +738,7 @@ class SamplesDisplay:
         self.im_ = _show(ax, mosaic, value_range, cmap, imshow_kw)
         ax.set_xticks([])
         ax.set_yticks([])
-        _frameless(ax)
-        title = "Samples"
-        if self.estimator_name is not None:
-            title = f"{self.estimator_name}: samples"
-        ax.set_title(title)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(self, ax, "samples")
 
     @classmethod
     def from_estimator(
@@ -913,15 +909,8 @@ class InterpolationDisplay:
         ax.set_xticks(_centres(n_steps, shape[2], gap))
         ax.set_xticklabels([f"{v:.2g}" for v in t], fontsize="small")
         ax.tick_params(axis="x", length=0)
-        _frameless(ax)
         ax.set_xlabel("position on the latent path")
-        title = "Latent interpolation"
-        if self.estimator_name is not None:
-            title = f"{self.estimator_name}: latent interpolation"
-        ax.set_title(title)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(self, ax, "latent interpolation")
 
     @classmethod
     def from_estimator(

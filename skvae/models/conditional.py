@@ -22,7 +22,12 @@ from skvae._torch import to_tensor
 from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
-from skvae.nn.divergences import gaussian_kl, kl_term
+from skvae.nn.divergences import (
+    gaussian_kl,
+    importance_bound,
+    kl_term,
+    posterior_log_prob,
+)
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
@@ -190,9 +195,9 @@ class ConditionalVAEModule(LatentModule):
         eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
         z = mu + torch.exp(0.5 * log_var) * eps  # (k, batch, n_components)
         log_px = self.likelihood.log_prob(x, self.decode(z, y))  # (k, batch)
-        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1) - 0.5 * log_var.sum(-1)
+        log_qz = posterior_log_prob(eps, log_var)
         log_w = log_px + ctx.beta * (self.prior.log_prob(z) - log_qz)
-        loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+        loss = -importance_bound(log_w)
         kl_per_dim = gaussian_kl(mu, log_var)
         mu_d = mu.detach()
         return ELBOTerms(
@@ -235,11 +240,9 @@ class ConditionalVAEModule(LatentModule):
         log_px = self.likelihood.log_prob(x, self.decode(z, y))  # (k, batch)
         if eps.shape[0] == 1:
             return log_px[0] - gaussian_kl(mu, log_var).sum(-1)
-        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
-            -1
-        )
+        log_qz = posterior_log_prob(eps, log_var)
         log_w = log_px + self.prior.log_prob(z) - log_qz
-        return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+        return importance_bound(log_w)
 
     def class_log_likelihoods(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Bounds of log p(x | y = c) for every class c, ``(batch, n_classes)``."""

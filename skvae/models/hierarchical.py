@@ -36,7 +36,7 @@ from skvae._base import _FLOATS
 from skvae._sklearn_compat import Interval, validate_data
 from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.divergences import gaussian_kl, kl_penalty
+from skvae.nn.divergences import gaussian_kl, importance_bound, kl_penalty
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import CustomNetwork, NetworkSpec, make_activation
 
@@ -381,7 +381,7 @@ class HierarchicalVAEModule(LatentModule):
         mu = (mu[0] if mu.ndim == 3 else mu).reshape(x.shape[0], -1)  # (b, d_L)
         if k > 1:
             log_w = log_px + ctx.beta * (log_w - log_px)
-            loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+            loss = -importance_bound(log_w)
             recon, kl_per_dim = -log_px.mean(0), kl_per_dim.mean(0)
         else:
             recon, kl_per_dim = -log_px[0], kl_per_dim[0]  # (b,), (b, D)
@@ -428,7 +428,7 @@ class HierarchicalVAEModule(LatentModule):
         )
         if eps.shape[0] == 1:
             return log_px[0] - kl_per_dim[0].sum(-1)
-        return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+        return importance_bound(log_w)
 
     def reconstruction_log_likelihood(
         self, x: torch.Tensor, eps: torch.Tensor

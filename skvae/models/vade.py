@@ -20,7 +20,7 @@ from skvae._torch import to_numpy
 from skvae.models.vae import VAE, GaussianVAEModule
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.conv import check_input_shape
-from skvae.nn.divergences import kl_term
+from skvae.nn.divergences import importance_bound, kl_term, posterior_log_prob
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import GaussianMixturePrior
@@ -132,9 +132,9 @@ class VaDEModule(GaussianVAEModule):
         eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
         z = mu + torch.exp(0.5 * log_var) * eps  # (k, batch, d)
         log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
-        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1) - 0.5 * log_var.sum(-1)
+        log_qz = posterior_log_prob(eps, log_var)
         log_w = log_px + ctx.beta * (self.prior.log_prob(z) - log_qz)
-        loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+        loss = -importance_bound(log_w)
         gamma = self.prior.responsibilities(z[0])
         kl_per_dim, kl_cluster = self.prior.kl_terms(mu, log_var, gamma)
         mu_d = mu.detach()
@@ -156,11 +156,9 @@ class VaDEModule(GaussianVAEModule):
         mu, log_var = self.encode(x)
         z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, d)
         log_px = self.likelihood.log_prob(x, self.decoder(z))
-        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
-            -1
-        )
+        log_qz = posterior_log_prob(eps, log_var)
         log_w = log_px + self.prior.log_prob(z) - log_qz
-        return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+        return importance_bound(log_w)
 
     def cluster_log_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Log p(c | z = E[z | x]), ``(batch, n_clusters)``."""

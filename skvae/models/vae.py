@@ -21,7 +21,9 @@ from skvae.nn.conv import NetworkSpec, check_input_shape, make_decoder, make_enc
 from skvae.nn.divergences import (
     gaussian_kl,
     gaussian_log_prob,
+    importance_bound,
     kl_penalty,
+    posterior_log_prob,
     total_correlation,
 )
 from skvae.nn.likelihoods import Likelihood
@@ -167,7 +169,7 @@ class GaussianVAEModule(LatentModule):
             kl = kl_per_dim.sum(-1)
         if k > 1:  # importance-weighted bound, beta on the prior/posterior ratio
             log_w = log_px + ctx.beta * log_ratio
-            loss = -(torch.logsumexp(log_w, dim=0) - math.log(k))
+            loss = -importance_bound(log_w)
         else:
             loss = -log_px[0] + kl_penalty(kl_per_dim, ctx)
         if self.tc_weight > 0:
@@ -188,11 +190,9 @@ class GaussianVAEModule(LatentModule):
         if eps.shape[0] == 1 and not self._vamp:
             return log_px[0] - gaussian_kl(mu, log_var).sum(-1)
         log_pz = self.log_prior(z)
-        log_qz = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
-            -1
-        )
+        log_qz = posterior_log_prob(eps, log_var)
         log_w = log_px + log_pz - log_qz  # (k, batch)
-        return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+        return importance_bound(log_w)
 
     def reconstruction_log_likelihood(
         self, x: torch.Tensor, eps: torch.Tensor
@@ -222,9 +222,7 @@ class GaussianVAEModule(LatentModule):
         mu, log_var = self.encode(x)
         z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, d)
         params = self.decoder(z)
-        log_q = -0.5 * (eps.square() + _LOG_2PI).sum(-1)[:, None] - 0.5 * log_var.sum(
-            -1
-        )
+        log_q = posterior_log_prob(eps, log_var)
         log_w = self.likelihood.log_prob(x, params, update=False)
         log_w = log_w + self.log_prior(z) - log_q  # (k, batch)
         weights = torch.softmax(log_w, dim=0)

@@ -275,3 +275,51 @@ def mmd(
     within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
     within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return within_x + within_y - 2.0 * k_xy.mean()
+
+
+def posterior_log_prob(eps: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """Log q(z | x) of reparameterised draws z = mu + exp(log_var / 2) * eps.
+
+    Parameters
+    ----------
+    eps : torch.Tensor of shape (k, d) or (k, batch, d)
+        The standard normal noise of the draws (``(k, d)``: the same draws
+        for every row).
+    log_var : torch.Tensor of shape (batch, d)
+        The posterior log-variances.
+
+    Returns
+    -------
+    torch.Tensor of shape (k, batch)
+
+    Examples
+    --------
+    >>> import torch
+    >>> posterior_log_prob(torch.zeros(3, 2), torch.zeros(4, 2)).shape
+    torch.Size([3, 4])
+    """
+    log_q = -0.5 * (eps.square() + _LOG_2PI).sum(-1)
+    if eps.ndim == 2:  # shared draws: broadcast over the rows
+        log_q = log_q[:, None]
+    return log_q - 0.5 * log_var.sum(-1)
+
+
+def importance_bound(log_w: torch.Tensor) -> torch.Tensor:
+    """The importance-weighted bound log (1/k) sum_k exp(log_w_k) (Burda et al.).
+
+    Parameters
+    ----------
+    log_w : torch.Tensor of shape (k, ...)
+        Log importance weights of ``k`` draws.
+
+    Returns
+    -------
+    torch.Tensor of shape (...)
+
+    Examples
+    --------
+    >>> import torch
+    >>> importance_bound(torch.zeros(5, 3))
+    tensor([0., 0., 0.])
+    """
+    return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
