@@ -23,12 +23,18 @@ from skvae.models.vae import VAE
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
     """The VAE that :class:`VAEImputer` fits when given no estimator.
 
-    A VAE of the MIWAE kind (Mattei & Frellsen 2019): trained on the
-    importance-weighted bound of the observed entries, column types read off
-    the data (``likelihood="auto"``), missing entries masked. Its size follows
-    the table: the latent dimension grows with ``n_features``, the batch with
-    ``n_samples``, and the epochs are chosen for about 3,000 optimisation
-    steps (at most 500 epochs).
+    A VAE trained on the ELBO of the observed entries (missing entries
+    masked out of the likelihood), with column types read off the data
+    (``likelihood="auto"``). :class:`VAEImputer` then fills holes by
+    importance sampling, as MIWAE does (Mattei & Frellsen 2019). Training on
+    the ELBO rather than MIWAE's importance-weighted bound gives the better
+    encoder, which is the proposal of that importance sampling: imputation
+    error was lower on breast_cancer, wine and diabetes with 30% missing
+    (Rainforth et al. 2018 explain why tighter bounds train weaker
+    encoders). Its size follows the table:
+    the latent dimension grows with ``n_features``, the batch with
+    ``n_samples``, and the epochs are chosen for about 6,000 optimisation
+    steps (20 to 1,000 epochs).
 
     Parameters
     ----------
@@ -46,20 +52,18 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     --------
     >>> vae = default_imputer_vae(500, 30)
     >>> vae.missing, vae.likelihood, vae.objective
-    ('mask', 'auto', 'iwae')
+    ('mask', 'auto', 'elbo')
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
     batch_size = int(np.clip(n_samples // 8, 16, 128))
     steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    max_iter = int(np.clip(math.ceil(3000 / steps_per_epoch), 20, 500))
+    max_iter = int(np.clip(math.ceil(6000 / steps_per_epoch), 20, 1000))
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(128, 128),
         activation="tanh",
         likelihood="auto",
         missing="mask",
-        objective="iwae",
-        n_iwae_samples=20,
         kl_warmup=0,
         batch_size=batch_size,
         max_iter=max_iter,
