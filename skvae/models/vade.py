@@ -181,7 +181,7 @@ class VaDE(ClusterMixin, VAE):
     with the encoder and decoder (Jiang et al. 2017). ``fit`` follows the
     paper: it pretrains the network as an autoencoder for
     ``pretrain_max_iter`` epochs, fits a diagonal ``GaussianMixture`` to the
-    encoded rows to initialise the prior, then maximises the VaDE evidence
+    encoded rows (the best of 10 initialisations) to initialise the prior, then maximises the VaDE evidence
     lower bound. A row's cluster is the mixture component most responsible
     for its posterior mean.
 
@@ -438,6 +438,7 @@ class VaDE(ClusterMixin, VAE):
             self.n_clusters,
             covariance_type="diag",
             reg_covar=1e-4 * max(float(Z.var(0).mean()), 1e-12),
+            n_init=10,
             random_state=self._seed % 2**32,
         ).fit(Z)
         module.prior.set_parameters(
