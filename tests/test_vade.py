@@ -49,7 +49,9 @@ def test_vade_clusterer_api(vade, digits):
     np.testing.assert_allclose(vade.weights_.sum(), 1.0, rtol=1e-5)
     assert vade.means_.shape == vade.covariances_.shape == (10, 10)
     assert np.all(vade.covariances_ > 0)
-    assert len(vade.pretrain_history_) == 50
+    # "auto": at least 50 epochs and 1,000 steps of the paper's batch of 100
+    steps_per_epoch = -(-len(X) // 100)
+    assert len(vade.pretrain_history_) == max(50, -(-1000 // steps_per_epoch)) == 56
     # Pretraining is an autoencoder: no KL.
     assert vade.pretrain_history_[-1]["kl"] == 0.0
     assert vade.history_[-1]["kl"] > 0.0
