@@ -86,6 +86,9 @@ class BaseVAE(
     (20, 2)
     """
 
+    #: Rows per step of ``batch_size="auto"`` (fewer rows: all of them).
+    _auto_batch_size = 200
+
     _parameter_constraints: dict[str, list[Any]] = {
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
@@ -446,7 +449,7 @@ class BaseVAE(
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":
-            return min(200, n_samples)
+            return min(self._auto_batch_size, n_samples)
         if self.batch_size > n_samples:
             warnings.warn(
                 f"Got batch_size={self.batch_size} larger than n_samples={n_samples}; "
@@ -943,6 +946,25 @@ def _blocks(X: Any, rows: int):
         if hasattr(block, "compute"):  # dask
             block = block.compute()
         yield np.asarray(block)
+
+
+def _epochs_for_steps(
+    steps: int,
+    n_samples: int,
+    batch_size: int,
+    min_epochs: int = 1,
+    max_epochs: int | None = None,
+) -> int:
+    """Epochs that give about ``steps`` optimisation steps, within the bounds.
+
+    Examples
+    --------
+    >>> _epochs_for_steps(1000, 1797, 100, min_epochs=50)
+    56
+    """
+    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
+    epochs = max(min_epochs, math.ceil(steps / steps_per_epoch))
+    return epochs if max_epochs is None else min(epochs, max_epochs)
 
 
 def _check_n_samples(n_samples: Any) -> int:

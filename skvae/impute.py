@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral
 
@@ -13,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _SCORE_STREAM, BaseVAE
+from skvae._base import _SCORE_STREAM, BaseVAE, _epochs_for_steps
 from skvae._columns import resolve_column_types
 from skvae._sklearn_compat import Interval, _fit_context, validate_data
 from skvae._torch import draw_seed, make_generator, to_numpy, to_tensor
@@ -31,10 +30,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     encoder, which is the proposal of that importance sampling: imputation
     error was lower on breast_cancer, wine and diabetes with 30% missing
     (Rainforth et al. 2018 explain why tighter bounds train weaker
-    encoders). Its size follows the table:
-    the latent dimension grows with ``n_features``, the batch with
-    ``n_samples``, and the epochs are chosen for about 6,000 optimisation
-    steps (20 to 1,000 epochs).
+    encoders). Its size follows the table: the latent dimension grows with
+    ``n_features``, the batch with ``n_samples``, and the epochs are chosen
+    for about 6,000 optimisation steps (20 to 1,000 epochs).
 
     Parameters
     ----------
@@ -56,8 +54,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
     batch_size = int(np.clip(n_samples // 8, 16, 128))
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    max_iter = int(np.clip(math.ceil(6000 / steps_per_epoch), 20, 1000))
+    max_iter = _epochs_for_steps(6000, n_samples, batch_size, 20, 1000)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(128, 128),

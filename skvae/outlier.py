@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _FLOATS, BaseVAE
+from skvae._base import _FLOATS, BaseVAE, _epochs_for_steps
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae.models.vae import VAE
 
@@ -48,8 +48,7 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     n_components = int(np.clip(round(math.sqrt(n_features)), 2, 16))
     width = int(np.clip(2 ** round(math.log2(max(n_features, 1) * 2)), 32, 256))
     batch_size = int(np.clip(n_samples // 16, 32, 256))
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    max_iter = int(np.clip(math.ceil(300 / steps_per_epoch), 10, 200))
+    max_iter = _epochs_for_steps(300, n_samples, batch_size, 10, 200)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(width, width // 2),

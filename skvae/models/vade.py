@@ -14,7 +14,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skvae._base import _FLOATS, _check_n_samples
+from skvae._base import _FLOATS, _check_n_samples, _epochs_for_steps
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
 from skvae.models.vae import VAE, GaussianVAEModule
@@ -316,6 +316,8 @@ class VaDE(ClusterMixin, VAE):
     (2, 2)
     """
 
+    _auto_batch_size = 100  # the paper's
+
     _parameter_constraints = {
         **VAE._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
@@ -409,11 +411,6 @@ class VaDE(ClusterMixin, VAE):
             n_iwae_samples=self.n_iwae_samples,
         )
 
-    def _batch_size(self, n_samples: int) -> int:
-        if self.batch_size == "auto":
-            return min(100, n_samples)
-        return super()._batch_size(n_samples)
-
     def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
         """Pretrain as an autoencoder, then initialise the prior with a GMM."""
         if train[0].shape[0] < self.n_clusters:
@@ -425,8 +422,7 @@ class VaDE(ClusterMixin, VAE):
         self.pretrain_history_: list[dict[str, Any]] = []
         epochs = self.pretrain_max_iter
         if epochs == "auto":
-            steps_per_epoch = math.ceil(train[0].shape[0] / batch_size)
-            epochs = max(50, math.ceil(1000 / steps_per_epoch))
+            epochs = _epochs_for_steps(1000, train[0].shape[0], batch_size, 50)
         if epochs > 0:
             module.pretraining = True
             try:
