@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from conftest import tiny_vae
-from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
@@ -77,24 +76,6 @@ def test_vade_is_reproducible(digits):
         for _ in range(2)
     ]
     np.testing.assert_array_equal(fit[0], fit[1])
-
-
-def test_vade_n_init_keeps_the_fit_with_the_lowest_loss(digits):
-    X = digits[0][:300]
-    best = tiny_vae(VaDE, n_clusters=4, pretrain_max_iter=3, n_init=3).fit(X)
-    assert best.init_losses_.shape == (3,)
-    assert len(np.unique(best.init_losses_)) == 3  # three different seeds
-    assert best.best_loss_ == best.init_losses_.min()
-    assert best.get_params()["n_init"] == 3  # the parameters are the user's
-    np.testing.assert_array_equal(best.predict(X), best.labels_)
-    # The kept state is exactly that of the winning seed's single fit.
-    seeds = np.random.RandomState(best.random_state).randint(2**31 - 1, size=3)
-    winner = int(seeds[np.argmin(best.init_losses_)])
-    single = clone(best).set_params(n_init=1, random_state=winner).fit(X)
-    np.testing.assert_array_equal(single.labels_, best.labels_)
-    np.testing.assert_allclose(single.means_, best.means_)
-    again = clone(best).fit(X)  # reproducible with the same random_state
-    np.testing.assert_array_equal(again.init_losses_, best.init_losses_)
 
 
 def test_vade_needs_as_many_rows_as_clusters():

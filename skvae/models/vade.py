@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClusterMixin, clone
+from sklearn.base import ClusterMixin
 from sklearn.mixture import GaussianMixture
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -199,13 +198,6 @@ class VaDE(ClusterMixin, VAE):
         steps, so that small data sets get as many steps as larger ones (on
         ``load_digits`` with batches of 200, mean clustering accuracy over 3
         seeds rose from 0.78 with 50 epochs to 0.81 with this rule's 112).
-    n_init : int, default=1
-        Number of complete fits (pretraining, mixture initialisation and
-        training), each with its own seed; the one with the lowest final
-        training loss is kept, as ``KMeans`` keeps its best inertia. The
-        loss ranks the fits' clustering accuracy well (measured over 6 to 8
-        seeds: Spearman 0.81 on ``load_digits``, 0.94 on 5,000 MNIST
-        digits), so each extra fit buys accuracy at the cost of a full fit.
     beta : float, default=1.0
         Weight of the KL term.
     hidden_layer_sizes : array-like of int, default=(500, 500, 2000)
@@ -283,8 +275,6 @@ class VaDE(ClusterMixin, VAE):
         Component variances (diagonal).
     pretrain_history_ : list of dict
         One record per pretraining epoch.
-    init_losses_ : ndarray of shape (n_init,)
-        Final loss of each of the ``n_init`` fits (set when ``n_init > 1``).
     module_ : VaDEModule
         The trained network.
     n_features_in_ : int
@@ -335,7 +325,6 @@ class VaDE(ClusterMixin, VAE):
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -344,7 +333,6 @@ class VaDE(ClusterMixin, VAE):
         *,
         n_components=10,
         pretrain_max_iter="auto",
-        n_init=1,
         beta=1.0,
         hidden_layer_sizes=(500, 500, 2000),
         input_shape=None,
@@ -404,7 +392,6 @@ class VaDE(ClusterMixin, VAE):
         self.decoder = decoder
         self.n_clusters = n_clusters
         self.pretrain_max_iter = pretrain_max_iter
-        self.n_init = n_init
         self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
@@ -499,32 +486,11 @@ class VaDE(ClusterMixin, VAE):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        if self.n_init > 1 and not (self.warm_start and hasattr(self, "module_")):
-            self._fit_best_of(X)
-        else:
-            super().fit(X)
+        super().fit(X)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         self.labels_ = self.predict(X)
         self._set_mixture_attributes()
         return self
-
-    def _fit_best_of(self, X: Any) -> None:
-        """Fit ``n_init`` copies with their own seeds; keep the lowest loss."""
-        if self.random_state is None:
-            seeds = [None] * self.n_init
-        else:  # integer seeds, so that no two copies share one generator
-            rng = check_random_state(self.random_state)
-            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init).tolist()
-        best, losses = None, []
-        for seed in seeds:
-            candidate = clone(self).set_params(n_init=1, random_state=seed).fit(X)
-            losses.append(float(candidate.best_loss_))
-            if best is None or losses[-1] < float(best.best_loss_):
-                best = candidate
-        params = self.get_params(deep=False)
-        self.__dict__.update({k: v for k, v in vars(best).items() if k not in params})
-        self.init_losses_ = np.asarray(losses)
 
     def partial_fit(self, X, y=None):
         """Train for one epoch on X (the first call pretrains and initialises).
