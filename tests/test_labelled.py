@@ -149,8 +149,9 @@ def ssvae(digits_split):
 
 
 def test_semisupervised_beats_labels_only(ssvae, digits_split):
-    # 100 labels of 1,257 rows. Measured: 0.90 held-out accuracy; a logistic
-    # regression on the 100 labelled rows alone scores 0.86.
+    # 100 labels of 1,257 rows. Measured: 0.95 held-out accuracy (0.915
+    # without the classifier's regularisers); a logistic regression on the
+    # 100 labelled rows alone scores 0.86.
     X_train, X_test, y_train, y_test = digits_split
     y_partial = _hide_labels(y_train, 10, seed=0)
     labelled = y_partial != -1
@@ -158,7 +159,7 @@ def test_semisupervised_beats_labels_only(ssvae, digits_split):
         X_train[labelled], y_train[labelled]
     )
     accuracy = ssvae.score(X_test, y_test)
-    assert accuracy > 0.85
+    assert accuracy > 0.9
     assert accuracy > baseline.score(X_test, y_test)
 
 
@@ -176,6 +177,72 @@ def test_semisupervised_unlabelled_rows_do_not_undo_the_labels():
     assert model.score(X, y) == 1.0
 
 
+def test_semisupervised_regularisers_add_accuracy(ssvae, digits_split):
+    # The ssvae fixture's settings without virtual adversarial training and
+    # entropy minimisation. Measured: 0.915 without, 0.952 with (0.941 with
+    # virtual adversarial training alone, 0.913 with entropy alone).
+    X_train, X_test, y_train, y_test = digits_split
+    y_partial = _hide_labels(y_train, 10, seed=0)
+    plain = SemiSupervisedVAE(
+        likelihood="bernoulli",
+        max_iter=30,
+        kl_warmup=10,
+        vat_epsilon=0.0,
+        entropy_weight=0.0,
+        random_state=0,
+        device="cpu",
+    ).fit(X_train, y_partial)
+    assert ssvae.score(X_test, y_test) > plain.score(X_test, y_test) + 0.02
+    assert plain.history_[-1]["vat"] == 0.0
+    assert ssvae.history_[-1]["vat"] > 0.0
+    assert 0.0 < ssvae.history_[-1]["entropy"] < np.log(10)
+
+
+def test_virtual_adversarial_direction_beats_a_random_one(ssvae, digits_split):
+    # The power iteration should find a direction in which q(y | x) changes
+    # more than in a random direction of the same length.
+    import torch
+
+    from skvae.models.semisupervised import _kl_rows, _unit_rows
+    from skvae.nn.base import StepContext
+
+    _, X_test, _, _ = digits_split
+    module = ssvae.module_
+    x = torch.as_tensor(X_test[:200], dtype=torch.float32)
+    ctx = StepContext(
+        beta=1.0, free_bits=0.0, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        log_q = module.class_log_proba(x)
+    adversarial = module.virtual_adversarial_loss(x, log_q, ctx).detach()
+    r = module.vat_epsilon * _unit_rows(torch.randn(x.shape, generator=ctx.generator))
+    with torch.no_grad():
+        random = _kl_rows(log_q, module.classifier(x + r))
+    assert torch.all(adversarial >= 0)
+    assert adversarial.mean() > 3 * random.mean()
+
+
+def test_auto_vat_epsilon_follows_the_scale_of_the_data():
+    from skvae.models.semisupervised import _median_neighbour_distance
+
+    # Rows on a line, 1 apart, with one duplicated row: the duplicate's zero
+    # distance is left out; every row's nearest neighbour is 1 away.
+    X = np.r_[np.arange(10.0), 3.0][:, None] * np.ones((1, 2)) / np.sqrt(2)
+    assert _median_neighbour_distance(X, seed=0) == pytest.approx(1.0)
+    assert _median_neighbour_distance(np.ones((5, 3)), seed=0) == 0.0
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = np.where(np.arange(60) < 10, np.arange(60) % 2, -1)
+    small = tiny_vae(SemiSupervisedVAE).fit(X, y)
+    large = tiny_vae(SemiSupervisedVAE).fit(10 * X, y)
+    assert small.module_.vat_epsilon > 0
+    assert large.module_.vat_epsilon == pytest.approx(10 * small.module_.vat_epsilon)
+    fixed = tiny_vae(SemiSupervisedVAE, vat_epsilon=0.25).fit(X, y)
+    assert fixed.module_.vat_epsilon == 0.25
+    with pytest.raises(ValueError, match="vat_epsilon"):
+        tiny_vae(SemiSupervisedVAE, vat_epsilon=-1.0).fit(X, y)
+
+
 def test_semisupervised_classifier_api(ssvae, digits_split):
     _, X_test, _, _ = digits_split
     proba = ssvae.predict_proba(X_test)
@@ -188,6 +255,7 @@ def test_semisupervised_classifier_api(ssvae, digits_split):
     assert ssvae.transform(X_test).shape == (len(X_test), 8)
     assert np.all(np.isfinite(ssvae.score_samples(X_test)))
     assert "classification" in ssvae.history_[-1]
+    assert ssvae.module_.vat_epsilon > 0  # "auto" measured it on the rows
 
 
 def test_semisupervised_samples_follow_labels(ssvae, real_digit_classifier):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import _FLOATS, BaseVAE
@@ -19,6 +20,11 @@ from skvae.nn.base import StepContext
 from skvae.nn.conv import check_input_shape, make_encoder
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import NetworkSpec
+
+# "auto" virtual adversarial radius, as a share of the median distance from
+# a row to its nearest neighbour (0.5-0.6 measured best on digits and MNIST).
+_AUTO_VAT_SHARE = 0.6
+_NEIGHBOUR_QUERIES = 1000
 
 
 class SemiSupervisedTerms(NamedTuple):
@@ -30,6 +36,8 @@ class SemiSupervisedTerms(NamedTuple):
     kl_per_dim: torch.Tensor  # (batch, n_components)
     classification: torch.Tensor  # -log q(y | x) on labelled rows, else 0
     labelled: torch.Tensor  # 1.0 on labelled rows, else 0
+    vat: torch.Tensor  # KL(q(y | x) || q(y | x + r_adv)), 0 outside training
+    entropy: torch.Tensor  # H(q(y | x)) on every row
 
 
 class SemiSupervisedVAEModule(ConditionalVAEModule):
@@ -44,6 +52,14 @@ likelihood, log_prior
         Weight of the classification loss on labelled rows.
     input_shape : tuple of int or None, default=None
         (C, H, W) for convolutional classifier, encoder and decoder.
+    vat_epsilon : float, default=0.0
+        Radius (L2 norm, in data units) of the virtual adversarial
+        perturbation; 0 turns the term off.
+    vat_weight : float, default=1.0
+        Weight of the virtual adversarial loss, in units of ``alpha``.
+    entropy_weight : float, default=0.0
+        Weight of the entropy of q(y | x), in units of ``alpha``, ramped in
+        with the warm-up.
 
     Examples
     --------
@@ -68,6 +84,9 @@ likelihood, log_prior
         input_shape: Sequence[int] | None = None,
         encoder: NetworkSpec | None = None,
         decoder: NetworkSpec | None = None,
+        vat_epsilon: float = 0.0,
+        vat_weight: float = 1.0,
+        entropy_weight: float = 0.0,
     ) -> None:
         super().__init__(
             n_features,
@@ -83,6 +102,9 @@ likelihood, log_prior
             decoder=decoder,
         )
         self.alpha = alpha
+        self.vat_epsilon = float(vat_epsilon)
+        self.vat_weight = float(vat_weight)
+        self.entropy_weight = float(entropy_weight)
         self.classifier = make_encoder(
             n_features, hidden_layer_sizes, n_classes, activation, input_shape
         )
@@ -94,6 +116,28 @@ likelihood, log_prior
     def class_weights(self, x: torch.Tensor) -> torch.Tensor:
         """q(y | x): label-free inference averages over the classifier's belief."""
         return self.class_log_proba(x).exp()
+
+    def virtual_adversarial_loss(
+        self, x: torch.Tensor, log_q: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        """KL(q(y | x) || q(y | x + r)) at the most sensitive r of norm epsilon.
+
+        Miyato et al. (2018): one power iteration from a random direction
+        finds the direction in which the classifier's prediction changes
+        fastest; the loss asks the prediction to stay put at distance
+        ``vat_epsilon`` along it. It needs no labels, so every row teaches
+        the classifier to be smooth around the data.
+        """
+        target = log_q.detach()
+        d = _unit_rows(ctx.randn(tuple(x.shape), x))
+        x0 = x.detach()
+        # The probe step is small next to epsilon; the gradient of the KL
+        # there approximates its dominant direction (float32-safe size).
+        r = (0.1 * self.vat_epsilon * d).requires_grad_(True)
+        probe = _kl_rows(target, self.classifier(x0 + r))
+        (grad,) = torch.autograd.grad(probe.sum(), r)
+        r_adv = self.vat_epsilon * _unit_rows(grad)
+        return _kl_rows(target, self.classifier(x0 + r_adv))
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
@@ -131,9 +175,41 @@ likelihood, log_prior
             kl_per_dim[~labelled] = (
                 q_u[..., None] * kpd.view(-1, k, self.n_latent)
             ).sum(1)
+        # Semi-supervised regularisers of q(y | x) on every row: smoothness
+        # around each row (virtual adversarial training) and confident
+        # predictions (entropy minimisation), both in units of alpha.
+        entropy = -(log_q.exp() * log_q).sum(-1)
+        if self.entropy_weight > 0:
+            loss = loss + ctx.warmup * self.entropy_weight * self.alpha * entropy
+        vat = x.new_zeros(n)
+        if (
+            self.vat_epsilon * self.vat_weight > 0
+            and self.training
+            and torch.is_grad_enabled()
+        ):
+            vat = self.virtual_adversarial_loss(x, log_q, ctx)
+            loss = loss + self.vat_weight * self.alpha * vat
         return SemiSupervisedTerms(
-            loss, recon, kl_per_dim.sum(-1), kl_per_dim, ce, labelled.to(x.dtype)
+            loss,
+            recon,
+            kl_per_dim.sum(-1),
+            kl_per_dim,
+            ce,
+            labelled.to(x.dtype),
+            vat,
+            entropy.detach(),
         )
+
+
+def _unit_rows(v: torch.Tensor) -> torch.Tensor:
+    """Each row of ``v`` scaled to unit L2 norm (zero rows stay zero)."""
+    flat = v.reshape(v.shape[0], -1)
+    return (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)).view_as(v)
+
+
+def _kl_rows(log_p: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """KL(p || softmax(logits)) per row, with p given by its logarithm."""
+    return (log_p.exp() * (log_p - F.log_softmax(logits, dim=-1))).sum(-1)
 
 
 class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
@@ -156,6 +232,22 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     push q(y | x) towards uniform. (On two separated blobs with 6 labels,
     measured: 0.85 accuracy without the ramp, 1.0 with it.)
 
+    Two label-free regularisers of the classifier q(y | x) act on every row
+    (on the labelled rows too: there they keep the classifier from fitting
+    the few labels too closely; applied to unlabelled rows alone they
+    scored 0.62 and 0.79 on two MNIST-5k splits instead of 0.91 and 0.89).
+    Virtual adversarial training (Miyato et al. 2018) asks q(y | x) not to
+    change within ``vat_epsilon`` of each row, in the direction where it
+    changes fastest, so that the class boundaries pass between the clusters
+    of rows rather than through them. Entropy minimisation (Grandvalet and
+    Bengio 2004) asks it to be confident. The M2 objective alone leaves the
+    classifier to learn mostly from the labelled rows: with 100 labels it
+    scores 0.922 on digits and 0.799 on MNIST-5k, against 0.958 and 0.871
+    with both terms (``benchmarks/bench_semisupervised.py``, 3 seeds). When every row is
+    labelled they cost a little: on digits with all training rows labelled,
+    60 epochs, 0.959 held-out accuracy against 0.974 with ``vat_weight=0``
+    and ``entropy_weight=0``, the settings for a fully supervised fit.
+
     Parameters
     ----------
     n_components : int, default=8
@@ -166,6 +258,18 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         features. Kingma et al. scale it with the data; "auto" is
         ``0.5 * n_features``, which keeps its share of the objective similar
         across data widths.
+    vat_epsilon : float or "auto", default="auto"
+        Radius (Euclidean, in the units of X) of the virtual adversarial
+        perturbation; 0 turns virtual adversarial training off. "auto" is
+        0.6 times the median distance from a training row to its nearest
+        other row (measured on up to 1,000 rows), which follows the scale of
+        the data; the radius used is ``module_.vat_epsilon``.
+    vat_weight : float, default=3.0
+        Weight of the virtual adversarial loss KL(q(y | x) || q(y | x + r)),
+        in units of ``alpha``; 0 turns it off.
+    entropy_weight : float, default=1.0
+        Weight of the entropy of q(y | x) on every row, in units of
+        ``alpha``, ramped in over the ``kl_warmup`` epochs; 0 turns it off.
     beta : float, default=1.0
         Weight of the KL term.
     hidden_layer_sizes : array-like of int, default=(256, 128)
@@ -253,6 +357,11 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     ----------
     .. [1] D. P. Kingma, D. J. Rezende, S. Mohamed and M. Welling,
        "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014.
+    .. [2] T. Miyato, S. Maeda, M. Koyama and S. Ishii, "Virtual Adversarial
+       Training: A Regularization Method for Supervised and Semi-Supervised
+       Learning", IEEE TPAMI 2018.
+    .. [3] Y. Grandvalet and Y. Bengio, "Semi-supervised Learning by Entropy
+       Minimization", NeurIPS 2004.
 
     Examples
     --------
@@ -273,6 +382,12 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     _parameter_constraints = {
         **ConditionalVAE._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "vat_epsilon": [
+            Interval(Real, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "vat_weight": [Interval(Real, 0, None, closed="left")],
+        "entropy_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -280,6 +395,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         n_components=8,
         *,
         alpha="auto",
+        vat_epsilon="auto",
+        vat_weight=3.0,
+        entropy_weight=1.0,
         beta=1.0,
         hidden_layer_sizes=(256, 128),
         input_shape=None,
@@ -332,6 +450,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         self.device = device
         self.callbacks = callbacks
         self.alpha = alpha
+        self.vat_epsilon = vat_epsilon
+        self.vat_weight = vat_weight
+        self.entropy_weight = entropy_weight
         self.encoder = encoder
         self.decoder = decoder
         self._set_routed_params(kwargs)
@@ -368,7 +489,20 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
             input_shape=check_input_shape(self.input_shape, X.shape[1]),
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
+            vat_epsilon=self._vat_epsilon(X),
+            vat_weight=self.vat_weight,
+            entropy_weight=self.entropy_weight,
         )
+
+    def _vat_epsilon(self, X: np.ndarray) -> float:
+        """The perturbation radius: ``vat_epsilon``, or "auto"'s rule.
+
+        "auto" takes a share of the median distance from a row to its
+        nearest other row, so that the radius follows the scale of X.
+        """
+        if self.vat_epsilon != "auto":
+            return float(self.vat_epsilon)
+        return _AUTO_VAT_SHARE * _median_neighbour_distance(X, self._seed)
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
@@ -476,6 +610,24 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _median_neighbour_distance(
+    X: np.ndarray, seed: int, n_queries: int = _NEIGHBOUR_QUERIES
+) -> float:
+    """Median Euclidean distance from a row to its nearest other row.
+
+    Measured for up to ``n_queries`` rows drawn with ``seed``, against every
+    row; rows that duplicate their neighbour (distance 0) are left out, and
+    0 is returned when every row has a duplicate.
+    """
+    if X.shape[0] < 2:
+        return 0.0
+    rng = np.random.RandomState(seed % (2**32))
+    queries = X[rng.choice(X.shape[0], min(n_queries, X.shape[0]), replace=False)]
+    dist, _ = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(queries)
+    nearest = dist[:, 1][dist[:, 1] > 0]
+    return float(np.median(nearest)) if nearest.size else 0.0
 
 
 def _unlabelled_mask(y: np.ndarray) -> np.ndarray:
