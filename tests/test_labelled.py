@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import tiny_vae
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -183,15 +184,8 @@ def test_semisupervised_regularisers_add_accuracy(ssvae, digits_split):
     # virtual adversarial training alone, 0.913 with entropy alone).
     X_train, X_test, y_train, y_test = digits_split
     y_partial = _hide_labels(y_train, 10, seed=0)
-    plain = SemiSupervisedVAE(
-        likelihood="bernoulli",
-        max_iter=30,
-        kl_warmup=10,
-        vat_epsilon=0.0,
-        entropy_weight=0.0,
-        random_state=0,
-        device="cpu",
-    ).fit(X_train, y_partial)
+    plain = clone(ssvae).set_params(vat_epsilon=0.0, entropy_weight=0.0)
+    plain.fit(X_train, y_partial)
     assert ssvae.score(X_test, y_test) > plain.score(X_test, y_test) + 0.02
     assert plain.history_[-1]["vat"] == 0.0
     assert ssvae.history_[-1]["vat"] > 0.0
