@@ -4,7 +4,8 @@ Semi-supervised classification of digits
 
 :class:`~skvae.SemiSupervisedVAE` is the M2 model of Kingma et al. (2014): a
 classifier q(y | x) trained together with a VAE whose decoder sees the label,
-the classifier kept smooth around every row by virtual adversarial training.
+the classifier kept smooth around every row by virtual adversarial training,
+in pixel space and along the decoder's manifold.
 It takes scikit-learn's convention for partly labelled data: ``-1`` marks an
 unlabelled row. Here 100 of the training digits keep their label; the model
 is compared with classifiers that see the same 100 labels.
