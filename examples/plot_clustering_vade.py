@@ -38,8 +38,9 @@ if QUICK:
 
 # %%
 # ``fit`` pretrains the networks as an autoencoder, initialises the mixture
-# with a :class:`~sklearn.mixture.GaussianMixture` on the codes, then
-# maximises the VaDE bound.
+# from k-means on the directions of the codes (``init_params="spherical"``;
+# ``"gmm"`` fits a :class:`~sklearn.mixture.GaussianMixture` to them, as the
+# paper does), then maximises the VaDE bound.
 vade = VaDE(
     n_clusters=10,
     likelihood="bernoulli",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClusterMixin
+from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -180,10 +181,24 @@ class VaDE(ClusterMixin, VAE):
     The latent prior is a mixture of ``n_clusters`` diagonal Gaussians learnt
     with the encoder and decoder (Jiang et al. 2017). ``fit`` follows the
     paper: it pretrains the network as an autoencoder for
-    ``pretrain_max_iter`` epochs, fits a diagonal ``GaussianMixture`` to the
-    encoded rows (the best of 10 initialisations) to initialise the prior,
-    then maximises the VaDE evidence lower bound. A row's cluster is the
-    mixture component most responsible for its posterior mean.
+    ``pretrain_max_iter`` epochs, initialises the prior from the encoded
+    rows, then maximises the VaDE evidence lower bound. A row's cluster is
+    the mixture component most responsible for its posterior mean.
+
+    The initial mixture matters most: in 50 epochs the main phase moves the
+    clustering accuracy by a point or two from where the initial mixture
+    puts it. The paper fits a diagonal ``GaussianMixture`` to the codes
+    (``init_params="gmm"``). The default, ``"spherical"``, clusters the
+    codes' directions instead (k-means on the codes scaled to unit length)
+    and sets each component to its cluster's share, mean and variance: an
+    autoencoder's codes of one class tend to share a direction more than a
+    place, their length varying with stroke weight and contrast. Where one
+    cluster's codes surround the origin, directions would split it, and
+    ``"gmm"`` is the better start. Measured
+    (clustering accuracy, ``benchmarks/bench_clustering.py``'s settings,
+    one thread): on 5,000 MNIST digits 0.746 / 0.747 / 0.739 over seeds 0
+    to 2 against 0.639 to 0.675 with ``"gmm"``; on ``load_digits`` 0.806
+    averaged over seeds 0 to 7 (0.743 to 0.865) against 0.792.
 
     Parameters
     ----------
@@ -198,6 +213,12 @@ class VaDE(ClusterMixin, VAE):
         steps, so that small data sets get as many steps as larger ones (on
         ``load_digits`` with batches of 200, mean clustering accuracy over 3
         seeds rose from 0.78 with 50 epochs to 0.81 with this rule's 112).
+    init_params : {"spherical", "gmm"}, default="spherical"
+        How the mixture prior starts, from the pretrained codes: "gmm" fits a
+        diagonal ``GaussianMixture`` (best of 10 initialisations, the
+        paper's); "spherical" runs k-means (10 initialisations) on the codes
+        scaled to unit length and takes each cluster's share, mean and
+        diagonal variance. See above for when each helps.
     beta : float, default=1.0
         Weight of the KL term.
     hidden_layer_sizes : array-like of int, default=(500, 500, 2000)
@@ -325,6 +346,7 @@ class VaDE(ClusterMixin, VAE):
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
+        "init_params": [StrOptions({"spherical", "gmm"})],
     }
 
     def __init__(
@@ -333,6 +355,7 @@ class VaDE(ClusterMixin, VAE):
         *,
         n_components=10,
         pretrain_max_iter="auto",
+        init_params="spherical",
         beta=1.0,
         hidden_layer_sizes=(500, 500, 2000),
         input_shape=None,
@@ -392,6 +415,7 @@ class VaDE(ClusterMixin, VAE):
         self.decoder = decoder
         self.n_clusters = n_clusters
         self.pretrain_max_iter = pretrain_max_iter
+        self.init_params = init_params
         self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
@@ -448,17 +472,11 @@ class VaDE(ClusterMixin, VAE):
             finally:
                 module.pretraining = False
         Z = self._map_batches(module.embed, to_numpy(train[0], np.float64), np.float64)
-        gmm = GaussianMixture(
-            self.n_clusters,
-            covariance_type="diag",
-            reg_covar=1e-4 * max(float(Z.var(0).mean()), 1e-12),
-            n_init=10,
-            random_state=self._seed % 2**32,
-        ).fit(Z)
+        weights, means, variances = self._initial_mixture(Z)
         module.prior.set_parameters(
             *(
                 torch.as_tensor(a, dtype=torch.float32, device=self._device)
-                for a in (gmm.weights_, gmm.means_, gmm.covariances_)
+                for a in (weights, means, variances)
             )
         )
         # Pretraining trains only the means of q(z | x). Its log-variance head
@@ -469,7 +487,46 @@ class VaDE(ClusterMixin, VAE):
         n = self.n_components
         with torch.no_grad():
             last.weight[n:].zero_()
-            last.bias[n:].fill_(math.log(0.1 * float(gmm.covariances_.mean())))
+            last.bias[n:].fill_(math.log(0.1 * float(variances.mean())))
+
+    def _initial_mixture(
+        self, Z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weights, means and diagonal variances of the prior's first mixture.
+
+        "gmm" fits a diagonal GaussianMixture to the pretrained codes (the
+        paper's). "spherical" clusters the codes' directions (k-means on the
+        codes scaled to unit length) and takes each cluster's share, mean and
+        variance: an autoencoder's codes of one class tend to share a
+        direction and differ in length (stroke weight, contrast), which a
+        diagonal Gaussian per cluster fits poorly.
+        """
+        reg = 1e-4 * max(float(Z.var(0).mean()), 1e-12)
+        seed = self._seed % 2**32
+        if self.init_params == "gmm":
+            gmm = GaussianMixture(
+                self.n_clusters,
+                covariance_type="diag",
+                reg_covar=reg,
+                n_init=10,
+                random_state=seed,
+            ).fit(Z)
+            return gmm.weights_, gmm.means_, gmm.covariances_
+        norms = np.linalg.norm(Z, axis=1, keepdims=True)
+        directions = Z / np.maximum(norms, 1e-12)
+        labels = KMeans(self.n_clusters, n_init=10, random_state=seed).fit_predict(
+            directions
+        )
+        weights = np.bincount(labels, minlength=self.n_clusters) / len(labels)
+        means = np.empty((self.n_clusters, Z.shape[1]))
+        variances = np.empty((self.n_clusters, Z.shape[1]))
+        for c in range(self.n_clusters):
+            members = Z[labels == c]
+            if len(members) == 0:  # fewer distinct directions than clusters
+                members = Z
+            means[c] = members.mean(0)
+            variances[c] = members.var(0) + reg
+        return weights, means, variances
 
     def fit(self, X, y=None):
         """Fit the model and assign each training row to a cluster.
