@@ -162,12 +162,13 @@ likelihood, log_prior
     ) -> torch.Tensor:
         """KL(q(y | x) || q(y | x')) with x' moved along the decoder's manifold.
 
-        Virtual adversarial training in latent space (after Yu et al. 2019,
-        "tangent adversarial regularisation"): each row is encoded under its
-        label (the classifier's guess where it has none), its code is moved
-        by ``manifold_vat_epsilon`` in the direction where q(y | x) changes
-        fastest, and the row moves by the change that makes in the decoded
-        mean. Such moves stay among plausible rows (a thicker stroke, a
+        Virtual adversarial training in latent space (after the tangent
+        part of Yu et al.'s tangent-normal adversarial regularisation, 2019,
+        with a finite latent step for their decoder Jacobian): each row is
+        encoded under its label (the classifier's guess where it has none),
+        its code is moved by ``manifold_vat_epsilon`` in the direction where
+        q(y | x) changes fastest, and the row moves by the change that makes
+        in the decoded mean. Such moves stay among plausible rows (a thicker stroke, a
         slant), which a radius in the units of X cannot ask for. Only the
         classifier learns from this term.
         """
