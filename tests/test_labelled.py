@@ -235,12 +235,7 @@ def test_balance_term_keeps_a_class_from_being_absorbed(digits):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=4
     )
-    rng = np.random.RandomState(4)
-    keep = np.concatenate(
-        [rng.choice(np.flatnonzero(y_train == c), 10, replace=False) for c in range(10)]
-    )
-    y_partial = np.full_like(y_train, -1)
-    y_partial[keep] = y_train[keep]
+    y_partial = _hide_labels(y_train, 10, seed=4)
     model = SemiSupervisedVAE(likelihood="bernoulli", random_state=4, device="cpu")
     balanced = model.fit(X_train, y_partial)
     nines = y_test == 9
