@@ -1,15 +1,18 @@
 """VAEOutlierDetector: sklearn's outlier API, and it finds planted outliers."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from conftest import tiny_vae
+from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import IsolationForest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skvae import VAE, VAEOutlierDetector, default_detector_vae
 
@@ -93,6 +96,32 @@ def test_every_score_finds_the_outliers(task, score):
     assert scores.shape == (len(X),)
     assert np.all(np.isfinite(scores))
     assert roc_auc_score(is_outlier, -scores) > 0.8
+
+
+def _breast_cancer_task(seed):
+    """Benign tumours plus 10% malignant ones, standardised (bench_outliers)."""
+    data = load_breast_cancer()
+    X, is_outlier = _one_class((data.data, data.target), 1, 0.10, seed)
+    return StandardScaler().fit_transform(X), is_outlier
+
+
+def test_weak_kl_finds_outliers_along_the_main_directions():
+    # Malignant rows are extreme along the directions benign rows vary in
+    # most; a VAE with beta=1 reconstructs them well and misses many. The
+    # default's beta=0.1 charges codes that lie far out. Over bench seeds
+    # 0-7: 0.93 against 0.89 with beta=1 and IsolationForest's 0.92.
+    default, beta_one = [], []
+    for seed in range(3):
+        X, is_outlier = _breast_cancer_task(seed)
+        det = VAEOutlierDetector(random_state=0).fit(X)
+        default.append(roc_auc_score(is_outlier, -det.score_samples(X)))
+        vae = default_detector_vae(*X.shape, random_state=0).set_params(beta=1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            det = VAEOutlierDetector(vae).fit(X)
+        beta_one.append(roc_auc_score(is_outlier, -det.score_samples(X)))
+    assert np.mean(default) > 0.92
+    assert np.mean(default) > np.mean(beta_one) + 0.02
 
 
 def test_pipeline_with_minmax_scaler(task):
