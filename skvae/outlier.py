@@ -16,6 +16,9 @@ from skvae._base import _FLOATS, BaseVAE, _epochs_for_steps
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae.models.vae import VAE
 
+# Below this many features the default detector's VAE is faster on the CPU.
+_GPU_MIN_FEATURES = 1024
+
 
 def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
     """The VAE that :class:`VAEOutlierDetector` fits when given no estimator.
@@ -38,6 +41,16 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     does not hurt where they differ in detail (one-class digits). It makes
     the short fit matter more: on digits, twice the steps with ``beta=0.1``
     let the model reconstruct its outliers.
+
+    These networks are small (batches of at most 256 rows, layers of at most
+    256 units), and a GPU spends more time launching their kernels than
+    computing them: the VAE runs on the CPU below 1,024 features, and on
+    ``device="auto"`` (CUDA when present) from there. On an H200 machine, the
+    detector's fit took 0.8 s on two CPU threads for 193 rows x 64 features
+    (the one-class digits tasks took 2.0 s on CUDA), 1.5 s against 1.9 s on
+    CUDA for 526 x 784, 2.3 s against 4.5 s for 20,000 x 30 and 22 s against
+    24 s for 100,000 x 100; CUDA won at 20,000 x 3,072 (5.5 s against 13.7 s
+    on 16 CPU threads). Pass your own estimator to choose the device.
 
     Parameters
     ----------
@@ -69,6 +82,7 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
         max_iter=max_iter,
         kl_warmup=min(10, max_iter // 4),
         random_state=random_state,
+        device="cpu" if n_features < _GPU_MIN_FEATURES else "auto",
     )
 
 

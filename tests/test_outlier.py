@@ -164,6 +164,9 @@ def test_default_estimator_adapts_to_the_data():
         vae = default_detector_vae(n, d)
         steps = vae.max_iter * math.ceil(n / vae.batch_size)
         assert vae.max_iter == 10 or steps <= 2 * 300
+    # Small networks run faster on the CPU; wide rows may use a GPU.
+    assert default_detector_vae(300, 64).device == "cpu"
+    assert default_detector_vae(20_000, 3072).device == "auto"
 
 
 def test_bad_input_raises_clear_errors(small_X):
