@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from conftest import tiny_vae
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import IsolationForest
@@ -167,6 +168,29 @@ def test_default_estimator_adapts_to_the_data():
     # Small networks run faster on the CPU; wide rows may use a GPU.
     assert default_detector_vae(300, 64).device == "cpu"
     assert default_detector_vae(20_000, 3072).device == "auto"
+
+
+def test_default_model_trains_with_few_threads(small_X, monkeypatch):
+    seen = []
+    fit = VAE.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAE, "fit", recording_fit)
+    monkeypatch.delenv("SKVAE_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(8)
+    try:
+        VAEOutlierDetector(random_state=0).fit(small_X)
+        assert seen == [4, 4]  # the screening fit and the refit
+        assert torch.get_num_threads() == 8  # restored
+        seen.clear()
+        VAEOutlierDetector(VAE(max_iter=2, random_state=0)).fit(small_X)
+        assert seen == [8]  # a user's model keeps the user's setting
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bad_input_raises_clear_errors(small_X):
