@@ -100,7 +100,7 @@ def test_every_score_finds_the_outliers(task, score):
 
 
 def _breast_cancer_task(seed):
-    """Benign tumours plus 10% malignant ones, standardised (bench_outliers)."""
+    """Benign tumours plus 10% malignant ones, standardised, as bench_outliers."""
     data = load_breast_cancer()
     X, is_outlier = _one_class((data.data, data.target), 1, 0.10, seed)
     return StandardScaler().fit_transform(X), is_outlier
@@ -109,8 +109,8 @@ def _breast_cancer_task(seed):
 def test_weak_kl_finds_outliers_along_the_main_directions():
     # Malignant rows are extreme along the directions benign rows vary in
     # most; a VAE with beta=1 reconstructs them well and misses many. The
-    # default's beta=0.1 charges codes that lie far out. Over bench seeds
-    # 0-7: 0.93 against 0.89 with beta=1 and IsolationForest's 0.92.
+    # default's beta=0.1 charges codes that lie far out. Over the benchmark's
+    # task seeds 0-7: 0.93 against 0.89 with beta=1 and IsolationForest's 0.92.
     default, beta_one = [], []
     for seed in range(3):
         X, is_outlier = _breast_cancer_task(seed)
