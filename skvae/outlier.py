@@ -258,7 +258,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"estimator must be a skvae model, got {type(estimator).__name__}."
             )
         threads = None
-        if self.estimator is None and X.shape[1] < _GPU_MIN_FEATURES:
+        if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
         with warnings.catch_warnings(), _torch_threads(threads):
             if self.estimator is None:  # the default's epochs are a budget
