@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import os
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
@@ -13,7 +11,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -24,23 +21,59 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._columns import check_column_values, make_data_likelihood
+from skvae._columns import (
+    LIKELIHOOD_CONSTRAINT,
+    check_column_values,
+    make_data_likelihood,
+)
+from skvae._data import FLOATS, blocks, check_n_samples, is_out_of_core
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae._torch import (
+    Stream,
+    adam,
+    autocast_dtype,
     broadcast_seed,
     distributed_world,
     draw_seed,
+    in_worker,
     make_generator,
     resolve_device,
+    resolve_load_device,
+    spawn,
+    to_cpu,
     to_numpy,
     to_tensor,
+    torch_threads,
+    worker_threads,
 )
-from skvae._training import Callback, MultiOptimizer, PrintLog, Trainer
+from skvae._training import Callback, KLSchedule, MultiOptimizer, PrintLog, Trainer
+from skvae.nn.base import LatentModule
 from skvae.nn.likelihoods import Likelihood, MixedLikelihood
-from skvae.nn.networks import NetworkSpec
+from skvae.nn.networks import ACTIVATIONS, NetworkSpec
 
-_FLOATS = [np.float64, np.float32]
-_SCORE_STREAM = 2  # generator streams: 0 training epochs, 1 validation, 2 scoring
+#: Parameter groups: a family takes a group whole or not at all.
+#: The KL term's weight and schedule (models with a Gaussian latent's KL).
+KL_PARAMS: dict[str, list[Any]] = {
+    "beta": [Interval(Real, 0, None, closed="left")],
+    "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+    "kl_schedule": [StrOptions({"linear", "cyclical", "capacity"})],
+    "max_capacity": [Interval(Real, 0, None, closed="left")],
+    "free_bits": [Interval(Real, 0, None, closed="left")],
+}
+#: The training objective: the ELBO or the importance-weighted bound.
+OBJECTIVE_PARAMS: dict[str, list[Any]] = {
+    "objective": [StrOptions({"elbo", "iwae"})],
+    "n_iwae_samples": [Interval(Integral, 1, None, closed="left")],
+}
+#: Draws of ``score_samples``'s importance-weighted bound.
+SCORING_PARAMS: dict[str, list[Any]] = {
+    "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+}
+#: What NaN in X means.
+MISSING_PARAMS: dict[str, list[Any]] = {
+    "missing": [StrOptions({"error", "mask"})],
+}
+
 _ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: Cov_x(E_q[z_u]) > 0.01
 
 
@@ -59,11 +92,18 @@ class BaseVAE(
 ):
     """Base class of skvae's estimators: fitting, inference and persistence.
 
-    A model family subclasses this, lists its own parameters in ``__init__``
-    and ``_parameter_constraints``, and implements :meth:`_build_module`, which
-    returns a :class:`skvae.nn.LatentModule`. It may also override
-    :meth:`_check_params` and :meth:`_training_arrays`. It never overrides
-    ``fit``: training runs through :class:`skvae._training.Trainer`.
+    A model family subclasses this directly (plus single-purpose mixins such
+    as ``ClusterMixin``). Its ``__init__`` passes the shared parameters to
+    ``BaseVAE.__init__`` and assigns only its own; its
+    ``_parameter_constraints`` adds whole groups (``KL_PARAMS``,
+    ``OBJECTIVE_PARAMS``, ``SCORING_PARAMS``, ``MISSING_PARAMS``) and its own
+    entries to the base's. It implements :meth:`_build_module`, which returns
+    a :class:`skvae.nn.LatentModule`, and may override the named hooks:
+    :meth:`_check_params`, :meth:`_training_arrays`, :meth:`_kl_schedule`,
+    :meth:`_n_score_draws`, :meth:`_masks_missing`, :meth:`_prepare_training`
+    and :meth:`_after_fit`. Training runs through
+    :class:`skvae._training.Trainer`; ``fit`` is overridden only to document
+    ``y``.
 
     Parameters
     ----------
@@ -75,10 +115,10 @@ class BaseVAE(
 
     >>> import numpy as np
     >>> from skvae import VAE
-    >>> from skvae.models.vae import GaussianVAEModule
+    >>> from skvae.nn.gaussian import GaussianVAEModule
     >>> from skvae.nn import BernoulliLikelihood
     >>> class TinyBernoulliVAE(VAE):
-    ...     def _build_module(self, X):
+    ...     def _build_module(self, X, likelihood):
     ...         n = X.shape[1]
     ...         return GaussianVAEModule(n, 2, (8,), "relu", BernoulliLikelihood(n))
     >>> X = np.random.RandomState(0).uniform(size=(20, 4))
@@ -88,11 +128,17 @@ class BaseVAE(
 
     #: Rows per step of ``batch_size="auto"`` (fewer rows: all of them).
     _auto_batch_size = 200
+    #: Whether ``hidden_layer_sizes`` may be empty (no hidden layer).
+    _empty_hidden_ok = True
 
     _parameter_constraints: dict[str, list[Any]] = {
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
-        "free_bits": [Interval(Real, 0, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": LIKELIHOOD_CONSTRAINT,
+        "min_variance": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -105,12 +151,65 @@ class BaseVAE(
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "compile": ["boolean"],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "callbacks": [list, None],
+        "encoder": [type, torch.nn.Module, None],
+        "decoder": [type, torch.nn.Module, None],
     }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes,
+        activation,
+        likelihood,
+        min_variance,
+        batch_size,
+        learning_rate_init,
+        max_iter,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        max_grad_norm,
+        compile,
+        precision,
+        warm_start,
+        verbose,
+        random_state,
+        device,
+        callbacks,
+        encoder,
+        decoder,
+        **kwargs,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.min_variance = min_variance
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_grad_norm = max_grad_norm
+        self.compile = compile
+        self.precision = precision
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.callbacks = callbacks
+        self.encoder = encoder
+        self.decoder = decoder
+        self._set_routed_params(kwargs)
 
     # Roles of user networks (``encoder=``, ``decoder=``...): parameters named
     # ``<role>__<name>`` are routed to that network's class, as skorch does.
@@ -186,7 +285,7 @@ class BaseVAE(
 
     def _network_spec(self, role: str) -> NetworkSpec | None:
         """The user's network for ``role`` with its routed parameters, or None."""
-        network = getattr(self, role, None)
+        network = getattr(self, role)
         prefix = f"{role}__"
         params = {
             k[len(prefix) :]: v
@@ -204,30 +303,52 @@ class BaseVAE(
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def _build_module(self, X: np.ndarray) -> torch.nn.Module:
+    def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> LatentModule:
         """Return a new (untrained) torch module for data like ``X``.
 
         ``X`` is the validated training data (the first chunk for
-        ``partial_fit``); modules take their width and any data-dependent
-        initialisation from it.
+        ``partial_fit``; rows of zeros of the training width when a saved
+        model is loaded); modules take their width and any data-dependent
+        initialisation from it. ``likelihood`` is the observation model
+        (:meth:`_data_likelihood` at fit, the saved one at load).
         """
 
     def _check_params(self, X: np.ndarray) -> None:
         """Checks that span several parameters or depend on the data."""
 
     def _masks_missing(self) -> bool:
-        """Whether NaN in X marks missing entries (``missing="mask"``)."""
-        return getattr(self, "missing", "error") == "mask"
+        """Whether NaN in X marks missing entries (families with ``missing``)."""
+        return False
+
+    def _kl_schedule(self) -> KLSchedule | None:
+        """The schedule of the KL term's weight (None: the model has none)."""
+        return None
+
+    def _n_score_draws(self) -> int:
+        """Draws per row of :meth:`score_samples` (``n_importance_samples``)."""
+        return 1
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
+        return layer_sizes(
+            self.hidden_layer_sizes,
+            "hidden_layer_sizes",
+            allow_empty=self._empty_hidden_ok,
+        )
 
     def _validate_X(self, X: Any, *, reset: bool = False, **kwargs: Any) -> np.ndarray:
-        """``validate_data`` for X, letting NaN through with ``missing="mask"``."""
+        """``validate_data`` for X, letting NaN through with ``missing="mask"``.
+
+        Every method that reads rows of X validates them here, so that the
+        missing-value rule and the fitted column types are checked alike.
+        """
         if not self._masks_missing():
-            X = validate_data(self, X, dtype=_FLOATS, reset=reset, **kwargs)
+            X = validate_data(self, X, dtype=FLOATS, reset=reset, **kwargs)
         else:
             X = validate_data(
                 self,
                 X,
-                dtype=_FLOATS,
+                dtype=FLOATS,
                 reset=reset,
                 ensure_all_finite="allow-nan",
                 **kwargs,
@@ -243,7 +364,7 @@ class BaseVAE(
 
     def _check_columns(self, X: np.ndarray) -> None:
         """Values of later data must suit the column types of the fit."""
-        blocks = getattr(self, "column_types_", None)
+        blocks = vars(self).get("column_types_")
         if blocks is not None:
             check_column_values(blocks, X)
 
@@ -254,16 +375,35 @@ class BaseVAE(
             X,
             self.min_variance,
             missing=self._masks_missing(),
-            names=getattr(self, "feature_names_in_", None),
+            names=vars(self).get("feature_names_in_"),
         )
 
-    def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
+    def _training_arrays(
+        self, X: np.ndarray, y: Any, reset: bool, classes: Any = None
+    ) -> list[np.ndarray]:
         """Arrays the module's ``forward`` takes, row-aligned with ``X``.
 
         ``reset`` is true when the model is (re)initialised by this call, so
-        that label encodings can be learnt then and reused by later calls.
+        that label encodings can be learnt then and reused by later calls;
+        ``classes`` is ``partial_fit``'s list of all classes, where a family
+        takes one.
         """
         return [X]
+
+    def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
+        """Hook run once the module is built, before its first training.
+
+        Families that pretrain or initialise from data (VaDE) override it;
+        they train through :meth:`_make_trainer`, so through the same loop.
+        """
+
+    def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """Hook run after each ``fit`` or ``partial_fit`` call with its X.
+
+        Families that set fitted attributes from the trained model (VaDE's
+        ``labels_``) or train a second model on it (VQ's code prior) do so
+        here.
+        """
 
     # -------------------------------------------------------------- training
     @_fit_context(prefer_skip_nested_validation=True)
@@ -282,7 +422,7 @@ class BaseVAE(
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit_with_thread_cap(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -307,23 +447,31 @@ class BaseVAE(
         self : object
             The estimator.
         """
-        if _is_out_of_core(X):
-            labels = None if y is None else np.asarray(y)
-            start = 0
-            for block in _blocks(X, self._STREAM_ROWS):
-                rows = slice(start, start + block.shape[0])
-                self._fit(
-                    block, None if labels is None else labels[rows], incremental=True
-                )
-                start += block.shape[0]
-            return self
-        return self._fit(X, y, incremental=True)
+        return self._partial_fit(X, y)
 
-    def _fit(self, X, y, *, incremental: bool):
-        with _torch_threads(_worker_threads(_in_worker())):
-            return self._fit_here(X, y, incremental=incremental)
+    def _partial_fit(self, X, y, classes: Any = None):
+        """``partial_fit`` over in-memory data or the blocks of out-of-core data."""
+        if not is_out_of_core(X):
+            return self._fit_with_thread_cap(X, y, incremental=True, classes=classes)
+        labels = None if y is None else np.asarray(y)
+        start = 0
+        for block in blocks(X, self._STREAM_ROWS):
+            rows = slice(start, start + block.shape[0])
+            self._fit_with_thread_cap(
+                block,
+                None if labels is None else labels[rows],
+                incremental=True,
+                classes=classes,
+            )
+            start += block.shape[0]
+        return self
 
-    def _fit_here(self, X, y, *, incremental: bool):
+    def _fit_with_thread_cap(self, X, y, *, incremental: bool, classes: Any = None):
+        """:meth:`_fit` with torch's threads capped in parallel workers."""
+        with torch_threads(worker_threads(in_worker())):
+            return self._fit(X, y, incremental=incremental, classes=classes)
+
+    def _fit(self, X, y, *, incremental: bool, classes: Any = None):
         first_pass = not hasattr(self, "module_") or (
             not self.warm_start and not incremental
         )
@@ -339,7 +487,7 @@ class BaseVAE(
                 )
         self._check_routed_params()
         self._check_params(X)
-        arrays = self._training_arrays(X, y, first_pass)
+        arrays = self._training_arrays(X, y, first_pass, classes)
         if first_pass:
             self._initialize(X)
         batch_size = self._batch_size(X.shape[0])
@@ -367,29 +515,26 @@ class BaseVAE(
         if not incremental:
             self.best_loss_ = result.best_loss
         self._warn_after_fit(result, incremental)
+        self._after_fit(X, incremental)
         return self
 
-    def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
-        """Hook run once the module is built, before its first training.
-
-        Families that pretrain or initialise from data (VaDE) override it;
-        they train through :meth:`_make_trainer`, so through the same loop.
-        """
-
     def _make_trainer(
-        self, optimizer: torch.optim.Optimizer, batch_size: int, **overrides: Any
+        self,
+        optimizer: torch.optim.Optimizer | MultiOptimizer,
+        batch_size: int,
+        **overrides: Any,
     ) -> Trainer:
-        """The training loop over ``module_`` (or ``module=``), from the parameters."""
+        """The training loop over ``module_`` (or ``module=``), from the parameters.
+
+        ``overrides`` replace the trainer's settings, e.g. ``kl=None`` and
+        ``streams=`` for a pretraining phase, or ``module=`` for a prior.
+        """
         settings: dict[str, Any] = dict(
             batch_size=batch_size,
-            beta=float(getattr(self, "beta", 1.0)),
-            kl_warmup=int(getattr(self, "kl_warmup", 0)),
-            free_bits=float(getattr(self, "free_bits", 0.0)),
-            kl_schedule=getattr(self, "kl_schedule", "linear"),
-            max_capacity=float(getattr(self, "max_capacity", 25.0)),
+            kl=self._kl_schedule(),
             max_grad_norm=self.max_grad_norm,
-            compile=bool(getattr(self, "compile", False)),
-            autocast=_autocast_dtype(getattr(self, "precision", "auto"), self._device),
+            compile=self.compile,
+            autocast=autocast_dtype(self.precision, self._device),
             seed=self._seed,
             callbacks=self._callbacks(),
             summarize=self._summarize_epoch,
@@ -403,14 +548,10 @@ class BaseVAE(
         # every rank of distributed training starts from rank 0's seed
         self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(self._seed)
-            module = self._build_module(X)
-            if self._masks_missing():
-                module.accept_missing()
-        likelihood = getattr(module, "likelihood", None)
-        if hasattr(self, "column_types_"):
-            del self.column_types_  # from an earlier fit
+        module = self._new_module(X, self._data_likelihood(X))
+        self._check_precision(module)
+        likelihood = module.likelihood
+        vars(self).pop("column_types_", None)  # from an earlier fit
         if isinstance(likelihood, MixedLikelihood):
             self.column_types_ = list(
                 zip(likelihood.kinds, likelihood.columns, strict=True)
@@ -421,6 +562,29 @@ class BaseVAE(
         self.history_: list[dict[str, Any]] = []
         self._record_progress()
 
+    def _new_module(self, X: np.ndarray, likelihood: Likelihood) -> LatentModule:
+        """Build the module as a fit does: the one seam that ``skvae.load`` uses.
+
+        The weights are initialised from the fit's seed (``_seed``), with the
+        global torch generator restored afterwards; rows with missing entries
+        are let in when ``missing="mask"``.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(self._seed)
+            module = self._build_module(X, likelihood)
+            if self._masks_missing():
+                module.accept_missing()
+        return module
+
+    def _check_precision(self, module: LatentModule) -> None:
+        """``precision="bfloat16"`` only for modules that are safe under autocast."""
+        if self.precision == "bfloat16" and not module.supports_autocast:
+            raise ValueError(
+                f"precision='bfloat16' is not supported by {type(self).__name__}: "
+                "its training step is not safe under bfloat16 autocast. Use "
+                "precision='float32' (or 'auto', which picks float32 for it)."
+            )
+
     def _record_progress(self) -> None:
         self.n_iter_ = len(self.history_)
         self.loss_curve_ = [record["train_loss"] for record in self.history_]
@@ -430,11 +594,11 @@ class BaseVAE(
             groups = getattr(self.module_, "parameter_groups", None)
             if groups is None:
                 params = [p for p in self.module_.parameters() if p.requires_grad]
-                self._optimizer = _adam(params, self.learning_rate_init)
+                self._optimizer = adam(params, self.learning_rate_init)
             else:  # one Adam per group, e.g. an autoencoder and a discriminator
                 self._optimizer = MultiOptimizer(
                     [
-                        _adam(
+                        adam(
                             [p for p in group["params"] if p.requires_grad],
                             self.learning_rate_init * group.get("lr_scale", 1.0),
                             group.get("betas", (0.9, 0.999)),
@@ -474,7 +638,7 @@ class BaseVAE(
                 f"validation_fraction={self.validation_fraction}."
             )
         parts = train_test_split(
-            *arrays, test_size=n_valid, random_state=self._seed % (2**31)
+            *arrays, test_size=n_valid, random_state=spawn(self._seed, Stream.SPLIT)
         )
         train = [self._as_tensor(a) for a in parts[0::2]]
         valid = [self._as_tensor(a) for a in parts[1::2]]
@@ -514,7 +678,8 @@ class BaseVAE(
             )
         active = self.history_[-1].get("active_units")
         n_latent = self.module_.n_latent
-        warmed_up = self.n_iter_ >= int(getattr(self, "kl_warmup", 0))
+        kl = self._kl_schedule()
+        warmed_up = self.n_iter_ >= (0 if kl is None else kl.warmup)
         if (
             active is not None
             and warmed_up
@@ -543,7 +708,7 @@ class BaseVAE(
             The posterior means, in X's float dtype.
         """
         check_is_fitted(self)
-        if _is_out_of_core(X):
+        if is_out_of_core(X):
             return self._over_blocks(self.transform, X)
         X = self._validate_X(X)
         return self._map_batches(self.module_.embed, X, X.dtype)
@@ -562,7 +727,7 @@ class BaseVAE(
             The decoder's means.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOATS)
+        Z = check_array(X, dtype=FLOATS)
         n_latent = self.module_.n_latent
         if Z.shape[1] != n_latent:
             raise ValueError(
@@ -591,11 +756,10 @@ class BaseVAE(
             Per-row log-likelihood estimates in nats.
         """
         check_is_fitted(self)
-        if _is_out_of_core(X):
+        if is_out_of_core(X):
             return self._over_blocks(self.score_samples, X)
         X = self._validate_X(X)
-        k = int(getattr(self, "n_importance_samples", 1))
-        return self._row_scores(X, "log_likelihood", k)
+        return self._row_scores(X, "log_likelihood", self._n_score_draws())
 
     def reconstruction_log_likelihood(self, X, n_samples=8):
         """Expected reconstruction log-likelihood E_q(z|x)[log p(x | z)] per row.
@@ -618,17 +782,17 @@ class BaseVAE(
             reconstructed).
         """
         check_is_fitted(self)
-        if _is_out_of_core(X):
+        if is_out_of_core(X):
             return self._over_blocks(
                 lambda B: self.reconstruction_log_likelihood(B, n_samples), X
             )
         X = self._validate_X(X)
-        k = _check_n_samples(n_samples)
+        k = check_n_samples(n_samples)
         return self._row_scores(X, "reconstruction_log_likelihood", k)
 
     def _over_blocks(self, method: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
         """``method`` over row blocks of an out-of-core array, concatenated."""
-        return np.concatenate([method(b) for b in _blocks(X, self._STREAM_ROWS)])
+        return np.concatenate([method(b) for b in blocks(X, self._STREAM_ROWS)])
 
     def _row_scores(
         self,
@@ -639,9 +803,13 @@ class BaseVAE(
     ) -> np.ndarray:
         """Apply a per-row scoring method of the module with ``k`` fixed draws.
 
-        The method is called as ``method(x, *extra_rows, eps)``.
+        The seam that meta-estimators (:class:`skvae.VAEOutlierDetector`) and
+        families score rows through: ``method`` names a method of ``module_``,
+        called as ``method(x, *extra_rows, eps)`` on batches of rows, with
+        ``eps`` the same ``k`` draws of the scoring stream for every row (so
+        a row's score does not depend on the other rows).
         """
-        gen = make_generator(self._seed, _SCORE_STREAM, self._device)
+        gen = make_generator(self._seed, Stream.SCORE, device=self._device)
         eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=self._device)
         score_rows = getattr(self.module_, method)
         # Modules that score each row once per class say so (rows_per_input).
@@ -653,6 +821,29 @@ class BaseVAE(
         return self._map_batches(
             score, X, X.dtype, rows=max(1, 4096 // fan_out), extra=extra
         )
+
+    def _impute_rows(self, X: np.ndarray, k: int, seed: int | None) -> np.ndarray:
+        """Rows of X (on the model's scale) with their NaN entries filled.
+
+        The seam that :class:`skvae.VAEImputer` imputes through: the module's
+        ``impute`` with ``k`` fixed draws of the scoring stream, and with a
+        ``seed``, one draw from the imputation stream (multiple imputation)
+        instead of the conditional mean.
+        """
+        device = self._device
+        gen = make_generator(self._seed, Stream.SCORE, device=device)
+        eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=device)
+        draws = None
+        if seed is not None:
+            draws = make_generator(seed, Stream.IMPUTE, device=device)
+        self.module_.eval()
+        rows = max(1, 8192 // k)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], rows):
+                x = to_tensor(X[start : start + rows], device)
+                out.append(to_numpy(self.module_.impute(x, eps, draws), X.dtype))
+        return np.concatenate(out)
 
     def interpolate(self, x_start, x_end, n_steps=8, spherical=False):
         """Decode evenly spaced points between the latent codes of two rows.
@@ -794,12 +985,12 @@ class BaseVAE(
             Generated rows.
         """
         check_is_fitted(self)
-        return self._draw(_check_n_samples(n_samples), random_state)
+        return self._draw(check_n_samples(n_samples), random_state)
 
     def _draw(self, n_samples: int, random_state: Any, *extra: Any) -> np.ndarray:
         """``module_.sample(n_samples, generator, *extra)`` as a numpy array."""
         rs = self.random_state if random_state is None else random_state
-        gen = make_generator(draw_seed(rs), 0, self._device)
+        gen = make_generator(draw_seed(rs), Stream.SAMPLE, device=self._device)
         self.module_.eval()
         with torch.inference_mode():
             X = self.module_.sample(n_samples, gen, *extra)
@@ -847,7 +1038,7 @@ class BaseVAE(
             state["module_"] = copy.deepcopy(module).to("cpu")
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            state["_optimizer_state"] = to_cpu(optimizer.state_dict())
         state["_optimizer"] = None
         state.pop("_device", None)
         return state
@@ -855,155 +1046,42 @@ class BaseVAE(
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         if "module_" in state:
-            self._device = _load_device(self.device)
+            self._device = resolve_load_device(self.device)
             self.module_.to(self._device)
 
 
-def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bfloat16 when asked, or on "auto" for CUDA devices that support it."""
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
-
-
-def _in_worker() -> bool:
-    """Whether this process is a joblib (loky) or Dask worker."""
-    import multiprocessing
-
-    name = multiprocessing.current_process().name
-    if name.startswith("LokyProcess") or name.startswith("Dask Worker"):
-        return True
-    try:
-        from distributed import get_worker
-
-        get_worker()
-        return True
-    except (ImportError, ValueError):
-        return False
-
-
-def _worker_threads(in_worker: bool) -> int | None:
-    """Torch threads for a fit: ``SKVAE_NUM_THREADS``, else 1 in a worker.
-
-    Parallel searches run one fit per worker: with every worker using every
-    core, the workers oversubscribe the machine and PyTorch slows down many
-    times. None: leave torch's setting alone.
-    """
-    value = os.environ.get("SKVAE_NUM_THREADS")
-    if value:
-        try:
-            n = int(value)
-        except ValueError:
-            raise ValueError(
-                f"SKVAE_NUM_THREADS must be a positive integer, got {value!r}."
-            ) from None
-        if n < 1:
-            raise ValueError(f"SKVAE_NUM_THREADS must be >= 1, got {n}.")
-        return n
-    return 1 if in_worker else None
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    """Run with ``n`` torch threads (None: unchanged), restoring them after."""
-    if n is None or n == torch.get_num_threads():
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _is_out_of_core(X: Any) -> bool:
-    """Whether X is a 2-D array read in blocks (memmap, HDF5, zarr, dask...).
-
-    In-memory arrays, lists, DataFrames and sparse matrices are not.
-    """
-    if isinstance(X, np.memmap):
-        return True
-    if isinstance(X, (np.ndarray, list, tuple, torch.Tensor)) or sp.issparse(X):
-        return False
-    if hasattr(X, "iloc") or hasattr(X, "columns") or hasattr(X, "__dataframe__"):
-        return False  # data frames (pandas, polars...) keep their feature names
-    if not hasattr(X, "__getitem__"):
-        return False
-    shape = getattr(X, "shape", None)
-    return shape is not None and len(shape) == 2
-
-
-def _blocks(X: Any, rows: int):
-    """In-memory row blocks of ``rows`` rows (the last may be shorter)."""
-    n_rows = int(X.shape[0])
-    if n_rows == 0:
-        raise ValueError("Found array with 0 sample(s) (shape=(0, ...)).")
-    for start in range(0, n_rows, rows):
-        block = X[start : start + rows]
-        if hasattr(block, "compute"):  # dask
-            block = block.compute()
-        yield np.asarray(block)
-
-
-def _epochs_for_steps(
-    steps: int,
-    n_samples: int,
-    batch_size: int,
-    min_epochs: int = 1,
-    max_epochs: int | None = None,
-) -> int:
-    """Epochs that give about ``steps`` optimisation steps, within the bounds.
+def kl_schedule_of(est: Any) -> KLSchedule:
+    """The KL schedule of an estimator that takes the ``KL_PARAMS`` group.
 
     Examples
     --------
-    >>> _epochs_for_steps(1000, 1797, 100, min_epochs=50)
-    56
+    >>> from skvae import VAE
+    >>> kl_schedule_of(VAE(beta=2.0, kl_warmup=0)).weight_at(0.5)
+    (2.0, None)
     """
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    epochs = max(min_epochs, math.ceil(steps / steps_per_epoch))
-    return epochs if max_epochs is None else min(epochs, max_epochs)
+    return KLSchedule(
+        beta=float(est.beta),
+        warmup=int(est.kl_warmup),
+        kind=est.kl_schedule,
+        capacity=float(est.max_capacity),
+        free_bits=float(est.free_bits),
+    )
 
 
-def _check_n_samples(n_samples: Any) -> int:
-    """A positive integer count of samples, or a clear error."""
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    return int(n_samples)
+def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:
+    """A tuple of positive layer widths from an int or a sequence, or a clear error.
 
-
-def _adam(
-    params: list[torch.nn.Parameter],
-    lr: float,
-    betas: tuple[float, float] = (0.9, 0.999),
-) -> torch.optim.Optimizer:
-    """Adam, fused where the device supports it (one kernel for all tensors)."""
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # fused unsupported here
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-
-
-def _load_device(device: Any) -> torch.device:
-    """Device for an unpickled model: the requested one, else the CPU."""
-    try:
-        return resolve_device(device)
-    except ValueError:
-        warnings.warn(
-            f"device={device!r} is not available here; the model is loaded on the CPU.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return torch.device("cpu")
-
-
-def _to_cpu(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().to("cpu")
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    return obj
+    Examples
+    --------
+    >>> layer_sizes(8, "hidden_layer_sizes", allow_empty=False)
+    (8,)
+    >>> layer_sizes((), "hidden_layer_sizes", allow_empty=True)
+    ()
+    """
+    sizes = (value,) if isinstance(value, Integral) else tuple(value)
+    if any(
+        not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes
+    ) or (not sizes and not allow_empty):
+        need = "positive integers" + ("" if allow_empty else " (at least one)")
+        raise ValueError(f"{name} must contain {need}, got {name}={value!r}.")
+    return tuple(int(s) for s in sizes)

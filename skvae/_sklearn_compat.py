@@ -4,7 +4,13 @@ skvae requires scikit-learn >= 1.6; if these move upstream, mend this file.
 """
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-__all__ = ["Hidden", "Interval", "StrOptions", "_fit_context", "validate_data"]
+__all__ = [
+    "HasMethods",
+    "Hidden",
+    "Interval", "StrOptions",
+    "_fit_context",
+    "validate_data",
+]

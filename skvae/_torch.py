@@ -1,8 +1,12 @@
-"""Device choice, seeding and the numpy <-> torch converters (one place)."""
+"""Device choice, seeding, threads and the numpy <-> torch converters (one place)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
+from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,17 +100,84 @@ def draw_seed(random_state: int | np.random.RandomState | None) -> int:
     return int(np.random.SeedSequence(int(random_state)).generate_state(1)[0])
 
 
-def make_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
-    """A private torch generator for one purpose (``stream``) of a fit.
+class Stream(IntEnum):
+    """The named random streams of a fit, each derived from its base seed.
+
+    Every random number a fit, a scoring or an imputation draws comes from one
+    of these streams, through :func:`spawn`; two streams (or two ``ids`` of
+    one stream) never share their draws.
 
     Examples
     --------
-    >>> g = make_generator(0, 1, torch.device("cpu"))
+    >>> int(Stream.TRAIN), int(Stream.SCORE)
+    (0, 2)
+    """
+
+    TRAIN = 0  # batch order and noise of each training epoch (id: the epoch)
+    VALID = 1  # noise of the validation loss (the same at every epoch)
+    SCORE = 2  # fixed draws of score_samples and the reconstruction score
+    IMPUTE = 3  # draws of multiple imputation
+    SPLIT = 4  # the early-stopping validation split
+    INIT = 5  # data-dependent initialisation (pseudo-inputs, mixture starts)
+    PRETRAIN = 6  # a pretraining phase's epochs (VaDE's autoencoder)
+    PRETRAIN_VALID = 7  # its validation noise
+    PRIOR = 8  # a learnt prior's epochs (VQ models' PixelCNN; id: its level)
+    PRIOR_VALID = 9  # its validation noise
+    SAMPLE = 10  # sample(): latents drawn from the prior
+    NOISE = 11  # other noise of a model's own (e.g. a bandwidth estimate)
+
+
+def spawn(seed: int, stream: Stream, *ids: int) -> int:
+    """The seed of one random stream of a fit: one derivation for all streams.
+
+    Parameters
+    ----------
+    seed : int
+        The fit's base seed (:func:`draw_seed`).
+    stream : Stream
+        The purpose of the draws.
+    *ids : int
+        Sub-stream numbers (an epoch, a level).
+
+    Returns
+    -------
+    int
+        A seed in ``[0, 2**32)``, usable by numpy, torch and scikit-learn.
+
+    Examples
+    --------
+    >>> spawn(0, Stream.TRAIN, 3) == spawn(0, Stream.TRAIN, 3)
+    True
+    >>> spawn(0, Stream.TRAIN, 3) != spawn(0, Stream.VALID, 3)
+    True
+    """
+    entropy = [int(seed), int(stream), *(int(i) for i in ids)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def make_generator(
+    seed: int, stream: Stream, *ids: int, device: torch.device | str = "cpu"
+) -> torch.Generator:
+    """A private torch generator for one stream of a fit (see :func:`spawn`).
+
+    Examples
+    --------
+    >>> g = make_generator(0, Stream.VALID, device=torch.device("cpu"))
     >>> torch.randn(1, generator=g).shape
     torch.Size([1])
     """
-    sub = np.random.SeedSequence([seed, stream]).generate_state(1)[0]
-    return torch.Generator(device=device).manual_seed(int(sub))
+    return torch.Generator(device=device).manual_seed(spawn(seed, stream, *ids))
+
+
+def make_rng(seed: int, stream: Stream, *ids: int) -> np.random.Generator:
+    """A private numpy generator for one stream of a fit (see :func:`spawn`).
+
+    Examples
+    --------
+    >>> make_rng(0, Stream.INIT).integers(10) == make_rng(0, Stream.INIT).integers(10)
+    True
+    """
+    return np.random.default_rng(spawn(seed, stream, *ids))
 
 
 def distributed_world() -> tuple[int, int] | None:
@@ -153,3 +224,140 @@ def broadcast_seed(seed: int) -> int:
     box = [seed]
     dist.broadcast_object_list(box, src=0)
     return int(box[0])
+
+
+def resolve_load_device(device: Any) -> torch.device:
+    """Device for a loaded or unpickled model: the requested one, else the CPU.
+
+    Examples
+    --------
+    >>> resolve_load_device("cpu")
+    device(type='cpu')
+    """
+    try:
+        return resolve_device(device)
+    except ValueError:
+        warnings.warn(
+            f"device={device!r} is not available here; the model is loaded on the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bfloat16 when asked, or on "auto" for CUDA devices that support it.
+
+    Examples
+    --------
+    >>> autocast_dtype("auto", torch.device("cpu")) is None
+    True
+    """
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+def adam(
+    params: list[torch.nn.Parameter],
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+) -> torch.optim.Optimizer:
+    """Adam, fused where the device supports it (one kernel for all tensors).
+
+    Examples
+    --------
+    >>> adam([torch.nn.Parameter(torch.zeros(2))], 1e-3).defaults["lr"]
+    0.001
+    """
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # fused unsupported here
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def to_cpu(obj: Any) -> Any:
+    """Tensors in nested dicts and lists copied to the CPU (e.g. optimiser state).
+
+    Examples
+    --------
+    >>> to_cpu({"a": [torch.zeros(1)]})["a"][0].device
+    device(type='cpu')
+    """
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_cpu(v) for v in obj]
+    return obj
+
+
+def in_worker() -> bool:
+    """Whether this process is a joblib (loky) or Dask worker.
+
+    Examples
+    --------
+    >>> in_worker()
+    False
+    """
+    import multiprocessing
+
+    name = multiprocessing.current_process().name
+    if name.startswith("LokyProcess") or name.startswith("Dask Worker"):
+        return True
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return True
+    except (ImportError, ValueError):
+        return False
+
+
+def worker_threads(in_worker: bool) -> int | None:
+    """Torch threads for a fit: ``SKVAE_NUM_THREADS``, else 1 in a worker.
+
+    Parallel searches run one fit per worker: with every worker using every
+    core, the workers oversubscribe the machine and PyTorch slows down many
+    times. None: leave torch's setting alone.
+
+    Examples
+    --------
+    >>> worker_threads(in_worker=True) >= 1
+    True
+    """
+    value = os.environ.get("SKVAE_NUM_THREADS")
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            raise ValueError(
+                f"SKVAE_NUM_THREADS must be a positive integer, got {value!r}."
+            ) from None
+        if n < 1:
+            raise ValueError(f"SKVAE_NUM_THREADS must be >= 1, got {n}.")
+        return n
+    return 1 if in_worker else None
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run with ``n`` torch threads (None: unchanged), restoring them after.
+
+    Examples
+    --------
+    >>> with torch_threads(None):
+    ...     pass
+    """
+    if n is None or n == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

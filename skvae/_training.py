@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from skvae._torch import distributed_world
+from skvae._torch import Stream, distributed_world, make_generator
 from skvae.nn.base import StepContext
 
 
@@ -149,6 +148,74 @@ class MultiOptimizer:
             optimizer.load_state_dict(sub)
 
 
+@dataclass(frozen=True)
+class KLSchedule:
+    """How the weight of a model's regulariser (the KL term) evolves in training.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Target weight of the term.
+    warmup : int, default=0
+        Epochs of the schedule: the linear warm-up of ``beta`` from 0, the
+        period of the cyclical schedule, or the epochs over which the capacity
+        grows to ``capacity``. 0: ``beta`` from the first step.
+    kind : {"linear", "cyclical", "capacity"}, default="linear"
+        "linear": ``beta`` grows linearly from 0 over ``warmup`` epochs.
+        "cyclical" (Fu et al. 2019): the linear ramp over the first half of
+        each period of ``warmup`` epochs, then ``beta`` for the second half,
+        repeated. "capacity" (Burgess et al. 2018): ``beta`` is fixed and the
+        KL term is ``beta * |KL - C|`` with C growing linearly from 0 to
+        ``capacity`` over ``warmup`` epochs.
+    capacity : float, default=25.0
+        Final capacity C in nats of the "capacity" schedule.
+    free_bits : float, default=0.0
+        Nats per latent dimension that are not penalised.
+
+    Examples
+    --------
+    >>> KLSchedule(beta=2.0, warmup=4).weight_at(1.0)
+    (0.5, None)
+    >>> KLSchedule(beta=2.0, warmup=4).weight_at(10.0)
+    (2.0, None)
+    """
+
+    beta: float = 1.0
+    warmup: int = 0
+    kind: str = "linear"
+    capacity: float = 25.0
+    free_bits: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("linear", "cyclical", "capacity"):
+            raise ValueError(f"Unknown kl_schedule {self.kind!r}.")
+
+    def warmup_at(self, progress: float) -> float:
+        """Warm-up fraction in [0, 1] after ``progress`` epochs (fractional)."""
+        if self.warmup <= 0:
+            return 1.0
+        return min(1.0, progress / self.warmup)
+
+    def weight_at(self, progress: float) -> tuple[float, float | None]:
+        """KL weight and capacity (None if unused) after ``progress`` epochs."""
+        if self.kind == "capacity":
+            return self.beta, self.capacity * self.warmup_at(progress)
+        if self.kind == "cyclical" and self.warmup > 0:
+            phase = (progress % self.warmup) / self.warmup
+            if progress > 0 and phase == 0:  # the last step of a period
+                phase = 1.0
+            return self.beta * min(1.0, 2.0 * phase), None
+        return self.beta * self.warmup_at(progress), None
+
+    def final(self) -> tuple[float, float | None]:
+        """The weight and capacity the schedule ends at (used for validation)."""
+        return self.beta, (self.capacity if self.kind == "capacity" else None)
+
+
+#: The schedule of models without a KL term (VQ): a weight of 1, never used.
+NO_KL = KLSchedule()
+
+
 class NonFiniteLossError(ValueError):
     """Raised when the training loss becomes NaN or infinite."""
 
@@ -172,23 +239,9 @@ class Trainer:
         parameter group.
     batch_size : int
         Rows per step.
-    beta : float
-        Target KL weight.
-    kl_warmup : int
-        Epochs of the KL schedule: the linear warm-up of ``beta`` from 0, the
-        period of the cyclical schedule, or the epochs over which the capacity
-        grows to ``max_capacity``.
-    free_bits : float
-        Nats per latent dimension that are not penalised.
-    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
-        "linear": ``beta`` grows linearly from 0 over ``kl_warmup`` epochs.
-        "cyclical" (Fu et al. 2019): the linear ramp over the first half of
-        each period of ``kl_warmup`` epochs, then ``beta`` for the second half,
-        repeated. "capacity" (Burgess et al. 2018): ``beta`` is fixed and the
-        KL term is ``beta * |KL - C|`` with C growing linearly from 0 to
-        ``max_capacity`` over ``kl_warmup`` epochs.
-    max_capacity : float, default=25.0
-        Final capacity C in nats of the "capacity" schedule.
+    kl : KLSchedule or None, default=None
+        The schedule of the KL term's weight (of the regulariser's weight
+        for WAE and AAE); None for models without one (a constant 1).
     max_grad_norm : float or None
         Clip the gradients' global norm to this value.
     compile : bool
@@ -198,7 +251,12 @@ class Trainer:
         Run the training forward passes under autocast to this dtype
         (bfloat16); only for modules with ``supports_autocast``.
     seed : int
-        Seed of the private generators (one stream per epoch).
+        Base seed of the private generators (:class:`skvae._torch.Stream`).
+    streams : tuple of Stream, default=(Stream.TRAIN, Stream.VALID)
+        The streams of the training epochs and of the validation noise (a
+        pretraining phase or a prior trains on streams of its own).
+    stream_ids : tuple of int, default=()
+        Sub-stream numbers before the epoch (e.g. the level of a prior).
     callbacks : sequence of Callback
         Called at the hooks of :class:`Callback`.
     summarize : callable, optional
@@ -211,28 +269,20 @@ class Trainer:
         optimizer: torch.optim.Optimizer,
         *,
         batch_size: int,
-        beta: float = 1.0,
-        kl_warmup: int = 0,
-        free_bits: float = 0.0,
-        kl_schedule: str = "linear",
-        max_capacity: float = 25.0,
+        kl: KLSchedule | None = None,
         max_grad_norm: float | None = None,
         compile: bool = False,
         autocast: torch.dtype | None = None,
         seed: int = 0,
+        streams: tuple[Stream, Stream] = (Stream.TRAIN, Stream.VALID),
+        stream_ids: tuple[int, ...] = (),
         callbacks: Sequence[Callback] = (),
         summarize: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None,
     ) -> None:
         self.module = module
         self.optimizer = optimizer
         self.batch_size = batch_size
-        self.beta = beta
-        self.kl_warmup = kl_warmup
-        self.free_bits = free_bits
-        if kl_schedule not in ("linear", "cyclical", "capacity"):
-            raise ValueError(f"Unknown kl_schedule {kl_schedule!r}.")
-        self.kl_schedule = kl_schedule
-        self.max_capacity = max_capacity
+        self.kl = NO_KL if kl is None else kl
         self.loss_fields = tuple(getattr(module, "loss_fields", ("loss",)))
         self.max_grad_norm = max_grad_norm
         # Several ranks (torchrun): each trains on its share of every batch,
@@ -245,6 +295,8 @@ class Trainer:
             step_module = DistributedDataParallel(module, find_unused_parameters=True)
         self._step_module = torch.compile(step_module) if compile else step_module
         self.seed = seed
+        self.streams = streams
+        self.stream_ids = stream_ids
         self.autocast = (
             autocast if getattr(module, "supports_autocast", False) else None
         )
@@ -263,33 +315,10 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, hook)(self, **kwargs)
 
-    def warmup_at(self, progress: float) -> float:
-        """Warm-up fraction in [0, 1] after ``progress`` epochs (fractional)."""
-        if self.kl_warmup <= 0:
-            return 1.0
-        return min(1.0, progress / self.kl_warmup)
-
-    def beta_at(self, progress: float) -> float:
-        """KL weight after ``progress`` epochs (fractional) of training."""
-        return self.kl_weight_at(progress)[0]
-
-    def kl_weight_at(self, progress: float) -> tuple[float, float | None]:
-        """KL weight and capacity (None if unused) after ``progress`` epochs."""
-        if self.kl_schedule == "capacity":
-            return self.beta, self.max_capacity * self.warmup_at(progress)
-        if self.kl_schedule == "cyclical" and self.kl_warmup > 0:
-            phase = (progress % self.kl_warmup) / self.kl_warmup
-            if progress > 0 and phase == 0:  # the last step of a period
-                phase = 1.0
-            return self.beta * min(1.0, 2.0 * phase), None
-        return self.beta * self.warmup_at(progress), None
-
-    def generator(
-        self, epoch: int, device: torch.device, stream: int = 0
-    ) -> torch.Generator:
-        """A private generator for one epoch, independent of the global state."""
-        seed = np.random.SeedSequence([self.seed, stream, epoch]).generate_state(1)
-        return torch.Generator(device=device).manual_seed(int(seed[0]))
+    def generator(self, epoch: int, device: torch.device) -> torch.Generator:
+        """The private generator of one training epoch (its own stream)."""
+        ids = (*self.stream_ids, epoch)
+        return make_generator(self.seed, self.streams[0], *ids, device=device)
 
     def train_epoch(
         self, data: Sequence[torch.Tensor], epoch: int
@@ -302,7 +331,7 @@ class Trainer:
         n_batches = max(1, math.ceil(n_samples / self.batch_size))
         sums = _Sums()
         self.module.train()
-        beta = self.beta
+        beta = self.kl.beta
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             n_global = idx.numel()
@@ -318,12 +347,12 @@ class Trainer:
                 idx = idx[rows]
             batch = [t[idx] for t in data]
             progress = epoch + (b + 1) / n_batches
-            beta, capacity = self.kl_weight_at(progress)
+            beta, capacity = self.kl.weight_at(progress)
             ctx = StepContext(
                 beta=beta,
-                free_bits=self.free_bits,
+                free_bits=self.kl.free_bits,
                 generator=gen,
-                warmup=self.warmup_at(progress),
+                warmup=self.kl.warmup_at(progress),
                 capacity=capacity,
                 n_train=n_samples,
                 rows=rows,
@@ -357,9 +386,10 @@ class Trainer:
     ) -> dict[str, torch.Tensor]:
         """Summed terms over ``data`` at the target beta, without free bits."""
         device = data[0].device
-        gen = self.generator(0, device, stream=1)  # same noise every epoch
-        beta = self.beta  # the target: what the schedule ends at
-        capacity = self.max_capacity if self.kl_schedule == "capacity" else None
+        # the same noise every epoch
+        ids = (*self.stream_ids, 0)
+        gen = make_generator(self.seed, self.streams[1], *ids, device=device)
+        beta, capacity = self.kl.final()  # the target: what the schedule ends at
         ctx = StepContext(
             beta=beta,
             free_bits=0.0,
@@ -446,7 +476,7 @@ class Trainer:
             for epoch in range(start_epoch, start_epoch + max_epochs):
                 record = self.run_epoch(train, valid, epoch)
                 history.append(record)
-                if not stop_early or epoch + 1 < self.kl_warmup:
+                if not stop_early or epoch + 1 < self.kl.warmup:
                     continue
                 score = record["valid_loss" if valid is not None else "train_loss"]
                 if score < result.best_loss - tol:

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _SCORE_STREAM, BaseVAE, _epochs_for_steps
+from skvae._base import BaseVAE
+from skvae._data import epochs_for_steps
 from skvae._columns import resolve_column_types
-from skvae._sklearn_compat import Interval, _fit_context, validate_data
-from skvae._torch import draw_seed, make_generator, to_numpy, to_tensor
+from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
+from skvae._torch import draw_seed
 from skvae.models.vae import VAE
 
 
@@ -54,7 +54,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
     batch_size = int(np.clip(n_samples // 8, 16, 128))
-    max_iter = _epochs_for_steps(6000, n_samples, batch_size, 20, 1000)
+    max_iter = epochs_for_steps(6000, n_samples, batch_size, 20, 1000)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(128, 128),
@@ -268,23 +268,11 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         rows = np.flatnonzero(np.isnan(X).any(axis=1))
         if rows.size == 0:
             return out
-        est = self.estimator_
-        device = est._device
-        k = self.n_importance_samples
-        noise = make_generator(est._seed, _SCORE_STREAM, device)
-        eps = torch.randn(k, est.module_.noise_dim, generator=noise, device=device)
-        draws = None
-        if self.sample_posterior:
-            draws = make_generator(draw_seed(self.random_state), 3, device)
-        scaled = self._scale(X[rows])
-        est.module_.eval()
-        chunk = max(1, 8192 // k)
-        filled = []
-        with torch.inference_mode():
-            for start in range(0, len(rows), chunk):
-                x = to_tensor(scaled[start : start + chunk], device)
-                filled.append(to_numpy(est.module_.impute(x, eps, draws), X.dtype))
-        imputed = np.concatenate(filled) * self._scale_ + self._shift
+        seed = draw_seed(self.random_state) if self.sample_posterior else None
+        filled = self.estimator_._impute_rows(
+            self._scale(X[rows]), self.n_importance_samples, seed
+        )
+        imputed = filled * self._scale_ + self._shift
         missing = np.isnan(X[rows])
         out[rows] = np.where(missing, imputed, X[rows])
         return out

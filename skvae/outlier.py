@@ -10,11 +10,18 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _FLOATS, BaseVAE, _epochs_for_steps, _torch_threads
-from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from skvae._base import BaseVAE
+from skvae._data import FLOATS, epochs_for_steps
+from skvae._torch import torch_threads
+from skvae._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from skvae.models.vae import VAE
 
 # Below this many features the default detector's VAE is faster on the CPU,
@@ -78,7 +85,7 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     n_components = int(np.clip(round(math.sqrt(n_features)), 2, 16))
     width = int(np.clip(2 ** round(math.log2(max(n_features, 1) * 2)), 32, 256))
     batch_size = int(np.clip(n_samples // 16, 32, 256))
-    max_iter = _epochs_for_steps(300, n_samples, batch_size, 10, 200)
+    max_iter = epochs_for_steps(300, n_samples, batch_size, 10, 200)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(width, width // 2),
@@ -220,7 +227,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
+        X = validate_data(self, X, dtype=FLOATS, ensure_min_samples=2)
         self._fit_model(X, screening=True)
         if self.trim_fraction == "auto":
             scores = self._scores(X)
@@ -260,7 +267,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
-        with warnings.catch_warnings(), _torch_threads(threads):
+        with warnings.catch_warnings(), torch_threads(threads):
             if self.estimator is None:  # the default's epochs are a budget
                 warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(X)
@@ -296,7 +303,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             The score chosen by ``score_type``, in nats.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._scores(X)
 
     def decision_function(self, X):

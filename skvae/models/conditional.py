@@ -17,9 +17,11 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from skvae._base import _FLOATS, _check_n_samples
+from skvae._data import FLOATS, check_n_samples
 from skvae._torch import to_tensor
-from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
+from skvae.models.vae import VAE
+from skvae.nn.gaussian import LOG_VAR_MAX as _LOG_VAR_MAX
+from skvae.nn.gaussian import LOG_VAR_MIN as _LOG_VAR_MIN
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import (
@@ -335,7 +337,7 @@ class LabelledModelMixin:
 
     def _inverse_transform_given(self, Z: Any, y: Any) -> np.ndarray:
         check_is_fitted(self)
-        Z = check_array(Z, dtype=_FLOATS)
+        Z = check_array(Z, dtype=FLOATS)
         n_latent = self.module_.n_latent
         if Z.shape[1] != n_latent:
             raise ValueError(
@@ -354,7 +356,7 @@ class LabelledModelMixin:
 
     def _sample_labelled(self, n_samples: Any, y: Any, random_state: Any) -> np.ndarray:
         check_is_fitted(self)
-        n = _check_n_samples(n_samples)
+        n = check_n_samples(n_samples)
         Y = None
         if y is not None:
             Y = to_tensor(self._one_hot(y, n, self._dtype), self._device)

@@ -32,9 +32,11 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
-from skvae._base import _FLOATS
+from skvae._data import FLOATS
 from skvae._sklearn_compat import Interval, validate_data
-from skvae.models.vae import _LOG_VAR_MAX, _LOG_VAR_MIN, VAE
+from skvae.models.vae import VAE
+from skvae.nn.gaussian import LOG_VAR_MAX as _LOG_VAR_MAX
+from skvae.nn.gaussian import LOG_VAR_MIN as _LOG_VAR_MIN
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.divergences import gaussian_kl, importance_bound, kl_penalty
 from skvae.nn.likelihoods import Likelihood
@@ -806,7 +808,7 @@ class HierarchicalVAE(VAE):
                 f"layer must be an integer in [{-len(sizes)}, {len(sizes)}), "
                 f"got layer={layer!r}."
             )
-        Z = check_array(X, dtype=_FLOATS)
+        Z = check_array(X, dtype=FLOATS)
         if Z.shape[1] != sizes[layer]:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
@@ -844,7 +846,7 @@ class HierarchicalVAE(VAE):
         [(20, 4), (20, 2)]
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         Z = self._map_batches(self.module_.embed_layers, X, X.dtype)
         return np.split(Z, np.cumsum(self.module_.sizes)[:-1], axis=1)
 

@@ -13,7 +13,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import _FLOATS, BaseVAE
+from skvae._base import BaseVAE
+from skvae._data import FLOATS
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae.models.conditional import ConditionalVAE, ConditionalVAEModule
 from skvae.nn.base import StepContext
@@ -672,7 +673,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
             Log-probabilities.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._map_batches(self.module_.class_log_proba, X, X.dtype)
 
     def predict(self, X):

@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skvae._base import _FLOATS, _check_n_samples, _epochs_for_steps
+from skvae._data import FLOATS, check_n_samples, epochs_for_steps
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
 from skvae.models.vae import VAE, GaussianVAEModule
@@ -446,7 +446,7 @@ class VaDE(ClusterMixin, VAE):
         self.pretrain_history_: list[dict[str, Any]] = []
         epochs = self.pretrain_max_iter
         if epochs == "auto":
-            epochs = _epochs_for_steps(1000, train[0].shape[0], batch_size, 50)
+            epochs = epochs_for_steps(1000, train[0].shape[0], batch_size, 50)
         if epochs > 0:
             module.pretraining = True
             try:
@@ -544,7 +544,7 @@ class VaDE(ClusterMixin, VAE):
             The fitted estimator.
         """
         super().fit(X)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         self.labels_ = self.predict(X)
         self._set_mixture_attributes()
         return self
@@ -590,7 +590,7 @@ class VaDE(ClusterMixin, VAE):
             Cluster probabilities; rows sum to 1.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         return np.exp(self._map_batches(self.module_.cluster_log_proba, X, X.dtype))
 
     def predict(self, X):
@@ -627,7 +627,7 @@ class VaDE(ClusterMixin, VAE):
             Generated rows (decoder means).
         """
         check_is_fitted(self)
-        n = _check_n_samples(n_samples)
+        n = check_n_samples(n_samples)
         clusters = None
         if cluster is not None:
             clusters = np.broadcast_to(np.asarray(cluster), (n,))

@@ -2,244 +2,29 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from torch import nn
 
-from skvae._base import BaseVAE
-from skvae._columns import (
-    LIKELIHOOD_CONSTRAINT,
-    check_likelihood_range,
+from skvae._base import (
+    KL_PARAMS,
+    MISSING_PARAMS,
+    OBJECTIVE_PARAMS,
+    SCORING_PARAMS,
+    BaseVAE,
+    kl_schedule_of,
 )
+from skvae._columns import check_likelihood_range
 from skvae._sklearn_compat import Interval, StrOptions
-from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.conv import NetworkSpec, check_input_shape, make_decoder, make_encoder
-from skvae.nn.divergences import (
-    gaussian_kl,
-    gaussian_log_prob,
-    importance_bound,
-    kl_penalty,
-    posterior_log_prob,
-    total_correlation,
-)
+from skvae._torch import Stream, make_rng
+from skvae._training import KLSchedule
+from skvae.nn.conv import check_input_shape
+from skvae.nn.gaussian import GaussianVAEModule
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import ACTIVATIONS
-from skvae.nn.priors import StandardNormalPrior, VampPrior
+from skvae.nn.priors import VampPrior
 
-_LOG_2PI = math.log(2.0 * math.pi)
-_LOG_VAR_MIN, _LOG_VAR_MAX = -12.0, 8.0
-
-
-class GaussianVAEModule(LatentModule):
-    """A VAE with a diagonal Gaussian posterior.
-
-    Its training step is safe under bfloat16 autocast
-    (``supports_autocast``): the networks' outputs are cast to float32 before
-    the KL and likelihood terms.
-
-    Parameters
-    ----------
-    n_features : int
-        Width of the data.
-    n_components : int
-        Latent dimension.
-    hidden_layer_sizes : sequence of int
-        Encoder widths; the decoder mirrors them.
-    activation : str
-        Activation name.
-    likelihood : Likelihood
-        The observation model.
-    input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as rows: convolutional networks, with
-        ``hidden_layer_sizes`` the channels of the stride-2 layers.
-    objective : {"elbo", "iwae"}, default="elbo"
-        Training objective: the (beta-)ELBO with one draw, or the
-        importance-weighted bound of Burda et al. (2016) with
-        ``n_iwae_samples`` draws.
-    n_iwae_samples : int, default=5
-        Draws per row of the "iwae" objective.
-    prior : torch.nn.Module or None, default=None
-        The prior: None for N(0, I), or a :class:`skvae.nn.VampPrior`.
-    tc_weight : float, default=0.0
-        Extra weight on the total correlation of q(z) (beta-TCVAE).
-    encoder, decoder : NetworkSpec or None, default=None
-        User networks in place of the built-in ones
-        (see :func:`skvae.nn.make_encoder`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skvae.nn import GaussianLikelihood
-    >>> m = GaussianVAEModule(5, 2, (8,), "relu", GaussianLikelihood(5))
-    >>> m.embed(torch.zeros(3, 5)).shape
-    torch.Size([3, 2])
-    """
-
-    supports_autocast = True
-
-    def __init__(
-        self,
-        n_features: int,
-        n_components: int,
-        hidden_layer_sizes: Sequence[int],
-        activation: str,
-        likelihood: Likelihood,
-        input_shape: Sequence[int] | None = None,
-        *,
-        objective: str = "elbo",
-        n_iwae_samples: int = 5,
-        prior: nn.Module | None = None,
-        tc_weight: float = 0.0,
-        encoder: NetworkSpec | None = None,
-        decoder: NetworkSpec | None = None,
-    ) -> None:
-        super().__init__()
-        self.n_latent = n_components
-        self.noise_dim = n_components
-        self.encoder = make_encoder(
-            n_features,
-            hidden_layer_sizes,
-            2 * n_components,
-            activation,
-            input_shape,
-            custom=encoder,
-        )
-        self.decoder = make_decoder(
-            n_components,
-            hidden_layer_sizes,
-            likelihood.n_params,
-            activation,
-            input_shape,
-            custom=decoder,
-        )
-        self.likelihood = likelihood
-        self.prior = StandardNormalPrior(n_components) if prior is None else prior
-        self.objective = objective
-        self.n_iwae_samples = n_iwae_samples
-        self.tc_weight = tc_weight
-
-    @property
-    def _vamp(self) -> bool:
-        return isinstance(self.prior, VampPrior)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior means and log-variances, each ``(batch, n_components)``."""
-        # float32 from here on: under mixed precision only the networks run
-        # in bfloat16, the KL and likelihood sums do not
-        mu, log_var = self.encoder(x).float().chunk(2, dim=-1)
-        return mu, log_var.clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean."""
-        return self.encode(x)[0]
-
-    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """The mean of p(x | z)."""
-        return self.likelihood.mean(self.decoder(z))
-
-    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
-        """The log-density log p(z), summed over the last dimension."""
-        if self._vamp:
-            return self.prior.log_prob(z, *self.encode(self.prior.pseudo_inputs))
-        return self.prior.log_prob(z)
-
-    def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
-        """Per-sample training loss (negative beta-ELBO or IWAE bound) and parts."""
-        mu, log_var = self.encode(x)
-        std = torch.exp(0.5 * log_var)
-        k = self.n_iwae_samples if self.objective == "iwae" else 1
-        eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
-        # One draw stays 2-D (the fast path); k draws are (k, batch, n_components).
-        z = mu + std * (eps[0] if k == 1 else eps)
-        log_px = self.likelihood.log_prob(x, self.decoder(z).float())
-        if k == 1:
-            z, log_px = z[None], log_px[None]
-        if self._vamp or k > 1:
-            log_qz = gaussian_log_prob(z, mu, log_var)  # (k, batch)
-            log_ratio = self.log_prior(z) - log_qz  # log p(z) - log q(z | x)
-            kl = -log_ratio.mean(0)  # a one-sample estimate per draw
-        if self._vamp:  # no closed form: the estimate, spread over dimensions
-            kl_per_dim = (kl / self.n_latent)[:, None].expand(-1, self.n_latent)
-        else:
-            kl_per_dim = gaussian_kl(mu, log_var)  # (batch, n_components)
-            kl = kl_per_dim.sum(-1)
-        if k > 1:  # importance-weighted bound, beta on the prior/posterior ratio
-            log_w = log_px + ctx.beta * log_ratio
-            loss = -importance_bound(log_w)
-        else:
-            loss = -log_px[0] + kl_penalty(kl_per_dim, ctx)
-        if self.tc_weight > 0:
-            tc = total_correlation(z[0], mu, log_var, ctx.n_train)
-            loss = loss + ctx.warmup * self.tc_weight * tc
-        mu_d = mu.detach()
-        return ELBOTerms(loss, -log_px.mean(0), kl, kl_per_dim, mu_d, mu_d.square())
-
-    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
-
-        ``eps`` has shape ``(k, n_components)``: the same draws serve every row.
-        """
-        mu, log_var = self.encode(x)  # (batch, n_components)
-        std = torch.exp(0.5 * log_var)
-        z = mu + std * eps[:, None, :]  # (k, batch, n_components)
-        log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
-        if eps.shape[0] == 1 and not self._vamp:
-            return log_px[0] - gaussian_kl(mu, log_var).sum(-1)
-        log_pz = self.log_prior(z)
-        log_qz = posterior_log_prob(eps, log_var)
-        log_w = log_px + log_pz - log_qz  # (k, batch)
-        return importance_bound(log_w)
-
-    def reconstruction_log_likelihood(
-        self, x: torch.Tensor, eps: torch.Tensor
-    ) -> torch.Tensor:
-        """Mean over the ``k`` draws in ``eps`` of log p(x | z), z ~ q(z | x)."""
-        mu, log_var = self.encode(x)
-        z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, n_components)
-        return self.likelihood.log_prob(x, self.decoder(z)).mean(0)
-
-    def impute(
-        self,
-        x: torch.Tensor,
-        eps: torch.Tensor,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Rows ``x`` with their NaN entries filled from p(x_missing | x_observed).
-
-        With draws z_k = mu + sigma * eps_k of q(z | x_observed) and
-        self-normalised importance weights w_k proportional to
-        p(x_observed | z_k) p(z_k) / q(z_k | x_observed) (Mattei & Frellsen
-        2019): without ``generator``, the weighted mean of the decoders'
-        expected values (the single imputation that minimises squared error);
-        with it, one draw of x_missing from p(x | z_k), z_k chosen with
-        probability w_k (sampling importance resampling: multiple imputation).
-        """
-        observed = ~torch.isnan(x)
-        mu, log_var = self.encode(x)
-        z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, d)
-        params = self.decoder(z)
-        log_q = posterior_log_prob(eps, log_var)
-        log_w = self.likelihood.log_prob(x, params, update=False)
-        log_w = log_w + self.log_prior(z) - log_q  # (k, batch)
-        weights = torch.softmax(log_w, dim=0)
-        if generator is None:
-            fill = (weights[..., None] * self.likelihood.expectation(params)).sum(0)
-        else:
-            pick = torch.multinomial(weights.T, 1, generator=generator)[:, 0]
-            chosen = params[pick, torch.arange(x.shape[0], device=x.device)]
-            fill = self.likelihood.sample(chosen, generator)
-        return torch.where(observed, x, fill)
-
-    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-        """Decoder means of latents drawn from the prior."""
-        if self._vamp:
-            pseudo = self.encode(self.prior.pseudo_inputs)
-            return self.decode_mean(self.prior.sample(n_samples, generator, *pseudo))
-        return self.decode_mean(self.prior.sample(n_samples, generator))
+__all__ = ["VAE", "GaussianVAEModule"]
 
 
 class VAE(BaseVAE):
@@ -444,27 +229,15 @@ default="relu"
 
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
+        **KL_PARAMS,
+        **OBJECTIVE_PARAMS,
+        **SCORING_PARAMS,
+        **MISSING_PARAMS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
         "input_shape": ["array-like", None],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": LIKELIHOOD_CONSTRAINT,
-        "min_variance": [Interval(Real, 0, None, closed="neither")],
-        "missing": [StrOptions({"error", "mask"})],
-        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
-        "kl_schedule": [StrOptions({"linear", "cyclical", "capacity"})],
-        "max_capacity": [Interval(Real, 0, None, closed="left")],
-        "objective": [StrOptions({"elbo", "iwae"})],
-        "n_iwae_samples": [Interval(Integral, 1, None, closed="left")],
         "prior": [StrOptions({"normal", "vamp"})],
         "n_pseudo_inputs": [Interval(Integral, 1, None, closed="left")],
         "tc_weight": [Interval(Real, 0, None, closed="left")],
-        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "encoder": [type, nn.Module, None],
-        "decoder": [type, nn.Module, None],
     }
 
     def __init__(
@@ -507,14 +280,34 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
         self.n_components = n_components
         self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
         self.input_shape = input_shape
-        self.activation = activation
-        self.likelihood = likelihood
         self.missing = missing
-        self.min_variance = min_variance
         self.kl_warmup = kl_warmup
         self.kl_schedule = kl_schedule
         self.max_capacity = max_capacity
@@ -524,85 +317,56 @@ default="relu"
         self.prior = prior
         self.n_pseudo_inputs = n_pseudo_inputs
         self.tc_weight = tc_weight
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.n_importance_samples = n_importance_samples
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.precision = precision
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
-        self.encoder = encoder
-        self.decoder = decoder
-        self._set_routed_params(kwargs)
 
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must contain positive integers, got "
-                f"hidden_layer_sizes={self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
+    def _masks_missing(self) -> bool:
+        return self.missing == "mask"
+
+    def _kl_schedule(self) -> KLSchedule:
+        return kl_schedule_of(self)
+
+    def _n_score_draws(self) -> int:
+        return self.n_importance_samples
 
     def _check_params(self, X) -> None:
         self._hidden_sizes()
-        check_input_shape(getattr(self, "input_shape", None), X.shape[1])
+        check_input_shape(self.input_shape, X.shape[1])
         check_likelihood_range(self.likelihood, X)
-        self._check_objective()
-
-    def _check_objective(self) -> None:
-        """Reject combinations of the objective's options that do not mix."""
-        objective = getattr(self, "objective", "elbo")
-        schedule = getattr(self, "kl_schedule", "linear")
-        if objective == "iwae" and (self.free_bits > 0 or schedule == "capacity"):
+        if self.objective == "iwae" and (
+            self.free_bits > 0 or self.kl_schedule == "capacity"
+        ):
             raise ValueError(
                 "objective='iwae' weights whole importance samples, so it takes "
                 "neither free_bits > 0 nor kl_schedule='capacity'."
             )
-        if getattr(self, "prior", "normal") == "vamp" and self.free_bits > 0:
+        if self.prior == "vamp" and self.free_bits > 0:
             raise ValueError(
                 "free_bits needs a KL per latent dimension, which prior='vamp' "
                 "(a mixture) does not have; use kl_warmup instead."
             )
 
-    def _module_options(self, X) -> dict:
-        """Keyword arguments of GaussianVAEModule from the estimator's options."""
+    def _build_module(self, X, likelihood: Likelihood) -> GaussianVAEModule:
+        n_features = X.shape[1]
         prior = None
         if self.prior == "vamp":
-            rng = np.random.default_rng(self._seed)
+            rng = make_rng(self._seed, Stream.INIT)
             n_pseudo = min(self.n_pseudo_inputs, X.shape[0])
             rows = rng.choice(X.shape[0], size=n_pseudo, replace=False)
             # rows with missing entries (NaN) start from 0 there, as the
             # encoder sees them
             pseudo = np.nan_to_num(X[rows], nan=0.0)
             prior = VampPrior(torch.as_tensor(pseudo, dtype=torch.float32))
-        return dict(
+        return GaussianVAEModule(
+            n_features,
+            self.n_components,
+            self._hidden_sizes(),
+            self.activation,
+            likelihood,
+            check_input_shape(self.input_shape, n_features),
             objective=self.objective,
             n_iwae_samples=self.n_iwae_samples,
             prior=prior,
             tc_weight=self.tc_weight,
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
-        )
-
-    def _build_module(self, X) -> GaussianVAEModule:
-        n_features = X.shape[1]
-        return GaussianVAEModule(
-            n_features,
-            self.n_components,
-            self._hidden_sizes(),
-            self.activation,
-            self._data_likelihood(X),
-            check_input_shape(getattr(self, "input_shape", None), n_features),
-            **self._module_options(X),
         )

@@ -12,11 +12,13 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
-from skvae._base import _FLOATS, BaseVAE, _adam
+from skvae._base import BaseVAE
+from skvae._data import FLOATS
+from skvae._torch import adam
 from skvae._columns import LIKELIHOOD_CONSTRAINT
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
 from skvae._torch import to_numpy
-from skvae.models.vae import check_likelihood_range
+from skvae._columns import check_likelihood_range
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import (
@@ -639,7 +641,7 @@ class VQVAE(BaseVAE):
         return self
 
     def _fit_prior(self, X, epochs: int) -> None:
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         codes = self._codes(X)
         data = [torch.as_tensor(c, device=self._device) for c in codes]
         module = self.module_
@@ -653,7 +655,7 @@ class VQVAE(BaseVAE):
         with torch.random.fork_rng(devices=[]):
             for i, (prior, arrays) in enumerate(priors):
                 trainer = self._make_trainer(
-                    _adam(list(prior.parameters()), self.learning_rate_init),
+                    adam(list(prior.parameters()), self.learning_rate_init),
                     batch_size,
                     module=prior,
                     kl_warmup=0,
@@ -718,7 +720,7 @@ class VQVAE(BaseVAE):
             Codebook indices (VQVAE2: a tuple of the bottom and top maps).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         codes = self._codes(X)
         return codes[0] if self._n_levels == 1 else tuple(codes)
 
@@ -745,7 +747,7 @@ class VQVAE(BaseVAE):
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
             return self._map_batches(self._decode_flat_codes, Z, self._dtype)
-        return super().inverse_transform(check_array(Z, dtype=_FLOATS))
+        return super().inverse_transform(check_array(Z, dtype=FLOATS))
 
     def _decode_flat_codes(self, flat: torch.Tensor) -> torch.Tensor:
         maps, start = [], 0
@@ -768,7 +770,7 @@ class VQVAE(BaseVAE):
             Per-row bounds of the log-likelihood.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._row_scores(X, "log_likelihood", 1)
 
 

@@ -17,10 +17,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skvae._base import _FLOATS, BaseVAE
+from skvae._base import BaseVAE
+from skvae._data import FLOATS
 from skvae._columns import LIKELIHOOD_CONSTRAINT
 from skvae._sklearn_compat import Interval, StrOptions, validate_data
-from skvae.models.vae import check_likelihood_range
+from skvae._columns import check_likelihood_range
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import check_input_shape, make_decoder, make_encoder
 from skvae.nn.divergences import KERNELS, mmd
@@ -306,7 +307,7 @@ class _RegularizedAutoencoder(BaseVAE):
             Per-row log-joint densities at the code, in nats.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._row_scores(X, "log_likelihood", 1)
 
 

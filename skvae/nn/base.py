@@ -114,6 +114,9 @@ class LatentModule(nn.Module):
 
     n_latent: int
     noise_dim: int
+    #: Whether the training step is safe under bfloat16 autocast (the
+    #: networks' outputs are cast to float32 before the loss's sums).
+    supports_autocast: bool = False
 
     def accept_missing(self) -> None:
         """Let rows with missing entries (NaN) in: the encoder sees them as 0.

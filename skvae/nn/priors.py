@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -155,9 +156,10 @@ class VampPrior(nn.Module):
     """The VampPrior (Tomczak & Welling 2018): a mixture of posteriors.
 
     p(z) = 1/K sum_k q(z | u_k), with K learnable pseudo-inputs u_k. The prior
-    holds the pseudo-inputs; the model encodes them with its own encoder and
-    passes their posterior means and log-variances to :meth:`log_prob` and
-    :meth:`sample`.
+    holds the pseudo-inputs and a reference to the model's ``encode``
+    (:meth:`bind`), so that, like every prior, it has :meth:`log_prob` of
+    ``z`` alone and :meth:`sample`. The encoder stays the model's: it is not
+    a submodule of the prior.
 
     Parameters
     ----------
@@ -168,39 +170,46 @@ class VampPrior(nn.Module):
     --------
     >>> import torch
     >>> prior = VampPrior(torch.zeros(4, 6))
-    >>> mu, log_var = torch.zeros(4, 2), torch.zeros(4, 2)
-    >>> prior.log_prob(torch.zeros(5, 2), mu, log_var).shape
+    >>> prior.bind(lambda x: (torch.zeros(x.shape[0], 2), torch.zeros(x.shape[0], 2)))
+    >>> prior.log_prob(torch.zeros(5, 2)).shape
     torch.Size([5])
-    >>> prior.sample(3, torch.Generator().manual_seed(0), mu, log_var).shape
+    >>> prior.sample(3, torch.Generator().manual_seed(0)).shape
     torch.Size([3, 2])
     """
 
     def __init__(self, pseudo_inputs: torch.Tensor) -> None:
         super().__init__()
         self.pseudo_inputs = nn.Parameter(pseudo_inputs.detach().clone())
+        self._encode: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def bind(self, encode: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Use ``encode`` (rows -> posterior means and log-variances)."""
+        # a plain attribute, not a submodule: the encoder's weights stay the
+        # model's own (one copy in the state dict)
+        object.__setattr__(self, "_encode", encode)
 
     @property
     def n_pseudo_inputs(self) -> int:
         """K, the number of mixture components."""
         return self.pseudo_inputs.shape[0]
 
-    def log_prob(
-        self, z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
-    ) -> torch.Tensor:
-        """The log-density of ``z`` ``(..., d)`` given the pseudo-posteriors."""
+    def components(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and log-variances of the K pseudo-posteriors, ``(K, d)`` each."""
+        if self._encode is None:
+            raise RuntimeError("VampPrior.bind(encode) must be called first.")
+        return self._encode(self.pseudo_inputs)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """The log-density of ``z`` ``(..., d)``, summed over the last dimension."""
+        mu, log_var = self.components()
         log_n = -0.5 * (
             (z[..., None, :] - mu).square() * torch.exp(-log_var) + log_var + _LOG_2PI
         ).sum(-1)  # (..., K)
         return torch.logsumexp(log_n, dim=-1) - math.log(mu.shape[0])
 
-    def sample(
-        self,
-        n_samples: int,
-        generator: torch.Generator,
-        mu: torch.Tensor,
-        log_var: torch.Tensor,
-    ) -> torch.Tensor:
+    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
         """Draw latents: a pseudo-input at random, then its posterior."""
+        mu, log_var = self.components()
         index = torch.randint(
             mu.shape[0], (n_samples,), generator=generator, device=mu.device
         )
