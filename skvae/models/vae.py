@@ -144,9 +144,10 @@ default="relu"
         epochs run faster, most on GPUs. Inference stays eager.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step's networks. "bfloat16" runs them
-        under bfloat16 autocast (the KL and likelihood terms stay float32);
-        "auto" does so on CUDA GPUs that support it, and uses float32
-        elsewhere (on CPUs bfloat16 is slower).
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
