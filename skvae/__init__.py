@@ -14,9 +14,8 @@ from skvae.models.vae import VAE
 from skvae.models.vq import VQVAE, VQVAE2
 from skvae.models.wae import WAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
+from skvae._version import __version__
 from skvae.persistence import load, save
-
-__version__ = "0.1.0"
 
 __all__ = [
     "VAE",

@@ -576,6 +576,28 @@ class BaseVAE(
                 module.accept_missing()
         return module
 
+    def _rebuild_module(self, n_rows: int, likelihood: Likelihood | None) -> LatentModule:
+        """A new module for a fitted model being loaded, built as ``fit`` builds it.
+
+        The seam :func:`skvae.load` uses: :meth:`_new_module` on ``n_rows``
+        rows of zeros of the training width, after the fitted attributes the
+        build reads (``classes_``, ``_seed``...) are restored. ``likelihood``
+        is the saved observation model where it was read off the training
+        data (a mixed likelihood's column types), else None. The caller then
+        copies the saved weights in and calls :meth:`_attach_module`.
+        """
+        X = np.zeros((n_rows, int(self.n_features_in_)), dtype=self._dtype)
+        if likelihood is None:
+            likelihood = self._data_likelihood(X)
+        return self._new_module(X, likelihood)
+
+    def _attach_module(self, module: LatentModule) -> None:
+        """Make ``module`` the fitted module, on ``device`` (else the CPU)."""
+        self._device = resolve_load_device(self.device)
+        self.module_ = module.to(self._device)
+        self._optimizer = None
+        self._optimizer_state = None
+
     def _check_precision(self, module: LatentModule) -> None:
         """``precision="bfloat16"`` only for modules that are safe under autocast."""
         if self.precision == "bfloat16" and not module.supports_autocast:

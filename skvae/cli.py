@@ -24,17 +24,40 @@ from typing import Any
 
 import numpy as np
 
-#: ``--model`` choices and the estimator each one fits.
-MODELS = {
-    "vae": "VAE",
+#: Short spellings of ``--model`` kept from earlier versions; every model
+#: family is also reachable by its class name in lower case (``--model vade``).
+ALIASES = {
     "conditional": "ConditionalVAE",
     "vq": "VQVAE",
     "vq2": "VQVAE2",
-    "wae": "WAE",
     "aae": "AdversarialAE",
     "hierarchical": "HierarchicalVAE",
     "ladder": "LadderVAE",
+    "semisupervised": "SemiSupervisedVAE",
 }
+
+
+def model_choices() -> dict[str, str]:
+    """``--model`` choices and the estimator each one fits.
+
+    Derived from the one list of skvae's estimators (``skvae.__all__``, read
+    by :func:`skvae.persistence._registry`): every model family, that is
+    every estimator built on :class:`skvae.BaseVAE`.
+
+    Examples
+    --------
+    >>> model_choices()["vae"], model_choices()["vq"]
+    ('VAE', 'VQVAE')
+    """
+    from skvae._base import BaseVAE
+    from skvae.persistence import _registry
+
+    families = sorted(n for n, c in _registry().items() if issubclass(c, BaseVAE))
+    choices = {name.lower(): name for name in families}
+    choices.update({a: n for a, n in ALIASES.items() if n in families})
+    return choices
+
+
 _EXIT_ERROR = 2
 
 
@@ -367,16 +390,14 @@ def _write_rows(f: Any, names: Sequence[str], values: np.ndarray) -> None:
 def _fit(args: argparse.Namespace) -> None:
     from skvae.persistence import _registry, save
 
-    name = MODELS[args.model]
-    cls = _registry().get(name)
-    if cls is None:
-        raise CommandError(f"--model {args.model} ({name}) is not in this skvae.")
+    name = model_choices()[args.model]
+    cls = _registry()[name]
     _, X, y = _read_input(args, target=args.target)
     model = cls(**_model_params(args, cls))
-    if name == "ConditionalVAE":
+    if model.__sklearn_tags__().target_tags.required:
         if y is None:
             raise CommandError(
-                "--model conditional needs the label column: --target COLUMN."
+                f"--model {args.model} needs the label column: --target COLUMN."
             )
         model.fit(X, y)
     else:
@@ -601,7 +622,7 @@ def _add_fit(sub: Any) -> None:
     )
     fit.add_argument(
         "--model",
-        choices=list(MODELS),
+        choices=list(model_choices()),
         default="vae",
         help="model family (default: vae)",
     )

@@ -53,6 +53,7 @@ and predicts exactly as the saved one, and ``warm_start=True`` or
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -64,6 +65,8 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
+
+from skvae._version import __version__
 
 __all__ = ["FORMAT_VERSION", "InvalidModelFileError", "load", "save"]
 
@@ -187,15 +190,13 @@ def load(path):
 def _to_bytes(model: Any) -> bytes:
     from safetensors.torch import save as save_tensors
 
-    import skvae
-
     writer = _Writer()
     record = writer.estimator(model, "", fitted=True)
     blob = save_tensors(writer.tensors)
     header = {
         "format": "skvae",
         "format_version": FORMAT_VERSION,
-        "skvae_version": skvae.__version__,
+        "skvae_version": __version__,
         "torch_version": torch.__version__.split("+")[0],
         "weights": {"nbytes": len(blob), "sha256": _sha256(blob)},
         "model": record,
@@ -210,7 +211,8 @@ def _from_bytes(data: bytes) -> Any:
     header, blob = _split_file(data)
     tensors = _read_tensors(blob)
     try:
-        return _Reader(tensors).estimator(header["model"])
+        version = str(header.get("skvae_version", "?"))
+        return _Reader(tensors, version).estimator(header["model"])
     except InvalidModelFileError:
         raise
     except (
@@ -299,28 +301,31 @@ def _sha256(data: bytes) -> str:
 
 
 def _registry() -> dict[str, type]:
-    """The estimators of skvae by class name: the only classes a file can name."""
-    from skvae.impute import VAEImputer
-    from skvae.models.aae import AdversarialAE
-    from skvae.models.conditional import ConditionalVAE
-    from skvae.models.semisupervised import SemiSupervisedVAE
-    from skvae.models.vade import VaDE
-    from skvae.models.vae import VAE
-    from skvae.models.vq import VQVAE, VQVAE2
-    from skvae.models.wae import WAE
-    from skvae.outlier import VAEOutlierDetector
+    """The estimators of skvae by class name: the only classes a file can name.
 
-    classes: list[type] = [
-        *(VAE, ConditionalVAE, SemiSupervisedVAE, VaDE, VQVAE, VQVAE2, WAE),
-        *(AdversarialAE, VAEOutlierDetector, VAEImputer),
-    ]
-    try:
-        from skvae.models.hierarchical import HierarchicalVAE, LadderVAE
-    except ImportError:  # pragma: no cover - not in every version
-        pass
-    else:
-        classes += [HierarchicalVAE, LadderVAE]
-    return {cls.__name__: cls for cls in classes}
+    Derived from ``skvae.__all__``, the one list of the public estimators.
+    """
+    from sklearn.base import BaseEstimator
+
+    import skvae
+
+    classes = (getattr(skvae, name) for name in skvae.__all__)
+    return {
+        cls.__name__: cls
+        for cls in classes
+        if isinstance(cls, type)
+        and issubclass(cls, BaseEstimator)
+        and not inspect.isabstract(cls)
+    }
+
+
+#: Parameters an estimator no longer takes, with the value that files written
+#: before the change hold when they used it in the only way it was honoured
+#: (ConditionalVAE refused any other prior or tc_weight, and had no use for
+#: n_pseudo_inputs). A file with another value is refused, naming its version.
+_REMOVED_PARAMS: dict[str, dict[str, Any]] = {
+    "ConditionalVAE": {"prior": "normal", "tc_weight": 0.0, "n_pseudo_inputs": 100},
+}
 
 
 # ---------------------------------------------------------------------- write
@@ -478,8 +483,9 @@ def _unsaveable(obj: Any, where: str) -> str:
 class _Reader:
     """Rebuilds estimators from records and the file's tensors."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
+    def __init__(self, tensors: dict[str, torch.Tensor], version: str = "?") -> None:
         self.tensors = tensors
+        self.version = version
         self._registry = _registry()
         self._tags: dict[str, Callable[[Any], Any]] = {
             "__tuple__": lambda body: tuple(self.value(body)),
@@ -515,11 +521,15 @@ class _Reader:
                 f"this skvae knows {sorted(self._registry)}."
             )
         params = self.value(record["params"])
+        removed = _REMOVED_PARAMS.get(cls.__name__, {})
+        for key in set(params) & set(removed):
+            if params[key] == removed[key]:
+                del params[key]
         unknown = set(params) - set(cls().get_params(deep=False))
         if unknown:
             raise InvalidModelFileError(
                 f"{cls.__name__} has no parameters {sorted(unknown)}: the file was "
-                "written by another skvae version."
+                f"written by skvae {self.version}, this is skvae {__version__}."
             )
         est = cls(**params)
         for key, value in record["attributes"].items():
@@ -539,9 +549,7 @@ class _Reader:
         module = _build_like_fit(est, state, layout)
         _restore_layout(module, layout)
         module.load_state_dict(state, strict=True)
-        est.module_ = module.to(est._device)
-        est._optimizer = None
-        est._optimizer_state = None
+        est._attach_module(module)
 
     def _random_state(self, body: Any) -> np.random.RandomState:
         rs = np.random.RandomState()
@@ -590,35 +598,22 @@ def _check_attribute_name(cls: type, key: str) -> None:
 def _build_like_fit(
     est: Any, state: dict[str, torch.Tensor], layout: dict[str, Any]
 ) -> torch.nn.Module:
-    """A new module for ``est`` built as ``BaseVAE._initialize`` builds it.
+    """A new module for ``est``, through the method ``fit`` builds it with.
 
-    ``_build_module`` gets rows of zeros of the training width, after the
-    fitted attributes it reads (``classes_``, ``class_prior_``, ``_seed``...)
-    are restored. What the build takes from the data is restored around it:
-    a mixed likelihood's column blocks (from the saved layout), the number of
-    VampPrior pseudo-inputs (from the saved tensor's shape), and after it
-    the values in the layout and the weights.
+    What the build takes from the data is given to it: a mixed likelihood's
+    column blocks (from the saved layout) and the number of VampPrior
+    pseudo-inputs (from the saved tensor's shape); the values in the layout
+    and the weights are restored after it.
     """
-    from skvae._base import _load_device
-
     n_rows = max(
         [2] + [int(t.shape[0]) for k, t in state.items() if k.endswith("pseudo_inputs")]
     )
-    X = np.zeros((n_rows, int(est.n_features_in_)), dtype=est._dtype)
-    est._device = _load_device(est.device)
     mixed = [e for e in layout.values() if e["class"] == "MixedLikelihood"]
+    likelihood = None
     if mixed:  # the column types were read off the training data
         blocks = mixed[0]["attributes"]
-        est._data_likelihood = lambda X: _mixed_likelihood(est, blocks, X.shape[1])
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # any initial weights: they are overwritten
-            module = est._build_module(X)
-            if est._masks_missing():
-                module.accept_missing()
-    finally:
-        vars(est).pop("_data_likelihood", None)
-    return module
+        likelihood = _mixed_likelihood(est, blocks, int(est.n_features_in_))
+    return est._rebuild_module(n_rows, likelihood)
 
 
 def _mixed_likelihood(est: Any, blocks: dict[str, Any], n_features: int) -> Any:

@@ -15,6 +15,68 @@ def small_X():
     return np.random.RandomState(0).normal(size=(40, 6))
 
 
+# Settings, by class name, that make each estimator fit in milliseconds on
+# small data (beside the generic ones in ``tiny``); estimators not named here
+# take the generic ones only.
+TINY_SETTINGS = {
+    "VAEOutlierDetector": dict(n_importance_samples=4),
+    "VAEImputer": dict(n_importance_samples=4),
+    "VaDE": dict(n_clusters=3, pretrain_max_iter=2),
+    "VQVAE": dict(
+        n_codes=4, code_dim=2, n_positions=2, prior_max_iter=1, prior_channels=4
+    ),
+    "VQVAE2": dict(
+        n_codes=4, code_dim=2, n_positions=2, prior_max_iter=1, prior_channels=4
+    ),
+    "WAE": dict(hidden_layer_sizes=(16,), max_iter=5),
+    "AdversarialAE": dict(
+        hidden_layer_sizes=(16,), discriminator_hidden_layer_sizes=(8,), max_iter=5
+    ),
+    "HierarchicalVAE": dict(
+        n_components=(4, 2),
+        hidden_layer_sizes=(16,),
+        max_iter=5,
+        latent_hidden_layer_sizes=(8,),
+    ),
+    "LadderVAE": dict(
+        n_components=(4, 2),
+        hidden_layer_sizes=(16,),
+        max_iter=5,
+        latent_hidden_layer_sizes=(8,),
+    ),
+    # A classifier must reach 83% training accuracy in check_classifiers_train.
+    "SemiSupervisedVAE": dict(hidden_layer_sizes=(16,), batch_size=32, max_iter=20),
+}
+
+
+def estimator_classes():
+    """Every public skvae estimator, from the one list (``skvae.__all__``)."""
+    from skvae.persistence import _registry
+
+    return [cls for _, cls in sorted(_registry().items())]
+
+
+def tiny(cls, **params):
+    """Any skvae estimator at settings that fit in milliseconds."""
+    from skvae import VAE
+
+    taken = cls().get_params(deep=False)
+    generic = dict(
+        n_components=2,
+        hidden_layer_sizes=(8,),
+        max_iter=3,
+        kl_warmup=0,
+        random_state=0,
+        device="cpu",
+    )
+    settings = {k: v for k, v in generic.items() if k in taken}
+    if "estimator" in taken:
+        settings["estimator"] = tiny(VAE)
+    settings.update(TINY_SETTINGS.get(cls.__name__, {}))
+    settings.update(params)
+    return cls(**settings)
+
+
 def tiny_vae(cls=None, **params):
     """A VAE (or another skvae model) that fits in milliseconds, for contract tests."""
     from skvae import VAE

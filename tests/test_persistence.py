@@ -6,6 +6,7 @@ import json
 import pickle
 import struct
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -402,3 +403,47 @@ def test_joblib_still_works(tmp_path):
     joblib.dump(est, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib")
     assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+# ------------------------------------------------------------ older versions
+# Files written by skvae 0.1.0 (before the model families were flattened):
+# a VAE and a ConditionalVAE fitted on standardised iris for 3 epochs, with
+# their outputs on the first five rows as that version computed them.
+_LEGACY = Path(__file__).parent / "data"
+_LEGACY_OUTPUTS = {
+    "vae_0.1.0.skvae": (
+        [[0.307936, 0.455861], [0.287118, 0.327909], [0.334957, 0.431029]],
+        [-7.211413, -6.817002, -7.359509],
+    ),
+    "conditional_vae_0.1.0.skvae": (
+        [[0.300777, 0.459871], [0.284855, 0.332275], [0.329331, 0.435306]],
+        [-5.965441, -6.143283, -6.446486],
+    ),
+}
+
+
+def _iris_standardised():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+@pytest.mark.parametrize("name", sorted(_LEGACY_OUTPUTS))
+def test_files_of_skvae_0_1_0_load_and_give_the_same_outputs(name):
+    X, y = _iris_standardised()
+    model = skvae.load(_LEGACY / name)
+    codes, scores = _LEGACY_OUTPUTS[name]
+    labels = (y[:3],) if "conditional" in name else ()
+    np.testing.assert_allclose(model.transform(X[:3], *labels), codes, atol=1e-5)
+    np.testing.assert_allclose(model.score_samples(X[:3], *labels), scores, atol=1e-4)
+
+
+def test_an_old_file_with_a_parameter_since_removed_names_both_versions():
+    data = (_LEGACY / "conditional_vae_0.1.0.skvae").read_bytes()
+
+    def use_tc(header):  # a value that version refused, and this one lacks
+        header["model"]["params"]["tc_weight"] = 1.0
+
+    with pytest.raises(InvalidModelFileError, match=r"skvae 0\.1\.0.*skvae 0\.2"):
+        load(io.BytesIO(_rewrite_header(data, use_tc)))
