@@ -1,0 +1,262 @@
+"""Every parameter of every estimator has an effect, or refuses what it cannot do.
+
+For each public estimator and each parameter it takes, a tiny model is fitted
+with the parameter at its default and at another value (in the context that
+the parameter acts in, e.g. ``validation_fraction`` with early stopping), and
+what the model computes is compared: its outputs, its losses, its network and
+its samples. The other value must change something, or the fit must refuse
+it with a ValueError or TypeError that says why. A parameter that is accepted
+and silently ignored fails here.
+"""
+
+import contextlib
+import io
+import logging
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import pytest
+import torch
+from conftest import estimator_classes, tiny
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from skvae import VAE, Callback, VAEImputer
+
+RNG = np.random.RandomState(0)
+# In [0, 1] (a valid Bernoulli likelihood), 16 columns (a 1x4x4 image).
+X = RNG.uniform(size=(48, 16))
+Y = np.arange(48) % 3
+X_HOLES = X.copy()
+X_HOLES[RNG.uniform(size=X.shape) < 0.1] = np.nan
+
+
+class Linear(nn.Module):
+    """A user network: one linear layer of the width skvae asks for."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.layer = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+# The other value of a parameter, and the settings it acts under; the
+# baseline fit has the same settings with the parameter at its default.
+OTHER = {
+    "n_components": (3, {}),
+    "hidden_layer_sizes": ((5,), {}),
+    "activation": ("tanh", {}),
+    "likelihood": ("bernoulli", {}),
+    "min_variance": (0.5, {}),
+    "batch_size": (7, {}),
+    "learning_rate_init": (0.05, {}),
+    "max_iter": (1, {}),
+    "early_stopping": (True, {}),
+    "validation_fraction": (0.5, {"early_stopping": True}),
+    "n_iter_no_change": (1, {"tol": 1e6, "max_iter": 5}),
+    "tol": (1e6, {"n_iter_no_change": 1, "max_iter": 5}),
+    "max_grad_norm": (1e-4, {}),
+    "precision": ("bfloat16", {}),
+    "random_state": (1, {}),
+    "encoder": (Linear, {}),
+    "decoder": (Linear, {}),
+    "input_shape": ((1, 4, 4), {}),
+    "beta": (5.0, {}),
+    "kl_warmup": (2, {}),
+    "kl_schedule": ("cyclical", {"kl_warmup": 2}),
+    "max_capacity": (2.0, {"kl_schedule": "capacity", "kl_warmup": 2, "beta": 10.0}),
+    "free_bits": (0.5, {}),
+    "objective": ("iwae", {}),
+    "n_iwae_samples": (2, {"objective": "iwae"}),
+    "n_importance_samples": (5, {}),
+    "prior": ("vamp", {}),
+    "n_pseudo_inputs": (3, {"prior": "vamp"}),
+    "tc_weight": (1.0, {}),
+    "log_var_penalty": (1.0, {"encoder_type": "gaussian"}),
+    "discriminator_hidden_layer_sizes": ((5,), {}),
+    "latent_hidden_layer_sizes": ((5,), {}),
+    "contamination": (0.3, {}),
+    "trim_fraction": (0.3, {}),
+}
+OTHER_BY_CLASS = {
+    ("HierarchicalVAE", "n_components"): ((4, 3), {}),
+    ("LadderVAE", "n_components"): ((4, 3), {}),
+    ("VAEOutlierDetector", "estimator"): (tiny(VAE, n_components=3), {}),
+    ("VAEImputer", "estimator"): (tiny(VAE, n_components=3), {}),
+}
+# Parameters checked by a test of their own rather than by comparing fits.
+CHECKED_APART = {"verbose", "callbacks", "compile", "warm_start", "missing"}
+
+
+def _other_value(cls, name, default):
+    """Another valid value of ``name``, from the table or its constraints."""
+    if (cls.__name__, name) in OTHER_BY_CLASS:
+        return OTHER_BY_CLASS[cls.__name__, name]
+    if name in OTHER:
+        return OTHER[name]
+    for constraint in cls._parameter_constraints[name]:
+        if isinstance(constraint, StrOptions):
+            others = sorted(constraint.options - {default})
+            if others:
+                return others[0], {}
+        if constraint == "boolean":
+            return not default, {}
+        if isinstance(constraint, Interval) and isinstance(default, Real):
+            if constraint.type is Integral:
+                value = default + 1
+            else:
+                value = default * 3 if default else 0.5
+            if constraint.right is not None and value >= constraint.right:
+                value = (default + (constraint.left or 0)) / 2
+            return value, {}
+    raise AssertionError(f"no other value known for {cls.__name__}({name}=...)")
+
+
+def _fit(est, data=X):
+    with warnings_ignored():
+        if isinstance(est, ClassifierMixin):
+            y = Y.copy()
+            y[::2] = -1  # semi-supervised: half the rows unlabelled
+            return est.fit(data, y)
+        if est.__sklearn_tags__().target_tags.required:
+            return est.fit(data, Y)
+        return est.fit(data)
+
+
+@contextlib.contextmanager
+def warnings_ignored():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _fingerprint(est):
+    """What a fitted estimator computes, as a list of arrays and strings."""
+    data = X_HOLES if isinstance(est, VAEImputer) else X
+    out = []
+    methods = ("transform", "score_samples", "decision_function", "predict")
+    for method in methods + ("predict_proba",):
+        if hasattr(est, method):
+            with warnings_ignored():
+                out.append(np.asarray(getattr(est, method)(data), dtype=float))
+    model = getattr(est, "estimator_", est)
+    if hasattr(model, "sample"):
+        out.append(np.asarray(model.sample(3, random_state=0), dtype=float))
+    out.append(np.asarray(model.loss_curve_, dtype=float))
+    out.append(repr(model.module_))
+    return out
+
+
+def _same(a, b):
+    if len(a) != len(b):
+        return False
+    for u, v in zip(a, b, strict=True):
+        if isinstance(u, str) or isinstance(v, str):
+            if u != v:
+                return False
+        elif u.shape != v.shape or not np.allclose(u, v, equal_nan=True):
+            return False
+    return True
+
+
+def _cases():
+    for cls in estimator_classes():
+        defaults = cls().get_params(deep=False)
+        for name in sorted(defaults):
+            if name in CHECKED_APART or name == "device":
+                continue
+            yield pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+
+
+@pytest.mark.parametrize(("cls", "name"), list(_cases()))
+def test_every_parameter_has_an_effect_or_is_refused(cls, name):
+    taken = cls().get_params(deep=False)
+    value, context = _other_value(cls, name, taken[name])
+    context = {k: v for k, v in context.items() if k in taken}
+    baseline = _fingerprint(_fit(tiny(cls, **context)))
+    try:
+        changed = _fit(tiny(cls, **context, **{name: value}))
+    except (ValueError, TypeError) as exc:
+        assert str(exc), f"{cls.__name__}({name}={value!r}) refused without a message"
+        return
+    assert not _same(baseline, _fingerprint(changed)), (
+        f"{cls.__name__}({name}={value!r}) changed nothing"
+    )
+
+
+def _families():
+    return [c for c in estimator_classes() if "max_iter" in c().get_params()]
+
+
+@pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)
+def test_verbose_reports_and_callbacks_are_called(cls):
+    class Count(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, trainer, **kwargs):
+            Count.epochs += 1
+
+    quiet, loud = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(quiet):
+        _fit(tiny(cls))
+    handler = logging.StreamHandler(loud)
+    logging.getLogger("skvae").addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(loud):
+            model = _fit(tiny(cls, verbose=1, callbacks=[Count()]))
+    finally:
+        logging.getLogger("skvae").removeHandler(handler)
+    assert quiet.getvalue() == ""
+    assert loud.getvalue()
+    assert Count.epochs >= model.n_iter_ > 0
+
+
+@pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)
+def test_compile_compiles_the_training_step(cls, monkeypatch):
+    compiled = []
+
+    def record(module, *args, **kwargs):
+        compiled.append(type(module).__name__)
+        return module
+
+    monkeypatch.setattr(torch, "compile", record)
+    _fit(tiny(cls, compile=False))
+    assert not compiled
+    _fit(tiny(cls, compile=True))
+    assert compiled
+
+
+@pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)
+def test_warm_start_continues_from_the_last_fit(cls):
+    cold = _fit(_fit(tiny(cls)))
+    warm = _fit(_fit(tiny(cls, warm_start=True)))
+    assert warm.n_iter_ > cold.n_iter_
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [c for c in _families() if "missing" in c().get_params()],
+    ids=lambda c: c.__name__,
+)
+def test_missing_mask_lets_holes_in(cls):
+    with pytest.raises(ValueError, match="NaN"):
+        _fit(tiny(cls), X_HOLES)
+    model = _fit(tiny(cls, missing="mask"), X_HOLES)
+    assert np.isfinite(model.transform(X_HOLES)).all()
+
+
+@pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)
+def test_device_is_used_or_refused(cls):
+    if torch.cuda.is_available():
+        model = _fit(tiny(cls, device="cuda"))
+        assert next(model.module_.parameters()).device.type == "cuda"
+    else:
+        with pytest.raises(ValueError, match="CUDA"):
+            _fit(tiny(cls, device="cuda"))
+    assert not math.isnan(_fit(tiny(cls, device="cpu")).loss_curve_[-1])
