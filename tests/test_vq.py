@@ -229,3 +229,80 @@ def test_vqvae_pickles_and_streams(digits):
     np.testing.assert_array_equal(
         loaded.encode_codes(X[:50]), model.encode_codes(X[:50])
     )
+
+
+# ------------------------------------------------------------- the family
+TINY = dict(
+    n_codes=8,
+    code_dim=2,
+    hidden_layer_sizes=(16,),
+    n_positions=2,
+    max_iter=2,
+    prior_max_iter=2,
+    prior_channels=4,
+    random_state=0,
+    device="cpu",
+)
+
+
+def test_vqvae2_is_not_a_vqvae_and_neither_has_a_kl_term():
+    from skvae.models.vq import DiscreteCodesMixin
+
+    assert not issubclass(VQVAE2, VQVAE)
+    assert (VQVAE._n_levels, VQVAE2._n_levels) == (1, 2)
+    for cls in (VQVAE, VQVAE2):
+        assert issubclass(cls, DiscreteCodesMixin)
+        assert cls()._kl_schedule() is None
+        assert not {"beta", "kl_warmup", "free_bits"} & set(cls().get_params())
+
+
+@pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
+def test_precision_bfloat16_is_refused_and_float32_is_what_auto_gives_on_cpu(
+    cls, digits
+):
+    X, _ = digits
+    with pytest.raises(ValueError, match="bfloat16"):
+        cls(**TINY, precision="bfloat16").fit(X[:100])
+    fp32 = cls(**TINY, precision="float32").fit(X[:100])
+    auto = cls(**TINY).fit(X[:100])
+    assert fp32.loss_curve_ == auto.loss_curve_
+    assert fp32.prior_history_ == auto.prior_history_
+
+
+@pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
+def test_the_prior_is_reproducible_and_leaves_the_global_rng_alone(cls, digits):
+    X, _ = digits
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    one = cls(**TINY).fit(X[:100])
+    assert torch.equal(torch.get_rng_state(), state)
+    two = cls(**TINY).fit(X[:100])
+    assert one.prior_history_ == two.prior_history_
+    assert len(one.prior_history_) == 2
+    if cls is VQVAE2:
+        assert {"prior_loss", "prior_loss_top"} <= set(one.prior_history_[0])
+
+
+def test_warm_start_continues_the_prior_and_a_new_fit_restarts_it(digits):
+    X, _ = digits
+    model = VQVAE(**TINY, warm_start=True).fit(X[:100])
+    model.fit(X[:100])
+    assert model.n_iter_ == 4
+    assert [r["epoch"] for r in model.prior_history_] == [1, 2, 3, 4]
+    model.set_params(warm_start=False).fit(X[:100])
+    assert model.n_iter_ == 2
+    assert len(model.prior_history_) == 2
+
+
+def test_methods_that_read_rows_check_them_against_the_fitted_column_types():
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=(60, 3)), rng.randint(0, 2, size=(60, 2))]
+    model = VQVAE(**TINY, likelihood="auto").fit(X)
+    assert ("bernoulli", [3, 4]) in model.column_types_
+    bad = X[:5].copy()
+    bad[0, 3] = 2.0
+    for method in (model.encode_codes, model.score_samples, model.transform):
+        with pytest.raises(ValueError, match="Bernoulli"):
+            method(bad)
+    with pytest.raises(ValueError, match="features"):
+        model.encode_codes(X[:5, :4])

@@ -13,12 +13,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from skvae._base import BaseVAE
-from skvae._data import FLOATS
-from skvae._torch import adam
-from skvae._columns import LIKELIHOOD_CONSTRAINT
-from skvae._sklearn_compat import Interval, StrOptions, validate_data
-from skvae._torch import to_numpy
 from skvae._columns import check_likelihood_range
+from skvae._data import FLOATS
+from skvae._sklearn_compat import Interval, StrOptions
+from skvae._torch import Stream, adam, to_numpy
 from skvae.nn.autoregressive import PixelCNNPrior
 from skvae.nn.base import LatentModule, StepContext
 from skvae.nn.conv import (
@@ -29,8 +27,15 @@ from skvae.nn.conv import (
     make_encoder,
 )
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import ACTIVATIONS, MLP, NetworkSpec
+from skvae.nn.networks import MLP, NetworkSpec
 from skvae.nn.quantize import Quantized, VectorQuantizer
+
+__all__ = ["VQVAE", "VQVAE2", "VQVAEModule"]
+
+#: Mask-B layers of each PixelCNN code prior. After its 5x5 mask-A layer a
+#: position sees six rows back: all of a 7x7 code map (28x28 images with the
+#: default two halvings), so depth is not exposed; ``prior_channels`` is.
+_PRIOR_LAYERS = 4
 
 
 class VQTerms(NamedTuple):
@@ -117,8 +122,11 @@ class VQVAEModule(LatentModule):
     --------
     >>> import torch
     >>> from skvae.nn import BernoulliLikelihood
-    >>> m = VQVAEModule(64, (1, 8, 8), (16,), 4, 4, 8, 2, 0.25, True, 0.99, 0.1,
-    ...                 BernoulliLikelihood(64), "relu", 8, 1)
+    >>> m = VQVAEModule(64, input_shape=(1, 8, 8), hidden=(16,), n_positions=4,
+    ...                 code_dim=4, n_codes=8, n_levels=2, commitment_cost=0.25,
+    ...                 ema=True, decay=0.99, dead_code_threshold=0.1,
+    ...                 likelihood=BernoulliLikelihood(64), activation="relu",
+    ...                 prior_channels=8, prior_layers=1)
     >>> m.eval().embed(torch.rand(3, 64)).shape
     torch.Size([3, 80])
     """
@@ -126,6 +134,7 @@ class VQVAEModule(LatentModule):
     def __init__(
         self,
         n_features: int,
+        *,
         input_shape: Sequence[int] | None,
         hidden: Sequence[int],
         n_positions: int,
@@ -311,275 +320,67 @@ class VQVAEModule(LatentModule):
         return self.decode_codes(codes)
 
 
-class VQVAE(BaseVAE):
-    """Vector-quantised VAE: discrete latent codes and a learnt prior over them.
+#: The parameters of the discrete codes and their prior (both VQ families).
+_CODE_PARAMS: dict[str, list[Any]] = {
+    "n_codes": [Interval(Integral, 2, None, closed="left")],
+    "code_dim": [Interval(Integral, 1, None, closed="left")],
+    "commitment_cost": [Interval(Real, 0, None, closed="left")],
+    "codebook_update": [StrOptions({"ema", "loss"})],
+    "ema_decay": [Interval(Real, 0, 1, closed="neither")],
+    "dead_code_threshold": [Interval(Real, 0, None, closed="left")],
+    "input_shape": ["array-like", None],
+    "n_positions": [Interval(Integral, 1, None, closed="left")],
+    "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
+    "prior_channels": [Interval(Integral, 1, None, closed="left")],
+}
 
-    The encoder's output map is replaced, position by position, by the
-    nearest of ``n_codes`` codebook vectors (gradients pass straight
-    through); the codebook follows the vectors assigned to it by moving
-    averages (``codebook_update="ema"``, the default) or learns by the
-    codebook loss, and unused codes are restarted at encoder outputs. After
-    the autoencoder, ``fit`` trains a PixelCNN prior over the code maps with
-    the same training loop, for ``prior_max_iter`` epochs; ``score_samples``
-    and ``sample`` use it.
 
-    Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
-    networks are then convolutional (each entry of ``hidden_layer_sizes`` a
-    stride-2 layer that halves the map). Without ``input_shape`` they are
-    MLPs and each row is encoded to ``n_positions`` codes.
+class DiscreteCodesMixin:
+    """What makes a model's latents discrete codes with a learnt prior over them.
 
-    Parameters
-    ----------
-    n_codes : int, default=64
-        Size of the codebook.
-    code_dim : int, default=16
-        Dimension of each codebook vector.
-    commitment_cost : float, default=0.25
-        Weight of the commitment loss ||z_e - sg(z_q)||^2 (beta in the paper).
-    codebook_update : {"ema", "loss"}, default="ema"
-        Learn the codebook by exponential moving averages or by the codebook
-        loss ||sg(z_e) - z_q||^2.
-    ema_decay : float, default=0.99
-        Decay of the moving averages.
-    dead_code_threshold : float, default=0.1
-        A code whose moving-average use falls below this many assignments
-        per batch is restarted at a random encoder output of the batch.
-    input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as flattened rows.
-    hidden_layer_sizes : array-like of int, default=(32, 64)
-        Channels of the stride-2 convolutions with ``input_shape`` (two
-        halvings: 28x28 -> 7x7 codes, 8x8 -> 2x2), else the MLP widths.
-    n_positions : int, default=8
-        Codes per row without ``input_shape``.
-    activation : str, default="relu"
-        Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The observation model p(x | z_q).
-    min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance (relative).
-    prior_max_iter : int, default=50
-        Epochs of the PixelCNN prior's training.
-    prior_channels : int, default=64
-        Hidden channels of the prior.
-    batch_size : int or "auto", default="auto"
-        Rows per step; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate (autoencoder and prior).
-    max_iter : int, default=100
-        Maximum epochs of the autoencoder.
-    early_stopping : bool, default=False
-        Stop on a held-out validation loss.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimal improvement of the loss.
-    max_grad_norm : float or None, default=None
-        Gradient clipping norm.
-    compile : bool, default=False
-        Compile the training forward pass with ``torch.compile``.
-    warm_start : bool, default=False
-        Continue from the previous fit.
-    verbose : bool or int, default=False
-        Print one line per epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds everything; global random states are untouched.
-    device : str, default="auto"
-        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks.
-    encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
-        parameters routed to their classes (see :class:`skvae.VAE`). With
-        either, the code map is a row of ``n_positions`` codes (as without
-        ``input_shape``): the encoder maps rows to features and the decoder
-        maps the flattened quantised codes to features; linear layers adapt
-        the widths.
-    **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
-
-    Attributes
-    ----------
-    codebook_ : ndarray of shape (n_codes, code_dim)
-        The codebook (VQVAE2: ``(2, n_codes, code_dim)``, bottom then top).
-    codebook_usage_ : ndarray of shape (n_codes,)
-        Share of the training rows' code positions assigned to each code
-        (VQVAE2: one row per level).
-    code_shape_ : tuple
-        (h, w) of the code map (VQVAE2: bottom and top).
-    history_ : list of dict
-        Per epoch: ``train_loss``, ``recon``, ``commitment``, ``perplexity``
-        (exp of the entropy of code use; VQVAE2 adds ``perplexity_top``) and
-        ``codebook_usage`` (share of codes used in the epoch).
-    prior_history_ : list of dict
-        Per epoch of the prior: its negative log-likelihood of the codes.
-    module_ : VQVAEModule
-        The trained network with its prior.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when X has string names.
-    n_iter_ : int
-        Epochs of the autoencoder.
-    loss_curve_ : list of float
-        Training loss of each epoch.
-
-    See Also
-    --------
-    skvae.VQVAE2 : Two levels of codes.
-
-    References
-    ----------
-    .. [1] A. van den Oord, O. Vinyals and K. Kavukcuoglu, "Neural Discrete
-       Representation Learning", NeurIPS 2017.
+    Mixed into :class:`VQVAE` and :class:`VQVAE2` before ``BaseVAE``: the
+    module's build from the code parameters, the codebook's statistics per
+    epoch, the PixelCNN prior trained after each fit (:meth:`_after_fit`),
+    and the methods that read codes (``encode_codes``, ``inverse_transform``
+    of codes, ``score_samples`` under the prior). The class sets
+    ``_n_levels``, the number of code maps (1 or 2).
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn.datasets import load_digits
     >>> from skvae import VQVAE
-    >>> X = load_digits().data[:200] / 16
-    >>> vq = VQVAE(n_codes=16, input_shape=(1, 8, 8), likelihood="bernoulli",
-    ...            max_iter=3, prior_max_iter=2, random_state=0).fit(X)
-    >>> vq.transform(X).shape, vq.encode_codes(X).shape
-    ((200, 64), (200, 2, 2))
-    >>> vq.inverse_transform(vq.encode_codes(X).reshape(200, -1)).shape
-    (200, 64)
-    >>> vq.sample(2).shape
-    (2, 64)
+    >>> issubclass(VQVAE, DiscreteCodesMixin), VQVAE._n_levels
+    (True, 1)
     """
 
-    _n_levels = 1
-
-    _parameter_constraints: dict[str, list[Any]] = {
-        **{
-            k: v
-            for k, v in BaseVAE._parameter_constraints.items()
-            if k not in ("beta", "kl_warmup", "free_bits")
-        },
-        "n_codes": [Interval(Integral, 2, None, closed="left")],
-        "code_dim": [Interval(Integral, 1, None, closed="left")],
-        "commitment_cost": [Interval(Real, 0, None, closed="left")],
-        "codebook_update": [StrOptions({"ema", "loss"})],
-        "ema_decay": [Interval(Real, 0, 1, closed="neither")],
-        "dead_code_threshold": [Interval(Real, 0, None, closed="left")],
-        "input_shape": ["array-like", None],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "n_positions": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": LIKELIHOOD_CONSTRAINT,
-        "min_variance": [Interval(Real, 0, None, closed="neither")],
-        "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
-        "prior_channels": [Interval(Integral, 1, None, closed="left")],
-        "encoder": [type, nn.Module, None],
-        "decoder": [type, nn.Module, None],
-    }
-
-    def __init__(
-        self,
-        n_codes=64,
-        *,
-        code_dim=16,
-        commitment_cost=0.25,
-        codebook_update="ema",
-        ema_decay=0.99,
-        dead_code_threshold=0.1,
-        input_shape=None,
-        hidden_layer_sizes=(32, 64),
-        n_positions=8,
-        activation="relu",
-        likelihood="gaussian",
-        min_variance=1e-3,
-        prior_max_iter=50,
-        prior_channels=64,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=100,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        max_grad_norm=None,
-        compile=False,
-        warm_start=False,
-        verbose=False,
-        random_state=None,
-        device="auto",
-        callbacks=None,
-        encoder=None,
-        decoder=None,
-        **kwargs,
-    ):
-        self.n_codes = n_codes
-        self.code_dim = code_dim
-        self.commitment_cost = commitment_cost
-        self.codebook_update = codebook_update
-        self.ema_decay = ema_decay
-        self.dead_code_threshold = dead_code_threshold
-        self.input_shape = input_shape
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_positions = n_positions
-        self.activation = activation
-        self.likelihood = likelihood
-        self.min_variance = min_variance
-        self.prior_max_iter = prior_max_iter
-        self.prior_channels = prior_channels
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
-        self.encoder = encoder
-        self.decoder = decoder
-        self._set_routed_params(kwargs)
+    #: Code maps: 1 (VQ-VAE) or 2 (VQ-VAE-2, a top map at half resolution).
+    _n_levels: int
+    # The quantiser needs at least one hidden layer to map features from.
+    _empty_hidden_ok = False
 
     # -------------------------------------------------------------- training
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive "
-                f"integers, got {self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
-
     def _check_params(self, X: np.ndarray) -> None:
         self._hidden_sizes()
         check_input_shape(self.input_shape, X.shape[1])
         check_likelihood_range(self.likelihood, X)
 
-    def _build_module(self, X: np.ndarray) -> VQVAEModule:
+    def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> VQVAEModule:
         n_features = X.shape[1]
         return VQVAEModule(
             n_features,
-            check_input_shape(self.input_shape, n_features),
-            self._hidden_sizes(),
-            self.n_positions,
-            self.code_dim,
-            self.n_codes,
-            self._n_levels,
-            self.commitment_cost,
-            self.codebook_update == "ema",
-            self.ema_decay,
-            self.dead_code_threshold,
-            self._data_likelihood(X),
-            self.activation,
-            self.prior_channels,
-            4,
+            input_shape=check_input_shape(self.input_shape, n_features),
+            hidden=self._hidden_sizes(),
+            n_positions=self.n_positions,
+            code_dim=self.code_dim,
+            n_codes=self.n_codes,
+            n_levels=self._n_levels,
+            commitment_cost=self.commitment_cost,
+            ema=self.codebook_update == "ema",
+            decay=self.ema_decay,
+            dead_code_threshold=self.dead_code_threshold,
+            likelihood=likelihood,
+            activation=self.activation,
+            prior_channels=self.prior_channels,
+            prior_layers=_PRIOR_LAYERS,
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
         )
@@ -594,80 +395,47 @@ class VQVAE(BaseVAE):
             record["codebook_usage" + name] = float((counts[level] > 0).float().mean())
         return record
 
-    def fit(self, X, y=None):
-        """Fit the autoencoder, then the prior over its codes.
+    def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
+        # A new module has new priors: their histories start again.
+        self._prior_histories: list[list[dict[str, Any]]] = []
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (images flattened to rows with ``input_shape``).
-        y : None
-            Ignored.
+    def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """Train the prior over the codes of X: ``prior_max_iter`` epochs, or one.
 
-        Returns
-        -------
-        self : object
-            The fitted estimator.
+        ``partial_fit`` trains one epoch of it per call, with a fresh optimiser
+        (its moment estimates are not kept, the autoencoder's are).
         """
-        super().fit(X)
-        if not self.warm_start or not hasattr(self, "_prior_histories"):
-            self._prior_histories: list[list[dict[str, Any]]] = []
-        self._fit_prior(X, self.prior_max_iter)
-        return self
+        self._fit_prior(X, 1 if incremental else self.prior_max_iter)
 
-    def partial_fit(self, X, y=None):
-        """One epoch of the autoencoder and of the prior on a chunk.
-
-        The prior's optimiser starts afresh at each call (its moment
-        estimates are not kept); the autoencoder's is kept.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One chunk of training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        first = not hasattr(self, "module_")
-        super().partial_fit(X)
-        if first or not hasattr(self, "_prior_histories"):
-            self._prior_histories = []
-        self._fit_prior(X, 1)
-        return self
-
-    def _fit_prior(self, X, epochs: int) -> None:
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+    def _fit_prior(self, X: np.ndarray, epochs: int) -> None:
         codes = self._codes(X)
         data = [torch.as_tensor(c, device=self._device) for c in codes]
         module = self.module_
+        # the bottom prior is conditioned on the top codes, when there are any
         priors = [(module.prior_bottom, data)]
         if self._n_levels == 2:
-            priors = [(module.prior_bottom, data), (module.prior_top, data[1:])]
+            priors.append((module.prior_top, data[1:]))
         batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
         histories = self._prior_histories
         while len(histories) < len(priors):
             histories.append([])
         with torch.random.fork_rng(devices=[]):
-            for i, (prior, arrays) in enumerate(priors):
+            for level, (prior, arrays) in enumerate(priors):
                 trainer = self._make_trainer(
                     adam(list(prior.parameters()), self.learning_rate_init),
                     batch_size,
                     module=prior,
-                    kl_warmup=0,
+                    kl=None,
+                    streams=(Stream.PRIOR, Stream.PRIOR_VALID),
+                    stream_ids=(level,),
                     max_grad_norm=None,
                     compile=False,
-                    seed=(self._seed + 2 + i) % 2**63,
                     summarize=None,
                 )
                 trainer.fit(
                     arrays,
                     None,
-                    history=histories[i],  # its length sets the epoch's noise
+                    history=histories[level],  # its length sets the epoch's stream
                     max_epochs=epochs,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
@@ -684,13 +452,11 @@ class VQVAE(BaseVAE):
     def _set_codebook_attributes(self, codes: list[np.ndarray]) -> None:
         books = [to_numpy(q.codebook, np.float64) for q in self.module_.quantizers]
         usage = [np.bincount(c.ravel(), minlength=self.n_codes) / c.size for c in codes]
-        self.codebook_ = books[0] if self._n_levels == 1 else np.stack(books)
-        self.codebook_usage_ = usage[0] if self._n_levels == 1 else np.stack(usage)
-        self.code_shape_ = (
-            self.module_.shapes[0]
-            if self._n_levels == 1
-            else tuple(self.module_.shapes)
-        )
+        one = self._n_levels == 1
+        self.codebook_ = books[0] if one else np.stack(books)
+        self.codebook_usage_ = usage[0] if one else np.stack(usage)
+        shapes = self.module_.shapes
+        self.code_shape_ = shapes[0] if one else tuple(shapes)
 
     # ------------------------------------------------------------- inference
     def _codes(self, X: np.ndarray) -> list[np.ndarray]:
@@ -720,8 +486,7 @@ class VQVAE(BaseVAE):
             Codebook indices (VQVAE2: a tuple of the bottom and top maps).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
-        codes = self._codes(X)
+        codes = self._codes(self._validate_X(X))
         return codes[0] if self._n_levels == 1 else tuple(codes)
 
     def inverse_transform(self, X):
@@ -759,6 +524,10 @@ class VQVAE(BaseVAE):
     def score_samples(self, X):
         """Log p(x | z_q(x)) + log p(codes) per row, in nats (higher = typical).
 
+        The posterior is a point mass on the row's codes, so this bound is
+        deterministic and has no entropy term; log p(codes) is the PixelCNN
+        prior's.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -769,102 +538,439 @@ class VQVAE(BaseVAE):
         scores : ndarray of shape (n_samples,)
             Per-row bounds of the log-likelihood.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
-        return self._row_scores(X, "log_likelihood", 1)
+        return super().score_samples(X)
 
 
-class VQVAE2(VQVAE):
-    """VQ-VAE-2: a top code map at half the resolution of the bottom one.
+class VQVAE(DiscreteCodesMixin, BaseVAE):
+    """Vector-quantised VAE: discrete latent codes and a learnt prior over them.
 
-    The top map (global structure) is quantised from the bottom features; the
-    bottom map (detail) from the bottom features and the decoded top map; the
-    decoder sees both. The prior is a PixelCNN over the top codes and one
-    over the bottom codes conditioned on the top codes (Razavi et al. 2019).
-    Parameters and attributes are those of :class:`VQVAE`; fitted arrays gain
-    a leading level axis (bottom, top), and ``encode_codes`` returns the two
-    maps.
+    The encoder's output map is replaced, position by position, by the
+    nearest of ``n_codes`` codebook vectors (gradients pass straight
+    through); the codebook follows the vectors assigned to it by moving
+    averages (``codebook_update="ema"``, the default) or learns by the
+    codebook loss, and unused codes are restarted at encoder outputs. After
+    the autoencoder, ``fit`` trains a PixelCNN prior over the code maps with
+    the same training loop, for ``prior_max_iter`` epochs; ``score_samples``
+    and ``sample`` use it. The model has no KL term.
+
+    Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
+    networks are then convolutional (each entry of ``hidden_layer_sizes`` a
+    stride-2 layer that halves the map). Without ``input_shape`` they are
+    MLPs and each row is encoded to ``n_positions`` codes.
 
     Parameters
     ----------
     n_codes : int, default=64
-        Size of each level's codebook.
+        Size of the codebook (VQVAE2: of each level's codebook).
     code_dim : int, default=16
-        Dimension of the codebook vectors.
+        Dimension of each codebook vector.
     commitment_cost : float, default=0.25
-        Weight of the commitment loss.
+        Weight of the commitment loss ||z_e - sg(z_q)||^2 (beta in the paper).
     codebook_update : {"ema", "loss"}, default="ema"
-        How the codebooks learn.
+        Learn the codebook by exponential moving averages or by the codebook
+        loss ||sg(z_e) - z_q||^2.
     ema_decay : float, default=0.99
         Decay of the moving averages.
     dead_code_threshold : float, default=0.1
-        Use below which a code is restarted.
+        A code whose moving-average use falls below this many assignments
+        per batch is restarted at a random encoder output of the batch.
     input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as flattened rows.
+        (C, H, W) of images passed as flattened rows. The encoder and decoder
+        are then convolutional, ``hidden_layer_sizes`` giving the channels of
+        their stride-2 layers (each halves the image), and the code map is
+        spatial.
     hidden_layer_sizes : array-like of int, default=(32, 64)
-        Channels of the bottom encoder's stride-2 convolutions, or MLP widths.
+        Channels of the stride-2 convolutions with ``input_shape`` (two
+        halvings: 28x28 -> 7x7 codes, 8x8 -> 2x2), else the widths of the
+        encoder's hidden layers (the decoder mirrors them). At least one.
     n_positions : int, default=8
-        Bottom codes per row without ``input_shape`` (the top has half).
-    activation : str, default="relu"
+        Codes per row without ``input_shape`` (or with ``encoder`` or
+        ``decoder``); VQVAE2: codes of the bottom map, the top map having
+        half as many (at least one).
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
         Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The observation model.
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
     min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance (relative).
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     prior_max_iter : int, default=50
-        Epochs of each prior's training.
+        Epochs of the PixelCNN prior's training (VQVAE2: of each level's
+        prior), after the autoencoder's, on the codes of the training rows
+        (``partial_fit``: one epoch per call). It uses ``batch_size`` and
+        ``learning_rate_init``, with an optimiser of its own that starts
+        afresh at each call.
     prior_channels : int, default=64
-        Hidden channels of the priors.
+        Hidden channels of the prior (VQVAE2: of each prior).
     batch_size : int or "auto", default="auto"
-        Rows per step.
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=100
-        Maximum epochs of the autoencoder.
+        Maximum number of epochs of the autoencoder. 0 initialises it without
+        training (the prior still trains for ``prior_max_iter`` epochs).
     early_stopping : bool, default=False
-        Stop on a held-out validation loss.
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
+        Share of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
     tol : float, default=1e-4
-        Minimal improvement of the loss.
+        Minimal improvement of the loss (nats per row).
     max_grad_norm : float or None, default=None
-        Gradient clipping norm.
+        Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
-        Compile the training forward pass.
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit.
+        Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch (losses, KL, active units, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds everything.
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
     device : str, default="auto"
-        "auto", "cpu", "cuda" or "cuda:N".
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks.
+        Extra callbacks called by the training loop.
     encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
-        parameters routed to their classes (see :class:`skvae.VAE`). With
-        either, the code map is a row of ``n_positions`` codes (as without
-        ``input_shape``): the encoder maps rows to features and the decoder
-        maps the flattened quantised codes to features; linear layers adapt
-        the widths.
+        Your own networks in place of the built-in ones. With either, the
+        code map is a row of ``n_positions`` codes (as without
+        ``input_shape``): the encoder maps rows ``(batch, n_features)`` to
+        features and the decoder maps the flattened quantised row
+        ``(batch, n_positions * code_dim)`` to features; skvae adds the
+        linear layer to what the model needs (a class that takes an
+        ``n_outputs`` argument is asked for exactly that width instead; one
+        that takes ``n_inputs`` is given its input width). A class is built
+        at each fit with the parameters routed to it, skorch-style:
+        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
+        search them and ``clone`` keeps them. An instance is deep-copied
+        (never trained in place). They replace ``hidden_layer_sizes``,
+        ``activation`` and ``input_shape`` for their role.
     **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (n_codes, code_dim)
+        The codebook.
+    codebook_usage_ : ndarray of shape (n_codes,)
+        Share of the training rows' code positions assigned to each code.
+    code_shape_ : tuple of int
+        (h, w) of the code map.
+    history_ : list of dict
+        Per epoch of the autoencoder: ``epoch``, ``train_loss``, ``recon``,
+        ``commitment``, ``perplexity`` (exp of the entropy of code use),
+        ``codebook_usage`` (share of codes used in the epoch), ``beta``
+        (always 1: there is no KL term), ``dur`` (seconds) and
+        ``valid_loss`` with early stopping.
+    prior_history_ : list of dict
+        Per epoch of the prior: ``epoch`` and ``prior_loss``, its negative
+        log-likelihood of the codes (nats per row).
+    module_ : VQVAEModule
+        The trained network with its prior.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Epochs of the autoencoder.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type, as resolved on the training data.
+    best_loss_ : float
+        Best validation loss with early stopping, else best training loss.
+
+    See Also
+    --------
+    skvae.VQVAE2 : Two levels of codes.
+
+    References
+    ----------
+    .. [1] A. van den Oord, O. Vinyals and K. Kavukcuoglu, "Neural Discrete
+       Representation Learning", NeurIPS 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VQVAE
+    >>> X = load_digits().data[:200] / 16
+    >>> vq = VQVAE(n_codes=16, input_shape=(1, 8, 8), likelihood="bernoulli",
+    ...            max_iter=3, prior_max_iter=2, random_state=0).fit(X)
+    >>> vq.transform(X).shape, vq.encode_codes(X).shape
+    ((200, 64), (200, 2, 2))
+    >>> vq.inverse_transform(vq.encode_codes(X).reshape(200, -1)).shape
+    (200, 64)
+    >>> vq.sample(2).shape
+    (2, 64)
+    """
+
+    _n_levels = 1
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseVAE._parameter_constraints,
+        **_CODE_PARAMS,
+    }
+
+    def __init__(
+        self,
+        n_codes=64,
+        *,
+        code_dim=16,
+        commitment_cost=0.25,
+        codebook_update="ema",
+        ema_decay=0.99,
+        dead_code_threshold=0.1,
+        input_shape=None,
+        hidden_layer_sizes=(32, 64),
+        n_positions=8,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        prior_max_iter=50,
+        prior_channels=64,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_grad_norm=None,
+        compile=False,
+        precision="auto",
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
+        self.n_codes = n_codes
+        self.code_dim = code_dim
+        self.commitment_cost = commitment_cost
+        self.codebook_update = codebook_update
+        self.ema_decay = ema_decay
+        self.dead_code_threshold = dead_code_threshold
+        self.input_shape = input_shape
+        self.n_positions = n_positions
+        self.prior_max_iter = prior_max_iter
+        self.prior_channels = prior_channels
+
+
+class VQVAE2(DiscreteCodesMixin, BaseVAE):
+    """VQ-VAE-2: a top code map at half the resolution of the bottom one.
+
+    The top map (global structure) is quantised from the bottom encoder's
+    features; the bottom map (detail) from those features and the decoded
+    top map; the decoder sees both. Each map has its own codebook of
+    ``n_codes`` vectors, learnt as in :class:`VQVAE`. After the autoencoder,
+    ``fit`` trains a PixelCNN prior over the top codes and one over the
+    bottom codes conditioned on the top codes (Razavi et al. 2019), for
+    ``prior_max_iter`` epochs; ``score_samples`` and ``sample`` use them.
+    The model has no KL term. Fitted arrays have a leading level axis
+    (bottom, top), and ``encode_codes`` returns the two maps.
+
+    Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
+    networks are then convolutional (each entry of ``hidden_layer_sizes`` a
+    stride-2 layer of the bottom encoder that halves the map, and one more
+    halving to the top map). Without ``input_shape`` they are MLPs and each
+    row is encoded to ``n_positions`` bottom codes and half as many top codes.
+
+    Parameters
+    ----------
+    n_codes : int, default=64
+        Size of the codebook (VQVAE2: of each level's codebook).
+    code_dim : int, default=16
+        Dimension of each codebook vector.
+    commitment_cost : float, default=0.25
+        Weight of the commitment loss ||z_e - sg(z_q)||^2 (beta in the paper).
+    codebook_update : {"ema", "loss"}, default="ema"
+        Learn the codebook by exponential moving averages or by the codebook
+        loss ||sg(z_e) - z_q||^2.
+    ema_decay : float, default=0.99
+        Decay of the moving averages.
+    dead_code_threshold : float, default=0.1
+        A code whose moving-average use falls below this many assignments
+        per batch is restarted at a random encoder output of the batch.
+    input_shape : tuple of int or None, default=None
+        (C, H, W) of images passed as flattened rows. The encoder and decoder
+        are then convolutional, ``hidden_layer_sizes`` giving the channels of
+        their stride-2 layers (each halves the image), and the code map is
+        spatial.
+    hidden_layer_sizes : array-like of int, default=(32, 64)
+        Channels of the bottom encoder's stride-2 convolutions with
+        ``input_shape`` (two halvings: 28x28 -> 7x7 bottom and 4x4 top
+        codes), else the widths of the encoder's hidden layers (the decoder
+        mirrors them). At least one.
+    n_positions : int, default=8
+        Codes per row without ``input_shape`` (or with ``encoder`` or
+        ``decoder``); VQVAE2: codes of the bottom map, the top map having
+        half as many (at least one).
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
+    prior_max_iter : int, default=50
+        Epochs of the PixelCNN prior's training (VQVAE2: of each level's
+        prior), after the autoencoder's, on the codes of the training rows
+        (``partial_fit``: one epoch per call). It uses ``batch_size`` and
+        ``learning_rate_init``, with an optimiser of its own that starts
+        afresh at each call.
+    prior_channels : int, default=64
+        Hidden channels of the prior (VQVAE2: of each prior).
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=100
+        Maximum number of epochs of the autoencoder. 0 initialises it without
+        training (the prior still trains for ``prior_max_iter`` epochs).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
+    tol : float, default=1e-4
+        Minimal improvement of the loss (nats per row).
+    max_grad_norm : float or None, default=None
+        Clip the gradients' global norm to this value at each step.
+    compile : bool, default=False
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser state.
+    verbose : bool or int, default=False
+        Print one line per epoch (losses, KL, active units, time).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks in place of the built-in ones. With either, the
+        code map is a row of ``n_positions`` codes (as without
+        ``input_shape``): the encoder maps rows ``(batch, n_features)`` to
+        features and the decoder maps the flattened quantised rows (the
+        bottom codes' vectors and the top codes' repeated to the bottom's
+        positions, ``(batch, 2 * n_positions * code_dim)``) to features; skvae adds the
+        linear layer to what the model needs (a class that takes an
+        ``n_outputs`` argument is asked for exactly that width instead; one
+        that takes ``n_inputs`` is given its input width). A class is built
+        at each fit with the parameters routed to it, skorch-style:
+        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
+        search them and ``clone`` keeps them. An instance is deep-copied
+        (never trained in place). They replace ``hidden_layer_sizes``,
+        ``activation`` and ``input_shape`` for their role.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
     codebook_ : ndarray of shape (2, n_codes, code_dim)
-        Bottom and top codebooks.
+        The bottom and top codebooks.
     codebook_usage_ : ndarray of shape (2, n_codes)
-        Share of each level's code positions assigned to each code.
-    code_shape_ : tuple of tuple
+        Share of each level's code positions (on the training rows) assigned
+        to each code.
+    code_shape_ : tuple of tuple of int
         (h, w) of the bottom and top maps.
     history_ : list of dict
-        As :class:`VQVAE`, with ``perplexity_top`` and ``codebook_usage_top``.
+        Per epoch of the autoencoder: ``epoch``, ``train_loss``, ``recon``,
+        ``commitment`` (both levels), ``perplexity`` and
+        ``perplexity_top`` (exp of the entropy of each level's code use),
+        ``codebook_usage`` and ``codebook_usage_top`` (share of codes used in
+        the epoch), ``beta`` (always 1: there is no KL term), ``dur``
+        (seconds) and ``valid_loss`` with early stopping.
     prior_history_ : list of dict
-        ``prior_loss`` (bottom given top) and ``prior_loss_top`` per epoch.
+        Per epoch of the priors: ``epoch``, ``prior_loss`` (bottom codes
+        given the top ones) and ``prior_loss_top``, negative
+        log-likelihoods of the codes (nats per row).
     module_ : VQVAEModule
         The trained network with its priors.
     n_features_in_ : int
@@ -874,7 +980,16 @@ class VQVAE2(VQVAE):
     n_iter_ : int
         Epochs of the autoencoder.
     loss_curve_ : list of float
-        Training loss of each epoch.
+        ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type, as resolved on the training data.
+    best_loss_ : float
+        Best validation loss with early stopping, else best training loss.
+
+    See Also
+    --------
+    skvae.VQVAE : One level of codes.
 
     References
     ----------
@@ -897,3 +1012,79 @@ class VQVAE2(VQVAE):
     """
 
     _n_levels = 2
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseVAE._parameter_constraints,
+        **_CODE_PARAMS,
+    }
+
+    def __init__(
+        self,
+        n_codes=64,
+        *,
+        code_dim=16,
+        commitment_cost=0.25,
+        codebook_update="ema",
+        ema_decay=0.99,
+        dead_code_threshold=0.1,
+        input_shape=None,
+        hidden_layer_sizes=(32, 64),
+        n_positions=8,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        prior_max_iter=50,
+        prior_channels=64,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_grad_norm=None,
+        compile=False,
+        precision="auto",
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
+        self.n_codes = n_codes
+        self.code_dim = code_dim
+        self.commitment_cost = commitment_cost
+        self.codebook_update = codebook_update
+        self.ema_decay = ema_decay
+        self.dead_code_threshold = dead_code_threshold
+        self.input_shape = input_shape
+        self.n_positions = n_positions
+        self.prior_max_iter = prior_max_iter
+        self.prior_channels = prior_channels
