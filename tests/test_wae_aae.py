@@ -10,10 +10,12 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAEOutlierDetector
+from skvae._training import KLSchedule
 from skvae.models.aae import AAEModule, AdversarialAE
-from skvae.models.wae import WAE, WAEModule, mmd
+from skvae.models.wae import WAE, WAEModule
 from skvae.nn import BernoulliLikelihood
 from skvae.nn.base import StepContext
+from skvae.nn.divergences import mmd
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -106,6 +108,31 @@ def test_wae_module_repeats_the_batch_mmd_on_every_row():
     torch.testing.assert_close(terms.loss, terms.recon + 10.0 * terms.mmd)
     one_row = module(torch.rand(1, 5), ctx=_ctx())  # no U-statistic from 1 row
     assert one_row.mmd.item() == 0.0
+
+
+@pytest.mark.parametrize("module_cls", [WAEModule, AAEModule])
+@pytest.mark.parametrize("encoder_type", ["deterministic", "gaussian"])
+def test_training_terms_are_float32_under_bfloat16_autocast(module_cls, encoder_type):
+    assert module_cls.supports_autocast
+    module = module_cls(
+        5, 2, (8,), "relu", BernoulliLikelihood(5), encoder_type=encoder_type
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        terms = module(torch.rand(6, 5), ctx=_ctx())
+    assert all(t.dtype == torch.float32 for t in terms)
+
+
+def test_wae_mmd_runs_in_float32_under_autocast():
+    # Autocast would run the distances' matmuls in bfloat16; the MMD, a
+    # difference of nearly equal kernel means, is computed without it.
+    torch.manual_seed(0)
+    module = WAEModule(5, 2, (8,), "relu", BernoulliLikelihood(5))
+    x = torch.rand(6, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        terms = module(x, ctx=_ctx(seed=1))
+        z = module.embed(x)  # the deterministic code of the step
+    prior = module.prior.sample(6, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(terms.mmd[0], mmd(z, prior), rtol=0, atol=0)
 
 
 # ------------------------------------------------ AAE: gradient separation
@@ -286,6 +313,37 @@ def test_same_random_state_same_model(cls, encoder_type, X_digits):
     assert not np.array_equal(a.transform(X), c.transform(X))
 
 
+@pytest.mark.parametrize(("cls", "beta"), [(WAE, 3.0), (AdversarialAE, 0.5)])
+def test_beta_is_a_constant_regulariser_weight(cls, beta, X_digits):
+    model = cls(**dict(_TRAIN, beta=beta, max_iter=2)).fit(X_digits[:100])
+    assert model._kl_schedule() == KLSchedule(beta=beta)
+    assert [record["beta"] for record in model.history_] == [beta, beta]
+
+
+@pytest.mark.parametrize("cls", [WAE, AdversarialAE])
+def test_bfloat16_training_follows_float32(cls, X_digits):
+    X = X_digits[:300]
+    params = dict(_TRAIN, encoder_type="gaussian", log_var_penalty=1e-3, max_iter=3)
+    f32 = cls(**params, precision="float32").fit(X)
+    bf16 = cls(**params, precision="bfloat16").fit(X)
+    np.testing.assert_allclose(bf16.loss_curve_, f32.loss_curve_, rtol=0.02)
+    assert np.all(np.isfinite(bf16.score_samples(X)))
+
+
+@pytest.mark.parametrize("cls", [WAE, AdversarialAE])
+def test_post_fit_methods_check_the_fitted_column_types(cls):
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=(40, 2)), rng.randint(0, 2, size=(40, 2))]
+    model = cls(**dict(_TRAIN, likelihood="auto", batch_size=20, max_iter=1)).fit(X)
+    assert model.column_types_ == [("gaussian", [0, 1]), ("bernoulli", [2, 3])]
+    assert np.all(np.isfinite(model.score_samples(X)))
+    bad = X.copy()
+    bad[0, 2] = 2.0
+    for method in (model.score_samples, model.transform):
+        with pytest.raises(ValueError, match="Bernoulli"):
+            method(bad)
+
+
 @pytest.mark.parametrize("cls", [WAE, AdversarialAE])
 def test_conv_networks_and_partial_fit(cls, X_digits):
     X = X_digits[:64]
@@ -318,6 +376,8 @@ def test_gaussian_encoder_transform_is_deterministic(cls, X_digits):
     [
         (WAE, {"kernel": "laplace"}, "kernel"),
         (WAE, {"encoder_type": "flow"}, "encoder_type"),
+        (WAE, {"hidden_layer_sizes": ()}, "hidden_layer_sizes"),
+        (AdversarialAE, {"discriminator_hidden_layer_sizes": ()}, "discriminator"),
         (AdversarialAE, {"discriminator_hidden_layer_sizes": (0,)}, "discriminator"),
         (AdversarialAE, {"discriminator_lr_scale": 0.0}, "discriminator_lr_scale"),
     ],

@@ -11,16 +11,28 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from skvae._base import BaseVAE, layer_sizes
 from skvae._sklearn_compat import Interval
-from skvae.models.wae import AutoencoderModule, _RegularizedAutoencoder
+from skvae._training import KLSchedule
+from skvae.models._autoencoder import (
+    AUTOENCODER_PARAMS,
+    LogJointScoreMixin,
+    autoencoder_args,
+    check_autoencoder_params,
+)
+from skvae.nn.autoencoder import AutoencoderModule
 from skvae.nn.base import StepContext
+from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import MLP
+
+__all__ = ["AAEModule", "AAETerms", "AdversarialAE"]
 
 # Adam's betas for both networks: beta1 = 0.5, as usual in adversarial training
 # (Radford et al. 2016); with 0.9 the codes drift together and match worse.
 _ADAM_BETAS = (0.5, 0.999)
 
 
+# -------------------------------------------------------------------- module
 class AAETerms(NamedTuple):
     """Per-row terms of the adversarial autoencoder (batch first, not reduced).
 
@@ -47,10 +59,14 @@ class AAEModule(AutoencoderModule):
     at once: ``loss`` moves only the encoder and decoder, ``disc_loss`` only
     the discriminator. :meth:`parameter_groups` gives each its optimiser.
 
+    Its training step is safe under bfloat16 autocast
+    (``supports_autocast``): the networks' outputs, the discriminator's
+    logits included, are cast to float32 before the losses.
+
     Parameters
     ----------
     *args, **kwargs
-        Those of :class:`skvae.models.wae.AutoencoderModule`.
+        Those of :class:`skvae.nn.autoencoder.AutoencoderModule`.
     discriminator_hidden_layer_sizes : sequence of int, default=(64, 64)
         Widths of the discriminator's hidden layers.
     discriminator_lr_scale : float, default=1.0
@@ -69,6 +85,7 @@ class AAEModule(AutoencoderModule):
     """
 
     loss_fields = ("loss", "disc_loss")
+    supports_autocast = True
 
     def __init__(
         self,
@@ -106,20 +123,20 @@ class AAEModule(AutoencoderModule):
         ]
 
     def discriminate(self, z: torch.Tensor, *, frozen: bool = False) -> torch.Tensor:
-        """Logits of "drawn from the prior", ``(batch,)``.
+        """Logits of "drawn from the prior", ``(batch,)``, in float32.
 
         With ``frozen`` the discriminator's parameters are detached: the
         gradient reaches ``z`` but not the discriminator.
         """
         if not frozen:
-            return self.discriminator(z).squeeze(-1)
+            return self.discriminator(z).squeeze(-1).float()
         params = {n: p.detach() for n, p in self.discriminator.named_parameters()}
-        return functional_call(self.discriminator, params, (z,)).squeeze(-1)
+        return functional_call(self.discriminator, params, (z,)).squeeze(-1).float()
 
     def forward(self, x: torch.Tensor, ctx: StepContext) -> AAETerms:
         """Both objectives of one step, with prior draws from ``ctx.generator``."""
-        z, penalty = self.code(x, ctx.generator)  # (batch, n_components)
-        recon = -self.likelihood.log_prob(x, self.decoder(z))  # (batch,)
+        z, penalty = self.code(x, ctx)  # (batch, n_components)
+        recon = self.reconstruction_cost(x, z)  # (batch,)
         real = self.discriminate(self.prior.sample(z.shape[0], ctx.generator))
         fake = self.discriminate(z.detach())
         # BCE: -log D(prior draw) - log(1 - D(code)), with D = sigmoid(logit).
@@ -135,7 +152,8 @@ class AAEModule(AutoencoderModule):
         )
 
 
-class AdversarialAE(_RegularizedAutoencoder):
+# ----------------------------------------------------------------- estimator
+class AdversarialAE(LogJointScoreMixin, BaseVAE):
     """Adversarial autoencoder as a scikit-learn transformer.
 
     An autoencoder whose codes are made indistinguishable from N(0, I) draws
@@ -151,42 +169,59 @@ class AdversarialAE(_RegularizedAutoencoder):
         Dimension of the latent space.
     beta : float, default=1.0
         Weight of the encoder's adversarial (generator) loss -log D(z) against
-        the reconstruction cost. Makhzani et al. alternate a reconstruction
-        and a regularisation phase with equal weight; here both are summed in
-        one step, and ``beta`` is named as every skvae model's regularisation
-        weight, so that model selection searches the same name.
+        the reconstruction cost, constant through training. Makhzani et al.
+        alternate a reconstruction and a regularisation phase with equal
+        weight; here both are summed in one step, and ``beta`` is named as
+        every skvae model's regularisation weight, so that model selection
+        searches the same name.
     encoder_type : {"deterministic", "gaussian"}, default="deterministic"
         A deterministic encoder z = f(x), or a Gaussian one whose training
-        codes are drawn by reparameterisation (the paper's two first choices).
+        codes are drawn by reparameterisation; ``transform`` returns its
+        mean.
     log_var_penalty : float, default=0.0
-        Weight of ``sum_j |log sigma_j^2|`` per row for the Gaussian encoder,
-        e.g. 1e-3, which keeps its variances from shrinking to zero. Ignored
-        by the deterministic encoder.
+        Weight of ``sum_j |log sigma_j^2|`` per row for the Gaussian encoder
+        (Rubenstein et al. 2018), e.g. 1e-3, which keeps its variances from
+        shrinking to zero. Ignored by the deterministic encoder.
     discriminator_hidden_layer_sizes : array-like of int, default=(64, 64)
-        Widths of the discriminator's hidden layers (with ``activation``).
+        Widths of the discriminator's hidden layers (at least one), with the
+        same ``activation`` as the encoder and decoder.
     discriminator_lr_scale : float, default=1.0
         The discriminator's learning rate as a multiple of
-        ``learning_rate_init``.
+        ``learning_rate_init``. Both networks' Adam use betas (0.5, 0.999),
+        as is usual in adversarial training.
     hidden_layer_sizes : array-like of int, default=(256, 128)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+        Widths of the encoder's hidden layers (at least one); the decoder
+        mirrors them.
     input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as flattened rows: convolutional encoder
-        and decoder, ``hidden_layer_sizes`` giving the channels of their
-        stride-2 layers, e.g. ``(32, 64)``.
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", \
-"silu"}, default="relu"
-        Activation of the hidden layers (also the discriminator's).
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The observation model p(x | z), as in :class:`skvae.VAE`; its negative
-        log-likelihood is the reconstruction cost.
+        (C, H, W) of images passed as flattened rows. The encoder and decoder
+        are then convolutional, ``hidden_layer_sizes`` giving the channels of
+        their stride-2 layers (each halves the image), e.g. ``(32, 64)``.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z), whose negative log-likelihood is the
+        reconstruction cost c(x, G(z)). "gaussian" has a mean from the
+        decoder and a learned per-feature variance (floored by
+        ``min_variance``), for real-valued data (standardise it first): a
+        squared error weighted per feature; "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities: the binary
+        cross-entropy. For tables of mixed columns, "auto" reads the types
+        off the data (one-hot groups as ``OneHotEncoder`` writes them are
+        categorical, other 0/1 columns Bernoulli, the rest Gaussian), and a
+        dict such as ``{"poisson": [4], "categorical": [[5, 6, 7]]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred.
     min_variance : float, default=1e-3
         Floor of the Gaussian likelihood's variance, relative to the mean
-        variance of the training features.
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
-        Adam's learning rate (the autoencoder's). Both networks' Adam use
-        betas (0.5, 0.999), as is usual in adversarial training.
+        Adam's learning rate.
     max_iter : int, default=200
         Maximum number of epochs. 0 initialises the model without training.
     early_stopping : bool, default=False
@@ -195,17 +230,27 @@ class AdversarialAE(_RegularizedAutoencoder):
     validation_fraction : float, default=0.1
         Share of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     max_grad_norm : float or None, default=None
-        Clip the gradients' global norm (over both networks) at each step.
+        Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
-        Compile the training step's forward pass with ``torch.compile``.
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser states.
+        Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch (losses, KL, active units, time).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batching, noise and the validation split.
         The global numpy and torch random states are never used or changed.
@@ -214,10 +259,20 @@ class AdversarialAE(_RegularizedAutoencoder):
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks called by the training loop.
     encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
-        parameters routed to their classes; see :class:`skvae.VAE`.
+        Your own networks in place of the built-in ones. The encoder maps
+        rows ``(batch, n_features)`` to features and the decoder maps codes
+        ``(batch, n_components)`` to features; skvae adds the linear layer to
+        what the model needs (a class that takes an ``n_outputs`` argument is
+        asked for exactly that width instead; one that takes ``n_inputs`` is
+        given its input width). A class is built at each fit with the
+        parameters routed to it, skorch-style: ``encoder__hidden=64`` passes
+        ``hidden=64``, so ``GridSearchCV`` can search them and ``clone``
+        keeps them. An instance is deep-copied (never trained in place).
+        They replace ``hidden_layer_sizes``, ``activation`` and
+        ``input_shape`` for their role; the discriminator stays built-in.
     **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
@@ -237,12 +292,15 @@ class AdversarialAE(_RegularizedAutoencoder):
         ``beta``, ``dur`` and, with early stopping, ``valid_loss``.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type, as resolved on the training data.
     best_loss_ : float
         Best validation loss with early stopping, else best training loss.
 
     See Also
     --------
-    skvae.models.wae.WAE : Matches codes to the prior with the MMD instead.
+    skvae.WAE : Matches codes to the prior with the MMD instead.
     skvae.VAE : Regularises each row's posterior by a KL divergence.
 
     Notes
@@ -253,6 +311,9 @@ class AdversarialAE(_RegularizedAutoencoder):
     The autoencoder's loss contains an adversarial term whose value depends
     on the discriminator, so ``train_loss`` need not decrease steadily, and
     stopping on it (``tol``, ``early_stopping``) is rougher than for a VAE.
+    ``max_grad_norm`` clips the gradients of each network (autoencoder,
+    discriminator) apart, so that one's large gradients do not shrink the
+    other's steps.
 
     References
     ----------
@@ -260,11 +321,14 @@ class AdversarialAE(_RegularizedAutoencoder):
        "Adversarial Autoencoders", ICLR workshop 2016, arXiv:1511.05644.
     .. [2] I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
        (the non-saturating generator loss).
+    .. [3] P. K. Rubenstein, B. Schoelkopf and I. Tolstikhin, "On the Latent
+       Space of Wasserstein Auto-Encoders", arXiv:1802.03761, 2018 (the
+       log-variance penalty).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skvae.models.aae import AdversarialAE
+    >>> from skvae import AdversarialAE
     >>> X = np.random.RandomState(0).normal(size=(20, 5))
     >>> aae = AdversarialAE(n_components=2, max_iter=2, random_state=0)
     >>> aae.fit(X).transform(X).shape
@@ -275,8 +339,11 @@ class AdversarialAE(_RegularizedAutoencoder):
     (3, 5)
     """
 
+    _empty_hidden_ok = False
+
     _parameter_constraints: dict[str, list[Any]] = {
-        **_RegularizedAutoencoder._parameter_constraints,
+        **BaseVAE._parameter_constraints,
+        **AUTOENCODER_PARAMS,
         "discriminator_hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -307,6 +374,7 @@ class AdversarialAE(_RegularizedAutoencoder):
         tol=1e-4,
         max_grad_norm=None,
         compile=False,
+        precision="auto",
         warm_start=False,
         verbose=False,
         random_state=None,
@@ -316,44 +384,56 @@ class AdversarialAE(_RegularizedAutoencoder):
         decoder=None,
         **kwargs,
     ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
         self.n_components = n_components
         self.beta = beta
         self.encoder_type = encoder_type
         self.log_var_penalty = log_var_penalty
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
         self.discriminator_lr_scale = discriminator_lr_scale
-        self.hidden_layer_sizes = hidden_layer_sizes
         self.input_shape = input_shape
-        self.activation = activation
-        self.likelihood = likelihood
-        self.min_variance = min_variance
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
-        self.encoder = encoder
-        self.decoder = decoder
-        self._set_routed_params(kwargs)
+
+    def _kl_schedule(self) -> KLSchedule:
+        # the module weighs the adversarial loss by ctx.beta: constant, no warm-up
+        return KLSchedule(beta=float(self.beta))
+
+    def _discriminator_sizes(self) -> tuple[int, ...]:
+        return layer_sizes(
+            self.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=False,
+        )
 
     def _check_params(self, X: np.ndarray) -> None:
-        super()._check_params(X)
-        self._hidden_sizes("discriminator_hidden_layer_sizes")
+        check_autoencoder_params(self, X)
+        self._discriminator_sizes()
 
-    def _build_module(self, X: np.ndarray) -> AAEModule:
+    def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> AAEModule:
         return AAEModule(
-            **self._module_args(X),
-            discriminator_hidden_layer_sizes=self._hidden_sizes(
-                "discriminator_hidden_layer_sizes"
-            ),
+            **autoencoder_args(self, X, likelihood),
+            discriminator_hidden_layer_sizes=self._discriminator_sizes(),
             discriminator_lr_scale=self.discriminator_lr_scale,
         )
