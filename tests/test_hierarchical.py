@@ -1,5 +1,6 @@
 """HierarchicalVAE and LadderVAE: they learn, and their contract holds."""
 
+import inspect
 import pickle
 import warnings
 
@@ -9,15 +10,21 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from skvae._base import BaseVAE
 from skvae.models.hierarchical import (
     HierarchicalVAE,
     HierarchicalVAEModule,
     LadderVAE,
-    gaussian_kl_between,
-    precision_weighted_merge,
+    LayeredLatentsMixin,
 )
 from skvae.nn.base import StepContext
-from skvae.nn.divergences import gaussian_kl
+from skvae.nn.divergences import (
+    gaussian_kl,
+    gaussian_kl_between,
+    gaussian_log_prob_per_dim,
+    posterior_log_prob_per_dim,
+    precision_weighted_merge,
+)
 from skvae.nn.likelihoods import BernoulliLikelihood
 
 MODELS = [HierarchicalVAE, LadderVAE]
@@ -244,4 +251,59 @@ def test_precision_weighted_merge():
     torch.testing.assert_close(mu, (mu_a * prec_a + mu_b * prec_b) / (prec_a + prec_b))
 
 
-# ---------------------------------------------------- scikit-learn's checks
+def test_log_densities_of_a_reparameterised_draw_agree():
+    gen = torch.Generator().manual_seed(0)
+    mu, lv, eps = torch.randn(3, 4, 5, generator=gen).unbind(0)
+    z = mu + torch.exp(0.5 * lv) * eps
+    torch.testing.assert_close(
+        posterior_log_prob_per_dim(eps, lv), gaussian_log_prob_per_dim(z, mu, lv)
+    )
+    zero = torch.zeros(())
+    torch.testing.assert_close(
+        gaussian_log_prob_per_dim(z, zero, zero),
+        torch.distributions.Normal(0.0, 1.0).log_prob(z),
+    )
+
+
+# ------------------------------------------------------------- the family
+@pytest.mark.parametrize("cls", MODELS)
+def test_one_level_of_families(cls):
+    assert cls.__bases__ == (LayeredLatentsMixin, BaseVAE)
+    assert LayeredLatentsMixin.__bases__ == (object,)
+    assert not issubclass(LadderVAE, HierarchicalVAE)
+    signature = set(inspect.signature(cls).parameters) - {"kwargs"}
+    assert signature == set(cls._parameter_constraints)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_bfloat16_is_refused_and_float32_fits(cls, small_X):
+    with pytest.raises(ValueError, match="bfloat16"):
+        tiny(cls, precision="bfloat16").fit(small_X)
+    a = tiny(cls, precision="float32").fit(small_X).transform(small_X)
+    np.testing.assert_array_equal(a, tiny(cls).fit(small_X).transform(small_X))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize(
+    "params", [dict(free_bits=0.1), dict(kl_schedule="capacity")], ids=str
+)
+def test_iwae_objective_refuses_per_dimension_kl_terms(cls, params, small_X):
+    with pytest.raises(ValueError, match="objective='iwae'"):
+        tiny(cls, objective="iwae", **params).fit(small_X)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_transform_layers_validates_and_reads_blocks(cls, small_X, tmp_path):
+    model = tiny(cls).fit(small_X)
+    with pytest.raises(ValueError, match="features"):
+        model.transform_layers(small_X[:, :4])
+    with pytest.raises(ValueError, match="NaN"):
+        model.transform_layers(np.where(small_X > 1.5, np.nan, small_X))
+    stored = np.lib.format.open_memmap(
+        tmp_path / "X.npy", mode="w+", dtype=small_X.dtype, shape=small_X.shape
+    )
+    stored[:] = small_X
+    model._STREAM_ROWS = 16  # three blocks
+    blocked = model.transform_layers(stored)
+    for got, want in zip(blocked, model.transform_layers(small_X), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -16,151 +16,60 @@ differ in the approximate posterior:
   p(z_l | z_{l+1}) (whose parameters are shared by inference and generation).
 
 One torch module (:class:`HierarchicalVAEModule`, ``top_down`` flag) holds
-both.
+both; the two estimators share their methods through
+:class:`LayeredLatentsMixin` and differ in the class attribute ``_top_down``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
-from skvae._data import FLOATS
-from skvae._sklearn_compat import Interval, validate_data
-from skvae.models.vae import VAE
-from skvae.nn.gaussian import LOG_VAR_MAX as _LOG_VAR_MAX
-from skvae.nn.gaussian import LOG_VAR_MIN as _LOG_VAR_MIN
+from skvae._base import (
+    KL_PARAMS,
+    OBJECTIVE_PARAMS,
+    SCORING_PARAMS,
+    BaseVAE,
+    kl_schedule_of,
+    layer_sizes,
+)
+from skvae._columns import check_likelihood_range
+from skvae._data import FLOATS, blocks, is_out_of_core
+from skvae._sklearn_compat import Interval
+from skvae._training import KLSchedule
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.divergences import gaussian_kl, importance_bound, kl_penalty
+from skvae.nn.divergences import (
+    gaussian_kl_between,
+    gaussian_log_prob_per_dim,
+    importance_bound,
+    posterior_log_prob_per_dim,
+    precision_weighted_merge,
+)
+from skvae.nn.gaussian import (
+    elbo_loss,
+    elbo_terms,
+    iwae_loss,
+    reparameterize,
+    split_gaussian,
+)
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import CustomNetwork, NetworkSpec, make_activation
+from skvae.nn.networks import CustomNetwork, NetworkSpec, dense_layers
 
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-# --------------------------------------------------------------------- helpers
-def gaussian_kl_between(
-    mu_q: torch.Tensor,
-    log_var_q: torch.Tensor,
-    mu_p: torch.Tensor,
-    log_var_p: torch.Tensor,
-) -> torch.Tensor:
-    """KL(N(mu_q, exp(log_var_q)) || N(mu_p, exp(log_var_p))) per dimension.
-
-    Parameters
-    ----------
-    mu_q, log_var_q : torch.Tensor
-        Mean and log-variance of the first Gaussian.
-    mu_p, log_var_p : torch.Tensor
-        Mean and log-variance of the second Gaussian (broadcastable).
-
-    Returns
-    -------
-    torch.Tensor
-        The broadcast shape, not summed; every entry is >= 0. With
-        ``mu_p = log_var_p = 0`` it equals
-        :func:`skvae.nn.divergences.gaussian_kl`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> mu, lv = torch.randn(4, 3), torch.randn(4, 3)
-    >>> bool(torch.allclose(gaussian_kl_between(mu, lv, mu, lv), torch.zeros(4, 3)))
-    True
-    """
-    diff = log_var_q - log_var_p
-    # expm1(d) - d >= 0 holds in floating point, as in gaussian_kl.
-    return 0.5 * (
-        (mu_q - mu_p).square() * torch.exp(-log_var_p) + torch.expm1(diff) - diff
-    )
+__all__ = [
+    "HierarchicalVAE",
+    "HierarchicalVAEModule",
+    "LadderVAE",
+    "LayeredLatentsMixin",
+]
 
 
-def precision_weighted_merge(
-    mu_a: torch.Tensor,
-    log_var_a: torch.Tensor,
-    mu_b: torch.Tensor,
-    log_var_b: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Product of two diagonal Gaussians, renormalised: the ladder's posterior.
-
-    var = 1 / (1 / var_a + 1 / var_b) and
-    mu = (mu_a / var_a + mu_b / var_b) * var, computed in log space.
-
-    Parameters
-    ----------
-    mu_a, log_var_a, mu_b, log_var_b : torch.Tensor
-        Means and log-variances of the two Gaussians (broadcastable).
-
-    Returns
-    -------
-    mu, log_var : torch.Tensor
-        Mean and log-variance of the merge.
-
-    Examples
-    --------
-    >>> import torch
-    >>> mu, lv = precision_weighted_merge(
-    ...     torch.tensor([0.0]), torch.tensor([0.0]),
-    ...     torch.tensor([2.0]), torch.tensor([0.0]))
-    >>> float(mu), round(float(lv.exp()), 4)
-    (1.0, 0.5)
-    """
-    log_var = -torch.logaddexp(-log_var_a, -log_var_b)
-    weight_a = torch.sigmoid(log_var_b - log_var_a)  # var_b / (var_a + var_b)
-    return torch.lerp(mu_b, mu_a, weight_a), log_var
-
-
-def _log_normal(
-    z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
-) -> torch.Tensor:
-    """Per-dimension log-density of a diagonal Gaussian (not summed)."""
-    return -0.5 * ((z - mu).square() * torch.exp(-log_var) + log_var + _LOG_2PI)
-
-
-class _BatchNorm(nn.BatchNorm1d):
-    """Batch normalisation over the last axis of inputs with any leading axes.
-
-    A one-row batch in training mode (e.g. ``partial_fit`` on one row) is
-    normalised with the running statistics instead of failing.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1])
-        use_batch = self.training and flat.shape[0] > 1
-        out = F.batch_norm(
-            flat,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            use_batch,
-            self.momentum,
-            self.eps,
-        )
-        return out.reshape(x.shape)
-
-
-def _dense(
-    n_inputs: int, widths: Sequence[int], activation: str, batch_norm: bool
-) -> nn.Sequential:
-    """Linear (-> batch norm) -> activation, for each width; empty is identity."""
-    layers: list[nn.Module] = []
-    for width in widths:
-        layers.append(nn.Linear(n_inputs, width))
-        if batch_norm:
-            layers.append(_BatchNorm(width))
-        layers.append(make_activation(activation))
-        n_inputs = width
-    return nn.Sequential(*layers)
-
-
+# ---------------------------------------------------------------------- module
 class _GaussianNet(nn.Module):
     """A dense body and a linear head giving a mean and a clamped log-variance."""
 
@@ -173,12 +82,11 @@ class _GaussianNet(nn.Module):
         batch_norm: bool,
     ) -> None:
         super().__init__()
-        self.body = _dense(n_inputs, widths, activation, batch_norm)
+        self.body = dense_layers(n_inputs, widths, activation, batch_norm)
         self.head = nn.Linear(widths[-1] if widths else n_inputs, 2 * n_outputs)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, log_var = self.head(self.body(h)).chunk(2, dim=-1)
-        return mu, log_var.clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
+        return split_gaussian(self.head(self.body(h)))
 
 
 class _Layer(NamedTuple):
@@ -188,11 +96,10 @@ class _Layer(NamedTuple):
     eps: torch.Tensor  # its standard normal noise
     mu_q: torch.Tensor  # posterior mean
     log_var_q: torch.Tensor  # posterior log-variance
-    mu_p: torch.Tensor | None  # prior mean given the layer above (None: N(0, I))
-    log_var_p: torch.Tensor | None
+    mu_p: torch.Tensor  # prior mean given the layer above (0 for the top layer)
+    log_var_p: torch.Tensor  # prior log-variance (0 for the top layer)
 
 
-# ---------------------------------------------------------------------- module
 class HierarchicalVAEModule(LatentModule):
     """A VAE with a hierarchy of diagonal Gaussian latent layers.
 
@@ -227,6 +134,16 @@ class HierarchicalVAEModule(LatentModule):
         Ladder (top-down) inference instead of bottom-up.
     batch_norm : bool, default=True
         Batch normalisation after each hidden linear layer.
+    encoder, decoder : NetworkSpec or None, default=None
+        User networks in place of the built-in data-side ones: x to the
+        features of the first layer's head, and z_1 to the likelihood's
+        parameters.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective: the (beta-)ELBO with one draw, or the
+        importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws of the whole hierarchy.
+    n_iwae_samples : int, default=5
+        Draws per row of the "iwae" objective.
 
     Examples
     --------
@@ -276,7 +193,7 @@ class HierarchicalVAEModule(LatentModule):
             if level == 0 and encoder is not None:  # the user's x -> features
                 self.up.append(CustomNetwork(encoder, width, body_width))
             else:
-                self.up.append(_dense(width, widths, activation, batch_norm))
+                self.up.append(dense_layers(width, widths, activation, batch_norm))
             self.heads.append(nn.Linear(body_width, 2 * size))
             width = body_width if top_down else size
         # Top-down generative conditionals p(z_l | z_{l+1}) for l < L.
@@ -290,7 +207,7 @@ class HierarchicalVAEModule(LatentModule):
             self.decoder = CustomNetwork(decoder, sizes[0], likelihood.n_params)
         else:
             self.decoder = nn.Sequential(
-                _dense(sizes[0], hidden[::-1], activation, batch_norm),
+                dense_layers(sizes[0], hidden[::-1], activation, batch_norm),
                 nn.Linear(hidden[0] if hidden else sizes[0], likelihood.n_params),
             )
 
@@ -298,21 +215,30 @@ class HierarchicalVAEModule(LatentModule):
     def _head(self, level: int, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Body output of the bottom-up net at ``level`` and its (mu, log_var)."""
         h = self.up[level](h)
-        mu, log_var = self.heads[level](h).chunk(2, dim=-1)
-        return h, mu, log_var.clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
+        return (h, *split_gaussian(self.heads[level](h)))
 
-    def _layers(self, x: torch.Tensor, noise: Sequence[torch.Tensor]) -> list[_Layer]:
-        """Draw every layer from the posterior; ``noise[l]`` broadcasts to (k, b, d)."""
+    def _layers(self, x: torch.Tensor, eps: torch.Tensor) -> list[_Layer]:
+        """Draw every layer from the posterior, bottom first.
+
+        ``eps`` ``(k, batch or 1, noise_dim)`` holds the layers' noise blocks,
+        bottom first.
+        """
+        noise = eps.split(self.sizes, dim=-1)
         if self.top_down:
             return self._top_down_layers(x, noise)
-        layers, h = [], x
-        for level, eps in enumerate(noise):
+        draws, h = [], x
+        for level, eps_l in enumerate(noise):
             _, mu, log_var = self._head(level, h)
-            h = mu + torch.exp(0.5 * log_var) * eps  # (k, batch, d_l)
-            layers.append(_Layer(h, eps, mu, log_var, None, None))
-        for level in range(len(layers) - 1):  # priors from the draws above
-            mu_p, log_var_p = self.down[level](layers[level + 1].z)
-            layers[level] = layers[level]._replace(mu_p=mu_p, log_var_p=log_var_p)
+            h = reparameterize(mu, log_var, eps_l)  # (k, batch, d_l)
+            draws.append((h, eps_l, mu, log_var))
+        zero = h.new_zeros(())  # the top's prior: N(0, I)
+        layers = []
+        for level, draw in enumerate(draws):  # priors from the draws above
+            if level + 1 < len(draws):
+                prior = self.down[level](draws[level + 1][0])
+            else:
+                prior = (zero, zero)
+            layers.append(_Layer(*draw, *prior))
         return layers
 
     def _top_down_layers(
@@ -323,50 +249,45 @@ class HierarchicalVAEModule(LatentModule):
             h, mu_hat, log_var_hat = self._head(level, h)
             hats.append((mu_hat, log_var_hat))  # (batch, d_l)
         mu, log_var = hats[-1]
-        z = mu + torch.exp(0.5 * log_var) * noise[-1]
-        layers = [_Layer(z, noise[-1], mu, log_var, None, None)]
+        z = reparameterize(mu, log_var, noise[-1])
+        zero = mu.new_zeros(())  # the top's prior: N(0, I)
+        layers = [_Layer(z, noise[-1], mu, log_var, zero, zero)]
         for level in range(len(self.sizes) - 2, -1, -1):
             mu_p, log_var_p = self.down[level](z)  # (k, batch, d_l)
             mu, log_var = precision_weighted_merge(*hats[level], mu_p, log_var_p)
-            z = mu + torch.exp(0.5 * log_var) * noise[level]
+            z = reparameterize(mu, log_var, noise[level])
             layers.insert(0, _Layer(z, noise[level], mu, log_var, mu_p, log_var_p))
         return layers
 
     def _terms(
-        self, x: torch.Tensor, noise: Sequence[torch.Tensor]
+        self, x: torch.Tensor, eps: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[_Layer]]:
-        """Terms of each draw: log p(x | z_1) (k, b), KL (k, b, D), log w (k, b).
+        """Terms of each draw: log p(x | z_1) (k, b), KL (k, b, D), log p/q (k, b).
 
-        The KL of a layer is analytic where its prior does not depend on its
-        own draw: the top layer, and every layer of the ladder (given the draw
-        above). For bottom-up inference the layers below the top use the
-        one-draw estimate log q(z_l | .) - log p(z_l | z_{l+1}).
+        The last, log p(z) - log q(z | x) over the whole hierarchy, makes the
+        importance weights. The KL of a layer is analytic where its prior does
+        not depend on its own draw: the top layer, and every layer of the
+        ladder (given the draw above). For bottom-up inference the layers
+        below the top use the one-draw estimate
+        log q(z_l | .) - log p(z_l | z_{l+1}).
         """
-        layers = self._layers(x, noise)
+        layers = self._layers(x, eps)
         log_px = self.likelihood.log_prob(x, self.decoder(layers[0].z))  # (k, b)
-        shape = (log_px.shape[0], log_px.shape[1])
-        log_w = log_px
+        top = len(layers) - 1
+        log_ratio = 0.0
         kl_dims = []
-        for layer in layers:
-            log_q = -0.5 * (layer.eps.square() + layer.log_var_q + _LOG_2PI)
-            if layer.mu_p is None:
-                log_p = -0.5 * (layer.z.square() + _LOG_2PI)
-                kl = gaussian_kl(layer.mu_q, layer.log_var_q)
+        for level, layer in enumerate(layers):
+            log_q = posterior_log_prob_per_dim(layer.eps, layer.log_var_q)
+            log_p = gaussian_log_prob_per_dim(layer.z, layer.mu_p, layer.log_var_p)
+            if self.top_down or level == top:
+                kl = gaussian_kl_between(
+                    layer.mu_q, layer.log_var_q, layer.mu_p, layer.log_var_p
+                )
             else:
-                log_p = _log_normal(layer.z, layer.mu_p, layer.log_var_p)
-                if self.top_down:
-                    kl = gaussian_kl_between(
-                        layer.mu_q, layer.log_var_q, layer.mu_p, layer.log_var_p
-                    )
-                else:
-                    kl = log_q - log_p
-            log_w = log_w + (log_p - log_q).sum(-1)
-            kl_dims.append(kl.expand(*shape, kl.shape[-1]))
-        return log_px, torch.cat(kl_dims, dim=-1), log_w, layers
-
-    def _split_noise(self, eps: torch.Tensor) -> list[torch.Tensor]:
-        """Blocks of ``eps`` (..., noise_dim) per layer, bottom first."""
-        return list(eps.split(self.sizes, dim=-1))
+                kl = log_q - log_p
+            log_ratio = log_ratio + (log_p - log_q).sum(-1)
+            kl_dims.append(kl.expand(*log_px.shape, kl.shape[-1]))
+        return log_px, torch.cat(kl_dims, dim=-1), log_ratio, layers
 
     # ----------------------------------------------------------- protocol
     def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
@@ -378,17 +299,15 @@ class HierarchicalVAEModule(LatentModule):
         """
         k = self.n_iwae_samples if self.objective == "iwae" else 1
         eps = ctx.randn((k, x.shape[0], self.noise_dim), like=x, batch_dim=1)
-        log_px, kl_per_dim, log_w, layers = self._terms(x, self._split_noise(eps))
-        mu = layers[-1].mu_q.detach()
-        mu = (mu[0] if mu.ndim == 3 else mu).reshape(x.shape[0], -1)  # (b, d_L)
+        log_px, kl_dims, log_ratio, layers = self._terms(x, eps)
         if k > 1:
-            log_w = log_px + ctx.beta * (log_w - log_px)
-            loss = -importance_bound(log_w)
-            recon, kl_per_dim = -log_px.mean(0), kl_per_dim.mean(0)
+            loss = iwae_loss(log_px, log_ratio, ctx)
+            kl_per_dim = kl_dims.mean(0)
         else:
-            recon, kl_per_dim = -log_px[0], kl_per_dim[0]  # (b,), (b, D)
-            loss = recon + kl_penalty(kl_per_dim, ctx)  # beta, free bits, capacity
-        return ELBOTerms(loss, recon, kl_per_dim.sum(-1), kl_per_dim, mu, mu.square())
+            kl_per_dim = kl_dims[0]  # (b, D)
+            loss = elbo_loss(log_px[0], kl_per_dim, ctx)  # beta, free bits, capacity
+        mu = layers[-1].mu_q  # bottom-up: (k, b, d_L), given the draws below
+        return elbo_terms(loss, log_px, kl_per_dim, mu[0] if mu.ndim == 3 else mu)
 
     def embed_layers(self, x: torch.Tensor) -> torch.Tensor:
         """Posterior means of every layer, concatenated bottom first (b, D).
@@ -396,8 +315,7 @@ class HierarchicalVAEModule(LatentModule):
         Each layer's mean is taken given the means of the layers it is
         conditioned on (below for bottom-up inference, above for the ladder).
         """
-        zeros = x.new_zeros(1, 1, self.noise_dim)
-        layers = self._layers(x, self._split_noise(zeros))
+        layers = self._layers(x, x.new_zeros(1, 1, self.noise_dim))
         return torch.cat(
             [layer.mu_q.expand(1, x.shape[0], -1)[0] for layer in layers], dim=-1
         )
@@ -424,19 +342,18 @@ class HierarchicalVAEModule(LatentModule):
         """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
 
         ``eps`` has shape ``(k, noise_dim)``: the same draws serve every row.
+        The ELBO uses the analytic KL terms where there are.
         """
-        log_px, kl_per_dim, log_w, _ = self._terms(
-            x, self._split_noise(eps[:, None, :])
-        )
+        log_px, kl_dims, log_ratio, _ = self._terms(x, eps[:, None, :])
         if eps.shape[0] == 1:
-            return log_px[0] - kl_per_dim[0].sum(-1)
-        return importance_bound(log_w)
+            return log_px[0] - kl_dims[0].sum(-1)
+        return importance_bound(log_px + log_ratio)
 
     def reconstruction_log_likelihood(
         self, x: torch.Tensor, eps: torch.Tensor
     ) -> torch.Tensor:
         """Mean over the ``k`` draws in ``eps`` of log p(x | z_1), z ~ q(z | x)."""
-        layers = self._layers(x, self._split_noise(eps[:, None, :]))
+        layers = self._layers(x, eps[:, None, :])
         return self.likelihood.log_prob(x, self.decoder(layers[0].z)).mean(0)
 
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
@@ -454,314 +371,69 @@ class HierarchicalVAEModule(LatentModule):
 
         z = randn(self.sizes[-1])
         for level in range(len(self.sizes) - 2, -1, -1):
-            mu, log_var = self.down[level](z)
-            z = mu + torch.exp(0.5 * log_var) * randn(self.sizes[level])
+            z = reparameterize(*self.down[level](z), randn(self.sizes[level]))
         return self.likelihood.mean(self.decoder(z))
 
 
 # ------------------------------------------------------------------ estimators
-def _positive_ints(value, name: str, *, allow_empty: bool) -> tuple[int, ...]:
-    """``value`` (an int or a sequence of ints) as a tuple, or a clear error."""
-    try:
-        sizes = (value,) if isinstance(value, Integral) else tuple(value)
-    except TypeError:
-        sizes = (None,)  # not iterable: rejected below
-    if (not sizes and not allow_empty) or any(
-        not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes
-    ):
-        need = "a non-empty sequence of" if not allow_empty else "a sequence of"
-        raise ValueError(
-            f"{name} must be {need} positive integers, got {name}={value!r}."
-        )
-    return tuple(int(s) for s in sizes)
+class LayeredLatentsMixin:
+    """What the estimators with a stack of Gaussian latent layers share.
 
-
-# VAE's options that the hierarchical models do not have.
-_VAE_ONLY_PARAMS = frozenset(
-    {
-        "input_shape",
-        "missing",
-        "prior",
-        "n_pseudo_inputs",
-        "tc_weight",
-    }
-)
-
-
-class HierarchicalVAE(VAE):
-    """Variational autoencoder with several stochastic layers, inferred bottom-up.
-
-    The generative model is p(x | z_1) p(z_1 | z_2) ... p(z_{L-1} | z_L) p(z_L)
-    with p(z_L) = N(0, I) and diagonal Gaussian conditionals given by MLPs; the
-    approximate posterior is bottom-up, q(z_1 | x) q(z_2 | z_1) ...
-    q(z_L | z_{L-1}). Training maximises the ELBO with Adam. ``transform``
-    returns the top layer's posterior mean (:meth:`transform_layers` every
-    layer's), ``inverse_transform`` decodes a top-layer code through the
-    means of the conditionals, ``sample`` draws ancestrally from the prior.
-
-    The KL term of the top layer is analytic; the layers below use the
-    one-draw estimate log q(z_l | z_{l-1}) - log p(z_l | z_{l+1}), since the
-    prior of z_l depends on z_{l+1}, which is drawn from z_l. The posterior
-    means that ``transform`` and :meth:`transform_layers` return pass each
-    layer's mean up to the next (the mean of the marginal q(z_L | x) has no
-    closed form).
-
-    Bottom-up inference tends to leave the upper layers nearly unused (small
-    KL, Sønderby et al. 2016): decoding the top code then gives a blurry
-    row, while ``inverse_transform(transform_layers(X)[0], layer=0)``
-    decodes the detailed bottom code. :class:`LadderVAE`, with top-down
-    inference, uses its upper layers more.
-
-    Parameters
-    ----------
-    n_components : int or tuple of int, default=(32, 16, 8)
-        Width of each stochastic layer, bottom (next to the data) to top: the
-        default has z_1 of 32 dimensions and a top layer of 8. An int is a
-        single layer. ``transform`` returns ``n_components[-1]`` columns.
-    beta : float, default=1.0
-        Weight of the KL terms.
-    hidden_layer_sizes : array-like of int, default=(256, 128)
-        Hidden widths of the network between x and z_1 (the decoder p(x | z_1)
-        mirrors them), as :class:`skvae.VAE`'s.
-    latent_hidden_layer_sizes : array-like of int, default=(128,)
-        Hidden widths of the smaller networks between consecutive stochastic
-        layers (inference and generative ones); may be empty.
-    batch_norm : bool, default=True
-        Batch normalisation after every hidden linear layer, as in Sønderby
-        et al. (2016). On 4,000 binarised MNIST digits it lowers the held-out
-        negative log-likelihood of the ladder by about 25 nats at 100 epochs.
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", \
-"silu"}, default="relu"
-        Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
-        The observation model p(x | z_1); see :class:`skvae.VAE`.
-    min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance, relative to the mean
-        variance of the training features.
-    kl_warmup : int, default=50
-        Epochs over which the KL weight grows linearly from 0 to ``beta``
-        (a quarter of the default ``max_iter``; Sønderby et al. warm up over
-        200 epochs). Longer than :class:`skvae.VAE`'s 10: the upper layers
-        need it to become active. 0 disables the warm-up.
-    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
-        How the KL terms are brought in; see :class:`skvae.VAE`.
-    max_capacity : float, default=25.0
-        Final capacity C in nats of ``kl_schedule="capacity"``.
-    free_bits : float, default=0.0
-        Nats of KL per latent dimension (of every layer) that are not
-        penalised (Kingma et al. 2016).
-    batch_size : int or "auto", default="auto"
-        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs. 0 initialises the model without training.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when the
-        validation loss stops improving; the best weights are restored.
-    validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping
-        (counted after the warm-up).
-    tol : float, default=1e-4
-        Minimal improvement of the loss (nats per row).
-    objective : {"elbo", "iwae"}, default="elbo"
-        Training objective: the ELBO with one draw, or the importance-weighted
-        bound over ``n_iwae_samples`` draws of the whole hierarchy (Burda et
-        al. 2016), as on :class:`skvae.VAE`.
-    n_iwae_samples : int, default=5
-        Draws per row of ``objective="iwae"``.
-    n_importance_samples : int, default=1
-        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
-        importance-weighted bound with log weights
-        log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L)
-        - sum_l log q(z_l | .).
-    max_grad_norm : float or None, default=None
-        Clip the gradients' global norm to this value at each step.
-    compile : bool, default=False
-        Compile the training step's forward pass with ``torch.compile``.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state.
-    verbose : bool or int, default=False
-        Print one line per epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batching, noise and the validation split.
-    device : str, default="auto"
-        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop.
-    encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own data-side networks (see Notes), with ``encoder__<name>`` /
-        ``decoder__<name>`` parameters routed to their classes, as in
-        :class:`skvae.VAE`.
-    **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
-
-    Attributes
-    ----------
-    module_ : HierarchicalVAEModule
-        The trained network.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when X has string names.
-    n_iter_ : int
-        Number of epochs trained.
-    history_ : list of dict
-        One record per epoch as for :class:`skvae.VAE`; ``kl_per_dim`` lists
-        every layer's dimensions, bottom first, and ``active_units`` counts
-        the top layer's.
-    loss_curve_ : list of float
-        ``train_loss`` of each epoch.
-    best_loss_ : float
-        Best validation loss with early stopping, else best training loss
-        after the warm-up.
-
-    See Also
-    --------
-    LadderVAE : The same generative model with top-down inference.
-    skvae.VAE : One stochastic layer.
-
-    Notes
-    -----
-    Of :class:`skvae.VAE`'s options, the hierarchical models do not have
-    ``input_shape`` (images are passed as flattened rows to MLPs),
-    ``prior`` nor ``tc_weight``. User networks replace the
-    data-side ones: ``encoder`` maps x to the features of the first layer's
-    head (``hidden_layer_sizes[-1]`` wide) and ``decoder`` maps z_1 to the
-    likelihood's parameters.
-
-    References
-    ----------
-    .. [1] C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther,
-       "Ladder Variational Autoencoders", NeurIPS 2016.
-    .. [2] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
-       Autoencoders", ICLR 2016.
+    :class:`HierarchicalVAE` and :class:`LadderVAE` have the same parameters
+    and the same generative model; the class attribute ``_top_down`` chooses
+    the inference. This mixin checks the parameters, builds the
+    :class:`HierarchicalVAEModule`, answers the hooks of the parameter groups
+    they take (the KL schedule, the scoring draws) and gives the methods that
+    a stack of layers adds: :meth:`transform_layers`, and
+    :meth:`inverse_transform` for the codes of any layer.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skvae.models.hierarchical import HierarchicalVAE
-    >>> X = np.random.RandomState(0).normal(size=(20, 5))
-    >>> model = HierarchicalVAE(n_components=(4, 2), hidden_layer_sizes=(8,),
-    ...                         max_iter=2, random_state=0)
-    >>> model.fit(X).transform(X).shape
-    (20, 2)
-    >>> [Z.shape for Z in model.transform_layers(X)]
-    [(20, 4), (20, 2)]
-    >>> model.inverse_transform(model.transform(X)).shape, model.sample(3).shape
-    ((20, 5), (3, 5))
+    >>> from skvae.models.hierarchical import LadderVAE, LayeredLatentsMixin
+    >>> issubclass(LadderVAE, LayeredLatentsMixin), LadderVAE._top_down
+    (True, True)
     """
 
-    _top_down = False
-
-    _parameter_constraints = {
-        **{
-            k: v
-            for k, v in VAE._parameter_constraints.items()
-            if k not in _VAE_ONLY_PARAMS
-        },
-        "n_components": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "latent_hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "batch_norm": ["boolean"],
-    }
-
-    def __init__(
-        self,
-        n_components=(32, 16, 8),
-        *,
-        beta=1.0,
-        hidden_layer_sizes=(256, 128),
-        latent_hidden_layer_sizes=(128,),
-        batch_norm=True,
-        activation="relu",
-        likelihood="gaussian",
-        min_variance=1e-3,
-        kl_warmup=50,
-        kl_schedule="linear",
-        max_capacity=25.0,
-        free_bits=0.0,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        objective="elbo",
-        n_iwae_samples=5,
-        n_importance_samples=1,
-        max_grad_norm=None,
-        compile=False,
-        warm_start=False,
-        verbose=False,
-        random_state=None,
-        device="auto",
-        callbacks=None,
-        encoder=None,
-        decoder=None,
-        **kwargs,
-    ):
-        self.n_components = n_components
-        self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.latent_hidden_layer_sizes = latent_hidden_layer_sizes
-        self.batch_norm = batch_norm
-        self.activation = activation
-        self.likelihood = likelihood
-        self.min_variance = min_variance
-        self.kl_warmup = kl_warmup
-        self.kl_schedule = kl_schedule
-        self.max_capacity = max_capacity
-        self.free_bits = free_bits
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.objective = objective
-        self.n_iwae_samples = n_iwae_samples
-        self.n_importance_samples = n_importance_samples
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
-        self.encoder = encoder
-        self.decoder = decoder
-        self._set_routed_params(kwargs)
+    #: Ladder (top-down) inference instead of bottom-up.
+    _top_down: bool = False
 
     def _layer_sizes(self) -> tuple[int, ...]:
-        return _positive_ints(self.n_components, "n_components", allow_empty=False)
-
-    def _check_params(self, X) -> None:
-        super()._check_params(X)  # hidden sizes, likelihood's range
-        self._layer_sizes()
-        self._latent_hidden_sizes()
+        return layer_sizes(self.n_components, "n_components", allow_empty=False)
 
     def _latent_hidden_sizes(self) -> tuple[int, ...]:
-        return _positive_ints(
+        return layer_sizes(
             self.latent_hidden_layer_sizes,
             "latent_hidden_layer_sizes",
             allow_empty=True,
         )
 
-    def _build_module(self, X) -> HierarchicalVAEModule:
+    def _kl_schedule(self) -> KLSchedule:
+        return kl_schedule_of(self)
+
+    def _n_score_draws(self) -> int:
+        return self.n_importance_samples
+
+    def _check_params(self, X) -> None:
+        self._hidden_sizes()
+        self._layer_sizes()
+        self._latent_hidden_sizes()
+        check_likelihood_range(self.likelihood, X)
+        if self.objective == "iwae" and (
+            self.free_bits > 0 or self.kl_schedule == "capacity"
+        ):
+            raise ValueError(
+                "objective='iwae' weights whole importance samples, so it takes "
+                "neither free_bits > 0 nor kl_schedule='capacity'."
+            )
+
+    def _build_module(self, X, likelihood: Likelihood) -> HierarchicalVAEModule:
         return HierarchicalVAEModule(
             X.shape[1],
             self._layer_sizes(),
             self._hidden_sizes(),
             self._latent_hidden_sizes(),
             self.activation,
-            self._data_likelihood(X),
+            likelihood,
             top_down=self._top_down,
             batch_norm=self.batch_norm,
             encoder=self._network_spec("encoder"),
@@ -846,24 +518,48 @@ class HierarchicalVAE(VAE):
         [(20, 4), (20, 2)]
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        if is_out_of_core(X):
+            parts = [self.transform_layers(b) for b in blocks(X, self._STREAM_ROWS)]
+            return [np.concatenate(layer) for layer in zip(*parts, strict=True)]
+        X = self._validate_X(X)
         Z = self._map_batches(self.module_.embed_layers, X, X.dtype)
         return np.split(Z, np.cumsum(self.module_.sizes)[:-1], axis=1)
 
 
-class LadderVAE(HierarchicalVAE):
-    """Ladder variational autoencoder (Sønderby et al. 2016): top-down inference.
+#: The constraints of the parameters that both estimators add to the groups.
+_LAYER_PARAMS = {
+    "n_components": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "latent_hidden_layer_sizes": [
+        "array-like",
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "batch_norm": ["boolean"],
+}
 
-    The generative model is :class:`HierarchicalVAE`'s. Inference first runs
-    a deterministic bottom-up pass that gives, at each stochastic layer, a
-    Gaussian (mu_hat_l, var_hat_l). Then, top-down, q(z_L | x) =
-    N(mu_hat_L, var_hat_L) and for l < L the posterior of z_l is the
-    precision-weighted merge of (mu_hat_l, var_hat_l) with the generative
-    conditional p(z_l | z_{l+1}) at the drawn z_{l+1}:
-    var_q = 1 / (1 / var_hat + 1 / var_p),
-    mu_q = (mu_hat / var_hat + mu_p / var_p) * var_q. The generative
-    conditionals are thus shared by inference and generation, and every KL
-    term, KL(q(z_l | x, z_{l+1}) || p(z_l | z_{l+1})), is analytic.
+
+class HierarchicalVAE(LayeredLatentsMixin, BaseVAE):
+    """Variational autoencoder with several stochastic layers, inferred bottom-up.
+
+    The generative model is p(x | z_1) p(z_1 | z_2) ... p(z_{L-1} | z_L) p(z_L)
+    with p(z_L) = N(0, I) and diagonal Gaussian conditionals given by MLPs; the
+    approximate posterior is bottom-up, q(z_1 | x) q(z_2 | z_1) ...
+    q(z_L | z_{L-1}). Training maximises the ELBO with Adam. ``transform``
+    returns the top layer's posterior mean (:meth:`transform_layers` every
+    layer's), ``inverse_transform`` decodes a top-layer code through the
+    means of the conditionals, ``sample`` draws ancestrally from the prior.
+
+    The KL term of the top layer is analytic; the layers below use the
+    one-draw estimate log q(z_l | z_{l-1}) - log p(z_l | z_{l+1}), since the
+    prior of z_l depends on z_{l+1}, which is drawn from z_l. The posterior
+    means that ``transform`` and :meth:`transform_layers` return pass each
+    layer's mean up to the next (the mean of the marginal q(z_L | x) has no
+    closed form).
+
+    Bottom-up inference tends to leave the upper layers nearly unused (small
+    KL, Sønderby et al. 2016): decoding the top code then gives a blurry
+    row, while ``inverse_transform(transform_layers(X)[0], layer=0)``
+    decodes the detailed bottom code. :class:`LadderVAE`, with top-down
+    inference, uses its upper layers more.
 
     Parameters
     ----------
@@ -872,37 +568,68 @@ class LadderVAE(HierarchicalVAE):
         default has z_1 of 32 dimensions and a top layer of 8. An int is a
         single layer. ``transform`` returns ``n_components[-1]`` columns.
     beta : float, default=1.0
-        Weight of the KL terms.
+        Weight of the KL terms of every layer; ``beta > 1`` is a beta-VAE.
     hidden_layer_sizes : array-like of int, default=(256, 128)
-        Hidden widths of the network between x and z_1 (the decoder p(x | z_1)
-        mirrors them), as :class:`skvae.VAE`'s.
+        Widths of the hidden layers between x and z_1; the decoder p(x | z_1)
+        mirrors them.
     latent_hidden_layer_sizes : array-like of int, default=(128,)
         Hidden widths of the smaller networks between consecutive stochastic
         layers (inference and generative ones); may be empty.
     batch_norm : bool, default=True
-        Batch normalisation after every hidden linear layer, as in Sønderby
-        et al. (2016). On 4,000 binarised MNIST digits it lowers the held-out
-        negative log-likelihood of the ladder by about 25 nats at 100 epochs.
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", \
-"silu"}, default="relu"
+        Batch normalisation after every hidden linear layer of the built-in
+        networks, which Sønderby et al. (2016) found important for training
+        several stochastic layers.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
         Activation of the hidden layers.
     likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
-        The observation model p(x | z_1); see :class:`skvae.VAE`.
+        The observation model p(x | z_1). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
     min_variance : float, default=1e-3
         Floor of the Gaussian likelihood's variance, relative to the mean
-        variance of the training features.
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     kl_warmup : int, default=50
         Epochs over which the KL weight grows linearly from 0 to ``beta``
-        (a quarter of the default ``max_iter``; Sønderby et al. warm up over
-        200 epochs). Longer than :class:`skvae.VAE`'s 10: the upper layers
-        need it to become active. 0 disables the warm-up.
+        (a remedy for posterior collapse). Longer than :class:`skvae.VAE`'s
+        10, a quarter of the default ``max_iter``: the upper layers need it
+        to become active (Sønderby et al. warm up over 200 epochs). 0
+        disables the warm-up. With ``kl_schedule="cyclical"`` it is the
+        period of the cycles, with "capacity" the epochs over which the
+        capacity grows.
     kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
-        How the KL terms are brought in; see :class:`skvae.VAE`.
+        How the KL term is brought in. "linear": the warm-up above.
+        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
+        epochs (a ramp over half the period, then ``beta``), which helps
+        against posterior collapse with strong decoders. "capacity" (Burgess
+        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
+        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
+        with a large ``beta`` (e.g. 100-1000): the code's information is
+        released gradually, for disentangled factors.
     max_capacity : float, default=25.0
         Final capacity C in nats of ``kl_schedule="capacity"``.
     free_bits : float, default=0.0
-        Nats of KL per latent dimension (of every layer) that are not
-        penalised (Kingma et al. 2016).
+        Nats of KL per latent dimension that are not penalised (Kingma et al.
+        2016); another remedy for posterior collapse.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective. "elbo": the beta-ELBO with one posterior draw.
+        "iwae": the importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws per row, which is tighter and trains a
+        better density model (slower: the decoder runs k times).
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
@@ -915,34 +642,356 @@ class LadderVAE(HierarchicalVAE):
     validation_fraction : float, default=0.1
         Share of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping
-        (counted after the warm-up).
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
-    objective : {"elbo", "iwae"}, default="elbo"
-        Training objective: the ELBO, or the importance-weighted bound over
-        ``n_iwae_samples`` draws, as in :class:`HierarchicalVAE`.
-    n_iwae_samples : int, default=5
-        Draws per row of ``objective="iwae"``.
     n_importance_samples : int, default=1
         Samples for ``score_samples``: 1 gives the ELBO, more the tighter
-        importance-weighted bound with log weights
-        log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L)
-        - sum_l log q(z_l | .).
+        importance-weighted bound (IWAE).
     max_grad_norm : float or None, default=None
         Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
-        Compile the training step's forward pass with ``torch.compile``.
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch (losses, KL, active units, time).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
         Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks in place of the built-in data-side ones. The
+        encoder maps rows ``(batch, n_features)`` to features, which skvae
+        maps to ``hidden_layer_sizes[-1]`` (``n_features`` without hidden
+        layers) columns for the bottom layer's head; the decoder maps codes
+        of the bottom layer ``(batch, n_components[0])`` to features, which
+        skvae maps to the likelihood's parameters (a class that takes an
+        ``n_outputs`` argument is asked for exactly that width instead; one
+        that takes ``n_inputs`` is given its input width). A class is built
+        at each fit with the parameters routed to it, skorch-style:
+        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
+        search them and ``clone`` keeps them. An instance is deep-copied
+        (never trained in place). The networks between the latent layers
+        stay built-in.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
+
+    Attributes
+    ----------
+    module_ : HierarchicalVAEModule
+        The trained network (``top_down=False``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X has string names.
+    n_iter_ : int
+        Number of epochs trained.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss`` (negative beta-ELBO
+        with warm-up and free bits, nats per row), ``recon``, ``kl``,
+        ``kl_per_dim`` (every layer's dimensions, bottom first),
+        ``active_units`` (of the top layer), ``beta``, ``dur`` (seconds) and
+        ``valid_loss`` (negative beta-ELBO on the validation rows) with early
+        stopping.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type ("gaussian", "bernoulli", "categorical" (one group), "poisson",
+        "negbin"), as resolved on the training data.
+    best_loss_ : float
+        Best validation loss with early stopping, else best training loss
+        after the warm-up.
+
+    See Also
+    --------
+    LadderVAE : The same generative model with top-down inference.
+    skvae.VAE : One stochastic layer.
+
+    Notes
+    -----
+    Unlike :class:`skvae.VAE`, the hierarchical models take no
+    ``input_shape`` (images are passed as flattened rows to MLPs),
+    ``missing``, ``prior`` nor ``tc_weight``.
+    The importance-weighted bounds (``objective="iwae"``,
+    ``n_importance_samples > 1``) have the log weights
+    log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L)
+    - sum_l log q(z_l | .) over draws of the whole hierarchy.
+    ``precision="bfloat16"`` is refused: the training step has not been
+    checked under autocast, so ``"auto"`` trains in float32.
+
+    References
+    ----------
+    .. [1] C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther,
+       "Ladder Variational Autoencoders", NeurIPS 2016.
+    .. [2] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+       Autoencoders", ICLR 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae.models.hierarchical import HierarchicalVAE
+    >>> X = np.random.RandomState(0).normal(size=(20, 5))
+    >>> model = HierarchicalVAE(n_components=(4, 2), hidden_layer_sizes=(8,),
+    ...                         max_iter=2, random_state=0)
+    >>> model.fit(X).transform(X).shape
+    (20, 2)
+    >>> [Z.shape for Z in model.transform_layers(X)]
+    [(20, 4), (20, 2)]
+    >>> model.inverse_transform(model.transform(X)).shape, model.sample(3).shape
+    ((20, 5), (3, 5))
+    """
+
+    _top_down = False
+
+    _parameter_constraints = {
+        **BaseVAE._parameter_constraints,
+        **KL_PARAMS,
+        **OBJECTIVE_PARAMS,
+        **SCORING_PARAMS,
+        **_LAYER_PARAMS,
+    }
+
+    def __init__(
+        self,
+        n_components=(32, 16, 8),
+        *,
+        beta=1.0,
+        hidden_layer_sizes=(256, 128),
+        latent_hidden_layer_sizes=(128,),
+        batch_norm=True,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        kl_warmup=50,
+        kl_schedule="linear",
+        max_capacity=25.0,
+        free_bits=0.0,
+        objective="elbo",
+        n_iwae_samples=5,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        n_importance_samples=1,
+        max_grad_norm=None,
+        compile=False,
+        precision="auto",
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
+        self.n_components = n_components
+        self.beta = beta
+        self.latent_hidden_layer_sizes = latent_hidden_layer_sizes
+        self.batch_norm = batch_norm
+        self.kl_warmup = kl_warmup
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
+        self.free_bits = free_bits
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
+        self.n_importance_samples = n_importance_samples
+
+
+class LadderVAE(LayeredLatentsMixin, BaseVAE):
+    """Ladder variational autoencoder (Sønderby et al. 2016): top-down inference.
+
+    The generative model is :class:`HierarchicalVAE`'s: p(x | z_1)
+    p(z_1 | z_2) ... p(z_{L-1} | z_L) p(z_L) with p(z_L) = N(0, I) and
+    diagonal Gaussian conditionals given by MLPs. Inference first runs a
+    deterministic bottom-up pass that gives, at each stochastic layer, a
+    Gaussian (mu_hat_l, var_hat_l). Then, top-down, q(z_L | x) =
+    N(mu_hat_L, var_hat_L) and for l < L the posterior of z_l is the
+    precision-weighted merge of (mu_hat_l, var_hat_l) with the generative
+    conditional p(z_l | z_{l+1}) at the drawn z_{l+1}:
+    var_q = 1 / (1 / var_hat + 1 / var_p),
+    mu_q = (mu_hat / var_hat + mu_p / var_p) * var_q. The generative
+    conditionals are thus shared by inference and generation, and every KL
+    term, KL(q(z_l | x, z_{l+1}) || p(z_l | z_{l+1})), is analytic.
+
+    ``transform`` returns mu_hat_L, the mean of q(z_L | x)
+    (:meth:`transform_layers` every layer's, each given the means above),
+    ``inverse_transform`` decodes a top-layer code through the means of the
+    conditionals, ``sample`` draws ancestrally from the prior.
+
+    Parameters
+    ----------
+    n_components : int or tuple of int, default=(32, 16, 8)
+        Width of each stochastic layer, bottom (next to the data) to top: the
+        default has z_1 of 32 dimensions and a top layer of 8. An int is a
+        single layer. ``transform`` returns ``n_components[-1]`` columns.
+    beta : float, default=1.0
+        Weight of the KL terms of every layer; ``beta > 1`` is a beta-VAE.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the hidden layers between x and z_1; the decoder p(x | z_1)
+        mirrors them.
+    latent_hidden_layer_sizes : array-like of int, default=(128,)
+        Hidden widths of the smaller networks between consecutive stochastic
+        layers (the deterministic bottom-up pass and the generative
+        conditionals); may be empty.
+    batch_norm : bool, default=True
+        Batch normalisation after every hidden linear layer of the built-in
+        networks, which Sønderby et al. (2016) found important for training
+        several stochastic layers.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
+        Activation of the hidden layers.
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z_1). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
+    min_variance : float, default=1e-3
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
+    kl_warmup : int, default=50
+        Epochs over which the KL weight grows linearly from 0 to ``beta``
+        (a remedy for posterior collapse). Longer than :class:`skvae.VAE`'s
+        10, a quarter of the default ``max_iter``: the upper layers need it
+        to become active (Sønderby et al. warm up over 200 epochs). 0
+        disables the warm-up. With ``kl_schedule="cyclical"`` it is the
+        period of the cycles, with "capacity" the epochs over which the
+        capacity grows.
+    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
+        How the KL term is brought in. "linear": the warm-up above.
+        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
+        epochs (a ramp over half the period, then ``beta``), which helps
+        against posterior collapse with strong decoders. "capacity" (Burgess
+        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
+        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
+        with a large ``beta`` (e.g. 100-1000): the code's information is
+        released gradually, for disentangled factors.
+    max_capacity : float, default=25.0
+        Final capacity C in nats of ``kl_schedule="capacity"``.
+    free_bits : float, default=0.0
+        Nats of KL per latent dimension that are not penalised (Kingma et al.
+        2016); another remedy for posterior collapse.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective. "elbo": the beta-ELBO with one posterior draw.
+        "iwae": the importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws per row, which is tighter and trains a
+        better density model (slower: the decoder runs k times).
+    n_iwae_samples : int, default=5
+        Draws per row of ``objective="iwae"``.
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs. 0 initialises the model without training.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
+    tol : float, default=1e-4
+        Minimal improvement of the loss (nats per row).
+    n_importance_samples : int, default=1
+        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
+        importance-weighted bound (IWAE).
+    max_grad_norm : float or None, default=None
+        Clip the gradients' global norm to this value at each step.
+    compile : bool, default=False
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser state.
+    verbose : bool or int, default=False
+        Print one line per epoch (losses, KL, active units, time).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+    callbacks : list of skvae.Callback or None, default=None
+        Extra callbacks called by the training loop.
+    encoder, decoder : torch.nn.Module class or instance, default=None
+        Your own networks in place of the built-in data-side ones. The
+        encoder maps rows ``(batch, n_features)`` to features, which skvae
+        maps to ``hidden_layer_sizes[-1]`` (``n_features`` without hidden
+        layers) columns for the bottom layer's head; the decoder maps codes
+        of the bottom layer ``(batch, n_components[0])`` to features, which
+        skvae maps to the likelihood's parameters (a class that takes an
+        ``n_outputs`` argument is asked for exactly that width instead; one
+        that takes ``n_inputs`` is given its input width). A class is built
+        at each fit with the parameters routed to it, skorch-style:
+        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
+        search them and ``clone`` keeps them. An instance is deep-copied
+        (never trained in place). The networks between the latent layers
+        stay built-in.
+    **kwargs
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
@@ -955,11 +1004,18 @@ class LadderVAE(HierarchicalVAE):
     n_iter_ : int
         Number of epochs trained.
     history_ : list of dict
-        One record per epoch as for :class:`skvae.VAE`; ``kl_per_dim`` lists
-        every layer's dimensions, bottom first, and ``active_units`` counts
-        the top layer's.
+        One record per epoch: ``epoch``, ``train_loss`` (negative beta-ELBO
+        with warm-up and free bits, nats per row), ``recon``, ``kl``,
+        ``kl_per_dim`` (every layer's dimensions, bottom first),
+        ``active_units`` (of the top layer), ``beta``, ``dur`` (seconds) and
+        ``valid_loss`` (negative beta-ELBO on the validation rows) with early
+        stopping.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type ("gaussian", "bernoulli", "categorical" (one group), "poisson",
+        "negbin"), as resolved on the training data.
     best_loss_ : float
         Best validation loss with early stopping, else best training loss
         after the warm-up.
@@ -972,22 +1028,25 @@ class LadderVAE(HierarchicalVAE):
     Notes
     -----
     The paper's recipe is kept: batch normalisation in the deterministic
-    layers and a linear warm-up of the KL weight. On 4,000 binarised MNIST
-    digits (``benchmarks/bench_likelihood.py``, 100 epochs) the ladder's
-    held-out negative log-likelihood is about 103 nats against 107-108 for
-    :class:`skvae.VAE` with a (512, 256) network, and on a par with the
-    bottom-up :class:`HierarchicalVAE` (the paper reports its advantage
-    with all 60,000 digits and far longer training). ``transform`` returns
-    mu_hat_L,
-    the mean of q(z_L | x). Of :class:`skvae.VAE`'s options, ``input_shape``,
-    ``prior`` and ``tc_weight`` are not available; user
-    ``encoder``/``decoder`` networks replace the data-side ones, as in
-    :class:`HierarchicalVAE`.
+    layers and a linear warm-up of the KL weight.
+    ``benchmarks/bench_likelihood.py`` compares the held-out log-likelihood
+    of the ladder, :class:`HierarchicalVAE` and :class:`skvae.VAE` on
+    binarised MNIST digits. Unlike :class:`skvae.VAE`, the hierarchical
+    models take no ``input_shape`` (images are passed as flattened rows to
+    MLPs), ``missing``, ``prior`` nor ``tc_weight``.
+    The importance-weighted bounds (``objective="iwae"``,
+    ``n_importance_samples > 1``) have the log weights
+    log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L)
+    - sum_l log q(z_l | .) over draws of the whole hierarchy.
+    ``precision="bfloat16"`` is refused: the training step has not been
+    checked under autocast, so ``"auto"`` trains in float32.
 
     References
     ----------
     .. [1] C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther,
        "Ladder Variational Autoencoders", NeurIPS 2016.
+    .. [2] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+       Autoencoders", ICLR 2016.
 
     Examples
     --------
@@ -1005,3 +1064,84 @@ class LadderVAE(HierarchicalVAE):
     """
 
     _top_down = True
+
+    _parameter_constraints = {
+        **BaseVAE._parameter_constraints,
+        **KL_PARAMS,
+        **OBJECTIVE_PARAMS,
+        **SCORING_PARAMS,
+        **_LAYER_PARAMS,
+    }
+
+    def __init__(
+        self,
+        n_components=(32, 16, 8),
+        *,
+        beta=1.0,
+        hidden_layer_sizes=(256, 128),
+        latent_hidden_layer_sizes=(128,),
+        batch_norm=True,
+        activation="relu",
+        likelihood="gaussian",
+        min_variance=1e-3,
+        kl_warmup=50,
+        kl_schedule="linear",
+        max_capacity=25.0,
+        free_bits=0.0,
+        objective="elbo",
+        n_iwae_samples=5,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        n_importance_samples=1,
+        max_grad_norm=None,
+        compile=False,
+        precision="auto",
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        callbacks=None,
+        encoder=None,
+        decoder=None,
+        **kwargs,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
+        self.n_components = n_components
+        self.beta = beta
+        self.latent_hidden_layer_sizes = latent_hidden_layer_sizes
+        self.batch_norm = batch_norm
+        self.kl_warmup = kl_warmup
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
+        self.free_bits = free_bits
+        self.objective = objective
+        self.n_iwae_samples = n_iwae_samples
+        self.n_importance_samples = n_importance_samples

@@ -323,3 +323,138 @@ def importance_bound(log_w: torch.Tensor) -> torch.Tensor:
     tensor([0., 0., 0.])
     """
     return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+
+
+def gaussian_log_prob_per_dim(
+    x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
+) -> torch.Tensor:
+    """Log-density of a diagonal Gaussian for each dimension, not summed.
+
+    :func:`gaussian_log_prob` is its sum over the last dimension.
+
+    Parameters
+    ----------
+    x, mu, log_var : torch.Tensor
+        Broadcastable values, means and log-variances.
+
+    Returns
+    -------
+    torch.Tensor
+        The broadcast shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, mu, lv = torch.randn(4, 3), torch.randn(3), torch.randn(3)
+    >>> out = gaussian_log_prob_per_dim(x, mu, lv)
+    >>> out.shape, bool(torch.allclose(out.sum(-1), gaussian_log_prob(x, mu, lv)))
+    (torch.Size([4, 3]), True)
+    """
+    return -0.5 * ((x - mu).square() * torch.exp(-log_var) + log_var + _LOG_2PI)
+
+
+def posterior_log_prob_per_dim(
+    eps: torch.Tensor, log_var: torch.Tensor
+) -> torch.Tensor:
+    """Log q(z | x) of reparameterised draws for each dimension, not summed.
+
+    The draws are z = mu + exp(log_var / 2) * eps; written with ``eps``, the
+    log-density does not lose precision where the posterior is narrow.
+    :func:`posterior_log_prob` is its sum over the last dimension.
+
+    Parameters
+    ----------
+    eps : torch.Tensor
+        The standard normal noise of the draws, e.g. ``(k, batch, d)`` or
+        ``(k, 1, d)`` (the same draws for every row).
+    log_var : torch.Tensor
+        The posterior log-variances, broadcastable with ``eps``.
+
+    Returns
+    -------
+    torch.Tensor
+        The broadcast shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> eps, lv = torch.randn(3, 1, 2), torch.randn(4, 2)
+    >>> out = posterior_log_prob_per_dim(eps, lv)
+    >>> out.shape, bool(torch.allclose(out.sum(-1), posterior_log_prob(eps, lv)))
+    (torch.Size([3, 4, 2]), True)
+    """
+    return -0.5 * (eps.square() + log_var + _LOG_2PI)
+
+
+def gaussian_kl_between(
+    mu_q: torch.Tensor,
+    log_var_q: torch.Tensor,
+    mu_p: torch.Tensor,
+    log_var_p: torch.Tensor,
+) -> torch.Tensor:
+    """KL(N(mu_q, exp(log_var_q)) || N(mu_p, exp(log_var_p))) per dimension.
+
+    Parameters
+    ----------
+    mu_q, log_var_q : torch.Tensor
+        Mean and log-variance of the first Gaussian.
+    mu_p, log_var_p : torch.Tensor
+        Mean and log-variance of the second Gaussian (broadcastable).
+
+    Returns
+    -------
+    torch.Tensor
+        The broadcast shape, not summed; every entry is >= 0. With
+        ``mu_p = log_var_p = 0`` it equals :func:`gaussian_kl`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu, lv = torch.randn(4, 3), torch.randn(4, 3)
+    >>> bool(torch.all(gaussian_kl_between(mu, lv, mu, lv) == 0))
+    True
+    >>> zero = torch.zeros(())
+    >>> bool(torch.equal(gaussian_kl_between(mu, lv, zero, zero), gaussian_kl(mu, lv)))
+    True
+    """
+    diff = log_var_q - log_var_p
+    # expm1(d) - d >= 0 holds in floating point, as in gaussian_kl.
+    return 0.5 * (
+        (mu_q - mu_p).square() * torch.exp(-log_var_p) + torch.expm1(diff) - diff
+    )
+
+
+def precision_weighted_merge(
+    mu_a: torch.Tensor,
+    log_var_a: torch.Tensor,
+    mu_b: torch.Tensor,
+    log_var_b: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Product of two diagonal Gaussians, renormalised: the ladder's posterior.
+
+    var = 1 / (1 / var_a + 1 / var_b) and
+    mu = (mu_a / var_a + mu_b / var_b) * var, computed in log space
+    (Sønderby et al. 2016).
+
+    Parameters
+    ----------
+    mu_a, log_var_a, mu_b, log_var_b : torch.Tensor
+        Means and log-variances of the two Gaussians (broadcastable).
+
+    Returns
+    -------
+    mu, log_var : torch.Tensor
+        Mean and log-variance of the merge.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu, lv = precision_weighted_merge(
+    ...     torch.tensor([0.0]), torch.tensor([0.0]),
+    ...     torch.tensor([2.0]), torch.tensor([0.0]))
+    >>> float(mu), round(float(lv.exp()), 4)
+    (1.0, 0.5)
+    """
+    log_var = -torch.logaddexp(-log_var_a, -log_var_b)
+    weight_a = torch.sigmoid(log_var_b - log_var_a)  # var_b / (var_a + var_b)
+    return torch.lerp(mu_b, mu_a, weight_a), log_var

@@ -229,3 +229,87 @@ class FillMissing(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` with NaN replaced by 0."""
         return torch.nan_to_num(x, nan=0.0)
+
+
+class FeatureBatchNorm(nn.BatchNorm1d):
+    """Batch normalisation of the last axis, for inputs with any leading axes.
+
+    The leading axes (e.g. draws and rows, ``(k, batch, width)``) are pooled
+    into the batch. A one-row batch in training mode (e.g. ``partial_fit`` on
+    one row) is normalised with the running statistics instead of failing.
+
+    Parameters
+    ----------
+    num_features : int
+        Width of the last axis.
+    **kwargs
+        Other arguments of :class:`torch.nn.BatchNorm1d`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> norm = FeatureBatchNorm(4)
+    >>> norm(torch.randn(3, 5, 4)).shape, norm(torch.randn(1, 4)).shape
+    (torch.Size([3, 5, 4]), torch.Size([1, 4]))
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise ``x`` ``(..., num_features)``."""
+        flat = x.reshape(-1, x.shape[-1])
+        use_batch = self.training and flat.shape[0] > 1
+        out = nn.functional.batch_norm(
+            flat,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_batch,
+            self.momentum,
+            self.eps,
+        )
+        return out.reshape(x.shape)
+
+
+def dense_layers(
+    n_inputs: int,
+    widths: Sequence[int],
+    activation: str,
+    batch_norm: bool = False,
+) -> nn.Sequential:
+    """Hidden layers: Linear (-> batch norm) -> activation for each width.
+
+    Unlike :class:`MLP`, there is no output layer: the result ends with an
+    activation, ``widths[-1]`` wide, and is the identity for empty
+    ``widths``.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the input.
+    widths : sequence of int
+        Widths of the layers, in order (may be empty).
+    activation : str
+        Name of the activation, see :func:`make_activation`.
+    batch_norm : bool, default=False
+        A :class:`FeatureBatchNorm` after each linear layer.
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    Examples
+    --------
+    >>> import torch
+    >>> dense_layers(4, (8, 6), "relu", batch_norm=True)(torch.zeros(3, 4)).shape
+    torch.Size([3, 6])
+    >>> len(dense_layers(4, (), "relu"))
+    0
+    """
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers.append(nn.Linear(n_inputs, width))
+        if batch_norm:
+            layers.append(FeatureBatchNorm(width))
+        layers.append(make_activation(activation))
+        n_inputs = width
+    return nn.Sequential(*layers)
