@@ -9,18 +9,30 @@ from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import ConvDecoder, ConvEncoder
 from skvae.nn.divergences import (
     gaussian_kl,
+    gaussian_kl_between,
     gaussian_log_prob,
+    gaussian_log_prob_per_dim,
     kl_penalty,
     kl_term,
+    posterior_log_prob_per_dim,
+    precision_weighted_merge,
     total_correlation,
 )
+from skvae.nn.gaussian import GaussianVAEModule
 from skvae.nn.likelihoods import (
     BernoulliLikelihood,
     GaussianLikelihood,
     Likelihood,
     make_likelihood,
 )
-from skvae.nn.networks import MLP, CustomNetwork, NetworkSpec, make_activation
+from skvae.nn.networks import (
+    MLP,
+    CustomNetwork,
+    FeatureBatchNorm,
+    NetworkSpec,
+    dense_layers,
+    make_activation,
+)
 from skvae.nn.priors import GaussianMixturePrior, StandardNormalPrior, VampPrior
 from skvae.nn.quantize import VectorQuantizer, nearest_codes
 
@@ -30,6 +42,8 @@ __all__ = [
     "ConvDecoder",
     "ConvEncoder",
     "CustomNetwork",
+    "FeatureBatchNorm",
+    "GaussianVAEModule",
     "ELBOTerms",
     "GaussianLikelihood",
     "GaussianMixturePrior",
@@ -42,12 +56,17 @@ __all__ = [
     "StepContext",
     "VampPrior",
     "VectorQuantizer",
+    "dense_layers",
     "gaussian_kl",
+    "gaussian_kl_between",
     "gaussian_log_prob",
+    "gaussian_log_prob_per_dim",
     "kl_penalty",
     "kl_term",
     "make_activation",
     "make_likelihood",
     "nearest_codes",
+    "posterior_log_prob_per_dim",
+    "precision_weighted_merge",
     "total_correlation",
 ]
