@@ -1,5 +1,7 @@
 """VaDE: clustering in the latent space of a Gaussian-mixture-prior VAE."""
 
+import inspect
+
 import numpy as np
 import pytest
 from conftest import tiny_vae
@@ -107,6 +109,58 @@ def test_vade_needs_as_many_rows_as_clusters():
     X = np.random.RandomState(0).normal(size=(5, 3))
     with pytest.raises(ValueError, match="n_clusters"):
         tiny_vae(VaDE, n_clusters=6).fit(X)
+
+
+def test_vade_takes_exactly_its_constrained_parameters():
+    params = set(inspect.signature(VaDE).parameters) - {"kwargs"}
+    assert params == set(VaDE._parameter_constraints)
+
+
+def test_capacity_schedule_holds_the_whole_kl_at_the_capacity(digits):
+    # beta=20 alone squeezes the KL (of z and of the clusters) to ~1.4 nats;
+    # kl_schedule="capacity" penalises its distance to max_capacity instead,
+    # and it settles there (measured: 8.1).
+    X, _ = digits
+    settings = dict(
+        n_clusters=3,
+        hidden_layer_sizes=(32,),
+        pretrain_max_iter=5,
+        max_iter=20,
+        likelihood="bernoulli",
+        beta=20.0,
+    )
+    squeezed = tiny_vae(VaDE, **settings).fit(X[:300])
+    held = tiny_vae(VaDE, kl_schedule="capacity", max_capacity=8.0, **settings)
+    held.fit(X[:300])
+    assert squeezed.history_[-1]["kl"] < 3.0
+    assert abs(held.history_[-1]["kl"] - 8.0) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (dict(objective="iwae", kl_schedule="capacity"), "iwae"),
+        (dict(objective="iwae", free_bits=0.5), "iwae"),
+        (dict(precision="bfloat16"), "bfloat16"),
+    ],
+)
+def test_vade_refuses_what_it_cannot_honour(params, match, digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match=match):
+        tiny_vae(VaDE, n_clusters=3, pretrain_max_iter=1, **params).fit(X[:50])
+
+
+def test_partial_fit_pretrains_once_and_keeps_the_mixture_current(digits):
+    X, _ = digits
+    model = tiny_vae(VaDE, n_clusters=3, pretrain_max_iter=2)
+    model.partial_fit(X[:200])
+    first = model.means_.copy()
+    model.partial_fit(X[200:400])
+    assert len(model.pretrain_history_) == 2
+    assert model.n_iter_ == 2
+    assert model.weights_.shape == (3,)
+    assert not np.allclose(model.means_, first)
+    assert not hasattr(model, "labels_")  # fit's training rows only
 
 
 def test_pipeline_recipes_on_vae_latents(digits):

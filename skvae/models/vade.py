@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from numbers import Integral
@@ -15,18 +16,66 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skvae._data import FLOATS, check_n_samples, epochs_for_steps
-from skvae._sklearn_compat import Interval, StrOptions, validate_data
-from skvae._torch import to_numpy
-from skvae.models.vae import VAE, GaussianVAEModule
+from skvae._base import (
+    KL_PARAMS,
+    OBJECTIVE_PARAMS,
+    SCORING_PARAMS,
+    BaseVAE,
+    kl_schedule_of,
+)
+from skvae._columns import check_likelihood_range
+from skvae._data import check_n_samples, epochs_for_steps
+from skvae._sklearn_compat import Interval, StrOptions
+from skvae._torch import Stream, spawn, to_numpy
+from skvae._training import KLSchedule
 from skvae.nn.base import ELBOTerms, StepContext
 from skvae.nn.conv import check_input_shape
-from skvae.nn.divergences import importance_bound, kl_term, posterior_log_prob
+from skvae.nn.divergences import kl_term, posterior_log_prob
+from skvae.nn.gaussian import (
+    GaussianVAEModule,
+    elbo_terms,
+    iwae_loss,
+    training_draws,
+)
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import GaussianMixturePrior
 
-_LOG_2PI = math.log(2.0 * math.pi)
+
+def mixture_kl_penalty(
+    kl_per_dim: torch.Tensor, kl_cluster: torch.Tensor, ctx: StepContext
+) -> torch.Tensor:
+    """VaDE's KL part of the loss per row: beta times the KL, as the step asks.
+
+    Free bits apply to each dimension of z (``kl_per_dim``), as in a VAE;
+    the capacity applies to the whole KL, that of z plus that of the cluster
+    assignment (``kl_cluster``), so that a large beta does not push the
+    assignments towards the mixture weights.
+
+    Parameters
+    ----------
+    kl_per_dim : torch.Tensor of shape (batch, d)
+        Expected KL of q(z | x) against the components, per dimension.
+    kl_cluster : torch.Tensor of shape (batch,)
+        KL of the cluster assignment, KL(q(c | x) || pi).
+    ctx : StepContext
+        The step's beta, free bits and capacity.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+
+    Examples
+    --------
+    >>> ctx = StepContext(beta=2.0, free_bits=0.0, generator=torch.Generator(),
+    ...                   capacity=4.0)
+    >>> mixture_kl_penalty(torch.ones(3, 2), torch.ones(3), ctx)
+    tensor([2., 2., 2.])
+    """
+    z_term = kl_term(kl_per_dim, dataclasses.replace(ctx, capacity=None))
+    # the whole KL as one column: kl_term then applies only the capacity
+    whole = (z_term + kl_cluster)[:, None]
+    return ctx.beta * kl_term(whole, dataclasses.replace(ctx, free_bits=0.0))
 
 
 class VaDEModule(GaussianVAEModule):
@@ -34,6 +83,11 @@ class VaDEModule(GaussianVAEModule):
 
     With ``pretraining`` set, :meth:`forward` is a plain autoencoder's loss
     (decoding the posterior mean, no KL), the pretraining of Jiang et al.
+    Otherwise it is the negative VaDE bound (eq. 10 of the paper) with the
+    KL weighted as :func:`mixture_kl_penalty` says, or the importance-weighted
+    bound under the mixture prior (``objective="iwae"``). The scores
+    (``log_likelihood``) are :class:`~skvae.nn.gaussian.GaussianVAEModule`'s
+    under the mixture prior.
 
     Parameters
     ----------
@@ -51,6 +105,12 @@ class VaDEModule(GaussianVAEModule):
         The observation model.
     input_shape : tuple of int or None, default=None
         (C, H, W) for convolutional networks.
+    encoder, decoder : NetworkSpec or None, default=None
+        User networks in place of the built-in ones.
+    objective : {"elbo", "iwae"}, default="elbo"
+        Training objective after the pretraining.
+    n_iwae_samples : int, default=5
+        Draws per row of the "iwae" objective.
 
     Examples
     --------
@@ -61,7 +121,7 @@ class VaDEModule(GaussianVAEModule):
     torch.Size([4, 3])
     """
 
-    # its forward keeps the decoder's output as it comes: no bfloat16 autocast
+    # not checked under bfloat16 autocast: precision="bfloat16" is refused
     supports_autocast = False
 
     def __init__(
@@ -85,81 +145,32 @@ class VaDEModule(GaussianVAEModule):
             activation,
             likelihood,
             input_shape,
+            objective=objective,
+            n_iwae_samples=n_iwae_samples,
+            prior=GaussianMixturePrior(n_clusters, n_components),
             encoder=encoder,
             decoder=decoder,
         )
-        self.prior = GaussianMixturePrior(n_clusters, n_components)
         self.pretraining = False
-        self.objective = objective
-        self.n_iwae_samples = n_iwae_samples
 
     def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
-        """Per-sample negative beta-ELBO of VaDE (eq. 10 of the paper)."""
+        """Per-sample training loss and its parts (see the class docstring)."""
         mu, log_var = self.encode(x)
         if self.pretraining:
-            recon = -self.likelihood.log_prob(x, self.decoder(mu))
-            zeros = torch.zeros_like(mu)
-            mu_d = mu.detach()
-            return ELBOTerms(recon, recon, zeros.sum(-1), zeros, mu_d, mu_d.square())
-        if self.objective == "iwae" and self.n_iwae_samples > 1:
-            return self._iwae_terms(x, mu, log_var, ctx)
-        eps = ctx.randn(mu.shape, like=mu)
-        z = mu + torch.exp(0.5 * log_var) * eps
-        recon = -self.likelihood.log_prob(x, self.decoder(z))
-        # q(c | x) is approximated by p(c | z) at the sampled z, as in the paper.
-        gamma = self.prior.responsibilities(z)
+            log_px = self.likelihood.log_prob(x, self.decoder(mu))
+            return elbo_terms(-log_px, log_px, torch.zeros_like(mu), mu)
+        k = self.n_iwae_samples if self.objective == "iwae" else 1
+        z, eps = training_draws(mu, log_var, ctx, k)
+        log_px = self.likelihood.log_prob(x, self.decoder(z))  # (batch) or (k, batch)
+        # q(c | x) is approximated by p(c | z) at a sampled z, as in the paper.
+        gamma = self.prior.responsibilities(z if k == 1 else z[0])
         kl_per_dim, kl_cluster = self.prior.kl_terms(mu, log_var, gamma)
-        penalty = kl_term(kl_per_dim, ctx)
-        kl = kl_per_dim.sum(-1) + kl_cluster
-        mu_d = mu.detach()
-        return ELBOTerms(
-            recon + ctx.beta * (penalty + kl_cluster),
-            recon,
-            kl,
-            kl_per_dim,
-            mu_d,
-            mu_d.square(),
-        )
-
-    def _iwae_terms(
-        self,
-        x: torch.Tensor,
-        mu: torch.Tensor,
-        log_var: torch.Tensor,
-        ctx: StepContext,
-    ) -> ELBOTerms:
-        """Negative importance-weighted bound under the mixture prior, k draws."""
-        k = self.n_iwae_samples
-        eps = ctx.randn((k, *mu.shape), like=mu, batch_dim=1)
-        z = mu + torch.exp(0.5 * log_var) * eps  # (k, batch, d)
-        log_px = self.likelihood.log_prob(x, self.decoder(z))  # (k, batch)
-        log_qz = posterior_log_prob(eps, log_var)
-        log_w = log_px + ctx.beta * (self.prior.log_prob(z) - log_qz)
-        loss = -importance_bound(log_w)
-        gamma = self.prior.responsibilities(z[0])
-        kl_per_dim, kl_cluster = self.prior.kl_terms(mu, log_var, gamma)
-        mu_d = mu.detach()
-        return ELBOTerms(
-            loss,
-            -log_px.mean(0),
-            kl_per_dim.sum(-1) + kl_cluster,
-            kl_per_dim,
-            mu_d,
-            mu_d.square(),
-        )
-
-    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Importance-weighted bound of log p(x) with ``k`` draws (k=1: the ELBO).
-
-        The mixture prior has no closed-form KL against q(z | x), so the bound
-        is estimated from the draws in ``eps`` (the same for every row).
-        """
-        mu, log_var = self.encode(x)
-        z = mu + torch.exp(0.5 * log_var) * eps[:, None, :]  # (k, batch, d)
-        log_px = self.likelihood.log_prob(x, self.decoder(z))
-        log_qz = posterior_log_prob(eps, log_var)
-        log_w = log_px + self.prior.log_prob(z) - log_qz
-        return importance_bound(log_w)
+        if k > 1:
+            log_ratio = self.prior.log_prob(z) - posterior_log_prob(eps, log_var)
+            loss = iwae_loss(log_px, log_ratio, ctx)
+        else:
+            loss = -log_px + mixture_kl_penalty(kl_per_dim, kl_cluster, ctx)
+        return elbo_terms(loss, log_px, kl_per_dim, mu, kl_per_dim.sum(-1) + kl_cluster)
 
     def cluster_log_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Log p(c | z = E[z | x]), ``(batch, n_clusters)``."""
@@ -175,7 +186,7 @@ class VaDEModule(GaussianVAEModule):
         return self.decode_mean(self.prior.sample(n_samples, generator, clusters))
 
 
-class VaDE(ClusterMixin, VAE):
+class VaDE(ClusterMixin, BaseVAE):
     """Variational Deep Embedding: clustering with a Gaussian-mixture-prior VAE.
 
     The latent prior is a mixture of ``n_clusters`` diagonal Gaussians learnt
@@ -185,20 +196,16 @@ class VaDE(ClusterMixin, VAE):
     rows, then maximises the VaDE evidence lower bound. A row's cluster is
     the mixture component most responsible for its posterior mean.
 
-    The initial mixture matters most: in 50 epochs the main phase moves the
-    clustering accuracy by a point or two from where the initial mixture
-    puts it. The paper fits a diagonal ``GaussianMixture`` to the codes
-    (``init_params="gmm"``). The default, ``"spherical"``, clusters the
-    codes' directions instead (k-means on the codes scaled to unit length)
-    and sets each component to its cluster's share, mean and variance: an
-    autoencoder's codes of one class tend to share a direction more than a
-    place, their length varying with stroke weight and contrast. Where one
-    cluster's codes surround the origin, directions would split it, and
-    ``"gmm"`` is the better start. Measured
-    (clustering accuracy, ``benchmarks/bench_clustering.py``'s settings,
-    one thread): on 5,000 MNIST digits 0.746 / 0.747 / 0.739 over seeds 0
-    to 2 against 0.639 to 0.675 with ``"gmm"``; on ``load_digits`` 0.806
-    averaged over seeds 0 to 7 (0.743 to 0.865) against 0.792.
+    The initial mixture matters most: the main phase moves the clustering
+    little from where the initial mixture puts it. The paper fits a diagonal
+    ``GaussianMixture`` to the codes (``init_params="gmm"``). The default,
+    ``"spherical"``, clusters the codes' directions instead (k-means on the
+    codes scaled to unit length) and sets each component to its cluster's
+    share, mean and variance: an autoencoder's codes of one class tend to
+    share a direction more than a place, their length varying with stroke
+    weight and contrast. Where one cluster's codes surround the origin,
+    directions would split it, and ``"gmm"`` is the better start.
+    ``benchmarks/bench_clustering.py`` compares the two on digits.
 
     Parameters
     ----------
@@ -209,10 +216,9 @@ class VaDE(ClusterMixin, VAE):
     pretrain_max_iter : int or "auto", default="auto"
         Epochs of autoencoder pretraining before the mixture is initialised;
         0 skips it (the mixture is then fitted to the untrained encoder).
-        "auto" pretrains for at least 50 epochs and at least 1,000 optimisation
-        steps, so that small data sets get as many steps as larger ones (on
-        ``load_digits`` with batches of 200, mean clustering accuracy over 3
-        seeds rose from 0.78 with 50 epochs to 0.81 with this rule's 112).
+        "auto" pretrains for at least 50 epochs and at least 1,000
+        optimisation steps, so that small data sets get as many steps as
+        larger ones.
     init_params : {"spherical", "gmm"}, default="spherical"
         How the mixture prior starts, from the pretrained codes: "gmm" fits a
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
@@ -220,74 +226,132 @@ class VaDE(ClusterMixin, VAE):
         scaled to unit length and takes each cluster's share, mean and
         diagonal variance. See above for when each helps.
     beta : float, default=1.0
-        Weight of the KL term.
+        Weight of the KL term (of z and of the cluster assignment).
     hidden_layer_sizes : array-like of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
-        default is the paper's network. The wide last layer matters: on
-        ``load_digits`` (2 seeds, measured) it gave 0.80 clustering accuracy,
-        against 0.74 with (500, 500) and 0.70 with (256, 128).
+        default is the paper's network: its wide last layer clusters better
+        than narrower networks do.
     input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as rows: convolutional networks, with
-        ``hidden_layer_sizes`` as channels (e.g. ``(32, 64)``).
-    activation : str, default="relu"
+        (C, H, W) of images passed as flattened rows. The encoder and decoder
+        are then convolutional, ``hidden_layer_sizes`` giving the channels of
+        their stride-2 layers (each halves the image), e.g. ``(32, 64)``.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
         Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The observation model p(x | z).
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z). "gaussian" has a mean from the decoder
+        and a learned per-feature variance (floored by ``min_variance``), for
+        real-valued data (standardise it first); "bernoulli" is for data in
+        [0, 1], such as binary features or pixel intensities. For tables of
+        mixed columns, "auto" reads the types off the data (one-hot groups as
+        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
+        Bernoulli, the rest Gaussian), and a dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
     min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance (relative).
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     kl_warmup : int, default=0
-        Epochs of linear warm-up of the KL weight (the pretraining and the
-        mixture initialisation already give the prior a sensible start).
+        Epochs over which the KL weight grows linearly from 0 to ``beta``
+        after the pretraining. 0, the default, disables the warm-up: the
+        pretraining and the mixture initialisation already give the prior a
+        sensible start. With ``kl_schedule="cyclical"`` it is the period of
+        the cycles, with "capacity" the epochs over which the capacity grows.
+    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
+        How the KL term is brought in. "linear": the warm-up above.
+        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
+        epochs (a ramp over half the period, then ``beta``), which helps
+        against posterior collapse with strong decoders. "capacity" (Burgess
+        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
+        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
+        with a large ``beta`` (e.g. 100-1000): the code's information is
+        released gradually, for disentangled factors. Here KL is the whole
+        KL, of z and of the cluster assignment.
+    max_capacity : float, default=25.0
+        Final capacity C in nats of ``kl_schedule="capacity"``.
     free_bits : float, default=0.0
-        Nats of KL per latent dimension that are not penalised.
+        Nats of KL per latent dimension that are not penalised (Kingma et al.
+        2016); another remedy for posterior collapse.
     batch_size : int or "auto", default="auto"
-        Rows per step; "auto" is ``min(100, n_samples)``, the paper's batch
-        (mean accuracy over 3 seeds, against batches of 200: 0.66 vs 0.63 on
-        5,000 MNIST digits, 0.81 vs 0.81 on ``load_digits``).
+        Rows per optimisation step; "auto" is ``min(100, n_samples)``, the
+        paper's batch, which clusters at least as well as larger ones
+        (``benchmarks/bench_clustering.py``).
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=50
-        Maximum number of epochs after pretraining.
+        Maximum number of epochs after the pretraining. 0 pretrains and
+        initialises the mixture without further training.
     early_stopping : bool, default=False
-        Stop on a held-out validation loss.
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
+        Share of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
     tol : float, default=1e-4
-        Minimal improvement of the loss.
+        Minimal improvement of the loss (nats per row).
     objective : {"elbo", "iwae"}, default="elbo"
-        Training objective after the pretraining: the ELBO (eq. 10 of the
-        paper), or the importance-weighted bound under the mixture prior with
-        ``n_iwae_samples`` draws (Burda et al. 2016).
+        Training objective. "elbo": the beta-ELBO with one posterior draw.
+        "iwae": the importance-weighted bound of Burda et al. (2016) with
+        ``n_iwae_samples`` draws per row, which is tighter and trains a
+        better density model (slower: the decoder runs k times).
     n_iwae_samples : int, default=5
         Draws per row of ``objective="iwae"``.
     n_importance_samples : int, default=1
-        Samples for ``score_samples``.
+        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
+        importance-weighted bound (IWAE).
     max_grad_norm : float or None, default=None
-        Gradient clipping norm.
+        Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
-        Compile the training forward pass with ``torch.compile``.
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. VaDE trains in float32:
+        its training step has not been checked under bfloat16 autocast, so
+        "bfloat16" is refused (a ``ValueError`` at fit) and "auto" is
+        float32.
     warm_start : bool, default=False
-        Continue from the previous fit (no new pretraining).
+        Continue from the previous fit's weights and optimiser state; the
+        pretraining and the mixture initialisation are not repeated.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch (losses, KL, active units, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds everything, the mixture initialisation included.
+        Seeds weight initialisation, batching, noise, the validation split
+        and the mixture's initialisation. The global numpy and torch random
+        states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks (called during pretraining too).
+        Extra callbacks called by the training loop (in the pretraining too).
     encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
-        parameters routed to their classes; see :class:`skvae.VAE`.
+        Your own networks in place of the built-in ones. The encoder maps
+        rows ``(batch, n_features)`` to features and the decoder maps codes
+        ``(batch, n_components)`` to features; skvae adds the linear layer to
+        what the model needs (a class that takes an ``n_outputs`` argument is
+        asked for exactly that width instead; one that takes ``n_inputs`` is
+        given its input width). A class is built at each fit with the
+        parameters routed to it, skorch-style: ``encoder__hidden=64`` passes
+        ``hidden=64``, so ``GridSearchCV`` can search them and ``clone``
+        keeps them. An instance is deep-copied (never trained in place).
+        They replace ``hidden_layer_sizes``, ``activation`` and
+        ``input_shape`` for their role.
     **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Cluster of each training row.
+        Cluster of each training row (set by ``fit``, not ``partial_fit``).
     weights_ : ndarray of shape (n_clusters,)
         Mixture weights of the fitted prior.
     means_ : ndarray of shape (n_clusters, n_components)
@@ -307,9 +371,13 @@ class VaDE(ClusterMixin, VAE):
     history_ : list of dict
         One record per epoch (see :class:`skvae.VAE`).
     loss_curve_ : list of float
-        Training loss of each epoch.
+        ``train_loss`` of each epoch.
+    column_types_ : list of (str, list of int)
+        With ``likelihood="auto"`` or a dict: each block of columns and its
+        type, as resolved on the training data.
     best_loss_ : float
-        Best (validation, else training) loss.
+        Best validation loss with early stopping, else best training loss
+        after the warm-up.
 
     See Also
     --------
@@ -340,13 +408,18 @@ class VaDE(ClusterMixin, VAE):
     _auto_batch_size = 100  # the paper's
 
     _parameter_constraints = {
-        **VAE._parameter_constraints,
+        **BaseVAE._parameter_constraints,
+        **KL_PARAMS,
+        **OBJECTIVE_PARAMS,
+        **SCORING_PARAMS,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
         "pretrain_max_iter": [
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
         "init_params": [StrOptions({"spherical", "gmm"})],
+        "input_shape": ["array-like", None],
     }
 
     def __init__(
@@ -363,6 +436,8 @@ class VaDE(ClusterMixin, VAE):
         likelihood="gaussian",
         min_variance=1e-3,
         kl_warmup=0,
+        kl_schedule="linear",
+        max_capacity=25.0,
         free_bits=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -376,6 +451,7 @@ class VaDE(ClusterMixin, VAE):
         n_importance_samples=1,
         max_grad_norm=None,
         compile=False,
+        precision="auto",
         warm_start=False,
         verbose=False,
         random_state=None,
@@ -385,49 +461,71 @@ class VaDE(ClusterMixin, VAE):
         decoder=None,
         **kwargs,
     ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
+        self.n_clusters = n_clusters
         self.n_components = n_components
+        self.pretrain_max_iter = pretrain_max_iter
+        self.init_params = init_params
         self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
         self.input_shape = input_shape
-        self.activation = activation
-        self.likelihood = likelihood
-        self.min_variance = min_variance
         self.kl_warmup = kl_warmup
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
         self.free_bits = free_bits
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.objective = objective
         self.n_iwae_samples = n_iwae_samples
         self.n_importance_samples = n_importance_samples
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
-        self.encoder = encoder
-        self.decoder = decoder
-        self.n_clusters = n_clusters
-        self.pretrain_max_iter = pretrain_max_iter
-        self.init_params = init_params
-        self._set_routed_params(kwargs)
 
     # -------------------------------------------------------------- training
+    def _kl_schedule(self) -> KLSchedule:
+        return kl_schedule_of(self)
 
-    def _build_module(self, X: np.ndarray) -> VaDEModule:
+    def _n_score_draws(self) -> int:
+        return self.n_importance_samples
+
+    def _check_params(self, X) -> None:
+        self._hidden_sizes()
+        check_input_shape(self.input_shape, X.shape[1])
+        check_likelihood_range(self.likelihood, X)
+        if self.objective == "iwae" and (
+            self.free_bits > 0 or self.kl_schedule == "capacity"
+        ):
+            raise ValueError(
+                "objective='iwae' weights whole importance samples, so it takes "
+                "neither free_bits > 0 nor kl_schedule='capacity'."
+            )
+
+    def _build_module(self, X, likelihood: Likelihood) -> VaDEModule:
         return VaDEModule(
             X.shape[1],
             self.n_clusters,
             self.n_components,
             self._hidden_sizes(),
             self.activation,
-            self._data_likelihood(X),
+            likelihood,
             check_input_shape(self.input_shape, X.shape[1]),
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),
@@ -436,7 +534,7 @@ class VaDE(ClusterMixin, VAE):
         )
 
     def _prepare_training(self, train: list[torch.Tensor], batch_size: int) -> None:
-        """Pretrain as an autoencoder, then initialise the prior with a GMM."""
+        """Pretrain as an autoencoder, then initialise the mixture prior."""
         if train[0].shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={train[0].shape[0]} training rows (after any "
@@ -453,12 +551,12 @@ class VaDE(ClusterMixin, VAE):
                 # The same optimiser as the main phase: a fresh Adam at the
                 # switch would move every weight by ~learning_rate_init at its
                 # first steps, which shifts a wide encoder's codes by more
-                # than the clusters' spread.
+                # than the clusters' spread. No KL term: an autoencoder.
                 trainer = self._make_trainer(
                     self._get_optimizer(),
                     batch_size,
-                    kl_warmup=0,
-                    seed=(self._seed + 1) % 2**63,  # its own noise streams
+                    kl=None,
+                    streams=(Stream.PRETRAIN, Stream.PRETRAIN_VALID),
                 )
                 trainer.fit(
                     train,
@@ -502,7 +600,7 @@ class VaDE(ClusterMixin, VAE):
         diagonal Gaussian per cluster fits poorly.
         """
         reg = 1e-4 * max(float(Z.var(0).mean()), 1e-12)
-        seed = self._seed % 2**32
+        seed = spawn(self._seed, Stream.INIT)
         if self.init_params == "gmm":
             gmm = GaussianMixture(
                 self.n_clusters,
@@ -528,47 +626,10 @@ class VaDE(ClusterMixin, VAE):
             variances[c] = members.var(0) + reg
         return weights, means, variances
 
-    def fit(self, X, y=None):
-        """Fit the model and assign each training row to a cluster.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        super().fit(X)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
-        self.labels_ = self.predict(X)
-        self._set_mixture_attributes()
-        return self
-
-    def partial_fit(self, X, y=None):
-        """Train for one epoch on X (the first call pretrains and initialises).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One chunk of training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        super().partial_fit(X)
-        self._set_mixture_attributes()
-        return self
-
-    def _set_mixture_attributes(self) -> None:
+    def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """The training rows' clusters (after ``fit``) and the mixture's arrays."""
+        if not incremental:
+            self.labels_ = np.argmax(self._cluster_log_proba(X), axis=1)
         prior = self.module_.prior
         with torch.no_grad():
             self.weights_ = to_numpy(prior.log_weights().exp(), np.float64)
@@ -576,6 +637,10 @@ class VaDE(ClusterMixin, VAE):
             self.covariances_ = to_numpy(prior.log_vars.exp(), np.float64)
 
     # ------------------------------------------------------------ prediction
+    def _cluster_log_proba(self, X: np.ndarray) -> np.ndarray:
+        """Log responsibilities of validated rows."""
+        return self._map_batches(self.module_.cluster_log_proba, X, X.dtype)
+
     def predict_proba(self, X):
         """Responsibilities p(c | z) of the clusters at each row's posterior mean.
 
@@ -590,8 +655,7 @@ class VaDE(ClusterMixin, VAE):
             Cluster probabilities; rows sum to 1.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
-        return np.exp(self._map_batches(self.module_.cluster_log_proba, X, X.dtype))
+        return np.exp(self._cluster_log_proba(self._validate_X(X)))
 
     def predict(self, X):
         """The most responsible cluster of each row.
@@ -606,7 +670,8 @@ class VaDE(ClusterMixin, VAE):
         labels : ndarray of shape (n_samples,)
             Cluster indices in ``[0, n_clusters)``.
         """
-        return np.argmax(self.predict_proba(X), axis=1)
+        check_is_fitted(self)
+        return np.argmax(self._cluster_log_proba(self._validate_X(X)), axis=1)
 
     def sample(self, n_samples=1, random_state=None, *, cluster=None):
         """Generate rows from the mixture prior (or from given clusters).
