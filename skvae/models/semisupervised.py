@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -13,12 +13,16 @@ from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE
-from skvae._data import FLOATS
-from skvae._sklearn_compat import Interval, StrOptions, validate_data
-from skvae.models.conditional import ConditionalVAE, ConditionalVAEModule
+from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
+from skvae._columns import check_likelihood_range
+from skvae._sklearn_compat import Interval, StrOptions
+from skvae._torch import Stream, make_rng
+from skvae._training import KLSchedule
+from skvae.models._labels import LabelledModelMixin
 from skvae.nn.base import StepContext
+from skvae.nn.conditional import ConditionalVAEModule
 from skvae.nn.conv import check_input_shape, make_encoder
+from skvae.nn.gaussian import elbo_loss
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.networks import NetworkSpec
 
@@ -46,11 +50,16 @@ class SemiSupervisedTerms(NamedTuple):
 class SemiSupervisedVAEModule(ConditionalVAEModule):
     """M2: classifier q(y | x), encoder q(z | x, y), decoder p(x | z, y).
 
+    Trained on the ELBO (one draw per row and class). Not run under bfloat16
+    autocast (``supports_autocast`` is false): the virtual adversarial
+    probes are steps a tenth of the radius long, which bfloat16's three
+    significant digits would round off the rows.
+
     Parameters
     ----------
     n_features, n_classes, n_components, hidden_layer_sizes, activation, \
 likelihood, log_prior
-        As in :class:`skvae.models.conditional.ConditionalVAEModule`.
+        As in :class:`skvae.nn.conditional.ConditionalVAEModule`.
     alpha : float
         Weight of the classification loss on labelled rows.
     input_shape : tuple of int or None, default=None
@@ -84,6 +93,8 @@ likelihood, log_prior
     torch.Size([4, 3])
     """
 
+    supports_autocast = False
+
     def __init__(
         self,
         n_features: int,
@@ -116,6 +127,7 @@ likelihood, log_prior
             input_shape=input_shape,
             encoder=encoder,
             decoder=decoder,
+            objective="elbo",
         )
         self.alpha = alpha
         self.vat_epsilon = float(vat_epsilon)
@@ -130,7 +142,7 @@ likelihood, log_prior
 
     def class_log_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Log q(y | x), ``(batch, n_classes)``."""
-        return F.log_softmax(self.classifier(x), dim=-1)
+        return F.log_softmax(self.classifier(x).float(), dim=-1)
 
     def class_weights(self, x: torch.Tensor) -> torch.Tensor:
         """q(y | x): label-free inference averages over the classifier's belief."""
@@ -204,25 +216,25 @@ likelihood, log_prior
         ce = x.new_zeros(n)
         if labelled.any():
             codes = y[labelled]
-            r, kpd, _, pen = self.elbo_parts(x[labelled], eye[codes], ctx)
+            log_px, kpd, _ = self.elbo_parts(x[labelled], eye[codes], ctx)
             ce_l = -log_q[labelled].gather(1, codes[:, None])[:, 0]
-            bound = r + ctx.beta * pen - self.log_prior[codes]
+            bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
             loss[labelled] = bound + self.alpha * ce_l
-            recon[labelled], kl_per_dim[labelled], ce[labelled] = r, kpd, ce_l
+            recon[labelled], kl_per_dim[labelled], ce[labelled] = -log_px, kpd, ce_l
         if not labelled.all():
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
             # eq. 7). The likelihood's statistics learn only from true labels.
             xu = x[~labelled]
             xs, ys = self._all_classes(xu)
-            r, kpd, _, pen = self.elbo_parts(xs, ys, ctx, update=False)
-            bound = (r + ctx.beta * pen).view(-1, k) - self.log_prior
+            log_px, kpd, _ = self.elbo_parts(xs, ys, ctx, update=False)
+            bound = elbo_loss(log_px, kpd, ctx).view(-1, k) - self.log_prior
             q_u = log_q[~labelled].exp()
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
             unlabelled_loss = (q_u * (bound + log_q[~labelled])).sum(-1)
             loss[~labelled] = ctx.warmup * unlabelled_loss
-            recon[~labelled] = (q_u * r.view(-1, k)).sum(-1)
+            recon[~labelled] = -(q_u * log_px.view(-1, k)).sum(-1)
             kl_per_dim[~labelled] = (
                 q_u[..., None] * kpd.view(-1, k, self.n_latent)
             ).sum(1)
@@ -275,10 +287,10 @@ def _unit_rows(v: torch.Tensor) -> torch.Tensor:
 
 def _kl_rows(log_p: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """KL(p || softmax(logits)) per row, with p given by its logarithm."""
-    return (log_p.exp() * (log_p - F.log_softmax(logits, dim=-1))).sum(-1)
+    return (log_p.exp() * (log_p - F.log_softmax(logits.float(), dim=-1))).sum(-1)
 
 
-class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
+class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     """Semi-supervised VAE classifier (M2 of Kingma et al. 2014); ``-1`` = unlabelled.
 
     A generative model p(x | y, z) p(y) p(z) learnt jointly with a classifier
@@ -360,59 +372,122 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         term keeps the classifier from handing one class's rows to another.
         0 turns it off.
     beta : float, default=1.0
-        Weight of the KL term.
+        Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
     hidden_layer_sizes : array-like of int, default=(256, 128)
-        Hidden widths of the classifier and the encoder; the decoder mirrors
-        them.
+        Widths of the hidden layers of the classifier and the encoder; the
+        decoder mirrors them.
     input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as rows: convolutional classifier, encoder
-        (the label joins the convolutional features) and decoder.
-    activation : str, default="relu"
+        (C, H, W) of images passed as flattened rows. The classifier, encoder
+        and decoder are then convolutional, ``hidden_layer_sizes`` giving the
+        channels of their stride-2 layers (each halves the image), e.g.
+        ``(32, 64)``. The one-hot label joins the encoder's convolutional
+        features at its linear layer, and the code at the decoder's input.
+    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
+default="relu"
         Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The observation model p(x | z, y).
+    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
+        The observation model p(x | z, y). "gaussian" has a mean from the
+        decoder and a learned per-feature variance (floored by
+        ``min_variance``), for real-valued data (standardise it first);
+        "bernoulli" is for data in [0, 1], such as binary features or pixel
+        intensities. For tables of mixed columns, "auto" reads the types off
+        the data (one-hot groups as ``OneHotEncoder`` writes them are
+        categorical, other 0/1 columns Bernoulli, the rest Gaussian), and a
+        dict such as
+        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
+        (column indices or feature names; "negbin" for overdispersed counts)
+        declares them, the columns it leaves out being inferred. With such a
+        mixed likelihood ``inverse_transform`` and ``sample`` return values of
+        each column's type: 0/1, one-hot rows, non-negative integer counts.
     min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance (relative).
+        Floor of the Gaussian likelihood's variance, relative to the mean
+        variance of the training features (so it follows the data's scale).
+        Constant features would otherwise drive the likelihood to infinity; a
+        larger floor makes ``score_samples`` less sensitive to features that
+        barely vary.
     kl_warmup : int, default=30
-        Epochs of linear warm-up of the KL weight and of the unlabelled term.
+        Epochs over which the KL weight grows linearly from 0 to ``beta``
+        (a remedy for posterior collapse), and over which the unlabelled
+        term and the classifier's entropy, manifold and balance terms are
+        ramped in. 0 disables the warm-up. With ``kl_schedule="cyclical"`` it
+        is the period of the KL weight's cycles, with "capacity" the epochs
+        over which the capacity grows; the other terms ramp in once.
+    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
+        How the KL term is brought in. "linear": the warm-up above.
+        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
+        epochs (a ramp over half the period, then ``beta``), which helps
+        against posterior collapse with strong decoders. "capacity" (Burgess
+        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
+        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
+        with a large ``beta`` (e.g. 100-1000): the code's information is
+        released gradually, for disentangled factors.
+    max_capacity : float, default=25.0
+        Final capacity C in nats of ``kl_schedule="capacity"``.
     free_bits : float, default=0.0
-        Nats of KL per latent dimension that are not penalised.
+        Nats of KL per latent dimension that are not penalised (Kingma et al.
+        2016); another remedy for posterior collapse.
     batch_size : int or "auto", default="auto"
-        Rows per step; "auto" is ``min(200, n_samples)``.
+        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=100
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones, each unlabelled row under every class).
+        0 initialises the model without training.
     early_stopping : bool, default=False
-        Stop on a held-out validation loss (of the same objective).
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
+        Share of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+        Epochs without an improvement of at least ``tol`` (of the validation
+        loss with early stopping, else the training loss) before stopping.
+        Counting starts after the KL warm-up.
     tol : float, default=1e-4
-        Minimal improvement of the loss.
+        Minimal improvement of the loss (nats per row).
     n_importance_samples : int, default=1
-        Samples for ``score_samples``.
+        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
+        importance-weighted bound (IWAE).
     max_grad_norm : float or None, default=None
-        Gradient clipping norm.
+        Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
-        Compile the training forward pass with ``torch.compile``.
+        Compile the training step's forward pass with ``torch.compile``. The
+        first epoch then takes tens of seconds longer (compilation); later
+        epochs run faster, most on GPUs. Inference stays eager.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit.
+        Continue from the previous fit's weights and optimiser state.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch (losses, KL, active units, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds everything; global random states are untouched.
+        Seeds weight initialisation, batching, noise and the validation split.
+        The global numpy and torch random states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks.
+        Extra callbacks called by the training loop.
     encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks, with ``encoder__<name>`` / ``decoder__<name>``
-        parameters routed to their classes; see :class:`skvae.VAE`.
+        Your own networks in place of the built-in encoder and decoder (the
+        classifier q(y | x) stays built-in). The encoder maps rows with the
+        one-hot label appended ``(batch, n_features + n_classes)`` to
+        features and the decoder maps codes with the one-hot label appended
+        ``(batch, n_components + n_classes)`` to features; skvae adds the
+        linear layer to what the model needs (a class that takes an
+        ``n_outputs`` argument is asked for exactly that width instead; one
+        that takes ``n_inputs`` is given its input width). A class is built
+        at each fit with the parameters routed to it, skorch-style:
+        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
+        search them and ``clone`` keeps them. An instance is deep-copied
+        (never trained in place). They replace ``hidden_layer_sizes``,
+        ``activation`` and ``input_shape`` for their role.
     **kwargs
-        ``encoder__<name>`` and ``decoder__<name>`` parameters.
+        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
+        network classes.
 
     Attributes
     ----------
@@ -471,7 +546,11 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     """
 
     _parameter_constraints = {
-        **ConditionalVAE._parameter_constraints,
+        **BaseVAE._parameter_constraints,
+        **KL_PARAMS,
+        **SCORING_PARAMS,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "input_shape": ["array-like", None],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "vat_epsilon": [
             Interval(Real, 0, None, closed="left"),
@@ -502,6 +581,8 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         likelihood="gaussian",
         min_variance=1e-3,
         kl_warmup=30,
+        kl_schedule="linear",
+        max_capacity=25.0,
         free_bits=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -513,6 +594,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         n_importance_samples=1,
         max_grad_norm=None,
         compile=False,
+        precision="auto",
         warm_start=False,
         verbose=False,
         random_state=None,
@@ -522,30 +604,31 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         decoder=None,
         **kwargs,
     ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            likelihood=likelihood,
+            min_variance=min_variance,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            max_grad_norm=max_grad_norm,
+            compile=compile,
+            precision=precision,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            device=device,
+            callbacks=callbacks,
+            encoder=encoder,
+            decoder=decoder,
+            **kwargs,
+        )
         self.n_components = n_components
-        self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.input_shape = input_shape
-        self.activation = activation
-        self.likelihood = likelihood
-        self.min_variance = min_variance
-        self.kl_warmup = kl_warmup
-        self.free_bits = free_bits
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.n_importance_samples = n_importance_samples
-        self.max_grad_norm = max_grad_norm
-        self.compile = compile
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.callbacks = callbacks
         self.alpha = alpha
         self.vat_epsilon = vat_epsilon
         self.vat_weight = vat_weight
@@ -553,12 +636,29 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         self.manifold_vat_epsilon = manifold_vat_epsilon
         self.manifold_vat_weight = manifold_vat_weight
         self.balance_weight = balance_weight
-        self.encoder = encoder
-        self.decoder = decoder
-        self._set_routed_params(kwargs)
+        self.beta = beta
+        self.input_shape = input_shape
+        self.kl_warmup = kl_warmup
+        self.kl_schedule = kl_schedule
+        self.max_capacity = max_capacity
+        self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
 
     # -------------------------------------------------------------- training
-    def _training_arrays(self, X: np.ndarray, y: Any, reset: bool) -> list[np.ndarray]:
+    def _kl_schedule(self) -> KLSchedule:
+        return kl_schedule_of(self)
+
+    def _n_score_draws(self) -> int:
+        return self.n_importance_samples
+
+    def _check_params(self, X: np.ndarray) -> None:
+        self._hidden_sizes()
+        check_input_shape(self.input_shape, X.shape[1])
+        check_likelihood_range(self.likelihood, X)
+
+    def _training_arrays(
+        self, X: np.ndarray, y: Any, reset: bool, classes: Any = None
+    ) -> list[np.ndarray]:
         y = self._check_y(y, X.shape[0])
         unlabelled = _unlabelled_mask(y)
         if reset and not (~unlabelled).any():
@@ -566,8 +666,10 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
                 "SemiSupervisedVAE needs at least one labelled row; every label "
                 "is -1 (unlabelled)."
             )
-        if reset:
-            self._fit_labels(y[~unlabelled])
+        if classes is not None:  # -1 marks rows, it is not a class
+            classes = np.asarray(classes)
+            classes = classes[~_unlabelled_mask(classes)]
+        self._learn_labels(y[~unlabelled], reset, classes)
         codes = np.full(X.shape[0], -1, dtype=np.int64)
         codes[~unlabelled] = self._codes(y[~unlabelled])
         return [X, codes]
@@ -575,8 +677,9 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
     def _alpha(self, n_features: int) -> float:
         return 0.5 * n_features if self.alpha == "auto" else float(self.alpha)
 
-    def _build_module(self, X: np.ndarray) -> SemiSupervisedVAEModule:
-        likelihood = self._data_likelihood(X)
+    def _build_module(
+        self, X: np.ndarray, likelihood: Likelihood
+    ) -> SemiSupervisedVAEModule:
         return SemiSupervisedVAEModule(
             X.shape[1],
             len(self.classes_),
@@ -601,11 +704,13 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         """The perturbation radius: ``vat_epsilon``, or "auto"'s rule.
 
         "auto" takes a share of the median distance from a row to its
-        nearest other row, so that the radius follows the scale of X.
+        nearest other row, so that the radius follows the scale of X; the
+        rows measured are drawn from the fit's noise stream.
         """
         if self.vat_epsilon != "auto":
             return float(self.vat_epsilon)
-        return _AUTO_VAT_SHARE * _median_neighbour_distance(X, self._seed)
+        rng = make_rng(self._seed, Stream.NOISE)
+        return _AUTO_VAT_SHARE * _median_neighbour_distance(X, rng)
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
@@ -673,7 +778,7 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
             Log-probabilities.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        X = self._validate_X(X)
         return self._map_batches(self.module_.class_log_proba, X, X.dtype)
 
     def predict(self, X):
@@ -692,23 +797,6 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def transform(self, X, y=None):
-        """Latent means E_q(y|x)[E_q(z|x,y)[z]], averaged over the classifier.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to encode.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            The latent means.
-        """
-        return BaseVAE.transform(self, X)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
@@ -716,17 +804,16 @@ class SemiSupervisedVAE(ClassifierMixin, ConditionalVAE):
 
 
 def _median_neighbour_distance(
-    X: np.ndarray, seed: int, n_queries: int = _NEIGHBOUR_QUERIES
+    X: np.ndarray, rng: np.random.Generator, n_queries: int = _NEIGHBOUR_QUERIES
 ) -> float:
     """Median Euclidean distance from a row to its nearest other row.
 
-    Measured for up to ``n_queries`` rows drawn with ``seed``, against every
+    Measured for up to ``n_queries`` rows drawn with ``rng``, against every
     row; rows that duplicate their neighbour (distance 0) are left out, and
     0 is returned when every row has a duplicate.
     """
     if X.shape[0] < 2:
         return 0.0
-    rng = np.random.RandomState(seed % (2**32))
     queries = X[rng.choice(X.shape[0], min(n_queries, X.shape[0]), replace=False)]
     dist, _ = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(queries)
     nearest = dist[:, 1][dist[:, 1] > 0]

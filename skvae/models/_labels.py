@@ -1,0 +1,262 @@
+"""How labels go in and out of the models that take ``y``.
+
+:class:`LabelledModelMixin` gives :class:`skvae.ConditionalVAE` and
+:class:`skvae.SemiSupervisedVAE` their label encoding and the methods that
+take an optional ``y``. It is listed before :class:`skvae._base.BaseVAE`
+among a family's bases, so that its methods reach BaseVAE's through
+``super()`` when no label is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from skvae._data import FLOATS, check_n_samples
+from skvae._sklearn_compat import _fit_context
+from skvae._torch import to_tensor
+
+
+class LabelledModelMixin:
+    """Label encoding and the ``y``-taking methods of the labelled models.
+
+    A family that mixes it in learns ``classes_`` and ``class_prior_`` in
+    its ``_training_arrays`` (:meth:`_learn_labels`), and its module takes
+    one-hot labels in ``decode_mean``, ``conditional_log_likelihood`` and
+    ``sample``. ``transform``, ``inverse_transform``, ``score_samples``,
+    ``score`` and ``sample`` then take an optional ``y``; without it they
+    are BaseVAE's, with the label marginalised by the module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import ConditionalVAE
+    >>> X = np.random.RandomState(0).uniform(size=(20, 3))
+    >>> cvae = ConditionalVAE(n_components=2, max_iter=2, random_state=0)
+    >>> cvae = cvae.fit(X, np.repeat(["a", "b"], 10))
+    >>> cvae.classes_.tolist(), cvae.class_prior_.tolist()
+    (['a', 'b'], [0.5, 0.5])
+    >>> cvae.inverse_transform(np.zeros((2, 2)), y="b").shape
+    (2, 3)
+    """
+
+    # ------------------------------------------------------------- labels
+    def _learn_labels(self, y: np.ndarray, reset: bool, classes: Any) -> None:
+        """Learn ``classes_`` and the class prior p(y) from labelled rows ``y``.
+
+        Only when the model is (re)initialised (``reset``); later calls keep
+        them, and a ``classes`` given again must name the same labels.
+        ``classes`` (``partial_fit``'s list of every label) fixes the
+        classes, and the prior is then uniform: a first chunk need not hold
+        every class, so its frequencies say little.
+        """
+        if not reset:
+            if classes is not None and not np.array_equal(
+                unique_labels(column_or_1d(classes)), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={unique_labels(classes).tolist()} is not the same "
+                    f"as on the first call to partial_fit, {self.classes_.tolist()}."
+                )
+            return
+        if classes is not None:
+            self._label_encoder = LabelEncoder().fit(column_or_1d(classes))
+            self.classes_ = self._label_encoder.classes_
+            self.class_prior_ = np.full(len(self.classes_), 1.0 / len(self.classes_))
+            return
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        counts = np.bincount(
+            self._label_encoder.transform(y), minlength=len(self.classes_)
+        )
+        self.class_prior_ = counts / counts.sum()
+
+    def _check_y(self, y: Any, n_samples: int) -> np.ndarray:
+        """``y`` as a 1-D array of classification targets, one per row."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y = column_or_1d(np.asarray(y) if not hasattr(y, "iloc") else y, warn=True)
+        check_consistent_length(np.empty(n_samples), y)
+        check_classification_targets(y)
+        return y
+
+    def _codes(self, y: np.ndarray) -> np.ndarray:
+        """Integer codes of labels; unseen labels are an error."""
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels not seen during fit: {unseen.tolist()[:5]}; "
+                f"known classes are {self.classes_.tolist()}."
+            )
+        return self._label_encoder.transform(y)
+
+    def _one_hot(self, y: Any, n_samples: int, dtype: Any) -> np.ndarray:
+        """One-hot rows for labels ``y`` (a label, or one per row)."""
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 0:
+            y_arr = np.full(n_samples, y_arr.item(), dtype=y_arr.dtype)
+        y_arr = self._check_y(y_arr, n_samples)
+        return np.eye(len(self.classes_), dtype=dtype)[self._codes(y_arr)]
+
+    # ------------------------------------------------------------ methods
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None):
+        """Train for one epoch on a chunk (X, y), keeping weights and optimiser.
+
+        The first call initialises the model. Early stopping is not used.
+        Arrays that are not in memory (a numpy memmap, an HDF5 or zarr
+        array, a dask array) are read in blocks, each one epoch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data, or an out-of-core array.
+        y : array-like of shape (n_samples,)
+            Its labels, as in ``fit``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will appear, required on the first call when the
+            first chunk does not contain them all (as in sklearn's
+            ``partial_fit``). The class prior is then uniform. Later calls
+            may omit it; if given, it must be the same.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._partial_fit(X, y, classes=classes)
+
+    def transform(self, X, y=None):
+        """Encode X to the posterior mean of its latent code.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+        y : None
+            Ignored: labels are not needed (an encoder that takes them is
+            averaged over the class weights), so the model works inside a
+            ``Pipeline``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The posterior means, in X's float dtype.
+        """
+        return super().transform(X)
+
+    def inverse_transform(self, X, y=None):
+        """Decode latent vectors to the mean of p(x | z, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent vectors.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            Labels to decode with (one label, or one per row); ``None``
+            averages the decodings over the class frequencies seen in ``fit``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
+            The decoder's means.
+        """
+        if y is None:
+            return super().inverse_transform(X)
+        check_is_fitted(self)
+        Z = check_array(X, dtype=FLOATS)
+        n_latent = self.module_.n_latent
+        if Z.shape[1] != n_latent:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {n_latent} latent dimensions."
+            )
+        Y = self._one_hot(y, Z.shape[0], Z.dtype)
+        return self._map_batches(self.module_.decode_mean, Z, Z.dtype, extra=(Y,))
+
+    def score_samples(self, X, y=None):
+        """Bound of log p(x | y) per row, or of log p(x) without labels.
+
+        With ``n_importance_samples=1`` the evidence lower bound, with more
+        the importance-weighted bound; the draws are fixed for a fitted
+        model, so a row's score does not depend on the other rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            Their labels; ``None`` marginalises the label:
+            log p(x) = log sum_y p(y) p(x | y).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-row log-likelihood bounds in nats.
+        """
+        if y is None:
+            return super().score_samples(X)
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        Y = self._one_hot(y, X.shape[0], X.dtype)
+        k = self._n_score_draws()
+        return self._row_scores(X, "conditional_log_likelihood", k, extra=(Y,))
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : array-like of shape (n_samples,) or None, default=None
+            Their labels (see :meth:`score_samples`).
+
+        Returns
+        -------
+        score : float
+            The mean per-row bound.
+        """
+        return float(np.mean(self.score_samples(X, y)))
+
+    def sample(self, n_samples=1, random_state=None, *, y=None):
+        """Generate rows of given classes from prior latents.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw; ``None`` uses the estimator's ``random_state``.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            One label for every row, one label per row, or ``None`` to draw
+            labels from the class frequencies seen in ``fit`` (keyword only).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, `n_features_in_`)
+            Generated rows (decoder means).
+        """
+        check_is_fitted(self)
+        n = check_n_samples(n_samples)
+        if y is None:
+            return self._draw(n, random_state)
+        Y = to_tensor(self._one_hot(y, n, self._dtype), self._device)
+        return self._draw(n, random_state, Y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
