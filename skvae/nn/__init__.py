@@ -4,6 +4,7 @@ Nothing in :mod:`skvae.nn` imports scikit-learn; the estimators in :mod:`skvae`
 combine these parts.
 """
 
+from skvae.nn.autoencoder import AutoencoderModule
 from skvae.nn.autoregressive import MaskedConv2d, PixelCNNPrior
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
 from skvae.nn.conv import ConvDecoder, ConvEncoder
@@ -38,6 +39,7 @@ from skvae.nn.quantize import VectorQuantizer, nearest_codes
 
 __all__ = [
     "MLP",
+    "AutoencoderModule",
     "BernoulliLikelihood",
     "ConvDecoder",
     "ConvEncoder",
