@@ -95,8 +95,10 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
     n_importance_samples : int, default=100
         Importance samples per row in ``transform``.
     random_state : int, RandomState instance or None, default=None
-        Seed of the default estimator and of ``sample_posterior`` draws; an
-        int gives the same imputation at every call.
+        Seed of the model (of the default estimator, and, when not None, in
+        place of a given estimator's own ``random_state``) and of
+        ``sample_posterior`` draws; an int gives the same imputation at
+        every call.
 
     Attributes
     ----------
@@ -209,6 +211,9 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
                     f"(e.g. VAE), got {type(estimator).__name__}."
                 )
             estimator.set_params(missing="mask")
+            if self.random_state is not None:
+                # as scikit-learn's ensembles do: the meta-estimator's seed wins
+                estimator.set_params(random_state=self.random_state)
         names = getattr(self, "feature_names_in_", None)
         if isinstance(estimator.likelihood, dict) and names is not None:
             # the model sees arrays: name the columns by their indices

@@ -147,7 +147,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         scores (none, when the data hold no clear outlier); a float leaves
         out that share of the rows; 0 fits once.
     random_state : int, RandomState instance or None, default=None
-        Seed of the default estimator (a given estimator keeps its own).
+        Seed of the model: of the default estimator, and, when not None, in
+        place of a given estimator's own ``random_state`` (None keeps it).
 
     Attributes
     ----------
@@ -264,6 +265,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             raise TypeError(
                 f"estimator must be a skvae model, got {type(estimator).__name__}."
             )
+        if self.estimator is not None and self.random_state is not None:
+            # as scikit-learn's ensembles do: the meta-estimator's seed wins
+            estimator.set_params(random_state=self.random_state)
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
