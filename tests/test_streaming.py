@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from skvae import VAE
+from skvae import VAE, BaseVAE
 
 ROWS = 400  # rows per block in these tests (the default is 65,536)
 
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(VAE, "_STREAM_ROWS", ROWS)
+    monkeypatch.setattr(BaseVAE, "_STREAM_ROWS", ROWS)
 
 
 @pytest.fixture(scope="module")
