@@ -205,7 +205,8 @@ class VaDE(ClusterMixin, BaseVAE):
     share a direction more than a place, their length varying with stroke
     weight and contrast. Where one cluster's codes surround the origin,
     directions would split it, and ``"gmm"`` is the better start.
-    ``benchmarks/bench_clustering.py`` compares the two on digits.
+    ``benchmarks/bench_clustering.py`` measures the clustering on two digit
+    sets; the README gives its figures with either start.
 
     Parameters
     ----------
@@ -280,8 +281,8 @@ default="relu"
         2016); another remedy for posterior collapse.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(100, n_samples)``, the
-        paper's batch, which clusters at least as well as larger ones
-        (``benchmarks/bench_clustering.py``).
+        paper's batch, which clustered at least as well as larger ones in the
+        settings of ``benchmarks/bench_clustering.py``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=50
