@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skvae.models.vae import GaussianVAEModule
+from skvae.nn.gaussian import GaussianVAEModule
 from skvae.nn import (
     BernoulliLikelihood,
     GaussianLikelihood,

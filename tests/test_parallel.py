@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAE
-from skvae._base import _worker_threads
+from skvae._torch import worker_threads as _worker_threads
 
 
 def test_grid_search_on_a_dask_local_cluster():

@@ -644,7 +644,7 @@ default="relu"
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
-        Counting starts after the KL warm-up.
+        Counting starts after any warm-up of the regulariser's weight.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     n_importance_samples : int, default=1
@@ -663,16 +663,18 @@ default="relu"
         uses bfloat16 on CUDA GPUs that support it, for models that are safe
         under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state.
+        Continue from the previous fit's weights and optimiser state (a
+        one-off initialisation, such as a pretraining, is not repeated).
     verbose : bool or int, default=False
-        Print one line per epoch (losses, KL, active units, time).
+        Print one line per epoch (the losses and their parts, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batching, noise and the validation split.
-        The global numpy and torch random states are never used or changed.
+        Seeds every random draw of a fit: weight initialisation, batching,
+        noise, the validation split and any initialisation from the data. The
+        global numpy and torch random states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop.
+        Extra callbacks called by the training loop (in every phase of a fit).
     encoder, decoder : torch.nn.Module class or instance, default=None
         Your own networks in place of the built-in data-side ones. The
         encoder maps rows ``(batch, n_features)`` to features, which skvae
@@ -946,7 +948,7 @@ default="relu"
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
-        Counting starts after the KL warm-up.
+        Counting starts after any warm-up of the regulariser's weight.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     n_importance_samples : int, default=1
@@ -965,16 +967,18 @@ default="relu"
         uses bfloat16 on CUDA GPUs that support it, for models that are safe
         under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state.
+        Continue from the previous fit's weights and optimiser state (a
+        one-off initialisation, such as a pretraining, is not repeated).
     verbose : bool or int, default=False
-        Print one line per epoch (losses, KL, active units, time).
+        Print one line per epoch (the losses and their parts, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batching, noise and the validation split.
-        The global numpy and torch random states are never used or changed.
+        Seeds every random draw of a fit: weight initialisation, batching,
+        noise, the validation split and any initialisation from the data. The
+        global numpy and torch random states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop.
+        Extra callbacks called by the training loop (in every phase of a fit).
     encoder, decoder : torch.nn.Module class or instance, default=None
         Your own networks in place of the built-in data-side ones. The
         encoder maps rows ``(batch, n_features)`` to features, which skvae

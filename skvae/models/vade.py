@@ -272,8 +272,7 @@ default="relu"
         et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
         linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
         with a large ``beta`` (e.g. 100-1000): the code's information is
-        released gradually, for disentangled factors. Here KL is the whole
-        KL, of z and of the cluster assignment.
+        released gradually, for disentangled factors.
     max_capacity : float, default=25.0
         Final capacity C in nats of ``kl_schedule="capacity"``.
     free_bits : float, default=0.0
@@ -296,7 +295,7 @@ default="relu"
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
-        Counting starts after the KL warm-up.
+        Counting starts after any warm-up of the regulariser's weight.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     objective : {"elbo", "iwae"}, default="elbo"
@@ -316,23 +315,24 @@ default="relu"
         first epoch then takes tens of seconds longer (compilation); later
         epochs run faster, most on GPUs. Inference stays eager.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Arithmetic of the training step's networks. VaDE trains in float32:
-        its training step has not been checked under bfloat16 autocast, so
-        "bfloat16" is refused (a ``ValueError`` at fit) and "auto" is
-        float32.
+        Arithmetic of the training step's networks. "bfloat16" runs them
+        under bfloat16 autocast (the loss's sums stay float32); a model
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state; the
-        pretraining and the mixture initialisation are not repeated.
+        Continue from the previous fit's weights and optimiser state (a
+        one-off initialisation, such as a pretraining, is not repeated).
     verbose : bool or int, default=False
-        Print one line per epoch (losses, KL, active units, time).
+        Print one line per epoch (the losses and their parts, time).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batching, noise, the validation split
-        and the mixture's initialisation. The global numpy and torch random
-        states are never used or changed.
+        Seeds every random draw of a fit: weight initialisation, batching,
+        noise, the validation split and any initialisation from the data. The
+        global numpy and torch random states are never used or changed.
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop (in the pretraining too).
+        Extra callbacks called by the training loop (in every phase of a fit).
     encoder, decoder : torch.nn.Module class or instance, default=None
         Your own networks in place of the built-in ones. The encoder maps
         rows ``(batch, n_features)`` to features and the decoder maps codes
@@ -379,6 +379,12 @@ default="relu"
     best_loss_ : float
         Best validation loss with early stopping, else best training loss
         after the warm-up.
+
+    Notes
+    -----
+    The KL of the ``kl_schedule`` and ``max_capacity`` options is the whole
+    KL, of z and of the cluster assignment; ``free_bits`` applies per
+    dimension of z. The pretraining has no KL term and keeps no warm-up.
 
     See Also
     --------
