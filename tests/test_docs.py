@@ -141,3 +141,15 @@ def test_docs_build_without_warnings(tmp_path):
         assert list((out / "_images").glob(f"sphx_glr_{script.stem}_*.png"))
     page = (out / "generated" / "skvae.VAE.html").read_text()
     assert 'id="skvae.VAE.transform"' in page  # inherited from BaseVAE
+
+
+def test_api_estimators_section_is_the_estimator_list():
+    # skvae.__all__ is the one list of estimators (persistence, the command
+    # line and the common checks read it); the API page's first section
+    # lists exactly those estimators.
+    from skvae.persistence import _registry
+
+    text = (DOCS / "api.rst").read_text()
+    section = text.split("Estimators\n==========")[1].split("Default models")[0]
+    listed = set(re.findall(r"^   (\w+)$", section, flags=re.M))
+    assert listed == set(_registry())
