@@ -3,6 +3,7 @@
 from skvae import datasets, metrics
 from skvae._base import BaseVAE, PosteriorCollapseWarning
 from skvae._training import Callback, PrintLog
+from skvae._version import __version__ as __version__
 from skvae.export import to_onnx
 from skvae.impute import VAEImputer, default_imputer_vae
 from skvae.models.aae import AdversarialAE
@@ -14,7 +15,6 @@ from skvae.models.vae import VAE
 from skvae.models.vq import VQVAE, VQVAE2
 from skvae.models.wae import WAE
 from skvae.outlier import VAEOutlierDetector, default_detector_vae
-from skvae._version import __version__
 from skvae.persistence import load, save
 
 __all__ = [

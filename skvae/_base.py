@@ -576,7 +576,9 @@ class BaseVAE(
                 module.accept_missing()
         return module
 
-    def _rebuild_module(self, n_rows: int, likelihood: Likelihood | None) -> LatentModule:
+    def _rebuild_module(
+        self, n_rows: int, likelihood: Likelihood | None
+    ) -> LatentModule:
         """A new module for a fitted model being loaded, built as ``fit`` builds it.
 
         The seam :func:`skvae.load` uses: :meth:`_new_module` on ``n_rows``

@@ -10,7 +10,8 @@ from sklearn.utils.validation import validate_data
 __all__ = [
     "HasMethods",
     "Hidden",
-    "Interval", "StrOptions",
+    "Interval",
+    "StrOptions",
     "_fit_context",
     "validate_data",
 ]

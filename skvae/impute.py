@@ -6,14 +6,13 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
-from skvae._data import epochs_for_steps
 from skvae._columns import resolve_column_types
+from skvae._data import epochs_for_steps
 from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
 from skvae._torch import draw_seed
 from skvae.models.vae import VAE

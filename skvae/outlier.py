@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._data import FLOATS, epochs_for_steps
-from skvae._torch import torch_threads
 from skvae._sklearn_compat import (
     HasMethods,
     Interval,
@@ -22,6 +21,7 @@ from skvae._sklearn_compat import (
     _fit_context,
     validate_data,
 )
+from skvae._torch import torch_threads
 from skvae.models.vae import VAE
 
 # Below this many features the default detector's VAE is faster on the CPU,

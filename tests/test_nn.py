@@ -9,7 +9,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skvae.nn.gaussian import GaussianVAEModule
 from skvae.nn import (
     BernoulliLikelihood,
     GaussianLikelihood,
@@ -20,6 +19,7 @@ from skvae.nn import (
     gaussian_log_prob,
     make_likelihood,
 )
+from skvae.nn.gaussian import GaussianVAEModule
 
 floats = st.floats(-3, 3, allow_nan=False, width=32)
 

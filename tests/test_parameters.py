@@ -151,7 +151,7 @@ def _fingerprint(est):
     data = X_HOLES if isinstance(est, VAEImputer) else X
     out = []
     methods = ("transform", "score_samples", "decision_function", "predict")
-    for method in methods + ("predict_proba",):
+    for method in (*methods, "predict_proba"):
         if hasattr(est, method):
             with warnings_ignored():
                 out.append(np.asarray(getattr(est, method)(data), dtype=float))
@@ -193,7 +193,8 @@ def test_every_parameter_has_an_effect_or_is_refused(cls, name):
     try:
         changed = _fit(tiny(cls, **context, **{name: value}))
     except (ValueError, TypeError) as exc:
-        assert str(exc), f"{cls.__name__}({name}={value!r}) refused without a message"
+        message = str(exc)  # refused: it must say why
+        assert message, f"{cls.__name__}({name}={value!r}) refused without a message"
         return
     assert not _same(baseline, _fingerprint(changed)), (
         f"{cls.__name__}({name}={value!r}) changed nothing"
