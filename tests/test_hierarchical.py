@@ -7,13 +7,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from numpydoc.docscrape import ClassDoc
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skvae._base import BaseVAE
 from skvae.models.hierarchical import (
     HierarchicalVAE,
-    HierarchicalVAEModule,
     LadderVAE,
     LayeredLatentsMixin,
 )
@@ -25,6 +26,7 @@ from skvae.nn.divergences import (
     posterior_log_prob_per_dim,
     precision_weighted_merge,
 )
+from skvae.nn.hierarchical import HierarchicalVAEModule
 from skvae.nn.likelihoods import BernoulliLikelihood
 
 MODELS = [HierarchicalVAE, LadderVAE]
@@ -273,6 +275,28 @@ def test_one_level_of_families(cls):
     assert not issubclass(LadderVAE, HierarchicalVAE)
     signature = set(inspect.signature(cls).parameters) - {"kwargs"}
     assert signature == set(cls._parameter_constraints)
+
+
+def test_the_ladder_shares_the_constructor_and_its_documentation():
+    import skvae.models.hierarchical as family
+
+    assert LadderVAE.__init__ is HierarchicalVAE.__init__
+    assert LadderVAE._parameter_constraints is HierarchicalVAE._parameter_constraints
+    assert family.HierarchicalVAEModule is HierarchicalVAEModule  # saved files
+    assert HierarchicalVAEModule.__module__ == "skvae.nn.hierarchical"
+    model = LadderVAE(n_components=(3, 2), max_iter=4, encoder__width=5)
+    copy = clone(model.set_params(beta=2.0))
+    assert type(copy) is LadderVAE
+    assert copy.get_params() == model.get_params()
+    assert set(LadderVAE().get_params()) == set(HierarchicalVAE().get_params())
+    assert repr(copy) == (
+        "LadderVAE(beta=2.0, encoder__width=5, max_iter=4, n_components=(3, 2))"
+    )
+    own, theirs = ClassDoc(LadderVAE), ClassDoc(HierarchicalVAE)
+    for section in ("Parameters", "Attributes"):
+        assert own[section] == theirs[section]
+    assert "Ladder" in own["Summary"][0]
+    assert "top_down=True" in "".join(own["Notes"])
 
 
 @pytest.mark.parametrize("cls", MODELS)

@@ -256,6 +256,31 @@ def test_vqvae2_is_not_a_vqvae_and_neither_has_a_kl_term():
         assert not {"beta", "kl_warmup", "free_bits"} & set(cls().get_params())
 
 
+def test_vqvae2_shares_the_constructor_and_its_documentation():
+    from numpydoc.docscrape import ClassDoc
+    from sklearn.base import clone
+
+    import skvae.models.vq as family
+    from skvae.nn.vqvae import VQVAEModule
+
+    assert VQVAE2.__init__ is VQVAE.__init__
+    assert VQVAE2._parameter_constraints is VQVAE._parameter_constraints
+    assert family.VQVAEModule is VQVAEModule  # saved files name the module class
+    assert VQVAEModule.__module__ == "skvae.nn.vqvae"
+    model = VQVAE2(n_codes=8, input_shape=(1, 8, 8), decoder__width=3)
+    copy = clone(model.set_params(code_dim=4))
+    assert type(copy) is VQVAE2
+    assert copy.get_params() == model.get_params()
+    assert set(VQVAE2().get_params()) == set(VQVAE().get_params())
+    assert repr(copy) == (
+        "VQVAE2(code_dim=4, decoder__width=3, input_shape=(1, 8, 8), n_codes=8)"
+    )
+    own, theirs = ClassDoc(VQVAE2), ClassDoc(VQVAE)
+    for section in ("Parameters", "Attributes"):
+        assert own[section] == theirs[section]
+    assert "prior_loss_top" in "".join(own["Notes"])
+
+
 @pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
 def test_precision_bfloat16_is_refused_and_float32_is_what_auto_gives_on_cpu(
     cls, digits

@@ -15,21 +15,19 @@ differ in the approximate posterior:
   is its precision-weighted merge with the generative conditional
   p(z_l | z_{l+1}) (whose parameters are shared by inference and generation).
 
-One torch module (:class:`HierarchicalVAEModule`, ``top_down`` flag) holds
-both; the two estimators share their methods through
-:class:`LayeredLatentsMixin` and differ in the class attribute ``_top_down``.
+One torch module (:class:`skvae.nn.hierarchical.HierarchicalVAEModule`,
+``top_down`` flag) holds both; the two estimators share their methods through
+:class:`LayeredLatentsMixin`, their constructor and parameter constraints, and
+differ in the class attribute ``_top_down``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Integral
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array, check_is_fitted
-from torch import nn
 
 from skvae._base import (
     KL_PARAMS,
@@ -41,25 +39,11 @@ from skvae._base import (
 )
 from skvae._columns import check_likelihood_range
 from skvae._data import FLOATS, blocks, is_out_of_core
+from skvae._docstrings import with_parameters_of
 from skvae._sklearn_compat import Interval
 from skvae._training import KLSchedule
-from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.divergences import (
-    gaussian_kl_between,
-    gaussian_log_prob_per_dim,
-    importance_bound,
-    posterior_log_prob_per_dim,
-    precision_weighted_merge,
-)
-from skvae.nn.gaussian import (
-    elbo_loss,
-    elbo_terms,
-    iwae_loss,
-    reparameterize,
-    split_gaussian,
-)
+from skvae.nn.hierarchical import HierarchicalVAEModule
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import CustomNetwork, NetworkSpec, dense_layers
 
 __all__ = [
     "HierarchicalVAE",
@@ -69,313 +53,6 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------- module
-class _GaussianNet(nn.Module):
-    """A dense body and a linear head giving a mean and a clamped log-variance."""
-
-    def __init__(
-        self,
-        n_inputs: int,
-        widths: Sequence[int],
-        n_outputs: int,
-        activation: str,
-        batch_norm: bool,
-    ) -> None:
-        super().__init__()
-        self.body = dense_layers(n_inputs, widths, activation, batch_norm)
-        self.head = nn.Linear(widths[-1] if widths else n_inputs, 2 * n_outputs)
-
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return split_gaussian(self.head(self.body(h)))
-
-
-class _Layer(NamedTuple):
-    """One stochastic layer of a posterior pass; tensors broadcast to (k, batch, d)."""
-
-    z: torch.Tensor  # the draw
-    eps: torch.Tensor  # its standard normal noise
-    mu_q: torch.Tensor  # posterior mean
-    log_var_q: torch.Tensor  # posterior log-variance
-    mu_p: torch.Tensor  # prior mean given the layer above (0 for the top layer)
-    log_var_p: torch.Tensor  # prior log-variance (0 for the top layer)
-
-
-class HierarchicalVAEModule(LatentModule):
-    """A VAE with a hierarchy of diagonal Gaussian latent layers.
-
-    The generative model is p(x | z_1) prod_l p(z_l | z_{l+1}) p(z_L), with
-    p(z_L) = N(0, I). With ``top_down=False`` the posterior is bottom-up,
-    q(z_1 | x) q(z_2 | z_1) ...; with ``top_down=True`` it is the ladder
-    posterior of Sønderby et al. (2016): a deterministic bottom-up pass gives
-    (mu_hat_l, var_hat_l) per layer, q(z_L | x) = N(mu_hat_L, var_hat_L) and,
-    top-down, q(z_l | x, z_{l+1}) is the precision-weighted merge of
-    (mu_hat_l, var_hat_l) with p(z_l | z_{l+1}).
-
-    ``noise_dim`` is ``sum(n_components)``: the noise of :meth:`log_likelihood`
-    is split into the layers' blocks, bottom first.
-
-    Parameters
-    ----------
-    n_features : int
-        Width of the data.
-    n_components : sequence of int
-        Width of each latent layer, bottom (next to the data) to top.
-    hidden_layer_sizes : sequence of int
-        Hidden widths between x and z_1 (the decoder mirrors them).
-    latent_hidden_layer_sizes : sequence of int
-        Hidden widths of the MLPs between consecutive latent layers (the
-        generative ones mirror them); for the ladder, the deterministic
-        bottom-up pass goes through them too.
-    activation : str
-        Activation name.
-    likelihood : Likelihood
-        The observation model p(x | z_1).
-    top_down : bool, default=False
-        Ladder (top-down) inference instead of bottom-up.
-    batch_norm : bool, default=True
-        Batch normalisation after each hidden linear layer.
-    encoder, decoder : NetworkSpec or None, default=None
-        User networks in place of the built-in data-side ones: x to the
-        features of the first layer's head, and z_1 to the likelihood's
-        parameters.
-    objective : {"elbo", "iwae"}, default="elbo"
-        Training objective: the (beta-)ELBO with one draw, or the
-        importance-weighted bound of Burda et al. (2016) with
-        ``n_iwae_samples`` draws of the whole hierarchy.
-    n_iwae_samples : int, default=5
-        Draws per row of the "iwae" objective.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skvae.nn import BernoulliLikelihood
-    >>> m = HierarchicalVAEModule(6, (4, 2), (8,), (8,), "relu",
-    ...                           BernoulliLikelihood(6), top_down=True)
-    >>> m.eval().embed(torch.rand(3, 6)).shape, m.noise_dim
-    (torch.Size([3, 2]), 6)
-    """
-
-    def __init__(
-        self,
-        n_features: int,
-        n_components: Sequence[int],
-        hidden_layer_sizes: Sequence[int],
-        latent_hidden_layer_sizes: Sequence[int],
-        activation: str,
-        likelihood: Likelihood,
-        *,
-        top_down: bool = False,
-        batch_norm: bool = True,
-        encoder: NetworkSpec | None = None,
-        decoder: NetworkSpec | None = None,
-        objective: str = "elbo",
-        n_iwae_samples: int = 5,
-    ) -> None:
-        super().__init__()
-        self.objective = objective
-        self.n_iwae_samples = n_iwae_samples
-        sizes = [int(d) for d in n_components]
-        hidden, between = list(hidden_layer_sizes), list(latent_hidden_layer_sizes)
-        self.sizes = sizes
-        self.top_down = top_down
-        self.n_latent = sizes[-1]
-        self.noise_dim = sum(sizes)
-        self.likelihood = likelihood
-        # Bottom-up: up[l] maps x (l = 0) or the layer below (its draw, or for
-        # the ladder its deterministic features) to a body, heads[l] to
-        # (mu, log_var) of layer l.
-        self.up = nn.ModuleList()
-        self.heads = nn.ModuleList()
-        width = n_features
-        for level, size in enumerate(sizes):
-            widths = hidden if level == 0 else between
-            body_width = widths[-1] if widths else width
-            if level == 0 and encoder is not None:  # the user's x -> features
-                self.up.append(CustomNetwork(encoder, width, body_width))
-            else:
-                self.up.append(dense_layers(width, widths, activation, batch_norm))
-            self.heads.append(nn.Linear(body_width, 2 * size))
-            width = body_width if top_down else size
-        # Top-down generative conditionals p(z_l | z_{l+1}) for l < L.
-        self.down = nn.ModuleList(
-            _GaussianNet(
-                sizes[level + 1], between[::-1], sizes[level], activation, batch_norm
-            )
-            for level in range(len(sizes) - 1)
-        )
-        if decoder is not None:  # the user's z_1 -> features, then the head
-            self.decoder = CustomNetwork(decoder, sizes[0], likelihood.n_params)
-        else:
-            self.decoder = nn.Sequential(
-                dense_layers(sizes[0], hidden[::-1], activation, batch_norm),
-                nn.Linear(hidden[0] if hidden else sizes[0], likelihood.n_params),
-            )
-
-    # ------------------------------------------------------------ passes
-    def _head(self, level: int, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Body output of the bottom-up net at ``level`` and its (mu, log_var)."""
-        h = self.up[level](h)
-        return (h, *split_gaussian(self.heads[level](h)))
-
-    def _layers(self, x: torch.Tensor, eps: torch.Tensor) -> list[_Layer]:
-        """Draw every layer from the posterior, bottom first.
-
-        ``eps`` ``(k, batch or 1, noise_dim)`` holds the layers' noise blocks,
-        bottom first.
-        """
-        noise = eps.split(self.sizes, dim=-1)
-        if self.top_down:
-            return self._top_down_layers(x, noise)
-        draws, h = [], x
-        for level, eps_l in enumerate(noise):
-            _, mu, log_var = self._head(level, h)
-            h = reparameterize(mu, log_var, eps_l)  # (k, batch, d_l)
-            draws.append((h, eps_l, mu, log_var))
-        zero = h.new_zeros(())  # the top's prior: N(0, I)
-        layers = []
-        for level, draw in enumerate(draws):  # priors from the draws above
-            if level + 1 < len(draws):
-                prior = self.down[level](draws[level + 1][0])
-            else:
-                prior = (zero, zero)
-            layers.append(_Layer(*draw, *prior))
-        return layers
-
-    def _top_down_layers(
-        self, x: torch.Tensor, noise: Sequence[torch.Tensor]
-    ) -> list[_Layer]:
-        h, hats = x, []
-        for level in range(len(self.sizes)):  # deterministic bottom-up pass
-            h, mu_hat, log_var_hat = self._head(level, h)
-            hats.append((mu_hat, log_var_hat))  # (batch, d_l)
-        mu, log_var = hats[-1]
-        z = reparameterize(mu, log_var, noise[-1])
-        zero = mu.new_zeros(())  # the top's prior: N(0, I)
-        layers = [_Layer(z, noise[-1], mu, log_var, zero, zero)]
-        for level in range(len(self.sizes) - 2, -1, -1):
-            mu_p, log_var_p = self.down[level](z)  # (k, batch, d_l)
-            mu, log_var = precision_weighted_merge(*hats[level], mu_p, log_var_p)
-            z = reparameterize(mu, log_var, noise[level])
-            layers.insert(0, _Layer(z, noise[level], mu, log_var, mu_p, log_var_p))
-        return layers
-
-    def _terms(
-        self, x: torch.Tensor, eps: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[_Layer]]:
-        """Terms of each draw: log p(x | z_1) (k, b), KL (k, b, D), log p/q (k, b).
-
-        The last, log p(z) - log q(z | x) over the whole hierarchy, makes the
-        importance weights. The KL of a layer is analytic where its prior does
-        not depend on its own draw: the top layer, and every layer of the
-        ladder (given the draw above). For bottom-up inference the layers
-        below the top use the one-draw estimate
-        log q(z_l | .) - log p(z_l | z_{l+1}).
-        """
-        layers = self._layers(x, eps)
-        log_px = self.likelihood.log_prob(x, self.decoder(layers[0].z))  # (k, b)
-        top = len(layers) - 1
-        log_ratio = 0.0
-        kl_dims = []
-        for level, layer in enumerate(layers):
-            log_q = posterior_log_prob_per_dim(layer.eps, layer.log_var_q)
-            log_p = gaussian_log_prob_per_dim(layer.z, layer.mu_p, layer.log_var_p)
-            if self.top_down or level == top:
-                kl = gaussian_kl_between(
-                    layer.mu_q, layer.log_var_q, layer.mu_p, layer.log_var_p
-                )
-            else:
-                kl = log_q - log_p
-            log_ratio = log_ratio + (log_p - log_q).sum(-1)
-            kl_dims.append(kl.expand(*log_px.shape, kl.shape[-1]))
-        return log_px, torch.cat(kl_dims, dim=-1), log_ratio, layers
-
-    # ----------------------------------------------------------- protocol
-    def forward(self, x: torch.Tensor, ctx: StepContext) -> ELBOTerms:
-        """Per-sample training loss and its parts.
-
-        The negative beta-ELBO with one reparameterised draw, or with
-        ``objective="iwae"`` the negative importance-weighted bound over
-        ``n_iwae_samples`` draws (beta weighting the prior/posterior ratio).
-        """
-        k = self.n_iwae_samples if self.objective == "iwae" else 1
-        eps = ctx.randn((k, x.shape[0], self.noise_dim), like=x, batch_dim=1)
-        log_px, kl_dims, log_ratio, layers = self._terms(x, eps)
-        if k > 1:
-            loss = iwae_loss(log_px, log_ratio, ctx)
-            kl_per_dim = kl_dims.mean(0)
-        else:
-            kl_per_dim = kl_dims[0]  # (b, D)
-            loss = elbo_loss(log_px[0], kl_per_dim, ctx)  # beta, free bits, capacity
-        mu = layers[-1].mu_q  # bottom-up: (k, b, d_L), given the draws below
-        return elbo_terms(loss, log_px, kl_per_dim, mu[0] if mu.ndim == 3 else mu)
-
-    def embed_layers(self, x: torch.Tensor) -> torch.Tensor:
-        """Posterior means of every layer, concatenated bottom first (b, D).
-
-        Each layer's mean is taken given the means of the layers it is
-        conditioned on (below for bottom-up inference, above for the ladder).
-        """
-        layers = self._layers(x, x.new_zeros(1, 1, self.noise_dim))
-        return torch.cat(
-            [layer.mu_q.expand(1, x.shape[0], -1)[0] for layer in layers], dim=-1
-        )
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The top layer's posterior mean (b, d_L)."""
-        if self.top_down:  # q(z_L | x) needs only the bottom-up pass
-            h = x
-            for level in range(len(self.sizes)):
-                h, mu, _ = self._head(level, h)
-            return mu
-        return self.embed_layers(x)[:, -self.n_latent :]
-
-    def decode_mean(self, z: torch.Tensor, level: int = -1) -> torch.Tensor:
-        """The mean of p(x | z_1) for a code of layer ``level`` (default: the top).
-
-        The code is passed down through the means of p(z_l | z_{l+1}).
-        """
-        for below in range(level % len(self.sizes) - 1, -1, -1):
-            z = self.down[below](z)[0]
-        return self.likelihood.mean(self.decoder(z))
-
-    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
-
-        ``eps`` has shape ``(k, noise_dim)``: the same draws serve every row.
-        The ELBO uses the analytic KL terms where there are.
-        """
-        log_px, kl_dims, log_ratio, _ = self._terms(x, eps[:, None, :])
-        if eps.shape[0] == 1:
-            return log_px[0] - kl_dims[0].sum(-1)
-        return importance_bound(log_px + log_ratio)
-
-    def reconstruction_log_likelihood(
-        self, x: torch.Tensor, eps: torch.Tensor
-    ) -> torch.Tensor:
-        """Mean over the ``k`` draws in ``eps`` of log p(x | z_1), z ~ q(z | x)."""
-        layers = self._layers(x, eps[:, None, :])
-        return self.likelihood.log_prob(x, self.decoder(layers[0].z)).mean(0)
-
-    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-        """Decoder means of latents drawn ancestrally from the prior."""
-        weight = self.heads[0].weight
-
-        def randn(size: int) -> torch.Tensor:
-            return torch.randn(
-                n_samples,
-                size,
-                generator=generator,
-                device=weight.device,
-                dtype=weight.dtype,
-            )
-
-        z = randn(self.sizes[-1])
-        for level in range(len(self.sizes) - 2, -1, -1):
-            z = reparameterize(*self.down[level](z), randn(self.sizes[level]))
-        return self.likelihood.mean(self.decoder(z))
-
-
-# ------------------------------------------------------------------ estimators
 class LayeredLatentsMixin:
     """What the estimators with a stack of Gaussian latent layers share.
 
@@ -574,7 +251,8 @@ class HierarchicalVAE(LayeredLatentsMixin, BaseVAE):
         mirrors them.
     latent_hidden_layer_sizes : array-like of int, default=(128,)
         Hidden widths of the smaller networks between consecutive stochastic
-        layers (inference and generative ones); may be empty.
+        layers (the inference ones, for :class:`LadderVAE` its deterministic
+        bottom-up pass, and the generative conditionals); may be empty.
     batch_norm : bool, default=True
         Batch normalisation after every hidden linear layer of the built-in
         networks, which Sønderby et al. (2016) found important for training
@@ -696,7 +374,8 @@ default="relu"
     Attributes
     ----------
     module_ : HierarchicalVAEModule
-        The trained network (``top_down=False``).
+        The trained network (``top_down=False``; :class:`LadderVAE`'s has
+        ``top_down=True``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -806,7 +485,9 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
-        super().__init__(
+        # Not super(): LadderVAE shares this __init__ without subclassing us.
+        BaseVAE.__init__(
+            self,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             likelihood=likelihood,
@@ -864,165 +545,8 @@ class LadderVAE(LayeredLatentsMixin, BaseVAE):
     ``inverse_transform`` decodes a top-layer code through the means of the
     conditionals, ``sample`` draws ancestrally from the prior.
 
-    Parameters
-    ----------
-    n_components : int or tuple of int, default=(32, 16, 8)
-        Width of each stochastic layer, bottom (next to the data) to top: the
-        default has z_1 of 32 dimensions and a top layer of 8. An int is a
-        single layer. ``transform`` returns ``n_components[-1]`` columns.
-    beta : float, default=1.0
-        Weight of the KL terms of every layer; ``beta > 1`` is a beta-VAE.
-    hidden_layer_sizes : array-like of int, default=(256, 128)
-        Widths of the hidden layers between x and z_1; the decoder p(x | z_1)
-        mirrors them.
-    latent_hidden_layer_sizes : array-like of int, default=(128,)
-        Hidden widths of the smaller networks between consecutive stochastic
-        layers (the deterministic bottom-up pass and the generative
-        conditionals); may be empty.
-    batch_norm : bool, default=True
-        Batch normalisation after every hidden linear layer of the built-in
-        networks, which Sønderby et al. (2016) found important for training
-        several stochastic layers.
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
-default="relu"
-        Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
-        The observation model p(x | z_1). "gaussian" has a mean from the decoder
-        and a learned per-feature variance (floored by ``min_variance``), for
-        real-valued data (standardise it first); "bernoulli" is for data in
-        [0, 1], such as binary features or pixel intensities. For tables of
-        mixed columns, "auto" reads the types off the data (one-hot groups as
-        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
-        Bernoulli, the rest Gaussian), and a dict such as
-        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
-        (column indices or feature names; "negbin" for overdispersed counts)
-        declares them, the columns it leaves out being inferred. With such a
-        mixed likelihood ``inverse_transform`` and ``sample`` return values of
-        each column's type: 0/1, one-hot rows, non-negative integer counts.
-    min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance, relative to the mean
-        variance of the training features (so it follows the data's scale).
-        Constant features would otherwise drive the likelihood to infinity; a
-        larger floor makes ``score_samples`` less sensitive to features that
-        barely vary.
-    kl_warmup : int, default=50
-        Epochs over which the KL weight grows linearly from 0 to ``beta``
-        (a remedy for posterior collapse). Longer than :class:`skvae.VAE`'s
-        10, a quarter of the default ``max_iter``: the upper layers need it
-        to become active (Sønderby et al. warm up over 200 epochs). 0
-        disables the warm-up. With ``kl_schedule="cyclical"`` it is the
-        period of the cycles, with "capacity" the epochs over which the
-        capacity grows.
-    kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
-        How the KL term is brought in. "linear": the warm-up above.
-        "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
-        epochs (a ramp over half the period, then ``beta``), which helps
-        against posterior collapse with strong decoders. "capacity" (Burgess
-        et al. 2018): the KL term is ``beta * |KL - C|`` with C growing
-        linearly from 0 to ``max_capacity`` nats over ``kl_warmup`` epochs,
-        with a large ``beta`` (e.g. 100-1000): the code's information is
-        released gradually, for disentangled factors.
-    max_capacity : float, default=25.0
-        Final capacity C in nats of ``kl_schedule="capacity"``.
-    free_bits : float, default=0.0
-        Nats of KL per latent dimension that are not penalised (Kingma et al.
-        2016); another remedy for posterior collapse.
-    objective : {"elbo", "iwae"}, default="elbo"
-        Training objective. "elbo": the beta-ELBO with one posterior draw.
-        "iwae": the importance-weighted bound of Burda et al. (2016) with
-        ``n_iwae_samples`` draws per row, which is tighter and trains a
-        better density model (slower: the decoder runs k times).
-    n_iwae_samples : int, default=5
-        Draws per row of ``objective="iwae"``.
-    batch_size : int or "auto", default="auto"
-        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs. 0 initialises the model without training.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when the
-        validation loss stops improving; the best weights are restored.
-    validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` (of the validation
-        loss with early stopping, else the training loss) before stopping.
-        Counting starts after any warm-up of the regulariser's weight.
-    tol : float, default=1e-4
-        Minimal improvement of the loss (nats per row).
-    n_importance_samples : int, default=1
-        Samples for ``score_samples``: 1 gives the ELBO, more the tighter
-        importance-weighted bound (IWAE).
-    max_grad_norm : float or None, default=None
-        Clip the gradients' global norm to this value at each step.
-    compile : bool, default=False
-        Compile the training step's forward pass with ``torch.compile``. The
-        first epoch then takes tens of seconds longer (compilation); later
-        epochs run faster, most on GPUs. Inference stays eager.
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Arithmetic of the training step's networks. "bfloat16" runs them
-        under bfloat16 autocast (the loss's sums stay float32); a model
-        whose training step is not safe under autocast refuses it. "auto"
-        uses bfloat16 on CUDA GPUs that support it, for models that are safe
-        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state (a
-        one-off initialisation, such as a pretraining, is not repeated).
-    verbose : bool or int, default=False
-        Print one line per epoch (the losses and their parts, time).
-    random_state : int, RandomState instance or None, default=None
-        Seeds every random draw of a fit: weight initialisation, batching,
-        noise, the validation split and any initialisation from the data. The
-        global numpy and torch random states are never used or changed.
-    device : str, default="auto"
-        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop (in every phase of a fit).
-    encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks in place of the built-in data-side ones. The
-        encoder maps rows ``(batch, n_features)`` to features, which skvae
-        maps to ``hidden_layer_sizes[-1]`` (``n_features`` without hidden
-        layers) columns for the bottom layer's head; the decoder maps codes
-        of the bottom layer ``(batch, n_components[0])`` to features, which
-        skvae maps to the likelihood's parameters (a class that takes an
-        ``n_outputs`` argument is asked for exactly that width instead; one
-        that takes ``n_inputs`` is given its input width). A class is built
-        at each fit with the parameters routed to it, skorch-style:
-        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
-        search them and ``clone`` keeps them. An instance is deep-copied
-        (never trained in place). The networks between the latent layers
-        stay built-in.
-    **kwargs
-        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
-        network classes.
-
-    Attributes
-    ----------
-    module_ : HierarchicalVAEModule
-        The trained network (``top_down=True``).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when X has string names.
-    n_iter_ : int
-        Number of epochs trained.
-    history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss`` (negative beta-ELBO
-        with warm-up and free bits, nats per row), ``recon``, ``kl``,
-        ``kl_per_dim`` (every layer's dimensions, bottom first),
-        ``active_units`` (of the top layer), ``beta``, ``dur`` (seconds) and
-        ``valid_loss`` (negative beta-ELBO on the validation rows) with early
-        stopping.
-    loss_curve_ : list of float
-        ``train_loss`` of each epoch.
-    column_types_ : list of (str, list of int)
-        With ``likelihood="auto"`` or a dict: each block of columns and its
-        type ("gaussian", "bernoulli", "categorical" (one group), "poisson",
-        "negbin"), as resolved on the training data.
-    best_loss_ : float
-        Best validation loss with early stopping, else best training loss
-        after the warm-up.
+    It takes exactly :class:`HierarchicalVAE`'s parameters, with the same
+    defaults, and is fitted the same way.
 
     See Also
     --------
@@ -1035,15 +559,11 @@ default="relu"
     layers and a linear warm-up of the KL weight.
     ``benchmarks/bench_likelihood.py`` compares the held-out log-likelihood
     of the ladder, :class:`HierarchicalVAE` and :class:`skvae.VAE` on
-    binarised MNIST digits. Unlike :class:`skvae.VAE`, the hierarchical
-    models take no ``input_shape`` (images are passed as flattened rows to
-    MLPs), ``missing``, ``prior`` nor ``tc_weight``.
-    The importance-weighted bounds (``objective="iwae"``,
-    ``n_importance_samples > 1``) have the log weights
-    log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L)
-    - sum_l log q(z_l | .) over draws of the whole hierarchy.
-    ``precision="bfloat16"`` is refused: the training step has not been
-    checked under autocast, so ``"auto"`` trains in float32.
+    binarised MNIST digits. ``module_`` is built with ``top_down=True``.
+    The rest of :class:`HierarchicalVAE`'s Notes holds for the ladder: it
+    takes no ``input_shape``, ``missing``, ``prior`` nor ``tc_weight``, its
+    importance weights are over draws of the whole hierarchy, and it
+    refuses ``precision="bfloat16"``.
 
     References
     ----------
@@ -1068,84 +588,8 @@ default="relu"
     """
 
     _top_down = True
+    _parameter_constraints = HierarchicalVAE._parameter_constraints
+    __init__ = HierarchicalVAE.__init__
 
-    _parameter_constraints = {
-        **BaseVAE._parameter_constraints,
-        **KL_PARAMS,
-        **OBJECTIVE_PARAMS,
-        **SCORING_PARAMS,
-        **_LAYER_PARAMS,
-    }
 
-    def __init__(
-        self,
-        n_components=(32, 16, 8),
-        *,
-        beta=1.0,
-        hidden_layer_sizes=(256, 128),
-        latent_hidden_layer_sizes=(128,),
-        batch_norm=True,
-        activation="relu",
-        likelihood="gaussian",
-        min_variance=1e-3,
-        kl_warmup=50,
-        kl_schedule="linear",
-        max_capacity=25.0,
-        free_bits=0.0,
-        objective="elbo",
-        n_iwae_samples=5,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        n_importance_samples=1,
-        max_grad_norm=None,
-        compile=False,
-        precision="auto",
-        warm_start=False,
-        verbose=False,
-        random_state=None,
-        device="auto",
-        callbacks=None,
-        encoder=None,
-        decoder=None,
-        **kwargs,
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
-        self.n_components = n_components
-        self.beta = beta
-        self.latent_hidden_layer_sizes = latent_hidden_layer_sizes
-        self.batch_norm = batch_norm
-        self.kl_warmup = kl_warmup
-        self.kl_schedule = kl_schedule
-        self.max_capacity = max_capacity
-        self.free_bits = free_bits
-        self.objective = objective
-        self.n_iwae_samples = n_iwae_samples
-        self.n_importance_samples = n_importance_samples
+LadderVAE.__doc__ = with_parameters_of(LadderVAE.__doc__, HierarchicalVAE)

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.utils.validation import check_array, check_is_fitted
-from torch import nn
 
 from skvae._base import BaseVAE
 from skvae._columns import check_likelihood_range
 from skvae._data import FLOATS
+from skvae._docstrings import with_parameters_of
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, adam, to_numpy
-from skvae.nn.autoregressive import PixelCNNPrior
-from skvae.nn.base import LatentModule, StepContext
-from skvae.nn.conv import (
-    ConvDecoder,
-    ConvEncoder,
-    check_input_shape,
-    make_decoder,
-    make_encoder,
-)
+from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import MLP, NetworkSpec
-from skvae.nn.quantize import Quantized, VectorQuantizer
+from skvae.nn.vqvae import VQVAEModule
 
 __all__ = ["VQVAE", "VQVAE2", "VQVAEModule"]
 
@@ -36,288 +25,6 @@ __all__ = ["VQVAE", "VQVAE2", "VQVAEModule"]
 #: position sees six rows back: all of a 7x7 code map (28x28 images with the
 #: default two halvings), so depth is not exposed; ``prior_channels`` is.
 _PRIOR_LAYERS = 4
-
-
-class VQTerms(NamedTuple):
-    """Per-row terms of the VQ-VAE objective (batch first, not reduced)."""
-
-    loss: torch.Tensor  # recon + commitment_cost * commitment + codebook loss
-    recon: torch.Tensor  # -log p(x | z_q)
-    commitment: torch.Tensor  # ||z_e - sg(z_q)||^2 over all levels
-    code_counts: torch.Tensor  # (batch, n_levels * n_codes): codes used by the row
-
-
-class _ToMap(nn.Module):
-    """Apply a network and read its output as a (C, h, w) map.
-
-    The input is flattened first unless ``flatten=False`` (convolutions).
-    """
-
-    def __init__(self, net: nn.Module, shape: Sequence[int], flatten: bool = True):
-        super().__init__()
-        self.net = net
-        self.shape = tuple(shape)
-        self.flatten = flatten
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(x.flatten(1) if self.flatten else x)
-        return out.reshape(x.shape[0], *self.shape)
-
-
-class _FromMap(nn.Module):
-    """Apply a network to flattened (C, h, w) maps."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.flatten(1))
-
-
-class VQVAEModule(LatentModule):
-    """A one- or two-level VQ-VAE with PixelCNN priors over its code maps.
-
-    With ``input_shape`` the encoder and decoder are convolutional and the code
-    maps spatial; without it they are MLPs and the bottom map is a row of
-    ``n_positions`` codes. With two levels (VQ-VAE-2), a top map at half the
-    resolution is quantised from the bottom features; the bottom codes are
-    quantised from the bottom features and the decoded top map, and the
-    decoder sees both. The priors (``prior_bottom`` conditioned on the top
-    codes, and ``prior_top``) are trained separately on the codes.
-
-    Parameters
-    ----------
-    n_features : int
-        Width of the data.
-    input_shape : tuple of int or None
-        (C, H, W) of images passed as flattened rows, or None for tabular data.
-    hidden : sequence of int
-        Channels of the stride-2 convolutions, or the MLP widths.
-    n_positions : int
-        Codes per row of the bottom map without ``input_shape``.
-    code_dim, n_codes : int
-        Dimension and number of the codebook vectors (every level).
-    n_levels : {1, 2}
-        One level (VQ-VAE) or two (VQ-VAE-2).
-    commitment_cost : float
-        Weight of the commitment loss.
-    ema : bool
-        EMA codebook updates (else the codebook loss).
-    decay, dead_code_threshold : float
-        See :class:`skvae.nn.VectorQuantizer`.
-    likelihood : Likelihood
-        The observation model.
-    activation : str
-        Activation name.
-    prior_channels, prior_layers : int
-        Width and depth of the PixelCNN priors.
-    encoder, decoder : NetworkSpec or None, default=None
-        User networks. With either, the code map is a row of ``n_positions``
-        codes (as without ``input_shape``): the encoder maps rows to
-        features, the decoder maps the flattened quantised row to features,
-        each followed by a linear layer to the width needed.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skvae.nn import BernoulliLikelihood
-    >>> m = VQVAEModule(64, input_shape=(1, 8, 8), hidden=(16,), n_positions=4,
-    ...                 code_dim=4, n_codes=8, n_levels=2, commitment_cost=0.25,
-    ...                 ema=True, decay=0.99, dead_code_threshold=0.1,
-    ...                 likelihood=BernoulliLikelihood(64), activation="relu",
-    ...                 prior_channels=8, prior_layers=1)
-    >>> m.eval().embed(torch.rand(3, 64)).shape
-    torch.Size([3, 80])
-    """
-
-    def __init__(
-        self,
-        n_features: int,
-        *,
-        input_shape: Sequence[int] | None,
-        hidden: Sequence[int],
-        n_positions: int,
-        code_dim: int,
-        n_codes: int,
-        n_levels: int,
-        commitment_cost: float,
-        ema: bool,
-        decay: float,
-        dead_code_threshold: float,
-        likelihood: Likelihood,
-        activation: str,
-        prior_channels: int,
-        prior_layers: int,
-        encoder: NetworkSpec | None = None,
-        decoder: NetworkSpec | None = None,
-    ) -> None:
-        super().__init__()
-        self.n_levels = n_levels
-        self.commitment_cost = commitment_cost
-        self.n_codes = n_codes
-        self.noise_dim = 0
-        self.likelihood = likelihood
-        two = n_levels == 2
-        dec_in = 2 * code_dim if two else code_dim
-        if input_shape is not None and encoder is None and decoder is None:
-            width = hidden[-1] if two else code_dim
-            self.encoder = ConvEncoder(input_shape, hidden, width, activation)
-            c, h, w = self.encoder.output_shape
-            self.decoder = ConvDecoder(dec_in, hidden, input_shape, activation)
-            if two:
-                top = ConvEncoder((c, h, w), (c,), code_dim, activation)
-                th, tw = top.output_shape[1:]
-                self.top_encoder = _FromMap(top)
-                self.top_decoder = _ToMap(
-                    ConvDecoder(code_dim, (c,), (c, h, w), activation),
-                    (c, h, w),
-                    flatten=False,
-                )
-        else:
-            width = hidden[-1] if two else code_dim
-            c, h, w = width, 1, n_positions
-            self.encoder = _ToMap(
-                make_encoder(n_features, hidden, c * w, activation, custom=encoder),
-                (c, h, w),
-            )
-            self.decoder = _FromMap(
-                make_decoder(dec_in * w, hidden, n_features, activation, custom=decoder)
-            )
-            if two:
-                th, tw = 1, max(1, n_positions // 2)
-                self.top_encoder = _ToMap(
-                    MLP(c * w, (), code_dim * tw, activation), (code_dim, th, tw)
-                )
-                self.top_decoder = _ToMap(
-                    MLP(code_dim * tw, (), c * w, activation), (c, h, w)
-                )
-        self.shapes = [(h, w)] + ([(th, tw)] if two else [])
-        self.n_latent = code_dim * sum(a * b for a, b in self.shapes)
-        self.code_dim = code_dim
-        if two:
-            self.mix = nn.Conv2d(2 * c, code_dim, 1)
-        self.quantizers = nn.ModuleList(
-            VectorQuantizer(n_codes, code_dim, ema, decay, dead_code_threshold)
-            for _ in range(n_levels)
-        )
-        self.prior_bottom = PixelCNNPrior(
-            n_codes, (h, w), prior_channels, prior_layers, n_codes if two else 0
-        )
-        self.prior_top = (
-            PixelCNNPrior(n_codes, (th, tw), prior_channels, prior_layers)
-            if two
-            else None
-        )
-
-    # ---------------------------------------------------------------- codes
-    def quantize(self, x: torch.Tensor) -> list[Quantized]:
-        """Quantised maps, bottom first."""
-        h_b = self.encoder(x)
-        if self.n_levels == 1:
-            return [self.quantizers[0](h_b)]
-        top = self.quantizers[1](self.top_encoder(h_b))
-        z_b = self.mix(torch.cat([h_b, self.top_decoder(top.z_q)], dim=1))
-        return [self.quantizers[0](z_b), top]
-
-    def decode_maps(self, maps: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Decoder outputs from quantised maps, bottom first."""
-        z = maps[0]
-        if self.n_levels == 2:
-            up = F.interpolate(maps[1], size=z.shape[-2:], mode="nearest")
-            z = torch.cat([z, up], dim=1)
-        return self.decoder(z)
-
-    def lookup(self, codes: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Code vectors of integer maps, bottom first."""
-        return [q.lookup(c) for q, c in zip(self.quantizers, codes, strict=True)]
-
-    def split_latent(self, z: torch.Tensor) -> list[torch.Tensor]:
-        """Flat latents ``(batch, n_latent)`` back to maps, bottom first."""
-        maps, start = [], 0
-        for h, w in self.shapes:
-            size = self.code_dim * h * w
-            maps.append(z[:, start : start + size].reshape(-1, self.code_dim, h, w))
-            start += size
-        return maps
-
-    # ------------------------------------------------------------- training
-    def forward(self, x: torch.Tensor, ctx: StepContext) -> VQTerms:
-        """Per-row loss: reconstruction + commitment (+ codebook loss)."""
-        for q in self.quantizers:
-            q.generator = ctx.generator
-        try:
-            levels = self.quantize(x)
-        finally:  # no generator is kept on the module (pickling, devices)
-            for q in self.quantizers:
-                q.generator = None
-        recon = -self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
-        commitment = sum(q.commitment for q in levels)
-        codebook = sum(q.codebook for q in levels)
-        counts = torch.cat(
-            [
-                F.one_hot(q.codes.flatten(1), self.n_codes).sum(1).to(x.dtype)
-                for q in levels
-            ],
-            dim=1,
-        )
-        return VQTerms(
-            recon + self.commitment_cost * commitment + codebook,
-            recon,
-            commitment,
-            counts,
-        )
-
-    # ------------------------------------------------------------ inference
-    def codes(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Integer code maps ``(batch, h, w)``, bottom first."""
-        return [q.codes for q in self.quantize(x)]
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Quantised latents flattened, bottom then top: ``(batch, n_latent)``."""
-        return torch.cat([q.z_q.flatten(1) for q in self.quantize(x)], dim=1)
-
-    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder means of flat latents (the output of :meth:`embed`)."""
-        return self.likelihood.mean(self.decode_maps(self.split_latent(z)))
-
-    def decode_codes(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Decoder means of integer code maps, bottom first."""
-        return self.likelihood.mean(self.decode_maps(self.lookup(codes)))
-
-    def prior_log_prob(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Log p(codes) under the PixelCNN prior(s), per row."""
-        if self.n_levels == 1:
-            return self.prior_bottom.log_prob(codes[0])
-        return self.prior_bottom.log_prob(codes[0], codes[1]) + self.prior_top.log_prob(
-            codes[1]
-        )
-
-    def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Log p(x | z_q(x)) + log p(codes(x)): the VQ-VAE bound (``eps`` unused).
-
-        The posterior is a point mass on the codes, so the bound has no
-        entropy term.
-        """
-        levels = self.quantize(x)
-        log_px = self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
-        return log_px + self.prior_log_prob([q.codes for q in levels])
-
-    def reconstruction_log_likelihood(
-        self, x: torch.Tensor, eps: torch.Tensor
-    ) -> torch.Tensor:
-        """Log p(x | z_q(x)) per row."""
-        levels = self.quantize(x)
-        return self.likelihood.log_prob(x, self.decode_maps([q.z_q for q in levels]))
-
-    def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-        """Decoder means of code maps drawn from the prior(s)."""
-        if self.n_levels == 1:
-            codes = [self.prior_bottom.sample(n_samples, generator)]
-        else:
-            top = self.prior_top.sample(n_samples, generator)
-            codes = [self.prior_bottom.sample(n_samples, generator, top), top]
-        return self.decode_codes(codes)
 
 
 #: The parameters of the discrete codes and their prior (both VQ families).
@@ -580,9 +287,10 @@ class VQVAE(DiscreteCodesMixin, BaseVAE):
         their stride-2 layers (each halves the image), and the code map is
         spatial.
     hidden_layer_sizes : array-like of int, default=(32, 64)
-        Channels of the stride-2 convolutions with ``input_shape`` (two
-        halvings: 28x28 -> 7x7 codes, 8x8 -> 2x2), else the widths of the
-        encoder's hidden layers (the decoder mirrors them). At least one.
+        Channels of the (bottom) encoder's stride-2 convolutions with
+        ``input_shape`` (two halvings: 28x28 -> 7x7 codes, 8x8 -> 2x2;
+        VQVAE2's top map is halved once more, 7x7 -> 4x4), else the widths of
+        the encoder's hidden layers (the decoder mirrors them). At least one.
     n_positions : int, default=8
         Codes per row without ``input_shape`` (or with ``encoder`` or
         ``decoder``); VQVAE2: codes of the bottom map, the top map having
@@ -665,7 +373,9 @@ default="relu"
         code map is a row of ``n_positions`` codes (as without
         ``input_shape``): the encoder maps rows ``(batch, n_features)`` to
         features and the decoder maps the flattened quantised row
-        ``(batch, n_positions * code_dim)`` to features; skvae adds the
+        ``(batch, n_positions * code_dim)`` (VQVAE2: the bottom codes' vectors
+        and the top codes' repeated to the bottom's positions,
+        ``(batch, 2 * n_positions * code_dim)``) to features; skvae adds the
         linear layer to what the model needs (a class that takes an
         ``n_outputs`` argument is asked for exactly that width instead; one
         that takes ``n_inputs`` is given its input width). A class is built
@@ -680,23 +390,26 @@ default="relu"
 
     Attributes
     ----------
-    codebook_ : ndarray of shape (n_codes, code_dim)
-        The codebook.
-    codebook_usage_ : ndarray of shape (n_codes,)
-        Share of the training rows' code positions assigned to each code.
-    code_shape_ : tuple of int
-        (h, w) of the code map.
+    codebook_ : ndarray of shape (n_codes, code_dim) or (2, n_codes, code_dim)
+        The codebook (VQVAE2: the bottom and top codebooks).
+    codebook_usage_ : ndarray of shape (n_codes,) or (2, n_codes)
+        Share of the training rows' code positions assigned to each code
+        (VQVAE2: per level).
+    code_shape_ : tuple of int, or tuple of tuple of int
+        (h, w) of the code map (VQVAE2: of the bottom and top maps).
     history_ : list of dict
         Per epoch of the autoencoder: ``epoch``, ``train_loss``, ``recon``,
-        ``commitment``, ``perplexity`` (exp of the entropy of code use),
-        ``codebook_usage`` (share of codes used in the epoch), ``beta``
-        (always 1: there is no KL term), ``dur`` (seconds) and
-        ``valid_loss`` with early stopping.
+        ``commitment`` (of every level), ``perplexity`` (exp of the entropy
+        of code use), ``codebook_usage`` (share of codes used in the epoch),
+        ``beta`` (always 1: there is no KL term), ``dur`` (seconds) and
+        ``valid_loss`` with early stopping. VQVAE2 adds ``perplexity_top``
+        and ``codebook_usage_top``; the unsuffixed ones are the bottom map's.
     prior_history_ : list of dict
         Per epoch of the prior: ``epoch`` and ``prior_loss``, its negative
-        log-likelihood of the codes (nats per row).
+        log-likelihood of the codes (nats per row). VQVAE2: ``prior_loss``
+        of the bottom codes given the top ones, and ``prior_loss_top``.
     module_ : VQVAEModule
-        The trained network with its prior.
+        The trained network with its prior (VQVAE2: its two priors).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -778,7 +491,9 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
-        super().__init__(
+        # Not super(): VQVAE2 shares this __init__ without subclassing us.
+        BaseVAE.__init__(
+            self,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             likelihood=likelihood,
@@ -824,8 +539,7 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
     ``fit`` trains a PixelCNN prior over the top codes and one over the
     bottom codes conditioned on the top codes (Razavi et al. 2019), for
     ``prior_max_iter`` epochs; ``score_samples`` and ``sample`` use them.
-    The model has no KL term. Fitted arrays have a leading level axis
-    (bottom, top), and ``encode_codes`` returns the two maps.
+    The model has no KL term. ``encode_codes`` returns the two maps.
 
     Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
     networks are then convolutional (each entry of ``hidden_layer_sizes`` a
@@ -833,167 +547,21 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
     halving to the top map). Without ``input_shape`` they are MLPs and each
     row is encoded to ``n_positions`` bottom codes and half as many top codes.
 
-    Parameters
-    ----------
-    n_codes : int, default=64
-        Size of the codebook (VQVAE2: of each level's codebook).
-    code_dim : int, default=16
-        Dimension of each codebook vector.
-    commitment_cost : float, default=0.25
-        Weight of the commitment loss ||z_e - sg(z_q)||^2 (beta in the paper).
-    codebook_update : {"ema", "loss"}, default="ema"
-        Learn the codebook by exponential moving averages or by the codebook
-        loss ||sg(z_e) - z_q||^2.
-    ema_decay : float, default=0.99
-        Decay of the moving averages.
-    dead_code_threshold : float, default=0.1
-        A code whose moving-average use falls below this many assignments
-        per batch is restarted at a random encoder output of the batch.
-    input_shape : tuple of int or None, default=None
-        (C, H, W) of images passed as flattened rows. The encoder and decoder
-        are then convolutional, ``hidden_layer_sizes`` giving the channels of
-        their stride-2 layers (each halves the image), and the code map is
-        spatial.
-    hidden_layer_sizes : array-like of int, default=(32, 64)
-        Channels of the bottom encoder's stride-2 convolutions with
-        ``input_shape`` (two halvings: 28x28 -> 7x7 bottom and 4x4 top
-        codes), else the widths of the encoder's hidden layers (the decoder
-        mirrors them). At least one.
-    n_positions : int, default=8
-        Codes per row without ``input_shape`` (or with ``encoder`` or
-        ``decoder``); VQVAE2: codes of the bottom map, the top map having
-        half as many (at least one).
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, \
-default="relu"
-        Activation of the hidden layers.
-    likelihood : {"gaussian", "bernoulli", "auto"} or dict, default="gaussian"
-        The observation model p(x | z). "gaussian" has a mean from the decoder
-        and a learned per-feature variance (floored by ``min_variance``), for
-        real-valued data (standardise it first); "bernoulli" is for data in
-        [0, 1], such as binary features or pixel intensities. For tables of
-        mixed columns, "auto" reads the types off the data (one-hot groups as
-        ``OneHotEncoder`` writes them are categorical, other 0/1 columns
-        Bernoulli, the rest Gaussian), and a dict such as
-        ``{"poisson": [4], "categorical": [[5, 6, 7]], "bernoulli": ["smoker"]}``
-        (column indices or feature names; "negbin" for overdispersed counts)
-        declares them, the columns it leaves out being inferred. With such a
-        mixed likelihood ``inverse_transform`` and ``sample`` return values of
-        each column's type: 0/1, one-hot rows, non-negative integer counts.
-    min_variance : float, default=1e-3
-        Floor of the Gaussian likelihood's variance, relative to the mean
-        variance of the training features (so it follows the data's scale).
-        Constant features would otherwise drive the likelihood to infinity; a
-        larger floor makes ``score_samples`` less sensitive to features that
-        barely vary.
-    prior_max_iter : int, default=50
-        Epochs of the PixelCNN prior's training (VQVAE2: of each level's
-        prior), after the autoencoder's, on the codes of the training rows
-        (``partial_fit``: one epoch per call). It uses ``batch_size`` and
-        ``learning_rate_init``, with an optimiser of its own that starts
-        afresh at each call.
-    prior_channels : int, default=64
-        Hidden channels of the prior (VQVAE2: of each prior).
-    batch_size : int or "auto", default="auto"
-        Rows per optimisation step; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=100
-        Maximum number of epochs of the autoencoder. 0 initialises it without
-        training (the prior still trains for ``prior_max_iter`` epochs).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when the
-        validation loss stops improving; the best weights are restored.
-    validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` (of the validation
-        loss with early stopping, else the training loss) before stopping.
-        Counting starts after any warm-up of the regulariser's weight.
-    tol : float, default=1e-4
-        Minimal improvement of the loss (nats per row).
-    max_grad_norm : float or None, default=None
-        Clip the gradients' global norm to this value at each step.
-    compile : bool, default=False
-        Compile the training step's forward pass with ``torch.compile``. The
-        first epoch then takes tens of seconds longer (compilation); later
-        epochs run faster, most on GPUs. Inference stays eager.
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Arithmetic of the training step's networks. "bfloat16" runs them
-        under bfloat16 autocast (the loss's sums stay float32); a model
-        whose training step is not safe under autocast refuses it. "auto"
-        uses bfloat16 on CUDA GPUs that support it, for models that are safe
-        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state (a
-        one-off initialisation, such as a pretraining, is not repeated).
-    verbose : bool or int, default=False
-        Print one line per epoch (the losses and their parts, time).
-    random_state : int, RandomState instance or None, default=None
-        Seeds every random draw of a fit: weight initialisation, batching,
-        noise, the validation split and any initialisation from the data. The
-        global numpy and torch random states are never used or changed.
-    device : str, default="auto"
-        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop (in every phase of a fit).
-    encoder, decoder : torch.nn.Module class or instance, default=None
-        Your own networks in place of the built-in ones. With either, the
-        code map is a row of ``n_positions`` codes (as without
-        ``input_shape``): the encoder maps rows ``(batch, n_features)`` to
-        features and the decoder maps the flattened quantised rows (the
-        bottom codes' vectors and the top codes' repeated to the bottom's
-        positions, ``(batch, 2 * n_positions * code_dim)``) to features; skvae adds the
-        linear layer to what the model needs (a class that takes an
-        ``n_outputs`` argument is asked for exactly that width instead; one
-        that takes ``n_inputs`` is given its input width). A class is built
-        at each fit with the parameters routed to it, skorch-style:
-        ``encoder__hidden=64`` passes ``hidden=64``, so ``GridSearchCV`` can
-        search them and ``clone`` keeps them. An instance is deep-copied
-        (never trained in place). They replace ``hidden_layer_sizes``,
-        ``activation`` and ``input_shape`` for their role.
-    **kwargs
-        ``encoder__<name>`` and ``decoder__<name>``: parameters of the
-        network classes.
-
-    Attributes
-    ----------
-    codebook_ : ndarray of shape (2, n_codes, code_dim)
-        The bottom and top codebooks.
-    codebook_usage_ : ndarray of shape (2, n_codes)
-        Share of each level's code positions (on the training rows) assigned
-        to each code.
-    code_shape_ : tuple of tuple of int
-        (h, w) of the bottom and top maps.
-    history_ : list of dict
-        Per epoch of the autoencoder: ``epoch``, ``train_loss``, ``recon``,
-        ``commitment`` (both levels), ``perplexity`` and
-        ``perplexity_top`` (exp of the entropy of each level's code use),
-        ``codebook_usage`` and ``codebook_usage_top`` (share of codes used in
-        the epoch), ``beta`` (always 1: there is no KL term), ``dur``
-        (seconds) and ``valid_loss`` with early stopping.
-    prior_history_ : list of dict
-        Per epoch of the priors: ``epoch``, ``prior_loss`` (bottom codes
-        given the top ones) and ``prior_loss_top``, negative
-        log-likelihoods of the codes (nats per row).
-    module_ : VQVAEModule
-        The trained network with its priors.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when X has string names.
-    n_iter_ : int
-        Epochs of the autoencoder.
-    loss_curve_ : list of float
-        ``train_loss`` of each epoch.
-    column_types_ : list of (str, list of int)
-        With ``likelihood="auto"`` or a dict: each block of columns and its
-        type, as resolved on the training data.
-    best_loss_ : float
-        Best validation loss with early stopping, else best training loss.
+    It takes exactly :class:`VQVAE`'s parameters, with the same defaults.
 
     See Also
     --------
     skvae.VQVAE : One level of codes.
+
+    Notes
+    -----
+    The fitted attributes have a level axis (bottom, top): ``codebook_`` is
+    of shape (2, n_codes, code_dim), ``codebook_usage_`` (2, n_codes), and
+    ``code_shape_`` holds the (h, w) of both maps. ``history_`` has
+    ``perplexity_top`` and ``codebook_usage_top`` beside the bottom map's
+    ``perplexity`` and ``codebook_usage``, and ``prior_history_`` has
+    ``prior_loss`` (the bottom codes given the top ones) and
+    ``prior_loss_top``.
 
     References
     ----------
@@ -1016,79 +584,8 @@ default="relu"
     """
 
     _n_levels = 2
+    _parameter_constraints = VQVAE._parameter_constraints
+    __init__ = VQVAE.__init__
 
-    _parameter_constraints: dict[str, list[Any]] = {
-        **BaseVAE._parameter_constraints,
-        **_CODE_PARAMS,
-    }
 
-    def __init__(
-        self,
-        n_codes=64,
-        *,
-        code_dim=16,
-        commitment_cost=0.25,
-        codebook_update="ema",
-        ema_decay=0.99,
-        dead_code_threshold=0.1,
-        input_shape=None,
-        hidden_layer_sizes=(32, 64),
-        n_positions=8,
-        activation="relu",
-        likelihood="gaussian",
-        min_variance=1e-3,
-        prior_max_iter=50,
-        prior_channels=64,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=100,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        max_grad_norm=None,
-        compile=False,
-        precision="auto",
-        warm_start=False,
-        verbose=False,
-        random_state=None,
-        device="auto",
-        callbacks=None,
-        encoder=None,
-        decoder=None,
-        **kwargs,
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
-        self.n_codes = n_codes
-        self.code_dim = code_dim
-        self.commitment_cost = commitment_cost
-        self.codebook_update = codebook_update
-        self.ema_decay = ema_decay
-        self.dead_code_threshold = dead_code_threshold
-        self.input_shape = input_shape
-        self.n_positions = n_positions
-        self.prior_max_iter = prior_max_iter
-        self.prior_channels = prior_channels
+VQVAE2.__doc__ = with_parameters_of(VQVAE2.__doc__, VQVAE)
