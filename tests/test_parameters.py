@@ -80,7 +80,8 @@ OTHER = {
     "log_var_penalty": (1.0, {"encoder_type": "gaussian"}),
     "discriminator_hidden_layer_sizes": ((5,), {}),
     "latent_hidden_layer_sizes": ((5,), {}),
-    "dead_code_threshold": (10.0, {}),  # restarts every code at each batch
+    # restarts every code a batch leaves unused (the tiny 4 codes all get used)
+    "dead_code_threshold": (10.0, {"n_codes": 64}),
     "contamination": (0.3, {}),
     "trim_fraction": (0.3, {}),
 }

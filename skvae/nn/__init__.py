@@ -20,6 +20,7 @@ from skvae.nn.divergences import (
     total_correlation,
 )
 from skvae.nn.gaussian import GaussianVAEModule
+from skvae.nn.hierarchical import HierarchicalVAEModule
 from skvae.nn.likelihoods import (
     BernoulliLikelihood,
     GaussianLikelihood,
@@ -36,6 +37,7 @@ from skvae.nn.networks import (
 )
 from skvae.nn.priors import GaussianMixturePrior, StandardNormalPrior, VampPrior
 from skvae.nn.quantize import VectorQuantizer, nearest_codes
+from skvae.nn.vqvae import VQVAEModule
 
 __all__ = [
     "MLP",
@@ -49,6 +51,7 @@ __all__ = [
     "GaussianLikelihood",
     "GaussianMixturePrior",
     "GaussianVAEModule",
+    "HierarchicalVAEModule",
     "LatentModule",
     "Likelihood",
     "MaskedConv2d",
@@ -56,6 +59,7 @@ __all__ = [
     "PixelCNNPrior",
     "StandardNormalPrior",
     "StepContext",
+    "VQVAEModule",
     "VampPrior",
     "VectorQuantizer",
     "dense_layers",
