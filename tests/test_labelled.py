@@ -207,8 +207,8 @@ def test_virtual_adversarial_direction_beats_a_random_one(ssvae, digits_split):
     # more than in a random direction of the same length.
     import torch
 
-    from skvae.models.semisupervised import _kl_rows, _unit_rows
     from skvae.nn.base import StepContext
+    from skvae.nn.conditional import _kl_rows, _unit_rows
 
     _, X_test, _, _ = digits_split
     module = ssvae.module_
@@ -253,8 +253,8 @@ def test_manifold_adversarial_direction_beats_a_random_one(ssvae, digits_split):
     # than a random latent move of the same length. Measured: 5.0 times.
     import torch
 
-    from skvae.models.semisupervised import _kl_rows, _unit_rows
     from skvae.nn.base import StepContext
+    from skvae.nn.conditional import _kl_rows, _unit_rows
 
     _, X_test, _, y_test = digits_split
     module = ssvae.module_

@@ -9,11 +9,10 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from skvae import VAEOutlierDetector
+from skvae import WAE, AdversarialAE, VAEOutlierDetector
 from skvae._training import KLSchedule
-from skvae.models.aae import AAEModule, AdversarialAE
-from skvae.models.wae import WAE, WAEModule
 from skvae.nn import BernoulliLikelihood
+from skvae.nn.autoencoder import AAEModule, WAEModule
 from skvae.nn.base import StepContext
 from skvae.nn.divergences import mmd
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.func import functional_call
 
 from skvae._base import BaseVAE, layer_sizes
 from skvae._sklearn_compat import Interval
@@ -20,139 +16,12 @@ from skvae.models._autoencoder import (
     autoencoder_args,
     check_autoencoder_params,
 )
-from skvae.nn.autoencoder import AutoencoderModule
-from skvae.nn.base import StepContext
+from skvae.nn.autoencoder import AAEModule, AAETerms
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import MLP
 
 __all__ = ["AAEModule", "AAETerms", "AdversarialAE"]
 
-# Adam's betas for both networks: beta1 = 0.5, as usual in adversarial training
-# (Radford et al. 2016); with 0.9 the codes drift together and match worse.
-_ADAM_BETAS = (0.5, 0.999)
 
-
-# -------------------------------------------------------------------- module
-class AAETerms(NamedTuple):
-    """Per-row terms of the adversarial autoencoder (batch first, not reduced).
-
-    ``loss`` trains the encoder and decoder, ``disc_loss`` the discriminator;
-    each one's gradient reaches only its own parameters.
-    """
-
-    loss: torch.Tensor  # (batch,) recon + beta * adversarial (+ log-var penalty)
-    disc_loss: torch.Tensor  # (batch,) BCE of the discriminator, prior vs codes
-    recon: torch.Tensor  # (batch,) -log p(x | z)
-    adversarial: torch.Tensor  # (batch,) -log D(z): the encoder's generator loss
-    disc_acc: torch.Tensor  # (batch,) share of the row's prior draw and code told apart
-
-
-class AAEModule(AutoencoderModule):
-    """An autoencoder and a discriminator that tells prior draws from codes.
-
-    One forward pass gives both objectives (``loss_fields``): the
-    discriminator's binary cross-entropy ``disc_loss`` on prior draws
-    (label 1) against the detached codes (label 0), and the autoencoder's
-    ``loss``, the reconstruction cost plus ``beta`` times the non-saturating
-    generator loss -log D(z). The generator loss runs the discriminator with
-    detached parameters, so the sum of the two fields can be backpropagated
-    at once: ``loss`` moves only the encoder and decoder, ``disc_loss`` only
-    the discriminator. :meth:`parameter_groups` gives each its optimiser.
-
-    Its training step is safe under bfloat16 autocast
-    (``supports_autocast``): the networks' outputs, the discriminator's
-    logits included, are cast to float32 before the losses.
-
-    Parameters
-    ----------
-    *args, **kwargs
-        Those of :class:`skvae.nn.autoencoder.AutoencoderModule`.
-    discriminator_hidden_layer_sizes : sequence of int, default=(64, 64)
-        Widths of the discriminator's hidden layers.
-    discriminator_lr_scale : float, default=1.0
-        The discriminator's learning rate relative to the autoencoder's.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skvae.nn import BernoulliLikelihood
-    >>> from skvae.nn.base import StepContext
-    >>> m = AAEModule(5, 2, (8,), "relu", BernoulliLikelihood(5))
-    >>> ctx = StepContext(beta=1.0, free_bits=0.0, generator=torch.Generator())
-    >>> terms = m(torch.rand(6, 5), ctx=ctx)
-    >>> terms.loss.shape, terms.disc_loss.shape, m.loss_fields
-    (torch.Size([6]), torch.Size([6]), ('loss', 'disc_loss'))
-    """
-
-    loss_fields = ("loss", "disc_loss")
-    supports_autocast = True
-
-    def __init__(
-        self,
-        *args: Any,
-        discriminator_hidden_layer_sizes: Sequence[int] = (64, 64),
-        discriminator_lr_scale: float = 1.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.discriminator = MLP(
-            self.n_latent, tuple(discriminator_hidden_layer_sizes), 1, self.activation
-        )
-        self.discriminator_lr_scale = float(discriminator_lr_scale)
-
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """The autoencoder's parameters and the discriminator's, one optimiser each.
-
-        Returns
-        -------
-        list of dict
-            ``{"params", "lr_scale", "betas"}`` for the encoder, decoder and
-            likelihood, then for the discriminator; both with Adam betas
-            (0.5, 0.999), as usual for adversarial training.
-        """
-        disc = list(self.discriminator.parameters())
-        disc_ids = {id(p) for p in disc}
-        autoencoder = [p for p in self.parameters() if id(p) not in disc_ids]
-        return [
-            {"params": autoencoder, "lr_scale": 1.0, "betas": _ADAM_BETAS},
-            {
-                "params": disc,
-                "lr_scale": self.discriminator_lr_scale,
-                "betas": _ADAM_BETAS,
-            },
-        ]
-
-    def discriminate(self, z: torch.Tensor, *, frozen: bool = False) -> torch.Tensor:
-        """Logits of "drawn from the prior", ``(batch,)``, in float32.
-
-        With ``frozen`` the discriminator's parameters are detached: the
-        gradient reaches ``z`` but not the discriminator.
-        """
-        if not frozen:
-            return self.discriminator(z).squeeze(-1).float()
-        params = {n: p.detach() for n, p in self.discriminator.named_parameters()}
-        return functional_call(self.discriminator, params, (z,)).squeeze(-1).float()
-
-    def forward(self, x: torch.Tensor, ctx: StepContext) -> AAETerms:
-        """Both objectives of one step, with prior draws from ``ctx.generator``."""
-        z, penalty = self.code(x, ctx)  # (batch, n_components)
-        recon = self.reconstruction_cost(x, z)  # (batch,)
-        real = self.discriminate(self.prior.sample(z.shape[0], ctx.generator))
-        fake = self.discriminate(z.detach())
-        # BCE: -log D(prior draw) - log(1 - D(code)), with D = sigmoid(logit).
-        disc_loss = F.softplus(-real) + F.softplus(fake)
-        adversarial = F.softplus(-self.discriminate(z, frozen=True))  # -log D(z)
-        disc_acc = 0.5 * ((real > 0).to(z.dtype) + (fake < 0).to(z.dtype))
-        return AAETerms(
-            recon + ctx.beta * adversarial + penalty,
-            disc_loss,
-            recon,
-            adversarial,
-            disc_acc,
-        )
-
-
-# ----------------------------------------------------------------- estimator
 class AdversarialAE(LogJointScoreMixin, BaseVAE):
     """Adversarial autoencoder as a scikit-learn transformer.
 

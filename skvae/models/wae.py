@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import torch
 
 from skvae._base import BaseVAE
 from skvae._sklearn_compat import StrOptions
@@ -16,80 +15,13 @@ from skvae.models._autoencoder import (
     autoencoder_args,
     check_autoencoder_params,
 )
-from skvae.nn.autoencoder import AutoencoderModule
-from skvae.nn.base import StepContext
-from skvae.nn.divergences import KERNELS, mmd
+from skvae.nn.autoencoder import WAEModule, WAETerms
+from skvae.nn.divergences import KERNELS
 from skvae.nn.likelihoods import Likelihood
 
 __all__ = ["WAE", "WAEModule", "WAETerms"]
 
 
-# -------------------------------------------------------------------- module
-class WAETerms(NamedTuple):
-    """Per-row terms of the WAE-MMD objective (batch first, not reduced)."""
-
-    loss: torch.Tensor  # (batch,) recon + beta * mmd (+ log-variance penalty)
-    recon: torch.Tensor  # (batch,) -log p(x | z)
-    mmd: torch.Tensor  # (batch,) the batch's MMD^2 estimate, repeated per row
-
-
-class WAEModule(AutoencoderModule):
-    """WAE-MMD: an autoencoder with an MMD penalty between codes and prior.
-
-    Its training step is safe under bfloat16 autocast
-    (``supports_autocast``): the networks' outputs are cast to float32, and
-    the MMD, a difference of nearly equal kernel means, is computed in
-    float32 with autocast off.
-
-    Parameters
-    ----------
-    *args, **kwargs
-        Those of :class:`skvae.nn.autoencoder.AutoencoderModule`.
-    kernel : {"imq", "rbf"}, default="imq"
-        Kernel of the MMD, see :func:`skvae.nn.divergences.mmd`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skvae.nn import BernoulliLikelihood
-    >>> from skvae.nn.base import StepContext
-    >>> m = WAEModule(5, 2, (8,), "relu", BernoulliLikelihood(5))
-    >>> ctx = StepContext(beta=10.0, free_bits=0.0, generator=torch.Generator())
-    >>> m(torch.rand(6, 5), ctx=ctx).loss.shape
-    torch.Size([6])
-    """
-
-    supports_autocast = True
-
-    def __init__(self, *args: Any, kernel: str = "imq", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if kernel not in KERNELS:
-            raise ValueError(
-                f"Unknown kernel {kernel!r}; expected one of {sorted(KERNELS)}."
-            )
-        self.kernel = kernel
-
-    def forward(self, x: torch.Tensor, ctx: StepContext) -> WAETerms:
-        """Reconstruction cost, and beta times the batch MMD^2 for every row.
-
-        The MMD compares the batch's codes with as many prior draws; it is a
-        batch-level quantity, repeated on every row so that the batch mean
-        of ``loss`` is mean(recon) + beta * MMD^2.
-        """
-        z, penalty = self.code(x, ctx)
-        recon = self.reconstruction_cost(x, z)  # (batch,)
-        n = z.shape[0]
-        if n >= 2:
-            z_prior = self.prior.sample(n, ctx.generator)
-            # autocast would run the pairwise distances' matmuls in bfloat16
-            with torch.autocast(z.device.type, enabled=False):
-                divergence = mmd(z, z_prior, self.kernel).expand(n)
-        else:  # a U-statistic needs two rows: a 1-row batch only reconstructs
-            divergence = z.new_zeros(n)
-        return WAETerms(recon + ctx.beta * divergence + penalty, recon, divergence)
-
-
-# ----------------------------------------------------------------- estimator
 class WAE(LogJointScoreMixin, BaseVAE):
     """Wasserstein autoencoder (WAE-MMD) as a scikit-learn transformer.
 
