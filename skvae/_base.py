@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -24,6 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skvae._columns import (
     LIKELIHOOD_CONSTRAINT,
     check_column_values,
+    check_likelihood_range,
     make_data_likelihood,
 )
 from skvae._data import FLOATS, blocks, check_n_samples, is_out_of_core
@@ -211,6 +213,19 @@ class BaseVAE(
         self.decoder = decoder
         self._set_routed_params(kwargs)
 
+    @staticmethod
+    def _shared_params(given: dict[str, Any]) -> dict[str, Any]:
+        """The shared parameters among a family ``__init__``'s ``locals()``.
+
+        They come with the ``**kwargs`` routed to user networks, so that a
+        family passes them up in one line:
+        ``super().__init__(**self._shared_params(locals()))``.
+        """
+        return {
+            **{name: given[name] for name in _SHARED_PARAMS},
+            **given.get("kwargs", {}),
+        }
+
     # Roles of user networks (``encoder=``, ``decoder=``...): parameters named
     # ``<role>__<name>`` are routed to that network's class, as skorch does.
     _network_roles: tuple[str, ...] = ("encoder", "decoder")
@@ -314,7 +329,13 @@ class BaseVAE(
         """
 
     def _check_params(self, X: np.ndarray) -> None:
-        """Checks that span several parameters or depend on the data."""
+        """Checks that span several parameters or depend on the data.
+
+        The base checks the hidden layers and that X suits ``likelihood``;
+        families add their own after ``super()._check_params(X)``.
+        """
+        self._hidden_sizes()
+        check_likelihood_range(self.likelihood, X)
 
     def _masks_missing(self) -> bool:
         """Whether NaN in X marks missing entries (families with ``missing``)."""
@@ -1074,6 +1095,14 @@ class BaseVAE(
             self.module_.to(self._device)
 
 
+#: The parameters that ``BaseVAE.__init__`` assigns: those of every family.
+_SHARED_PARAMS = tuple(
+    name
+    for name in inspect.signature(BaseVAE.__init__).parameters
+    if name not in ("self", "kwargs")
+)
+
+
 def kl_schedule_of(est: Any) -> KLSchedule:
     """The KL schedule of an estimator that takes the ``KL_PARAMS`` group.
 
@@ -1090,6 +1119,29 @@ def kl_schedule_of(est: Any) -> KLSchedule:
         capacity=float(est.max_capacity),
         free_bits=float(est.free_bits),
     )
+
+
+def check_objective(est: Any) -> None:
+    """Refuse KL options that the importance-weighted objective cannot honour.
+
+    For an estimator that takes the ``KL_PARAMS`` and ``OBJECTIVE_PARAMS``
+    groups: ``objective="iwae"`` weighs whole importance samples, so there is
+    no per-dimension KL for free bits and no KL total for a capacity.
+
+    Examples
+    --------
+    >>> from skvae import VAE
+    >>> check_objective(VAE(objective="iwae"))
+    >>> check_objective(VAE(objective="iwae", free_bits=0.5))
+    Traceback (most recent call last):
+    ...
+    ValueError: objective='iwae' weights whole importance samples, ...
+    """
+    if est.objective == "iwae" and (est.free_bits > 0 or est.kl_schedule == "capacity"):
+        raise ValueError(
+            "objective='iwae' weights whole importance samples, so it takes "
+            "neither free_bits > 0 nor kl_schedule='capacity'."
+        )
 
 
 def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:

@@ -255,30 +255,7 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
+        super().__init__(**self._shared_params(locals()))
         self.n_components = n_components
         self.beta = beta
         self.encoder_type = encoder_type

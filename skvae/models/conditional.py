@@ -14,9 +14,9 @@ from skvae._base import (
     OBJECTIVE_PARAMS,
     SCORING_PARAMS,
     BaseVAE,
+    check_objective,
     kl_schedule_of,
 )
-from skvae._columns import check_likelihood_range
 from skvae._sklearn_compat import Interval
 from skvae._training import KLSchedule
 from skvae.models._labels import LabelledModelMixin
@@ -282,30 +282,7 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
+        super().__init__(**self._shared_params(locals()))
         self.n_components = n_components
         self.beta = beta
         self.input_shape = input_shape
@@ -328,16 +305,9 @@ default="relu"
         return self.n_importance_samples
 
     def _check_params(self, X: np.ndarray) -> None:
-        self._hidden_sizes()
+        super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
-        check_likelihood_range(self.likelihood, X)
-        if self.objective == "iwae" and (
-            self.free_bits > 0 or self.kl_schedule == "capacity"
-        ):
-            raise ValueError(
-                "objective='iwae' weights whole importance samples, so it takes "
-                "neither free_bits > 0 nor kl_schedule='capacity'."
-            )
+        check_objective(self)
 
     def _training_arrays(
         self, X: np.ndarray, y: Any, reset: bool, classes: Any = None

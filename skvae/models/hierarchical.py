@@ -34,10 +34,10 @@ from skvae._base import (
     OBJECTIVE_PARAMS,
     SCORING_PARAMS,
     BaseVAE,
+    check_objective,
     kl_schedule_of,
     layer_sizes,
 )
-from skvae._columns import check_likelihood_range
 from skvae._data import FLOATS, blocks, is_out_of_core
 from skvae._docstrings import with_parameters_of
 from skvae._sklearn_compat import Interval
@@ -91,17 +91,10 @@ class LayeredLatentsMixin:
         return self.n_importance_samples
 
     def _check_params(self, X) -> None:
-        self._hidden_sizes()
+        super()._check_params(X)
         self._layer_sizes()
         self._latent_hidden_sizes()
-        check_likelihood_range(self.likelihood, X)
-        if self.objective == "iwae" and (
-            self.free_bits > 0 or self.kl_schedule == "capacity"
-        ):
-            raise ValueError(
-                "objective='iwae' weights whole importance samples, so it takes "
-                "neither free_bits > 0 nor kl_schedule='capacity'."
-            )
+        check_objective(self)
 
     def _build_module(self, X, likelihood: Likelihood) -> HierarchicalVAEModule:
         return HierarchicalVAEModule(
@@ -486,31 +479,7 @@ default="relu"
         **kwargs,
     ):
         # Not super(): LadderVAE shares this __init__ without subclassing us.
-        BaseVAE.__init__(
-            self,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
+        BaseVAE.__init__(self, **self._shared_params(locals()))
         self.n_components = n_components
         self.beta = beta
         self.latent_hidden_layer_sizes = latent_hidden_layer_sizes

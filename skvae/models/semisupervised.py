@@ -12,7 +12,6 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
-from skvae._columns import check_likelihood_range
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, make_rng
 from skvae._training import KLSchedule
@@ -345,30 +344,7 @@ default="relu"
         decoder=None,
         **kwargs,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
+        super().__init__(**self._shared_params(locals()))
         self.n_components = n_components
         self.alpha = alpha
         self.vat_epsilon = vat_epsilon
@@ -393,9 +369,8 @@ default="relu"
         return self.n_importance_samples
 
     def _check_params(self, X: np.ndarray) -> None:
-        self._hidden_sizes()
+        super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
-        check_likelihood_range(self.likelihood, X)
 
     def _training_arrays(
         self, X: np.ndarray, y: Any, reset: bool, classes: Any = None

@@ -10,7 +10,6 @@ import torch
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skvae._base import BaseVAE
-from skvae._columns import check_likelihood_range
 from skvae._data import FLOATS
 from skvae._docstrings import with_parameters_of
 from skvae._sklearn_compat import Interval, StrOptions
@@ -66,9 +65,8 @@ class DiscreteCodesMixin:
 
     # -------------------------------------------------------------- training
     def _check_params(self, X: np.ndarray) -> None:
-        self._hidden_sizes()
+        super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
-        check_likelihood_range(self.likelihood, X)
 
     def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> VQVAEModule:
         n_features = X.shape[1]
@@ -492,31 +490,7 @@ default="relu"
         **kwargs,
     ):
         # Not super(): VQVAE2 shares this __init__ without subclassing us.
-        BaseVAE.__init__(
-            self,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            likelihood=likelihood,
-            min_variance=min_variance,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            max_grad_norm=max_grad_norm,
-            compile=compile,
-            precision=precision,
-            warm_start=warm_start,
-            verbose=verbose,
-            random_state=random_state,
-            device=device,
-            callbacks=callbacks,
-            encoder=encoder,
-            decoder=decoder,
-            **kwargs,
-        )
+        BaseVAE.__init__(self, **self._shared_params(locals()))
         self.n_codes = n_codes
         self.code_dim = code_dim
         self.commitment_cost = commitment_cost

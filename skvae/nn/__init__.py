@@ -4,9 +4,10 @@ Nothing in :mod:`skvae.nn` imports scikit-learn; the estimators in :mod:`skvae`
 combine these parts.
 """
 
-from skvae.nn.autoencoder import AutoencoderModule
+from skvae.nn.autoencoder import AAEModule, AutoencoderModule, WAEModule
 from skvae.nn.autoregressive import MaskedConv2d, PixelCNNPrior
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
+from skvae.nn.conditional import ConditionalVAEModule, SemiSupervisedVAEModule
 from skvae.nn.conv import ConvDecoder, ConvEncoder
 from skvae.nn.divergences import (
     gaussian_kl,
@@ -27,6 +28,7 @@ from skvae.nn.likelihoods import (
     Likelihood,
     make_likelihood,
 )
+from skvae.nn.mixture import VaDEModule, mixture_kl_penalty
 from skvae.nn.networks import (
     MLP,
     CustomNetwork,
@@ -41,8 +43,10 @@ from skvae.nn.vqvae import VQVAEModule
 
 __all__ = [
     "MLP",
+    "AAEModule",
     "AutoencoderModule",
     "BernoulliLikelihood",
+    "ConditionalVAEModule",
     "ConvDecoder",
     "ConvEncoder",
     "CustomNetwork",
@@ -57,11 +61,14 @@ __all__ = [
     "MaskedConv2d",
     "NetworkSpec",
     "PixelCNNPrior",
+    "SemiSupervisedVAEModule",
     "StandardNormalPrior",
     "StepContext",
     "VQVAEModule",
+    "VaDEModule",
     "VampPrior",
     "VectorQuantizer",
+    "WAEModule",
     "dense_layers",
     "gaussian_kl",
     "gaussian_kl_between",
@@ -71,6 +78,7 @@ __all__ = [
     "kl_term",
     "make_activation",
     "make_likelihood",
+    "mixture_kl_penalty",
     "nearest_codes",
     "posterior_log_prob_per_dim",
     "precision_weighted_merge",

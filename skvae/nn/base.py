@@ -105,7 +105,7 @@ class LatentModule(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skvae.models.vae import GaussianVAEModule
+    >>> from skvae.nn.gaussian import GaussianVAEModule
     >>> from skvae.nn import GaussianLikelihood
     >>> module = GaussianVAEModule(3, 2, (8,), "relu", GaussianLikelihood(3))
     >>> isinstance(module, LatentModule), module.n_latent
