@@ -351,6 +351,116 @@ def test_semisupervised_does_not_modify_labels(digits):
     np.testing.assert_array_equal(y_partial, before)
 
 
+# scikit-learn's unlabelled mark with string labels (issue 21, D8): the
+# integer -1 in an object array, as SelfTrainingClassifier takes it, or the
+# string "-1" in a string array.
+_STRING_LABELS = np.array(["cat", "dog", "eel"] * 20, dtype=object)
+_HIDDEN = np.arange(60) % 4 != 0
+
+
+def _string_labels(form):
+    y = _STRING_LABELS.copy()
+    y[_HIDDEN] = -1
+    if form == "object, integer -1":
+        return y
+    if form == "object, numpy integer -1":
+        y[_HIDDEN] = np.int64(-1)
+        return y
+    if form == "object, string '-1'":
+        y[_HIDDEN] = "-1"
+        return y
+    if form == "pandas, integer -1":
+        pd = pytest.importorskip("pandas")
+        return pd.Series(y)
+    return y.astype(str)  # "string array, '-1'"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "object, integer -1",
+        "object, numpy integer -1",
+        "object, string '-1'",
+        "pandas, integer -1",
+        "string array, '-1'",
+    ],
+)
+def test_semisupervised_takes_sklearns_unlabelled_mark_for_string_labels(form):
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    y = _string_labels(form)
+    model = tiny_vae(SemiSupervisedVAE, max_iter=2).fit(X, y)
+    assert model.classes_.tolist() == ["cat", "dog", "eel"]
+    # The same as SelfTrainingClassifier, and the same model in every form.
+    if form == "object, integer -1":
+        st = SelfTrainingClassifier(LogisticRegression(), max_iter=1).fit(X, y)
+        assert st.classes_.tolist() == model.classes_.tolist()
+    reference = tiny_vae(SemiSupervisedVAE, max_iter=2)
+    reference.fit(X, _string_labels("string array, '-1'"))
+    np.testing.assert_array_equal(model.predict_proba(X), reference.predict_proba(X))
+    assert set(model.predict(X)) <= {"cat", "dog", "eel"}
+
+
+def test_semisupervised_partial_fit_takes_the_mark_among_string_classes():
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    model = tiny_vae(SemiSupervisedVAE)
+    classes = np.array([-1, "cat", "dog", "eel", "fox"], dtype=object)
+    model.partial_fit(X, _string_labels("object, integer -1"), classes=classes)
+    model.partial_fit(X, _string_labels("string array, '-1'"))
+    assert model.classes_.tolist() == ["cat", "dog", "eel", "fox"]
+
+
+def _labels(*values, dtype=object):
+    return np.array(list(values) * 15, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        # strings and numbers among the labels: the error says how to mark
+        (_labels(-1, "cat", 3, "dog"), r"mixes labels of different types \(int and"),
+        (_labels(-1, True, 2, 2), r"mixes labels of different types \(bool and"),
+        (_labels("-1", "cat", 3.5, "dog"), r"mixes labels of different types"),
+        # missing values are not the mark
+        (_labels(-1, "cat", None, "dog"), r"missing values \(None"),
+        (_labels(-1, "cat", np.nan, "dog"), r"missing values \(nan"),
+        (_labels(-1, 1, np.nan, 2, dtype=float), r"y contains NaN"),
+        (_labels(-1, "cat", np.nan, "dog", dtype=str), r"the string 'nan'"),
+        # a float -1 turned into a string is not the mark either
+        (_labels(-1.0, "cat", "dog", "eel", dtype=str), r"'-1\.0', which reads as -1"),
+        # measurements are not classes
+        (_labels(-1, 1.5, 2.25, 3.0), r"must be classes"),
+    ],
+    ids=[
+        "str-and-int",
+        "bool-and-int",
+        "str-and-float",
+        "None",
+        "object-NaN",
+        "float-NaN",
+        "string-nan",
+        "string-minus-1.0",
+        "continuous",
+    ],
+)
+def test_semisupervised_refuses_bad_label_forms_saying_what_to_pass(y, message):
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    model = tiny_vae(SemiSupervisedVAE, max_iter=1)
+    with pytest.raises(ValueError, match=message) as error:
+        model.fit(X, y)
+    assert "-1" in str(error.value)  # it says how to mark unlabelled rows
+
+
+def test_conditional_labels_in_object_arrays():
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    model = tiny_vae(ConditionalVAE, max_iter=1)
+    model.fit(X, np.array([1, 2, 3] * 10, dtype=object))
+    assert model.classes_.tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match=r"missing values.*Every row needs a label"):
+        model.fit(X, np.array(["a", None, "b"] * 10, dtype=object))
+    with pytest.raises(ValueError, match="mixes labels"):
+        model.fit(X, np.array(["a", 1, "b"] * 10, dtype=object))
+
+
 def test_semisupervised_pickles(ssvae, digits_split):
     _, X_test, _, _ = digits_split
     loaded = pickle.loads(pickle.dumps(ssvae))

@@ -9,6 +9,7 @@ among a family's bases, so that its methods reach BaseVAE's through
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -80,8 +81,8 @@ class LabelledModelMixin:
         )
         self.class_prior_ = counts / counts.sum()
 
-    def _check_y(self, y: Any, n_samples: int) -> np.ndarray:
-        """``y`` as a 1-D array of classification targets, one per row."""
+    def _label_column(self, y: Any, n_samples: int) -> np.ndarray:
+        """``y`` as a 1-D array with one entry per row, values unchecked."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -89,8 +90,11 @@ class LabelledModelMixin:
             )
         y = column_or_1d(np.asarray(y) if not hasattr(y, "iloc") else y, warn=True)
         check_consistent_length(np.empty(n_samples), y)
-        check_classification_targets(y)
         return y
+
+    def _check_y(self, y: Any, n_samples: int) -> np.ndarray:
+        """``y`` as a 1-D array of classification targets, one per row."""
+        return check_labels(self._label_column(y, n_samples))
 
     def _codes(self, y: np.ndarray) -> np.ndarray:
         """Integer codes of labels; unseen labels are an error."""
@@ -260,3 +264,154 @@ class LabelledModelMixin:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+
+# ---------------------------------------------------------------- checking
+def check_labels(y: np.ndarray, *, unlabelled_mark: bool = False) -> np.ndarray:
+    """Check that ``y`` holds class labels of one kind, none of them missing.
+
+    Labels are all strings, all integers (or integral floats) or all
+    booleans. An object array of numbers (as pandas gives for a column of
+    mixed objects) comes back as a numeric array, since scikit-learn takes
+    an object array for string labels only; other arrays come back as
+    they are. Missing values (``None``, ``NaN``, ``pd.NA``, and the string
+    ``"nan"`` that numpy writes for a NaN it turns into a string), labels of
+    mixed kinds and non-integral floats are refused with a ``ValueError``
+    that says what to pass instead.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        The labels to check: with ``unlabelled_mark``, only those of the
+        labelled rows.
+    unlabelled_mark : bool, default=False
+        Whether ``y`` comes from a model that marks unlabelled rows with
+        ``-1``: its messages then say how to mark them, and a label that
+        looks like the mark but is not it (such as the string ``"-1.0"``)
+        is refused.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        The labels, numbers in an object array made numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae.models._labels import check_labels
+    >>> check_labels(np.array([2, 1, 2], dtype=object)).dtype.kind
+    'i'
+    >>> check_labels(np.array(["cat", 3], dtype=object))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y mixes labels of different types (int and str, e.g. 3 and ...
+    """
+    if unlabelled_mark:
+        how = (
+            " Pass every label as one type: all strings, with the integer -1 (in "
+            "an object array) or the string '-1' for unlabelled rows, or all "
+            "integers, with -1 for unlabelled rows."
+        )
+        missing_how = (
+            " Mark unlabelled rows with -1 (the integer -1 in an object array, "
+            "or the string '-1' among string labels), as scikit-learn's "
+            "semi-supervised estimators do."
+        )
+    else:
+        how = " Pass every label as one type: all strings or all integers."
+        missing_how = " Every row needs a label."
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        y = _object_labels(y, how, missing_how)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        rows = np.flatnonzero(np.isnan(y))
+        raise ValueError(
+            f"y contains NaN ({rows.size} rows, e.g. row {rows[0]})." + missing_how
+        )
+    if y.dtype.kind in "US":
+        nan = "nan" if y.dtype.kind == "U" else b"nan"
+        if (y == nan).any():
+            raise ValueError(
+                "y contains the string 'nan', which numpy writes for a missing "
+                "value when it turns a list with NaN into strings." + missing_how
+            )
+        if unlabelled_mark:
+            _refuse_lookalike_marks(y)
+    try:
+        check_classification_targets(y)
+    except ValueError as error:
+        raise ValueError(
+            f"{error} y's labels must be classes (integers, strings or "
+            "booleans), not measurements." + (how if unlabelled_mark else "")
+        ) from None
+    return y
+
+
+def _label_kind(value: Any) -> str:
+    """The kind of one label: 'str', 'bool', 'int', 'float' or its type's name."""
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, Real):
+        return "float"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    """A label as Python writes it, numpy scalars as their Python value."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _is_missing(value: Any) -> bool:
+    """Whether a label is a missing value: None, NaN, NaT or ``pd.NA``."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # pd.NA: its comparisons are NA too
+        return True
+
+
+def _object_labels(y: np.ndarray, how: str, missing_how: str) -> np.ndarray:
+    """Labels of an object array, checked for missing and mixed values."""
+    missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.size)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"y contains missing values ({_show(y[rows[0]])} in {rows.size} "
+            f"rows, e.g. row {rows[0]})." + missing_how
+        )
+    kinds = np.array([_label_kind(v) for v in y], dtype=object)
+    found = sorted(set(kinds))
+    if "float" in found and "int" in found:  # 1 and 2.0: both numbers
+        found.remove("float")
+        kinds[kinds == "float"] = "int"
+    if len(found) > 1:
+        examples = " and ".join(_show(y[np.argmax(kinds == kind)]) for kind in found)
+        raise ValueError(
+            f"y mixes labels of different types ({' and '.join(found)}, e.g. "
+            f"{examples})." + how
+        )
+    if found and found[0] in ("int", "float", "bool"):
+        return np.array(y.tolist())
+    return y
+
+
+def _refuse_lookalike_marks(y: np.ndarray) -> None:
+    """Refuse string labels such as '-1.0' or ' -1' that mean the mark -1."""
+    text = y.astype(str) if y.dtype.kind == "S" else y
+    for value in np.unique(text).tolist():
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number == -1 and value != "-1":
+            raise ValueError(
+                f"y has the label {value!r}, which reads as -1 but is not the "
+                "unlabelled mark: unlabelled rows are the integer -1 (in an "
+                "object array) or exactly the string '-1'. Pass '-1' for them "
+                f"instead of {value!r}."
+            )

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, make_rng
 from skvae._training import KLSchedule
-from skvae.models._labels import LabelledModelMixin
+from skvae.models._labels import LabelledModelMixin, check_labels
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
@@ -375,19 +375,24 @@ default="relu"
     def _training_arrays(
         self, X: np.ndarray, y: Any, reset: bool, classes: Any = None
     ) -> list[np.ndarray]:
-        y = self._check_y(y, X.shape[0])
+        # The mark comes first: -1 among string labels (in an object array,
+        # as scikit-learn's semi-supervised estimators take them) is no label.
+        y = self._label_column(y, X.shape[0])
         unlabelled = _unlabelled_mask(y)
         if reset and not (~unlabelled).any():
             raise ValueError(
                 "SemiSupervisedVAE needs at least one labelled row; every label "
                 "is -1 (unlabelled)."
             )
+        labels = check_labels(y[~unlabelled], unlabelled_mark=True)
         if classes is not None:  # -1 marks rows, it is not a class
-            classes = np.asarray(classes)
-            classes = classes[~_unlabelled_mask(classes)]
-        self._learn_labels(y[~unlabelled], reset, classes)
+            classes = column_or_1d(np.asarray(classes, dtype=object))
+            classes = check_labels(
+                classes[~_unlabelled_mask(classes)], unlabelled_mark=True
+            )
+        self._learn_labels(labels, reset, classes)
         codes = np.full(X.shape[0], -1, dtype=np.int64)
-        codes[~unlabelled] = self._codes(y[~unlabelled])
+        codes[~unlabelled] = self._codes(labels)
         return [X, codes]
 
     def _alpha(self, n_features: int) -> float:
@@ -455,7 +460,10 @@ default="relu"
         X : array-like of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
-            Labels, with -1 for unlabelled rows.
+            Labels, with -1 for unlabelled rows. String labels take the
+            mark as scikit-learn's ``SelfTrainingClassifier`` does, the
+            integer -1 in an object array, or as the string ``"-1"``. Labels
+            of mixed types and missing values (``None``, NaN) are refused.
 
         Returns
         -------
@@ -537,7 +545,30 @@ def _median_neighbour_distance(
 
 
 def _unlabelled_mask(y: np.ndarray) -> np.ndarray:
-    """Rows marked unlabelled: -1, as sklearn's semi-supervised estimators use."""
+    """Rows marked unlabelled: -1, as sklearn's semi-supervised estimators use.
+
+    The mark is the number -1 (in a numeric or an object array) or the
+    string ``"-1"``; nothing else (``True``, ``"-1.0"``) is taken for it.
+    """
     if y.dtype.kind in "iuf":
         return y == -1
-    return np.array([v == -1 or v == "-1" for v in y], dtype=bool)
+    if y.dtype.kind == "U":
+        return y == "-1"
+    if y.dtype.kind == "S":
+        return y == b"-1"
+    if y.dtype.kind != "O":
+        return np.zeros(y.shape, dtype=bool)
+    return np.fromiter((_is_mark(v) for v in y), dtype=bool, count=y.size)
+
+
+def _is_mark(value: Any) -> bool:
+    """Whether one label of an object array is the unlabelled mark -1."""
+    if isinstance(value, str):
+        return value == "-1"
+    if isinstance(value, bytes):
+        return value == b"-1"
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, Real):
+        return bool(value == -1)
+    return False
