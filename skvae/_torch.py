@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 from enum import IntEnum
 from typing import Any
@@ -167,6 +168,39 @@ def make_generator(
     torch.Size([1])
     """
     return torch.Generator(device=device).manual_seed(spawn(seed, stream, *ids))
+
+
+#: Held while a module is built: weight initialisation (torch's own, and any
+#: user network's) draws from torch's global generator, which threads share.
+BUILD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded_global_generator(seed: int):
+    """Run with torch's global CPU generator seeded, under :data:`BUILD_LOCK`.
+
+    The generator's state is restored before the lock is released, so code
+    outside the block (another thread's fit, the caller's own draws) never
+    sees the seeded state, and concurrent builds cannot interleave their
+    draws. Everything else in skvae draws from private generators.
+
+    Examples
+    --------
+    >>> before = torch.get_rng_state()
+    >>> with seeded_global_generator(0):
+    ...     a = torch.rand(2)
+    >>> with seeded_global_generator(0):
+    ...     b = torch.rand(2)
+    >>> bool(torch.equal(a, b)), bool(torch.equal(before, torch.get_rng_state()))
+    (True, True)
+    """
+    with BUILD_LOCK:
+        state = torch.default_generator.get_state()
+        torch.default_generator.manual_seed(int(seed))
+        try:
+            yield
+        finally:
+            torch.default_generator.set_state(state)
 
 
 def make_rng(seed: int, stream: Stream, *ids: int) -> np.random.Generator:

@@ -124,28 +124,28 @@ class DiscreteCodesMixin:
         histories = self._prior_histories
         while len(histories) < len(priors):
             histories.append([])
-        with torch.random.fork_rng(devices=[]):
-            for level, (prior, arrays) in enumerate(priors):
-                trainer = self._make_trainer(
-                    adam(list(prior.parameters()), self.learning_rate_init),
-                    batch_size,
-                    module=prior,
-                    kl=None,
-                    streams=(Stream.PRIOR, Stream.PRIOR_VALID),
-                    stream_ids=(level,),
-                    max_grad_norm=None,
-                    compile=False,
-                    summarize=None,
-                )
-                trainer.fit(
-                    arrays,
-                    None,
-                    history=histories[level],  # its length sets the epoch's stream
-                    max_epochs=epochs,
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    stop_early=False,
-                )
+        # the priors train from private generators only: no global state
+        for level, (prior, arrays) in enumerate(priors):
+            trainer = self._make_trainer(
+                adam(list(prior.parameters()), self.learning_rate_init),
+                batch_size,
+                module=prior,
+                kl=None,
+                streams=(Stream.PRIOR, Stream.PRIOR_VALID),
+                stream_ids=(level,),
+                max_grad_norm=None,
+                compile=False,
+                summarize=None,
+            )
+            trainer.fit(
+                arrays,
+                None,
+                history=histories[level],  # its length sets the epoch's stream
+                max_epochs=epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                stop_early=False,
+            )
         self.prior_history_: list[dict[str, Any]] = []
         for epoch, records in enumerate(zip(*histories, strict=True)):
             record: dict[str, Any] = {"epoch": epoch + 1}

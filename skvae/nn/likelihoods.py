@@ -328,18 +328,63 @@ class NegativeBinomialLikelihood(Likelihood):
         return torch.floor((self.mean(params) * (r - 1.0) / r).clamp_min(0.0))
 
     def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Gamma-Poisson draws (the gamma draws seeded from ``generator``)."""
-        mu = self.mean(params)
-        r = self.log_dispersion.clamp(-10.0, 10.0).exp().expand_as(mu)
-        seed = int(torch.randint(2**62, (1,), generator=generator, device=mu.device))
-        # torch's gamma sampler takes no generator: draw on the CPU from a
-        # seeded default generator inside a fork, so no global state changes
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(seed)
-            rate = torch.distributions.Gamma(
-                r.cpu(), (r / mu.clamp_min(1e-12)).cpu()
-            ).sample()
-        return torch.poisson(rate.to(mu.device), generator=generator)
+        """Gamma-Poisson draws, all from ``generator``."""
+        mu = self.mean(params.detach())
+        r = self.log_dispersion.detach().clamp(-10.0, 10.0).exp().expand_as(mu)
+        rate = standard_gamma(r, generator) * (mu / r)
+        return torch.poisson(rate, generator=generator)
+
+
+def standard_gamma(shape: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gamma(shape, 1) draws from a private generator (Marsaglia and Tsang, 2000).
+
+    torch's own gamma sampler takes no generator and draws from the global
+    one, which threads share; this one draws only from ``generator`` (on
+    ``shape``'s device), so the same generator gives the same draws
+    whatever other threads do. Shapes below 1 use Gamma(a) = Gamma(a + 1)
+    U^(1/a). The arithmetic is in float64 where the device has it.
+
+    Parameters
+    ----------
+    shape : Tensor
+        Positive shape parameters, any size.
+    generator : torch.Generator
+        The generator to draw from, on ``shape``'s device.
+
+    Returns
+    -------
+    Tensor
+        One draw per entry of ``shape``, in its dtype.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> draws = standard_gamma(torch.full((20000,), 3.0), g)
+    >>> round(float(draws.mean()), 1), bool((draws > 0).all())
+    (3.0, True)
+    """
+    dtype = torch.float32 if shape.device.type == "mps" else torch.float64
+    a = shape.detach().reshape(-1).to(dtype)
+    small = a < 1.0
+    d = torch.where(small, a + 1.0, a) - 1.0 / 3.0
+    c = torch.rsqrt(9.0 * d)
+    out = torch.empty_like(a)
+    pending = torch.arange(a.numel(), device=a.device)
+    options = dict(generator=generator, device=a.device, dtype=dtype)
+    while pending.numel():  # each round accepts over 95% of the rest
+        dd, cc = d[pending], c[pending]
+        x = torch.randn(pending.shape, **options)
+        u = torch.rand(pending.shape, **options)
+        v = (1.0 + cc * x) ** 3
+        log_v = torch.log(v.clamp_min(torch.finfo(dtype).tiny))
+        ok = (v > 0) & (torch.log(u) < 0.5 * x * x + dd - dd * v + dd * log_v)
+        out[pending[ok]] = (dd * v)[ok]
+        pending = pending[~ok]
+    if bool(small.any()):
+        u = torch.rand(a.shape, **options)
+        boost = torch.exp(torch.log(u) / a)  # U^(1/a), for shapes below 1
+        out = torch.where(small, out * boost, out)
+    return out.reshape(shape.shape).to(shape.dtype)
 
 
 class CategoricalLikelihood(Likelihood):
