@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import inspect
 import math
 import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -41,6 +42,7 @@ from skvae._torch import (
     make_generator,
     resolve_device,
     resolve_load_device,
+    seeded_global_generator,
     spawn,
     to_cpu,
     to_numpy,
@@ -48,7 +50,15 @@ from skvae._torch import (
     torch_threads,
     worker_threads,
 )
-from skvae._training import Callback, KLSchedule, MultiOptimizer, PrintLog, Trainer
+from skvae._training import (
+    Callback,
+    KLSchedule,
+    MultiOptimizer,
+    NonFiniteLossError,
+    PrintLog,
+    Trainer,
+    _clone_tree,
+)
 from skvae.nn.base import LatentModule
 from skvae.nn.likelihoods import Likelihood, MixedLikelihood
 from skvae.nn.networks import ACTIVATIONS, NetworkSpec
@@ -231,6 +241,12 @@ class BaseVAE(
     _network_roles: tuple[str, ...] = ("encoder", "decoder")
     # Rows read at once from out-of-core arrays (memmap, HDF5, zarr, dask).
     _STREAM_ROWS = 65536
+    # Rows per module call of inference (transform, inverse_transform...);
+    # results do not depend on it.
+    _BATCH_ROWS = 4096
+    # Rows per block of ``sample``: each block draws from its own sub-stream,
+    # so this is part of what a seed means (changing it changes the rows).
+    _SAMPLE_ROWS = 4096
 
     # ------------------------------------------------- user networks' params
     def _set_routed_params(self, params: dict[str, Any]) -> None:
@@ -361,7 +377,8 @@ class BaseVAE(
         """``validate_data`` for X, letting NaN through with ``missing="mask"``.
 
         Every method that reads rows of X validates them here, so that the
-        missing-value rule and the fitted column types are checked alike.
+        missing-value rule, the float32 range of the networks and the fitted
+        column types are checked alike.
         """
         if not self._masks_missing():
             X = validate_data(self, X, dtype=FLOATS, reset=reset, **kwargs)
@@ -379,6 +396,7 @@ class BaseVAE(
                     "Input X contains infinity; with missing='mask' only NaN marks "
                     "a missing entry."
                 )
+        check_float32_range(X, vars(self).get("feature_names_in_"))
         if not reset:
             self._check_columns(X)
         return X
@@ -476,15 +494,22 @@ class BaseVAE(
             return self._fit_with_thread_cap(X, y, incremental=True, classes=classes)
         labels = None if y is None else np.asarray(y)
         start = 0
-        for block in blocks(X, self._STREAM_ROWS):
-            rows = slice(start, start + block.shape[0])
-            self._fit_with_thread_cap(
-                block,
-                None if labels is None else labels[rows],
-                incremental=True,
-                classes=classes,
-            )
-            start += block.shape[0]
+        saved = self._fitted_state()
+        try:
+            for block in blocks(X, self._STREAM_ROWS):
+                rows = slice(start, start + block.shape[0])
+                self._fit_with_thread_cap(
+                    block,
+                    None if labels is None else labels[rows],
+                    incremental=True,
+                    classes=classes,
+                )
+                start += block.shape[0]
+        except (KeyboardInterrupt, NonFiniteLossError):
+            raise  # the blocks trained are kept (see _fit)
+        except BaseException:
+            self._restore_fitted_state(saved)
+            raise
         return self
 
     def _fit_with_thread_cap(self, X, y, *, incremental: bool, classes: Any = None):
@@ -493,35 +518,53 @@ class BaseVAE(
             return self._fit(X, y, incremental=incremental, classes=classes)
 
     def _fit(self, X, y, *, incremental: bool, classes: Any = None):
-        first_pass = not hasattr(self, "module_") or (
-            not self.warm_start and not incremental
-        )
-        X = self._validate_X(
-            X, reset=first_pass, ensure_min_samples=1 if incremental else 2
-        )
-        if self._masks_missing():
-            empty = np.flatnonzero(np.isnan(X).all(axis=0))
-            if empty.size:
-                raise ValueError(
-                    f"Columns {empty.tolist()} have no observed value (all NaN); "
-                    "drop them before fitting."
-                )
-        self._check_routed_params()
-        self._check_params(X)
-        arrays = self._training_arrays(X, y, first_pass, classes)
-        if first_pass:
-            self._initialize(X)
-        batch_size = self._batch_size(X.shape[0])
-        train, valid = self._split(
-            arrays, early_stopping=self.early_stopping and not incremental
-        )
-        batch_size = min(batch_size, train[0].shape[0])
-        if first_pass:
-            with torch.random.fork_rng(devices=[]):
-                self._prepare_training(train, batch_size)
-        trainer = self._make_trainer(self._get_optimizer(), batch_size)
+        """One ``fit`` or ``partial_fit`` call on in-memory data: all or nothing.
+
+        An exception leaves the estimator as it was before the call
+        (unfitted after a failed first fit, the previous model after a
+        failed refit), with two exceptions that keep what was trained:
+        ``KeyboardInterrupt`` (Ctrl-C) during training keeps the weights
+        reached, and :class:`NonFiniteLossError` after at least one epoch of
+        this call keeps the last finite weights; both are raised again.
+        """
+        saved = self._fitted_state()
+        training = False  # whether the model is being trained (not prepared)
+        trainer = None
         try:
-            with torch.random.fork_rng(devices=[]):
+            first_pass = not hasattr(self, "module_") or (
+                not self.warm_start and not incremental
+            )
+            X = self._validate_X(
+                X, reset=first_pass, ensure_min_samples=1 if incremental else 2
+            )
+            if self._masks_missing():
+                empty = np.flatnonzero(np.isnan(X).all(axis=0))
+                if empty.size:
+                    raise ValueError(
+                        f"Columns {empty.tolist()} have no observed value (all "
+                        "NaN); drop them before fitting."
+                    )
+            self._check_routed_params()
+            self._check_params(X)
+            arrays = self._training_arrays(X, y, first_pass, classes)
+            if first_pass:
+                self._initialize(X)
+            batch_size = self._batch_size(X.shape[0])
+            train, valid = self._split(
+                arrays, early_stopping=self.early_stopping and not incremental
+            )
+            batch_size = min(batch_size, train[0].shape[0])
+            epochs_before = len(self.history_)
+            if not incremental:
+                self.best_loss_ = math.inf  # until an epoch has been trained
+            training = True
+            # No fork_rng here: training draws only from private generators
+            # (skvae._torch.Stream), so concurrent fits cannot disturb each
+            # other or the caller's global torch generator.
+            if first_pass:
+                self._prepare_training(train, batch_size)
+            trainer = self._make_trainer(self._get_optimizer(), batch_size)
+            try:
                 result = trainer.fit(
                     train,
                     valid,
@@ -531,13 +574,78 @@ class BaseVAE(
                     tol=self.tol,
                     stop_early=not incremental,
                 )
-        finally:
-            self._record_progress()
-        if not incremental:
-            self.best_loss_ = result.best_loss
-        self._warn_after_fit(result, incremental)
-        self._after_fit(X, incremental)
+            finally:
+                self._record_progress()
+                if not incremental:
+                    self.best_loss_ = trainer.result.best_loss
+            training = False
+            self._warn_after_fit(result, incremental)
+            self._after_fit(X, incremental)
+        except KeyboardInterrupt:
+            if not training and trainer is None:  # before any training
+                self._restore_fitted_state(saved)
+                raise
+            self._stopped_early(X, incremental, training)
+            raise
+        except NonFiniteLossError:
+            if trainer is None or len(self.history_) == epochs_before:
+                self._restore_fitted_state(saved)  # nothing of this call to keep
+            else:
+                self._stopped_early(X, incremental, training)
+            raise
+        except BaseException:
+            self._restore_fitted_state(saved)
+            raise
         return self
+
+    def _stopped_early(self, X: np.ndarray, incremental: bool, training: bool) -> None:
+        """Leave a fit that stops in training (Ctrl-C, non-finite) usable.
+
+        Progress is recorded, and, when training itself stopped (not a
+        family's :meth:`_after_fit`), :meth:`_after_stopped_fit` sets the
+        attributes a usable model needs.
+        """
+        self._record_progress()
+        if training:
+            self._after_stopped_fit(X, incremental)
+
+    def _after_stopped_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """Hook run when training stops early, before the error is raised again.
+
+        The cheap part of :meth:`_after_fit`: families whose fitted
+        attributes come from the trained module (VaDE's mixture) set them
+        here; nothing more is trained.
+        """
+
+    def _fitted_state(self) -> tuple[dict[str, Any], Any, Any]:
+        """What a fit may change, to put back if it fails.
+
+        The attributes (lists one level deep, as fits append to histories),
+        and copies of the module's weights and of the optimiser's state,
+        which continued fits update in place.
+        """
+        state = {
+            k: [list(v) if isinstance(v, list) else v for v in value]
+            if isinstance(value, list)
+            else value
+            for k, value in vars(self).items()
+        }
+        module, optimizer = state.get("module_"), state.get("_optimizer")
+        weights = None
+        if isinstance(module, torch.nn.Module):
+            weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        moments = None if optimizer is None else _clone_tree(optimizer.state_dict())
+        return state, weights, moments
+
+    def _restore_fitted_state(self, saved: tuple[dict[str, Any], Any, Any]) -> None:
+        """Put back what :meth:`_fitted_state` saved."""
+        state, weights, moments = saved
+        vars(self).clear()
+        vars(self).update(state)
+        if weights is not None:
+            state["module_"].load_state_dict(weights)
+        if moments is not None:
+            state["_optimizer"].load_state_dict(moments)
 
     def _make_trainer(
         self,
@@ -586,12 +694,14 @@ class BaseVAE(
     def _new_module(self, X: np.ndarray, likelihood: Likelihood) -> LatentModule:
         """Build the module as a fit does: the one seam that ``skvae.load`` uses.
 
-        The weights are initialised from the fit's seed (``_seed``), with the
-        global torch generator restored afterwards; rows with missing entries
-        are let in when ``missing="mask"``.
+        The weights are initialised from the fit's seed (``_seed``): torch's
+        global generator (which layers and user networks draw their initial
+        weights from) is seeded under a lock shared by all threads and
+        restored before the lock is released, so concurrent fits neither
+        interleave their draws nor change the caller's random state. Rows
+        with missing entries are let in when ``missing="mask"``.
         """
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(self._seed)
+        with seeded_global_generator(self._seed):
             module = self._build_module(X, likelihood)
             if self._masks_missing():
                 module.accept_missing()
@@ -934,21 +1044,32 @@ class BaseVAE(
                 f"and {ends.shape}."
             )
         z0, z1 = self.transform(starts), self.transform(ends)
-        t = np.linspace(0.0, 1.0, n_steps)[None, :, None]
+        steps = np.linspace(0.0, 1.0, n_steps)
+        omega = None
         if spherical:
             cos = np.sum(z0 * z1, axis=1) / np.maximum(
                 np.linalg.norm(z0, axis=1) * np.linalg.norm(z1, axis=1), 1e-12
             )
-            omega = np.arccos(np.clip(cos, -1.0, 1.0))[:, None, None]
-            sin = np.sin(omega)
-            safe = sin > 1e-6  # nearly parallel codes: fall back to linear
-            w0 = np.where(safe, np.sin((1 - t) * omega) / np.where(safe, sin, 1), 1 - t)
-            w1 = np.where(safe, np.sin(t * omega) / np.where(safe, sin, 1), t)
-        else:
-            w0, w1 = 1 - t, t
-        path = w0 * z0[:, None, :] + w1 * z1[:, None, :]
-        n_pairs, n_latent = z0.shape
-        decoded = self.inverse_transform(path.reshape(-1, n_latent).astype(z0.dtype))
+            omega = np.arccos(np.clip(cos, -1.0, 1.0))
+
+        def codes(start: int, stop: int) -> np.ndarray:
+            """The path's codes of rows [start, stop) of the (pair, step) grid."""
+            pair, step = np.divmod(np.arange(start, stop), n_steps)
+            t = steps[step][:, None]
+            if omega is None:
+                w0, w1 = 1 - t, t
+            else:
+                angle = omega[pair][:, None]
+                sin = np.sin(angle)
+                safe = sin > 1e-6  # nearly parallel codes: fall back to linear
+                w0 = np.where(
+                    safe, np.sin((1 - t) * angle) / np.where(safe, sin, 1), 1 - t
+                )
+                w1 = np.where(safe, np.sin(t * angle) / np.where(safe, sin, 1), t)
+            return (w0 * z0[pair] + w1 * z1[pair]).astype(z0.dtype)
+
+        n_pairs = z0.shape[0]
+        decoded = self._decode_rows(n_pairs * n_steps, codes)
         decoded = decoded.reshape(n_pairs, n_steps, -1)
         return decoded[0] if single else decoded
 
@@ -989,11 +1110,39 @@ class BaseVAE(
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
         values = np.asarray(values, dtype=Z.dtype).ravel()
-        codes = np.repeat(Z[:, None, :], len(values), axis=1)
-        codes[:, :, dim] = values[None, :]
-        decoded = self.inverse_transform(codes.reshape(-1, n_latent))
+        if values.size == 0:
+            raise ValueError("values must hold at least one value.")
+
+        def codes(start: int, stop: int) -> np.ndarray:
+            """Codes of rows [start, stop) of the (row, value) grid."""
+            row, value = np.divmod(np.arange(start, stop), len(values))
+            block = Z[row]
+            block[:, dim] = values[value]
+            return block
+
+        decoded = self._decode_rows(Z.shape[0] * len(values), codes)
         decoded = decoded.reshape(Z.shape[0], len(values), -1)
         return decoded[0] if single else decoded
+
+    def _decode_rows(
+        self, n_rows: int, codes: Callable[[int, int], np.ndarray]
+    ) -> np.ndarray:
+        """:meth:`inverse_transform` of ``n_rows`` codes made chunk by chunk.
+
+        ``codes(start, stop)`` returns the codes of rows ``[start, stop)``;
+        each chunk of ``_BATCH_ROWS`` rows is made, decoded and written into
+        one preallocated array, so memory beyond the result is bounded by the
+        chunk however many rows there are.
+        """
+        rows = max(1, int(self._BATCH_ROWS))
+        out = None
+        for start in range(0, n_rows, rows):
+            stop = min(start + rows, n_rows)
+            part = self.inverse_transform(codes(start, stop))
+            if out is None:
+                out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
+            out[start:stop] = part
+        return out
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (so model selection needs no scorer).
@@ -1028,41 +1177,97 @@ class BaseVAE(
         -------
         X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows.
+
+        Notes
+        -----
+        Rows are drawn and decoded in blocks of 4,096, each block from its
+        own sub-stream of the seed, so memory beyond the result stays bounded
+        however many rows are asked for.
         """
         check_is_fitted(self)
         return self._draw(check_n_samples(n_samples), random_state)
 
     def _draw(self, n_samples: int, random_state: Any, *extra: Any) -> np.ndarray:
-        """``module_.sample(n_samples, generator, *extra)`` as a numpy array."""
+        """``module_.sample(n, generator, *extra)`` in blocks, as one numpy array.
+
+        ``extra`` holds arrays or tensors with one row per sample (or None),
+        passed block by block. The rows are made by :meth:`_draw_blocks`
+        (see there for the random streams) and written into one
+        preallocated array; within :func:`sample_in_blocks`, each block is
+        handed to its writer instead and nothing is returned.
+        """
+        blocks = self._draw_blocks(n_samples, random_state, *extra)
+        write = _SAMPLE_WRITER.get()
+        if write is not None:
+            for _, block in blocks:
+                write(block)
+            return None
+        out = None
+        for start, block in blocks:
+            if out is None:
+                out = np.empty((n_samples, *block.shape[1:]), dtype=block.dtype)
+            out[start : start + block.shape[0]] = block
+        return out
+
+    def _draw_blocks(
+        self, n_samples: int, random_state: Any, *extra: Any
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, rows)`` of ``sample``: blocks of ``_SAMPLE_ROWS`` rows.
+
+        Each block is drawn and decoded on its own, so memory is bounded by
+        the block whatever ``n_samples`` is. Block ``b`` draws from its own
+        sub-stream ``(seed, SAMPLE, b)`` of the sampling stream (block 0 from
+        the stream itself), so the rows depend only on the seed and on where
+        they fall, never on other threads or on the global generators.
+        """
         rs = self.random_state if random_state is None else random_state
-        gen = make_generator(draw_seed(rs), Stream.SAMPLE, device=self._device)
+        seed = draw_seed(rs)
+        rows = max(1, int(self._SAMPLE_ROWS))
+        device = self._device
         self.module_.eval()
-        with torch.inference_mode():
-            X = self.module_.sample(n_samples, gen, *extra)
-        return to_numpy(X, self._dtype)
+        for block, start in enumerate(range(0, n_samples, rows)):
+            stop = min(start + rows, n_samples)
+            ids = (block,) if block else ()
+            gen = make_generator(seed, Stream.SAMPLE, *ids, device=device)
+            parts = [_row_block(e, start, stop, device) for e in extra]
+            with torch.inference_mode():
+                X = self.module_.sample(stop - start, gen, *parts)
+                X = to_numpy(X, self._dtype)
+            yield start, X
 
     def _map_batches(
         self,
         fn: Callable[..., torch.Tensor],
         X: np.ndarray,
         dtype: np.dtype,
-        rows: int = 4096,
+        rows: int | None = None,
         extra: tuple[np.ndarray, ...] = (),
     ) -> np.ndarray:
         """Apply ``fn`` to row chunks of X (and of the row-aligned ``extra``).
 
-        Memory is bounded by the chunk.
+        Chunks have ``rows`` rows (default ``_BATCH_ROWS``, divided among the
+        rows the module makes of each input: ``rows_per_input``) and their
+        results are written into one preallocated array, so memory beyond
+        the result is bounded by the chunk.
         """
+        if rows is None:
+            fan_out = int(getattr(self.module_, "rows_per_input", 1))
+            rows = int(self._BATCH_ROWS) // max(1, fan_out)
+        rows = max(1, int(rows))
+        n_rows = X.shape[0]
         self.module_.eval()
-        out = []
+        out = None
         with torch.inference_mode():
-            for start in range(0, X.shape[0], rows):
+            for start in range(0, max(n_rows, 1), rows):
                 chunk = [
                     to_tensor(a[start : start + rows], self._device)
                     for a in (X, *extra)
                 ]
-                out.append(to_numpy(fn(*chunk), dtype))
-        return np.concatenate(out, axis=0)
+                part = to_numpy(fn(*chunk), dtype)
+                if out is None:
+                    out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
+                out[start : start + part.shape[0]] = part
+        return out
 
     @property
     def _n_features_out(self) -> int:
@@ -1093,6 +1298,64 @@ class BaseVAE(
         if "module_" in state:
             self._device = resolve_load_device(self.device)
             self.module_.to(self._device)
+
+
+#: Where ``_draw`` hands its blocks within :func:`sample_in_blocks` (None:
+#: it returns them as one array). A context variable, so threads never mix.
+_SAMPLE_WRITER: contextvars.ContextVar[Callable[[np.ndarray], Any] | None] = (
+    contextvars.ContextVar("skvae_sample_writer", default=None)
+)
+
+
+def sample_in_blocks(
+    estimator: BaseVAE, n_samples: int, write: Callable[[np.ndarray], Any], **kwargs
+) -> None:
+    """Call ``estimator.sample(n_samples, **kwargs)``, handing rows to ``write``.
+
+    The rows come in blocks as they are decoded (the same rows as
+    ``sample`` returns, in order), so that they can be written out without
+    ever holding all of them: the command line's ``sample -n`` streams
+    through this.
+
+    Parameters
+    ----------
+    estimator : BaseVAE
+        A fitted estimator.
+    n_samples : int
+        Number of rows.
+    write : callable
+        Called with each block, an ndarray of shape (n_rows, n_features).
+    **kwargs
+        Passed to ``sample`` (``random_state``, a family's ``y=`` or
+        ``cluster=``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAE
+    >>> vae = VAE(max_iter=2, random_state=0).fit(np.eye(4).repeat(5, axis=0))
+    >>> blocks = []
+    >>> sample_in_blocks(vae, 10, blocks.append)
+    >>> np.array_equal(np.concatenate(blocks), vae.sample(10))
+    True
+    """
+    token = _SAMPLE_WRITER.set(write)
+    try:
+        estimator.sample(n_samples, **kwargs)
+    finally:
+        _SAMPLE_WRITER.reset(token)
+
+
+def _row_block(a: Any, start: int, stop: int, device: torch.device) -> Any:
+    """Rows ``[start, stop)`` of an array or tensor as a tensor (None stays)."""
+    if a is None:
+        return None
+    if isinstance(a, torch.Tensor):
+        return a[start:stop].to(device)
+    block = np.ascontiguousarray(a[start:stop])
+    if np.issubdtype(block.dtype, np.integer):
+        return torch.as_tensor(block, dtype=torch.long, device=device)
+    return to_tensor(block, device)
 
 
 #: The parameters that ``BaseVAE.__init__`` assigns: those of every family.
@@ -1142,6 +1405,56 @@ def check_objective(est: Any) -> None:
             "objective='iwae' weights whole importance samples, so it takes "
             "neither free_bits > 0 nor kl_schedule='capacity'."
         )
+
+
+#: The largest magnitude float32, the dtype the networks compute in, holds.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(X: np.ndarray, feature_names: Any = None) -> None:
+    """Refuse values too large for float32, the dtype the networks compute in.
+
+    A value of magnitude above ``np.finfo(np.float32).max`` (about 3.4e38)
+    would become infinite in the networks and their outputs NaN.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data (NaN, for missing entries, is ignored).
+    feature_names : array-like of str, default=None
+        Names of the columns, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the columns that hold such values.
+
+    Examples
+    --------
+    >>> check_float32_range(np.array([[1.0, -3e38]]))
+    >>> check_float32_range(np.array([[1.0, 1e39]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input X has values of magnitude above 3.403e+38 ...
+    """
+    if X.size == 0 or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+        return
+    # fmax/fmin skip NaN; per column, with no temporary the size of X
+    high = np.fmax.reduce(X, axis=0)
+    low = np.fmin.reduce(X, axis=0)
+    bad = np.flatnonzero((high > FLOAT32_MAX) | (low < -FLOAT32_MAX))
+    if bad.size == 0:
+        return
+    named = ""
+    if feature_names is not None and len(feature_names) == X.shape[1]:
+        named = f" ({', '.join(repr(str(feature_names[i])) for i in bad[:10])})"
+    more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+    raise ValueError(
+        f"Input X has values of magnitude above {FLOAT32_MAX:.4g} (the float32 "
+        f"range, in which the networks compute) in column(s) {bad[:10].tolist()}"
+        f"{named}{more}. Scale the data first (e.g. with StandardScaler, or by "
+        "dividing those columns by a power of ten)."
+    )
 
 
 def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:

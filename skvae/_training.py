@@ -97,7 +97,7 @@ class TrainResult:
     """What one call of :meth:`Trainer.fit` did."""
 
     converged: bool = False
-    interrupted: bool = False
+    interrupted: bool = False  # by KeyboardInterrupt, raised again
     best_loss: float = math.inf
 
 
@@ -301,6 +301,13 @@ class Trainer:
             autocast if getattr(module, "supports_autocast", False) else None
         )
         self.callbacks = list(callbacks)
+        # what the end of each epoch checks for non-finite values
+        self._weights = [
+            t
+            for t in (*module.parameters(), *module.buffers())
+            if t.is_floating_point() and t.numel() > 0
+        ]
+        self.result = TrainResult()
         self.summarize = summarize or _scalar_means
         # Gradients are clipped per optimiser, so that one objective's large
         # gradients (a discriminator's) do not shrink another's steps.
@@ -415,6 +422,22 @@ class Trainer:
         sums.all_reduce()
         return sums.as_dict()
 
+    def _finite(self, losses: list[torch.Tensor]) -> tuple[bool, bool]:
+        """Whether ``losses`` are finite, and whether the module's weights are.
+
+        One reduction per kind and one read from the device: the largest
+        magnitude of each weight tensor, ``inf`` or ``nan`` when an entry is
+        not finite (unlike a sum of squares, it cannot overflow).
+        """
+        values = [v.detach().reshape(()).float() for v in losses]
+        if self._weights:
+            values += [n.float() for n in torch._foreach_norm(self._weights, math.inf)]
+        if not values:
+            return True, True
+        device = values[0].device
+        flags = torch.isfinite(torch.stack([v.to(device) for v in values])).tolist()
+        return all(flags[: len(losses)]), all(flags[len(losses) :])
+
     def run_epoch(
         self,
         train: Sequence[torch.Tensor],
@@ -425,18 +448,26 @@ class Trainer:
         self.notify("on_epoch_begin", epoch=epoch)
         start = time.perf_counter()
         snapshot = _snapshot(self.module, self.optimizer)
-        sums, beta = self.train_epoch(train, epoch)
+        try:
+            sums, beta = self.train_epoch(train, epoch)
+        except KeyboardInterrupt:
+            # an interrupt keeps the weights it finds, if they are finite
+            if not all(self._finite([])):
+                _restore(self.module, self.optimizer, snapshot)
+            raise
         means = {k: v / train[0].shape[0] for k, v in sums.items()}
-        record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
-        if not all(math.isfinite(float(means[f])) for f in self.loss_fields):
+        loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
+        if not (loss_finite and weights_finite):
             _restore(self.module, self.optimizer, snapshot)
+            what = "training loss" if not loss_finite else "weights"
             raise NonFiniteLossError(
-                f"The training loss became non-finite at epoch {epoch + 1}; "
+                f"The {what} became non-finite at epoch {epoch + 1}; "
                 f"the weights were restored to the end of epoch {epoch}. "
                 "Scale the data (StandardScaler for real values, MinMaxScaler "
                 "to [0, 1] for likelihood='bernoulli'), lower "
                 "learning_rate_init, or set max_grad_norm."
             )
+        record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
         record.update(self.summarize(means))
         record["beta"] = beta
         if valid is not None:
@@ -464,10 +495,16 @@ class Trainer:
         improved by ``tol`` for ``n_iter_no_change`` epochs (counted once the
         KL warm-up is over). Each epoch's record is appended to ``history``
         (whose length is the number of epochs trained before). A non-finite loss
-        restores the weights of the epoch before and raises
-        :class:`NonFiniteLossError`.
+        or non-finite weights at the end of an epoch restore the weights of the
+        epoch before and raise :class:`NonFiniteLossError`.
+
+        ``KeyboardInterrupt`` (Ctrl-C) keeps the weights reached (the best
+        ones on the validation loss, with ``valid``; those of the epoch
+        before, were they not finite), warns, calls ``on_train_end`` and is
+        raised again, so that whatever runs the fit (a search, a script)
+        stops too. :attr:`result` holds what was done until then.
         """
-        result = TrainResult()
+        result = self.result = TrainResult()
         start_epoch = len(history)
         best_state = None
         no_improvement = 0
@@ -492,10 +529,15 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             result.interrupted = True
+            if best_state is not None:
+                self.module.load_state_dict(best_state)
             warnings.warn(
-                "Training interrupted by the user; the model keeps its weights.",
+                "Training interrupted by the user; the model keeps the weights "
+                "it had reached.",
                 stacklevel=3,
             )
+            self.notify("on_train_end", result=result)
+            raise
         if best_state is not None:
             self.module.load_state_dict(best_state)
         self.notify("on_train_end", result=result)
