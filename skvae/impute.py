@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, cl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE
+from skvae._base import BaseVAE, check_float32_range
 from skvae._columns import resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
@@ -173,6 +173,7 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 "Input X contains infinity; only NaN marks a missing value."
             )
+        check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -191,6 +192,19 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        saved = dict(vars(self))
+        try:
+            return self._fit(X)
+        except KeyboardInterrupt:
+            # Ctrl-C keeps a model trained in this call, if there is one
+            if vars(self).get("estimator_") is saved.get("estimator_"):
+                _restore(self, saved)
+            raise
+        except BaseException:
+            _restore(self, saved)  # as before the call: no half-set attributes
+            raise
+
+    def _fit(self, X) -> VAEImputer:
         X = self._validate(X, reset=True)
         empty = np.flatnonzero(np.isnan(X).all(axis=0))
         if empty.size:
@@ -218,10 +232,16 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
             # the model sees arrays: name the columns by their indices
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
         self._set_scaling(X, estimator)
-        with warnings.catch_warnings():
-            if self.estimator is None:  # the default's epochs are a budget
-                warnings.simplefilter("ignore", ConvergenceWarning)
-            estimator.fit(self._scale(X))
+        try:
+            with warnings.catch_warnings():
+                if self.estimator is None:  # the default's epochs are a budget
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                estimator.fit(self._scale(X))
+        except KeyboardInterrupt:
+            # Ctrl-C: keep the model trained until then, if it can impute
+            if hasattr(estimator, "module_") and hasattr(estimator.module_, "impute"):
+                self.estimator_ = estimator
+            raise
         if not hasattr(estimator.module_, "impute"):
             raise TypeError(f"{type(estimator).__name__} cannot impute.")
         self.estimator_ = estimator
@@ -278,6 +298,14 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         )
         imputed = filled * self._scale_ + self._shift
         missing = np.isnan(X[rows])
+        failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))
+        if failed.size:
+            raise ValueError(
+                f"Rows {rows[failed][:10].tolist()} could not be imputed: the model "
+                "finds their observed values impossible (they lie far outside "
+                "the range of the training data; the computation overflows "
+                "float32). Check those values, or clip them to the training range."
+            )
         out[rows] = np.where(missing, imputed, X[rows])
         return out
 
@@ -305,3 +333,9 @@ def _by_index(spec: dict, names: np.ndarray) -> dict:
         else:
             out[kind] = [index(c) for c in columns]
     return out
+
+
+def _restore(est: BaseEstimator, saved: dict) -> None:
+    """Put back the attributes an estimator had before a failed ``fit``."""
+    vars(est).clear()
+    vars(est).update(saved)

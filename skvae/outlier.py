@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE
+from skvae._base import BaseVAE, check_float32_range
 from skvae._data import FLOATS, epochs_for_steps
 from skvae._sklearn_compat import (
     HasMethods,
@@ -101,8 +101,29 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
 
 def _tukey_fence(scores: np.ndarray) -> float:
     """Tukey's lower fence Q1 - 1.5 IQR: below it, a score is an outlier."""
-    q1, q3 = np.percentile(scores, [25, 75])
+    q1, q3 = np.percentile(_finite_scores(scores), [25, 75])
     return float(q1 - 1.5 * (q3 - q1))
+
+
+def _finite_scores(scores: np.ndarray) -> np.ndarray:
+    """The finite scores, on which thresholds are computed.
+
+    A score of -inf (a row the model finds impossible) is below any
+    threshold, and NaN is never an inlier's score; neither may move a
+    percentile.
+    """
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0:
+        raise ValueError(
+            "The model gave no training row a finite score; scale the data "
+            "(e.g. with StandardScaler) or check the estimator's parameters."
+        )
+    return finite
+
+
+def _ranked(scores: np.ndarray) -> np.ndarray:
+    """Scores for ranking rows: NaN ranks lowest, as an outlier."""
+    return np.where(np.isnan(scores), -np.inf, scores)
 
 
 class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -228,24 +249,52 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=FLOATS, ensure_min_samples=2)
-        self._fit_model(X, screening=True)
-        if self.trim_fraction == "auto":
-            scores = self._scores(X)
-            keep = np.flatnonzero(scores >= _tukey_fence(scores))
-        else:
-            n_trim = int(self.trim_fraction * X.shape[0])
-            keep = np.sort(np.argsort(self._scores(X), kind="stable")[n_trim:])
-        # Refit when rows were left out, or when the screening fit was short.
-        shortened = self.estimator is None and self.trim_fraction != 0
-        if len(keep) >= 2 and (len(keep) < X.shape[0] or shortened):
-            self._fit_model(X[keep])
-        scores = self._scores(X)
+        saved = dict(vars(self))
+        X_valid = None
+        try:
+            X = X_valid = self._validate(X, reset=True)
+            self._fit_model(X, screening=True)
+            scores = _ranked(self._scores(X))
+            if self.trim_fraction == "auto":
+                keep = np.flatnonzero(scores >= _tukey_fence(scores))
+            else:
+                n_trim = int(self.trim_fraction * X.shape[0])
+                keep = np.sort(np.argsort(scores, kind="stable")[n_trim:])
+            # Refit when rows were left out, or when the screening fit was short.
+            shortened = self.estimator is None and self.trim_fraction != 0
+            if len(keep) >= 2 and (len(keep) < X.shape[0] or shortened):
+                self._fit_model(X[keep])
+            self._set_offset(X)
+        except KeyboardInterrupt:
+            # Ctrl-C: the model of this call, as far as it got, with its
+            # threshold (one press stops both fits); else as before the call
+            fitted = vars(self).get("estimator_")
+            if X_valid is None or fitted is None or fitted is saved.get("estimator_"):
+                _restore(self, saved)
+            else:
+                self._set_offset(X_valid)
+            raise
+        except BaseException:
+            _restore(self, saved)  # no half-set attributes
+            raise
+        return self
+
+    def _validate(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(
+            self, X, dtype=FLOATS, reset=reset, ensure_min_samples=2 if reset else 1
+        )
+        check_float32_range(X, getattr(self, "feature_names_in_", None))
+        return X
+
+    def _set_offset(self, X: np.ndarray) -> None:
+        """``offset_`` from the training rows' scores (finite ones)."""
+        scores = _ranked(self._scores(X))
         if self.contamination == "auto":
             self.offset_ = _tukey_fence(scores)
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
+            self.offset_ = float(
+                np.percentile(_finite_scores(scores), 100.0 * self.contamination)
+            )
 
     def _fit_model(self, X: np.ndarray, screening: bool = False) -> None:
         """Fit a fresh copy of the model (and the latent Gaussian) to X.
@@ -271,10 +320,19 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
-        with warnings.catch_warnings(), torch_threads(threads):
-            if self.estimator is None:  # the default's epochs are a budget
-                warnings.simplefilter("ignore", ConvergenceWarning)
-            estimator.fit(X)
+        try:
+            with warnings.catch_warnings(), torch_threads(threads):
+                if self.estimator is None:  # the default's epochs are a budget
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                estimator.fit(X)
+        except KeyboardInterrupt:
+            if hasattr(estimator, "module_"):  # trained until the interrupt
+                self._set_model(estimator, X)
+            raise
+        self._set_model(estimator, X)
+
+    def _set_model(self, estimator: BaseVAE, X: np.ndarray) -> None:
+        """Make ``estimator`` the fitted model, with its latent Gaussian."""
         self.estimator_ = estimator
         if self.score_type == "latent":
             Z = estimator.transform(X)
@@ -307,8 +365,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             The score chosen by ``score_type``, in nats.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
-        return self._scores(X)
+        return self._scores(self._validate(X, reset=False))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -336,11 +393,20 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            +1 for inliers, -1 for outliers.
+            +1 for inliers, -1 for outliers. A row whose score is not finite
+            (NaN, or -inf: a row the model finds impossible) is an outlier,
+            never an inlier.
         """
-        return np.where(self.decision_function(X) < 0, -1, 1)
+        decision = self.decision_function(X)
+        return np.where(np.isfinite(decision) & (decision >= 0), 1, -1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _restore(est: BaseEstimator, saved: dict) -> None:
+    """Put back the attributes an estimator had before a failed ``fit``."""
+    vars(est).clear()
+    vars(est).update(saved)

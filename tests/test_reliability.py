@@ -1,0 +1,365 @@
+"""No silent wrong answers: overflow, interrupts, non-finite training, failed fits.
+
+Issue 21's defects D1 (values past float32), D5 (Ctrl-C), D7 (non-finite
+weights after a finite loss), D9 (the state after a failed fit) and the
+training half of D2 (fits in threads leave the caller's random state alone).
+"""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from conftest import estimator_classes, tiny
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.validation import check_is_fitted
+
+from skvae import VAE, BaseVAE, Callback, VaDE, VAEImputer, VAEOutlierDetector
+from skvae._training import NonFiniteLossError
+
+# warnings of short fits and of interrupts are not under test here
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+ESTIMATORS = estimator_classes()
+FAMILIES = [c for c in ESTIMATORS if issubclass(c, BaseVAE)]
+META = [VAEOutlierDetector, VAEImputer]
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _data(n=40, d=16):
+    X = np.random.RandomState(0).uniform(size=(n, d))
+    y = np.arange(n) % 2
+    return X, y
+
+
+def _model(cls, callbacks=(), **params):
+    """A tiny estimator whose (inner) model runs ``callbacks``."""
+    if cls in META:
+        return tiny(cls, estimator=tiny(VAE, callbacks=list(callbacks)), **params)
+    return tiny(cls, callbacks=list(callbacks), **params)
+
+
+def _methods(est):
+    """The methods of ``est`` that read rows of X, as callables of X."""
+    names = (
+        "transform",
+        "score_samples",
+        "predict",
+        "predict_proba",
+        "decision_function",
+        "score",
+        "reconstruction_log_likelihood",
+    )
+    return {name: getattr(est, name) for name in names if hasattr(est, name)}
+
+
+# ------------------------------------------------------------------- D1
+@pytest.mark.parametrize("big", [1e39, -1e300, np.finfo(np.float64).max])
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_values_past_float32_are_refused_by_fit(cls, big):
+    X, y = _data()
+    X[3, 5] = big
+    with pytest.raises(ValueError, match=r"float32.*\[5\].*[Ss]cale"):
+        _model(cls).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_values_past_float32_are_refused_by_every_method(cls):
+    X, y = _data()
+    est = _model(cls).fit(X, y)
+    bad = X[:4].copy()
+    bad[1, 2] = 1e39
+    bad[2, 7] = -1e300
+    for name, method in _methods(est).items():
+        args = (bad, y[:4]) if name == "score" else (bad,)
+        with pytest.raises(ValueError, match=r"float32.*\[2, 7\]"):
+            method(*args)
+
+
+def test_the_float32_limit_itself_is_accepted():
+    X, _ = _data()
+    vae = tiny(VAE).fit(X)
+    X[0, 0], X[1, 1] = F32_MAX, -F32_MAX
+    assert vae._validate_X(X).shape == X.shape
+
+
+def test_column_names_are_in_the_overflow_message():
+    pd = pytest.importorskip("pandas")
+    X, _ = _data(d=3)
+    X[0, 1] = 1e39
+    frame = pd.DataFrame(X, columns=["a", "income", "c"])
+    with pytest.raises(ValueError, match="income"):
+        tiny(VAE).fit(frame)
+
+
+def test_the_detector_calls_rows_with_non_finite_scores_outliers(monkeypatch):
+    X, _ = _data()
+    det = _model(VAEOutlierDetector).fit(X)
+    scores = np.array([np.nan, det.offset_ + 1.0, -np.inf, np.inf])
+    monkeypatch.setattr(det, "_scores", lambda rows: scores)
+    np.testing.assert_array_equal(det.predict(X[:4]), [-1, 1, -1, -1])
+
+
+def test_the_imputer_refuses_rows_it_cannot_impute():
+    X, _ = _data()
+    imputer = tiny(VAEImputer).fit(X)
+    bad = X[:3].copy()
+    bad[1, 2], bad[1, 3] = 3e38, np.nan  # representable, but far out of range
+    bad[0, 5] = np.nan
+    with pytest.raises(ValueError, match=r"Rows \[1\] could not be imputed"):
+        imputer.transform(bad)
+    assert np.isfinite(imputer.transform(bad[[0, 2]])).all()
+
+
+# ------------------------------------------------------------------- D5
+class CtrlC(Callback):
+    """Stands for one press of Ctrl-C at the end of the first epoch trained.
+
+    Class attributes, as estimators clone (deep-copy) their callbacks.
+    """
+
+    pressed = False
+    epochs_after = 0
+
+    def on_epoch_end(self, trainer, **kwargs):
+        if CtrlC.pressed:
+            CtrlC.epochs_after += 1
+            return
+        CtrlC.pressed = True
+        raise KeyboardInterrupt
+
+
+@pytest.fixture
+def ctrl_c():
+    CtrlC.pressed, CtrlC.epochs_after = False, 0
+    yield CtrlC
+    CtrlC.pressed, CtrlC.epochs_after = False, 0
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_one_interrupt_stops_the_fit_and_keeps_a_usable_model(cls, ctrl_c):
+    X, y = _data()
+    est = _model(cls, [CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert ctrl_c.pressed
+    assert ctrl_c.epochs_after == 0  # one press stopped every stage
+    check_is_fitted(est)
+    for name, method in _methods(est).items():
+        out = method(X, y) if name == "score" else method(X)
+        assert np.all(np.isfinite(out)) or name in ("score_samples", "score")
+
+
+def test_vade_interrupted_in_pretraining_is_usable(ctrl_c):
+    X, _ = _data()
+    vade = tiny(VaDE, callbacks=[CtrlC()], pretrain_max_iter=5)
+    with pytest.raises(KeyboardInterrupt):
+        vade.fit(X)
+    assert len(vade.pretrain_history_) == 0
+    assert vade.n_iter_ == 0
+    assert ctrl_c.epochs_after == 0
+    assert vade.predict(X).shape == (40,)
+    assert np.isfinite(vade.weights_).all()
+
+
+def test_an_interrupt_stops_cross_validation(ctrl_c):
+    X, _ = _data()
+    with pytest.raises(KeyboardInterrupt):
+        cross_val_score(tiny(VAE, callbacks=[CtrlC()]), X, cv=3)
+    assert ctrl_c.epochs_after == 0
+
+
+def test_an_interrupt_in_partial_fit_keeps_the_previous_epochs(ctrl_c):
+    X, _ = _data()
+    vae = tiny(VAE).partial_fit(X)
+    vae.set_params(callbacks=[CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        vae.partial_fit(X)
+    assert np.isfinite(vae.transform(X)).all()
+
+
+# ------------------------------------------------------------------- D7
+class PoisonOnEpoch(Callback):
+    """Stands for an optimiser step that leaves the weights non-finite."""
+
+    def __init__(self, epoch, value=float("nan")):
+        self.epoch = epoch
+        self.value = value
+
+    def on_epoch_begin(self, trainer, epoch, **kwargs):
+        self.current = epoch
+
+    def on_batch_end(self, trainer, **kwargs):
+        if self.current == self.epoch:
+            next(trainer.module.parameters()).data.fill_(self.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("epoch", [1, 2])  # a middle epoch, the last one
+def test_non_finite_weights_after_a_finite_loss_are_caught(epoch, value):
+    X, _ = _data()
+    vae = tiny(VAE, max_iter=3, callbacks=[PoisonOnEpoch(epoch, value)])
+    with pytest.raises(NonFiniteLossError, match=f"epoch {epoch + 1}"):
+        vae.fit(X)
+    assert vae.n_iter_ == epoch  # the epochs before the bad one
+    assert np.isfinite(vae.transform(X)).all()
+    assert all(torch.isfinite(p).all() for p in vae.module_.parameters())
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=lambda c: c.__name__)
+def test_every_family_keeps_its_last_finite_weights(cls):
+    X, y = _data()
+    est = tiny(cls, max_iter=3, callbacks=[PoisonOnEpoch(2)])
+    if cls is VaDE:  # its pretraining phase trains through the same loop
+        est.set_params(pretrain_max_iter=0)
+    with pytest.raises(NonFiniteLossError):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert np.isfinite(est.transform(X)).all()
+
+
+def test_non_finite_in_the_first_epoch_leaves_the_model_unfitted():
+    X, _ = _data()
+    vae = tiny(VAE, callbacks=[PoisonOnEpoch(0)])
+    with pytest.raises(NonFiniteLossError):
+        vae.fit(X)
+    with pytest.raises(NotFittedError):
+        vae.transform(X)
+
+
+# ------------------------------------------------------------------- D9
+class Boom(Callback):
+    """Stands for an error in a user network, at the end of ``epoch``."""
+
+    def __init__(self, epoch=1):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, record, **kwargs):
+        if record["epoch"] == self.epoch + 1:
+            raise RuntimeError("boom")
+
+
+def _unfitted_keys(cls):
+    return set(vars(_model(cls)))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(cls):
+    X, y = _data()
+    est = _model(cls, [Boom()])
+    with pytest.raises(RuntimeError, match="boom"):
+        est.fit(X, y)
+    assert set(vars(est)) == _unfitted_keys(cls)
+    for name, method in _methods(est).items():
+        with pytest.raises(NotFittedError):
+            method(X, y) if name == "score" else method(X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_bad_input_leaves_the_estimator_unfitted(cls):
+    X, y = _data()
+    est = _model(cls)
+    with pytest.raises(ValueError, match="float32"):
+        est.fit(X * 1e300, y)
+    with pytest.raises(NotFittedError):
+        _methods(est)["transform" if hasattr(est, "transform") else "predict"](X)
+    assert set(vars(est)) == _unfitted_keys(cls)
+
+
+def _fitted_view(est, X, y):
+    out = {}
+    for name, method in _methods(est).items():
+        try:
+            out[name] = method(X, y) if name == "score" else method(X)
+        except Exception as exc:  # a method a model lacks
+            out[name] = type(exc)
+    return out
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_a_failed_refit_keeps_the_previous_model(cls):
+    X, y = _data()
+    est = _model(cls).fit(X, y)
+    before = _fitted_view(est, X, y)
+    keys = set(vars(est))
+    # a new width, then an error in training: nothing of it may stay
+    X_new = np.random.RandomState(1).uniform(size=(30, 9))
+    if cls in META:
+        est.set_params(estimator=tiny(VAE, callbacks=[Boom()]))
+    else:
+        est.set_params(callbacks=[Boom()])
+    with pytest.raises(RuntimeError, match="boom"):
+        est.fit(X_new, y[:30])
+    assert set(vars(est)) == keys
+    assert est.n_features_in_ == 16
+    _assert_same(_fitted_view(est, X, y), before)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_failed_continued_fit_restores_the_weights(how):
+    X, _ = _data()
+    vae = tiny(VAE, warm_start=how == "warm_start").fit(X)
+    before, history = vae.transform(X), list(vae.history_)
+    vae.set_params(callbacks=[Boom(epoch=vae.n_iter_)])
+    with pytest.raises(RuntimeError, match="boom"):
+        vae.fit(X) if how == "warm_start" else vae.partial_fit(X)
+    np.testing.assert_array_equal(vae.transform(X), before)
+    assert vae.history_ == history
+    assert vae.n_iter_ == len(history)
+    vae.set_params(callbacks=None).partial_fit(X)  # the optimiser still works
+    assert vae.n_iter_ == len(history) + 1
+
+
+def test_the_detector_after_a_failed_fit_says_not_fitted():
+    X, _ = _data()
+    det = _model(VAEOutlierDetector, [Boom()])
+    with pytest.raises(RuntimeError):
+        det.fit(X)
+    with pytest.raises(NotFittedError):
+        det.predict(X)
+
+
+# ------------------------------------------------------------------- D2
+def _fit_in_threads(make, X):
+    models = [None, None]
+
+    def run(i):
+        models[i] = make().fit(X)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return models
+
+
+def test_fits_in_threads_leave_the_global_random_states_alone():
+    X, _ = _data(n=200)
+    np.random.seed(123)  # noqa: NPY002 (the legacy global state is under test)
+    torch.manual_seed(123)
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    torch_state = torch.get_rng_state().clone()
+    for _ in range(10):
+        _fit_in_threads(lambda: tiny(VAE, hidden_layer_sizes=(64,), max_iter=5), X)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_fits_in_threads_give_the_models_of_serial_fits():
+    X, _ = _data(n=200)
+
+    def make():  # wide layers: the weight initialisations overlap in time
+        return tiny(VAE, hidden_layer_sizes=(512, 512), max_iter=2)
+
+    alone = make().fit(X).transform(X)
+    for _ in range(4):
+        for model in _fit_in_threads(make, X):
+            np.testing.assert_array_equal(model.transform(X), alone)
