@@ -57,6 +57,7 @@ import inspect
 import json
 import math
 import os
+import stat
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +81,36 @@ _NOT_SAVED = frozenset(
     {"_extra_params", "_optimizer", "_optimizer_state", "_device", "module_"}
 )
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+# The longest header read (JSON): far above any model's (histories, names).
+_MAX_HEADER = 256 * 2**20
+_CHUNK = 2**20  # bytes read at once, so that a declared size is never allocated
+# The private fitted attributes that save writes; a file with another is refused.
+_PRIVATE_SAVED = frozenset(
+    {
+        "_dtype",
+        "_seed",
+        "_label_encoder",
+        "_prior_histories",
+        "_shift",
+        "_scale_",
+        "_latent_mean",
+        "_latent_precision",
+    }
+)
+# The dtypes of the data a model is fitted on (``_validate_X``'s FLOATS).
+_DATA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+# Plain module attributes that a fit computes from the training data, by
+# submodule class: the only layout values that may differ from a new build.
+# ``training`` (train/eval mode) is restored on every submodule.
+_LAYOUT_FROM_DATA: dict[str, frozenset[str]] = {
+    "GaussianLikelihood": frozenset({"min_variance"}),  # a floor from the variance
+    "SemiSupervisedVAEModule": frozenset({"vat_epsilon"}),  # "auto"'s radius
+}
+# Zeros a rebuild may allocate beyond what the tensors hold (rows x features).
+_MIN_BUILD_CELLS = 2**20
+_BUILD_CELLS_PER_WEIGHT = 16
+# Bytes of string arrays per byte of header (fixed-width strings of JSON text).
+_STRING_BYTES_PER_HEADER_BYTE = 16
 
 
 class InvalidModelFileError(ValueError):
@@ -164,8 +195,11 @@ def load(path):
     Raises
     ------
     InvalidModelFileError
-        If the file is not a skvae model file, is truncated or corrupted
-        (checksum mismatch), or was written by a newer skvae.
+        If the file is not a skvae model file (its first bytes are checked
+        before anything else is read; a directory, device or FIFO is refused
+        unread), is truncated or corrupted (size or checksum mismatch), was
+        written by a newer skvae, or holds values that its estimator's
+        constraints refuse or sizes that its weights do not back.
 
     See Also
     --------
@@ -181,9 +215,11 @@ def load(path):
     >>> load(buffer).n_components
     3
     """
-    readable = hasattr(path, "read")
-    data = path.read() if readable else Path(os.fspath(path)).read_bytes()
-    return _from_bytes(bytes(data))
+    if hasattr(path, "read"):
+        parts = _read_model_file(path, _remaining_size(path))
+    else:
+        parts = _read_model_path(os.fspath(path))
+    return _from_parts(*parts)
 
 
 # ------------------------------------------------------------------ container
@@ -207,12 +243,12 @@ def _to_bytes(model: Any) -> bytes:
     return preamble + text + blob
 
 
-def _from_bytes(data: bytes) -> Any:
-    header, blob = _split_file(data)
+def _from_parts(header: dict[str, Any], blob: bytes, n_header: int) -> Any:
     tensors = _read_tensors(blob)
     try:
         version = str(header.get("skvae_version", "?"))
-        return _Reader(tensors, version).estimator(header["model"])
+        budget = _STRING_BYTES_PER_HEADER_BYTE * n_header
+        return _Reader(tensors, version, budget).estimator(header["model"])
     except InvalidModelFileError:
         raise
     except (
@@ -222,6 +258,7 @@ def _from_bytes(data: bytes) -> Any:
         IndexError,
         AttributeError,
         RuntimeError,
+        NotImplementedError,
         RecursionError,
         OverflowError,
         MemoryError,  # e.g. sizes in an edited header that ask for too much
@@ -232,26 +269,96 @@ def _from_bytes(data: bytes) -> Any:
         ) from exc
 
 
-def _split_file(data: bytes) -> tuple[dict[str, Any], bytes]:
-    """The checked header and the weights blob of a file's bytes."""
-    if not data.startswith(_MAGIC):
+def _read_model_path(name: str) -> tuple[dict[str, Any], bytes, int]:
+    """The header and blob of the file at ``name``: a regular file, checked first.
+
+    A directory, device (``/dev/zero``), FIFO or socket is refused before it is
+    read (a FIFO is opened without blocking); a missing path raises
+    ``FileNotFoundError``.
+    """
+    _check_regular(os.stat(name), name)
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        _check_regular(info, name)
+        return _read_model_file(stream, info.st_size)
+
+
+def _check_regular(info: os.stat_result, name: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise InvalidModelFileError(
+            f"{name!r} is {kind} (a model file is a regular file written by "
+            "skvae.save)."
+        )
+
+
+def _remaining_size(stream: Any) -> int | None:
+    """The bytes left in a seekable binary file object, else None."""
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - here
+        stream.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return size
+
+
+def _read_upto(stream: Any, n: int) -> bytes:
+    """At most ``n`` bytes of ``stream``, read in chunks (never ``n`` at once)."""
+    parts, left = [], n
+    while left > 0:
+        part = stream.read(min(left, _CHUNK))
+        if not part:
+            break
+        parts.append(bytes(part))
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _read_model_file(
+    stream: Any, size: int | None
+) -> tuple[dict[str, Any], bytes, int]:
+    """The checked header, weights blob and header length, read piece by piece.
+
+    The magic bytes and version are checked before anything else is read,
+    and each size the file declares is checked against ``size`` (the bytes
+    left in the file, None if unknown) before it is read; reads are chunked,
+    so that a declared size is never allocated up front.
+    """
+    preamble = _read_upto(stream, _PREAMBLE.size)
+    if not preamble.startswith(_MAGIC):
+        if _MAGIC.startswith(preamble):  # a prefix of a model file
+            raise InvalidModelFileError("The model file is truncated (no header).")
         hint = ""
-        if data[:1] == b"\x80":
+        if preamble[:1] == b"\x80":
             hint = " It looks like a pickle: use joblib.load, on trusted files only."
         raise InvalidModelFileError(
             f"Not a skvae model file (it does not start with {_MAGIC!r}).{hint}"
         )
-    if len(data) < _PREAMBLE.size:
+    if len(preamble) < _PREAMBLE.size:
         raise InvalidModelFileError("The model file is truncated (no header).")
-    _, version, n_header, digest = _PREAMBLE.unpack_from(data)
+    _, version, n_header, digest = _PREAMBLE.unpack(preamble)
     _check_version(version)
+    if n_header > _MAX_HEADER:
+        raise InvalidModelFileError(
+            f"The model file is corrupted: it declares a header of {n_header} "
+            f"bytes, above the limit of {_MAX_HEADER}."
+        )
     end = _PREAMBLE.size + n_header
-    if end > len(data):
+    if size is not None and size < end:
         raise InvalidModelFileError(
             f"The model file is truncated or corrupted: its header needs {end} "
-            f"bytes, the file has {len(data)}."
+            f"bytes, the file has {size}."
         )
-    text = data[_PREAMBLE.size : end]
+    text = _read_upto(stream, n_header)
+    if len(text) < n_header:
+        raise InvalidModelFileError(
+            f"The model file is truncated or corrupted: its header needs {end} "
+            f"bytes, the file has {_PREAMBLE.size + len(text)}."
+        )
     if hashlib.sha256(text).digest() != digest:
         raise InvalidModelFileError(
             "The model file is corrupted: the header's SHA-256 does not match."
@@ -265,13 +372,23 @@ def _split_file(data: bytes) -> tuple[dict[str, Any], bytes]:
             f"The model file's header is not valid: {type(exc).__name__}: {exc}"
         ) from exc
     _check_version(version)
-    blob = data[end:]
-    if len(blob) != nbytes or _sha256(blob) != sha256:
+    if type(nbytes) is not int or nbytes < 0 or not isinstance(sha256, str):
+        raise InvalidModelFileError(
+            "The model file's header is not valid: the weights' size and SHA-256 "
+            "are not a byte count and a string."
+        )
+    if size is not None and size != end + nbytes:
+        raise InvalidModelFileError(
+            f"The model file is truncated or corrupted: its header and weights "
+            f"take {end + nbytes} bytes, the file has {size}."
+        )
+    blob = _read_upto(stream, nbytes)
+    if len(blob) != nbytes or _read_upto(stream, 1) or _sha256(blob) != sha256:
         raise InvalidModelFileError(
             "The model file is truncated or corrupted: the weights' size or "
             "SHA-256 does not match the header."
         )
-    return header, blob
+    return header, blob, n_header
 
 
 def _check_version(version: Any) -> None:
@@ -481,23 +598,36 @@ def _unsaveable(obj: Any, where: str) -> str:
 
 # ----------------------------------------------------------------------- read
 class _Reader:
-    """Rebuilds estimators from records and the file's tensors."""
+    """Rebuilds estimators from records and the file's tensors.
 
-    def __init__(self, tensors: dict[str, torch.Tensor], version: str = "?") -> None:
+    Every size it builds is bounded by what the file holds: string arrays
+    by the header's length (``string_budget``, in bytes, for all of them),
+    networks by the saved tensors (each feeds one module only), checked on
+    the meta device before anything is allocated.
+    """
+
+    def __init__(
+        self,
+        tensors: dict[str, torch.Tensor],
+        version: str = "?",
+        string_budget: int = 2**20,
+    ) -> None:
         self.tensors = tensors
         self.version = version
+        self.string_budget = string_budget
+        self._used: set[str] = set()  # tensor keys given to a module
         self._registry = _registry()
         self._tags: dict[str, Callable[[Any], Any]] = {
             "__tuple__": lambda body: tuple(self.value(body)),
             "__dict__": lambda body: {k: self.value(v) for k, v in body.items()},
             "__float__": lambda body: _NON_FINITE[body],
             "__ndarray__": lambda body: self.tensors[body].numpy(),
-            "__array__": _string_array,
+            "__array__": self._string_array,
             "__dtype__": _dtype,
             "__device__": lambda body: torch.device(str(body)),
             "__random_state__": self._random_state,
             "__label_encoder__": self._label_encoder,
-            "__estimator__": self.estimator,
+            "__estimator__": _nested_estimator,
         }
 
     def value(self, obj: Any) -> Any:
@@ -512,15 +642,25 @@ class _Reader:
             return {k: self.value(v) for k, v in obj.items()}
         return obj
 
+    def _field(self, obj: Any) -> Any:
+        """A parameter's or attribute's value: the one place for an estimator."""
+        if isinstance(obj, dict) and list(obj) == ["__estimator__"]:
+            return self.estimator(obj["__estimator__"])
+        return self.value(obj)
+
     def estimator(self, record: dict[str, Any]) -> Any:
-        """A new estimator from its record (fitted if the record has state)."""
+        """A new estimator from its record (fitted if the record has state).
+
+        Its parameters pass the estimator's own constraints before anything
+        is built; its fitted attributes are those :func:`save` writes.
+        """
         cls = self._registry.get(record["class"])
         if cls is None:
             raise InvalidModelFileError(
                 f"The model file names an unknown estimator {record['class']!r}; "
                 f"this skvae knows {sorted(self._registry)}."
             )
-        params = self.value(record["params"])
+        params = {k: self._field(v) for k, v in dict(record["params"]).items()}
         removed = _REMOVED_PARAMS.get(cls.__name__, {})
         for key in set(params) & set(removed):
             if params[key] == removed[key]:
@@ -532,24 +672,71 @@ class _Reader:
                 f"written by skvae {self.version}, this is skvae {__version__}."
             )
         est = cls(**params)
-        for key, value in record["attributes"].items():
+        _check_params(est)
+        for key, value in dict(record["attributes"]).items():
             _check_attribute_name(cls, key)
-            setattr(est, key, self.value(value))
+            setattr(est, key, self._field(value))
         if record["module"] is not None:
             self._rebuild_module(est, record["module"])
+        _check_attributes(est)
         return est
 
     def _rebuild_module(self, est: Any, saved: dict[str, Any]) -> None:
-        """Build ``module_`` as fit does, then copy the saved weights in."""
-        prefix = str(saved["prefix"])
+        """Build ``module_`` as fit does, then copy the saved weights in.
+
+        The sizes are checked first: the build's input rows against the
+        saved tensors, then the module built on the meta device (no memory)
+        against the saved tensors' names and shapes.
+        """
+        prefix = saved["prefix"]
+        if not isinstance(prefix, str):
+            raise InvalidModelFileError("The model file's module prefix is not text.")
         layout = self.value(saved["layout"])
-        state = {
-            k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)
-        }
+        keys = [k for k in self.tensors if k.startswith(prefix)]
+        if not keys or self._used.intersection(keys):
+            raise InvalidModelFileError(
+                f"The model file's module {prefix!r} has no weights of its own."
+            )
+        self._used.update(keys)
+        state = {k[len(prefix) :]: self.tensors[k] for k in keys}
+        _check_fitted(est, state)
+        _check_layout(layout)
+        with torch.device("meta"):
+            shadow = _build_like_fit(est, state, layout)
+        _check_shapes(shadow.state_dict(), state)
+        del shadow
         module = _build_like_fit(est, state, layout)
         _restore_layout(module, layout)
         module.load_state_dict(state, strict=True)
         est._attach_module(module)
+
+    def _string_array(self, body: dict[str, Any]) -> np.ndarray:
+        """A str/object array; its bytes count against the header's length."""
+        dtype = np.dtype(str(body["dtype"]))
+        if dtype.kind not in "UO":
+            raise InvalidModelFileError(f"Unexpected array dtype {dtype}.")
+        data, shape = body["data"], body["shape"]
+        if not (
+            isinstance(data, list)
+            and isinstance(shape, list)
+            and len(shape) <= 32
+            and all(type(n) is int and n >= 0 for n in shape)
+            and math.prod(shape) == len(data)
+        ):
+            raise InvalidModelFileError(
+                "The model file holds a string array whose shape does not match "
+                "its data."
+            )
+        self.string_budget -= dtype.itemsize * len(data)
+        if self.string_budget < 0:
+            raise InvalidModelFileError(
+                f"The model file holds string arrays (the last of dtype {dtype}) "
+                "larger than its header can hold: it was edited."
+            )
+        values = [_string_array_item(v) for v in data]
+        out = np.empty(len(data), dtype=dtype)
+        out[:] = values
+        return out.reshape(shape)
 
     def _random_state(self, body: Any) -> np.random.RandomState:
         rs = np.random.RandomState()
@@ -562,17 +749,21 @@ class _Reader:
         return encoder
 
 
-def _string_array(body: dict[str, Any]) -> np.ndarray:
-    dtype = np.dtype(body["dtype"])
-    if dtype.kind not in "UO":
-        raise InvalidModelFileError(f"Unexpected array dtype {dtype}.")
-    shape = tuple(int(n) for n in body["shape"])
-    data = [
-        _NON_FINITE[v["__float__"]] if isinstance(v, dict) else v for v in body["data"]
-    ]
-    out = np.empty(len(data), dtype=dtype)
-    out[:] = data
-    return out.reshape(shape)
+def _nested_estimator(body: Any) -> Any:
+    raise InvalidModelFileError(
+        "The model file holds an estimator where only a parameter or fitted "
+        "attribute can hold one."
+    )
+
+
+def _string_array_item(v: Any) -> Any:
+    if isinstance(v, dict) and list(v) == ["__float__"]:
+        return _NON_FINITE[v["__float__"]]
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    raise InvalidModelFileError(
+        f"The model file holds a string array with a {type(v).__name__} in it."
+    )
 
 
 def _dtype(body: Any) -> np.dtype:
@@ -583,15 +774,201 @@ def _dtype(body: Any) -> np.dtype:
 
 
 def _check_attribute_name(cls: type, key: str) -> None:
-    """Fitted attributes only: never a method, property or dunder of the class."""
+    """Fitted attributes only: never a method, property or dunder of the class.
+
+    Public ones end with ``_``; private ones are those :func:`save` writes.
+    """
     if not (
         isinstance(key, str)
         and key.isidentifier()
         and not _is_tag(key)
         and not hasattr(cls, key)
-        and (key.endswith("_") or key.startswith("_"))
+        and key not in _NOT_SAVED
+        and (key in _PRIVATE_SAVED or (key.endswith("_") and key[0] != "_"))
     ):
         raise InvalidModelFileError(f"Unexpected attribute {key!r} in the model file.")
+
+
+def _check_params(est: Any) -> None:
+    """The estimator's own constraints on its parameters, as ``fit`` checks them.
+
+    The checks that span several parameters (``_check_params``) run on a
+    zero-stride row of zeros: the width is ``n_features_in_`` when fitted,
+    else the one ``input_shape`` implies.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    try:
+        est._validate_params()
+        if getattr(est, "callbacks", None):
+            raise ValueError(
+                "callbacks=... (save never stores callbacks: they are code)"
+            )
+        check = getattr(est, "_check_params", None)
+        if check is None:
+            return
+        n_features = getattr(est, "n_features_in_", None)
+        if n_features is None:
+            shape = getattr(est, "input_shape", None)
+            n_features = math.prod(int(n) for n in shape) if shape else 1
+        if type(n_features) is not int or not 1 <= n_features <= 2**31:
+            raise ValueError(f"n_features_in_={n_features!r} is not a width.")
+        check(np.broadcast_to(np.zeros((1, 1)), (1, n_features)))
+    except (InvalidParameterError, ValueError, TypeError) as exc:
+        raise InvalidModelFileError(
+            f"The model file's {type(est).__name__} has parameters it refuses: {exc}"
+        ) from exc
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, (float, np.floating))) and not math.isnan(v)
+
+
+def _is_sizes(v: Any) -> bool:
+    """A tuple of positive ints, or (VQVAE2's code maps) a tuple of those."""
+    return isinstance(v, tuple) and all(
+        (_is_int(n) and n >= 1) or (isinstance(n, tuple) and _is_sizes(n)) for n in v
+    )
+
+
+def _is_floats(v: Any, ndim: int) -> bool:
+    return (
+        isinstance(v, np.ndarray)
+        and v.dtype.kind == "f"
+        and v.ndim == ndim
+        and bool(np.isfinite(v).all())
+    )
+
+
+# What each fitted attribute that ``save`` writes must be, to be used.
+_ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "n_features_in_": ("a positive int", lambda v: _is_int(v) and v >= 1),
+    "n_iter_": ("a count", lambda v: _is_int(v) and v >= 0),
+    "best_loss_": ("a number", lambda v: _is_real(v) or v is None),
+    "offset_": ("a number", _is_real),
+    "history_": ("a list", lambda v: isinstance(v, list)),
+    "loss_curve_": ("a list", lambda v: isinstance(v, list)),
+    "pretrain_history_": ("a list", lambda v: isinstance(v, list)),
+    "prior_history_": ("a list", lambda v: isinstance(v, list)),
+    "_prior_histories": ("a list", lambda v: isinstance(v, list)),
+    "column_types_": ("a list", lambda v: isinstance(v, list)),
+    "classes_": (
+        "a 1-D array of at least one label",
+        lambda v: isinstance(v, np.ndarray) and v.ndim == 1 and v.size >= 1,
+    ),
+    "feature_names_in_": (
+        "a 1-D array",
+        lambda v: isinstance(v, np.ndarray) and v.ndim == 1,
+    ),
+    "class_prior_": ("a 1-D float array", lambda v: _is_floats(v, 1)),
+    "_latent_mean": ("a 1-D float array", lambda v: _is_floats(v, 1)),
+    "_latent_precision": ("a 2-D float array", lambda v: _is_floats(v, 2)),
+    "_shift": ("a 1-D float array", lambda v: _is_floats(v, 1)),
+    "_scale_": ("a 1-D float array", lambda v: _is_floats(v, 1)),
+    "_label_encoder": (
+        "a fitted LabelEncoder",
+        lambda v: isinstance(v, LabelEncoder) and hasattr(v, "classes_"),
+    ),
+    "code_shape_": ("a tuple of sizes (or of such tuples)", lambda v: _is_sizes(v)),
+}
+
+
+def _check_attributes(est: Any) -> None:
+    """Each fitted attribute of the kind a fit sets, and consistent with the rest."""
+    fitted = vars(est)
+    name = type(est).__name__
+    for key, value in fitted.items():
+        what, ok = _ATTRIBUTE_CHECKS.get(key, (None, None))
+        if ok is not None and not ok(value):
+            raise InvalidModelFileError(f"The model file's {name}.{key} is not {what}.")
+    width = fitted.get("n_features_in_")
+    inner = fitted.get("estimator_")
+    if "estimator_" in fitted and not (
+        hasattr(inner, "module_") and vars(inner).get("n_features_in_") == width
+    ):
+        raise InvalidModelFileError(
+            f"The model file's {name}.estimator_ is not a fitted model of its width."
+        )
+    sizes = {
+        "feature_names_in_": width,
+        "_shift": width,
+        "_scale_": width,
+        "class_prior_": len(fitted.get("classes_", ())) or None,
+        "_label_encoder": len(fitted.get("classes_", ())) or None,
+    }
+    for key, size in sizes.items():
+        value = fitted.get(key)
+        if key == "_label_encoder" and value is not None:
+            value = value.classes_
+        if value is not None and size is not None and len(value) != size:
+            raise InvalidModelFileError(
+                f"The model file's {name}.{key} has {len(value)} entries, not {size}."
+            )
+    if "_latent_mean" in fitted or "_latent_precision" in fitted:
+        mean, precision = fitted.get("_latent_mean"), fitted.get("_latent_precision")
+        latent = getattr(inner, "n_components", None)
+        n = len(mean) if mean is not None else -1
+        if (
+            precision is None
+            or precision.shape != (n, n)
+            or (_is_int(latent) and latent != n)
+        ):
+            raise InvalidModelFileError(
+                f"The model file's {name} latent mean and precision do not match."
+            )
+
+
+def _check_fitted(est: Any, state: dict[str, torch.Tensor]) -> None:
+    """The fitted attributes a rebuild reads, and the rows x width it allocates.
+
+    ``n_features_in_`` (with the VampPrior's rows) must be backed by the
+    saved weights: a model's first layer holds at least its width.
+    """
+    n_features, seed = vars(est).get("n_features_in_"), vars(est).get("_seed")
+    dtype = vars(est).get("_dtype")
+    if type(n_features) is not int or n_features < 1:
+        raise InvalidModelFileError(f"n_features_in_={n_features!r} is not a width.")
+    if type(seed) is not int or not 0 <= seed < 2**64:
+        raise InvalidModelFileError(f"_seed={seed!r} is not a seed.")
+    if not isinstance(dtype, np.dtype) or dtype not in _DATA_DTYPES:
+        raise InvalidModelFileError(f"_dtype={dtype!r} is not float32 or float64.")
+    weights = sum(t.numel() for t in state.values())
+    cells = _build_rows(state) * n_features
+    if cells > max(_MIN_BUILD_CELLS, _BUILD_CELLS_PER_WEIGHT * weights):
+        raise InvalidModelFileError(
+            f"n_features_in_={n_features} is not backed by the saved weights "
+            f"({weights} values): the file was edited."
+        )
+    _check_params(est)  # now with the fitted width
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InvalidModelFileError(
+                f"The saved weight {key!r} holds NaN or infinity; a fitted model "
+                "never does: the file was edited or corrupted."
+            )
+
+
+def _check_shapes(built: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+    """The module the parameters build has the saved tensors' names and shapes."""
+    if set(built) != set(state):
+        missing, unexpected = (
+            sorted(set(built) - set(state)),
+            sorted(set(state) - set(built)),
+        )
+        raise InvalidModelFileError(
+            "The saved weights do not match the network the saved parameters "
+            f"build (missing {missing[:5]}, unexpected {unexpected[:5]})."
+        )
+    for key, tensor in built.items():
+        if tuple(tensor.shape) != tuple(state[key].shape):
+            raise InvalidModelFileError(
+                f"The saved weight {key!r} has shape {tuple(state[key].shape)}, "
+                f"but the saved parameters build {tuple(tensor.shape)}."
+            )
 
 
 # ------------------------------------------------------------- module rebuild
@@ -605,15 +982,20 @@ def _build_like_fit(
     pseudo-inputs (from the saved tensor's shape); the values in the layout
     and the weights are restored after it.
     """
-    n_rows = max(
-        [2] + [int(t.shape[0]) for k, t in state.items() if k.endswith("pseudo_inputs")]
-    )
+    n_rows = _build_rows(state)
     mixed = [e for e in layout.values() if e["class"] == "MixedLikelihood"]
     likelihood = None
     if mixed:  # the column types were read off the training data
         blocks = mixed[0]["attributes"]
         likelihood = _mixed_likelihood(est, blocks, int(est.n_features_in_))
     return est._rebuild_module(n_rows, likelihood)
+
+
+def _build_rows(state: dict[str, torch.Tensor]) -> int:
+    """Rows of zeros a rebuild takes: 2, or the VampPrior's pseudo-inputs."""
+    return max(
+        [2] + [int(t.shape[0]) for k, t in state.items() if k.endswith("pseudo_inputs")]
+    )
 
 
 def _mixed_likelihood(est: Any, blocks: dict[str, Any], n_features: int) -> Any:
@@ -628,8 +1010,39 @@ def _mixed_likelihood(est: Any, blocks: dict[str, Any], n_features: int) -> Any:
     return MixedLikelihood(parts, n_features)
 
 
+def _check_layout(layout: Any) -> None:
+    """The saved layout's form, and its data-derived values in their range."""
+    if not isinstance(layout, dict):
+        raise InvalidModelFileError("The model file's network layout is not a table.")
+    for name, saved in layout.items():
+        if not (
+            isinstance(saved, dict)
+            and isinstance(saved.get("class"), str)
+            and isinstance(saved.get("attributes"), dict)
+        ):
+            raise InvalidModelFileError(
+                f"The model file's layout entry {name!r} is not valid."
+            )
+        for key in _LAYOUT_FROM_DATA.get(saved["class"], ()):
+            value = saved["attributes"].get(key, 1.0)
+            if not (
+                type(value) is float
+                and math.isfinite(value)
+                and (value > 0 if key == "min_variance" else value >= 0)
+            ):
+                raise InvalidModelFileError(
+                    f"The model file's {saved['class']}.{key}={value!r} at "
+                    f"{name!r} is out of range."
+                )
+
+
 def _restore_layout(module: torch.nn.Module, layout: dict[str, Any]) -> None:
-    """Give each submodule its saved plain attributes (e.g. variance floors)."""
+    """Give each submodule its saved data-derived values (e.g. variance floors).
+
+    Only the values in :data:`_LAYOUT_FROM_DATA` and the train/eval mode are
+    taken from the file; every other saved setting must be the one the
+    parameters build, else the file is refused.
+    """
     modules = dict(module.named_modules())
     for name, saved in layout.items():
         sub = modules.get(name)
@@ -638,12 +1051,18 @@ def _restore_layout(module: torch.nn.Module, layout: dict[str, Any]) -> None:
                 f"The saved network has a {saved['class']} at {name!r}, which this "
                 "skvae version does not build from the saved parameters."
             )
+        from_data = _LAYOUT_FROM_DATA.get(saved["class"], frozenset())
         for key, value in saved["attributes"].items():
             current = vars(sub).get(key)
-            if (
-                key in vars(sub)
-                and not key.startswith("_")
-                and type(current) is type(value)
-                and current != value
-            ):
+            if key not in vars(sub) or key.startswith("_") or current == value:
+                continue
+            if key == "training" and type(value) is bool:
+                sub.training = value
+            elif key in from_data and type(current) is type(value):
                 setattr(sub, key, value)
+            else:
+                raise InvalidModelFileError(
+                    f"The saved network's {saved['class']} at {name!r} has "
+                    f"{key}={value!r}, but the saved parameters build "
+                    f"{key}={current!r}: the file was edited."
+                )
