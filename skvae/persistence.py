@@ -45,6 +45,18 @@ with ``callbacks`` or user networks (``encoder=``/``decoder=`` classes) raises
 ``TypeError`` at save, since storing them would mean storing code. Pickle and
 joblib still work for such models (and only for trusted files).
 
+A file is treated as hostile data: :func:`load` checks the magic bytes and
+version before reading further, refuses anything but a regular file unread,
+checks each declared size against the file's size before reading it (the
+header is capped), bounds string arrays by the header's length and the
+network's width by the saved tensors, validates the parameters with the
+estimator's own constraints, builds the network on the meta device and
+compares its shapes with the saved tensors before allocating it, and takes
+from the layout only the values a fit computes from the data (variance
+floors, the VAT radius, train/eval mode). The checksums detect accidents;
+they are not a signature: a file rewritten with valid checksums can hold
+any weights, but not code.
+
 The optimiser state is not saved: a loaded model transforms, scores, samples
 and predicts exactly as the saved one, and ``warm_start=True`` or
 ``partial_fit`` continue training from its weights with a fresh optimiser.
