@@ -12,6 +12,7 @@ is not a skvae model) print one line on stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import os
@@ -471,9 +472,46 @@ def _sample(args: argparse.Namespace) -> None:
                 f"--label needs a conditional model, not {type(model).__name__}."
             )
         kwargs["y"] = _label(model, args.label)
-    X = model.sample(args.n_samples, random_state=args.random_state, **kwargs)
-    names = [f"x{i}" for i in range(X.shape[1])]
-    write_csv(args.output, names, X)
+    _write_samples(model, args.n_samples, args.output, args.random_state, kwargs)
+
+
+def _write_samples(
+    model: Any, n_samples: int, output: str, random_state: Any, kwargs: dict
+) -> None:
+    """Write ``model.sample(n_samples)`` block by block as the rows are decoded.
+
+    Memory stays bounded whatever ``n_samples`` is; a file left half written
+    by an error is removed.
+    """
+    from skvae._base import sample_in_blocks
+
+    to_stdout = str(output) == "-"
+    header = True
+    with contextlib.ExitStack() as stack:
+        f = (
+            sys.stdout
+            if to_stdout
+            else stack.enter_context(open(output, "w", newline="", encoding="utf-8"))
+        )
+        writer = csv.writer(f, lineterminator="\n")
+
+        def write(block: np.ndarray) -> None:
+            nonlocal header
+            block = block.reshape(len(block), -1)
+            if header:
+                writer.writerow([f"x{i}" for i in range(block.shape[1])])
+                header = False
+            writer.writerows(block.tolist())
+
+        try:
+            sample_in_blocks(
+                model, n_samples, write, random_state=random_state, **kwargs
+            )
+        except BaseException:
+            if not to_stdout:
+                stack.close()
+                os.unlink(output)
+            raise
 
 
 def _demo(args: argparse.Namespace) -> None:
