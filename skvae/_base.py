@@ -50,7 +50,15 @@ from skvae._torch import (
     torch_threads,
     worker_threads,
 )
-from skvae._training import Callback, KLSchedule, MultiOptimizer, PrintLog, Trainer
+from skvae._training import (
+    Callback,
+    KLSchedule,
+    MultiOptimizer,
+    NonFiniteLossError,
+    PrintLog,
+    Trainer,
+    _clone_tree,
+)
 from skvae.nn.base import LatentModule
 from skvae.nn.likelihoods import Likelihood, MixedLikelihood
 from skvae.nn.networks import ACTIVATIONS, NetworkSpec
@@ -369,7 +377,8 @@ class BaseVAE(
         """``validate_data`` for X, letting NaN through with ``missing="mask"``.
 
         Every method that reads rows of X validates them here, so that the
-        missing-value rule and the fitted column types are checked alike.
+        missing-value rule, the float32 range of the networks and the fitted
+        column types are checked alike.
         """
         if not self._masks_missing():
             X = validate_data(self, X, dtype=FLOATS, reset=reset, **kwargs)
@@ -387,6 +396,7 @@ class BaseVAE(
                     "Input X contains infinity; with missing='mask' only NaN marks "
                     "a missing entry."
                 )
+        check_float32_range(X, vars(self).get("feature_names_in_"))
         if not reset:
             self._check_columns(X)
         return X
@@ -484,15 +494,22 @@ class BaseVAE(
             return self._fit_with_thread_cap(X, y, incremental=True, classes=classes)
         labels = None if y is None else np.asarray(y)
         start = 0
-        for block in blocks(X, self._STREAM_ROWS):
-            rows = slice(start, start + block.shape[0])
-            self._fit_with_thread_cap(
-                block,
-                None if labels is None else labels[rows],
-                incremental=True,
-                classes=classes,
-            )
-            start += block.shape[0]
+        saved = self._fitted_state()
+        try:
+            for block in blocks(X, self._STREAM_ROWS):
+                rows = slice(start, start + block.shape[0])
+                self._fit_with_thread_cap(
+                    block,
+                    None if labels is None else labels[rows],
+                    incremental=True,
+                    classes=classes,
+                )
+                start += block.shape[0]
+        except (KeyboardInterrupt, NonFiniteLossError):
+            raise  # the blocks trained are kept (see _fit)
+        except BaseException:
+            self._restore_fitted_state(saved)
+            raise
         return self
 
     def _fit_with_thread_cap(self, X, y, *, incremental: bool, classes: Any = None):
@@ -501,35 +518,53 @@ class BaseVAE(
             return self._fit(X, y, incremental=incremental, classes=classes)
 
     def _fit(self, X, y, *, incremental: bool, classes: Any = None):
-        first_pass = not hasattr(self, "module_") or (
-            not self.warm_start and not incremental
-        )
-        X = self._validate_X(
-            X, reset=first_pass, ensure_min_samples=1 if incremental else 2
-        )
-        if self._masks_missing():
-            empty = np.flatnonzero(np.isnan(X).all(axis=0))
-            if empty.size:
-                raise ValueError(
-                    f"Columns {empty.tolist()} have no observed value (all NaN); "
-                    "drop them before fitting."
-                )
-        self._check_routed_params()
-        self._check_params(X)
-        arrays = self._training_arrays(X, y, first_pass, classes)
-        if first_pass:
-            self._initialize(X)
-        batch_size = self._batch_size(X.shape[0])
-        train, valid = self._split(
-            arrays, early_stopping=self.early_stopping and not incremental
-        )
-        batch_size = min(batch_size, train[0].shape[0])
-        if first_pass:
-            with torch.random.fork_rng(devices=[]):
-                self._prepare_training(train, batch_size)
-        trainer = self._make_trainer(self._get_optimizer(), batch_size)
+        """One ``fit`` or ``partial_fit`` call on in-memory data: all or nothing.
+
+        An exception leaves the estimator as it was before the call
+        (unfitted after a failed first fit, the previous model after a
+        failed refit), with two exceptions that keep what was trained:
+        ``KeyboardInterrupt`` (Ctrl-C) during training keeps the weights
+        reached, and :class:`NonFiniteLossError` after at least one epoch of
+        this call keeps the last finite weights; both are raised again.
+        """
+        saved = self._fitted_state()
+        training = False  # whether the model is being trained (not prepared)
+        trainer = None
         try:
-            with torch.random.fork_rng(devices=[]):
+            first_pass = not hasattr(self, "module_") or (
+                not self.warm_start and not incremental
+            )
+            X = self._validate_X(
+                X, reset=first_pass, ensure_min_samples=1 if incremental else 2
+            )
+            if self._masks_missing():
+                empty = np.flatnonzero(np.isnan(X).all(axis=0))
+                if empty.size:
+                    raise ValueError(
+                        f"Columns {empty.tolist()} have no observed value (all "
+                        "NaN); drop them before fitting."
+                    )
+            self._check_routed_params()
+            self._check_params(X)
+            arrays = self._training_arrays(X, y, first_pass, classes)
+            if first_pass:
+                self._initialize(X)
+            batch_size = self._batch_size(X.shape[0])
+            train, valid = self._split(
+                arrays, early_stopping=self.early_stopping and not incremental
+            )
+            batch_size = min(batch_size, train[0].shape[0])
+            epochs_before = len(self.history_)
+            if not incremental:
+                self.best_loss_ = math.inf  # until an epoch has been trained
+            training = True
+            # No fork_rng here: training draws only from private generators
+            # (skvae._torch.Stream), so concurrent fits cannot disturb each
+            # other or the caller's global torch generator.
+            if first_pass:
+                self._prepare_training(train, batch_size)
+            trainer = self._make_trainer(self._get_optimizer(), batch_size)
+            try:
                 result = trainer.fit(
                     train,
                     valid,
@@ -539,13 +574,78 @@ class BaseVAE(
                     tol=self.tol,
                     stop_early=not incremental,
                 )
-        finally:
-            self._record_progress()
-        if not incremental:
-            self.best_loss_ = result.best_loss
-        self._warn_after_fit(result, incremental)
-        self._after_fit(X, incremental)
+            finally:
+                self._record_progress()
+                if not incremental:
+                    self.best_loss_ = trainer.result.best_loss
+            training = False
+            self._warn_after_fit(result, incremental)
+            self._after_fit(X, incremental)
+        except KeyboardInterrupt:
+            if not training and trainer is None:  # before any training
+                self._restore_fitted_state(saved)
+                raise
+            self._stopped_early(X, incremental, training)
+            raise
+        except NonFiniteLossError:
+            if trainer is None or len(self.history_) == epochs_before:
+                self._restore_fitted_state(saved)  # nothing of this call to keep
+            else:
+                self._stopped_early(X, incremental, training)
+            raise
+        except BaseException:
+            self._restore_fitted_state(saved)
+            raise
         return self
+
+    def _stopped_early(self, X: np.ndarray, incremental: bool, training: bool) -> None:
+        """Leave a fit that stops in training (Ctrl-C, non-finite) usable.
+
+        Progress is recorded, and, when training itself stopped (not a
+        family's :meth:`_after_fit`), :meth:`_after_stopped_fit` sets the
+        attributes a usable model needs.
+        """
+        self._record_progress()
+        if training:
+            self._after_stopped_fit(X, incremental)
+
+    def _after_stopped_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """Hook run when training stops early, before the error is raised again.
+
+        The cheap part of :meth:`_after_fit`: families whose fitted
+        attributes come from the trained module (VaDE's mixture) set them
+        here; nothing more is trained.
+        """
+
+    def _fitted_state(self) -> tuple[dict[str, Any], Any, Any]:
+        """What a fit may change, to put back if it fails.
+
+        The attributes (lists one level deep, as fits append to histories),
+        and copies of the module's weights and of the optimiser's state,
+        which continued fits update in place.
+        """
+        state = {
+            k: [list(v) if isinstance(v, list) else v for v in value]
+            if isinstance(value, list)
+            else value
+            for k, value in vars(self).items()
+        }
+        module, optimizer = state.get("module_"), state.get("_optimizer")
+        weights = None
+        if isinstance(module, torch.nn.Module):
+            weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        moments = None if optimizer is None else _clone_tree(optimizer.state_dict())
+        return state, weights, moments
+
+    def _restore_fitted_state(self, saved: tuple[dict[str, Any], Any, Any]) -> None:
+        """Put back what :meth:`_fitted_state` saved."""
+        state, weights, moments = saved
+        vars(self).clear()
+        vars(self).update(state)
+        if weights is not None:
+            state["module_"].load_state_dict(weights)
+        if moments is not None:
+            state["_optimizer"].load_state_dict(moments)
 
     def _make_trainer(
         self,
@@ -1305,6 +1405,56 @@ def check_objective(est: Any) -> None:
             "objective='iwae' weights whole importance samples, so it takes "
             "neither free_bits > 0 nor kl_schedule='capacity'."
         )
+
+
+#: The largest magnitude float32, the dtype the networks compute in, holds.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(X: np.ndarray, feature_names: Any = None) -> None:
+    """Refuse values too large for float32, the dtype the networks compute in.
+
+    A value of magnitude above ``np.finfo(np.float32).max`` (about 3.4e38)
+    would become infinite in the networks and their outputs NaN.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data (NaN, for missing entries, is ignored).
+    feature_names : array-like of str, default=None
+        Names of the columns, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the columns that hold such values.
+
+    Examples
+    --------
+    >>> check_float32_range(np.array([[1.0, -3e38]]))
+    >>> check_float32_range(np.array([[1.0, 1e39]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input X has values of magnitude above 3.403e+38 ...
+    """
+    if X.size == 0 or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+        return
+    # fmax/fmin skip NaN; per column, with no temporary the size of X
+    high = np.fmax.reduce(X, axis=0)
+    low = np.fmin.reduce(X, axis=0)
+    bad = np.flatnonzero((high > FLOAT32_MAX) | (low < -FLOAT32_MAX))
+    if bad.size == 0:
+        return
+    named = ""
+    if feature_names is not None and len(feature_names) == X.shape[1]:
+        named = f" ({', '.join(repr(str(feature_names[i])) for i in bad[:10])})"
+    more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+    raise ValueError(
+        f"Input X has values of magnitude above {FLOAT32_MAX:.4g} (the float32 "
+        f"range, in which the networks compute) in column(s) {bad[:10].tolist()}"
+        f"{named}{more}. Scale the data first (e.g. with StandardScaler, or by "
+        "dividing those columns by a power of ten)."
+    )
 
 
 def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:

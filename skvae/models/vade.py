@@ -367,6 +367,7 @@ default="relu"
         epochs = self.pretrain_max_iter
         if epochs == "auto":
             epochs = epochs_for_steps(1000, train[0].shape[0], batch_size, 50)
+        interrupted = None
         if epochs > 0:
             module.pretraining = True
             try:
@@ -389,6 +390,11 @@ default="relu"
                     tol=self.tol,
                     stop_early=False,
                 )
+            except KeyboardInterrupt as exc:
+                # Ctrl-C ends the fit here, with a usable model: the mixture
+                # prior is still initialised from the codes reached, and the
+                # interrupt is raised again below (no main phase).
+                interrupted = exc
             finally:
                 module.pretraining = False
         Z = self._map_batches(module.embed, to_numpy(train[0], np.float64), np.float64)
@@ -404,6 +410,12 @@ default="relu"
         # untrained, it would draw z with variance ~1, which can swamp
         # clusters of a much smaller scale and send every row to one cluster.
         module.start_posterior_variance(0.1 * float(variances.mean()))
+        if interrupted is not None:
+            raise interrupted
+
+    def _after_stopped_fit(self, X: np.ndarray, incremental: bool) -> None:
+        """After Ctrl-C or a non-finite loss: the clusters of the model reached."""
+        self._after_fit(X, incremental)
 
     def _initial_mixture(
         self, Z: np.ndarray
