@@ -24,7 +24,6 @@ from sklearn.utils.validation import (
 
 from skvae._data import FLOATS, check_n_samples
 from skvae._sklearn_compat import _fit_context
-from skvae._torch import to_tensor
 
 
 class LabelledModelMixin:
@@ -257,7 +256,8 @@ class LabelledModelMixin:
         n = check_n_samples(n_samples)
         if y is None:
             return self._draw(n, random_state)
-        Y = to_tensor(self._one_hot(y, n, self._dtype), self._device)
+        # sampled in blocks: the one-hot rows go to the module block by block
+        Y = self._one_hot(y, n, np.float32)
         return self._draw(n, random_state, Y)
 
     def __sklearn_tags__(self):
