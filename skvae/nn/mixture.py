@@ -192,8 +192,14 @@ class VaDEModule(GaussianVAEModule):
             last.bias[n:].fill_(math.log(variance))
 
     def cluster_log_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Log p(c | z = E[z | x]), ``(batch, n_clusters)``."""
-        return torch.log_softmax(self.prior.component_log_prob(self.embed(x)), dim=-1)
+        """Log p(c | z = E[z | x]), ``(batch, n_clusters)``.
+
+        Computed in float64: the squared distance of a far-away code (from
+        a huge but representable input) overflows float32, and a softmax
+        over all -inf would be NaN.
+        """
+        z = self.embed(x).double()
+        return torch.log_softmax(self.prior.component_log_prob(z), dim=-1).float()
 
     def sample(
         self,
