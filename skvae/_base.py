@@ -883,6 +883,7 @@ class BaseVAE(
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=FLOATS)
+        check_float32_range(Z)  # latents past float32 would decode to NaN
         n_latent = self.module_.n_latent
         if Z.shape[1] != n_latent:
             raise ValueError(
@@ -1110,6 +1111,7 @@ class BaseVAE(
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
         values = np.asarray(values, dtype=Z.dtype).ravel()
+        check_float32_range(values[None, :])
         if values.size == 0:
             raise ValueError("values must hold at least one value.")
 

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from skvae._base import check_float32_range
 from skvae._data import FLOATS, check_n_samples
 from skvae._sklearn_compat import _fit_context
 
@@ -180,6 +181,7 @@ class LabelledModelMixin:
             return super().inverse_transform(X)
         check_is_fitted(self)
         Z = check_array(X, dtype=FLOATS)
+        check_float32_range(Z)  # latents past float32 would decode to NaN
         n_latent = self.module_.n_latent
         if Z.shape[1] != n_latent:
             raise ValueError(

@@ -34,6 +34,7 @@ from skvae._base import (
     OBJECTIVE_PARAMS,
     SCORING_PARAMS,
     BaseVAE,
+    check_float32_range,
     check_objective,
     kl_schedule_of,
     layer_sizes,
@@ -151,6 +152,7 @@ class LayeredLatentsMixin:
                 f"got layer={layer!r}."
             )
         Z = check_array(X, dtype=FLOATS)
+        check_float32_range(Z)  # latents past float32 would decode to NaN
         if Z.shape[1] != sizes[layer]:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
