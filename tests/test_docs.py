@@ -153,3 +153,15 @@ def test_api_estimators_section_is_the_estimator_list():
     section = text.split("Estimators\n==========")[1].split("Default models")[0]
     listed = set(re.findall(r"^   (\w+)$", section, flags=re.M))
     assert listed == set(_registry())
+
+
+def test_the_tests_the_readme_names_exist():
+    # The README's Reliability section backs each promise with a named test.
+    text = (ROOT / "README.md").read_text()
+    named = re.findall(r"`(tests/\w+\.py)?::(\w+)`", text)
+    assert len(named) >= 10
+    current = None
+    for path, name in named:
+        current = path or current
+        source = (ROOT / current).read_text()
+        assert f"def {name}(" in source, f"{current}::{name}"
