@@ -205,3 +205,19 @@ def test_headers_are_detected_or_declared(tmp_path):
     names, X, y = read_csv(path, delimiter=";", target="-1")
     assert names == ["a", "b"]
     assert y.tolist() == ["u"]
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "score"])
+def test_values_past_float32_exit_2_with_one_line(fitted, tmp_path, capsys, command):
+    _, _, model = fitted
+    big = tmp_path / "big.csv"
+    big.write_text("a,b,c,d\n1,2,3,4\n3,4,5,6\n1e39,1,2,3\n")
+    args = {
+        "fit": ["fit", str(big), *FAST, "-o", str(tmp_path / "m.skvae")],
+        "transform": ["transform", model, str(big)],
+        "score": ["score", model, str(big)],
+    }[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "float32" in err and "[0]" in err
