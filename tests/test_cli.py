@@ -220,4 +220,5 @@ def test_values_past_float32_exit_2_with_one_line(fitted, tmp_path, capsys, comm
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "float32" in err and "[0]" in err
+    assert "float32" in err
+    assert "[0]" in err
