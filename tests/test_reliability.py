@@ -1,11 +1,10 @@
 """No silent wrong answers: overflow, interrupts, non-finite training, failed fits.
 
 Issue 21's defects D1 (values past float32), D5 (Ctrl-C), D7 (non-finite
-weights after a finite loss), D9 (the state after a failed fit) and the
-training half of D2 (fits in threads leave the caller's random state alone).
+weights after a finite loss) and D9 (the state after a failed fit). The
+training half of D2 is tested with the other thread tests, in
+tests/test_threads_and_streaming.py.
 """
-
-import threading
 
 import numpy as np
 import pytest
@@ -324,42 +323,3 @@ def test_the_detector_after_a_failed_fit_says_not_fitted():
         det.fit(X)
     with pytest.raises(NotFittedError):
         det.predict(X)
-
-
-# ------------------------------------------------------------------- D2
-def _fit_in_threads(make, X):
-    models = [None, None]
-
-    def run(i):
-        models[i] = make().fit(X)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return models
-
-
-def test_fits_in_threads_leave_the_global_random_states_alone():
-    X, _ = _data(n=200)
-    np.random.seed(123)  # noqa: NPY002 (the legacy global state is under test)
-    torch.manual_seed(123)
-    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
-    torch_state = torch.get_rng_state().clone()
-    for _ in range(10):
-        _fit_in_threads(lambda: tiny(VAE, hidden_layer_sizes=(64,), max_iter=5), X)
-    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
-    assert torch.equal(torch.get_rng_state(), torch_state)
-
-
-def test_fits_in_threads_give_the_models_of_serial_fits():
-    X, _ = _data(n=200)
-
-    def make():  # wide layers: the weight initialisations overlap in time
-        return tiny(VAE, hidden_layer_sizes=(512, 512), max_iter=2)
-
-    alone = make().fit(X).transform(X)
-    for _ in range(4):
-        for model in _fit_in_threads(make, X):
-            np.testing.assert_array_equal(model.transform(X), alone)
