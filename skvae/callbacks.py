@@ -289,7 +289,8 @@ class Checkpoint(Callback):
     epoch's weights while the model keeps the last ones. The file holds the
     estimator as it is at that epoch: attributes that a family sets after
     training (VaDE's ``labels_``, a VQ model's code prior) are those of the
-    previous fit, if any. Acts on the main training phase only.
+    previous fit, if any. A fit whose epochs all fall in the warm-up writes
+    its final model at the end. Acts on the main training phase only.
 
     Parameters
     ----------
@@ -314,8 +315,8 @@ class Checkpoint(Callback):
     >>> X = load_iris().data
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "best.skvae")
-    ...     vae = skvae.VAE(max_iter=5, early_stopping=True, random_state=0,
-    ...                     callbacks=[Checkpoint(path)]).fit(X)
+    ...     vae = skvae.VAE(max_iter=5, kl_warmup=0, early_stopping=True,
+    ...                     random_state=0, callbacks=[Checkpoint(path)]).fit(X)
     ...     best = skvae.load(path)
     >>> bool((best.transform(X) == vae.transform(X)).all())
     True
@@ -343,6 +344,16 @@ class Checkpoint(Callback):
 
             save(trainer.estimator, self.path)
             self.best_loss_, self.best_epoch_ = loss, int(record["epoch"])
+
+    def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        """Write the final model if no epoch counted (all in the warm-up)."""
+        result = kwargs.get("result", trainer.result)
+        done = getattr(trainer.estimator, "n_iter_", 0) - trainer.start_epoch
+        finished = result.stopped or done == trainer.n_epochs > 0  # not an error
+        if trainer.phase == "train" and self.best_epoch_ is None and finished:
+            from skvae.persistence import save
+
+            save(trainer.estimator, self.path)
 
 
 class CSVLogger(Callback):
