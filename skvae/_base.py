@@ -36,6 +36,7 @@ from skvae._torch import (
     adam,
     autocast_dtype,
     broadcast_seed,
+    device_name,
     distributed_world,
     draw_seed,
     in_worker,
@@ -55,7 +56,6 @@ from skvae._training import (
     KLSchedule,
     MultiOptimizer,
     NonFiniteLossError,
-    PrintLog,
     Trainer,
     _clone_tree,
 )
@@ -667,6 +667,7 @@ class BaseVAE(
             seed=self._seed,
             callbacks=self._callbacks(),
             summarize=self._summarize_epoch,
+            estimator=self,
         )
         module = overrides.pop("module", self.module_)
         settings.update(overrides)
@@ -674,6 +675,7 @@ class BaseVAE(
 
     def _initialize(self, X: np.ndarray) -> None:
         self._device = resolve_device(self.device)
+        self.device_ = device_name(self._device)
         # every rank of distributed training starts from rank 0's seed
         self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
@@ -727,6 +729,7 @@ class BaseVAE(
     def _attach_module(self, module: LatentModule) -> None:
         """Make ``module`` the fitted module, on ``device`` (else the CPU)."""
         self._device = resolve_load_device(self.device)
+        self.device_ = device_name(self._device)
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
@@ -805,10 +808,11 @@ class BaseVAE(
         return to_tensor(a, self._device)
 
     def _callbacks(self) -> list[Callback]:
+        from skvae.callbacks import fit_callbacks
+
         world = distributed_world()
-        writes = world is None or world[0] == 0  # only rank 0 prints
-        callbacks: list[Callback] = [PrintLog()] if self.verbose and writes else []
-        return callbacks + list(self.callbacks or [])
+        writes = world is None or world[0] == 0  # only rank 0 reports
+        return fit_callbacks(self.verbose, writes) + list(self.callbacks or [])
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
         """History entries of an epoch from the means of the module's terms."""
@@ -824,7 +828,7 @@ class BaseVAE(
     def _warn_after_fit(self, result: Any, incremental: bool) -> None:
         if incremental or result.interrupted or not self.history_:
             return
-        if not result.converged and self.max_iter > 0:
+        if not (result.converged or result.stopped) and self.max_iter > 0:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
@@ -1299,6 +1303,7 @@ class BaseVAE(
         super().__setstate__(state)
         if "module_" in state:
             self._device = resolve_load_device(self.device)
+            self.device_ = device_name(self._device)
             self.module_.to(self._device)
 
 

@@ -14,12 +14,14 @@ import torch
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a device.
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` into a device.
 
     Parameters
     ----------
     device : str or torch.device
-        ``"auto"`` picks CUDA when it is available, else the CPU.
+        ``"auto"`` picks CUDA when it is available (under ``torchrun``, the
+        GPU of the process's local rank), else Apple's MPS when it is
+        available, else the CPU.
 
     Returns
     -------
@@ -28,7 +30,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
     Raises
     ------
     ValueError
-        If the name is not a device, or CUDA is asked for but not available.
+        If the name is not a device, or CUDA or MPS is asked for but not
+        available.
 
     Examples
     --------
@@ -36,26 +39,55 @@ def resolve_device(device: str | torch.device) -> torch.device:
     device(type='cpu')
     """
     if isinstance(device, str) and device == "auto":
-        if not torch.cuda.is_available():
-            return torch.device("cpu")
-        # under torchrun each rank takes the GPU of its local rank
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        if torch.cuda.is_available():
+            # under torchrun each rank takes the GPU of its local rank
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' "
+            "or 'mps'."
         ) from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available; "
             "use device='auto' or 'cpu'."
         )
+    if resolved.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"device={device!r} was requested but MPS (Apple GPUs) is not "
+            "available; use device='auto' or 'cpu'."
+        )
     if resolved.type not in ("cpu", "cuda", "mps"):
         raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'mps'."
         )
     return resolved
+
+
+def _mps_available() -> bool:
+    """Whether Apple's Metal backend (MPS) can run tensors here."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def device_name(device: torch.device) -> str:
+    """The name of a device as a fitted model reports it (``device_``).
+
+    A CUDA device without an index is named by the GPU torch uses for it.
+
+    Examples
+    --------
+    >>> device_name(torch.device("cpu"))
+    'cpu'
+    """
+    if device.type == "cuda" and device.index is None:
+        return f"cuda:{torch.cuda.current_device()}"
+    return str(device)
 
 
 def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -9,6 +9,8 @@ device and read once per epoch.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 import warnings
@@ -22,74 +24,125 @@ from torch import nn
 from skvae._torch import Stream, distributed_world, make_generator
 from skvae.nn.base import StepContext
 
+#: The logger of skvae's messages (fits' starts and ends, one debug record per
+#: epoch). The library adds no handler but a NullHandler: configure logging to
+#: see them.
+logger = logging.getLogger("skvae")
+logger.addHandler(logging.NullHandler())
+
+#: The phase of a fit each pair of training streams trains (``Trainer.phase``).
+_PHASES = {Stream.TRAIN: "train", Stream.PRETRAIN: "pretrain", Stream.PRIOR: "prior"}
+
 
 class Callback:
     """Base class of training callbacks: every hook is a no-op.
 
-    Override the hooks you need. Each receives the :class:`Trainer` and keyword
-    arguments; ``on_epoch_end`` receives the epoch's history record as
-    ``record`` (a dict that callbacks may add keys to).
+    Override the hooks you need. Each receives the :class:`Trainer` and
+    keyword arguments (accept ``**kwargs``: hooks may get more in later
+    versions):
+
+    - ``on_train_begin(trainer, n_epochs=, estimator=)``: before the first
+      epoch of a training phase; ``n_epochs`` is the number planned (``max_iter``
+      for a fit, 1 for ``partial_fit``), ``estimator`` the estimator being
+      fitted.
+    - ``on_epoch_begin(trainer, epoch=)``: ``epoch`` counts from 0 over the
+      model's whole history.
+    - ``on_batch_end(trainer, batch=, terms=)``: after each optimisation step.
+    - ``on_epoch_end(trainer, record=)``: ``record`` is the epoch's entry of the
+      history (``history_`` for the main phase), already appended to it, a
+      dict that callbacks may add keys to.
+    - ``on_train_end(trainer, result=)``: after the last epoch, however the
+      phase ended (also on Ctrl-C or an error, which are raised again after
+      it); ``result`` is a :class:`TrainResult`.
+
+    The trainer gives ``trainer.estimator``, ``trainer.n_epochs``,
+    ``trainer.start_epoch`` (epochs trained before this call), ``trainer.phase``
+    (``"train"``, or ``"pretrain"`` for VaDE's autoencoder phase and ``"prior"``
+    for a VQ model's code prior), ``trainer.module`` and ``trainer.optimizer``.
+    Setting ``trainer.should_stop = True`` in any hook ends the phase cleanly
+    after the current epoch (the best weights are restored with early
+    stopping, and no convergence warning is raised).
+
+    Callbacks are not part of a saved model: :func:`skvae.save` stores
+    ``callbacks=None``.
 
     Examples
     --------
-    >>> class CountEpochs(Callback):
-    ...     def __init__(self):
-    ...         self.n = 0
+    >>> from sklearn.datasets import load_iris
+    >>> from skvae import VAE
+    >>> class StopAt(Callback):
+    ...     def __init__(self, epoch):
+    ...         self.epoch = epoch
     ...     def on_epoch_end(self, trainer, **kwargs):
-    ...         self.n += 1
-    >>> CountEpochs().n
-    0
+    ...         if kwargs["record"]["epoch"] == self.epoch:
+    ...             trainer.should_stop = True
+    >>> X = load_iris().data
+    >>> VAE(max_iter=50, callbacks=[StopAt(3)], random_state=0).fit(X).n_iter_
+    3
     """
 
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
-        """Call before the first epoch."""
+        """Call before the first epoch, with ``n_epochs`` and ``estimator``."""
 
     def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:
-        """Call after the last epoch."""
+        """Call after the last epoch, with ``result``."""
 
     def on_epoch_begin(self, trainer: Trainer, **kwargs: Any) -> None:
-        """Call at the start of each epoch."""
+        """Call at the start of each epoch, with ``epoch``."""
 
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
         """Call at the end of each epoch with ``record``."""
 
     def on_batch_end(self, trainer: Trainer, **kwargs: Any) -> None:
-        """Call after each optimisation step."""
+        """Call after each optimisation step, with ``batch`` and ``terms``."""
 
 
 class PrintLog(Callback):
-    """Print one line per epoch: losses, KL, active units, time (``verbose``).
+    """Print one line per epoch: the epoch of the total, losses, time (``verbose=2``).
+
+    Lines look like ``epoch   12/200 | train_loss 41.2031 | ... | 0.05s``;
+    the total is the number of epochs the model will have after this call
+    if it runs to ``max_iter``. Only the main training phase is printed.
 
     Parameters
     ----------
     print_fn : callable, default=print
-        Where the lines go.
+        Where the lines go (standard output by default, as scikit-learn's
+        ``verbose`` output).
 
     Examples
     --------
-    >>> PrintLog().format({"epoch": 1, "train_loss": 2.5, "dur": 0.1})
-    'epoch    1 | train_loss 2.5000 | 0.10s'
+    >>> PrintLog().format({"epoch": 1, "train_loss": 2.5, "dur": 0.1}, total=20)
+    'epoch    1/20 | train_loss 2.5000 | 0.10s'
     """
 
-    _keys = ("train_loss", "recon", "kl", "valid_loss", "beta", "active_units")
+    _keys = ("train_loss", "recon", "kl", "valid_loss", "beta", "active_units", "lr")
 
     def __init__(self, print_fn: Callable[[str], None] = print) -> None:
         self.print_fn = print_fn
 
-    def format(self, record: dict[str, Any]) -> str:
-        """Format one history record as a line."""
-        parts = [f"epoch {record['epoch']:4d}"]
+    def format(self, record: dict[str, Any], total: int | None = None) -> str:
+        """Format one history record as a line (``total``: the planned epochs)."""
+        epoch = f"epoch {record['epoch']:4d}"
+        if total is not None:
+            epoch += f"/{total}"
+        parts = [epoch]
         for key in self._keys:
             if key in record:
                 value = record[key]
-                text = f"{value:d}" if isinstance(value, int) else f"{value:.4f}"
+                if isinstance(value, int):
+                    text = f"{value:d}"
+                else:
+                    text = f"{value:.3g}" if key == "lr" else f"{value:.4f}"
                 parts.append(f"{key} {text}")
         parts.append(f"{record['dur']:.2f}s")
         return " | ".join(parts)
 
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
         """Print the epoch's record."""
-        self.print_fn(self.format(kwargs["record"]))
+        if trainer.phase == "train":
+            total = trainer.start_epoch + trainer.n_epochs
+            self.print_fn(self.format(kwargs["record"], total))
 
 
 @dataclass
@@ -98,6 +151,7 @@ class TrainResult:
 
     converged: bool = False
     interrupted: bool = False  # by KeyboardInterrupt, raised again
+    stopped: bool = False  # by a callback (``trainer.should_stop``)
     best_loss: float = math.inf
 
 
@@ -261,6 +315,22 @@ class Trainer:
         Called at the hooks of :class:`Callback`.
     summarize : callable, optional
         Turns the epoch means of the module's terms into history entries.
+    estimator : object, optional
+        The estimator being fitted, given to the callbacks.
+
+    Attributes
+    ----------
+    should_stop : bool
+        Set it to True (from a callback) to end training after the current
+        epoch; reset at the start of each :meth:`fit`.
+    n_epochs : int
+        The epochs planned by the running :meth:`fit` (``max_epochs``).
+    start_epoch : int
+        The epochs in the history before the running :meth:`fit`.
+    phase : str
+        "train", or "pretrain" / "prior" for a family's other phases.
+    device : torch.device or None
+        The device of the training data, once :meth:`fit` has started.
     """
 
     def __init__(
@@ -278,8 +348,14 @@ class Trainer:
         stream_ids: tuple[int, ...] = (),
         callbacks: Sequence[Callback] = (),
         summarize: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None,
+        estimator: Any = None,
     ) -> None:
         self.module = module
+        self.estimator = estimator
+        self.should_stop = False
+        self.n_epochs = 0
+        self.start_epoch = 0
+        self.device: torch.device | None = None
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.kl = NO_KL if kl is None else kl
@@ -301,6 +377,7 @@ class Trainer:
             autocast if getattr(module, "supports_autocast", False) else None
         )
         self.callbacks = list(callbacks)
+        self.phase = _PHASES.get(Stream(streams[0]), "train")
         # what the end of each epoch checks for non-finite values
         self._weights = [
             t
@@ -474,7 +551,6 @@ class Trainer:
             vsums = self.evaluate(valid)
             record["valid_loss"] = float(vsums["loss"]) / valid[0].shape[0]
         record["dur"] = time.perf_counter() - start
-        self.notify("on_epoch_end", record=record)
         return record
 
     def fit(
@@ -503,17 +579,31 @@ class Trainer:
         before, were they not finite), warns, calls ``on_train_end`` and is
         raised again, so that whatever runs the fit (a search, a script)
         stops too. :attr:`result` holds what was done until then.
+
+        A callback that sets :attr:`should_stop` ends training after the
+        current epoch, as if ``max_epochs`` were reached there (the best
+        weights are restored with ``valid``); ``result.stopped`` says so.
+        ``on_epoch_end`` is called once the record is in ``history`` and the
+        epoch counted for early stopping; ``on_train_end`` however training
+        ends.
         """
         result = self.result = TrainResult()
-        start_epoch = len(history)
+        self.start_epoch = start_epoch = len(history)
+        self.n_epochs = max_epochs
+        self.should_stop = False
+        self.device = train[0].device
         best_state = None
         no_improvement = 0
-        self.notify("on_train_begin")
+        self.notify("on_train_begin", n_epochs=max_epochs, estimator=self.estimator)
         try:
             for epoch in range(start_epoch, start_epoch + max_epochs):
+                if self.should_stop:
+                    result.stopped = True
+                    break
                 record = self.run_epoch(train, valid, epoch)
                 history.append(record)
                 if not stop_early or epoch + 1 < self.kl.warmup:
+                    self.notify("on_epoch_end", record=record)
                     continue
                 score = record["valid_loss" if valid is not None else "train_loss"]
                 if score < result.best_loss - tol:
@@ -524,9 +614,12 @@ class Trainer:
                     result.best_loss = score
                     if valid is not None:
                         best_state = _clone_tree(self.module.state_dict())
+                self.notify("on_epoch_end", record=record)
                 if no_improvement >= n_iter_no_change:
                     result.converged = True
                     break
+            else:
+                result.stopped = self.should_stop and max_epochs > 0
         except KeyboardInterrupt:
             result.interrupted = True
             if best_state is not None:
@@ -537,6 +630,11 @@ class Trainer:
                 stacklevel=3,
             )
             self.notify("on_train_end", result=result)
+            raise
+        except BaseException:
+            # release what callbacks hold (a progress bar, a file), then raise
+            with contextlib.suppress(Exception):
+                self.notify("on_train_end", result=result)
             raise
         if best_state is not None:
             self.module.load_state_dict(best_state)

@@ -41,9 +41,12 @@ module's ``state_dict`` (parameters and buffers, saved from CPU copies) are
 tensors of the safetensors blob.
 
 Only skvae's own estimators with JSON-able parameters can be saved: a model
-with ``callbacks`` or user networks (``encoder=``/``decoder=`` classes) raises
-``TypeError`` at save, since storing them would mean storing code. Pickle and
-joblib still work for such models (and only for trusted files).
+with user networks (``encoder=``/``decoder=`` classes) raises ``TypeError``
+at save, since storing them would mean storing code. Pickle and joblib still
+work for such models (and only for trusted files). Callbacks are used in
+training only and are not part of the model: a model fitted with
+``callbacks`` is saved with ``callbacks=None``, and loads so. The device is
+not saved either: a loaded model's ``device_`` is where it was loaded.
 
 A file is treated as hostile data: :func:`load` checks the magic bytes and
 version before reading further, refuses anything but a regular file unread,
@@ -90,7 +93,7 @@ _MAGIC = b"\x89SKVAE\r\n"
 _PREAMBLE = struct.Struct("<8sIQ32s")  # magic, version, header length, sha256
 # Fitted state that is rebuilt at load rather than stored.
 _NOT_SAVED = frozenset(
-    {"_extra_params", "_optimizer", "_optimizer_state", "_device", "module_"}
+    {"_extra_params", "_optimizer", "_optimizer_state", "_device", "device_", "module_"}
 )
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # The longest header read (JSON): far above any model's (histories, names).
@@ -156,8 +159,9 @@ def save(model, path):
     ------
     TypeError
         If the model is not one of skvae's estimators, or a parameter or
-        fitted attribute cannot be stored as data (``callbacks``, user
-        network classes); the message names it and the fix.
+        fitted attribute cannot be stored as data (user network classes);
+        the message names it and the fix. ``callbacks`` are not saved: the
+        file holds ``callbacks=None``.
 
     See Also
     --------
@@ -477,6 +481,8 @@ class _Writer:
                 "use joblib or pickle for other objects (trusted files only)."
             )
         params = est.get_params(deep=False)
+        if "callbacks" in params:  # used in training only: never saved
+            params["callbacks"] = None
         record: dict[str, Any] = {
             "class": name,
             "params": {k: self.value(v, f"{name}({k}=...)") for k, v in params.items()},

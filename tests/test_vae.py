@@ -275,9 +275,11 @@ def test_gradient_clipping_bounds_the_update(small_X):
 
 
 def test_verbose_prints_one_line_per_epoch(small_X, capsys):
-    tiny_vae(max_iter=3, verbose=True).fit(small_X)
-    lines = [line for line in capsys.readouterr().out.splitlines() if "epoch" in line]
+    tiny_vae(max_iter=3, verbose=2).fit(small_X)
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("epoch")]
     assert len(lines) == 3
+    assert lines[2].startswith("epoch    3/3 |")
     assert "train_loss" in lines[0]
     assert "active_units" in lines[0]
 

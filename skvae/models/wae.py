@@ -120,15 +120,23 @@ default="relu"
         Continue from the previous fit's weights and optimiser state (a
         one-off initialisation, such as a pretraining, is not repeated).
     verbose : bool or int, default=False
-        Print one line per epoch (the losses and their parts, time).
+        1 (or True): a progress bar over the epochs (tqdm; drawn only in an
+        interactive session, never in a joblib or Dask worker) and a line
+        with the device at the start and a summary at the end; 2: one line
+        per epoch (the epoch of the total, the losses and their parts,
+        time) in place of the bar. The logger named ``skvae`` receives these
+        lines whatever the value (see :mod:`skvae.callbacks`).
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw of a fit: weight initialisation, batching,
         noise, the validation split and any initialisation from the data. The
         global numpy and torch random states are never used or changed.
     device : str, default="auto"
-        "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
+        "auto" (CUDA when available, else Apple's MPS, else the CPU), "cpu",
+        "cuda", "cuda:N" or "mps"; ``device_`` names the one used.
     callbacks : list of skvae.Callback or None, default=None
-        Extra callbacks called by the training loop (in every phase of a fit).
+        Extra callbacks called by the training loop (in every phase of a
+        fit), e.g. those of :mod:`skvae.callbacks`. They are not part of the
+        model: :func:`skvae.save` stores ``callbacks=None``.
     encoder, decoder : torch.nn.Module class or instance, default=None
         Your own networks in place of the built-in ones. The encoder maps
         rows ``(batch, n_features)`` to features and the decoder maps codes
@@ -153,6 +161,9 @@ default="relu"
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
+    device_ : str
+        The device the model is on: where it was trained ("cpu", "cuda:0",
+        "mps"), or where it was loaded or unpickled.
     n_iter_ : int
         Number of epochs trained.
     history_ : list of dict

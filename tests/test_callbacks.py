@@ -1,0 +1,414 @@
+"""Watching and steering a fit: verbose output, the skvae logger, ``device_``,
+the hooks' arguments, ``trainer.should_stop`` and the ready-made callbacks of
+``skvae.callbacks`` (issue 24, items 1 and 2)."""
+
+import csv
+import io
+import logging
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import estimator_classes, tiny
+from sklearn.base import is_classifier
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._testing import assert_docstring_consistency
+
+import skvae
+from skvae import VAE, AdversarialAE, BaseVAE, Callback, VaDE
+from skvae._torch import resolve_device
+from skvae.callbacks import (
+    Checkpoint,
+    CSVLogger,
+    LRScheduler,
+    PrintLog,
+    ProgressBar,
+    TensorBoardLogger,
+)
+
+
+@pytest.fixture(scope="module")
+def X():
+    # the middle row of pixels of 300 digits, standardised
+    return StandardScaler().fit_transform(load_digits().data[:300, 32:40])
+
+
+def _vae(**params):
+    return tiny(VAE, learning_rate_init=0.01, **params)
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
+
+
+def _same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class _Bars:
+    """Records every tqdm bar the ProgressBar opens (a tqdm subclass)."""
+
+    def __init__(self, monkeypatch):
+        import tqdm.auto
+        from tqdm.std import tqdm as base
+
+        self.bars = bars = []
+
+        class Recorded(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.closed = False
+                self.drawn = not self.disable  # close() sets disable
+                bars.append(self)
+
+            def close(self):
+                self.closed = True
+                super().close()
+
+        monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
+
+
+# ------------------------------------------------------------- progress bar
+def test_progress_bar_total_is_max_iter_and_it_closes_on_early_stopping(X, monkeypatch):
+    pytest.importorskip("tqdm")
+    bars = _Bars(monkeypatch).bars
+    out = io.StringIO()
+    # tol so large that no epoch after the first improves: stops at epoch 3
+    vae = _vae(
+        max_iter=50,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=1e6,
+        callbacks=[ProgressBar(disable=False, file=out)],
+    ).fit(X)
+    assert vae.n_iter_ == 3
+    (bar,) = bars
+    assert bar.total == 50
+    assert bar.n == 3
+    assert bar.closed
+    assert "3/50" in out.getvalue()
+    assert "VAE (cpu)" in out.getvalue()
+    assert "loss=" in out.getvalue()
+    assert vae.callbacks[0].bar_ is None  # not kept: the model pickles
+    pickle.dumps(vae)
+
+
+def test_verbose_1_bar_is_quiet_off_a_terminal_and_in_workers(X, monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    bars = _Bars(monkeypatch).bars
+    vae = _vae(max_iter=4, verbose=1).fit(X)
+    (bar,) = bars
+    assert bar.total == 4
+    assert bar.closed
+    assert not bar.drawn  # pytest's stderr is not a terminal
+    captured = capsys.readouterr()
+    assert "%|" not in captured.err
+    # the device once at the start, a summary at the end; no epoch lines
+    lines = captured.out.splitlines()
+    assert lines == [
+        "VAE: training on cpu, up to 4 epochs",
+        lines[1],
+    ]
+    assert lines[1].startswith("VAE: 4 epochs in ")
+    assert vae.device_ == "cpu"
+
+    import skvae.callbacks as module
+
+    monkeypatch.setattr(module, "_interactive", lambda file: True)
+    _vae(max_iter=2, callbacks=[ProgressBar()]).fit(X)
+    assert bars[-1].drawn  # a terminal
+    monkeypatch.setattr(module, "in_worker", lambda: True)
+    _vae(max_iter=2, callbacks=[ProgressBar()]).fit(X)
+    assert not bars[-1].drawn  # a joblib or Dask worker: quiet
+    _vae(max_iter=2, callbacks=[ProgressBar(disable=False, file=io.StringIO())]).fit(X)
+    assert bars[-1].drawn  # unless asked
+
+
+def test_verbose_2_prints_each_epoch_of_the_total(X, capsys):
+    _vae(max_iter=3, verbose=2).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch")]
+    assert [line.split(" | ")[0] for line in epochs] == [
+        "epoch    1/3",
+        "epoch    2/3",
+        "epoch    3/3",
+    ]
+    assert lines[0] == "VAE: training on cpu, up to 3 epochs"
+    assert len(lines) == 5
+
+
+def test_verbose_0_prints_nothing(X, capsys):
+    _vae(max_iter=2).fit(X)
+    assert capsys.readouterr() == ("", "")
+
+
+# ------------------------------------------------------------------ logging
+def test_the_skvae_logger_receives_the_fit_whatever_verbose(X, caplog, capsys):
+    caplog.set_level(logging.DEBUG, logger="skvae")
+    vae = _vae(max_iter=3).fit(X)
+    records = [r for r in caplog.records if r.name == "skvae"]
+    info = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    assert info[0] == "VAE: training on cpu, up to 3 epochs"
+    assert info[1].startswith("VAE: 3 epochs in ")
+    assert len(info) == 2
+    assert len(debug) == vae.n_iter_ == 3
+    assert debug[0].startswith("VAE epoch    1/3 | train_loss")
+    assert capsys.readouterr() == ("", "")  # logged, not printed
+    handlers = logging.getLogger("skvae").handlers
+    assert all(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_each_phase_reports_its_own_start(X, caplog):
+    caplog.set_level(logging.INFO, logger="skvae")
+    tiny(VaDE, n_clusters=2, pretrain_max_iter=2, max_iter=3).fit(X)
+    starts = [r.getMessage() for r in caplog.records if "training on" in r.message]
+    assert starts == [
+        "VaDE pretrain: training on cpu, up to 2 epochs",
+        "VaDE: training on cpu, up to 3 epochs",
+    ]
+
+
+# ------------------------------------------------------------------- device
+FAMILIES = [c for c in estimator_classes() if issubclass(c, BaseVAE)]
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=lambda c: c.__name__)
+def test_device_is_a_fitted_attribute(cls, X):
+    model = tiny(cls)
+    if model.__sklearn_tags__().target_tags.required or is_classifier(model):
+        model.fit(X, np.arange(X.shape[0]) % 2)
+    else:
+        model.fit(X)
+    assert model.device_ == "cpu"
+    assert pickle.loads(pickle.dumps(model)).device_ == "cpu"
+
+
+def test_device_is_where_a_loaded_model_is(X):
+    vae = _vae(max_iter=2).fit(X)
+    buffer = io.BytesIO()
+    skvae.save(vae, buffer)
+    buffer.seek(0)
+    loaded = skvae.load(buffer)
+    assert loaded.device_ == "cpu"
+    assert not hasattr(VAE(), "device_")
+
+
+def test_auto_considers_mps(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="MPS"):
+        resolve_device("mps")
+
+
+def test_device_wording_is_shared():
+    assert_docstring_consistency(FAMILIES, include_attrs=["device_"])
+
+
+# -------------------------------------------------------------------- hooks
+class _Seen(Callback):
+    def __init__(self):
+        self.begins = []
+
+    def on_train_begin(self, trainer, **kwargs):
+        self.begins.append(
+            (trainer.phase, kwargs["n_epochs"], kwargs["estimator"], trainer.n_epochs)
+        )
+
+
+def test_hooks_receive_the_planned_epochs_and_the_estimator(X):
+    seen = _Seen()
+    vae = _vae(max_iter=4, callbacks=[seen]).fit(X)
+    assert seen.begins == [("train", 4, vae, 4)]
+    vae.partial_fit(X)
+    assert seen.begins[-1] == ("train", 1, vae, 1)
+
+    seen = _Seen()
+    vade = tiny(VaDE, n_clusters=2, pretrain_max_iter=2, callbacks=[seen]).fit(X)
+    assert seen.begins == [("pretrain", 2, vade, 2), ("train", 3, vade, 3)]
+
+
+class _StopAt(Callback):
+    """Asks to stop from a hook, at an epoch (counted from 1)."""
+
+    def __init__(self, epoch, hook="on_epoch_end"):
+        self.epoch = epoch
+        self.hook = hook
+
+    def on_epoch_begin(self, trainer, **kwargs):
+        if self.hook == "on_epoch_begin" and kwargs["epoch"] + 1 == self.epoch:
+            trainer.should_stop = True
+
+    def on_epoch_end(self, trainer, **kwargs):
+        if self.hook == "on_epoch_end" and kwargs["record"]["epoch"] == self.epoch:
+            trainer.should_stop = True
+
+
+@pytest.mark.parametrize("hook", ["on_epoch_end", "on_epoch_begin"])
+def test_a_callback_stops_after_the_epoch_it_asks_for_without_warning(X, hook):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vae = _vae(max_iter=50, callbacks=[_StopAt(4, hook)]).fit(X)
+    assert vae.n_iter_ == len(vae.history_) == 4
+
+
+def test_a_stop_keeps_the_best_weights_with_early_stopping(X, tmp_path):
+    path = tmp_path / "best.skvae"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vae = _vae(
+            max_iter=50,
+            early_stopping=True,
+            n_iter_no_change=50,
+            callbacks=[Checkpoint(path), _StopAt(6)],
+        ).fit(X)
+    assert vae.n_iter_ == 6
+    assert _same_weights(_weights(skvae.load(path)), _weights(vae))
+
+
+# --------------------------------------------------------------- checkpoint
+def test_checkpoint_file_loads_to_the_best_weights_on_validation(X, tmp_path):
+    path = tmp_path / "best.skvae"
+    check = Checkpoint(path)
+    vae = _vae(max_iter=12, early_stopping=True, n_iter_no_change=12, callbacks=[check])
+    vae.fit(X)
+    valid = [r["valid_loss"] for r in vae.history_]
+    assert check.best_epoch_ == int(np.argmin(valid)) + 1
+    assert check.best_loss_ == min(valid)
+    best = skvae.load(path)
+    # the fit restored the best weights too: file and model agree
+    assert _same_weights(_weights(best), _weights(vae))
+    assert best.callbacks is None
+    assert best.n_iter_ == check.best_epoch_
+    np.testing.assert_array_equal(best.transform(X), vae.transform(X))
+
+
+class _Snapshots(Callback):
+    def __init__(self):
+        self.weights = {}
+
+    def on_epoch_end(self, trainer, **kwargs):
+        self.weights[kwargs["record"]["epoch"]] = _weights(trainer.estimator)
+
+
+def test_checkpoint_file_holds_the_best_epoch_on_training_loss(X, tmp_path):
+    path = tmp_path / "best.skvae"
+    snapshots = _Snapshots()
+    # beta grows over the warm-up, so the training loss can rise: warm-up
+    # epochs are not counted, as in early stopping
+    vae = _vae(max_iter=8, kl_warmup=3, callbacks=[snapshots, Checkpoint(path)])
+    vae.fit(X)
+    losses = [r["train_loss"] for r in vae.history_]
+    best_epoch = 3 + int(np.argmin(losses[2:]))
+    check = vae.callbacks[1]
+    assert check.best_epoch_ == best_epoch
+    assert _same_weights(_weights(skvae.load(path)), snapshots.weights[best_epoch])
+
+    # every epoch in the warm-up: none counts, the final model is written
+    path.unlink()
+    vae = _vae(max_iter=2, kl_warmup=5, callbacks=[Checkpoint(path)]).fit(X)
+    assert vae.callbacks[0].best_epoch_ is None
+    assert _same_weights(_weights(skvae.load(path)), _weights(vae))
+
+
+# ------------------------------------------------------------------ loggers
+def test_csv_logger_writes_one_row_per_epoch(X, tmp_path):
+    path = tmp_path / "log.csv"
+    vae = _vae(
+        max_iter=4, callbacks=[LRScheduler("StepLR", step_size=1), CSVLogger(path)]
+    )
+    vae.fit(X)
+
+    def rows():
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    got = rows()
+    assert [int(r["epoch"]) for r in got] == [1, 2, 3, 4]
+    assert [float(r["train_loss"]) for r in got] == vae.loss_curve_
+    assert "lr" in got[0]
+    assert "kl_per_dim" not in got[0]
+    vae.partial_fit(X)  # a continued fit appends
+    assert [int(r["epoch"]) for r in rows()] == [1, 2, 3, 4, 5]
+    vae.fit(X)  # a new fit starts the file anew
+    assert [int(r["epoch"]) for r in rows()] == [1, 2, 3, 4]
+
+
+def test_tensorboard_logger_writes_one_record_per_epoch(X, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    vae = _vae(max_iter=4, callbacks=[TensorBoardLogger(tmp_path)]).fit(X)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    scalars = events.Scalars("train_loss")
+    assert [s.step for s in scalars] == [1, 2, 3, 4]
+    np.testing.assert_allclose([s.value for s in scalars], vae.loss_curve_, rtol=1e-6)
+    assert "kl_per_dim/1" in events.Tags()["scalars"]
+    assert len(events.Scalars("kl")) == vae.n_iter_
+    assert vae.callbacks[0].writer_ is None
+    pickle.dumps(vae)
+
+
+def test_tensorboard_logger_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else real(name, *a),
+    )
+    with pytest.raises(ImportError, match="pip install tensorboard"):
+        TensorBoardLogger()
+
+
+# -------------------------------------------------------------- LR schedule
+def test_lr_scheduler_steps_once_per_epoch(X):
+    vae = _vae(max_iter=4, callbacks=[LRScheduler("StepLR", step_size=2, gamma=0.1)])
+    vae.fit(X)
+    np.testing.assert_allclose(
+        [r["lr"] for r in vae.history_], [0.01, 0.01, 0.001, 0.001]
+    )
+    vae.partial_fit(X)  # the schedule carries over
+    assert vae.history_[-1]["lr"] == pytest.approx(1e-4)
+
+    plateau = LRScheduler(
+        torch.optim.lr_scheduler.ReduceLROnPlateau, factor=0.5, patience=0
+    )
+    _vae(max_iter=3, callbacks=[plateau]).fit(X)
+
+    aae = tiny(AdversarialAE, callbacks=[LRScheduler("ExponentialLR", gamma=0.5)])
+    aae.fit(X)
+    assert aae.history_[-1]["lr"] < aae.history_[0]["lr"]
+    assert all(
+        group["lr"] < 1e-3
+        for optimizer in aae._optimizer.optimizers
+        for group in optimizer.param_groups
+    )
+
+    with pytest.raises(ValueError, match=r"torch\.optim\.lr_scheduler"):
+        _vae(callbacks=[LRScheduler("NoSuchScheduler")]).fit(X)
+
+
+# -------------------------------------------------------------- persistence
+def test_a_model_fitted_with_callbacks_saves_without_them(X, tmp_path):
+    vae = _vae(
+        max_iter=3,
+        callbacks=[PrintLog(print_fn=lambda line: None), CSVLogger(tmp_path / "l.csv")],
+    ).fit(X)
+    buffer = io.BytesIO()
+    skvae.save(vae, buffer)
+    buffer.seek(0)
+    loaded = skvae.load(buffer)
+    assert loaded.callbacks is None
+    assert len(vae.callbacks) == 2  # the model saved is left as it was
+    np.testing.assert_array_equal(loaded.transform(X), vae.transform(X))
