@@ -4,16 +4,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of torch is installed first: a bare "torch" requirement with no
-# torch installed would pull a multi-GB CUDA build.
+# The CPU build of torch is installed first, from PyTorch's CPU index: a bare
+# "torch" requirement with no torch installed would pull a multi-GB CUDA build
+# from PyPI. For a GPU: make demo TORCH_INDEX=https://download.pytorch.org/whl/cu126
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.skvae-installed
 
 .PHONY: demo test bench lint clean docs docs-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--index-url "$(TORCH_INDEX)" "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
 	touch $(STAMP)
 
