@@ -34,7 +34,9 @@ docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
-docs-quick: $(STAMP)   # the gallery with tiny fits, about 20 s
+# docs-quick: the gallery with tiny fits; the Sphinx build took 18 s on an idle
+# two-core machine (several times that when other jobs share the cores)
+docs-quick: $(STAMP)
 	SKVAE_EXAMPLES_QUICK=1 $(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
 lint: $(STAMP)
