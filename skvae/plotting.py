@@ -1671,15 +1671,17 @@ class TraversalDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         _check_fitted_model(estimator, "traverse", caller)
-        row = np.asarray(x)
-        if row.ndim == 2 and row.shape[0] == 1:
-            row = row[0]
-        if row.ndim != 1:
+        if hasattr(x, "to_frame"):  # a pandas Series: a one-row frame keeps names
+            x = x.to_frame().T
+        if np.ndim(x) == 1:
+            x = np.asarray(x)[None]
+        if np.ndim(x) != 2 or np.shape(x)[0] != 1:
             raise ValueError(
                 f"{caller} traverses from one row: x must have shape "
                 f"(n_features,) or (1, n_features), got {np.shape(x)}."
             )
-        n_latent = int(np.shape(estimator.transform(row[None]))[1])
+        n_features = np.shape(x)[1]
+        n_latent = int(np.shape(estimator.transform(x))[1])
         dims = np.arange(n_latent) if dims is None else np.ravel(dims)
         if dims.size == 0:
             raise ValueError(f"{caller}: dims must name at least one dimension.")
@@ -1687,11 +1689,11 @@ class TraversalDisplay:
         if image_shape is None:
             image_shape = getattr(estimator, "input_shape", None)
         if image_shape is not None:
-            image_shape = _image_shape(image_shape, row.shape[0], caller)
+            image_shape = _image_shape(image_shape, n_features, caller)
         if feature_names is None and image_shape is None:
             feature_names = getattr(estimator, "feature_names_in_", None)
         traversals = np.stack(
-            [estimator.traverse(row, dim=d, values=values) for d in dims]
+            [estimator.traverse(x, dim=d, values=values)[0] for d in dims]
         )
         display = cls(
             traversals,
