@@ -4,16 +4,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of torch is installed first: a bare "torch" requirement with no
-# torch installed would pull a multi-GB CUDA build.
+# torch is installed first, pinned: a bare "torch" requirement with no torch
+# installed would pull a multi-GB CUDA build from PyPI. Where pip is not set up
+# with a local CPU wheel, name PyTorch's index: for the CPU build
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# and for a GPU, TORCH_INDEX=https://download.pytorch.org/whl/cu126.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
 STAMP := $(VENV)/.skvae-installed
 
 .PHONY: demo test bench lint clean docs docs-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		$(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)") "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
 	touch $(STAMP)
 
@@ -31,7 +36,9 @@ docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
-docs-quick: $(STAMP)   # the gallery with tiny fits, about 20 s
+# docs-quick: the gallery with tiny fits; the Sphinx build took 18 s on an idle
+# two-core machine (several times that when other jobs share the cores)
+docs-quick: $(STAMP)
 	SKVAE_EXAMPLES_QUICK=1 $(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
 lint: $(STAMP)

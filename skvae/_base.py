@@ -1110,7 +1110,7 @@ class BaseVAE(
         """
         check_is_fitted(self)
         single = np.ndim(X) == 1
-        Z = self.transform(np.atleast_2d(np.asarray(X)))
+        Z = self.transform(X if np.ndim(X) == 2 else np.atleast_2d(np.asarray(X)))
         n_latent = Z.shape[1]
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")

@@ -79,6 +79,10 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
     latent dimensions on 80% of scikit-learn's 8x8 digits, then reports on the
     held-out 20%: the ELBO, the reconstruction error against PCA with the same
     number of components, and the fit time.
+    The figure is drawn with :mod:`skvae.plotting`'s displays: reconstructions,
+    samples, traversals of the five latent dimensions with the largest KL,
+    the 2-D latent space coloured by digit, the loss curves and the KL per
+    latent dimension.
 
     Parameters
     ----------
@@ -149,12 +153,8 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
         "higher is better); MSE per pixel."
     )
     results["figure"] = None
-    if output is not None:
-        results["figure"] = _save_figure(models, X_test, y_test, Path(output))
-    return results
-
-
-def _save_figure(models: dict, X_test, y_test, path: Path) -> Path | None:
+    if output is None:
+        return results
     try:
         import matplotlib
 
@@ -162,53 +162,38 @@ def _save_figure(models: dict, X_test, y_test, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib is not installed: no figure (pip install skvae[plot]).")
-        return None
-    fig, axes = plt.subplots(
-        2, 2, figsize=(13, 8.5), gridspec_kw={"height_ratios": [1, 1.7]}
+        return results
+    from skvae.plotting import (
+        KLPerDimensionDisplay,
+        LatentSpaceDisplay,
+        LossCurveDisplay,
+        ReconstructionDisplay,
+        SamplesDisplay,
+        TraversalDisplay,
     )
+
     vae2, vae10 = models[2], models[10]
-    originals = X_test[:12]
-    recon = vae10.inverse_transform(vae10.transform(originals))
-    shown = {"cmap": "gray_r", "vmin": 0.0, "vmax": 1.0}
-    axes[0, 0].imshow(_grid(np.vstack([originals, recon]), n_cols=12), **shown)
-    axes[0, 0].set_title("Held-out digits (top) and reconstructions (10-D VAE)")
-    samples = vae10.sample(36, random_state=1)
-    axes[0, 1].imshow(_grid(samples, n_cols=12), **shown)
-    axes[0, 1].set_title("Samples from the prior (10-D VAE)")
-    for ax in axes[0]:
-        ax.set_axis_off()
-    Z = vae2.transform(X_test)
-    scatter = axes[1, 0].scatter(Z[:, 0], Z[:, 1], c=y_test, cmap="tab10", s=12)
-    axes[1, 0].legend(*scatter.legend_elements(), title="digit", fontsize=7, ncol=2)
-    axes[1, 0].set(title="2-D latent space (posterior means, held-out digits)")
-    axes[1, 0].set(xlabel="z1", ylabel="z2")
-    for k, vae in models.items():
-        epochs = [r["epoch"] for r in vae.history_]
-        axes[1, 1].plot(epochs, vae.loss_curve_, label=f"train, {k}-D")
-        valid = [r["valid_loss"] for r in vae.history_]
-        axes[1, 1].plot(epochs, valid, "--", label=f"validation, {k}-D")
-    axes[1, 1].set(title="Loss curves", xlabel="epoch", ylabel="negative ELBO (nats)")
-    axes[1, 1].legend()
+    pixels = {"image_shape": (8, 8), "vmin": 0.0, "vmax": 1.0}
+    fig, axes = plt.subplots(2, 3, figsize=(18, 10))
+    ReconstructionDisplay.from_estimator(vae10, X_test[:10], ax=axes[0, 0], **pixels)
+    SamplesDisplay.from_estimator(
+        vae10, 36, random_state=1, n_cols=9, ax=axes[0, 1], **pixels
+    )
+    kl = KLPerDimensionDisplay.from_estimator(vae10, ax=axes[1, 2])
+    strongest = np.argsort(kl.kl_per_dim[-1])[::-1][:5]  # the 5 largest KLs
+    TraversalDisplay.from_estimator(
+        vae10, X_test[0], dims=strongest, ax=axes[0, 2], **pixels
+    )
+    LatentSpaceDisplay.from_estimator(vae2, X_test, y_test, ax=axes[1, 0])
+    LossCurveDisplay.from_estimator(vae10, ax=axes[1, 1])
     fig.tight_layout()
+    path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"Figure written to {path}")
-    return path
-
-
-def _grid(images: np.ndarray, n_cols: int, side: int = 8) -> np.ndarray:
-    """Tile flattened square images into one array, ``n_cols`` per row."""
-    n_rows = int(np.ceil(len(images) / n_cols))
-    grid = np.zeros((n_rows * (side + 1), n_cols * (side + 1)))
-    images = np.clip(images, 0.0, 1.0)
-    for i, image in enumerate(images):
-        r, c = divmod(i, n_cols)
-        grid[
-            r * (side + 1) : r * (side + 1) + side,
-            c * (side + 1) : c * (side + 1) + side,
-        ] = image.reshape(side, side)
-    return grid
+    results["figure"] = path
+    return results
 
 
 # ---------------------------------------------------------------- CSV files

@@ -29,10 +29,12 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "InterpolationDisplay",
+    "KLPerDimensionDisplay",
     "LatentSpaceDisplay",
     "LossCurveDisplay",
     "ReconstructionDisplay",
     "SamplesDisplay",
+    "TraversalDisplay",
 ]
 
 _MAX_LEGEND_CLASSES = 20
@@ -1073,6 +1075,7 @@ class LossCurveDisplay:
             style.update(line_kw or {})
             (line,) = ax.plot(epochs, values, label=_LOSS_LABELS.get(key, key), **style)
             self.lines_[key] = line
+        _integer_epochs(ax)
         ax.set_xlabel("epoch")
         loss_keys = {"train_loss", "valid_loss", "recon", "kl"}
         ax.set_ylabel("nats per row" if set(keys) <= loss_keys else "value")
@@ -1135,16 +1138,580 @@ class LossCurveDisplay:
         ['train_loss', 'valid_loss']
         """
         caller = f"{cls.__name__}.from_estimator"
-        check_is_fitted(estimator)
-        model = estimator
-        if not hasattr(model, "history_") and hasattr(model, "estimator_"):
-            model = model.estimator_
-        if not hasattr(model, "history_"):
-            raise TypeError(
-                f"{caller} needs a fitted model with history_, got {_name(estimator)}."
-            )
-        display = cls(list(model.history_), estimator_name=_name(model))
+        model, history = _history_of(estimator, caller)
+        display = cls(history, estimator_name=_name(model))
         return display.plot(ax=ax, keys=keys, line_kw=line_kw)
+
+
+def _integer_epochs(ax: Any) -> None:
+    """Ticks of the epoch axis at whole epochs (no 1.5 on short runs)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _history_of(estimator: Any, caller: str) -> tuple[Any, list]:
+    """The fitted model holding ``history_`` (a meta-estimator's ``estimator_``)."""
+    check_is_fitted(estimator)
+    model = estimator
+    if not hasattr(model, "history_") and hasattr(model, "estimator_"):
+        model = model.estimator_
+    if not hasattr(model, "history_"):
+        raise TypeError(
+            f"{caller} needs a fitted model with history_, got {_name(estimator)}."
+        )
+    return model, list(model.history_)
+
+
+# ------------------------------------------------------------ KL per dimension
+class KLPerDimensionDisplay:
+    """KL divergence of each latent dimension over the epochs, active ones marked.
+
+    The first plot to look at for posterior collapse: a dimension whose KL
+    stays near zero carries no information about the rows (its posterior is
+    the prior), while the active ones stand out. Each line is one dimension's
+    epoch mean of KL(q(z_d | x) || p(z_d)), as recorded in ``history_`` under
+    ``"kl_per_dim"``; dimensions whose KL at the last epoch exceeds
+    ``threshold`` are drawn in colour and named in the legend, the others in
+    grey.
+
+    Parameters
+    ----------
+    kl_per_dim : array-like of shape (n_epochs, n_dims)
+        KL of each dimension (nats per row) at each epoch.
+    epochs : array-like of shape (n_epochs,) or None, default=None
+        The epoch of each row; ``None`` numbers them from 1.
+    threshold : float, default=0.005
+        A dimension is active when its KL at the last epoch exceeds this many
+        nats. ``history_``'s ``"active_units"`` counts the dimensions whose
+        E[z | x] varies over the data by more than 0.01 (Burda et al. 2016);
+        under an N(0, I) prior a dimension's KL is at least half that
+        variance, so with the default every dimension counted there is
+        marked here too (a few more may be).
+    estimator_name : str or None, default=None
+        Name of the model, shown in the title.
+
+    Attributes
+    ----------
+    lines_ : list of matplotlib Line2D
+        One line per dimension, in order.
+    active_ : ndarray of bool of shape (n_dims,)
+        Which dimensions are active (KL at the last epoch above ``threshold``).
+    threshold_line_ : matplotlib Line2D
+        The horizontal line at ``threshold``.
+    ax_ : matplotlib Axes
+        The axes drawn on.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    KLPerDimensionDisplay.from_estimator : Plot a fitted model's history.
+    LossCurveDisplay : The training curves.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skvae.plotting import KLPerDimensionDisplay
+    >>> kl = [[0.5, 0.2, 0.01], [1.5, 0.1, 0.002], [2.0, 0.05, 0.001]]
+    >>> disp = KLPerDimensionDisplay(kl).plot()
+    >>> disp.active_
+    array([ True,  True, False])
+    >>> len(disp.lines_)
+    3
+    """
+
+    def __init__(
+        self, kl_per_dim, *, epochs=None, threshold=0.005, estimator_name=None
+    ):
+        self.kl_per_dim = kl_per_dim
+        self.epochs = epochs
+        self.threshold = threshold
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap="tab10", line_kw=None):
+        """Draw one line per latent dimension against the epoch.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on; ``None`` makes a new figure.
+        cmap : str or matplotlib Colormap, default="tab10"
+            Colours of the active dimensions (inactive ones are grey).
+        line_kw : dict or None, default=None
+            Keyword arguments of ``Axes.plot``, for every line.
+
+        Returns
+        -------
+        display : KLPerDimensionDisplay
+            This display, with ``lines_``, ``active_``, ``threshold_line_``,
+            ``ax_`` and ``figure_`` set.
+        """
+        caller = "KLPerDimensionDisplay.plot"
+        kl = np.asarray(self.kl_per_dim, dtype=float)
+        if kl.ndim != 2 or kl.shape[0] < 1 or kl.shape[1] < 1:
+            raise ValueError(
+                f"{caller} expects kl_per_dim of shape (n_epochs, n_dims), got "
+                f"shape {kl.shape}."
+            )
+        n_epochs, n_dims = kl.shape
+        epochs = (
+            np.arange(1, n_epochs + 1) if self.epochs is None else np.ravel(self.epochs)
+        )
+        if epochs.shape[0] != n_epochs:
+            raise ValueError(
+                f"epochs must have one value per row of kl_per_dim ({n_epochs}), "
+                f"got {epochs.shape[0]}."
+            )
+        threshold = self.threshold
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float, np.number))
+            or not threshold >= 0
+        ):
+            raise ValueError(
+                f"threshold must be a non-negative number, got {threshold!r}."
+            )
+        plt = _pyplot(caller)
+        ax = _get_axes(ax, caller)
+        last = kl[-1]
+        self.active_ = last > threshold
+        colours = plt.get_cmap(cmap)
+        n_active = int(self.active_.sum())
+        named = n_active <= 12  # name each active dimension in the legend
+        self.lines_ = []
+        for d in range(n_dims):
+            if self.active_[d]:
+                rank = int(self.active_[:d].sum())
+                style = {"color": colours(rank % colours.N), "linewidth": 1.8}
+                label = f"z[{d}]" if named else ("active" if rank == 0 else None)
+            else:
+                first = d == int(np.argmin(self.active_))  # the first inactive one
+                style = {"color": "0.6", "linewidth": 1.0, "linestyle": "--"}
+                label = f"inactive ({n_dims - n_active})" if first else None
+            style.update(line_kw or {})
+            (line,) = ax.plot(epochs, kl[:, d], label=label, **style)
+            self.lines_.append(line)
+        self.threshold_line_ = ax.axhline(
+            threshold,
+            color="black",
+            linestyle=":",
+            linewidth=1.0,
+            label=f"threshold ({threshold:g} nats)",
+        )
+        _integer_epochs(ax)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("KL per latent dimension (nats per row)")
+        ax.legend(fontsize="small", ncol=2 if n_active > 6 else 1)
+        what = f"KL per latent dimension, {n_active} of {n_dims} active"
+        name = self.estimator_name
+        ax.set_title(what if name is None else f"{name}: {what}")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, *, threshold=0.005, ax=None, cmap="tab10", line_kw=None
+    ):
+        """Plot the KL of each latent dimension recorded while a model was fitted.
+
+        Parameters
+        ----------
+        estimator : fitted skvae estimator
+            A model whose ``history_`` records ``"kl_per_dim"`` (the models
+            with a Gaussian latent: VAE, ConditionalVAE, SemiSupervisedVAE,
+            VaDE, HierarchicalVAE and LadderVAE, whose dimensions are every
+            layer's, bottom first), or a meta-estimator such as
+            :class:`~skvae.VAEOutlierDetector` whose ``estimator_`` is one.
+        threshold : float, default=0.005
+            A dimension is active when its KL at the last epoch exceeds this
+            many nats (see the class description).
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on; ``None`` makes a new figure.
+        cmap : str or matplotlib Colormap, default="tab10"
+            Colours of the active dimensions.
+        line_kw : dict or None, default=None
+            Keyword arguments of ``Axes.plot``.
+
+        Returns
+        -------
+        display : KLPerDimensionDisplay
+            The display, plotted.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_digits
+        >>> from skvae import VAE
+        >>> from skvae.plotting import KLPerDimensionDisplay
+        >>> X = load_digits().data[:100] / 16
+        >>> vae = VAE(n_components=4, max_iter=3, random_state=0).fit(X)
+        >>> disp = KLPerDimensionDisplay.from_estimator(vae)
+        >>> disp.kl_per_dim.shape
+        (3, 4)
+        """
+        caller = f"{cls.__name__}.from_estimator"
+        model, history = _history_of(estimator, caller)
+        if not getattr(getattr(model, "module_", None), "closed_form_kl", True):
+            raise ValueError(
+                f"{caller}: {_name(model)} with this prior has no KL per latent "
+                "dimension (the VampPrior's KL does not split over dimensions)."
+            )
+        rows = [r.get("kl_per_dim") for r in history]
+        if not history or all(r is None for r in rows):
+            raise ValueError(
+                f"{caller}: {_name(model)}'s history_ records no KL per latent "
+                "dimension (kl_per_dim); models without a Gaussian latent "
+                "(VQVAE, WAE, AdversarialAE) have none."
+            )
+        width = max(len(r) for r in rows if r is not None)
+        kl = np.full((len(rows), width), np.nan)
+        for i, r in enumerate(rows):
+            if r is not None:
+                kl[i, : len(r)] = r
+        epochs = np.array([r.get("epoch", i + 1) for i, r in enumerate(history)])
+        display = cls(
+            kl, epochs=epochs, threshold=threshold, estimator_name=_name(model)
+        )
+        return display.plot(ax=ax, cmap=cmap, line_kw=line_kw)
+
+
+# ----------------------------------------------------------------- traversals
+class TraversalDisplay:
+    """Decoded rows as one latent dimension at a time is moved, from one row.
+
+    The picture of :meth:`~skvae.VAE.traverse`: what each latent dimension
+    encodes. For images, one mosaic: a row of decoded images per latent
+    dimension, a column per value given to it. For tabular data, one small
+    line plot per dimension: each feature's decoded value against the value
+    of the dimension.
+
+    Parameters
+    ----------
+    traversals : array-like of shape (n_dims, n_values, n_features)
+        ``traversals[i, j]`` is the decoded row with dimension ``dims[i]`` set
+        to ``values[j]``.
+    values : array-like of shape (n_values,)
+        The values given to each dimension.
+    dims : array-like of int of shape (n_dims,) or None, default=None
+        The latent dimension of each row of the grid; ``None`` is
+        ``0, 1, ..., n_dims - 1``.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(channels, height, width)`` draws images;
+        ``None`` draws line plots.
+    feature_names : array-like of str or None, default=None
+        Names of the features in the line plots' legend; ``None`` is
+        ``x[0], x[1], ...``.
+    estimator_name : str or None, default=None
+        Name of the model, shown in the title.
+
+    Attributes
+    ----------
+    im_ : matplotlib AxesImage or None
+        The mosaic (images), else None.
+    lines_ : ndarray of matplotlib Line2D of shape (n_dims, n_features) or None
+        The lines (tabular data), else None.
+    axes_ : ndarray of matplotlib Axes
+        The axes drawn on: one for images, one per dimension for line plots.
+    ax_ : matplotlib Axes
+        The first of ``axes_`` (the only one for images).
+    figure_ : matplotlib Figure
+        The figure holding the axes.
+
+    See Also
+    --------
+    TraversalDisplay.from_estimator : Traverse with a fitted model and plot.
+    InterpolationDisplay : Decoded points between two rows.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skvae.plotting import TraversalDisplay
+    >>> traversals = np.random.RandomState(0).rand(2, 5, 16)   # 2 dims, 5 values
+    >>> disp = TraversalDisplay(traversals, np.linspace(-2, 2, 5), image_shape=(4, 4))
+    >>> disp = disp.plot()
+    >>> disp.im_.get_array().shape                   # 2 rows, 5 columns of 4x4
+    (9, 24)
+    >>> disp = TraversalDisplay(traversals, np.linspace(-2, 2, 5)).plot()
+    >>> disp.lines_.shape, disp.axes_.shape
+    ((2, 16), (2,))
+    """
+
+    def __init__(
+        self,
+        traversals,
+        values,
+        *,
+        dims=None,
+        image_shape=None,
+        feature_names=None,
+        estimator_name=None,
+    ):
+        self.traversals = traversals
+        self.values = values
+        self.dims = dims
+        self.image_shape = image_shape
+        self.feature_names = feature_names
+        self.estimator_name = estimator_name
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        n_cols=None,
+        cmap="gray_r",
+        vmin=None,
+        vmax=None,
+        imshow_kw=None,
+        line_kw=None,
+    ):
+        """Draw the traversals: a mosaic of images, or one line plot per dimension.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, array-like of Axes or None, default=None
+            Where to draw: for images one Axes; for line plots one Axes per
+            dimension (a single Axes when there is one dimension). ``None``
+            makes a new figure.
+        n_cols : int or None, default=None
+            Line plots per row of a new figure; ``None`` is up to 4.
+        cmap : str or matplotlib Colormap, default="gray_r"
+            Colour map of grey images.
+        vmin, vmax : float or None, default=None
+            Colour limits of the images; ``None`` takes the range of the
+            traversals.
+        imshow_kw : dict or None, default=None
+            Keyword arguments of ``Axes.imshow``.
+        line_kw : dict or None, default=None
+            Keyword arguments of ``Axes.plot``, for every line.
+
+        Returns
+        -------
+        display : TraversalDisplay
+            This display, with ``axes_``, ``ax_``, ``figure_`` and ``im_`` or
+            ``lines_`` set.
+        """
+        caller = "TraversalDisplay.plot"
+        traversals = np.asarray(self.traversals, dtype=float)
+        if traversals.ndim == 2:
+            traversals = traversals[None]
+        if traversals.ndim != 3 or min(traversals.shape) < 1:
+            raise ValueError(
+                f"{caller} expects traversals of shape (n_dims, n_values, "
+                f"n_features), got shape {np.shape(self.traversals)}."
+            )
+        n_dims, n_values, _ = traversals.shape
+        values = np.ravel(np.asarray(self.values, dtype=float))
+        if values.shape[0] != n_values:
+            raise ValueError(
+                f"values must have one value per column of the traversals "
+                f"({n_values}), got {values.shape[0]}."
+            )
+        dims = np.arange(n_dims) if self.dims is None else np.ravel(self.dims)
+        if dims.shape[0] != n_dims:
+            raise ValueError(
+                f"dims must name one latent dimension per traversal ({n_dims}), "
+                f"got {dims.shape[0]}."
+            )
+        self.im_, self.lines_ = None, None
+        if self.image_shape is not None:
+            self._plot_images(ax, traversals, values, dims, cmap, vmin, vmax, imshow_kw)
+        else:
+            self._plot_lines(ax, traversals, values, dims, n_cols, line_kw, caller)
+        self.ax_ = self.axes_.flat[0]
+        self.figure_ = self.ax_.figure
+        return self
+
+    def _plot_images(self, ax, traversals, values, dims, cmap, vmin, vmax, imshow_kw):
+        caller = "TraversalDisplay.plot"
+        n_dims, n_values, n_features = traversals.shape
+        shape = _image_shape(self.image_shape, n_features, caller)
+        cells = [divmod(i, n_values) for i in range(n_dims * n_values)]
+        images = traversals.reshape(-1, n_features)
+        value_range = _value_range(images, vmin, vmax)
+        mosaic, gap = _mosaic(images, cells, (n_dims, n_values), shape, value_range)
+        figsize = (max(4.0, 0.7 * n_values + 1.0), max(2.0, 0.7 * n_dims + 1.0))
+        ax = _get_axes(ax, caller, figsize=figsize)
+        self.im_ = _show(ax, mosaic, value_range, cmap, imshow_kw)
+        ax.set_yticks(_centres(n_dims, shape[1], gap))
+        ax.set_yticklabels([f"z[{d}]" for d in dims], fontsize="small")
+        ax.set_xticks(_centres(n_values, shape[2], gap))
+        ax.set_xticklabels([f"{v:.2g}" for v in values], fontsize="small")
+        ax.tick_params(length=0)
+        ax.set_xlabel("value of the latent dimension")
+        self.axes_ = np.array([ax], dtype=object)
+        _finish(self, ax, "latent traversals")
+
+    def _plot_lines(self, ax, traversals, values, dims, n_cols, line_kw, caller):
+        n_dims, _, n_features = traversals.shape
+        names = self.feature_names
+        if names is None:
+            names = [f"x[{j}]" for j in range(n_features)]
+        names = [str(n) for n in names]
+        if len(names) != n_features:
+            raise ValueError(
+                f"feature_names must have one name per feature ({n_features}), "
+                f"got {len(names)}."
+            )
+        if ax is None:
+            plt = _pyplot(caller)
+            n_cols = _check_n_cols(n_cols, min(n_dims, 4))
+            n_rows = math.ceil(n_dims / n_cols)
+            _, grid = plt.subplots(
+                n_rows,
+                n_cols,
+                figsize=(3.2 * n_cols, 2.6 * n_rows + 0.6),
+                sharey=True,
+                squeeze=False,
+            )
+            for extra in grid.flat[n_dims:]:
+                extra.set_visible(False)
+            axes = grid.flat[:n_dims]
+        else:
+            axes = np.ravel(np.asarray(ax, dtype=object))
+            if axes.shape[0] != n_dims:
+                raise ValueError(
+                    f"{caller} draws one line plot per latent dimension: ax must "
+                    f"hold {n_dims} Axes, got {axes.shape[0]}."
+                )
+        self.axes_ = np.array(list(axes), dtype=object)
+        self.lines_ = np.empty((n_dims, n_features), dtype=object)
+        for i, (axis, d) in enumerate(zip(self.axes_, dims, strict=True)):
+            for j in range(n_features):
+                (line,) = axis.plot(
+                    values, traversals[i, :, j], label=names[j], **(line_kw or {})
+                )
+                self.lines_[i, j] = line
+            axis.set_title(f"z[{d}]", fontsize="medium")
+            axis.set_xlabel(f"value of z[{d}]")
+        self.axes_[0].set_ylabel("decoded value")
+        if n_features <= 10:
+            self.axes_[0].legend(fontsize="small")
+        title = "Latent traversals"
+        if self.estimator_name is not None:
+            title = f"{self.estimator_name}: latent traversals"
+        figure = self.axes_[0].figure
+        figure.suptitle(title)
+        if ax is None:
+            figure.tight_layout()
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        x,
+        *,
+        dims=None,
+        values=None,
+        image_shape=None,
+        feature_names=None,
+        ax=None,
+        n_cols=None,
+        cmap="gray_r",
+        vmin=None,
+        vmax=None,
+        imshow_kw=None,
+        line_kw=None,
+    ):
+        """Traverse latent dimensions from a row with ``estimator.traverse`` and plot.
+
+        Parameters
+        ----------
+        estimator : fitted skvae estimator
+            A model with ``traverse`` (every skvae model).
+        x : array-like of shape (n_features,) or (1, n_features)
+            The row whose code is the starting point.
+        dims : array-like of int or None, default=None
+            The latent dimensions to traverse; ``None`` is every one.
+        values : array-like of float or None, default=None
+            The values given to each dimension; ``None`` is 7 values evenly
+            spaced from -3 to 3 (prior standard deviations).
+        image_shape : tuple of int or None, default=None
+            ``(height, width)`` or ``(channels, height, width)`` draws
+            images; ``None`` takes the model's ``input_shape``, and draws
+            line plots when the model has none.
+        feature_names : array-like of str or None, default=None
+            Names in the line plots' legend; ``None`` takes the model's
+            ``feature_names_in_`` when it has them.
+        ax : matplotlib Axes, array-like of Axes or None, default=None
+            Where to draw (see :meth:`plot`); ``None`` makes a new figure.
+        n_cols : int or None, default=None
+            Line plots per row of a new figure.
+        cmap : str or matplotlib Colormap, default="gray_r"
+            Colour map of grey images.
+        vmin, vmax : float or None, default=None
+            Colour limits of the images.
+        imshow_kw : dict or None, default=None
+            Keyword arguments of ``Axes.imshow``.
+        line_kw : dict or None, default=None
+            Keyword arguments of ``Axes.plot``.
+
+        Returns
+        -------
+        display : TraversalDisplay
+            The display, plotted.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_digits
+        >>> from skvae import VAE
+        >>> from skvae.plotting import TraversalDisplay
+        >>> X = load_digits().data[:100] / 16
+        >>> vae = VAE(n_components=3, max_iter=2, random_state=0).fit(X)
+        >>> disp = TraversalDisplay.from_estimator(vae, X[0], image_shape=(8, 8))
+        >>> disp.traversals.shape                     # 3 dimensions, 7 values
+        (3, 7, 64)
+        """
+        caller = f"{cls.__name__}.from_estimator"
+        _check_fitted_model(estimator, "traverse", caller)
+        if hasattr(x, "to_frame"):  # a pandas Series: a one-row frame keeps names
+            x = x.to_frame().T
+        if np.ndim(x) == 1:
+            x = np.asarray(x)[None]
+        if np.ndim(x) != 2 or np.shape(x)[0] != 1:
+            raise ValueError(
+                f"{caller} traverses from one row: x must have shape "
+                f"(n_features,) or (1, n_features), got {np.shape(x)}."
+            )
+        n_features = np.shape(x)[1]
+        n_latent = int(np.shape(estimator.transform(x))[1])
+        dims = np.arange(n_latent) if dims is None else np.ravel(dims)
+        if dims.size == 0:
+            raise ValueError(f"{caller}: dims must name at least one dimension.")
+        values = np.linspace(-3.0, 3.0, 7) if values is None else np.ravel(values)
+        if image_shape is None:
+            image_shape = getattr(estimator, "input_shape", None)
+        if image_shape is not None:
+            image_shape = _image_shape(image_shape, n_features, caller)
+        if feature_names is None and image_shape is None:
+            feature_names = getattr(estimator, "feature_names_in_", None)
+        traversals = np.stack(
+            [estimator.traverse(x, dim=d, values=values)[0] for d in dims]
+        )
+        display = cls(
+            traversals,
+            values,
+            dims=dims,
+            image_shape=image_shape,
+            feature_names=feature_names,
+            estimator_name=_name(estimator),
+        )
+        return display.plot(
+            ax=ax,
+            n_cols=n_cols,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            imshow_kw=imshow_kw,
+            line_kw=line_kw,
+        )
 
 
 def _number(value: Any, key: str, caller: str) -> float:

@@ -11,13 +11,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from skvae import VAE, ConditionalVAE, VAEOutlierDetector  # noqa: E402
+from skvae import VAE, WAE, ConditionalVAE, VAEOutlierDetector  # noqa: E402
 from skvae.plotting import (  # noqa: E402
     InterpolationDisplay,
+    KLPerDimensionDisplay,
     LatentSpaceDisplay,
     LossCurveDisplay,
     ReconstructionDisplay,
     SamplesDisplay,
+    TraversalDisplay,
 )
 from tests.conftest import tiny_vae  # noqa: E402
 
@@ -316,6 +318,146 @@ def test_interpolation_bad_inputs(vae2, data):
         InterpolationDisplay(np.zeros((3, 64)), image_shape=(8, 8), t=[0, 1]).plot()
 
 
+# ---------------------------------------------------------- KL per dimension
+def test_kl_per_dimension_draws_the_recorded_kl(vae4):
+    disp = KLPerDimensionDisplay.from_estimator(vae4)
+    recorded = np.array([r["kl_per_dim"] for r in vae4.history_])
+    assert recorded.shape == (vae4.n_iter_, 4)
+    assert len(disp.lines_) == 4
+    for d, line in enumerate(disp.lines_):
+        np.testing.assert_array_equal(line.get_ydata(), recorded[:, d])
+        np.testing.assert_array_equal(
+            line.get_xdata(), [r["epoch"] for r in vae4.history_]
+        )
+    np.testing.assert_array_equal(disp.active_, recorded[-1] > 0.005)
+    # every unit history_ counts as active (Cov_x E[z|x] > 0.01) is marked
+    assert disp.active_.sum() >= vae4.history_[-1]["active_units"]
+
+
+def test_kl_per_dimension_marks_the_active_units_by_threshold():
+    kl = [[0.3, 0.2, 0.0, 0.1], [0.9, 0.05, 0.001, 0.4]]  # last epoch decides
+    disp = KLPerDimensionDisplay(kl, threshold=0.1, estimator_name="VAE").plot()
+    np.testing.assert_array_equal(disp.active_, [True, False, False, True])
+    assert disp.threshold_line_.get_ydata()[0] == 0.1
+    grey = matplotlib.colors.to_rgba("0.6")
+    for line, active in zip(disp.lines_, disp.active_, strict=True):
+        assert (matplotlib.colors.to_rgba(line.get_color()) == grey) != active
+        assert (line.get_linestyle() == "--") != active
+    labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert labels == ["z[0]", "inactive (2)", "z[3]", "threshold (0.1 nats)"]
+    assert disp.ax_.get_title() == "VAE: KL per latent dimension, 2 of 4 active"
+    disp = KLPerDimensionDisplay(kl, threshold=0.5).plot()
+    np.testing.assert_array_equal(disp.active_, [True, False, False, False])
+
+
+def test_kl_per_dimension_of_a_meta_estimator_and_ax(data):
+    det = VAEOutlierDetector(estimator=tiny_vae(), trim_fraction=0).fit(data[0])
+    fig, ax = _two_axes()
+    disp = KLPerDimensionDisplay.from_estimator(det, ax=ax)
+    assert disp.ax_ is ax
+    assert disp.figure_ is fig
+    assert disp.kl_per_dim.shape == (det.estimator_.n_iter_, 2)
+
+
+def test_kl_per_dimension_bad_inputs(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="no KL per latent dimension"):
+        KLPerDimensionDisplay.from_estimator(
+            WAE(n_components=2, hidden_layer_sizes=(8,), max_iter=1).fit(X)
+        )
+    vamp = tiny_vae(prior="vamp", n_pseudo_inputs=4).fit(X)
+    with pytest.raises(ValueError, match="VampPrior"):
+        KLPerDimensionDisplay.from_estimator(vamp)
+    with pytest.raises(NotFittedError):
+        KLPerDimensionDisplay.from_estimator(VAE())
+    with pytest.raises(ValueError, match="n_epochs, n_dims"):
+        KLPerDimensionDisplay([0.1, 0.2]).plot()
+    with pytest.raises(ValueError, match="one value per row"):
+        KLPerDimensionDisplay([[0.1], [0.2]], epochs=[1]).plot()
+    with pytest.raises(ValueError, match="non-negative number"):
+        KLPerDimensionDisplay([[0.1]], threshold=-1).plot()
+
+
+@pytest.mark.parametrize("n_epochs", [2, 3, 7])
+def test_epoch_axes_have_integer_ticks(n_epochs):
+    history = [
+        {"epoch": i + 1, "train_loss": 1.0 / (i + 1), "kl_per_dim": [0.1 * i, 0.0]}
+        for i in range(n_epochs)
+    ]
+    loss = LossCurveDisplay(history).plot()
+    kl = KLPerDimensionDisplay([r["kl_per_dim"] for r in history]).plot()
+    for ax in (loss.ax_, kl.ax_):
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= n_epochs]
+        assert ticks
+        assert all(float(t).is_integer() for t in ticks), ticks
+
+
+# ----------------------------------------------------------------- traversals
+def test_traversal_image_grid(vae4, data):
+    X, _ = data
+    disp = TraversalDisplay.from_estimator(vae4, X[0], image_shape=(8, 8))
+    assert disp.traversals.shape == (4, 7, 64)  # every dimension, 7 values
+    np.testing.assert_allclose(
+        disp.traversals[2], vae4.traverse(X[0], dim=2, values=np.linspace(-3, 3, 7))
+    )
+    assert disp.im_.get_array().shape == (4 * 9 - 1, 7 * 9 - 1)
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()] == [
+        "z[0]",
+        "z[1]",
+        "z[2]",
+        "z[3]",
+    ]
+    assert disp.lines_ is None
+    assert list(disp.axes_) == [disp.ax_]
+    fig, ax = _two_axes()
+    disp = TraversalDisplay.from_estimator(
+        vae4, X[:1], dims=[3, 1], values=[-1, 1], image_shape=(8, 8), ax=ax
+    )
+    assert disp.ax_ is ax
+    assert disp.figure_ is fig
+    assert disp.im_.get_array().shape == (2 * 9 - 1, 2 * 9 - 1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["z[3]", "z[1]"]
+
+
+def test_traversal_line_plots_for_tables():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    vae = tiny_vae(n_components=3).fit(X)
+    disp = TraversalDisplay.from_estimator(vae, X.iloc[0], values=[-2, 0, 2])
+    assert disp.im_ is None
+    assert disp.lines_.shape == (3, 3)  # (dimensions, features)
+    assert disp.axes_.shape == (3,)
+    expected = vae.traverse(X.iloc[[0]], dim=1, values=[-2, 0, 2])[0]
+    for j in range(3):
+        np.testing.assert_array_equal(disp.lines_[1, j].get_xdata(), [-2, 0, 2])
+        np.testing.assert_allclose(disp.lines_[1, j].get_ydata(), expected[:, j])
+    labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert labels == ["a", "b", "c"]
+    fig, axes = plt.subplots(1, 2)
+    disp = TraversalDisplay.from_estimator(vae, X.iloc[0], dims=[0, 2], ax=axes)
+    assert list(disp.axes_) == list(axes)
+    assert disp.figure_ is fig
+    with pytest.raises(ValueError, match="ax must hold 2 Axes, got 1"):
+        TraversalDisplay.from_estimator(vae, X.iloc[0], dims=[0, 2], ax=axes[0])
+
+
+def test_traversal_bad_inputs(vae4, data):
+    X, _ = data
+    with pytest.raises(ValueError, match="from one row"):
+        TraversalDisplay.from_estimator(vae4, X[:2], image_shape=(8, 8))
+    with pytest.raises(ValueError, match="holds 32 values"):
+        TraversalDisplay.from_estimator(vae4, X[0], image_shape=(4, 8))
+    with pytest.raises(ValueError, match="dim must be an integer"):
+        TraversalDisplay.from_estimator(vae4, X[0], dims=[4], image_shape=(8, 8))
+    with pytest.raises(ValueError, match="one value per column"):
+        TraversalDisplay(np.zeros((2, 3, 4)), [0, 1]).plot()
+    with pytest.raises(ValueError, match="one name per feature"):
+        TraversalDisplay(np.zeros((2, 3, 4)), [0, 1, 2], feature_names=["a"]).plot()
+    with pytest.raises(NotFittedError):
+        TraversalDisplay.from_estimator(VAE(), X[0])
+
+
 # --------------------------------------------------------------------- common
 @pytest.mark.parametrize(
     "display",
@@ -325,6 +467,9 @@ def test_interpolation_bad_inputs(vae2, data):
         SamplesDisplay(np.zeros((2, 4)), image_shape=(2, 2)),
         InterpolationDisplay(np.zeros((3, 4)), image_shape=(2, 2)),
         LossCurveDisplay([{"epoch": 1, "train_loss": 1.0}]),
+        KLPerDimensionDisplay([[0.5, 0.0]]),
+        TraversalDisplay(np.zeros((2, 3, 4)), [0, 1, 2], image_shape=(2, 2)),
+        TraversalDisplay(np.zeros((2, 3, 4)), [0, 1, 2]),
     ],
     ids=lambda d: type(d).__name__,
 )
