@@ -254,9 +254,11 @@ class TableEncoder:
         others = [
             self._slices[j][0] for j, k in enumerate(self.kinds_) if k != "category"
         ]
+        if isinstance(spec, str) and not cat_positions:
+            if spec not in LIKELIHOODS and spec != "auto":
+                raise ValueError(f"Unknown likelihood {spec!r}.")
+            return spec
         if isinstance(spec, str) and spec in LIKELIHOODS:
-            if not cat_positions:
-                return spec
             out: dict[str, list] = {spec: others} if others else {}
         elif isinstance(spec, str):
             if spec != "auto":
@@ -368,8 +370,10 @@ class TableEncoder:
                 out[:, start] = values
         return out.astype(self.dtype_, copy=False)
 
-    def hole_columns(self, encoded: np.ndarray) -> list:
+    def hole_columns(self, encoded: np.ndarray, how: str = "any") -> list:
         """Labels of the columns with a missing value in encoded rows.
+
+        With ``how="all"``, of the columns with no observed value.
 
         Examples
         --------
@@ -379,7 +383,7 @@ class TableEncoder:
         >>> enc.hole_columns(enc.transform(df))
         ['x']
         """
-        nan = np.isnan(encoded).any(axis=0)
+        nan = getattr(np.isnan(encoded), how)(axis=0)
         return [
             name
             for name, (start, stop) in zip(self.columns_, self._slices, strict=True)
@@ -405,7 +409,7 @@ class TableEncoder:
         return np.asarray(names, dtype=object)
 
     # ----------------------------------------------------------- decoding
-    def decode(self, values: np.ndarray, index: Any = None, clip: bool = True) -> Any:
+    def decode(self, values: np.ndarray, index: Any = None, clip: Any = True) -> Any:
         """Rows of encoded columns as a DataFrame of the fitted columns and dtypes.
 
         Floats keep their dtype; integers are rounded (and, with ``clip``,
@@ -421,8 +425,10 @@ class TableEncoder:
             Encoded rows (model output).
         index : pandas.Index, optional
             The index of the result (default: 0, 1, ...).
-        clip : bool, default=True
-            Clip integers to the range seen in fit.
+        clip : bool or ndarray of bool of shape (n_samples, n_encoded_), \
+default=True
+            Clip integers to the range seen in fit (only the marked entries
+            for an array).
 
         Returns
         -------
@@ -467,8 +473,9 @@ class TableEncoder:
                 )
             else:
                 x = np.rint(x)
-                if clip and name in self._ranges:
-                    x = np.clip(x, *self._ranges[name])
+                if name in self._ranges:
+                    mark = clip if np.ndim(clip) == 0 else np.asarray(clip)[:, start]
+                    x = np.where(mark, np.clip(x, *self._ranges[name]), x)
                 info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
                 x = np.clip(x, info.min, info.max)
                 if hole.any():
@@ -488,3 +495,220 @@ class TableEncoder:
         )
         frame.columns = self._labels
         return frame
+
+    # -------------------------------------------------------- persistence
+    def to_record(self) -> dict[str, Any]:
+        """The fitted encoder as plain JSON values (for :func:`skvae.save`).
+
+        Returns
+        -------
+        record : dict
+
+        Raises
+        ------
+        TypeError
+            Where a column label or a category is not a string, a number or a
+            boolean.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, 1.5], "c": ["a", "b"]})
+        >>> enc = TableEncoder().fit(df)
+        >>> TableEncoder.from_record(enc.to_record()).decode([[1.0, 0, 1]])
+             x  c
+        0  1.0  b
+        """
+        return {
+            "likelihood": _plain(self.likelihood, "likelihood"),
+            "columns": [_plain(c, "a column label") for c in self.columns_],
+            "dtypes": [_dtype_record(d) for d in self.dtypes_],
+            "kinds": list(self.kinds_),
+            "categories": [
+                None
+                if kind != "category"
+                else {
+                    "values": [
+                        _plain(v, f"a category of {name!r}")
+                        for v in self.categories_[name].tolist()
+                    ],
+                    "dtype": _dtype_record(self.categories_[name].dtype),
+                }
+                for name, kind in zip(self.columns_, self.kinds_, strict=True)
+            ],
+            "ranges": [
+                list(self._ranges.get(name, ())) or None for name in self.columns_
+            ],
+            "spec": _plain(self.spec_, "likelihood"),
+            "types": [self.types_[name] for name in self.columns_],
+            "dtype": str(self.dtype_),
+        }
+
+    @classmethod
+    def from_record(cls, record: Any) -> TableEncoder:
+        """An encoder from :meth:`to_record`, checked entry by entry.
+
+        Parameters
+        ----------
+        record : dict
+
+        Returns
+        -------
+        encoder : TableEncoder
+
+        Raises
+        ------
+        ValueError
+            Where the record is not one :meth:`to_record` writes.
+        """
+        import pandas as pd
+
+        keys = {"likelihood", "columns", "dtypes", "kinds", "categories", "ranges"}
+        keys |= {"spec", "types", "dtype"}
+        if not isinstance(record, dict) or set(record) != keys:
+            raise ValueError("A table encoder record has other entries.")
+        columns = record["columns"]
+        n = len(columns) if isinstance(columns, list) else -1
+        lists = ("dtypes", "kinds", "categories", "ranges", "types")
+        if n < 1 or any(
+            not isinstance(record[k], list) or len(record[k]) != n for k in lists
+        ):
+            raise ValueError("A table encoder record's lists differ in length.")
+        if not all(isinstance(c, (str, int)) for c in columns) or len(
+            set(map(repr, columns))
+        ) != len(columns):
+            raise ValueError("A table encoder record's column labels are not unique.")
+        enc = cls(record["likelihood"])
+        enc.columns_ = list(columns)
+        enc._labels = pd.Index(columns)
+        enc.dtypes_ = [_dtype_from_record(d) for d in record["dtypes"]]
+        enc.kinds_ = list(record["kinds"])
+        enc.categories_, enc._ranges = {}, {}
+        for name, dtype, kind, cats, rng in zip(
+            columns,
+            enc.dtypes_,
+            enc.kinds_,
+            record["categories"],
+            record["ranges"],
+            strict=True,
+        ):
+            if kind not in KINDS or (kind != "category" and _kind(dtype) != kind):
+                raise ValueError(f"Column {name!r} has kind {kind!r} for {dtype}.")
+            if kind == "category":
+                values = cats.get("values") if isinstance(cats, dict) else None
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(isinstance(v, (str, int, float, bool)) for v in values)
+                    or len(set(map(repr, values))) != len(values)
+                ):
+                    raise ValueError(f"Column {name!r} has no valid categories.")
+                index = pd.Index(values, dtype=_dtype_from_record(cats["dtype"]))
+                if isinstance(dtype, pd.CategoricalDtype):
+                    dtype = pd.CategoricalDtype(index, ordered=dtype.ordered)
+                    enc.dtypes_[enc.columns_.index(name)] = dtype
+                enc.categories_[name] = index
+            elif cats is not None:
+                raise ValueError(f"Column {name!r} has categories but is {kind}.")
+            if rng is not None:
+                if not (
+                    isinstance(rng, list)
+                    and len(rng) == 2
+                    and all(type(v) is int for v in rng)
+                    and kind == "integer"
+                ):
+                    raise ValueError(f"Column {name!r} has an invalid range.")
+                enc._ranges[name] = tuple(rng)
+        enc._slices = []
+        start = 0
+        for name, kind in zip(columns, enc.kinds_, strict=True):
+            width = len(enc.categories_[name]) if kind == "category" else 1
+            enc._slices.append((start, start + width))
+            start += width
+        enc.n_encoded_ = start
+        if record["dtype"] not in ("float32", "float64"):
+            raise ValueError("A table encoder record's dtype is not a float dtype.")
+        enc.dtype_ = np.dtype(record["dtype"])
+        enc.spec_ = _check_spec(record["spec"], enc.n_encoded_)
+        if not all(t in COLUMN_TYPES for t in record["types"]):
+            raise ValueError("A table encoder record has unknown column types.")
+        enc.types_ = dict(zip(columns, record["types"], strict=True))
+        return enc
+
+
+def _plain(value: Any, what: str) -> Any:
+    """A JSON value (strings, numbers, booleans, lists, string-keyed dicts)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.generic) and isinstance(value.item(), (bool, int, float)):
+        return value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v, what) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, what) for k, v in value.items()}
+    raise TypeError(
+        f"Cannot save {what}: a value of type {type(value).__name__}; a model "
+        "fitted on a DataFrame is saved when its column labels and categories "
+        "are strings, numbers or booleans."
+    )
+
+
+def _dtype_record(dtype: Any) -> Any:
+    """A pandas or numpy dtype as JSON."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"category": bool(dtype.ordered)}
+    if isinstance(dtype, pd.StringDtype):
+        return {"string": [dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]}
+    return str(dtype)
+
+
+def _dtype_from_record(record: Any) -> Any:
+    """The dtype of :func:`_dtype_record` (one that a table column may have)."""
+    import pandas as pd
+
+    if isinstance(record, dict) and list(record) == ["category"]:
+        if not isinstance(record["category"], bool):
+            raise ValueError("A categorical dtype's order is not a boolean.")
+        return pd.CategoricalDtype(ordered=record["category"])
+    if isinstance(record, dict) and list(record) == ["string"]:
+        storage, na = record["string"] if len(record["string"]) == 2 else (None, None)
+        if storage not in ("python", "pyarrow") or na not in ("NA", "nan"):
+            raise ValueError(f"Unknown string dtype {record!r}.")
+        return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)
+    if not isinstance(record, str) or len(record) > 32:
+        raise ValueError(f"Unknown dtype {record!r}.")
+    try:
+        dtype = pd.api.types.pandas_dtype(record)
+    except TypeError as exc:
+        raise ValueError(f"Unknown dtype {record!r}.") from exc
+    if _kind(dtype) is None:
+        raise ValueError(f"Unexpected dtype {record!r}.")
+    return dtype
+
+
+def _check_spec(spec: Any, width: int) -> str | dict:
+    """A likelihood specification over ``width`` encoded columns, or ValueError."""
+    if isinstance(spec, str) and (spec in LIKELIHOODS or spec == "auto"):
+        return spec
+    if not isinstance(spec, dict) or not set(spec) <= COLUMN_TYPES:
+        raise ValueError("A table encoder record has an unknown likelihood.")
+
+    def index(c: Any) -> int:
+        if type(c) is not int or not 0 <= c < width:
+            raise ValueError("A table encoder record's likelihood has a bad column.")
+        return c
+
+    out: dict[str, list] = {}
+    for kind, entries in spec.items():
+        if not isinstance(entries, list):
+            raise ValueError("A table encoder record's likelihood is not lists.")
+        if kind == "categorical":
+            out[kind] = [
+                [index(c) for c in group] if isinstance(group, list) else index(-1)
+                for group in entries
+            ]
+        else:
+            out[kind] = [index(c) for c in entries]
+    return out
