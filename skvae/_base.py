@@ -1116,7 +1116,7 @@ class BaseVAE(
         if not isinstance(n_steps, Integral) or n_steps < 2:
             raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
         single = np.ndim(x_start) == 1
-        starts, ends = (np.atleast_2d(np.asarray(x)) for x in (x_start, x_end))
+        starts, ends = (_as_rows(x) for x in (x_start, x_end))
         if starts.shape != ends.shape:
             raise ValueError(
                 f"x_start and x_end must have the same shape, got {starts.shape} "
@@ -1188,7 +1188,7 @@ class BaseVAE(
         """
         check_is_fitted(self)
         single = np.ndim(X) == 1
-        Z = self.transform(np.atleast_2d(np.asarray(X)))
+        Z = self.transform(_as_rows(X))
         n_latent = Z.shape[1]
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
@@ -1395,6 +1395,15 @@ class BaseVAE(
         if "module_" in state:
             self._device = resolve_load_device(self.device)
             self.module_.to(self._device)
+
+
+def _as_rows(x: Any) -> Any:
+    """A row or rows as 2-D: a pandas row (Series) as a one-row DataFrame."""
+    if is_frame(x):
+        return x
+    if type(x).__name__ == "Series" and hasattr(x, "to_frame"):
+        return x.to_frame().T.infer_objects()
+    return np.atleast_2d(np.asarray(x))
 
 
 def _grid_frame(

@@ -346,7 +346,7 @@ class TableEncoder:
             if kind == "category":
                 cats = self.categories_[name]
                 hole = np.asarray(series.isna(), dtype=bool)
-                codes = np.asarray(pd.Categorical(series, categories=cats).codes)
+                codes = cats.get_indexer(pd.Index(series.to_numpy(dtype=object)))
                 unseen = (codes < 0) & ~hole
                 if unseen.any():
                     values = pd.unique(series[unseen].to_numpy())
