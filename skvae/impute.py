@@ -117,6 +117,10 @@ class VAEImputer(
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
+    table_encoder_ : TableEncoder
+        Only after a fit on a pandas DataFrame: how its columns are encoded
+        for the model and decoded back (``types_``, ``kinds_``, ``dtypes_``,
+        ``categories_``); see the user guide, "Tables (pandas DataFrames)".
 
     See Also
     --------
@@ -125,9 +129,11 @@ class VAEImputer(
 
     Notes
     -----
-    Binary and one-hot columns are filled with probabilities by default (the
-    expected value); ``sample_posterior=True`` fills them with 0/1 and
-    one-hot draws. A column with no observed value cannot be imputed (an
+    In arrays, binary and one-hot columns are filled with probabilities by
+    default (the expected value); ``sample_posterior=True`` fills them with
+    0/1 and one-hot draws. In a pandas DataFrame, category, string, boolean
+    and integer holes are filled with values of their column's type (see
+    :meth:`transform`). A column with no observed value cannot be imputed (an
     error); a row with no observed value is filled from the model's prior
     predictive mean.
 
