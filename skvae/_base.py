@@ -452,6 +452,12 @@ class BaseVAE(
             )
         check_float32_range(A, encoder.encoded_names())
         if reset:
+            empty = encoder.hole_columns(A, how="all")
+            if empty:
+                raise ValueError(
+                    f"Columns {empty[:10]} have no observed value (all missing); "
+                    "drop them before fitting."
+                )
             self.table_encoder_ = encoder
         else:
             self._check_columns(A)

@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skvae
-from skvae import VAE, VAEImputer, VAEOutlierDetector
+from skvae import VAE, VaDE, VAEImputer, VAEOutlierDetector
+from skvae._base import sample_in_blocks
 from skvae._frames import TableEncoder
 from skvae.persistence import InvalidModelFileError
 
@@ -111,6 +112,22 @@ def test_nullable_table_with_holes_needs_missing_mask():
     assert rows.notna().all().all()
     assert set(rows["city"]) <= {"Oslo", "Lima", "Pune"}
     assert np.isfinite(vae.score_samples(frame)).all()
+
+
+def test_holes_are_named_by_column():
+    frame = nullable_table().assign(empty=pd.array([pd.NA] * 60, dtype="Float64"))
+    with pytest.raises(ValueError, match=r"\['empty'\] have no observed value"):
+        tiny(VAE, missing="mask").fit(frame)
+    with pytest.raises(ValueError, match="VaDE has no 'missing' parameter"):
+        tiny(VaDE).fit(nullable_table())
+
+
+def test_sample_in_blocks_hands_typed_blocks():
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    parts = []
+    sample_in_blocks(vae, 7, parts.append, random_state=0)
+    assert pd.concat(parts, ignore_index=True).equals(vae.sample(7, random_state=0))
 
 
 def test_column_types_overridden_by_name():
