@@ -305,3 +305,18 @@ def test_edited_table_records_are_refused():
 
     with pytest.raises(InvalidModelFileError):
         _table_encoder({"columns": []})
+
+
+def test_onnx_encoder_of_a_table_model_reads_encoded_columns(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from skvae.export import to_onnx
+
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    path = tmp_path / "encoder.onnx"
+    to_onnx(vae, path)
+    session = ort.InferenceSession(str(path))
+    encoded = vae.table_encoder_.transform(frame).astype(np.float32)
+    (codes,) = session.run(None, {"X": encoded})
+    np.testing.assert_allclose(codes, vae.transform(frame), atol=1e-5)
