@@ -244,6 +244,15 @@ def test_imputer_fills_category_holes_with_valid_categories():
     assert (filled["species"] == frame["species"])[hole].mean() > 0.7
 
 
+def test_multiple_imputation_draws_valid_categories():
+    _, holes = _iris_with_holes()
+    imputer = VAEImputer(tiny(VAE), sample_posterior=True, random_state=0)
+    filled = imputer.set_output(transform="pandas").fit(holes).transform(holes)
+    assert set(filled["species"]) <= set(SPECIES)
+    assert filled.notna().all().all()
+    assert filled.equals(imputer.transform(holes))  # an int seed: the same draw
+
+
 def test_imputer_default_output_is_an_array():
     _, holes = _iris_with_holes()
     imputer = VAEImputer(tiny(VAE), random_state=0).fit(holes)
