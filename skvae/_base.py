@@ -30,6 +30,7 @@ from skvae._columns import (
     make_data_likelihood,
 )
 from skvae._data import FLOATS, blocks, check_n_samples, is_out_of_core
+from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from skvae._torch import (
     Stream,
@@ -351,7 +352,7 @@ class BaseVAE(
         families add their own after ``super()._check_params(X)``.
         """
         self._hidden_sizes()
-        check_likelihood_range(self.likelihood, X)
+        check_likelihood_range(self._likelihood_spec(), X)
 
     def _masks_missing(self) -> bool:
         """Whether NaN in X marks missing entries (families with ``missing``)."""
@@ -378,8 +379,16 @@ class BaseVAE(
 
         Every method that reads rows of X validates them here, so that the
         missing-value rule, the float32 range of the networks and the fitted
-        column types are checked alike.
+        column types are checked alike. A pandas DataFrame at fit is encoded
+        by a :class:`skvae._frames.TableEncoder` (``table_encoder_``), and so
+        are later rows of a model fitted on one.
         """
+        if reset:
+            vars(self).pop("table_encoder_", None)  # from an earlier fit
+            if is_frame(X):
+                return self._validate_table(X, reset=True, **kwargs)
+        elif "table_encoder_" in vars(self):
+            return self._validate_table(X, reset=False, **kwargs)
         if not self._masks_missing():
             X = validate_data(self, X, dtype=FLOATS, reset=reset, **kwargs)
         else:
@@ -401,6 +410,76 @@ class BaseVAE(
             self._check_columns(X)
         return X
 
+    def _validate_table(self, X: Any, *, reset: bool, **kwargs: Any) -> np.ndarray:
+        """Rows of a table (a DataFrame, or rows of a model fitted on one), encoded.
+
+        The column names and count are checked as ``validate_data`` checks
+        them; the encoded rows as an array's are, with holes (NaN, ``pd.NA``,
+        ``None``) named by column when ``missing="mask"`` is not set.
+        """
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        if reset:
+            encoder = TableEncoder(self.likelihood).fit(X)
+        else:
+            encoder = self.table_encoder_
+            if not is_frame(X):
+                import pandas as pd
+
+                X = pd.DataFrame(np.asarray(X), columns=encoder._labels)
+        A = encoder.transform(X)
+        holes = encoder.hole_columns(A)
+        if holes and not self._masks_missing():
+            remedy = (
+                "fit with missing='mask' to model them"
+                if "missing" in self.get_params(deep=False)
+                else f"{type(self).__name__} has no 'missing' parameter: fill them "
+                "first (e.g. with skvae.VAEImputer)"
+            )
+            raise ValueError(
+                f"Input X contains NaN: columns {holes[:10]} hold missing values "
+                f"(NaN, pd.NA or None); {remedy}."
+            )
+        A = check_array(
+            A,
+            dtype=FLOATS,
+            ensure_all_finite="allow-nan" if self._masks_missing() else True,
+            **kwargs,
+        )
+        if np.isinf(A).any():
+            raise ValueError(
+                "Input X contains infinity; with missing='mask' only NaN marks "
+                "a missing entry."
+            )
+        check_float32_range(A, encoder.encoded_names())
+        if reset:
+            empty = encoder.hole_columns(A, how="all")
+            if empty:
+                raise ValueError(
+                    f"Columns {empty[:10]} have no observed value (all missing); "
+                    "drop them before fitting."
+                )
+            self.table_encoder_ = encoder
+        else:
+            self._check_columns(A)
+        return A
+
+    def _likelihood_spec(self) -> str | dict:
+        """``likelihood``, over the encoded columns for a model fitted on a table."""
+        encoder = vars(self).get("table_encoder_")
+        return self.likelihood if encoder is None else encoder.spec_
+
+    def _n_model_features(self) -> int:
+        """Width of the rows the module reads (encoded columns for a table)."""
+        encoder = vars(self).get("table_encoder_")
+        return int(self.n_features_in_) if encoder is None else encoder.n_encoded_
+
+    def _typed_rows(self, X: np.ndarray | None) -> Any:
+        """Model rows as the user's rows: a typed DataFrame after a table fit."""
+        encoder = vars(self).get("table_encoder_")
+        if encoder is None or X is None:
+            return X
+        return encoder.decode(X)
+
     def _check_columns(self, X: np.ndarray) -> None:
         """Values of later data must suit the column types of the fit."""
         blocks = vars(self).get("column_types_")
@@ -409,12 +488,13 @@ class BaseVAE(
 
     def _data_likelihood(self, X: np.ndarray) -> Likelihood:
         """The observation model for data like X, from ``likelihood``."""
+        table = "table_encoder_" in vars(self)
         return make_data_likelihood(
-            self.likelihood,
+            self._likelihood_spec(),
             X,
             self.min_variance,
             missing=self._masks_missing(),
-            names=vars(self).get("feature_names_in_"),
+            names=None if table else vars(self).get("feature_names_in_"),
         )
 
     def _training_arrays(
@@ -721,7 +801,7 @@ class BaseVAE(
         data (a mixed likelihood's column types), else None. The caller then
         copies the saved weights in and calls :meth:`_attach_module`.
         """
-        X = np.zeros((n_rows, int(self.n_features_in_)), dtype=self._dtype)
+        X = np.zeros((n_rows, self._n_model_features()), dtype=self._dtype)
         if likelihood is None:
             likelihood = self._data_likelihood(X)
         return self._new_module(X, likelihood)
@@ -882,8 +962,10 @@ class BaseVAE(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, `n_features_in_`)
-            The decoder's means.
+        X_original : ndarray of shape (n_samples, `n_features_in_`) or DataFrame
+            The decoder's means: rows of the input space. After a fit on a
+            pandas DataFrame, a DataFrame with its columns and dtypes (see
+            the user guide, "Tables").
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=FLOATS)
@@ -894,7 +976,7 @@ class BaseVAE(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
-        return self._map_batches(self.module_.decode_mean, Z, Z.dtype)
+        return self._typed_rows(self._map_batches(self.module_.decode_mean, Z, Z.dtype))
 
     def score_samples(self, X):
         """Estimate the log-likelihood log p(x) of each row (higher = more typical).
@@ -1028,6 +1110,8 @@ class BaseVAE(
         X_path : ndarray of shape (n_steps, n_features) or \
 (n_pairs, n_steps, n_features)
             Decoded points, one path per pair (no pair axis for 1-D inputs).
+            After a fit on a DataFrame, a DataFrame of the decoded rows
+            (indexed by ``(pair, step)`` for several pairs).
 
         Examples
         --------
@@ -1042,7 +1126,7 @@ class BaseVAE(
         if not isinstance(n_steps, Integral) or n_steps < 2:
             raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
         single = np.ndim(x_start) == 1
-        starts, ends = (np.atleast_2d(np.asarray(x)) for x in (x_start, x_end))
+        starts, ends = (_as_rows(x) for x in (x_start, x_end))
         if starts.shape != ends.shape:
             raise ValueError(
                 f"x_start and x_end must have the same shape, got {starts.shape} "
@@ -1075,6 +1159,8 @@ class BaseVAE(
 
         n_pairs = z0.shape[0]
         decoded = self._decode_rows(n_pairs * n_steps, codes)
+        if is_frame(decoded):
+            return _grid_frame(decoded, n_pairs, n_steps, single, ("pair", "step"))
         decoded = decoded.reshape(n_pairs, n_steps, -1)
         return decoded[0] if single else decoded
 
@@ -1097,7 +1183,9 @@ class BaseVAE(
         -------
         X_traversal : ndarray of shape (n_values, n_features) or \
 (n_samples, n_values, n_features)
-            Decoded rows (no sample axis for a 1-D X).
+            Decoded rows (no sample axis for a 1-D X). After a fit on a
+            DataFrame, a DataFrame of the decoded rows (indexed by
+            ``(row, value)`` for several rows).
 
         Examples
         --------
@@ -1110,7 +1198,7 @@ class BaseVAE(
         """
         check_is_fitted(self)
         single = np.ndim(X) == 1
-        Z = self.transform(X if np.ndim(X) == 2 else np.atleast_2d(np.asarray(X)))
+        Z = self.transform(_as_rows(X))
         n_latent = Z.shape[1]
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
@@ -1127,6 +1215,9 @@ class BaseVAE(
             return block
 
         decoded = self._decode_rows(Z.shape[0] * len(values), codes)
+        if is_frame(decoded):
+            n_rows = Z.shape[0]
+            return _grid_frame(decoded, n_rows, len(values), single, ("row", "value"))
         decoded = decoded.reshape(Z.shape[0], len(values), -1)
         return decoded[0] if single else decoded
 
@@ -1142,12 +1233,20 @@ class BaseVAE(
         """
         rows = max(1, int(self._BATCH_ROWS))
         out = None
+        frames = []  # the typed rows of a model fitted on a table
         for start in range(0, n_rows, rows):
             stop = min(start + rows, n_rows)
             part = self.inverse_transform(codes(start, stop))
+            if is_frame(part):
+                frames.append(part)
+                continue
             if out is None:
                 out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
             out[start:stop] = part
+        if frames:
+            import pandas as pd
+
+            return pd.concat(frames, ignore_index=True)
         return out
 
     def score(self, X, y=None):
@@ -1181,8 +1280,10 @@ class BaseVAE(
 
         Returns
         -------
-        X : ndarray of shape (n_samples, `n_features_in_`)
-            Generated rows.
+        X : ndarray of shape (n_samples, `n_features_in_`) or DataFrame
+            Generated rows: rows of the input space. After a fit on a pandas
+            DataFrame, a DataFrame with its columns and dtypes (see the user
+            guide, "Tables").
 
         Notes
         -----
@@ -1194,7 +1295,7 @@ class BaseVAE(
         return self._draw(check_n_samples(n_samples), random_state)
 
     def _draw(self, n_samples: int, random_state: Any, *extra: Any) -> np.ndarray:
-        """``module_.sample(n, generator, *extra)`` in blocks, as one numpy array.
+        """``module_.sample(n, generator, *extra)`` in blocks, as the user's rows.
 
         ``extra`` holds arrays or tensors with one row per sample (or None),
         passed block by block. The rows are made by :meth:`_draw_blocks`
@@ -1206,14 +1307,14 @@ class BaseVAE(
         write = _SAMPLE_WRITER.get()
         if write is not None:
             for _, block in blocks:
-                write(block)
+                write(self._typed_rows(block))
             return None
         out = None
         for start, block in blocks:
             if out is None:
                 out = np.empty((n_samples, *block.shape[1:]), dtype=block.dtype)
             out[start : start + block.shape[0]] = block
-        return out
+        return self._typed_rows(out)
 
     def _draw_blocks(
         self, n_samples: int, random_state: Any, *extra: Any
@@ -1307,6 +1408,36 @@ class BaseVAE(
             self.module_.to(self._device)
 
 
+def _as_rows(x: Any) -> Any:
+    """A row or rows as 2-D: a pandas row (Series) as a one-row DataFrame.
+
+    2-D input (a DataFrame, an array) is returned as given.
+    """
+    if is_frame(x) or np.ndim(x) == 2:
+        return x
+    if type(x).__name__ == "Series" and hasattr(x, "to_frame"):
+        return x.to_frame().T.infer_objects()
+    return np.atleast_2d(np.asarray(x))
+
+
+def _grid_frame(
+    frame: Any, n_outer: int, n_inner: int, single: bool, names: tuple[str, str]
+) -> Any:
+    """Decoded rows of an (outer, inner) grid as one DataFrame.
+
+    One outer row keeps the plain index ``0..n_inner-1``; several are
+    indexed by the pairs ``(outer, inner)``.
+    """
+    if single:
+        return frame
+    import pandas as pd
+
+    frame.index = pd.MultiIndex.from_product(
+        [range(n_outer), range(n_inner)], names=list(names)
+    )
+    return frame
+
+
 #: Where ``_draw`` hands its blocks within :func:`sample_in_blocks` (None:
 #: it returns them as one array). A context variable, so threads never mix.
 _SAMPLE_WRITER: contextvars.ContextVar[Callable[[np.ndarray], Any] | None] = (
@@ -1331,7 +1462,8 @@ def sample_in_blocks(
     n_samples : int
         Number of rows.
     write : callable
-        Called with each block, an ndarray of shape (n_rows, n_features).
+        Called with each block, an ndarray of shape (n_rows, n_features) (a
+        DataFrame for a model fitted on one).
     **kwargs
         Passed to ``sample`` (``random_state``, a family's ``y=`` or
         ``cluster=``).

@@ -46,7 +46,10 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
     quantised latents of the VQ models); the decoder maps latent vectors
     ``Z`` to what :meth:`~skvae.VAE.inverse_transform` returns (the
     decoder's mean; for labelled models, averaged over the class
-    frequencies). The graph takes and returns float32, with a dynamic batch
+    frequencies). For a model fitted on a pandas DataFrame, the graph reads
+    and writes the encoded columns (``model.table_encoder_.transform(frame)``
+    in, ``model.table_encoder_.decode(rows)`` back to a table), as the
+    module does. The graph takes and returns float32, with a dynamic batch
     dimension named ``"batch"``; its input is named ``"X"`` (encoder) or
     ``"Z"`` (decoder), and its output the other.
 
@@ -98,7 +101,8 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
     module = _fitted_module(model)
     _check_exporter()
     method, input_name, output_name = _PARTS[part]
-    width = model.n_features_in_ if part == "encoder" else module.n_latent
+    # a model fitted on a DataFrame reads its encoded columns (table_encoder_)
+    width = model._n_model_features() if part == "encoder" else module.n_latent
     network = _Part(copy.deepcopy(module).to("cpu").float(), method).eval()
     example = torch.zeros(2, int(width))  # batch 2: 1 would be specialised
     with warnings.catch_warnings():

@@ -6,13 +6,21 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    clone,
+)
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range
 from skvae._columns import resolve_column_types
 from skvae._data import epochs_for_steps
+from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
 from skvae._torch import draw_seed
 from skvae.models.vae import VAE
@@ -68,7 +76,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     )
 
 
-class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
+class VAEImputer(
+    OneToOneFeatureMixin, TransformerMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Fill missing values (NaN) with a VAE trained on the incomplete rows.
 
     The VAE is fitted with the missing entries left out of its likelihood
@@ -107,6 +117,10 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
+    table_encoder_ : TableEncoder
+        Only after a fit on a pandas DataFrame: how its columns are encoded
+        for the model and decoded back (``types_``, ``kinds_``, ``dtypes_``,
+        ``categories_``); see the user guide, "Tables (pandas DataFrames)".
 
     See Also
     --------
@@ -115,9 +129,11 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
 
     Notes
     -----
-    Binary and one-hot columns are filled with probabilities by default (the
-    expected value); ``sample_posterior=True`` fills them with 0/1 and
-    one-hot draws. A column with no observed value cannot be imputed (an
+    In arrays, binary and one-hot columns are filled with probabilities by
+    default (the expected value); ``sample_posterior=True`` fills them with
+    0/1 and one-hot draws. In a pandas DataFrame, category, string, boolean
+    and integer holes are filled with values of their column's type (see
+    :meth:`transform`). A column with no observed value cannot be imputed (an
     error); a row with no observed value is filled from the model's prior
     predictive mean.
 
@@ -161,19 +177,45 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _validate(self, X, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-            reset=reset,
-            ensure_min_samples=2 if reset else 1,
-        )
+        """X as the model's float rows (a table encoded by ``table_encoder_``)."""
+        encoder = None
+        if reset:
+            vars(self).pop("table_encoder_", None)  # from an earlier fit
+        if is_frame(X) if reset else "table_encoder_" in vars(self):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if reset:
+                spec = getattr(self.estimator, "likelihood", "auto")
+                encoder = TableEncoder("auto" if spec is None else spec).fit(X)
+            else:
+                encoder = self.table_encoder_
+                if not is_frame(X):
+                    import pandas as pd
+
+                    X = pd.DataFrame(np.asarray(X), columns=encoder._labels)
+            X = check_array(
+                encoder.transform(X),
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=2 if reset else 1,
+            )
+            names = encoder.encoded_names()
+        else:
+            X = validate_data(
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+                reset=reset,
+                ensure_min_samples=2 if reset else 1,
+            )
+            names = getattr(self, "feature_names_in_", None)
         if np.isinf(X).any():
             raise ValueError(
                 "Input X contains infinity; only NaN marks a missing value."
             )
-        check_float32_range(X, getattr(self, "feature_names_in_", None))
+        check_float32_range(X, names)
+        if encoder is not None and reset:
+            self.table_encoder_ = encoder
         return X
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -206,10 +248,13 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit(self, X) -> VAEImputer:
         X = self._validate(X, reset=True)
-        empty = np.flatnonzero(np.isnan(X).all(axis=0))
-        if empty.size:
+        encoder = vars(self).get("table_encoder_")
+        empty = np.flatnonzero(np.isnan(X).all(axis=0)).tolist()
+        if encoder is not None:
+            empty = encoder.hole_columns(X, how="all")
+        if empty:
             raise ValueError(
-                f"Columns {empty.tolist()} have no observed value (all NaN) and "
+                f"Columns {empty} have no observed value (all NaN) and "
                 "cannot be imputed; drop them first."
             )
         if self.estimator is None:
@@ -228,7 +273,9 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
                 # as scikit-learn's ensembles do: the meta-estimator's seed wins
                 estimator.set_params(random_state=self.random_state)
         names = getattr(self, "feature_names_in_", None)
-        if isinstance(estimator.likelihood, dict) and names is not None:
+        if encoder is not None:  # the model sees the encoded table
+            estimator.set_params(likelihood=encoder.spec_)
+        elif isinstance(estimator.likelihood, dict) and names is not None:
             # the model sees arrays: name the columns by their indices
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
         self._set_scaling(X, estimator)
@@ -283,11 +330,30 @@ class VAEImputer(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features)
-            A copy of X with every NaN filled; observed entries unchanged.
+        X_imputed : ndarray of shape (n_samples, n_features) or DataFrame
+            A copy of X with every hole filled; observed entries unchanged.
+            After a fit on a DataFrame: with ``set_output(transform="pandas")``
+            a DataFrame of the fitted columns and dtypes (category holes
+            filled with categories, integer holes rounded and clipped to the
+            range seen in fit, boolean holes with booleans); else a float
+            array, or an object array where the table has category or
+            string columns.
         """
         check_is_fitted(self)
+        encoder = vars(self).get("table_encoder_")
+        index = X.index if encoder is not None and is_frame(X) else None
         X = self._validate(X, reset=False)
+        out = self._fill(X)
+        if encoder is None:
+            return out
+        if _get_output_config("transform", self)["dense"] == "pandas":
+            return encoder.decode(out, index=index, clip=np.isnan(X))
+        if "category" not in encoder.kinds_:
+            return out
+        return encoder.decode(out, index=index, clip=np.isnan(X)).to_numpy(dtype=object)
+
+    def _fill(self, X: np.ndarray) -> np.ndarray:
+        """A copy of the model's rows X with every NaN filled."""
         out = X.copy()
         rows = np.flatnonzero(np.isnan(X).any(axis=1))
         if rows.size == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range
 from skvae._data import FLOATS, epochs_for_steps
+from skvae._frames import is_frame
 from skvae._sklearn_compat import (
     HasMethods,
     Interval,
@@ -263,7 +265,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # Refit when rows were left out, or when the screening fit was short.
             shortened = self.estimator is None and self.trim_fraction != 0
             if len(keep) >= 2 and (len(keep) < X.shape[0] or shortened):
-                self._fit_model(X[keep])
+                self._fit_model(X.iloc[keep] if is_frame(X) else X[keep])
             self._set_offset(X)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
@@ -279,7 +281,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             raise
         return self
 
-    def _validate(self, X, reset: bool) -> np.ndarray:
+    def _validate(self, X, reset: bool) -> Any:
+        if is_frame(X):
+            # a table goes to the model as it is: the model encodes its columns
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if X.shape[0] < (2 if reset else 1):
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) "
+                    f"while a minimum of {2 if reset else 1} is required."
+                )
+            return X
         X = validate_data(
             self, X, dtype=FLOATS, reset=reset, ensure_min_samples=2 if reset else 1
         )
@@ -341,9 +352,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             ridge = 1e-6 * max(np.trace(cov) / cov.shape[0], 1e-12)
             self._latent_precision = np.linalg.pinv(cov + ridge * np.eye(cov.shape[0]))
 
-    def _scores(self, X: np.ndarray) -> np.ndarray:
+    def _scores(self, X: Any) -> np.ndarray:
         est = self.estimator_
         k = self.n_importance_samples
+        if self.score_type != "latent" and is_frame(X):
+            X = est._validate_X(X)  # the model's encoding of the table
         if self.score_type == "likelihood":
             return est._row_scores(X, "log_likelihood", k)
         if self.score_type == "reconstruction":

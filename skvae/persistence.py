@@ -82,6 +82,7 @@ import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
 
+from skvae._frames import TableEncoder
 from skvae._version import __version__
 
 __all__ = ["FORMAT_VERSION", "InvalidModelFileError", "load", "save"]
@@ -552,6 +553,8 @@ class _Writer:
             return {"__random_state__": self.value(obj.get_state(), where)}
         if isinstance(obj, LabelEncoder) and hasattr(obj, "classes_"):
             return {"__label_encoder__": self._array(obj.classes_, where)}
+        if isinstance(obj, TableEncoder):
+            return {"__table__": obj.to_record()}
         if type(obj).__name__ in self._registry:
             record = self.estimator(obj, prefix or "", fitted=prefix is not None)
             return {"__estimator__": record}
@@ -645,6 +648,7 @@ class _Reader:
             "__device__": lambda body: torch.device(str(body)),
             "__random_state__": self._random_state,
             "__label_encoder__": self._label_encoder,
+            "__table__": _table_encoder,
             "__estimator__": _nested_estimator,
         }
 
@@ -767,6 +771,15 @@ class _Reader:
         return encoder
 
 
+def _table_encoder(body: Any) -> TableEncoder:
+    try:
+        return TableEncoder.from_record(body)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidModelFileError(
+            f"The model file's table encoder is not one skvae writes: {exc}"
+        ) from exc
+
+
 def _nested_estimator(body: Any) -> Any:
     raise InvalidModelFileError(
         "The model file holds an estimator where only a parameter or fitted "
@@ -825,7 +838,7 @@ def _check_params(est: Any) -> None:
         check = getattr(est, "_check_params", None)
         if check is None:
             return
-        n_features = getattr(est, "n_features_in_", None)
+        n_features = _model_width(est)
         if n_features is None:
             shape = getattr(est, "input_shape", None)
             n_features = math.prod(int(n) for n in shape) if shape else 1
@@ -892,7 +905,16 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         lambda v: isinstance(v, LabelEncoder) and hasattr(v, "classes_"),
     ),
     "code_shape_": ("a tuple of sizes (or of such tuples)", lambda v: _is_sizes(v)),
+    "table_encoder_": ("a table encoder", lambda v: isinstance(v, TableEncoder)),
 }
+
+
+def _model_width(est: Any) -> Any:
+    """Width of the rows the model reads: ``n_features_in_``, or a table's encoding."""
+    encoder = vars(est).get("table_encoder_")
+    if isinstance(encoder, TableEncoder):
+        return encoder.n_encoded_
+    return getattr(est, "n_features_in_", None)
 
 
 def _check_attributes(est: Any) -> None:
@@ -904,17 +926,24 @@ def _check_attributes(est: Any) -> None:
         if ok is not None and not ok(value):
             raise InvalidModelFileError(f"The model file's {name}.{key} is not {what}.")
     width = fitted.get("n_features_in_")
+    encoder = fitted.get("table_encoder_")
+    if encoder is not None and len(encoder.columns_) != width:
+        raise InvalidModelFileError(
+            f"The model file's {name}.table_encoder_ has {len(encoder.columns_)} "
+            f"columns, not {width}."
+        )
+    model_width = _model_width(est)
     inner = fitted.get("estimator_")
     if "estimator_" in fitted and not (
-        hasattr(inner, "module_") and vars(inner).get("n_features_in_") == width
+        hasattr(inner, "module_") and vars(inner).get("n_features_in_") == model_width
     ):
         raise InvalidModelFileError(
             f"The model file's {name}.estimator_ is not a fitted model of its width."
         )
     sizes = {
         "feature_names_in_": width,
-        "_shift": width,
-        "_scale_": width,
+        "_shift": model_width,
+        "_scale_": model_width,
         "class_prior_": len(fitted.get("classes_", ())) or None,
         "_label_encoder": len(fitted.get("classes_", ())) or None,
     }
@@ -946,7 +975,7 @@ def _check_fitted(est: Any, state: dict[str, torch.Tensor]) -> None:
     ``n_features_in_`` (with the VampPrior's rows) must be backed by the
     saved weights: a model's first layer holds at least its width.
     """
-    n_features, seed = vars(est).get("n_features_in_"), vars(est).get("_seed")
+    n_features, seed = _model_width(est), vars(est).get("_seed")
     dtype = vars(est).get("_dtype")
     if type(n_features) is not int or n_features < 1:
         raise InvalidModelFileError(f"n_features_in_={n_features!r} is not a width.")
@@ -1005,7 +1034,7 @@ def _build_like_fit(
     likelihood = None
     if mixed:  # the column types were read off the training data
         blocks = mixed[0]["attributes"]
-        likelihood = _mixed_likelihood(est, blocks, int(est.n_features_in_))
+        likelihood = _mixed_likelihood(est, blocks, int(_model_width(est)))
     return est._rebuild_module(n_rows, likelihood)
 
 

@@ -189,7 +189,8 @@ class LabelledModelMixin:
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
         Y = self._one_hot(y, Z.shape[0], Z.dtype)
-        return self._map_batches(self.module_.decode_mean, Z, Z.dtype, extra=(Y,))
+        decoded = self._map_batches(self.module_.decode_mean, Z, Z.dtype, extra=(Y,))
+        return self._typed_rows(decoded)
 
     def score_samples(self, X, y=None):
         """Bound of log p(x | y) per row, or of log p(x) without labels.

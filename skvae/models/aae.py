@@ -177,6 +177,10 @@ default="relu"
     column_types_ : list of (str, list of int)
         With ``likelihood="auto"`` or a dict: each block of columns and its
         type, as resolved on the training data.
+    table_encoder_ : TableEncoder
+        Only after a fit on a pandas DataFrame: how its columns are encoded
+        and decoded (``types_``, ``kinds_``, ``dtypes_``, ``categories_``);
+        see the user guide, "Tables (pandas DataFrames)".
     best_loss_ : float
         Best validation loss with early stopping, else best training loss.
 

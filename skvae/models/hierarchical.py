@@ -164,7 +164,7 @@ class LayeredLatentsMixin:
         def decode(z: torch.Tensor) -> torch.Tensor:
             return module.decode_mean(z, int(layer))
 
-        return self._map_batches(decode, Z, Z.dtype)
+        return self._typed_rows(self._map_batches(decode, Z, Z.dtype))
 
     def transform_layers(self, X):
         """Encode X to the posterior means of every latent layer.
@@ -401,6 +401,10 @@ default="relu"
         With ``likelihood="auto"`` or a dict: each block of columns and its
         type ("gaussian", "bernoulli", "categorical" (one group), "poisson",
         "negbin"), as resolved on the training data.
+    table_encoder_ : TableEncoder
+        Only after a fit on a pandas DataFrame: how its columns are encoded
+        and decoded (``types_``, ``kinds_``, ``dtypes_``, ``categories_``);
+        see the user guide, "Tables (pandas DataFrames)".
     best_loss_ : float
         Best validation loss with early stopping, else best training loss
         after the warm-up.

@@ -216,7 +216,8 @@ class DiscreteCodesMixin:
         if np.issubdtype(Z.dtype, np.integer) and Z.shape[1] == n_positions:
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
-            return self._map_batches(self._decode_flat_codes, Z, self._dtype)
+            decoded = self._map_batches(self._decode_flat_codes, Z, self._dtype)
+            return self._typed_rows(decoded)
         return super().inverse_transform(check_array(Z, dtype=FLOATS))
 
     def _decode_flat_codes(self, flat: torch.Tensor) -> torch.Tensor:
@@ -430,6 +431,10 @@ default="relu"
     column_types_ : list of (str, list of int)
         With ``likelihood="auto"`` or a dict: each block of columns and its
         type, as resolved on the training data.
+    table_encoder_ : TableEncoder
+        Only after a fit on a pandas DataFrame: how its columns are encoded
+        and decoded (``types_``, ``kinds_``, ``dtypes_``, ``categories_``);
+        see the user guide, "Tables (pandas DataFrames)".
     best_loss_ : float
         Best validation loss with early stopping, else best training loss.
 

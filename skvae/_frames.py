@@ -1,0 +1,714 @@
+"""Tables in and out: pandas DataFrames with typed columns.
+
+A :class:`TableEncoder` turns a DataFrame with float, integer, boolean,
+nullable, ``category`` and string columns into the float array the models
+train on (category and string columns one-hot encoded, holes as NaN), with
+the likelihood specification that goes with it, and turns model output back
+into a DataFrame of the same columns and dtypes. pandas is imported only when
+a DataFrame is met.
+"""
+
+from __future__ import annotations
+
+import sys
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from skvae._columns import resolve_column_types
+from skvae.nn.likelihoods import COLUMN_TYPES, LIKELIHOODS
+
+#: Per-column kinds of a table: how a column is encoded and decoded.
+KINDS = ("float", "integer", "bool", "category")
+
+
+def is_frame(X: Any) -> bool:
+    """Whether X is a pandas DataFrame (without importing pandas).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_frame(np.zeros((2, 2)))
+    False
+    """
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(X, pd.DataFrame)
+
+
+def _kind(dtype: Any) -> str | None:
+    """The kind of a pandas dtype, or None where skvae cannot model it."""
+    import pandas as pd
+
+    types = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if types.is_bool_dtype(dtype):
+        return "bool"
+    if types.is_integer_dtype(dtype):
+        return "integer"
+    if types.is_float_dtype(dtype):
+        return "float"
+    if types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
+        return "category"
+    return None
+
+
+def _observed_categories(series: Any) -> Any:
+    """Sorted distinct values of a column (in order of appearance if unorderable)."""
+    import pandas as pd
+
+    values = pd.unique(series.dropna().to_numpy())
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = list(values)
+    return pd.Index(values, dtype=object if len(values) == 0 else None)
+
+
+class TableEncoder:
+    """Encode a DataFrame's columns for a model, and decode model rows back.
+
+    Fitted on a DataFrame, the encoder records each column's name, dtype and
+    kind, read off the dtype:
+
+    - ``category`` (pandas ``category``, ``object`` and string columns): one
+      one-hot column per category, modelled by one categorical likelihood.
+      A ``category`` column keeps all categories its dtype declares (also
+      unobserved ones); other columns take the distinct values seen.
+    - ``bool`` (``bool``, ``boolean``): one 0/1 column.
+    - ``integer`` (``int*``, ``uint*``, ``Int*``): one column.
+    - ``float`` (``float*``, ``Float*``): one column.
+
+    Holes (NaN, ``pd.NA``, ``None``) become NaN (the whole one-hot group of a
+    category). Other dtypes (dates, complex numbers...) are refused with the
+    column's name.
+
+    The likelihood specification is translated to the encoded columns: with
+    ``"auto"`` categories are categorical and the other columns are typed as
+    numeric arrays are (0/1 columns Bernoulli, adjacent one-hot 0/1 columns a
+    categorical group, the rest Gaussian; integers are never taken for
+    counts); with ``"gaussian"`` or ``"bernoulli"`` that likelihood models
+    every non-category column; a dict names columns by name (or position),
+    and ``{"categorical": ["col"]}`` makes a numeric column categorical.
+
+    Parameters
+    ----------
+    likelihood : str or dict, default="auto"
+        The estimator's ``likelihood`` parameter.
+
+    Attributes
+    ----------
+    columns_ : list
+        The column labels, in order.
+    dtypes_ : list of dtype
+        Each column's pandas dtype.
+    kinds_ : list of str
+        Each column's kind ("float", "integer", "bool", "category").
+    categories_ : dict
+        The categories (a ``pandas.Index``) of each category column, by label.
+    types_ : dict
+        Each column's likelihood ("gaussian", "bernoulli", "categorical",
+        "poisson", "negbin"), by label.
+    spec_ : str or dict
+        The likelihood specification over the encoded columns, which the
+        model is built from.
+    n_encoded_ : int
+        Width of the encoded array.
+    dtype_ : numpy dtype
+        float32 when every column is float32, else float64.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5], "c": ["a", "b", "a"]})
+    >>> enc = TableEncoder().fit(df)
+    >>> enc.transform(df)
+    array([[0.5, 1. , 0. ],
+           [1.5, 0. , 1. ],
+           [2.5, 1. , 0. ]])
+    >>> enc.types_
+    {'x': 'gaussian', 'c': 'categorical'}
+    >>> enc.decode(enc.transform(df)).equals(df)
+    True
+    """
+
+    def __init__(self, likelihood: str | dict = "auto") -> None:
+        self.likelihood = likelihood
+
+    # ------------------------------------------------------------ fitting
+    def fit(self, frame: Any) -> TableEncoder:
+        """Learn the columns, their dtypes, kinds and categories.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The training table.
+
+        Returns
+        -------
+        self : TableEncoder
+        """
+        columns = list(frame.columns)
+        if len(set(map(repr, columns))) != len(columns):
+            raise ValueError("The DataFrame's column labels must be unique.")
+        self.columns_ = columns
+        self._labels = frame.columns.copy()
+        self.dtypes_ = list(frame.dtypes)
+        forced = self._forced_categories(frame)
+        kinds, categories, ranges = [], {}, {}
+        for j, (name, dtype) in enumerate(zip(columns, self.dtypes_, strict=True)):
+            kind = "category" if j in forced else _kind(dtype)
+            if kind is None:
+                raise TypeError(
+                    f"Column {name!r} has dtype {dtype}, which skvae cannot model; "
+                    "convert it to numbers (e.g. seconds since a date) or to "
+                    "categories first."
+                )
+            series = frame.iloc[:, j]
+            if kind == "category":
+                import pandas as pd
+
+                if isinstance(dtype, pd.CategoricalDtype):
+                    cats = pd.Index(dtype.categories)
+                else:
+                    cats = _observed_categories(series)
+                if len(cats) == 0:
+                    raise ValueError(
+                        f"Column {name!r} has no category (no observed value); "
+                        "drop it before fitting."
+                    )
+                categories[name] = cats
+            elif kind == "integer":
+                seen = series.dropna()
+                if len(seen):
+                    ranges[name] = (int(seen.min()), int(seen.max()))
+            kinds.append(kind)
+        self.kinds_ = kinds
+        self.categories_ = categories
+        self._ranges = ranges
+        self._slices = []
+        start = 0
+        for name, kind in zip(columns, kinds, strict=True):
+            width = len(categories[name]) if kind == "category" else 1
+            self._slices.append((start, start + width))
+            start += width
+        self.n_encoded_ = start
+        floats = {np.dtype(np.float32)}
+        self.dtype_ = np.dtype(
+            np.float32
+            if all(isinstance(d, np.dtype) and d in floats for d in self.dtypes_)
+            else np.float64
+        )
+        self.spec_ = self._translate(self.likelihood)
+        encoded = self.transform(frame)
+        self.types_ = self._column_types(encoded)
+        return self
+
+    def _position(self, column: Any) -> int:
+        """Position of a column given by label or position, or a clear error."""
+        if isinstance(column, str) or not isinstance(column, Integral):
+            for j, name in enumerate(self.columns_):
+                if name == column and type(name) is type(column):
+                    return j
+            raise ValueError(
+                f"Column {column!r} of the likelihood specification is not a "
+                f"column of X (columns: {self.columns_[:10]})."
+            )
+        n = len(self.columns_)
+        if -n <= column < n:
+            return int(column) % n
+        raise ValueError(
+            f"Column {column!r} of the likelihood specification is not a column "
+            f"position in [0, {n})."
+        )
+
+    def _forced_categories(self, frame: Any) -> set[int]:
+        """Positions of columns that ``{"categorical": [name]}`` makes categorical."""
+        spec = self.likelihood
+        self.columns_ = list(frame.columns)
+        if not isinstance(spec, dict):
+            return set()
+        groups = spec.get("categorical", [])
+        if isinstance(groups, (str, Integral)):
+            groups = [groups]
+        return {
+            self._position(entry)
+            for entry in groups
+            if not isinstance(entry, (list, tuple, np.ndarray))
+        }
+
+    def _translate(self, spec: str | dict) -> str | dict:
+        """The likelihood specification over the encoded columns."""
+        cat_positions = [j for j, k in enumerate(self.kinds_) if k == "category"]
+        groups = [
+            list(range(*self._slices[j]))
+            for j in cat_positions
+            if self._slices[j][1] - self._slices[j][0] >= 2
+        ]
+        single = [
+            self._slices[j][0]
+            for j in cat_positions
+            if self._slices[j][1] - self._slices[j][0] == 1
+        ]
+        others = [
+            self._slices[j][0] for j, k in enumerate(self.kinds_) if k != "category"
+        ]
+        if isinstance(spec, str) and not cat_positions:
+            if spec not in LIKELIHOODS and spec != "auto":
+                raise ValueError(f"Unknown likelihood {spec!r}.")
+            return spec
+        if isinstance(spec, str) and spec in LIKELIHOODS:
+            out: dict[str, list] = {spec: others} if others else {}
+        elif isinstance(spec, str):
+            if spec != "auto":
+                raise ValueError(f"Unknown likelihood {spec!r}.")
+            out = {}
+        elif isinstance(spec, dict):
+            unknown = set(spec) - COLUMN_TYPES
+            if unknown:
+                raise ValueError(
+                    f"Unknown column types {sorted(unknown)} in the likelihood "
+                    f"specification; expected keys among {sorted(COLUMN_TYPES)}."
+                )
+            out = {}
+            for kind, entries in spec.items():
+                if isinstance(entries, (str, Integral)):
+                    entries = [entries]
+                if kind == "categorical":
+                    # names of whole columns are added with the categories below
+                    out[kind] = [
+                        [self._numeric_index(c, kind) for c in entry]
+                        for entry in entries
+                        if isinstance(entry, (list, tuple, np.ndarray))
+                    ]
+                else:
+                    out[kind] = [self._numeric_index(c, kind) for c in entries]
+        else:
+            raise ValueError(f"likelihood must be a string or a dict, got {spec!r}.")
+        if groups:
+            out["categorical"] = out.get("categorical", []) + groups
+        if single:
+            out["bernoulli"] = out.get("bernoulli", []) + single
+        return {k: v for k, v in out.items() if len(v)}
+
+    def _numeric_index(self, column: Any, kind: str) -> int:
+        """Encoded index of a non-category column named in the specification."""
+        j = self._position(column)
+        if self.kinds_[j] == "category":
+            raise ValueError(
+                f"Column {self.columns_[j]!r} holds categories; only "
+                f"'categorical' can model it, not {kind!r}."
+            )
+        return self._slices[j][0]
+
+    def _column_types(self, encoded: np.ndarray) -> dict:
+        """Each column's likelihood, as the model resolves the specification."""
+        spec = self.spec_
+        if isinstance(spec, str) and spec in LIKELIHOODS:
+            return {name: spec for name in self.columns_}
+        kind_of = {}
+        for kind, cols in resolve_column_types(spec, encoded):
+            for c in cols:
+                kind_of[c] = kind
+        return {
+            name: kind_of[start]
+            for name, (start, _) in zip(self.columns_, self._slices, strict=True)
+        }
+
+    # ----------------------------------------------------------- encoding
+    def transform(self, frame: Any) -> np.ndarray:
+        """Encode a table with the fitted columns.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table with the fitted columns, in order.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_encoded_)
+            The encoded rows, NaN where a value is missing.
+
+        Raises
+        ------
+        ValueError
+            Where a category column holds a value not among its categories
+            (naming the column and the values).
+        """
+        import pandas as pd
+
+        n_rows = frame.shape[0]
+        out = np.zeros((n_rows, self.n_encoded_), dtype=np.float64)
+        for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):
+            series = frame.iloc[:, j]
+            start, stop = self._slices[j]
+            if kind == "category":
+                cats = self.categories_[name]
+                hole = np.asarray(series.isna(), dtype=bool)
+                codes = cats.get_indexer(pd.Index(series.to_numpy(dtype=object)))
+                unseen = (codes < 0) & ~hole
+                if unseen.any():
+                    values = pd.unique(series[unseen].to_numpy())
+                    raise ValueError(
+                        f"Column {name!r} has values not seen in fit: "
+                        f"{list(values[:10])} (its categories: {list(cats[:10])}). "
+                        "Declare every category before fitting with a pandas "
+                        "'category' dtype, e.g. X[col].astype(pd.CategoricalDtype"
+                        "([...])), or map the new values to known ones."
+                    )
+                rows = np.flatnonzero(~hole)
+                out[rows, start + codes[rows]] = 1.0
+                out[hole, start:stop] = np.nan
+            else:
+                try:
+                    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"Column {name!r} must hold numbers, as in fit ({exc})."
+                    ) from exc
+                out[:, start] = values
+        return out.astype(self.dtype_, copy=False)
+
+    def hole_columns(self, encoded: np.ndarray, how: str = "any") -> list:
+        """Labels of the columns with a missing value in encoded rows.
+
+        With ``how="all"``, of the columns with no observed value.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, None], "c": ["a", "b"]})
+        >>> enc = TableEncoder().fit(df)
+        >>> enc.hole_columns(enc.transform(df))
+        ['x']
+        """
+        nan = getattr(np.isnan(encoded), how)(axis=0)
+        return [
+            name
+            for name, (start, stop) in zip(self.columns_, self._slices, strict=True)
+            if nan[start:stop].any()
+        ]
+
+    def encoded_names(self) -> np.ndarray:
+        """Names of the encoded columns (``name`` or ``name_category``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, 1.5], "c": ["a", "b"]})
+        >>> TableEncoder().fit(df).encoded_names().tolist()
+        ['x', 'c_a', 'c_b']
+        """
+        names = []
+        for name, kind in zip(self.columns_, self.kinds_, strict=True):
+            if kind == "category":
+                names += [f"{name}_{c}" for c in self.categories_[name]]
+            else:
+                names.append(str(name))
+        return np.asarray(names, dtype=object)
+
+    # ----------------------------------------------------------- decoding
+    def decode(self, values: np.ndarray, index: Any = None, clip: Any = True) -> Any:
+        """Rows of encoded columns as a DataFrame of the fitted columns and dtypes.
+
+        Floats keep their dtype; integers are rounded (and, with ``clip``,
+        clipped to the range seen in fit; always to their dtype's range);
+        booleans are true above 0.5; a category column takes the category of
+        its group's largest value (the most probable one for probabilities, the
+        one for one-hot rows). NaN decodes to a missing value (a whole NaN
+        group to a missing category).
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_samples, n_encoded_)
+            Encoded rows (model output).
+        index : pandas.Index, optional
+            The index of the result (default: 0, 1, ...).
+        clip : bool or ndarray of bool of shape (n_samples, n_encoded_), \
+default=True
+            Clip integers to the range seen in fit (only the marked entries
+            for an array).
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
+        import pandas as pd
+
+        values = np.asarray(values)
+        if values.ndim != 2 or values.shape[1] != self.n_encoded_:
+            raise ValueError(
+                f"Expected rows of {self.n_encoded_} encoded columns, got shape "
+                f"{values.shape}."
+            )
+        data = {}
+        for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):
+            dtype = self.dtypes_[j]
+            start, stop = self._slices[j]
+            block = values[:, start:stop].astype(np.float64)
+            hole = np.isnan(block).all(axis=1)
+            if kind == "category":
+                cats = self.categories_[name]
+                codes = np.argmax(np.nan_to_num(block, nan=-np.inf), axis=1)
+                codes = np.where(hole, -1, codes)
+                if isinstance(dtype, pd.CategoricalDtype):
+                    column = pd.Categorical.from_codes(codes, dtype=dtype)
+                    data[name] = pd.Series(column, index=index)
+                else:
+                    picked = np.asarray(cats, dtype=object)[codes]
+                    picked[hole] = None
+                    data[name] = pd.Series(picked, index=index).astype(dtype)
+                continue
+            x = block[:, 0]
+            if kind == "float":
+                data[name] = pd.Series(x, index=index).astype(dtype)
+            elif kind == "bool":
+                series = pd.Series(x > 0.5, index=index, dtype=object)
+                series[hole] = None
+                data[name] = (
+                    series.astype(dtype)
+                    if not hole.any()
+                    else (series.astype("boolean"))
+                )
+            else:
+                x = np.rint(x)
+                if name in self._ranges:
+                    mark = clip if np.ndim(clip) == 0 else np.asarray(clip)[:, start]
+                    x = np.where(mark, np.clip(x, *self._ranges[name]), x)
+                info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+                x = np.clip(x, info.min, info.max)
+                if hole.any():
+                    series = pd.Series(
+                        pd.array(np.where(hole, 0, x).astype(np.int64), dtype="Int64"),
+                        index=index,
+                    )
+                    series[hole] = pd.NA
+                    nullable = not isinstance(dtype, np.dtype)
+                    data[name] = series.astype(dtype) if nullable else series
+                else:
+                    data[name] = pd.Series(x.astype(np.int64), index=index).astype(
+                        dtype
+                    )
+        frame = pd.DataFrame(
+            {j: data[name] for j, name in enumerate(self.columns_)}, index=index
+        )
+        frame.columns = self._labels
+        return frame
+
+    # -------------------------------------------------------- persistence
+    def to_record(self) -> dict[str, Any]:
+        """The fitted encoder as plain JSON values (for :func:`skvae.save`).
+
+        Returns
+        -------
+        record : dict
+
+        Raises
+        ------
+        TypeError
+            Where a column label or a category is not a string, a number or a
+            boolean.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [0.5, 1.5], "c": ["a", "b"]})
+        >>> enc = TableEncoder().fit(df)
+        >>> TableEncoder.from_record(enc.to_record()).decode([[1.0, 0, 1]])
+             x  c
+        0  1.0  b
+        """
+        return {
+            "likelihood": _plain(self.likelihood, "likelihood"),
+            "columns": [_plain(c, "a column label") for c in self.columns_],
+            "dtypes": [_dtype_record(d) for d in self.dtypes_],
+            "kinds": list(self.kinds_),
+            "categories": [
+                None
+                if kind != "category"
+                else {
+                    "values": [
+                        _plain(v, f"a category of {name!r}")
+                        for v in self.categories_[name].tolist()
+                    ],
+                    "dtype": _dtype_record(self.categories_[name].dtype),
+                }
+                for name, kind in zip(self.columns_, self.kinds_, strict=True)
+            ],
+            "ranges": [
+                list(self._ranges.get(name, ())) or None for name in self.columns_
+            ],
+            "spec": _plain(self.spec_, "likelihood"),
+            "types": [self.types_[name] for name in self.columns_],
+            "dtype": str(self.dtype_),
+        }
+
+    @classmethod
+    def from_record(cls, record: Any) -> TableEncoder:
+        """An encoder from :meth:`to_record`, checked entry by entry.
+
+        Parameters
+        ----------
+        record : dict
+
+        Returns
+        -------
+        encoder : TableEncoder
+
+        Raises
+        ------
+        ValueError
+            Where the record is not one :meth:`to_record` writes.
+        """
+        import pandas as pd
+
+        keys = {"likelihood", "columns", "dtypes", "kinds", "categories", "ranges"}
+        keys |= {"spec", "types", "dtype"}
+        if not isinstance(record, dict) or set(record) != keys:
+            raise ValueError("A table encoder record has other entries.")
+        columns = record["columns"]
+        n = len(columns) if isinstance(columns, list) else -1
+        lists = ("dtypes", "kinds", "categories", "ranges", "types")
+        if n < 1 or any(
+            not isinstance(record[k], list) or len(record[k]) != n for k in lists
+        ):
+            raise ValueError("A table encoder record's lists differ in length.")
+        if not all(isinstance(c, (str, int)) for c in columns) or len(
+            set(map(repr, columns))
+        ) != len(columns):
+            raise ValueError("A table encoder record's column labels are not unique.")
+        enc = cls(record["likelihood"])
+        enc.columns_ = list(columns)
+        enc._labels = pd.Index(columns)
+        enc.dtypes_ = [_dtype_from_record(d) for d in record["dtypes"]]
+        enc.kinds_ = list(record["kinds"])
+        enc.categories_, enc._ranges = {}, {}
+        for name, dtype, kind, cats, rng in zip(
+            columns,
+            enc.dtypes_,
+            enc.kinds_,
+            record["categories"],
+            record["ranges"],
+            strict=True,
+        ):
+            if kind not in KINDS or (kind != "category" and _kind(dtype) != kind):
+                raise ValueError(f"Column {name!r} has kind {kind!r} for {dtype}.")
+            if kind == "category":
+                values = cats.get("values") if isinstance(cats, dict) else None
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(isinstance(v, (str, int, float, bool)) for v in values)
+                    or len(set(map(repr, values))) != len(values)
+                ):
+                    raise ValueError(f"Column {name!r} has no valid categories.")
+                index = pd.Index(values, dtype=_dtype_from_record(cats["dtype"]))
+                if isinstance(dtype, pd.CategoricalDtype):
+                    dtype = pd.CategoricalDtype(index, ordered=dtype.ordered)
+                    enc.dtypes_[enc.columns_.index(name)] = dtype
+                enc.categories_[name] = index
+            elif cats is not None:
+                raise ValueError(f"Column {name!r} has categories but is {kind}.")
+            if rng is not None:
+                if not (
+                    isinstance(rng, list)
+                    and len(rng) == 2
+                    and all(type(v) is int for v in rng)
+                    and kind == "integer"
+                ):
+                    raise ValueError(f"Column {name!r} has an invalid range.")
+                enc._ranges[name] = tuple(rng)
+        enc._slices = []
+        start = 0
+        for name, kind in zip(columns, enc.kinds_, strict=True):
+            width = len(enc.categories_[name]) if kind == "category" else 1
+            enc._slices.append((start, start + width))
+            start += width
+        enc.n_encoded_ = start
+        if record["dtype"] not in ("float32", "float64"):
+            raise ValueError("A table encoder record's dtype is not a float dtype.")
+        enc.dtype_ = np.dtype(record["dtype"])
+        enc.spec_ = _check_spec(record["spec"], enc.n_encoded_)
+        if not all(t in COLUMN_TYPES for t in record["types"]):
+            raise ValueError("A table encoder record has unknown column types.")
+        enc.types_ = dict(zip(columns, record["types"], strict=True))
+        return enc
+
+
+def _plain(value: Any, what: str) -> Any:
+    """A JSON value (strings, numbers, booleans, lists, string-keyed dicts)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.generic) and isinstance(value.item(), (bool, int, float)):
+        return value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v, what) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, what) for k, v in value.items()}
+    raise TypeError(
+        f"Cannot save {what}: a value of type {type(value).__name__}; a model "
+        "fitted on a DataFrame is saved when its column labels and categories "
+        "are strings, numbers or booleans."
+    )
+
+
+def _dtype_record(dtype: Any) -> Any:
+    """A pandas or numpy dtype as JSON."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"category": bool(dtype.ordered)}
+    if isinstance(dtype, pd.StringDtype):
+        return {"string": [dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]}
+    return str(dtype)
+
+
+def _dtype_from_record(record: Any) -> Any:
+    """The dtype of :func:`_dtype_record` (one that a table column may have)."""
+    import pandas as pd
+
+    if isinstance(record, dict) and list(record) == ["category"]:
+        if not isinstance(record["category"], bool):
+            raise ValueError("A categorical dtype's order is not a boolean.")
+        return pd.CategoricalDtype(ordered=record["category"])
+    if isinstance(record, dict) and list(record) == ["string"]:
+        storage, na = record["string"] if len(record["string"]) == 2 else (None, None)
+        if storage not in ("python", "pyarrow") or na not in ("NA", "nan"):
+            raise ValueError(f"Unknown string dtype {record!r}.")
+        return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)
+    if not isinstance(record, str) or len(record) > 32:
+        raise ValueError(f"Unknown dtype {record!r}.")
+    try:
+        dtype = pd.api.types.pandas_dtype(record)
+    except TypeError as exc:
+        raise ValueError(f"Unknown dtype {record!r}.") from exc
+    if _kind(dtype) is None:
+        raise ValueError(f"Unexpected dtype {record!r}.")
+    return dtype
+
+
+def _check_spec(spec: Any, width: int) -> str | dict:
+    """A likelihood specification over ``width`` encoded columns, or ValueError."""
+    if isinstance(spec, str) and (spec in LIKELIHOODS or spec == "auto"):
+        return spec
+    if not isinstance(spec, dict) or not set(spec) <= COLUMN_TYPES:
+        raise ValueError("A table encoder record has an unknown likelihood.")
+
+    def index(c: Any) -> int:
+        if type(c) is not int or not 0 <= c < width:
+            raise ValueError("A table encoder record's likelihood has a bad column.")
+        return c
+
+    out: dict[str, list] = {}
+    for kind, entries in spec.items():
+        if not isinstance(entries, list):
+            raise ValueError("A table encoder record's likelihood is not lists.")
+        if kind == "categorical":
+            out[kind] = [
+                [index(c) for c in group] if isinstance(group, list) else index(-1)
+                for group in entries
+            ]
+        else:
+            out[kind] = [index(c) for c in entries]
+    return out

@@ -1,0 +1,331 @@
+"""pandas DataFrames in and typed DataFrames out (issue 23, items 1 and 2)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import estimator_classes, tiny
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import skvae
+from skvae import VAE, VaDE, VAEImputer, VAEOutlierDetector
+from skvae._base import sample_in_blocks
+from skvae._frames import TableEncoder
+from skvae.persistence import InvalidModelFileError
+
+SPECIES = ["setosa", "versicolor", "virginica"]
+
+
+def iris_table():
+    """Iris with ``species`` as a pandas ``category`` column."""
+    frame = load_iris(as_frame=True).frame
+    frame["species"] = pd.Categorical.from_codes(frame.pop("target"), SPECIES)
+    return frame
+
+
+def diabetes_table():
+    """The raw diabetes table, ``sex`` as strings and ``age`` as integers."""
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
+    frame["age"] = frame["age"].astype("int64")
+    return frame
+
+
+def nullable_table():
+    """Nullable integers and booleans, strings, with holes (pd.NA, None, NaN)."""
+    rng = np.random.RandomState(0)
+    n = 60
+    visits = pd.array(rng.poisson(3, n), dtype="Int64")
+    visits[::9] = pd.NA
+    smoker = pd.array(rng.uniform(size=n) < 0.3, dtype="boolean")
+    smoker[::11] = pd.NA
+    city = pd.Series(rng.choice(["Oslo", "Lima", "Pune"], n), dtype=object)
+    city[::7] = None
+    height = rng.normal(170, 10, n)
+    height[::13] = np.nan
+    return pd.DataFrame(
+        {"visits": visits, "smoker": smoker, "city": city, "height": height}
+    )
+
+
+def test_iris_with_a_category_column_fits_and_samples_typed_rows():
+    frame = iris_table()
+    vae = tiny(VAE, likelihood="auto").fit(frame)
+    assert list(vae.feature_names_in_) == list(frame.columns)
+    assert vae.n_features_in_ == 5
+    assert vae.table_encoder_.types_["species"] == "categorical"
+    assert vae.table_encoder_.types_["sepal length (cm)"] == "gaussian"
+    assert ("categorical", [4, 5, 6]) in vae.column_types_
+    rows = vae.sample(20)
+    assert isinstance(rows, pd.DataFrame)
+    assert list(rows.columns) == list(frame.columns)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert rows["species"].cat.categories.tolist() == SPECIES
+    assert rows.notna().all().all()
+
+
+def test_inverse_transform_gives_the_table_back_typed():
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    decoded = vae.inverse_transform(vae.transform(frame))
+    assert isinstance(decoded, pd.DataFrame)
+    assert decoded.dtypes.equals(frame.dtypes)
+    assert decoded.shape == frame.shape
+    assert set(decoded["species"]) <= set(SPECIES)
+
+
+def test_diabetes_with_string_sex_and_integer_age():
+    frame = diabetes_table()
+    vae = tiny(VAE, likelihood="auto").fit(frame)
+    types = vae.table_encoder_.types_
+    assert types["sex"] == "categorical"
+    assert types["age"] == "gaussian"  # counts only where the user says so
+    rows = vae.sample(50, random_state=1)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert set(rows["sex"]) <= {"female", "male"}
+    low, high = frame["age"].min(), frame["age"].max()
+    assert rows["age"].between(low, high).all()
+
+
+def test_same_seed_same_typed_sample():
+    frame = diabetes_table()
+    vae = tiny(VAE).fit(frame)
+    assert vae.sample(10, random_state=3).equals(vae.sample(10, random_state=3))
+
+
+def test_nullable_table_with_holes_needs_missing_mask():
+    frame = nullable_table()
+    with pytest.raises(ValueError, match=r"visits.*missing='mask'"):
+        tiny(VAE).fit(frame)
+    vae = tiny(VAE, likelihood="auto", missing="mask").fit(frame)
+    types = vae.table_encoder_.types_
+    assert types == {
+        "visits": "gaussian",
+        "smoker": "bernoulli",
+        "city": "categorical",
+        "height": "gaussian",
+    }
+    rows = vae.sample(30)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert rows.notna().all().all()
+    assert set(rows["city"]) <= {"Oslo", "Lima", "Pune"}
+    assert np.isfinite(vae.score_samples(frame)).all()
+
+
+def test_holes_are_named_by_column():
+    frame = nullable_table().assign(empty=pd.array([pd.NA] * 60, dtype="Float64"))
+    with pytest.raises(ValueError, match=r"\['empty'\] have no observed value"):
+        tiny(VAE, missing="mask").fit(frame)
+    with pytest.raises(ValueError, match="VaDE has no 'missing' parameter"):
+        tiny(VaDE).fit(nullable_table())
+
+
+def test_sample_in_blocks_hands_typed_blocks():
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    parts = []
+    sample_in_blocks(vae, 7, parts.append, random_state=0)
+    assert pd.concat(parts, ignore_index=True).equals(vae.sample(7, random_state=0))
+
+
+def test_column_types_overridden_by_name():
+    frame = nullable_table().assign(grade=np.tile([1, 2, 5], 20))
+    vae = tiny(
+        VAE,
+        likelihood={"poisson": ["visits"], "categorical": ["grade"]},
+        missing="mask",
+    ).fit(frame)
+    types = vae.table_encoder_.types_
+    assert types["visits"] == "poisson"
+    assert types["grade"] == "categorical"
+    assert vae.table_encoder_.categories_["grade"].tolist() == [1, 2, 5]
+    rows = vae.sample(40)
+    assert rows["grade"].dtype == frame["grade"].dtype
+    assert set(rows["grade"]) <= {1, 2, 5}
+    with pytest.raises(ValueError, match="'city' holds categories"):
+        tiny(VAE, likelihood={"gaussian": ["city"]}, missing="mask").fit(frame)
+    with pytest.raises(ValueError, match="'nope'"):
+        tiny(VAE, likelihood={"poisson": ["nope"]}, missing="mask").fit(frame)
+
+
+def test_unseen_category_is_a_clear_error():
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    new = frame.head(3).copy()
+    new["species"] = new["species"].cat.add_categories(["setosa-x"])
+    new.loc[1, "species"] = "setosa-x"
+    for method in (vae.transform, vae.score_samples):
+        with pytest.raises(ValueError, match=r"'species'.*'setosa-x'"):
+            method(new)
+
+
+def test_declared_categories_are_kept_for_later_chunks():
+    frame = iris_table()
+    first = frame[frame["species"] == "setosa"]  # one observed category
+    vae = tiny(VAE).partial_fit(first)
+    assert vae.table_encoder_.categories_["species"].tolist() == SPECIES
+    vae.partial_fit(frame[frame["species"] == "virginica"])
+    assert vae.sample(5)["species"].dtype == frame["species"].dtype
+
+
+def test_unsupported_dtype_is_named():
+    frame = iris_table().assign(when=pd.date_range("2020-01-01", periods=150))
+    with pytest.raises(TypeError, match="'when'"):
+        tiny(VAE).fit(frame)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        c
+        for c in estimator_classes()
+        if "likelihood" in c().get_params() and c.__name__ != "VQVAE2"
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_every_model_with_a_likelihood_takes_a_table(cls):
+    frame = iris_table()
+    y = np.arange(len(frame)) % 2
+    takes_y = cls.__name__ in ("ConditionalVAE", "SemiSupervisedVAE")
+    model = tiny(cls).fit(frame, y) if takes_y else tiny(cls).fit(frame)
+    assert model.transform(frame).shape[0] == len(frame)
+    rows = model.sample(4)
+    assert rows.dtypes.equals(frame.dtypes)
+
+
+def test_numpy_in_numpy_out_unchanged():
+    X = load_iris().data
+    vae = tiny(VAE).fit(X)
+    assert isinstance(vae.sample(3), np.ndarray)
+    assert isinstance(vae.inverse_transform(vae.transform(X[:2])), np.ndarray)
+    assert not hasattr(vae, "table_encoder_")
+
+
+def test_interpolate_on_a_table_gives_rows():
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    path = vae.interpolate(frame.iloc[0], frame.iloc[100], n_steps=4)
+    assert isinstance(path, pd.DataFrame)
+    assert path.shape == (4, 5)
+    assert path.dtypes.equals(frame.dtypes)
+
+
+def test_outlier_detector_takes_a_table():
+    frame = iris_table()
+    detector = VAEOutlierDetector(tiny(VAE), random_state=0).fit(frame)
+    labels = detector.predict(frame)
+    assert set(labels) <= {-1, 1}
+    assert list(detector.feature_names_in_) == list(frame.columns)
+
+
+def _iris_with_holes():
+    frame = iris_table()
+    holes = frame.copy()
+    rng = np.random.RandomState(0)
+    holes.loc[rng.uniform(size=len(frame)) < 0.2, "species"] = np.nan
+    holes.loc[rng.uniform(size=len(frame)) < 0.1, "sepal width (cm)"] = np.nan
+    return frame, holes
+
+
+def test_imputer_fills_category_holes_with_valid_categories():
+    frame, holes = _iris_with_holes()
+    vae = VAE(n_components=2, max_iter=100, batch_size=32, likelihood="auto")
+    imputer = VAEImputer(vae, random_state=0).set_output(transform="pandas")
+    filled = imputer.fit(holes).transform(holes)
+    assert filled.dtypes.equals(frame.dtypes)
+    assert filled.index.equals(holes.index)
+    assert filled.notna().all().all()
+    observed = holes.notna()
+    assert filled[observed].equals(holes[observed])
+    hole = holes["species"].isna()
+    # petal sizes tell the species apart: far better than chance (1/3)
+    assert (filled["species"] == frame["species"])[hole].mean() > 0.7
+
+
+def test_multiple_imputation_draws_valid_categories():
+    _, holes = _iris_with_holes()
+    imputer = VAEImputer(tiny(VAE), sample_posterior=True, random_state=0)
+    filled = imputer.set_output(transform="pandas").fit(holes).transform(holes)
+    assert set(filled["species"]) <= set(SPECIES)
+    assert filled.notna().all().all()
+    assert filled.equals(imputer.transform(holes))  # an int seed: the same draw
+
+
+def test_imputer_default_output_is_an_array():
+    _, holes = _iris_with_holes()
+    imputer = VAEImputer(tiny(VAE), random_state=0).fit(holes)
+    out = imputer.transform(holes)
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == object
+    assert set(out[:, 4]) <= set(SPECIES)
+    numbers = load_iris(as_frame=True).data
+    numbers.iloc[::7, 1] = np.nan
+    out = VAEImputer(tiny(VAE), random_state=0).fit(numbers).transform(numbers)
+    assert out.dtype == np.float64
+    assert not np.isnan(out).any()
+
+
+def test_imputer_in_a_pandas_pipeline():
+    frame, holes = _iris_with_holes()
+    imputer = VAEImputer(tiny(VAE), random_state=0)
+    encode = ColumnTransformer(
+        [
+            ("num", StandardScaler(), make_column_selector(dtype_include="number")),
+            ("cat", OneHotEncoder(sparse_output=False), ["species"]),
+        ]
+    )
+    pipe = make_pipeline(imputer, encode).set_output(transform="pandas")
+    out = pipe.fit_transform(holes)
+    assert isinstance(out, pd.DataFrame)
+    assert "cat__species_setosa" in out.columns
+    assert not out.isna().any().any()
+    names = imputer.get_feature_names_out()
+    assert list(names) == list(frame.columns)
+
+
+def test_table_models_save_and_load():
+    frame = nullable_table()
+    vae = tiny(VAE, likelihood="auto", missing="mask").fit(frame)
+    path = "table_model.skvae"
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, path)
+        skvae.save(vae, path)
+        loaded = skvae.load(path)
+    assert loaded.sample(5, random_state=0).equals(vae.sample(5, random_state=0))
+    assert loaded.table_encoder_.types_ == vae.table_encoder_.types_
+
+
+def test_edited_table_records_are_refused():
+    enc = TableEncoder().fit(iris_table())
+    record = enc.to_record()
+    record["dtypes"][0] = "datetime64[ns]"
+    with pytest.raises(ValueError, match="Unexpected dtype"):
+        TableEncoder.from_record(record)
+    record = enc.to_record()
+    record["spec"] = {"categorical": [[4, 5, 99]]}
+    with pytest.raises(ValueError, match="bad column"):
+        TableEncoder.from_record(record)
+    from skvae.persistence import _table_encoder
+
+    with pytest.raises(InvalidModelFileError):
+        _table_encoder({"columns": []})
+
+
+def test_onnx_encoder_of_a_table_model_reads_encoded_columns(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from skvae.export import to_onnx
+
+    frame = iris_table()
+    vae = tiny(VAE).fit(frame)
+    path = tmp_path / "encoder.onnx"
+    to_onnx(vae, path)
+    session = ort.InferenceSession(str(path))
+    encoded = vae.table_encoder_.transform(frame).astype(np.float32)
+    (codes,) = session.run(None, {"X": encoded})
+    np.testing.assert_allclose(codes, vae.transform(frame), atol=1e-5)
