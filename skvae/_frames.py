@@ -88,9 +88,11 @@ class TableEncoder:
     ``"auto"`` categories are categorical and the other columns are typed as
     numeric arrays are (0/1 columns Bernoulli, adjacent one-hot 0/1 columns a
     categorical group, the rest Gaussian; integers are never taken for
-    counts); with ``"gaussian"`` or ``"bernoulli"`` that likelihood models
-    every non-category column; a dict names columns by name (or position),
-    and ``{"categorical": ["col"]}`` makes a numeric column categorical.
+    counts); with ``"gaussian"`` (the estimators' default) number columns are
+    Gaussian and boolean columns Bernoulli; with ``"bernoulli"`` every
+    non-category column is Bernoulli; a dict names columns by name (or
+    position), boolean columns it does not name are Bernoulli, and
+    ``{"categorical": ["col"]}`` makes a numeric column categorical.
 
     Parameters
     ----------
@@ -254,7 +256,12 @@ class TableEncoder:
         others = [
             self._slices[j][0] for j, k in enumerate(self.kinds_) if k != "category"
         ]
-        if isinstance(spec, str) and not cat_positions:
+        flags = [self._slices[j][0] for j, k in enumerate(self.kinds_) if k == "bool"]
+        if isinstance(spec, str) and spec == "gaussian" and flags:
+            # numbers Gaussian, booleans Bernoulli: the dtypes say which is which
+            others = [c for c in others if c not in flags]
+            single = single + flags
+        elif isinstance(spec, str) and not cat_positions:
             if spec not in LIKELIHOODS and spec != "auto":
                 raise ValueError(f"Unknown likelihood {spec!r}.")
             return spec
@@ -286,6 +293,9 @@ class TableEncoder:
                     out[kind] = [self._numeric_index(c, kind) for c in entries]
         else:
             raise ValueError(f"likelihood must be a string or a dict, got {spec!r}.")
+        if isinstance(spec, dict):
+            named = {c for cols in out.values() for c in cols if isinstance(c, Integral)}
+            single = single + [c for c in flags if c not in named]
         if groups:
             out["categorical"] = out.get("categorical", []) + groups
         if single:

@@ -150,6 +150,25 @@ def test_column_types_overridden_by_name():
         tiny(VAE, likelihood={"poisson": ["nope"]}, missing="mask").fit(frame)
 
 
+def test_default_likelihood_reads_the_dtypes():
+    """Under the default "gaussian", booleans are Bernoulli and numbers Gaussian."""
+    iris = load_iris(as_frame=True).frame
+    frame = iris.drop(columns="target").assign(
+        setosa=iris["target"] == 0, species=pd.Categorical(iris["target"])
+    )
+    vae = tiny(VAE).fit(frame)
+    types = vae.table_encoder_.types_
+    assert types["setosa"] == "bernoulli"
+    assert types["species"] == "categorical"
+    assert types["sepal length (cm)"] == "gaussian"
+    # a dict that does not name the boolean keeps it Bernoulli; naming it wins
+    named = tiny(VAE, likelihood={"gaussian": ["setosa"]}).fit(frame)
+    assert named.table_encoder_.types_["setosa"] == "gaussian"
+    other = tiny(VAE, likelihood={"poisson": []}).fit(frame)
+    assert other.table_encoder_.types_["setosa"] == "bernoulli"
+    assert vae.sample(5, random_state=0)["setosa"].dtype == bool
+
+
 def test_unseen_category_is_a_clear_error():
     frame = iris_table()
     vae = tiny(VAE).fit(frame)
