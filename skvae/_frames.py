@@ -294,7 +294,9 @@ class TableEncoder:
         else:
             raise ValueError(f"likelihood must be a string or a dict, got {spec!r}.")
         if isinstance(spec, dict):
-            named = {c for cols in out.values() for c in cols if isinstance(c, Integral)}
+            named = {
+                c for cols in out.values() for c in cols if isinstance(c, Integral)
+            }
             single = single + [c for c in flags if c not in named]
         if groups:
             out["categorical"] = out.get("categorical", []) + groups
