@@ -507,9 +507,10 @@ class BaseVAE(
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (None: 1 each). The objective is
             the weighted mean over rows, so a weight of 2 counts as the row
-            twice (in expectation over the batches) and 0 as no row; the
-            validation loss of ``early_stopping`` is weighted too. Models
-            whose objective is not a sum over rows refuse weights.
+            twice (in expectation over the batches; an epoch is still one
+            pass over the rows given) and 0 as no row; the validation loss
+            of ``early_stopping`` is weighted too. Models whose objective is
+            not a sum over rows refuse weights, saying why.
 
         Returns
         -------

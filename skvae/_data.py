@@ -114,7 +114,9 @@ class SparseRows:
     Stands in for the training tensor of dense data: ``shape``, ``device``,
     and indexing by a tensor of row indices or a slice, which returns those
     rows as a dense float32 tensor on ``device``. :meth:`take` keeps a subset
-    of rows sparse.
+    of rows sparse. The matrix stays on the host: on a GPU each batch's row
+    indices are read back and its dense rows copied over (one transfer per
+    batch, where dense data on the device needs none).
 
     Parameters
     ----------
