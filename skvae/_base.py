@@ -13,6 +13,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -29,9 +30,23 @@ from skvae._columns import (
     check_likelihood_range,
     make_data_likelihood,
 )
-from skvae._data import FLOATS, blocks, check_n_samples, is_out_of_core
+from skvae._data import (
+    FLOATS,
+    SparseRows,
+    blocks,
+    check_n_samples,
+    check_sparse,
+    is_out_of_core,
+    to_dense,
+)
 from skvae._frames import TableEncoder, is_frame
-from skvae._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from skvae._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    validate_data,
+)
 from skvae._torch import (
     Stream,
     adam,
@@ -354,6 +369,28 @@ class BaseVAE(
         self._hidden_sizes()
         check_likelihood_range(self._likelihood_spec(), X)
 
+    def _sample_weight_refusal(self) -> str | None:
+        """Why this model cannot take ``sample_weight`` (None: it can).
+
+        Weights need an objective that is a sum over rows; a family whose
+        objective has a batch-level part (an MMD, an aggregate estimate, a
+        statistic of the batch) returns the reason, and ``fit`` refuses
+        weights with it. The base refuses the KL options that compare a
+        batch's unweighted mean KL with a threshold.
+        """
+        kl = self._kl_schedule()
+        if kl is not None and kl.free_bits > 0:
+            return (
+                "free_bits > 0 compares each batch's unweighted mean KL per "
+                "dimension with the threshold; set free_bits=0"
+            )
+        if kl is not None and kl.kind == "capacity":
+            return (
+                "kl_schedule='capacity' compares each batch's unweighted mean "
+                "KL with the capacity; use kl_schedule='linear'"
+            )
+        return None
+
     def _masks_missing(self) -> bool:
         """Whether NaN in X marks missing entries (families with ``missing``)."""
         return False
@@ -381,7 +418,9 @@ class BaseVAE(
         missing-value rule, the float32 range of the networks and the fitted
         column types are checked alike. A pandas DataFrame at fit is encoded
         by a :class:`skvae._frames.TableEncoder` (``table_encoder_``), and so
-        are later rows of a model fitted on one.
+        are later rows of a model fitted on one. Sparse X (any scipy format)
+        comes back as CSR, checked by :func:`skvae._data.check_sparse`; it is
+        densified one batch at a time by the methods that read it.
         """
         if reset:
             vars(self).pop("table_encoder_", None)  # from an earlier fit
@@ -390,7 +429,9 @@ class BaseVAE(
         elif "table_encoder_" in vars(self):
             return self._validate_table(X, reset=False, **kwargs)
         if not self._masks_missing():
-            X = validate_data(self, X, dtype=FLOATS, reset=reset, **kwargs)
+            X = validate_data(
+                self, X, dtype=FLOATS, reset=reset, accept_sparse="csr", **kwargs
+            )
         else:
             X = validate_data(
                 self,
@@ -398,13 +439,16 @@ class BaseVAE(
                 dtype=FLOATS,
                 reset=reset,
                 ensure_all_finite="allow-nan",
+                accept_sparse="csr",
                 **kwargs,
             )
-            if np.isinf(X).any():
-                raise ValueError(
-                    "Input X contains infinity; with missing='mask' only NaN marks "
-                    "a missing entry."
-                )
+        if sp.issparse(X):
+            check_sparse(X)
+        elif self._masks_missing() and np.isinf(X).any():
+            raise ValueError(
+                "Input X contains infinity; with missing='mask' only NaN marks "
+                "a missing entry."
+            )
         check_float32_range(X, vars(self).get("feature_names_in_"))
         if not reset:
             self._check_columns(X)
@@ -482,9 +526,14 @@ class BaseVAE(
 
     def _check_columns(self, X: np.ndarray) -> None:
         """Values of later data must suit the column types of the fit."""
-        blocks = vars(self).get("column_types_")
-        if blocks is not None:
-            check_column_values(blocks, X)
+        types = vars(self).get("column_types_")
+        if types is None:
+            return
+        if not sp.issparse(X):
+            check_column_values(types, X)
+            return
+        for block in blocks(X, self._BATCH_ROWS):  # one dense block at a time
+            check_column_values(types, block)
 
     def _data_likelihood(self, X: np.ndarray) -> Likelihood:
         """The observation model for data like X, from ``likelihood``."""
@@ -526,25 +575,34 @@ class BaseVAE(
 
     # -------------------------------------------------------------- training
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: 1 each). The objective is
+            the weighted mean over rows, so a weight of 2 counts as the row
+            twice (in expectation over the batches; an epoch is still one
+            pass over the rows given) and 0 as no row; the validation loss
+            of ``early_stopping`` is weighted too. Models whose objective is
+            not a sum over rows refuse weights, saying why.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit_with_thread_cap(X, y, incremental=False)
+        return self._fit_with_thread_cap(
+            X, y, incremental=False, sample_weight=sample_weight
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one epoch on X, keeping the weights and optimiser state.
 
         The first call initialises the model. Early stopping is not used.
@@ -556,23 +614,28 @@ class BaseVAE(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data, or an out-of-core array.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in :meth:`fit`.
 
         Returns
         -------
         self : object
             The estimator.
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
-    def _partial_fit(self, X, y, classes: Any = None):
+    def _partial_fit(self, X, y, classes: Any = None, sample_weight: Any = None):
         """``partial_fit`` over in-memory data or the blocks of out-of-core data."""
         if not is_out_of_core(X):
-            return self._fit_with_thread_cap(X, y, incremental=True, classes=classes)
+            return self._fit_with_thread_cap(
+                X, y, incremental=True, classes=classes, sample_weight=sample_weight
+            )
         labels = None if y is None else np.asarray(y)
+        weights = None if sample_weight is None else np.asarray(sample_weight)
         start = 0
         saved = self._fitted_state()
         try:
@@ -583,6 +646,7 @@ class BaseVAE(
                     None if labels is None else labels[rows],
                     incremental=True,
                     classes=classes,
+                    sample_weight=None if weights is None else weights[rows],
                 )
                 start += block.shape[0]
         except (KeyboardInterrupt, NonFiniteLossError):
@@ -592,12 +656,28 @@ class BaseVAE(
             raise
         return self
 
-    def _fit_with_thread_cap(self, X, y, *, incremental: bool, classes: Any = None):
+    def _fit_with_thread_cap(
+        self,
+        X,
+        y,
+        *,
+        incremental: bool,
+        classes: Any = None,
+        sample_weight: Any = None,
+    ):
         """:meth:`_fit` with torch's threads capped in parallel workers."""
         with torch_threads(worker_threads(in_worker())):
-            return self._fit(X, y, incremental=incremental, classes=classes)
+            return self._fit(
+                X,
+                y,
+                incremental=incremental,
+                classes=classes,
+                sample_weight=sample_weight,
+            )
 
-    def _fit(self, X, y, *, incremental: bool, classes: Any = None):
+    def _fit(
+        self, X, y, *, incremental: bool, classes: Any = None, sample_weight: Any = None
+    ):
         """One ``fit`` or ``partial_fit`` call on in-memory data: all or nothing.
 
         An exception leaves the estimator as it was before the call
@@ -617,7 +697,7 @@ class BaseVAE(
             X = self._validate_X(
                 X, reset=first_pass, ensure_min_samples=1 if incremental else 2
             )
-            if self._masks_missing():
+            if self._masks_missing() and not sp.issparse(X):
                 empty = np.flatnonzero(np.isnan(X).all(axis=0))
                 if empty.size:
                     raise ValueError(
@@ -627,12 +707,16 @@ class BaseVAE(
             self._check_routed_params()
             self._check_params(X)
             arrays = self._training_arrays(X, y, first_pass, classes)
+            weight = self._check_weights(sample_weight, X)
+            if weight is not None:  # split with the rows, taken off after
+                arrays = [*arrays, weight]
             if first_pass:
                 self._initialize(X)
             batch_size = self._batch_size(X.shape[0])
             train, valid = self._split(
                 arrays, early_stopping=self.early_stopping and not incremental
             )
+            weights = self._split_weights(train, valid, weight is not None)
             batch_size = min(batch_size, train[0].shape[0])
             epochs_before = len(self.history_)
             if not incremental:
@@ -653,6 +737,7 @@ class BaseVAE(
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
                     stop_early=not incremental,
+                    weights=weights,
                 )
             finally:
                 self._record_progress()
@@ -677,6 +762,49 @@ class BaseVAE(
             self._restore_fitted_state(saved)
             raise
         return self
+
+    def _check_weights(self, sample_weight: Any, X: Any) -> np.ndarray | None:
+        """``sample_weight`` as float64 weights of mean 1, or None.
+
+        Non-negative and finite, one per row, with a positive sum
+        (scikit-learn's ``_check_sample_weight``); refused with the reason
+        where the model's objective is not a sum over rows. Only the ratios
+        matter (the objective is a weighted mean), so they are scaled to a
+        mean of 1, which float32 holds.
+        """
+        if sample_weight is None:
+            return None
+        reason = self._sample_weight_refusal()
+        if reason is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not take sample_weight: {reason}."
+            )
+        weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+        total = float(weight.sum())
+        if not total > 0:
+            raise ValueError(
+                "sample_weight must have a positive sum; every row has weight 0."
+            )
+        return weight / (total / weight.shape[0])
+
+    @staticmethod
+    def _split_weights(
+        train: list[Any], valid: list[Any] | None, weighted: bool
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Take the weights (the last array, when ``weighted``) off the splits."""
+        if not weighted:
+            return None, None
+        w_train = train.pop()
+        w_valid = None if valid is None else valid.pop()
+        for w, part in ((w_train, "training"), (w_valid, "validation")):
+            if w is not None and not bool(w.sum() > 0):
+                raise ValueError(
+                    f"Every row of the {part} split has weight 0; give more rows "
+                    "a positive sample_weight or change validation_fraction."
+                )
+        return w_train, w_valid
 
     def _stopped_early(self, X: np.ndarray, incremental: bool, training: bool) -> None:
         """Leave a fit that stops in training (Ctrl-C, non-finite) usable.
@@ -882,7 +1010,9 @@ class BaseVAE(
         valid = [self._as_tensor(a) for a in parts[1::2]]
         return train, valid
 
-    def _as_tensor(self, a: np.ndarray) -> torch.Tensor:
+    def _as_tensor(self, a: np.ndarray) -> torch.Tensor | SparseRows:
+        if sp.issparse(a):  # densified batch by batch by the training loop
+            return SparseRows(a, self._device)
         if np.issubdtype(a.dtype, np.integer):
             return torch.as_tensor(np.asarray(a), dtype=torch.long, device=self._device)
         return to_tensor(a, self._device)
@@ -1061,7 +1191,11 @@ class BaseVAE(
             return score_rows(*tensors, eps)
 
         return self._map_batches(
-            score, X, X.dtype, rows=max(1, 4096 // fan_out), extra=extra
+            score,
+            X,
+            X.dtype,
+            rows=max(1, int(self._BATCH_ROWS) // fan_out),
+            extra=extra,
         )
 
     def _impute_rows(self, X: np.ndarray, k: int, seed: int | None) -> np.ndarray:
@@ -1355,7 +1489,9 @@ class BaseVAE(
         Chunks have ``rows`` rows (default ``_BATCH_ROWS``, divided among the
         rows the module makes of each input: ``rows_per_input``) and their
         results are written into one preallocated array, so memory beyond
-        the result is bounded by the chunk.
+        the result is bounded by the chunk. X may be sparse (a scipy matrix
+        or :class:`skvae._data.SparseRows`, densified chunk by chunk) or a
+        tensor.
         """
         if rows is None:
             fan_out = int(getattr(self.module_, "rows_per_input", 1))
@@ -1367,7 +1503,7 @@ class BaseVAE(
         with torch.inference_mode():
             for start in range(0, max(n_rows, 1), rows):
                 chunk = [
-                    to_tensor(a[start : start + rows], self._device)
+                    _chunk_tensor(a, start, start + rows, self._device)
                     for a in (X, *extra)
                 ]
                 part = to_numpy(fn(*chunk), dtype)
@@ -1383,6 +1519,7 @@ class BaseVAE(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
     # ----------------------------------------------------------- persistence
@@ -1485,6 +1622,17 @@ def sample_in_blocks(
         _SAMPLE_WRITER.reset(token)
 
 
+def _chunk_tensor(a: Any, start: int, stop: int, device: torch.device) -> torch.Tensor:
+    """Rows ``[start, stop)`` of X as a float32 tensor on ``device``.
+
+    X is an array, a scipy sparse matrix (only these rows are densified),
+    :class:`skvae._data.SparseRows` or a tensor.
+    """
+    if isinstance(a, (torch.Tensor, SparseRows)):
+        return a[start:stop].to(device=device, dtype=torch.float32)
+    return to_tensor(to_dense(a[start:stop]), device)
+
+
 def _row_block(a: Any, start: int, stop: int, device: torch.device) -> Any:
     """Rows ``[start, stop)`` of an array or tensor as a tensor (None stays)."""
     if a is None:
@@ -1576,16 +1724,28 @@ def check_float32_range(X: np.ndarray, feature_names: Any = None) -> None:
     ...
     ValueError: Input X has values of magnitude above 3.403e+38 ...
     """
+    if sp.issparse(X):  # the stored values; the others are zeros
+        X = X.tocsr()  # no copy for CSR: its indices are the columns
+        if X.nnz == 0 or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+            return
+        big = np.abs(X.data) > FLOAT32_MAX
+        if big.any():
+            _raise_float32_range(np.unique(X.indices[big]), X.shape[1], feature_names)
+        return
     if X.size == 0 or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
         return
     # fmax/fmin skip NaN; per column, with no temporary the size of X
     high = np.fmax.reduce(X, axis=0)
     low = np.fmin.reduce(X, axis=0)
     bad = np.flatnonzero((high > FLOAT32_MAX) | (low < -FLOAT32_MAX))
-    if bad.size == 0:
-        return
+    if bad.size:
+        _raise_float32_range(bad, X.shape[1], feature_names)
+
+
+def _raise_float32_range(bad: np.ndarray, n_features: int, feature_names: Any) -> None:
+    """The error of :func:`check_float32_range` for the columns ``bad``."""
     named = ""
-    if feature_names is not None and len(feature_names) == X.shape[1]:
+    if feature_names is not None and len(feature_names) == n_features:
         named = f" ({', '.join(repr(str(feature_names[i])) for i in bad[:10])})"
     more = f" and {bad.size - 10} more" if bad.size > 10 else ""
     raise ValueError(

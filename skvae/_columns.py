@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from skvae._sklearn_compat import StrOptions
 from skvae.nn.likelihoods import (
@@ -24,6 +26,9 @@ from skvae.nn.likelihoods import (
 
 Blocks = list[tuple[str, list[int]]]
 
+#: Rows densified at once when a sparse matrix's values are checked.
+_SPARSE_ROWS = 4096
+
 #: ``_parameter_constraints`` entry of ``likelihood`` on every estimator.
 LIKELIHOOD_CONSTRAINT = [StrOptions(set(LIKELIHOODS) | {"auto"}), dict]
 
@@ -33,13 +38,20 @@ def _is_binary(column: np.ndarray) -> bool:
     return seen.size > 0 and bool(np.all((seen == 0) | (seen == 1)))
 
 
+def _column(X: Any, j: int) -> np.ndarray:
+    """Column ``j`` as a dense 1-D array (of a sparse matrix: that column only)."""
+    if sp.issparse(X):
+        return X[:, [j]].toarray().ravel()
+    return X[:, j]
+
+
 def _one_hot_group_end(X: np.ndarray, start: int, binary: np.ndarray) -> int | None:
     """End (exclusive) of the shortest one-hot group starting at ``start``."""
     total = np.zeros(X.shape[0])
     for end in range(start, X.shape[1]):
         if not binary[end]:
             return None
-        total = total + X[:, end]
+        total = total + _column(X, end)
         complete = ~np.isnan(total)
         if end > start and complete.any() and np.all(total[complete] == 1):
             return end + 1
@@ -76,7 +88,9 @@ def infer_column_types(X: np.ndarray, columns: Sequence[int] | None = None) -> B
     [('gaussian', [0]), ('bernoulli', [4]), ('categorical', [1, 2, 3])]
     """
     wanted = set(range(X.shape[1]) if columns is None else columns)
-    binary = np.array([_is_binary(X[:, j]) for j in range(X.shape[1])])
+    if sp.issparse(X):  # read a column at a time, never the whole matrix
+        X = sp.csc_matrix(X)
+    binary = np.array([_is_binary(_column(X, j)) for j in range(X.shape[1])])
     gaussian, bernoulli, groups = [], [], []
     j = 0
     while j < X.shape[1]:
@@ -206,6 +220,11 @@ def check_column_values(blocks: Blocks, X: np.ndarray) -> None:
     >>> import numpy as np
     >>> check_column_values([("poisson", [0])], np.array([[1.0], [2.0]]))
     """
+    if sp.issparse(X):  # dense blocks of rows, one at a time
+        X = sp.csr_matrix(X)
+        for start in range(0, X.shape[0], _SPARSE_ROWS):
+            check_column_values(blocks, X[start : start + _SPARSE_ROWS].toarray())
+        return
     for kind, cols in blocks:
         values = X[:, cols]
         seen = values[~np.isnan(values)]
@@ -247,7 +266,10 @@ def check_likelihood_range(likelihood: Any, X: np.ndarray) -> None:
     """
     if not (isinstance(likelihood, str) and likelihood == "bernoulli"):
         return
-    low, high = np.nanmin(X), np.nanmax(X)
+    if sp.issparse(X):  # X.min() and X.max() count the implicit zeros
+        low, high = X.min(), X.max()
+    else:
+        low, high = np.nanmin(X), np.nanmax(X)
     if low < 0 or high > 1:
         raise ValueError(
             "likelihood='bernoulli' needs X in [0, 1], got values in "
@@ -310,7 +332,10 @@ def variance_floor(X: np.ndarray, min_variance: float) -> float:
     0.1
     """
     scale = 1.0
-    if X.shape[0] > 1:
+    if X.shape[0] > 1 and sp.issparse(X):
+        _, variances = mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
+        scale = float(np.mean(variances)) if variances.size else 1.0
+    elif X.shape[0] > 1:
         with np.errstate(all="ignore"):
             variances = np.nanvar(X, axis=0) if np.isnan(X).any() else np.var(X, axis=0)
         variances = variances[np.isfinite(variances)]

@@ -39,6 +39,8 @@ def is_out_of_core(X: Any) -> bool:
 def blocks(X: Any, rows: int):
     """In-memory row blocks of ``rows`` rows (the last may be shorter).
 
+    Sparse matrices give dense blocks, each densified on its own.
+
     Examples
     --------
     >>> [b.shape[0] for b in blocks(np.zeros((5, 2)), 2)]
@@ -51,7 +53,124 @@ def blocks(X: Any, rows: int):
         block = X[start : start + rows]
         if hasattr(block, "compute"):  # dask
             block = block.compute()
-        yield np.asarray(block)
+        yield to_dense(block)
+
+
+def to_dense(block: Any) -> np.ndarray:
+    """A block of rows as a dense array (sparse ones through ``toarray``).
+
+    The one place where skvae densifies sparse rows: callers hand it one
+    batch or block at a time, never a whole sparse matrix.
+
+    Examples
+    --------
+    >>> to_dense(sp.csr_matrix(np.eye(2))).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if sp.issparse(block):
+        return block.toarray()
+    return np.asarray(block)
+
+
+def check_sparse(X: Any) -> None:
+    """Refuse a sparse matrix with a broken structure or non-finite values.
+
+    ``X`` has been through ``check_array(accept_sparse="csr")``, which does
+    not look at the index arrays; a negative or out-of-range column index,
+    or row pointers that do not add up, would otherwise index memory
+    wrongly. NaN (which skvae's dense inputs may use for a missing entry)
+    is refused: in a sparse matrix an entry left out is a zero, never a
+    missing value.
+
+    Examples
+    --------
+    >>> check_sparse(sp.csr_matrix(np.eye(2)))
+    >>> bad = sp.csr_matrix((np.ones(1), np.array([-1]), np.array([0, 1])),
+    ...                     shape=(1, 2))
+    >>> check_sparse(bad)
+    Traceback (most recent call last):
+    ...
+    ValueError: Sparse input X has a broken structure (indices must be >= 0); ...
+    """
+    try:
+        X.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"Sparse input X has a broken structure ({exc}); build it with "
+            "scipy.sparse's constructors or call X.check_format() to find out."
+        ) from None
+    if X.data.size and not np.isfinite(X.data).all():
+        what = "NaN" if np.isnan(X.data).any() else "infinity"
+        raise ValueError(
+            f"Sparse input X contains {what}. In a sparse matrix an entry left "
+            "out is 0, so NaN cannot mark a missing entry there; pass a dense "
+            "array to have NaN treated as missing (missing='mask')."
+        )
+
+
+class SparseRows:
+    """Rows of a CSR matrix for training, densified one batch at a time.
+
+    Stands in for the training tensor of dense data: ``shape``, ``device``,
+    and indexing by a tensor of row indices or a slice, which returns those
+    rows as a dense float32 tensor on ``device``. :meth:`take` keeps a subset
+    of rows sparse. The matrix stays on the host: on a GPU each batch's row
+    indices are read back and its dense rows copied over (one transfer per
+    batch, where dense data on the device needs none).
+
+    Parameters
+    ----------
+    matrix : scipy.sparse CSR matrix of shape (n_samples, n_features)
+        The rows (kept on the host).
+    device : torch.device
+        Where batches go.
+
+    Examples
+    --------
+    >>> rows = SparseRows(sp.csr_matrix(np.eye(3)), torch.device("cpu"))
+    >>> rows[torch.tensor([2, 0])].tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    >>> rows.shape
+    (3, 3)
+    """
+
+    def __init__(self, matrix: Any, device: torch.device) -> None:
+        self.matrix = sp.csr_matrix(matrix)
+        self.device = torch.device(device)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The matrix's shape."""
+        return self.matrix.shape
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def _rows(self, key: Any) -> Any:
+        if isinstance(key, torch.Tensor):
+            key = key.detach().cpu().numpy()
+        return self.matrix[key]
+
+    def __getitem__(self, key: Any) -> torch.Tensor:
+        dense = to_dense(self._rows(key))
+        return torch.tensor(dense, dtype=torch.float32, device=self.device)
+
+    def take(self, key: Any) -> SparseRows:
+        """The rows ``key`` (indices or a slice), still sparse."""
+        return SparseRows(self._rows(key), self.device)
+
+
+def take_rows(data: Any, index: Any) -> Any:
+    """Rows ``index`` of a training tensor, or of :class:`SparseRows` (sparse).
+
+    Examples
+    --------
+    >>> take_rows(torch.arange(4), torch.tensor([3, 1])).tolist()
+    [3, 1]
+    """
+    if isinstance(data, SparseRows):
+        return data.take(index)
+    return data[index]
 
 
 def epochs_for_steps(

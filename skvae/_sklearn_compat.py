@@ -5,13 +5,16 @@ skvae requires scikit-learn >= 1.6; if these move upstream, mend this file.
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.stats import _weighted_percentile
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
     "HasMethods",
     "Hidden",
     "Interval",
     "StrOptions",
+    "_check_sample_weight",
     "_fit_context",
+    "_weighted_percentile",
     "validate_data",
 ]

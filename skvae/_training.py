@@ -405,10 +405,21 @@ class Trainer:
         return make_generator(self.seed, self.streams[0], *ids, device=device)
 
     def train_epoch(
-        self, data: Sequence[torch.Tensor], epoch: int
+        self,
+        data: Sequence[torch.Tensor],
+        epoch: int,
+        weight: torch.Tensor | None = None,
     ) -> tuple[dict[str, torch.Tensor], float]:
-        """Run one epoch; return the summed terms (on the device) and the beta."""
+        """Run one epoch; return the summed terms (on the device) and the beta.
+
+        With ``weight`` (one non-negative weight per row), each step's
+        objective is ``sum(w * loss) / (batch * mean(weight))`` and the sums
+        are weighted: a row of weight 2 counts as the row twice, in
+        expectation over the batches (exactly, on a batch of every row), and
+        a row of weight 0 as no row.
+        """
         n_samples = data[0].shape[0]
+        w_mean = None if weight is None else weight.mean()
         device = data[0].device
         gen = self.generator(epoch, device)
         perm = torch.randperm(n_samples, generator=gen, device=device)
@@ -430,6 +441,7 @@ class Trainer:
                 share = world * rows.numel() / n_global
                 idx = idx[rows]
             batch = [t[idx] for t in data]
+            w = None if weight is None else weight[idx]
             progress = epoch + (b + 1) / n_batches
             beta, capacity = self.kl.weight_at(progress)
             ctx = StepContext(
@@ -449,9 +461,9 @@ class Trainer:
             ):
                 terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
-            objective = terms.loss.mean()
+            objective = _batch_mean(terms.loss, w, w_mean)
             for field in self.loss_fields[1:]:
-                objective = objective + getattr(terms, field).mean()
+                objective = objective + _batch_mean(getattr(terms, field), w, w_mean)
             if share != 1.0:
                 objective = objective * share
             objective.backward()
@@ -459,16 +471,22 @@ class Trainer:
                 for params in self._clip_groups:
                     nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
             self.optimizer.step()
-            sums.add(terms)
+            sums.add(terms, weight=w)
             self.notify("on_batch_end", batch=b, terms=terms)
         sums.all_reduce()
         return sums.as_dict(), beta
 
     @torch.no_grad()
     def evaluate(
-        self, data: Sequence[torch.Tensor], batch_size: int = 4096
+        self,
+        data: Sequence[torch.Tensor],
+        batch_size: int = 4096,
+        weight: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Summed terms over ``data`` at the target beta, without free bits."""
+        """Summed terms over ``data`` at the target beta, without free bits.
+
+        With ``weight``, each row's terms count ``weight`` times.
+        """
         device = data[0].device
         # the same noise every epoch
         ids = (*self.stream_ids, 0)
@@ -485,6 +503,7 @@ class Trainer:
         sums = _Sums()
         for start in range(0, data[0].shape[0], batch_size):
             batch = [t[start : start + batch_size] for t in data]
+            w = None if weight is None else weight[start : start + batch_size]
             scale = 1.0
             if self.world is not None:  # each rank scores its share of the rows
                 rank, world = self.world
@@ -493,9 +512,10 @@ class Trainer:
                     ctx.rows = torch.arange(rank, n_chunk, world, device=device)
                     ctx.global_batch = n_chunk
                     batch = [t[ctx.rows] for t in batch]
+                    w = None if w is None else w[ctx.rows]
                 else:  # too few rows to share: rank 0 counts them
                     ctx.rows, scale = None, float(rank == 0)
-            sums.add(self.module(*batch, ctx=ctx), scale)
+            sums.add(self.module(*batch, ctx=ctx), scale, weight=w)
         sums.all_reduce()
         return sums.as_dict()
 
@@ -520,19 +540,24 @@ class Trainer:
         train: Sequence[torch.Tensor],
         valid: Sequence[torch.Tensor] | None,
         epoch: int,
+        weights: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None),
     ) -> dict[str, Any]:
-        """Train one epoch, validate, and return the epoch's history record."""
+        """Train one epoch, validate, and return the epoch's history record.
+
+        ``weights`` are the rows' weights of ``train`` and ``valid`` (None:
+        every row weighs 1); the record's losses are weighted means.
+        """
         self.notify("on_epoch_begin", epoch=epoch)
         start = time.perf_counter()
         snapshot = _snapshot(self.module, self.optimizer)
         try:
-            sums, beta = self.train_epoch(train, epoch)
+            sums, beta = self.train_epoch(train, epoch, weights[0])
         except KeyboardInterrupt:
             # an interrupt keeps the weights it finds, if they are finite
             if not all(self._finite([])):
                 _restore(self.module, self.optimizer, snapshot)
             raise
-        means = {k: v / train[0].shape[0] for k, v in sums.items()}
+        means = {k: v / _total(train, weights[0]) for k, v in sums.items()}
         loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
         if not (loss_finite and weights_finite):
             _restore(self.module, self.optimizer, snapshot)
@@ -548,8 +573,8 @@ class Trainer:
         record.update(self.summarize(means))
         record["beta"] = beta
         if valid is not None:
-            vsums = self.evaluate(valid)
-            record["valid_loss"] = float(vsums["loss"]) / valid[0].shape[0]
+            vsums = self.evaluate(valid, weight=weights[1])
+            record["valid_loss"] = float(vsums["loss"]) / _total(valid, weights[1])
         record["dur"] = time.perf_counter() - start
         return record
 
@@ -563,6 +588,7 @@ class Trainer:
         n_iter_no_change: int,
         tol: float,
         stop_early: bool = True,
+        weights: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None),
     ) -> TrainResult:
         """Train for up to ``max_epochs`` epochs, stopping as MLPRegressor does.
 
@@ -586,6 +612,9 @@ class Trainer:
         ``on_epoch_end`` is called once the record is in ``history`` and the
         epoch counted for early stopping; ``on_train_end`` however training
         ends.
+
+        ``weights`` holds the rows' weights of ``train`` and ``valid`` (None:
+        every row weighs 1), see :meth:`train_epoch`.
         """
         result = self.result = TrainResult()
         self.start_epoch = start_epoch = len(history)
@@ -600,7 +629,7 @@ class Trainer:
                 if self.should_stop:
                     result.stopped = True
                     break
-                record = self.run_epoch(train, valid, epoch)
+                record = self.run_epoch(train, valid, epoch, weights)
                 history.append(record)
                 if not stop_early or epoch + 1 < self.kl.warmup:
                     self.notify("on_epoch_end", record=record)
@@ -653,13 +682,18 @@ class _Sums:
         self.total: torch.Tensor | None = None
         self.layout: list[tuple[str, torch.Size]] = []
 
-    def add(self, terms: Any, scale: float = 1.0) -> None:
+    def add(
+        self, terms: Any, scale: float = 1.0, weight: torch.Tensor | None = None
+    ) -> None:
         fields = terms._asdict()
         if self.total is None:
             self.layout = [(name, value.shape[1:]) for name, value in fields.items()]
-        flat = torch.cat(
+        rows = torch.cat(
             [v.detach().reshape(v.shape[0], -1) for v in fields.values()], dim=1
-        ).sum(0)
+        )
+        if weight is not None:
+            rows = rows * weight.to(rows.dtype)[:, None]
+        flat = rows.sum(0)
         if scale != 1.0:
             flat = flat * scale
         if self.total is None:
@@ -686,6 +720,25 @@ class _Sums:
             out[name] = self.total[start : start + size].reshape(shape)
             start += size
         return out
+
+
+def _batch_mean(
+    values: torch.Tensor, weight: torch.Tensor | None, w_mean: torch.Tensor | None
+) -> torch.Tensor:
+    """The batch mean of per-row ``values``, weighted as :meth:`Trainer.train_epoch`.
+
+    ``sum(weight * values) / (batch * w_mean)``, with ``w_mean`` the mean
+    weight of all training rows: unbiased for the weighted mean over the
+    data, and equal to it on a batch of every row.
+    """
+    if weight is None:
+        return values.mean()
+    return (values * weight.to(values.dtype)).sum() / (values.shape[0] * w_mean)
+
+
+def _total(data: Sequence[torch.Tensor], weight: torch.Tensor | None) -> float:
+    """What sums over ``data`` are divided by for a mean: rows, or their weight."""
+    return float(data[0].shape[0]) if weight is None else float(weight.sum())
 
 
 def _params_of(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:

@@ -219,7 +219,7 @@ class VAEImputer(
         return X
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the VAE to the observed entries of X.
 
         Parameters
@@ -228,6 +228,9 @@ class VAEImputer(
             Data with NaN for missing values.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, passed on to the model's
+            ``fit``.
 
         Returns
         -------
@@ -236,7 +239,7 @@ class VAEImputer(
         """
         saved = dict(vars(self))
         try:
-            return self._fit(X)
+            return self._fit(X, sample_weight)
         except KeyboardInterrupt:
             # Ctrl-C keeps a model trained in this call, if there is one
             if vars(self).get("estimator_") is saved.get("estimator_"):
@@ -246,7 +249,7 @@ class VAEImputer(
             _restore(self, saved)  # as before the call: no half-set attributes
             raise
 
-    def _fit(self, X) -> VAEImputer:
+    def _fit(self, X, sample_weight=None) -> VAEImputer:
         X = self._validate(X, reset=True)
         encoder = vars(self).get("table_encoder_")
         empty = np.flatnonzero(np.isnan(X).all(axis=0)).tolist()
@@ -283,7 +286,10 @@ class VAEImputer(
             with warnings.catch_warnings():
                 if self.estimator is None:  # the default's epochs are a budget
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                estimator.fit(self._scale(X))
+                if sample_weight is None:
+                    estimator.fit(self._scale(X))
+                else:
+                    estimator.fit(self._scale(X), sample_weight=sample_weight)
         except KeyboardInterrupt:
             # Ctrl-C: keep the model trained until then, if it can impute
             if hasattr(estimator, "module_") and hasattr(estimator.module_, "impute"):

@@ -8,19 +8,22 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range
-from skvae._data import FLOATS, epochs_for_steps
+from skvae._data import FLOATS, check_sparse, epochs_for_steps
 from skvae._frames import is_frame
 from skvae._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
+    _check_sample_weight,
     _fit_context,
+    _weighted_percentile,
     validate_data,
 )
 from skvae._torch import torch_threads
@@ -101,10 +104,21 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     )
 
 
-def _tukey_fence(scores: np.ndarray) -> float:
+def _tukey_fence(scores: np.ndarray, weight: np.ndarray | None = None) -> float:
     """Tukey's lower fence Q1 - 1.5 IQR: below it, a score is an outlier."""
-    q1, q3 = np.percentile(_finite_scores(scores), [25, 75])
+    q1, q3 = _percentiles(scores, [25.0, 75.0], weight)
     return float(q1 - 1.5 * (q3 - q1))
+
+
+def _percentiles(
+    scores: np.ndarray, q: list[float], weight: np.ndarray | None = None
+) -> list[float]:
+    """Percentiles ``q`` of the finite scores, weighted by the rows' weights."""
+    finite = _finite_scores(scores)
+    if weight is None:
+        return [float(v) for v in np.percentile(finite, q)]
+    w = weight[np.isfinite(scores)]
+    return [float(_weighted_percentile(finite, w, p, average=True)) for p in q]
 
 
 def _finite_scores(scores: np.ndarray) -> np.ndarray:
@@ -236,7 +250,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model and set the threshold ``offset_``.
 
         Parameters
@@ -245,6 +259,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             Training data (may contain outliers).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, passed on to the model's
+            ``fit``; the threshold and the latent Gaussian are weighted too.
 
         Returns
         -------
@@ -255,18 +272,24 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         X_valid = None
         try:
             X = X_valid = self._validate(X, reset=True)
-            self._fit_model(X, screening=True)
+            w = None
+            if sample_weight is not None:
+                w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            self._fit_model(X, screening=True, weight=w)
             scores = _ranked(self._scores(X))
             if self.trim_fraction == "auto":
-                keep = np.flatnonzero(scores >= _tukey_fence(scores))
+                keep = np.flatnonzero(scores >= _tukey_fence(scores, w))
             else:
                 n_trim = int(self.trim_fraction * X.shape[0])
                 keep = np.sort(np.argsort(scores, kind="stable")[n_trim:])
             # Refit when rows were left out, or when the screening fit was short.
             shortened = self.estimator is None and self.trim_fraction != 0
             if len(keep) >= 2 and (len(keep) < X.shape[0] or shortened):
-                self._fit_model(X.iloc[keep] if is_frame(X) else X[keep])
-            self._set_offset(X)
+                self._fit_model(
+                    X.iloc[keep] if is_frame(X) else X[keep],
+                    weight=None if w is None else w[keep],
+                )
+            self._set_offset(X, w)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
             # threshold (one press stops both fits); else as before the call
@@ -274,7 +297,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if X_valid is None or fitted is None or fitted is saved.get("estimator_"):
                 _restore(self, saved)
             else:
-                self._set_offset(X_valid)
+                self._set_offset(X_valid, w)
             raise
         except BaseException:
             _restore(self, saved)  # no half-set attributes
@@ -292,22 +315,32 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             return X
         X = validate_data(
-            self, X, dtype=FLOATS, reset=reset, ensure_min_samples=2 if reset else 1
+            self,
+            X,
+            dtype=FLOATS,
+            reset=reset,
+            ensure_min_samples=2 if reset else 1,
+            accept_sparse="csr",
         )
+        if sp.issparse(X):
+            check_sparse(X)
         check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
-    def _set_offset(self, X: np.ndarray) -> None:
-        """``offset_`` from the training rows' scores (finite ones)."""
+    def _set_offset(self, X: np.ndarray, weight: np.ndarray | None = None) -> None:
+        """``offset_`` from the training rows' scores (finite ones), weighted."""
         scores = _ranked(self._scores(X))
         if self.contamination == "auto":
-            self.offset_ = _tukey_fence(scores)
+            self.offset_ = _tukey_fence(scores, weight)
         else:
-            self.offset_ = float(
-                np.percentile(_finite_scores(scores), 100.0 * self.contamination)
-            )
+            self.offset_ = _percentiles(scores, [100.0 * self.contamination], weight)[0]
 
-    def _fit_model(self, X: np.ndarray, screening: bool = False) -> None:
+    def _fit_model(
+        self,
+        X: np.ndarray,
+        screening: bool = False,
+        weight: np.ndarray | None = None,
+    ) -> None:
         """Fit a fresh copy of the model (and the latent Gaussian) to X.
 
         The default model's screening fit (before the robust refit) trains for
@@ -335,20 +368,25 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             with warnings.catch_warnings(), torch_threads(threads):
                 if self.estimator is None:  # the default's epochs are a budget
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                estimator.fit(X)
+                if weight is None:
+                    estimator.fit(X)
+                else:
+                    estimator.fit(X, sample_weight=weight)
         except KeyboardInterrupt:
             if hasattr(estimator, "module_"):  # trained until the interrupt
-                self._set_model(estimator, X)
+                self._set_model(estimator, X, weight)
             raise
-        self._set_model(estimator, X)
+        self._set_model(estimator, X, weight)
 
-    def _set_model(self, estimator: BaseVAE, X: np.ndarray) -> None:
-        """Make ``estimator`` the fitted model, with its latent Gaussian."""
+    def _set_model(
+        self, estimator: BaseVAE, X: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
+        """Make ``estimator`` the fitted model, with its (weighted) latent Gaussian."""
         self.estimator_ = estimator
         if self.score_type == "latent":
             Z = estimator.transform(X)
-            self._latent_mean = Z.mean(0)
-            cov = np.atleast_2d(np.cov(Z, rowvar=False))
+            self._latent_mean = np.average(Z, axis=0, weights=weight)
+            cov = np.atleast_2d(np.cov(Z, rowvar=False, aweights=weight))
             ridge = 1e-6 * max(np.trace(cov) / cov.shape[0], 1e-12)
             self._latent_precision = np.linalg.pinv(cov + ridge * np.eye(cov.shape[0]))
 
@@ -416,6 +454,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 

@@ -63,17 +63,33 @@ any weights, but not code.
 The optimiser state is not saved: a loaded model transforms, scores, samples
 and predicts exactly as the saved one, and ``warm_start=True`` or
 ``partial_fit`` continue training from its weights with a fresh optimiser.
+
+A scikit-learn ``Pipeline``, ``ColumnTransformer`` (or any scikit-learn
+estimator) whose parts include skvae estimators is saved in the same
+container, its header holding ``"pipeline": {"class", "skops",
+"skops_version", "parts"}`` instead of ``"model"``. Its tensors are bytes
+(``uint8``): ``skops`` is the object with each skvae estimator replaced by a
+placeholder, in skops' safe format (written with ``skops.io.dumps``, stored
+uncompressed), and each of ``parts`` is a complete skvae model file of the
+format above, read back with every check of a model file. At load the skops
+payload's types are checked with ``skops.io.get_untrusted_types`` before
+anything is built: besides skops' defaults (scikit-learn's estimators, numpy
+and scipy types) only the placeholder and the type names the caller passes
+as ``trusted`` are accepted; any other type refuses the file unread.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
+import io
 import json
 import math
 import os
 import stat
 import struct
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -141,28 +157,37 @@ class InvalidModelFileError(ValueError):
 
 # ------------------------------------------------------------------ public API
 def save(model, path):
-    """Save a skvae estimator to one file, without pickle.
+    """Save a skvae estimator, or a pipeline holding some, to one file, without pickle.
 
     The parameters and fitted attributes are stored as JSON and the weights
     and arrays as safetensors, with SHA-256 checksums (see the module
     docstring for the format). The file loads on any machine, with or
     without a GPU, and loading it never runs code from it.
 
+    A scikit-learn ``Pipeline`` (``make_pipeline``), ``ColumnTransformer``
+    or other scikit-learn estimator is saved too: its skvae estimators in
+    skvae's format, the rest through skops' safe format (the ``pipeline``
+    extra: ``pip install "skvae[pipeline]"``), all in the one file.
+
     Parameters
     ----------
-    model : skvae estimator
+    model : skvae estimator or scikit-learn estimator
         A skvae estimator (``VAE``, ``VAEOutlierDetector``...), fitted or
-        not. Subclasses defined elsewhere cannot be saved this way.
+        not, or a scikit-learn estimator (a pipeline) whose steps may be
+        skvae estimators. Subclasses of skvae's estimators defined elsewhere
+        cannot be saved this way.
     path : str, path-like or binary file object
         Where to write.
 
     Raises
     ------
     TypeError
-        If the model is not one of skvae's estimators, or a parameter or
-        fitted attribute cannot be stored as data (user network classes);
-        the message names it and the fix. ``callbacks`` are not saved: the
-        file holds ``callbacks=None``.
+        If the model is not one of skvae's estimators or a scikit-learn
+        estimator, or a parameter or fitted attribute cannot be stored as
+        data (user network classes); the message names it and the fix.
+        ``callbacks`` are not saved: the file holds ``callbacks=None``.
+    ImportError
+        For a pipeline, when skops is not installed.
 
     See Also
     --------
@@ -189,18 +214,26 @@ def save(model, path):
         Path(os.fspath(path)).write_bytes(data)
 
 
-def load(path):
-    """Load an estimator saved by :func:`save`.
+def load(path, *, trusted=None):
+    """Load an estimator (or a pipeline) saved by :func:`save`.
 
     The estimator's class is one of skvae's own, looked up by name; nothing
     from the file is unpickled, imported or executed. A model fitted on a
     GPU is loaded on the CPU when CUDA is not available (with a warning if
-    its ``device`` asked for CUDA).
+    its ``device`` asked for CUDA). A pipeline's scikit-learn parts are read
+    with skops, which builds only types it trusts: scikit-learn's
+    estimators, numpy and scipy types, and the ``trusted`` ones.
 
     Parameters
     ----------
     path : str, path-like or binary file object
         The file to read.
+    trusted : sequence of str, default=None
+        For a pipeline file: more type names (as
+        ``skops.io.get_untrusted_types`` lists them, e.g.
+        ``"mypackage.MyTransformer"``) that may be built from it. Name only
+        types you know to be safe, from a file you trust; ``True`` is
+        refused.
 
     Returns
     -------
@@ -216,7 +249,8 @@ def load(path):
         before anything else is read; a directory, device or FIFO is refused
         unread), is truncated or corrupted (size or checksum mismatch), was
         written by a newer skvae, or holds values that its estimator's
-        constraints refuse or sizes that its weights do not back.
+        constraints refuse or sizes that its weights do not back; for a
+        pipeline, also if it holds a type that is not trusted.
 
     See Also
     --------
@@ -232,27 +266,35 @@ def load(path):
     >>> load(buffer).n_components
     3
     """
+    extra = _trusted_names(trusted)
     if hasattr(path, "read"):
         parts = _read_model_file(path, _remaining_size(path))
     else:
         parts = _read_model_path(os.fspath(path))
-    return _from_parts(*parts)
+    return _from_parts(*parts, trusted=extra)
 
 
 # ------------------------------------------------------------------ container
 def _to_bytes(model: Any) -> bytes:
-    from safetensors.torch import save as save_tensors
-
+    if _is_composite(model):
+        return _pipeline_to_bytes(model)
     writer = _Writer()
     record = writer.estimator(model, "", fitted=True)
-    blob = save_tensors(writer.tensors)
+    return _pack({"model": record}, writer.tensors)
+
+
+def _pack(body: dict[str, Any], tensors: dict[str, torch.Tensor]) -> bytes:
+    """The file: preamble, header (``body`` and the blob's size and checksum), blob."""
+    from safetensors.torch import save as save_tensors
+
+    blob = save_tensors(tensors)
     header = {
         "format": "skvae",
         "format_version": FORMAT_VERSION,
         "skvae_version": __version__,
         "torch_version": torch.__version__.split("+")[0],
         "weights": {"nbytes": len(blob), "sha256": _sha256(blob)},
-        "model": record,
+        **body,
     }
     text = json.dumps(header, allow_nan=False, separators=(",", ":")).encode()
     digest = hashlib.sha256(text).digest()
@@ -260,9 +302,19 @@ def _to_bytes(model: Any) -> bytes:
     return preamble + text + blob
 
 
-def _from_parts(header: dict[str, Any], blob: bytes, n_header: int) -> Any:
+def _from_parts(
+    header: dict[str, Any],
+    blob: bytes,
+    n_header: int,
+    *,
+    trusted: tuple[str, ...] = (),
+    nested: bool = False,
+) -> Any:
+    """The estimator of a checked file; ``nested``: a part of a pipeline file."""
     tensors = _read_tensors(blob)
     try:
+        if "pipeline" in header and not nested:
+            return _pipeline_from(header["pipeline"], tensors, trusted)
         version = str(header.get("skvae_version", "?"))
         budget = _STRING_BYTES_PER_HEADER_BYTE * n_header
         return _Reader(tensors, version, budget).estimator(header["model"])
@@ -279,6 +331,7 @@ def _from_parts(header: dict[str, Any], blob: bytes, n_header: int) -> Any:
         RecursionError,
         OverflowError,
         MemoryError,  # e.g. sizes in an edited header that ask for too much
+        zipfile.BadZipFile,  # a pipeline's skops payload
     ) as exc:
         raise InvalidModelFileError(
             f"The model file is valid but its content cannot be rebuilt by this "
@@ -460,6 +513,211 @@ def _registry() -> dict[str, type]:
 _REMOVED_PARAMS: dict[str, dict[str, Any]] = {
     "ConditionalVAE": {"prior": "normal", "tc_weight": 0.0, "n_pseudo_inputs": 100},
 }
+
+
+# ------------------------------------------------------------------ pipelines
+class _SkvaePart:
+    """Where a skvae estimator sits in a saved pipeline: its index among the parts.
+
+    The skops payload of a pipeline file holds one of these wherever the
+    pipeline held a skvae estimator; :func:`load` puts the estimator back.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+#: The placeholder's type name, as skops names it: trusted at load.
+_PART_TYPE = f"{_SkvaePart.__module__}.{_SkvaePart.__qualname__}"
+
+
+def _skops() -> Any:
+    """``skops.io``, or an ImportError that names the extra to install."""
+    try:
+        import skops.io
+    except ImportError as exc:
+        raise ImportError(
+            "Saving or loading a scikit-learn pipeline needs skops: "
+            "pip install 'skvae[pipeline]' (or pip install skops)."
+        ) from exc
+    return skops.io
+
+
+def _trusted_names(trusted: Any) -> tuple[str, ...]:
+    """``load``'s ``trusted``: a sequence of type names (never ``True``)."""
+    if trusted is None:
+        return ()
+    if isinstance(trusted, (str, bool)) or not all(
+        isinstance(name, str) for name in trusted
+    ):
+        raise TypeError(
+            "trusted must be a sequence of type names (e.g. "
+            f"['mypackage.MyTransformer']), got {trusted!r}."
+        )
+    return tuple(trusted)
+
+
+def _is_composite(model: Any) -> bool:
+    """Whether ``model`` is a scikit-learn estimator rather than a skvae one."""
+    from sklearn.base import BaseEstimator
+
+    return (
+        isinstance(model, BaseEstimator)
+        and type(model).__module__.split(".")[0] == "sklearn"
+    )
+
+
+def _children(obj: Any) -> list[Any]:
+    """The objects that ``obj`` holds, where skvae estimators may be."""
+    from sklearn.base import BaseEstimator
+
+    if isinstance(obj, dict):
+        return list(obj.values())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return list(obj)
+    if isinstance(obj, BaseEstimator):
+        return list(vars(obj).values())
+    return []
+
+
+def _skvae_parts(model: Any) -> list[Any]:
+    """The skvae estimators held anywhere in ``model``, each once, in order.
+
+    A subclass of a skvae estimator (not one of skvae's own) raises
+    ``TypeError``, as :func:`save` does for it alone.
+    """
+    own = set(_registry().values())
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if type(obj) in own:
+            found.append(obj)
+            continue
+        if isinstance(obj, tuple(own)) or type(obj).__module__.startswith("skvae."):
+            raise TypeError(
+                f"Only skvae's own estimators can be saved, got {type(obj)!r} "
+                "in the pipeline; use joblib or pickle (trusted files only)."
+            )
+        stack.extend(reversed(_children(obj)))
+    return found
+
+
+def _pipeline_to_bytes(model: Any) -> bytes:
+    """A pipeline file: the skops payload with placeholders, and the parts."""
+    sio = _skops()
+    import skops
+
+    parts = _skvae_parts(model)
+    # deepcopy takes the placeholders from the memo instead of copying parts
+    memo: dict[int, Any] = {id(p): _SkvaePart(i) for i, p in enumerate(parts)}
+    skeleton = copy.deepcopy(model, memo)
+    tensors = {"skops": _byte_tensor(sio.dumps(skeleton))}  # stored, not zipped
+    names = []
+    for i, part in enumerate(parts):
+        names.append(f"part{i}")
+        tensors[names[-1]] = _byte_tensor(_to_bytes(part))
+    body = {
+        "class": type(model).__name__,
+        "skops": "skops",
+        "skops_version": skops.__version__,
+        "parts": names,
+    }
+    return _pack({"pipeline": body}, tensors)
+
+
+def _byte_tensor(data: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+
+def _tensor_bytes(tensors: dict[str, torch.Tensor], key: Any) -> bytes:
+    """The bytes stored under ``key``: a 1-D uint8 tensor of the blob."""
+    tensor = tensors.get(key) if isinstance(key, str) else None
+    if tensor is None or tensor.dtype != torch.uint8 or tensor.ndim != 1:
+        raise InvalidModelFileError(
+            f"The pipeline file is corrupted: {key!r} is not a byte string of "
+            "its weights."
+        )
+    return tensor.numpy().tobytes()
+
+
+def _check_stored_zip(data: bytes) -> None:
+    """A skops payload may only hold stored (uncompressed) members.
+
+    So that its size bounds what reading it allocates: a compressed member
+    could declare far more bytes than the file holds.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(data):
+                raise InvalidModelFileError(
+                    "The pipeline file is corrupted: its skops payload has a "
+                    f"compressed or oversized member {info.filename!r}."
+                )
+
+
+def _pipeline_from(
+    spec: Any, tensors: dict[str, torch.Tensor], trusted: tuple[str, ...]
+) -> Any:
+    """The pipeline of a checked file: its types checked before it is built."""
+    sio = _skops()
+    names = spec.get("parts") if isinstance(spec, dict) else None
+    if not isinstance(names, list) or len(set(map(str, names))) != len(names):
+        raise InvalidModelFileError(
+            "The pipeline file's header is not valid: 'parts' is not a list of "
+            "distinct names."
+        )
+    payload = _tensor_bytes(tensors, spec.get("skops"))
+    _check_stored_zip(payload)
+    untrusted = sio.get_untrusted_types(data=payload)
+    refused = sorted(set(untrusted) - {_PART_TYPE, *trusted})
+    if refused:
+        raise InvalidModelFileError(
+            f"The pipeline file holds types that are not trusted: {refused}. "
+            "Nothing was built. If you trust the file and these types, load it "
+            "with skvae.load(path, trusted=[...]) naming them."
+        )
+    skeleton = sio.loads(payload, trusted=sorted(untrusted))
+    parts = [_part_from(_tensor_bytes(tensors, name)) for name in names]
+    holders = [
+        obj for obj in _walk(skeleton) if type(obj) is _SkvaePart
+    ]  # the placeholders, as skops built them
+    indices = [h.index for h in holders]
+    if any(type(i) is not int for i in indices) or set(indices) != set(
+        range(len(parts))
+    ):
+        raise InvalidModelFileError(
+            "The pipeline file is corrupted: its placeholders do not match its "
+            f"{len(parts)} skvae part(s)."
+        )
+    return copy.deepcopy(skeleton, {id(h): parts[h.index] for h in holders})
+
+
+def _walk(obj: Any) -> list[Any]:
+    """Every object held in ``obj`` (as :func:`_children` sees them), once."""
+    out, seen, stack = [], set(), [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        out.append(item)
+        stack.extend(_children(item))
+    return out
+
+
+def _part_from(data: bytes) -> Any:
+    """A skvae estimator from a part of a pipeline file: a model file's checks."""
+    header, blob, n_header = _read_model_file(io.BytesIO(data), len(data))
+    if "model" not in header:
+        raise InvalidModelFileError(
+            "The pipeline file is corrupted: one of its parts is not a model."
+        )
+    return _from_parts(header, blob, n_header, nested=True)
 
 
 # ---------------------------------------------------------------------- write

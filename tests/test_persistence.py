@@ -451,3 +451,238 @@ def test_an_old_file_with_a_parameter_since_removed_names_both_versions():
 
     with pytest.raises(InvalidModelFileError, match=r"skvae 0\.1\.0.*skvae 0\.2"):
         load(io.BytesIO(_rewrite_header(data, use_tc)))
+
+
+# ------------------------------------------------------------- pipelines
+def _readme_pipeline():
+    """The README's first example, on bundled data, at a tiny size."""
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_digits
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_digits = load_digits().data[:200]
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("vae", skvae.VAE(n_components=8, **TINY)),
+            ("kmeans", KMeans(10, n_init=1, random_state=0)),
+        ]
+    )
+    pipe.fit_predict(X_digits)
+    return pipe, X_digits
+
+
+def _column_pipeline():
+    """A ColumnTransformer (scaled numbers, one-hot categories) before a detector."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.datasets import load_diabetes
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    data = load_diabetes().data
+    table = np.c_[data[:, [0, 2, 3]], (data[:, 1] > 0).astype(float)]
+    columns = ColumnTransformer(
+        [("num", StandardScaler(), [0, 1, 2]), ("sex", OneHotEncoder(), [3])]
+    )
+    detector = skvae.VAEOutlierDetector(estimator=skvae.VAE(**TINY), random_state=0)
+    pipe = make_pipeline(columns, detector).fit(table)
+    return pipe, table
+
+
+def _pipeline_trip(obj, **kwargs):
+    buffer = io.BytesIO()
+    save(obj, buffer)
+    buffer.seek(0)
+    return load(buffer, **kwargs), buffer.getvalue()
+
+
+def test_readme_pipeline_round_trip(tmp_path):
+    pipe, X_digits = _readme_pipeline()
+    path = tmp_path / "pipe.skvae"
+    save(pipe, path)
+    loaded = load(path)
+    assert type(loaded) is type(pipe)
+    assert [name for name, _ in loaded.steps] == ["scale", "vae", "kmeans"]
+    assert type(loaded.named_steps["vae"]) is skvae.VAE
+    assert_array_equal(loaded.predict(X_digits), pipe.predict(X_digits))
+    assert_array_equal(loaded.transform(X_digits), pipe.transform(X_digits))
+    vae, vae_loaded = pipe.named_steps["vae"], loaded.named_steps["vae"]
+    Z = pipe[:2].transform(X_digits)
+    assert_array_equal(vae_loaded.inverse_transform(Z), vae.inverse_transform(Z))
+
+
+def test_column_transformer_pipeline_round_trip():
+    pipe, table = _column_pipeline()
+    loaded, _ = _pipeline_trip(pipe)
+    assert_array_equal(loaded.score_samples(table), pipe.score_samples(table))
+    assert_array_equal(loaded.predict(table), pipe.predict(table))
+    assert loaded[-1].offset_ == pipe[-1].offset_
+
+
+def test_unfitted_pipeline_round_trip():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), skvae.VAE(n_components=3))
+    loaded, _ = _pipeline_trip(pipe)
+    assert loaded[-1].get_params() == pipe[-1].get_params()
+    loaded.fit(X)  # and it trains
+    assert loaded.transform(X).shape == (30, 3)
+
+
+def _container(data):
+    """The header and tensors of a file written by save."""
+    from safetensors.torch import load as load_tensors
+
+    n_header = struct.unpack_from("<Q", data, 12)[0]
+    header = json.loads(data[52 : 52 + n_header])
+    return header, load_tensors(data[52 + n_header :])
+
+
+def _pack(header, tensors):
+    """A file with valid checksums: what a hostile author can write."""
+    from safetensors.torch import save as save_tensors
+
+    blob = save_tensors(tensors)
+    header = {
+        **header,
+        "weights": {"nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()},
+    }
+    text = json.dumps(header).encode()
+    preamble = struct.pack(
+        "<8sIQ32s",
+        b"\x89SKVAE\r\n",
+        FORMAT_VERSION,
+        len(text),
+        hashlib.sha256(text).digest(),
+    )
+    return preamble + text + blob
+
+
+def _bytes_tensor(data):
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+
+def test_changed_bytes_in_a_pipeline_file_are_refused():
+    pipe, _ = _readme_pipeline()
+    _, data = _pipeline_trip(pipe)
+    for where in (30, len(data) // 2, len(data) - 5):
+        bad = bytearray(data)
+        bad[where] ^= 0xFF
+        with pytest.raises(InvalidModelFileError):
+            load(io.BytesIO(bytes(bad)))
+
+
+_BUILT = []
+
+
+class _Hostile:
+    """Stands for a type an attacker slips into a file; records being built."""
+
+    def __init__(self):
+        self.payload = "rm -rf ~"
+
+    def __setstate__(self, state):
+        _BUILT.append(self)
+        vars(self).update(state)
+
+
+def test_untrusted_type_injected_is_refused():
+    import skops.io as sio
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe, _ = _readme_pipeline()
+    header, tensors = _container(_pipeline_trip(pipe)[1])
+    # the skops payload swapped for one that builds another type, checksums
+    # recomputed: only the trusted-types list stands in the way
+    payload = sio.dumps(make_pipeline(StandardScaler(), _Hostile()))
+    tensors["skops"] = _bytes_tensor(payload)
+    _BUILT.clear()
+    with pytest.raises(InvalidModelFileError, match=r"not trusted.*_Hostile"):
+        load(io.BytesIO(_pack(header, tensors)))
+    assert not _BUILT
+    # what the check prevented: trusting everything would build it
+    sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
+    assert len(_BUILT) == 1
+
+
+def test_a_function_in_a_pipeline_is_refused_unless_trusted():
+    import os
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(os.system), skvae.VAE(**TINY))
+    buffer = io.BytesIO()
+    save(pipe, buffer)
+    with pytest.raises(InvalidModelFileError, match=r"not trusted: \['(posix|nt)"):
+        load(io.BytesIO(buffer.getvalue()))
+    with pytest.raises(TypeError, match="sequence of type names"):
+        load(io.BytesIO(buffer.getvalue()), trusted=True)
+
+
+def test_trusted_names_extend_what_loads():
+    import numpy
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(numpy.sqrt), skvae.VAE(**TINY))
+    pipe.fit(np.abs(X))
+    loaded, _ = _pipeline_trip(pipe)  # numpy ufuncs: trusted by skops
+    assert_array_equal(loaded.transform(np.abs(X)), pipe.transform(np.abs(X)))
+
+
+def test_placeholders_must_match_the_parts():
+    pipe, _ = _readme_pipeline()
+    header, tensors = _container(_pipeline_trip(pipe)[1])
+    header["pipeline"]["parts"] = []  # a placeholder with no part
+    with pytest.raises(InvalidModelFileError, match="placeholders"):
+        load(io.BytesIO(_pack(header, tensors)))
+
+
+def test_a_part_must_be_a_valid_model_file():
+    pipe, _ = _readme_pipeline()
+    header, tensors = _container(_pipeline_trip(pipe)[1])
+    part = bytearray(tensors["part0"].numpy().tobytes())
+    part[100] ^= 0xFF  # inside the part's own header: its checksum fails
+    tensors["part0"] = _bytes_tensor(bytes(part))
+    with pytest.raises(InvalidModelFileError, match="SHA-256"):
+        load(io.BytesIO(_pack(header, tensors)))
+
+
+def test_a_compressed_skops_payload_is_refused():
+    import skops.io as sio
+
+    pipe, _ = _readme_pipeline()
+    header, tensors = _container(_pipeline_trip(pipe)[1])
+    skeleton = sio.loads(
+        tensors["skops"].numpy().tobytes(),
+        trusted=["skvae.persistence._SkvaePart"],
+    )
+    packed = sio.dumps(skeleton, compression=8)  # zipfile.ZIP_DEFLATED
+    tensors["skops"] = _bytes_tensor(packed)
+    with pytest.raises(InvalidModelFileError, match="compressed"):
+        load(io.BytesIO(_pack(header, tensors)))
+
+
+def test_pipeline_with_a_foreign_skvae_subclass_is_refused():
+    from sklearn.pipeline import make_pipeline
+
+    class MyVAE(skvae.VAE):
+        pass
+
+    with pytest.raises(TypeError, match="Only skvae's own estimators"):
+        save(make_pipeline(MyVAE()), io.BytesIO())
+
+
+def test_pipeline_without_skops_names_the_extra(monkeypatch):
+    import sys
+
+    from sklearn.pipeline import make_pipeline
+
+    monkeypatch.setitem(sys.modules, "skops", None)
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    with pytest.raises(ImportError, match=r"skvae\[pipeline\]"):
+        save(make_pipeline(skvae.VAE()), io.BytesIO())

@@ -116,7 +116,7 @@ class LabelledModelMixin:
 
     # ------------------------------------------------------------ methods
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, classes=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Train for one epoch on a chunk (X, y), keeping weights and optimiser.
 
         The first call initialises the model. Early stopping is not used.
@@ -134,13 +134,15 @@ class LabelledModelMixin:
             first chunk does not contain them all (as in sklearn's
             ``partial_fit``). The class prior is then uniform. Later calls
             may omit it; if given, it must be the same.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in :meth:`skvae.VAE.fit`.
 
         Returns
         -------
         self : object
             The estimator.
         """
-        return self._partial_fit(X, y, classes=classes)
+        return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def transform(self, X, y=None):
         """Encode X to the posterior mean of its latent code.

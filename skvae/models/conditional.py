@@ -349,19 +349,21 @@ default="relu"
             n_iwae_samples=self.n_iwae_samples,
         )
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to X with labels y.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in :meth:`skvae.VAE.fit`.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return super().fit(X, y)
+        return super().fit(X, y, sample_weight=sample_weight)

@@ -12,6 +12,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
+from skvae._data import take_rows
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, make_rng
 from skvae._training import KLSchedule
@@ -379,6 +380,14 @@ default="relu"
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 
+    def _sample_weight_refusal(self) -> str | None:
+        if self.balance_weight > 0:
+            return (
+                "balance_weight > 0 compares the class prior with the batch's "
+                "mean prediction; set balance_weight=0"
+            )
+        return super()._sample_weight_refusal()
+
     def _check_params(self, X: np.ndarray) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
@@ -453,7 +462,7 @@ default="relu"
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)
             index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
-            train = [t[index] for t in train]
+            train = [take_rows(t, index) for t in train]  # sparse rows stay sparse
         return train, valid
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -463,25 +472,27 @@ default="relu"
             record["classification"] = record["classification"] / share
         return record
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model; rows with ``y == -1`` are unlabelled.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
             Labels, with -1 for unlabelled rows. String labels take the
             mark as scikit-learn's ``SelfTrainingClassifier`` does, the
             integer -1 in an object array, or as the string ``"-1"``. Labels
             of mixed types and missing values (``None``, NaN) are refused.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in :meth:`skvae.VAE.fit`.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return super().fit(X, y)
+        return super().fit(X, y, sample_weight=sample_weight)
 
     # ------------------------------------------------------------ prediction
     def predict_proba(self, X):

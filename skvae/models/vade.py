@@ -350,6 +350,12 @@ default="relu"
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 
+    def _sample_weight_refusal(self) -> str | None:
+        return (
+            "its mixture prior starts from an unweighted GaussianMixture or "
+            "KMeans on the pretrained codes"
+        )
+
     def _check_params(self, X) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
@@ -412,7 +418,8 @@ default="relu"
                 interrupted = exc
             finally:
                 module.pretraining = False
-        Z = self._map_batches(module.embed, to_numpy(train[0], np.float64), np.float64)
+        # the training tensor (or sparse rows), read chunk by chunk
+        Z = self._map_batches(module.embed, train[0], np.float64)
         weights, means, variances = self._initial_mixture(Z)
         module.prior.set_parameters(
             *(

@@ -16,6 +16,7 @@ from skvae._base import (
     check_objective,
     kl_schedule_of,
 )
+from skvae._data import to_dense
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, make_rng
 from skvae._training import KLSchedule
@@ -323,6 +324,14 @@ default="relu"
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 
+    def _sample_weight_refusal(self) -> str | None:
+        if self.tc_weight > 0:
+            return (
+                "tc_weight > 0 estimates the total correlation from the batch "
+                "as a whole; set tc_weight=0"
+            )
+        return super()._sample_weight_refusal()
+
     def _check_params(self, X) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
@@ -342,7 +351,7 @@ default="relu"
             rows = rng.choice(X.shape[0], size=n_pseudo, replace=False)
             # rows with missing entries (NaN) start from 0 there, as the
             # encoder sees them
-            pseudo = np.nan_to_num(X[rows], nan=0.0)
+            pseudo = np.nan_to_num(to_dense(X[rows]), nan=0.0)
             prior = VampPrior(torch.as_tensor(pseudo, dtype=torch.float32))
         return GaussianVAEModule(
             n_features,

@@ -68,6 +68,12 @@ class DiscreteCodesMixin:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
 
+    def _sample_weight_refusal(self) -> str | None:
+        return (
+            "its codebook follows batch statistics (moving averages, restarts "
+            "of unused codes) and its code prior is trained on unweighted codes"
+        )
+
     def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> VQVAEModule:
         n_features = X.shape[1]
         return VQVAEModule(

@@ -270,5 +270,8 @@ default="relu"
     def _check_params(self, X: np.ndarray) -> None:
         check_autoencoder_params(self, X)
 
+    def _sample_weight_refusal(self) -> str | None:
+        return "its MMD term compares the batch's codes with the prior as a whole"
+
     def _build_module(self, X: np.ndarray, likelihood: Likelihood) -> WAEModule:
         return WAEModule(**autoencoder_args(self, X, likelihood), kernel=self.kernel)

@@ -1,0 +1,341 @@
+"""Sample weights: a weight of 2 is the row twice, 0 is no row; routing."""
+
+import copy
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from conftest import tiny
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from skvae import (
+    VAE,
+    VQVAE,
+    WAE,
+    ConditionalVAE,
+    SemiSupervisedVAE,
+    VaDE,
+    VAEImputer,
+    VAEOutlierDetector,
+)
+from skvae._training import Trainer
+from skvae.nn.base import StepContext
+
+
+# --------------------------------------------------------------- the maths
+class _Terms(NamedTuple):
+    loss: torch.Tensor
+
+
+class _Quadratic(torch.nn.Module):
+    """A deterministic per-row loss, so that sums can be compared exactly."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(3, 1)
+
+    def forward(self, x, ctx: StepContext):
+        return _Terms(loss=(self.lin(x).squeeze(1) - 1.0) ** 2)
+
+
+def _one_full_batch_step(X, weight=None):
+    module = _Quadratic()
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    trainer = Trainer(module, optimizer, batch_size=X.shape[0], seed=0)
+    data = [torch.as_tensor(X, dtype=torch.float32)]
+    w = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+    sums, _ = trainer.train_epoch(data, 0, w)
+    total = X.shape[0] if weight is None else float(np.sum(weight))
+    loss = float(sums["loss"]) / total
+    return loss, [p.detach().clone() for p in module.parameters()]
+
+
+@pytest.fixture
+def rows():
+    return np.random.RandomState(0).normal(size=(7, 3))
+
+
+def test_weight_two_is_the_row_twice_on_a_full_batch(rows):
+    weight = np.array([2, 1, 0, 3, 1, 1, 2], dtype=float)
+    duplicated = np.repeat(rows, weight.astype(int), axis=0)
+    loss_w, params_w = _one_full_batch_step(rows, weight)
+    loss_d, params_d = _one_full_batch_step(duplicated)
+    assert loss_w == pytest.approx(loss_d, rel=1e-6)
+    for a, b in zip(params_w, params_d, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_weight_zero_is_no_row_on_a_full_batch(rows):
+    weight = np.array([1, 1, 0, 1, 0, 1, 1], dtype=float)
+    loss_w, params_w = _one_full_batch_step(rows, weight)
+    loss_a, params_a = _one_full_batch_step(rows[weight > 0])
+    assert loss_w == pytest.approx(loss_a, rel=1e-6)
+    for a, b in zip(params_w, params_a, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_weights_change_the_step(rows):
+    # the test above could not fail if weights were ignored: they are not
+    weight = np.array([5, 1, 0, 1, 0, 1, 1], dtype=float)
+    _, params_w = _one_full_batch_step(rows, weight)
+    _, params_1 = _one_full_batch_step(rows)
+    assert not torch.allclose(params_w[0], params_1[0])
+
+
+def test_minibatch_objective_is_unbiased(rows):
+    """Over every batch of an epoch, the weighted objective sums to the mean."""
+    from skvae._training import _batch_mean
+
+    losses = torch.as_tensor(rows[:, 0] ** 2)
+    weight = torch.tensor([2.0, 1, 0, 3, 1, 1, 2])
+    w_mean = weight.mean()
+    batches = [slice(0, 3), slice(3, 6), slice(6, 7)]
+    # each batch's objective times its share of the rows: the epoch's average
+    epoch = sum(
+        _batch_mean(losses[b], weight[b], w_mean) * (b.stop - b.start) / 7
+        for b in batches
+    )
+    assert float(epoch) == pytest.approx(float((weight * losses).sum() / weight.sum()))
+
+
+def test_validation_loss_is_weighted(rows):
+    module = _Quadratic()
+    trainer = Trainer(
+        module, torch.optim.SGD(module.parameters(), lr=0.1), batch_size=7, seed=0
+    )
+    data = [torch.as_tensor(rows, dtype=torch.float32)]
+    weight = torch.tensor([2.0, 1, 0, 3, 1, 1, 2])
+    duplicated = [torch.as_tensor(np.repeat(rows, [2, 1, 0, 3, 1, 1, 2], axis=0))]
+    weighted = trainer.evaluate(data, weight=weight)["loss"]
+    plain = trainer.evaluate([duplicated[0].float()])["loss"]
+    torch.testing.assert_close(weighted, plain, rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------ whole fits
+@pytest.fixture(scope="module")
+def digits_small():
+    data = load_digits()
+    return data.data[:300] / 16.0, data.target[:300]
+
+
+def _mean_score(X, weight, X_eval):
+    """Mean score of X_eval after full-batch fits, averaged over two seeds."""
+    scores = []
+    for seed in (0, 1):
+        vae = VAE(
+            n_components=4,
+            hidden_layer_sizes=(32,),
+            likelihood="bernoulli",
+            learning_rate_init=0.01,
+            max_iter=30,
+            batch_size=X.shape[0],  # one step per epoch, whatever the rows
+            kl_warmup=0,
+            random_state=seed,
+            device="cpu",
+        )
+        with pytest.warns(sklearn.exceptions.ConvergenceWarning):
+            vae.fit(X, sample_weight=weight)
+        scores.append(vae.score_samples(X_eval).mean())
+    return float(np.mean(scores))
+
+
+def test_weighted_fit_agrees_with_duplicated_rows(digits_small):
+    X, y = digits_small
+    # rows of digits 0 and 1 count twice, the others not at all
+    kept = y < 2
+    weight = np.where(kept, 2.0, 0.0)
+    weighted = _mean_score(X, weight, X[kept])
+    duplicated = _mean_score(np.repeat(X[kept], 2, axis=0), None, X[kept])
+    unweighted = _mean_score(X, None, X[kept])
+    # the same objective up to the noise draws (measured: -21.78, -21.96 and
+    # -26.84 nats): much closer to each other than to the fit that weighs
+    # every row alike
+    assert abs(weighted - duplicated) < 0.25 * abs(weighted - unweighted)
+
+
+def test_all_ones_equal_no_weights(digits_small):
+    X, _ = digits_small
+    a = tiny(VAE).fit(X, sample_weight=np.ones(len(X)))
+    b = tiny(VAE).fit(X)
+    np.testing.assert_allclose(a.transform(X), b.transform(X), rtol=1e-5, atol=1e-6)
+
+
+def test_weights_are_scale_free_and_not_modified(digits_small):
+    X, _ = digits_small
+    weight = np.linspace(0.0, 2.0, len(X))
+    given = weight.copy()
+    a = tiny(VAE).fit(X, sample_weight=weight)
+    b = tiny(VAE).fit(X, sample_weight=1000.0 * weight)
+    np.testing.assert_array_equal(weight, given)
+    np.testing.assert_allclose(a.transform(X), b.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def test_early_stopping_validation_loss_is_weighted(digits_small):
+    X, _ = digits_small
+    weight = np.ones(len(X))
+    a = tiny(VAE, early_stopping=True).fit(X, sample_weight=weight)
+    weight[::2] = 0.0  # half the validation rows drop out of its loss
+    b = tiny(VAE, early_stopping=True).fit(X, sample_weight=weight)
+    assert a.history_[0]["valid_loss"] != b.history_[0]["valid_loss"]
+
+
+def test_partial_fit_takes_weights(digits_small, tmp_path):
+    X, _ = digits_small
+    weight = np.arange(len(X)) % 3
+    a = tiny(VAE)
+    a.partial_fit(X, sample_weight=weight)
+    # an out-of-core array is read in blocks, its weights with them
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    b = tiny(VAE)
+    b._STREAM_ROWS = 1000  # one block: the same epoch as in memory
+    b.partial_fit(np.load(path, mmap_mode="r"), sample_weight=weight)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+@pytest.mark.parametrize(
+    ("est", "match"),
+    [
+        (tiny(WAE), "MMD"),
+        (tiny(VaDE), "mixture prior"),
+        (tiny(VQVAE), "codebook"),
+        (tiny(VAE, tc_weight=1.0), "tc_weight"),
+        (tiny(VAE, free_bits=0.1), "free_bits"),
+        (tiny(VAE, kl_schedule="capacity"), "capacity"),
+        (tiny(SemiSupervisedVAE), "balance_weight"),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, str) else v,
+)
+def test_objectives_not_over_rows_refuse_weights(est, match, digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=f"does not take sample_weight: .*{match}"):
+        est.fit(X, y, sample_weight=np.ones(len(X)))
+    assert not hasattr(est, "module_")
+
+
+@pytest.mark.parametrize(
+    ("weight", "match"),
+    [
+        (-np.ones(300), "Negative values"),
+        (np.ones(10), "sample_weight.shape"),
+        (np.zeros(300), "non-zero"),
+        (np.full(300, np.nan), "NaN"),
+    ],
+)
+def test_bad_weights_are_refused(weight, match, digits_small):
+    X, _ = digits_small
+    with pytest.raises(ValueError, match=match):
+        tiny(VAE).fit(X, sample_weight=weight)
+
+
+def test_a_split_with_only_zero_weights_is_refused(digits_small):
+    X, _ = digits_small
+    est = tiny(VAE, early_stopping=True, validation_fraction=0.5)
+    weight = np.zeros(len(X))
+    weight[0] = 1.0
+    with pytest.raises(ValueError, match="split has weight 0"):
+        est.fit(X, sample_weight=weight)
+
+
+def test_labelled_models_take_weights(digits_small):
+    X, y = digits_small
+    weight = np.where(y < 5, 2.0, 0.0)
+    a = tiny(ConditionalVAE).fit(X, y, sample_weight=weight)
+    b = tiny(ConditionalVAE).fit(X, y)
+    assert a.history_[-1]["train_loss"] != b.history_[-1]["train_loss"]
+    y_semi = np.where(np.arange(len(y)) < 50, y, -1)
+    semi = tiny(SemiSupervisedVAE, balance_weight=0.0, max_iter=2)
+    semi.fit(X, y_semi, sample_weight=weight)
+    semi.partial_fit(X, y_semi, sample_weight=weight)
+
+
+# ------------------------------------------------------------------ routing
+class RecordingVAE(VAE):
+    """A VAE that records the weights each of its fits receives."""
+
+    seen: list = []
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Record ``sample_weight``, then fit."""
+        RecordingVAE.seen.append(
+            None if sample_weight is None else np.array(sample_weight)
+        )
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.fixture
+def recording():
+    RecordingVAE.seen = []
+    return RecordingVAE.seen
+
+
+def test_cross_validate_routes_weights(digits_small, recording):
+    X, _ = digits_small
+    weight = np.arange(len(X), dtype=float)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = RecordingVAE(**tiny(VAE).get_params()).set_fit_request(sample_weight=True)
+        cross_validate(est, X, cv=3, params={"sample_weight": weight})
+    assert len(recording) == 3
+    routed = np.sort(np.concatenate(recording))
+    # each row is in two of the three training folds, with its weight
+    np.testing.assert_array_equal(routed, np.sort(np.repeat(weight, 2)))
+
+
+def test_unrequested_weights_are_an_error(digits_small):
+    X, _ = digits_small
+    with (
+        sklearn.config_context(enable_metadata_routing=True),
+        pytest.raises(ValueError, match="sample_weight"),
+    ):
+        cross_validate(tiny(VAE), X, cv=2, params={"sample_weight": np.ones(len(X))})
+
+
+def test_grid_search_routes_weights(digits_small, recording):
+    X, _ = digits_small
+    weight = np.linspace(0.5, 1.5, len(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = RecordingVAE(**tiny(VAE).get_params()).set_fit_request(sample_weight=True)
+        search = GridSearchCV(est, {"beta": [0.5, 1.0]}, cv=2)
+        search.fit(X, sample_weight=weight)
+    assert len(recording) == 2 * 2 + 1  # every candidate and fold, then refit
+    assert all(w is not None for w in recording)
+    np.testing.assert_array_equal(recording[-1], weight)
+
+
+def test_detector_and_imputer_pass_weights_on(digits_small, recording):
+    X, _ = digits_small
+    weight = np.where(np.arange(len(X)) % 3 == 0, 0.0, 1.0)
+    inner = RecordingVAE(**tiny(VAE).get_params())
+    VAEOutlierDetector(estimator=inner, trim_fraction=0).fit(X, sample_weight=weight)
+    np.testing.assert_array_equal(recording[-1], weight)
+    holes = X.copy()
+    holes[::7, 3] = np.nan
+    VAEImputer(estimator=copy.deepcopy(inner)).fit(holes, sample_weight=weight)
+    np.testing.assert_array_equal(recording[-1], weight)
+    with sklearn.config_context(enable_metadata_routing=True):
+        detector = VAEOutlierDetector(estimator=inner, trim_fraction=0)
+        detector.set_fit_request(sample_weight=True)
+        search = GridSearchCV(
+            detector, {"contamination": [0.1]}, cv=2, scoring=_score_mean
+        )
+        search.fit(X, sample_weight=weight)
+    assert all(w is not None for w in recording[2:])
+
+
+def _score_mean(est, X, y=None):
+    return float(np.mean(est.score_samples(X)))
+
+
+def test_detector_threshold_is_weighted(digits_small):
+    X, _ = digits_small
+    weight = np.ones(len(X))
+    base = dict(estimator=tiny(VAE), trim_fraction=0, contamination=0.1)
+    plain = VAEOutlierDetector(**base).fit(X, sample_weight=weight)
+    scores = plain.score_samples(X)
+    weight[scores < np.median(scores)] = 0.0  # only the typical half counts
+    weighted = VAEOutlierDetector(**base).fit(X, sample_weight=weight)
+    assert weighted.offset_ > plain.offset_
