@@ -127,6 +127,7 @@ _PRIVATE_SAVED = frozenset(
         "_scale_",
         "_latent_mean",
         "_latent_precision",
+        "_sklearn_output_config",  # set_output's choice (VAEImputer)
     }
 )
 # The dtypes of the data a model is fitted on (``_validate_X``'s FLOATS).
@@ -1164,6 +1165,14 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     ),
     "code_shape_": ("a tuple of sizes (or of such tuples)", lambda v: _is_sizes(v)),
     "table_encoder_": ("a table encoder", lambda v: isinstance(v, TableEncoder)),
+    "_sklearn_output_config": (
+        "a set_output choice",
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) <= {"transform"}
+            and all(c in ("default", "pandas", "polars") for c in v.values())
+        ),
+    ),
 }
 
 

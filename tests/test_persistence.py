@@ -686,3 +686,31 @@ def test_pipeline_without_skops_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skops.io", None)
     with pytest.raises(ImportError, match=r"skvae\[pipeline\]"):
         save(make_pipeline(skvae.VAE()), io.BytesIO())
+
+
+def test_pandas_output_imputer_pipeline_round_trip(tmp_path):
+    """set_output(transform="pandas") is saved with the model and honoured."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+
+    iris = load_iris(as_frame=True).frame
+    table = iris.drop(columns="target").assign(
+        species=pd.Categorical(iris["target"].map({0: "a", 1: "b", 2: "c"}))
+    )
+    table.loc[::7, "species"] = np.nan
+    table.loc[::5, "sepal width (cm)"] = np.nan
+    imputer = skvae.VAEImputer(skvae.VAE(max_iter=2), random_state=0)
+    pipe = make_pipeline(imputer).set_output(transform="pandas")
+    filled = pipe.fit_transform(table)
+    save(pipe, tmp_path / "pipe.skvae")
+    back = load(tmp_path / "pipe.skvae")
+    again = back.transform(table)
+    assert isinstance(again, pd.DataFrame)
+    pd.testing.assert_frame_equal(again, filled)
+    # a file whose output choice is not one of scikit-learn's is refused
+    bad = skvae.VAEImputer(skvae.VAE(max_iter=2), random_state=0).fit(table)
+    bad._sklearn_output_config = {"transform": "pickle"}
+    save(bad, tmp_path / "bad.skvae")
+    with pytest.raises(InvalidModelFileError, match="set_output choice"):
+        load(tmp_path / "bad.skvae")
