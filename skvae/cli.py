@@ -414,6 +414,7 @@ def _read_pandas(
         with warnings.catch_warnings():
             # rows longer than the first would be cut short with this warning
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # text: below
             frame = pd.read_csv(
                 source,
                 sep=table.delimiter,
@@ -431,11 +432,11 @@ def _read_pandas(
     if any(dtype.kind not in "fiu" for dtype in numbers.dtypes):
         return None  # a cell that is not a number
     X = numbers.to_numpy(dtype=np.float64)
-    if np.isnan(X).any():
-        _check_widths(table, width)  # short rows are read as NaN by pandas
     y = None
     if j is not None:
         y = np.array([str(v).strip() for v in frame[j].tolist()])
+    if np.isnan(X).any() or (y is not None and (y == "").any()):
+        _check_widths(table, width)  # pandas reads short rows as empty cells
     return X, y
 
 

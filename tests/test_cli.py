@@ -450,6 +450,7 @@ def test_without_pandas_the_csv_reader_gives_the_same_model(fitted, monkeypatch)
 _BAD_FILES = {
     "ragged.csv": "a,b\n1,2\n3,4,5\n",
     "short.csv": "a,b\n1,2\n3\n",
+    "shortlabel.csv": "a,b,label\n1,2,x\n3,4\n",
     "header.csv": "a,b\n",
     "text.csv": "a,b\n1,2\n3,four\n",
     "semicolons.csv": "a;b\n1;2\n3;4\n",
@@ -466,6 +467,7 @@ _BAD_FILES = {
     [
         ("ragged.csv", "ragged.csv, line 3: 3 fields, but the first row has 2"),
         ("short.csv", "short.csv, line 3: 1 fields, but the first row has 2"),
+        ("shortlabel.csv", "line 3: 2 fields, but the first row has 3"),
         ("header.csv", "header.csv: no data rows (only a header)"),
         ("text.csv", "line 3, column 2 ('b'): 'four' is not a number"),
         ("semicolons.csv", "'1;2' is not a number; is the delimiter ';'?"),
@@ -483,8 +485,9 @@ def test_both_readers_locate_bad_csv_alike(tmp_path, name, message, engine):
     path = tmp_path / name
     encoding = "latin-1" if name == "latin1.csv" else "utf-8"
     path.write_text(_BAD_FILES[name], encoding=encoding)
+    target = "label" if name == "shortlabel.csv" else None
     with pytest.raises(CommandError) as error:
-        read_csv(path, engine=engine)
+        read_csv(path, engine=engine, target=target)
     assert message in str(error.value)
     assert len(str(error.value)) < 300
 
