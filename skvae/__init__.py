@@ -8,6 +8,7 @@ or ``from skvae import VAE`` imports what ``VAE`` needs at that point.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from skvae._version import __version__ as __version__
@@ -85,11 +86,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
-    try:
-        module_name = _MODULES[name]
-    except KeyError:
-        raise AttributeError(f"module 'skvae' has no attribute {name!r}") from None
+    """Import a public name, or a submodule (``skvae.nn``), on first use (PEP 562)."""
+    module_name = _MODULES.get(name)
+    if module_name is None and not name.startswith("_"):
+        spec = importlib.util.find_spec(f"skvae.{name}")
+        module_name = None if spec is None else spec.name
+    if module_name is None:
+        raise AttributeError(f"module 'skvae' has no attribute {name!r}")
     module = importlib.import_module(module_name)
     value = module if module_name == f"skvae.{name}" else getattr(module, name)
     globals()[name] = value  # later look-ups skip this function

@@ -912,8 +912,8 @@ def _write_samples(
 
 def _demo(args: argparse.Namespace) -> None:
     output = None if args.output.lower() == "none" else args.output
-    if output is not None:
-        _check_output(output)
+    if output is not None and Path(output).is_dir():  # (its folder is created)
+        raise CommandError(f"{output} is a folder; give a file name to write.")
     run_demo(output=output, max_iter=args.max_iter)
 
 

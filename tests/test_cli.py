@@ -301,6 +301,7 @@ def test_import_skvae_is_lazy_and_complete():
     for name in skvae.__all__:
         assert name in dir(skvae)
         assert getattr(skvae, name) is not None
+    assert skvae.nn.__name__ == "skvae.nn"  # a submodule, imported on first use
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = skvae.nope
 
