@@ -1341,7 +1341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # e.g. piped into head: stop quietly
             _silence_stdout()
             return 1
-        except (CommandError, ValueError, OSError, MemoryError) as exc:
+        except (CommandError, ValueError, OSError, MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and not _out_of_memory(exc):
+                raise  # a bug, not the input: keep the traceback
             _report(caught)
             print(f"skvae {args.command}: error: {_one_line(exc)}", file=sys.stderr)
             return _EXIT_ERROR
@@ -1358,13 +1360,22 @@ def _silence_stdout() -> None:
         pass
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed to allocate (``OutOfMemoryError``, the CPU allocator)."""
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate" in text
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"no such file: {exc.filename}"
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
-    if isinstance(exc, MemoryError):
-        return "not enough memory; try a smaller file, -n or --batch-size."
+    if isinstance(exc, MemoryError) or _out_of_memory(exc):
+        return (
+            "not enough memory; try a smaller model (--hidden-layer-sizes), "
+            "--batch-size, file or -n."
+        )
     return " ".join(str(exc).split())
 
 

@@ -578,3 +578,22 @@ def test_every_reader_reads_a_clean_file_exactly(tmp_path, engine):
     assert names == ["a", "b", "c", "d"]
     assert y is None
     np.testing.assert_array_equal(X, DATA)
+
+
+def test_running_out_of_memory_is_one_line(fitted, capsys, monkeypatch):
+    import skvae.cli
+
+    def no_room(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: 8 TB")
+
+    monkeypatch.setattr(skvae.cli, "_write_samples", no_room)
+    _, _, model = fitted
+    assert main(["sample", model, "-n", "5"]) == 2
+    assert "not enough memory" in capsys.readouterr().err
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(skvae.cli, "_write_samples", bug)
+    with pytest.raises(RuntimeError, match="a bug"):  # not hidden
+        main(["sample", model, "-n", "5"])
