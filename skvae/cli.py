@@ -1,12 +1,21 @@
-"""The ``skvae`` command line: fit, transform, score, sample, demo.
+"""The ``skvae`` command line: fit, transform, predict, score, sample, demo.
 
 ``skvae fit DATA.csv --model vae -o model.skvae`` fits a model to the numeric
 columns of a CSV file and saves it with :func:`skvae.save` (a safe format:
-loading never runs code from the file); ``skvae transform``, ``skvae score``
-and ``skvae sample`` load it and write CSV files; ``skvae demo`` fits VAEs on
-scikit-learn's digits. ``python -m skvae`` is the same command. Errors
-(a missing file, a non-numeric value, a wrong number of columns, a file that
-is not a skvae model) print one line on stderr and exit with status 2.
+loading never runs code from the file); ``skvae transform``, ``skvae
+predict``, ``skvae score`` and ``skvae sample`` load it and write CSV files
+whose header carries the column names of the data; ``skvae demo`` fits VAEs
+on scikit-learn's digits. ``python -m skvae`` is the same command.
+
+Starting is quick: this module imports neither torch nor scikit-learn, and a
+command imports them only when it needs them (``skvae --help`` and argument
+errors do not). CSV files are read with pandas when it is installed (fast,
+and the column names are kept in the fitted model as ``feature_names_in_``),
+else with Python's ``csv`` module. Errors of the input (a missing file, a
+cell that is not a number, ragged rows, a wrong number of columns, a file
+that is not a skvae model, an output folder that does not exist) print one
+line on stderr and exit with status 2; the output is checked before a fit
+starts.
 """
 
 from __future__ import annotations
@@ -14,8 +23,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -35,31 +46,46 @@ ALIASES = {
     "hierarchical": "HierarchicalVAE",
     "ladder": "LadderVAE",
     "semisupervised": "SemiSupervisedVAE",
+    "outlier": "VAEOutlierDetector",
+    "imputer": "VAEImputer",
 }
+
+#: The estimators that are not model families but fit a table as they are:
+#: they wrap a VAE, which the model options (``--beta``...) configure.
+META_ESTIMATORS = ("VAEImputer", "VAEOutlierDetector")
 
 
 def model_choices() -> dict[str, str]:
     """``--model`` choices and the estimator each one fits.
 
-    Derived from the one list of skvae's estimators (``skvae.__all__``, read
-    by :func:`skvae.persistence._registry`): every model family, that is
-    every estimator built on :class:`skvae.BaseVAE`.
+    Derived, without importing them, from the one list of skvae's estimators
+    (``skvae.__all__`` and the module of each name, which
+    :func:`skvae.persistence._registry` also reads): every model family (the
+    estimators of ``skvae.models``, all built on :class:`skvae.BaseVAE`) and
+    the meta-estimators in :data:`META_ESTIMATORS`, by class name in lower
+    case and by the short names in :data:`ALIASES`.
 
     Examples
     --------
-    >>> model_choices()["vae"], model_choices()["vq"]
-    ('VAE', 'VQVAE')
+    >>> model_choices()["vae"], model_choices()["vq"], model_choices()["outlier"]
+    ('VAE', 'VQVAE', 'VAEOutlierDetector')
     """
-    from skvae._base import BaseVAE
-    from skvae.persistence import _registry
+    import skvae
 
-    families = sorted(n for n, c in _registry().items() if issubclass(c, BaseVAE))
-    choices = {name.lower(): name for name in families}
-    choices.update({a: n for a, n in ALIASES.items() if n in families})
+    modules = skvae._MODULES
+    names = sorted(
+        n for n in skvae.__all__ if modules[n].startswith("skvae.models.")
+    ) + [n for n in META_ESTIMATORS if n in modules]
+    choices = {name.lower(): name for name in names}
+    choices.update({a: n for a, n in ALIASES.items() if n in names})
     return choices
 
 
 _EXIT_ERROR = 2
+#: Cells read as missing (NaN), in both readers; any other text is an error.
+_NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
+#: The most rows ``sample -n`` writes.
+MAX_SAMPLES = 10**9
 
 
 class CommandError(Exception):
@@ -197,12 +223,40 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
 
 
 # ---------------------------------------------------------------- CSV files
+class _Table:
+    """A CSV file read: its column names, numbers, target and where it came from."""
+
+    def __init__(self, source: Any, path: Any, delimiter: str, header: bool) -> None:
+        self.source, self.path = source, path
+        self.delimiter, self.header = delimiter, header
+        self.names: list[str] | None = None
+        self.X = np.empty((0, 0))
+        self.y: np.ndarray | None = None
+
+    def line_of(self, row: int) -> int:
+        """The line of the file that holds data row ``row`` (0-based)."""
+        rows = _rows(self.source, self.path, self.delimiter)
+        for i, (line, _) in enumerate(rows):
+            if i == row + int(self.header):
+                rows.close()
+                return line
+        return -1  # not reached for a row of the table
+
+    def where(self, row: int, column: int) -> str:
+        """``"PATH, line N, column K ('name')"`` for a cell of X."""
+        place = f"{self.path}, line {self.line_of(row)}, column {column + 1}"
+        if self.names is not None:
+            place += f" ({self.names[column]!r})"
+        return place
+
+
 def read_csv(
     path: str | Path,
     *,
     header: bool | None = None,
     delimiter: str = ",",
     target: str | None = None,
+    engine: str = "auto",
 ) -> tuple[list[str] | None, np.ndarray, np.ndarray | None]:
     r"""Read a numeric CSV file, with an optional header and target column.
 
@@ -214,25 +268,33 @@ def read_csv(
         Whether the first row holds column names; None decides from the row
         itself (a header has a field that is not a number).
     delimiter : str, default=","
-        The field separator.
+        The field separator, one character.
     target : str or None, default=None
         A column to return apart: its name (with a header) or its 0-based
         index (negative counts from the end).
+    engine : {"auto", "pandas", "numpy", "python"}, default="auto"
+        The reader: ``pandas.read_csv`` (the fastest; "auto" uses it when
+        pandas is installed), else ``numpy.loadtxt`` (for files without
+        empty cells or a target), else Python's ``csv`` module, which also
+        locates every problem. They read the same numbers and report bad
+        input alike, with the line and column.
 
     Returns
     -------
     names : list of str or None
         The names of the columns of ``X`` (None without a header).
     X : ndarray of shape (n_rows, n_columns)
-        The other columns as floats (empty fields are NaN).
+        The other columns as floats. Empty cells and the usual markers of a
+        missing value (``NA``, ``NaN``, ``null``, ``None``...) are NaN.
     y : ndarray of shape (n_rows,) or None
         The target column as strings (None without ``target``).
 
     Raises
     ------
     CommandError
-        If a field is not a number, rows have different lengths, the file
-        has no data row, or the target column does not exist.
+        If a field is not a number or is infinite, rows have different
+        lengths, the file has no data row or is not UTF-8 text, a header
+        names a column twice, or the target column does not exist.
 
     Examples
     --------
@@ -240,56 +302,218 @@ def read_csv(
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "data.csv")
     ...     with open(path, "w") as f:
-    ...         _ = f.write("a,b,label\n1,2,x\n3,4,y\n")
+    ...         _ = f.write("a,b,label\n1,2,x\n3,,y\n")
     ...     names, X, y = read_csv(path, target="label")
-    >>> names, X.shape, y.tolist()
-    (['a', 'b'], (2, 2), ['x', 'y'])
+    >>> names, X.tolist(), y.tolist()
+    (['a', 'b'], [[1.0, 2.0], [3.0, nan]], ['x', 'y'])
     """
-    rows = _read_rows(path, delimiter)
-    if header is None:
-        header = not all(_is_number(v) for v in rows[0])
-    names = [v.strip() for v in rows[0]] if header else None
-    data = rows[1:] if header else rows
-    if not data:
-        raise CommandError(f"{path}: no data rows.")
-    width = len(rows[0])
-    for i, row in enumerate(data):
-        if len(row) != width:
-            line = i + 1 + int(header)
-            raise CommandError(
-                f"{path}, line {line}: {len(row)} fields, but the first row "
-                f"has {width}."
-            )
-    columns = list(range(width))
-    y = None
-    if target is not None:
-        j = _column(target, names, width, path)
-        y = np.array([row[j].strip() for row in data])
-        columns.remove(j)
-    X = np.empty((len(data), len(columns)))
-    for i, row in enumerate(data):
-        for k, j in enumerate(columns):
-            X[i, k] = _number(row[j], path, i + 1 + int(header), j, names)
-    if names is not None:
-        names = [names[j] for j in columns]
-    return names, X, y
+    table = _read_table(
+        path, header=header, delimiter=delimiter, target=target, engine=engine
+    )
+    return table.names, table.X, table.y
 
 
-def _read_rows(path: str | Path, delimiter: str) -> list[list[str]]:
-    if str(path) == "-":
-        rows = list(csv.reader(sys.stdin, delimiter=delimiter))
-    else:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f, delimiter=delimiter))
-    rows = [row for row in rows if row and any(v.strip() for v in row)]
-    if not rows:
+def _read_table(
+    path: str | Path,
+    *,
+    header: bool | None,
+    delimiter: str,
+    target: str | None,
+    engine: str = "auto",
+) -> _Table:
+    if engine not in ("auto", "pandas", "numpy", "python"):
+        raise ValueError(
+            f"engine must be 'auto', 'pandas', 'numpy' or 'python', got {engine!r}"
+        )
+    delimiter = _delimiter(delimiter)
+    source = io.StringIO(sys.stdin.read()) if str(path) == "-" else path
+    rows = _rows(source, path, delimiter)
+    first = next(rows, None)
+    rows.close()
+    if first is None:
         raise CommandError(f"{path}: the file is empty.")
-    return rows
+    row = first[1]
+    if header is None:
+        header = not all(_is_number(v) for v in row)
+    table = _Table(source, path, delimiter, header)
+    names = [v.strip() for v in row] if header else None
+    if names is not None:
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise CommandError(
+                    f"{path}: the header names column {name!r} twice; "
+                    "give each column its own name."
+                )
+            seen.add(name)
+    width = len(row)
+    j = None if target is None else _column(target, names, width, path)
+    read = None
+    if engine in ("auto", "pandas"):
+        try:
+            read = _read_pandas(table, width, j)
+        except ImportError:
+            if engine == "pandas":
+                raise
+            engine = "numpy"
+    if engine == "numpy" and j is None:
+        read = _read_numpy(table, width)
+    if read is None:  # a problem that the csv reader locates, or a target
+        read = _read_python(table, width, j, names)
+    table.X, table.y = read
+    if not len(table.X):
+        raise CommandError(
+            f"{path}: no data rows" + (" (only a header)." if header else ".")
+        )
+    if names is not None:
+        table.names = [n for k, n in enumerate(names) if k != j]
+    infinite = np.isinf(table.X)
+    if infinite.any():
+        i, k = np.argwhere(infinite)[0]
+        raise CommandError(
+            f"{table.where(i, k)}: the value is infinite or too large for a "
+            "number; correct it or leave the cell empty (missing)."
+        )
+    return table
+
+
+def _read_pandas(
+    table: _Table, width: int, j: int | None
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """X and y through ``pandas.read_csv``; None where it cannot say.
+
+    None on any problem in the file: the csv reader then reads it again and
+    reports the problem with its line and column. ImportError without pandas.
+    """
+    import pandas as pd
+
+    columns = list(range(width))
+    numeric = [k for k in columns if k != j]
+    options: dict[str, Any] = {"na_values": list(_NA)}
+    if j is not None:  # the target's text as it is: no missing markers
+        options = {"na_values": {k: list(_NA) for k in numeric}, "dtype": {j: object}}
+    source = table.source
+    if isinstance(source, io.StringIO):
+        source.seek(0)
+    try:
+        with warnings.catch_warnings():
+            # rows longer than the first would be cut short with this warning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # text: below
+            frame = pd.read_csv(
+                source,
+                sep=table.delimiter,
+                header=0 if table.header else None,
+                names=columns,
+                index_col=False,
+                keep_default_na=False,
+                encoding="utf-8-sig",
+                engine="c",
+                **options,
+            )
+    except (ValueError, pd.errors.ParserWarning):  # parse errors are ValueErrors
+        return None
+    numbers = frame if j is None else frame[numeric]
+    if any(dtype.kind not in "fiu" for dtype in numbers.dtypes):
+        return None  # a cell that is not a number
+    X = numbers.to_numpy(dtype=np.float64)
+    y = None
+    if j is not None:
+        y = np.array([str(v).strip() for v in frame[j].tolist()])
+    if np.isnan(X).any() or (y is not None and (y == "").any()):
+        _check_widths(table, width)  # pandas reads short rows as empty cells
+    return X, y
+
+
+def _read_numpy(table: _Table, width: int) -> tuple[np.ndarray, None] | None:
+    """X through ``numpy.loadtxt`` (without pandas); None where it cannot say.
+
+    numpy's reader refuses empty cells and ragged rows: the csv reader then
+    reads the file again and reports the problem or reads the empty cells.
+    """
+    source = table.source
+    if isinstance(source, io.StringIO):
+        source.seek(0)
+    try:
+        X = np.loadtxt(
+            source,
+            delimiter=table.delimiter,
+            skiprows=int(table.header),
+            ndmin=2,
+            dtype=np.float64,
+            comments=None,
+            quotechar='"',
+            encoding="utf-8-sig",
+        )
+    except ValueError:
+        return None
+    return (X, None) if X.shape[1] == width else None
+
+
+def _read_python(
+    table: _Table, width: int, j: int | None, names: list[str] | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """X and y through the ``csv`` module, naming the place of any problem."""
+    rows = list(_rows(table.source, table.path, table.delimiter))
+    data = rows[1:] if table.header else rows
+    for line, row in data:
+        if len(row) != width:
+            raise CommandError(_ragged(table, line, len(row), width))
+    columns = [k for k in range(width) if k != j]
+    X = np.empty((len(data), len(columns)))
+    for i, (line, row) in enumerate(data):
+        for k, c in enumerate(columns):
+            X[i, k] = _number(row[c], table, line, c, names)
+    y = None if j is None else np.array([row[j].strip() for _, row in data])
+    return X, y
+
+
+def _check_widths(table: _Table, width: int) -> None:
+    """Every row has ``width`` fields, or an error names the first that has not."""
+    for line, row in _rows(table.source, table.path, table.delimiter):
+        if len(row) != width:
+            raise CommandError(_ragged(table, line, len(row), width))
+
+
+def _ragged(table: _Table, line: int, n_fields: int, width: int) -> str:
+    return (
+        f"{table.path}, line {line}: {n_fields} fields, but the first row has "
+        f"{width}; every row needs the same number of fields (an empty field "
+        "marks a missing value)."
+    )
+
+
+def _rows(source: Any, path: Any, delimiter: str) -> Any:
+    """``(line, fields)`` of each non-blank row, any problem as a CommandError."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, io.StringIO):
+            source.seek(0)
+            f = source
+        else:
+            f = stack.enter_context(open(source, newline="", encoding="utf-8-sig"))
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            for row in reader:
+                if row and (len(row) > 1 or row[0].strip()):
+                    yield reader.line_num, row
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            if "field limit" in str(exc):
+                raise CommandError(
+                    f"{path}, line {reader.line_num}: a field longer than "
+                    f"{limit:,} characters; is this a CSV file of numbers?"
+                ) from None
+            raise CommandError(f"{path}, line {reader.line_num}: {exc}.") from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                "save the file as UTF-8."
+            ) from None
 
 
 def _is_number(value: str) -> bool:
     value = value.strip()
-    if not value:
+    if value in _NA:
         return True
     try:
         float(value)
@@ -299,23 +523,34 @@ def _is_number(value: str) -> bool:
 
 
 def _number(
-    value: str, path: Any, line: int, column: int, names: list[str] | None
+    value: str, table: _Table, line: int, column: int, names: list[str] | None
 ) -> float:
-    """A field as a float (empty: NaN), or an error naming its place."""
+    """A field as a float (a missing marker: NaN), or an error naming its place."""
     value = value.strip()
-    if not value:
+    if value in _NA:
         return math.nan
     try:
         return float(value)
     except ValueError:
-        where = f"column {column + 1}"
-        hint = ""
-        if names is not None:
-            where += f" ({names[column]!r})"
-            hint = f"; a label column can be dropped with --target {names[column]}"
-        raise CommandError(
-            f"{path}, line {line}, {where}: {value!r} is not a number{hint}."
-        ) from None
+        pass
+    where = f"column {column + 1}"
+    if names is not None:
+        where += f" ({_short(names[column])})"
+    hint = ""
+    others = [c for c in ",;\t|" if c in value and c != table.delimiter]
+    if others:
+        spelled = "tab" if others[0] == "\t" else others[0]
+        hint = f"; is the delimiter {others[0]!r}? Use --delimiter '{spelled}'"
+    elif names is not None:
+        hint = f"; a label column can be dropped with --target {names[column]}"
+    raise CommandError(
+        f"{table.path}, line {line}, {where}: {_short(value)} is not a number{hint}."
+    )
+
+
+def _short(text: str, size: int = 40) -> str:
+    """``repr(text)``, cut to about ``size`` characters."""
+    return repr(text if len(text) <= size else text[: size - 3] + "...")
 
 
 def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
@@ -338,8 +573,19 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
     return index % width
 
 
+def _delimiter(text: str) -> str:
+    """The field separator from ``--delimiter`` (``tab``: a tab)."""
+    text = {"tab": "\t", "\\t": "\t", "space": " "}.get(text, text)
+    if len(text) != 1 or text in "\"'\r\n.-+" or text.isalnum():
+        raise CommandError(
+            f"--delimiter must be one character that cannot be part of a number "
+            f"(such as ',', ';', '|' or 'tab'), got {text!r}."
+        )
+    return text
+
+
 def write_csv(path: str | Path, names: Sequence[str], values: np.ndarray) -> None:
-    """Write rows of numbers under a header row (``"-"``: standard output).
+    """Write rows of values under a header row (``"-"``: standard output).
 
     Parameters
     ----------
@@ -348,7 +594,7 @@ def write_csv(path: str | Path, names: Sequence[str], values: np.ndarray) -> Non
     names : sequence of str
         The column names.
     values : ndarray of shape (n_rows,) or (n_rows, n_columns)
-        The numbers, written in their shortest exact form.
+        The values; numbers are written in their shortest exact form.
 
     Examples
     --------
@@ -374,82 +620,217 @@ def _write_rows(f: Any, names: Sequence[str], values: np.ndarray) -> None:
 
 # ------------------------------------------------------------- subcommands
 def _fit(args: argparse.Namespace) -> None:
-    from skvae.persistence import _registry, save
-
     name = model_choices()[args.model]
-    cls = _registry()[name]
-    _, X, y = _read_input(args, target=args.target)
-    model = cls(**_model_params(args, cls))
+    _check_output(args.output)
+    _check_options(args, name)
+    table = _read_input(args, target=args.target)
+    X = table.X
+    allowed = name == "VAEImputer" or args.missing == "mask"
+    _check_missing(table, allowed=allowed, model=None)
+    scaler = None
+    if args.standardize:
+        scaler = _fit_scaler(X)
+        X = (X - scaler["mean"]) / scaler["scale"]
+    model = _build_model(args, name, *X.shape)
+    X_in = _frame(X, table.names)
     if model.__sklearn_tags__().target_tags.required:
-        if y is None:
+        if table.y is None:
             raise CommandError(
                 f"--model {args.model} needs the label column: --target COLUMN."
             )
-        model.fit(X, y)
+        model.fit(X_in, table.y)
     else:
-        model.fit(X)
+        model.fit(X_in)
+    if scaler is not None:
+        model.cli_scaler_ = scaler
+    from skvae.persistence import save
+
     save(model, args.output)
-    loss = f", final loss {model.loss_curve_[-1]:.4g}" if model.loss_curve_ else ""
+    inner = getattr(model, "estimator_", model)
+    curve = getattr(inner, "loss_curve_", None)
+    loss = f", final loss {curve[-1]:.4g}" if curve else ""
+    epochs = getattr(inner, "n_iter_", None)
+    done = f" ({epochs} epochs{loss})" if epochs is not None else ""
     print(
-        f"{name} fitted on {X.shape[0]} rows x {X.shape[1]} columns "
-        f"({model.n_iter_} epochs{loss}); saved to {args.output}"
+        f"{name} fitted on {X.shape[0]} rows x {X.shape[1]} columns{done}; "
+        f"saved to {args.output}"
     )
 
 
-def _model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    """Estimator parameters from the options given, checked against ``cls``."""
-    given = {
+def _check_options(args: argparse.Namespace, name: str) -> None:
+    """Options that the chosen model cannot take, refused before any work."""
+    if args.contamination is not None and name != "VAEOutlierDetector":
+        raise CommandError("--contamination applies to --model outlier only.")
+    if args.missing is not None and name == "VAEOutlierDetector":
+        raise CommandError(
+            "--missing does not apply to VAEOutlierDetector (it scores complete "
+            "rows); fill the missing cells first, e.g. with --model imputer."
+        )
+    if args.missing == "error" and name == "VAEImputer":
+        raise CommandError("VAEImputer always masks missing cells: drop --missing.")
+    from skvae.persistence import _registry
+
+    # a meta-estimator's options go to its VAE
+    template = _registry()["VAE" if name in META_ESTIMATORS else name]()
+    given = _given(args)
+    if name in META_ESTIMATORS:
+        given.pop("random_state")
+    _model_params(given, template, name)
+
+
+def _given(args: argparse.Namespace) -> dict[str, tuple[str, Any]]:
+    """``{parameter: (option, value)}`` of the model options (None: not given)."""
+    return {
         "n_components": ("--n-components", args.n_components),
         "hidden_layer_sizes": ("--hidden-layer-sizes", args.hidden_layer_sizes),
         "likelihood": ("--likelihood", args.likelihood),
+        "n_clusters": ("--n-clusters", args.n_clusters),
+        "beta": ("--beta", args.beta),
+        "missing": ("--missing", args.missing),
+        "batch_size": ("--batch-size", args.batch_size),
+        "early_stopping": ("--early-stopping", args.early_stopping or None),
         "max_iter": ("--max-iter", args.max_iter),
         "random_state": ("--random-state", args.random_state),
         "device": ("--device", args.device),
         "verbose": ("--verbose", args.verbose or None),
     }
-    accepted = cls().get_params(deep=False)
+
+
+def _build_model(
+    args: argparse.Namespace, name: str, n_samples: int, n_features: int
+) -> Any:
+    """The estimator ``--model`` names, with the options given."""
+    from skvae.persistence import _registry
+
+    cls = _registry()[name]
+    given = _given(args)
+    if name not in META_ESTIMATORS:
+        return cls(**_model_params(given, cls(), name))
+    # A meta-estimator: the options configure the VAE inside it, sized to the
+    # data as the meta-estimator's own default would be.
+    outer: dict[str, Any] = {"random_state": args.random_state}
+    if args.contamination is not None:
+        outer["contamination"] = args.contamination
+    inner_given = {k: v for k, v in given.items() if k != "random_state"}
+    if any(value is not None for _, value in inner_given.values()):
+        if name == "VAEImputer":
+            from skvae.impute import default_imputer_vae as default
+        else:
+            from skvae.outlier import default_detector_vae as default
+        vae = default(n_samples, n_features, random_state=args.random_state)
+        outer["estimator"] = vae.set_params(**_model_params(inner_given, vae, name))
+    return cls(**outer)
+
+
+def _model_params(
+    given: dict[str, tuple[str, Any]], template: Any, name: str
+) -> dict[str, Any]:
+    """Estimator parameters from the options given, checked against ``template``."""
+    accepted = template.get_params(deep=False)
     params = {}
     for param, (option, value) in given.items():
         if value is None:
             continue
         if param not in accepted:
-            raise CommandError(f"{option} does not apply to {cls.__name__}.")
+            raise CommandError(f"{option} does not apply to {name}.")
         params[param] = value
     sizes = params.get("n_components")
     if sizes is not None and len(sizes) == 1:
         params["n_components"] = sizes[0]
     elif sizes is not None and not isinstance(accepted["n_components"], tuple):
         raise CommandError(
-            f"--n-components takes one number for {cls.__name__}, got "
+            f"--n-components takes one number for {name}, got "
             f"{','.join(map(str, sizes))}."
         )
     return params
 
 
+def _fit_scaler(X: np.ndarray) -> dict[str, np.ndarray]:
+    """Column means and standard deviations of the observed cells.
+
+    Binary (0/1) columns and constant ones are left as they are (mean 0,
+    scale 1).
+    """
+    observed = ~np.isnan(X)
+    n = np.maximum(observed.sum(axis=0), 1)
+    filled = np.where(observed, X, 0.0)
+    mean = filled.sum(axis=0) / n
+    var = (np.where(observed, X - mean, 0.0) ** 2).sum(axis=0) / n
+    scale = np.sqrt(var)
+    binary = np.all(~observed | (X == 0) | (X == 1), axis=0)
+    keep = binary | ~(scale > 0)
+    mean[keep], scale[keep] = 0.0, 1.0
+    return {"mean": mean, "scale": scale}
+
+
+def _scaled(model: Any, X: np.ndarray) -> np.ndarray:
+    """X as the model was fitted on it (standardised by ``fit --standardize``)."""
+    scaler = getattr(model, "cli_scaler_", None)
+    return X if scaler is None else (X - scaler["mean"]) / scaler["scale"]
+
+
+def _unscaled(model: Any, X: np.ndarray) -> np.ndarray:
+    """Rows from the model back in the units of the data."""
+    scaler = getattr(model, "cli_scaler_", None)
+    return X if scaler is None else X * scaler["scale"] + scaler["mean"]
+
+
 def _transform(args: argparse.Namespace) -> None:
+    _check_output(args.output)
     model = _load_model(args.model)
     if not hasattr(model, "transform"):
         raise CommandError(f"{type(model).__name__} has no transform.")
-    _, X, _ = _read_input(args, target=args.target, model=model)
-    Z = model.transform(X)
-    names = _output_names(model, Z.shape[1])
+    table = _read_input(args, target=args.target, model=model)
+    Z = model.transform(_model_input(model, table))
+    if _is_imputer(model):  # the filled table, in the units of the data
+        Z = _unscaled(model, Z)
+        observed = ~np.isnan(table.X)
+        Z[observed] = table.X[observed]
+        names = table.names or _model_names(model) or _x_names(Z.shape[1])
+    else:
+        names = _output_names(model, Z.shape[1])
     write_csv(args.output, names, Z)
 
 
+def _predict(args: argparse.Namespace) -> None:
+    _check_output(args.output)
+    model = _load_model(args.model)
+    if not hasattr(model, "predict"):
+        raise CommandError(
+            f"{type(model).__name__} does not predict; --model outlier (-1 for "
+            "an outlier, 1 for an inlier), vade (clusters) and semisupervised "
+            "(classes) do."
+        )
+    table = _read_input(args, target=args.target, model=model)
+    write_csv(args.output, ["label"], model.predict(_model_input(model, table)))
+
+
 def _score(args: argparse.Namespace) -> None:
+    _check_output(args.output)
     model = _load_model(args.model)
     if not hasattr(model, "score_samples"):
         raise CommandError(f"{type(model).__name__} has no score_samples.")
-    _, X, _ = _read_input(args, target=args.target, model=model)
-    write_csv(args.output, ["score"], model.score_samples(X))
+    table = _read_input(args, target=args.target, model=model)
+    scores = model.score_samples(_model_input(model, table))
+    scaler = getattr(model, "cli_scaler_", None)
+    if scaler is not None and getattr(model, "score_type", "likelihood") == (
+        "likelihood"
+    ):  # log-densities of the data's units: the log-Jacobian of the scaling
+        scores = scores - np.log(scaler["scale"]).sum()
+    write_csv(args.output, ["score"], scores)
 
 
 def _sample(args: argparse.Namespace) -> None:
+    n = args.n_samples
+    if not 1 <= n <= MAX_SAMPLES:
+        raise CommandError(
+            f"-n must be a positive integer of at most {MAX_SAMPLES:,}, got {n}."
+        )
+    _check_output(args.output)
     model = _load_model(args.model)
     if not hasattr(model, "sample"):
         raise CommandError(f"{type(model).__name__} cannot sample.")
-    if args.n_samples < 1:
-        raise CommandError(f"-n must be a positive integer, got {args.n_samples}.")
+    _check_room(args.output, n, getattr(model, "n_features_in_", 1))
     kwargs = {}
     if args.label is not None:
         if not hasattr(model, "classes_"):
@@ -457,7 +838,21 @@ def _sample(args: argparse.Namespace) -> None:
                 f"--label needs a conditional model, not {type(model).__name__}."
             )
         kwargs["y"] = _label(model, args.label)
-    _write_samples(model, args.n_samples, args.output, args.random_state, kwargs)
+    _write_samples(model, n, args.output, args.random_state, kwargs)
+
+
+def _check_room(output: str, n_samples: int, n_columns: int) -> None:
+    """Refuse an output that cannot fit on its disk (about 24 bytes a value)."""
+    if str(output) == "-":
+        return
+    folder = Path(output).resolve().parent
+    needed = 24 * n_samples * n_columns
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise CommandError(
+            f"-n {n_samples:,} would write about {needed / 1e9:,.1f} GB, but "
+            f"{folder} has {free / 1e9:,.1f} GB free; ask for fewer rows."
+        )
 
 
 def _write_samples(
@@ -472,6 +867,7 @@ def _write_samples(
 
     to_stdout = str(output) == "-"
     header = True
+    names = _model_names(model)
     with contextlib.ExitStack() as stack:
         f = (
             sys.stdout
@@ -482,9 +878,9 @@ def _write_samples(
 
         def write(block: np.ndarray) -> None:
             nonlocal header
-            block = block.reshape(len(block), -1)
+            block = _unscaled(model, block.reshape(len(block), -1))
             if header:
-                writer.writerow([f"x{i}" for i in range(block.shape[1])])
+                writer.writerow(names or _x_names(block.shape[1]))
                 header = False
             writer.writerows(block.tolist())
 
@@ -501,7 +897,28 @@ def _write_samples(
 
 def _demo(args: argparse.Namespace) -> None:
     output = None if args.output.lower() == "none" else args.output
+    if output is not None and Path(output).is_dir():  # (its folder is created)
+        raise CommandError(f"{output} is a folder; give a file name to write.")
     run_demo(output=output, max_iter=args.max_iter)
+
+
+def _check_output(path: str | Path) -> None:
+    """An output file can be written: checked before any work is done."""
+    if str(path) == "-":
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder; give a file name to write.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise CommandError(
+            f"cannot write {path}: the folder {folder} does not exist; "
+            "create it first (mkdir -p) or choose another path."
+        )
+    if not os.access(folder, os.W_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        raise CommandError(f"cannot write {path}: permission denied.")
 
 
 def _load_model(path: str) -> Any:
@@ -515,26 +932,101 @@ def _load_model(path: str) -> Any:
 
 def _read_input(
     args: argparse.Namespace, *, target: str | None, model: Any = None
-) -> tuple[list[str] | None, np.ndarray, np.ndarray | None]:
-    """The data file's columns; checked against the model's width if given."""
-    names, X, y = read_csv(
+) -> _Table:
+    """The data file's columns; checked against the model's if given."""
+    table = _read_table(
         args.data, header=args.header, delimiter=args.delimiter, target=target
     )
+    if model is None:
+        return table
     expected = getattr(model, "n_features_in_", None)
-    if expected is not None and X.shape[1] != expected:
+    if expected is not None and table.X.shape[1] != expected:
         hint = "" if target else " (drop a label column with --target COLUMN)"
         raise CommandError(
-            f"{args.data} has {X.shape[1]} data columns, but the model was fitted "
-            f"on {expected}{hint}."
+            f"{args.data} has {table.X.shape[1]} data columns, but the model was "
+            f"fitted on {expected}{hint}."
         )
-    return names, X, y
+    fitted = _model_names(model)
+    if fitted is not None and table.names is not None and table.names != fitted:
+        raise CommandError(
+            f"{args.data}: the columns {_listed(table.names)} are not those the "
+            f"model was fitted on, {_listed(fitted)}; rename them (or give a file "
+            "without a header: columns are then taken in the model's order)."
+        )
+    _check_missing(table, allowed=_allows_missing(model), model=model)
+    return table
+
+
+def _listed(names: list[str], at_most: int = 6) -> str:
+    shown = ", ".join(map(repr, names[:at_most]))
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+def _allows_missing(model: Any) -> bool:
+    return (
+        model.__sklearn_tags__().input_tags.allow_nan
+        or getattr(model, "missing", None) == "mask"
+    )
+
+
+def _is_imputer(model: Any) -> bool:
+    return type(model).__name__ == "VAEImputer"
+
+
+def _check_missing(table: _Table, *, allowed: bool, model: Any) -> None:
+    """An empty cell is refused, by its place, unless the model masks them."""
+    missing = np.isnan(table.X)
+    if allowed or not missing.any():
+        return
+    i, k = np.argwhere(missing)[0]
+    if model is None:
+        what = (
+            "fill it in, fit with --missing mask (the likelihood then leaves "
+            "missing cells out), or fill the gaps with --model imputer"
+        )
+    else:
+        what = (
+            "fill it in (e.g. with a model fitted with --model imputer), or use "
+            "a model fitted with --missing mask"
+        )
+    raise CommandError(f"{table.where(i, k)}: the cell is empty (missing); {what}.")
+
+
+def _model_names(model: Any) -> list[str] | None:
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def _model_input(model: Any, table: _Table) -> Any:
+    """The rows for the model: scaled as at fit, named as at fit."""
+    X = _scaled(model, table.X)
+    names = _model_names(model)
+    return X if names is None else _frame(X, names)
+
+
+def _frame(X: np.ndarray, names: list[str] | None) -> Any:
+    """X as a DataFrame with the column names (as is without pandas or names).
+
+    Fitted on a DataFrame, an estimator keeps the names as ``feature_names_in_``.
+    """
+    if names is None:
+        return X
+    try:
+        import pandas as pd
+    except ImportError:
+        return X
+    return pd.DataFrame(X, columns=names, copy=False)
+
+
+def _x_names(n_columns: int) -> list[str]:
+    return [f"x{i}" for i in range(n_columns)]
 
 
 def _output_names(model: Any, n_columns: int) -> list[str]:
     try:
         return [str(n) for n in model.get_feature_names_out()]
     except (AttributeError, ValueError):
-        return [f"x{i}" for i in range(n_columns)]
+        return _x_names(n_columns)
 
 
 def _label(model: Any, label: str) -> Any:
@@ -547,6 +1039,13 @@ def _label(model: Any, label: str) -> Any:
 
 
 # ------------------------------------------------------------------ parser
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line that points to ``--help``."""
+
+    def error(self, message: str) -> Any:
+        self.exit(_EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def _sizes(text: str) -> tuple[int, ...]:
     """``"64,32"`` -> ``(64, 32)`` (argparse type)."""
     try:
@@ -558,6 +1057,16 @@ def _sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return sizes
+
+
+def _delimiter_arg(text: str) -> str:
+    """``--delimiter`` (argparse type)."""
+    try:
+        return _delimiter(text)
+    except CommandError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc).removeprefix("--delimiter ")
+        ) from None
 
 
 def _input_options(parser: argparse.ArgumentParser, *, target_help: str) -> None:
@@ -580,7 +1089,10 @@ def _input_options(parser: argparse.ArgumentParser, *, target_help: str) -> None
         help="the first row is data",
     )
     parser.add_argument(
-        "--delimiter", default=",", help="field separator (default: ',')"
+        "--delimiter",
+        default=",",
+        type=_delimiter_arg,
+        help="field separator, one character or 'tab' (default: ',')",
     )
     parser.add_argument("--target", metavar="COLUMN", help=target_help)
 
@@ -595,8 +1107,12 @@ def _output_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skvae",
         description="Variational autoencoders from the command line.",
         epilog="Run 'skvae COMMAND --help' for the options of a command.",
@@ -604,6 +1120,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_fit(sub)
     _add_transform(sub)
+    _add_predict(sub)
     _add_score(sub)
     _add_sample(sub)
     demo = sub.add_parser(
@@ -625,8 +1142,9 @@ def _add_fit(sub: Any) -> None:
         help="fit a model to a CSV file and save it",
         description=(
             "Fit a model to the numeric columns of DATA.csv and save it to a "
-            ".skvae file. Standardise real-valued columns first (the default "
-            "Gaussian likelihood expects data of unit scale)."
+            ".skvae file (with the column names of the header). The default "
+            "Gaussian likelihood expects columns of unit scale: --standardize "
+            "scales them, and the other commands apply the same scaling."
         ),
     )
     _input_options(
@@ -647,7 +1165,22 @@ def _add_fit(sub: Any) -> None:
         "--model",
         choices=list(model_choices()),
         default="vae",
-        help="model family (default: vae)",
+        metavar="MODEL",
+        help=(
+            "the estimator (default: vae): vae, vade (clusters), outlier "
+            "(VAEOutlierDetector), imputer (VAEImputer), conditional, "
+            "semisupervised, wae, aae, hierarchical, ladder, vq, vq2, or any "
+            "model family's class name in lower case"
+        ),
+    )
+    fit.add_argument(
+        "--standardize",
+        action="store_true",
+        help=(
+            "scale each column to mean 0 and variance 1 first (0/1 columns are "
+            "left as they are); the scaling is saved in the model file and "
+            "applied by transform, predict, score and sample"
+        ),
     )
     fit.add_argument(
         "--n-components",
@@ -661,11 +1194,34 @@ def _add_fit(sub: Any) -> None:
         metavar="N,N",
         help="hidden widths, e.g. 64,32",
     )
-    fit.add_argument("--max-iter", type=int, metavar="EPOCHS", help="epochs at most")
+    fit.add_argument(
+        "--n-clusters", type=int, metavar="K", help="vade: the number of clusters"
+    )
+    fit.add_argument(
+        "--beta", type=float, help="weight of the KL term (default: the model's)"
+    )
+    fit.add_argument(
+        "--missing",
+        choices=["error", "mask"],
+        help="'mask': empty cells are left out of the likelihood (default: error)",
+    )
     fit.add_argument(
         "--likelihood",
         choices=["gaussian", "bernoulli", "auto"],
         help="observation model ('auto': column types read off the data)",
+    )
+    fit.add_argument("--max-iter", type=int, metavar="EPOCHS", help="epochs at most")
+    fit.add_argument("--batch-size", type=int, metavar="N", help="rows per step")
+    fit.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the loss on a held-out 10%% stops improving",
+    )
+    fit.add_argument(
+        "--contamination",
+        type=float,
+        metavar="FRACTION",
+        help="--model outlier: the expected share of outliers (default: 'auto')",
     )
     fit.add_argument("--random-state", type=int, metavar="SEED", help="random seed")
     fit.add_argument("--device", help="'auto' (default), 'cpu', 'cuda' or 'cuda:N'")
@@ -676,13 +1232,33 @@ def _add_fit(sub: Any) -> None:
 def _add_transform(sub: Any) -> None:
     transform = sub.add_parser(
         "transform",
-        help="write the latent codes of the rows of a CSV file",
-        description="Encode the rows of DATA.csv (posterior means) with a saved model.",
+        help="write the latent codes (or the imputed table) of a CSV file",
+        description=(
+            "Encode the rows of DATA.csv (posterior means) with a saved model; "
+            "a model fitted with --model imputer writes DATA.csv with its empty "
+            "cells filled."
+        ),
     )
-    transform.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    _model_argument(transform)
     _input_options(transform, target_help="a column to drop (name or 0-based index)")
     _output_option(transform, "codes")
     transform.set_defaults(func=_transform)
+
+
+def _add_predict(sub: Any) -> None:
+    predict = sub.add_parser(
+        "predict",
+        help="write a label per row: outlier (-1) or not (1), cluster, class",
+        description=(
+            "Label each row of DATA.csv with a saved model: -1 for an outlier "
+            "and 1 for an inlier (--model outlier), the cluster (vade), the "
+            "class (semisupervised)."
+        ),
+    )
+    _model_argument(predict)
+    _input_options(predict, target_help="a column to drop (name or 0-based index)")
+    _output_option(predict, "labels")
+    predict.set_defaults(func=_predict)
 
 
 def _add_score(sub: Any) -> None:
@@ -694,7 +1270,7 @@ def _add_score(sub: Any) -> None:
             "estimate (score_samples; low scores flag outliers)."
         ),
     )
-    score.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    _model_argument(score)
     _input_options(score, target_help="a column to drop (name or 0-based index)")
     _output_option(score, "scores")
     score.set_defaults(func=_score)
@@ -704,9 +1280,12 @@ def _add_sample(sub: Any) -> None:
     sample = sub.add_parser(
         "sample",
         help="write new rows generated by a model",
-        description="Generate rows from a saved model's prior (decoder means).",
+        description=(
+            "Generate rows from a saved model's prior (decoder means), under "
+            "the column names of its data."
+        ),
     )
-    sample.add_argument("model", metavar="MODEL.skvae", help="a model saved by fit")
+    _model_argument(sample)
     sample.add_argument(
         "-n", "--n-samples", type=int, default=10, help="number of rows (default: 10)"
     )
@@ -747,7 +1326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # e.g. piped into head: stop quietly
             _silence_stdout()
             return 1
-        except (CommandError, ValueError, OSError) as exc:
+        except (CommandError, ValueError, OSError, MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and not _out_of_memory(exc):
+                raise  # a bug, not the input: keep the traceback
             _report(caught)
             print(f"skvae {args.command}: error: {_one_line(exc)}", file=sys.stderr)
             return _EXIT_ERROR
@@ -764,11 +1345,22 @@ def _silence_stdout() -> None:
         pass
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed to allocate (``OutOfMemoryError``, the CPU allocator)."""
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate" in text
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"no such file: {exc.filename}"
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, MemoryError) or _out_of_memory(exc):
+        return (
+            "not enough memory; try a smaller model (--hidden-layer-sizes), "
+            "--batch-size, file or -n."
+        )
     return " ".join(str(exc).split())
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import skvae
-from skvae.cli import main, read_csv, run_demo
+from skvae.cli import CommandError, main, read_csv, run_demo
 from skvae.persistence import load
 
 
@@ -93,7 +93,9 @@ def test_fit_and_transform_through_the_entry_point(tmp_path):
     assert out.returncode == 0, out.stderr
     header, codes = _read(tmp_path / "codes.csv")
     assert header == ["vae0", "vae1"]
-    np.testing.assert_allclose(codes, vae.transform(DATA), rtol=1e-12)
+    # the command line passes the rows with their column names
+    expected = vae.transform(pd_frame(DATA, ["a", "b", "c", "d"]))
+    np.testing.assert_allclose(codes, expected, rtol=1e-12)
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
@@ -122,11 +124,12 @@ def test_score_and_sample(fitted, capsys):
     assert main(["score", model, data, "--target", "label"]) == 0
     lines = capsys.readouterr().out.split()
     assert lines[0] == "score"
-    np.testing.assert_allclose(np.array(lines[1:], float), vae.score_samples(DATA))
+    expected = vae.score_samples(pd_frame(DATA, ["a", "b", "c", "d"]))
+    np.testing.assert_allclose(np.array(lines[1:], float), expected)
     samples = folder / "samples.csv"
     assert main(["sample", model, "-n", "5", "-o", str(samples)]) == 0
     header, values = _read(samples)
-    assert header == ["x0", "x1", "x2", "x3"]
+    assert header == ["a", "b", "c", "d"]  # the data's column names
     np.testing.assert_allclose(values, vae.sample(5))
 
 
@@ -222,3 +225,375 @@ def test_values_past_float32_exit_2_with_one_line(fitted, tmp_path, capsys, comm
     assert len(err.splitlines()) == 1
     assert "float32" in err
     assert "[0]" in err
+
+
+# ------------------------------------------------------- a command line at once
+_AT_EXIT = """
+import sys
+from skvae.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as exc:
+    status = exc.code
+print(status, "torch" in sys.modules, "sklearn" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--help"], 0),
+        (["fit", "--help"], 0),
+        (["sample", "--help"], 0),
+        ([], 2),
+        (["fit", "data.csv"], 2),  # no -o
+        (["fit", "data.csv", "-o", "m.skvae", "--model", "nope"], 2),
+        (["fit", "data.csv", "-o", "m.skvae", "--delimiter", ";;"], 2),
+        (["sample", "m.skvae", "-n", "many"], 2),
+    ],
+)
+def test_help_and_argument_errors_import_neither_torch_nor_sklearn(
+    tmp_path, args, status
+):
+    out = subprocess.run(
+        [sys.executable, "-c", _AT_EXIT, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": _PYTHONPATH},
+    )
+    assert out.stdout.splitlines()[-1] == f"{status} False False"
+    if status == 2:  # one line, pointing to the help
+        assert len(out.stderr.splitlines()) == 1
+        assert "-h)" in out.stderr
+
+
+def test_python_dash_m_help_imports_neither_torch_nor_sklearn(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "skvae", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": _PYTHONPATH},
+    )
+    assert out.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
+    assert "skvae.cli" in imported
+    assert "numpy" in imported
+    assert "torch" not in imported
+    assert "sklearn" not in imported
+
+
+def test_import_skvae_is_lazy_and_complete():
+    code = (
+        "import sys, skvae; before = 'torch' in sys.modules;"
+        "from skvae import VAE; from skvae import nn;"
+        "print(before, skvae.VAE is VAE, 'VAE' in dir(skvae), 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": _PYTHONPATH},
+    )
+    assert out.stdout.split() == ["False", "True", "True", "True"]
+    assert list(skvae.__all__) == list(skvae._MODULES)
+    for name in skvae.__all__:
+        assert name in dir(skvae)
+        assert getattr(skvae, name) is not None
+    assert skvae.nn.__name__ == "skvae.nn"  # a submodule, imported on first use
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = skvae.nope
+
+
+def test_model_choices_are_every_estimator_of_the_registry():
+    from skvae.cli import model_choices
+    from skvae.persistence import _registry
+
+    assert set(model_choices().values()) == set(_registry())
+    assert model_choices()["outlier"] == "VAEOutlierDetector"
+    assert model_choices()["imputer"] == "VAEImputer"
+    assert model_choices()["vade"] == "VaDE"
+
+
+# ----------------------------------------------- names, scaling and the models
+def test_column_names_are_kept_and_written_back(fitted, capsys):
+    folder, _, model = fitted
+    vae = load(model)
+    assert vae.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    capsys.readouterr()
+    # a file without a header is read in the model's column order
+    plain = folder / "plain.csv"
+    np.savetxt(plain, DATA, delimiter=",")
+    assert main(["transform", model, str(plain)]) == 0
+    lines = capsys.readouterr().out.split()
+    assert lines[0] == ",".join(f"vae{i}" for i in range(vae.n_components))
+    expected = vae.transform(pd_frame(DATA, ["a", "b", "c", "d"]))
+    np.testing.assert_allclose(np.loadtxt(lines[1:], delimiter=","), expected)
+    renamed = folder / "renamed.csv"
+    renamed.write_text("a,b,c,e\n1,2,3,4\n")
+    assert main(["transform", model, str(renamed)]) == 2
+    err = capsys.readouterr().err
+    assert "are not those the model was fitted on" in err
+
+
+def test_standardize_is_saved_and_applied_by_every_command(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    X = DATA * [1.0, 10.0, 100.0, 0.1] + [0, 5, -50, 1]
+    X[:, 3] = np.arange(40) % 2  # a 0/1 column is left as it is
+    np.savetxt(data, X, delimiter=",", header="a,b,c,d", comments="")
+    model = str(tmp_path / "m.skvae")
+    assert main(["fit", str(data), "--standardize", *FAST, "-o", model]) == 0
+    vae = load(model)
+    mean, scale = vae.cli_scaler_["mean"], vae.cli_scaler_["scale"]
+    np.testing.assert_allclose(mean[:3], X[:, :3].mean(axis=0))
+    np.testing.assert_allclose(scale[:3], X[:, :3].std(axis=0))
+    assert (mean[3], scale[3]) == (0.0, 1.0)
+    Xs = pd_frame((X - mean) / scale, ["a", "b", "c", "d"])
+    capsys.readouterr()
+    assert main(["transform", model, str(data)]) == 0
+    codes = np.loadtxt(capsys.readouterr().out.split()[1:], delimiter=",")
+    np.testing.assert_allclose(codes, vae.transform(Xs))
+    assert main(["score", model, str(data)]) == 0
+    scores = np.array(capsys.readouterr().out.split()[1:], float)
+    expected = vae.score_samples(Xs) - np.log(scale).sum()
+    np.testing.assert_allclose(scores, expected)
+    assert main(["sample", model, "-n", "3", "--random-state", "1"]) == 0
+    rows = np.loadtxt(capsys.readouterr().out.split()[1:], delimiter=",")
+    np.testing.assert_allclose(rows, vae.sample(3, random_state=1) * scale + mean)
+
+
+def pd_frame(X, names):
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(X, columns=names)
+
+
+def test_beta_missing_and_batch_options_reach_the_model(tmp_path, capsys):
+    holes = tmp_path / "holes.csv"
+    X = DATA.copy()
+    X[::5, 1] = np.nan
+    np.savetxt(holes, X, delimiter=",", header="a,b,c,d", comments="")
+    model = str(tmp_path / "m.skvae")
+    args = ["--beta", "0.5", "--missing", "mask", "--batch-size", "16"]
+    assert main(["fit", str(holes), *args, *FAST, "-o", model]) == 0
+    vae = load(model)
+    assert (vae.beta, vae.missing, vae.batch_size) == (0.5, "mask", 16)
+    assert main(["fit", str(holes), *FAST, "-o", model]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, column 2 ('b'): the cell is empty" in err
+    assert "--missing mask" in err
+
+
+def test_outlier_detector_predicts_and_scores(fitted, capsys):
+    folder, data, _ = fitted
+    model = str(folder / "outlier.skvae")
+    args = ["--model", "outlier", "--contamination", "0.1", "--beta", "0.2"]
+    assert main(["fit", data, "--target", "label", *args, *FAST, "-o", model]) == 0
+    detector = load(model)
+    assert detector.contamination == 0.1
+    assert detector.estimator_.beta == 0.2
+    X = pd_frame(DATA, ["a", "b", "c", "d"])
+    capsys.readouterr()
+    assert main(["predict", model, data, "--target", "label"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert lines[0] == "label"
+    labels = np.array(lines[1:], int)
+    np.testing.assert_array_equal(labels, detector.predict(X))
+    assert set(labels) == {-1, 1}
+    assert main(["score", model, data, "--target", "label"]) == 0
+    scores = np.array(capsys.readouterr().out.split()[1:], float)
+    np.testing.assert_allclose(scores, detector.score_samples(X))
+
+
+def test_vade_writes_cluster_labels(fitted, capsys):
+    folder, data, _ = fitted
+    model = str(folder / "vade.skvae")
+    args = ["--model", "vade", "--n-clusters", "3", *FAST]
+    assert main(["fit", data, "--target", "label", *args, "-o", model]) == 0
+    vade = load(model)
+    assert vade.n_clusters == 3
+    capsys.readouterr()
+    assert main(["predict", model, data, "--target", "label"]) == 0
+    labels = np.array(capsys.readouterr().out.split()[1:], int)
+    expected = vade.predict(pd_frame(DATA, ["a", "b", "c", "d"]))
+    np.testing.assert_array_equal(labels, expected)
+    assert set(labels) <= {0, 1, 2}
+
+
+def test_imputer_fills_the_empty_cells_of_a_csv(tmp_path):
+    holes = tmp_path / "holes.csv"
+    lines = ["a,b,c,d"] + [",".join(repr(float(v)) for v in row) for row in DATA]
+    lines[3] = "1.5,,2.5,"  # row 2: two empty cells
+    holes.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "imputer.skvae"
+    assert main(["fit", str(holes), "--model", "imputer", *FAST, "-o", str(model)]) == 0
+    filled = tmp_path / "filled.csv"
+    assert main(["transform", str(model), str(holes), "-o", str(filled)]) == 0
+    header, values = _read(filled)
+    assert header == ["a", "b", "c", "d"]
+    assert not np.isnan(values).any()
+    assert (values[2, 0], values[2, 2]) == (1.5, 2.5)  # observed: unchanged
+    np.testing.assert_array_equal(np.delete(values, 2, axis=0), np.delete(DATA, 2, 0))
+
+
+def test_without_pandas_the_csv_reader_gives_the_same_model(fitted, monkeypatch):
+    folder, data, model = fitted
+    expected = load(model).transform(pd_frame(DATA, ["a", "b", "c", "d"]))
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas fails
+    other = str(folder / "nopandas.skvae")
+    assert main(["fit", data, "--target", "4", *FAST, "-o", other]) == 0
+    vae = load(other)
+    assert getattr(vae, "feature_names_in_", None) is None  # documented
+    np.testing.assert_allclose(vae.transform(DATA), expected, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------ bad input: one line, 2
+_BAD_FILES = {
+    "ragged.csv": "a,b\n1,2\n3,4,5\n",
+    "short.csv": "a,b\n1,2\n3\n",
+    "shortlabel.csv": "a,b,label\n1,2,x\n3,4\n",
+    "header.csv": "a,b\n",
+    "text.csv": "a,b\n1,2\n3,four\n",
+    "semicolons.csv": "a;b\n1;2\n3;4\n",
+    "infinite.csv": "a,b\n1,2\n3,1e999\n",
+    "latin1.csv": "a,b\n1,2\n\xe9,3\n",
+    "twice.csv": "a,a\n1,2\n",
+    "huge.csv": "a,b\n1,2\n" + "7" * 200_000 + ",3\n",
+    "hugetext.csv": "a,b\n1,2\n" + "z" * 200_000 + ",3\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ragged.csv", "ragged.csv, line 3: 3 fields, but the first row has 2"),
+        ("short.csv", "short.csv, line 3: 1 fields, but the first row has 2"),
+        ("shortlabel.csv", "line 3: 2 fields, but the first row has 3"),
+        ("header.csv", "header.csv: no data rows (only a header)"),
+        ("text.csv", "line 3, column 2 ('b'): 'four' is not a number"),
+        ("semicolons.csv", "'1;2' is not a number; is the delimiter ';'?"),
+        ("infinite.csv", "line 3, column 2 ('b'): the value is infinite"),
+        ("latin1.csv", "latin1.csv: not UTF-8 text"),
+        ("twice.csv", "the header names column 'a' twice"),
+        ("huge.csv", "line 3: a field longer than 131,072 characters"),
+        ("hugetext.csv", "line 3: a field longer than 131,072 characters"),
+    ],
+)
+@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
+def test_both_readers_locate_bad_csv_alike(tmp_path, name, message, engine):
+    if engine == "pandas":
+        pytest.importorskip("pandas")
+    path = tmp_path / name
+    encoding = "latin-1" if name == "latin1.csv" else "utf-8"
+    path.write_text(_BAD_FILES[name], encoding=encoding)
+    target = "label" if name == "shortlabel.csv" else None
+    with pytest.raises(CommandError) as error:
+        read_csv(path, engine=engine, target=target)
+    assert message in str(error.value)
+    assert len(str(error.value)) < 300
+
+
+@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
+def test_both_readers_read_the_same_numbers(tmp_path, engine):
+    if engine == "pandas":
+        pytest.importorskip("pandas")
+    path = tmp_path / "data.csv"
+    path.write_text('a,"b,1",c\n1, 2 ,x\n\n3,NA,y\n-4e-3,nan, z\n')
+    names, X, y = read_csv(path, target="c", engine=engine)
+    assert names == ["a", "b,1"]
+    np.testing.assert_array_equal(X, [[1, 2], [3, np.nan], [-4e-3, np.nan]])
+    assert y.tolist() == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "{bad}", "-o", "{m}"], "ragged.csv, line 3: 3 fields"),
+        (["fit", "missing.csv", "-o", "{m}"], "no such file: missing.csv"),
+        (["fit", "{data}", "-o", "{folder}/no/m.skvae"], "does not exist; create it"),
+        (["fit", "{data}", "-o", "{folder}"], "is a folder; give a file name"),
+        (["transform", "{model}", "{data}", "-o", "no/x.csv"], "does not exist"),
+        (["sample", "{model}", "-n", "1000000000000"], "-n must be a positive"),
+        (["fit", "{data}", "--contamination", "0.1", "-o", "{m}"], "outlier only"),
+        (
+            ["fit", "{data}", "--model", "vade", "--missing", "mask", "-o", "{m}"],
+            "VaDE",
+        ),
+        (
+            ["fit", "{data}", "--model", "imputer", "--missing", "error", "-o", "{m}"],
+            "",
+        ),
+        (["predict", "{model}", "{data}"], "VAE does not predict; --model outlier"),
+    ],
+)
+def test_bad_input_is_refused_before_any_fit(
+    fitted, tmp_path, capsys, monkeypatch, args, message
+):
+    import skvae.cli
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit started")
+
+    monkeypatch.setattr(skvae.cli, "_build_model", no_fit)
+    _, _, model = fitted
+    bad = tmp_path / "ragged.csv"
+    bad.write_text(_BAD_FILES["ragged.csv"])
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c,d\n1,2,3,4\n5,6,7,8\n")
+    files = dict(bad=bad, data=data, model=model, folder=tmp_path, m=tmp_path / "m")
+    assert main([a.format(**files) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("skvae ")
+    assert message in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_entry_point_prints_no_traceback_for_bad_csv(tmp_path):
+    for name, text in _BAD_FILES.items():
+        encoding = "latin-1" if name == "latin1.csv" else "utf-8"
+        (tmp_path / name).write_text(text, encoding=encoding)
+    script = "import sys\nfrom skvae.cli import main\n" + "".join(
+        f"main(['fit', {name!r}, '-o', 'm.skvae'])\n" for name in _BAD_FILES
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": _PYTHONPATH},
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert len(lines) == len(_BAD_FILES)
+    assert all(line.startswith("skvae fit: error: ") for line in lines)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
+def test_every_reader_reads_a_clean_file_exactly(tmp_path, engine):
+    if engine == "pandas":
+        pytest.importorskip("pandas")
+    path = _write_data(tmp_path / "data.csv", labels=False)
+    names, X, y = read_csv(path, engine=engine)
+    assert names == ["a", "b", "c", "d"]
+    assert y is None
+    np.testing.assert_array_equal(X, DATA)
+
+
+def test_running_out_of_memory_is_one_line(fitted, capsys, monkeypatch):
+    import skvae.cli
+
+    def no_room(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: 8 TB")
+
+    monkeypatch.setattr(skvae.cli, "_write_samples", no_room)
+    _, _, model = fitted
+    assert main(["sample", model, "-n", "5"]) == 2
+    assert "not enough memory" in capsys.readouterr().err
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(skvae.cli, "_write_samples", bug)
+    with pytest.raises(RuntimeError, match="a bug"):  # not hidden
+        main(["sample", model, "-n", "5"])
