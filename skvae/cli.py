@@ -1225,7 +1225,14 @@ def _add_fit(sub: Any) -> None:
     )
     fit.add_argument("--random-state", type=int, metavar="SEED", help="random seed")
     fit.add_argument("--device", help="'auto' (default), 'cpu', 'cuda' or 'cuda:N'")
-    fit.add_argument("--verbose", action="store_true", help="print one line per epoch")
+    fit.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="show the fit: the device, a progress bar where interactive and a "
+        "summary; twice (-vv) one line per epoch",
+    )
     fit.set_defaults(func=_fit)
 
 
