@@ -98,7 +98,7 @@ def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     >>> to_tensor(np.zeros((2, 3)), torch.device("cpu")).dtype
     torch.float32
     """
-    return torch.tensor(np.asarray(X), dtype=torch.float32, device=device)
+    return torch.tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
 
 
 def to_numpy(t: torch.Tensor, dtype: np.dtype | type = np.float64) -> np.ndarray:

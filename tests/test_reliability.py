@@ -324,3 +324,16 @@ def test_the_detector_after_a_failed_fit_says_not_fitted():
         det.fit(X)
     with pytest.raises(NotFittedError):
         det.predict(X)
+
+
+def test_memory_order_does_not_change_results():
+    """A column-major array (as pandas hands over) scores as the row-major one."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:200] / 16
+    vae = tiny(VAE, likelihood="bernoulli").fit(X)
+    F = np.asfortranarray(X)
+    np.testing.assert_array_equal(vae.score_samples(F), vae.score_samples(X))
+    np.testing.assert_array_equal(vae.transform(F), vae.transform(X))
+    again = tiny(VAE, likelihood="bernoulli").fit(F)
+    np.testing.assert_array_equal(again.transform(X), vae.transform(X))
