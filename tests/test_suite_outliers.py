@@ -1,0 +1,73 @@
+"""The outlier suite: its split is fixed, and its quick mode runs end to end."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    """A module of ``benchmarks/``, imported by its path."""
+    sys.path.insert(0, str(BENCHMARKS))  # the suite imports _suites
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+@pytest.fixture(scope="module")
+def suite():
+    return _load("suite_outliers")
+
+
+def test_the_split_is_fixed_by_the_task_names(suite):
+    suites = _load("_suites")
+    split = suite.split()
+    assert len(split) == len(suite.TASKS) >= 16
+    assert len(set(suite.TASKS)) == len(suite.TASKS)
+    assert all(split[name] == suites.half_of(name) for name in suite.TASKS)
+    # a few names, checked by hand against the rule
+    assert split["digits-oc0-class-5"] == "tuning"
+    assert split["mnist-oc8-class-1"] == "tuning"
+    assert split["cancer-benign-class-10"] == "reporting"
+    assert split["mnist-oc7-heldout9-5"] == "reporting"
+    halves = [suites.select(suite.TASKS, half) for half in suites.HALVES]
+    assert sorted(halves[0] + halves[1]) == sorted(suite.TASKS)
+    assert min(len(h) for h in halves) >= 8
+
+
+def test_tasks_are_made_the_same_way_each_time(suite):
+    X, is_outlier = suite.make_task("iris-mc012-shuffle-5", seed=3)
+    X_again, is_outlier_again = suite.make_task("iris-mc012-shuffle-5", seed=3)
+    np.testing.assert_array_equal(X, X_again)
+    np.testing.assert_array_equal(is_outlier, is_outlier_again)
+    # outliers made from inliers lie inside the inliers' range
+    inliers, outliers = X[is_outlier == 0], X[is_outlier == 1]
+    assert np.all(outliers >= inliers.min(0))
+    assert np.all(outliers <= inliers.max(0))
+    assert 0.04 < is_outlier.mean() < 0.06
+
+
+def test_quick_mode_gives_finite_roc_aucs(suite):
+    tasks = suite.QUICK_TASKS[:2]
+    methods = [m for m in suite.available_methods() if not m.startswith("PyOD")]
+    aucs, seconds = suite.run(tasks, [0], methods, quick=True, log=lambda _: None)
+    assert list(aucs) == tasks
+    for task in tasks:
+        found = aucs[task]
+        assert set(methods) <= set(found)
+        assert {"skvae:likelihood", "skvae:neighbors"} <= set(found)  # the parts
+        values = np.array(list(found.values()))
+        assert np.all(np.isfinite(values))
+        assert np.all((values >= 0) & (values <= 1))
+        assert all(seconds[task][m] >= 0 for m in found)
+    text = suite.table(aucs, seconds)
+    assert "mean rank" in text
+    assert "skvae minus the best baseline" in text
