@@ -448,9 +448,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     "The neighbour distance needs rows without holes; set "
                     "n_neighbors=0 to score rows with holes by the model alone."
                 )
-            # a copy (the user's array may change after fit), dense: rows of
-            # weight 0 are no one's neighbours
-            rows = rows.toarray() if sp.issparse(rows) else np.array(rows)
+            # a copy (the user's array may change after fit); sparse rows stay
+            # sparse; rows of weight 0 are no one's neighbours
+            rows = rows.copy() if sp.issparse(rows) else np.array(rows)
             self.neighbor_rows_ = rows if weight is None else rows[weight > 0]
         parts = self._score_parts(X)
         self.score_scales_ = {

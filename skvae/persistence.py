@@ -95,6 +95,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.preprocessing import LabelEncoder
 
@@ -814,6 +815,10 @@ class _Writer:
             return {"__label_encoder__": self._array(obj.classes_, where)}
         if isinstance(obj, TableEncoder):
             return {"__table__": obj.to_record()}
+        if sp.issparse(obj) and obj.format == "csr":
+            parts = {k: getattr(obj, k) for k in ("data", "indices", "indptr")}
+            body = {k: self._array(np.asarray(v), where) for k, v in parts.items()}
+            return {"__csr__": {**body, "shape": [int(n) for n in obj.shape]}}
         if type(obj).__name__ in self._registry:
             record = self.estimator(obj, prefix or "", fitted=prefix is not None)
             return {"__estimator__": record}
@@ -908,6 +913,7 @@ class _Reader:
             "__random_state__": self._random_state,
             "__label_encoder__": self._label_encoder,
             "__table__": _table_encoder,
+            "__csr__": self._csr_matrix,
             "__estimator__": _nested_estimator,
         }
 
@@ -1023,6 +1029,30 @@ class _Reader:
         rs = np.random.RandomState()
         rs.set_state(tuple(self.value(body)))
         return rs
+
+    def _csr_matrix(self, body: Any) -> Any:
+        """A CSR matrix, its structure checked as ``fit`` checks sparse input."""
+        from skvae._data import check_sparse
+
+        try:
+            shape = tuple(body["shape"])
+            if len(shape) != 2 or not all(_is_int(n) and n >= 0 for n in shape):
+                raise ValueError("its shape is not two sizes")
+            arrays = [self.value(body[k]) for k in ("data", "indices", "indptr")]
+            if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays):
+                raise ValueError("its parts are not 1-D arrays")
+            data, indices, indptr = arrays
+            if data.dtype.kind != "f" or indices.dtype.kind not in "iu":
+                raise ValueError("its parts have the wrong dtypes")
+            if indices.size != data.size or indptr.size != shape[0] + 1:
+                raise ValueError("its parts do not match its shape")
+            matrix = sp.csr_matrix((data, indices, indptr), shape=shape)
+            check_sparse(matrix)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidModelFileError(
+                f"The model file's sparse matrix is not one skvae writes: {exc}"
+            ) from exc
+        return matrix
 
     def _label_encoder(self, body: Any) -> LabelEncoder:
         encoder = LabelEncoder()
@@ -1165,6 +1195,24 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     ),
     "code_shape_": ("a tuple of sizes (or of such tuples)", lambda v: _is_sizes(v)),
     "table_encoder_": ("a table encoder", lambda v: isinstance(v, TableEncoder)),
+    "neighbor_rows_": (
+        "a 2-D float array or CSR matrix",
+        lambda v: v is None or (sp.issparse(v) and v.ndim == 2) or _is_floats(v, 2),
+    ),
+    "score_scales_": (
+        "a dict of score parts' (median, spread > 0)",
+        lambda v: (
+            isinstance(v, dict)
+            and all(
+                isinstance(k, str)
+                and isinstance(p, list)
+                and len(p) == 2
+                and all(isinstance(x, float) and math.isfinite(x) for x in p)
+                and p[1] > 0
+                for k, p in v.items()
+            )
+        ),
+    ),
     "_sklearn_output_config": (
         "a set_output choice",
         lambda v: (
@@ -1206,6 +1254,11 @@ def _check_attributes(est: Any) -> None:
     ):
         raise InvalidModelFileError(
             f"The model file's {name}.estimator_ is not a fitted model of its width."
+        )
+    rows = fitted.get("neighbor_rows_")
+    if rows is not None and (rows.shape[1] != _model_width(inner) or rows.shape[0] < 2):
+        raise InvalidModelFileError(
+            f"The model file's {name}.neighbor_rows_ do not match its model."
         )
     sizes = {
         "feature_names_in_": width,

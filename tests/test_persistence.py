@@ -714,3 +714,23 @@ def test_pandas_output_imputer_pipeline_round_trip(tmp_path):
     save(bad, tmp_path / "bad.skvae")
     with pytest.raises(InvalidModelFileError, match="set_output choice"):
         load(tmp_path / "bad.skvae")
+
+
+def test_sparse_detector_keeps_sparse_neighbours_and_checks_them(tmp_path):
+    """A detector fitted on CSR rows saves them as CSR; a broken one is refused."""
+    import scipy.sparse as sp
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import OneHotEncoder
+
+    X = OneHotEncoder().fit_transform(load_digits().data[:200]).tocsr()
+    det = skvae.VAEOutlierDetector(skvae.VAE(max_iter=2), random_state=0).fit(X)
+    assert sp.issparse(det.neighbor_rows_)
+    save(det, tmp_path / "det.skvae")
+    back = load(tmp_path / "det.skvae")
+    assert sp.issparse(back.neighbor_rows_)
+    assert_array_equal(back.score_samples(X), det.score_samples(X))
+    det.neighbor_rows_ = det.neighbor_rows_.copy()
+    det.neighbor_rows_.indices[0] = X.shape[1] + 5  # past the last column
+    save(det, tmp_path / "bad.skvae")
+    with pytest.raises(InvalidModelFileError, match="sparse matrix"):
+        load(tmp_path / "bad.skvae")

@@ -339,3 +339,13 @@ def test_detector_threshold_is_weighted(digits_small):
     weight[scores < np.median(scores)] = 0.0  # only the typical half counts
     weighted = VAEOutlierDetector(**base).fit(X, sample_weight=weight)
     assert weighted.offset_ > plain.offset_
+
+
+def test_detector_rows_of_weight_zero_are_no_ones_neighbours():
+    X = load_digits().data[:200] / 16
+    weight = np.ones(len(X))
+    weight[:50] = 0.0
+    det = VAEOutlierDetector(tiny(VAE), trim_fraction=0, random_state=0)
+    det.fit(X, sample_weight=weight)
+    assert det.neighbor_rows_.shape == (150, X.shape[1])
+    np.testing.assert_array_equal(det.neighbor_rows_, X[50:])
