@@ -36,7 +36,7 @@ def test_the_split_is_fixed_by_the_task_names(suite):
     assert halves["mnist-all-b10"] == "reporting"
     assert len(tuning) >= 8
     assert len(reporting) >= 8
-    assert {t.budget for t in suite.TASKS} == {3, 5, 10, 20}
+    assert {t.budget for t in suite.TASKS} == set(suite.BUDGETS) == {3, 5, 10, 20}
     # the quick tasks come from both halves
     assert {half_of(n) for n in suite.QUICK_TASKS} == {"tuning", "reporting"}
 
