@@ -105,7 +105,7 @@ default="relu"
         barely vary.
     shared_variance : bool, default=True
         With ``likelihood="gaussian"``, learn one variance shared by all
-        features (:class:`skvae.nn.mixture.SharedVarianceGaussian`) rather than
+        features (``skvae.nn.mixture.SharedVarianceGaussian``) rather than
         one per feature: the reconstruction term then weighs every feature
         alike, a squared error. A variance per feature lets the features that
         barely vary (an image's border pixels) dominate the loss, and the
