@@ -225,7 +225,7 @@ def report(names, results, methods=METHODS, target="VaDE", margin=0.03) -> str:
                 for v in means
             )
         )
-    if target in methods:
+    if target in methods and len(methods) > 1:
         j = methods.index(target)
         others = [i for i in range(len(methods)) if i != j]
         best = results["ari"][:, others].max(axis=1)

@@ -81,3 +81,10 @@ def test_cluster_accuracy_matches_clusters_to_classes(suite):
     assert suite.cluster_accuracy(y, np.array([0, 0, 0, 0, 0, 0])) == pytest.approx(
         1 / 3
     )
+
+
+def test_report_of_one_method_has_no_gaps(suite):
+    results = {key: np.full((2, 1), 0.5) for key in ("ari", "nmi", "acc", "seconds")}
+    text = suite.report(["wine-k3-012", "iris-k3-012"], results, ("VaDE",))
+    assert "mean rank" in text
+    assert "minus the best" not in text
