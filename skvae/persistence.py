@@ -138,6 +138,7 @@ _DATA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 # ``training`` (train/eval mode) is restored on every submodule.
 _LAYOUT_FROM_DATA: dict[str, frozenset[str]] = {
     "GaussianLikelihood": frozenset({"min_variance"}),  # a floor from the variance
+    "SharedVarianceGaussian": frozenset({"min_variance"}),  # VaDE's, the same
     "SemiSupervisedVAEModule": frozenset({"vat_epsilon"}),  # "auto"'s radius
 }
 # Zeros a rebuild may allocate beyond what the tensors hold (rows x features).

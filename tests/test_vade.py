@@ -13,6 +13,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from skvae import VAE, VaDE
+from skvae.nn.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from skvae.nn.mixture import SharedVarianceGaussian
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -178,3 +180,35 @@ def test_pipeline_recipes_on_vae_latents(digits):
     ).fit(X)
     for labels in (kmeans[-1].labels_, gmm.predict(X)):
         assert adjusted_rand_score(y, labels) > 0.3  # chance is 0
+
+
+def test_shared_variance_clusters_digits_by_their_strokes(digits):
+    # Digits 3, 5 and 8 after a short pretraining (20 epochs, 64 units, no
+    # main phase): with one variance for all pixels the codes separate the
+    # digits (ARI 0.62 and 0.61 for seeds 0 and 1, measured); with a
+    # variance per pixel the never-inked border pixels get a tiny variance,
+    # dominate the loss, and the clusters follow them (0.27 and 0.31).
+    X, y = digits
+    keep = np.isin(y, [3, 5, 8])
+    X, y = X[keep], y[keep]
+    shared = VaDE(
+        3,
+        hidden_layer_sizes=(64,),
+        pretrain_max_iter=20,
+        max_iter=0,
+        random_state=0,
+        device="cpu",
+    ).fit(X)
+    per_feature = clone(shared).set_params(shared_variance=False).fit(X)
+    variance = shared.module_.likelihood.variance.numpy()
+    assert isinstance(shared.module_.likelihood, SharedVarianceGaussian)
+    np.testing.assert_allclose(variance, variance[0], rtol=1e-6)
+    spread = per_feature.module_.likelihood.variance.numpy()
+    assert type(per_feature.module_.likelihood) is GaussianLikelihood
+    assert spread.max() > 10 * spread.min()
+    ari_shared = adjusted_rand_score(y, shared.labels_)
+    ari_per_feature = adjusted_rand_score(y, per_feature.labels_)
+    assert ari_shared > ari_per_feature + 0.15, (ari_shared, ari_per_feature)
+    # other likelihoods are left as they are
+    bernoulli = tiny_vae(VaDE, likelihood="bernoulli").fit(X[:50])
+    assert type(bernoulli.module_.likelihood) is BernoulliLikelihood

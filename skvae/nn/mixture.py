@@ -25,11 +25,47 @@ from skvae.nn.gaussian import (
     iwae_loss,
     training_draws,
 )
-from skvae.nn.likelihoods import Likelihood
+from skvae.nn.likelihoods import GaussianLikelihood, Likelihood
 from skvae.nn.networks import NetworkSpec
 from skvae.nn.priors import GaussianMixturePrior
 
-__all__ = ["VaDEModule", "mixture_kl_penalty"]
+__all__ = ["SharedVarianceGaussian", "VaDEModule", "mixture_kl_penalty"]
+
+
+class SharedVarianceGaussian(GaussianLikelihood):
+    """A Gaussian likelihood whose features share one learned variance.
+
+    As :class:`~skvae.nn.GaussianLikelihood`, but the variance is the mean of
+    the per-feature moving averages, the same for every feature: the
+    reconstruction term is then a squared error that weighs every feature
+    alike. With a variance per feature, features that barely vary (the
+    border pixels of an image) get a tiny variance and dominate the loss, and
+    an autoencoder's codes then follow them rather than the data's clusters.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of features.
+    min_variance : float, default=1e-4
+        Floor on the variance.
+    momentum : float, default=0.1
+        Weight of the newest batch in the moving average.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = SharedVarianceGaussian(3).train()
+    >>> _ = lik.log_prob(torch.zeros(4, 3), torch.tensor([[0.0, 1.0, 2.0]] * 4))
+    >>> lik.variance
+    tensor([1.6667, 1.6667, 1.6667])
+    """
+
+    @torch.no_grad()
+    def _update(
+        self, x: torch.Tensor, params: torch.Tensor, observed: torch.Tensor | None
+    ) -> None:
+        super()._update(x, params, observed)
+        self.variance.copy_(self.variance.mean().expand_as(self.variance))
 
 
 def mixture_kl_penalty(
