@@ -1690,11 +1690,23 @@ class TraversalDisplay:
             image_shape = getattr(estimator, "input_shape", None)
         if image_shape is not None:
             image_shape = _image_shape(image_shape, n_features, caller)
+        parts = [estimator.traverse(x, dim=d, values=values) for d in dims]
+        if hasattr(parts[0], "select_dtypes"):
+            # a model fitted on a table decodes typed rows: plot its number
+            # and boolean columns (categories have no axis to draw on)
+            numeric = parts[0].select_dtypes(include=["number", "bool"]).columns
+            if len(numeric) == 0:
+                raise ValueError(
+                    f"{caller}: the model's table has no number or boolean "
+                    "column to plot."
+                )
+            if feature_names is None:
+                feature_names = np.asarray(numeric, dtype=object)
+            traversals = np.stack([p[numeric].to_numpy(dtype=float) for p in parts])
+        else:
+            traversals = np.stack([p[0] for p in parts])
         if feature_names is None and image_shape is None:
             feature_names = getattr(estimator, "feature_names_in_", None)
-        traversals = np.stack(
-            [estimator.traverse(x, dim=d, values=values)[0] for d in dims]
-        )
         display = cls(
             traversals,
             values,

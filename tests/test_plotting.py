@@ -428,7 +428,7 @@ def test_traversal_line_plots_for_tables():
     assert disp.im_ is None
     assert disp.lines_.shape == (3, 3)  # (dimensions, features)
     assert disp.axes_.shape == (3,)
-    expected = vae.traverse(X.iloc[[0]], dim=1, values=[-2, 0, 2])[0]
+    expected = vae.traverse(X.iloc[[0]], dim=1, values=[-2, 0, 2]).to_numpy()
     for j in range(3):
         np.testing.assert_array_equal(disp.lines_[1, j].get_xdata(), [-2, 0, 2])
         np.testing.assert_allclose(disp.lines_[1, j].get_ydata(), expected[:, j])
@@ -440,6 +440,12 @@ def test_traversal_line_plots_for_tables():
     assert disp.figure_ is fig
     with pytest.raises(ValueError, match="ax must hold 2 Axes, got 1"):
         TraversalDisplay.from_estimator(vae, X.iloc[0], dims=[0, 2], ax=axes[0])
+    # a category column is left out of the line plots, the numbers are drawn
+    typed = X.assign(kind=pd.Categorical(np.tile(["u", "v"], 20)))
+    model = tiny_vae(n_components=2).fit(typed)
+    disp = TraversalDisplay.from_estimator(model, typed.iloc[0], values=[-1, 1])
+    assert disp.lines_.shape == (2, 3)
+    assert [t.get_text() for t in disp.ax_.get_legend().get_texts()] == ["a", "b", "c"]
 
 
 def test_traversal_bad_inputs(vae4, data):
