@@ -329,7 +329,16 @@ class Checkpoint(Callback):
         self.best_epoch_: int | None = None
 
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
-        """Start afresh in a new fit; a continued one keeps the best so far."""
+        """Start afresh in a new fit; a continued one keeps the best so far.
+
+        The file's folder is checked here, before any epoch is spent.
+        """
+        folder = os.path.dirname(os.path.abspath(os.fspath(self.path)))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"Checkpoint cannot write {os.fspath(self.path)!r}: the folder "
+                f"{folder!r} does not exist; create it first."
+            )
         if trainer.phase == "train" and trainer.start_epoch == 0:
             self.best_loss_, self.best_epoch_ = math.inf, None
 

@@ -187,7 +187,7 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib is not installed: no figure (pip install skvae[plot]).")
+        print("matplotlib is not installed: no figure (pip install matplotlib).")
         return results
     from skvae.plotting import (
         KLPerDimensionDisplay,
@@ -876,8 +876,12 @@ def _write_samples(
         )
         writer = csv.writer(f, lineterminator="\n")
 
-        def write(block: np.ndarray) -> None:
+        def write(block: Any) -> None:
             nonlocal header
+            if hasattr(block, "to_numpy"):  # a model fitted on a table: typed rows
+                block = block.to_numpy(
+                    dtype=float if vars(model).get("cli_scaler_") else object
+                )
             block = _unscaled(model, block.reshape(len(block), -1))
             if header:
                 writer.writerow(names or _x_names(block.shape[1]))

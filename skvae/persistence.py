@@ -113,6 +113,17 @@ _PREAMBLE = struct.Struct("<8sIQ32s")  # magic, version, header length, sha256
 _NOT_SAVED = frozenset(
     {"_extra_params", "_optimizer", "_optimizer_state", "_device", "device_", "module_"}
 )
+# What scikit-learn's callback support sets on an estimator during a fit run by
+# a meta-estimator (a Pipeline, a search): a file written mid-fit (a
+# Checkpoint) leaves it out.
+_TRANSIENT = frozenset(
+    {
+        "_parent_callback_ctx",
+        "_callback_fit_ctx",
+        "_skl_callbacks",
+        "_skl_callbacks_to_teardown",
+    }
+)
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # The longest header read (JSON): far above any model's (histories, names).
 _MAX_HEADER = 256 * 2**20
@@ -754,7 +765,7 @@ class _Writer:
         if not fitted:
             return record
         for key, value in vars(est).items():
-            if key not in params and key not in _NOT_SAVED:
+            if key not in params and key not in _NOT_SAVED | _TRANSIENT:
                 record["attributes"][key] = self.value(
                     value, f"{name}.{key}", prefix=f"{prefix}{key}/"
                 )

@@ -412,3 +412,34 @@ def test_a_model_fitted_with_callbacks_saves_without_them(X, tmp_path):
     assert loaded.callbacks is None
     assert len(vae.callbacks) == 2  # the model saved is left as it was
     np.testing.assert_array_equal(loaded.transform(X), vae.transform(X))
+
+
+def test_checkpoint_inside_a_pipeline_and_a_search(X, tmp_path):
+    """scikit-learn's fit-time attributes are not part of a checkpoint file."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    path = tmp_path / "best.skvae"
+    vae = tiny(VAE, kl_warmup=0, callbacks=[Checkpoint(path)])
+    pipe = make_pipeline(StandardScaler(), vae).fit(X)
+    best = skvae.load(path)
+    np.testing.assert_array_equal(
+        best.transform(pipe[0].transform(X)), pipe.transform(X)
+    )
+    search = GridSearchCV(vae, {"beta": [0.5, 1.0]}, cv=2, error_score="raise")
+    search.fit(X)
+    assert skvae.load(path).n_features_in_ == X.shape[1]
+
+
+def test_checkpoint_to_a_missing_folder_fails_before_training(X, tmp_path):
+    epochs = []
+
+    class Count(Callback):
+        def on_epoch_end(self, trainer, **kwargs):
+            epochs.append(1)
+
+    path = tmp_path / "absent" / "best.skvae"
+    vae = tiny(VAE, callbacks=[Checkpoint(path), Count()])
+    with pytest.raises(FileNotFoundError, match="does not exist; create it"):
+        vae.fit(X)
+    assert epochs == []
