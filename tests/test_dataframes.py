@@ -348,3 +348,13 @@ def test_onnx_encoder_of_a_table_model_reads_encoded_columns(tmp_path):
     encoded = vae.table_encoder_.transform(frame).astype(np.float32)
     (codes,) = session.run(None, {"X": encoded})
     np.testing.assert_allclose(codes, vae.transform(frame), atol=1e-5)
+
+
+def test_an_array_for_a_model_of_a_table_with_categories_is_refused_clearly():
+    iris = load_iris(as_frame=True).frame
+    frame = iris.drop(columns="target").assign(
+        species=pd.Categorical(iris["target"].map({0: "a", 1: "b", 2: "c"}))
+    )
+    vae = tiny(VAE).fit(frame)
+    with pytest.raises(ValueError, match=r"category columns \['species'\]; pass a"):
+        vae.transform(np.zeros((2, 5)))
