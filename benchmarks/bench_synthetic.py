@@ -131,8 +131,8 @@ def fit_tvae(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     from ctgan import TVAE
 
     torch.manual_seed(seed)
-    np.random.seed(seed)
     model = TVAE()
+    model.set_random_state(seed)
     model.fit(_plain(train), discrete_columns=_discrete(train))
     return model.sample(n)
 
@@ -142,8 +142,8 @@ def fit_ctgan(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     from ctgan import CTGAN
 
     torch.manual_seed(seed)
-    np.random.seed(seed)
     model = CTGAN()
+    model.set_random_state(seed)
     model.fit(_plain(train), discrete_columns=_discrete(train))
     return model.sample(n)
 
@@ -152,8 +152,7 @@ def fit_copula(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     from sdv.metadata import Metadata
     from sdv.single_table import GaussianCopulaSynthesizer
 
-    np.random.seed(seed)
-    data = _plain(train)
+    data = _plain(train)  # SDV seeds its own draws
     metadata = Metadata.detect_from_dataframe(data, table_name="table")
     model = GaussianCopulaSynthesizer(metadata)
     model.fit(data)
@@ -207,9 +206,7 @@ def _features(frame: pd.DataFrame, target: str, like: pd.DataFrame) -> np.ndarra
     return np.hstack(parts)
 
 
-def efficacy(
-    train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int
-) -> float:
+def efficacy(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> float:
     """Gradient boosting fitted on ``train``, scored on the real ``test``."""
     X, X_test = _features(train, target, test), _features(test, target, test)
     if target in _discrete(test):
@@ -283,9 +280,7 @@ def _available(method: str) -> bool:
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES)
-    parser.add_argument(
-        "--methods", nargs="+", default=list(METHODS), choices=METHODS
-    )
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, default=1)
     args = parser.parse_args(argv)
     records = []
@@ -307,9 +302,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     results = pd.DataFrame(records)
     if results.empty:
         return results
-    summary = results.groupby(["table", "method"], sort=False).mean(
-        numeric_only=True
-    )
+    summary = results.groupby(["table", "method"], sort=False).mean(numeric_only=True)
     summary = summary.drop(columns="seed")
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(summary.round(3).to_string())
