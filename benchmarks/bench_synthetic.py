@@ -171,10 +171,11 @@ def fit_copula(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     from sdv.single_table import GaussianCopulaSynthesizer
 
     data = _plain(train)  # SDV seeds its own draws
-    metadata = Metadata.detect_from_dataframe(data, table_name="table")
+    metadata = Metadata.detect_from_dataframes({"table": data})
     model = GaussianCopulaSynthesizer(metadata)
-    model.fit(data)
-    return model.sample(num_rows=n)
+    model.fit({"table": data})
+    rows = model.sample(num_rows=n)
+    return rows["table"] if isinstance(rows, dict) else rows
 
 
 METHODS = {
@@ -190,7 +191,9 @@ PACKAGES = {"tvae": "ctgan", "ctgan": "ctgan", "copula": "sdv"}
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[float, ...]:
     """SDMetrics quality report: (score, column shapes, column pair trends)."""
     try:
-        from sdmetrics.reports.single_table import QualityReport
+        with warnings.catch_warnings():  # deprecated for the multi-table one
+            warnings.simplefilter("ignore", FutureWarning)
+            from sdmetrics.reports.single_table import QualityReport
     except ImportError:
         return (np.nan, np.nan, np.nan)
     discrete = set(_discrete(real))
