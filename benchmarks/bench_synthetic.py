@@ -18,7 +18,7 @@ same 80% and asked for as many rows. Reported for each method and table:
   training row (numbers standardised on the training rows, categories one-hot),
   and ``dcr_hold`` the same for the real held-out rows: a model that copies
   training rows has ``dcr`` far below ``dcr_hold``;
-- ``fit_s``: the fit time in seconds.
+- ``fit_s``: the time to fit and draw the rows, in seconds.
 
 skvae is run as the tabular synthesis recipe of the user guide ("Synthetic
 tables"): a ``VAE`` at its defaults fitted on the DataFrame with its number
