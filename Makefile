@@ -49,3 +49,21 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info skvae_demo.png docs/_build docs/generated \
 		docs/auto_examples docs/sg_execution_times.rst
+
+# bench-synthetic: skvae against ctgan's TVAE and CTGAN and SDV's Gaussian copula.
+# SDV, ctgan and sdmetrics need pandas < 3 while the test extra installs pandas 3,
+# so this benchmark has a virtual environment of its own (torch pinned first, as above).
+SYNTH_VENV ?= .venv-synthetic
+SYNTH_STAMP := $(SYNTH_VENV)/.skvae-installed
+.PHONY: bench-synthetic
+
+$(SYNTH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SYNTH_VENV)
+	$(SYNTH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		$(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)") "$(TORCH_SPEC)"
+	$(SYNTH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-e . ctgan sdv sdmetrics "pandas<3"
+	touch $(SYNTH_STAMP)
+
+bench-synthetic: $(SYNTH_STAMP)
+	$(SYNTH_VENV)/bin/python benchmarks/bench_synthetic.py $(BENCH_ARGS)

@@ -76,7 +76,7 @@ from skvae._training import (
     _clone_tree,
 )
 from skvae.nn.base import LatentModule
-from skvae.nn.likelihoods import Likelihood, MixedLikelihood
+from skvae.nn.likelihoods import Likelihood, MixedLikelihood, drawing
 from skvae.nn.networks import ACTIVATIONS, NetworkSpec
 
 #: Parameter groups: a family takes a group whole or not at all.
@@ -1411,7 +1411,7 @@ class BaseVAE(
         """
         return float(np.mean(self.score_samples(X)))
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, noise=False):
         """Generate rows: latents from the prior, decoded to the mean of p(x | z).
 
         Parameters
@@ -1422,6 +1422,12 @@ class BaseVAE(
             Seed of the draw; ``None`` uses the estimator's ``random_state``
             (so an int there gives the same rows at each call, as
             ``GaussianMixture.sample`` does).
+        noise : bool, default=False
+            Draw every value from p(x | z) instead of taking the decoder's
+            point value: Gaussian values with the learned variance, Bernoulli
+            and categorical draws, Poisson and negative binomial counts
+            (keyword only). Use it to synthesise data; the point values are
+            smoother than real rows.
 
         Returns
         -------
@@ -1437,18 +1443,22 @@ class BaseVAE(
         however many rows are asked for.
         """
         check_is_fitted(self)
-        return self._draw(check_n_samples(n_samples), random_state)
+        return self._draw(check_n_samples(n_samples), random_state, noise=noise)
 
-    def _draw(self, n_samples: int, random_state: Any, *extra: Any) -> np.ndarray:
+    def _draw(
+        self, n_samples: int, random_state: Any, *extra: Any, noise: Any = False
+    ) -> np.ndarray:
         """``module_.sample(n, generator, *extra)`` in blocks, as the user's rows.
 
         ``extra`` holds arrays or tensors with one row per sample (or None),
         passed block by block. The rows are made by :meth:`_draw_blocks`
         (see there for the random streams) and written into one
         preallocated array; within :func:`sample_in_blocks`, each block is
-        handed to its writer instead and nothing is returned.
+        handed to its writer instead and nothing is returned. With ``noise``
+        the decoder draws from p(x | z) instead of giving its point value.
         """
-        blocks = self._draw_blocks(n_samples, random_state, *extra)
+        noise = check_noise(noise)
+        blocks = self._draw_blocks(n_samples, random_state, *extra, noise=noise)
         write = _SAMPLE_WRITER.get()
         if write is not None:
             for _, block in blocks:
@@ -1462,7 +1472,7 @@ class BaseVAE(
         return self._typed_rows(out)
 
     def _draw_blocks(
-        self, n_samples: int, random_state: Any, *extra: Any
+        self, n_samples: int, random_state: Any, *extra: Any, noise: bool = False
     ) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, rows)`` of ``sample``: blocks of ``_SAMPLE_ROWS`` rows.
 
@@ -1482,7 +1492,7 @@ class BaseVAE(
             ids = (block,) if block else ()
             gen = make_generator(seed, Stream.SAMPLE, *ids, device=device)
             parts = [_row_block(e, start, stop, device) for e in extra]
-            with torch.inference_mode():
+            with torch.inference_mode(), drawing(gen if noise else None):
                 X = self.module_.sample(stop - start, gen, *parts)
                 X = to_numpy(X, self._dtype)
             yield start, X
@@ -1554,6 +1564,28 @@ class BaseVAE(
             self._device = resolve_load_device(self.device)
             self.device_ = device_name(self._device)
             self.module_.to(self._device)
+
+
+def check_noise(noise: Any) -> bool:
+    """``sample``'s ``noise``: a boolean, or a ``TypeError`` naming it.
+
+    Parameters
+    ----------
+    noise : bool
+        The value passed.
+
+    Returns
+    -------
+    noise : bool
+
+    Examples
+    --------
+    >>> check_noise(True)
+    True
+    """
+    if not isinstance(noise, (bool, np.bool_)):
+        raise TypeError(f"noise must be True or False, got {noise!r}.")
+    return bool(noise)
 
 
 def _as_rows(x: Any) -> Any:

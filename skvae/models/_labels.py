@@ -239,7 +239,7 @@ class LabelledModelMixin:
         """
         return float(np.mean(self.score_samples(X, y)))
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, noise=False):
         """Generate rows of given classes from prior latents.
 
         Parameters
@@ -251,6 +251,9 @@ class LabelledModelMixin:
         y : label, array-like of shape (n_samples,) or None, default=None
             One label for every row, one label per row, or ``None`` to draw
             labels from the class frequencies seen in ``fit`` (keyword only).
+        noise : bool, default=False
+            Draw every value from p(x | z) instead of taking the decoder's
+            point value (keyword only; see ``VAE.sample``).
 
         Returns
         -------
@@ -260,10 +263,10 @@ class LabelledModelMixin:
         check_is_fitted(self)
         n = check_n_samples(n_samples)
         if y is None:
-            return self._draw(n, random_state)
+            return self._draw(n, random_state, noise=noise)
         # sampled in blocks: the one-hot rows go to the module block by block
         Y = self._one_hot(y, n, np.float32)
-        return self._draw(n, random_state, Y)
+        return self._draw(n, random_state, Y, noise=noise)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -551,7 +551,7 @@ default="relu"
         check_is_fitted(self)
         return np.argmax(self._cluster_log_proba(self._validate_X(X)), axis=1)
 
-    def sample(self, n_samples=1, random_state=None, *, cluster=None):
+    def sample(self, n_samples=1, random_state=None, *, cluster=None, noise=False):
         """Generate rows from the mixture prior (or from given clusters).
 
         Parameters
@@ -563,6 +563,9 @@ default="relu"
         cluster : int, array-like of shape (n_samples,) or None, default=None
             One cluster for every row, one per row, or ``None`` to draw
             clusters from the mixture weights (keyword only).
+        noise : bool, default=False
+            Draw every value from p(x | z) instead of taking the decoder's
+            point value (keyword only; see ``VAE.sample``).
 
         Returns
         -------
@@ -584,4 +587,4 @@ default="relu"
                     f"got {cluster!r}."
                 )
         # sampled in blocks: the clusters go to the module block by block
-        return self._draw(n, random_state, clusters)
+        return self._draw(n, random_state, clusters, noise=noise)

@@ -164,7 +164,7 @@ class AutoencoderModule(LatentModule):
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The mean of p(x | z)."""
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.output(self.decoder(z))
 
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Log-joint at the code: log p(x | z) + log p(z), z = :meth:`embed` (x).

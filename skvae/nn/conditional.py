@@ -212,7 +212,7 @@ class ConditionalVAEModule(LatentModule):
     ) -> torch.Tensor:
         """Mean of p(x | z, y); without ``y``, of p(x | z) = sum_y p(y) p(x | z, y)."""
         if y is not None:
-            return self.likelihood.mean(self.decode(z, y))
+            return self.likelihood.output(self.decode(z, y))
         zs, ys = self._all_classes(z)
         means = self.likelihood.mean(self.decode(zs, ys)).view(
             z.shape[0], self.n_classes, -1

@@ -315,7 +315,7 @@ class GaussianVAEModule(LatentModule):
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """The mean of p(x | z)."""
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.output(self.decoder(z))
 
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
         """The log-density log p(z), summed over the last dimension."""

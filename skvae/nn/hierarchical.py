@@ -302,7 +302,7 @@ class HierarchicalVAEModule(LatentModule):
         """
         for below in range(level % len(self.sizes) - 1, -1, -1):
             z = self.down[below](z)[0]
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.output(self.decoder(z))
 
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
@@ -338,4 +338,4 @@ class HierarchicalVAEModule(LatentModule):
         z = randn(self.sizes[-1])
         for level in range(len(self.sizes) - 2, -1, -1):
             z = reparameterize(*self.down[level](z), randn(self.sizes[level]))
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.output(self.decoder(z))

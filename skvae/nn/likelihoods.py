@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +26,47 @@ def _distributed() -> bool:
     if os.environ.get("SKVAE_DISTRIBUTED") == "0" or not dist.is_available():
         return False
     return dist.is_initialized() and dist.get_world_size() > 1
+
+
+#: The generator that :meth:`Likelihood.output` draws from (None: it gives
+#: the mean). A context variable, so threads that sample never mix.
+_DRAW: contextvars.ContextVar[torch.Generator | None] = contextvars.ContextVar(
+    "skvae_likelihood_draw", default=None
+)
+
+
+@contextlib.contextmanager
+def drawing(generator: torch.Generator | None) -> Iterator[None]:
+    """Within the block, decoders draw from p(x | z) instead of giving its mean.
+
+    Every :meth:`Likelihood.output` call in the block (the decoders'
+    ``decode_mean``, hence the modules' ``sample``) returns
+    :meth:`Likelihood.sample` drawn from ``generator``; ``None`` leaves
+    the means.
+
+    Parameters
+    ----------
+    generator : torch.Generator or None
+        Source of the draws.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = BernoulliLikelihood(3)
+    >>> logits = torch.zeros(2, 3)
+    >>> lik.output(logits)
+    tensor([[0.5000, 0.5000, 0.5000],
+            [0.5000, 0.5000, 0.5000]])
+    >>> with drawing(torch.Generator().manual_seed(0)):
+    ...     draws = lik.output(logits)
+    >>> sorted(set(draws.flatten().tolist())) <= [0.0, 1.0]
+    True
+    """
+    token = _DRAW.set(generator)
+    try:
+        yield
+    finally:
+        _DRAW.reset(token)
 
 
 class Likelihood(nn.Module):
@@ -85,6 +129,13 @@ class Likelihood(nn.Module):
     def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Draw one value of every feature from p(x | params)."""
         raise NotImplementedError
+
+    def output(self, params: torch.Tensor) -> torch.Tensor:
+        """What a decoder returns: :meth:`mean`, or a draw within :func:`drawing`."""
+        generator = _DRAW.get()
+        if generator is None:
+            return self.mean(params)
+        return self.sample(params, generator)
 
 
 class GaussianLikelihood(Likelihood):

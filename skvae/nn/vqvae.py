@@ -265,11 +265,11 @@ class VQVAEModule(LatentModule):
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder means of flat latents (the output of :meth:`embed`)."""
-        return self.likelihood.mean(self.decode_maps(self.split_latent(z)))
+        return self.likelihood.output(self.decode_maps(self.split_latent(z)))
 
     def decode_codes(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
         """Decoder means of integer code maps, bottom first."""
-        return self.likelihood.mean(self.decode_maps(self.lookup(codes)))
+        return self.likelihood.output(self.decode_maps(self.lookup(codes)))
 
     def prior_log_prob(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
         """Log p(codes) under the PixelCNN prior(s), per row."""
