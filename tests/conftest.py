@@ -49,6 +49,10 @@ TINY_SETTINGS = {
 }
 
 
+# The model a meta-estimator's ``estimator`` parameter takes, when not a VAE.
+TINY_INNER = {"VAEOverSampler": "ConditionalVAE"}
+
+
 def estimator_classes():
     """Every public skvae estimator, from the one list (``skvae.__all__``)."""
     from skvae.persistence import _registry
@@ -58,7 +62,7 @@ def estimator_classes():
 
 def tiny(cls, **params):
     """Any skvae estimator at settings that fit in milliseconds."""
-    from skvae import VAE
+    import skvae
 
     taken = cls().get_params(deep=False)
     generic = dict(
@@ -71,7 +75,9 @@ def tiny(cls, **params):
     )
     settings = {k: v for k, v in generic.items() if k in taken}
     if "estimator" in taken:
-        settings["estimator"] = tiny(VAE)
+        settings["estimator"] = tiny(
+            getattr(skvae, TINY_INNER.get(cls.__name__, "VAE"))
+        )
     settings.update(TINY_SETTINGS.get(cls.__name__, {}))
     settings.update(params)
     return cls(**settings)
