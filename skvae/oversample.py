@@ -55,9 +55,9 @@ def resolve_sampling_strategy(sampling_strategy, y) -> dict:
     --------
     >>> from skvae.oversample import resolve_sampling_strategy
     >>> y = [0] * 10 + [1] * 4 + [2] * 2
-    >>> {int(k): v for k, v in resolve_sampling_strategy("auto", y).items()}
+    >>> resolve_sampling_strategy("auto", y)
     {1: 6, 2: 8}
-    >>> {int(k): v for k, v in resolve_sampling_strategy({2: 5}, y).items()}
+    >>> resolve_sampling_strategy({2: 5}, y)
     {2: 3}
     """
     y = np.asarray(y)
@@ -66,10 +66,11 @@ def resolve_sampling_strategy(sampling_strategy, y) -> dict:
         raise ValueError(
             f"Oversampling needs at least 2 classes in y; y has {classes.size} class."
         )
-    stats = {c: int(n) for c, n in zip(classes, counts, strict=True)}
+    # Python scalars as keys (a label such as np.int64(0) prints as 0)
+    stats = {c: int(n) for c, n in zip(classes.tolist(), counts, strict=True)}
     # np.argmax/argmin take the first of ties, in sorted order (as imblearn)
-    majority = classes[int(np.argmax(counts))]
-    minority = classes[int(np.argmin(counts))]
+    majority = classes.tolist()[int(np.argmax(counts))]
+    minority = classes.tolist()[int(np.argmin(counts))]
     top = int(counts.max())
     strategy = sampling_strategy
     if isinstance(strategy, str):
@@ -122,7 +123,7 @@ def resolve_sampling_strategy(sampling_strategy, y) -> dict:
         if unknown:
             raise ValueError(
                 f"sampling_strategy names classes not present in y: {unknown}; "
-                f"y has {list(classes)}."
+                f"y has {classes.tolist()}."
             )
         out = {}
         for c in sorted(strategy, key=lambda k: list(stats).index(k)):
