@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from skvae._base import check_float32_range
 from skvae._data import epochs_for_steps
 from skvae._frames import is_frame
 from skvae._sklearn_compat import (
@@ -266,6 +268,8 @@ class VAEOverSampler(BaseEstimator):
     same columns and dtypes (integer columns are rounded), and a Series
     ``y`` a Series; other columns (strings, categories) must be encoded
     first, for example with a ``OneHotEncoder`` earlier in the pipeline.
+    A sparse matrix gives back a sparse matrix of the same format (the model
+    is fitted on dense rows: mind the memory on wide data).
 
     Examples
     --------
@@ -330,8 +334,17 @@ class VAEOverSampler(BaseEstimator):
                     f"first (e.g. with a OneHotEncoder): {bad}."
                 )
         X_arr, y_arr = validate_data(
-            self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=False
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=True,
+            dtype=[np.float64, np.float32],
+            y_numeric=False,
         )
+        if sp.issparse(X_arr):
+            X_arr = X_arr.toarray()  # the model sees dense rows
+        check_float32_range(X_arr, getattr(self, "feature_names_in_", None))
         return X_arr, check_labels(np.asarray(y_arr))
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -340,7 +353,7 @@ class VAEOverSampler(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows (numbers; NaN is not allowed).
         y : array-like of shape (n_samples,)
             Their class labels.
@@ -350,8 +363,18 @@ class VAEOverSampler(BaseEstimator):
         self : VAEOverSampler
             The fitted sampler.
         """
-        X_arr, y_arr = self._check(X, y, reset=True)
-        self._fit_arrays(X_arr, y_arr)
+        saved = dict(vars(self))
+        try:
+            X_arr, y_arr = self._check(X, y, reset=True)
+            self._fit_arrays(X_arr, y_arr)
+        except KeyboardInterrupt:
+            # Ctrl-C keeps a model trained in this call, if there is one
+            if vars(self).get("estimator_") is saved.get("estimator_"):
+                _restore(self, saved)
+            raise
+        except BaseException:
+            _restore(self, saved)  # as before the call: no half-set attributes
+            raise
         return self
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -379,8 +402,9 @@ class VAEOverSampler(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows (numbers; a DataFrame gives back a DataFrame).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows (numbers; a DataFrame gives back a DataFrame, a sparse
+            matrix a sparse matrix).
         y : array-like of shape (n_samples,)
             Their class labels (a Series gives back a Series).
 
@@ -391,12 +415,14 @@ class VAEOverSampler(BaseEstimator):
         y_resampled : ndarray or Series of shape (n_samples_new,)
             The labels of y, then those of the generated rows.
         """
-        self._validate_params()
-        X_arr, y_arr = self._check(X, y, reset=True)
-        self._fit_arrays(X_arr, y_arr)
+        self.fit(X, y)
+        X_arr, y_arr = self._check(X, y, reset=False)
         X_new, y_new = self._generate(X_arr, y_arr)
-        X_res = np.concatenate([X_arr, X_new.astype(X_arr.dtype)])
         y_res = np.concatenate([y_arr, y_new])
+        if sp.issparse(X):  # sparse in, sparse out (as imbalanced-learn's)
+            X_res = sp.vstack([X, sp.csr_matrix(X_new.astype(X_arr.dtype))])
+            return X_res.asformat(X.format), self._as_input(None, y, None, y_res)[1]
+        X_res = np.concatenate([X_arr, X_new.astype(X_arr.dtype)])
         return self._as_input(X, y, X_res, y_res)
 
     # ---------------------------------------------------------- generating
@@ -471,4 +497,11 @@ class VAEOverSampler(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
+
+
+def _restore(est: BaseEstimator, saved: dict) -> None:
+    """Put back the attributes an estimator had before a failed ``fit``."""
+    vars(est).clear()
+    vars(est).update(saved)

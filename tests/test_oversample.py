@@ -233,3 +233,37 @@ def test_dataframe_with_text_columns_is_refused(cancer):
     frame["kind"] = "x"
     with pytest.raises(TypeError, match="number columns"):
         VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit_resample(frame, y)
+
+
+@pytest.mark.parametrize("value", [1e39, -1e300])
+def test_values_past_float32_are_refused(cancer, value):
+    X, y = cancer
+    X_bad = X.copy()
+    X_bad[3, 2] = value
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1))
+    with pytest.raises(ValueError, match="float32"):
+        sampler.fit_resample(X_bad, y)
+    assert not hasattr(sampler, "estimator_")  # a failed first fit: unfitted
+
+
+def test_a_failed_refit_keeps_the_previous_model(cancer, wine3):
+    X, y = cancer
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit(X, y)
+    before = dict(vars(sampler))
+    with pytest.raises(ValueError, match="cannot remove rows"):
+        sampler.set_params(sampling_strategy={0: 1}).fit(*wine3)
+    assert sampler.estimator_ is before["estimator_"]
+    assert sampler.n_features_in_ == X.shape[1]
+
+
+def test_sparse_in_sparse_out(cancer):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = cancer
+    X_sp = sparse.csr_matrix(np.where(X > np.median(X, axis=0), X, 0.0))
+    make = dict(estimator=_tiny_cvae(), random_state=0)
+    X_res, y_res = VAEOverSampler(**make).fit_resample(X_sp, y)
+    X_dense, y_dense = VAEOverSampler(**make).fit_resample(X_sp.toarray(), y)
+    assert sparse.issparse(X_res)
+    assert X_res.format == "csr"
+    np.testing.assert_allclose(X_res.toarray(), X_dense)
+    np.testing.assert_array_equal(y_res, y_dense)

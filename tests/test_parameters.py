@@ -184,7 +184,7 @@ def _same(a, b):
 
 
 def _cases():
-    for cls in estimator_classes():
+    for cls in estimator_classes(samplers=True):
         defaults = cls().get_params(deep=False)
         for name in sorted(defaults):
             if name in CHECKED_APART or name == "device":
