@@ -259,7 +259,7 @@ def test_a_failed_refit_keeps_the_previous_model(cancer, wine3):
 def test_sparse_in_sparse_out(cancer):
     sparse = pytest.importorskip("scipy.sparse")
     X, y = cancer
-    X_sp = sparse.csr_matrix(np.where(X > np.median(X, axis=0), X, 0.0))
+    X_sp = sparse.csr_matrix(np.where(np.median(X, axis=0) < X, X, 0.0))
     make = dict(estimator=_tiny_cvae(), random_state=0)
     X_res, y_res = VAEOverSampler(**make).fit_resample(X_sp, y)
     X_dense, y_dense = VAEOverSampler(**make).fit_resample(X_sp.toarray(), y)
