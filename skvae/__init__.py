@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from skvae.models.vq import VQVAE, VQVAE2
     from skvae.models.wae import WAE
     from skvae.outlier import VAEOutlierDetector, default_detector_vae
+    from skvae.oversample import VAEOverSampler, default_oversampler_vae
     from skvae.persistence import load, save
 
 #: Each public name and the module that defines it (a submodule: itself).
@@ -48,10 +49,12 @@ _MODULES = {
     "SemiSupervisedVAE": "skvae.models.semisupervised",
     "VAEImputer": "skvae.impute",
     "VAEOutlierDetector": "skvae.outlier",
+    "VAEOverSampler": "skvae.oversample",
     "VaDE": "skvae.models.vade",
     "datasets": "skvae.datasets",
     "default_detector_vae": "skvae.outlier",
     "default_imputer_vae": "skvae.impute",
+    "default_oversampler_vae": "skvae.oversample",
     "load": "skvae.persistence",
     "metrics": "skvae.metrics",
     "save": "skvae.persistence",
@@ -74,10 +77,12 @@ __all__ = [
     "SemiSupervisedVAE",
     "VAEImputer",
     "VAEOutlierDetector",
+    "VAEOverSampler",
     "VaDE",
     "datasets",
     "default_detector_vae",
     "default_imputer_vae",
+    "default_oversampler_vae",
     "load",
     "metrics",
     "save",

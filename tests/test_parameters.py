@@ -23,7 +23,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from skvae import VAE, Callback, VAEImputer
+from skvae import VAE, Callback, ConditionalVAE, VAEImputer
 
 RNG = np.random.RandomState(0)
 # In [0, 1] (a valid Bernoulli likelihood), 16 columns (a 1x4x4 image).
@@ -92,6 +92,10 @@ OTHER_BY_CLASS = {
     ("VaDE", "free_bits"): (2.0, {}),
     ("VAEOutlierDetector", "estimator"): (tiny(VAE, n_components=3), {}),
     ("VAEImputer", "estimator"): (tiny(VAE, n_components=3), {}),
+    ("VAEOverSampler", "estimator"): (tiny(ConditionalVAE, n_components=3), {}),
+    # Y's classes are balanced: the sampler makes rows only when asked to
+    ("VAEOverSampler", "latent"): ("prior", {"sampling_strategy": {0: 30}}),
+    ("VAEOverSampler", "noise"): (False, {"sampling_strategy": {0: 30}}),
 }
 # Parameters checked by a test of their own rather than by comparing fits.
 CHECKED_APART = {"verbose", "callbacks", "compile", "warm_start", "missing"}
@@ -156,6 +160,9 @@ def _fingerprint(est):
         if hasattr(est, method):
             with warnings_ignored():
                 out.append(np.asarray(getattr(est, method)(data), dtype=float))
+    if hasattr(est, "fit_resample"):  # a sampler: the rows it makes
+        with warnings_ignored():
+            out.append(np.asarray(est.fit_resample(data, Y)[0], dtype=float))
     model = getattr(est, "estimator_", est)
     if hasattr(model, "sample"):
         out.append(np.asarray(model.sample(3, random_state=0), dtype=float))
@@ -177,7 +184,7 @@ def _same(a, b):
 
 
 def _cases():
-    for cls in estimator_classes():
+    for cls in estimator_classes(samplers=True):
         defaults = cls().get_params(deep=False)
         for name in sorted(defaults):
             if name in CHECKED_APART or name == "device":

@@ -1,0 +1,269 @@
+"""VAEOverSampler: counts, labels, pipelines, errors, inputs and determinism."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from skvae import VAE, ConditionalVAE, VAEOverSampler
+from skvae.oversample import resolve_sampling_strategy
+
+
+def _tiny_cvae(**params):
+    settings = dict(
+        n_components=2,
+        hidden_layer_sizes=(16,),
+        max_iter=5,
+        kl_warmup=0,
+        random_state=0,
+        device="cpu",
+    )
+    settings.update(params)
+    return ConditionalVAE(**settings)
+
+
+@pytest.fixture(scope="module")
+def wine3():
+    """Wine, three classes made unequal: 40, 20 and 8 rows."""
+    X, y = load_wine(return_X_y=True)
+    keep = np.r_[
+        np.flatnonzero(y == 0)[:8],
+        np.flatnonzero(y == 1)[:40],
+        np.flatnonzero(y == 2)[:20],
+    ]
+    return X[keep], y[keep]
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    """breast_cancer with the malignant class (0) cut to 20 rows."""
+    X, y = load_breast_cancer(return_X_y=True)
+    keep = np.r_[np.flatnonzero(y == 1), np.flatnonzero(y == 0)[:20]]
+    return X[keep], y[keep]
+
+
+STRATEGIES = [
+    "auto",
+    "minority",
+    "not minority",
+    "not majority",
+    "all",
+    {0: 30, 2: 25},
+    lambda y: {0: int(np.sum(y == 0)) * 2},
+]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=repr)
+def test_counts_follow_strategy(wine3, strategy):
+    X, y = wine3
+    sampler = VAEOverSampler(strategy, estimator=_tiny_cvae(), random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    asked = resolve_sampling_strategy(strategy, y)
+    want = np.bincount(y) + np.array([asked.get(c, 0) for c in range(3)])
+    assert np.array_equal(np.bincount(y_res), want)
+    assert X_res.shape == (len(y_res), X.shape[1])
+    # the originals come first, unchanged
+    assert np.array_equal(X_res[: len(X)], X)
+    assert np.array_equal(y_res[: len(y)], y)
+
+
+@pytest.mark.parametrize("strategy", [*STRATEGIES, 0.5, 1.0], ids=repr)
+def test_counts_match_imblearn(wine3, cancer, strategy):
+    imblearn = pytest.importorskip("imblearn")
+    X, y = cancer if isinstance(strategy, float) else wine3
+    ours = resolve_sampling_strategy(strategy, y)
+    theirs = imblearn.utils.check_sampling_strategy(strategy, y, "over-sampling")
+    assert {int(k): v for k, v in ours.items()} == {
+        int(k): v for k, v in theirs.items()
+    }
+    ros = imblearn.over_sampling.RandomOverSampler(
+        sampling_strategy=strategy, random_state=0
+    )
+    _, y_ros = ros.fit_resample(X, y)
+    _, y_res = VAEOverSampler(
+        strategy, estimator=_tiny_cvae(max_iter=1), random_state=0
+    ).fit_resample(X, y)
+    assert np.array_equal(np.bincount(y_res), np.bincount(y_ros))
+
+
+def test_float_strategy_binary(cancer):
+    X, y = cancer
+    _, y_res = VAEOverSampler(
+        0.5, estimator=_tiny_cvae(max_iter=1), random_state=0
+    ).fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [178, 357]
+
+
+def test_synthetic_rows_have_the_asked_class(cancer):
+    """A classifier trained on real rows calls most new malignant rows malignant."""
+    X, y = cancer
+    sampler = VAEOverSampler(
+        estimator=_tiny_cvae(n_components=4, hidden_layer_sizes=(64,), max_iter=60),
+        random_state=0,
+    )
+    X_res, y_res = sampler.fit_resample(X, y)
+    new = X_res[len(X) :]
+    assert (y_res[len(y) :] == 0).all()
+    assert len(new) == 357 - 20
+    scaler = StandardScaler().fit(X)
+    clf = LogisticRegression(max_iter=1000).fit(scaler.transform(X), y)
+    assert (clf.predict(scaler.transform(new)) == 0).mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    "params", [dict(latent="prior"), dict(noise=False)], ids=["prior", "no-noise"]
+)
+def test_latent_and_noise_change_the_rows(cancer, params):
+    X, y = cancer
+    base = VAEOverSampler(estimator=_tiny_cvae(), random_state=0).fit_resample(X, y)
+    other = VAEOverSampler(
+        estimator=_tiny_cvae(), random_state=0, **params
+    ).fit_resample(X, y)
+    assert base[0].shape == other[0].shape
+    assert not np.allclose(base[0][len(X) :], other[0][len(X) :])
+
+
+def test_default_estimator_is_sized_from_the_data(wine3):
+    X, y = wine3
+    sampler = VAEOverSampler(random_state=0)
+    sampler.fit(X, y)
+    assert sampler.estimator_.n_components == X.shape[1] // 4
+    assert sampler.estimator_.n_iter_ >= 1
+    assert set(sampler.sampling_strategy_) == {0, 2}
+
+
+def test_in_imblearn_pipeline(cancer):
+    pytest.importorskip("imblearn")
+    from imblearn.pipeline import make_pipeline
+    from sklearn.model_selection import cross_val_score
+
+    X, y = cancer
+    pipe = make_pipeline(
+        StandardScaler(),
+        VAEOverSampler(estimator=_tiny_cvae(), random_state=0),
+        LogisticRegression(max_iter=1000),
+    )
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.8
+    assert cross_val_score(pipe, X, y, cv=2, scoring="balanced_accuracy").mean() > 0.7
+
+
+@pytest.mark.parametrize(
+    ("strategy", "error", "match"),
+    [
+        ("majority", ValueError, "majority"),
+        ("most", ValueError, "sampling_strategy"),
+        (0.01, ValueError, "cannot remove rows"),
+        (1.5, ValueError, "sampling_strategy"),
+        ({7: 50}, ValueError, "not present in y"),
+        ({0: 3}, ValueError, "cannot remove rows"),
+        ({0: 30.5}, TypeError, "must be an int"),
+        (lambda y: [1, 2], TypeError, "must return a dict"),
+    ],
+    ids=repr,
+)
+def test_bad_strategies(cancer, strategy, error, match):
+    X, y = cancer
+    with pytest.raises(error, match=match):
+        VAEOverSampler(strategy, estimator=_tiny_cvae(max_iter=1)).fit_resample(X, y)
+
+
+def test_float_strategy_needs_binary(wine3):
+    X, y = wine3
+    with pytest.raises(ValueError, match="binary"):
+        VAEOverSampler(0.8, estimator=_tiny_cvae(max_iter=1)).fit_resample(X, y)
+
+
+def test_bad_inputs(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        VAEOverSampler().fit_resample(X, None)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit_resample(
+            X, np.zeros(len(X), dtype=int)
+        )
+    with pytest.raises(ValueError, match="estimator"):
+        VAEOverSampler(estimator=LogisticRegression()).fit_resample(X, y)
+    with pytest.raises(TypeError, match="ConditionalVAE"):
+        VAEOverSampler(estimator=VAE(max_iter=1)).fit_resample(X, y)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit_resample(X_nan, y)
+
+
+def test_inputs_not_modified_and_deterministic(cancer):
+    X, y = cancer
+    X0, y0 = X.copy(), y.copy()
+    a = VAEOverSampler(estimator=_tiny_cvae(), random_state=3).fit_resample(X, y)
+    b = VAEOverSampler(estimator=_tiny_cvae(), random_state=3).fit_resample(X, y)
+    c = VAEOverSampler(estimator=_tiny_cvae(), random_state=4).fit_resample(X, y)
+    assert np.array_equal(X, X0)
+    assert np.array_equal(y, y0)
+    assert np.array_equal(a[0], b[0])
+    assert np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_dataframe_in_dataframe_out(cancer):
+    pd = pytest.importorskip("pandas")
+    X, y = cancer
+    frame = pd.DataFrame(X[:, :4], columns=["a", "b", "c", "d"])
+    frame["n"] = np.arange(len(frame)) % 5  # an integer column
+    target = pd.Series(np.where(y == 0, "malignant", "benign"), name="diagnosis")
+    frame0 = frame.copy()
+    X_res, y_res = VAEOverSampler(estimator=_tiny_cvae(), random_state=0).fit_resample(
+        frame, target
+    )
+    pd.testing.assert_frame_equal(frame, frame0)
+    assert isinstance(X_res, pd.DataFrame)
+    assert isinstance(y_res, pd.Series)
+    assert list(X_res.columns) == list(frame.columns)
+    assert (X_res.dtypes == frame.dtypes).all()
+    assert y_res.name == "diagnosis"
+    assert y_res.value_counts().to_dict() == {"benign": 357, "malignant": 357}
+    pd.testing.assert_frame_equal(X_res.iloc[: len(frame)], frame)
+
+
+def test_dataframe_with_text_columns_is_refused(cancer):
+    pd = pytest.importorskip("pandas")
+    X, y = cancer
+    frame = pd.DataFrame(X[:, :2], columns=["a", "b"])
+    frame["kind"] = "x"
+    with pytest.raises(TypeError, match="number columns"):
+        VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit_resample(frame, y)
+
+
+@pytest.mark.parametrize("value", [1e39, -1e300])
+def test_values_past_float32_are_refused(cancer, value):
+    X, y = cancer
+    X_bad = X.copy()
+    X_bad[3, 2] = value
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1))
+    with pytest.raises(ValueError, match="float32"):
+        sampler.fit_resample(X_bad, y)
+    assert not hasattr(sampler, "estimator_")  # a failed first fit: unfitted
+
+
+def test_a_failed_refit_keeps_the_previous_model(cancer, wine3):
+    X, y = cancer
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1)).fit(X, y)
+    before = dict(vars(sampler))
+    with pytest.raises(ValueError, match="cannot remove rows"):
+        sampler.set_params(sampling_strategy={0: 1}).fit(*wine3)
+    assert sampler.estimator_ is before["estimator_"]
+    assert sampler.n_features_in_ == X.shape[1]
+
+
+def test_sparse_in_sparse_out(cancer):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = cancer
+    X_sp = sparse.csr_matrix(np.where(np.median(X, axis=0) < X, X, 0.0))
+    make = dict(estimator=_tiny_cvae(), random_state=0)
+    X_res, y_res = VAEOverSampler(**make).fit_resample(X_sp, y)
+    X_dense, y_dense = VAEOverSampler(**make).fit_resample(X_sp.toarray(), y)
+    assert sparse.issparse(X_res)
+    assert X_res.format == "csr"
+    np.testing.assert_allclose(X_res.toarray(), X_dense)
+    np.testing.assert_array_equal(y_res, y_dense)
