@@ -1696,6 +1696,26 @@ _SHARED_PARAMS = tuple(
 )
 
 
+def restore_attributes(est: Any, saved: dict[str, Any]) -> None:
+    """Put back the attributes an estimator had before a failed ``fit``.
+
+    The meta-estimators (detector, imputer, oversampler) save ``vars(self)``
+    before fitting and call this on failure, so no half-set attribute stays.
+
+    Examples
+    --------
+    >>> from skvae import VAE
+    >>> est = VAE()
+    >>> saved = dict(vars(est))
+    >>> est.n_iter_ = 3
+    >>> restore_attributes(est, saved)
+    >>> hasattr(est, "n_iter_")
+    False
+    """
+    vars(est).clear()
+    vars(est).update(saved)
+
+
 def kl_schedule_of(est: Any) -> KLSchedule:
     """The KL schedule of an estimator that takes the ``KL_PARAMS`` group.
 

@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._base import BaseVAE, check_float32_range
+from skvae._base import BaseVAE, check_float32_range, restore_attributes
 from skvae._columns import resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
@@ -243,10 +243,12 @@ class VAEImputer(
         except KeyboardInterrupt:
             # Ctrl-C keeps a model trained in this call, if there is one
             if vars(self).get("estimator_") is saved.get("estimator_"):
-                _restore(self, saved)
+                restore_attributes(self, saved)
             raise
         except BaseException:
-            _restore(self, saved)  # as before the call: no half-set attributes
+            restore_attributes(
+                self, saved
+            )  # as before the call: no half-set attributes
             raise
 
     def _fit(self, X, sample_weight=None) -> VAEImputer:
@@ -405,9 +407,3 @@ def _by_index(spec: dict, names: np.ndarray) -> dict:
         else:
             out[kind] = [index(c) for c in columns]
     return out
-
-
-def _restore(est: BaseEstimator, saved: dict) -> None:
-    """Put back the attributes an estimator had before a failed ``fit``."""
-    vars(est).clear()
-    vars(est).update(saved)

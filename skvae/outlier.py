@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, check_float32_range
+from skvae._base import BaseVAE, check_float32_range, restore_attributes
 from skvae._data import FLOATS, check_sparse, epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import (
@@ -372,12 +372,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # threshold (one press stops both fits); else as before the call
             fitted = vars(self).get("estimator_")
             if X_valid is None or fitted is None or fitted is saved.get("estimator_"):
-                _restore(self, saved)
+                restore_attributes(self, saved)
             else:
                 self._set_offset(X_valid, w)
             raise
         except BaseException:
-            _restore(self, saved)  # no half-set attributes
+            restore_attributes(self, saved)  # no half-set attributes
             raise
         return self
 
@@ -598,9 +598,3 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = True
         return tags
-
-
-def _restore(est: BaseEstimator, saved: dict) -> None:
-    """Put back the attributes an estimator had before a failed ``fit``."""
-    vars(est).clear()
-    vars(est).update(saved)

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import check_float32_range
+from skvae._base import check_float32_range, restore_attributes
 from skvae._data import epochs_for_steps
 from skvae._frames import is_frame
 from skvae._sklearn_compat import (
@@ -370,10 +370,12 @@ class VAEOverSampler(BaseEstimator):
         except KeyboardInterrupt:
             # Ctrl-C keeps a model trained in this call, if there is one
             if vars(self).get("estimator_") is saved.get("estimator_"):
-                _restore(self, saved)
+                restore_attributes(self, saved)
             raise
         except BaseException:
-            _restore(self, saved)  # as before the call: no half-set attributes
+            restore_attributes(
+                self, saved
+            )  # as before the call: no half-set attributes
             raise
         return self
 
@@ -499,9 +501,3 @@ class VAEOverSampler(BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = True
         return tags
-
-
-def _restore(est: BaseEstimator, saved: dict) -> None:
-    """Put back the attributes an estimator had before a failed ``fit``."""
-    vars(est).clear()
-    vars(est).update(saved)

@@ -111,3 +111,27 @@ def tiny_vae(cls=None, **params):
     )
     settings.update(params)
     return cls(**settings)
+
+
+# Real mixed-type tables (pandas is in the test extra).
+SPECIES = ["setosa", "versicolor", "virginica"]
+
+
+def iris_table():
+    """Iris with ``species`` as a pandas ``category`` column."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame["species"] = pd.Categorical.from_codes(frame.pop("target"), SPECIES)
+    return frame
+
+
+def diabetes_table():
+    """The raw diabetes table, ``sex`` as strings and ``age`` as integers."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
+    frame["age"] = frame["age"].astype("int64")
+    return frame

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import estimator_classes, tiny
+from conftest import SPECIES, diabetes_table, estimator_classes, iris_table, tiny
 from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.datasets import load_diabetes, load_iris
+from sklearn.datasets import load_iris
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -14,23 +14,6 @@ from skvae import VAE, VaDE, VAEImputer, VAEOutlierDetector
 from skvae._base import sample_in_blocks
 from skvae._frames import TableEncoder
 from skvae.persistence import InvalidModelFileError
-
-SPECIES = ["setosa", "versicolor", "virginica"]
-
-
-def iris_table():
-    """Iris with ``species`` as a pandas ``category`` column."""
-    frame = load_iris(as_frame=True).frame
-    frame["species"] = pd.Categorical.from_codes(frame.pop("target"), SPECIES)
-    return frame
-
-
-def diabetes_table():
-    """The raw diabetes table, ``sex`` as strings and ``age`` as integers."""
-    frame = load_diabetes(as_frame=True, scaled=False).frame
-    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
-    frame["age"] = frame["age"].astype("int64")
-    return frame
 
 
 def nullable_table():

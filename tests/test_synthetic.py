@@ -4,29 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny
-from sklearn.datasets import load_diabetes, load_digits, load_iris
+from conftest import SPECIES, diabetes_table, iris_table, tiny
+from sklearn.datasets import load_digits, load_iris
 
 from skvae import VAE, ConditionalVAE, VaDE
 from skvae._base import sample_in_blocks
 from skvae.nn.likelihoods import drawing
-
-SPECIES = ["setosa", "versicolor", "virginica"]
-
-
-def iris_table():
-    """Iris with ``species`` as a pandas ``category`` column."""
-    frame = load_iris(as_frame=True).frame
-    frame["species"] = pd.Categorical.from_codes(frame.pop("target"), SPECIES)
-    return frame
-
-
-def diabetes_table():
-    """The raw diabetes table, ``sex`` as strings and ``age`` as integers."""
-    frame = load_diabetes(as_frame=True, scaled=False).frame
-    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
-    frame["age"] = frame["age"].astype("int64")
-    return frame
 
 
 @pytest.fixture(scope="module")
