@@ -1054,19 +1054,40 @@ class BaseVAE(
                 f"row; got n_samples={n_samples} with "
                 f"validation_fraction={self.validation_fraction}."
             )
-        parts = train_test_split(
-            *arrays, test_size=n_valid, random_state=spawn(self._seed, Stream.SPLIT)
+        # the split of the row indices (the same as of the arrays), then each
+        # part's rows copied once, into its tensor: no copy of X in between
+        train_rows, valid_rows = train_test_split(
+            np.arange(n_samples),
+            test_size=n_valid,
+            random_state=spawn(self._seed, Stream.SPLIT),
         )
-        train = [self._as_tensor(a) for a in parts[0::2]]
-        valid = [self._as_tensor(a) for a in parts[1::2]]
+        train = [self._as_tensor(a, train_rows) for a in arrays]
+        valid = [self._as_tensor(a, valid_rows) for a in arrays]
         return train, valid
 
-    def _as_tensor(self, a: np.ndarray) -> torch.Tensor | SparseRows:
+    def _as_tensor(
+        self, a: np.ndarray, rows: np.ndarray | None = None
+    ) -> torch.Tensor | SparseRows:
+        """Rows ``rows`` (None: all) of an array as a tensor on the device.
+
+        Float arrays become float32 and are copied block by block, so that
+        memory beyond the result is one block (no float64 copy of X);
+        integer arrays (labels) become int64; sparse matrices stay sparse
+        (:class:`skvae._data.SparseRows`).
+        """
         if sp.issparse(a):  # densified batch by batch by the training loop
-            return SparseRows(a, self._device)
+            return SparseRows(a if rows is None else a[rows], self._device)
         if np.issubdtype(a.dtype, np.integer):
-            return torch.as_tensor(np.asarray(a), dtype=torch.long, device=self._device)
-        return to_tensor(a, self._device)
+            a = np.asarray(a) if rows is None else np.asarray(a)[rows]
+            return torch.as_tensor(a, dtype=torch.long, device=self._device)
+        if rows is None:
+            return to_tensor(a, self._device)
+        out = torch.empty((rows.shape[0], *a.shape[1:]), dtype=torch.float32)
+        step = 8192  # rows a block: temporaries of a few MB
+        for start in range(0, rows.shape[0], step):
+            block = np.asarray(a[rows[start : start + step]], dtype=np.float32)
+            out[start : start + block.shape[0]] = torch.from_numpy(block)
+        return out.to(self._device)
 
     def _callbacks(self) -> list[Callback]:
         from skvae.callbacks import fit_callbacks

@@ -139,12 +139,13 @@ def test_vq_prior_budget_is_auto_and_recorded(monkeypatch):
     assert fixed.prior_max_iter_ == 1
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fit_makes_no_numpy_copy_the_size_of_the_data(dtype):
+def test_fit_makes_no_numpy_copy_the_size_of_the_data(dtype, early_stopping):
     # 140,000 rows: above the row count from which the variance floor is
     # computed block by block
     X = np.random.RandomState(0).normal(size=(140_000, 24)).astype(dtype)
-    model = tiny(VAE, max_iter=0)
+    model = tiny(VAE, max_iter=0, early_stopping=early_stopping)
     tiny(VAE, max_iter=1).fit(X[:50])  # imports of a first fit are not traced
     tracemalloc.start()
     try:
