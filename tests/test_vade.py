@@ -107,6 +107,22 @@ def test_vade_is_reproducible(digits):
     np.testing.assert_array_equal(fit[0], fit[1])
 
 
+def test_auto_budgets_follow_the_steps_per_epoch(digits):
+    # 160 rows in batches of 2: 80 steps an epoch. The pretraining gets the
+    # epochs of about 1,000 steps (13), the main phase those of about 150
+    # steps, at least 2 (2); with early stopping the split's 144 training
+    # rows give 72 steps an epoch (14 and 3 epochs). Integers are kept.
+    X, _ = digits
+    auto = dict(pretrain_max_iter="auto", max_iter="auto", batch_size=2)
+    model = tiny_vae(VaDE, n_clusters=2, **auto).fit(X[:160])
+    assert (model.pretrain_max_iter_, model.max_iter_) == (13, 2)
+    assert (len(model.pretrain_history_), model.n_iter_) == (13, 2)
+    model.set_params(early_stopping=True).fit(X[:160])
+    assert (model.pretrain_max_iter_, model.max_iter_) == (14, 3)
+    model.set_params(pretrain_max_iter=2, max_iter=3).fit(X[:160])
+    assert (model.pretrain_max_iter_, model.max_iter_, model.n_iter_) == (2, 3, 3)
+
+
 def test_vade_needs_as_many_rows_as_clusters():
     X = np.random.RandomState(0).normal(size=(5, 3))
     with pytest.raises(ValueError, match="n_clusters"):
