@@ -152,8 +152,8 @@ default="relu"
         optimisation steps, within 2 and 50 (3 epochs on 5,000 rows with
         batches of 100, 50 on up to 300 rows); ``max_iter_`` is the number
         chosen. The clustering moves little after the first steps of this
-        phase (on MNIST-5k, 3 epochs reached about 0.025 ARI below 50).
-        0 pretrains and initialises the mixture without further training.
+        phase (on MNIST-5k, seed 0: ARI 0.580 after 3 epochs, 0.604 after
+        8). 0 pretrains and initialises the mixture without further training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
