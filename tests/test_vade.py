@@ -121,6 +121,9 @@ def test_auto_budgets_follow_the_steps_per_epoch(digits):
     assert (model.pretrain_max_iter_, model.max_iter_) == (14, 3)
     model.set_params(pretrain_max_iter=2, max_iter=3).fit(X[:160])
     assert (model.pretrain_max_iter_, model.max_iter_, model.n_iter_) == (2, 3, 3)
+    # partial_fit trains one epoch whatever the budget
+    fresh = tiny_vae(VaDE, n_clusters=2, pretrain_max_iter=1, max_iter="auto")
+    assert fresh.partial_fit(X[:40]).n_iter_ == 1
 
 
 def test_vade_needs_as_many_rows_as_clusters():

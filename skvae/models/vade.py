@@ -517,7 +517,7 @@ default="relu"
         return trainer
 
     def _warn_after_fit(self, result: Any, incremental: bool) -> None:
-        if _BASE_RESOLVES_AUTO or self.max_iter != "auto":
+        if _BASE_RESOLVES_AUTO or self.max_iter != "auto" or incremental:
             super()._warn_after_fit(result, incremental)
             return
         # this BaseVAE compares max_iter with 0: show it the number chosen
