@@ -30,6 +30,8 @@ from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_pena
 
 __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
 
+_BASE_RESOLVES_AUTO = hasattr(BaseVAE, "_epoch_budget")
+
 
 class VaDE(ClusterMixin, BaseVAE):
     """Variational Deep Embedding: clustering with a Gaussian-mixture-prior VAE.
@@ -66,9 +68,10 @@ class VaDE(ClusterMixin, BaseVAE):
     pretrain_max_iter : int or "auto", default="auto"
         Epochs of autoencoder pretraining before the mixture is initialised;
         0 skips it (the mixture is then fitted to the untrained encoder).
-        "auto" pretrains for at least 50 epochs and at least 1,000
-        optimisation steps, so that small data sets get as many steps as
-        larger ones.
+        "auto" picks them from the number of training rows: the epochs that
+        give about 1,000 optimisation steps, and at least 10, so that small
+        data sets get as many steps as larger ones and the cost grows
+        linearly with the rows (20 epochs on 5,000 rows with batches of 100).
     init_params : {"spherical", "gmm"}, default="spherical"
         How the mixture prior starts, from the pretrained codes: "gmm" fits a
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
@@ -143,9 +146,14 @@ default="relu"
         settings of ``benchmarks/bench_clustering.py``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
-    max_iter : int, default=50
-        Maximum number of epochs after the pretraining. 0 pretrains and
-        initialises the mixture without further training.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs after the pretraining. "auto" picks them
+        from the number of training rows: the epochs that give about 150
+        optimisation steps, within 2 and 50 (3 epochs on 5,000 rows with
+        batches of 100, 50 on up to 300 rows); ``max_iter_`` is the number
+        chosen. The clustering moves little after the first steps of this
+        phase (on MNIST-5k, seed 0: ARI 0.580 after 3 epochs, 0.604 after
+        8). 0 pretrains and initialises the mixture without further training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -239,6 +247,12 @@ default="relu"
         "mps"), or where it was loaded or unpickled.
     n_iter_ : int
         Number of epochs trained after pretraining.
+    max_iter_ : int
+        The epochs the last ``fit`` could train after the pretraining:
+        ``max_iter``, or the number that "auto" chose.
+    pretrain_max_iter_ : int
+        The pretraining epochs of the last first fit: ``pretrain_max_iter``,
+        or the number that "auto" chose.
     history_ : list of dict
         One record per epoch (see :class:`skvae.VAE`).
     loss_curve_ : list of float
@@ -287,6 +301,14 @@ default="relu"
     """
 
     _auto_batch_size = 100  # the paper's
+    #: ``max_iter="auto"``: the epochs that give about ``_auto_steps`` steps
+    #: of the main phase, within ``_auto_epochs`` (min, max).
+    _auto_steps = 150
+    _auto_epochs = (2, 50)
+    #: ``pretrain_max_iter="auto"``: about this many steps, at least this
+    #: many epochs.
+    _auto_pretrain_steps = 1000
+    _auto_pretrain_min_epochs = 10
 
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
@@ -298,6 +320,10 @@ default="relu"
         "pretrain_max_iter": [
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
+        ],
+        "max_iter": [
+            StrOptions({"auto"}),
+            Interval(Integral, 0, None, closed="left"),
         ],
         "init_params": [StrOptions({"spherical", "gmm"})],
         "shared_variance": ["boolean"],
@@ -324,7 +350,7 @@ default="relu"
         free_bits=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=50,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -413,7 +439,13 @@ default="relu"
         self.pretrain_history_: list[dict[str, Any]] = []
         epochs = self.pretrain_max_iter
         if epochs == "auto":
-            epochs = epochs_for_steps(1000, train[0].shape[0], batch_size, 50)
+            epochs = epochs_for_steps(
+                self._auto_pretrain_steps,
+                train[0].shape[0],
+                batch_size,
+                self._auto_pretrain_min_epochs,
+            )
+        self.pretrain_max_iter_ = epochs
         interrupted = None
         if epochs > 0:
             module.pretraining = True
@@ -460,6 +492,40 @@ default="relu"
         module.start_posterior_variance(0.1 * float(variances.mean()))
         if interrupted is not None:
             raise interrupted
+
+    # max_iter="auto" where BaseVAE predates it. The shared budget work gives
+    # BaseVAE the same rule (``_epoch_budget`` from ``_auto_steps`` and
+    # ``_auto_epochs``); there the two methods below step aside.
+    def _make_trainer(self, optimizer, batch_size: int, **overrides: Any):
+        trainer = super()._make_trainer(optimizer, batch_size, **overrides)
+        if _BASE_RESOLVES_AUTO or overrides:  # overrides: the pretraining
+            return trainer
+        fit = trainer.fit
+
+        def budgeted_fit(train, valid, *, max_epochs, stop_early=True, **kwargs):
+            if max_epochs == "auto":
+                max_epochs = epochs_for_steps(
+                    self._auto_steps, train[0].shape[0], batch_size, *self._auto_epochs
+                )
+            if stop_early:  # fit, not partial_fit
+                self.max_iter_ = max_epochs
+            return fit(
+                train, valid, max_epochs=max_epochs, stop_early=stop_early, **kwargs
+            )
+
+        trainer.fit = budgeted_fit
+        return trainer
+
+    def _warn_after_fit(self, result: Any, incremental: bool) -> None:
+        if _BASE_RESOLVES_AUTO or self.max_iter != "auto" or incremental:
+            super()._warn_after_fit(result, incremental)
+            return
+        # this BaseVAE compares max_iter with 0: show it the number chosen
+        self.max_iter = self.max_iter_
+        try:
+            super()._warn_after_fit(result, incremental)
+        finally:
+            self.max_iter = "auto"
 
     def _after_stopped_fit(self, X: np.ndarray, incremental: bool) -> None:
         """After Ctrl-C or a non-finite loss: the clusters of the model reached."""
