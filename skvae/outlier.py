@@ -57,7 +57,7 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     - ``min(200, ceil(4e8 / (w * batch)))`` optimisation steps, where
       ``w = 2 d width + 3 width latent`` is the work (multiply-adds) of one
       row's pass: narrow rows get 200 steps (their cost is the fixed cost of
-      a step), wide rows as many as that much work allows (122 steps for
+      a step), wide rows as many as that much work allows (121 steps for
       MNIST's 784 pixels at a batch of 32);
     - epochs: those steps over the rows, at least 2 and at most 50.
 
@@ -140,7 +140,7 @@ def _detector_steps(n_features, width, n_components, batch_size):
     >>> _detector_steps(64, 64, 8, 32)
     200
     >>> _detector_steps(784, 64, 16, 32)
-    122
+    121
     """
     weights = 2 * n_features * width + 3 * width * n_components
     return int(min(_MAX_STEPS, math.ceil(_WORK / (weights * batch_size))))
