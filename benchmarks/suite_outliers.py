@@ -38,7 +38,7 @@ with::
     SKVAE_NUM_THREADS=1 python benchmarks/suite_outliers.py --half tuning
     # --half reporting|all  --seeds 2  --quick  --only IsolationForest LOF
 
-Both halves, 2 seeds (the default), took about 6 minutes in all with one torch
+Both halves, 2 seeds (the default), took about 5 minutes in all with one torch
 thread on a shared 2-core machine; PyOD's VAE is the slowest method (2.4 s a
 task).
 """
