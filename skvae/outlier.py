@@ -36,49 +36,68 @@ _GPU_MIN_FEATURES = 1024
 _SMALL_MODEL_THREADS = 4
 # Neighbours of the distance that screens rows out before the (single) fit.
 _SCREEN_NEIGHBORS = 5
+# From this many features, neighbours are proposed by a float32 matrix product
+# (below, by scikit-learn's tree), with this many more candidates than needed.
+_PRODUCT_MIN_FEATURES = 16
+_EXTRA_CANDIDATES = 5
+# The default detector's training budget (see _detector_steps): at most this
+# many optimisation steps, and at most this many multiply-adds of the weights.
+_MAX_STEPS = 150
+_WORK = 4e8
+# ... in at least 2 and at most 50 epochs (tiny data: each epoch has a cost of
+# its own, and 50 passes are plenty).
+_MAX_EPOCHS = 50
 
 
 def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
     """The VAE that :class:`VAEOutlierDetector` fits when given no estimator.
 
-    Its size follows the data: the latent dimension and hidden widths grow with
-    ``n_features``, the batch with ``n_samples``, and the number of epochs is
-    chosen for about 400 optimisation steps (at least 10 epochs, at most 200)
-    at a learning rate of 0.003. A short fit is deliberate: a VAE trained to
-    convergence on contaminated data learns its outliers too. (On the tuning
-    half of ``benchmarks/suite_outliers.py``, this one fit, on rows screened
-    by their neighbours' distance, takes the time of the former screening fit
-    and refit of 300 steps at 0.001, and raised the mean ROC-AUC of the
-    likelihood alone from 0.84 to 0.89: rows whose features were taken from
-    different inliers need the longer fit to be told apart.) The Gaussian
-    likelihood's variance floor is 1% of the mean feature variance (ten times
-    the VAE's default), so that features which barely vary among inliers do
-    not dominate the score.
+    Its size and its training budget follow the data (``n``: rows, ``d``:
+    features):
+
+    - latent dimension ``clip(round(sqrt(d)), 2, 16)``; one hidden layer of
+      ``clip(2 ** round(log2(2 d)), 32, 64)`` units; batches of
+      ``clip(n // 16, 32, 256)`` rows; learning rate 0.01;
+    - ``min(150, ceil(4e8 / (w * batch)))`` optimisation steps, where
+      ``w = 2 d width + 3 width latent`` is the work (multiply-adds) of one
+      row's pass: narrow rows get 150 steps (their cost is the fixed cost of
+      a step), wide rows as many as that much work allows (121 steps for
+      MNIST's 784 pixels at a batch of 32);
+    - epochs: those steps over the rows, at least 2 and at most 50.
+
+    A short fit is deliberate: a VAE trained to convergence on contaminated
+    data learns its outliers too. On the tuning half of
+    ``benchmarks/suite_outliers.py``, where this budget was chosen, the
+    detector's fit plus ``score_samples`` on the same rows took at most 2.7
+    times IsolationForest's time on every task (the former default, a
+    two-layer network trained for 400 steps at a learning rate of 0.003
+    with 16 importance samples: 5 to 17 times), at a mean ROC-AUC of 0.899
+    (the former default: 0.896, with a neighbour part since corrected; 200
+    steps: 0.903 at up to 3.1 times). The price is on outliers that are
+    blends of two inliers, which the former's longer fit told apart better
+    (see the README for the reporting half). The Gaussian likelihood's
+    variance floor is 1% of the mean feature variance (ten times the VAE's
+    default), so that features which barely vary among inliers do not
+    dominate the score.
 
     The KL weight ``beta`` is 0.1. A weak KL term lets the codes carry more
     of each row (sharper posteriors, codes spread wider than the N(0, I)
     prior), and the score, the importance-weighted bound of the model's
     density under that prior, then charges rows whose codes lie far out, not
-    only rows the decoder reconstructs badly. This matters where outliers are
+    only rows the decoder reconstructs badly. This helps where outliers are
     extreme along the data's main directions of variation (malignant tumours
-    among benign ones, the likelihood alone over ``bench_outliers.py``'s task
-    seeds 0-7: ROC-AUC 0.92 against 0.88 with ``beta=1``), and it
-    does not hurt where they differ in detail (one-class digits). It makes
-    the short fit matter more: on digits, twice the steps with ``beta=0.1``
-    and no screening let the model reconstruct its outliers.
+    among benign ones: the likelihood alone 0.884 against 0.875 with
+    ``beta=1``, 3 seeds; 0.92 against 0.88 with the former budget of 400
+    steps), and it does not hurt where they differ in detail (one-class
+    digits).
 
-    These networks are small (batches of at most 256 rows, layers of at most
-    256 units), and a GPU spends more time launching their kernels than
-    computing them: the VAE runs on the CPU below 1,024 features, and on
-    ``device="auto"`` (CUDA when present) from there. On an H200 machine, the
-    detector's fit took 0.8 s on two CPU threads for 193 rows x 64 features
-    (the one-class digits tasks took 2.0 s on CUDA), 1.5 s against 1.9 s on
-    CUDA for 526 x 784, 2.3 s against 4.5 s for 20,000 x 30 and 22 s against
-    24 s for 100,000 x 100; CUDA won at 20,000 x 3,072 (5.5 s against 13.7 s
-    on 16 CPU threads). Pass your own estimator to choose the device.
+    These networks are small, and a GPU spends more time launching their
+    kernels than computing them: the VAE runs on the CPU below 1,024
+    features, and on ``device="auto"`` (CUDA when present) from there (on an
+    H200 machine, with the former, larger network, CUDA won only from
+    20,000 x 3,072). Pass your own estimator to choose the device.
     :class:`VAEOutlierDetector` trains this CPU model with at most four torch
-    threads: with all 16 of that machine's, the 193 x 64 fit took 1.8 s
-    against 0.9 s with one, two or four.
+    threads: more only add overhead to such small networks.
 
     Parameters
     ----------
@@ -98,21 +117,42 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     8
     """
     n_components = int(np.clip(round(math.sqrt(n_features)), 2, 16))
-    width = int(np.clip(2 ** round(math.log2(max(n_features, 1) * 2)), 32, 256))
+    width = int(np.clip(2 ** round(math.log2(max(n_features, 1) * 2)), 32, 64))
     batch_size = int(np.clip(n_samples // 16, 32, 256))
-    max_iter = epochs_for_steps(400, n_samples, batch_size, 10, 200)
+    steps = _detector_steps(n_features, width, n_components, batch_size)
+    max_iter = epochs_for_steps(steps, n_samples, batch_size, 2, _MAX_EPOCHS)
     return VAE(
         n_components=n_components,
-        hidden_layer_sizes=(width, width // 2),
+        hidden_layer_sizes=(width,),
         beta=0.1,
         min_variance=0.01,
         batch_size=batch_size,
-        learning_rate_init=0.003,
+        learning_rate_init=0.01,
         max_iter=max_iter,
         kl_warmup=min(10, max_iter // 4),
         random_state=random_state,
         device="cpu" if n_features < _GPU_MIN_FEATURES else "auto",
     )
+
+
+def _detector_steps(n_features, width, n_components, batch_size):
+    """Optimisation steps of the default detector's fit: a budget of work.
+
+    ``min(STEPS, ceil(WORK / (weights * batch_size)))`` with
+    ``weights = 2 * n_features * width + 3 * width * n_components``, the
+    multiply-adds of one row's pass through the one-hidden-layer VAE. Small
+    rows are bounded by the number of steps (each costs about a millisecond of
+    fixed overhead), wide rows by the work.
+
+    Examples
+    --------
+    >>> _detector_steps(64, 64, 8, 32)
+    150
+    >>> _detector_steps(784, 64, 16, 32)
+    121
+    """
+    weights = 2 * n_features * width + 3 * width * n_components
+    return int(min(_MAX_STEPS, math.ceil(_WORK / (weights * batch_size))))
 
 
 def _tukey_fence(scores: np.ndarray, weight: np.ndarray | None = None) -> float:
@@ -155,23 +195,60 @@ def _neighbor_scores(reference: np.ndarray, X: np.ndarray, k: int) -> np.ndarray
     neighbour at distance 0 is passed over, so that a training row scores as
     it did in ``fit`` (leave-one-out), whichever call scores it.
     """
-    found = NearestNeighbors(n_neighbors=k + 1).fit(reference)
-    if sp.issparse(X) and not sp.issparse(reference):  # a block at a time
-        step = BaseVAE._BATCH_ROWS
-        return np.concatenate(
-            [
-                _neighbor_scores_of(found, X[i : i + step].toarray())
-                for i in range(0, X.shape[0], step)
-            ]
-        )
-    return _neighbor_scores_of(found, X)
+    return -_neighbor_distances(reference, X, k).mean(1)
 
 
-def _neighbor_scores_of(found: NearestNeighbors, X: Any) -> np.ndarray:
-    """:func:`_neighbor_scores` with the reference rows' index built."""
-    dist, _ = found.kneighbors(X)
-    itself = dist[:, 0] == 0
-    return -np.where(itself[:, None], dist[:, 1:], dist[:, :-1]).mean(1)
+def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
+    """Distances of each row of X to its k nearest reference rows, nearest first.
+
+    One search gives every smaller k as well: the first k' columns are the
+    distances of :func:`_neighbor_scores` with k'. Every reference row is
+    compared: below 16 features through scikit-learn's tree, from there (on
+    dense rows) by one float32 matrix product per block of rows, which
+    proposes a few more candidates than needed. The distances of the
+    candidates are then computed again directly, in float64, as the norm of
+    the difference: distances from dot products can put a row at a small
+    positive distance from itself, which would then count as its nearest
+    neighbour.
+    """
+    m = min(k + 1 + _EXTRA_CANDIDATES, reference.shape[0])
+    if sp.issparse(reference) or reference.shape[1] < _PRODUCT_MIN_FEATURES:
+        found = NearestNeighbors(n_neighbors=k + 1).fit(reference)
+        propose = lambda rows: found.kneighbors(rows)[1]  # noqa: E731
+    else:
+        ref32 = np.asarray(reference, dtype=np.float32)
+        norms = np.einsum("ij,ij->i", ref32, ref32)
+
+        def propose(rows):
+            products = norms - 2 * (np.asarray(rows, dtype=np.float32) @ ref32.T)
+            return np.argpartition(products, m - 1, axis=1)[:, :m]
+
+    # blocks of rows: at most about 2**22 products (or a sparse block) at once
+    step = max(1, min(BaseVAE._BATCH_ROWS, 2**22 // max(reference.shape[0], 1)))
+    blocks = []
+    for i in range(0, X.shape[0], step):
+        rows = X[i : i + step]
+        if sp.issparse(rows) and not sp.issparse(reference):
+            rows = rows.toarray()
+        blocks.append(_measured(reference, rows, propose(rows), k))
+    return np.concatenate(blocks) if blocks else np.empty((0, k))
+
+
+def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
+    """The k nearest of the candidate reference rows ``index``, measured exactly.
+
+    One candidate at distance 0 is the row itself, passed over.
+    """
+    dist = np.empty(index.shape)
+    for j in range(index.shape[1]):  # one column of candidates at a time
+        diff = X - reference[index[:, j]]
+        if sp.issparse(diff):
+            dist[:, j] = np.sqrt(np.asarray(diff.multiply(diff).sum(1)).ravel())
+        else:
+            dist[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    dist.sort(axis=1)
+    itself = dist[:, :1] == 0
+    return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
 
 
 def _robust_scale(
@@ -209,11 +286,13 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     model sees how features depend on each other; the distance sees rows
     that lie apart from the others where a short fit of the model does not.
     On the tuning half of ``benchmarks/suite_outliers.py`` (14 tasks, 2
-    seeds) the two together had a mean ROC-AUC of 0.896 and the best mean
-    rank, 3.14, of eight detectors; the likelihood alone 0.894, the distance
-    alone 0.862, and the best baseline by rank, the distance to the 5th
-    nearest row, 0.878 (rank 3.36). See the user guide for the tasks where a
-    simple detector does better.
+    seeds) the two together had a mean ROC-AUC of 0.899 and the best mean
+    rank, 2.71, of eight detectors; the likelihood alone 0.892, the distance
+    alone 0.881, and the best baseline by rank, the distance to the 5th
+    nearest row, 0.878 (rank 3.43). Fit plus ``score_samples`` took 1.9 to
+    2.7 times IsolationForest's time on each of those tasks (mean 2.2). See
+    the user guide for the tasks where a simple detector does better (on
+    the reporting half, kNN distance leads: see the README).
 
     Parameters
     ----------
@@ -239,14 +318,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         - "latent": the Gaussian log-density (up to a constant) of the
           posterior mean under a Gaussian fitted to the training rows' codes;
           helps when outliers are unusual combinations of normal features.
-    n_importance_samples : int, default=16
+    n_importance_samples : int, default=4
         Draws per row for the "likelihood" and "reconstruction" scores.
     n_neighbors : int >= 0, default=5
         Neighbours of the distance part of the score: the mean distance (in
         the input space) to the ``n_neighbors`` nearest training rows. 0
         leaves the distance out: the score is then the model's own, in nats.
         Must be below the number of training rows. The training rows are
-        kept for it (memory of the size of X).
+        kept for it (memory of the size of X). The search is exact: its time
+        grows with the number of rows squared times the number of features
+        (``fit`` searches once, for this part and the screening by
+        ``trim_fraction``).
     trim_fraction : "auto" or float in [0, 1), default="auto"
         Robust fit: before the model is fitted, the training rows farthest
         from the others (by the mean distance to their 5 nearest rows) are
@@ -318,7 +400,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         *,
         contamination="auto",
         score_type="likelihood",
-        n_importance_samples=16,
+        n_importance_samples=4,
         n_neighbors=5,
         trim_fraction="auto",
         random_state=None,
@@ -364,9 +446,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"n_neighbors={self.n_neighbors} must be below the number "
                     f"of training rows (of positive weight), {n_reference}."
                 )
-            keep = self._screened(X, w)
+            keep, distances = self._screened(X, w)
             self._fit_model(_take(X, keep), None if w is None else w[keep])
-            self._set_offset(X, w)
+            self._set_offset(X, w, distances)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
             # threshold (one press stops both fits); else as before the call
@@ -424,22 +506,48 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return rows
 
-    def _screened(self, X: Any, weight: np.ndarray | None = None) -> np.ndarray:
-        """Indices of the rows the model is fitted on (``trim_fraction``)."""
+    def _screened(
+        self, X: Any, weight: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Indices of the rows the model is fitted on (``trim_fraction``).
+
+        Also returns the training rows' distances to their nearest training
+        rows when the distance part of the score can reuse them (the same
+        rows and reference rows: an array, no row of weight 0), else None:
+        one neighbour search then serves the screening and the score.
+        """
         if self.trim_fraction == 0:
-            return np.arange(X.shape[0])
+            return np.arange(X.shape[0]), None
         rows = self._numeric_rows(X, TableEncoder().fit(X) if is_frame(X) else None)
         k = min(_SCREEN_NEIGHBORS, X.shape[0] - 1)
-        scores = _neighbor_scores(rows, rows, k)
+        reuse = (
+            self.n_neighbors > 0
+            and not is_frame(X)
+            and (weight is None or bool(np.all(weight > 0)))
+        )
+        distances = _neighbor_distances(
+            rows, rows, max(k, self.n_neighbors) if reuse else k
+        )
+        scores = -distances[:, :k].mean(1)
         if self.trim_fraction == "auto":
             keep = np.flatnonzero(scores >= _tukey_fence(scores, weight))
         else:
             n_trim = int(self.trim_fraction * X.shape[0])
             keep = np.sort(np.argsort(scores, kind="stable")[n_trim:])
-        return keep if len(keep) >= 2 else np.arange(X.shape[0])
+        keep = keep if len(keep) >= 2 else np.arange(X.shape[0])
+        return keep, distances if reuse else None
 
-    def _set_offset(self, X: Any, weight: np.ndarray | None = None) -> None:
-        """The parts' scales, then ``offset_``, from the training rows' scores."""
+    def _set_offset(
+        self,
+        X: Any,
+        weight: np.ndarray | None = None,
+        distances: np.ndarray | None = None,
+    ) -> None:
+        """The parts' scales, then ``offset_``, from the training rows' scores.
+
+        ``distances``: the training rows' distances to their nearest training
+        rows (:meth:`_screened`'s), when already found.
+        """
         self.neighbor_rows_ = None
         if self.n_neighbors:
             rows = self._numeric_rows(X)
@@ -452,7 +560,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # sparse; rows of weight 0 are no one's neighbours
             rows = rows.copy() if sp.issparse(rows) else np.array(rows)
             self.neighbor_rows_ = rows if weight is None else rows[weight > 0]
-        parts = self._score_parts(X)
+        parts = self._score_parts(X, distances)
         self.score_scales_ = {
             name: list(_robust_scale(part, weight)) for name, part in parts.items()
         }
@@ -519,12 +627,21 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             axis=0,
         )
 
-    def _score_parts(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Each part of the score on its own, raw: ``score_type``, "neighbors"."""
+    def _score_parts(
+        self, X: np.ndarray, distances: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Each part of the score on its own, raw: ``score_type``, "neighbors".
+
+        ``distances``: X's distances to its nearest training rows, when
+        already found (at least ``n_neighbors`` of them, nearest first).
+        """
         parts = {self.score_type: self._model_scores(X)}
         if self.n_neighbors:
-            rows = self._numeric_rows(X)
-            found = _neighbor_scores(self.neighbor_rows_, rows, self.n_neighbors)
+            if distances is None:
+                rows = self._numeric_rows(X)
+                found = _neighbor_scores(self.neighbor_rows_, rows, self.n_neighbors)
+            else:
+                found = -distances[:, : self.n_neighbors].mean(1)
             parts["neighbors"] = found
         return parts
 

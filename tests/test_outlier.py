@@ -122,8 +122,10 @@ def test_weak_kl_finds_outliers_along_the_main_directions():
             warnings.simplefilter("ignore", ConvergenceWarning)
             det = VAEOutlierDetector(vae, n_neighbors=0).fit(X)
         beta_one.append(roc_auc_score(is_outlier, -det.score_samples(X)))
-    assert np.mean(default) > 0.9
-    assert np.mean(default) > np.mean(beta_one) + 0.02
+    # with the short default budget (150 steps) the margin is small: 0.884
+    # against 0.875 (it was 0.02 with the former 400 steps)
+    assert np.mean(default) > 0.86
+    assert np.mean(default) > np.mean(beta_one)
 
 
 def test_pipeline_with_minmax_scaler(task):
@@ -161,14 +163,53 @@ def test_default_estimator_adapts_to_the_data():
     assert small.hidden_layer_sizes[0] < large.hidden_layer_sizes[0]
     assert small.batch_size < large.batch_size
     assert small.max_iter > large.max_iter
-    # Epochs follow a budget of optimisation steps whatever the size.
-    for n, d in [(300, 10), (5_000, 64), (300_000, 500)]:
+    # Epochs follow a budget: at most 150 steps, and at most 4e8 multiply-adds
+    # of the weights (one epoch over, at least 2 and at most 50 epochs).
+    for n, d in [
+        (20, 4),
+        (300, 10),
+        (500, 64),
+        (527, 784),
+        (5_000, 64),
+        (300_000, 500),
+    ]:
         vae = default_detector_vae(n, d)
-        steps = vae.max_iter * math.ceil(n / vae.batch_size)
-        assert vae.max_iter == 10 or steps <= 2 * 300
+        per_epoch = math.ceil(n / vae.batch_size)
+        steps = vae.max_iter * per_epoch
+        (width,) = vae.hidden_layer_sizes
+        work = 2 * d * width + 3 * width * vae.n_components
+        assert 2 <= vae.max_iter <= 50
+        assert vae.max_iter == 2 or steps < 150 + per_epoch
+        assert vae.max_iter == 2 or steps * vae.batch_size * work < 4e8 + per_epoch * (
+            vae.batch_size * work
+        )
+    # wide rows get fewer steps than narrow ones: each costs more work
+    assert (
+        default_detector_vae(500, 784).max_iter < default_detector_vae(500, 64).max_iter
+    )
     # Small networks run faster on the CPU; wide rows may use a GPU.
     assert default_detector_vae(300, 64).device == "cpu"
     assert default_detector_vae(20_000, 3072).device == "auto"
+
+
+def test_a_training_row_is_not_its_own_neighbour():
+    # On wide standardised rows, a search by dot products puts many rows at a
+    # small positive distance from themselves (121 of breast cancer's 569);
+    # the distances are computed again, so a training row is left out of its
+    # own neighbours exactly, in fit and in score_samples alike.
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    det = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0).fit(X)
+    dist, _ = NearestNeighbors(n_neighbors=5).fit(X).kneighbors()  # leaves itself out
+    expected = -dist.mean(1)
+    np.testing.assert_allclose(det._score_parts(X)["neighbors"], expected, rtol=1e-10)
+    # the scale of the part (set in fit, from the search that screened the
+    # rows) is that of the same distances
+    q1, median, q3 = np.percentile(expected, [25, 50, 75])
+    np.testing.assert_allclose(det.score_scales_["neighbors"], [median, q3 - q1])
+    # a new row equal to a training row is that training row's distance
+    np.testing.assert_allclose(
+        det._score_parts(X[:3].copy())["neighbors"], expected[:3], rtol=1e-10
+    )
 
 
 def test_default_model_trains_with_few_threads(small_X, monkeypatch):
@@ -221,7 +262,7 @@ def test_the_neighbor_distance_part_helps_the_likelihood(digits):
     # n_neighbors=0: the model's own score, in nats
     np.testing.assert_allclose(
         alone.score_samples(X),
-        alone.estimator_._row_scores(X, "log_likelihood", 16),
+        alone.estimator_._row_scores(X, "log_likelihood", alone.n_importance_samples),
     )
 
 
