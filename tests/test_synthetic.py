@@ -283,3 +283,19 @@ def test_quantile_records_are_checked():
         TableEncoder.from_record(plain).decode(enc.transform(frame)).shape
         == frame.shape
     )
+
+
+def test_imputer_fills_quantile_columns_inside_their_range():
+    from skvae import VAEImputer
+
+    frame = diabetes_table()
+    holes = frame.copy()
+    holes.loc[::5, "bmi"] = np.nan
+    model = tiny(VAE, likelihood={"quantile": ["bmi", "s1", "age"]}, max_iter=5)
+    imputer = VAEImputer(model, n_importance_samples=4, random_state=0)
+    imputer.set_output(transform="pandas")
+    filled = imputer.fit_transform(holes)
+    assert imputer.table_encoder_.types_["bmi"] == "quantile"
+    seen = holes["bmi"].notna()
+    assert filled.loc[seen, "bmi"].equals(holes.loc[seen, "bmi"])
+    assert filled["bmi"].between(holes["bmi"].min(), holes["bmi"].max()).all()
