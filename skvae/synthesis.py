@@ -18,7 +18,7 @@ from skvae._data import epochs_for_steps
 from skvae._frames import _kind, is_frame
 
 #: Optimisation steps the recipe aims at (bounded by :data:`EPOCH_BOUNDS`).
-STEPS = 1000
+STEPS = 1500
 #: Fewest and most epochs of the recipe.
 EPOCH_BOUNDS = (30, 300)
 
@@ -36,7 +36,7 @@ def tabular_synthesizer(
     range seen in ``fit`` (integer columns rounded) and values seen often
     keep their share. Category, string and boolean columns get categorical
     and Bernoulli likelihoods. The batch size is an eighth of the rows
-    (between 16 and 128) and the epochs give about 1,000 optimisation steps
+    (between 16 and 128) and the epochs give about 1,500 optimisation steps
     (30 to 300 epochs), stopping earlier when the training loss has not
     improved for 50 epochs. The rule depends on the number of rows only.
 
