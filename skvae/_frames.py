@@ -793,6 +793,11 @@ def _quantile_knots(series: Any, name: Any) -> tuple[np.ndarray, ...]:
 
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise ValueError(
+            f"Column {name!r} has no observed value (all missing); drop it "
+            "before fitting."
+        )
     if not np.isfinite(values).all():
         raise ValueError(f"Column {name!r} holds infinite values.")
     u, counts = np.unique(values, return_counts=True)

@@ -185,6 +185,9 @@ def test_quantile_needs_number_columns_of_a_table():
         TableEncoder({"quantile": ["species"]}).fit(iris_table())
     with pytest.raises(ValueError, match="Unknown column types"):
         TableEncoder({"quantiel": ["species"]}).fit(iris_table())
+    empty = pd.DataFrame({"x": [np.nan, np.nan], "c": ["a", "b"]})
+    with pytest.raises(ValueError, match="'x' has no observed value"):
+        TableEncoder({"quantile": ["x"]}).fit(empty)
     X = load_iris().data
     with pytest.raises(ValueError, match="Unknown column types"):
         tiny(VAE, likelihood={"quantile": [0]}).fit(X)
