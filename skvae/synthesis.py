@@ -84,9 +84,12 @@ def tabular_synthesizer(
             "tabular_synthesizer configures a model for a pandas DataFrame; got "
             f"{type(X).__name__}. For an array, use VAE and sample(n, noise=True)."
         )
+    # columns by name where names are strings, else by position (an integer
+    # label would be read as a position)
+    named = all(isinstance(name, str) for name in X.columns)
     numbers = [
-        name
-        for name, dtype in zip(X.columns, X.dtypes, strict=True)
+        name if named else j
+        for j, (name, dtype) in enumerate(zip(X.columns, X.dtypes, strict=True))
         if _kind(dtype) in ("float", "integer")
     ]
     n_samples = X.shape[0]

@@ -302,3 +302,14 @@ def test_imputer_fills_quantile_columns_inside_their_range():
     seen = holes["bmi"].notna()
     assert filled.loc[seen, "bmi"].equals(holes.loc[seen, "bmi"])
     assert filled["bmi"].between(holes["bmi"].min(), holes["bmi"].max()).all()
+
+
+def test_recipe_names_columns_by_position_where_labels_are_numbers():
+    frame = iris_table()
+    frame.columns = [7, 5, 3, 1, 9]  # integer labels, not the positions
+    synth = tabular_synthesizer(frame, random_state=0, max_iter=2)
+    assert synth.likelihood == {"quantile": [0, 1, 2, 3]}
+    synth.fit(frame)
+    assert synth.table_encoder_.types_[5] == "quantile"
+    assert synth.table_encoder_.types_[9] == "categorical"
+    assert synth.sample(5, random_state=0, noise=True).dtypes.equals(frame.dtypes)
