@@ -32,7 +32,7 @@ is the plain recipe. The comparators are at their default settings. SDV,
 ctgan and sdmetrics need pandas < 3, so the benchmark has a virtual
 environment of its own::
 
-    make bench-synthetic                                   # all of it
+    make bench-synthetic BENCH_ARGS="--seeds 3"            # the README's figures
     make bench-synthetic BENCH_ARGS="--methods skvae copula --seeds 1"
 
 Methods whose package is missing are reported as skipped; without sdmetrics
