@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from skvae.outlier import VAEOutlierDetector, default_detector_vae
     from skvae.oversample import VAEOverSampler, default_oversampler_vae
     from skvae.persistence import load, save
+    from skvae.synthesis import tabular_synthesizer
 
 #: Each public name and the module that defines it (a submodule: itself).
 #: A public name goes here, in ``__all__`` and in docs/api.rst (a test checks).
@@ -58,6 +59,7 @@ _MODULES = {
     "load": "skvae.persistence",
     "metrics": "skvae.metrics",
     "save": "skvae.persistence",
+    "tabular_synthesizer": "skvae.synthesis",
     "to_onnx": "skvae.export",
 }
 
@@ -86,6 +88,7 @@ __all__ = [
     "load",
     "metrics",
     "save",
+    "tabular_synthesizer",
     "to_onnx",
 ]
 

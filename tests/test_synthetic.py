@@ -7,8 +7,9 @@ import torch
 from conftest import SPECIES, diabetes_table, iris_table, tiny
 from sklearn.datasets import load_digits, load_iris
 
-from skvae import VAE, ConditionalVAE, VaDE
+from skvae import VAE, ConditionalVAE, VaDE, tabular_synthesizer
 from skvae._base import sample_in_blocks
+from skvae._frames import TableEncoder
 from skvae.nn.likelihoods import drawing
 
 
@@ -124,3 +125,191 @@ def test_drawing_is_undone_after_the_block(iris_vae):
         with drawing(torch.Generator().manual_seed(0)):
             module.decode_mean(z)
         assert torch.equal(before, module.decode_mean(z))
+
+
+# ----------------------------------------------- quantile columns and recipe
+def _zero_inflated_table():
+    """Diabetes with a bounded float column (a share in [0, 1]) and many zeros."""
+    frame = diabetes_table()
+    frame["share"] = (frame["bmi"] - frame["bmi"].min()) / np.ptp(frame["bmi"])
+    frame["spend"] = np.where(frame["s5"] > frame["s5"].median(), frame["s1"], 0.0)
+    return frame
+
+
+def test_quantile_columns_round_trip_exactly_and_are_normal_scores():
+    frame = _zero_inflated_table()
+    numbers = [c for c in frame.columns if c != "sex"]
+    enc = TableEncoder({"quantile": numbers}).fit(frame)
+    assert all(enc.types_[c] == "quantile" for c in numbers)
+    assert enc.types_["sex"] == "categorical"
+    assert enc.spec_["gaussian"] == [
+        enc._slices[frame.columns.get_loc(c)][0] for c in numbers
+    ]
+    encoded = enc.transform(frame)
+    assert enc.decode(encoded).equals(frame)  # exact: the imputer keeps values
+    scores = encoded[:, enc._slices[frame.columns.get_loc("s1")][0]]
+    assert abs(scores.mean()) < 0.05
+    assert 0.9 < scores.std() < 1.05
+    assert frame.equals(_zero_inflated_table())  # the input is not modified
+
+
+def test_quantile_decoding_stays_in_range_and_keeps_point_masses():
+    frame = _zero_inflated_table()
+    enc = TableEncoder({"quantile": ["age", "share", "spend"]}).fit(frame)
+    z = np.random.RandomState(0).normal(0, 1.5, size=(4000, enc.n_encoded_))
+    z[:, 1:3] = [1.0, 0.0]  # a valid one-hot "sex"
+    rows = enc.decode(z)
+    for column in ["age", "share", "spend"]:
+        assert rows[column].between(frame[column].min(), frame[column].max()).all()
+    assert rows["age"].dtype == np.int64
+    assert set(rows["age"]) <= set(range(frame["age"].min(), frame["age"].max() + 1))
+    # standard normal scores give the column's own zero share back
+    z = np.random.RandomState(1).normal(size=(4000, enc.n_encoded_))
+    z[:, 1:3] = [1.0, 0.0]
+    zeros = (enc.decode(z)["spend"] == 0).mean()
+    assert abs(zeros - (frame["spend"] == 0).mean()) < 0.03
+
+
+def test_log_jacobian_is_the_derivative_of_the_scores():
+    frame = _zero_inflated_table()[["bmi", "s1"]]
+    enc = TableEncoder({"quantile": ["bmi", "s1"]}).fit(frame)
+    rows = frame.iloc[:20] + 0.013  # inside segments
+    step = 1e-4
+    up, down = enc.transform(rows + step), enc.transform(rows - step)
+    numeric = np.log((up - down) / (2 * step)).sum(axis=1)
+    np.testing.assert_allclose(enc.log_jacobian(rows), numeric, rtol=1e-5)
+
+
+def test_quantile_needs_number_columns_of_a_table():
+    with pytest.raises(ValueError, match=r"only number .* can be 'quantile'"):
+        TableEncoder({"quantile": ["species"]}).fit(iris_table())
+    with pytest.raises(ValueError, match="Unknown column types"):
+        TableEncoder({"quantiel": ["species"]}).fit(iris_table())
+    empty = pd.DataFrame({"x": [np.nan, np.nan], "c": ["a", "b"]})
+    with pytest.raises(ValueError, match="'x' has no observed value"):
+        TableEncoder({"quantile": ["x"]}).fit(empty)
+    X = load_iris().data
+    with pytest.raises(ValueError, match="Unknown column types"):
+        tiny(VAE, likelihood={"quantile": [0]}).fit(X)
+    with pytest.raises(TypeError, match="DataFrame"):
+        tabular_synthesizer(X)
+
+
+def test_recipe_gives_typed_tables_inside_their_ranges():
+    frame = _zero_inflated_table()
+    frame["flag"] = frame["s4"] > 4  # a boolean column
+    synth = tabular_synthesizer(frame, random_state=0, max_iter=20)
+    assert isinstance(synth, VAE)
+    assert synth.batch_size == len(frame) // 8
+    assert synth.likelihood == {
+        "quantile": [c for c in frame if c not in ("sex", "flag")]
+    }
+    synth.fit(frame)
+    assert synth.table_encoder_.types_["flag"] == "bernoulli"
+    rows = synth.sample(500, random_state=0, noise=True)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert list(rows.columns) == list(frame.columns)
+    assert set(rows["sex"]) == {"female", "male"}
+    for column in frame.columns.drop(["sex", "flag"]):
+        assert rows[column].between(frame[column].min(), frame[column].max()).all()
+    assert 0 < (rows["spend"] == 0).mean() < 1
+    assert rows.equals(synth.sample(500, random_state=0, noise=True))
+    # a model fitted on raw (unscaled) columns still scores in finite nats
+    assert np.isfinite(synth.score_samples(frame)).all()
+
+
+def test_recipe_rows_of_the_asked_class_and_no_copies():
+    from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+
+    frame = iris_table()
+    train, held = train_test_split(
+        frame, test_size=0.3, random_state=0, stratify=frame["species"]
+    )
+    X, y = train.drop(columns="species"), train["species"]
+    synth = tabular_synthesizer(
+        X, y, random_state=0, hidden_layer_sizes=(32,), n_components=2, max_iter=80
+    )
+    assert isinstance(synth, ConditionalVAE)
+    synth.fit(X, y)
+    judge = KNeighborsClassifier(5).fit(X, y)  # real rows: 0.95 right
+    for species in SPECIES:
+        point = synth.sample(100, random_state=1, y=species)
+        assert (judge.predict(point) == species).mean() > 0.85, species
+        rows = synth.sample(100, random_state=1, y=species, noise=True)
+        assert rows.dtypes.equals(X.dtypes)
+        assert (judge.predict(rows) == species).mean() > 0.7, species
+    # copying check: synthetic rows are no closer to the training rows than
+    # real held-out rows are, and none is a training row
+    rows = synth.sample(len(held), random_state=2, y=held["species"], noise=True)
+    scale = X.std()
+    near = NearestNeighbors(n_neighbors=1).fit(X / scale)
+    synthetic = np.median(near.kneighbors(rows / scale)[0])
+    real = np.median(near.kneighbors(held.drop(columns="species") / scale)[0])
+    assert synthetic >= 0.8 * real
+    assert not rows.merge(X.drop_duplicates()).shape[0]
+
+
+def test_quantile_models_save_and_load(tmp_path):
+    from skvae import load, save
+
+    frame = diabetes_table()
+    model = tabular_synthesizer(frame, random_state=0, max_iter=2).fit(frame)
+    save(model, tmp_path / "m.skvae")
+    loaded = load(tmp_path / "m.skvae")
+    assert loaded.table_encoder_.types_ == model.table_encoder_.types_
+    expected = model.sample(20, random_state=0, noise=True)
+    assert loaded.sample(20, random_state=0, noise=True).equals(expected)
+
+
+def test_quantile_records_are_checked():
+    frame = diabetes_table()
+    enc = TableEncoder({"quantile": ["age", "bmi"]}).fit(frame)
+    record = enc.to_record()
+    again = TableEncoder.from_record(record)
+    assert again.decode(enc.transform(frame)).equals(frame)
+    j = list(frame.columns).index("bmi")
+    bad = dict(record, quantiles=list(record["quantiles"]))
+    bad["quantiles"][j] = [
+        list(reversed(record["quantiles"][j][0])),
+        *record["quantiles"][j][1:],
+    ]
+    with pytest.raises(ValueError, match="invalid quantile knots"):
+        TableEncoder.from_record(bad)
+    bad["quantiles"] = [None] * len(frame.columns)  # types say quantile
+    with pytest.raises(ValueError, match="quantile knots"):
+        TableEncoder.from_record(bad)
+    # a record written before quantile columns existed still loads
+    plain = TableEncoder().fit(frame).to_record()
+    del plain["quantiles"]
+    assert (
+        TableEncoder.from_record(plain).decode(enc.transform(frame)).shape
+        == frame.shape
+    )
+
+
+def test_imputer_fills_quantile_columns_inside_their_range():
+    from skvae import VAEImputer
+
+    frame = diabetes_table()
+    holes = frame.copy()
+    holes.loc[::5, "bmi"] = np.nan
+    model = tiny(VAE, likelihood={"quantile": ["bmi", "s1", "age"]}, max_iter=5)
+    imputer = VAEImputer(model, n_importance_samples=4, random_state=0)
+    imputer.set_output(transform="pandas")
+    filled = imputer.fit_transform(holes)
+    assert imputer.table_encoder_.types_["bmi"] == "quantile"
+    seen = holes["bmi"].notna()
+    assert filled.loc[seen, "bmi"].equals(holes.loc[seen, "bmi"])
+    assert filled["bmi"].between(holes["bmi"].min(), holes["bmi"].max()).all()
+
+
+def test_recipe_names_columns_by_position_where_labels_are_numbers():
+    frame = iris_table()
+    frame.columns = [7, 5, 3, 1, 9]  # integer labels, not the positions
+    synth = tabular_synthesizer(frame, random_state=0, max_iter=2)
+    assert synth.likelihood == {"quantile": [0, 1, 2, 3]}
+    synth.fit(frame)
+    assert synth.table_encoder_.types_[5] == "quantile"
+    assert synth.table_encoder_.types_[9] == "categorical"
+    assert synth.sample(5, random_state=0, noise=True).dtypes.equals(frame.dtypes)
