@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral
 
@@ -30,9 +31,11 @@ from skvae.models.vae import VAE
 # The default model's budget (default_imputer_vae and _HeldOutStop).
 HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
 PATIENCE_STEPS = 40  # optimisation steps without a better held-out error
+PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 MAX_STEPS = 3000  # the cap on the optimisation steps
 N_CUTS = 2  # learning-rate cuts on a plateau before stopping
 CUT = 0.3  # factor of each cut
+BATCH = 128  # the largest batch
 
 
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
@@ -56,10 +59,11 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry) are
     hidden from training, and after each epoch the model fills them. When
-    their error has not improved for 40 optimisation steps (at least two
-    epochs), the weights go back to the best ones and the learning rate is
-    cut to 0.3 of itself; at the third such plateau training stops, keeping
-    the weights with the lowest error. Each epoch's error is in the model's
+    their error has not improved for 40 optimisation steps or a tenth of the
+    steps so far, whichever is more (and at least two epochs), the weights
+    go back to the best ones and the learning rate is cut to 0.3 of itself;
+    at the third such plateau training stops, keeping the weights with the
+    lowest error. Each epoch's error is in the model's
     ``history_`` as ``"holdout_error"``. A model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry.
 
@@ -83,7 +87,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
     width = int(np.clip(8 * n_features, 32, 128))
-    batch_size = int(min(n_samples, 128))
+    batch_size = int(min(n_samples, BATCH))
     max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
         n_components=n_components,
@@ -463,7 +467,8 @@ class _HeldOutStop(Callback):
     (``train``). After each epoch the model fills them (the decoder's mean at
     the posterior mean) and their error is measured (squared, each column's
     divided by its observed variance). When it has not improved for
-    ``PATIENCE_STEPS`` optimisation steps (at least two epochs), the weights
+    ``PATIENCE_STEPS`` optimisation steps or ``PATIENCE_SHARE`` of the steps
+    so far, whichever is more (and at least two epochs), the weights
     go back to the best ones and the learning rate is cut by ``CUT``; at the
     plateau after ``N_CUTS`` cuts training stops. The best weights are kept.
     """
@@ -502,6 +507,7 @@ class _HeldOutStop(Callback):
         # the decoder's mean at the posterior mean: one cheap pass
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
         self.best, self.best_state, self.waited, self.cuts = np.inf, None, 0, 0
+        self.epochs = 0
 
     def error(self, module) -> float:
         module.eval()
@@ -514,6 +520,7 @@ class _HeldOutStop(Callback):
     def on_epoch_end(self, trainer, **kwargs):
         if self.rows.size == 0:
             return
+        self.epochs += 1
         err = self.error(trainer.module)
         kwargs["record"]["holdout_error"] = err
         if err < self.best:
@@ -524,7 +531,9 @@ class _HeldOutStop(Callback):
         else:
             self.waited += 1
             per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
-            if self.waited < max(2, -(-PATIENCE_STEPS // per_epoch)):
+            # patience: PATIENCE_STEPS steps, or a share of the steps so far
+            steps = max(PATIENCE_STEPS, PATIENCE_SHARE * self.epochs * per_epoch)
+            if self.waited < max(2, math.ceil(steps / per_epoch)):
                 return
             if self.cuts >= N_CUTS:
                 trainer.should_stop = True

@@ -34,6 +34,7 @@ def test_default_model_is_sized_by_the_table():
 def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatch):
     # a shorter patience, so that the test is quick; the mechanism is the same
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
     holes = _low_rank_holes(n=60)
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
@@ -84,6 +85,7 @@ def test_one_hot_groups_are_held_out_whole():
 
 def test_zero_weights_do_not_break_the_stopping_rule(monkeypatch):
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
     holes = _low_rank_holes(n=40, d=3)
     weight = np.r_[np.zeros(20), np.ones(20)]
     imputer = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
