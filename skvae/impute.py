@@ -36,6 +36,7 @@ MAX_STEPS = 3000  # the cap on the optimisation steps
 N_CUTS = 2  # learning-rate cuts on a plateau before stopping
 CUT = 0.3  # factor of each cut
 BATCH = 128  # the largest batch
+WIDTH = 8  # hidden units per feature (32 to 128)
 
 
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
@@ -86,7 +87,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     ('mask', 'auto', 'elbo')
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
-    width = int(np.clip(8 * n_features, 32, 128))
+    width = int(np.clip(WIDTH * n_features, 32, 128))
     batch_size = int(min(n_samples, BATCH))
     max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
