@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -22,8 +24,19 @@ from skvae._columns import resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
-from skvae._torch import draw_seed
+from skvae._torch import draw_seed, to_tensor
+from skvae._training import Callback
 from skvae.models.vae import VAE
+
+# The default model's budget (default_imputer_vae and _HeldOutStop).
+HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
+PATIENCE_STEPS = 40  # optimisation steps without a better held-out error
+PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
+MAX_STEPS = 3000  # the cap on the optimisation steps
+N_CUTS = 2  # learning-rate cuts on a plateau before stopping
+CUT = 0.3  # factor of each cut
+BATCH = 128  # the largest batch
+WIDTH = 8  # hidden units per feature (32 to 128)
 
 
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
@@ -37,9 +50,23 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     encoder, which is the proposal of that importance sampling: imputation
     error was lower on breast_cancer, wine and diabetes with 30% missing
     (Rainforth et al. 2018 explain why tighter bounds train weaker
-    encoders). Its size follows the table: the latent dimension grows with
-    ``n_features``, the batch with ``n_samples``, and the epochs are chosen
-    for about 6,000 optimisation steps (20 to 1,000 epochs).
+    encoders). Its size follows the table (``n`` rows, ``d`` columns):
+
+    - latent dimension ``clip(d // 2, 2, 16)``, two tanh hidden layers of
+      ``clip(8 * d, 32, 128)`` units;
+    - batches of ``min(n, 128)`` rows, Adam's learning rate 0.003;
+    - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
+
+    :class:`VAEImputer` stops it by the data: 10% of the observed entries
+    (never a row's or a column's last one; a one-hot group as one entry) are
+    hidden from training, and after each epoch the model fills them. When
+    their error has not improved for 40 optimisation steps or a tenth of the
+    steps so far, whichever is more (and at least two epochs), the weights
+    go back to the best ones and the learning rate is cut to 0.3 of itself;
+    at the third such plateau training stops, keeping the weights with the
+    lowest error. Each epoch's error is in the model's
+    ``history_`` as ``"holdout_error"``. A model passed as ``estimator`` (this
+    one included) trains as its own parameters say, on every observed entry.
 
     Parameters
     ----------
@@ -60,16 +87,18 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     ('mask', 'auto', 'elbo')
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
-    batch_size = int(np.clip(n_samples // 8, 16, 128))
-    max_iter = epochs_for_steps(6000, n_samples, batch_size, 20, 1000)
+    width = int(np.clip(WIDTH * n_features, 32, 128))
+    batch_size = int(min(n_samples, BATCH))
+    max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
         n_components=n_components,
-        hidden_layer_sizes=(128, 128),
+        hidden_layer_sizes=(width, width),
         activation="tanh",
         likelihood="auto",
         missing="mask",
         kl_warmup=0,
         batch_size=batch_size,
+        learning_rate_init=3e-3,
         max_iter=max_iter,
         n_iter_no_change=max_iter,
         random_state=random_state,
@@ -98,7 +127,8 @@ class VAEImputer(
     ----------
     estimator : skvae VAE or None, default=None
         The model, cloned at ``fit`` with ``missing="mask"``. ``None`` uses
-        :func:`default_imputer_vae`, sized to the data.
+        :func:`default_imputer_vae`, sized to the data and stopped when its
+        imputation of held-out observed entries stops improving (see there).
     sample_posterior : bool, default=False
         Draw each missing entry instead of taking its expected value.
     n_importance_samples : int, default=100
@@ -284,19 +314,30 @@ class VAEImputer(
             # the model sees arrays: name the columns by their indices
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
         self._set_scaling(X, estimator)
+        Z = self._scale(X)
+        stop = None
+        if self.estimator is None:  # stopped on held-out observed entries
+            groups = _column_groups(estimator.likelihood, Z)
+            seed = draw_seed(self.random_state)
+            stop = _HeldOutStop(Z, groups, seed, sample_weight)
+            Z = stop.train
+            estimator.set_params(callbacks=[stop])
         try:
             with warnings.catch_warnings():
                 if self.estimator is None:  # the default's epochs are a budget
                     warnings.simplefilter("ignore", ConvergenceWarning)
                 if sample_weight is None:
-                    estimator.fit(self._scale(X))
+                    estimator.fit(Z)
                 else:
-                    estimator.fit(self._scale(X), sample_weight=sample_weight)
+                    estimator.fit(Z, sample_weight=sample_weight)
         except KeyboardInterrupt:
             # Ctrl-C: keep the model trained until then, if it can impute
             if hasattr(estimator, "module_") and hasattr(estimator.module_, "impute"):
                 self.estimator_ = estimator
             raise
+        finally:
+            if stop is not None:
+                estimator.set_params(callbacks=None)
         if not hasattr(estimator.module_, "impute"):
             raise TypeError(f"{type(estimator).__name__} cannot impute.")
         self.estimator_ = estimator
@@ -389,6 +430,16 @@ class VAEImputer(
         return tags
 
 
+def _column_groups(spec, X: np.ndarray) -> list[list[int]]:
+    """The columns of X, one-hot groups together, the others one by one."""
+    if isinstance(spec, str) and spec in ("gaussian", "bernoulli"):
+        return [[j] for j in range(X.shape[1])]
+    groups = []
+    for kind, cols in resolve_column_types(spec, X):
+        groups += [list(cols)] if kind == "categorical" else [[c] for c in cols]
+    return groups
+
+
 def _by_index(spec: dict, names: np.ndarray) -> dict:
     """A likelihood specification with feature names replaced by column indices."""
     position = {name: i for i, name in enumerate(names)}
@@ -407,3 +458,96 @@ def _by_index(spec: dict, names: np.ndarray) -> dict:
         else:
             out[kind] = [index(c) for c in columns]
     return out
+
+
+class _HeldOutStop(Callback):
+    """Early stopping of the default model on held-out observed entries.
+
+    ``HOLDOUT_FRACTION`` of the observed entries (a one-hot group counts as
+    one entry; never a row's or a column's last one) are hidden from training
+    (``train``). After each epoch the model fills them (the decoder's mean at
+    the posterior mean) and their error is measured (squared, each column's
+    divided by its observed variance). When it has not improved for
+    ``PATIENCE_STEPS`` optimisation steps or ``PATIENCE_SHARE`` of the steps
+    so far, whichever is more (and at least two epochs), the weights
+    go back to the best ones and the learning rate is cut by ``CUT``; at the
+    plateau after ``N_CUTS`` cuts training stops. The best weights are kept.
+    """
+
+    def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
+        rng = np.random.default_rng(seed)
+        first = [g[0] for g in groups]  # a group is observed as its first column
+        observed = ~np.isnan(X[:, first])
+        pick = observed & (rng.uniform(size=observed.shape) < HOLDOUT_FRACTION)
+        # keep an observed entry in every row and every column
+        for i in np.flatnonzero(pick.any(axis=1) & ~(observed & ~pick).any(axis=1)):
+            pick[i, rng.choice(np.flatnonzero(observed[i]))] = False
+        for j in np.flatnonzero(pick.any(axis=0) & ~(observed & ~pick).any(axis=0)):
+            pick[rng.choice(np.flatnonzero(observed[:, j])), j] = False
+        full = np.zeros(X.shape, dtype=bool)
+        for j, group in enumerate(groups):
+            full[:, group] = pick[:, [j]]
+        self.rows = np.flatnonzero(full.any(axis=1))
+        self.pick = full[self.rows]
+        self.truth = X[self.rows][self.pick]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            var = np.nanvar(X, axis=0)
+        var = np.where(var > 0, var, 1.0)
+        self.inv_var = (1.0 / var)[np.nonzero(self.pick)[1]]
+        self.weight = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=float)[self.rows]
+            w = np.broadcast_to(w[:, None], self.pick.shape)[self.pick]
+            self.weight = w if w.sum() > 0 else None
+        self.train = X.copy()
+        self.train[full] = np.nan
+
+    def on_train_begin(self, trainer, **kwargs):
+        self.x = to_tensor(self.train[self.rows], trainer.device)
+        # the decoder's mean at the posterior mean: one cheap pass
+        self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
+        self.best, self.best_state, self.waited, self.cuts = np.inf, None, 0, 0
+        self.epochs = 0
+
+    def error(self, module) -> float:
+        module.eval()
+        with torch.inference_mode():
+            filled = module.impute(self.x, self.eps).cpu().numpy()
+        module.train()
+        sq = (filled[self.pick] - self.truth) ** 2 * self.inv_var
+        return float(np.average(sq, weights=self.weight))
+
+    def on_epoch_end(self, trainer, **kwargs):
+        if self.rows.size == 0:
+            return
+        self.epochs += 1
+        err = self.error(trainer.module)
+        kwargs["record"]["holdout_error"] = err
+        if err < self.best:
+            self.best, self.waited = err, 0
+            self.best_state = {
+                k: v.detach().clone() for k, v in trainer.module.state_dict().items()
+            }
+        else:
+            self.waited += 1
+            per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
+            # patience: PATIENCE_STEPS steps, or a share of the steps so far
+            steps = max(PATIENCE_STEPS, PATIENCE_SHARE * self.epochs * per_epoch)
+            if self.waited < max(2, math.ceil(steps / per_epoch)):
+                return
+            if self.cuts >= N_CUTS:
+                trainer.should_stop = True
+                return
+            # a plateau: back to the best weights, with a smaller step
+            self.cuts, self.waited = self.cuts + 1, 0
+            trainer.module.load_state_dict(self.best_state)
+            for optimizer in getattr(trainer.optimizer, "optimizers", None) or [
+                trainer.optimizer
+            ]:
+                for group in optimizer.param_groups:
+                    group["lr"] *= CUT
+
+    def on_train_end(self, trainer, **kwargs):
+        if self.best_state is not None:
+            trainer.module.load_state_dict(self.best_state)

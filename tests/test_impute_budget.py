@@ -1,0 +1,94 @@
+"""The default VAEImputer's budget: sized by the table, stopped by held-out entries."""
+
+import numpy as np
+import pytest
+import torch
+
+import skvae.impute
+from skvae import VAEImputer, default_imputer_vae
+from skvae._torch import draw_seed
+from skvae.impute import HOLDOUT_FRACTION, _column_groups, _HeldOutStop
+
+
+def _low_rank_holes(n=120, d=5, rate=0.2, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, d)) + 0.1 * rng.normal(
+        size=(n, d)
+    )
+    holes = X.copy()
+    holes[rng.uniform(size=X.shape) < rate] = np.nan
+    return holes
+
+
+def test_default_model_is_sized_by_the_table():
+    small, large = default_imputer_vae(150, 4), default_imputer_vae(5000, 60)
+    assert small.hidden_layer_sizes == (32, 32)
+    assert large.hidden_layer_sizes == (128, 128)
+    assert (small.batch_size, large.batch_size) == (128, 128)
+    assert default_imputer_vae(50, 4).batch_size == 50  # one batch of every row
+    # the cap is about 3,000 optimisation steps, whatever the number of rows
+    assert small.max_iter * 2 == pytest.approx(3000, abs=2)
+    assert large.max_iter * 40 == pytest.approx(3000, abs=40)
+
+
+def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatch):
+    # a shorter patience, so that the test is quick; the mechanism is the same
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    holes = _low_rank_holes(n=60)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    vae = imputer.estimator_
+    errors = [record["holdout_error"] for record in vae.history_]
+    assert vae.n_iter_ < vae.max_iter  # stopped by the held-out entries
+    assert vae.callbacks is None  # the stopping rule is not left in the model
+    # the weights kept are those of the lowest held-out error
+    Z = imputer._scale(holes)
+    stop = _HeldOutStop(Z, _column_groups("auto", Z), draw_seed(0))
+    stop.x = torch.tensor(stop.train[stop.rows], dtype=torch.float32)
+    stop.eps = torch.zeros(1, vae.module_.noise_dim)
+    assert stop.error(vae.module_) == pytest.approx(min(errors), rel=1e-5)
+    assert errors[-1] > min(errors)
+
+
+def test_held_out_entries_leave_every_row_and_column_observed():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(400, 6))
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    X[:50, 1:] = np.nan  # rows with one observed entry
+    X[:, 5] = np.nan
+    X[60, 5] = 1.0  # a column with one observed entry
+    stop = _HeldOutStop(X, [[j] for j in range(6)], seed=0)
+    observed, kept = ~np.isnan(X), ~np.isnan(stop.train)
+    held = observed & ~kept
+    assert not (kept & ~observed).any()  # only observed entries are held out
+    assert kept.any(axis=1)[observed.any(axis=1)].all()
+    assert kept.any(axis=0).all()
+    assert not held[:50].any()
+    assert not held[:, 5].any()
+    assert held.any()
+    share = held.sum() / observed.sum()
+    assert 0.5 * HOLDOUT_FRACTION < share < 1.5 * HOLDOUT_FRACTION
+    np.testing.assert_array_equal(np.sort(stop.truth), np.sort(X[held]))
+
+
+def test_one_hot_groups_are_held_out_whole():
+    rng = np.random.RandomState(2)
+    onehot = np.eye(3)[rng.randint(3, size=300)]
+    X = np.column_stack([rng.normal(size=(300, 2)), onehot])
+    groups = _column_groups("auto", X)
+    assert [2, 3, 4] in groups
+    stop = _HeldOutStop(X, groups, seed=0)
+    hidden = np.isnan(stop.train[:, 2:])
+    assert hidden.any()
+    assert (hidden.all(axis=1) == hidden.any(axis=1)).all()
+
+
+def test_zero_weights_do_not_break_the_stopping_rule(monkeypatch):
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    holes = _low_rank_holes(n=40, d=3)
+    weight = np.r_[np.zeros(20), np.ones(20)]
+    imputer = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
+    assert not np.isnan(imputer.transform(holes)).any()
+    stop = _HeldOutStop(holes, [[0], [1], [2]], seed=0, sample_weight=np.zeros(40))
+    assert stop.weight is None
