@@ -1198,13 +1198,17 @@ class BaseVAE(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Per-row log-likelihood estimates in nats.
+            Per-row log-likelihood estimates in nats. For a table with
+            ``"quantile"`` columns, in the table's own units (the quantile
+            maps' log-derivative is added).
         """
         check_is_fitted(self)
         if is_out_of_core(X):
             return self._over_blocks(self.score_samples, X)
+        table = X
         X = self._validate_X(X)
-        return self._row_scores(X, "log_likelihood", self._n_score_draws())
+        scores = self._row_scores(X, "log_likelihood", self._n_score_draws())
+        return scores + self._table_log_jacobian(table)
 
     def reconstruction_log_likelihood(self, X, n_samples=8):
         """Expected reconstruction log-likelihood E_q(z|x)[log p(x | z)] per row.
@@ -1231,9 +1235,29 @@ class BaseVAE(
             return self._over_blocks(
                 lambda B: self.reconstruction_log_likelihood(B, n_samples), X
             )
+        table = X
         X = self._validate_X(X)
         k = check_n_samples(n_samples)
-        return self._row_scores(X, "reconstruction_log_likelihood", k)
+        scores = self._row_scores(X, "reconstruction_log_likelihood", k)
+        return scores + self._table_log_jacobian(table)
+
+    def _table_log_jacobian(self, table: Any) -> np.ndarray | float:
+        """Log-derivative of a table's ``"quantile"`` column maps, per row.
+
+        Scores of a model fitted on a table with quantile columns are
+        densities on the normal-score scale; adding this gives densities in
+        the table's own units (0 for every other model).
+        """
+        encoder = vars(self).get("table_encoder_")
+        if encoder is None or not getattr(encoder, "_quantiles", None):
+            return 0.0
+        if not is_frame(table):  # rows of the fitted columns, already checked
+            import pandas as pd
+
+            table = pd.DataFrame(
+                np.asarray(table, dtype=object), columns=encoder.columns_
+            )
+        return encoder.log_jacobian(table)
 
     def _over_blocks(self, method: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
         """``method`` over row blocks of an out-of-core array, concatenated."""

@@ -110,8 +110,8 @@ class TableEncoder:
     many zeros) then look alike to the model, and decoded values stay inside
     the range seen in fit (a value seen several times is decoded exactly, so
     a point mass keeps its share). This is the tabular synthesis recipe's
-    column type. Densities of such columns (``score_samples``) are on the
-    normal-score scale; add :meth:`log_jacobian` for the original units.
+    column type. A model's ``score_samples`` adds :meth:`log_jacobian`, so
+    that its densities are in the table's own units.
 
     Parameters
     ----------

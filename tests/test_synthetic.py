@@ -313,3 +313,22 @@ def test_recipe_names_columns_by_position_where_labels_are_numbers():
     assert synth.table_encoder_.types_[5] == "quantile"
     assert synth.table_encoder_.types_[9] == "categorical"
     assert synth.sample(5, random_state=0, noise=True).dtypes.equals(frame.dtypes)
+
+
+def test_scores_of_quantile_columns_are_in_the_tables_units():
+    # The quantile map reads ranks, so a column ten times larger gives the
+    # same fit on the normal scores; its density in its own units is then
+    # ten times lower: log p drops by log(10) per rescaled column.
+    frame = iris_table()
+    first, third = frame.columns[0], frame.columns[2]
+    wide = frame.assign(**{first: frame[first] * 10})
+    likelihood = {"quantile": [first, third]}
+    model = tiny(VAE, max_iter=3, likelihood=likelihood).fit(frame)
+    model_wide = tiny(VAE, max_iter=3, likelihood=likelihood).fit(wide)
+    for method in ("score_samples", "reconstruction_log_likelihood"):
+        np.testing.assert_allclose(
+            getattr(model_wide, method)(wide),
+            getattr(model, method)(frame) - np.log(10),
+            rtol=1e-5,
+            atol=1e-3,
+        )

@@ -30,9 +30,6 @@ from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_pena
 
 __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
 
-_BASE_RESOLVES_AUTO = hasattr(BaseVAE, "_epoch_budget")
-
-
 class VaDE(ClusterMixin, BaseVAE):
     """Variational Deep Embedding: clustering with a Gaussian-mixture-prior VAE.
 
@@ -492,40 +489,6 @@ default="relu"
         module.start_posterior_variance(0.1 * float(variances.mean()))
         if interrupted is not None:
             raise interrupted
-
-    # max_iter="auto" where BaseVAE predates it. The shared budget work gives
-    # BaseVAE the same rule (``_epoch_budget`` from ``_auto_steps`` and
-    # ``_auto_epochs``); there the two methods below step aside.
-    def _make_trainer(self, optimizer, batch_size: int, **overrides: Any):
-        trainer = super()._make_trainer(optimizer, batch_size, **overrides)
-        if _BASE_RESOLVES_AUTO or overrides:  # overrides: the pretraining
-            return trainer
-        fit = trainer.fit
-
-        def budgeted_fit(train, valid, *, max_epochs, stop_early=True, **kwargs):
-            if max_epochs == "auto":
-                max_epochs = epochs_for_steps(
-                    self._auto_steps, train[0].shape[0], batch_size, *self._auto_epochs
-                )
-            if stop_early:  # fit, not partial_fit
-                self.max_iter_ = max_epochs
-            return fit(
-                train, valid, max_epochs=max_epochs, stop_early=stop_early, **kwargs
-            )
-
-        trainer.fit = budgeted_fit
-        return trainer
-
-    def _warn_after_fit(self, result: Any, incremental: bool) -> None:
-        if _BASE_RESOLVES_AUTO or self.max_iter != "auto" or incremental:
-            super()._warn_after_fit(result, incremental)
-            return
-        # this BaseVAE compares max_iter with 0: show it the number chosen
-        self.max_iter = self.max_iter_
-        try:
-            super()._warn_after_fit(result, incremental)
-        finally:
-            self.max_iter = "auto"
 
     def _after_stopped_fit(self, X: np.ndarray, incremental: bool) -> None:
         """After Ctrl-C or a non-finite loss: the clusters of the model reached."""
