@@ -124,6 +124,59 @@ def test_latent_and_noise_change_the_rows(cancer, params):
     assert not np.allclose(base[0][len(X) :], other[0][len(X) :])
 
 
+def _new_minority(cancer, **params):
+    X, y = cancer
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0, **params)
+    X_res, _ = sampler.fit_resample(X, y)
+    return sampler, X[y == 0], X_res[len(X) :]
+
+
+def test_no_step_no_neighbours_copies_real_rows(cancer):
+    _, own, new = _new_minority(cancer, k_neighbors=0, step=0.0)
+    # every new row is one of the class's real rows (up to float rounding)
+    dist = np.abs(new[:, None, :] - own[None, :, :]).max(axis=2).min(axis=1)
+    assert dist.max() < 1e-6 * np.abs(own).max()
+
+
+def test_no_step_interpolates_between_neighbours(cancer):
+    """step=0: SMOTE's rows, each on a segment between two rows of the class."""
+    _, own, new = _new_minority(cancer, k_neighbors=3, step=0.0)
+    scale = own.std(axis=0)
+    own, new = own / scale, new / scale
+    for row in new[:40]:
+        d = own[None, :, :] - own[:, None, :]  # b - a for every pair (a, b)
+        r = row - own[:, None, :]
+        u = np.clip((r * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0, 1)
+        gap = np.linalg.norm(r - u[..., None] * d, axis=-1)
+        assert gap.min() < 1e-4
+    assert np.abs(new - own.mean(axis=0)).max() > 0  # not all the same row
+
+
+def test_auto_step_matches_the_spread_of_the_class(cancer):
+    sampler, own, new = _new_minority(cancer)
+    step = sampler.step_[0]
+    assert 0 <= step <= 1.5
+    scale = own.std(axis=0)
+
+    def spread(a):
+        a = a / scale
+        return ((a - a.mean(axis=0)) ** 2).sum(axis=1).mean()
+
+    if step < 1.5:  # not at its cap: the new rows spread as the real ones
+        assert spread(new) == pytest.approx(spread(own), rel=0.25)
+    # a larger fixed step spreads the rows further
+    _, _, far = _new_minority(cancer, step=3.0)
+    assert spread(far) > spread(new)
+
+
+def test_prior_takes_no_neighbours_or_step(cancer):
+    X, y = cancer
+    for params in (dict(k_neighbors=2), dict(step=0.5)):
+        sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")
+        with pytest.raises(ValueError, match="latent='prior'"):
+            sampler.set_params(**params).fit_resample(X, y)
+
+
 def test_default_estimator_is_sized_from_the_data(wine3):
     X, y = wine3
     sampler = VAEOverSampler(random_state=0)
