@@ -320,3 +320,34 @@ def test_sparse_in_sparse_out(cancer):
     assert X_res.format == "csr"
     np.testing.assert_allclose(X_res.toarray(), X_dense)
     np.testing.assert_array_equal(y_res, y_dense)
+
+
+def test_benchmark_tasks_and_their_halves():
+    """bench_oversample.py: imbalanced tasks, split by name, both halves used."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))  # the benchmark imports _suites
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_oversample", bench / "bench_oversample.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        from _suites import half_of
+    finally:
+        sys.path.remove(str(bench))
+    tasks = module.tasks()
+    halves = {name: half_of(name) for name in tasks}
+    assert sum(h == "tuning" for h in halves.values()) >= 8
+    assert sum(h == "reporting" for h in halves.values()) >= 8
+    assert module.select(tasks, "tuning") == [n for n in tasks if halves[n] == "tuning"]
+    for name, make in tasks.items():
+        X, y = make(0)
+        X1, y1 = make(1)
+        assert set(np.unique(y)) == {0, 1}, name
+        assert 10 <= y.sum() <= 0.12 * len(y), name  # rare, not too rare
+        assert y.sum() == y1.sum(), name
+        assert not np.array_equal(X, X1), name  # the cut depends on the seed
