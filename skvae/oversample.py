@@ -30,7 +30,46 @@ from skvae.models._labels import check_labels
 from skvae.models.conditional import ConditionalVAE
 
 _AUTO_STEP_MAX = 1.5
+_DISCRETE_MAX_VALUES = 20
 _STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
+
+
+def _zero_draws(module, rows):
+    """Zero draws: the bounds taken at the posterior means."""
+    import torch
+
+    return torch.zeros(
+        (1, rows.shape[0] * module.n_classes, module.n_latent),
+        device=rows.device,
+        dtype=rows.dtype,
+    )
+
+
+def _drop_column(values, column: int):
+    """``values`` without one column."""
+    import torch
+
+    return torch.cat([values[:, :column], values[:, column + 1 :]], dim=1)
+
+
+def _snap_discrete(X_new: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Columns of X with few values (at most ``_DISCRETE_MAX_VALUES``) keep them.
+
+    Each such column of ``X_new`` takes the nearest value the column has in
+    ``X``: a flag stays 0 or 1, a count an observed count. A classifier
+    could otherwise tell new rows from real ones by values no real row has.
+    """
+    X_new = X_new.copy()
+    for j in range(X.shape[1]):
+        values = np.unique(X[:, j])
+        if values.size > _DISCRETE_MAX_VALUES:
+            continue
+        if values.size == 1:
+            X_new[:, j] = values[0]
+            continue
+        mid = (values[1:] + values[:-1]) / 2
+        X_new[:, j] = values[np.searchsorted(mid, X_new[:, j])]
+    return X_new
 
 
 def resolve_sampling_strategy(sampling_strategy, y) -> dict:
@@ -218,10 +257,14 @@ class VAEOverSampler(BaseEstimator):
     between real rows, and decoded rows alone lose the detail the decoder
     does not reproduce. ``step="auto"`` sizes the move per class so that
     the new rows spread as much as the real rows of the class do
-    (interpolation shrinks the spread; the move gives it back), so a class
-    the model describes poorly gets rows close to SMOTE's.
+    (interpolation shrinks the spread; the move gives it back). Where the
+    model says a move takes the row to another class (``keep_class``), the
+    row stays at its base point: there the sampler falls back to SMOTE.
     ``latent="prior"`` decodes codes of the prior N(0, I) with the label
     ``k`` (rows of the class as the model imagines it, tied to no real row).
+    Either way, a column with at most 20 distinct values (a flag, a count, a
+    code) takes in each new row the nearest of the values it has in X, so
+    that no classifier can tell new rows by values no real row has.
 
     Parameters
     ----------
@@ -240,9 +283,9 @@ class VAEOverSampler(BaseEstimator):
         likelihood should be "gaussian".
     latent : {"posterior", "prior"}, default="posterior"
         Where the codes of new rows come from: the posterior of a random
-        real row of the class, or the prior (then ``k_neighbors`` and
-        ``step`` must stay at their defaults: they shape moves from real
-        rows).
+        real row of the class, or the prior (then ``k_neighbors``, ``step``
+        and ``keep_class`` must stay at their defaults: they shape moves
+        from real rows).
     k_neighbors : int, default=5
         The base point of a new row lies between its real row and one of
         that row's ``k_neighbors`` nearest rows of the class (in the
@@ -257,6 +300,12 @@ class VAEOverSampler(BaseEstimator):
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
+    keep_class : bool, default=True
+        Drop a move the model itself doubts: when the moved row is likelier
+        under another class than under its own (by the model's bounds of
+        log p(x | class), at the posterior means) and its base point was
+        not, or is less so than the base point, the new row is the base
+        point (SMOTE's row). False keeps every move.
     random_state : int, RandomState instance or None, default=None
         Seed of the model (in place of a given estimator's own) and of the
         draws of new rows.
@@ -268,6 +317,9 @@ class VAEOverSampler(BaseEstimator):
     step_ : dict
         The step used per class by the last ``fit_resample``
         (``latent="posterior"``; empty with ``latent="prior"``).
+    n_moves_dropped_ : dict
+        Per class, how many new rows of the last ``fit_resample`` are base
+        points because ``keep_class`` dropped their move.
     estimator_ : ConditionalVAE
         The fitted model (on standardised columns).
     mean_, scale_ : ndarray of shape (`n_features_in_`,)
@@ -322,6 +374,7 @@ class VAEOverSampler(BaseEstimator):
         "k_neighbors": [Interval(Integral, 0, None, closed="left")],
         "step": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "noise": ["boolean"],
+        "keep_class": ["boolean"],
         "random_state": ["random_state"],
     }
 
@@ -334,6 +387,7 @@ class VAEOverSampler(BaseEstimator):
         k_neighbors=5,
         step="auto",
         noise=True,
+        keep_class=True,
         random_state=None,
     ):
         self.sampling_strategy = sampling_strategy
@@ -342,6 +396,7 @@ class VAEOverSampler(BaseEstimator):
         self.k_neighbors = k_neighbors
         self.step = step
         self.noise = noise
+        self.keep_class = keep_class
         self.random_state = random_state
 
     # ------------------------------------------------------------- fitting
@@ -405,11 +460,13 @@ class VAEOverSampler(BaseEstimator):
         return self
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        if self.latent == "prior" and (self.k_neighbors != 5 or self.step != "auto"):
+        moved = (self.k_neighbors, self.step, self.keep_class) != (5, "auto", True)
+        if self.latent == "prior" and moved:
             raise ValueError(
-                "k_neighbors and step shape rows made from real rows "
+                "k_neighbors, step and keep_class shape rows made from real rows "
                 "(latent='posterior'); latent='prior' decodes codes of the prior "
-                "and takes neither: leave them at their defaults (5 and 'auto')."
+                "and takes none of them: leave them at their defaults (5, 'auto' "
+                "and True)."
             )
         self.sampling_strategy_ = resolve_sampling_strategy(self.sampling_strategy, y)
         if self.estimator is None:
@@ -471,6 +528,7 @@ class VAEOverSampler(BaseEstimator):
         seed = draw_seed(self.random_state)
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
         self.step_ = {}
+        self.n_moves_dropped_ = {}
         rows, labels = [], []
         for i, (label, n) in enumerate(self.sampling_strategy_.items()):
             if n <= 0:
@@ -493,7 +551,7 @@ class VAEOverSampler(BaseEstimator):
         if not rows:
             return np.empty((0, X.shape[1])), np.empty(0, dtype=y.dtype)
         X_new = np.concatenate(rows) * self.scale_ + self.mean_
-        return X_new, np.concatenate(labels)
+        return _snap_discrete(X_new, X), np.concatenate(labels)
 
     def _from_rows(self, module, own: np.ndarray, Y, n: int, gen, label):
         """``n`` new rows of one class from its real rows ``own``.
@@ -536,7 +594,23 @@ class VAEOverSampler(BaseEstimator):
         else:
             step = float(self.step)
         self.step_[label] = step
-        return base + step * move
+        new = base + step * move
+        if self.keep_class and module.n_classes > 1:
+            k_code = int(np.flatnonzero(self.estimator_.classes_ == label)[0])
+            keep = self._margin(module, new, k_code) >= torch.clamp(
+                self._margin(module, base, k_code), max=0.0
+            )
+            self.n_moves_dropped_[label] = int((~keep).sum())
+            new = torch.where(keep[:, None], new, base)
+        return new
+
+    @staticmethod
+    def _margin(module, rows, k_code: int):
+        """Bound of log p(x | k) less the largest over the other classes."""
+        eps = _zero_draws(module, rows)
+        ll = module.class_log_likelihoods(rows, eps)
+        others = _drop_column(ll, k_code)
+        return ll[:, k_code] - others.max(dim=1).values
 
     @staticmethod
     def _auto_step(own, base, move) -> float:

@@ -169,9 +169,46 @@ def test_auto_step_matches_the_spread_of_the_class(cancer):
     assert spread(far) > spread(new)
 
 
+def test_keep_class_drops_moves_to_another_class(cancer):
+    """A dropped move leaves the base point: the row step=0 would give."""
+    X, y = cancer
+    model = _tiny_cvae(n_components=2, max_iter=20)
+
+    def new_rows(**params):
+        sampler = VAEOverSampler(estimator=model, random_state=0, **params)
+        return sampler, sampler.fit_resample(X, y)[0][len(X) :]
+
+    sampler, kept = new_rows()
+    _, free = new_rows(keep_class=False)
+    _, bases = new_rows(step=0.0, keep_class=False)
+    step = sampler.step_[0]
+    _, fixed = new_rows(step=step, keep_class=False)  # same draws, same step
+    np.testing.assert_allclose(fixed, free, rtol=1e-6)
+    dropped = np.any(kept != free, axis=1)
+    assert dropped.sum() == sampler.n_moves_dropped_[0] > 0
+    np.testing.assert_allclose(kept[dropped], bases[dropped], rtol=1e-6)
+    assert not np.allclose(free[dropped], bases[dropped])
+
+
+@pytest.mark.parametrize("latent", ["posterior", "prior"])
+def test_columns_of_few_values_keep_their_values(cancer, latent):
+    X, y = cancer
+    X = X.copy()
+    X[:, 0] = X[:, 0] > np.median(X[:, 0])  # a flag
+    X[:, 1] = np.round(X[:, 1] / 5) * 5  # a few multiples of 5
+    X[:, 2] = 7.0  # a constant
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), latent=latent, random_state=0)
+    new = sampler.fit_resample(X, y)[0][len(X) :]
+    for j in range(3):
+        assert set(np.unique(new[:, j])) <= set(np.unique(X[:, j]))
+    assert len(np.unique(new[:, 0])) == 2
+    # a column of many values is not rounded to the ones seen
+    assert not set(np.unique(new[:, 5])) <= set(np.unique(X[:, 5]))
+
+
 def test_prior_takes_no_neighbours_or_step(cancer):
     X, y = cancer
-    for params in (dict(k_neighbors=2), dict(step=0.5)):
+    for params in (dict(k_neighbors=2), dict(step=0.5), dict(keep_class=False)):
         sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")
         with pytest.raises(ValueError, match="latent='prior'"):
             sampler.set_params(**params).fit_resample(X, y)
