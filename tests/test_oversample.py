@@ -178,11 +178,11 @@ def test_keep_class_drops_moves_to_another_class(cancer):
         sampler = VAEOverSampler(estimator=model, random_state=0, **params)
         return sampler, sampler.fit_resample(X, y)[0][len(X) :]
 
-    sampler, kept = new_rows()
-    _, free = new_rows(keep_class=False)
-    _, bases = new_rows(step=0.0, keep_class=False)
+    sampler, kept = new_rows(keep_class=True)
+    _, free = new_rows()  # keep_class=False: every move kept
+    _, bases = new_rows(step=0.0)
     step = sampler.step_[0]
-    _, fixed = new_rows(step=step, keep_class=False)  # same draws, same step
+    _, fixed = new_rows(step=step)  # same draws, same step
     np.testing.assert_allclose(fixed, free, rtol=1e-6)
     dropped = np.any(kept != free, axis=1)
     assert dropped.sum() == sampler.n_moves_dropped_[0] > 0
@@ -208,7 +208,7 @@ def test_columns_of_few_values_keep_their_values(cancer, latent):
 
 def test_prior_takes_no_neighbours_or_step(cancer):
     X, y = cancer
-    for params in (dict(k_neighbors=2), dict(step=0.5), dict(keep_class=False)):
+    for params in (dict(k_neighbors=2), dict(step=0.5), dict(keep_class=True)):
         sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")
         with pytest.raises(ValueError, match="latent='prior'"):
             sampler.set_params(**params).fit_resample(X, y)
