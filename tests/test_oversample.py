@@ -124,6 +124,96 @@ def test_latent_and_noise_change_the_rows(cancer, params):
     assert not np.allclose(base[0][len(X) :], other[0][len(X) :])
 
 
+def _new_minority(cancer, **params):
+    X, y = cancer
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0, **params)
+    X_res, _ = sampler.fit_resample(X, y)
+    return sampler, X[y == 0], X_res[len(X) :]
+
+
+def test_no_step_no_neighbours_copies_real_rows(cancer):
+    _, own, new = _new_minority(cancer, k_neighbors=0, step=0.0)
+    # every new row is one of the class's real rows (up to float rounding)
+    dist = np.abs(new[:, None, :] - own[None, :, :]).max(axis=2).min(axis=1)
+    assert dist.max() < 1e-6 * np.abs(own).max()
+
+
+def test_no_step_interpolates_between_neighbours(cancer):
+    """step=0: SMOTE's rows, each on a segment between two rows of the class."""
+    _, own, new = _new_minority(cancer, k_neighbors=3, step=0.0)
+    scale = own.std(axis=0)
+    own, new = own / scale, new / scale
+    for row in new[:40]:
+        d = own[None, :, :] - own[:, None, :]  # b - a for every pair (a, b)
+        r = row - own[:, None, :]
+        u = np.clip((r * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0, 1)
+        gap = np.linalg.norm(r - u[..., None] * d, axis=-1)
+        assert gap.min() < 1e-4
+    assert np.abs(new - own.mean(axis=0)).max() > 0  # not all the same row
+
+
+def test_auto_step_matches_the_spread_of_the_class(cancer):
+    sampler, own, new = _new_minority(cancer)
+    step = sampler.step_[0]
+    assert 0 <= step <= 1.5
+    scale = own.std(axis=0)
+
+    def spread(a):
+        a = a / scale
+        return ((a - a.mean(axis=0)) ** 2).sum(axis=1).mean()
+
+    if step < 1.5:  # not at its cap: the new rows spread as the real ones
+        assert spread(new) == pytest.approx(spread(own), rel=0.25)
+    # a larger fixed step spreads the rows further
+    _, _, far = _new_minority(cancer, step=3.0)
+    assert spread(far) > spread(new)
+
+
+def test_keep_class_drops_moves_to_another_class(cancer):
+    """A dropped move leaves the base point: the row step=0 would give."""
+    X, y = cancer
+    model = _tiny_cvae(n_components=2, max_iter=20)
+
+    def new_rows(**params):
+        sampler = VAEOverSampler(estimator=model, random_state=0, **params)
+        return sampler, sampler.fit_resample(X, y)[0][len(X) :]
+
+    sampler, kept = new_rows(keep_class=True)
+    _, free = new_rows()  # keep_class=False: every move kept
+    _, bases = new_rows(step=0.0)
+    step = sampler.step_[0]
+    _, fixed = new_rows(step=step)  # same draws, same step
+    np.testing.assert_allclose(fixed, free, rtol=1e-6)
+    dropped = np.any(kept != free, axis=1)
+    assert dropped.sum() == sampler.n_moves_dropped_[0] > 0
+    np.testing.assert_allclose(kept[dropped], bases[dropped], rtol=1e-6)
+    assert not np.allclose(free[dropped], bases[dropped])
+
+
+@pytest.mark.parametrize("latent", ["posterior", "prior"])
+def test_columns_of_few_values_keep_their_values(cancer, latent):
+    X, y = cancer
+    X = X.copy()
+    X[:, 0] = X[:, 0] > np.median(X[:, 0])  # a flag
+    X[:, 1] = np.round(X[:, 1] / 5) * 5  # a few multiples of 5
+    X[:, 2] = 7.0  # a constant
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), latent=latent, random_state=0)
+    new = sampler.fit_resample(X, y)[0][len(X) :]
+    for j in range(3):
+        assert set(np.unique(new[:, j])) <= set(np.unique(X[:, j]))
+    assert len(np.unique(new[:, 0])) == 2
+    # a column of many values is not rounded to the ones seen
+    assert not set(np.unique(new[:, 5])) <= set(np.unique(X[:, 5]))
+
+
+def test_prior_takes_no_neighbours_or_step(cancer):
+    X, y = cancer
+    for params in (dict(k_neighbors=2), dict(step=0.5), dict(keep_class=True)):
+        sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")
+        with pytest.raises(ValueError, match="latent='prior'"):
+            sampler.set_params(**params).fit_resample(X, y)
+
+
 def test_default_estimator_is_sized_from_the_data(wine3):
     X, y = wine3
     sampler = VAEOverSampler(random_state=0)
@@ -267,3 +357,34 @@ def test_sparse_in_sparse_out(cancer):
     assert X_res.format == "csr"
     np.testing.assert_allclose(X_res.toarray(), X_dense)
     np.testing.assert_array_equal(y_res, y_dense)
+
+
+def test_benchmark_tasks_and_their_halves():
+    """bench_oversample.py: imbalanced tasks, split by name, both halves used."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))  # the benchmark imports _suites
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_oversample", bench / "bench_oversample.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        from _suites import half_of
+    finally:
+        sys.path.remove(str(bench))
+    tasks = module.tasks()
+    halves = {name: half_of(name) for name in tasks}
+    assert sum(h == "tuning" for h in halves.values()) >= 8
+    assert sum(h == "reporting" for h in halves.values()) >= 8
+    assert module.select(tasks, "tuning") == [n for n in tasks if halves[n] == "tuning"]
+    for name, make in tasks.items():
+        X, y = make(0)
+        X1, y1 = make(1)
+        assert set(np.unique(y)) == {0, 1}, name
+        assert 10 <= y.sum() <= 0.12 * len(y), name  # rare, not too rare
+        assert y.sum() == y1.sum(), name
+        assert not np.array_equal(X, X1), name  # the cut depends on the seed

@@ -96,6 +96,9 @@ OTHER_BY_CLASS = {
     # Y's classes are balanced: the sampler makes rows only when asked to
     ("VAEOverSampler", "latent"): ("prior", {"sampling_strategy": {0: 30}}),
     ("VAEOverSampler", "noise"): (False, {"sampling_strategy": {0: 30}}),
+    ("VAEOverSampler", "k_neighbors"): (0, {"sampling_strategy": {0: 30}}),
+    ("VAEOverSampler", "step"): (0.5, {"sampling_strategy": {0: 30}}),
+    ("VAEOverSampler", "keep_class"): (True, {"sampling_strategy": {0: 30}}),
 }
 # Parameters checked by a test of their own rather than by comparing fits.
 CHECKED_APART = {"verbose", "callbacks", "compile", "warm_start", "missing"}
