@@ -333,6 +333,73 @@ def test_semisupervised_fully_labelled(digits_split):
     assert model.score(X_test, y_test) > 0.9
 
 
+def test_likely_classes_hold_the_coverage(digits):
+    import torch
+
+    X, y = digits
+    module = tiny_vae(SemiSupervisedVAE, class_coverage=0.9).fit(X[:60], y[:60])
+    module = module.module_
+    q = torch.tensor([[0.95, 0.03, 0.02], [0.5, 0.3, 0.2], [0.05, 0.6, 0.35]])
+    assert module.likely_classes(q).tolist() == [
+        [True, False, False],  # the first class holds 0.9 alone
+        [True, True, True],  # the first two hold 0.8
+        [False, True, True],
+    ]
+    module.class_coverage = 1.0
+    assert module.likely_classes(q).all()
+
+
+def test_unlabelled_bound_is_averaged_over_the_likely_classes(digits):
+    # In training, an unlabelled row is decoded under its likely classes only
+    # and their q(y | x), renormalised, weighs the bounds; outside training
+    # (and with class_coverage=1) every class, weighted by q(y | x).
+    import torch
+
+    from skvae.nn.base import StepContext
+
+    X, y = digits
+    model = tiny_vae(SemiSupervisedVAE, class_coverage=0.6).fit(X[:100], y[:100])
+    module = model.module_
+    x = torch.as_tensor(X[:40], dtype=torch.float32)
+    k = module.n_classes
+    q = torch.softmax(
+        3 * torch.randn(40, k, generator=torch.Generator().manual_seed(0)), -1
+    )
+
+    def bounds():
+        ctx = StepContext(
+            beta=1.0, free_bits=0.0, generator=torch.Generator().manual_seed(0)
+        )
+        with torch.no_grad():
+            return module._unlabelled_bounds(x, q, ctx)
+
+    module.train()
+    bound, _, _, weights = bounds()
+    keep = module.likely_classes(q)
+    assert 40 <= int(keep.sum()) < 40 * k  # fewer pairs than every class
+    assert torch.all(weights[~keep] == 0)
+    assert torch.all(bound[~keep] == 0)
+    assert torch.all(bound[keep] > 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(40))
+    torch.testing.assert_close(
+        weights[keep], (q / (q * keep).sum(-1, keepdim=True))[keep]
+    )
+    module.eval()
+    bound, _, _, weights = bounds()
+    assert torch.all(bound > 0)
+    torch.testing.assert_close(weights, q)
+    module.train()
+    module.class_coverage = 1.0
+    assert torch.all(bounds()[0] > 0)
+
+
+def test_class_coverage_is_checked(digits):
+    X, y = digits
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="class_coverage"):
+            tiny_vae(SemiSupervisedVAE, class_coverage=bad).fit(X[:20], y[:20])
+
+
 def test_semisupervised_input_errors(digits):
     X, y = digits
     with pytest.raises(ValueError, match="at least one labelled row"):

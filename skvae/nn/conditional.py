@@ -317,6 +317,18 @@ likelihood, log_prior
     balance_weight : float, default=0.0
         Weight of KL(p(y) || mean of q(y | x) over the batch), in units of
         ``alpha``, ramped in with the warm-up.
+    class_coverage : float, default=1.0
+        In training, an unlabelled row's bound is summed over its most
+        probable classes that together hold at least this share of
+        q(y | x) (see :meth:`likely_classes`); 1 sums over every class.
+
+    Attributes
+    ----------
+    labelled_share : float
+        Share of the labelled rows of a training step on which the two
+        adversarial terms are computed (drawn at random, weighted by its
+        inverse, so that the expected loss is unchanged); 1 (every row)
+        unless the estimator sets it. Unlabelled rows are always used.
 
     Examples
     --------
@@ -349,6 +361,7 @@ likelihood, log_prior
         manifold_vat_epsilon: float = 0.0,
         manifold_vat_weight: float = 1.0,
         balance_weight: float = 0.0,
+        class_coverage: float = 1.0,
     ) -> None:
         super().__init__(
             n_features,
@@ -371,6 +384,10 @@ likelihood, log_prior
         self.manifold_vat_epsilon = float(manifold_vat_epsilon)
         self.manifold_vat_weight = float(manifold_vat_weight)
         self.balance_weight = float(balance_weight)
+        self.class_coverage = float(class_coverage)
+        # Share of labelled rows the adversarial terms see in a step; the
+        # estimator lowers it where it repeats the labelled rows in an epoch.
+        self.labelled_share = 1.0
         self.classifier = make_encoder(
             n_features, hidden_layer_sizes, n_classes, activation, input_shape
         )
@@ -437,6 +454,87 @@ likelihood, log_prior
             moved = x0 + self.decode_mean(mu + shift, labels) - base
         return _kl_rows(target, self.classifier(moved))
 
+    def likely_classes(self, q: torch.Tensor) -> torch.Tensor:
+        """Mask of each row's most probable classes holding ``class_coverage``.
+
+        The smallest set of classes, taken in order of decreasing q(y | x),
+        whose probabilities sum to at least ``class_coverage``; every class
+        when ``class_coverage`` is 1.
+
+        Parameters
+        ----------
+        q : torch.Tensor of shape (batch, n_classes)
+            Class probabilities of each row.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_classes), bool
+        """
+        if self.class_coverage >= 1.0:
+            return torch.ones_like(q, dtype=torch.bool)
+        q = q.detach()
+        ordered, order = q.sort(dim=-1, descending=True)
+        # a class is needed while the more probable ones hold less than the share
+        needed = (ordered.cumsum(-1) - ordered) < self.class_coverage
+        return torch.zeros_like(needed).scatter(-1, order, needed)
+
+    def _unlabelled_bounds(
+        self, xu: torch.Tensor, q_u: torch.Tensor, ctx: StepContext
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-class bounds of unlabelled rows and the weights that sum them.
+
+        Returns ``(bound, log_px, kl_per_dim, weights)``, the first two and
+        the weights ``(rows, n_classes)``, the KL ``(rows, n_classes, d)``.
+        In training, only each row's :meth:`likely_classes` are decoded (one
+        batched call for all pairs of row and class); the weights are
+        q(y | x) renormalised over them (zero elsewhere), so that the
+        expected bound is that under q(y | x) restricted to its likely
+        classes. Outside training (and with ``class_coverage=1``) every
+        class is decoded and the weights are q(y | x).
+        """
+        m, k = q_u.shape
+        keep = (
+            self.likely_classes(q_u)
+            if self.training
+            else torch.ones_like(q_u, dtype=torch.bool)
+        )
+        rows, classes = keep.nonzero(as_tuple=True)
+        eye = torch.eye(k, device=xu.device, dtype=xu.dtype)
+        log_px, kpd, _ = self.elbo_parts(xu[rows], eye[classes], ctx, update=False)
+        pair_bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[classes]
+        if bool(keep.all()):  # the exact M2 sum (rows and classes in order)
+            return (
+                pair_bound.view(m, k),
+                log_px.view(m, k),
+                kpd.view(m, k, -1),
+                q_u,
+            )
+        bound = pair_bound.new_zeros(m, k).index_put((rows, classes), pair_bound)
+        log_px = log_px.new_zeros(m, k).index_put((rows, classes), log_px)
+        kpd = kpd.new_zeros(m, k, kpd.shape[-1]).index_put((rows, classes), kpd)
+        weights = q_u * keep
+        weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-30)
+        return bound, log_px, kpd, weights
+
+    def _regularised_rows(
+        self, labelled: torch.Tensor, ctx: StepContext
+    ) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Rows the adversarial terms are computed on, and their weights.
+
+        Every unlabelled row, and each labelled row with probability
+        ``labelled_share`` (drawn from the step's generator), weighted by
+        its inverse so that the expected loss is that over every row.
+        """
+        share = self.labelled_share
+        if share >= 1.0:
+            return torch.arange(labelled.numel(), device=labelled.device), 1.0
+        draw = torch.rand(
+            labelled.shape, generator=ctx.generator, device=labelled.device
+        )
+        rows = torch.nonzero(~labelled | (draw < share))[:, 0]
+        scale = torch.where(labelled[rows], 1.0 / share, 1.0)
+        return rows, scale
+
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> SemiSupervisedTerms:
@@ -460,19 +558,17 @@ likelihood, log_prior
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
             # eq. 7). The likelihood's statistics learn only from true labels.
-            xu = x[~labelled]
-            xs, ys = self._all_classes(xu)
-            log_px, kpd, _ = self.elbo_parts(xs, ys, ctx, update=False)
-            bound = elbo_loss(log_px, kpd, ctx).view(-1, k) - self.log_prior
-            q_u = log_q[~labelled].exp()
+            log_q_u = log_q[~labelled]
+            q_u = log_q_u.exp()
+            bound, log_px, kpd, weights = self._unlabelled_bounds(
+                x[~labelled], q_u, ctx
+            )
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
-            unlabelled_loss = (q_u * (bound + log_q[~labelled])).sum(-1)
+            unlabelled_loss = (weights * bound).sum(-1) + (q_u * log_q_u).sum(-1)
             loss[~labelled] = ctx.warmup * unlabelled_loss
-            recon[~labelled] = -(q_u * log_px.view(-1, k)).sum(-1)
-            kl_per_dim[~labelled] = (
-                q_u[..., None] * kpd.view(-1, k, self.n_latent)
-            ).sum(1)
+            recon[~labelled] = -(weights * log_px).sum(-1)
+            kl_per_dim[~labelled] = (weights[..., None] * kpd).sum(1)
         # Semi-supervised regularisers of q(y | x) on every row: smoothness
         # around each row (virtual adversarial training) and confident
         # predictions (entropy minimisation), both in units of alpha.
@@ -492,12 +588,17 @@ likelihood, log_prior
         vat = x.new_zeros(n)
         manifold_vat = x.new_zeros(n)
         if self.training and torch.is_grad_enabled():
+            rows, scale = self._regularised_rows(labelled, ctx)
             if self.vat_epsilon * self.vat_weight > 0:
-                vat = self.virtual_adversarial_loss(x, log_q, ctx)
+                part = self.virtual_adversarial_loss(x[rows], log_q[rows], ctx)
+                vat = x.new_zeros(n).index_put((rows,), scale * part)
                 loss = loss + self.vat_weight * self.alpha * vat
             if self.manifold_vat_epsilon * self.manifold_vat_weight > 0:
                 # Ramped in: an untrained decoder's manifold means nothing.
-                manifold_vat = self.manifold_adversarial_loss(x, y, log_q, ctx)
+                part = self.manifold_adversarial_loss(
+                    x[rows], y[rows], log_q[rows], ctx
+                )
+                manifold_vat = x.new_zeros(n).index_put((rows,), scale * part)
                 weight = ctx.warmup * self.manifold_vat_weight * self.alpha
                 loss = loss + weight * manifold_vat
         return SemiSupervisedTerms(
