@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import dataclasses
 import inspect
 import math
 import warnings
@@ -36,6 +37,7 @@ from skvae._data import (
     blocks,
     check_n_samples,
     check_sparse,
+    epochs_for_steps,
     is_out_of_core,
     to_dense,
 )
@@ -156,6 +158,11 @@ class BaseVAE(
 
     #: Rows per step of ``batch_size="auto"`` (fewer rows: all of them).
     _auto_batch_size = 200
+    #: ``max_iter="auto"``: the epochs that give about ``_auto_steps``
+    #: optimisation steps, clipped to ``_auto_epochs`` (min, max); see
+    #: :func:`auto_epochs` and the user guide, "Training budgets".
+    _auto_steps = 5000
+    _auto_epochs = (2, 200)
     #: Whether ``hidden_layer_sizes`` may be empty (no hidden layer).
     _empty_hidden_ok = True
 
@@ -172,7 +179,10 @@ class BaseVAE(
             Interval(Integral, 1, None, closed="left"),
         ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [
+            StrOptions({"auto"}),
+            Interval(Integral, 0, None, closed="left"),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -584,6 +594,32 @@ class BaseVAE(
         here.
         """
 
+    def _epoch_budget(self, n_train: int, batch_size: int) -> int:
+        """Epochs a ``fit`` may train: ``max_iter``, or the number "auto" picks.
+
+        "auto" gives about ``_auto_steps`` optimisation steps of
+        ``batch_size`` rows over ``n_train`` training rows, within
+        ``_auto_epochs`` (:func:`auto_epochs`).
+        """
+        if self.max_iter != "auto":
+            return int(self.max_iter)
+        return auto_epochs(n_train, batch_size, self._auto_steps, *self._auto_epochs)
+
+    def _training_kl(self) -> KLSchedule | None:
+        """:meth:`_kl_schedule` as trained: its warm-up capped under "auto".
+
+        With ``max_iter="auto"`` the warm-up (``kl_warmup`` epochs, the
+        period of a cyclical schedule, the capacity's ramp) is at most a
+        quarter of the epochs chosen, so that large data, which gets few
+        epochs, still trains most of them at the target weight.
+        """
+        kl = self._kl_schedule()
+        budget = vars(self).get("max_iter_")
+        if kl is None or budget is None or self.max_iter != "auto":
+            return kl
+        cap = budget / 4
+        return kl if kl.warmup <= cap else dataclasses.replace(kl, warmup=cap)
+
     # -------------------------------------------------------------- training
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -730,8 +766,11 @@ class BaseVAE(
             weights = self._split_weights(train, valid, weight is not None)
             batch_size = min(batch_size, train[0].shape[0])
             epochs_before = len(self.history_)
+            max_epochs = 1
             if not incremental:
                 self.best_loss_ = math.inf  # until an epoch has been trained
+                max_epochs = self._epoch_budget(train[0].shape[0], batch_size)
+                self.max_iter_ = max_epochs
             training = True
             # No fork_rng here: training draws only from private generators
             # (skvae._torch.Stream), so concurrent fits cannot disturb each
@@ -744,7 +783,7 @@ class BaseVAE(
                     train,
                     valid,
                     history=self.history_,
-                    max_epochs=1 if incremental else self.max_iter,
+                    max_epochs=max_epochs,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
                     stop_early=not incremental,
@@ -879,7 +918,7 @@ class BaseVAE(
         """
         settings: dict[str, Any] = dict(
             batch_size=batch_size,
-            kl=self._kl_schedule(),
+            kl=self._training_kl(),
             max_grad_norm=self.max_grad_norm,
             compile=self.compile,
             autocast=autocast_dtype(self.precision, self._device),
@@ -909,6 +948,7 @@ class BaseVAE(
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
+        vars(self).pop("max_iter_", None)  # from an earlier fit
         self.history_: list[dict[str, Any]] = []
         self._record_progress()
 
@@ -1049,16 +1089,17 @@ class BaseVAE(
     def _warn_after_fit(self, result: Any, incremental: bool) -> None:
         if incremental or result.interrupted or not self.history_:
             return
-        if not (result.converged or result.stopped) and self.max_iter > 0:
+        if not (result.converged or result.stopped) and self.max_iter_ > 0:
+            chosen = " (max_iter='auto')" if self.max_iter == "auto" else ""
             warnings.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
+                f"Maximum iterations ({self.max_iter_}){chosen} reached and the "
+                "optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
         active = self.history_[-1].get("active_units")
         n_latent = self.module_.n_latent
-        kl = self._kl_schedule()
+        kl = self._training_kl()
         warmed_up = self.n_iter_ >= (0 if kl is None else kl.warmup)
         if (
             active is not None
@@ -1694,6 +1735,44 @@ _SHARED_PARAMS = tuple(
     for name in inspect.signature(BaseVAE.__init__).parameters
     if name not in ("self", "kwargs")
 )
+
+
+def auto_epochs(
+    n_train: int,
+    batch_size: int,
+    steps: int,
+    min_epochs: int,
+    max_epochs: int,
+) -> int:
+    """The epochs of a ``"auto"`` budget: about ``steps`` steps, within bounds.
+
+    ``clip(ceil(steps / ceil(n_train / batch_size)), min_epochs, max_epochs)``:
+    small data gets ``max_epochs`` (as an integer ``max_iter`` would), larger
+    data fewer epochs over the same number of steps, and data so large that
+    ``min_epochs`` epochs exceed the steps gets ``min_epochs``, so the cost of
+    a fit grows at most linearly with the rows.
+
+    Parameters
+    ----------
+    n_train : int
+        Training rows (less a validation split).
+    batch_size : int
+        Rows per step.
+    steps : int
+        Target number of optimisation steps.
+    min_epochs, max_epochs : int
+        Bounds of the result.
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> [auto_epochs(n, 200, 5000, 2, 200) for n in (150, 10_000, 100_000, 10**6)]
+    [200, 100, 10, 2]
+    """
+    return epochs_for_steps(steps, n_train, batch_size, min_epochs, max_epochs)
 
 
 def restore_attributes(est: Any, saved: dict[str, Any]) -> None:

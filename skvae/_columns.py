@@ -319,6 +319,38 @@ def make_data_likelihood(
     return MixedLikelihood(parts, X.shape[1])
 
 
+#: Rows above which column variances are computed block by block.
+_VARIANCE_ROWS = 65536
+
+
+def _blocked_nanvar(X: np.ndarray) -> np.ndarray:
+    """``np.nanvar(X, axis=0)`` in float64, two passes over blocks of rows.
+
+    Memory beyond X is bounded by one block, where ``np.var`` makes a
+    temporary the size of X.
+
+    Examples
+    --------
+    >>> X = np.random.RandomState(0).normal(size=(10, 3))
+    >>> np.allclose(_blocked_nanvar(X), np.var(X, axis=0))
+    True
+    """
+    rows = 8192  # temporaries of a few MB
+    counts = np.zeros(X.shape[1])
+    sums = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], rows):
+        block = np.asarray(X[start : start + rows], dtype=np.float64)
+        counts += (~np.isnan(block)).sum(axis=0)
+        sums += np.nansum(block, axis=0)
+    with np.errstate(all="ignore"):
+        means = sums / counts
+        squares = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], rows):
+            block = np.asarray(X[start : start + rows], dtype=np.float64)
+            squares += np.nansum((block - means) ** 2, axis=0)
+        return squares / counts
+
+
 def variance_floor(X: np.ndarray, min_variance: float) -> float:
     """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
 
@@ -334,6 +366,10 @@ def variance_floor(X: np.ndarray, min_variance: float) -> float:
     scale = 1.0
     if X.shape[0] > 1 and sp.issparse(X):
         _, variances = mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
+        scale = float(np.mean(variances)) if variances.size else 1.0
+    elif X.shape[0] > _VARIANCE_ROWS:  # in blocks: no temporary the size of X
+        variances = _blocked_nanvar(X)
+        variances = variances[np.isfinite(variances)]
         scale = float(np.mean(variances)) if variances.size else 1.0
     elif X.shape[0] > 1:
         with np.errstate(all="ignore"):

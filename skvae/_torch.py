@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import warnings
 from enum import IntEnum
@@ -375,6 +376,8 @@ def in_worker() -> bool:
     name = multiprocessing.current_process().name
     if name.startswith("LokyProcess") or name.startswith("Dask Worker"):
         return True
+    if "distributed" not in sys.modules:  # a Dask worker has imported it
+        return False
     try:
         from distributed import get_worker
 

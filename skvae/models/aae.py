@@ -91,8 +91,12 @@ default="relu"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs. 0 initialises the model without training.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. "auto" picks them from the number of
+        training rows: the epochs that give about 5,000 optimisation steps,
+        within 2 and 200 (see the user guide, "Training budgets");
+        ``max_iter_`` is the number chosen. 0 initialises the model without
+        training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -166,6 +170,9 @@ default="relu"
         "mps"), or where it was loaded or unpickled.
     n_iter_ : int
         Number of epochs trained.
+    max_iter_ : int
+        The epochs the last ``fit`` could train: ``max_iter``, or the number
+        that "auto" chose.
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss`` (the autoencoder's
         loss: reconstruction cost plus ``beta`` times the adversarial loss),
@@ -253,7 +260,7 @@ default="relu"
         min_variance=1e-3,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

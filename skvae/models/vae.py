@@ -83,7 +83,8 @@ default="relu"
         Epochs over which the KL weight grows linearly from 0 to ``beta``
         (a remedy for posterior collapse). 0 disables the warm-up. With
         ``kl_schedule="cyclical"`` it is the period of the cycles, with
-        "capacity" the epochs over which the capacity grows.
+        "capacity" the epochs over which the capacity grows. With
+        ``max_iter="auto"`` it is at most a quarter of the epochs chosen.
     kl_schedule : {"linear", "cyclical", "capacity"}, default="linear"
         How the KL term is brought in. "linear": the warm-up above.
         "cyclical" (Fu et al. 2019): the warm-up repeated every ``kl_warmup``
@@ -121,8 +122,12 @@ default="relu"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs. 0 initialises the model without training.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. "auto" picks them from the number of
+        training rows: the epochs that give about 5,000 optimisation steps,
+        within 2 and 200 (see the user guide, "Training budgets");
+        ``max_iter_`` is the number chosen. 0 initialises the model without
+        training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -199,6 +204,9 @@ default="relu"
         "mps"), or where it was loaded or unpickled.
     n_iter_ : int
         Number of epochs trained.
+    max_iter_ : int
+        The epochs the last ``fit`` could train: ``max_iter``, or the number
+        that "auto" chose.
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss`` (negative beta-ELBO
         with warm-up and free bits, nats per row), ``recon``, ``kl``,
@@ -281,7 +289,7 @@ default="relu"
         tc_weight=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

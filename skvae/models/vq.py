@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._base import BaseVAE
+from skvae._base import BaseVAE, auto_epochs
 from skvae._data import FLOATS
 from skvae._docstrings import with_parameters_of
 from skvae._sklearn_compat import Interval, StrOptions
@@ -36,7 +36,10 @@ _CODE_PARAMS: dict[str, list[Any]] = {
     "dead_code_threshold": [Interval(Real, 0, None, closed="left")],
     "input_shape": ["array-like", None],
     "n_positions": [Interval(Integral, 1, None, closed="left")],
-    "prior_max_iter": [Interval(Integral, 0, None, closed="left")],
+    "prior_max_iter": [
+        StrOptions({"auto"}),
+        Interval(Integral, 0, None, closed="left"),
+    ],
     "prior_channels": [Interval(Integral, 1, None, closed="left")],
 }
 
@@ -62,6 +65,11 @@ class DiscreteCodesMixin:
     _n_levels: int
     # The quantiser needs at least one hidden layer to map features from.
     _empty_hidden_ok = False
+    # "auto" budgets (BaseVAE._epoch_budget): the autoencoder's within 2 and
+    # 100 epochs, the prior's half the steps within 2 and 50 (the ratio of
+    # the integer defaults these replaced).
+    _auto_epochs = (2, 100)
+    _auto_prior_epochs = (2, 50)
 
     # -------------------------------------------------------------- training
     def _check_params(self, X: np.ndarray) -> None:
@@ -116,7 +124,17 @@ class DiscreteCodesMixin:
         ``partial_fit`` trains one epoch of it per call, with a fresh optimiser
         (its moment estimates are not kept, the autoencoder's are).
         """
-        self._fit_prior(X, 1 if incremental else self.prior_max_iter)
+        if incremental:
+            epochs = 1
+        elif self.prior_max_iter == "auto":
+            batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
+            epochs = auto_epochs(
+                X.shape[0], batch_size, self._auto_steps // 2, *self._auto_prior_epochs
+            )
+        else:
+            epochs = int(self.prior_max_iter)
+        self.prior_max_iter_ = epochs
+        self._fit_prior(X, epochs)
 
     def _fit_prior(self, X: np.ndarray, epochs: int) -> None:
         codes = self._codes(X)
@@ -322,10 +340,12 @@ default="relu"
         Constant features would otherwise drive the likelihood to infinity; a
         larger floor makes ``score_samples`` less sensitive to features that
         barely vary.
-    prior_max_iter : int, default=50
+    prior_max_iter : int or "auto", default="auto"
         Epochs of the PixelCNN prior's training (VQVAE2: of each level's
         prior), after the autoencoder's, on the codes of the training rows
-        (``partial_fit``: one epoch per call). It uses ``batch_size`` and
+        (``partial_fit``: one epoch per call). "auto": the epochs that give
+        about 2,500 steps, within 2 and 50 (see the user guide, "Training
+        budgets"); ``prior_max_iter_`` is the number chosen. It uses ``batch_size`` and
         ``learning_rate_init``, with an optimiser of its own that starts
         afresh at each call.
     prior_channels : int, default=64
@@ -334,9 +354,13 @@ default="relu"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
-    max_iter : int, default=100
-        Maximum number of epochs of the autoencoder. 0 initialises it without
-        training (the prior still trains for ``prior_max_iter`` epochs).
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs of the autoencoder. "auto" picks them from
+        the number of training rows: the epochs that give about 5,000
+        optimisation steps, within 2 and 100 (see the user guide, "Training
+        budgets"); ``max_iter_`` is the number chosen. 0 initialises it
+        without training (the prior still trains for ``prior_max_iter``
+        epochs).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -432,6 +456,12 @@ default="relu"
         "mps"), or where it was loaded or unpickled.
     n_iter_ : int
         Epochs of the autoencoder.
+    max_iter_ : int
+        The autoencoder's epochs the last ``fit`` could train: ``max_iter``,
+        or the number that "auto" chose.
+    prior_max_iter_ : int
+        The prior's epochs of the last ``fit`` (``prior_max_iter``, or the
+        number that "auto" chose), or 1 after ``partial_fit``.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
     column_types_ : list of (str, list of int)
@@ -490,11 +520,11 @@ default="relu"
         activation="relu",
         likelihood="gaussian",
         min_variance=1e-3,
-        prior_max_iter=50,
+        prior_max_iter="auto",
         prior_channels=64,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=100,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
