@@ -228,10 +228,14 @@ def test_virtual_adversarial_direction_beats_a_random_one(ssvae, digits_split):
 
 def test_balance_term_keeps_a_class_from_being_absorbed(digits):
     # benchmarks/bench_semisupervised.py's digits split of seed 4: without
-    # the class-balance term the confident classifier calls most nines 3
-    # (measured: 35 of 45 held-out nines, accuracy 0.893); with it the nines
-    # keep their class (accuracy 0.971). Over that benchmark's seeds 0 to 7
-    # the term moved the mean from 0.955 to 0.969.
+    # the class-balance term the confident classifier called most nines 3
+    # (measured at the defaults before issue 26, learning rate 1e-3 and every
+    # class decoded: 35 of 45 held-out nines, accuracy 0.893); with it the
+    # nines kept their class (accuracy 0.971). Over that benchmark's seeds 0
+    # to 7 the term moved the mean from 0.955 to 0.969. At today's defaults
+    # this split keeps its nines either way (42 of 45 without the term), so
+    # the test checks that the term keeps them and matches the class shares
+    # more closely than a fit without it.
     X, y = digits
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=4
@@ -243,7 +247,6 @@ def test_balance_term_keeps_a_class_from_being_absorbed(digits):
     assert balanced.score(X_test, y_test) > 0.94
     assert np.mean(balanced.predict(X_test[nines]) == 9) > 0.8
     plain = clone(model).set_params(balance_weight=0.0).fit(X_train, y_partial)
-    assert np.mean(plain.predict(X_test[nines]) == 9) < 0.5
     assert balanced.history_[-1]["balance"] < plain.history_[-1]["balance"]
 
 
