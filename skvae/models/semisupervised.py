@@ -27,8 +27,8 @@ __all__ = ["SemiSupervisedTerms", "SemiSupervisedVAE", "SemiSupervisedVAEModule"
 # a row to its nearest neighbour (0.5-0.6 measured best on digits and MNIST).
 _AUTO_VAT_SHARE = 0.6
 _NEIGHBOUR_QUERIES = 1000
-# The adversarial terms see a labelled row at one in this many of its
-# repeated visits at most (see SemiSupervisedVAE's notes on cost).
+# The bound and the adversarial terms see a labelled row at one in this
+# many of its repeated visits at least (see SemiSupervisedVAE, "Cost").
 _MAX_SKIPPED_VISITS = 4
 
 
@@ -83,14 +83,14 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     classes carry almost none of q(y | x): each unlabelled row is decoded,
     in one batched call, only under its most probable classes that hold
     ``class_coverage`` of q(y | x), and the bound is averaged over them
-    with q(y | x) renormalised. And a labelled row visited r times an epoch
-    gets the two adversarial terms at one in ``min(r, 4)`` of its visits,
-    drawn at random and weighted by ``min(r, 4)``, so that the expected
-    loss is unchanged. The number of epochs follows the data
-    (``max_iter="auto"``). On MNIST-5k with 10 labels a class this fits
-    in about a quarter of the earlier time (100 fixed epochs, every class
-    decoded, every visit regularised) at the same accuracy
-    (``benchmarks/bench_semisupervised.py --timing``).
+    with q(y | x) renormalised. A labelled row visited r times an epoch
+    gets its bound and the virtual adversarial term at one in ``min(r, 4)``
+    of its visits, and the manifold term, the costliest (three decoder
+    passes a row), is computed on half the rows of a step; each drawn at
+    random and weighted by the inverse of its probability, so that the
+    expected objective is unchanged. The number of epochs follows the data
+    (``max_iter="auto"``). Measured on MNIST-5k with 10 labels a class
+    (``benchmarks/bench_semisupervised.py --timing``): see the README.
 
     Parameters
     ----------
@@ -200,8 +200,8 @@ default="relu"
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
-        training rows: the epochs that give about 2,400 optimisation steps,
-        within 10 and 100, so data of up to 4,800 rows an epoch (unlabelled
+        training rows: the epochs that give about 2,600 optimisation steps,
+        within 10 and 100, so data of up to 5,200 rows an epoch (unlabelled
         rows plus as many labelled visits) at batch 200 trains 100 epochs
         and larger data fewer (see the user guide, "Training budgets");
         ``max_iter_`` is the number chosen. 0 initialises the model without
@@ -333,11 +333,11 @@ default="relu"
     (3, 2)
     """
 
-    #: ``max_iter="auto"``: about 2,400 steps, within 10 and 100 epochs. An
+    #: ``max_iter="auto"``: about 2,600 steps, within 10 and 100 epochs. An
     #: M2 step costs several VAE steps (the likely classes of each unlabelled
     #: row, two adversarial probes); the rows of an epoch include the labelled
     #: rows' repeated visits.
-    _auto_steps = 2400
+    _auto_steps = 2600
     _auto_epochs = (10, 100)
 
     _parameter_constraints = {
@@ -506,8 +506,8 @@ default="relu"
         labelled = torch.nonzero(codes >= 0)[:, 0]
         n_labelled, n_unlabelled = labelled.numel(), codes.numel() - labelled.numel()
         repeats = n_unlabelled // max(n_labelled, 1)
-        # A labelled row seen many times an epoch needs its adversarial
-        # terms only at some of its visits (at least every fourth).
+        # A labelled row seen many times an epoch needs its bound and adversarial
+        # terms only at some of its visits (at least one in four).
         self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)

@@ -35,6 +35,10 @@ from skvae.nn.priors import StandardNormalPrior
 
 __all__ = ["ConditionalVAEModule", "SemiSupervisedTerms", "SemiSupervisedVAEModule"]
 
+# Share of the rows of a training step on which M2's manifold adversarial
+# term, its costliest (three decoder passes a row), is computed.
+_MANIFOLD_SHARE = 0.5
+
 
 class ConditionalVAEModule(LatentModule):
     """A Gaussian-latent VAE whose decoder p(x | z, y) takes a one-hot label.
@@ -325,10 +329,11 @@ likelihood, log_prior
     Attributes
     ----------
     labelled_share : float
-        Share of the labelled rows of a training step on which the two
-        adversarial terms are computed (drawn at random, weighted by its
-        inverse, so that the expected loss is unchanged); 1 (every row)
-        unless the estimator sets it. Unlabelled rows are always used.
+        Probability that a labelled row of a training step contributes its
+        bound and the adversarial terms (weighted by the inverse, so that
+        the expected loss is unchanged); 1 (every row) unless the estimator
+        lowers it for labelled rows repeated within an epoch. The manifold
+        term is further computed on half of the rows (``_MANIFOLD_SHARE``).
 
     Examples
     --------
@@ -516,24 +521,35 @@ likelihood, log_prior
         weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-30)
         return bound, log_px, kpd, weights
 
-    def _regularised_rows(
-        self, labelled: torch.Tensor, ctx: StepContext
+    def _sampled_rows(
+        self,
+        labelled: torch.Tensor,
+        ctx: StepContext,
+        fraction: float = 1.0,
+        labelled_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | float]:
-        """Rows the adversarial terms are computed on, and their weights.
+        """Rows a training term is computed on, and their weights.
 
-        Every unlabelled row, and each labelled row with probability
-        ``labelled_share`` (drawn from the step's generator), weighted by
-        its inverse so that the expected loss is that over every row.
+        Each labelled row with probability ``fraction * labelled_share`` and
+        each unlabelled one with probability ``fraction`` (none with
+        ``labelled_only``), drawn from the step's generator and weighted by
+        the inverse probability, so that the expected loss is that over
+        every row (every labelled row with ``labelled_only``).
         """
-        share = self.labelled_share
-        if share >= 1.0:
-            return torch.arange(labelled.numel(), device=labelled.device), 1.0
-        draw = torch.rand(
-            labelled.shape, generator=ctx.generator, device=labelled.device
+        device = labelled.device
+        if fraction >= 1.0 and self.labelled_share >= 1.0:
+            rows = torch.nonzero(labelled)[:, 0] if labelled_only else None
+            if rows is None:
+                rows = torch.arange(labelled.numel(), device=device)
+            return rows, 1.0
+        share = torch.where(
+            labelled,
+            torch.tensor(fraction * self.labelled_share, device=device),
+            torch.tensor(0.0 if labelled_only else fraction, device=device),
         )
-        rows = torch.nonzero(~labelled | (draw < share))[:, 0]
-        scale = torch.where(labelled[rows], 1.0 / share, 1.0)
-        return rows, scale
+        draw = torch.rand(labelled.shape, generator=ctx.generator, device=device)
+        rows = torch.nonzero(draw < share)[:, 0]
+        return rows, 1.0 / share[rows]
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
@@ -547,13 +563,26 @@ likelihood, log_prior
         recon = x.new_zeros(n)
         kl_per_dim = x.new_zeros(n, self.n_latent)
         ce = x.new_zeros(n)
+        sampling = self.training and torch.is_grad_enabled()
         if labelled.any():
-            codes = y[labelled]
-            log_px, kpd, _ = self.elbo_parts(x[labelled], eye[codes], ctx)
-            ce_l = -log_q[labelled].gather(1, codes[:, None])[:, 0]
-            bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
-            loss[labelled] = bound + self.alpha * ce_l
-            recon[labelled], kl_per_dim[labelled], ce[labelled] = -log_px, kpd, ce_l
+            lab = torch.nonzero(labelled)[:, 0]
+            ce_l = -log_q[lab].gather(1, y[lab][:, None])[:, 0].to(x.dtype)
+            loss = loss.index_put((lab,), self.alpha * ce_l)
+            ce = ce.index_put((lab,), ce_l)
+            # the bound at one in 1 / labelled_share of the labelled visits
+            rows, scale = (
+                self._sampled_rows(labelled, ctx, labelled_only=True)
+                if sampling
+                else (lab, 1.0)
+            )
+            if rows.numel():
+                codes = y[rows]
+                log_px, kpd, _ = self.elbo_parts(x[rows], eye[codes], ctx)
+                bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
+                loss = loss.index_add(0, rows, scale * bound)
+                recon = recon.index_add(0, rows, scale * -log_px)
+                weight = scale[:, None] if torch.is_tensor(scale) else scale
+                kl_per_dim = kl_per_dim.index_add(0, rows, weight * kpd)
         if not labelled.all():
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
@@ -587,18 +616,23 @@ likelihood, log_prior
             loss = loss + ctx.warmup * self.balance_weight * self.alpha * balance
         vat = x.new_zeros(n)
         manifold_vat = x.new_zeros(n)
-        if self.training and torch.is_grad_enabled():
-            rows, scale = self._regularised_rows(labelled, ctx)
-            if self.vat_epsilon * self.vat_weight > 0:
+        if sampling:
+            rows, scale = self._sampled_rows(labelled, ctx)
+            if self.vat_epsilon * self.vat_weight > 0 and rows.numel():
                 part = self.virtual_adversarial_loss(x[rows], log_q[rows], ctx)
-                vat = x.new_zeros(n).index_put((rows,), scale * part)
+                vat = part.new_zeros(n).index_put((rows,), scale * part)
                 loss = loss + self.vat_weight * self.alpha * vat
-            if self.manifold_vat_epsilon * self.manifold_vat_weight > 0:
-                # Ramped in: an untrained decoder's manifold means nothing.
+            # Ramped in: an untrained decoder's manifold means nothing. The
+            # costliest term (three decoder passes): on a share of the rows.
+            rows, scale = self._sampled_rows(labelled, ctx, _MANIFOLD_SHARE)
+            if (
+                self.manifold_vat_epsilon * self.manifold_vat_weight > 0
+                and rows.numel()
+            ):
                 part = self.manifold_adversarial_loss(
                     x[rows], y[rows], log_q[rows], ctx
                 )
-                manifold_vat = x.new_zeros(n).index_put((rows,), scale * part)
+                manifold_vat = part.new_zeros(n).index_put((rows,), scale * part)
                 weight = ctx.warmup * self.manifold_vat_weight * self.alpha
                 loss = loss + weight * manifold_vat
         return SemiSupervisedTerms(
