@@ -228,10 +228,18 @@ def test_virtual_adversarial_direction_beats_a_random_one(ssvae, digits_split):
 
 def test_balance_term_keeps_a_class_from_being_absorbed(digits):
     # benchmarks/bench_semisupervised.py's digits split of seed 4: without
-    # the class-balance term the confident classifier calls most nines 3
-    # (measured: 35 of 45 held-out nines, accuracy 0.893); with it the nines
-    # keep their class (accuracy 0.971). Over that benchmark's seeds 0 to 7
-    # the term moved the mean from 0.955 to 0.969.
+    # the class-balance term the confident classifier called most nines 3
+    # (measured at the defaults before issue 26, learning rate 1e-3 and every
+    # class decoded: 35 of 45 held-out nines, accuracy 0.893); with it the
+    # nines kept their class (accuracy 0.971). Over that benchmark's seeds 0
+    # to 7 the term moved the mean from 0.955 to 0.969. At today's defaults
+    # this split keeps its nines without the term too (measured: 42 of 45),
+    # so the test checks the nines at the defaults and what the term is:
+    # KL(p(y) || mean of q(y | x) over the batch).
+    import torch
+
+    from skvae.nn.base import StepContext
+
     X, y = digits
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=4
@@ -242,9 +250,18 @@ def test_balance_term_keeps_a_class_from_being_absorbed(digits):
     nines = y_test == 9
     assert balanced.score(X_test, y_test) > 0.94
     assert np.mean(balanced.predict(X_test[nines]) == 9) > 0.8
-    plain = clone(model).set_params(balance_weight=0.0).fit(X_train, y_partial)
-    assert np.mean(plain.predict(X_test[nines]) == 9) < 0.5
-    assert balanced.history_[-1]["balance"] < plain.history_[-1]["balance"]
+    module = balanced.module_.eval()
+    x = torch.as_tensor(X_test[:64], dtype=torch.float32)
+    ctx = StepContext(
+        beta=1.0, free_bits=0.0, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        terms = module(x, torch.full((64,), -1), ctx)
+        mean_q = module.class_log_proba(x).exp().mean(0)
+    prior = module.log_prior.exp()
+    expected = (prior * (prior.log() - mean_q.log())).sum()
+    assert float(expected) > 0
+    torch.testing.assert_close(terms.balance, expected.expand(64))
 
 
 def test_manifold_adversarial_direction_beats_a_random_one(ssvae, digits_split):
@@ -331,6 +348,73 @@ def test_semisupervised_fully_labelled(digits_split):
         likelihood="bernoulli", max_iter=15, random_state=0, device="cpu"
     ).fit(X_train, y_train)
     assert model.score(X_test, y_test) > 0.9
+
+
+def test_likely_classes_hold_the_coverage(digits):
+    import torch
+
+    X, y = digits
+    module = tiny_vae(SemiSupervisedVAE, class_coverage=0.9).fit(X[:60], y[:60])
+    module = module.module_
+    q = torch.tensor([[0.95, 0.03, 0.02], [0.5, 0.3, 0.2], [0.05, 0.6, 0.35]])
+    assert module.likely_classes(q).tolist() == [
+        [True, False, False],  # the first class holds 0.9 alone
+        [True, True, True],  # the first two hold 0.8
+        [False, True, True],
+    ]
+    module.class_coverage = 1.0
+    assert module.likely_classes(q).all()
+
+
+def test_unlabelled_bound_is_averaged_over_the_likely_classes(digits):
+    # In training, an unlabelled row is decoded under its likely classes only
+    # and their q(y | x), renormalised, weighs the bounds; outside training
+    # (and with class_coverage=1) every class, weighted by q(y | x).
+    import torch
+
+    from skvae.nn.base import StepContext
+
+    X, y = digits
+    model = tiny_vae(SemiSupervisedVAE, class_coverage=0.6).fit(X[:100], y[:100])
+    module = model.module_
+    x = torch.as_tensor(X[:40], dtype=torch.float32)
+    k = module.n_classes
+    q = torch.softmax(
+        3 * torch.randn(40, k, generator=torch.Generator().manual_seed(0)), -1
+    )
+
+    def bounds():
+        ctx = StepContext(
+            beta=1.0, free_bits=0.0, generator=torch.Generator().manual_seed(0)
+        )
+        with torch.no_grad():
+            return module._unlabelled_bounds(x, q, ctx)
+
+    module.train()
+    bound, _, _, weights = bounds()
+    keep = module.likely_classes(q)
+    assert 40 <= int(keep.sum()) < 40 * k  # fewer pairs than every class
+    assert torch.all(weights[~keep] == 0)
+    assert torch.all(bound[~keep] == 0)
+    assert torch.all(bound[keep] > 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(40))
+    torch.testing.assert_close(
+        weights[keep], (q / (q * keep).sum(-1, keepdim=True))[keep]
+    )
+    module.eval()
+    bound, _, _, weights = bounds()
+    assert torch.all(bound > 0)
+    torch.testing.assert_close(weights, q)
+    module.train()
+    module.class_coverage = 1.0
+    assert torch.all(bounds()[0] > 0)
+
+
+def test_class_coverage_is_checked(digits):
+    X, y = digits
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="class_coverage"):
+            tiny_vae(SemiSupervisedVAE, class_coverage=bad).fit(X[:20], y[:20])
 
 
 def test_semisupervised_input_errors(digits):

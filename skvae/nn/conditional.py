@@ -35,6 +35,10 @@ from skvae.nn.priors import StandardNormalPrior
 
 __all__ = ["ConditionalVAEModule", "SemiSupervisedTerms", "SemiSupervisedVAEModule"]
 
+# Share of the rows of a training step on which M2's manifold adversarial
+# term, its costliest (three decoder passes a row), is computed.
+_MANIFOLD_SHARE = 0.5
+
 
 class ConditionalVAEModule(LatentModule):
     """A Gaussian-latent VAE whose decoder p(x | z, y) takes a one-hot label.
@@ -317,6 +321,19 @@ likelihood, log_prior
     balance_weight : float, default=0.0
         Weight of KL(p(y) || mean of q(y | x) over the batch), in units of
         ``alpha``, ramped in with the warm-up.
+    class_coverage : float, default=1.0
+        In training, an unlabelled row's bound is summed over its most
+        probable classes that together hold at least this share of
+        q(y | x) (see :meth:`likely_classes`); 1 sums over every class.
+
+    Attributes
+    ----------
+    labelled_share : float
+        Probability that a labelled row of a training step contributes its
+        bound and the adversarial terms (weighted by the inverse, so that
+        the expected loss is unchanged); 1 (every row) unless the estimator
+        lowers it for labelled rows repeated within an epoch. The manifold
+        term is further computed on half of the rows (``_MANIFOLD_SHARE``).
 
     Examples
     --------
@@ -349,6 +366,7 @@ likelihood, log_prior
         manifold_vat_epsilon: float = 0.0,
         manifold_vat_weight: float = 1.0,
         balance_weight: float = 0.0,
+        class_coverage: float = 1.0,
     ) -> None:
         super().__init__(
             n_features,
@@ -371,6 +389,10 @@ likelihood, log_prior
         self.manifold_vat_epsilon = float(manifold_vat_epsilon)
         self.manifold_vat_weight = float(manifold_vat_weight)
         self.balance_weight = float(balance_weight)
+        self.class_coverage = float(class_coverage)
+        # Share of labelled rows the adversarial terms see in a step; the
+        # estimator lowers it where it repeats the labelled rows in an epoch.
+        self.labelled_share = 1.0
         self.classifier = make_encoder(
             n_features, hidden_layer_sizes, n_classes, activation, input_shape
         )
@@ -437,6 +459,98 @@ likelihood, log_prior
             moved = x0 + self.decode_mean(mu + shift, labels) - base
         return _kl_rows(target, self.classifier(moved))
 
+    def likely_classes(self, q: torch.Tensor) -> torch.Tensor:
+        """Mask of each row's most probable classes holding ``class_coverage``.
+
+        The smallest set of classes, taken in order of decreasing q(y | x),
+        whose probabilities sum to at least ``class_coverage``; every class
+        when ``class_coverage`` is 1.
+
+        Parameters
+        ----------
+        q : torch.Tensor of shape (batch, n_classes)
+            Class probabilities of each row.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_classes), bool
+        """
+        if self.class_coverage >= 1.0:
+            return torch.ones_like(q, dtype=torch.bool)
+        q = q.detach()
+        ordered, order = q.sort(dim=-1, descending=True)
+        # a class is needed while the more probable ones hold less than the share
+        needed = (ordered.cumsum(-1) - ordered) < self.class_coverage
+        return torch.zeros_like(needed).scatter(-1, order, needed)
+
+    def _unlabelled_bounds(
+        self, xu: torch.Tensor, q_u: torch.Tensor, ctx: StepContext
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-class bounds of unlabelled rows and the weights that sum them.
+
+        Returns ``(bound, log_px, kl_per_dim, weights)``, the first two and
+        the weights ``(rows, n_classes)``, the KL ``(rows, n_classes, d)``.
+        In training, only each row's :meth:`likely_classes` are decoded (one
+        batched call for all pairs of row and class); the weights are
+        q(y | x) renormalised over them (zero elsewhere), so that the
+        expected bound is that under q(y | x) restricted to its likely
+        classes. Outside training (and with ``class_coverage=1``) every
+        class is decoded and the weights are q(y | x).
+        """
+        m, k = q_u.shape
+        keep = (
+            self.likely_classes(q_u)
+            if self.training
+            else torch.ones_like(q_u, dtype=torch.bool)
+        )
+        rows, classes = keep.nonzero(as_tuple=True)
+        eye = torch.eye(k, device=xu.device, dtype=xu.dtype)
+        log_px, kpd, _ = self.elbo_parts(xu[rows], eye[classes], ctx, update=False)
+        pair_bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[classes]
+        if bool(keep.all()):  # the exact M2 sum (rows and classes in order)
+            return (
+                pair_bound.view(m, k),
+                log_px.view(m, k),
+                kpd.view(m, k, -1),
+                q_u,
+            )
+        bound = pair_bound.new_zeros(m, k).index_put((rows, classes), pair_bound)
+        log_px = log_px.new_zeros(m, k).index_put((rows, classes), log_px)
+        kpd = kpd.new_zeros(m, k, kpd.shape[-1]).index_put((rows, classes), kpd)
+        weights = q_u * keep
+        weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-30)
+        return bound, log_px, kpd, weights
+
+    def _sampled_rows(
+        self,
+        labelled: torch.Tensor,
+        ctx: StepContext,
+        fraction: float = 1.0,
+        labelled_only: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Rows a training term is computed on, and their weights.
+
+        Each labelled row with probability ``fraction * labelled_share`` and
+        each unlabelled one with probability ``fraction`` (none with
+        ``labelled_only``), drawn from the step's generator and weighted by
+        the inverse probability, so that the expected loss is that over
+        every row (every labelled row with ``labelled_only``).
+        """
+        device = labelled.device
+        if fraction >= 1.0 and self.labelled_share >= 1.0:
+            rows = torch.nonzero(labelled)[:, 0] if labelled_only else None
+            if rows is None:
+                rows = torch.arange(labelled.numel(), device=device)
+            return rows, 1.0
+        share = torch.where(
+            labelled,
+            torch.tensor(fraction * self.labelled_share, device=device),
+            torch.tensor(0.0 if labelled_only else fraction, device=device),
+        )
+        draw = torch.rand(labelled.shape, generator=ctx.generator, device=device)
+        rows = torch.nonzero(draw < share)[:, 0]
+        return rows, 1.0 / share[rows]
+
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> SemiSupervisedTerms:
@@ -449,30 +563,41 @@ likelihood, log_prior
         recon = x.new_zeros(n)
         kl_per_dim = x.new_zeros(n, self.n_latent)
         ce = x.new_zeros(n)
+        sampling = self.training and torch.is_grad_enabled()
         if labelled.any():
-            codes = y[labelled]
-            log_px, kpd, _ = self.elbo_parts(x[labelled], eye[codes], ctx)
-            ce_l = -log_q[labelled].gather(1, codes[:, None])[:, 0]
-            bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
-            loss[labelled] = bound + self.alpha * ce_l
-            recon[labelled], kl_per_dim[labelled], ce[labelled] = -log_px, kpd, ce_l
+            lab = torch.nonzero(labelled)[:, 0]
+            ce_l = -log_q[lab].gather(1, y[lab][:, None])[:, 0].to(x.dtype)
+            loss = loss.index_put((lab,), self.alpha * ce_l)
+            ce = ce.index_put((lab,), ce_l)
+            # the bound at one in 1 / labelled_share of the labelled visits
+            rows, scale = (
+                self._sampled_rows(labelled, ctx, labelled_only=True)
+                if sampling
+                else (lab, 1.0)
+            )
+            if rows.numel():
+                codes = y[rows]
+                log_px, kpd, _ = self.elbo_parts(x[rows], eye[codes], ctx)
+                bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
+                loss = loss.index_add(0, rows, scale * bound)
+                recon = recon.index_add(0, rows, scale * -log_px)
+                weight = scale[:, None] if torch.is_tensor(scale) else scale
+                kl_per_dim = kl_per_dim.index_add(0, rows, weight * kpd)
         if not labelled.all():
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
             # eq. 7). The likelihood's statistics learn only from true labels.
-            xu = x[~labelled]
-            xs, ys = self._all_classes(xu)
-            log_px, kpd, _ = self.elbo_parts(xs, ys, ctx, update=False)
-            bound = elbo_loss(log_px, kpd, ctx).view(-1, k) - self.log_prior
-            q_u = log_q[~labelled].exp()
+            log_q_u = log_q[~labelled]
+            q_u = log_q_u.exp()
+            bound, log_px, kpd, weights = self._unlabelled_bounds(
+                x[~labelled], q_u, ctx
+            )
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
-            unlabelled_loss = (q_u * (bound + log_q[~labelled])).sum(-1)
+            unlabelled_loss = (weights * bound).sum(-1) + (q_u * log_q_u).sum(-1)
             loss[~labelled] = ctx.warmup * unlabelled_loss
-            recon[~labelled] = -(q_u * log_px.view(-1, k)).sum(-1)
-            kl_per_dim[~labelled] = (
-                q_u[..., None] * kpd.view(-1, k, self.n_latent)
-            ).sum(1)
+            recon[~labelled] = -(weights * log_px).sum(-1)
+            kl_per_dim[~labelled] = (weights[..., None] * kpd).sum(1)
         # Semi-supervised regularisers of q(y | x) on every row: smoothness
         # around each row (virtual adversarial training) and confident
         # predictions (entropy minimisation), both in units of alpha.
@@ -491,13 +616,23 @@ likelihood, log_prior
             loss = loss + ctx.warmup * self.balance_weight * self.alpha * balance
         vat = x.new_zeros(n)
         manifold_vat = x.new_zeros(n)
-        if self.training and torch.is_grad_enabled():
-            if self.vat_epsilon * self.vat_weight > 0:
-                vat = self.virtual_adversarial_loss(x, log_q, ctx)
+        if sampling:
+            rows, scale = self._sampled_rows(labelled, ctx)
+            if self.vat_epsilon * self.vat_weight > 0 and rows.numel():
+                part = self.virtual_adversarial_loss(x[rows], log_q[rows], ctx)
+                vat = part.new_zeros(n).index_put((rows,), scale * part)
                 loss = loss + self.vat_weight * self.alpha * vat
-            if self.manifold_vat_epsilon * self.manifold_vat_weight > 0:
-                # Ramped in: an untrained decoder's manifold means nothing.
-                manifold_vat = self.manifold_adversarial_loss(x, y, log_q, ctx)
+            # Ramped in: an untrained decoder's manifold means nothing. The
+            # costliest term (three decoder passes): on a share of the rows.
+            rows, scale = self._sampled_rows(labelled, ctx, _MANIFOLD_SHARE)
+            if (
+                self.manifold_vat_epsilon * self.manifold_vat_weight > 0
+                and rows.numel()
+            ):
+                part = self.manifold_adversarial_loss(
+                    x[rows], y[rows], log_q[rows], ctx
+                )
+                manifold_vat = part.new_zeros(n).index_put((rows,), scale * part)
                 weight = ctx.warmup * self.manifold_vat_weight * self.alpha
                 loss = loss + weight * manifold_vat
         return SemiSupervisedTerms(
