@@ -210,10 +210,12 @@ class KLSchedule:
     ----------
     beta : float, default=1.0
         Target weight of the term.
-    warmup : int, default=0
+    warmup : float, default=0
         Epochs of the schedule: the linear warm-up of ``beta`` from 0, the
         period of the cyclical schedule, or the epochs over which the capacity
-        grows to ``capacity``. 0: ``beta`` from the first step.
+        grows to ``capacity``. 0: ``beta`` from the first step. Not always a
+        whole number: ``max_iter="auto"`` caps it at a quarter of the epochs
+        chosen.
     kind : {"linear", "cyclical", "capacity"}, default="linear"
         "linear": ``beta`` grows linearly from 0 over ``warmup`` epochs.
         "cyclical" (Fu et al. 2019): the linear ramp over the first half of
@@ -235,7 +237,7 @@ class KLSchedule:
     """
 
     beta: float = 1.0
-    warmup: int = 0
+    warmup: float = 0
     kind: str = "linear"
     capacity: float = 25.0
     free_bits: float = 0.0

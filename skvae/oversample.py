@@ -306,10 +306,9 @@ class VAEOverSampler(BaseEstimator):
         likelier under another class than under its own (by the model's
         bounds of log p(x | class), at the posterior means) and its base
         point was not, or is less so than the base point, the new row is
-        the base point (SMOTE's row). False keeps every move: on the tuning
-        half of ``benchmarks/bench_oversample.py`` it scored higher (mean
-        balanced accuracy 0.922 and 0.934 with logistic regression and
-        gradient boosting, against 0.918 and 0.926).
+        the base point (SMOTE's row). False keeps every move, which scored
+        higher on the tuning half of ``benchmarks/bench_oversample.py``
+        (figures in the README).
     random_state : int, RandomState instance or None, default=None
         Seed of the model (in place of a given estimator's own) and of the
         draws of new rows.

@@ -150,7 +150,8 @@ _DATA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _LAYOUT_FROM_DATA: dict[str, frozenset[str]] = {
     "GaussianLikelihood": frozenset({"min_variance"}),  # a floor from the variance
     "SharedVarianceGaussian": frozenset({"min_variance"}),  # VaDE's, the same
-    "SemiSupervisedVAEModule": frozenset({"vat_epsilon"}),  # "auto"'s radius
+    # "auto"'s radius; the share of labelled visits trained (from the rows)
+    "SemiSupervisedVAEModule": frozenset({"vat_epsilon", "labelled_share"}),
 }
 # Zeros a rebuild may allocate beyond what the tensors hold (rows x features).
 _MIN_BUILD_CELLS = 2**20

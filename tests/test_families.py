@@ -97,6 +97,7 @@ _OWN_WORDING = {
     "n_components": "hierarchical models take one size per layer",
     "beta": "the KL weight in VAEs, the MMD or adversarial weight in WAE and AAE",
     "kl_warmup": "the default warm-up differs by family",
+    "learning_rate_init": "M2's default is higher: its budget is shorter per row",
     "input_shape": "convolutional layouts differ (VQ's code maps)",
     "encoder, decoder": "the networks' inputs and outputs differ by family",
 }

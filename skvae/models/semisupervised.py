@@ -89,8 +89,8 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     passes a row), is computed on half the rows of a step; each drawn at
     random and weighted by the inverse of its probability, so that the
     expected objective is unchanged. The number of epochs follows the data
-    (``max_iter="auto"``). Measured on MNIST-5k with 10 labels a class
-    (``benchmarks/bench_semisupervised.py --timing``): see the README.
+    (``max_iter="auto"``); ``benchmarks/bench_semisupervised.py --timing``
+    measures the cost.
 
     Parameters
     ----------
@@ -194,9 +194,8 @@ default="relu"
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=2e-3
-        Adam's learning rate, twice other families' default: on MNIST-5k
-        with 10 labels a class (seed 0), 60 epochs at 2e-3 scored 0.914,
-        within a point of 100 epochs at 1e-3 (0.920).
+        Adam's learning rate, twice other families' default, for the
+        shorter budget of ``max_iter="auto"``.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
