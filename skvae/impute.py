@@ -31,6 +31,8 @@ from skvae.nn.gaussian import GaussianVAEModule, shared_draws
 
 # The default model's budget (default_imputer_vae and _HeldOutStop).
 HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
+HOLDOUT_ENTRIES = 1000  # ... or less, down to HOLDOUT_MIN_FRACTION, above this
+HOLDOUT_MIN_FRACTION = 0.05  # many held-out entries: the rest go to training
 PATIENCE_STEPS = 40  # optimisation steps without a better held-out error
 PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 MAX_STEPS = 3000  # the cap on the optimisation steps
@@ -60,8 +62,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
-    (never a row's or a column's last one; a one-hot group as one entry) are
-    hidden from training, and after each epoch the model fills them. When
+    (never a row's or a column's last one; a one-hot group as one entry), or
+    1,000 of them where that is less, but never under 5%, are hidden from
+    training, and after each epoch the model fills them. When
     their error has not improved for 40 optimisation steps or a tenth of the
     steps so far, whichever is more (and at least two epochs), the weights
     go back to the best ones and the learning rate is halved;
@@ -548,7 +551,10 @@ class _HeldOutStop(Callback):
     """Early stopping of the default model on held-out observed entries.
 
     ``HOLDOUT_FRACTION`` of the observed entries (a one-hot group counts as
-    one entry; never a row's or a column's last one) are hidden from training
+    one entry; never a row's or a column's last one), or ``HOLDOUT_ENTRIES``
+    where that is less but no less than ``HOLDOUT_MIN_FRACTION`` of them
+    (a stable stopping signal needs a count, not a share; the rest train the
+    model), are hidden from training
     (``train``). After each epoch the model fills them (the decoder's mean at
     the posterior mean) and their error is measured (squared, each column's
     divided by its observed variance). When it has not improved for
@@ -562,7 +568,12 @@ class _HeldOutStop(Callback):
         rng = np.random.default_rng(seed)
         first = [g[0] for g in groups]  # a group is observed as its first column
         observed = ~np.isnan(X[:, first])
-        pick = observed & (rng.uniform(size=observed.shape) < HOLDOUT_FRACTION)
+        share = np.clip(
+            HOLDOUT_ENTRIES / max(1, observed.sum()),
+            HOLDOUT_MIN_FRACTION,
+            HOLDOUT_FRACTION,
+        )
+        pick = observed & (rng.uniform(size=observed.shape) < share)
         # keep an observed entry in every row and every column
         for i in np.flatnonzero(pick.any(axis=1) & ~(observed & ~pick).any(axis=1)):
             pick[i, rng.choice(np.flatnonzero(observed[i]))] = False

@@ -115,3 +115,17 @@ def test_two_proposals_reduce_to_miwae_when_the_proposals_agree():
     del module.encode
     with torch.inference_mode():  # the second proposal moves the fill
         assert not torch.allclose(_two_proposals(module, x, eps), miwae)
+
+
+def test_held_out_share_shrinks_to_a_count_on_large_tables():
+    from skvae.impute import HOLDOUT_ENTRIES, HOLDOUT_MIN_FRACTION
+
+    rng = np.random.RandomState(3)
+    shares = []
+    for n in (100, 1500, 6000):  # 1,000, 15,000 and 60,000 observed entries
+        X = rng.normal(size=(n, 10))
+        stop = _HeldOutStop(X, [[j] for j in range(10)], seed=0)
+        shares.append(np.isnan(stop.train).mean())
+    assert shares[0] == pytest.approx(HOLDOUT_FRACTION, abs=0.02)
+    assert shares[1] == pytest.approx(HOLDOUT_ENTRIES / 15000, abs=0.01)
+    assert shares[2] == pytest.approx(HOLDOUT_MIN_FRACTION, abs=0.005)
