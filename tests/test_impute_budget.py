@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import skvae.impute
-from skvae import VAEImputer, default_imputer_vae
+from skvae import VAE, VAEImputer, default_imputer_vae
 from skvae._torch import draw_seed
 from skvae.impute import HOLDOUT_FRACTION, _column_groups, _HeldOutStop
 
@@ -92,3 +92,40 @@ def test_zero_weights_do_not_break_the_stopping_rule(monkeypatch):
     assert not np.isnan(imputer.transform(holes)).any()
     stop = _HeldOutStop(holes, [[0], [1], [2]], seed=0, sample_weight=np.zeros(40))
     assert stop.weight is None
+
+
+def test_two_proposals_reduce_to_miwae_when_the_proposals_agree():
+    # with one posterior for both proposals, the mixture's weights are MIWAE's
+    # over the 2k draws: the fill must be the module's own importance sampling
+    from skvae.impute import _two_proposals
+
+    holes = _low_rank_holes(n=40)
+    imputer = VAEImputer(VAE(max_iter=3, random_state=0), random_state=0).fit(holes)
+    module = imputer.estimator_.module_.eval()
+    x = torch.as_tensor(imputer._scale(holes), dtype=torch.float32)
+    fixed = module.encode(x)
+    module.encode = lambda _: fixed
+    eps = torch.randn(
+        2, 16, module.noise_dim, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.inference_mode():
+        mixed = _two_proposals(module, x, eps)
+        miwae = module.impute(x, eps.reshape(32, -1))
+    torch.testing.assert_close(mixed, miwae)
+    del module.encode
+    with torch.inference_mode():  # the second proposal moves the fill
+        assert not torch.allclose(_two_proposals(module, x, eps), miwae)
+
+
+def test_held_out_share_shrinks_to_a_count_on_large_tables():
+    from skvae.impute import HOLDOUT_ENTRIES, HOLDOUT_MIN_FRACTION
+
+    rng = np.random.RandomState(3)
+    shares = []
+    for n in (100, 1500, 6000):  # 1,000, 15,000 and 60,000 observed entries
+        X = rng.normal(size=(n, 10))
+        stop = _HeldOutStop(X, [[j] for j in range(10)], seed=0)
+        shares.append(np.isnan(stop.train).mean())
+    assert shares[0] == pytest.approx(HOLDOUT_FRACTION, abs=0.02)
+    assert shares[1] == pytest.approx(HOLDOUT_ENTRIES / 15000, abs=0.01)
+    assert shares[2] == pytest.approx(HOLDOUT_MIN_FRACTION, abs=0.005)
