@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
@@ -42,11 +43,15 @@ _PRODUCT_MIN_FEATURES = 16
 _EXTRA_CANDIDATES = 5
 # The default detector's training budget (see _detector_steps): at most this
 # many optimisation steps, and at most this many multiply-adds of the weights.
-_MAX_STEPS = 150
+_MAX_STEPS = 200
 _WORK = 4e8
 # ... in at least 2 and at most 50 epochs (tiny data: each epoch has a cost of
 # its own, and 50 passes are plenty).
 _MAX_EPOCHS = 50
+# Batches of n_samples // _BATCH_DIV rows (within _MIN_BATCH and _MAX_BATCH).
+_BATCH_DIV = 16
+_MIN_BATCH = 32
+_MAX_BATCH = 256
 
 
 def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
@@ -118,7 +123,14 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     """
     n_components = int(np.clip(round(math.sqrt(n_features)), 2, 16))
     width = int(np.clip(2 ** round(math.log2(max(n_features, 1) * 2)), 32, 64))
-    batch_size = int(np.clip(n_samples // 16, 32, 256))
+    weights = _row_weights(n_features, width, n_components)
+    batch_size = int(
+        np.clip(
+            min(n_samples // _BATCH_DIV, _WORK // (_MAX_STEPS * weights)),
+            _MIN_BATCH,
+            _MAX_BATCH,
+        )
+    )
     steps = _detector_steps(n_features, width, n_components, batch_size)
     max_iter = epochs_for_steps(steps, n_samples, batch_size, 2, _MAX_EPOCHS)
     return VAE(
@@ -135,6 +147,11 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     )
 
 
+def _row_weights(n_features, width, n_components):
+    """Multiply-adds of one row's pass through the one-hidden-layer VAE."""
+    return 2 * n_features * width + 3 * width * n_components
+
+
 def _detector_steps(n_features, width, n_components, batch_size):
     """Optimisation steps of the default detector's fit: a budget of work.
 
@@ -147,11 +164,11 @@ def _detector_steps(n_features, width, n_components, batch_size):
     Examples
     --------
     >>> _detector_steps(64, 64, 8, 32)
-    150
+    200
     >>> _detector_steps(784, 64, 16, 32)
     121
     """
-    weights = 2 * n_features * width + 3 * width * n_components
+    weights = _row_weights(n_features, width, n_components)
     return int(min(_MAX_STEPS, math.ceil(_WORK / (weights * batch_size))))
 
 
@@ -351,6 +368,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     neighbor_rows_ : ndarray of shape (n_samples, n_features) or None
         The training rows, to which the distance part of the score is
         measured (a copy); None when ``n_neighbors=0``.
+    training_scores_ : ndarray of shape (n_samples,)
+        ``score_samples`` of the training rows, found in ``fit`` (which sets
+        ``offset_`` from them). ``score_samples`` returns them again, without
+        a second pass, when given an array equal to ``neighbor_rows_`` (the
+        training rows, as in ``fit_predict``).
     score_scales_ : dict
         For each part of the score (``score_type`` and, with neighbours,
         "neighbors"), its median and spread (interquartile range) on the
@@ -564,7 +586,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self.score_scales_ = {
             name: list(_robust_scale(part, weight)) for name, part in parts.items()
         }
-        scores = _ranked(self._combined(parts))
+        self.training_scores_ = self._combined(parts)
+        scores = _ranked(self.training_scores_)
         if self.contamination == "auto":
             self.offset_ = _tukey_fence(scores, weight)
         else:
@@ -616,16 +639,21 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         return self._combined(self._score_parts(X))
 
     def _combined(self, parts: dict[str, np.ndarray]) -> np.ndarray:
-        """The parts' scores, standardised on the training rows, averaged."""
+        """The parts' scores, standardised on the training rows, soft minimum.
+
+        ``-log(sum(exp(-z)))`` over the standardised parts ``z``: a row is
+        about as typical as its least typical part (within log 2 of it).
+        """
         if len(parts) == 1:
             return parts[self.score_type]
-        return np.mean(
+        z = np.array(
             [
                 (part - self.score_scales_[name][0]) / self.score_scales_[name][1]
                 for name, part in parts.items()
-            ],
-            axis=0,
+            ]
         )
+        with np.errstate(invalid="ignore"):
+            return -logsumexp(-z, axis=0)
 
     def _score_parts(
         self, X: np.ndarray, distances: np.ndarray | None = None
@@ -675,7 +703,23 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             row is not its own neighbour.
         """
         check_is_fitted(self)
-        return self._scores(self._validate(X, reset=False))
+        X = self._validate(X, reset=False)
+        if self._training_rows(X):  # e.g. fit_predict: scored in fit already
+            return self.training_scores_.copy()
+        return self._scores(X)
+
+    def _training_rows(self, X: Any) -> bool:
+        """Whether X is an array equal to the training rows (``neighbor_rows_``)."""
+        rows = getattr(self, "neighbor_rows_", None)
+        scores = getattr(self, "training_scores_", None)
+        return (
+            isinstance(X, np.ndarray)
+            and isinstance(rows, np.ndarray)
+            and scores is not None
+            and X.shape == rows.shape
+            and len(scores) == X.shape[0]
+            and np.array_equal(X, rows)
+        )
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
