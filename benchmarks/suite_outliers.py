@@ -38,9 +38,9 @@ with::
     SKVAE_NUM_THREADS=1 python benchmarks/suite_outliers.py --half tuning
     # --half reporting|all  --seeds 2  --quick  --only IsolationForest LOF
 
-Both halves, 2 seeds (the default), took about 5 minutes in all with one torch
-thread on a shared 2-core machine; PyOD's VAE is the slowest method (2.4 s a
-task).
+Both halves, 2 seeds (the default), took about 2 minutes in all (5 under
+heavier load) with one torch thread on a shared 2-core machine; PyOD's VAE is
+the slowest method (0.6 to 2.4 s a task).
 """
 
 from __future__ import annotations
