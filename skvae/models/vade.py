@@ -30,6 +30,7 @@ from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_pena
 
 __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
 
+
 class VaDE(ClusterMixin, BaseVAE):
     """Variational Deep Embedding: clustering with a Gaussian-mixture-prior VAE.
 
