@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import dataclasses
@@ -1823,8 +1824,10 @@ def auto_epochs(
 def restore_attributes(est: Any, saved: dict[str, Any]) -> None:
     """Put back the attributes an estimator had before a failed ``fit``.
 
-    The meta-estimators (detector, imputer, oversampler) save ``vars(self)``
-    before fitting and call this on failure, so no half-set attribute stays.
+    The meta-estimators save ``vars(self)`` before fitting and call this on
+    failure, so no half-set attribute stays: the imputer and the oversampler
+    through :func:`restored_on_failure`, the detector directly (its Ctrl-C
+    keeps a threshold too).
 
     Examples
     --------
@@ -1838,6 +1841,40 @@ def restore_attributes(est: Any, saved: dict[str, Any]) -> None:
     """
     vars(est).clear()
     vars(est).update(saved)
+
+
+@contextlib.contextmanager
+def restored_on_failure(est: Any) -> Iterator[dict[str, Any]]:
+    """Run a meta-estimator's ``fit`` body; on failure, put its attributes back.
+
+    Any exception restores the attributes the estimator had before (no
+    half-set attribute stays). Ctrl-C keeps a model trained in this call
+    (a new ``estimator_``), as a stopped ``fit`` of the models does; without
+    one it restores too. Yields the saved attributes.
+
+    Examples
+    --------
+    >>> from skvae import VAEImputer
+    >>> imputer = VAEImputer()
+    >>> try:
+    ...     with restored_on_failure(imputer):
+    ...         imputer.n_features_in_ = 3
+    ...         raise ValueError("bad data")
+    ... except ValueError:
+    ...     pass
+    >>> hasattr(imputer, "n_features_in_")
+    False
+    """
+    saved = dict(vars(est))
+    try:
+        yield saved
+    except KeyboardInterrupt:
+        if vars(est).get("estimator_") is saved.get("estimator_"):
+            restore_attributes(est, saved)
+        raise
+    except BaseException:
+        restore_attributes(est, saved)
+        raise
 
 
 def kl_schedule_of(est: Any) -> KLSchedule:

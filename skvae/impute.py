@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._base import BaseVAE, check_float32_range, restore_attributes
+from skvae._base import BaseVAE, check_float32_range, restored_on_failure
 from skvae._columns import resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
@@ -276,19 +276,8 @@ class VAEImputer(
         self : object
             The fitted imputer.
         """
-        saved = dict(vars(self))
-        try:
+        with restored_on_failure(self):
             return self._fit(X, sample_weight)
-        except KeyboardInterrupt:
-            # Ctrl-C keeps a model trained in this call, if there is one
-            if vars(self).get("estimator_") is saved.get("estimator_"):
-                restore_attributes(self, saved)
-            raise
-        except BaseException:
-            restore_attributes(
-                self, saved
-            )  # as before the call: no half-set attributes
-            raise
 
     def _fit(self, X, sample_weight=None) -> VAEImputer:
         X = self._validate(X, reset=True)

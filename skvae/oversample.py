@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import check_float32_range, restore_attributes
+from skvae._base import check_float32_range, restored_on_failure
 from skvae._data import epochs_for_steps
 from skvae._frames import is_frame
 from skvae._sklearn_compat import (
@@ -447,20 +447,9 @@ class VAEOverSampler(BaseEstimator):
         self : VAEOverSampler
             The fitted sampler.
         """
-        saved = dict(vars(self))
-        try:
+        with restored_on_failure(self):
             X_arr, y_arr = self._check(X, y, reset=True)
             self._fit_arrays(X_arr, y_arr)
-        except KeyboardInterrupt:
-            # Ctrl-C keeps a model trained in this call, if there is one
-            if vars(self).get("estimator_") is saved.get("estimator_"):
-                restore_attributes(self, saved)
-            raise
-        except BaseException:
-            restore_attributes(
-                self, saved
-            )  # as before the call: no half-set attributes
-            raise
         return self
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
