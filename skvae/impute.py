@@ -27,6 +27,7 @@ from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_d
 from skvae._torch import Stream, draw_seed, make_generator, to_numpy, to_tensor
 from skvae._training import Callback
 from skvae.models.vae import VAE
+from skvae.nn.divergences import gaussian_log_prob
 from skvae.nn.gaussian import GaussianVAEModule, shared_draws
 
 # The default model's budget (default_imputer_vae and _HeldOutStop).
@@ -462,13 +463,6 @@ def _impute_rows(estimator, X: np.ndarray, k: int, seed) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _gaussian_log_density(z, mu, log_var) -> torch.Tensor:
-    """The log-density N(z; mu, exp(log_var)), summed over the last axis."""
-    return -0.5 * ((z - mu) ** 2 / log_var.exp() + log_var + math.log(2 * math.pi)).sum(
-        -1
-    )
-
-
 def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
     """Rows ``x`` filled by importance sampling with two proposals.
 
@@ -488,12 +482,12 @@ def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
         log_w.append(lik.log_prob(x, p, update=False) + module.log_prior(z))
         proposals.append((mu, log_var, z))
         if i == 0:
-            w = torch.softmax(log_w[0] - _gaussian_log_density(z, mu, log_var), 0)
+            w = torch.softmax(log_w[0] - gaussian_log_prob(z, mu, log_var), 0)
             mean = (w[..., None] * lik.expectation(p)).sum(0)
             fill = torch.where(observed, x, mean)
     z = torch.cat([prop[2] for prop in proposals])
     log_q = torch.logaddexp(
-        *(_gaussian_log_density(z, mu, lv) for mu, lv, _ in proposals)
+        *(gaussian_log_prob(z, mu, lv) for mu, lv, _ in proposals)
     ) - math.log(2)
     weights = torch.softmax(torch.cat(log_w) - log_q, dim=0)
     params = torch.cat(params)
