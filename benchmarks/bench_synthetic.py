@@ -155,26 +155,24 @@ def fit_skvae_y(train: pd.DataFrame, n: int, seed: int, target: str) -> pd.DataF
     return rows
 
 
-def fit_tvae(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+def _fit_ctgan_package(name: str, train: pd.DataFrame, n: int, seed: int):
+    """Fit ``ctgan``'s model ``name`` (TVAE or CTGAN) at its defaults; draw n rows."""
+    import ctgan
     import torch
-    from ctgan import TVAE
 
     torch.manual_seed(seed)
-    model = TVAE()
+    model = getattr(ctgan, name)()
     model.set_random_state(seed)
     model.fit(_plain(train), discrete_columns=_discrete(train))
     return model.sample(n)
+
+
+def fit_tvae(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    return _fit_ctgan_package("TVAE", train, n, seed)
 
 
 def fit_ctgan(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    import torch
-    from ctgan import CTGAN
-
-    torch.manual_seed(seed)
-    model = CTGAN()
-    model.set_random_state(seed)
-    model.fit(_plain(train), discrete_columns=_discrete(train))
-    return model.sample(n)
+    return _fit_ctgan_package("CTGAN", train, n, seed)
 
 
 def fit_copula(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
