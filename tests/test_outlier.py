@@ -254,6 +254,67 @@ def test_training_rows_are_scored_once(monkeypatch):
     assert calls == [1]
 
 
+def test_wide_rows_count_a_model_score_above_its_band_as_atypical():
+    # from 64 features, the model's score far above the training rows' band
+    # (a blend of two digits is smoother than any digit, and likelier) is
+    # atypical too: its standardised part z enters the soft minimum as z and
+    # as -z; up to 32 features only as z
+    rng = np.random.RandomState(0)
+    for width, upper in ((64, 1.0), (30, 0.0)):
+        X = rng.normal(size=(60, width))
+        det = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0)
+        parts = det.fit(X)._score_parts(X[:20].copy())
+        z = [
+            (v - det.score_scales_[k][0]) / det.score_scales_[k][1]
+            for k, v in parts.items()
+        ]
+        if upper:
+            z.append(-upper * z[0])
+        expected = -np.log(np.exp(-np.array(z)).sum(0))
+        np.testing.assert_allclose(
+            det.score_samples(X[:20].copy()), expected, rtol=1e-10
+        )
+    # a row far above the band scores below every training row
+    det = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0)
+    X = rng.normal(size=(60, 64))
+    det.fit(X)
+    likely = {
+        "likelihood": np.array([1e6]),
+        "neighbors": np.array([det.score_scales_["neighbors"][0]]),
+    }
+    assert det._combined(likely)[0] < det.training_scores_.min()
+
+
+def test_neighbours_are_measured_to_a_bounded_reference(monkeypatch):
+    # beyond _MAX_REFERENCE training rows, that many drawn at random (seeded)
+    # are the reference rows: the search costs rows x reference x features
+    from skvae import outlier
+
+    monkeypatch.setattr(outlier, "_MAX_REFERENCE", 40)
+    X = StandardScaler().fit_transform(load_breast_cancer().data)[:120]
+    det = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0).fit(X)
+    ref = det.neighbor_rows_
+    assert ref.shape == (40, X.shape[1])
+    index = [int(np.flatnonzero((row == X).all(1))[0]) for row in ref]
+    assert len(set(index)) == 40
+    again = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0).fit(X)
+    np.testing.assert_array_equal(again.neighbor_rows_, ref)  # same seed, same rows
+    other = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=1).fit(X)
+    assert not np.array_equal(other.neighbor_rows_, ref)
+    # each row's distance: to its 5 nearest reference rows, itself left out
+    dist = np.sort(np.sqrt(((X[:, None, :] - ref[None]) ** 2).sum(-1)), axis=1)
+    itself = dist[:, 0] == 0
+    expected = -np.where(itself[:, None], dist[:, 1:6], dist[:, :5]).mean(1)
+    assert itself.sum() == 40
+    np.testing.assert_allclose(det._score_parts(X)["neighbors"], expected, rtol=1e-10)
+    # the training rows' scores (from fit's one search) equal a fresh scoring
+    np.testing.assert_allclose(
+        det.training_scores_, det.score_samples(X[::-1])[::-1], rtol=1e-6, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="n_neighbors=40 must be below"):
+        VAEOutlierDetector(VAE(max_iter=1), n_neighbors=40).fit(X)
+
+
 def test_default_model_trains_with_few_threads(small_X, monkeypatch):
     seen = []
     fit = VAE.fit
