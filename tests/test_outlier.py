@@ -317,6 +317,13 @@ def test_neighbours_are_measured_to_a_bounded_reference(monkeypatch):
     )
     with pytest.raises(ValueError, match="n_neighbors=40 must be below"):
         VAEOutlierDetector(VAE(max_iter=1), n_neighbors=40).fit(X)
+    # weighted rows: drawn in proportion to the weights, never of weight 0
+    weight = np.r_[np.zeros(60), np.ones(60)]
+    det = VAEOutlierDetector(VAE(max_iter=1, random_state=0), random_state=0)
+    det.fit(X, sample_weight=weight)
+    drawn = [int(np.flatnonzero((row == X).all(1))[0]) for row in det.neighbor_rows_]
+    assert len(drawn) == 40
+    assert min(drawn) >= 60
 
 
 def test_default_model_trains_with_few_threads(small_X, monkeypatch):
