@@ -384,8 +384,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     seeds) the detector had a mean ROC-AUC of 0.901 and the best mean rank,
     2.79, of eight detectors (LOF 3.64, the distance to the 5th nearest row
     3.50 at 0.878); on the reporting half, 0.898 and 2.31 (that distance:
-    0.890, 2.34). Fit plus ``score_samples`` took at most 3.5 times
-    IsolationForest's time on every task (mean 2.6 and 2.7). See the user
+    0.890, 2.34). Fit plus ``score_samples`` took at most 3.7 times
+    IsolationForest's time on every task (mean 2.6 to 2.8). See the user
     guide for the tasks where a simple detector does better.
 
     Parameters
@@ -623,9 +623,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Indices of the rows the model is fitted on (``trim_fraction``).
 
-        The distances are measured to every training row, or, beyond
-        ``_MAX_REFERENCE`` rows, to the ``reference`` rows of the distance
-        part. Also returns the training rows' distances to their nearest
+        The distances are measured to the ``reference`` rows of the distance
+        part (:func:`_reference_rows`: those of positive weight, at most
+        ``_MAX_REFERENCE``), or to every row when they are all (or None).
+        Also returns the training rows' distances to their nearest
         reference rows when the distance part of the score can reuse them
         (the same reference rows, on an array), else None: one neighbour
         search then serves the screening and the score.
@@ -633,15 +634,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.trim_fraction == 0:
             return np.arange(X.shape[0]), None
         rows = self._numeric_rows(X, TableEncoder().fit(X) if is_frame(X) else None)
-        subsampled = reference is not None and len(reference) < X.shape[0]
-        k = min(_SCREEN_NEIGHBORS, (len(reference) if subsampled else X.shape[0]) - 1)
+        partial = reference is not None and len(reference) < X.shape[0]
+        k = min(_SCREEN_NEIGHBORS, (len(reference) if partial else X.shape[0]) - 1)
         reuse = (
             self.n_neighbors > 0
             and not is_frame(X)
-            and (subsampled or weight is None or bool(np.all(weight > 0)))
+            and (partial or weight is None or bool(np.all(weight > 0)))
         )
         distances = _neighbor_distances(
-            _take(rows, reference) if subsampled else rows,
+            _take(rows, reference) if partial else rows,
             rows,
             max(k, self.n_neighbors) if reuse else k,
         )
