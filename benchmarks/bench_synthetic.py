@@ -20,9 +20,9 @@ same 80% and asked for as many rows. Reported for each method and table:
   training rows has ``dcr`` far below ``dcr_hold``;
 - ``fit_s``: the time to fit and draw the rows, in seconds (package imports
   excluded), and ``cpu_s`` the processor time this process spent on it: run
-  with one thread (``OMP_NUM_THREADS=1 SKVAE_NUM_THREADS=1``), ``cpu_s`` is
-  ``fit_s`` less the time spent waiting for a core, the steadier figure where
-  other jobs share the machine.
+  with one thread (``OMP_NUM_THREADS=1 SKVAE_NUM_THREADS=1``, as ``make
+  bench-synthetic`` sets), ``cpu_s`` is ``fit_s`` less the time spent waiting
+  for a core, the steadier figure where other jobs share the machine.
 
 skvae is run as the tabular synthesis recipe of the user guide ("Synthetic
 tables"): ``skvae.synthesis.tabular_synthesizer(train)``, a ``VAE`` whose
