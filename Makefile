@@ -65,5 +65,8 @@ $(SYNTH_STAMP): pyproject.toml
 		-e . ctgan sdv sdmetrics "pandas<3"
 	touch $(SYNTH_STAMP)
 
+# One torch thread for every method (BENCH_THREADS=): the figures in the README.
+BENCH_THREADS ?= 1
 bench-synthetic: $(SYNTH_STAMP)
-	$(SYNTH_VENV)/bin/python benchmarks/bench_synthetic.py $(BENCH_ARGS)
+	OMP_NUM_THREADS=$(BENCH_THREADS) SKVAE_NUM_THREADS=$(BENCH_THREADS) \
+		$(SYNTH_VENV)/bin/python benchmarks/bench_synthetic.py $(BENCH_ARGS)

@@ -17,8 +17,9 @@ import numpy as np
 from skvae._data import epochs_for_steps
 from skvae._frames import _kind, is_frame
 
-#: Optimisation steps the recipe aims at (bounded by :data:`EPOCH_BOUNDS`).
-STEPS = 1500
+#: Optimisation steps per training row, and the fewest and most steps.
+STEPS_PER_ROW = 2
+STEP_BOUNDS = (400, 1500)
 #: Fewest and most epochs of the recipe.
 EPOCH_BOUNDS = (30, 300)
 
@@ -36,9 +37,10 @@ def tabular_synthesizer(
     range seen in ``fit`` (integer columns rounded) and values seen often
     keep their share. Category, string and boolean columns get categorical
     and Bernoulli likelihoods. The batch size is an eighth of the rows
-    (between 16 and 128) and the epochs give about 1,500 optimisation steps
-    (30 to 300 epochs), stopping earlier when the training loss has not
-    improved for 50 epochs. The rule depends on the number of rows only.
+    (between 16 and 128) and the epochs give about two optimisation steps
+    per row, 400 to 1,500 steps (30 to 300 epochs), stopping earlier when
+    the training loss has not improved for 50 epochs; the rule depends on
+    the number of rows only, and the learning rate is ``2e-3``.
 
     Draw synthetic rows with ``sample(n, noise=True)`` after ``fit(X)``
     (``fit(X, y)`` and ``sample(n, y=..., noise=True)`` for rows of a chosen
@@ -94,10 +96,12 @@ def tabular_synthesizer(
     ]
     n_samples = X.shape[0]
     batch_size = int(np.clip(n_samples // 8, 16, 128))
-    max_iter = epochs_for_steps(STEPS, n_samples, batch_size, *EPOCH_BOUNDS)
+    steps = int(np.clip(STEPS_PER_ROW * n_samples, *STEP_BOUNDS))
+    max_iter = epochs_for_steps(steps, n_samples, batch_size, *EPOCH_BOUNDS)
     config = dict(
         likelihood={"quantile": numbers} if numbers else "auto",
         batch_size=batch_size,
+        learning_rate_init=2e-3,
         max_iter=max_iter,
         n_iter_no_change=50,
         random_state=random_state,

@@ -218,6 +218,22 @@ def test_recipe_gives_typed_tables_inside_their_ranges():
     assert np.isfinite(synth.score_samples(frame)).all()
 
 
+@pytest.mark.parametrize(
+    ("n_rows", "batch_size", "epochs"),
+    [
+        (150, 18, 45),  # iris: the 400 steps at least, 9 a epoch
+        (442, 55, 99),  # diabetes: two steps a row, 884 in 9 a epoch
+        (4000, 128, 47),  # the 1,500 steps at most, 32 a epoch
+    ],
+)
+def test_recipe_training_length_follows_the_rows(n_rows, batch_size, epochs):
+    frame = diabetes_table().sample(n_rows, replace=n_rows > 442, random_state=0)
+    synth = tabular_synthesizer(frame)
+    assert (synth.batch_size, synth.max_iter) == (batch_size, epochs)
+    assert synth.learning_rate_init == 2e-3
+    assert tabular_synthesizer(frame, max_iter=7).max_iter == 7  # overrides win
+
+
 def test_recipe_rows_of_the_asked_class_and_no_copies():
     from sklearn.model_selection import train_test_split
     from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
