@@ -34,7 +34,7 @@ from skvae.nn.gaussian import GaussianVAEModule, shared_draws
 HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
 HOLDOUT_ENTRIES = 1000  # ... or less, down to HOLDOUT_MIN_FRACTION, above this
 HOLDOUT_MIN_FRACTION = 0.05  # many held-out entries: the rest go to training
-PATIENCE_STEPS = 40  # optimisation steps without a better held-out error
+PATIENCE_STEPS = 20  # optimisation steps without a better held-out error
 PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 MAX_STEPS = 3000  # the cap on the optimisation steps
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
@@ -75,7 +75,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     (never a row's or a column's last one; a one-hot group as one entry), or
     1,000 of them where that is less, but never under 5%, are hidden from
     training, and after each epoch the model fills them. When their error
-    has not improved for 40 optimisation steps or a tenth of the steps so
+    has not improved for 20 optimisation steps or a tenth of the steps so
     far, whichever is more (and at least two epochs), the weights go back to
     the best ones and the learning rate is halved; at the second such
     plateau training stops, keeping the weights with the lowest error. Each
@@ -153,7 +153,8 @@ class VAEImputer(
     Gaussian's conditional distribution with probability ``a``, else from
     the VAE (a draw from the mixture whose mean is the blended fill). Above
     a cost of about ``2e8`` (the sum over rows of the cube of their hole
-    count) EM fits on a random subset of rows of that cost.
+    count) EM fits on a random subset of rows of that cost; above about 460
+    Gaussian columns there is no Gaussian model (the VAE alone).
 
     Columns are standardised inside the imputer (with the observed entries'
     mean and standard deviation) for the Gaussian columns of the model, so
@@ -391,11 +392,13 @@ class VAEImputer(
         held-out entries hidden), fitted by EM along a path of decreasing
         shrinkage (``RIDGES``, each step started from the last), stopped
         where its error on the held-out entries stops falling. Returns what
-        the blend needs, or None where nothing of those columns is held out.
+        the blend needs, or None where nothing of those columns is held out
+        or where they are so many that inverting their covariance would cost
+        more than half of ``EM_WORK`` (above about 460 columns).
         """
         cols = self.gaussian_columns_
-        if stop.rows.size == 0 or cols.size == 0:
-            return None
+        if stop.rows.size == 0 or cols.size == 0 or cols.size**3 > EM_WORK / 2:
+            return None  # nothing held out, or a covariance too costly
         held = stop.pick[:, cols]
         w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
         w = np.asarray(w, dtype=np.float64)
