@@ -275,3 +275,31 @@ def test_a_given_estimator_is_not_blended():
     assert not imputer.gaussian_weights_.any()
     assert imputer.gaussian_mean_ is None
     assert imputer.gaussian_covariance_ is None
+
+
+def test_em_rows_are_subsampled_to_the_work_cap(monkeypatch):
+    from skvae.impute import _em_rows
+
+    holes, _, _, _ = _gaussian_rows(n=400, d=6, rate=0.5)
+    weight = np.ones(400)
+    weight[:10] = 0
+    rows = _em_rows(holes, weight, seed=0)
+    np.testing.assert_array_equal(rows, np.arange(10, 400))  # under the cap
+    monkeypatch.setattr(skvae.impute, "EM_WORK", 2000.0)
+    rows = _em_rows(holes, weight, seed=0)
+    cost = (np.isnan(holes[rows]).sum(axis=1) ** 3).sum()
+    assert 2 <= rows.size < 390
+    assert cost < 4000  # about the cap
+    assert rows.min() >= 10  # rows of zero weight stay out
+    np.testing.assert_array_equal(rows, _em_rows(holes, weight, seed=0))
+
+
+def test_no_gaussian_where_its_covariance_costs_too_much(monkeypatch):
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    monkeypatch.setattr(skvae.impute, "EM_WORK", 2 * 5**3 - 1)  # 5 columns: over
+    holes, _, _, _ = _gaussian_rows(n=100, d=5, rate=0.3)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    assert not imputer.gaussian_weights_.any()
+    assert imputer.gaussian_mean_ is None
+    assert not np.isnan(imputer.transform(holes)).any()
