@@ -148,10 +148,10 @@ class VAEImputer(
     ``a * gaussian + (1 - a) * vae``, with ``a`` in [0, 1] the least-squares
     weight on that column's held-out entries (shrunk towards the weight of
     all columns together): the VAE wins where the table's structure is not
-    linear, the Gaussian where it is (or where the rows are too few for the
-    VAE). With ``sample_posterior=True`` each hole is drawn from the
-    Gaussian's conditional distribution with probability ``a``, else from
-    the VAE (a draw from the mixture whose mean is the blended fill). Above
+    linear, the Gaussian where it is. With ``sample_posterior=True`` each
+    hole is drawn from the Gaussian's conditional distribution with
+    probability ``a``, else from the VAE (a draw from the mixture whose mean
+    is the blended fill). Above
     a cost of about ``2e8`` (the sum over rows of the cube of their hole
     count) EM fits on a random subset of rows of that cost; above about 460
     Gaussian columns there is no Gaussian model (the VAE alone).
