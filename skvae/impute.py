@@ -34,13 +34,22 @@ from skvae.nn.gaussian import GaussianVAEModule, shared_draws
 HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
 HOLDOUT_ENTRIES = 1000  # ... or less, down to HOLDOUT_MIN_FRACTION, above this
 HOLDOUT_MIN_FRACTION = 0.05  # many held-out entries: the rest go to training
-PATIENCE_STEPS = 40  # optimisation steps without a better held-out error
+PATIENCE_STEPS = 20  # optimisation steps without a better held-out error
 PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 MAX_STEPS = 3000  # the cap on the optimisation steps
-N_CUTS = 2  # learning-rate cuts on a plateau before stopping
+N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 CUT = 0.5  # factor of each cut
 BATCH = 128  # the largest batch
-WIDTH = 8  # hidden units per feature (32 to 128)
+WIDTH = 8  # hidden units per feature
+MAX_WIDTH = 64  # ... up to this many (at least 32)
+ACTIVATION = "tanh"
+LEARNING_RATE = 0.01
+# The default's Gaussian model, blended with the VAE (VAEImputer._fit_gaussian)
+RIDGES = (0.3, 0.1, 0.03, 0.01, 0.003)  # shrinkage path, times the mean variance
+EM_TOL = 1e-3  # relative change of the covariance that ends EM at one ridge
+EM_MAX_ITER = 10  # EM steps at one ridge, at most
+EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
+# subsampled for EM
 
 
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
@@ -58,21 +67,23 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     encoders). Its size follows the table (``n`` rows, ``d`` columns):
 
     - latent dimension ``clip(d // 2, 2, 16)``, two tanh hidden layers of
-      ``clip(8 * d, 32, 128)`` units;
-    - batches of ``min(n, 128)`` rows, Adam's learning rate 0.003;
+      ``clip(8 * d, 32, 64)`` units;
+    - batches of ``min(n, 128)`` rows, Adam's learning rate 0.01;
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
     1,000 of them where that is less, but never under 5%, are hidden from
-    training, and after each epoch the model fills them. When
-    their error has not improved for 40 optimisation steps or a tenth of the
-    steps so far, whichever is more (and at least two epochs), the weights
-    go back to the best ones and the learning rate is halved;
-    at the third such plateau training stops, keeping the weights with the
-    lowest error. Each epoch's error is in the model's
-    ``history_`` as ``"holdout_error"``. A model passed as ``estimator`` (this
-    one included) trains as its own parameters say, on every observed entry.
+    training, and after each epoch the model fills them. When their error
+    has not improved for 20 optimisation steps or a tenth of the steps so
+    far, whichever is more (and at least two epochs), the weights go back to
+    the best ones and the learning rate is halved; at the second such
+    plateau training stops, keeping the weights with the lowest error. Each
+    epoch's error is in the model's ``history_`` as ``"holdout_error"``. The
+    same held-out entries then weigh the VAE against a Gaussian model of the
+    table (see :class:`VAEImputer`). A model passed as ``estimator`` (this
+    one included) trains as its own parameters say, on every observed entry,
+    and fills the holes alone.
 
     Parameters
     ----------
@@ -93,18 +104,18 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     ('mask', 'auto', 'elbo')
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
-    width = int(np.clip(WIDTH * n_features, 32, 128))
+    width = int(np.clip(WIDTH * n_features, 32, MAX_WIDTH))
     batch_size = int(min(n_samples, BATCH))
     max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(width, width),
-        activation="tanh",
+        activation=ACTIVATION,
         likelihood="auto",
         missing="mask",
         kl_warmup=0,
         batch_size=batch_size,
-        learning_rate_init=3e-3,
+        learning_rate_init=LEARNING_RATE,
         max_iter=max_iter,
         n_iter_no_change=max_iter,
         random_state=random_state,
@@ -128,6 +139,23 @@ class VAEImputer(
     ``random_state``, as with ``IterativeImputer``). Observed entries are
     returned unchanged.
 
+    With the default model, the Gaussian (real-valued) columns are also
+    modelled by a multivariate Gaussian fitted by EM to the incomplete rows
+    (its covariance shrunk towards a multiple of the identity by the amount,
+    along the path 0.3, 0.1, 0.03, 0.01, 0.003 times the mean variance, that
+    fills the held-out entries best), whose conditional mean given a row's
+    observed entries is the best linear fill. Each such column's fill is
+    ``a * gaussian + (1 - a) * vae``, with ``a`` in [0, 1] the least-squares
+    weight on that column's held-out entries (shrunk towards the weight of
+    all columns together): the VAE wins where the table's structure is not
+    linear, the Gaussian where it is. With ``sample_posterior=True`` each
+    hole is drawn from the Gaussian's conditional distribution with
+    probability ``a``, else from the VAE (a draw from the mixture whose mean
+    is the blended fill). Above
+    a cost of about ``2e8`` (the sum over rows of the cube of their hole
+    count) EM fits on a random subset of rows of that cost; above about 460
+    Gaussian columns there is no Gaussian model (the VAE alone).
+
     Columns are standardised inside the imputer (with the observed entries'
     mean and standard deviation) for the Gaussian columns of the model, so
     raw tables can be passed.
@@ -137,10 +165,11 @@ class VAEImputer(
     estimator : skvae VAE or None, default=None
         The model, cloned at ``fit`` with ``missing="mask"``. ``None`` uses
         :func:`default_imputer_vae`, sized to the data and stopped when its
-        imputation of held-out observed entries stops improving (see there).
+        imputation of held-out observed entries stops improving (see there),
+        and blended with a Gaussian model (above).
     sample_posterior : bool, default=False
         Draw each missing entry instead of taking its expected value.
-    n_importance_samples : int, default=100
+    n_importance_samples : int, default=50
         Importance samples per row in ``transform``, from each of the two
         proposals of a Gaussian VAE (twice this number in all).
     random_state : int, RandomState instance or None, default=None
@@ -157,6 +186,16 @@ class VAEImputer(
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string names.
+    gaussian_columns_ : ndarray of int
+        The model's Gaussian columns (standardised inside the imputer and,
+        with the default model, covered by the Gaussian model).
+    gaussian_mean_, gaussian_covariance_ : ndarray or None
+        The Gaussian model of those columns, on the standardised scale (of
+        the encoded table after a fit on a DataFrame); None when a model is
+        passed as ``estimator`` or no entry could be held out.
+    gaussian_weights_ : ndarray of shape (n_model_columns,)
+        Each column's weight ``a`` of the Gaussian's fill against the VAE's:
+        zero for the other columns and without a Gaussian model.
     table_encoder_ : TableEncoder
         Only after a fit on a pandas DataFrame: how its columns are encoded
         for the model and decoded back (``types_``, ``kinds_``, ``dtypes_``,
@@ -208,7 +247,7 @@ class VAEImputer(
         estimator=None,
         *,
         sample_posterior=False,
-        n_importance_samples=100,
+        n_importance_samples=50,
         random_state=None,
     ):
         self.estimator = estimator
@@ -314,11 +353,12 @@ class VAEImputer(
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
         self._set_scaling(X, estimator)
         Z = self._scale(X)
-        stop = None
+        stop = path = None
         if self.estimator is None:  # stopped on held-out observed entries
             groups = _column_groups(estimator.likelihood, Z)
             seed = draw_seed(self.random_state)
             stop = _HeldOutStop(Z, groups, seed, sample_weight)
+            path = self._gaussian_path(Z, stop, sample_weight)
             Z = stop.train
             estimator.set_params(callbacks=[stop])
         try:
@@ -333,6 +373,8 @@ class VAEImputer(
             # Ctrl-C: keep the model trained until then, if it can impute
             if hasattr(estimator, "module_") and hasattr(estimator.module_, "impute"):
                 self.estimator_ = estimator
+                self.gaussian_weights_ = np.zeros(X.shape[1])  # the VAE alone
+                self.gaussian_mean_ = self.gaussian_covariance_ = None
             raise
         finally:
             if stop is not None:
@@ -340,7 +382,83 @@ class VAEImputer(
         if not hasattr(estimator.module_, "impute"):
             raise TypeError(f"{type(estimator).__name__} cannot impute.")
         self.estimator_ = estimator
+        self._fit_gaussian(self._scale(X), stop, path)
         return self
+
+    def _gaussian_path(self, Z: np.ndarray, stop, sample_weight) -> dict | None:
+        """The default's Gaussian model, fitted before the VAE.
+
+        A Gaussian over the Gaussian columns (on the model's scale, the
+        held-out entries hidden), fitted by EM along a path of decreasing
+        shrinkage (``RIDGES``, each step started from the last), stopped
+        where its error on the held-out entries stops falling. Returns what
+        the blend needs, or None where nothing of those columns is held out
+        or where they are so many that inverting their covariance would cost
+        more than half of ``EM_WORK`` (above about 460 columns).
+        """
+        cols = self.gaussian_columns_
+        if stop.rows.size == 0 or cols.size == 0 or cols.size**3 > EM_WORK / 2:
+            return None  # nothing held out, or a covariance too costly
+        held = stop.pick[:, cols]
+        w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
+        w = np.asarray(w, dtype=np.float64)
+        held_w = np.broadcast_to(w[stop.rows, None], held.shape)[held]
+        if not held.any() or held_w.sum() <= 0:
+            return None
+        rows = _em_rows(stop.train[:, cols], w, stop.seed)
+        w = w[rows] / w[rows].sum()
+        train = stop.train[np.ix_(rows, cols)].astype(np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nan_to_num(np.nanmean(train, axis=0))
+            var = np.nanvar(train, axis=0)
+        cov = np.diag(np.where(var > 0, var, 1.0))
+        queries = stop.train[np.ix_(stop.rows, cols)]
+        truth = Z[np.ix_(stop.rows, cols)][held]
+        best = None
+        for ridge in RIDGES:
+            mean, cov = _gaussian_em(train, ridge, mean, cov, w, EM_MAX_ITER)
+            guess = _conditional(queries, mean, cov)[0][held]
+            err = np.average((guess - truth) ** 2, weights=held_w)
+            if best is not None and err >= best[0]:
+                break
+            best = (err, ridge, mean, cov, guess)
+        _, ridge, mean, cov, guess = best
+        return dict(
+            ridge=ridge, mean=mean, cov=cov, rows=rows, w=w, held=held,
+            held_w=held_w, truth=truth, guess=guess,
+            column=np.nonzero(held)[1],  # the position in cols of each entry
+        )  # fmt: skip
+
+    def _fit_gaussian(self, Z: np.ndarray, stop, path: dict | None) -> None:
+        """The Gaussian's share in each column's fill, and its final fit.
+
+        For each Gaussian column, the weight in [0, 1] of the Gaussian's
+        conditional mean against the VAE's fill that minimises the squared
+        error of the held-out entries, shrunk towards the weight of all
+        columns together. The Gaussian is then refitted on every observed
+        entry at the chosen shrinkage.
+        """
+        d = Z.shape[1]
+        self.gaussian_weights_ = np.zeros(d)
+        self.gaussian_mean_ = self.gaussian_covariance_ = None
+        if path is None:
+            return
+        cols = self.gaussian_columns_
+        vae = _impute_rows(
+            self.estimator_, stop.train[stop.rows], self.n_importance_samples, None
+        )[:, cols][path["held"]]
+        weights = np.zeros(d)
+        weights[cols] = _blend_weights(
+            path["guess"], vae, path["truth"], path["column"], cols.size,
+            path["held_w"],
+        )  # fmt: skip
+        full = Z[np.ix_(path["rows"], cols)].astype(np.float64)
+        mean, cov = _gaussian_em(
+            full, path["ridge"], path["mean"], path["cov"], path["w"], EM_MAX_ITER
+        )
+        self.gaussian_mean_, self.gaussian_covariance_ = mean, cov
+        self.gaussian_weights_ = weights  # last: the blend is whole or absent
 
     def _set_scaling(self, X: np.ndarray, estimator: BaseVAE) -> None:
         """Mean and scale of the Gaussian columns (others: 0 and 1)."""
@@ -356,6 +474,7 @@ class VAEImputer(
                 if kind == "gaussian"
                 for c in cols
             ]
+        self.gaussian_columns_ = np.sort(np.asarray(gaussian, dtype=int))
         self._shift = np.zeros(X.shape[1])
         self._scale_ = np.ones(X.shape[1])
         if gaussian:
@@ -410,6 +529,8 @@ class VAEImputer(
         filled = _impute_rows(
             self.estimator_, self._scale(X[rows]), self.n_importance_samples, seed
         )
+        if np.any(self.gaussian_weights_):
+            filled = self._blend(X[rows], filled, seed)
         imputed = filled * self._scale_ + self._shift
         missing = np.isnan(X[rows])
         failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))
@@ -421,6 +542,25 @@ class VAEImputer(
                 "float32). Check those values, or clip them to the training range."
             )
         out[rows] = np.where(missing, imputed, X[rows])
+        return out
+
+    def _blend(self, X: np.ndarray, filled: np.ndarray, seed) -> np.ndarray:
+        """The VAE's fill of rows X (model scale) blended with the Gaussian's."""
+        cols = self.gaussian_columns_
+        weight = self.gaussian_weights_[cols]
+        gen = None if seed is None else make_generator(seed, Stream.IMPUTE, 1)
+        gauss = _conditional(
+            self._scale(X)[:, cols],
+            self.gaussian_mean_,
+            self.gaussian_covariance_,
+            generator=gen,
+        )[0]
+        out = filled.copy()
+        if gen is None:  # the mean of the mixture of both predictions
+            out[:, cols] = weight * gauss + (1 - weight) * filled[:, cols]
+        else:  # a draw from it: each hole from the Gaussian with its weight
+            pick = torch.rand(gauss.shape, generator=gen, dtype=torch.float64)
+            out[:, cols] = np.where(pick.numpy() < weight, gauss, filled[:, cols])
         return out
 
     def __sklearn_tags__(self):
@@ -548,6 +688,7 @@ class _HeldOutStop(Callback):
     """
 
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
+        self.seed = seed
         rng = np.random.default_rng(seed)
         first = [g[0] for g in groups]  # a group is observed as its first column
         observed = ~np.isnan(X[:, first])
@@ -629,3 +770,148 @@ class _HeldOutStop(Callback):
     def on_train_end(self, trainer, **kwargs):
         if self.best_state is not None:
             trainer.module.load_state_dict(self.best_state)
+
+
+def _conditional(
+    Z: np.ndarray,
+    mean: np.ndarray,
+    cov: np.ndarray,
+    *,
+    row_weight: np.ndarray | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of Z with NaN entries filled from a Gaussian N(mean, cov).
+
+    Each row's holes get their conditional mean given its observed entries
+    (with ``generator``: a draw from their conditional distribution). Also
+    returned, when ``row_weight`` is given: the sum over rows, so weighted, of
+    the holes' conditional covariances, padded with zeros to ``(d, d)`` (the
+    E step of EM). A row with ``k`` holes solves with the ``k x k`` block of
+    the precision matrix; rows are solved together in up to four groups by
+    their number of holes (padded with a dummy column, independent of the
+    rest) and in chunks of bounded memory.
+    """
+    Z = torch.as_tensor(Z, dtype=torch.float64)
+    n, d = Z.shape
+    holes = torch.isnan(Z)
+    counts = holes.sum(1)
+    mean = torch.as_tensor(mean, dtype=torch.float64)
+    # the extended space: a dummy column d, unit precision, no coupling
+    prec = torch.eye(d + 1, dtype=torch.float64)
+    prec[:d, :d] = torch.linalg.inv(torch.as_tensor(cov, dtype=torch.float64))
+    out = torch.zeros(n, d + 1, dtype=torch.float64)
+    out[:, :d] = torch.where(holes, mean, Z)
+    centred_prec = torch.zeros(n, d + 1, dtype=torch.float64)
+    centred_prec[:, :d] = (out[:, :d] - mean) @ prec[:d, :d]  # holes at the mean
+    cov_sum = None
+    if row_weight is not None:
+        cov_sum = torch.zeros(d + 1, d + 1, dtype=torch.float64)
+        row_weight = torch.as_tensor(row_weight, dtype=torch.float64)
+    # holes first (a stable sort), then the dummy column
+    order = torch.argsort((~holes).to(torch.int8), dim=1, stable=True)
+    with_holes = counts[counts > 0].numpy()
+    if with_holes.size == 0:
+        return out[:, :d].numpy(), None if cov_sum is None else cov_sum[:d, :d].numpy()
+    sizes = np.unique(np.quantile(with_holes, [0.25, 0.5, 0.75, 1], method="higher"))
+    eye = torch.eye(int(sizes[-1]), dtype=torch.float64)
+    low = 0
+    for size in sizes.tolist():
+        group = torch.nonzero((counts > low) & (counts <= size)).flatten()
+        low = size
+        chunk = max(1, 2**22 // size**2)
+        for start in range(0, group.numel(), chunk):
+            rows = group[start : start + chunk]
+            idx = order[rows, :size]
+            pad = torch.arange(size)[None, :] >= counts[rows, None]
+            idx = torch.where(pad, d, idx)
+            block = prec[idx[:, :, None], idx[:, None, :]]
+            # the padding: an identity block (the dummy column repeats)
+            block = torch.where(
+                pad[:, :, None] | pad[:, None, :], eye[:size, :size], block
+            )
+            chol = torch.linalg.cholesky(block)
+            shift = -torch.gather(centred_prec[rows], 1, idx)
+            delta = torch.cholesky_solve(shift[..., None], chol)
+            if generator is not None:  # + L^-T eps has covariance (L L^T)^-1
+                eps = torch.randn(delta.shape, generator=generator, dtype=torch.float64)
+                delta = delta + torch.linalg.solve_triangular(chol.mT, eps, upper=True)
+            out[rows[:, None].expand(-1, size), idx] += delta[..., 0]
+            if cov_sum is not None:
+                block = torch.cholesky_inverse(chol) * row_weight[rows, None, None]
+                at = (
+                    idx[:, :, None].expand(-1, size, size),
+                    idx[:, None, :].expand(-1, size, size),
+                )
+                cov_sum.index_put_(at, block, accumulate=True)
+    out = out[:, :d].numpy()
+    return out, None if cov_sum is None else cov_sum[:d, :d].numpy()
+
+
+def _gaussian_em(
+    Z: np.ndarray,
+    ridge: float,
+    mean: np.ndarray,
+    cov: np.ndarray,
+    row_weight: np.ndarray,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """EM for a Gaussian fitted to the rows of Z with holes (NaN).
+
+    Each M step adds ``ridge`` times the mean variance to the covariance's
+    diagonal (shrinkage towards a sphere). Stops after ``max_iter`` steps or
+    when no entry of the covariance moved by more than ``EM_TOL`` of its
+    largest one. ``row_weight`` sums to 1.
+    """
+    d = Z.shape[1]
+    for _ in range(max_iter):
+        X, cov_sum = _conditional(Z, mean, cov, row_weight=row_weight)
+        new_mean = row_weight @ X
+        centred = X - new_mean
+        S = (centred.T * row_weight) @ centred + cov_sum
+        new_cov = S + ridge * max(np.trace(S) / d, 1e-6) * np.eye(d)
+        change = np.abs(new_cov - cov).max() / np.abs(cov).max()
+        mean, cov = new_mean, new_cov
+        if change < EM_TOL:
+            break
+    return mean, cov
+
+
+def _em_rows(Z: np.ndarray, weight: np.ndarray, seed: int) -> np.ndarray:
+    """The rows that EM fits on: all, or a random share when they cost much.
+
+    An EM step costs about the sum over rows of ``k^3`` (``k``: a row's
+    holes); above ``EM_WORK`` a random subset of rows of about that cost is
+    taken. Rows of zero weight are left out.
+    """
+    rows = np.flatnonzero(weight > 0)
+    work = float((np.isnan(Z[rows]).sum(axis=1).astype(np.float64) ** 3).sum())
+    if work <= EM_WORK:
+        return rows
+    rng = np.random.default_rng(seed)
+    keep = max(2, int(rows.size * EM_WORK / work))
+    return np.sort(rng.choice(rows, size=keep, replace=False))
+
+
+def _blend_weights(
+    guess: np.ndarray,
+    other: np.ndarray,
+    truth: np.ndarray,
+    column: np.ndarray,
+    n_columns: int,
+    weight: np.ndarray,
+) -> np.ndarray:
+    """Each column's least-squares weight of ``guess`` against ``other``.
+
+    The fill ``a * guess + (1 - a) * other`` of held-out entries (``column``:
+    the column of each) with the lowest weighted squared error, ``a`` in
+    [0, 1], for all columns together and for each column; a column's
+    estimate is shrunk towards the common one as if the latter came from
+    as many entries as an average column holds.
+    """
+    diff = guess - other
+    resid = truth - other
+    num = np.bincount(column, weight * diff * resid, minlength=n_columns)
+    den = np.bincount(column, weight * diff * diff, minlength=n_columns)
+    common = np.clip(num.sum() / max(den.sum(), 1e-12), 0.0, 1.0)
+    prior = den.mean()
+    return np.clip((num + prior * common) / np.maximum(den + prior, 1e-12), 0.0, 1.0)

@@ -1,5 +1,7 @@
 """The default VAEImputer's budget: sized by the table, stopped by held-out entries."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -23,7 +25,7 @@ def _low_rank_holes(n=120, d=5, rate=0.2, seed=0):
 def test_default_model_is_sized_by_the_table():
     small, large = default_imputer_vae(150, 4), default_imputer_vae(5000, 60)
     assert small.hidden_layer_sizes == (32, 32)
-    assert large.hidden_layer_sizes == (128, 128)
+    assert large.hidden_layer_sizes == (64, 64)
     assert (small.batch_size, large.batch_size) == (128, 128)
     assert default_imputer_vae(50, 4).batch_size == 50  # one batch of every row
     # the cap is about 3,000 optimisation steps, whatever the number of rows
@@ -129,3 +131,175 @@ def test_held_out_share_shrinks_to_a_count_on_large_tables():
     assert shares[0] == pytest.approx(HOLDOUT_FRACTION, abs=0.02)
     assert shares[1] == pytest.approx(HOLDOUT_ENTRIES / 15000, abs=0.01)
     assert shares[2] == pytest.approx(HOLDOUT_MIN_FRACTION, abs=0.005)
+
+
+# ---- the default's Gaussian model, blended with the VAE ----
+
+
+def _gaussian_rows(n=300, d=5, rate=0.4, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(d, d))
+    cov = A @ A.T / d + 0.2 * np.eye(d)
+    mean = rng.normal(size=d)
+    X = rng.multivariate_normal(mean, cov, size=n)
+    holes = X.copy()
+    holes[rng.uniform(size=X.shape) < rate] = np.nan
+    return holes, X, mean, cov
+
+
+def test_conditional_fill_and_covariances_follow_the_gaussian_formulas():
+    from skvae.impute import _conditional
+
+    holes, _, mean, cov = _gaussian_rows(n=60, d=5)
+    holes[0] = np.nan  # no observed entry: the mean, the full covariance
+    weight = np.linspace(0.5, 1.5, 60)
+    filled, cov_sum = _conditional(holes, mean, cov, row_weight=weight)
+    expected, expected_sum = holes.copy(), np.zeros_like(cov)
+    for i, row in enumerate(holes):
+        m, o = np.isnan(row), ~np.isnan(row)
+        gain = cov[np.ix_(m, o)] @ np.linalg.inv(cov[np.ix_(o, o)])
+        expected[i, m] = mean[m] + gain @ (row[o] - mean[o])
+        block = cov[np.ix_(m, m)] - gain @ cov[np.ix_(o, m)]
+        expected_sum[np.ix_(m, m)] += weight[i] * block
+    np.testing.assert_allclose(filled, expected, atol=1e-10)
+    np.testing.assert_allclose(cov_sum, expected_sum, atol=1e-10)
+    np.testing.assert_array_equal(filled[~np.isnan(holes)], holes[~np.isnan(holes)])
+    # a draw: the conditional distribution, here of row 0, N(mean, cov)
+    gen = torch.Generator().manual_seed(0)
+    draws = _conditional(np.repeat(holes[:1], 3000, axis=0), mean, cov, generator=gen)[
+        0
+    ]
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=0.15)
+    np.testing.assert_allclose(np.cov(draws.T), cov, atol=0.2)
+
+
+def test_em_recovers_the_gaussian_of_rows_with_holes():
+    from skvae.impute import _gaussian_em
+
+    holes, _, mean, cov = _gaussian_rows(n=2000, d=4, rate=0.3)
+    start_cov = np.diag(np.nanvar(holes, axis=0))
+    weight = np.full(len(holes), 1 / len(holes))
+    fit_mean, fit_cov = _gaussian_em(
+        holes, 1e-4, np.nanmean(holes, axis=0), start_cov, weight, 200
+    )
+    np.testing.assert_allclose(fit_mean, mean, atol=0.1)
+    np.testing.assert_allclose(fit_cov, cov, atol=0.15)
+    # the covariance of the filled-in rows alone would be too small
+    assert not np.allclose(
+        np.cov(np.where(np.isnan(holes), fit_mean, holes).T), cov, atol=0.15
+    )
+
+
+def test_blend_weights_are_least_squares_shares_in_the_unit_interval():
+    from skvae.impute import _blend_weights
+
+    rng = np.random.default_rng(0)
+    column = np.repeat(np.arange(3), 50)
+    guess, other = rng.normal(size=150), rng.normal(size=150)
+    ones = np.ones(150)
+    truth = 0.3 * guess + 0.7 * other  # the same share in every column
+    np.testing.assert_allclose(
+        _blend_weights(guess, other, truth, column, 3, ones), 0.3, atol=1e-12
+    )
+    # shares outside [0, 1] are clipped
+    for share, clipped in ((2.0, 1.0), (-1.0, 0.0)):
+        truth = share * guess + (1 - share) * other
+        weights = _blend_weights(guess, other, truth, column, 3, ones)
+        np.testing.assert_array_equal(weights, clipped)
+    # a column's own share counts, shrunk towards the common one
+    truth = np.where(column == 0, guess, other)
+    weights = _blend_weights(guess, other, truth, column, 3, ones)
+    assert 1 > weights[0] > 0.5 > weights[1] > 0
+    assert 0 < weights[2] < 0.5
+
+
+@pytest.fixture(scope="module")
+def blended():
+    with pytest.MonkeyPatch.context() as patch:  # a short patience: quick
+        patch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+        patch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+        holes, X, _, _ = _gaussian_rows(n=200, d=5, rate=0.3)
+        return VAEImputer(random_state=0).fit(holes), holes, X
+
+
+def test_default_blends_the_vae_with_a_gaussian_on_held_out_entries(blended):
+    from skvae.impute import _conditional
+
+    imputer, holes, X = blended
+    weights = imputer.gaussian_weights_
+    np.testing.assert_array_equal(imputer.gaussian_columns_, np.arange(5))
+    assert ((weights >= 0) & (weights <= 1)).all()
+    assert weights.mean() > 0.5  # Gaussian rows: the Gaussian model wins
+    assert imputer.gaussian_covariance_.shape == (5, 5)
+    filled = imputer.transform(holes)
+    # the fill is the weighted mean of the VAE's and the Gaussian's
+    alone = copy.copy(imputer)  # the same imputer without the Gaussian
+    alone.gaussian_weights_ = np.zeros(5)
+    vae = alone.transform(holes)
+    gauss = _conditional(
+        imputer._scale(holes), imputer.gaussian_mean_, imputer.gaussian_covariance_
+    )[0]
+    gauss = gauss * imputer._scale_ + imputer._shift
+    blend = weights * gauss + (1 - weights) * vae
+    np.testing.assert_allclose(filled, blend, rtol=1e-5, atol=1e-5)
+    # on Gaussian rows the blend is no worse than the VAE alone
+    missing = np.isnan(holes)
+    assert ((filled - X)[missing] ** 2).mean() <= ((vae - X)[missing] ** 2).mean()
+
+
+def test_blended_draws_are_reproducible_and_keep_observed_entries(blended):
+    imputer, holes, _ = blended
+    imputer = copy.copy(imputer)
+    imputer.sample_posterior = True
+    first, again = imputer.transform(holes), imputer.transform(holes)
+    np.testing.assert_array_equal(first, again)
+    observed = ~np.isnan(holes)
+    np.testing.assert_array_equal(first[observed], holes[observed])
+    assert not np.isnan(first).any()
+    imputer.random_state = 1
+    assert not np.allclose(imputer.transform(holes), first)
+
+
+def test_blended_imputer_survives_save_and_load(blended, tmp_path):
+    from skvae.persistence import load, save
+
+    imputer, holes, _ = blended
+    save(imputer, tmp_path / "imputer.skvae")
+    loaded = load(tmp_path / "imputer.skvae")
+    np.testing.assert_allclose(loaded.transform(holes), imputer.transform(holes))
+
+
+def test_a_given_estimator_is_not_blended():
+    holes = _low_rank_holes(n=40)
+    imputer = VAEImputer(VAE(max_iter=2, random_state=0), random_state=0).fit(holes)
+    assert not imputer.gaussian_weights_.any()
+    assert imputer.gaussian_mean_ is None
+    assert imputer.gaussian_covariance_ is None
+
+
+def test_em_rows_are_subsampled_to_the_work_cap(monkeypatch):
+    from skvae.impute import _em_rows
+
+    holes, _, _, _ = _gaussian_rows(n=400, d=6, rate=0.5)
+    weight = np.ones(400)
+    weight[:10] = 0
+    rows = _em_rows(holes, weight, seed=0)
+    np.testing.assert_array_equal(rows, np.arange(10, 400))  # under the cap
+    monkeypatch.setattr(skvae.impute, "EM_WORK", 2000.0)
+    rows = _em_rows(holes, weight, seed=0)
+    cost = (np.isnan(holes[rows]).sum(axis=1) ** 3).sum()
+    assert 2 <= rows.size < 390
+    assert cost < 4000  # about the cap
+    assert rows.min() >= 10  # rows of zero weight stay out
+    np.testing.assert_array_equal(rows, _em_rows(holes, weight, seed=0))
+
+
+def test_no_gaussian_where_its_covariance_costs_too_much(monkeypatch):
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    monkeypatch.setattr(skvae.impute, "EM_WORK", 2 * 5**3 - 1)  # 5 columns: over
+    holes, _, _, _ = _gaussian_rows(n=100, d=5, rate=0.3)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    assert not imputer.gaussian_weights_.any()
+    assert imputer.gaussian_mean_ is None
+    assert not np.isnan(imputer.transform(holes)).any()
