@@ -314,8 +314,9 @@ class VAEOverSampler(BaseEstimator):
         it on the real row itself.
     step : "auto" or float, default="auto"
         How far the model's draw moves the base point: the new row is
-        ``base + step * (x' - m)``. "auto" chooses it per class so that the
-        new rows spread as much as the class's real rows (at most 1.5; 1.5
+        ``base + step * (x' - m)`` (less the part ``avoid_others`` takes
+        out). "auto" chooses it per class so that the moves, as drawn, give
+        the new rows the spread of the class's real rows (at most 1.5; 1.5
         for a class of one row); 0 gives SMOTE's rows (or copies of real
         rows with ``k_neighbors=0``).
     noise : bool, default=True
