@@ -72,6 +72,24 @@ def _snap_discrete(X_new: np.ndarray, X: np.ndarray) -> np.ndarray:
     return X_new
 
 
+def _away_from(others: np.ndarray, base, move):
+    """``move`` less its part toward each base point's nearest row of ``others``.
+
+    The component along the unit vector from the base point to that row is
+    dropped where it is positive (a move toward it); moves away from it or
+    across are kept whole.
+    """
+    import torch
+    from sklearn.neighbors import NearestNeighbors
+
+    near = NearestNeighbors(n_neighbors=1).fit(others)
+    idx = near.kneighbors(base.cpu().numpy(), return_distance=False)[:, 0]
+    toward = torch.as_tensor(others[idx], device=base.device) - base
+    toward = toward / toward.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    along = (move * toward).sum(dim=1, keepdim=True)
+    return move - along.clamp_min(0.0) * toward
+
+
 def resolve_sampling_strategy(sampling_strategy, y) -> dict:
     """The number of rows to generate per class, as imbalanced-learn reads it.
 
@@ -257,10 +275,12 @@ class VAEOverSampler(BaseEstimator):
     between real rows, and decoded rows alone lose the detail the decoder
     does not reproduce. ``step="auto"`` sizes the move per class so that
     the new rows spread as much as the real rows of the class do
-    (interpolation shrinks the spread; the move gives it back). With
-    ``keep_class=True``, where the model says a move takes the row to
-    another class, the row stays at its base point: there the sampler falls
-    back to SMOTE.
+    (interpolation shrinks the spread; the move gives it back). The part of
+    a move that points toward the nearest row of another class is dropped
+    (``avoid_others``): the new rows spread the class everywhere but into
+    its neighbours. With ``keep_class=True``, where the model says a move
+    takes the row to another class, the row stays at its base point: there
+    the sampler falls back to SMOTE.
     ``latent="prior"`` decodes codes of the prior N(0, I) with the label
     ``k`` (rows of the class as the model imagines it, tied to no real row).
     Either way, a column with at most 20 distinct values (a flag, a count, a
@@ -294,13 +314,21 @@ class VAEOverSampler(BaseEstimator):
         it on the real row itself.
     step : "auto" or float, default="auto"
         How far the model's draw moves the base point: the new row is
-        ``base + step * (x' - m)``. "auto" chooses it per class so that the
-        new rows spread as much as the class's real rows (at most 1.5; 1.5
+        ``base + step * (x' - m)`` (less the part ``avoid_others`` takes
+        out). "auto" chooses it per class so that the moves, as drawn, give
+        the new rows the spread of the class's real rows (at most 1.5; 1.5
         for a class of one row); 0 gives SMOTE's rows (or copies of real
         rows with ``k_neighbors=0``).
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
+    avoid_others : bool, default=True
+        True takes out of each move the part that points toward the
+        nearest row of another class (seen from the base point, in the
+        standardised columns): a move may spread the class in every
+        direction but toward its nearest neighbour of another class, where
+        a classifier draws its boundary. False keeps the model's moves as
+        drawn.
     keep_class : bool, default=False
         True drops a move the model itself doubts: when the moved row is
         likelier under another class than under its own (by the model's
@@ -378,6 +406,7 @@ class VAEOverSampler(BaseEstimator):
         "k_neighbors": [Interval(Integral, 0, None, closed="left")],
         "step": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "noise": ["boolean"],
+        "avoid_others": ["boolean"],
         "keep_class": ["boolean"],
         "random_state": ["random_state"],
     }
@@ -391,6 +420,7 @@ class VAEOverSampler(BaseEstimator):
         k_neighbors=5,
         step="auto",
         noise=True,
+        avoid_others=True,
         keep_class=False,
         random_state=None,
     ):
@@ -400,6 +430,7 @@ class VAEOverSampler(BaseEstimator):
         self.k_neighbors = k_neighbors
         self.step = step
         self.noise = noise
+        self.avoid_others = avoid_others
         self.keep_class = keep_class
         self.random_state = random_state
 
@@ -453,13 +484,13 @@ class VAEOverSampler(BaseEstimator):
         return self
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        moved = (self.k_neighbors, self.step, self.keep_class) != (5, "auto", False)
-        if self.latent == "prior" and moved:
+        moved = (self.k_neighbors, self.step, self.avoid_others, self.keep_class)
+        if self.latent == "prior" and moved != (5, "auto", True, False):
             raise ValueError(
-                "k_neighbors, step and keep_class shape rows made from real rows "
-                "(latent='posterior'); latent='prior' decodes codes of the prior "
-                "and takes none of them: leave them at their defaults (5, 'auto' "
-                "and False)."
+                "k_neighbors, step, avoid_others and keep_class shape rows made "
+                "from real rows (latent='posterior'); latent='prior' decodes "
+                "codes of the prior and takes none of them: leave them at their "
+                "defaults (5, 'auto', True and False)."
             )
         self.sampling_strategy_ = resolve_sampling_strategy(self.sampling_strategy, y)
         if self.estimator is None:
@@ -538,7 +569,9 @@ class VAEOverSampler(BaseEstimator):
                         else module.likelihood.mean(params)
                     )
                 else:
-                    out = self._from_rows(module, Xs[y == label], Y, n, gen, label)
+                    out = self._from_rows(
+                        module, Xs[y == label], Xs[y != label], Y, n, gen, label
+                    )
             rows.append(out.float().cpu().numpy().astype(np.float64))
             labels.append(np.full(n, label, dtype=y.dtype))
         if not rows:
@@ -546,7 +579,7 @@ class VAEOverSampler(BaseEstimator):
         X_new = np.concatenate(rows) * self.scale_ + self.mean_
         return _snap_discrete(X_new, X), np.concatenate(labels)
 
-    def _from_rows(self, module, own: np.ndarray, Y, n: int, gen, label):
+    def _from_rows(self, module, own: np.ndarray, others, Y, n: int, gen, label):
         """``n`` new rows of one class from its real rows ``own``.
 
         A base point on the segment from a random row ``x`` to one of its
@@ -554,7 +587,9 @@ class VAEOverSampler(BaseEstimator):
         ``k_neighbors=0`` or the class has one row), moved by ``step`` times
         a draw of the model around ``x``: ``x' - m``, with ``x'`` decoded
         from a code drawn from q(z | x) (with the decoder's noise when
-        ``noise``) and ``m`` the decoding of the posterior mean.
+        ``noise``) and ``m`` the decoding of the posterior mean. With
+        ``avoid_others``, less its part toward the nearest row of ``others``
+        (the rows of the other classes).
         """
         import torch
 
@@ -587,6 +622,8 @@ class VAEOverSampler(BaseEstimator):
         else:
             step = float(self.step)
         self.step_[label] = step
+        if self.avoid_others:
+            move = _away_from(others, base, move)
         new = base + step * move
         if self.keep_class and module.n_classes > 1:
             k_code = int(np.flatnonzero(self.estimator_.classes_ == label)[0])

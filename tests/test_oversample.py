@@ -190,6 +190,35 @@ def test_keep_class_drops_moves_to_another_class(cancer):
     assert not np.allclose(free[dropped], bases[dropped])
 
 
+def test_avoid_others_drops_moves_toward_the_other_class(cancer):
+    """No move goes toward the base point's nearest row of another class."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X, y = cancer
+
+    def new_rows(**params):
+        sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0, **params)
+        new = sampler.fit_resample(X, y)[0][len(X) :]
+        return sampler, (new - sampler.mean_) / sampler.scale_
+
+    sampler, moved = new_rows()
+    _, free = new_rows(avoid_others=False)
+    _, bases = new_rows(step=0.0)  # same draws: the base points
+    others = (X[y == 1] - sampler.mean_) / sampler.scale_
+    idx = NearestNeighbors(n_neighbors=1).fit(others).kneighbors(bases)[1][:, 0]
+    toward = others[idx] - bases
+    toward /= np.linalg.norm(toward, axis=1, keepdims=True)
+    along = ((moved - bases) * toward).sum(axis=1)
+    assert along.max() < 1e-4
+    free_along = ((free - bases) * toward).sum(axis=1)
+    assert (free_along > 1e-2).mean() > 0.2  # without it, many moves go there
+    # the rest of each move is kept: the moves differ only along that line
+    rest = (free - bases) - free_along[:, None] * toward
+    np.testing.assert_allclose(
+        (moved - bases) - along[:, None] * toward, rest, atol=1e-4
+    )
+
+
 @pytest.mark.parametrize("latent", ["posterior", "prior"])
 def test_columns_of_few_values_keep_their_values(cancer, latent):
     X, y = cancer
@@ -208,7 +237,12 @@ def test_columns_of_few_values_keep_their_values(cancer, latent):
 
 def test_prior_takes_no_neighbours_or_step(cancer):
     X, y = cancer
-    for params in (dict(k_neighbors=2), dict(step=0.5), dict(keep_class=True)):
+    for params in (
+        dict(k_neighbors=2),
+        dict(step=0.5),
+        dict(avoid_others=False),
+        dict(keep_class=True),
+    ):
         sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")
         with pytest.raises(ValueError, match="latent='prior'"):
             sampler.set_params(**params).fit_resample(X, y)
