@@ -36,7 +36,11 @@ HOLDOUT_ENTRIES = 1000  # ... or less, down to HOLDOUT_MIN_FRACTION, above this
 HOLDOUT_MIN_FRACTION = 0.05  # many held-out entries: the rest go to training
 PATIENCE_STEPS = 20  # optimisation steps without a better held-out error
 PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
+CHECK_STEPS = 10  # held-out error checked after the epoch that reaches this
+# many optimisation steps since the last check (every epoch if larger)
 MAX_STEPS = 3000  # the cap on the optimisation steps
+STEPS_PER_ENTRY = 0.25  # ... and this many per observed training entry
+MIN_STEPS = 50  # ... but at least these
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 CUT = 0.5  # factor of each cut
 BATCH = 128  # the largest batch
@@ -48,6 +52,7 @@ LEARNING_RATE = 0.01
 RIDGES = (0.3, 0.1, 0.03, 0.01, 0.003)  # shrinkage path, times the mean variance
 EM_TOL = 1e-3  # relative change of the covariance that ends EM at one ridge
 EM_MAX_ITER = 10  # EM steps at one ridge, at most
+BLEND_PRIOR = 30  # entries that the common blend weight counts as, at least
 EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
 # subsampled for EM
 
@@ -74,12 +79,16 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
     1,000 of them where that is less, but never under 5%, are hidden from
-    training, and after each epoch the model fills them. When their error
-    has not improved for 20 optimisation steps or a tenth of the steps so
-    far, whichever is more (and at least two epochs), the weights go back to
-    the best ones and the learning rate is halved; at the second such
-    plateau training stops, keeping the weights with the lowest error. Each
-    epoch's error is in the model's ``history_`` as ``"holdout_error"``. The
+    training, and the model fills them after each epoch, or, where epochs
+    are under 10 optimisation steps, after the first epoch that completes
+    10 steps since the last check. When their error has not improved for
+    20 optimisation steps or a tenth of the steps so far, whichever is more
+    (and at least two checks), the weights go back to the best ones and the
+    learning rate is halved; at the second such plateau training stops,
+    keeping the weights with the lowest error. Small tables get fewer
+    steps: training also stops after ``max(50, observed training entries /
+    4)`` steps (300 rows of 4 columns: 300 steps at most). The error of
+    each check is in the model's ``history_`` as ``"holdout_error"``. The
     same held-out entries then weigh the VAE against a Gaussian model of the
     table (see :class:`VAEImputer`). A model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry,
@@ -147,7 +156,8 @@ class VAEImputer(
     observed entries is the best linear fill. Each such column's fill is
     ``a * gaussian + (1 - a) * vae``, with ``a`` in [0, 1] the least-squares
     weight on that column's held-out entries (shrunk towards the weight of
-    all columns together): the VAE wins where the table's structure is not
+    all columns together, the more so where a column has under 30 held-out
+    entries): the VAE wins where the table's structure is not
     linear, the Gaussian where it is. With ``sample_posterior=True`` each
     hole is drawn from the Gaussian's conditional distribution with
     probability ``a``, else from the VAE (a draw from the mixture whose mean
@@ -678,13 +688,18 @@ class _HeldOutStop(Callback):
     where that is less but no less than ``HOLDOUT_MIN_FRACTION`` of them
     (a stable stopping signal needs a count, not a share; the rest train the
     model), are hidden from training
-    (``train``). After each epoch the model fills them (the decoder's mean at
-    the posterior mean) and their error is measured (squared, each column's
-    divided by its observed variance). When it has not improved for
-    ``PATIENCE_STEPS`` optimisation steps or ``PATIENCE_SHARE`` of the steps
-    so far, whichever is more (and at least two epochs), the weights
-    go back to the best ones and the learning rate is cut by ``CUT``; at the
-    plateau after ``N_CUTS`` cuts training stops. The best weights are kept.
+    (``train``). After each epoch that completes ``CHECK_STEPS``
+    optimisation steps since the last check (every epoch, where epochs are
+    longer) the model fills them (the decoder's mean at the posterior mean)
+    and their error is measured (squared, each column's divided by its
+    observed variance). When it has not improved for ``PATIENCE_STEPS``
+    optimisation steps or ``PATIENCE_SHARE`` of the steps so far, whichever
+    is more (and at least two checks), the weights go back to the best ones
+    and the learning rate is cut by ``CUT``; at the plateau after ``N_CUTS``
+    cuts training stops. Training also stops after ``budget`` steps:
+    ``STEPS_PER_ENTRY`` per observed training entry, at least ``MIN_STEPS``
+    (few entries cannot use many steps; it ends small tables' fits early).
+    The best weights are kept.
     """
 
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
@@ -721,13 +736,19 @@ class _HeldOutStop(Callback):
             self.weight = w if w.sum() > 0 else None
         self.train = X.copy()
         self.train[full] = np.nan
+        # few entries to learn from: fewer steps
+        entries = (observed & ~pick).sum()
+        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
 
     def on_train_begin(self, trainer, **kwargs):
         self.x = to_tensor(self.train[self.rows], trainer.device)
         # the decoder's mean at the posterior mean: one cheap pass
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
-        self.best, self.best_state, self.waited, self.cuts = np.inf, None, 0, 0
-        self.epochs = 0
+        self.best, self.best_state, self.cuts = np.inf, None, 0
+        self.per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
+        # steps so far, at the last check, and at the last improvement or cut
+        self.steps = self.checked = self.since = 0
+        self.checks = 0  # checks since the last improvement or cut
 
     def error(self, module) -> float:
         module.eval()
@@ -740,32 +761,37 @@ class _HeldOutStop(Callback):
     def on_epoch_end(self, trainer, **kwargs):
         if self.rows.size == 0:
             return
-        self.epochs += 1
+        self.steps += self.per_epoch
+        spent = self.steps >= self.budget
+        if not spent and self.steps - self.checked < CHECK_STEPS:
+            return  # tiny epochs: check every CHECK_STEPS steps
+        self.checked = self.steps
         err = self.error(trainer.module)
         kwargs["record"]["holdout_error"] = err
         if err < self.best:
-            self.best, self.waited = err, 0
+            self.best, self.since, self.checks = err, self.steps, 0
             self.best_state = {
                 k: v.detach().clone() for k, v in trainer.module.state_dict().items()
             }
         else:
-            self.waited += 1
-            per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
-            # patience: PATIENCE_STEPS steps, or a share of the steps so far
-            steps = max(PATIENCE_STEPS, PATIENCE_SHARE * self.epochs * per_epoch)
-            if self.waited < max(2, math.ceil(steps / per_epoch)):
-                return
-            if self.cuts >= N_CUTS:
-                trainer.should_stop = True
-                return
-            # a plateau: back to the best weights, with a smaller step
-            self.cuts, self.waited = self.cuts + 1, 0
-            trainer.module.load_state_dict(self.best_state)
-            for optimizer in getattr(trainer.optimizer, "optimizers", None) or [
-                trainer.optimizer
-            ]:
-                for group in optimizer.param_groups:
-                    group["lr"] *= CUT
+            self.checks += 1
+        # patience: PATIENCE_STEPS steps, or a share of the steps so far
+        patience = max(PATIENCE_STEPS, PATIENCE_SHARE * self.steps)
+        if spent:
+            trainer.should_stop = True
+        if spent or self.checks < 2 or self.steps - self.since < patience:
+            return
+        if self.cuts >= N_CUTS:
+            trainer.should_stop = True
+            return
+        # a plateau: back to the best weights, with a smaller step
+        self.cuts, self.since, self.checks = self.cuts + 1, self.steps, 0
+        trainer.module.load_state_dict(self.best_state)
+        for optimizer in getattr(trainer.optimizer, "optimizers", None) or [
+            trainer.optimizer
+        ]:
+            for group in optimizer.param_groups:
+                group["lr"] *= CUT
 
     def on_train_end(self, trainer, **kwargs):
         if self.best_state is not None:
@@ -906,12 +932,14 @@ def _blend_weights(
     the column of each) with the lowest weighted squared error, ``a`` in
     [0, 1], for all columns together and for each column; a column's
     estimate is shrunk towards the common one as if the latter came from
-    as many entries as an average column holds.
+    as many entries as an average column holds, or ``BLEND_PRIOR`` where
+    that is more (a few entries a column say little).
     """
     diff = guess - other
     resid = truth - other
     num = np.bincount(column, weight * diff * resid, minlength=n_columns)
     den = np.bincount(column, weight * diff * diff, minlength=n_columns)
     common = np.clip(num.sum() / max(den.sum(), 1e-12), 0.0, 1.0)
-    prior = den.mean()
+    # the common weight counts as an average column's entries, or BLEND_PRIOR
+    prior = den.sum() / max(1, column.size) * max(column.size / n_columns, BLEND_PRIOR)
     return np.clip((num + prior * common) / np.maximum(den + prior, 1e-12), 0.0, 1.0)

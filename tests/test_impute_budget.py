@@ -40,7 +40,7 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
     holes = _low_rank_holes(n=60)
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
-    errors = [record["holdout_error"] for record in vae.history_]
+    errors = [r["holdout_error"] for r in vae.history_ if "holdout_error" in r]
     assert vae.n_iter_ < vae.max_iter  # stopped by the held-out entries
     assert vae.callbacks is None  # the stopping rule is not left in the model
     # the weights kept are those of the lowest held-out error
@@ -50,6 +50,26 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
     stop.eps = torch.zeros(1, vae.module_.noise_dim)
     assert stop.error(vae.module_) == pytest.approx(min(errors), rel=1e-5)
     assert errors[-1] > min(errors)
+
+
+def test_small_tables_check_every_few_steps_and_stop_at_a_budget(monkeypatch):
+    # no plateau ever ends this fit: only the budget of steps does
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    holes = _low_rank_holes(n=60, d=5, rate=0.2)  # one step an epoch
+    imputer = VAEImputer(random_state=0).fit(holes)
+    vae = imputer.estimator_
+    Z = imputer._scale(holes)
+    stop = _HeldOutStop(Z, _column_groups("auto", Z), draw_seed(0))
+    trained = (~np.isnan(stop.train)).sum()
+    budget = max(skvae.impute.MIN_STEPS, np.ceil(trained / 4))
+    assert vae.batch_size == 60
+    assert vae.n_iter_ == budget < vae.max_iter
+    checked = [r["epoch"] for r in vae.history_ if "holdout_error" in r]
+    step = skvae.impute.CHECK_STEPS
+    expected = list(range(step, int(budget) + 1, step))
+    if budget % step:
+        expected.append(int(budget))  # the last epoch is always checked
+    assert checked == expected
 
 
 def test_held_out_entries_leave_every_row_and_column_observed():
