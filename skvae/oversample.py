@@ -334,9 +334,9 @@ class VAEOverSampler(BaseEstimator):
         likelier under another class than under its own (by the model's
         bounds of log p(x | class), at the posterior means) and its base
         point was not, or is less so than the base point, the new row is
-        the base point (SMOTE's row). False keeps every move, which scored
-        higher on the tuning half of ``benchmarks/bench_oversample.py``
-        (figures in the README).
+        the base point (SMOTE's row). False keeps every move: the default
+        was chosen on the tuning half of ``benchmarks/bench_oversample.py``
+        (see the README for its figures).
     random_state : int, RandomState instance or None, default=None
         Seed of the model (in place of a given estimator's own) and of the
         draws of new rows.

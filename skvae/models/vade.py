@@ -114,10 +114,10 @@ default="relu"
         one per feature: the reconstruction term then weighs every feature
         alike, a squared error. A variance per feature lets the features that
         barely vary (an image's border pixels) dominate the loss, and the
-        codes, hence the clusters, follow them: on the tuning half of
-        ``benchmarks/suite_clustering.py``, per-feature variances lowered
-        VaDE's ARI on digits 3, 5, 8 from 0.74 to 0.32 and on MNIST's even
-        digits from 0.73 to 0.29. Other likelihoods ignore it.
+        codes, hence the clusters, follow them. The default was chosen on
+        the tuning half of ``benchmarks/suite_clustering.py``, where
+        per-feature variances clustered digit images much worse (see the
+        README for its figures). Other likelihoods ignore it.
     kl_warmup : int, default=0
         Epochs over which the KL weight grows linearly from 0 to ``beta``
         after the pretraining. 0, the default, disables the warm-up: the
@@ -150,8 +150,9 @@ default="relu"
         optimisation steps, within 2 and 50 (3 epochs on 5,000 rows with
         batches of 100, 50 on up to 300 rows); ``max_iter_`` is the number
         chosen. The clustering moves little after the first steps of this
-        phase (on MNIST-5k, seed 0: ARI 0.580 after 3 epochs, 0.604 after
-        8). 0 pretrains and initialises the mixture without further training.
+        phase (``benchmarks/bench_clustering.py --timing``; see the README
+        for its figures). 0 pretrains and initialises the mixture without
+        further training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
