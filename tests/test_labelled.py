@@ -672,3 +672,29 @@ def test_semisupervised_capacity_schedule_steers_the_kl(digits, capacity):
     ).fit(X[:600], y_partial)
     last = np.mean([h["kl"] for h in model.history_[-4:]])
     assert last == pytest.approx(capacity, abs=0.5)
+
+
+def test_semisupervised_auto_budget_decays_the_learning_rate(monkeypatch):
+    # max_iter="auto": the learning rate of epoch e of E is a cosine from
+    # learning_rate_init to 0; it is back at learning_rate_init after the fit,
+    # and an integer max_iter or a user's LRScheduler keeps it as before.
+    from skvae.callbacks import LRScheduler
+
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (8, 8))  # short fits
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4))
+    y = np.where(np.arange(40) < 6, np.arange(40) % 2, -1)
+    model = tiny_vae(SemiSupervisedVAE, max_iter="auto", n_iter_no_change=1000)
+    model.set_params(learning_rate_init=0.01).fit(X, y)
+    lrs = [record["lr"] for record in model.history_]
+    epochs = model.max_iter_
+    assert len(lrs) == epochs == model.n_iter_
+    expected = 0.005 * (1 + np.cos(np.pi * np.arange(epochs) / epochs))
+    np.testing.assert_allclose(lrs, expected, rtol=1e-6)
+    assert model._optimizer.param_groups[0]["lr"] == 0.01
+    fixed = tiny_vae(SemiSupervisedVAE, max_iter=3).fit(X, y)
+    assert "lr" not in fixed.history_[-1]
+    step = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    own = tiny_vae(SemiSupervisedVAE, max_iter="auto", callbacks=[step])
+    own.set_params(learning_rate_init=0.01, n_iter_no_change=1000).fit(X[:20], y[:20])
+    assert [r["lr"] for r in own.history_[:3]] == [0.01, 0.005, 0.0025]
