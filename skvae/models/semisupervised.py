@@ -31,6 +31,9 @@ _NEIGHBOUR_QUERIES = 1000
 # The bound and the adversarial terms see a labelled row at one in this
 # many of its repeated visits at least (see SemiSupervisedVAE, "Cost").
 _MAX_SKIPPED_VISITS = 4
+# The class-balance term has its full weight from this many labels a class
+# on average (fewer: proportionally less; see SemiSupervisedVAE).
+_FULL_BALANCE_LABELS = 10
 
 
 class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
@@ -128,8 +131,10 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         epochs: p(y) is the class share among the labelled rows, and the
         term keeps the classifier from handing one class's rows to another.
         Half of a batch is labelled rows, whose predictions already follow
-        p(y), which dilutes the term; hence a weight above 1. 0 turns it
-        off.
+        p(y), which dilutes the term; hence a weight above 1. The class
+        shares of a few labels are a rough estimate, so the weight applies
+        from 10 labels a class on average, and in proportion below that
+        (the weight used is ``module_.balance_weight``). 0 turns it off.
     class_coverage : float, default=0.95
         Share of q(y | x) over which an unlabelled row's bound is summed in
         training: the row is decoded under its most probable classes until
@@ -527,6 +532,10 @@ default="relu"
         # A labelled row seen many times an epoch needs its bound and adversarial
         # terms only at some of its visits (at least one in four).
         self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
+        # The class shares of a few labels are a rough target: the balance
+        # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
+        full = _FULL_BALANCE_LABELS * self.module_.n_classes
+        self.module_.balance_weight = self.balance_weight * min(1.0, n_labelled / full)
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)
             index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
