@@ -201,8 +201,8 @@ default="relu"
         2016); another remedy for posterior collapse.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=3e-3
-        Adam's learning rate, three times other families' default, for the
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate, twice other families' default, for the
         short budget of ``max_iter="auto"``; under "auto" it is the first
         epoch's, and decays along a cosine to 0 over the epochs chosen
         (each epoch's is the history's ``"lr"``), unless ``callbacks``
@@ -393,7 +393,7 @@ default="relu"
         max_capacity=25.0,
         free_bits=0.0,
         batch_size="auto",
-        learning_rate_init=3e-3,
+        learning_rate_init=2e-3,
         max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
