@@ -150,8 +150,11 @@ _DATA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _LAYOUT_FROM_DATA: dict[str, frozenset[str]] = {
     "GaussianLikelihood": frozenset({"min_variance"}),  # a floor from the variance
     "SharedVarianceGaussian": frozenset({"min_variance"}),  # VaDE's, the same
-    # "auto"'s radius; the share of labelled visits trained (from the rows)
-    "SemiSupervisedVAEModule": frozenset({"vat_epsilon", "labelled_share"}),
+    # "auto"'s radius; the share of labelled visits trained and the balance
+    # term's weight (from the labelled rows)
+    "SemiSupervisedVAEModule": frozenset(
+        {"vat_epsilon", "labelled_share", "balance_weight"}
+    ),
 }
 # Zeros a rebuild may allocate beyond what the tensors hold (rows x features).
 _MIN_BUILD_CELLS = 2**20

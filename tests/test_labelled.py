@@ -672,3 +672,54 @@ def test_semisupervised_capacity_schedule_steers_the_kl(digits, capacity):
     ).fit(X[:600], y_partial)
     last = np.mean([h["kl"] for h in model.history_[-4:]])
     assert last == pytest.approx(capacity, abs=0.5)
+
+
+def test_semisupervised_auto_budget_decays_the_learning_rate(monkeypatch):
+    # max_iter="auto": the learning rate of epoch e of E is a cosine from
+    # learning_rate_init to 0; it is back at learning_rate_init after the fit,
+    # and an integer max_iter or a user's LRScheduler keeps it as before.
+    from skvae.callbacks import LRScheduler
+
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (8, 8))  # short fits
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4))
+    y = np.where(np.arange(40) < 6, np.arange(40) % 2, -1)
+    model = tiny_vae(SemiSupervisedVAE, max_iter="auto", n_iter_no_change=1000)
+    model.set_params(learning_rate_init=0.01).fit(X, y)
+    lrs = [record["lr"] for record in model.history_]
+    epochs = model.max_iter_
+    assert len(lrs) == epochs == model.n_iter_
+    expected = 0.005 * (1 + np.cos(np.pi * np.arange(epochs) / epochs))
+    np.testing.assert_allclose(lrs, expected, rtol=1e-6)
+    assert model._optimizer.param_groups[0]["lr"] == 0.01
+    fixed = tiny_vae(SemiSupervisedVAE, max_iter=3).fit(X, y)
+    assert "lr" not in fixed.history_[-1]
+    step = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    own = tiny_vae(SemiSupervisedVAE, max_iter="auto", callbacks=[step])
+    own.set_params(learning_rate_init=0.01, n_iter_no_change=1000).fit(X[:20], y[:20])
+    assert [r["lr"] for r in own.history_[:3]] == [0.01, 0.005, 0.0025]
+
+
+def test_semisupervised_balance_weight_grows_with_the_labels():
+    # The labelled rows' class shares are the balance term's target: with
+    # few labels a class it is rough, so the term's weight is scaled by the
+    # labels a class up to 10 (2 classes: full from 20 labels).
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    for n_labelled, share in [(6, 0.3), (20, 1.0), (40, 1.0)]:
+        y = np.where(np.arange(60) < n_labelled, np.arange(60) % 2, -1)
+        model = tiny_vae(SemiSupervisedVAE, max_iter=1, balance_weight=5.0)
+        model.fit(X, y)
+        assert model.module_.balance_weight == pytest.approx(5.0 * share)
+    # On the two blobs of the test above, 1 label of one class and 5 of the
+    # other: the full weight of 8 pulled the predictions to those shares
+    # (accuracy 0.75, measured); scaled, the blobs keep their classes.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-2, 1, (30, 4)), rng.normal(2, 1, (30, 4))]
+    y = np.repeat([0, 1], 30)
+    y_partial = np.where(rng.uniform(size=60) < 0.8, -1, y)
+    assert np.bincount(y_partial[y_partial >= 0]).tolist() == [1, 5]
+    model = SemiSupervisedVAE(
+        n_components=2, max_iter=60, kl_warmup=10, random_state=0, device="cpu"
+    ).fit(X, y_partial)
+    assert model.module_.balance_weight == pytest.approx(8.0 * 6 / 20)
+    assert model.score(X, y) == 1.0

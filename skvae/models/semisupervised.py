@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -15,7 +16,7 @@ from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, make_rng
-from skvae._training import KLSchedule
+from skvae._training import Callback, KLSchedule
 from skvae.models._labels import LabelledModelMixin, check_labels
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
 from skvae.nn.conv import check_input_shape
@@ -30,6 +31,9 @@ _NEIGHBOUR_QUERIES = 1000
 # The bound and the adversarial terms see a labelled row at one in this
 # many of its repeated visits at least (see SemiSupervisedVAE, "Cost").
 _MAX_SKIPPED_VISITS = 4
+# The class-balance term has its full weight from this many labels a class
+# on average (fewer: proportionally less; see SemiSupervisedVAE).
+_FULL_BALANCE_LABELS = 10
 
 
 class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
@@ -121,12 +125,16 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     manifold_vat_weight : float, default=1.0
         Weight of the manifold virtual adversarial loss, in units of
         ``alpha``, ramped in over the ``kl_warmup`` epochs; 0 turns it off.
-    balance_weight : float, default=1.0
+    balance_weight : float, default=8.0
         Weight of the class-balance term KL(p(y) || mean of q(y | x) over the
         batch), in units of ``alpha``, ramped in over the ``kl_warmup``
         epochs: p(y) is the class share among the labelled rows, and the
         term keeps the classifier from handing one class's rows to another.
-        0 turns it off.
+        Half of a batch is labelled rows, whose predictions already follow
+        p(y), which dilutes the term; hence a weight above 1. The class
+        shares of a few labels are a rough estimate, so the weight applies
+        from 10 labels a class on average, and in proportion below that
+        (the weight used is ``module_.balance_weight``). 0 turns it off.
     class_coverage : float, default=0.95
         Share of q(y | x) over which an unlabelled row's bound is summed in
         training: the row is decoded under its most probable classes until
@@ -195,7 +203,10 @@ default="relu"
         Rows per optimisation step; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=2e-3
         Adam's learning rate, twice other families' default, for the
-        shorter budget of ``max_iter="auto"``.
+        short budget of ``max_iter="auto"``; under "auto" it is the first
+        epoch's, and decays along a cosine to 0 over the epochs chosen
+        (each epoch's is the history's ``"lr"``), unless ``callbacks``
+        hold an :class:`~skvae.callbacks.LRScheduler`.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
@@ -203,7 +214,8 @@ default="relu"
         within 10 and 100, so data of up to 4,800 rows an epoch (unlabelled
         rows plus as many labelled visits) at batch 200 trains 100 epochs
         and larger data fewer (see the user guide, "Training budgets");
-        ``max_iter_`` is the number chosen. 0 initialises the model without
+        ``max_iter_`` is the number chosen, over which the learning rate
+        decays (see ``learning_rate_init``). 0 initialises the model without
         training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
@@ -368,7 +380,7 @@ default="relu"
         entropy_weight=1.0,
         manifold_vat_epsilon=1.0,
         manifold_vat_weight=1.0,
-        balance_weight=1.0,
+        balance_weight=8.0,
         class_coverage=0.95,
         beta=1.0,
         hidden_layer_sizes=(256, 128),
@@ -424,6 +436,18 @@ default="relu"
 
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
+
+    def _callbacks(self) -> list[Callback]:
+        from skvae.callbacks import LRScheduler
+
+        callbacks = super()._callbacks()
+        # "auto" knows its epochs in advance: the learning rate decays over
+        # them (a user's scheduler takes its place)
+        if self.max_iter == "auto" and not any(
+            isinstance(c, LRScheduler) for c in callbacks
+        ):
+            callbacks.append(_CosineLearningRate(self.learning_rate_init))
+        return callbacks
 
     def _sample_weight_refusal(self) -> str | None:
         if self.balance_weight > 0:
@@ -508,6 +532,10 @@ default="relu"
         # A labelled row seen many times an epoch needs its bound and adversarial
         # terms only at some of its visits (at least one in four).
         self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
+        # The class shares of a few labels are a rough target: the balance
+        # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
+        full = _FULL_BALANCE_LABELS * self.module_.n_classes
+        self.module_.balance_weight = self.balance_weight * min(1.0, n_labelled / full)
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)
             index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
@@ -596,6 +624,42 @@ default="relu"
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+class _CosineLearningRate(Callback):
+    """The learning rate of each epoch of a fit: a cosine from ``lr`` to 0.
+
+    Epoch ``e`` of the ``E`` a fit may train (counted from the fit's first)
+    runs at ``lr * (1 + cos(pi * e / E)) / 2``, recorded as the history's
+    ``"lr"``; ``lr`` comes back at the end of the fit, so that a later fit
+    (``warm_start``, ``partial_fit``) starts from it.
+    """
+
+    def __init__(self, lr: float) -> None:
+        self.lr = float(lr)
+
+    @staticmethod
+    def _groups(trainer: Any) -> list[dict[str, Any]]:
+        optimizers = getattr(trainer.optimizer, "optimizers", None)
+        return [g for o in optimizers or [trainer.optimizer] for g in o.param_groups]
+
+    def _set(self, trainer: Any, lr: float) -> None:
+        for group in self._groups(trainer):
+            group["lr"] = lr
+
+    def on_epoch_begin(self, trainer: Any, **kwargs: Any) -> None:
+        if trainer.phase != "train":
+            return
+        progress = (kwargs["epoch"] - trainer.start_epoch) / max(trainer.n_epochs, 1)
+        self._set(trainer, self.lr * (1.0 + math.cos(math.pi * progress)) / 2)
+
+    def on_epoch_end(self, trainer: Any, **kwargs: Any) -> None:
+        if trainer.phase == "train":
+            kwargs["record"]["lr"] = float(self._groups(trainer)[0]["lr"])
+
+    def on_train_end(self, trainer: Any, **kwargs: Any) -> None:
+        if trainer.phase == "train":
+            self._set(trainer, self.lr)
 
 
 def _median_neighbour_distance(
