@@ -53,14 +53,12 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     The unlabelled term is ramped in over the ``kl_warmup`` epochs, together
     with the KL weight: before the decoder has learnt how the classes differ
     it explains every row equally well under every label, and the term would
-    push q(y | x) towards uniform. (On two separated blobs with 6 labels,
-    measured: 0.85 accuracy without the ramp, 1.0 with it.)
+    push q(y | x) towards uniform.
 
     Label-free regularisers of the classifier q(y | x) act on every row (on
     the labelled rows too: there they keep the classifier from fitting the
-    few labels too closely; applied to unlabelled rows alone, the first two
-    below scored 0.62 and 0.79 on two MNIST-5k splits instead of 0.91 and
-    0.89). Virtual adversarial training (Miyato et al. 2018) asks q(y | x)
+    few labels too closely, which they did when applied to unlabelled rows
+    alone). Virtual adversarial training (Miyato et al. 2018) asks q(y | x)
     not to change within ``vat_epsilon`` of each row, in the direction where
     it changes fastest, so that the class boundaries pass between the
     clusters of rows rather than through them. Its manifold form (after Yu
@@ -71,16 +69,14 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     minimisation (Grandvalet and Bengio 2004) asks q(y | x) to be confident.
     A class-balance term asks the batch's mean prediction to match the
     class shares of the labelled rows, so that a confident classifier does
-    not hand one class's cluster to another (on one digits split it had
-    called 35 of 45 nines "3"). The M2 objective alone leaves the
-    classifier to learn mostly from the labelled rows: with 100 labels it
-    scores 0.922 on digits and 0.799 on MNIST-5k, against 0.964 and 0.918
-    with all four terms (``benchmarks/bench_semisupervised.py``, 3 seeds;
-    without the manifold and balance terms, 0.958 and 0.871). When every
-    row is labelled they make little difference: on digits with all
-    training rows labelled, 60 epochs, 0.973 held-out accuracy against 0.971 with
-    ``vat_weight=0``, ``entropy_weight=0``, ``manifold_vat_weight=0`` and
-    ``balance_weight=0``, the settings for a fully supervised fit.
+    not hand one class's cluster to another (one class's rows called
+    another's). The M2 objective alone leaves the classifier to learn
+    mostly from the labelled rows; the four terms raise its accuracy with
+    few labels markedly, and when every row is labelled they make little
+    difference, so ``vat_weight=0``, ``entropy_weight=0``,
+    ``manifold_vat_weight=0`` and ``balance_weight=0`` are the settings for
+    a fully supervised fit (the user guide and the README give the figures
+    of ``benchmarks/bench_semisupervised.py``).
 
     Cost. The sum over classes is the bulk of an M2 step (each unlabelled
     row decoded once per class), yet once the classifier is confident most
