@@ -15,7 +15,6 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range, restore_attributes
@@ -30,7 +29,7 @@ from skvae._sklearn_compat import (
     _weighted_percentile,
     validate_data,
 )
-from skvae._torch import torch_threads
+from skvae._torch import Stream, draw_seed, spawn, torch_threads
 from skvae.models.vae import VAE
 
 # Below this many features the default detector's VAE is faster on the CPU,
@@ -211,13 +210,15 @@ def _reference_rows(
     """Indices of the training rows the distance part measures to.
 
     The rows of positive weight; beyond ``_MAX_REFERENCE`` of them, that many
-    drawn without replacement (with probability proportional to the weight).
+    drawn without replacement (with probability proportional to the weight),
+    from a stream of its own: ``random_state=None`` leaves numpy's global
+    state untouched (:func:`~skvae._torch.draw_seed`).
     """
     rows = np.arange(n_samples) if weight is None else np.flatnonzero(weight > 0)
     if len(rows) <= _MAX_REFERENCE:
         return rows
     p = None if weight is None else weight[rows] / weight[rows].sum()
-    rng = check_random_state(random_state)
+    rng = np.random.RandomState(spawn(draw_seed(random_state), Stream.NOISE))
     return np.sort(rng.choice(rows, _MAX_REFERENCE, replace=False, p=p))
 
 
@@ -424,7 +425,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         rows; 0 leaves out none.
     random_state : int, RandomState instance or None, default=None
         Seed of the model: of the default estimator, and, when not None, in
-        place of a given estimator's own ``random_state`` (None keeps it).
+        place of a given estimator's own ``random_state`` (None keeps it);
+        it (or a given estimator's own integer seed) also draws the
+        reference rows of ``n_neighbors``.
 
     Attributes
     ----------
@@ -543,7 +546,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"of training rows (of positive weight, at most "
                     f"{_MAX_REFERENCE}), {n_reference}."
                 )
-            reference = _reference_rows(X.shape[0], w, self.random_state)
+            reference = _reference_rows(X.shape[0], w, self._reference_seed())
             keep, distances = self._screened(X, w, reference)
             self._fit_model(_take(X, keep), None if w is None else w[keep])
             self._set_offset(X, w, distances, reference)
@@ -560,6 +563,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             restore_attributes(self, saved)  # no half-set attributes
             raise
         return self
+
+    def _reference_seed(self) -> Any:
+        """Seed of the reference rows' draw: the model's seed (see ``random_state``).
+
+        ``random_state``, else a given estimator's own integer seed, so that a
+        seeded model gives the same reference rows at every fit.
+        """
+        if self.random_state is None and isinstance(self.estimator, BaseVAE):
+            own = self.estimator.get_params(deep=False)["random_state"]
+            return own if isinstance(own, Integral) else None
+        return self.random_state
 
     def _validate(self, X, reset: bool) -> Any:
         if is_frame(X):
@@ -669,7 +683,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # a copy (the user's array may change after fit); sparse rows stay
             # sparse; rows of weight 0 are no one's neighbours
             if reference is None:
-                reference = _reference_rows(X.shape[0], weight, self.random_state)
+                reference = _reference_rows(
+                    X.shape[0], weight, self._reference_seed()
+                )
             rows = rows[reference] if len(reference) < rows.shape[0] else rows
             self.neighbor_rows_ = rows.copy() if sp.issparse(rows) else np.array(rows)
         self.training_digest_ = _digest(X) if isinstance(X, np.ndarray) else None

@@ -326,6 +326,25 @@ def test_neighbours_are_measured_to_a_bounded_reference(monkeypatch):
     assert min(drawn) >= 60
 
 
+def test_reference_draw_leaves_the_global_state_and_follows_the_model_seed(
+    monkeypatch,
+):
+    # the reference rows' draw: numpy's global state untouched, and a seeded
+    # model (random_state=None on the detector) gives the same rows each fit
+    from skvae import outlier
+
+    monkeypatch.setattr(outlier, "_MAX_REFERENCE", 20)
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    fits = [
+        VAEOutlierDetector(VAE(max_iter=1, random_state=0), trim_fraction=0).fit(X)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    np.testing.assert_array_equal(fits[0].neighbor_rows_, fits[1].neighbor_rows_)
+
+
 def test_default_model_trains_with_few_threads(small_X, monkeypatch):
     seen = []
     fit = VAE.fit
