@@ -683,9 +683,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # a copy (the user's array may change after fit); sparse rows stay
             # sparse; rows of weight 0 are no one's neighbours
             if reference is None:
-                reference = _reference_rows(
-                    X.shape[0], weight, self._reference_seed()
-                )
+                reference = _reference_rows(X.shape[0], weight, self._reference_seed())
             rows = rows[reference] if len(reference) < rows.shape[0] else rows
             self.neighbor_rows_ = rows.copy() if sp.issparse(rows) else np.array(rows)
         self.training_digest_ = _digest(X) if isinstance(X, np.ndarray) else None
