@@ -705,8 +705,11 @@ class _HeldOutStop(Callback):
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
         self.seed = seed
         rng = np.random.default_rng(seed)
-        first = [g[0] for g in groups]  # a group is observed as its first column
-        observed = ~np.isnan(X[:, first])
+        # a group is observed where all its columns are (an "auto" one-hot
+        # group of an array may have holes in some of its columns only)
+        observed = np.column_stack(
+            [~np.isnan(X[:, g]).any(axis=1) for g in groups]
+        ).reshape(X.shape[0], len(groups))
         share = np.clip(
             HOLDOUT_ENTRIES / max(1, observed.sum()),
             HOLDOUT_MIN_FRACTION,

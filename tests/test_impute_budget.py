@@ -105,6 +105,19 @@ def test_one_hot_groups_are_held_out_whole():
     assert (hidden.all(axis=1) == hidden.any(axis=1)).all()
 
 
+def test_a_group_with_holes_in_some_columns_only_is_not_held_out():
+    # an array whose "auto" one-hot group has a hole in one column only: that
+    # row's group is not observed, so no NaN is held out as a truth
+    X = np.tile([[1.0, 0.0, np.nan], [1.0, np.nan, 0.0], [1.0, 0.0, 0.0]], (10, 1))
+    groups = _column_groups("auto", X)
+    assert [0, 1] in groups
+    stop = _HeldOutStop(X, groups, seed=0)
+    assert np.isfinite(stop.truth).all()
+    X[:, 1:] += 2.0  # the fit used to fail on NaN held-out errors
+    out = VAEImputer(random_state=0).fit(X).transform(X)
+    assert np.isfinite(out).all()
+
+
 def test_zero_weights_do_not_break_the_stopping_rule(monkeypatch):
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
     monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
