@@ -723,3 +723,18 @@ def test_semisupervised_balance_weight_grows_with_the_labels():
     ).fit(X, y_partial)
     assert model.module_.balance_weight == pytest.approx(8.0 * 6 / 20)
     assert model.score(X, y) == 1.0
+
+
+def test_semisupervised_balance_weight_follows_the_labels_of_the_prior():
+    # p(y) is learnt by the fit that builds the model; later chunks
+    # (partial_fit, warm_start) keep it, and so the balance term's weight,
+    # however few labels they hold
+    X = np.random.RandomState(0).normal(size=(40, 4))
+    y = np.arange(40) % 2
+    model = tiny_vae(SemiSupervisedVAE, max_iter=1, balance_weight=5.0)
+    model.partial_fit(X, y)
+    assert model.module_.balance_weight == pytest.approx(5.0)
+    model.partial_fit(X, np.full(40, -1))
+    assert model.module_.balance_weight == pytest.approx(5.0)
+    model.set_params(warm_start=True).fit(X, np.where(np.arange(40) < 2, y, -1))
+    assert model.module_.balance_weight == pytest.approx(5.0)

@@ -130,7 +130,9 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         p(y), which dilutes the term; hence a weight above 1. The class
         shares of a few labels are a rough estimate, so the weight applies
         from 10 labels a class on average, and in proportion below that
-        (the weight used is ``module_.balance_weight``). 0 turns it off.
+        (the weight used is ``module_.balance_weight``, set with p(y) by the
+        fit that builds the model and kept by ``warm_start`` and
+        ``partial_fit``). 0 turns it off.
     class_coverage : float, default=0.95
         Share of q(y | x) over which an unlabelled row's bound is summed in
         training: the row is decoded under its most probable classes until
@@ -476,6 +478,9 @@ default="relu"
                 classes[~_unlabelled_mask(classes)], unlabelled_mark=True
             )
         self._learn_labels(labels, reset, classes)
+        # the balance term's weight follows the labels p(y) was learnt from:
+        # set with a fresh model, kept by later calls (warm_start, partial_fit)
+        self._balance_reset = reset
         codes = np.full(X.shape[0], -1, dtype=np.int64)
         codes[~unlabelled] = self._codes(labels)
         return [X, codes]
@@ -530,8 +535,10 @@ default="relu"
         self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
         # The class shares of a few labels are a rough target: the balance
         # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
-        full = _FULL_BALANCE_LABELS * self.module_.n_classes
-        self.module_.balance_weight = self.balance_weight * min(1.0, n_labelled / full)
+        if self._balance_reset:
+            full = _FULL_BALANCE_LABELS * self.module_.n_classes
+            share = min(1.0, n_labelled / full)
+            self.module_.balance_weight = self.balance_weight * share
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)
             index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
