@@ -365,6 +365,9 @@ class VAEImputer(
         Z = self._scale(X)
         stop = path = None
         if self.estimator is None:  # stopped on held-out observed entries
+            # the model's checks of the weights (finite, non-negative, ...)
+            # before the held-out entries and the Gaussian use them
+            estimator._check_weights(sample_weight, Z)
             groups = _column_groups(estimator.likelihood, Z)
             seed = draw_seed(self.random_state)
             stop = _HeldOutStop(Z, groups, seed, sample_weight)

@@ -336,3 +336,11 @@ def test_no_gaussian_where_its_covariance_costs_too_much(monkeypatch):
     assert not imputer.gaussian_weights_.any()
     assert imputer.gaussian_mean_ is None
     assert not np.isnan(imputer.transform(holes)).any()
+
+
+def test_weights_are_checked_before_the_gaussian_uses_them():
+    X = _low_rank_holes(n=40, d=3)
+    weight = np.ones(40)
+    weight[0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        VAEImputer(random_state=0).fit(X, sample_weight=weight)
