@@ -15,6 +15,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range, restore_attributes
@@ -29,7 +30,7 @@ from skvae._sklearn_compat import (
     _weighted_percentile,
     validate_data,
 )
-from skvae._torch import Stream, draw_seed, spawn, torch_threads
+from skvae._torch import draw_seed, torch_threads
 from skvae.models.vae import VAE
 
 # Below this many features the default detector's VAE is faster on the CPU,
@@ -210,15 +211,15 @@ def _reference_rows(
     """Indices of the training rows the distance part measures to.
 
     The rows of positive weight; beyond ``_MAX_REFERENCE`` of them, that many
-    drawn without replacement (with probability proportional to the weight),
-    from a stream of its own: ``random_state=None`` leaves numpy's global
+    drawn without replacement (with probability proportional to the weight);
+    ``random_state=None`` draws from fresh entropy, leaving numpy's global
     state untouched (:func:`~skvae._torch.draw_seed`).
     """
     rows = np.arange(n_samples) if weight is None else np.flatnonzero(weight > 0)
     if len(rows) <= _MAX_REFERENCE:
         return rows
     p = None if weight is None else weight[rows] / weight[rows].sum()
-    rng = np.random.RandomState(spawn(draw_seed(random_state), Stream.NOISE))
+    rng = check_random_state(draw_seed(None) if random_state is None else random_state)
     return np.sort(rng.choice(rows, _MAX_REFERENCE, replace=False, p=p))
 
 
