@@ -765,10 +765,11 @@ class _HeldOutStop(Callback):
         return float(np.average(sq, weights=self.weight))
 
     def on_epoch_end(self, trainer, **kwargs):
-        if self.rows.size == 0:
-            return
         self.steps += self.per_epoch
         spent = self.steps >= self.budget
+        if self.rows.size == 0:  # nothing held out: the step budget alone
+            trainer.should_stop = trainer.should_stop or spent
+            return
         if not spent and self.steps - self.checked < CHECK_STEPS:
             return  # tiny epochs: check every CHECK_STEPS steps
         self.checked = self.steps

@@ -344,3 +344,11 @@ def test_weights_are_checked_before_the_gaussian_uses_them():
     weight[0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         VAEImputer(random_state=0).fit(X, sample_weight=weight)
+
+
+def test_step_budget_holds_when_nothing_can_be_held_out():
+    # one observed entry a row: none is held out, yet the budget of
+    # max(MIN_STEPS, entries / 4) steps still ends the fit
+    X = np.array([[1.0, np.nan], [np.nan, 3.0], [2.0, np.nan], [np.nan, 4.0]] * 3)
+    model = VAEImputer(random_state=0).fit(X).estimator_
+    assert model.n_iter_ == skvae.impute.MIN_STEPS  # one step an epoch
