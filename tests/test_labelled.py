@@ -725,7 +725,7 @@ def test_semisupervised_balance_weight_grows_with_the_labels():
     assert model.score(X, y) == 1.0
 
 
-def test_semisupervised_balance_weight_follows_the_labels_of_the_prior():
+def test_semisupervised_balance_weight_follows_the_labels_of_the_prior(tmp_path):
     # p(y) is learnt by the fit that builds the model; later chunks
     # (partial_fit, warm_start) keep it, and so the balance term's weight,
     # however few labels they hold
@@ -738,3 +738,8 @@ def test_semisupervised_balance_weight_follows_the_labels_of_the_prior():
     assert model.module_.balance_weight == pytest.approx(5.0)
     model.set_params(warm_start=True).fit(X, np.where(np.arange(40) < 2, y, -1))
     assert model.module_.balance_weight == pytest.approx(5.0)
+    # and the model still saves and loads (the flag is not a fitted attribute)
+    from skvae.persistence import load, save
+
+    save(model, tmp_path / "m2.skvae")
+    assert load(tmp_path / "m2.skvae").module_.balance_weight == pytest.approx(5.0)

@@ -479,7 +479,8 @@ default="relu"
             )
         self._learn_labels(labels, reset, classes)
         # the balance term's weight follows the labels p(y) was learnt from:
-        # set with a fresh model, kept by later calls (warm_start, partial_fit)
+        # set with a fresh model, kept by later calls (warm_start, partial_fit);
+        # _split takes the flag back (a fit's own state, never saved)
         self._balance_reset = reset
         codes = np.full(X.shape[0], -1, dtype=np.int64)
         codes[~unlabelled] = self._codes(labels)
@@ -535,7 +536,7 @@ default="relu"
         self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
         # The class shares of a few labels are a rough target: the balance
         # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
-        if self._balance_reset:
+        if vars(self).pop("_balance_reset"):
             full = _FULL_BALANCE_LABELS * self.module_.n_classes
             share = min(1.0, n_labelled / full)
             self.module_.balance_weight = self.balance_weight * share
