@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -273,8 +274,31 @@ def distributed_world() -> tuple[int, int] | None:
         if torch.cuda.is_available():  # NCCL: one GPU per rank, set first
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # The group is ours: tear it down before the interpreter exits, or
+        # the backend's threads can abort the process at exit ("terminate
+        # called without an active exception").
+        atexit.register(_destroy_process_group)
     world = dist.get_world_size()
     return (dist.get_rank(), world) if world > 1 else None
+
+
+def _destroy_process_group() -> None:
+    """Destroy the default process group if it is still up (at exit).
+
+    Ranks leave together, through a barrier: rank 0 hosts the rendezvous
+    store, and closing it under a rank still connected (or a rank leaving
+    while rank 0 closes it) could abort the process at exit. A rank that is
+    exiting on an unhandled exception skips the barrier, so that the others
+    see it gone rather than wait for it.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if getattr(sys, "last_value", None) is None:
+        with contextlib.suppress(RuntimeError):
+            dist.barrier()
+    dist.destroy_process_group()
 
 
 def broadcast_seed(seed: int) -> int:
