@@ -182,6 +182,11 @@ class MultiOptimizer:
     def __init__(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
         self.optimizers = list(optimizers)
 
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The parameter groups of every optimiser, in order (as torch's)."""
+        return [group for o in self.optimizers for group in o.param_groups]
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every group."""
         for optimizer in self.optimizers:

@@ -794,11 +794,8 @@ class _HeldOutStop(Callback):
         # a plateau: back to the best weights, with a smaller step
         self.cuts, self.since, self.checks = self.cuts + 1, self.steps, 0
         trainer.module.load_state_dict(self.best_state)
-        for optimizer in getattr(trainer.optimizer, "optimizers", None) or [
-            trainer.optimizer
-        ]:
-            for group in optimizer.param_groups:
-                group["lr"] *= CUT
+        for group in trainer.optimizer.param_groups:
+            group["lr"] *= CUT
 
     def on_train_end(self, trainer, **kwargs):
         if self.best_state is not None:

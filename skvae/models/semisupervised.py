@@ -642,13 +642,8 @@ class _CosineLearningRate(Callback):
     def __init__(self, lr: float) -> None:
         self.lr = float(lr)
 
-    @staticmethod
-    def _groups(trainer: Any) -> list[dict[str, Any]]:
-        optimizers = getattr(trainer.optimizer, "optimizers", None)
-        return [g for o in optimizers or [trainer.optimizer] for g in o.param_groups]
-
     def _set(self, trainer: Any, lr: float) -> None:
-        for group in self._groups(trainer):
+        for group in trainer.optimizer.param_groups:
             group["lr"] = lr
 
     def on_epoch_begin(self, trainer: Any, **kwargs: Any) -> None:
@@ -659,7 +654,7 @@ class _CosineLearningRate(Callback):
 
     def on_epoch_end(self, trainer: Any, **kwargs: Any) -> None:
         if trainer.phase == "train":
-            kwargs["record"]["lr"] = float(self._groups(trainer)[0]["lr"])
+            kwargs["record"]["lr"] = float(trainer.optimizer.param_groups[0]["lr"])
 
     def on_train_end(self, trainer: Any, **kwargs: Any) -> None:
         if trainer.phase == "train":
