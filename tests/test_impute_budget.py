@@ -212,7 +212,7 @@ def test_em_recovers_the_gaussian_of_rows_with_holes():
     holes, _, mean, cov = _gaussian_rows(n=2000, d=4, rate=0.3)
     start_cov = np.diag(np.nanvar(holes, axis=0))
     weight = np.full(len(holes), 1 / len(holes))
-    fit_mean, fit_cov = _gaussian_em(
+    fit_mean, fit_cov, _ = _gaussian_em(
         holes, 1e-4, np.nanmean(holes, axis=0), start_cov, weight, 200
     )
     np.testing.assert_allclose(fit_mean, mean, atol=0.1)
@@ -352,3 +352,83 @@ def test_step_budget_holds_when_nothing_can_be_held_out():
     X = np.array([[1.0, np.nan], [np.nan, 3.0], [2.0, np.nan], [np.nan, 4.0]] * 3)
     model = VAEImputer(random_state=0).fit(X).estimator_
     assert model.n_iter_ == skvae.impute.MIN_STEPS  # one step an epoch
+
+
+def test_accelerated_em_reaches_plain_em_fixed_point():
+    from skvae.impute import _conditional, _gaussian_em, _m_step
+
+    holes, _, _, _ = _gaussian_rows(n=300, d=4, rate=0.5)
+    weight = np.full(len(holes), 1 / len(holes))
+    mean0, cov0 = np.nanmean(holes, axis=0), np.diag(np.nanvar(holes, axis=0))
+    mean, cov = mean0, cov0
+    for _ in range(400):  # plain EM, slow with half of the entries missing
+        mean, cov = _m_step(*_conditional(holes, mean, cov, row_weight=weight), 0.01,
+                            weight)  # fmt: skip
+    calls = []
+    real = skvae.impute._conditional
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    skvae.impute._conditional = counted
+    try:
+        fast_mean, fast_cov, _ = _gaussian_em(holes, 0.01, mean0, cov0, weight, 400)
+    finally:
+        skvae.impute._conditional = real
+    np.testing.assert_allclose(fast_mean, mean, atol=2e-3)
+    np.testing.assert_allclose(fast_cov, cov, atol=2e-3)
+    assert len(calls) < 100  # far fewer E steps than plain EM's
+
+
+def test_em_check_sees_each_cycles_fill_and_can_end_it():
+    from skvae.impute import _conditional, _gaussian_em
+
+    holes, _, _, _ = _gaussian_rows(n=80, d=4, rate=0.3)
+    weight = np.full(len(holes), 1 / len(holes))
+    mean, cov = np.nanmean(holes, axis=0), np.diag(np.nanvar(holes, axis=0))
+    seen = []
+
+    def check(m, c, X):
+        np.testing.assert_allclose(X, _conditional(holes, m, c)[0])  # the E step
+        seen.append(c)
+        return len(seen) == 3
+
+    out_mean, out_cov, e_step = _gaussian_em(holes, 0.1, mean, cov, weight, 50, check)
+    assert len(seen) == 3
+    assert out_cov is seen[-1]
+    np.testing.assert_allclose(e_step[0], _conditional(holes, out_mean, out_cov)[0])
+    # a check that ends at once returns the start and its (given) E step
+    given = _conditional(holes, mean, cov, row_weight=weight)
+    same = _gaussian_em(holes, 0.1, mean, cov, weight, 50, lambda *a: True, given)
+    assert same[0] is mean
+    assert same[1] is cov
+    assert same[2] is given
+
+
+@pytest.mark.parametrize(
+    ("n", "rank", "first_ways"),
+    [(40, None, (0.03, 0.01, 0.1)), (600, 2, (0.03, 0.01))],
+)
+def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
+    monkeypatch, n, rank, first_ways
+):
+    # independent columns, few rows: more shrinkage; low rank, many rows: less
+    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 6))
+    if rank:
+        X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, 6)) + 0.05 * X
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    ridges = []
+    real = skvae.impute._gaussian_em
+
+    def record(Z, ridge, *args, **kwargs):
+        ridges.append(ridge)
+        return real(Z, ridge, *args, **kwargs)
+
+    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    VAEImputer(random_state=0).fit(X)
+    assert tuple(ridges[: len(first_ways)]) == first_ways
+    if rank:  # on to the least shrinkage, then the refit there
+        assert ridges[2:] == [0.003, 0.003]
