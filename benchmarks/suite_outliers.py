@@ -38,6 +38,12 @@ with::
     SKVAE_NUM_THREADS=1 python benchmarks/suite_outliers.py --half tuning
     # --half reporting|all  --seeds 2  --quick  --only IsolationForest LOF
 
+``--scaling`` measures instead how the time grows with the rows (see
+``scaling``)::
+
+    SKVAE_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/suite_outliers.py \
+        --scaling  # --rows 1000 2000 5000 10000 --sets mnist digits --seeds 1
+
 Both halves, 2 seeds (the default), took about 2 minutes in all (5 under
 heavier load) with one torch thread on a shared 2-core machine; PyOD's VAE is
 the slowest method (0.6 to 2.4 s a task).
@@ -376,6 +382,104 @@ def table(aucs, seconds):
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------ scaling
+SCALING_ROWS = (1000, 2000, 5000, 10000)
+SCALING_SETS = ("mnist", "digits")
+_SCALING_SHARE = 0.05
+_SCALING_NOISE = 0.05
+
+
+def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, is_outlier): ``n`` rows of every class of an image set, 5% swapped.
+
+    Inliers are rows of every class, drawn at random without replacement
+    while the set has enough (MNIST: 5,000 rows; digits: 1,797); beyond
+    that, every inlier is a row drawn with replacement plus Gaussian noise
+    (standard deviation 0.05 on pixels in [0, 1], clipped), so that no two
+    rows are the same. Outliers (5% of the rows) are "swap" rows: an inlier
+    with half its pixels taken from another inlier (see ``_made_outliers``).
+    """
+    X, _, _ = dataset(set_name)
+    rng = np.random.RandomState(seed)
+    n_out = max(2, math.ceil(_SCALING_SHARE * n))
+    n_in = n - n_out
+    if n_in <= len(X):
+        inliers = X[rng.choice(len(X), n_in, replace=False)]
+    else:
+        inliers = X[rng.randint(len(X), size=n_in)]
+        inliers = np.clip(inliers + rng.normal(0, _SCALING_NOISE, inliers.shape), 0, 1)
+    outliers = _made_outliers(inliers, "swap", n_out, None, rng)
+    X_task = np.vstack([inliers, outliers])
+    is_outlier = np.r_[np.zeros(n_in), np.ones(n_out)]
+    order = rng.permutation(n)
+    return X_task[order], is_outlier[order]
+
+
+def _timed(fit_score, X):
+    """(scores, wall seconds, CPU seconds) of ``fit_score(X)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = fit_score(X)
+    return scores, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def scaling(rows=SCALING_ROWS, sets=SCALING_SETS, seeds=(0,), log=print):
+    """The detector's time against IsolationForest's as the rows grow.
+
+    For each set and row count (``scaling_task``), both detectors at their
+    defaults are fitted and score the same rows; printed: their wall and CPU
+    seconds (fit plus ``score_samples``; run with one thread, CPU time is the
+    machine-independent figure), the ratios, and each one's ROC-AUC. Each
+    detector first runs once, untimed, on a small task. Returns the rows as
+    dicts.
+    """
+
+    def ours(X, seed):
+        det = VAEOutlierDetector(random_state=seed).fit(X)
+        return -det.score_samples(X)
+
+    def forest(X, seed):
+        return -IsolationForest(random_state=seed).fit(X).score_samples(X)
+
+    X_warm, _ = scaling_task(sets[0], 200, 0)
+    _timed(lambda X: ours(X, 0), X_warm)
+    _timed(lambda X: forest(X, 0), X_warm)
+    header = (
+        f"{'set':<7} {'rows':>6} {'feat':>5} {'skvae s':>8} {'cpu':>7} "
+        f"{'IF s':>6} {'cpu':>6} {'ratio':>6} {'cpu':>6} {'AUC':>6} {'IF AUC':>6}"
+    )
+    log(header)
+    found = []
+    for set_name in sets:
+        for n in rows:
+            for seed in seeds:
+                X, is_outlier = scaling_task(set_name, n, seed)
+                s_ours, w_ours, c_ours = _timed(functools.partial(ours, seed=seed), X)
+                s_if, w_if, c_if = _timed(functools.partial(forest, seed=seed), X)
+                row = {
+                    "set": set_name,
+                    "rows": n,
+                    "features": X.shape[1],
+                    "seed": seed,
+                    "wall": w_ours,
+                    "cpu": c_ours,
+                    "if_wall": w_if,
+                    "if_cpu": c_if,
+                    "auc": roc_auc_score(is_outlier, np.nan_to_num(s_ours, nan=np.inf)),
+                    "if_auc": roc_auc_score(is_outlier, s_if),
+                }
+                found.append(row)
+                flag = "  <-- above 4x" if max(w_ours / w_if, c_ours / c_if) > 4 else ""
+                log(
+                    f"{set_name:<7} {n:>6} {X.shape[1]:>5} {w_ours:>8.2f} "
+                    f"{c_ours:>7.2f} {w_if:>6.2f} {c_if:>6.2f} "
+                    f"{w_ours / w_if:>5.2f}x {c_ours / c_if:>5.2f}x "
+                    f"{row['auc']:>6.3f} {row['if_auc']:>6.3f}{flag}"
+                )
+    return found
+
+
 def main(argv=None):
     """Parse arguments, run the chosen half, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -384,7 +488,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 tasks, short fits")
     parser.add_argument("--only", nargs="*", help="substrings of method names")
     parser.add_argument("--tasks", nargs="*", help="substrings of task names")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="time against IsolationForest as the rows grow (see scaling())",
+    )
+    parser.add_argument("--rows", nargs="*", type=int, default=list(SCALING_ROWS))
+    parser.add_argument("--sets", nargs="*", default=list(SCALING_SETS))
     args = parser.parse_args(argv)
+    if args.scaling:
+        start = time.perf_counter()
+        found = scaling(args.rows, args.sets, range(args.seeds))
+        print(f"\ntotal {time.perf_counter() - start:.0f} s")
+        return found
     tasks = select(QUICK_TASKS if args.quick else TASKS, args.half)
     if args.tasks:
         tasks = [t for t in tasks if any(s in t for s in args.tasks)]

@@ -71,3 +71,25 @@ def test_quick_mode_gives_finite_roc_aucs(suite):
     text = suite.table(aucs, seconds)
     assert "mean rank" in text
     assert "skvae minus the best baseline" in text
+
+
+def test_scaling_tasks_and_their_measurement(suite):
+    # subsets of the set while it has rows enough; beyond, noisy draws
+    X, is_outlier = suite.scaling_task("digits", 400, seed=0)
+    assert X.shape == (400, 64)
+    assert is_outlier.sum() == 20
+    np.testing.assert_array_equal(X, suite.scaling_task("digits", 400, seed=0)[0])
+    tiled, _ = suite.scaling_task("digits", 2_000, seed=0)
+    assert len(np.unique(tiled, axis=0)) == 2_000  # no two rows the same
+    assert tiled.min() >= 0
+    assert tiled.max() <= 1
+    lines = []
+    found = suite.scaling(rows=[100], sets=["digits"], seeds=[0], log=lines.append)
+    (row,) = found
+    assert row["rows"] == 100
+    assert row["features"] == 64
+    assert min(row["wall"], row["cpu"], row["if_wall"], row["if_cpu"]) > 0
+    assert 0 <= row["auc"] <= 1
+    assert 0 <= row["if_auc"] <= 1
+    assert lines[0].split()[:3] == ["set", "rows", "feat"]
+    assert lines[1].split()[:2] == ["digits", "100"]
