@@ -801,9 +801,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 kept = None if weight is None else weight[rows]
                 rows = rows[_fit_rows(len(rows), limit, kept, self.random_state)]
                 estimator.set_params(max_iter=1, kl_warmup=0)
+        # the latent Gaussian takes each row once, without the budget's repeats
+        distinct = np.unique(rows)
+        if len(distinct) < len(rows) and self.score_type == "latent":
+            latent = (_take(X, distinct), None if weight is None else weight[distinct])
+        else:
+            latent = None
         if len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0])):
             X = _take(X, rows)
             weight = None if weight is None else weight[rows]
+        latent = (X, weight) if latent is None else latent
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -817,9 +824,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     estimator.fit(X, sample_weight=weight)
         except KeyboardInterrupt:
             if hasattr(estimator, "module_"):  # trained until the interrupt
-                self._set_model(estimator, X, weight)
+                self._set_model(estimator, *latent)
             raise
-        self._set_model(estimator, X, weight)
+        self._set_model(estimator, *latent)
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None

@@ -385,6 +385,11 @@ def test_the_default_model_fits_one_pass_of_its_budget(monkeypatch):
     assert len(index) == 128
     assert set(index) == set(range(100))
     assert max_iter == 1
+    # the latent Gaussian counts each row once, not the budget's repeats
+    det = VAEOutlierDetector(score_type="latent", trim_fraction=0, random_state=0)
+    det.fit(X[:100])
+    codes = det.estimator_.transform(X[:100])
+    np.testing.assert_allclose(det._latent_mean, codes.mean(0), rtol=1e-6)
     # below half the budget: every row once, in as many passes as the steps need
     index, _, max_iter = rows_seen(0, X=X[:60])
     assert sorted(index) == list(range(60))
