@@ -58,8 +58,12 @@ def test_tasks_are_made_the_same_way_each_time(suite):
 def test_quick_mode_gives_finite_roc_aucs(suite):
     tasks = suite.QUICK_TASKS[:2]
     methods = [m for m in suite.available_methods() if not m.startswith("PyOD")]
-    aucs, seconds = suite.run(tasks, [0], methods, quick=True, log=lambda _: None)
+    cpu = {}
+    aucs, seconds = suite.run(
+        tasks, [0], methods, quick=True, log=lambda _: None, cpu_seconds=cpu
+    )
     assert list(aucs) == tasks
+    assert list(cpu) == tasks
     for task in tasks:
         found = aucs[task]
         assert set(methods) <= set(found)
@@ -68,7 +72,10 @@ def test_quick_mode_gives_finite_roc_aucs(suite):
         assert np.all(np.isfinite(values))
         assert np.all((values >= 0) & (values <= 1))
         assert all(seconds[task][m] >= 0 for m in found)
-    text = suite.table(aucs, seconds)
+        assert all(cpu[task][m] >= 0 for m in found)
+    text = suite.table(aucs, seconds, cpu)
+    assert "max" in text.split("(wall)")[0]
+    assert text.rstrip().endswith("(CPU)")
     assert "mean rank" in text
     assert "skvae minus the best baseline" in text
 
