@@ -31,12 +31,20 @@ Reported: per-task ROC-AUC (mean over seeds), mean ROC-AUC and mean rank over
 the chosen half, the mean fit+score time per method, and, per task, skvae's
 time over IsolationForest's (fit plus ``score_samples`` on the same rows, both
 at their defaults, in the same run; each method runs once untimed first, so
-that no task carries a first call's imports), with its maximum and mean. Run
-with::
+that no task carries a first call's imports), with its maximum and mean, by
+wall time and by CPU time (with one thread, CPU time is the figure other
+processes on a shared machine move least). Run with::
 
     pip install -e ".[bench]"
-    SKVAE_NUM_THREADS=1 python benchmarks/suite_outliers.py --half tuning
+    export SKVAE_NUM_THREADS=1 OMP_NUM_THREADS=1
+    python benchmarks/suite_outliers.py --half tuning
     # --half reporting|all  --seeds 2  --quick  --only IsolationForest LOF
+
+``--scaling`` measures instead how the time grows with the rows (see
+``scaling``)::
+
+    python benchmarks/suite_outliers.py --scaling --seeds 3
+    # --rows 1000 2000 3500 5000 10000  --sets mnist digits (the defaults)
 
 Both halves, 2 seeds (the default), took about 2 minutes in all (5 under
 heavier load) with one torch thread on a shared 2-core machine; PyOD's VAE is
@@ -186,20 +194,20 @@ def make_task(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _skvae(X, seed, quick):
     """The detector at its defaults; with --quick, a short model.
 
-    Returns the scores (and each part's) and the seconds of ``fit`` plus
-    ``score_samples`` alone, as IsolationForest's are timed.
+    Returns the scores (and each part's) and the wall and CPU seconds of
+    ``fit`` plus ``score_samples`` alone, as IsolationForest's are timed.
     """
     if quick:
         vae = default_detector_vae(*X.shape, random_state=seed).set_params(max_iter=3)
         det = VAEOutlierDetector(vae, random_state=seed)
     else:
         det = VAEOutlierDetector(random_state=seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         det.fit(X)
     parts = {OURS: -det.score_samples(X)}
-    took = time.perf_counter() - start
+    took = time.perf_counter() - start, time.process_time() - cpu
     # each part of the score on its own, from the same fitted model (untimed)
     for part, values in getattr(det, "_score_parts", lambda X: {})(X).items():
         parts[f"{OURS}:{part}"] = -values
@@ -280,12 +288,15 @@ def available_methods(only=None):
 WARM_UP_TASK = "iris-mc012-shuffle-5"
 
 
-def run(tasks, seeds, methods, quick=False, log=print):
+def run(tasks, seeds, methods, quick=False, log=print, cpu_seconds=None):
     """ROC-AUC and seconds per (task, method), averaged over seeds.
 
     Returns ``(aucs, seconds)``: dicts ``{task: {method: value}}``; skvae's
     score parts appear as extra methods ``"skvae:<part>"`` (seconds: the
-    detector's). Seconds are those of fit plus scoring the same rows; each
+    detector's). A dict passed as ``cpu_seconds`` receives the CPU seconds
+    (``time.process_time``, the same shape; with one thread, the figure
+    least moved by other processes on the machine). Seconds are those of
+    fit plus scoring the same rows; each
     method first runs once, untimed, on a small task (``WARM_UP_TASK``), so
     that no task's time holds the one-off cost of a first call in the
     process (imports; torch's first optimiser imports its compiler, seconds).
@@ -296,15 +307,16 @@ def run(tasks, seeds, methods, quick=False, log=print):
             warnings.simplefilter("ignore")
             METHODS[method](X_warm, 0, quick)
     aucs, seconds = {}, {}
+    cpu_seconds = {} if cpu_seconds is None else cpu_seconds
     for task in tasks:
         for seed in seeds:
             X, is_outlier = make_task(task, seed)
             for method in methods:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     found = METHODS[method](X, seed, quick)
-                took = time.perf_counter() - start
+                took = time.perf_counter() - start, time.process_time() - cpu
                 if isinstance(found, tuple):  # the method timed itself
                     found, took = found
                 if not isinstance(found, dict):
@@ -312,10 +324,20 @@ def run(tasks, seeds, methods, quick=False, log=print):
                 for name, score in found.items():
                     auc = roc_auc_score(is_outlier, np.nan_to_num(score, nan=np.inf))
                     aucs.setdefault(task, {}).setdefault(name, []).append(auc)
-                    seconds.setdefault(task, {}).setdefault(name, []).append(took)
+                    seconds.setdefault(task, {}).setdefault(name, []).append(took[0])
+                    cpu_seconds.setdefault(task, {}).setdefault(name, []).append(
+                        took[1]
+                    )
             row = {m: f"{v[-1]:.3f}" for m, v in aucs[task].items()}
             ratio = time_ratios({task: {m: v[-1:] for m, v in seconds[task].items()}})
-            extra = f" time ratio {ratio[task]:.2f}" if ratio else ""
+            cpu_ratio = time_ratios(
+                {task: {m: v[-1:] for m, v in cpu_seconds[task].items()}}
+            )
+            extra = (
+                f" time ratio {ratio[task]:.2f} (CPU {cpu_ratio[task]:.2f})"
+                if ratio
+                else ""
+            )
             log(f"{task} seed {seed}: {row}{extra}")
 
     def mean(found):
@@ -323,6 +345,7 @@ def run(tasks, seeds, methods, quick=False, log=print):
             t: {m: float(np.mean(v)) for m, v in r.items()} for t, r in found.items()
         }
 
+    cpu_seconds.update(mean(cpu_seconds))
     return mean(aucs), mean(seconds)
 
 
@@ -341,8 +364,11 @@ def time_ratios(seconds):
     }
 
 
-def table(aucs, seconds):
-    """The summary table (``_suites.summary_table``), skvae's gaps and times."""
+def table(aucs, seconds, cpu_seconds=None):
+    """The summary table (``_suites.summary_table``), skvae's gaps and times.
+
+    With ``cpu_seconds`` (``run``'s), the time ratios by CPU time as well.
+    """
     tasks = list(aucs)
     methods = list(next(iter(aucs.values())))
     scores = np.array([[aucs[t][m] for m in methods] for t in tasks])
@@ -364,16 +390,122 @@ def table(aucs, seconds):
             flag = "  <-- more than 0.02 below" if gap < -0.02 else ""
             out.append(f"  {task:<28} {gap:+.3f} ({baselines[best]}){flag}")
     ratios = time_ratios(seconds)
+    cpu = time_ratios(cpu_seconds) if cpu_seconds else {}
     if ratios:
         out.append(
-            f"\nskvae's time over {REFERENCE}'s (fit + score_samples, same rows):"
+            f"\nskvae's time over {REFERENCE}'s (fit + score_samples, same rows;"
+            f" wall{', CPU' if cpu else ''}):"
         )
         for task, ratio in ratios.items():
-            flag = "  <-- above 4x" if ratio > 4 else ""
-            out.append(f"  {task:<28} {ratio:5.2f}x{flag}")
-        values = np.array(list(ratios.values()))
-        out.append(f"  max {values.max():.2f}x, mean {values.mean():.2f}x")
+            both = [ratio, cpu[task]] if cpu else [ratio]
+            flag = "  <-- above 4x" if max(both) > 4 else ""
+            shown = " ".join(f"{r:5.2f}x" for r in both)
+            out.append(f"  {task:<28} {shown}{flag}")
+        for name, found in [("wall", ratios), ("CPU", cpu)]:
+            if found:
+                values = np.array(list(found.values()))
+                out.append(
+                    f"  max {values.max():.2f}x, mean {values.mean():.2f}x ({name})"
+                )
     return "\n".join(out)
+
+
+# ------------------------------------------------------------------ scaling
+SCALING_ROWS = (1000, 2000, 3500, 5000, 10000)
+SCALING_SETS = ("mnist", "digits")
+_SCALING_SHARE = 0.05
+_SCALING_NOISE = 0.05
+
+
+def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, is_outlier): ``n`` rows of every class of an image set, 5% swapped.
+
+    Inliers are rows of every class, drawn at random without replacement
+    while the set has enough (MNIST: 5,000 rows; digits: 1,797); beyond
+    that, every inlier is a row drawn with replacement plus Gaussian noise
+    (standard deviation 0.05 on pixels in [0, 1], clipped), so that no two
+    rows are the same. Outliers (5% of the rows) are "swap" rows: an inlier
+    with half its pixels taken from another inlier (see ``_made_outliers``).
+    """
+    X, _, _ = dataset(set_name)
+    rng = np.random.RandomState(seed)
+    n_out = max(2, math.ceil(_SCALING_SHARE * n))
+    n_in = n - n_out
+    if n_in <= len(X):
+        inliers = X[rng.choice(len(X), n_in, replace=False)]
+    else:
+        inliers = X[rng.randint(len(X), size=n_in)]
+        inliers = np.clip(inliers + rng.normal(0, _SCALING_NOISE, inliers.shape), 0, 1)
+    outliers = _made_outliers(inliers, "swap", n_out, None, rng)
+    X_task = np.vstack([inliers, outliers])
+    is_outlier = np.r_[np.zeros(n_in), np.ones(n_out)]
+    order = rng.permutation(n)
+    return X_task[order], is_outlier[order]
+
+
+def _timed(fit_score, X):
+    """(scores, wall seconds, CPU seconds) of ``fit_score(X)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = fit_score(X)
+    return scores, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def scaling(rows=SCALING_ROWS, sets=SCALING_SETS, seeds=(0,), log=print):
+    """The detector's time against IsolationForest's as the rows grow.
+
+    For each set and row count (``scaling_task``), both detectors at their
+    defaults are fitted and score the same rows; printed: their wall and CPU
+    seconds (fit plus ``score_samples``; run with one thread, CPU time is the
+    machine-independent figure), the ratios, and each one's ROC-AUC. Each
+    detector first runs once, untimed, on a small task. Returns the rows as
+    dicts.
+    """
+
+    def ours(X, seed):
+        det = VAEOutlierDetector(random_state=seed).fit(X)
+        return -det.score_samples(X)
+
+    def forest(X, seed):
+        return -IsolationForest(random_state=seed).fit(X).score_samples(X)
+
+    X_warm, _ = scaling_task(sets[0], 200, 0)
+    _timed(lambda X: ours(X, 0), X_warm)
+    _timed(lambda X: forest(X, 0), X_warm)
+    header = (
+        f"{'set':<7} {'rows':>6} {'feat':>5} {'skvae s':>8} {'cpu':>7} "
+        f"{'IF s':>6} {'cpu':>6} {'ratio':>6} {'cpu':>6} {'AUC':>6} {'IF AUC':>6}"
+    )
+    log(header)
+    found = []
+    for set_name in sets:
+        for n in rows:
+            for seed in seeds:
+                X, is_outlier = scaling_task(set_name, n, seed)
+                s_ours, w_ours, c_ours = _timed(functools.partial(ours, seed=seed), X)
+                s_if, w_if, c_if = _timed(functools.partial(forest, seed=seed), X)
+                row = {
+                    "set": set_name,
+                    "rows": n,
+                    "features": X.shape[1],
+                    "seed": seed,
+                    "wall": w_ours,
+                    "cpu": c_ours,
+                    "if_wall": w_if,
+                    "if_cpu": c_if,
+                    "auc": roc_auc_score(is_outlier, np.nan_to_num(s_ours, nan=np.inf)),
+                    "if_auc": roc_auc_score(is_outlier, s_if),
+                }
+                found.append(row)
+                flag = "  <-- above 4x" if max(w_ours / w_if, c_ours / c_if) > 4 else ""
+                log(
+                    f"{set_name:<7} {n:>6} {X.shape[1]:>5} {w_ours:>8.2f} "
+                    f"{c_ours:>7.2f} {w_if:>6.2f} {c_if:>6.2f} "
+                    f"{w_ours / w_if:>5.2f}x {c_ours / c_if:>5.2f}x "
+                    f"{row['auc']:>6.3f} {row['if_auc']:>6.3f}{flag}"
+                )
+    return found
 
 
 def main(argv=None):
@@ -384,15 +516,30 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 tasks, short fits")
     parser.add_argument("--only", nargs="*", help="substrings of method names")
     parser.add_argument("--tasks", nargs="*", help="substrings of task names")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="time against IsolationForest as the rows grow (see scaling())",
+    )
+    parser.add_argument("--rows", nargs="*", type=int, default=list(SCALING_ROWS))
+    parser.add_argument("--sets", nargs="*", default=list(SCALING_SETS))
     args = parser.parse_args(argv)
+    if args.scaling:
+        start = time.perf_counter()
+        found = scaling(args.rows, args.sets, range(args.seeds))
+        print(f"\ntotal {time.perf_counter() - start:.0f} s")
+        return found
     tasks = select(QUICK_TASKS if args.quick else TASKS, args.half)
     if args.tasks:
         tasks = [t for t in tasks if any(s in t for s in args.tasks)]
     methods = available_methods(args.only)
     start = time.perf_counter()
-    aucs, seconds = run(tasks, range(args.seeds), methods, quick=args.quick)
+    cpu = {}
+    aucs, seconds = run(
+        tasks, range(args.seeds), methods, quick=args.quick, cpu_seconds=cpu
+    )
     print(f"\n== {args.half} half: {len(tasks)} tasks, {args.seeds} seed(s)")
-    print(table(aucs, seconds))
+    print(table(aucs, seconds, cpu))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return aucs, seconds
 

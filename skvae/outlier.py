@@ -42,7 +42,9 @@ _SCREEN_NEIGHBORS = 5
 # From this many features, neighbours are proposed by a float32 matrix product
 # (below, by scikit-learn's tree), with this many more candidates than needed.
 _PRODUCT_MIN_FEATURES = 16
-_EXTRA_CANDIDATES = 5
+_EXTRA_CANDIDATES = 2
+# The candidates' exact distances are measured this many rows at a time.
+_MEASURE_ROWS = 256
 # At most this many training rows are the reference rows of the distance part
 # (drawn at random beyond): the search costs rows x this x features.
 _MAX_REFERENCE = 1024
@@ -82,7 +84,15 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
       number of rows);
     - epochs: those steps over the rows, at least 1 and at most 50 (a
       single pass is more steps than the budget from 3,841 rows of 784
-      pixels, 40,801 rows of 64 features).
+      pixels, 40,801 rows of 64 features);
+    - from half of ``steps * batch`` rows (1,936 rows of 784 pixels,
+      20,500 of 64 features), :class:`VAEOutlierDetector` fits it in one
+      pass over exactly ``steps * batch`` rows (see :func:`_fit_rows`):
+      beyond that many, rows drawn at random; below, every row and some
+      drawn again. Its fit then stops growing with the rows (only the
+      neighbour search and the scoring of every row still do), and a
+      second pass of a few more rows than half the budget no longer nearly
+      doubles it.
 
     A short fit is deliberate: a VAE trained to convergence on contaminated
     data learns its outliers too. The budget was chosen on the tuning half
@@ -157,6 +167,61 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
         random_state=random_state,
         device="cpu" if n_features < _GPU_MIN_FEATURES else "auto",
     )
+
+
+def _budget_rows(vae: VAE, n_features: int) -> int:
+    """Rows the default detector's VAE is fitted on at most: one budget's pass.
+
+    ``steps * batch_size`` (:func:`_detector_steps`) for ``vae`` made by
+    :func:`default_detector_vae` for ``n_features`` features.
+
+    Examples
+    --------
+    >>> _budget_rows(default_detector_vae(5_000, 784), 784)
+    3872
+    """
+    (width,) = vae.hidden_layer_sizes
+    steps = _detector_steps(n_features, width, vae.n_components, vae.batch_size)
+    return steps * vae.batch_size
+
+
+def _fit_rows(
+    n_samples: int, limit: int, weight: np.ndarray | None, random_state: Any
+) -> np.ndarray:
+    """Indices of the rows the default model is fitted on, in one pass or more.
+
+    Below ``limit / 2`` rows, every row (the model takes as many passes as
+    its budget of steps needs). From there, exactly ``limit`` rows, for
+    one pass of the budget: beyond ``limit`` rows of positive weight, that
+    many drawn at random without replacement among them; below, every one
+    of them, topped up with some drawn again (so that two passes of a few
+    more rows than half the budget do not nearly double it). Their weights
+    go with them to the model's ``fit``. ``random_state`` seeds the draw (a
+    stream of its own, apart from the reference rows'); None draws from
+    fresh entropy.
+
+    Examples
+    --------
+    >>> _fit_rows(5, 3, None, 0).tolist()
+    [0, 2, 4]
+    >>> _fit_rows(3, 4, None, 0).tolist()
+    [0, 1, 2, 2]
+    >>> len(_fit_rows(3, 8, None, 0))
+    3
+    """
+    rows = np.arange(n_samples)
+    if 2 * n_samples < limit:
+        return rows
+    if weight is not None and np.any(weight > 0):  # else: the model's error
+        rows = rows[weight > 0]
+    if len(rows) == limit:
+        return rows
+    rng = np.random.default_rng([draw_seed(random_state), 1])
+    if len(rows) > limit:
+        return np.sort(rng.choice(rows, limit, replace=False))
+    copies, extra = divmod(limit, len(rows))
+    drawn = rng.choice(rows, extra, replace=False)
+    return np.sort(np.concatenate([np.tile(rows, copies), drawn]))
 
 
 def _row_weights(n_features, width, n_components):
@@ -299,8 +364,9 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
             products = norms - 2 * (np.asarray(rows, dtype=np.float32) @ ref32.T)
             return np.argpartition(products, m - 1, axis=1)[:, :m]
 
-    # blocks of rows: at most about 2**22 products (or a sparse block) at once
-    step = max(1, min(BaseVAE._BATCH_ROWS, 2**22 // max(reference.shape[0], 1)))
+    # blocks of rows: at most about 2**18 products (or a sparse block) at once,
+    # small enough to stay in the cache and to reuse the same memory
+    step = max(1, min(BaseVAE._BATCH_ROWS, 2**18 // max(reference.shape[0], 1)))
     blocks = []
     for i in range(0, X.shape[0], step):
         rows = X[i : i + step]
@@ -313,15 +379,21 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
 def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
     """The k nearest of the candidate reference rows ``index``, measured exactly.
 
-    One candidate at distance 0 is the row itself, passed over.
+    One candidate at distance 0 is the row itself, passed over. Dense rows
+    are measured _MEASURE_ROWS at a time, one column of candidates after
+    another, so that the differences stay in the cache.
     """
     dist = np.empty(index.shape)
-    for j in range(index.shape[1]):  # one column of candidates at a time
-        diff = X - reference[index[:, j]]
-        if sp.issparse(diff):
-            dist[:, j] = np.sqrt(np.asarray(diff.multiply(diff).sum(1)).ravel())
-        else:
-            dist[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    step = index.shape[0] if sp.issparse(X) else _MEASURE_ROWS
+    for i in range(0, index.shape[0], step):
+        rows, near = X[i : i + step], index[i : i + step]
+        for j in range(index.shape[1]):  # one column of candidates at a time
+            diff = rows - reference[near[:, j]]
+            if sp.issparse(diff):
+                squares = np.asarray(diff.multiply(diff).sum(1)).ravel()
+            else:
+                squares = np.einsum("ij,ij->i", diff, diff)
+            dist[i : i + step, j] = np.sqrt(squares)
     dist.sort(axis=1)
     itself = dist[:, :1] == 0
     return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
@@ -549,7 +621,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             reference = _reference_rows(X.shape[0], w, self._reference_seed())
             keep, distances = self._screened(X, w, reference)
-            self._fit_model(_take(X, keep), None if w is None else w[keep])
+            self._fit_model(X, w, keep)
             self._set_offset(X, w, distances, reference)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
@@ -699,10 +771,21 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         else:
             self.offset_ = _percentiles(scores, [100.0 * self.contamination], weight)[0]
 
-    def _fit_model(self, X: Any, weight: np.ndarray | None = None) -> None:
-        """Fit a fresh copy of the model (and the latent Gaussian) to X."""
+    def _fit_model(
+        self, X: Any, weight: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> None:
+        """Fit a fresh copy of the model (and the latent Gaussian) to X[rows].
+
+        ``rows``: the indices of the rows kept by the screening (None: all);
+        the default model takes one pass of its budget from half a budget's
+        rows (:func:`_fit_rows`). X is copied once, to the rows it is fitted
+        on, and not at all when they are all its rows.
+        """
+        rows = np.arange(X.shape[0]) if rows is None else rows
         if self.estimator is None:
-            estimator = default_detector_vae(*X.shape, random_state=self.random_state)
+            estimator = default_detector_vae(
+                len(rows), X.shape[1], random_state=self.random_state
+            )
         else:
             estimator = clone(self.estimator)
         if not isinstance(estimator, BaseVAE):
@@ -712,6 +795,22 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.estimator is not None and self.random_state is not None:
             # as scikit-learn's ensembles do: the meta-estimator's seed wins
             estimator.set_params(random_state=self.random_state)
+        if self.estimator is None:  # from half a budget's rows, one pass of it
+            limit = _budget_rows(estimator, X.shape[1])
+            if 2 * len(rows) >= limit:
+                kept = None if weight is None else weight[rows]
+                rows = rows[_fit_rows(len(rows), limit, kept, self.random_state)]
+                estimator.set_params(max_iter=1, kl_warmup=0)
+        # the latent Gaussian takes each row once, without the budget's repeats
+        distinct = np.unique(rows)
+        if len(distinct) < len(rows) and self.score_type == "latent":
+            latent = (_take(X, distinct), None if weight is None else weight[distinct])
+        else:
+            latent = None
+        if len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0])):
+            X = _take(X, rows)
+            weight = None if weight is None else weight[rows]
+        latent = (X, weight) if latent is None else latent
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -725,9 +824,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     estimator.fit(X, sample_weight=weight)
         except KeyboardInterrupt:
             if hasattr(estimator, "module_"):  # trained until the interrupt
-                self._set_model(estimator, X, weight)
+                self._set_model(estimator, *latent)
             raise
-        self._set_model(estimator, X, weight)
+        self._set_model(estimator, *latent)
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None

@@ -326,6 +326,76 @@ def test_neighbours_are_measured_to_a_bounded_reference(monkeypatch):
     assert min(drawn) >= 60
 
 
+def test_candidates_are_measured_in_blocks_of_rows(monkeypatch):
+    # the exact distances of the candidates, a few rows at a time, are those
+    # of one brute-force search (dense rows by the product, and sparse rows)
+    import scipy.sparse as sp
+
+    from skvae import outlier
+
+    monkeypatch.setattr(outlier, "_MEASURE_ROWS", 7)
+    rng = np.random.RandomState(0)
+    ref = rng.normal(size=(40, 20))
+    X = np.vstack([rng.normal(size=(30, 20)), ref[:5]])  # 5 rows are reference rows
+    dist = np.sort(np.sqrt(((X[:, None, :] - ref[None]) ** 2).sum(-1)), axis=1)
+    expected = np.where(dist[:, :1] == 0, dist[:, 1:4], dist[:, :3])
+    for rows, reference in [(X, ref), (sp.csr_matrix(X), sp.csr_matrix(ref))]:
+        found = outlier._neighbor_distances(reference, rows, 3)
+        np.testing.assert_allclose(found, expected, rtol=1e-12)
+
+
+def test_the_default_model_fits_one_pass_of_its_budget(monkeypatch):
+    # from half a budget's rows (steps x batch), the default model takes one
+    # pass over exactly that many: drawn at random (seeded) beyond it, every
+    # row and some drawn again below; rows of weight 0 are never drawn
+    from skvae import outlier
+
+    monkeypatch.setattr(outlier, "_MAX_STEPS", 4)  # 4 steps of 32 rows: 128
+    seen = []
+    fit = VAE.fit
+
+    def recording_fit(self, X, y=None, sample_weight=None):
+        seen.append((np.array(X), sample_weight, self.max_iter))
+        return fit(self, X, sample_weight=sample_weight)
+
+    monkeypatch.setattr(VAE, "fit", recording_fit)
+    X = np.random.RandomState(0).normal(size=(300, 4))
+
+    def rows_seen(random_state, X=X, **fit_params):
+        det = VAEOutlierDetector(trim_fraction=0, random_state=random_state)
+        det.fit(X, **fit_params)
+        rows, weight, max_iter = seen.pop()
+        index = [int(np.flatnonzero((row == X).all(1))[0]) for row in rows]
+        return np.array(index), weight, max_iter
+
+    index, weight, max_iter = rows_seen(0)
+    assert len(set(index)) == len(index) == 128
+    assert weight is None
+    assert max_iter == 1
+    np.testing.assert_array_equal(rows_seen(0)[0], index)  # same seed, same rows
+    assert not np.array_equal(rows_seen(1)[0], index)
+    # weights: only rows of positive weight, each with its own weight
+    sample_weight = np.r_[np.zeros(150), np.arange(1.0, 151.0)]
+    index, weight, _ = rows_seen(0, sample_weight=sample_weight)
+    assert len(index) == 128
+    assert index.min() >= 150
+    np.testing.assert_array_equal(weight, sample_weight[index])
+    # 100 rows: all of them, 28 drawn again, in one pass
+    index, _, max_iter = rows_seen(0, X=X[:100])
+    assert len(index) == 128
+    assert set(index) == set(range(100))
+    assert max_iter == 1
+    # the latent Gaussian counts each row once, not the budget's repeats
+    det = VAEOutlierDetector(score_type="latent", trim_fraction=0, random_state=0)
+    det.fit(X[:100])
+    codes = det.estimator_.transform(X[:100])
+    np.testing.assert_allclose(det._latent_mean, codes.mean(0), rtol=1e-6)
+    # below half the budget: every row once, in as many passes as the steps need
+    index, _, max_iter = rows_seen(0, X=X[:60])
+    assert sorted(index) == list(range(60))
+    assert max_iter == 2  # 2 steps a pass
+
+
 def test_reference_draw_leaves_the_global_state_and_follows_the_model_seed(
     monkeypatch,
 ):

@@ -58,8 +58,12 @@ def test_tasks_are_made_the_same_way_each_time(suite):
 def test_quick_mode_gives_finite_roc_aucs(suite):
     tasks = suite.QUICK_TASKS[:2]
     methods = [m for m in suite.available_methods() if not m.startswith("PyOD")]
-    aucs, seconds = suite.run(tasks, [0], methods, quick=True, log=lambda _: None)
+    cpu = {}
+    aucs, seconds = suite.run(
+        tasks, [0], methods, quick=True, log=lambda _: None, cpu_seconds=cpu
+    )
     assert list(aucs) == tasks
+    assert list(cpu) == tasks
     for task in tasks:
         found = aucs[task]
         assert set(methods) <= set(found)
@@ -68,6 +72,31 @@ def test_quick_mode_gives_finite_roc_aucs(suite):
         assert np.all(np.isfinite(values))
         assert np.all((values >= 0) & (values <= 1))
         assert all(seconds[task][m] >= 0 for m in found)
-    text = suite.table(aucs, seconds)
+        assert all(cpu[task][m] >= 0 for m in found)
+    text = suite.table(aucs, seconds, cpu)
+    assert "max" in text.split("(wall)")[0]
+    assert text.rstrip().endswith("(CPU)")
     assert "mean rank" in text
     assert "skvae minus the best baseline" in text
+
+
+def test_scaling_tasks_and_their_measurement(suite):
+    # subsets of the set while it has rows enough; beyond, noisy draws
+    X, is_outlier = suite.scaling_task("digits", 400, seed=0)
+    assert X.shape == (400, 64)
+    assert is_outlier.sum() == 20
+    np.testing.assert_array_equal(X, suite.scaling_task("digits", 400, seed=0)[0])
+    tiled, _ = suite.scaling_task("digits", 2_000, seed=0)
+    assert len(np.unique(tiled, axis=0)) == 2_000  # no two rows the same
+    assert tiled.min() >= 0
+    assert tiled.max() <= 1
+    lines = []
+    found = suite.scaling(rows=[100], sets=["digits"], seeds=[0], log=lines.append)
+    (row,) = found
+    assert row["rows"] == 100
+    assert row["features"] == 64
+    assert min(row["wall"], row["cpu"], row["if_wall"], row["if_cpu"]) > 0
+    assert 0 <= row["auc"] <= 1
+    assert 0 <= row["if_auc"] <= 1
+    assert lines[0].split()[:3] == ["set", "rows", "feat"]
+    assert lines[1].split()[:2] == ["digits", "100"]
