@@ -201,8 +201,8 @@ def test_avoid_others_drops_moves_toward_the_other_class(cancer):
         new = sampler.fit_resample(X, y)[0][len(X) :]
         return sampler, (new - sampler.mean_) / sampler.scale_
 
-    sampler, moved = new_rows()
-    _, free = new_rows(avoid_others=False)
+    sampler, moved = new_rows(avoid_others=True)
+    _, free = new_rows()  # the default: the moves as drawn
     _, bases = new_rows(step=0.0)  # same draws: the base points
     others = (X[y == 1] - sampler.mean_) / sampler.scale_
     idx = NearestNeighbors(n_neighbors=1).fit(others).kneighbors(bases)[1][:, 0]
@@ -240,7 +240,7 @@ def test_prior_takes_no_neighbours_or_step(cancer):
     for params in (
         dict(k_neighbors=2),
         dict(step=0.5),
-        dict(avoid_others=False),
+        dict(avoid_others=True),
         dict(keep_class=True),
     ):
         sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=1), latent="prior")

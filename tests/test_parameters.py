@@ -98,7 +98,7 @@ OTHER_BY_CLASS = {
     ("VAEOverSampler", "noise"): (False, {"sampling_strategy": {0: 30}}),
     ("VAEOverSampler", "k_neighbors"): (0, {"sampling_strategy": {0: 30}}),
     ("VAEOverSampler", "step"): (0.5, {"sampling_strategy": {0: 30}}),
-    ("VAEOverSampler", "avoid_others"): (False, {"sampling_strategy": {0: 30}}),
+    ("VAEOverSampler", "avoid_others"): (True, {"sampling_strategy": {0: 30}}),
     ("VAEOverSampler", "keep_class"): (True, {"sampling_strategy": {0: 30}}),
 }
 # Parameters checked by a test of their own rather than by comparing fits.
