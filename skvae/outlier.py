@@ -345,8 +345,9 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
     One search gives every smaller k as well: the first k' columns are the
     distances of :func:`_neighbor_scores` with k'. Every reference row is
     compared: below 16 features through scikit-learn's tree, from there (on
-    dense rows) by one float32 matrix product per block of rows, which
-    proposes a few more candidates than needed. The distances of the
+    dense rows) by one float32 matrix product per block of rows (both
+    centred on the reference rows' mean), which proposes a few more
+    candidates than needed. The distances of the
     candidates are then computed again directly, in float64, as the norm of
     the difference: distances from dot products can put a row at a small
     positive distance from itself, which would then count as its nearest
@@ -357,11 +358,15 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         found = NearestNeighbors(n_neighbors=k + 1).fit(reference)
         propose = lambda rows: found.kneighbors(rows)[1]  # noqa: E731
     else:
-        ref32 = np.asarray(reference, dtype=np.float32)
+        # centred on the reference rows' mean: a large common offset would
+        # otherwise swamp the differences in float32's 24 bits
+        centre = np.asarray(reference, dtype=np.float64).mean(0)
+        ref32 = np.asarray(reference - centre, dtype=np.float32)
         norms = np.einsum("ij,ij->i", ref32, ref32)
 
         def propose(rows):
-            products = norms - 2 * (np.asarray(rows, dtype=np.float32) @ ref32.T)
+            rows32 = np.asarray(rows - centre, dtype=np.float32)
+            products = norms - 2 * (rows32 @ ref32.T)
             return np.argpartition(products, m - 1, axis=1)[:, :m]
 
     # blocks of rows: at most about 2**18 products (or a sparse block) at once,
@@ -782,6 +787,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         on, and not at all when they are all its rows.
         """
         rows = np.arange(X.shape[0]) if rows is None else rows
+        if weight is not None and self.estimator is None:
+            # a row of weight 0 is as if it were not there: it neither takes
+            # a share of the budget's steps nor counts toward its size
+            positive = rows[weight[rows] > 0]
+            rows = positive if len(positive) > 1 else rows
         if self.estimator is None:
             estimator = default_detector_vae(
                 len(rows), X.shape[1], random_state=self.random_state

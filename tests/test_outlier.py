@@ -344,6 +344,37 @@ def test_candidates_are_measured_in_blocks_of_rows(monkeypatch):
         np.testing.assert_allclose(found, expected, rtol=1e-12)
 
 
+def test_neighbor_distances_survive_a_large_common_offset():
+    # the float32 product that proposes candidates works on centred rows: a
+    # column like a year (2000-2019) beside standardised ones, or an offset
+    # of 1,000 on every column, used to swamp the differences and put wrong
+    # rows among the candidates
+    from skvae import outlier
+
+    rng = np.random.RandomState(0)
+    year = np.c_[2000 + rng.randint(0, 20, 600), rng.normal(size=(600, 19))]
+    shifted = 1000 + rng.normal(size=(600, 20))
+    for X in (year, shifted):
+        ref = X[:300]
+        dist = np.sort(np.sqrt(((X[:, None, :] - ref[None]) ** 2).sum(-1)), axis=1)
+        expected = np.where(dist[:, :1] == 0, dist[:, 1:6], dist[:, :5])
+        np.testing.assert_allclose(
+            outlier._neighbor_distances(ref, X, 5), expected, rtol=1e-9
+        )
+
+
+def test_rows_of_weight_zero_are_as_if_removed():
+    # a row of weight 0 takes no share of the default model's steps: the
+    # detector is the one fitted on the other rows alone
+    X = load_breast_cancer().data[:300]
+    X = StandardScaler().fit_transform(X)
+    weight = (np.random.RandomState(0).uniform(size=300) < 0.5).astype(float)
+    kept = weight > 0
+    a = VAEOutlierDetector(random_state=0).fit(X, sample_weight=weight)
+    b = VAEOutlierDetector(random_state=0).fit(X[kept], sample_weight=weight[kept])
+    np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), rtol=1e-6)
+
+
 def test_the_default_model_fits_one_pass_of_its_budget(monkeypatch):
     # from half a budget's rows (steps x batch), the default model takes one
     # pass over exactly that many: drawn at random (seeded) beyond it, every
