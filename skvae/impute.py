@@ -153,20 +153,19 @@ class VAEImputer(
     With the default model, the Gaussian (real-valued) columns are also
     modelled by a multivariate Gaussian fitted by EM to the incomplete rows
     (its covariance shrunk towards a multiple of the identity by the amount,
-    of 0.3, 0.1, 0.03, 0.01, 0.003 times the mean variance, that fills the
-    held-out entries best, searched from 0.03 towards the side where the
-    error falls; EM accelerated by SQUAREM and stopped where the held-out
-    error stops falling), whose conditional mean given a row's
+    of 0.3, 0.1, 0.03, 0.01, 0.003 times the observed entries' mean variance,
+    that fills the held-out entries best, searched from 0.03 towards the side
+    where the error falls; EM accelerated by SQUAREM and stopped where the
+    held-out error stops falling), whose conditional mean given a row's
     observed entries is the best linear fill. Each such column's fill is
     ``a * gaussian + (1 - a) * vae``, with ``a`` in [0, 1] the least-squares
-    weight on that column's held-out entries (shrunk towards the weight of
-    all columns together, the more so where a column has under 30 held-out
-    entries): the VAE wins where the table's structure is not
-    linear, the Gaussian where it is. With ``sample_posterior=True`` each
-    hole is drawn from the Gaussian's conditional distribution with
-    probability ``a``, else from the VAE (a draw from the mixture whose mean
-    is the blended fill). Above
-    a cost of about ``2e8`` (the sum over rows of the cube of their hole
+    weight on that column's held-out entries (shrunk towards the weight of all
+    columns together, the more so where a column has under 30 held-out
+    entries): the VAE wins where the table's structure is not linear, the
+    Gaussian where it is. With ``sample_posterior=True`` each hole is drawn
+    from the Gaussian's conditional distribution with probability ``a``, else
+    from the VAE (a draw from the mixture whose mean is the blended fill).
+    Above a cost of about ``2e8`` (the sum over rows of the cube of their hole
     count) EM fits on a random subset of rows of that cost; above about 460
     Gaussian columns there is no Gaussian model (the VAE alone).
 
@@ -915,14 +914,44 @@ def _conditional(
 
 
 def _m_step(
-    X: np.ndarray, cov_sum: np.ndarray, ridge: float, row_weight: np.ndarray
+    X: np.ndarray,
+    cov_sum: np.ndarray,
+    ridge: float,
+    scale: float,
+    row_weight: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """EM's M step from the E step's filled rows and summed covariances."""
-    d = X.shape[1]
+    """EM's M step from the E step's filled rows and summed covariances.
+
+    The covariance is shrunk to ``(S + ridge * scale * I) / (1 + ridge)``, a
+    weighted mean of the rows' covariance and a sphere of variance
+    ``scale``: a fixed point of EM even where most entries are missing (an
+    amount added at every step would be carried into the next E step's
+    fills and grow the variances without bound there), and the same
+    conditional means as ``S + ridge * scale * I`` on complete rows.
+    """
     mean = row_weight @ X
     centred = X - mean
     S = (centred.T * row_weight) @ centred + cov_sum
-    return mean, S + ridge * max(np.trace(S) / d, 1e-6) * np.eye(d)
+    return mean, (S + ridge * scale * np.eye(X.shape[1])) / (1 + ridge)
+
+
+def _observed_variance(Z: np.ndarray, row_weight: np.ndarray) -> float:
+    """Mean over columns of each column's weighted variance on its observed entries.
+
+    The shrinkage's unit: fixed by the data, so that it cannot grow with the
+    fit's own fills.
+    """
+    seen = ~np.isnan(Z)
+    w = row_weight[:, None] * seen
+    total = w.sum(axis=0)
+    cols = total > 0
+    if not cols.any():
+        return 1.0
+    values = np.where(seen, Z, 0.0)[:, cols]
+    w, total = w[:, cols], total[cols]
+    mean = (w * values).sum(axis=0) / total
+    var = (w * (values - mean) ** 2).sum(axis=0) / total
+    return max(float(var.mean()), 1e-6)
 
 
 def _gaussian_em(
@@ -937,16 +966,16 @@ def _gaussian_em(
 ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """EM for a Gaussian fitted to the rows of Z with holes (NaN).
 
-    Each M step adds ``ridge`` times the mean variance to the covariance's
-    diagonal (shrinkage towards a sphere). EM is slow where much is missing
-    (its rate is the share of missing information), so it is accelerated
-    by SQUAREM (Varadhan & Roland 2008, scheme S3): from the current fit,
-    two EM steps, a jump along them (at least as far as the two steps went,
-    at most ``EM_MAX_JUMP`` times that), and one EM step from there, or the
-    end of the two steps where the jump's covariance is not positive
-    definite. Stops after about ``max_iter`` E steps or when no entry of
-    the covariance moved by more than ``EM_TOL`` of its largest one in a
-    cycle. ``row_weight`` sums to 1.
+    Each M step shrinks the covariance towards a sphere whose variance is the
+    observed entries' mean variance, with weight ``ridge / (1 + ridge)``
+    (:func:`_m_step`). EM is slow where much is missing (its rate is the share
+    of missing information), so it is accelerated by SQUAREM (Varadhan &
+    Roland 2008, scheme S3): from the current fit, two EM steps, a jump along
+    them (at least as far as the two steps went, at most ``EM_MAX_JUMP`` times
+    that), and one EM step from there, or the end of the two steps where the
+    jump's covariance is not positive definite. Stops after about ``max_iter``
+    E steps or when no entry of the covariance moved by more than ``EM_TOL``
+    of its largest one in a cycle. ``row_weight`` sums to 1.
 
     ``check(mean, cov, X)``, if given, is called at each cycle's start with
     the rows filled by the E step there (which the cycle needs anyway, so a
@@ -956,6 +985,7 @@ def _gaussian_em(
     where not computed), which a next call may start from.
     """
     d = Z.shape[1]
+    scale = _observed_variance(Z, row_weight)
     steps, converged = 0, False
     while True:
         if e_step is None and (check is not None or not converged):
@@ -965,9 +995,9 @@ def _gaussian_em(
             break
         if converged or steps >= max_iter:
             break
-        m1, c1 = _m_step(*e_step, ridge, row_weight)
+        m1, c1 = _m_step(*e_step, ridge, scale, row_weight)
         e1 = _conditional(Z, m1, c1, row_weight=row_weight)
-        m2, c2 = _m_step(*e1, ridge, row_weight)
+        m2, c2 = _m_step(*e1, ridge, scale, row_weight)
         steps += 1
         r = np.concatenate([m1 - mean, (c1 - cov).ravel()])
         v = np.concatenate([m2 - m1, (c2 - c1).ravel()]) - r
@@ -983,7 +1013,7 @@ def _gaussian_em(
             ok = False
         if ok:  # one EM step from the jump: back onto EM's path
             m3, c3 = _m_step(*_conditional(Z, m3, c3, row_weight=row_weight),
-                             ridge, row_weight)  # fmt: skip
+                             ridge, scale, row_weight)  # fmt: skip
             steps += 1
         else:
             m3, c3 = m2, c2
