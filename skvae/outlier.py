@@ -43,6 +43,9 @@ _SCREEN_NEIGHBORS = 5
 # (below, by scikit-learn's tree), with this many more candidates than needed.
 _PRODUCT_MIN_FEATURES = 16
 _EXTRA_CANDIDATES = 2
+# A reference row within this share of a row's norm is the row itself (a
+# float32 copy is within 2**-24 of it in every entry)
+_SELF_TOLERANCE = 1e-6
 # The candidates' exact distances are measured this many rows at a time.
 _MEASURE_ROWS = 256
 # At most this many training rows are the reference rows of the distance part
@@ -384,7 +387,9 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
 def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
     """The k nearest of the candidate reference rows ``index``, measured exactly.
 
-    One candidate at distance 0 is the row itself, passed over. Dense rows
+    One candidate at distance 0 is the row itself, passed over; so is one
+    within float32's rounding of the row (``_SELF_TOLERANCE`` of its norm),
+    so that a float32 copy of a training row is recognised as well. Dense rows
     are measured _MEASURE_ROWS at a time, one column of candidates after
     another, so that the differences stay in the cache.
     """
@@ -400,7 +405,11 @@ def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
                 squares = np.einsum("ij,ij->i", diff, diff)
             dist[i : i + step, j] = np.sqrt(squares)
     dist.sort(axis=1)
-    itself = dist[:, :1] == 0
+    if sp.issparse(X):
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+    else:
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    itself = dist[:, :1] <= _SELF_TOLERANCE * norms[:, None]
     return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
 
 

@@ -363,6 +363,18 @@ def test_neighbor_distances_survive_a_large_common_offset():
         )
 
 
+def test_a_float32_copy_of_the_training_rows_scores_as_they_do():
+    # a training row rounded to float32 is still itself, not its own nearest
+    # neighbour at a tiny distance (which moved scores by about half an IQR)
+    X = StandardScaler().fit_transform(load_breast_cancer().data[:300])
+    detector = VAEOutlierDetector(random_state=0).fit(X)
+    np.testing.assert_allclose(
+        detector.score_samples(X.astype(np.float32)),
+        detector.score_samples(X),
+        atol=1e-4,
+    )
+
+
 def test_rows_of_weight_zero_are_as_if_removed():
     # a row of weight 0 takes no share of the default model's steps: the
     # detector is the one fitted on the other rows alone
