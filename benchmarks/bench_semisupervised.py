@@ -284,7 +284,8 @@ def timing(
     units, seconds, cpu_units, accuracy = np.array(rows).T
     ok = units.max() <= max_units and accuracy.min() >= min_accuracy
     print(
-        f"\nSemiSupervisedVAE on MNIST-5k, {len(rows)} fits: {units.mean():.0f} units "
+        f"\nSemiSupervisedVAE on MNIST-5k, {len(rows)} fit(s): {units.mean():.0f} "
+        "units "
         f"(max {units.max():.0f}; in CPU time {cpu_units.mean():.0f}), "
         f"{seconds.mean():.1f} s, accuracy {accuracy.mean():.4f} (min "
         f"{accuracy.min():.4f}); target at most {max_units:.0f} units and "
