@@ -1,0 +1,59 @@
+"""benchmarks/bench_semisupervised.py's helpers: the error it names, self-training."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny
+
+from skvae import SemiSupervisedVAE
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    path = BENCH / "bench_semisupervised.py"
+    spec = importlib.util.spec_from_file_location("bench_semisupervised", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_worst_error_names_the_most_frequent_confusion(bench):
+    y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 1, 1, 2, 0, 2, 1])
+    assert bench.worst_error(y_true, y_pred) == (0, 1, 2, 3)
+    # no error: the first pair off the diagonal, with no rows
+    assert bench.worst_error(y_true, y_true)[2] == 0
+
+
+def test_self_train_labels_only_the_confident_unlabelled_rows(bench, monkeypatch):
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-3, 1, (30, 4)), rng.normal(3, 1, (30, 4))]
+    y = np.repeat([0, 1], 30)
+    y_partial = np.where(np.arange(60) % 10 == 0, y, -1)
+    kept = y_partial.copy()
+    model = tiny(SemiSupervisedVAE, max_iter=20, random_state=0).fit(X, y_partial)
+    proba = model.predict_proba(X)
+    seen = {}
+    fit = SemiSupervisedVAE.fit
+
+    def spy(self, X, y=None, sample_weight=None):
+        seen["y"] = np.asarray(y).copy()
+        return fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(SemiSupervisedVAE, "fit", spy)
+    epochs = len(model.history_)
+    bench.self_train(model, X, y_partial, epochs=2, threshold=0.9)
+    np.testing.assert_array_equal(y_partial, kept)  # the caller's labels kept
+    sure = (kept == -1) & (proba.max(axis=1) >= 0.9)
+    assert sure.any()
+    assert not sure.all()
+    np.testing.assert_array_equal(seen["y"][sure], proba[sure].argmax(axis=1))
+    np.testing.assert_array_equal(seen["y"][~sure], kept[~sure])
+    assert model.warm_start
+    assert len(model.history_) == epochs + 2
