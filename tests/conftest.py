@@ -1,6 +1,30 @@
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name):
+    """A module of ``benchmarks/`` (by its file name, without ``.py``).
+
+    Imported by its path, with ``benchmarks/`` on ``sys.path`` while it runs
+    (the suites import ``_suites``), and registered in ``sys.modules`` so that
+    its dataclasses and pickles resolve.
+    """
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
 
 
 @pytest.fixture(scope="session")

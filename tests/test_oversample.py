@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -395,21 +396,8 @@ def test_sparse_in_sparse_out(cancer):
 
 def test_benchmark_tasks_and_their_halves():
     """bench_oversample.py: imbalanced tasks, split by name, both halves used."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(bench))  # the benchmark imports _suites
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "bench_oversample", bench / "bench_oversample.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        from _suites import half_of
-    finally:
-        sys.path.remove(str(bench))
+    module = load_benchmark("bench_oversample")
+    half_of = load_benchmark("_suites").half_of
     tasks = module.tasks()
     halves = {name: half_of(name) for name in tasks}
     assert sum(h == "tuning" for h in halves.values()) >= 8

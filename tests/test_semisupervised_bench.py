@@ -1,26 +1,15 @@
 """benchmarks/bench_semisupervised.py's helpers: the error it names, self-training."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import tiny
+from conftest import load_benchmark, tiny
 
 from skvae import SemiSupervisedVAE
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    path = BENCH / "bench_semisupervised.py"
-    spec = importlib.util.spec_from_file_location("bench_semisupervised", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_semisupervised")
 
 
 def test_worst_error_names_the_most_frequent_confusion(bench):

@@ -1,25 +1,10 @@
 """The outlier suite: its split is fixed, and its quick mode runs end to end."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name):
-    """A module of ``benchmarks/``, imported by its path."""
-    sys.path.insert(0, str(BENCHMARKS))  # the suite imports _suites
-    try:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+_load = load_benchmark
 
 
 @pytest.fixture(scope="module")

@@ -1,23 +1,13 @@
 """The semi-supervised task suite: its fixed split and its quick mode."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def suite():
-    path = BENCH / "suite_semisupervised.py"
-    spec = importlib.util.spec_from_file_location("suite_semisupervised", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("suite_semisupervised")
 
 
 def test_the_split_is_fixed_by_the_task_names(suite):
