@@ -41,6 +41,12 @@ decoder passes)::
 
     python benchmarks/bench_semisupervised.py --timing --seeds 2 --first-seed 3 \
         --random-states 3
+
+``--pseudo-label SHARE`` measures pseudo-labels within the budget: the fit
+stops after SHARE of the epochs "auto" picks, the unlabelled rows given a
+class at 0.99 or more are labelled so, and a warm-started fit trains the
+remaining epochs with the cosine learning rate continued (``--same-steps``:
+as many steps as remained, more epochs of fewer rows).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from skvae import VAE, SemiSupervisedVAE
+from skvae import VAE, Callback, SemiSupervisedVAE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_fit, run anywhere
 
@@ -237,6 +243,88 @@ def self_train(model, X, y_partial, epochs, threshold=0.99, learning_rate=5e-4):
     return model.fit(X, y_more)
 
 
+class _CosineFrom(Callback):
+    """The cosine of ``max_iter="auto"`` continued from epoch ``done`` of ``total``."""
+
+    def __init__(self, lr, done, total):
+        self.lr, self.done, self.total = lr, done, total
+
+    def on_epoch_begin(self, trainer, **kwargs):
+        if trainer.phase != "train":
+            return
+        progress = (self.done + kwargs["epoch"] - trainer.start_epoch) / self.total
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = self.lr * (1.0 + np.cos(np.pi * progress)) / 2
+
+
+def pseudo_label_fit(
+    model, X, y_partial, share, threshold=0.99, same_steps=False, y_true=None
+):
+    """The "auto" budget, with confident unlabelled rows labelled after ``share``.
+
+    Phase 1 trains the first ``share`` of the epochs "auto" picks (its cosine
+    over all of them); then the unlabelled rows that the classifier gives a
+    class with probability at least ``threshold`` are labelled so, and phase
+    2 trains the rest (``warm_start``), the cosine continued. ``same_steps``
+    keeps phase 2's optimisation steps as planned (an epoch has fewer rows
+    once few rows are unlabelled) rather than its epochs. With ``y_true``
+    (the hidden labels) the share of right pseudo-labels is printed.
+    """
+    # the budget "auto" picks is known once fit has split the rows
+    first = _FirstEpoch(share)
+    model.set_params(callbacks=[first])
+    model.fit(X, y_partial)
+    total, done = model.max_iter_, len(model.history_)
+    proba = model.predict_proba(X)
+    sure = (y_partial == -1) & (proba.max(axis=1) >= threshold)
+    y_more = y_partial.copy()
+    y_more[sure] = model.classes_[proba[sure].argmax(axis=1)]
+    rest = total - done
+    if same_steps:
+        rows_before = _epoch_rows(y_partial)
+        rest = int(np.ceil(rest * rows_before / _epoch_rows(y_more)))
+        cosine = _CosineFrom(
+            model.learning_rate_init,
+            done * rest / (total - done),
+            rest * total / (total - done),
+        )
+    else:
+        cosine = _CosineFrom(model.learning_rate_init, done, total)
+    model.set_params(warm_start=True, max_iter=rest, callbacks=[cosine])
+    model.fit(X, y_more)
+    right = (
+        ""
+        if y_true is None
+        else f" ({np.mean(y_more[sure] == y_true[sure]):.4f} right)"
+    )
+    print(
+        f"    pseudo-labels: {sure.sum()} rows after {done} of {total} "
+        f"epochs{right}, then {rest} epochs planned",
+        flush=True,
+    )
+    return model
+
+
+def _epoch_rows(y):
+    labelled = int(np.sum(y != -1))
+    repeats = (len(y) - labelled) // max(labelled, 1)
+    return len(y) + (labelled * (repeats - 1) if repeats > 1 else 0)
+
+
+class _FirstEpoch(Callback):
+    """Stops after ``share`` of the epochs planned (``trainer.n_epochs``)."""
+
+    def __init__(self, share):
+        self.share, self.epochs = share, 0
+
+    def on_epoch_end(self, trainer, **kwargs):
+        if trainer.phase != "train":
+            return
+        self.epochs += 1
+        if self.epochs >= round(self.share * trainer.n_epochs):
+            trainer.should_stop = True
+
+
 class _Noise:
     """The ``randn`` of a training step's context, from one generator."""
 
@@ -344,17 +432,30 @@ def timing(
     classifier_epochs=0,
     classifier_lr=5e-4,
     classifier_manifold=None,
+    pseudo_share=0.0,
+    same_steps=False,
 ):
     """SemiSupervisedVAE's fit time on MNIST-5k in lean-loop epochs, and accuracy."""
     X, y = load("mnist")
     rows, by_split = [], {}
     for seed in range(first_seed, first_seed + seeds):
         X_train, X_test, y_partial, y_test = split(X, y, seed)
+        y_train = train_test_split(y, test_size=0.25, stratify=y, random_state=seed)[0]
         for state in range(seed, seed + 1000 * random_states, 1000):
             before = lean_unit()
             model = SemiSupervisedVAE(likelihood="bernoulli", random_state=state)
             start, cpu_start = time.perf_counter(), time.process_time()
-            model.fit(X_train, y_partial)
+            if pseudo_share:
+                pseudo_label_fit(
+                    model,
+                    X_train,
+                    y_partial,
+                    pseudo_share,
+                    same_steps=same_steps,
+                    y_true=y_train,
+                )
+            else:
+                model.fit(X_train, y_partial)
             if self_train_epochs:
                 self_train(model, X_train, y_partial, self_train_epochs)
             if classifier_epochs:
@@ -449,6 +550,15 @@ def main():
         help="--self-train-classifier: weight of the manifold term (costliest; "
         "default the model's)",
     )
+    parser.add_argument(
+        "--pseudo-label",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="--timing: label confident unlabelled rows after SHARE of the "
+        "auto epochs, within the budget",
+    )
+    parser.add_argument("--same-steps", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # ConvergenceWarning, SVC's FutureWarning
     if args.timing:
@@ -460,6 +570,8 @@ def main():
             classifier_epochs=args.self_train_classifier,
             classifier_lr=args.classifier_lr,
             classifier_manifold=args.classifier_manifold,
+            pseudo_share=args.pseudo_label,
+            same_steps=args.same_steps,
         )
         return
     results = run(args.sets, args.seeds)
