@@ -188,35 +188,31 @@ def _budget_rows(vae: VAE, n_features: int) -> int:
     return steps * vae.batch_size
 
 
-def _fit_rows(
-    n_samples: int, limit: int, weight: np.ndarray | None, random_state: Any
-) -> np.ndarray:
+def _fit_rows(n_samples: int, limit: int, random_state: Any) -> np.ndarray:
     """Indices of the rows the default model is fitted on, in one pass or more.
 
     Below ``limit / 2`` rows, every row (the model takes as many passes as
     its budget of steps needs). From there, exactly ``limit`` rows, for
-    one pass of the budget: beyond ``limit`` rows of positive weight, that
-    many drawn at random without replacement among them; below, every one
-    of them, topped up with some drawn again (so that two passes of a few
-    more rows than half the budget do not nearly double it). Their weights
-    go with them to the model's ``fit``. ``random_state`` seeds the draw (a
+    one pass of the budget: beyond ``limit`` rows, that many drawn at
+    random without replacement; below, every row, topped up with some
+    drawn again (so that two passes of a few more rows than half the budget
+    do not nearly double it). The caller has left out rows of weight 0, and
+    the weights go with the rows. ``random_state`` seeds the draw (a
     stream of its own, apart from the reference rows'); None draws from
     fresh entropy.
 
     Examples
     --------
-    >>> _fit_rows(5, 3, None, 0).tolist()
+    >>> _fit_rows(5, 3, 0).tolist()
     [0, 2, 4]
-    >>> _fit_rows(3, 4, None, 0).tolist()
+    >>> _fit_rows(3, 4, 0).tolist()
     [0, 1, 2, 2]
-    >>> len(_fit_rows(3, 8, None, 0))
+    >>> len(_fit_rows(3, 8, 0))
     3
     """
     rows = np.arange(n_samples)
     if 2 * n_samples < limit:
         return rows
-    if weight is not None and np.any(weight > 0):  # else: the model's error
-        rows = rows[weight > 0]
     if len(rows) == limit:
         return rows
     rng = np.random.default_rng([draw_seed(random_state), 1])
@@ -817,8 +813,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.estimator is None:  # from half a budget's rows, one pass of it
             limit = _budget_rows(estimator, X.shape[1])
             if 2 * len(rows) >= limit:
-                kept = None if weight is None else weight[rows]
-                rows = rows[_fit_rows(len(rows), limit, kept, self.random_state)]
+                rows = rows[_fit_rows(len(rows), limit, self.random_state)]
                 estimator.set_params(max_iter=1, kl_warmup=0)
         # the latent Gaussian takes each row once, without the budget's repeats
         distinct = np.unique(rows)
