@@ -233,12 +233,21 @@ def worst_error(y_true, y_pred):
     return classes[t], classes[p], counts[t, p], np.sum(y_true == classes[t])
 
 
-def self_train(model, X, y_partial, epochs, threshold=0.99, learning_rate=5e-4):
-    """``epochs`` more epochs with the confident unlabelled rows labelled so."""
+def sure_labels(model, X, y_partial, threshold):
+    """The unlabelled rows given a class at ``threshold`` or more, labelled so.
+
+    Returns their mask and a copy of ``y_partial`` with them labelled.
+    """
     proba = model.predict_proba(X)
     sure = (y_partial == -1) & (proba.max(axis=1) >= threshold)
     y_more = y_partial.copy()
     y_more[sure] = model.classes_[proba[sure].argmax(axis=1)]
+    return sure, y_more
+
+
+def self_train(model, X, y_partial, epochs, threshold=0.99, learning_rate=5e-4):
+    """``epochs`` more epochs with the confident unlabelled rows labelled so."""
+    _, y_more = sure_labels(model, X, y_partial, threshold)
     model.set_params(warm_start=True, max_iter=epochs, learning_rate_init=learning_rate)
     return model.fit(X, y_more)
 
@@ -275,10 +284,7 @@ def pseudo_label_fit(
     model.set_params(callbacks=[first])
     model.fit(X, y_partial)
     total, done = model.max_iter_, len(model.history_)
-    proba = model.predict_proba(X)
-    sure = (y_partial == -1) & (proba.max(axis=1) >= threshold)
-    y_more = y_partial.copy()
-    y_more[sure] = model.classes_[proba[sure].argmax(axis=1)]
+    sure, y_more = sure_labels(model, X, y_partial, threshold)
     rest = total - done
     if same_steps:
         rows_before = _epoch_rows(y_partial)
