@@ -48,6 +48,11 @@ _EXTRA_CANDIDATES = 2
 _SELF_TOLERANCE = 1e-6
 # The candidates' exact distances are measured this many rows at a time.
 _MEASURE_ROWS = 256
+# The default CPU model scores rows in blocks of at most this many entries of
+# the decoder's output (rows x draws x features): about 4 MB of float32 per
+# temporary, which the allocator reuses instead of mapping fresh pages.
+_SCORE_ENTRIES = 2**20
+_MIN_SCORE_ROWS = 16
 # At most this many training rows are the reference rows of the distance part
 # (drawn at random beyond): the search costs rows x this x features.
 _MAX_REFERENCE = 1024
@@ -288,11 +293,24 @@ def _reference_rows(
 
 
 def _digest(X: np.ndarray) -> str:
-    """An exact fingerprint of an array: its dtype, shape and bytes."""
-    h = hashlib.blake2b(digest_size=20)
+    """An exact fingerprint of an array: SHA-1 of its dtype, shape and bytes.
+
+    ``fit`` and ``score_samples`` of the training rows each read every byte
+    of the array through it, so it is the fastest of the standard library's
+    160-bit hashes on current CPUs (which compute SHA-1 in hardware; it is
+    here to recognise an array, not to resist a forger). The name of the
+    hash leads the fingerprint, so that one made by another hash (an older
+    version's, in a saved model) matches no array.
+
+    Examples
+    --------
+    >>> _digest(np.zeros((2, 3)))[:5]
+    'sha1:'
+    """
+    h = hashlib.sha1()
     h.update(f"{X.dtype.str}{X.shape}".encode())
     h.update(np.ascontiguousarray(X).view(np.uint8).ravel())
-    return h.hexdigest()
+    return "sha1:" + h.hexdigest()
 
 
 def _tukey_fence(scores: np.ndarray, weight: np.ndarray | None = None) -> float:
@@ -419,6 +437,33 @@ def _robust_scale(
     return float(median), float(spread) if spread > 0 else 1.0
 
 
+def _score_rows(estimator: BaseVAE, k: int, n_features: int) -> int:
+    """Rows a CPU model scores at once with ``k`` draws: ``_SCORE_ENTRIES``.
+
+    ``k`` draws of a block of rows make temporaries of ``k * rows *
+    n_features`` entries (the decoder's output, the residuals): with
+    1,500 features, blocks of 1,024 rows (the models' own) make temporaries
+    of 24 MB, freshly mapped and filled at every block, which took longer
+    than the scoring's arithmetic. Blocks of at most ``_SCORE_ENTRIES``
+    entries (at least ``_MIN_SCORE_ROWS`` rows) stay small enough to be
+    reused. A model on another device scores in its own blocks (the
+    returned number is then its ``_BATCH_ROWS``). The scores are the same:
+    every row is scored with the same ``k`` draws.
+
+    Examples
+    --------
+    >>> from skvae import VAE
+    >>> _score_rows(VAE(device="cpu"), 4, 1500)
+    174
+    """
+    device = getattr(estimator, "_device", None)
+    rows = int(estimator._BATCH_ROWS)
+    if device is not None and torch.device(device).type != "cpu":
+        return rows
+    fan_out = k * max(n_features, 1)
+    return max(_MIN_SCORE_ROWS, min(rows // max(k, 1), _SCORE_ENTRIES // fan_out))
+
+
 def _take(X: Any, rows: np.ndarray) -> Any:
     """Rows of an array, a sparse matrix or a table."""
     return X.iloc[rows] if is_frame(X) else X[rows]
@@ -529,9 +574,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         a second pass, when given an array equal to the training rows (as in
         ``fit_predict``; see ``training_digest_``).
     training_digest_ : str or None
-        A fingerprint (BLAKE2b of the dtype, shape and bytes) of the training
-        array, by which ``score_samples`` recognises it; None for a table or
-        a sparse matrix.
+        A fingerprint (SHA-1 of the dtype, shape and bytes, after
+        ``"sha1:"``) of the training array, by which ``score_samples``
+        recognises it; None for a table or a sparse matrix.
     score_scales_ : dict
         For each part of the score (``score_type`` and, with neighbours,
         "neighbors"), its median and spread (interquartile range) on the
@@ -904,10 +949,22 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         k = self.n_importance_samples
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
-        if self.score_type == "likelihood":
-            return est._row_scores(X, "log_likelihood", k)
-        if self.score_type == "reconstruction":
-            return est._row_scores(X, "reconstruction_log_likelihood", k)
+        if self.score_type != "latent":
+            method = (
+                "log_likelihood"
+                if self.score_type == "likelihood"
+                else "reconstruction_log_likelihood"
+            )
+            step = _score_rows(est, k, X.shape[1])
+            if step >= X.shape[0]:
+                return est._row_scores(X, method, k)
+            # each row's score uses the same k draws whichever block holds it
+            return np.concatenate(
+                [
+                    est._row_scores(X[i : i + step], method, k)
+                    for i in range(0, X.shape[0], step)
+                ]
+            )
         d = est.transform(X) - self._latent_mean
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
 

@@ -74,6 +74,27 @@ def test_gaussian_likelihood_learns_the_residual_variance():
     assert torch.equal(before, lik.variance)  # no update outside training
 
 
+def test_gaussian_likelihood_scores_without_gradients_as_with_them():
+    # without gradients the residuals are weighted by one matrix-vector
+    # product: the per-entry formula's value, to float rounding
+    gen = torch.Generator().manual_seed(0)
+    lik = GaussianLikelihood(5).eval()
+    lik.variance.copy_(torch.rand(5, generator=gen) + 0.1)
+    x = torch.randn(7, 5, generator=gen)
+    params = torch.randn(3, 7, 5, generator=gen)
+    expected = lik.log_prob_elements(x, params).sum(-1)
+    with torch.no_grad():
+        torch.testing.assert_close(lik.log_prob(x, params), expected)
+        # float64 rows against the float32 variance: the per-entry formula
+        wide = lik.log_prob(x.double(), params.double())
+        assert wide.dtype == torch.float64
+        torch.testing.assert_close(wide, expected.double(), rtol=1e-5, atol=1e-5)
+    params.requires_grad_(True)
+    with_grad = lik.log_prob(x, params)
+    assert with_grad.requires_grad
+    torch.testing.assert_close(with_grad.detach(), expected)
+
+
 def test_gaussian_likelihood_variance_floor_keeps_constant_features_finite():
     lik = GaussianLikelihood(1)
     x = torch.zeros(10, 1)

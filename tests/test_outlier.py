@@ -256,6 +256,40 @@ def test_training_rows_are_scored_once(monkeypatch):
     assert det.score_samples(X) is not det.training_scores_  # a copy
     det.score_samples(X[:-1])  # other rows: scored
     assert calls == [1]
+    # a fingerprint of another hash (an older version's, in a saved model)
+    # matches no array: the rows are scored again, to the same scores
+    assert det.training_digest_.startswith("sha1:")
+    det.training_digest_ = det.training_digest_.removeprefix("sha1:")
+    np.testing.assert_allclose(det.score_samples(X), fresh, rtol=1e-6, atol=1e-9)
+    assert calls == [1, 1]
+
+
+@pytest.mark.parametrize("score_type", ["likelihood", "reconstruction"])
+def test_the_model_scores_wide_rows_in_blocks(monkeypatch, score_type):
+    # blocks of a bounded number of entries (rows x draws x features): every
+    # row scored with the same draws, so the scores are those of one block
+    import types
+
+    from skvae import outlier
+
+    X = np.random.RandomState(0).normal(size=(70, 20))
+    det = VAEOutlierDetector(
+        tiny_vae(), score_type=score_type, n_neighbors=0, trim_fraction=0
+    ).fit(X)
+    whole = det._model_scores(X)
+    blocks = []
+    row_scores = det.estimator_._row_scores
+    monkeypatch.setattr(
+        det.estimator_,
+        "_row_scores",
+        lambda rows, *a: blocks.append(len(rows)) or row_scores(rows, *a),
+    )
+    monkeypatch.setattr(outlier, "_SCORE_ENTRIES", 4 * 20 * 16)  # 16 rows
+    np.testing.assert_allclose(det._model_scores(X), whole, rtol=1e-6)
+    assert blocks == [16, 16, 16, 16, 6]
+    # a model on another device scores in its own blocks
+    gpu = types.SimpleNamespace(_device=torch.device("cuda"), _BATCH_ROWS=4096)
+    assert outlier._score_rows(gpu, 4, 20) == 4096
 
 
 def test_wide_rows_count_a_model_score_above_its_band_as_atypical():
