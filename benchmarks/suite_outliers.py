@@ -45,6 +45,7 @@ processes on a shared machine move least). Run with::
 
     python benchmarks/suite_outliers.py --scaling --seeds 3
     # --rows 1000 2000 3500 5000 10000  --sets mnist digits (the defaults)
+    # --features 256 1500: generated tables of those widths (``generated``)
 
 Both halves, 2 seeds (the default), took about 2 minutes in all (5 under
 heavier load) with one torch thread on a shared 2-core machine; PyOD's VAE is
@@ -417,6 +418,27 @@ _SCALING_SHARE = 0.05
 _SCALING_NOISE = 0.05
 
 
+_GENERATED_FACTORS = 8
+_GENERATED_NOISE = 0.3
+
+
+def generated(n: int, n_features: int, rng: np.random.RandomState) -> np.ndarray:
+    """``n`` rows of a generated table with known structure, standardised.
+
+    Eight standard normal factors pass through a random layer of
+    ``tanh`` units (twice as many as the factors) and a random linear map
+    to ``n_features`` features, plus independent Gaussian noise of
+    standard deviation 0.3 times each feature's spread: the features
+    depend on each other through a low-dimensional, curved surface.
+    """
+    q = _GENERATED_FACTORS
+    hidden = rng.normal(size=(q, 2 * q))
+    out = rng.normal(size=(2 * q, n_features)) / math.sqrt(2 * q)
+    X = np.tanh(rng.normal(size=(n, q)) @ hidden) @ out
+    X += _GENERATED_NOISE * X.std(0) * rng.normal(size=X.shape)
+    return (X - X.mean(0)) / X.std(0)
+
+
 def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(X, is_outlier): ``n`` rows of every class of an image set, 5% swapped.
 
@@ -424,13 +446,22 @@ def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarr
     while the set has enough (MNIST: 5,000 rows; digits: 1,797); beyond
     that, every inlier is a row drawn with replacement plus Gaussian noise
     (standard deviation 0.05 on pixels in [0, 1], clipped), so that no two
-    rows are the same. Outliers (5% of the rows) are "swap" rows: an inlier
-    with half its pixels taken from another inlier (see ``_made_outliers``).
+    rows are the same. ``generated<d>`` (e.g. ``generated256``) instead
+    makes ``n`` inliers of a table of ``d`` features (``generated``).
+    Outliers (5% of the rows) are "swap" rows: an inlier with half its
+    features taken from another inlier (see ``_made_outliers``).
     """
-    X, _, _ = dataset(set_name)
     rng = np.random.RandomState(seed)
     n_out = max(2, math.ceil(_SCALING_SHARE * n))
     n_in = n - n_out
+    if set_name.startswith("generated"):
+        inliers = generated(n_in, int(set_name[len("generated") :]), rng)
+        outliers = _made_outliers(inliers, "swap", n_out, None, rng)
+        X_task = np.vstack([inliers, outliers])
+        is_outlier = np.r_[np.zeros(n_in), np.ones(n_out)]
+        order = rng.permutation(n)
+        return X_task[order], is_outlier[order]
+    X, _, _ = dataset(set_name)
     if n_in <= len(X):
         inliers = X[rng.choice(len(X), n_in, replace=False)]
     else:
@@ -473,8 +504,9 @@ def scaling(rows=SCALING_ROWS, sets=SCALING_SETS, seeds=(0,), log=print):
     X_warm, _ = scaling_task(sets[0], 200, 0)
     _timed(lambda X: ours(X, 0), X_warm)
     _timed(lambda X: forest(X, 0), X_warm)
+    name_width = max(7, *(len(s) for s in sets))
     header = (
-        f"{'set':<7} {'rows':>6} {'feat':>5} {'skvae s':>8} {'cpu':>7} "
+        f"{'set':<{name_width}} {'rows':>6} {'feat':>5} {'skvae s':>8} {'cpu':>7} "
         f"{'IF s':>6} {'cpu':>6} {'ratio':>6} {'cpu':>6} {'AUC':>6} {'IF AUC':>6}"
     )
     log(header)
@@ -500,7 +532,7 @@ def scaling(rows=SCALING_ROWS, sets=SCALING_SETS, seeds=(0,), log=print):
                 found.append(row)
                 flag = "  <-- above 4x" if max(w_ours / w_if, c_ours / c_if) > 4 else ""
                 log(
-                    f"{set_name:<7} {n:>6} {X.shape[1]:>5} {w_ours:>8.2f} "
+                    f"{set_name:<{name_width}} {n:>6} {X.shape[1]:>5} {w_ours:>8.2f} "
                     f"{c_ours:>7.2f} {w_if:>6.2f} {c_if:>6.2f} "
                     f"{w_ours / w_if:>5.2f}x {c_ours / c_if:>5.2f}x "
                     f"{row['auc']:>6.3f} {row['if_auc']:>6.3f}{flag}"
@@ -522,11 +554,23 @@ def main(argv=None):
         help="time against IsolationForest as the rows grow (see scaling())",
     )
     parser.add_argument("--rows", nargs="*", type=int, default=list(SCALING_ROWS))
-    parser.add_argument("--sets", nargs="*", default=list(SCALING_SETS))
+    parser.add_argument("--sets", nargs="*", default=None)
+    parser.add_argument(
+        "--features",
+        nargs="*",
+        type=int,
+        default=[],
+        help="with --scaling: generated tables of these widths (only these "
+        "unless --sets is given too)",
+    )
     args = parser.parse_args(argv)
     if args.scaling:
+        sets = args.sets
+        if sets is None:
+            sets = [] if args.features else list(SCALING_SETS)
+        sets = list(sets) + [f"generated{d}" for d in args.features]
         start = time.perf_counter()
-        found = scaling(args.rows, args.sets, range(args.seeds))
+        found = scaling(args.rows, sets, range(args.seeds))
         print(f"\ntotal {time.perf_counter() - start:.0f} s")
         return found
     tasks = select(QUICK_TASKS if args.quick else TASKS, args.half)
