@@ -703,7 +703,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return own if isinstance(own, Integral) else None
         return self.random_state
 
-    def _validate(self, X, reset: bool) -> Any:
+    def _validate(self, X, reset: bool, check_range: bool = True) -> Any:
+        """X checked as ``fit`` (``reset``) or a scoring method takes it.
+
+        ``check_range=False`` leaves the float32 range to the caller (an
+        array equal to the training rows has passed it in ``fit``).
+        """
         if is_frame(X):
             # a table goes to the model as it is: the model encodes its columns
             validate_data(self, X, skip_check_array=True, reset=reset)
@@ -723,7 +728,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         if sp.issparse(X):
             check_sparse(X)
-        check_float32_range(X, getattr(self, "feature_names_in_", None))
+        if check_range:
+            check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
     def _numeric_rows(self, X: Any, encoder: Any = None) -> Any:
@@ -803,7 +809,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self.neighbor_rows_ = None
         if self.n_neighbors:
             rows = self._numeric_rows(X)
-            if np.isnan(rows.data if sp.issparse(rows) else rows).any():
+            # an array was refused with NaN already; a table's encoding may hold it
+            if is_frame(X) and np.isnan(rows.data if sp.issparse(rows) else rows).any():
                 raise ValueError(
                     "The neighbour distance needs rows without holes; set "
                     "n_neighbors=0 to score rows with holes by the model alone."
@@ -988,9 +995,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             not its own neighbour.
         """
         check_is_fitted(self)
-        X = self._validate(X, reset=False)
+        X = self._validate(X, reset=False, check_range=False)
         if self._training_rows(X):  # e.g. fit_predict: scored in fit already
             return self.training_scores_.copy()
+        if not is_frame(X):
+            check_float32_range(X, getattr(self, "feature_names_in_", None))
         return self._scores(X)
 
     def _training_rows(self, X: Any) -> bool:
