@@ -274,7 +274,11 @@ def test_the_model_scores_wide_rows_in_blocks(monkeypatch, score_type):
 
     X = np.random.RandomState(0).normal(size=(70, 20))
     det = VAEOutlierDetector(
-        tiny_vae(), score_type=score_type, n_neighbors=0, trim_fraction=0
+        tiny_vae(),
+        score_type=score_type,
+        n_importance_samples=4,
+        n_neighbors=0,
+        trim_fraction=0,
     ).fit(X)
     whole = det._model_scores(X)
     blocks = []
