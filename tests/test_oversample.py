@@ -410,3 +410,17 @@ def test_benchmark_tasks_and_their_halves():
         assert 10 <= y.sum() <= 0.12 * len(y), name  # rare, not too rare
         assert y.sum() == y1.sum(), name
         assert not np.array_equal(X, X1), name  # the cut depends on the seed
+
+
+def test_benchmark_crossing_counts_new_rows_past_the_boundary():
+    """bench_oversample.crossing: the share of new rows the reference calls
+    another class (the measure behind ``--crossing``)."""
+    module = load_benchmark("bench_oversample")
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-2, 0.3, (20, 2)), rng.normal(2, 0.3, (20, 2))]
+    y = np.r_[np.zeros(20, int), np.ones(20, int)]
+    reference = LogisticRegression(class_weight="balanced").fit(X, y)
+    new = np.array([[2.0, 2.0], [1.5, 2.5], [-2.0, -2.0], [3.0, 1.0]])
+    assert module.crossing(reference, new, np.ones(4, int)) == 0.25
+    assert module.crossing(reference, new, np.zeros(4, int)) == 0.75
+    assert np.isnan(module.crossing(reference, new[:0], np.ones(0, int)))
