@@ -99,7 +99,7 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     same held-out entries then weigh the VAE against a Gaussian model of the
     table (see :class:`VAEImputer`), fitted before the VAE. Where that model
     covers every column, the VAE is also put on trial: at the first check
-    after a quarter of the step budget (at least 50 steps), its best fill so
+    after a quarter of those steps (at least 50), its best fill so
     far is blended with the Gaussian's by one least-squares weight in
     [0, 1], and if the blend removes a share ``G`` of the Gaussian's
     held-out squared error with ``n * G < 1`` (``n`` held-out entries: under
