@@ -58,8 +58,8 @@ EM_HELD_TOL = 3e-3  # ... or relative fall of the held-out error in a cycle
 EM_MAX_ITER = 10  # E steps at one ridge, at most
 EM_MAX_JUMP = 10  # SQUAREM's longest jump, in lengths of two EM steps
 BLEND_PRIOR = 30  # entries that the common blend weight counts as, at least
-SMALL_SOLVE = 2**20  # below this sum of k^3 (k: the most holes of a row) the
-# rows are solved in one group, padded (cheaper than several small groups)
+SMALL_SOLVE = 2**20  # rows times k^3 (k: the most holes of a row) under which
+# the rows are solved in one group, padded (cheaper than several small groups)
 EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
 # subsampled for EM
 
