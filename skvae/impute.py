@@ -16,6 +16,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import nan_euclidean_distances
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -41,9 +42,17 @@ CHECK_STEPS = 10  # held-out error checked after the epoch that reaches this
 MAX_STEPS = 3000  # the cap on the optimisation steps
 STEPS_PER_ENTRY = 0.25  # ... and this many per observed training entry
 MIN_STEPS = 50  # ... but at least these
-TRIAL_SHARE = 0.25  # share of the step budget (at least MIN_STEPS) after
+TRIAL_SHARE = 0.25  # share of the step budget (at least TRIAL_STEPS) after
 # which the VAE must have shown that it adds to the Gaussian model
 TRIAL_Z = 1.0  # ... by this many standard errors of the blend's gain
+TRIAL_STEPS = 50  # the trial's earliest step
+TRIAL_EARLY = 20  # ... and TRIAL_EARLY_SHARE of the budget (at least
+TRIAL_EARLY_SHARE = 0.05  # TRIAL_EARLY steps) where the nearest neighbours'
+# fill adds nothing to the Gaussian's either (close to linear-Gaussian)
+NEIGHBOURS = 5  # neighbours of that fill
+NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
+NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
+# columns would pass this (but at least 20 per neighbour)
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 CUT = 0.5  # factor of each cut
 BATCH = 128  # the largest batch
@@ -107,7 +116,13 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     average), training stops there. On tables whose columns are close to
     linear in each other the VAE adds nothing to the Gaussian, and longer
     training would cost time for no better fill; ``n * G`` is in
-    ``history_`` as ``"gain_z2"``. A model passed as ``estimator`` (this
+    ``history_`` as ``"gain_z2"``. The trial comes earlier, after a
+    twentieth of the steps (at least 20), where a nearest-neighbour fill of the same
+    held-out entries (the mean of the 5 nearest rows, among at most 1,000)
+    adds nothing to the Gaussian's either by the same test (its ``n * G``
+    is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
+    a VAE that learns a nonlinear table needs the longer trial to show its
+    gain. A model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry,
     and fills the holes alone.
 
@@ -760,9 +775,12 @@ class _HeldOutStop(Callback):
     (few entries cannot use many steps; it ends small tables' fits early).
     With ``versus`` set (the Gaussian model's fill of the held-out entries,
     where it covers every column), the first check after ``TRIAL_SHARE`` of
-    the budget (at least ``MIN_STEPS``) is a trial: training stops there
+    the budget (at least ``TRIAL_STEPS``) is a trial: training stops there
     unless blending the VAE's best fill with the Gaussian's lowers the
-    held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). The
+    held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). Where
+    a nearest-neighbour fill does not pass that test either
+    (:meth:`neighbour_gain`, decided before training), the trial comes after
+    ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps). The
     best weights are kept.
     """
 
@@ -795,7 +813,9 @@ class _HeldOutStop(Callback):
             warnings.simplefilter("ignore", RuntimeWarning)
             var = np.nanvar(X, axis=0)
         var = np.where(var > 0, var, 1.0)
-        self.inv_var = (1.0 / var)[np.nonzero(self.pick)[1]]
+        self.scale = 1.0 / var
+        self.inv_var = self.scale[np.nonzero(self.pick)[1]]
+        self.rng = rng
         self.weight = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=float)[self.rows]
@@ -816,7 +836,13 @@ class _HeldOutStop(Callback):
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
         self.best, self.best_state, self.cuts = np.inf, None, 0
         self.best_fill, self.tried = None, self.versus is None
-        self.trial = max(MIN_STEPS, TRIAL_SHARE * self.budget)
+        # close to linear-Gaussian (neighbours add nothing): an early trial
+        self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
+        early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
+        if early:
+            self.trial = max(TRIAL_EARLY, TRIAL_EARLY_SHARE * self.budget)
+        else:
+            self.trial = max(TRIAL_STEPS, TRIAL_SHARE * self.budget)
         self.per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
         # steps so far, at the last check, and at the last improvement or cut
         self.steps = self.checked = self.since = 0
@@ -842,13 +868,44 @@ class _HeldOutStop(Callback):
         a chi-square of one degree of freedom (one weight fitted to noise).
         """
         guess, em, w = self.versus
-        vae = self.best_fill
-        diff, resid = guess - vae, self.truth - vae
-        a = np.clip((w * diff * resid).sum() / max((w * diff * diff).sum(), 1e-300),
-                    0.0, 1.0)  # fmt: skip
-        blend = np.average((vae + a * diff - self.truth) ** 2, weights=w)
-        n = w.sum() ** 2 / (w * w).sum()
-        return float(n * (1.0 - blend / max(em, 1e-300)))
+        return _blend_gain(guess, self.best_fill, self.truth, em, w)
+
+    def neighbour_gain(self) -> float:
+        """:meth:`gain_z2` of a nearest-neighbour fill in place of the VAE's.
+
+        Each held-out entry is the mean of that column over the
+        ``NEIGHBOURS`` training rows nearest to its row (NaN-Euclidean
+        distance on the columns observed in both, each column scaled to unit
+        variance), among at most ``NEIGHBOUR_ROWS`` rows (fewer on wide
+        tables: ``NEIGHBOUR_WORK``). A table on which
+        such a local, nonlinear fill adds nothing to the Gaussian's is close
+        to linear-Gaussian.
+        """
+        guess, em, w = self.versus
+        train = self.train * np.sqrt(self.scale)
+        ref = np.arange(train.shape[0])
+        most = min(NEIGHBOUR_ROWS, NEIGHBOUR_WORK // (self.rows.size * train.shape[1]))
+        if ref.size > max(most, 20 * NEIGHBOURS):
+            most = max(most, 20 * NEIGHBOURS)
+            ref = np.sort(self.rng.choice(ref, most, replace=False))
+        dist = nan_euclidean_distances(train[self.rows], train[ref])
+        dist[self.rows[:, None] == ref[None, :]] = np.inf  # not a row itself
+        dist[np.isnan(dist)] = np.inf  # no column observed in both
+        fill = np.empty(self.truth.shape)
+        at = np.zeros(self.pick.shape, dtype=int)
+        at[self.pick] = np.arange(self.truth.size)
+        for j in np.flatnonzero(self.pick.any(axis=0)):
+            has = np.flatnonzero(~np.isnan(train[ref, j]))
+            rows = np.flatnonzero(self.pick[:, j])
+            if has.size == 0:  # not among the rows sought: the column's mean
+                fill[at[rows, j]] = np.nanmean(self.train[:, j])
+                continue
+            d = dist[np.ix_(rows, has)]
+            k = min(NEIGHBOURS, has.size)
+            near = np.argpartition(d, k - 1, axis=1)[:, :k]
+            values = self.train[ref[has], j]
+            fill[at[rows, j]] = values[near].mean(axis=1)
+        return _blend_gain(guess, fill, self.truth, em, w)
 
     def on_epoch_end(self, trainer, **kwargs):
         self.steps += self.per_epoch
@@ -879,6 +936,7 @@ class _HeldOutStop(Callback):
             self.tried = True
             z2 = 0.0 if self.best_fill is None else self.gain_z2()
             kwargs["record"]["gain_z2"] = z2
+            kwargs["record"]["neighbour_z2"] = self.neighbour_z2
             if z2 < TRIAL_Z**2:
                 trainer.should_stop = True
                 return
@@ -896,6 +954,21 @@ class _HeldOutStop(Callback):
     def on_train_end(self, trainer, **kwargs):
         if self.best_state is not None:
             trainer.module.load_state_dict(self.best_state)
+
+
+def _blend_gain(guess, other, truth, em, w) -> float:
+    """A fill's gain over ``guess`` (error ``em``), in squared standard errors.
+
+    ``n * G``: the share ``G`` of the error ``em`` of ``guess`` that the best
+    blend ``a * guess + (1 - a) * other`` (``a`` in [0, 1], least squares)
+    removes, times ``n``, the effective number of entries of weights ``w``.
+    """
+    diff, resid = guess - other, truth - other
+    a = np.clip((w * diff * resid).sum() / max((w * diff * diff).sum(), 1e-300),
+                0.0, 1.0)  # fmt: skip
+    blend = np.average((other + a * diff - truth) ** 2, weights=w)
+    n = w.sum() ** 2 / (w * w).sum()
+    return float(n * (1.0 - blend / max(em, 1e-300)))
 
 
 def _conditional(
