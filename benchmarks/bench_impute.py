@@ -51,7 +51,7 @@ TABLES = {
 
 
 def _low_rank(n=200, d=8, rank=3, seed=100):
-    """Generated: a rank-3 linear table of 8 columns plus noise."""
+    """Generated: a linear table of ``rank`` factors (3 of 8 columns) plus noise."""
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d)) + 0.3 * rng.normal(
         size=(n, d)
@@ -59,7 +59,7 @@ def _low_rank(n=200, d=8, rank=3, seed=100):
 
 
 def _curve(n=300, d=6, seed=101):
-    """Generated: a 1-D curve through 6 columns (nonlinear), plus noise."""
+    """Generated: a 1-D curve through ``d`` (6) columns (nonlinear), plus noise."""
     rng = np.random.default_rng(seed)
     t = rng.uniform(-2, 2, size=(n, 1))
     freq = rng.uniform(0.5, 2.0, size=d)
@@ -67,12 +67,23 @@ def _curve(n=300, d=6, seed=101):
     return np.sin(t * freq + phase) + 0.1 * rng.normal(size=(n, d))
 
 
+def _equicorrelated(n=120, d=4, seed=11):
+    """Generated: Gaussian columns, each pair correlated 0.5 (linear, small)."""
+    rng = np.random.default_rng(seed)
+    return rng.multivariate_normal(np.zeros(d), 0.5 * np.eye(d) + 0.5, size=n)
+
+
 # Tables outside the benchmark's targets, to check that its rules carry over
-# (``--tables iris low_rank curve``).
+# (``--tables iris low_rank curve``; and other sizes of generated tables,
+# ``--tables low_rank_100x6 low_rank_400x12 curve_150x5 gauss_120x4``).
 OTHER_TABLES = {
     "iris": lambda: load_iris().data,
     "low_rank": _low_rank,
     "curve": _curve,
+    "low_rank_100x6": lambda: _low_rank(100, 6, 2, seed=7),
+    "low_rank_400x12": lambda: _low_rank(400, 12, 4, seed=8),
+    "curve_150x5": lambda: _curve(150, 5, seed=10),
+    "gauss_120x4": _equicorrelated,
 }
 
 
@@ -196,7 +207,8 @@ def main():
         nargs="+",
         default=list(TABLES),
         choices=[*TABLES, *OTHER_TABLES],
-        help="the benchmark's tables (default) or others: iris, low_rank, curve",
+        help="the benchmark's tables (default) or others: iris, low_rank, curve, "
+        "low_rank_100x6, low_rank_400x12, curve_150x5, gauss_120x4",
     )
     parser.add_argument("--rates", nargs="+", type=float, default=[0.1, 0.3, 0.5])
     parser.add_argument("--seeds", type=int, default=3)

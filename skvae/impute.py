@@ -16,6 +16,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import nan_euclidean_distances
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -41,6 +42,17 @@ CHECK_STEPS = 10  # held-out error checked after the epoch that reaches this
 MAX_STEPS = 3000  # the cap on the optimisation steps
 STEPS_PER_ENTRY = 0.25  # ... and this many per observed training entry
 MIN_STEPS = 50  # ... but at least these
+TRIAL_SHARE = 0.25  # share of the step budget (at least TRIAL_STEPS) after
+# which the VAE must have shown that it adds to the Gaussian model
+TRIAL_Z = 1.0  # ... by this many standard errors of the blend's gain
+TRIAL_STEPS = 50  # the trial's earliest step
+TRIAL_EARLY = 20  # ... and TRIAL_EARLY_SHARE of the budget (at least
+TRIAL_EARLY_SHARE = 0.05  # TRIAL_EARLY steps) where the nearest neighbours'
+# fill adds nothing to the Gaussian's either (close to linear-Gaussian)
+NEIGHBOURS = 5  # neighbours of that fill
+NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
+NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
+# columns would pass this (but at least 20 per neighbour)
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 CUT = 0.5  # factor of each cut
 BATCH = 128  # the largest batch
@@ -55,6 +67,8 @@ EM_HELD_TOL = 3e-3  # ... or relative fall of the held-out error in a cycle
 EM_MAX_ITER = 10  # E steps at one ridge, at most
 EM_MAX_JUMP = 10  # SQUAREM's longest jump, in lengths of two EM steps
 BLEND_PRIOR = 30  # entries that the common blend weight counts as, at least
+SMALL_SOLVE = 2**20  # rows times k^3 (k: the most holes of a row) under which
+# the rows are solved in one group, padded (cheaper than several small groups)
 EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
 # subsampled for EM
 
@@ -92,7 +106,23 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     4)`` steps (300 rows of 4 columns: 300 steps at most). The error of
     each check is in the model's ``history_`` as ``"holdout_error"``. The
     same held-out entries then weigh the VAE against a Gaussian model of the
-    table (see :class:`VAEImputer`). A model passed as ``estimator`` (this
+    table (see :class:`VAEImputer`), fitted before the VAE. Where that model
+    covers every column, the VAE is also put on trial: at the first check
+    after a quarter of those steps (at least 50), its best fill so
+    far is blended with the Gaussian's by one least-squares weight in
+    [0, 1], and if the blend removes a share ``G`` of the Gaussian's
+    held-out squared error with ``n * G < 1`` (``n`` held-out entries: under
+    one standard error, less than a weight fitted to noise removes on
+    average), training stops there. On tables whose columns are close to
+    linear in each other the VAE adds nothing to the Gaussian, and longer
+    training would cost time for no better fill; ``n * G`` is in
+    ``history_`` as ``"gain_z2"``. The trial comes earlier, after a
+    twentieth of the steps (at least 20), where a nearest-neighbour fill of the same
+    held-out entries (the mean of the 5 nearest rows, among at most 1,000)
+    adds nothing to the Gaussian's either by the same test (its ``n * G``
+    is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
+    a VAE that learns a nonlinear table needs the longer trial to show its
+    gain. A model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry,
     and fills the holes alone.
 
@@ -178,8 +208,9 @@ class VAEImputer(
     estimator : skvae VAE or None, default=None
         The model, cloned at ``fit`` with ``missing="mask"``. ``None`` uses
         :func:`default_imputer_vae`, sized to the data and stopped when its
-        imputation of held-out observed entries stops improving (see there),
-        and blended with a Gaussian model (above).
+        imputation of held-out observed entries stops improving, or early
+        where it adds nothing to the Gaussian model's (see there), and
+        blended with that Gaussian model (above).
     sample_posterior : bool, default=False
         Draw each missing entry instead of taking its expected value.
     n_importance_samples : int, default=25
@@ -377,6 +408,10 @@ class VAEImputer(
             seed = draw_seed(self.random_state)
             stop = _HeldOutStop(Z, groups, seed, sample_weight)
             path = self._gaussian_path(Z, stop, sample_weight)
+            if path is not None and self.gaussian_columns_.size == Z.shape[1]:
+                err = np.average((path["guess"] - path["truth"]) ** 2,
+                                 weights=path["held_w"])  # fmt: skip
+                stop.versus = (path["guess"], float(err), path["held_w"])
             Z = stop.train
             estimator.set_params(callbacks=[stop])
         try:
@@ -738,7 +773,15 @@ class _HeldOutStop(Callback):
     cuts training stops. Training also stops after ``budget`` steps:
     ``STEPS_PER_ENTRY`` per observed training entry, at least ``MIN_STEPS``
     (few entries cannot use many steps; it ends small tables' fits early).
-    The best weights are kept.
+    With ``versus`` set (the Gaussian model's fill of the held-out entries,
+    where it covers every column), the first check after ``TRIAL_SHARE`` of
+    the budget (at least ``TRIAL_STEPS``) is a trial: training stops there
+    unless blending the VAE's best fill with the Gaussian's lowers the
+    held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). Where
+    a nearest-neighbour fill does not pass that test either
+    (:meth:`neighbour_gain`, decided before training), the trial comes after
+    ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps). The
+    best weights are kept.
     """
 
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
@@ -770,7 +813,9 @@ class _HeldOutStop(Callback):
             warnings.simplefilter("ignore", RuntimeWarning)
             var = np.nanvar(X, axis=0)
         var = np.where(var > 0, var, 1.0)
-        self.inv_var = (1.0 / var)[np.nonzero(self.pick)[1]]
+        self.scale = 1.0 / var
+        self.inv_var = self.scale[np.nonzero(self.pick)[1]]
+        self.rng = rng
         self.weight = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=float)[self.rows]
@@ -778,6 +823,9 @@ class _HeldOutStop(Callback):
             self.weight = w if w.sum() > 0 else None
         self.train = X.copy()
         self.train[full] = np.nan
+        # (the Gaussian's held-out fill, its error, the entries' weights):
+        # set by VAEImputer where the Gaussian covers every column
+        self.versus = None
         # few entries to learn from: fewer steps
         entries = (observed & ~pick).sum()
         self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
@@ -787,6 +835,14 @@ class _HeldOutStop(Callback):
         # the decoder's mean at the posterior mean: one cheap pass
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
         self.best, self.best_state, self.cuts = np.inf, None, 0
+        self.best_fill, self.tried = None, self.versus is None
+        # close to linear-Gaussian (neighbours add nothing): an early trial
+        self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
+        early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
+        if early:
+            self.trial = max(TRIAL_EARLY, TRIAL_EARLY_SHARE * self.budget)
+        else:
+            self.trial = max(TRIAL_STEPS, TRIAL_SHARE * self.budget)
         self.per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
         # steps so far, at the last check, and at the last improvement or cut
         self.steps = self.checked = self.since = 0
@@ -797,8 +853,59 @@ class _HeldOutStop(Callback):
         with torch.inference_mode():
             filled = module.impute(self.x, self.eps).cpu().numpy()
         module.train()
-        sq = (filled[self.pick] - self.truth) ** 2 * self.inv_var
+        self.fill = filled[self.pick]
+        sq = (self.fill - self.truth) ** 2 * self.inv_var
         return float(np.average(sq, weights=self.weight))
+
+    def gain_z2(self) -> float:
+        """The VAE's gain over the Gaussian alone, in squared standard errors.
+
+        ``n * G``: ``G`` the share of the Gaussian's held-out squared error
+        that the best blend ``a * gaussian + (1 - a) * vae`` (one weight,
+        ``a`` in [0, 1], least squares) removes, with the VAE's fill at its
+        best weights so far, and ``n`` the held-out entries (their effective
+        number, with weights). Where the VAE adds nothing, ``n * G`` is about
+        a chi-square of one degree of freedom (one weight fitted to noise).
+        """
+        guess, em, w = self.versus
+        return _blend_gain(guess, self.best_fill, self.truth, em, w)
+
+    def neighbour_gain(self) -> float:
+        """:meth:`gain_z2` of a nearest-neighbour fill in place of the VAE's.
+
+        Each held-out entry is the mean of that column over the
+        ``NEIGHBOURS`` training rows nearest to its row (NaN-Euclidean
+        distance on the columns observed in both, each column scaled to unit
+        variance), among at most ``NEIGHBOUR_ROWS`` rows (fewer on wide
+        tables: ``NEIGHBOUR_WORK``). A table on which
+        such a local, nonlinear fill adds nothing to the Gaussian's is close
+        to linear-Gaussian.
+        """
+        guess, em, w = self.versus
+        train = self.train * np.sqrt(self.scale)
+        ref = np.arange(train.shape[0])
+        most = min(NEIGHBOUR_ROWS, NEIGHBOUR_WORK // (self.rows.size * train.shape[1]))
+        if ref.size > max(most, 20 * NEIGHBOURS):
+            most = max(most, 20 * NEIGHBOURS)
+            ref = np.sort(self.rng.choice(ref, most, replace=False))
+        dist = nan_euclidean_distances(train[self.rows], train[ref])
+        dist[self.rows[:, None] == ref[None, :]] = np.inf  # not a row itself
+        dist[np.isnan(dist)] = np.inf  # no column observed in both
+        fill = np.empty(self.truth.shape)
+        at = np.zeros(self.pick.shape, dtype=int)
+        at[self.pick] = np.arange(self.truth.size)
+        for j in np.flatnonzero(self.pick.any(axis=0)):
+            has = np.flatnonzero(~np.isnan(train[ref, j]))
+            rows = np.flatnonzero(self.pick[:, j])
+            if has.size == 0:  # not among the rows sought: the column's mean
+                fill[at[rows, j]] = np.nanmean(self.train[:, j])
+                continue
+            d = dist[np.ix_(rows, has)]
+            k = min(NEIGHBOURS, has.size)
+            near = np.argpartition(d, k - 1, axis=1)[:, :k]
+            values = self.train[ref[has], j]
+            fill[at[rows, j]] = values[near].mean(axis=1)
+        return _blend_gain(guess, fill, self.truth, em, w)
 
     def on_epoch_end(self, trainer, **kwargs):
         self.steps += self.per_epoch
@@ -813,6 +920,7 @@ class _HeldOutStop(Callback):
         kwargs["record"]["holdout_error"] = err
         if err < self.best:
             self.best, self.since, self.checks = err, self.steps, 0
+            self.best_fill = self.fill
             self.best_state = {
                 k: v.detach().clone() for k, v in trainer.module.state_dict().items()
             }
@@ -822,6 +930,16 @@ class _HeldOutStop(Callback):
         patience = max(PATIENCE_STEPS, PATIENCE_SHARE * self.steps)
         if spent:
             trainer.should_stop = True
+        if not self.tried and self.steps >= self.trial:
+            # the trial: a VAE that has not shown that it adds to the
+            # Gaussian by now is stopped (the blend then leans on the latter)
+            self.tried = True
+            z2 = 0.0 if self.best_fill is None else self.gain_z2()
+            kwargs["record"]["gain_z2"] = z2
+            kwargs["record"]["neighbour_z2"] = self.neighbour_z2
+            if z2 < TRIAL_Z**2:
+                trainer.should_stop = True
+                return
         if spent or self.checks < 2 or self.steps - self.since < patience:
             return
         if self.cuts >= N_CUTS:
@@ -836,6 +954,21 @@ class _HeldOutStop(Callback):
     def on_train_end(self, trainer, **kwargs):
         if self.best_state is not None:
             trainer.module.load_state_dict(self.best_state)
+
+
+def _blend_gain(guess, other, truth, em, w) -> float:
+    """A fill's gain over ``guess`` (error ``em``), in squared standard errors.
+
+    ``n * G``: the share ``G`` of the error ``em`` of ``guess`` that the best
+    blend ``a * guess + (1 - a) * other`` (``a`` in [0, 1], least squares)
+    removes, times ``n``, the effective number of entries of weights ``w``.
+    """
+    diff, resid = guess - other, truth - other
+    a = np.clip((w * diff * resid).sum() / max((w * diff * diff).sum(), 1e-300),
+                0.0, 1.0)  # fmt: skip
+    blend = np.average((other + a * diff - truth) ** 2, weights=w)
+    n = w.sum() ** 2 / (w * w).sum()
+    return float(n * (1.0 - blend / max(em, 1e-300)))
 
 
 def _conditional(
@@ -855,7 +988,9 @@ def _conditional(
     E step of EM). A row with ``k`` holes solves with the ``k x k`` block of
     the precision matrix; rows are solved together in up to four groups by
     their number of holes (padded with a dummy column, independent of the
-    rest) and in chunks of bounded memory.
+    rest), or in one group where the padded work (rows times the cube of
+    the most holes of a row) is under ``SMALL_SOLVE`` (each group's solve
+    has a fixed cost), and in chunks of bounded memory.
     """
     Z = torch.as_tensor(Z, dtype=torch.float64)
     n, d = Z.shape
@@ -878,7 +1013,13 @@ def _conditional(
     with_holes = counts[counts > 0].numpy()
     if with_holes.size == 0:
         return out[:, :d].numpy(), None if cov_sum is None else cov_sum[:d, :d].numpy()
-    sizes = np.unique(np.quantile(with_holes, [0.25, 0.5, 0.75, 1], method="higher"))
+    top = int(with_holes.max())
+    if with_holes.size * top**3 <= SMALL_SOLVE:  # padding costs less than groups
+        sizes = np.array([top])
+    else:
+        sizes = np.unique(
+            np.quantile(with_holes, [0.25, 0.5, 0.75, 1], method="higher")
+        )
     eye = torch.eye(int(sizes[-1]), dtype=torch.float64)
     low = 0
     for size in sizes.tolist():

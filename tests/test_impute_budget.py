@@ -37,6 +37,8 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
     # a shorter patience, so that the test is quick; the mechanism is the same
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
     monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    # the trial off (a gain never falls under 0): the plateau alone stops it
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
     holes = _low_rank_holes(n=60)
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
@@ -53,8 +55,11 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
 
 
 def test_small_tables_check_every_few_steps_and_stop_at_a_budget(monkeypatch):
-    # no plateau ever ends this fit: only the budget of steps does
+    # no plateau ever ends this fit: only the budget of steps does (the VAE's
+    # trial against the Gaussian, which would end it earlier on this linear
+    # table, off: a gain never falls under 0)
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
     holes = _low_rank_holes(n=60, d=5, rate=0.2)  # one step an epoch
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
@@ -452,3 +457,149 @@ def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
     assert tuple(ridges[: len(first_ways)]) == first_ways
     if rank:  # on to the least shrinkage, then the refit there
         assert ridges[2:] == [0.003, 0.003]
+
+
+def _trial_stop(truth, guess, weight=None):
+    """A stopping rule holding held-out truths and the Gaussian's fill of them."""
+    X = np.column_stack([truth, np.zeros_like(truth)])
+    stop = _HeldOutStop(X, [[0], [1]], seed=0)
+    stop.truth = truth
+    w = np.ones_like(truth) if weight is None else weight
+    stop.versus = (guess, float(np.average((guess - truth) ** 2, weights=w)), w)
+    return stop
+
+
+def test_trial_gain_is_the_blends_share_of_the_gaussians_error_times_entries():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=400)
+    guess = truth + rng.normal(size=400)  # the Gaussian's fill: error 1
+    stop = _trial_stop(truth, guess)
+    stop.best_fill = guess.copy()  # the same fill: nothing gained
+    assert stop.gain_z2() == pytest.approx(0.0, abs=1e-9)
+    # a fill that errs as the Gaussian's does, more: weight 1 on the Gaussian
+    stop.best_fill = guess + 3 * (guess - truth)
+    assert stop.gain_z2() == pytest.approx(0.0, abs=1e-9)
+    stop.best_fill = truth.copy()  # a perfect fill: all the error removed
+    assert stop.gain_z2() == pytest.approx(400.0)
+    # an independent fill as good as the Gaussian's: the blend halves the error
+    stop.best_fill = truth + rng.normal(size=400)
+    blend = np.mean(((guess + stop.best_fill) / 2 - truth) ** 2)
+    em = np.mean((guess - truth) ** 2)
+    assert stop.gain_z2() == pytest.approx(400 * (1 - blend / em), rel=0.05)
+    # with weights, the effective number of entries: half the rows at weight 0
+    weight = np.r_[np.ones(200), np.zeros(200)]
+    stop = _trial_stop(truth, guess, weight)
+    stop.best_fill = truth.copy()
+    assert stop.gain_z2() == pytest.approx(200.0)
+
+
+def test_a_vae_that_adds_nothing_to_the_gaussian_stops_at_its_trial(monkeypatch):
+    # the plateau rule off: only the trial (or the budget) can end the fit;
+    # the trial at TRIAL_STEPS on every table
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY", skvae.impute.TRIAL_STEPS)
+    holes = _low_rank_holes(n=200, d=5, rate=0.2)
+    fits = {}
+    for z in (0.0, 1e6):  # no trial; a trial that no VAE passes
+        monkeypatch.setattr(skvae.impute, "TRIAL_Z", z)
+        fits[z] = VAEImputer(random_state=0).fit(holes)
+    Z = fits[0.0]._scale(holes)
+    stop = _HeldOutStop(Z, _column_groups("auto", Z), draw_seed(0))
+    trial = max(skvae.impute.TRIAL_STEPS, skvae.impute.TRIAL_SHARE * stop.budget)
+    full, tried = fits[0.0].estimator_, fits[1e6].estimator_
+    assert trial < stop.budget
+    assert full.n_iter_ * 2 >= stop.budget  # two steps an epoch
+    records = [r for r in tried.history_ if "gain_z2" in r]
+    assert len(records) == 1
+    assert records[0] is tried.history_[-1]
+    assert 2 * tried.n_iter_ >= trial > 2 * tried.n_iter_ - 10  # the first check
+    assert records[0]["gain_z2"] >= 0
+    # without the trial's threshold the same gain is recorded, and training
+    # goes on
+    assert [r.get("gain_z2") for r in full.history_ if "gain_z2" in r] == [
+        records[0]["gain_z2"]
+    ]
+    # the same first epochs: the trial only ends the fit
+    first = [r["holdout_error"] for r in tried.history_ if "holdout_error" in r]
+    again = [r["holdout_error"] for r in full.history_ if "holdout_error" in r]
+    assert first == again[: len(first)]
+    assert np.isfinite(fits[1e6].transform(holes)).all()
+
+
+def test_no_trial_where_the_gaussian_does_not_cover_every_column(monkeypatch):
+    # a binary column is the VAE's alone: it trains as before
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)
+    holes = _low_rank_holes(n=100, d=4, rate=0.2)
+    rng = np.random.RandomState(0)
+    holes = np.column_stack([holes, (rng.uniform(size=100) < 0.5).astype(float)])
+    imputer = VAEImputer(random_state=0).fit(holes)
+    assert imputer.gaussian_columns_.size == 4
+    assert not any("gain_z2" in r for r in imputer.estimator_.history_)
+
+
+def test_small_solves_in_one_padded_group_match_the_grouped_ones(monkeypatch):
+    from skvae.impute import _conditional
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 7))
+    cov = np.cov(X.T) + 0.1 * np.eye(7)
+    X[rng.uniform(size=X.shape) < 0.5] = np.nan
+    weight = np.full(300, 1 / 300)
+    assert skvae.impute.SMALL_SOLVE >= 300 * 7**3  # one padded group
+    padded = _conditional(X, np.zeros(7), cov, row_weight=weight)
+    monkeypatch.setattr(skvae.impute, "SMALL_SOLVE", 0)  # groups by hole count
+    grouped = _conditional(X, np.zeros(7), cov, row_weight=weight)
+    np.testing.assert_allclose(padded[0], grouped[0], atol=1e-12)
+    np.testing.assert_allclose(padded[1], grouped[1], atol=1e-12)
+
+
+def _gaussian_and_curve(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    gauss = rng.multivariate_normal(np.zeros(4), 0.5 * np.eye(4) + 0.5, size=n)
+    t = rng.uniform(-2, 2, size=(n, 1))
+    curve = np.sin(t * [1.0, 2.0, 3.0, 1.5] + [0, 1, 2, 3]) + 0.05 * rng.normal(
+        size=(n, 4)
+    )
+    out = []
+    for X in (gauss, curve):
+        holes = X.copy()
+        holes[rng.uniform(size=X.shape) < 0.2] = np.nan
+        out.append(holes)
+    return out
+
+
+def test_the_trial_comes_early_where_neighbours_add_nothing(monkeypatch):
+    # a VAE that no trial lets through: where the fit ends is where the trial is
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: -1.0)
+    steps, gains = [], []
+    for holes in _gaussian_and_curve():
+        vae = VAEImputer(random_state=0).fit(holes).estimator_
+        record = vae.history_[-1]
+        steps.append(record["epoch"] * 2)  # two steps an epoch (135 rows)
+        assert "gain_z2" in record
+        gains.append(record["neighbour_z2"])
+    # linear-Gaussian: neighbours add nothing to the Gaussian; on a curve, much
+    assert gains[0] < skvae.impute.TRIAL_Z**2 < 10 < gains[1]
+    early, late = skvae.impute.TRIAL_EARLY, skvae.impute.TRIAL_STEPS
+    assert early <= steps[0] < early + 10  # the first check after TRIAL_EARLY
+    assert late <= steps[1] < late + 10
+
+
+def test_neighbour_gain_on_a_sample_of_the_rows(monkeypatch):
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=400)
+    X = np.column_stack([t, np.sin(3 * t)])
+    stop = _HeldOutStop(X, [[0], [1]], seed=0)
+    # the Gaussian's fill as the columns' means: a curve's neighbours beat it
+    means = np.nanmean(stop.train, axis=0)[np.nonzero(stop.pick)[1]]
+    w = np.ones_like(stop.truth)
+    stop.versus = (means, float(np.mean((means - stop.truth) ** 2)), w)
+    full = stop.neighbour_gain()
+    monkeypatch.setattr(skvae.impute, "NEIGHBOUR_ROWS", 10)  # 100 rows, at least
+    sample = stop.neighbour_gain()
+    assert full > 10  # ten squared standard errors and more
+    assert sample > 10
+    # a fill that is the Gaussian's own: no gain
+    monkeypatch.setattr(skvae.impute, "NEIGHBOURS", 400)  # every row: the mean
+    assert stop.neighbour_gain() == pytest.approx(0.0, abs=1.0)
