@@ -24,12 +24,14 @@ mixture's start and the main phase. Target: at most 160 units, keeping the
 clustering.
 ``--timing --rows 300 1000 2500`` does the same on MNIST subsets of those
 sizes (fixed by the size, not the seed), the unit measured on each subset;
-``--timing --sets digits mnist`` on the named sets (all rows, or ``--rows``).
+``--timing --sets digits mnist`` on the named sets (all rows, or ``--rows``);
+``--timing --vade-params pretrain_max_iter=25`` with other VaDE parameters.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
@@ -171,12 +173,13 @@ class PhaseClock(Callback):
         self.seconds[trainer.phase] = self.seconds.get(trainer.phase, 0.0) + spent
 
 
-def timing(seeds, n_rows=None, name="mnist"):
+def timing(seeds, n_rows=None, name="mnist", params=None):
     """VaDE's fit time on MNIST-5k in lean-loop epochs, and where it goes.
 
     ``n_rows``: a subset of that many rows (drawn with the seed ``n_rows``,
     the same in every run), the unit measured on the same subset. ``name``:
-    the set ("mnist" or "digits").
+    the set ("mnist" or "digits"). ``params``: VaDE parameters that replace
+    the defaults (to measure other budgets).
     """
     X, y = load(name)
     if n_rows is not None and n_rows < len(X):
@@ -187,7 +190,9 @@ def timing(seeds, n_rows=None, name="mnist"):
     rows = []
     for seed in range(seeds):
         clock = PhaseClock()
-        vade = dict(methods(seed))["VaDE"]().set_params(callbacks=[clock])
+        vade = dict(methods(seed))["VaDE"]().set_params(
+            callbacks=[clock], **(params or {})
+        )
         start, start_cpu = time.perf_counter(), time.process_time()
         labels = vade.fit_predict(X)
         total = time.perf_counter() - start
@@ -250,6 +255,17 @@ def report(results, sets, seeds):
         print("; ".join(verdicts))
 
 
+def parameter(text):
+    """("name", value) of a NAME=VALUE argument; the value a Python literal."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a string such as "gmm"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -268,6 +284,15 @@ def main():
         default=None,
         help="with --timing: MNIST subsets of these sizes instead of all 5,000 rows",
     )
+    parser.add_argument(
+        "--vade-params",
+        type=parameter,
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --timing: VaDE parameters in place of the defaults, "
+        "e.g. pretrain_max_iter=25 max_iter=5",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # ConvergenceWarning
     if args.timing:
@@ -275,7 +300,8 @@ def main():
         sets = args.sets if "--sets" in sys.argv else ["mnist"]
         for name in sets:
             for rows in args.rows or [None]:
-                timing(args.seeds if "--seeds" in sys.argv else 1, rows, name)
+                seeds = args.seeds if "--seeds" in sys.argv else 1
+                timing(seeds, rows, name, dict(args.vade_params))
         return
     report(run(args.sets, args.seeds), args.sets, args.seeds)
 
