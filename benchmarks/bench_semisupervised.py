@@ -25,16 +25,11 @@ accuracy of at least 0.91::
 
     python benchmarks/bench_semisupervised.py --timing --seeds 3
 
-The defaults end with a self-training phase (``SemiSupervisedVAE``'s
-``self_training``); ``--self-training none`` fits without it (the defaults
-before it), ``--self-training 0.95`` at another threshold.
-
 Each fit's line also names its most frequent error (the class whose held-out
 rows go most often to one other class). ``--random-states K`` fits each split
 K times (``random_state`` = seed, seed + 1000, ...), which tells a split whose
 labels are hard from a training draw that went wrong. ``--self-train E``
-measures the experiment that led to the self-training phase: after the fit,
-E more epochs
+measures a candidate not in the defaults: after the fit, E more epochs
 (``warm_start``, learning rate 5e-4) with the unlabelled rows that the model
 gives a class with probability at least 0.99 labelled so, timed with the
 fit. ``--self-train-classifier E`` measures a cheaper variant: E epochs of
@@ -445,7 +440,6 @@ def timing(
     classifier_manifold=None,
     pseudo_share=0.0,
     same_steps=False,
-    self_training=0.99,
 ):
     """SemiSupervisedVAE's fit time on MNIST-5k in lean-loop epochs, and accuracy."""
     X, y = load("mnist")
@@ -455,11 +449,7 @@ def timing(
         y_train = train_test_split(y, test_size=0.25, stratify=y, random_state=seed)[0]
         for state in range(seed, seed + 1000 * random_states, 1000):
             before = lean_unit()
-            model = SemiSupervisedVAE(
-                likelihood="bernoulli",
-                self_training=self_training,
-                random_state=state,
-            )
+            model = SemiSupervisedVAE(likelihood="bernoulli", random_state=state)
             start, cpu_start = time.perf_counter(), time.process_time()
             if pseudo_share:
                 pseudo_label_fit(
@@ -525,11 +515,6 @@ def timing(
     )
 
 
-def _threshold(text):
-    """``--self-training``'s value: a probability, or "none"."""
-    return None if text.lower() == "none" else float(text)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -580,13 +565,6 @@ def main():
         "auto epochs, within the budget",
     )
     parser.add_argument("--same-steps", action="store_true")
-    parser.add_argument(
-        "--self-training",
-        type=_threshold,
-        default=0.99,
-        metavar="THRESHOLD",
-        help="--timing: SemiSupervisedVAE's self_training (none: no such phase)",
-    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # ConvergenceWarning, SVC's FutureWarning
     if args.timing:
@@ -600,7 +578,6 @@ def main():
             classifier_manifold=args.classifier_manifold,
             pseudo_share=args.pseudo_label,
             same_steps=args.same_steps,
-            self_training=args.self_training,
         )
         return
     results = run(args.sets, args.seeds)
