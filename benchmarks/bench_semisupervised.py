@@ -30,10 +30,13 @@ rows go most often to one other class). ``--random-states K`` fits each split
 K times (``random_state`` = seed, seed + 1000, ...), which tells a split whose
 labels are hard from a training draw that went wrong. ``--self-train E``
 measures a candidate not in the defaults: after the fit, E more epochs
-(``warm_start``, learning rate 5e-4) with the unlabelled rows that the model
+(``warm_start``, learning rate ``--self-train-lr``, 2e-3, constant or with
+``--self-train-cosine`` falling to 0) with the unlabelled rows that the model
 gives a class with probability at least 0.99 labelled so, timed with the
-fit. ``--self-train-classifier E`` measures a cheaper variant: E epochs of
-the classifier q(y | x) alone (no bound terms; learning rate
+fit. ``--main-steps S`` gives the fit about S steps in place of "auto"'s
+2,400 (to make room for such a phase). ``--self-train-classifier E``
+measures a cheaper variant: E epochs of the classifier q(y | x) alone (no
+bound terms; learning rate
 ``--classifier-lr``) on the same rows with cross-entropy, plus the model's
 own virtual adversarial, entropy, balance and manifold terms at its weights
 (``--classifier-manifold 0`` drops the manifold term, the only one with
@@ -245,11 +248,31 @@ def sure_labels(model, X, y_partial, threshold):
     return sure, y_more
 
 
-def self_train(model, X, y_partial, epochs, threshold=0.99, learning_rate=5e-4):
-    """``epochs`` more epochs with the confident unlabelled rows labelled so."""
+def self_train(
+    model, X, y_partial, epochs, threshold=0.99, learning_rate=2e-3, cosine=False
+):
+    """``epochs`` more epochs with the confident unlabelled rows labelled so.
+
+    The warm-started fit keeps the model's optimiser, whose rate the fit's
+    ``learning_rate_init`` does not reset: a callback sets it, constant at
+    ``learning_rate`` or (``cosine``) falling from it to 0 over the epochs.
+    """
     _, y_more = sure_labels(model, X, y_partial, threshold)
-    model.set_params(warm_start=True, max_iter=epochs, learning_rate_init=learning_rate)
+    rate = _CosineFrom(learning_rate, 0, epochs) if cosine else _Rate(learning_rate)
+    model.set_params(warm_start=True, max_iter=epochs, callbacks=[rate])
     return model.fit(X, y_more)
+
+
+class _Rate(Callback):
+    """The learning rate ``lr`` at every epoch."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def on_epoch_begin(self, trainer, **kwargs):
+        if trainer.phase == "train":
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = self.lr
 
 
 class _CosineFrom(Callback):
@@ -440,8 +463,13 @@ def timing(
     classifier_manifold=None,
     pseudo_share=0.0,
     same_steps=False,
+    self_train_lr=2e-3,
+    self_train_cosine=False,
+    main_steps=None,
 ):
     """SemiSupervisedVAE's fit time on MNIST-5k in lean-loop epochs, and accuracy."""
+    if main_steps is not None:  # "auto"'s steps, for this run (a class constant)
+        SemiSupervisedVAE._auto_steps = main_steps
     X, y = load("mnist")
     rows, by_split = [], {}
     for seed in range(first_seed, first_seed + seeds):
@@ -463,7 +491,14 @@ def timing(
             else:
                 model.fit(X_train, y_partial)
             if self_train_epochs:
-                self_train(model, X_train, y_partial, self_train_epochs)
+                self_train(
+                    model,
+                    X_train,
+                    y_partial,
+                    self_train_epochs,
+                    learning_rate=self_train_lr,
+                    cosine=self_train_cosine,
+                )
             if classifier_epochs:
                 self_train_classifier(
                     model,
@@ -565,6 +600,19 @@ def main():
         "auto epochs, within the budget",
     )
     parser.add_argument("--same-steps", action="store_true")
+    parser.add_argument("--self-train-lr", type=float, default=2e-3)
+    parser.add_argument(
+        "--self-train-cosine",
+        action="store_true",
+        help="--self-train: the learning rate falls along a cosine to 0",
+    )
+    parser.add_argument(
+        "--main-steps",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help='--timing: "auto" gives about STEPS steps (default 2,400)',
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # ConvergenceWarning, SVC's FutureWarning
     if args.timing:
@@ -578,6 +626,9 @@ def main():
             classifier_manifold=args.classifier_manifold,
             pseudo_share=args.pseudo_label,
             same_steps=args.same_steps,
+            self_train_lr=args.self_train_lr,
+            self_train_cosine=args.self_train_cosine,
+            main_steps=args.main_steps,
         )
         return
     results = run(args.sets, args.seeds)

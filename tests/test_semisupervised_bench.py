@@ -46,3 +46,7 @@ def test_self_train_labels_only_the_confident_unlabelled_rows(bench, monkeypatch
     np.testing.assert_array_equal(seen["y"][~sure], kept[~sure])
     assert model.warm_start
     assert len(model.history_) == epochs + 2
+    # the rate asked for, not the one the kept optimiser had
+    assert model._optimizer.param_groups[0]["lr"] == 2e-3
+    bench.self_train(model, X, y_partial, epochs=1, learning_rate=5e-4)
+    assert model._optimizer.param_groups[0]["lr"] == 5e-4
