@@ -108,7 +108,8 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     same held-out entries then weigh the VAE against a Gaussian model of the
     table (see :class:`VAEImputer`), fitted before the VAE. Where that model
     covers every column, the VAE is also put on trial: at the first check
-    after a quarter of those steps (at least 50), its best fill so
+    after a quarter of the steps it can take (those steps, or ``max_iter``'s
+    where fewer; at least 50), its best fill so
     far is blended with the Gaussian's by one least-squares weight in
     [0, 1], and if the blend removes a share ``G`` of the Gaussian's
     held-out squared error with ``n * G < 1`` (``n`` held-out entries: under
@@ -816,8 +817,10 @@ class _HeldOutStop(Callback):
         self.scale = 1.0 / var
         self.inv_var = self.scale[np.nonzero(self.pick)[1]]
         self.rng = rng
-        self.weight = None
+        self.weight = self.absent = None
         if sample_weight is not None:
+            # rows of weight 0 are as if absent: never a neighbour
+            self.absent = np.asarray(sample_weight, dtype=float) == 0
             w = np.asarray(sample_weight, dtype=float)[self.rows]
             w = np.broadcast_to(w[:, None], self.pick.shape)[self.pick]
             self.weight = w if w.sum() > 0 else None
@@ -839,11 +842,15 @@ class _HeldOutStop(Callback):
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
-        if early:
-            self.trial = max(TRIAL_EARLY, TRIAL_EARLY_SHARE * self.budget)
-        else:
-            self.trial = max(TRIAL_STEPS, TRIAL_SHARE * self.budget)
         self.per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
+        # the trial's share is of the steps training can take: the budget,
+        # or fewer where the model's max_iter ends training first
+        n_epochs = kwargs.get("n_epochs", trainer.n_epochs)
+        steps = min(self.budget, max(1, n_epochs) * self.per_epoch)
+        if early:
+            self.trial = max(TRIAL_EARLY, TRIAL_EARLY_SHARE * steps)
+        else:
+            self.trial = max(TRIAL_STEPS, TRIAL_SHARE * steps)
         # steps so far, at the last check, and at the last improvement or cut
         self.steps = self.checked = self.since = 0
         self.checks = 0  # checks since the last improvement or cut
@@ -884,6 +891,8 @@ class _HeldOutStop(Callback):
         guess, em, w = self.versus
         train = self.train * np.sqrt(self.scale)
         ref = np.arange(train.shape[0])
+        if self.absent is not None and not self.absent.all():
+            ref = ref[~self.absent]
         most = min(NEIGHBOUR_ROWS, NEIGHBOUR_WORK // (self.rows.size * train.shape[1]))
         if ref.size > max(most, 20 * NEIGHBOURS):
             most = max(most, 20 * NEIGHBOURS)
@@ -961,8 +970,11 @@ def _blend_gain(guess, other, truth, em, w) -> float:
 
     ``n * G``: the share ``G`` of the error ``em`` of ``guess`` that the best
     blend ``a * guess + (1 - a) * other`` (``a`` in [0, 1], least squares)
-    removes, times ``n``, the effective number of entries of weights ``w``.
+    removes, times ``n``, the effective number of entries of weights ``w``;
+    0 where ``em`` is 0 (nothing is left to gain).
     """
+    if em <= 0:  # the Gaussian's fill is exact: nothing left to gain
+        return 0.0
     diff, resid = guess - other, truth - other
     a = np.clip((w * diff * resid).sum() / max((w * diff * diff).sum(), 1e-300),
                 0.0, 1.0)  # fmt: skip

@@ -603,3 +603,56 @@ def test_neighbour_gain_on_a_sample_of_the_rows(monkeypatch):
     # a fill that is the Gaussian's own: no gain
     monkeypatch.setattr(skvae.impute, "NEIGHBOURS", 400)  # every row: the mean
     assert stop.neighbour_gain() == pytest.approx(0.0, abs=1.0)
+
+
+def test_the_trial_is_a_share_of_the_steps_max_iter_allows():
+    # a large table: its budget (a quarter step per entry) passes the steps
+    # that max_iter allows, and the trial must still come within them
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(4000, 1))
+    X = np.hstack([t, np.sin(3 * t), t**2, np.cos(2 * t)])
+    stop = _HeldOutStop(X, [[j] for j in range(4)], seed=0)
+    means = np.nanmean(stop.train, axis=0)[np.nonzero(stop.pick)[1]]
+    w = np.ones_like(stop.truth)
+    stop.versus = (means, float(np.mean((means - stop.truth) ** 2)), w)
+
+    class Trainer:
+        batch_size, n_epochs = 128, 10  # 32 steps an epoch: 320 steps
+
+    module = skvae.VAE(n_components=2).fit(X[:50]).module_
+    Trainer.module, Trainer.device = module, torch.device("cpu")
+    stop.on_train_begin(Trainer(), n_epochs=10)
+    assert stop.budget > 320
+    assert stop.neighbour_z2 > 1  # not close to linear: the later trial
+    assert stop.trial == max(skvae.impute.TRIAL_STEPS, 0.25 * 320)
+
+
+def test_no_gain_over_an_exact_gaussian_fill():
+    truth = np.linspace(-1, 1, 50)
+    w = np.ones(50)
+    assert skvae.impute._blend_gain(truth, truth + 1, truth, 0.0, w) == 0.0
+
+
+def test_rows_of_weight_zero_are_never_neighbours(monkeypatch):
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=200)
+    X = np.column_stack([t, np.sin(3 * t)])
+    # a second copy of every row, far off and at weight 0: as if absent
+    X2 = np.vstack([X, X + 100.0])
+    weight = np.r_[np.ones(200), np.zeros(200)]
+    stop = _HeldOutStop(X2, [[0], [1]], seed=0, sample_weight=weight)
+    means = np.nanmean(stop.train, axis=0)[np.nonzero(stop.pick)[1]]
+    err = float(np.average((means - stop.truth) ** 2, weights=stop.weight))
+    stop.versus = (means, err, stop.weight)
+    seen = []
+    distances = skvae.impute.nan_euclidean_distances
+
+    def record(A, B):
+        seen.append(B)
+        return distances(A, B)
+
+    monkeypatch.setattr(skvae.impute, "nan_euclidean_distances", record)
+    assert np.isfinite(stop.neighbour_gain())
+    reference = seen[0] / np.sqrt(stop.scale)  # back to the units of X
+    assert len(reference) == 200
+    assert np.nanmax(reference) < 50  # no far-off row of weight 0
