@@ -34,6 +34,8 @@ _MAX_SKIPPED_VISITS = 4
 # The class-balance term has its full weight from this many labels a class
 # on average (fewer: proportionally less; see SemiSupervisedVAE).
 _FULL_BALANCE_LABELS = 10
+# The self-training phase takes this share of the main phase's steps.
+_SELF_TRAINING_SHARE = 0.16
 
 
 class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
@@ -86,11 +88,28 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     with q(y | x) renormalised. A labelled row visited r times an epoch
     gets its bound and the virtual adversarial term at one in ``min(r, 4)``
     of its visits, and the manifold term, the costliest (three decoder
-    passes a row), is computed on half the rows of a step; each drawn at
-    random and weighted by the inverse of its probability, so that the
-    expected objective is unchanged. The number of epochs follows the data
+    passes a row), is computed on a quarter of the rows of a step; each
+    drawn at random and weighted by the inverse of its probability, so
+    that the expected objective is unchanged. The number of epochs follows the data
     (``max_iter="auto"``); ``benchmarks/bench_semisupervised.py --timing``
     measures the cost.
+
+    Self-training. Once the main phase has trained, each unlabelled
+    training row that q(y | x) gives one class with probability at least
+    ``self_training`` is labelled with it, and the whole model trains on
+    for about a sixth (0.16) as many optimisation steps as the main phase
+    took (fewer if its training loss stops improving), with
+    the same optimiser (under ``max_iter="auto"`` the learning rate's cosine
+    starts again from ``learning_rate_init``); the rows still unsure keep
+    the unlabelled objective. Rows the classifier is that sure of are
+    nearly always labelled right, and as labels they give the decoder and
+    the encoder of each class many rows instead of a few: the model then
+    explains the unsure rows better under their true class, and the
+    classifier, trained on for them, moves its boundaries into the gaps
+    between the classes. A few labels fix the classifier's view of the
+    hard pairs early, which labelling rows before the main phase has
+    ended would lock in; hence a phase after it. The rows are labelled
+    afresh at each ``fit`` (never in ``partial_fit``).
 
     Parameters
     ----------
@@ -141,6 +160,13 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         classifier is confident most rows need one or two classes instead
         of all, the bulk of an epoch's work; 1.0 sums over every class
         (the exact M2 objective). Must be in (0, 1].
+    self_training : float or None, default=0.99
+        Confidence of the self-training phase (see "Self-training" above):
+        after the main phase, the unlabelled training rows whose most
+        probable class has at least this probability under q(y | x) are
+        labelled with it, and the model trains on for about a sixth of the
+        main phase's optimisation steps. None skips the phase, as does a fit in
+        which no unlabelled row is that sure. Must be in (0, 1).
     beta : float, default=1.0
         Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
     hidden_layer_sizes : array-like of int, default=(256, 128)
@@ -203,8 +229,9 @@ default="relu"
         Adam's learning rate, twice other families' default, for the
         short budget of ``max_iter="auto"``; under "auto" it is the first
         epoch's, and decays along a cosine to 0 over the epochs chosen
-        (each epoch's is the history's ``"lr"``), unless ``callbacks``
-        hold an :class:`~skvae.callbacks.LRScheduler`.
+        (each epoch's is the history's ``"lr"``), then again over those of
+        the self-training phase, unless ``callbacks`` hold an
+        :class:`~skvae.callbacks.LRScheduler`.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
@@ -214,7 +241,8 @@ default="relu"
         and larger data fewer (see the user guide, "Training budgets");
         ``max_iter_`` is the number chosen, over which the learning rate
         decays (see ``learning_rate_init``). 0 initialises the model without
-        training.
+        training. ``max_iter`` bounds the main phase; the self-training
+        phase (see ``self_training``) adds its epochs.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -296,10 +324,13 @@ default="relu"
         The device the model is on: where it was trained ("cpu", "cuda:0",
         "mps"), or where it was loaded or unpickled.
     n_iter_ : int
-        Number of epochs trained.
+        Number of epochs trained, those of the self-training phase included.
     max_iter_ : int
-        The epochs the last ``fit`` could train: ``max_iter``, or the number
-        that "auto" chose.
+        The epochs the last ``fit``'s main phase could train: ``max_iter``,
+        or the number that "auto" chose.
+    n_pseudo_labels_ : int
+        Unlabelled rows the last ``fit`` labelled for its self-training
+        phase (0 without the phase).
     history_ : list of dict
         One record per epoch; ``classification`` is the mean cross-entropy
         on labelled rows.
@@ -366,6 +397,7 @@ default="relu"
         "manifold_vat_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "class_coverage": [Interval(Real, 0, 1, closed="right")],
+        "self_training": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
@@ -380,6 +412,7 @@ default="relu"
         manifold_vat_weight=1.0,
         balance_weight=8.0,
         class_coverage=0.95,
+        self_training=0.99,
         beta=1.0,
         hidden_layer_sizes=(256, 128),
         input_shape=None,
@@ -420,6 +453,7 @@ default="relu"
         self.manifold_vat_weight = manifold_vat_weight
         self.balance_weight = balance_weight
         self.class_coverage = class_coverage
+        self.self_training = self_training
         self.beta = beta
         self.input_shape = input_shape
         self.kl_warmup = kl_warmup
@@ -527,24 +561,104 @@ default="relu"
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
-        codes = train[1]
-        labelled = torch.nonzero(codes >= 0)[:, 0]
-        n_labelled, n_unlabelled = labelled.numel(), codes.numel() - labelled.numel()
-        repeats = n_unlabelled // max(n_labelled, 1)
-        # A labelled row seen many times an epoch needs its bound and adversarial
-        # terms only at some of its visits (at least one in four).
-        self.module_.labelled_share = 1.0 / min(max(repeats, 1), _MAX_SKIPPED_VISITS)
+        # the self-training phase relabels these rows (see _self_train)
+        self._phase_rows = (
+            list(train),
+            None if valid is None else list(valid),
+            len(self.history_),
+        )
+        n_labelled = int((train[1] >= 0).sum())
         # The class shares of a few labels are a rough target: the balance
         # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
         if vars(self).pop("_balance_reset"):
             full = _FULL_BALANCE_LABELS * self.module_.n_classes
             share = min(1.0, n_labelled / full)
             self.module_.balance_weight = self.balance_weight * share
+        return self._repeat_labelled(train, _MAX_SKIPPED_VISITS), valid
+
+    def _repeat_labelled(self, train, max_skipped):
+        """The rows of an epoch: each labelled row repeated to about half of them.
+
+        A labelled row seen r times an epoch needs its bound and adversarial
+        terms only at some of its visits: at one in ``min(r, max_skipped)``.
+        """
+        codes = train[1]
+        labelled = torch.nonzero(codes >= 0)[:, 0]
+        n_labelled, n_unlabelled = labelled.numel(), codes.numel() - labelled.numel()
+        repeats = n_unlabelled // max(n_labelled, 1)
+        self.module_.labelled_share = 1.0 / min(max(repeats, 1), max_skipped)
         if n_labelled and repeats > 1:
             extra = labelled.repeat(repeats - 1)
             index = torch.cat([torch.arange(codes.numel(), device=codes.device), extra])
             train = [take_rows(t, index) for t in train]  # sparse rows stay sparse
-        return train, valid
+        return train
+
+    def _fit(self, X, y, *, incremental, classes=None, sample_weight=None):
+        try:
+            return super()._fit(
+                X,
+                y,
+                incremental=incremental,
+                classes=classes,
+                sample_weight=sample_weight,
+            )
+        finally:
+            vars(self).pop("_phase_rows", None)  # a fit's own state, never saved
+
+    def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
+        super()._after_fit(X, incremental)
+        rows = vars(self).pop("_phase_rows", None)
+        self.n_pseudo_labels_ = 0
+        if incremental or rows is None or self.self_training is None:
+            return
+        train, valid, epochs_before = rows
+        self._self_train(train, valid, len(self.history_) - epochs_before)
+
+    def _self_train(self, train, valid, n_epochs):
+        """The self-training phase: sure unlabelled rows labelled, more epochs.
+
+        Each unlabelled training row that q(y | x) gives a class with
+        probability at least ``self_training`` is labelled so, and the
+        model trains on for about ``_SELF_TRAINING_SHARE`` of the steps the
+        main phase took (``n_epochs`` epochs of its rows), with the same
+        optimiser and the learning rate's schedule restarted.
+        """
+        codes = train[1]
+        unlabelled = torch.nonzero(codes < 0)[:, 0]
+        if n_epochs < 1 or unlabelled.numel() == 0:
+            return
+        log_q = self._map_batches(
+            self.module_.class_log_proba, take_rows(train[0], unlabelled), np.float32
+        )
+        sure = np.flatnonzero(log_q.max(axis=1) >= np.log(self.self_training))
+        self.n_pseudo_labels_ = int(sure.size)
+        if not sure.size:
+            return
+        codes = codes.clone()
+        sure_rows = unlabelled[torch.as_tensor(sure, device=codes.device)]
+        codes[sure_rows] = torch.as_tensor(
+            log_q[sure].argmax(axis=1), dtype=codes.dtype, device=codes.device
+        )
+        main_rows = self._repeat_labelled(train, _MAX_SKIPPED_VISITS)[0].shape[0]
+        phase = self._repeat_labelled([train[0], codes, *train[2:]], 1)
+        weights = self._split_weights(phase, valid, len(phase) > 2)
+        batch_size = min(self._batch_size(phase[0].shape[0]), phase[0].shape[0])
+        main_steps = n_epochs * math.ceil(main_rows / batch_size)
+        steps_per_epoch = math.ceil(phase[0].shape[0] / batch_size)
+        epochs = max(1, round(_SELF_TRAINING_SHARE * main_steps / steps_per_epoch))
+        trainer = self._make_trainer(self._get_optimizer(), batch_size)
+        try:
+            trainer.fit(
+                phase,
+                valid,
+                history=self.history_,
+                max_epochs=epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                weights=weights,
+            )
+        finally:
+            self._record_progress()
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
         record = super()._summarize_epoch(means)

@@ -1,0 +1,136 @@
+"""SemiSupervisedVAE's self-training phase: sure rows labelled, then more epochs."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import tiny
+
+import skvae.models.semisupervised as m2
+from skvae import SemiSupervisedVAE
+from skvae._training import Trainer
+
+
+def _blobs():
+    """Two separated blobs of 30 rows, one row in ten labelled."""
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-3, 1, (30, 4)), rng.normal(3, 1, (30, 4))]
+    y = np.repeat([0, 1], 30)
+    return X, y, np.where(np.arange(60) % 10 == 0, y, -1)
+
+
+def _model(**params):
+    return tiny(SemiSupervisedVAE, **{"max_iter": 20, "batch_size": 16, **params})
+
+
+@pytest.fixture
+def trained_on(monkeypatch):
+    """The codes (labels, -1 unlabelled) of every training phase of a fit."""
+    seen = []
+    fit = Trainer.fit
+
+    def spy(self, train, valid, **kwargs):
+        seen.append((train[1].clone(), kwargs["max_epochs"]))
+        return fit(self, train, valid, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", spy)
+    return seen
+
+
+def test_sure_unlabelled_rows_are_labelled_for_more_epochs(trained_on):
+    X, y, y_partial = _blobs()
+    kept = y_partial.copy()
+    model = _model(self_training=0.9)
+    model.fit(X, y_partial)
+    np.testing.assert_array_equal(y_partial, kept)  # the caller's labels kept
+    (main, main_epochs), (phase, phase_epochs) = trained_on
+    assert main_epochs == model.max_iter_ == 20
+    assert model.n_iter_ == main_epochs + phase_epochs
+    # the phase's rows: each row once (a third of the rows are labelled
+    # now: none is repeated), the sure unlabelled ones labelled with the
+    # class the classifier gives them (the blobs are apart: their own)
+    assert phase.numel() == len(X)
+    labelled = kept != -1
+    np.testing.assert_array_equal(phase[labelled].numpy(), kept[labelled])
+    pseudo = (~labelled) & (phase.numpy() >= 0)
+    assert model.n_pseudo_labels_ == pseudo.sum() > 0
+    np.testing.assert_array_equal(phase[pseudo].numpy(), y[pseudo])
+    # the main phase saw the labelled rows repeated, the unlabelled as -1
+    assert main.numel() > len(X)
+    assert (main >= 0).sum() > labelled.sum()
+    # a share of the main phase's steps, in epochs of the phase's rows
+    main_steps = main_epochs * math.ceil(main.numel() / 16)
+    expected = round(m2._SELF_TRAINING_SHARE * main_steps / math.ceil(len(X) / 16))
+    assert phase_epochs == max(1, expected)
+
+
+def test_threshold_picks_the_rows_and_none_skips_the_phase(trained_on):
+    X, _, y_partial = _blobs()
+    sure = _model(self_training=0.6).fit(X, y_partial).n_pseudo_labels_
+    surer = _model(self_training=0.999).fit(X, y_partial).n_pseudo_labels_
+    assert sure > surer
+    trained_on.clear()
+    plain = _model(self_training=None).fit(X, y_partial)
+    assert len(trained_on) == 1
+    assert plain.n_pseudo_labels_ == 0
+    assert plain.n_iter_ == plain.max_iter_
+    phased = _model(self_training=0.6).fit(X, y_partial)
+    assert not np.allclose(phased.predict_proba(X), plain.predict_proba(X))
+
+
+def test_no_phase_without_unlabelled_rows_or_in_partial_fit(trained_on):
+    X, y, y_partial = _blobs()
+    model = _model(self_training=0.6).fit(X, y)  # every row labelled
+    assert model.n_pseudo_labels_ == 0
+    assert model.n_iter_ == model.max_iter_
+    model = _model(self_training=0.6)
+    model.partial_fit(X, y_partial, classes=[0, 1])
+    model.partial_fit(X, y_partial)
+    assert model.n_iter_ == 2
+    assert model.n_pseudo_labels_ == 0
+    assert len(trained_on) == 3
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1, 1.0, -0.5, 2.0, "high", True])
+def test_self_training_is_validated(bad):
+    X, _, y_partial = _blobs()
+    with pytest.raises(ValueError, match="self_training"):
+        _model(self_training=bad).fit(X, y_partial)
+
+
+def test_self_training_is_reproducible_and_takes_weights_and_validation():
+    X, _, y_partial = _blobs()
+    a = _model(self_training=0.6).fit(X, y_partial)
+    b = _model(self_training=0.6).fit(X, y_partial)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.loss_curve_ == b.loss_curve_
+    # weighted rows keep their weights in the phase, and a validation split
+    # is held out of it as of the main phase
+    weights = np.where(np.arange(60) < 30, 2.0, 1.0)
+    weighted = _model(self_training=0.6, balance_weight=0.0)
+    weighted.fit(X, y_partial, sample_weight=weights)
+    assert weighted.n_pseudo_labels_ > 0
+    assert weighted.n_iter_ > weighted.max_iter_
+    unweighted = _model(self_training=0.6, balance_weight=0.0).fit(X, y_partial)
+    assert not np.allclose(weighted.predict_proba(X), unweighted.predict_proba(X))
+    held = _model(self_training=0.6, early_stopping=True, n_iter_no_change=100)
+    held.fit(X, y_partial)
+    assert held.n_pseudo_labels_ > 0
+    assert all("valid_loss" in record for record in held.history_)
+
+
+def test_auto_restarts_the_learning_rate_for_the_phase(monkeypatch):
+    # max_iter="auto": the phase's learning rate is the cosine again, from
+    # learning_rate_init over the phase's epochs
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (8, 8))  # short fits
+    X, _, y_partial = _blobs()
+    model = _model(self_training=0.6, max_iter="auto", n_iter_no_change=1000)
+    model.set_params(learning_rate_init=0.01).fit(X, y_partial)
+    lrs = [record["lr"] for record in model.history_]
+    phase = model.n_iter_ - model.max_iter_
+    assert model.max_iter_ == 8
+    assert phase >= 1
+    for start, epochs in ((0, 8), (8, phase)):
+        expected = 0.005 * (1 + np.cos(np.pi * np.arange(epochs) / epochs))
+        np.testing.assert_allclose(lrs[start : start + epochs], expected, rtol=1e-6)
+    assert model._optimizer.param_groups[0]["lr"] == 0.01
