@@ -134,3 +134,69 @@ def test_auto_restarts_the_learning_rate_for_the_phase(monkeypatch):
         expected = 0.005 * (1 + np.cos(np.pi * np.arange(epochs) / epochs))
         np.testing.assert_allclose(lrs[start : start + epochs], expected, rtol=1e-6)
     assert model._optimizer.param_groups[0]["lr"] == 0.01
+
+
+def test_a_checkpoint_saves_during_both_phases(tmp_path):
+    import skvae
+    from skvae.callbacks import Checkpoint
+
+    X, _, y_partial = _blobs()
+    path = tmp_path / "m2.skvae"
+    model = _model(self_training=0.6, early_stopping=True, n_iter_no_change=100)
+    model.set_params(callbacks=[Checkpoint(path)]).fit(X, y_partial)
+    assert model.n_pseudo_labels_ > 0
+    # the file holds the best weights of both phases: those the model keeps
+    best = skvae.load(path)
+    np.testing.assert_array_equal(best.predict_proba(X), model.predict_proba(X))
+
+
+def test_with_a_validation_split_the_best_weights_of_both_phases_are_kept():
+    X, _, y_partial = _blobs()
+    model = _model(self_training=0.6, early_stopping=True, n_iter_no_change=100)
+    model.fit(X, y_partial)
+    assert model.n_iter_ > model.max_iter_  # the phase ran
+    losses = [record["valid_loss"] for record in model.history_]
+    assert model.best_loss_ == min(losses)
+    # the model's own validation loss is that best one
+    best = int(np.argmin(losses))
+    assert best < model.max_iter_ or model.best_loss_ < min(losses[: model.max_iter_])
+
+
+def test_a_callback_that_stops_training_skips_the_phase(trained_on):
+    from skvae._training import Callback
+
+    class StopAt(Callback):
+        def on_epoch_end(self, trainer, **kwargs):
+            if kwargs["record"]["epoch"] == 3:
+                trainer.should_stop = True
+
+    X, _, y_partial = _blobs()
+    model = _model(self_training=0.6, callbacks=[StopAt()]).fit(X, y_partial)
+    assert model.n_iter_ == 3 < model.max_iter_
+    assert model.n_pseudo_labels_ == 0
+    assert len(trained_on) == 1
+
+
+def test_rows_of_weight_zero_are_not_labelled(trained_on):
+    X, _, y_partial = _blobs()
+    weights = np.where(np.arange(60) % 2 == 0, 1.0, 0.0)
+    weights[y_partial >= 0] = 1.0
+    model = _model(self_training=0.6, balance_weight=0.0)
+    model.fit(X, y_partial, sample_weight=weights)
+    phase = trained_on[-1][0].numpy()
+    pseudo = (y_partial == -1) & (phase >= 0)
+    assert model.n_pseudo_labels_ == pseudo.sum() > 0
+    assert (weights[pseudo] > 0).all()
+
+
+def test_the_phase_keeps_the_main_batch_size_without_a_second_warning():
+    import warnings
+
+    X, _, y_partial = _blobs()
+    model = _model(self_training=0.6, early_stopping=True, batch_size=58)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y_partial)
+    # 58 rows a batch fit the 60 rows (54 after the split): no warning
+    assert not [w for w in caught if "batch_size=58" in str(w.message)]
+    assert model.n_pseudo_labels_ > 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
+import weakref
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -15,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
 from skvae._sklearn_compat import Interval, StrOptions
-from skvae._torch import Stream, make_rng
+from skvae._torch import Stream, distributed_world, make_rng
 from skvae._training import Callback, KLSchedule
 from skvae.models._labels import LabelledModelMixin, check_labels
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
@@ -36,6 +39,22 @@ _MAX_SKIPPED_VISITS = 4
 _FULL_BALANCE_LABELS = 10
 # The self-training phase takes this share of the main phase's steps.
 _SELF_TRAINING_SHARE = 0.16
+
+
+@dataclass
+class _Phase:
+    """What a fit's self-training phase needs of its main phase."""
+
+    train: list  # the main phase's rows, labelled ones repeated after them
+    n_rows: int  # the training rows (the first of ``train``)
+    valid: list | None
+    epochs_before: int  # history's length when the main phase began
+    stopped: bool = False  # by a callback, or interrupted
+
+
+# Each estimator's phase, during its fit only (not an attribute: a
+# checkpoint saves the estimator's attributes while it trains).
+_PHASE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
@@ -98,7 +117,8 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     training row that q(y | x) gives one class with probability at least
     ``self_training`` is labelled with it, and the whole model trains on
     for about a sixth (0.16) as many optimisation steps as the main phase
-    took (fewer if its training loss stops improving), with
+    took (fewer if its loss stops improving: the validation loss with
+    ``early_stopping``, whose best weights over both phases are kept), with
     the same optimiser (under ``max_iter="auto"`` the learning rate's cosine
     starts again from ``learning_rate_init``); the rows still unsure keep
     the unlabelled objective. Rows the classifier is that sure of are
@@ -165,8 +185,9 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         after the main phase, the unlabelled training rows whose most
         probable class has at least this probability under q(y | x) are
         labelled with it, and the model trains on for about a sixth of the
-        main phase's optimisation steps. None skips the phase, as does a fit in
-        which no unlabelled row is that sure. Must be in (0, 1).
+        main phase's optimisation steps. None skips the phase, as do a fit in
+        which no unlabelled row (of positive weight) is that sure and a main
+        phase that a callback stopped. Must be in (0, 1).
     beta : float, default=1.0
         Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
     hidden_layer_sizes : array-like of int, default=(256, 128)
@@ -561,12 +582,7 @@ default="relu"
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
-        # the self-training phase relabels these rows (see _self_train)
-        self._phase_rows = (
-            list(train),
-            None if valid is None else list(valid),
-            len(self.history_),
-        )
+        self.n_pseudo_labels_ = 0  # until a self-training phase labels rows
         n_labelled = int((train[1] >= 0).sum())
         # The class shares of a few labels are a rough target: the balance
         # term reaches its weight at _FULL_BALANCE_LABELS labels a class.
@@ -574,13 +590,25 @@ default="relu"
             full = _FULL_BALANCE_LABELS * self.module_.n_classes
             share = min(1.0, n_labelled / full)
             self.module_.balance_weight = self.balance_weight * share
-        return self._repeat_labelled(train, _MAX_SKIPPED_VISITS), valid
+        repeated = self._repeat_labelled(train, _MAX_SKIPPED_VISITS)
+        # The self-training phase relabels the rows (the first n of the
+        # repeated ones: see _self_train). Kept outside the estimator's
+        # attributes, which a checkpoint saves during the fit.
+        # (copies of the lists: the caller takes the weights off its own)
+        _PHASE[self] = _Phase(
+            list(repeated),
+            train[0].shape[0],
+            None if valid is None else list(valid),
+            len(self.history_),
+        )
+        return repeated, valid
 
     def _repeat_labelled(self, train, max_skipped):
         """The rows of an epoch: each labelled row repeated to about half of them.
 
         A labelled row seen r times an epoch needs its bound and adversarial
         terms only at some of its visits: at one in ``min(r, max_skipped)``.
+        The rows come first, in their order, then the repeats.
         """
         codes = train[1]
         labelled = torch.nonzero(codes >= 0)[:, 0]
@@ -603,52 +631,80 @@ default="relu"
                 sample_weight=sample_weight,
             )
         finally:
-            vars(self).pop("_phase_rows", None)  # a fit's own state, never saved
+            _PHASE.pop(self, None)  # a fit's own state
+
+    def _warn_after_fit(self, result: Any, incremental: bool) -> None:
+        super()._warn_after_fit(result, incremental)
+        phase = _PHASE.get(self)
+        if phase is not None:  # a callback that stopped training: no phase
+            phase.stopped = bool(result.stopped or result.interrupted)
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
         super()._after_fit(X, incremental)
-        rows = vars(self).pop("_phase_rows", None)
-        self.n_pseudo_labels_ = 0
-        if incremental or rows is None or self.self_training is None:
+        phase = _PHASE.pop(self, None)
+        if incremental or phase is None or phase.stopped or self.self_training is None:
             return
-        train, valid, epochs_before = rows
-        self._self_train(train, valid, len(self.history_) - epochs_before)
+        train = phase.train
+        if train[0].shape[0] > phase.n_rows:  # without the labelled rows' repeats
+            index = torch.arange(phase.n_rows, device=train[1].device)
+            train = [take_rows(t, index) for t in train]
+        self._self_train(train, phase.valid, len(self.history_) - phase.epochs_before)
 
     def _self_train(self, train, valid, n_epochs):
         """The self-training phase: sure unlabelled rows labelled, more epochs.
 
-        Each unlabelled training row that q(y | x) gives a class with
-        probability at least ``self_training`` is labelled so, and the
-        model trains on for about ``_SELF_TRAINING_SHARE`` of the steps the
-        main phase took (``n_epochs`` epochs of its rows), with the same
-        optimiser and the learning rate's schedule restarted.
+        Each unlabelled training row (of positive weight) that q(y | x)
+        gives a class with probability at least ``self_training`` is
+        labelled so, and the model trains on for about
+        ``_SELF_TRAINING_SHARE`` of the steps the main phase took
+        (``n_epochs`` epochs of its rows), with the same optimiser and the
+        learning rate's schedule restarted. With a validation split, the
+        weights with the lowest validation loss over both phases are kept.
         """
         codes = train[1]
-        unlabelled = torch.nonzero(codes < 0)[:, 0]
+        weighted = len(train) > 2
+        candidates = codes < 0
+        if weighted:
+            candidates &= train[2] > 0  # a row of weight 0 is as if absent
+        unlabelled = torch.nonzero(candidates)[:, 0]
         if n_epochs < 1 or unlabelled.numel() == 0:
             return
         log_q = self._map_batches(
             self.module_.class_log_proba, take_rows(train[0], unlabelled), np.float32
         )
         sure = np.flatnonzero(log_q.max(axis=1) >= np.log(self.self_training))
-        self.n_pseudo_labels_ = int(sure.size)
-        if not sure.size:
-            return
         codes = codes.clone()
         sure_rows = unlabelled[torch.as_tensor(sure, device=codes.device)]
         codes[sure_rows] = torch.as_tensor(
             log_q[sure].argmax(axis=1), dtype=codes.dtype, device=codes.device
         )
-        main_rows = self._repeat_labelled(train, _MAX_SKIPPED_VISITS)[0].shape[0]
+        if distributed_world() is not None:
+            import torch.distributed as dist
+
+            dist.broadcast(codes, src=0)  # every rank trains on rank 0's labels
+        n_sure = int((codes >= 0).sum()) - int((train[1] >= 0).sum())
+        self.n_pseudo_labels_ = n_sure
+        if not n_sure:
+            return
+        n_rows, n_labelled = codes.numel(), int((train[1] >= 0).sum())
+        repeats = (n_rows - n_labelled) // max(n_labelled, 1)
+        main_rows = n_rows + (n_labelled * (repeats - 1) if repeats > 1 else 0)
         phase = self._repeat_labelled([train[0], codes, *train[2:]], 1)
-        weights = self._split_weights(phase, valid, len(phase) > 2)
-        batch_size = min(self._batch_size(phase[0].shape[0]), phase[0].shape[0])
+        weights = self._split_weights(phase, valid, weighted)
+        # the main phase's batch size (that of all the rows, split included)
+        n_all = n_rows + (0 if valid is None else valid[0].shape[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the main phase warned
+            batch_size = min(self._batch_size(n_all), phase[0].shape[0])
         main_steps = n_epochs * math.ceil(main_rows / batch_size)
         steps_per_epoch = math.ceil(phase[0].shape[0] / batch_size)
         epochs = max(1, round(_SELF_TRAINING_SHARE * main_steps / steps_per_epoch))
+        best = None
+        if valid is not None:  # the main phase's best, unless the phase beats it
+            best = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
         trainer = self._make_trainer(self._get_optimizer(), batch_size)
         try:
-            trainer.fit(
+            result = trainer.fit(
                 phase,
                 valid,
                 history=self.history_,
@@ -659,6 +715,11 @@ default="relu"
             )
         finally:
             self._record_progress()
+        if best is not None:
+            if result.best_loss < self.best_loss_:
+                self.best_loss_ = result.best_loss
+            else:
+                self.module_.load_state_dict(best)
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
         record = super()._summarize_epoch(means)
