@@ -468,8 +468,6 @@ def timing(
     main_steps=None,
 ):
     """SemiSupervisedVAE's fit time on MNIST-5k in lean-loop epochs, and accuracy."""
-    if main_steps is not None:  # "auto"'s steps, for this run (a class constant)
-        SemiSupervisedVAE._auto_steps = main_steps
     X, y = load("mnist")
     rows, by_split = [], {}
     for seed in range(first_seed, first_seed + seeds):
@@ -478,6 +476,8 @@ def timing(
         for state in range(seed, seed + 1000 * random_states, 1000):
             before = lean_unit()
             model = SemiSupervisedVAE(likelihood="bernoulli", random_state=state)
+            if main_steps is not None:  # "auto"'s steps, on this model only
+                model._auto_steps = main_steps
             if self_train_epochs or classifier_epochs or pseudo_share:
                 # these phases stand in for the estimator's own
                 model.set_params(self_training=None)
