@@ -477,6 +477,9 @@ class VAEImputer(
         # where the held-out rows are among EM's, EM's E step fills them
         pos = np.searchsorted(rows, stop.rows)
         pos = pos if np.isin(stop.rows, rows).all() else None
+        if pos is None:
+            queries = _Holes(queries)
+        train = _Holes(train)  # the same rows at every shrinkage
         best, last = None, [np.inf, None]
 
         def held_out(mean, cov, X) -> bool:
@@ -983,8 +986,54 @@ def _blend_gain(guess, other, truth, em, w) -> float:
     return float(n * (1.0 - blend / max(em, 1e-300)))
 
 
+class _Holes:
+    """Rows with holes (NaN), grouped for :func:`_conditional`'s solves.
+
+    What does not change between EM's E steps on the same rows: the holes,
+    and for each group of rows the positions of their holes (padded to the
+    group's size with dummy columns ``d, d + 1, ...``: unit precision, no
+    coupling, one per padded slot so that every row's positions are
+    distinct). Rows are solved together in up to four groups by their
+    number of holes, or in one group where the padded work (rows times the
+    cube of the most holes of a row) is under ``SMALL_SOLVE`` (each group's
+    solve has a fixed cost), and in chunks of bounded memory.
+    """
+
+    def __init__(self, Z: np.ndarray):
+        self.array = Z
+        self.Z = torch.as_tensor(Z, dtype=torch.float64)
+        self.d = self.Z.shape[1]
+        self.holes = torch.isnan(self.Z)
+        counts = self.holes.sum(1)
+        with_holes = counts[counts > 0].numpy()
+        self.chunks = []  # (rows, positions of their holes, group size)
+        top = int(with_holes.max()) if with_holes.size else 0
+        self.width = self.d + top  # the extended space: dummy columns last
+        if with_holes.size == 0:
+            return
+        # holes first (a stable sort)
+        order = torch.argsort((~self.holes).to(torch.int8), dim=1, stable=True)
+        if with_holes.size * top**3 <= SMALL_SOLVE:  # padding costs less than groups
+            sizes = [top]
+        else:
+            sizes = np.unique(
+                np.quantile(with_holes, [0.25, 0.5, 0.75, 1], method="higher")
+            ).tolist()
+        low = 0
+        for size in sizes:
+            group = torch.nonzero((counts > low) & (counts <= size)).flatten()
+            low = size
+            dummy = self.d + torch.arange(size)
+            chunk = max(1, 2**22 // size**2)
+            for start in range(0, group.numel(), chunk):
+                rows = group[start : start + chunk]
+                pad = dummy[None, :] >= self.d + counts[rows, None]
+                idx = torch.where(pad, dummy, order[rows, :size])
+                self.chunks.append((rows, idx, size))
+
+
 def _conditional(
-    Z: np.ndarray,
+    Z: np.ndarray | _Holes,
     mean: np.ndarray,
     cov: np.ndarray,
     *,
@@ -998,72 +1047,45 @@ def _conditional(
     returned, when ``row_weight`` is given: the sum over rows, so weighted, of
     the holes' conditional covariances, padded with zeros to ``(d, d)`` (the
     E step of EM). A row with ``k`` holes solves with the ``k x k`` block of
-    the precision matrix; rows are solved together in up to four groups by
-    their number of holes (padded with a dummy column, independent of the
-    rest), or in one group where the padded work (rows times the cube of
-    the most holes of a row) is under ``SMALL_SOLVE`` (each group's solve
-    has a fixed cost), and in chunks of bounded memory.
+    the precision matrix, in the groups of :class:`_Holes` (``Z`` may be
+    one, built once for the many E steps on the same rows).
     """
-    Z = torch.as_tensor(Z, dtype=torch.float64)
-    n, d = Z.shape
-    holes = torch.isnan(Z)
-    counts = holes.sum(1)
+    plan = Z if isinstance(Z, _Holes) else _Holes(Z)
+    d, width = plan.d, plan.width
     mean = torch.as_tensor(mean, dtype=torch.float64)
-    # the extended space: a dummy column d, unit precision, no coupling
-    prec = torch.eye(d + 1, dtype=torch.float64)
-    prec[:d, :d] = torch.linalg.inv(torch.as_tensor(cov, dtype=torch.float64))
-    out = torch.zeros(n, d + 1, dtype=torch.float64)
-    out[:, :d] = torch.where(holes, mean, Z)
-    centred_prec = torch.zeros(n, d + 1, dtype=torch.float64)
-    centred_prec[:, :d] = (out[:, :d] - mean) @ prec[:d, :d]  # holes at the mean
+    filled = torch.where(plan.holes, mean, plan.Z)  # holes at the mean
     cov_sum = None
     if row_weight is not None:
-        cov_sum = torch.zeros(d + 1, d + 1, dtype=torch.float64)
+        cov_sum = torch.zeros(width * width, dtype=torch.float64)
         row_weight = torch.as_tensor(row_weight, dtype=torch.float64)
-    # holes first (a stable sort), then the dummy column
-    order = torch.argsort((~holes).to(torch.int8), dim=1, stable=True)
-    with_holes = counts[counts > 0].numpy()
-    if with_holes.size == 0:
-        return out[:, :d].numpy(), None if cov_sum is None else cov_sum[:d, :d].numpy()
-    top = int(with_holes.max())
-    if with_holes.size * top**3 <= SMALL_SOLVE:  # padding costs less than groups
-        sizes = np.array([top])
-    else:
-        sizes = np.unique(
-            np.quantile(with_holes, [0.25, 0.5, 0.75, 1], method="higher")
-        )
-    eye = torch.eye(int(sizes[-1]), dtype=torch.float64)
-    low = 0
-    for size in sizes.tolist():
-        group = torch.nonzero((counts > low) & (counts <= size)).flatten()
-        low = size
-        chunk = max(1, 2**22 // size**2)
-        for start in range(0, group.numel(), chunk):
-            rows = group[start : start + chunk]
-            idx = order[rows, :size]
-            pad = torch.arange(size)[None, :] >= counts[rows, None]
-            idx = torch.where(pad, d, idx)
-            block = prec[idx[:, :, None], idx[:, None, :]]
-            # the padding: an identity block (the dummy column repeats)
-            block = torch.where(
-                pad[:, :, None] | pad[:, None, :], eye[:size, :size], block
-            )
-            chol = torch.linalg.cholesky(block)
-            shift = -torch.gather(centred_prec[rows], 1, idx)
-            delta = torch.cholesky_solve(shift[..., None], chol)
-            if generator is not None:  # + L^-T eps has covariance (L L^T)^-1
-                eps = torch.randn(delta.shape, generator=generator, dtype=torch.float64)
-                delta = delta + torch.linalg.solve_triangular(chol.mT, eps, upper=True)
-            out[rows[:, None].expand(-1, size), idx] += delta[..., 0]
-            if cov_sum is not None:
-                block = torch.cholesky_inverse(chol) * row_weight[rows, None, None]
-                at = (
-                    idx[:, :, None].expand(-1, size, size),
-                    idx[:, None, :].expand(-1, size, size),
-                )
-                cov_sum.index_put_(at, block, accumulate=True)
+    if not plan.chunks:
+        return filled.numpy(), None if cov_sum is None else np.zeros((d, d))
+    # the extended space: dummy columns of unit precision, no coupling
+    prec = torch.eye(width, dtype=torch.float64)
+    prec[:d, :d] = torch.linalg.inv(torch.as_tensor(cov, dtype=torch.float64))
+    flat_prec = prec.reshape(-1)
+    out = torch.zeros(filled.shape[0], width, dtype=torch.float64)
+    out[:, :d] = filled
+    centred_prec = torch.zeros(filled.shape[0], width, dtype=torch.float64)
+    centred_prec[:, :d] = (filled - mean) @ prec[:d, :d]
+    flat_out = out.view(-1)
+    for rows, idx, size in plan.chunks:
+        flat = (idx[:, :, None] * width + idx[:, None, :]).reshape(-1)
+        chol = torch.linalg.cholesky(flat_prec[flat].reshape(-1, size, size))
+        shift = -torch.gather(centred_prec[rows], 1, idx)
+        delta = torch.cholesky_solve(shift[..., None], chol)
+        if generator is not None:  # + L^-T eps has covariance (L L^T)^-1
+            eps = torch.randn(delta.shape, generator=generator, dtype=torch.float64)
+            delta = delta + torch.linalg.solve_triangular(chol.mT, eps, upper=True)
+        flat_out.index_add_(0, (rows[:, None] * width + idx).reshape(-1),
+                            delta.reshape(-1))  # fmt: skip
+        if cov_sum is not None:
+            block = torch.cholesky_inverse(chol) * row_weight[rows, None, None]
+            cov_sum.index_add_(0, flat, block.reshape(-1))
     out = out[:, :d].numpy()
-    return out, None if cov_sum is None else cov_sum[:d, :d].numpy()
+    if cov_sum is None:
+        return out, None
+    return out, cov_sum.reshape(width, width)[:d, :d].numpy()
 
 
 def _m_step(
@@ -1108,7 +1130,7 @@ def _observed_variance(Z: np.ndarray, row_weight: np.ndarray) -> float:
 
 
 def _gaussian_em(
-    Z: np.ndarray,
+    Z: np.ndarray | _Holes,
     ridge: float,
     mean: np.ndarray,
     cov: np.ndarray,
@@ -1135,10 +1157,12 @@ def _gaussian_em(
     check on held-out entries of those rows costs nothing) and ends EM at
     that fit when it returns True. ``e_step``: the E step at ``mean, cov``,
     if known. Returns the mean, the covariance and the E step at them (None
-    where not computed), which a next call may start from.
+    where not computed), which a next call may start from. ``Z`` may be a
+    :class:`_Holes` of the rows (built once for several calls).
     """
-    d = Z.shape[1]
-    scale = _observed_variance(Z, row_weight)
+    Z = Z if isinstance(Z, _Holes) else _Holes(Z)
+    d = Z.d
+    scale = _observed_variance(Z.array, row_weight)
     steps, converged = 0, False
     while True:
         if e_step is None and (check is not None or not converged):

@@ -211,6 +211,27 @@ def test_conditional_fill_and_covariances_follow_the_gaussian_formulas():
     np.testing.assert_allclose(np.cov(draws.T), cov, atol=0.2)
 
 
+def test_a_plan_of_the_holes_serves_every_e_step(monkeypatch):
+    from skvae.impute import _conditional, _Holes
+
+    holes, _, mean, cov = _gaussian_rows(n=200, d=6, rate=0.5)
+    weight = np.full(200, 1 / 200)
+    for small in (skvae.impute.SMALL_SOLVE, 0):  # one padded group, or four
+        monkeypatch.setattr(skvae.impute, "SMALL_SOLVE", small)
+        plan = _Holes(holes)
+        for m, c in ((mean, cov), (mean + 0.5, 2 * cov + np.eye(6))):
+            fresh = _conditional(holes, m, c, row_weight=weight)
+            again = _conditional(plan, m, c, row_weight=weight)
+            np.testing.assert_array_equal(fresh[0], again[0])
+            np.testing.assert_array_equal(fresh[1], again[1])
+            draws = [
+                _conditional(z, m, c, generator=torch.Generator().manual_seed(1))[0]
+                for z in (holes, plan)
+            ]
+            np.testing.assert_array_equal(*draws)
+    np.testing.assert_array_equal(plan.array, holes)  # the rows are not changed
+
+
 def test_em_recovers_the_gaussian_of_rows_with_holes():
     from skvae.impute import _gaussian_em
 
