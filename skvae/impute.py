@@ -54,6 +54,8 @@ NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
 NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
 # columns would pass this (but at least 20 per neighbour)
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
+REFINE_Z = 3.0  # ... made only where the VAE's or the neighbours' blend gain
+# is this many standard errors (where the Gaussian model covers every column)
 CUT = 0.5  # factor of each cut
 BATCH = 128  # the largest batch
 WIDTH = 8  # hidden units per feature
@@ -123,7 +125,13 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     adds nothing to the Gaussian's either by the same test (its ``n * G``
     is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
     a VAE that learns a nonlinear table needs the longer trial to show its
-    gain. A model passed as ``estimator`` (this
+    gain. With that model, the first plateau's refinement (the halved
+    learning rate) is made only where something is left to learn: where
+    neither the VAE's best fill (its ``n * G``: ``"refine_z2"`` in
+    ``history_``) nor the neighbours' adds three standard errors to the
+    Gaussian's (``n * G < 9`` for both), that plateau ends training, as the
+    table shows no structure that the Gaussian misses. A
+    model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry,
     and fills the holes alone.
 
@@ -784,8 +792,10 @@ class _HeldOutStop(Callback):
     held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). Where
     a nearest-neighbour fill does not pass that test either
     (:meth:`neighbour_gain`, decided before training), the trial comes after
-    ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps). The
-    best weights are kept.
+    ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps).
+    With ``versus`` set, a plateau also ends training, without the cut,
+    where neither the VAE's gain (:meth:`gain_z2`) nor the neighbours'
+    reaches ``REFINE_Z`` standard errors. The best weights are kept.
     """
 
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
@@ -957,6 +967,14 @@ class _HeldOutStop(Callback):
         if self.cuts >= N_CUTS:
             trainer.should_stop = True
             return
+        if self.versus is not None and self.best_fill is not None:
+            # refine only where something is left to learn: the VAE or the
+            # neighbours add to the Gaussian
+            z2 = self.gain_z2()
+            kwargs["record"]["refine_z2"] = z2
+            if max(z2, self.neighbour_z2) < REFINE_Z**2:
+                trainer.should_stop = True
+                return
         # a plateau: back to the best weights, with a smaller step
         self.cuts, self.since, self.checks = self.cuts + 1, self.steps, 0
         trainer.module.load_state_dict(self.best_state)

@@ -54,6 +54,29 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
     assert errors[-1] > min(errors)
 
 
+def test_a_plateau_ends_training_where_the_vae_adds_little(monkeypatch):
+    # a short patience and no trial, so that plateaus come soon
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "MIN_STEPS", 1000)  # no budget ends it
+    holes = _low_rank_holes(n=60)
+    fits = {}
+    for z in (1e9, 0.0):  # every gain is small / none is
+        monkeypatch.setattr(skvae.impute, "REFINE_Z", z)
+        vae = VAEImputer(random_state=0).fit(holes).estimator_
+        fits[z] = vae
+    small = fits[1e9].history_
+    gains = [r["refine_z2"] for r in small if "refine_z2" in r]
+    assert len(gains) == 1  # the first plateau ends it
+    assert "refine_z2" in small[-1]
+    # refined: the plateau halves the learning rate and training goes on
+    assert fits[0.0].n_iter_ > fits[1e9].n_iter_
+    # a passed model is never blended, so never weighed: no such check
+    vae = VAEImputer(VAE(max_iter=3, random_state=0)).fit(holes).estimator_
+    assert not any("refine_z2" in r for r in vae.history_)
+
+
 def test_small_tables_check_every_few_steps_and_stop_at_a_budget(monkeypatch):
     # no plateau ever ends this fit: only the budget of steps does (the VAE's
     # trial against the Gaussian, which would end it earlier on this linear
