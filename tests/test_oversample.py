@@ -469,3 +469,21 @@ def test_cap_along_gives_the_class_spread_along_the_direction():
     torch.testing.assert_close(capped[:, 1:], move[:, 1:])  # the rest is kept
     small = 0.1 * move  # already within the class's spread: unchanged
     torch.testing.assert_close(_cap_along(own, base, small, 1.0, w), small)
+
+
+def test_benchmark_scores_give_the_recall_of_each_class():
+    """bench_oversample.score: sensitivity and specificity (behind ``--rates``)
+    are the recalls of the rare and of the common class on the test rows."""
+    module = load_benchmark("bench_oversample")
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-1, 1, (60, 2)), rng.normal(1, 1, (20, 2))]
+    y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    out = module.score(X, y, X, y, seed=0)
+    clf = LogisticRegression(max_iter=1000).fit(X, y)
+    pred = clf.predict(X)
+    bacc, _, sens, spec = out["logistic"]
+    assert sens == pytest.approx(np.mean(pred[y == 1] == 1))
+    assert spec == pytest.approx(np.mean(pred[y == 0] == 0))
+    assert 0 < sens < 1  # errors on both classes: the two recalls differ
+    assert spec < 1
+    assert bacc == pytest.approx((sens + spec) / 2)
