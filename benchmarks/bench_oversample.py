@@ -42,6 +42,10 @@ that a class-weighted logistic regression fitted on the real training rows
 land across the linear boundary the real rows draw (SMOTE's segments between
 two rows of the class rarely do; a move may).
 
+``--rates`` also prints, per classifier, task and sampler, the mean recall of
+the rare class (sensitivity) and of the common class (specificity) on the 30%:
+which of the two a sampler trades when its balanced accuracy moves.
+
 Target (issue #25): the best mean balanced accuracy over the tasks for at
 least one of the two classifiers, and never below SMOTE by more than one
 standard error on any task.
@@ -170,13 +174,19 @@ def split(make, seed):
 
 
 def score(X_res, y_res, X_te, y_te, seed):
-    """{classifier: (balanced accuracy, average precision)} on the 30%."""
+    """Per classifier, the four scores on the 30%.
+
+    Balanced accuracy, average precision, sensitivity, specificity.
+    """
     out = {}
     for c_name, clf in classifiers(seed).items():
         clf.fit(X_res, y_res)
+        pred = clf.predict(X_te)
         out[c_name] = (
-            balanced_accuracy_score(y_te, clf.predict(X_te)),
+            balanced_accuracy_score(y_te, pred),
             average_precision_score(y_te, clf.predict_proba(X_te)[:, 1]),
+            float(np.mean(pred[y_te == 1] == 1)),
+            float(np.mean(pred[y_te == 0] == 0)),
         )
     return out
 
@@ -189,7 +199,8 @@ def crossing(reference, X_new, y_new):
 
 
 def run(task_names, n_seeds, vae_params, first_seed=0):
-    rows = []  # (task, sampler, clf, seed, bacc, ap, seconds, crossing)
+    # (task, sampler, clf, seed, bacc, ap, seconds, crossing, sens., spec.)
+    rows = []
     all_tasks = tasks()
     for task in task_names:
         for seed in range(first_seed, first_seed + n_seeds):
@@ -207,16 +218,17 @@ def run(task_names, n_seeds, vae_params, first_seed=0):
                     )
                 except (ValueError, RuntimeError) as exc:  # ADASYN may refuse
                     print(f"  {task} {s_name} seed {seed}: {exc}")
+                    failed = (np.nan, np.nan, 0, np.nan, np.nan, np.nan)
                     for c_name in classifiers(seed):
-                        rows.append(
-                            (task, s_name, c_name, seed, np.nan, np.nan, 0, np.nan)
-                        )
+                        rows.append((task, s_name, c_name, seed, *failed))
                     continue
                 sec = time.perf_counter() - t0
                 # imbalanced-learn's samplers and ours append the new rows
                 cross = crossing(reference, X_res[len(X_tr) :], y_res[len(y_tr) :])
-                for c_name, (b, a) in score(X_res, y_res, X_te, y_te, seed).items():
-                    rows.append((task, s_name, c_name, seed, b, a, sec, cross))
+                for c_name, (b, a, tp, tn) in score(
+                    X_res, y_res, X_te, y_te, seed
+                ).items():
+                    rows.append((task, s_name, c_name, seed, b, a, sec, cross, tp, tn))
         print(f"done {task}", flush=True)
     return rows
 
@@ -273,6 +285,26 @@ def report_crossing(rows):
             m, se = _mean_se(_scores(rows, t, s, c_name, 7))
             cells.append(f"{m:.3f}±{se:.3f}")
         print(t.ljust(width) + "".join(c.rjust(20) for c in cells))
+
+
+def report_rates(rows):
+    """Per classifier, task and sampler: mean sensitivity / specificity."""
+    task_names = list(dict.fromkeys(r[0] for r in rows))
+    s_names = list(dict.fromkeys(r[1] for r in rows))
+    width = max(len(t) for t in task_names) + 2
+    for c_name in dict.fromkeys(r[2] for r in rows):
+        print(
+            f"\n### {c_name}: recall of the rare class / of the common class "
+            "(sensitivity / specificity), mean over the seeds\n"
+        )
+        print("task".ljust(width) + "".join(s.rjust(20) for s in s_names))
+        for t in task_names:
+            cells = []
+            for s in s_names:
+                tp = _mean_se(_scores(rows, t, s, c_name, 8))[0]
+                tn = _mean_se(_scores(rows, t, s, c_name, 9))[0]
+                cells.append(f"{tp:.3f} / {tn:.3f}")
+            print(t.ljust(width) + "".join(c.rjust(20) for c in cells))
 
 
 def report(rows, ours="VAEOverSampler"):
@@ -353,6 +385,12 @@ def main():
         metavar="NAME=VALUE",
         help="VAEOverSampler parameters, e.g. --set step=0.5",
     )
+    parser.add_argument(
+        "--rates",
+        action="store_true",
+        help="also print the recall of the rare and of the common class "
+        "(sensitivity / specificity) per classifier, task and sampler",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     vae_params = {}
@@ -368,6 +406,8 @@ def main():
     report(rows)
     if args.crossing:
         report_crossing(rows)
+    if args.rates:
+        report_rates(rows)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,51 @@ def _away_from(others: np.ndarray, base, move):
     return move - along.clamp_min(0.0) * toward
 
 
+def _discriminant(own: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Unit normal of the linear boundary between ``own`` and ``others``.
+
+    The weights of a logistic regression of ``own`` against ``others``,
+    the two classes weighted equally (as a classifier fitted on resampled
+    rows weighs them), scaled to length 1.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.concatenate([own, others])
+    y = np.r_[np.ones(len(own)), np.zeros(len(others))]
+    with warnings.catch_warnings():
+        # a direction, not a classifier: an unfinished fit still gives one
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(max_iter=1000, class_weight="balanced").fit(X, y)
+    w = clf.coef_[0].astype(own.dtype)
+    return w / max(float(np.linalg.norm(w)), 1e-12)
+
+
+def _cap_along(own, base, move, step: float, w):
+    """``move`` with its part along ``w`` shrunk to the class's spread there.
+
+    The new rows ``base + step * move``, seen along the unit vector ``w``,
+    spread no more than the real rows ``own`` do (variance of the
+    projections): where base points and steps together spread more, the
+    part of each move along ``w`` is scaled by the factor that brings the
+    variance back to the real rows' (``base`` and ``move`` taken as
+    independent); the rest of each move is kept.
+    """
+    import torch
+
+    w = torch.as_tensor(w, device=move.device, dtype=move.dtype)
+    along = move @ w
+    target = float((own @ w).var())
+    room = max(target - float((base @ w).var()), 0.0)
+    spread = float((step * along).var())
+    if spread <= room:
+        return move
+    factor = np.sqrt(room / spread)
+    return move - (1.0 - factor) * along[:, None] * w
+
+
 def resolve_sampling_strategy(sampling_strategy, y) -> dict:
     """The number of rows to generate per class, as imbalanced-learn reads it.
 
@@ -275,7 +320,11 @@ class VAEOverSampler(BaseEstimator):
     between real rows, and decoded rows alone lose the detail the decoder
     does not reproduce. ``step="auto"`` sizes the move per class so that
     the new rows spread as much as the real rows of the class do
-    (interpolation shrinks the spread; the move gives it back). With
+    (interpolation shrinks the spread; the move gives it back), and no more
+    than they do across the linear boundary between the class and the
+    others: the model's noise is learnt on every class, and a class spread
+    wider there than its real rows moves a classifier's boundary into the
+    other classes. With
     ``avoid_others=True``, the part of a move that points toward the nearest
     row of another class is dropped. With ``keep_class=True``, where the
     model says a move takes the row to another class, the row stays at its
@@ -316,8 +365,13 @@ class VAEOverSampler(BaseEstimator):
         ``base + step * (x' - m)`` (less the part ``avoid_others`` takes
         out). "auto" chooses it per class so that the moves, as drawn, give
         the new rows the spread of the class's real rows (at most 1.5; 1.5
-        for a class of one row); 0 gives SMOTE's rows (or copies of real
-        rows with ``k_neighbors=0``).
+        for a class of one row); it then shrinks the part of each move along
+        the normal of the boundary that a logistic regression (classes
+        weighted equally) draws between the class's real rows and the
+        others', where the new rows would spread more than the real ones
+        along it (the rest of each move is kept). A number is used as
+        given, moves as drawn; 0 gives SMOTE's rows (or copies of real rows
+        with ``k_neighbors=0``).
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
@@ -619,7 +673,10 @@ class VAEOverSampler(BaseEstimator):
             u = torch.rand((n, 1), generator=gen, device=device, dtype=x.dtype)
             base = x + u * (other - x)
         if self.step == "auto":
-            step = self._auto_step(torch.as_tensor(own, device=device), base, move)
+            own_t = torch.as_tensor(own, device=device)
+            step = self._auto_step(own_t, base, move)
+            if len(own) > 1 and len(others):
+                move = _cap_along(own_t, base, move, step, _discriminant(own, others))
         else:
             step = float(self.step)
         self.step_[label] = step

@@ -424,3 +424,66 @@ def test_benchmark_crossing_counts_new_rows_past_the_boundary():
     assert module.crossing(reference, new, np.ones(4, int)) == 0.25
     assert module.crossing(reference, new, np.zeros(4, int)) == 0.75
     assert np.isnan(module.crossing(reference, new[:0], np.ones(0, int)))
+
+
+def test_auto_step_spreads_no_more_than_the_class_across_the_boundary(wine3):
+    """step="auto" shrinks the part of the moves along the normal of the
+    linear boundary between the class and the others, toward the real rows'
+    spread there (the rest of each move is kept); a fixed step keeps the
+    moves as drawn."""
+    from skvae.oversample import _discriminant
+
+    X, y = wine3
+
+    def new_rows(**params):
+        model = _tiny_cvae(max_iter=5)
+        sampler = VAEOverSampler(estimator=model, random_state=0, **params)
+        X_res, y_res = sampler.fit_resample(X, y)
+        new = X_res[len(X) :][y_res[len(X) :] == 2]
+        return sampler, (new - sampler.mean_) / sampler.scale_
+
+    sampler, auto = new_rows()
+    own = ((X[y == 2] - sampler.mean_) / sampler.scale_).astype(np.float32)
+    others = ((X[y != 2] - sampler.mean_) / sampler.scale_).astype(np.float32)
+    w = _discriminant(own, others)
+    _, fixed = new_rows(step=sampler.step_[2])  # same draws, moves as drawn
+    assert (fixed @ w).var() > 1.5 * (own @ w).var()  # the moves spread there
+    assert (auto @ w).var() < 1.4 * (own @ w).var()  # less so with "auto"
+    diff = fixed - auto  # the moves differ only along w
+    np.testing.assert_allclose(diff - np.outer(diff @ w, w), 0, atol=1e-4)
+
+
+def test_cap_along_gives_the_class_spread_along_the_direction():
+    import torch
+
+    from skvae.oversample import _cap_along
+
+    gen = torch.Generator().manual_seed(0)
+    w = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    own = torch.randn((400, 3), generator=gen)  # variance 1 along w
+    base = 0.5 * torch.randn((4000, 3), generator=gen)  # variance 0.25
+    move = 2.0 * torch.randn((4000, 3), generator=gen)
+    capped = _cap_along(own, base, move, 1.0, w)
+    new = base + capped
+    assert float(new[:, 0].var()) == pytest.approx(float(own[:, 0].var()), rel=0.05)
+    torch.testing.assert_close(capped[:, 1:], move[:, 1:])  # the rest is kept
+    small = 0.1 * move  # already within the class's spread: unchanged
+    torch.testing.assert_close(_cap_along(own, base, small, 1.0, w), small)
+
+
+def test_benchmark_scores_give_the_recall_of_each_class():
+    """bench_oversample.score: sensitivity and specificity (behind ``--rates``)
+    are the recalls of the rare and of the common class on the test rows."""
+    module = load_benchmark("bench_oversample")
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-1, 1, (60, 2)), rng.normal(1, 1, (20, 2))]
+    y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    out = module.score(X, y, X, y, seed=0)
+    clf = LogisticRegression(max_iter=1000).fit(X, y)
+    pred = clf.predict(X)
+    bacc, _, sens, spec = out["logistic"]
+    assert sens == pytest.approx(np.mean(pred[y == 1] == 1))
+    assert spec == pytest.approx(np.mean(pred[y == 0] == 0))
+    assert 0 < sens < 1  # errors on both classes: the two recalls differ
+    assert spec < 1
+    assert bacc == pytest.approx((sens + spec) / 2)
