@@ -126,9 +126,10 @@ def _cap_along(own, base, move, step: float, w):
 
     w = torch.as_tensor(w, device=move.device, dtype=move.dtype)
     along = move @ w
-    target = float((own @ w).var())
-    room = max(target - float((base @ w).var()), 0.0)
-    spread = float((step * along).var())
+    # population variances, as in ``_auto_step``: one new row has none
+    target = float((own @ w).var(correction=0))
+    room = max(target - float((base @ w).var(correction=0)), 0.0)
+    spread = float((step * along).var(correction=0))
     if spread <= room:
         return move
     factor = np.sqrt(room / spread)
@@ -402,7 +403,11 @@ class VAEOverSampler(BaseEstimator):
         The number of rows generated per class, from the last fit.
     step_ : dict
         The step used per class by the last ``fit_resample``
-        (``latent="posterior"``; empty with ``latent="prior"``).
+        (``latent="posterior"``; empty with ``latent="prior"``). With
+        ``step="auto"`` the part of each move along the boundary's normal is
+        shrunk too, which this step does not show: passing it as ``step``
+        gives the moves as drawn. With three classes or more the boundary is
+        the class's against all the others pooled, a single direction.
     n_moves_dropped_ : dict
         Per class, how many new rows of the last ``fit_resample`` are base
         points because ``keep_class`` dropped their move (empty when

@@ -1,9 +1,12 @@
 """VAEOverSampler: counts, labels, pipelines, errors, inputs and determinism."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import load_benchmark
 from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -487,3 +490,25 @@ def test_benchmark_scores_give_the_recall_of_each_class():
     assert 0 < sens < 1  # errors on both classes: the two recalls differ
     assert spec < 1
     assert bacc == pytest.approx((sens + spec) / 2)
+
+
+def test_one_new_row_of_a_class_is_finite(wine3):
+    """A class that gets a single new row: its spread along the boundary is
+    a population variance (zero), not a sample one (undefined), so the row
+    is a real row moved, never NaN, and no warning is raised."""
+    X, y = wine3
+    counts = np.bincount(y)
+    label = int(np.argmin(counts))
+    sampler = VAEOverSampler(
+        estimator=_tiny_cvae(max_iter=5),
+        sampling_strategy={label: int(counts[label]) + 1},
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X_res, y_res = sampler.fit_resample(X, y)
+    # the tiny model's ConvergenceWarning aside, none
+    assert not [w for w in caught if w.category is not ConvergenceWarning]
+    assert X_res.shape == (len(X) + 1, X.shape[1])
+    assert y_res[-1] == label
+    assert np.isfinite(X_res).all()
