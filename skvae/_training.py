@@ -14,7 +14,6 @@ import logging
 import math
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -817,7 +816,7 @@ class _Snapshot:
     The copies are kept from one epoch to the next and overwritten in place
     (one ``_foreach_copy_``) while the tensors keep their shapes, so that
     taking a restore point every epoch allocates nothing.
-    :meth:`restorable` hands the optimiser fresh copies: its
+    :meth:`restorable` hands out fresh copies: an optimiser's
     ``load_state_dict`` keeps the tensors it is given, which must not be the
     buffers that the next epoch overwrites.
     """
@@ -826,7 +825,6 @@ class _Snapshot:
         self.buffers: list[torch.Tensor] = []
         self.layout: list[tuple[Any, ...]] = []
         self.names: list[str] = []
-        self.metadata: Any = None
         self.tree: Any = None
 
     def take(self, module: nn.Module, optimizer: Any) -> _Snapshot:
@@ -835,7 +833,6 @@ class _Snapshot:
         leaves = list(weights.values())
         self.tree = _hollow(optimizer.state_dict(), leaves)
         self.names = list(weights)
-        self.metadata = getattr(weights, "_metadata", None)
         layout = _layout(leaves)
         with torch.no_grad():
             if layout == self.layout:
@@ -848,12 +845,10 @@ class _Snapshot:
 
     def restorable(self) -> tuple[Any, Any]:
         """The (weights, optimiser state) of :func:`_restore`, safe to load."""
+        copies = [t.clone() for t in self.buffers]
         n = len(self.names)
-        weights = OrderedDict(zip(self.names, self.buffers[:n], strict=True))
-        if self.metadata is not None:
-            weights._metadata = self.metadata  # type: ignore[attr-defined]
-        copies = iter([t.clone() for t in self.buffers[n:]])
-        return weights, _fill(self.tree, copies)
+        weights = dict(zip(self.names, copies[:n], strict=True))
+        return weights, _fill(self.tree, iter(copies[n:]))
 
 
 class _MaxAbs:
