@@ -109,3 +109,46 @@ def test_a_restore_fails_on_the_first_epoch_of_a_fit_too():
         with pytest.raises(NonFiniteLossError, match="epoch 3"):
             trainer.fit([x, y], None, history=history, max_epochs=2, **settings)
         _assert_state(trainer, poison.saved[2])
+
+
+class Interrupt(Poison):
+    """Ctrl-C in the middle of epoch ``bad``, the weights poisoned or not."""
+
+    def __init__(self, poison: bool) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def on_batch_end(self, trainer, **kwargs):
+        if self.epoch == self.bad:
+            if self.poison:
+                super().on_batch_end(trainer, **kwargs)
+            else:
+                self.reached = copy.deepcopy(trainer.module.state_dict())
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("poison", [True, False])
+def test_an_interrupt_restores_only_non_finite_weights(poison):
+    torch.manual_seed(2)
+    module = Regression()
+    ctrl_c = Interrupt(poison)
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[ctrl_c],
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    history: list = []
+    ctrl_c.bad = 2
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="interr"):
+        trainer.fit(
+            [x, y], None, history=history, max_epochs=5, n_iter_no_change=99, tol=0
+        )
+    assert len(history) == 2
+    assert trainer.result.interrupted
+    if poison:  # back to the end of the last epoch
+        _assert_state(trainer, ctrl_c.saved[2])
+    else:  # the weights reached mid-epoch
+        for key, value in trainer.module.state_dict().items():
+            torch.testing.assert_close(value, ctrl_c.reached[key], rtol=0, atol=0)
