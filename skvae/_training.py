@@ -30,6 +30,14 @@ from skvae.nn.base import StepContext
 logger = logging.getLogger("skvae")
 logger.addHandler(logging.NullHandler())
 
+_TRAIN = nn.Module.train
+
+
+def _overrides(callback: Any, hook: str) -> bool:
+    """Whether ``callback`` does something at ``hook`` (not Callback's no-op)."""
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
 #: The phase of a fit each pair of training streams trains (``Trainer.phase``).
 _PHASES = {Stream.TRAIN: "train", Stream.PRETRAIN: "pretrain", Stream.PRIOR: "prior"}
 
@@ -391,6 +399,8 @@ class Trainer:
             for t in (*module.parameters(), *module.buffers())
             if t.is_floating_point() and t.numel() > 0
         ]
+        self._max_abs = _MaxAbs()
+        self._snapshot = _Snapshot()  # the restore point, reused every epoch
         self.result = TrainResult()
         self.summarize = summarize or _scalar_means
         # Gradients are clipped per optimiser, so that one objective's large
@@ -432,7 +442,16 @@ class Trainer:
         perm = torch.randperm(n_samples, generator=gen, device=device)
         n_batches = max(1, math.ceil(n_samples / self.batch_size))
         sums = _Sums()
-        self.module.train()
+        # Module.train() sets a flag on every submodule: skip it when they are
+        # all set already and none overrides it (a no-op then).
+        if not all(
+            m.training and type(m).train is _TRAIN for m in self.module.modules()
+        ):
+            self.module.train()
+        # an autocast context that only disables autocast is a no-op unless
+        # autocast is on around the fit
+        cast = self.autocast is not None or torch.is_autocast_enabled(device.type)
+        listeners = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
         beta = self.kl.beta
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
@@ -461,11 +480,14 @@ class Trainer:
                 rows=rows,
                 global_batch=n_global,
             )
-            with torch.autocast(
-                device.type,
-                dtype=self.autocast or torch.bfloat16,
-                enabled=self.autocast is not None,
-            ):
+            if cast:
+                with torch.autocast(
+                    device.type,
+                    dtype=self.autocast or torch.bfloat16,
+                    enabled=self.autocast is not None,
+                ):
+                    terms = self._step_module(*batch, ctx=ctx)
+            else:
                 terms = self._step_module(*batch, ctx=ctx)
             self.optimizer.zero_grad(set_to_none=True)
             objective = _batch_mean(terms.loss, w, w_mean)
@@ -479,7 +501,8 @@ class Trainer:
                     nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
             self.optimizer.step()
             sums.add(terms, weight=w)
-            self.notify("on_batch_end", batch=b, terms=terms)
+            for callback in listeners:
+                callback.on_batch_end(self, batch=b, terms=terms)
         sums.all_reduce()
         return sums.as_dict(), beta
 
@@ -529,17 +552,16 @@ class Trainer:
     def _finite(self, losses: list[torch.Tensor]) -> tuple[bool, bool]:
         """Whether ``losses`` are finite, and whether the module's weights are.
 
-        One reduction per kind and one read from the device: the largest
-        magnitude of each weight tensor, ``inf`` or ``nan`` when an entry is
-        not finite (unlike a sum of squares, it cannot overflow).
+        One read from the device: the weights are checked by their largest
+        magnitude, one reduction per dtype (see :class:`_MaxAbs`).
         """
-        values = [v.detach().reshape(()).float() for v in losses]
+        values = [v.detach().reshape(()) for v in losses]
         if self._weights:
-            values += [n.float() for n in torch._foreach_norm(self._weights, math.inf)]
+            values += self._max_abs(self._weights)
         if not values:
             return True, True
         device = values[0].device
-        flags = torch.isfinite(torch.stack([v.to(device) for v in values])).tolist()
+        flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
         return all(flags[: len(losses)]), all(flags[len(losses) :])
 
     def run_epoch(
@@ -556,18 +578,18 @@ class Trainer:
         """
         self.notify("on_epoch_begin", epoch=epoch)
         start = time.perf_counter()
-        snapshot = _snapshot(self.module, self.optimizer)
+        snapshot = self._snapshot.take(self.module, self.optimizer)
         try:
             sums, beta = self.train_epoch(train, epoch, weights[0])
         except KeyboardInterrupt:
             # an interrupt keeps the weights it finds, if they are finite
             if not all(self._finite([])):
-                _restore(self.module, self.optimizer, snapshot)
+                _restore(self.module, self.optimizer, snapshot.restorable())
             raise
         means = {k: v / _total(train, weights[0]) for k, v in sums.items()}
         loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
         if not (loss_finite and weights_finite):
-            _restore(self.module, self.optimizer, snapshot)
+            _restore(self.module, self.optimizer, snapshot.restorable())
             what = "training loss" if not loss_finite else "weights"
             raise NonFiniteLossError(
                 f"The {what} became non-finite at epoch {epoch + 1}; "
@@ -692,12 +714,12 @@ class _Sums:
     def add(
         self, terms: Any, scale: float = 1.0, weight: torch.Tensor | None = None
     ) -> None:
-        fields = terms._asdict()
         if self.total is None:
-            self.layout = [(name, value.shape[1:]) for name, value in fields.items()]
-        rows = torch.cat(
-            [v.detach().reshape(v.shape[0], -1) for v in fields.values()], dim=1
-        )
+            self.layout = [
+                (name, v.shape[1:])
+                for name, v in zip(terms._fields, terms, strict=True)
+            ]
+        rows = torch.cat([v.detach().reshape(v.shape[0], -1) for v in terms], dim=1)
         if weight is not None:
             rows = rows * weight.to(rows.dtype)[:, None]
         flat = rows.sum(0)
@@ -757,10 +779,110 @@ def _scalar_means(means: dict[str, torch.Tensor]) -> dict[str, Any]:
     return {k: float(v) for k, v in means.items() if v.ndim == 0 and k != "loss"}
 
 
-def _snapshot(module: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[Any, Any]:
-    """Copies of the weights and optimiser state (tensors cloned, no deepcopy)."""
-    weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
-    return weights, _clone_tree(optimizer.state_dict())
+#: Where a tensor was in a hollowed tree (:func:`_hollow`).
+_LEAF = object()
+
+
+def _hollow(obj: Any, leaves: list[torch.Tensor]) -> Any:
+    """``obj`` with its tensors appended to ``leaves`` and replaced by ``_LEAF``."""
+    if isinstance(obj, torch.Tensor):
+        leaves.append(obj)
+        return _LEAF
+    if isinstance(obj, dict):
+        return {k: _hollow(v, leaves) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_hollow(v, leaves) for v in obj]
+    return obj
+
+
+def _fill(obj: Any, leaves: Any) -> Any:
+    """The inverse of :func:`_hollow`: ``_LEAF`` replaced by the next of ``leaves``."""
+    if obj is _LEAF:
+        return next(leaves)
+    if isinstance(obj, dict):
+        return {k: _fill(v, leaves) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_fill(v, leaves) for v in obj]
+    return obj
+
+
+def _layout(tensors: Sequence[torch.Tensor]) -> list[tuple[Any, ...]]:
+    return [(t.shape, t.dtype, t.device) for t in tensors]
+
+
+class _Snapshot:
+    """Copies of the weights and optimiser state: an epoch's restore point.
+
+    The copies are kept from one epoch to the next and overwritten in place
+    (one ``_foreach_copy_``) while the tensors keep their shapes, so that
+    taking a restore point every epoch allocates nothing.
+    :meth:`restorable` hands out fresh copies: an optimiser's
+    ``load_state_dict`` keeps the tensors it is given, which must not be the
+    buffers that the next epoch overwrites.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: list[torch.Tensor] = []
+        self.layout: list[tuple[Any, ...]] = []
+        self.names: list[str] = []
+        self.tree: Any = None
+
+    def take(self, module: nn.Module, optimizer: Any) -> _Snapshot:
+        """Copy the weights and optimiser state of now; return ``self``."""
+        weights = module.state_dict(keep_vars=True)
+        leaves = list(weights.values())
+        self.tree = _hollow(optimizer.state_dict(), leaves)
+        self.names = list(weights)
+        layout = _layout(leaves)
+        with torch.no_grad():
+            if layout == self.layout:
+                if leaves:
+                    torch._foreach_copy_(self.buffers, leaves)
+            else:
+                self.buffers = [t.detach().clone() for t in leaves]
+                self.layout = layout
+        return self
+
+    def restorable(self) -> tuple[Any, Any]:
+        """The (weights, optimiser state) of :func:`_restore`, safe to load."""
+        copies = [t.clone() for t in self.buffers]
+        n = len(self.names)
+        weights = dict(zip(self.names, copies[:n], strict=True))
+        return weights, _fill(self.tree, iter(copies[n:]))
+
+
+class _MaxAbs:
+    """The largest magnitude of a list of tensors, one reduction per dtype.
+
+    The tensors are copied into one flat buffer per device and dtype (kept
+    between calls) and reduced there: ``inf`` or ``nan`` when an entry is
+    not finite, and, unlike a sum of squares, it cannot overflow.
+    """
+
+    def __init__(self) -> None:
+        self.layout: list[tuple[Any, ...]] = []
+        self.flats: list[torch.Tensor] = []
+        self.views: list[torch.Tensor] = []
+        self.order: list[int] = []
+
+    def __call__(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        layout = _layout(tensors)
+        if layout != self.layout:
+            groups: dict[tuple[Any, Any], list[int]] = {}
+            for i, t in enumerate(tensors):
+                groups.setdefault((t.dtype, t.device), []).append(i)
+            self.flats, self.views, self.order = [], [], []
+            for (dtype, device), members in groups.items():
+                sizes = [tensors[i].numel() for i in members]
+                flat = torch.empty(sum(sizes), dtype=dtype, device=device)
+                self.flats.append(flat)
+                for i, view in zip(members, flat.split(sizes), strict=True):
+                    self.views.append(view.view(tensors[i].shape))
+                self.order += members
+            self.layout = layout
+        with torch.no_grad():
+            torch._foreach_copy_(self.views, [tensors[i] for i in self.order])
+            return [flat.abs().max() for flat in self.flats]
 
 
 def _clone_tree(obj: Any) -> Any:

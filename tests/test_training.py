@@ -1,0 +1,154 @@
+"""The training loop's restore point (skvae._training.Trainer)."""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import pytest
+import torch
+from torch import nn
+
+from skvae._training import Callback, NonFiniteLossError, Trainer
+
+
+class Terms(NamedTuple):
+    loss: torch.Tensor
+
+
+class Regression(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+    def forward(self, x, y, ctx):
+        return Terms(loss=(self.net(x)[:, 0] - y).square())
+
+
+class Poison(Callback):
+    """Keeps a copy of the state after each epoch; poisons the weights at ``bad``."""
+
+    def __init__(self) -> None:
+        self.bad, self.saved = None, {}
+
+    def on_epoch_begin(self, trainer, epoch, **kwargs):
+        self.epoch = epoch
+
+    def on_batch_end(self, trainer, **kwargs):
+        if self.epoch == self.bad:
+            next(trainer.module.parameters()).data.fill_(float("nan"))
+
+    def on_epoch_end(self, trainer, record, **kwargs):
+        self.saved[record["epoch"]] = (
+            copy.deepcopy(trainer.module.state_dict()),
+            copy.deepcopy(trainer.optimizer.state_dict()),
+        )
+
+
+def _assert_state(trainer, saved):
+    weights, moments = saved
+    for key, value in trainer.module.state_dict().items():
+        torch.testing.assert_close(value, weights[key], rtol=0, atol=0)
+    state = trainer.optimizer.state_dict()["state"]
+    assert state.keys() == moments["state"].keys()
+    for i, entry in state.items():
+        for name, value in entry.items():
+            torch.testing.assert_close(value, moments["state"][i][name], rtol=0, atol=0)
+
+
+def test_successive_restores_give_the_last_good_state_each_time():
+    """A restore must not hand the optimiser the reused snapshot buffers."""
+    torch.manual_seed(0)
+    module = Regression()
+    poison = Poison()
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[poison],
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    history: list = []
+    settings = dict(max_epochs=5, n_iter_no_change=100, tol=0.0)
+    poison.bad = 2
+    with pytest.raises(NonFiniteLossError, match="epoch 3"):
+        trainer.fit([x, y], None, history=history, **settings)
+    assert len(history) == 2
+    _assert_state(trainer, poison.saved[2])
+    # the same trainer again: a good epoch, then a bad one, twice over
+    for attempt in range(2):
+        poison.bad = 3
+        with pytest.raises(NonFiniteLossError, match="epoch 4"):
+            trainer.fit([x, y], None, history=history, **settings)
+        assert len(history) == 3
+        _assert_state(trainer, poison.saved[3])
+        poison.bad = None
+        if attempt == 0:  # drop the good epoch, to be trained again
+            history.pop()
+            trainer.module.load_state_dict(poison.saved[2][0])
+            trainer.optimizer.load_state_dict(copy.deepcopy(poison.saved[2][1]))
+
+
+def test_a_restore_fails_on_the_first_epoch_of_a_fit_too():
+    """Two fits of one trainer that fail at once both end at the same state."""
+    torch.manual_seed(1)
+    module = Regression()
+    poison = Poison()
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[poison],
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    history: list = []
+    settings = dict(n_iter_no_change=100, tol=0.0)
+    trainer.fit([x, y], None, history=history, max_epochs=2, **settings)
+    poison.bad = 2
+    for _ in range(2):  # the second restore must not see the first's tensors
+        with pytest.raises(NonFiniteLossError, match="epoch 3"):
+            trainer.fit([x, y], None, history=history, max_epochs=2, **settings)
+        _assert_state(trainer, poison.saved[2])
+
+
+class Interrupt(Poison):
+    """Ctrl-C in the middle of epoch ``bad``, the weights poisoned or not."""
+
+    def __init__(self, poison: bool) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def on_batch_end(self, trainer, **kwargs):
+        if self.epoch == self.bad:
+            if self.poison:
+                super().on_batch_end(trainer, **kwargs)
+            else:
+                self.reached = copy.deepcopy(trainer.module.state_dict())
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("poison", [True, False])
+def test_an_interrupt_restores_only_non_finite_weights(poison):
+    torch.manual_seed(2)
+    module = Regression()
+    ctrl_c = Interrupt(poison)
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[ctrl_c],
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    history: list = []
+    ctrl_c.bad = 2
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="interr"):
+        trainer.fit(
+            [x, y], None, history=history, max_epochs=5, n_iter_no_change=99, tol=0
+        )
+    assert len(history) == 2
+    assert trainer.result.interrupted
+    if poison:  # back to the end of the last epoch
+        _assert_state(trainer, ctrl_c.saved[2])
+    else:  # the weights reached mid-epoch
+        for key, value in trainer.module.state_dict().items():
+            torch.testing.assert_close(value, ctrl_c.reached[key], rtol=0, atol=0)
