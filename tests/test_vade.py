@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 import pytest
+import torch
 from conftest import tiny_vae
 from sklearn.base import clone
 from sklearn.cluster import KMeans
@@ -232,3 +233,24 @@ def test_shared_variance_clusters_digits_by_their_strokes(digits):
     # other likelihoods are left as they are
     bernoulli = tiny_vae(VaDE, likelihood="bernoulli").fit(X[:50])
     assert type(bernoulli.module_.likelihood) is BernoulliLikelihood
+
+
+def test_auto_network_is_the_papers_scaled_to_narrow_data():
+    # "auto": the paper's (500, 500, 2000) from 125 features up (MNIST's 784
+    # included), narrower in proportion below, never under 16 units.
+    auto = VaDE(2)
+    assert auto._hidden_sizes(784) == auto._hidden_sizes(125) == (500, 500, 2000)
+    assert auto._hidden_sizes(64) == (256, 256, 1024)
+    assert auto._hidden_sizes(3) == (16, 16, 48)
+    # the fit builds it (only the network here, no training)
+    X = np.random.RandomState(0).uniform(size=(12, 13))
+    model = auto.set_params(pretrain_max_iter=0, max_iter=0).fit(X)
+    widths = [
+        layer.out_features
+        for layer in model.module_.encoder.modules()
+        if isinstance(layer, torch.nn.Linear)
+    ]
+    assert model.hidden_layer_sizes_ == tuple(widths[:3]) == (52, 52, 208)
+    # a given network is built as given, whatever the width of the data
+    model.set_params(hidden_layer_sizes=(7, 5)).fit(X)
+    assert model.hidden_layer_sizes_ == (7, 5)
