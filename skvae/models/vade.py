@@ -86,8 +86,8 @@ class VaDE(ClusterMixin, BaseVAE):
         so that the first layer is at most four times as wide as the input
         (8x8 digits get (256, 256, 1024)). The paper's wide last layer
         clusters images better than narrower networks do, but on narrow data
-        its full widths multiply the cost of every epoch without clustering
-        better; ``hidden_layer_sizes_`` gives the widths built.
+        its full widths multiply the cost of every epoch for no clear gain in
+        the clustering; ``hidden_layer_sizes_`` gives the widths built.
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as flattened rows. The encoder and decoder
         are then convolutional, ``hidden_layer_sizes`` giving the channels of
