@@ -35,12 +35,15 @@ with the mean fit time. Run with::
     python benchmarks/suite_clustering.py --quick         # a few small tasks
 
 ``--half tuning|reporting|all`` picks the tasks, ``--seeds N`` the number of
-seeds (default 1), ``--tasks NAME ...`` single tasks.
+seeds (default 1), ``--tasks NAME ...`` single tasks, ``--methods NAME ...``
+some of the methods, ``--vade-params NAME=VALUE ...`` VaDE parameters in place
+of its defaults (to measure a candidate default on the tuning half).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
@@ -150,14 +153,19 @@ def cluster_accuracy(y: np.ndarray, labels: np.ndarray) -> float:
     return counts[rows, cols].sum() / len(y)
 
 
-def make_method(method: str, k: int, n_features: int, seed: int, quick=False):
-    """An unfitted estimator with ``fit_predict`` for one method."""
+def make_method(
+    method: str, k: int, n_features: int, seed: int, quick=False, vade_params=None
+):
+    """An unfitted estimator with ``fit_predict`` for one method.
+
+    ``vade_params``: VaDE parameters that replace its defaults.
+    """
     n_pca = min(10, n_features - 1)
     short = dict(hidden_layer_sizes=(64,), max_iter=5, device="cpu") if quick else {}
     if method == "VaDE":
         if quick:
             short["pretrain_max_iter"] = 5
-        return VaDE(k, random_state=seed, **short)
+        return VaDE(k, random_state=seed, **short).set_params(**(vade_params or {}))
     if method == "KMeans":
         return KMeans(k, random_state=seed)
     if method == "PCA+KMeans":
@@ -175,7 +183,7 @@ def make_method(method: str, k: int, n_features: int, seed: int, quick=False):
     raise ValueError(f"unknown method {method!r}")
 
 
-def run(names, seeds=1, quick=False, methods=METHODS, log=print):
+def run(names, seeds=1, quick=False, methods=METHODS, log=print, vade_params=None):
     """Scores of every method on every task, averaged over seeds.
 
     Returns a dict of arrays of shape (n_tasks, n_methods): "ari", "nmi",
@@ -193,7 +201,7 @@ def run(names, seeds=1, quick=False, methods=METHODS, log=print):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # ConvergenceWarning
                     labels = make_method(
-                        method, k, X.shape[1], seed, quick
+                        method, k, X.shape[1], seed, quick, vade_params
                     ).fit_predict(X)
                 elapsed = time.perf_counter() - start
                 scores = {
@@ -240,6 +248,17 @@ def report(names, results, methods=METHODS, target="VaDE", margin=0.03) -> str:
     return "\n".join(lines)
 
 
+def parameter(text):
+    """("name", value) of a NAME=VALUE argument; the value a Python literal."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a string such as "gmm"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -254,6 +273,15 @@ def main(argv=None):
     )
     parser.add_argument("--tasks", nargs="+", default=None, help="these tasks only")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--vade-params",
+        type=parameter,
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="VaDE parameters in place of its defaults, e.g. "
+        "hidden_layer_sizes=(256,256,1024)",
+    )
     args = parser.parse_args(argv)
     pool = args.tasks or (QUICK_TASKS if args.quick else TASKS)
     unknown = sorted(set(pool) - set(TASKS))
@@ -262,7 +290,12 @@ def main(argv=None):
     half = args.half or ("all" if args.quick else "tuning")
     names = select(pool, half)
     start = time.perf_counter()
-    results = run(names, args.seeds, args.quick, tuple(args.methods))
+    vade_params = dict(args.vade_params)
+    if vade_params:
+        print(f"VaDE parameters: {vade_params}")
+    results = run(
+        names, args.seeds, args.quick, tuple(args.methods), vade_params=vade_params
+    )
     print(f"\n{half} half, {len(names)} tasks, {args.seeds} seed(s):")
     print(report(names, results, tuple(args.methods)))
     print(f"total {time.perf_counter() - start:.0f}s")

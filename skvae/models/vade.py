@@ -78,10 +78,16 @@ class VaDE(ClusterMixin, BaseVAE):
         diagonal variance. See above for when each helps.
     beta : float, default=1.0
         Weight of the KL term (of z and of the cluster assignment).
-    hidden_layer_sizes : array-like of int, default=(500, 500, 2000)
-        Widths of the encoder's hidden layers; the decoder mirrors them. The
-        default is the paper's network: its wide last layer clusters better
-        than narrower networks do.
+    hidden_layer_sizes : array-like of int or "auto", default="auto"
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        "auto" is the paper's network, (500, 500, 2000), on data of 125
+        features or more (it was designed for MNIST's 784); on narrower data
+        every width is scaled by ``n_features / 125`` (at least 16 units),
+        so that the first layer is at most four times as wide as the input
+        (8x8 digits get (256, 256, 1024)). The paper's wide last layer
+        clusters images better than narrower networks do, but on narrow data
+        its full widths multiply the cost of every epoch for no clear gain in
+        the clustering; ``hidden_layer_sizes_`` gives the widths built.
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as flattened rows. The encoder and decoder
         are then convolutional, ``hidden_layer_sizes`` giving the channels of
@@ -249,6 +255,9 @@ default="relu"
     max_iter_ : int
         The epochs the last ``fit`` could train after the pretraining:
         ``max_iter``, or the number that "auto" chose.
+    hidden_layer_sizes_ : tuple of int
+        The encoder's hidden widths as the last first fit built them:
+        ``hidden_layer_sizes``, or those "auto" chose.
     pretrain_max_iter_ : int
         The pretraining epochs of the last first fit: ``pretrain_max_iter``,
         or the number that "auto" chose.
@@ -308,6 +317,12 @@ default="relu"
     #: many epochs.
     _auto_pretrain_steps = 1000
     _auto_pretrain_min_epochs = 10
+    #: ``hidden_layer_sizes="auto"``: the paper's widths, scaled by
+    #: ``n_features / _auto_full_width_features`` below that many features,
+    #: each at least ``_auto_min_width``.
+    _auto_hidden = (500, 500, 2000)
+    _auto_full_width_features = 125
+    _auto_min_width = 16
 
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
@@ -324,6 +339,10 @@ default="relu"
             StrOptions({"auto"}),
             Interval(Integral, 0, None, closed="left"),
         ],
+        "hidden_layer_sizes": [
+            *BaseVAE._parameter_constraints["hidden_layer_sizes"],
+            StrOptions({"auto"}),
+        ],
         "init_params": [StrOptions({"spherical", "gmm"})],
         "shared_variance": ["boolean"],
         "input_shape": ["array-like", None],
@@ -337,7 +356,7 @@ default="relu"
         pretrain_max_iter="auto",
         init_params="spherical",
         beta=1.0,
-        hidden_layer_sizes=(500, 500, 2000),
+        hidden_layer_sizes="auto",
         input_shape=None,
         activation="relu",
         likelihood="gaussian",
@@ -398,6 +417,20 @@ default="relu"
             "KMeans on the pretrained codes"
         )
 
+    def _hidden_sizes(self, n_features: int | None = None) -> tuple[int, ...]:
+        """The hidden widths, "auto" scaled to ``n_features`` (if given)."""
+        if (
+            isinstance(self.hidden_layer_sizes, str)
+            and self.hidden_layer_sizes == "auto"
+        ):
+            scale = 1.0
+            if n_features is not None:
+                scale = min(1.0, n_features / self._auto_full_width_features)
+            return tuple(
+                max(self._auto_min_width, round(w * scale)) for w in self._auto_hidden
+            )
+        return super()._hidden_sizes()
+
     def _check_params(self, X) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
@@ -413,11 +446,12 @@ default="relu"
         return likelihood
 
     def _build_module(self, X, likelihood: Likelihood) -> VaDEModule:
+        self.hidden_layer_sizes_ = self._hidden_sizes(X.shape[1])
         return VaDEModule(
             X.shape[1],
             self.n_clusters,
             self.n_components,
-            self._hidden_sizes(),
+            self.hidden_layer_sizes_,
             self.activation,
             likelihood,
             check_input_shape(self.input_shape, X.shape[1]),
