@@ -34,9 +34,18 @@ _TRAIN = nn.Module.train
 
 
 def _overrides(callback: Any, hook: str) -> bool:
-    """Whether ``callback`` does something at ``hook`` (not Callback's no-op)."""
-    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+    """Whether ``callback`` does something at ``hook`` (not Callback's no-op).
 
+    Looked up on the callback itself, so that a hook set on the instance, a
+    mixin's or a duck-typed callback's counts.
+    """
+    method = getattr(callback, hook, None)
+    return getattr(method, "__func__", method) is not getattr(Callback, hook)
+
+
+#: Weights (entries) up to which the finiteness check copies them into one
+#: flat buffer per dtype: cheaper for small models, a second copy for large.
+_FLAT_CHECK_MAX = 2**20
 
 #: The phase of a fit each pair of training streams trains (``Trainer.phase``).
 _PHASES = {Stream.TRAIN: "train", Stream.PRETRAIN: "pretrain", Stream.PRIOR: "prior"}
@@ -399,7 +408,10 @@ class Trainer:
             for t in (*module.parameters(), *module.buffers())
             if t.is_floating_point() and t.numel() > 0
         ]
-        self._max_abs = _MaxAbs()
+        # small models: one flat copy per dtype, reduced at once; larger
+        # ones are reduced where they are (no second copy of the weights)
+        small = sum(t.numel() for t in self._weights) <= _FLAT_CHECK_MAX
+        self._max_abs = _MaxAbs() if small else None
         self._snapshot = _Snapshot()  # the restore point, reused every epoch
         self.result = TrainResult()
         self.summarize = summarize or _scalar_means
@@ -557,7 +569,10 @@ class Trainer:
         """
         values = [v.detach().reshape(()) for v in losses]
         if self._weights:
-            values += self._max_abs(self._weights)
+            if self._max_abs is not None:
+                values += self._max_abs(self._weights)
+            else:
+                values += list(torch._foreach_norm(self._weights, math.inf))
         if not values:
             return True, True
         device = values[0].device

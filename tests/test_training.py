@@ -152,3 +152,106 @@ def test_an_interrupt_restores_only_non_finite_weights(poison):
     else:  # the weights reached mid-epoch
         for key, value in trainer.module.state_dict().items():
             torch.testing.assert_close(value, ctrl_c.reached[key], rtol=0, atol=0)
+
+
+class _Counting:
+    """A mixin: its on_batch_end is not Callback's."""
+
+    def on_batch_end(self, trainer, **kwargs):
+        self.calls = getattr(self, "calls", 0) + 1
+
+
+class _MixedIn(_Counting, Callback):
+    pass
+
+
+class _OnInstance(Callback):
+    """The hook set on the instance, not the class."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.on_batch_end = self._hit
+
+    def _hit(self, trainer, **kwargs):
+        self.calls += 1
+
+
+class _DuckTyped:
+    """No Callback base class: every hook of its own."""
+
+    calls = 0
+
+    def __getattr__(self, name):
+        if name.startswith("on_"):
+            return lambda trainer, **kwargs: None
+        raise AttributeError(name)
+
+    def on_batch_end(self, trainer, **kwargs):
+        self.calls += 1
+
+
+def test_every_kind_of_batch_hook_is_called():
+    """Batch hooks are sent only to callbacks that have one, wherever it is
+    defined: on the class, a mixin, the instance or a duck-typed object."""
+    module = Regression()
+    callbacks = [_MixedIn(), _OnInstance(), _DuckTyped()]
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=callbacks,
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    trainer.fit([x, y], None, history=[], max_epochs=2, n_iter_no_change=9, tol=0)
+    assert [c.calls for c in callbacks] == [8, 8, 8]
+
+
+def test_large_models_are_checked_for_non_finite_weights_too(monkeypatch):
+    """Above the flat buffer's size the weights are reduced where they are;
+    a NaN weight is caught and restored either way."""
+    import skvae._training as training
+
+    monkeypatch.setattr(training, "_FLAT_CHECK_MAX", 10)
+    torch.manual_seed(3)
+    module = Regression()
+    poison = Poison()
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[poison],
+    )
+    assert trainer._max_abs is None
+    x, y = torch.randn(32, 3), torch.randn(32)
+    poison.bad = 1
+    with pytest.raises(NonFiniteLossError, match="weights"):
+        trainer.fit([x, y], None, history=[], max_epochs=3, n_iter_no_change=9, tol=0)
+    _assert_state(trainer, poison.saved[1])
+
+
+def test_training_mode_is_set_every_epoch():
+    """A submodule left in eval mode (after a validation pass, or by a
+    callback) trains in training mode again at the next epoch."""
+
+    class Dropped(Regression):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x, y, ctx):
+            assert self.drop.training
+            return Terms(loss=(self.net(self.drop(x))[:, 0] - y).square())
+
+    class Freeze(Callback):
+        def on_epoch_end(self, trainer, **kwargs):
+            trainer.module.drop.eval()
+
+    module = Dropped()
+    trainer = Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=[Freeze()],
+    )
+    x, y = torch.randn(32, 3), torch.randn(32)
+    trainer.fit([x, y], None, history=[], max_epochs=3, n_iter_no_change=9, tol=0)
