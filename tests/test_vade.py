@@ -253,3 +253,31 @@ def test_auto_network_is_the_papers_scaled_to_narrow_data():
     # a given network is built as given, whatever the width of the data
     model.set_params(hidden_layer_sizes=(7, 5)).fit(X)
     assert model.hidden_layer_sizes_ == (7, 5)
+
+
+def test_auto_network_with_images_is_small_conv_channels():
+    """With input_shape, "auto" gives conv channels, not the dense widths."""
+    X = np.random.RandomState(0).uniform(size=(12, 64))
+    model = VaDE(2, input_shape=(1, 8, 8), pretrain_max_iter=0, max_iter=0).fit(X)
+    assert model.hidden_layer_sizes_ == (32, 64)
+    assert sum(p.numel() for p in model.module_.parameters()) < 10**6
+
+
+def test_a_loaded_model_keeps_the_widths_it_was_built_with(tmp_path, monkeypatch):
+    """Loading rebuilds the saved widths, even where "auto" now gives others."""
+    import skvae
+
+    X = np.random.RandomState(0).uniform(size=(12, 13))
+    model = VaDE(2, pretrain_max_iter=0, max_iter=0, random_state=0).fit(X)
+    path = tmp_path / "vade.skvae"
+    skvae.save(model, path)
+    monkeypatch.setattr(VaDE, "_auto_hidden", (400, 400, 1600))
+    loaded = skvae.load(path)
+    assert loaded.hidden_layer_sizes_ == model.hidden_layer_sizes_ == (52, 52, 208)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # a new fit follows the rule as it is
+    assert VaDE(2, pretrain_max_iter=0, max_iter=0).fit(X).hidden_layer_sizes_ == (
+        42,
+        42,
+        166,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from numbers import Integral
 from typing import Any
 
@@ -27,6 +28,9 @@ from skvae._training import KLSchedule
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import GaussianLikelihood, Likelihood
 from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_penalty
+
+#: A model being loaded: the widths it was built with (see _rebuild_module)
+_SAVED_WIDTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
 
@@ -84,10 +88,12 @@ class VaDE(ClusterMixin, BaseVAE):
         features or more (it was designed for MNIST's 784); on narrower data
         every width is scaled by ``n_features / 125`` (at least 16 units),
         so that the first layer is at most four times as wide as the input
-        (8x8 digits get (256, 256, 1024)). The paper's wide last layer
-        clusters images better than narrower networks do, but on narrow data
-        its full widths multiply the cost of every epoch for no clear gain in
-        the clustering; ``hidden_layer_sizes_`` gives the widths built.
+        (apart from the 16-unit floor; 8x8 digits get (256, 256, 1024)).
+        The paper's wide last layer clusters images better than narrower
+        networks do, but on narrow data its full widths multiply the cost of
+        every epoch for no clear gain in the clustering;
+        ``hidden_layer_sizes_`` gives the widths built. With ``input_shape``,
+        "auto" gives the channels (32, 64).
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as flattened rows. The encoder and decoder
         are then convolutional, ``hidden_layer_sizes`` giving the channels of
@@ -256,8 +262,10 @@ default="relu"
         The epochs the last ``fit`` could train after the pretraining:
         ``max_iter``, or the number that "auto" chose.
     hidden_layer_sizes_ : tuple of int
-        The encoder's hidden widths as the last first fit built them:
-        ``hidden_layer_sizes``, or those "auto" chose.
+        The built-in networks' hidden widths (channels with ``input_shape``)
+        as the last first fit built them: ``hidden_layer_sizes``, or those
+        "auto" chose; a network passed as ``encoder`` or ``decoder`` has its
+        own. A loaded model keeps them, whatever "auto" gives today.
     pretrain_max_iter_ : int
         The pretraining epochs of the last first fit: ``pretrain_max_iter``,
         or the number that "auto" chose.
@@ -323,6 +331,8 @@ default="relu"
     _auto_hidden = (500, 500, 2000)
     _auto_full_width_features = 125
     _auto_min_width = 16
+    #: ``hidden_layer_sizes="auto"`` with ``input_shape``: the channels.
+    _auto_channels = (32, 64)
 
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
@@ -423,6 +433,8 @@ default="relu"
             isinstance(self.hidden_layer_sizes, str)
             and self.hidden_layer_sizes == "auto"
         ):
+            if self.input_shape is not None:
+                return self._auto_channels
             scale = 1.0
             if n_features is not None:
                 scale = min(1.0, n_features / self._auto_full_width_features)
@@ -445,8 +457,19 @@ default="relu"
             )
         return likelihood
 
+    def _rebuild_module(self, n_rows: int, likelihood: Likelihood | None):
+        """The saved model's network: its widths as built, not as "auto" gives."""
+        _SAVED_WIDTHS[self] = getattr(self, "hidden_layer_sizes_", None)
+        try:
+            return super()._rebuild_module(n_rows, likelihood)
+        finally:
+            _SAVED_WIDTHS.pop(self, None)
+
     def _build_module(self, X, likelihood: Likelihood) -> VaDEModule:
-        self.hidden_layer_sizes_ = self._hidden_sizes(X.shape[1])
+        saved = _SAVED_WIDTHS.get(self)
+        self.hidden_layer_sizes_ = (
+            tuple(saved) if saved is not None else self._hidden_sizes(X.shape[1])
+        )
         return VaDEModule(
             X.shape[1],
             self.n_clusters,
