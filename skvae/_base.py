@@ -164,6 +164,19 @@ class BaseVAE(
     #: :func:`auto_epochs` and the user guide, "Training budgets".
     _auto_steps = 5000
     _auto_epochs = (2, 200)
+    #: Parameters the network is built from. A continued fit (``warm_start``,
+    #: ``partial_fit``) keeps the fitted network, so it refuses a change of
+    #: any of them (and of parameters routed to user networks).
+    _network_params: tuple[str, ...] = (
+        "hidden_layer_sizes",
+        "activation",
+        "n_components",
+        "input_shape",
+        "likelihood",
+        "min_variance",
+        "encoder",
+        "decoder",
+    )
     #: Whether ``hidden_layer_sizes`` may be empty (no hidden layer).
     _empty_hidden_ok = True
 
@@ -754,6 +767,8 @@ class BaseVAE(
                     )
             self._check_routed_params()
             self._check_params(X)
+            if not first_pass:
+                self._check_same_network()
             arrays = self._training_arrays(X, y, first_pass, classes)
             weight = self._check_weights(sample_weight, X)
             if weight is not None:  # split with the rows, taken off after
@@ -932,7 +947,35 @@ class BaseVAE(
         settings.update(overrides)
         return Trainer(module, optimizer, **settings)
 
+    def _network_settings(self) -> dict[str, Any]:
+        """The values of :attr:`_network_params` and the routed parameters."""
+        params = self.get_params(deep=False)
+        settings = {k: params[k] for k in self._network_params if k in params}
+        settings.update(self._routed_params())
+        return {k: _plain(v) for k, v in settings.items()}
+
+    def _check_same_network(self) -> None:
+        """Refuse a continued fit whose network parameters have changed."""
+        built = getattr(self, "_built_with", None)
+        if built is None:  # unpickled from an older version
+            return
+        now = self._network_settings()
+        for key in sorted(set(built) | set(now)):
+            before, after = built.get(key), now.get(key)
+            try:
+                same = bool(before == after)
+            except Exception:  # values that do not compare: take them as changed
+                same = before is after
+            if not same:
+                raise ValueError(
+                    f"{key}={after!r} differs from the {before!r} that the "
+                    "fitted network was built with, and a continued fit "
+                    "(warm_start=True or partial_fit) keeps that network: set "
+                    "it back, or fit with warm_start=False to build a new one."
+                )
+
     def _initialize(self, X: np.ndarray) -> None:
+        self._built_with = self._network_settings()
         self._device = resolve_device(self.device)
         self.device_ = device_name(self._device)
         # every rank of distributed training starts from rank 0's seed
@@ -993,6 +1036,8 @@ class BaseVAE(
         self.module_ = module.to(self._device)
         self._optimizer = None
         self._optimizer_state = None
+        # built from the saved parameters, which a continued fit must keep
+        self._built_with = self._network_settings()
 
     def _check_precision(self, module: LatentModule) -> None:
         """``precision="bfloat16"`` only for modules that are safe under autocast."""
@@ -1997,3 +2042,14 @@ def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:
         need = "positive integers" + ("" if allow_empty else " (at least one)")
         raise ValueError(f"{name} must contain {need}, got {name}={value!r}.")
     return tuple(int(s) for s in sizes)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its sequences as tuples and numpy scalars as Python's."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

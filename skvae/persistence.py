@@ -111,7 +111,15 @@ _MAGIC = b"\x89SKVAE\r\n"
 _PREAMBLE = struct.Struct("<8sIQ32s")  # magic, version, header length, sha256
 # Fitted state that is rebuilt at load rather than stored.
 _NOT_SAVED = frozenset(
-    {"_extra_params", "_optimizer", "_optimizer_state", "_device", "device_", "module_"}
+    {
+        "_extra_params",
+        "_optimizer",
+        "_optimizer_state",
+        "_device",
+        "device_",
+        "module_",
+        "_built_with",  # the saved parameters give it back (_attach_module)
+    }
 )
 # What scikit-learn's callback support sets on an estimator during a fit run by
 # a meta-estimator (a Pipeline, a search): a file written mid-fit (a

@@ -264,6 +264,63 @@ def test_warm_start_continues_from_the_last_fit(cls):
     assert warm.n_iter_ > cold.n_iter_
 
 
+# another valid value of each parameter a network is built from
+_NETWORK_CHANGES = {
+    "hidden_layer_sizes": (6,),
+    "activation": "tanh",
+    "n_components": 3,
+    "min_variance": 1e-2,
+    "n_clusters": 2,
+    "n_codes": 5,
+    "latent_hidden_layer_sizes": (5,),
+    "discriminator_hidden_layer_sizes": (5,),
+}
+
+
+def _network_changes():
+    for cls in _families():
+        names = getattr(cls, "_network_params", ())
+        params = cls().get_params()
+        for name in _NETWORK_CHANGES:
+            if name in names and name in params:
+                yield pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+
+
+@pytest.mark.parametrize(("cls", "name"), list(_network_changes()))
+def test_a_continued_fit_refuses_a_new_network(cls, name):
+    """warm_start keeps the fitted network: a change of a parameter it was
+    built from is refused (the model left as it was), never ignored; the
+    same value in another container is not a change."""
+    model = _fit(tiny(cls, warm_start=True))
+    before = model.n_iter_
+    value = model.get_params()[name]
+    if isinstance(value, tuple):
+        _fit(model.set_params(**{name: list(value)}))  # the same widths
+        assert model.n_iter_ > before
+        before = model.n_iter_
+    with pytest.raises(ValueError, match=f"{name}=.*warm_start=False"):
+        _fit(model.set_params(**{name: _NETWORK_CHANGES[name]}))
+    assert model.n_iter_ == before
+    _fit(model.set_params(warm_start=False))  # a new network
+    assert model.get_params()[name] == _NETWORK_CHANGES[name]
+
+
+def test_a_loaded_model_refuses_a_new_network_too(tmp_path):
+    """The check survives save / load: the saved parameters built the network."""
+    import skvae
+
+    model = _fit(tiny(skvae.VAE, warm_start=True))
+    path = tmp_path / "vae.skvae"
+    skvae.save(model, path)
+    loaded = skvae.load(path)
+    _fit(loaded)  # the same parameters: continued
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        _fit(loaded.set_params(hidden_layer_sizes=(6,)))
+    loaded.set_params(hidden_layer_sizes=model.hidden_layer_sizes, n_components=3)
+    with pytest.raises(ValueError, match="n_components"), warnings_ignored():
+        loaded.partial_fit(X)
+
+
 @pytest.mark.parametrize(
     "cls",
     [c for c in _families() if "missing" in c().get_params()],

@@ -234,6 +234,11 @@ default="relu"
 
     _empty_hidden_ok = False
 
+    _network_params = (
+        *BaseVAE._network_params,
+        "encoder_type",
+        "discriminator_hidden_layer_sizes",
+    )
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseVAE._parameter_constraints,
         **AUTOENCODER_PARAMS,

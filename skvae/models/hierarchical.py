@@ -72,6 +72,8 @@ class LayeredLatentsMixin:
     (True, True)
     """
 
+    _network_params = (*BaseVAE._network_params, "latent_hidden_layer_sizes")
+
     #: Ladder (top-down) inference instead of bottom-up.
     _top_down: bool = False
 

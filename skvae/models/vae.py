@@ -254,6 +254,7 @@ default="relu"
     (3, 5)
     """
 
+    _network_params = (*BaseVAE._network_params, "prior", "n_pseudo_inputs")
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **KL_PARAMS,

@@ -61,6 +61,15 @@ class DiscreteCodesMixin:
     (True, 1)
     """
 
+    _network_params = (
+        *BaseVAE._network_params,
+        "n_codes",
+        "code_dim",
+        "n_positions",
+        "codebook_update",
+        "prior_channels",
+    )
+
     #: Code maps: 1 (VQ-VAE) or 2 (VQ-VAE-2, a top map at half resolution).
     _n_levels: int
     # The quantiser needs at least one hidden layer to map features from.

@@ -224,6 +224,7 @@ default="relu"
 
     _empty_hidden_ok = False
 
+    _network_params = (*BaseVAE._network_params, "encoder_type")
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseVAE._parameter_constraints,
         **AUTOENCODER_PARAMS,
