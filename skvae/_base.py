@@ -793,6 +793,8 @@ class BaseVAE(
             # other or the caller's global torch generator.
             if first_pass:
                 self._prepare_training(train, batch_size)
+            elif not incremental:
+                self._restart_learning_rate()
             trainer = self._make_trainer(self._get_optimizer(), batch_size)
             try:
                 result = trainer.fit(
@@ -1073,6 +1075,27 @@ class BaseVAE(
                 self._optimizer.load_state_dict(self._optimizer_state)
                 self._optimizer_state = None
         return self._optimizer
+
+    def _restart_learning_rate(self) -> None:
+        """Set the rate a warm-started fit steps at: ``learning_rate_init``.
+
+        Times each group's ``lr_scale``, as a new fit would, Adam's moments
+        kept: whatever rate the last fit ended at, a changed
+        ``learning_rate_init`` is honoured.
+        """
+        optimizer = self._get_optimizer()
+        if isinstance(optimizer, MultiOptimizer):
+            pairs = zip(
+                optimizer.optimizers, self.module_.parameter_groups(), strict=True
+            )
+            rates = [
+                (o, self.learning_rate_init * g.get("lr_scale", 1.0)) for o, g in pairs
+            ]
+        else:
+            rates = [(optimizer, self.learning_rate_init)]
+        for opt, rate in rates:
+            for group in opt.param_groups:
+                group["lr"] = rate
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":

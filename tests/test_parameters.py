@@ -305,6 +305,22 @@ def test_a_continued_fit_refuses_a_new_network(cls, name):
     assert model.get_params()[name] == _NETWORK_CHANGES[name]
 
 
+@pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)
+def test_a_warm_started_fit_steps_at_the_new_learning_rate(cls):
+    """warm_start keeps Adam's moments, not its rate: a learning_rate_init
+    of 1e-30 on a continued fit leaves every weight where it was (to 1e-12;
+    at the old rate, 1e-3, they move by about that)."""
+    model = _fit(tiny(cls, warm_start=True))
+    if not hasattr(model, "module_"):
+        pytest.skip("a meta-estimator: its model is fitted anew")
+    # Adam's weights (not buffers such as a likelihood's running variance)
+    before = {k: v.detach().clone() for k, v in model.module_.named_parameters()}
+    _fit(model.set_params(learning_rate_init=1e-30))
+    for key, value in model.module_.named_parameters():
+        if "prior" not in key:  # a VQ model's prior is fitted anew
+            torch.testing.assert_close(value.detach(), before[key], rtol=0, atol=1e-12)
+
+
 def test_a_loaded_model_refuses_a_new_network_too(tmp_path):
     """The check survives save / load: the saved parameters built the network."""
     import skvae
