@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.conv import make_decoder, make_encoder
+from skvae.nn.conv import _ConvFeatures, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl, posterior_log_prob
 from skvae.nn.gaussian import (
     bound,
@@ -30,7 +30,7 @@ from skvae.nn.gaussian import (
     training_draws,
 )
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import NetworkSpec
+from skvae.nn.networks import MLP, NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
 
 __all__ = ["ConditionalVAEModule", "SemiSupervisedTerms", "SemiSupervisedVAEModule"]
@@ -459,6 +459,35 @@ likelihood, log_prior
             moved = x0 + self.decode_mean(mu + shift, labels) - base
         return _kl_rows(target, self.classifier(moved))
 
+    def _encode_pairs(
+        self, x: torch.Tensor, rows: torch.Tensor, classes: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``encode(x[rows], one-hot classes)``, each row's own part computed once.
+
+        The built-in encoders take the one-hot label in a linear layer: the
+        MLP's first, whose product with the row is the same for every class
+        of the row, and the convolutional encoder's last, after features of
+        the row alone. That part is computed once a row and shared by its
+        pairs (the same values to float rounding); a user's encoder sees
+        each pair.
+        """
+        encoder = self.encoder
+        if isinstance(encoder, MLP):
+            first = encoder[0]
+            n = x.shape[-1]
+            h = F.linear(x, first.weight[:, :n], first.bias).index_select(0, rows)
+            h = h + first.weight[:, n:].t()[classes]
+            for layer in list(encoder)[1:]:
+                h = layer(h)
+            return split_gaussian(h)
+        eye = torch.eye(self.n_classes, device=x.device, dtype=x.dtype)
+        if isinstance(encoder, _ConvFeatures):
+            features = encoder.act(encoder.conv(x)).flatten(1)
+            features = features.index_select(0, rows)
+            h = encoder.linear(torch.cat([features, eye[classes]], dim=1))
+            return split_gaussian(h)
+        return self.encode(x.index_select(0, rows), eye[classes])
+
     def likely_classes(self, q: torch.Tensor) -> torch.Tensor:
         """Mask of each row's most probable classes holding ``class_coverage``.
 
@@ -505,7 +534,12 @@ likelihood, log_prior
         )
         rows, classes = keep.nonzero(as_tuple=True)
         eye = torch.eye(k, device=xu.device, dtype=xu.dtype)
-        log_px, kpd, _ = self.elbo_parts(xu[rows], eye[classes], ctx, update=False)
+        mu, log_var = self._encode_pairs(xu, rows, classes)
+        z, _ = training_draws(mu, log_var, ctx)
+        params = self.decode(z, eye[classes])
+        xs = xu.index_select(0, rows)
+        log_px = self.likelihood.log_prob(xs, params, update=False)
+        kpd = gaussian_kl(mu, log_var)
         pair_bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[classes]
         if bool(keep.all()):  # the exact M2 sum (rows and classes in order)
             return (
@@ -577,7 +611,9 @@ likelihood, log_prior
             )
             if rows.numel():
                 codes = y[rows]
-                log_px, kpd, _ = self.elbo_parts(x[rows], eye[codes], ctx)
+                log_px, kpd, _ = self.elbo_parts(
+                    x.index_select(0, rows), eye[codes], ctx
+                )
                 bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
                 loss = loss.index_add(0, rows, scale * bound)
                 recon = recon.index_add(0, rows, scale * -log_px)
@@ -587,17 +623,19 @@ likelihood, log_prior
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
             # eq. 7). The likelihood's statistics learn only from true labels.
-            log_q_u = log_q[~labelled]
+            unl = torch.nonzero(~labelled)[:, 0]
+            log_q_u = log_q.index_select(0, unl)
             q_u = log_q_u.exp()
             bound, log_px, kpd, weights = self._unlabelled_bounds(
-                x[~labelled], q_u, ctx
+                x.index_select(0, unl), q_u, ctx
             )
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
             unlabelled_loss = (weights * bound).sum(-1) + (q_u * log_q_u).sum(-1)
-            loss[~labelled] = ctx.warmup * unlabelled_loss
-            recon[~labelled] = -(weights * log_px).sum(-1)
-            kl_per_dim[~labelled] = (weights[..., None] * kpd).sum(1)
+            loss = loss.index_put((unl,), ctx.warmup * unlabelled_loss)
+            recon = recon.index_put((unl,), -(weights * log_px).sum(-1))
+            kpd_u = (weights[..., None] * kpd).sum(1)
+            kl_per_dim = kl_per_dim.index_put((unl,), kpd_u)
         # Semi-supervised regularisers of q(y | x) on every row: smoothness
         # around each row (virtual adversarial training) and confident
         # predictions (entropy minimisation), both in units of alpha.
@@ -619,7 +657,9 @@ likelihood, log_prior
         if sampling:
             rows, scale = self._sampled_rows(labelled, ctx)
             if self.vat_epsilon * self.vat_weight > 0 and rows.numel():
-                part = self.virtual_adversarial_loss(x[rows], log_q[rows], ctx)
+                part = self.virtual_adversarial_loss(
+                    x.index_select(0, rows), log_q.detach().index_select(0, rows), ctx
+                )
                 vat = part.new_zeros(n).index_put((rows,), scale * part)
                 loss = loss + self.vat_weight * self.alpha * vat
             # Ramped in: an untrained decoder's manifold means nothing. The
@@ -630,7 +670,10 @@ likelihood, log_prior
                 and rows.numel()
             ):
                 part = self.manifold_adversarial_loss(
-                    x[rows], y[rows], log_q[rows], ctx
+                    x.index_select(0, rows),
+                    y[rows],
+                    log_q.detach().index_select(0, rows),
+                    ctx,
                 )
                 manifold_vat = part.new_zeros(n).index_put((rows,), scale * part)
                 weight = ctx.warmup * self.manifold_vat_weight * self.alpha
