@@ -25,6 +25,7 @@ from skvae.nn.gaussian import (
     elbo_loss,
     elbo_terms,
     iwae_loss,
+    reparameterize,
     shared_draws,
     split_gaussian,
     training_draws,
@@ -512,6 +513,47 @@ likelihood, log_prior
         needed = (ordered.cumsum(-1) - ordered) < self.class_coverage
         return torch.zeros_like(needed).scatter(-1, order, needed)
 
+    def _bound_parts(
+        self,
+        x: torch.Tensor,
+        lab_rows: torch.Tensor,
+        lab_codes: torch.Tensor,
+        unl: torch.Tensor,
+        unl_pairs: tuple[torch.Tensor, torch.Tensor],
+        ctx: StepContext,
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """One-draw ``log_px`` and ``kl_per_dim`` of labelled rows and unlabelled pairs.
+
+        The labelled rows ``lab_rows`` of ``x`` under their labels
+        ``lab_codes``, and the pairs ``unl_pairs`` (positions in ``unl``,
+        classes) of the unlabelled rows ``unl``, encoded and decoded in one
+        call each (:meth:`_encode_pairs`), the noise drawn as two separate
+        draws would (labelled rows first). Only the labelled rows update the
+        likelihood's statistics. Returns the labelled rows' terms, then the
+        pairs'.
+        """
+        pair_rows, pair_classes = unl_pairs
+        n_l, n_p = lab_rows.numel(), pair_rows.numel()
+        xs = x.index_select(0, torch.cat([lab_rows, unl]))
+        rows = torch.cat([torch.arange(n_l, device=x.device), n_l + pair_rows])
+        classes = torch.cat([lab_codes, pair_classes])
+        mu, log_var = self._encode_pairs(xs, rows, classes)
+        noise = [ctx.randn((n, mu.shape[-1]), like=mu) for n in (n_l, n_p) if n]
+        z = reparameterize(mu, log_var, torch.cat(noise))
+        eye = torch.eye(self.n_classes, device=x.device, dtype=x.dtype)
+        params = self.decode(z, eye[classes])
+        xs = xs.index_select(0, rows)
+        log_px = []  # (an empty batch would count as an update)
+        if n_l:
+            log_px.append(self.likelihood.log_prob(xs[:n_l], params[:n_l]))
+        if n_p:
+            log_px.append(
+                self.likelihood.log_prob(xs[n_l:], params[n_l:], update=False)
+            )
+        log_px = torch.cat(log_px)
+        kpd = gaussian_kl(mu, log_var)
+        return (log_px[:n_l], kpd[:n_l]), (log_px[n_l:], kpd[n_l:])
+
     def _unlabelled_bounds(
         self, xu: torch.Tensor, q_u: torch.Tensor, ctx: StepContext
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -524,22 +566,39 @@ likelihood, log_prior
         q(y | x) renormalised over them (zero elsewhere), so that the
         expected bound is that under q(y | x) restricted to its likely
         classes. Outside training (and with ``class_coverage=1``) every
-        class is decoded and the weights are q(y | x).
+        class is decoded and the weights are q(y | x). (A training step
+        computes the same with its labelled rows' bounds in the same calls.)
+        """
+        keep = self._decoded_classes(q_u)
+        pairs = keep.nonzero(as_tuple=True)
+        empty = torch.zeros(0, dtype=torch.long, device=xu.device)
+        every = torch.arange(xu.shape[0], device=xu.device)
+        _, parts = self._bound_parts(xu, empty, empty, every, pairs, ctx)
+        return self._class_bounds(q_u, keep, pairs, *parts, ctx)
+
+    def _decoded_classes(self, q_u: torch.Tensor) -> torch.Tensor:
+        """The classes an unlabelled row is decoded under: likely ones in training."""
+        if self.training:
+            return self.likely_classes(q_u)
+        return torch.ones_like(q_u, dtype=torch.bool)
+
+    def _class_bounds(
+        self,
+        q_u: torch.Tensor,
+        keep: torch.Tensor,
+        pairs: tuple[torch.Tensor, torch.Tensor],
+        log_px: torch.Tensor,
+        kpd: torch.Tensor,
+        ctx: StepContext,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_unlabelled_bounds` from the decoded pairs' terms.
+
+        ``keep`` marks the classes decoded for each row, ``pairs`` (rows and
+        classes, in row order) the pairs whose ``log_px`` and ``kpd`` are
+        given.
         """
         m, k = q_u.shape
-        keep = (
-            self.likely_classes(q_u)
-            if self.training
-            else torch.ones_like(q_u, dtype=torch.bool)
-        )
-        rows, classes = keep.nonzero(as_tuple=True)
-        eye = torch.eye(k, device=xu.device, dtype=xu.dtype)
-        mu, log_var = self._encode_pairs(xu, rows, classes)
-        z, _ = training_draws(mu, log_var, ctx)
-        params = self.decode(z, eye[classes])
-        xs = xu.index_select(0, rows)
-        log_px = self.likelihood.log_prob(xs, params, update=False)
-        kpd = gaussian_kl(mu, log_var)
+        rows, classes = pairs
         pair_bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[classes]
         if bool(keep.all()):  # the exact M2 sum (rows and classes in order)
             return (
@@ -589,36 +648,28 @@ likelihood, log_prior
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> SemiSupervisedTerms:
         """Per-row M2 objective; ``y`` holds class codes, -1 for unlabelled rows."""
-        n, k = x.shape[0], self.n_classes
+        n = x.shape[0]
         labelled = y >= 0
         log_q = self.class_log_proba(x)
-        eye = torch.eye(k, device=x.device, dtype=x.dtype)
         loss = x.new_zeros(n)
         recon = x.new_zeros(n)
         kl_per_dim = x.new_zeros(n, self.n_latent)
         ce = x.new_zeros(n)
         sampling = self.training and torch.is_grad_enabled()
+        empty = torch.zeros(0, dtype=torch.long, device=x.device)
+        lab_rows, scale, unl = empty, 1.0, empty
         if labelled.any():
             lab = torch.nonzero(labelled)[:, 0]
             ce_l = -log_q[lab].gather(1, y[lab][:, None])[:, 0].to(x.dtype)
             loss = loss.index_put((lab,), self.alpha * ce_l)
             ce = ce.index_put((lab,), ce_l)
             # the bound at one in 1 / labelled_share of the labelled visits
-            rows, scale = (
+            lab_rows, scale = (
                 self._sampled_rows(labelled, ctx, labelled_only=True)
                 if sampling
                 else (lab, 1.0)
             )
-            if rows.numel():
-                codes = y[rows]
-                log_px, kpd, _ = self.elbo_parts(
-                    x.index_select(0, rows), eye[codes], ctx
-                )
-                bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
-                loss = loss.index_add(0, rows, scale * bound)
-                recon = recon.index_add(0, rows, scale * -log_px)
-                weight = scale[:, None] if torch.is_tensor(scale) else scale
-                kl_per_dim = kl_per_dim.index_add(0, rows, weight * kpd)
+        pairs = (empty, empty)
         if not labelled.all():
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
@@ -626,8 +677,23 @@ likelihood, log_prior
             unl = torch.nonzero(~labelled)[:, 0]
             log_q_u = log_q.index_select(0, unl)
             q_u = log_q_u.exp()
-            bound, log_px, kpd, weights = self._unlabelled_bounds(
-                x.index_select(0, unl), q_u, ctx
+            keep = self._decoded_classes(q_u)
+            pairs = keep.nonzero(as_tuple=True)
+        codes = y[lab_rows]
+        if lab_rows.numel() or unl.numel():
+            lab_parts, unl_parts = self._bound_parts(
+                x, lab_rows, codes, unl, pairs, ctx
+            )
+        if lab_rows.numel():
+            log_px, kpd = lab_parts
+            bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
+            loss = loss.index_add(0, lab_rows, scale * bound)
+            recon = recon.index_add(0, lab_rows, scale * -log_px)
+            weight = scale[:, None] if torch.is_tensor(scale) else scale
+            kl_per_dim = kl_per_dim.index_add(0, lab_rows, weight * kpd)
+        if unl.numel():
+            bound, log_px, kpd, weights = self._class_bounds(
+                q_u, keep, pairs, *unl_parts, ctx
             )
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
