@@ -105,7 +105,9 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     classes carry almost none of q(y | x): each unlabelled row is decoded,
     in one batched call, only under its most probable classes that hold
     ``class_coverage`` of q(y | x), and the bound is averaged over them
-    with q(y | x) renormalised. A labelled row visited r times an epoch
+    with q(y | x) renormalised; the built-in encoder's product with the row, the
+    same under every class, is computed once a row (the label enters as
+    extra columns of its first layer). A labelled row visited r times an epoch
     gets its bound and the virtual adversarial term at one in ``min(r, 4)``
     of its visits, and the manifold term, the costliest (three decoder
     passes a row), is computed on a quarter of the rows of a step; each
