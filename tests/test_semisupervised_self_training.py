@@ -200,3 +200,37 @@ def test_the_phase_keeps_the_main_batch_size_without_a_second_warning():
     # 58 rows a batch fit the 60 rows (54 after the split): no warning
     assert not [w for w in caught if "batch_size=58" in str(w.message)]
     assert model.n_pseudo_labels_ > 0
+
+
+@pytest.mark.parametrize(("max_iter", "n_iter_no_change"), [(8, 10), (3, 1)])
+def test_verbose_gives_the_phase_a_header_of_its_own(
+    capsys, caplog, max_iter, n_iter_no_change
+):
+    # (3, 1): the main phase stops after its warm-up, the phase is one epoch
+    X, _, y_partial = _blobs()
+    model = _model(
+        self_training=0.6,
+        verbose=2,
+        max_iter=max_iter,
+        n_iter_no_change=n_iter_no_change,
+        tol=1e6 if n_iter_no_change == 1 else 1e-4,
+    )
+    with caplog.at_level("INFO", logger="skvae"):
+        model.fit(X, y_partial)
+    lines = capsys.readouterr().out.splitlines()
+    headers = [i for i, line in enumerate(lines) if "training on cpu" in line]
+    main, phase = headers  # one each
+    assert lines[main].startswith("SemiSupervisedVAE: training on cpu")
+    assert lines[phase].startswith("SemiSupervisedVAE self-training: training on")
+    assert f"{model.n_pseudo_labels_} unlabelled rows labelled" in lines[phase]
+    assert "(q(y | x) >= 0.6)" in lines[phase]
+    # the main phase's epoch lines and summary, then the phase's
+    main_epochs = phase - main - 2
+    assert lines[phase - 1].startswith("SemiSupervisedVAE: ")
+    epochs = [line for line in lines[phase + 1 :] if line.startswith("epoch")]
+    assert len(epochs) == model.n_iter_ - main_epochs >= 1
+    assert lines[-1].startswith(f"SemiSupervisedVAE self-training: {len(epochs)} epoch")
+    # the logger receives the same lines
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert lines[phase] in logged
+    assert lines[-1] in logged

@@ -19,7 +19,8 @@ from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, distributed_world, make_rng
-from skvae._training import Callback, KLSchedule
+from skvae._training import Callback, KLSchedule, logger
+from skvae.callbacks import _FitReport
 from skvae.models._labels import LabelledModelMixin, check_labels
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
 from skvae.nn.conv import check_input_shape
@@ -104,7 +105,9 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     classes carry almost none of q(y | x): each unlabelled row is decoded,
     in one batched call, only under its most probable classes that hold
     ``class_coverage`` of q(y | x), and the bound is averaged over them
-    with q(y | x) renormalised. A labelled row visited r times an epoch
+    with q(y | x) renormalised; the built-in encoder's product with the row, the
+    same under every class, is computed once a row (the label enters as
+    extra columns of its first layer). A labelled row visited r times an epoch
     gets its bound and the virtual adversarial term at one in ``min(r, 4)``
     of its visits, and the manifold term, the costliest (three decoder
     passes a row), is computed on a quarter of the rows of a step; each
@@ -702,7 +705,14 @@ default="relu"
         best = None
         if valid is not None:  # the main phase's best, unless the phase beats it
             best = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
-        trainer = self._make_trainer(self._get_optimizer(), batch_size)
+        # the phase's lines under a header of their own (see _PhaseReport)
+        callbacks = [
+            _PhaseReport(c, n_sure, self.self_training) if type(c) is _FitReport else c
+            for c in self._callbacks()
+        ]
+        trainer = self._make_trainer(
+            self._get_optimizer(), batch_size, callbacks=callbacks
+        )
         try:
             result = trainer.fit(
                 phase,
@@ -803,6 +813,39 @@ default="relu"
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+class _PhaseReport(_FitReport):
+    """The self-training phase's header and summary lines.
+
+    As the main phase's (``verbose``; the ``skvae`` logger always), named
+    ``<class> self-training``, the header with the rows the phase labelled,
+    and printed however few epochs the phase trains.
+    """
+
+    def __init__(self, report: _FitReport, n_labels: int, threshold: float) -> None:
+        super().__init__(report.verbose, report.print_fn)
+        self.n_labels = n_labels
+        self.threshold = threshold
+        self._header = False
+
+    def on_train_begin(self, trainer: Any, **kwargs: Any) -> None:
+        self._header = True
+        super().on_train_begin(trainer, **kwargs)
+
+    def _say(self, message: str, trainer: Any) -> None:
+        name = type(trainer.estimator).__name__
+        if message.startswith(f"{name}: "):
+            message = f"{name} self-training: {message[len(name) + 2 :]}"
+        if self._header:
+            message += (
+                f", {self.n_labels} unlabelled rows labelled "
+                f"(q(y | x) >= {self.threshold:g})"
+            )
+            self._header = False
+        logger.info(message)
+        if self.verbose:
+            self.print_fn(message)
 
 
 class _CosineLearningRate(Callback):

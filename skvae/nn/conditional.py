@@ -18,19 +18,20 @@ import torch
 import torch.nn.functional as F
 
 from skvae.nn.base import ELBOTerms, LatentModule, StepContext
-from skvae.nn.conv import make_decoder, make_encoder
+from skvae.nn.conv import _ConvFeatures, make_decoder, make_encoder
 from skvae.nn.divergences import gaussian_kl, posterior_log_prob
 from skvae.nn.gaussian import (
     bound,
     elbo_loss,
     elbo_terms,
     iwae_loss,
+    reparameterize,
     shared_draws,
     split_gaussian,
     training_draws,
 )
 from skvae.nn.likelihoods import Likelihood
-from skvae.nn.networks import NetworkSpec
+from skvae.nn.networks import MLP, NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
 
 __all__ = ["ConditionalVAEModule", "SemiSupervisedTerms", "SemiSupervisedVAEModule"]
@@ -459,6 +460,35 @@ likelihood, log_prior
             moved = x0 + self.decode_mean(mu + shift, labels) - base
         return _kl_rows(target, self.classifier(moved))
 
+    def _encode_pairs(
+        self, x: torch.Tensor, rows: torch.Tensor, classes: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``encode(x[rows], one-hot classes)``, each row's own part computed once.
+
+        The built-in encoders take the one-hot label in a linear layer: the
+        MLP's first, whose product with the row is the same for every class
+        of the row, and the convolutional encoder's last, after features of
+        the row alone. That part is computed once a row and shared by its
+        pairs (the same values to float rounding); a user's encoder sees
+        each pair.
+        """
+        encoder = self.encoder
+        if isinstance(encoder, MLP):
+            first = encoder[0]
+            n = x.shape[-1]
+            h = F.linear(x, first.weight[:, :n], first.bias).index_select(0, rows)
+            h = h + first.weight[:, n:].t()[classes]
+            for layer in list(encoder)[1:]:
+                h = layer(h)
+            return split_gaussian(h)
+        eye = torch.eye(self.n_classes, device=x.device, dtype=x.dtype)
+        if isinstance(encoder, _ConvFeatures):
+            features = encoder.act(encoder.conv(x)).flatten(1)
+            features = features.index_select(0, rows)
+            h = encoder.linear(torch.cat([features, eye[classes]], dim=1))
+            return split_gaussian(h)
+        return self.encode(x.index_select(0, rows), eye[classes])
+
     def likely_classes(self, q: torch.Tensor) -> torch.Tensor:
         """Mask of each row's most probable classes holding ``class_coverage``.
 
@@ -483,6 +513,47 @@ likelihood, log_prior
         needed = (ordered.cumsum(-1) - ordered) < self.class_coverage
         return torch.zeros_like(needed).scatter(-1, order, needed)
 
+    def _bound_parts(
+        self,
+        x: torch.Tensor,
+        lab_rows: torch.Tensor,
+        lab_codes: torch.Tensor,
+        unl: torch.Tensor,
+        unl_pairs: tuple[torch.Tensor, torch.Tensor],
+        ctx: StepContext,
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """One-draw ``log_px`` and ``kl_per_dim`` of labelled rows and unlabelled pairs.
+
+        The labelled rows ``lab_rows`` of ``x`` under their labels
+        ``lab_codes``, and the pairs ``unl_pairs`` (positions in ``unl``,
+        classes) of the unlabelled rows ``unl``, encoded and decoded in one
+        call each (:meth:`_encode_pairs`), the noise drawn as two separate
+        draws would (labelled rows first). Only the labelled rows update the
+        likelihood's statistics. Returns the labelled rows' terms, then the
+        pairs'.
+        """
+        pair_rows, pair_classes = unl_pairs
+        n_l, n_p = lab_rows.numel(), pair_rows.numel()
+        xs = x.index_select(0, torch.cat([lab_rows, unl]))
+        rows = torch.cat([torch.arange(n_l, device=x.device), n_l + pair_rows])
+        classes = torch.cat([lab_codes, pair_classes])
+        mu, log_var = self._encode_pairs(xs, rows, classes)
+        noise = [ctx.randn((n, mu.shape[-1]), like=mu) for n in (n_l, n_p) if n]
+        z = reparameterize(mu, log_var, torch.cat(noise))
+        eye = torch.eye(self.n_classes, device=x.device, dtype=x.dtype)
+        params = self.decode(z, eye[classes])
+        xs = xs.index_select(0, rows)
+        log_px = []  # (an empty batch would count as an update)
+        if n_l:
+            log_px.append(self.likelihood.log_prob(xs[:n_l], params[:n_l]))
+        if n_p:
+            log_px.append(
+                self.likelihood.log_prob(xs[n_l:], params[n_l:], update=False)
+            )
+        log_px = torch.cat(log_px)
+        kpd = gaussian_kl(mu, log_var)
+        return (log_px[:n_l], kpd[:n_l]), (log_px[n_l:], kpd[n_l:])
+
     def _unlabelled_bounds(
         self, xu: torch.Tensor, q_u: torch.Tensor, ctx: StepContext
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -495,17 +566,39 @@ likelihood, log_prior
         q(y | x) renormalised over them (zero elsewhere), so that the
         expected bound is that under q(y | x) restricted to its likely
         classes. Outside training (and with ``class_coverage=1``) every
-        class is decoded and the weights are q(y | x).
+        class is decoded and the weights are q(y | x). (A training step
+        computes the same with its labelled rows' bounds in the same calls.)
+        """
+        keep = self._decoded_classes(q_u)
+        pairs = keep.nonzero(as_tuple=True)
+        empty = torch.zeros(0, dtype=torch.long, device=xu.device)
+        every = torch.arange(xu.shape[0], device=xu.device)
+        _, parts = self._bound_parts(xu, empty, empty, every, pairs, ctx)
+        return self._class_bounds(q_u, keep, pairs, *parts, ctx)
+
+    def _decoded_classes(self, q_u: torch.Tensor) -> torch.Tensor:
+        """The classes an unlabelled row is decoded under: likely ones in training."""
+        if self.training:
+            return self.likely_classes(q_u)
+        return torch.ones_like(q_u, dtype=torch.bool)
+
+    def _class_bounds(
+        self,
+        q_u: torch.Tensor,
+        keep: torch.Tensor,
+        pairs: tuple[torch.Tensor, torch.Tensor],
+        log_px: torch.Tensor,
+        kpd: torch.Tensor,
+        ctx: StepContext,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_unlabelled_bounds` from the decoded pairs' terms.
+
+        ``keep`` marks the classes decoded for each row, ``pairs`` (rows and
+        classes, in row order) the pairs whose ``log_px`` and ``kpd`` are
+        given.
         """
         m, k = q_u.shape
-        keep = (
-            self.likely_classes(q_u)
-            if self.training
-            else torch.ones_like(q_u, dtype=torch.bool)
-        )
-        rows, classes = keep.nonzero(as_tuple=True)
-        eye = torch.eye(k, device=xu.device, dtype=xu.dtype)
-        log_px, kpd, _ = self.elbo_parts(xu[rows], eye[classes], ctx, update=False)
+        rows, classes = pairs
         pair_bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[classes]
         if bool(keep.all()):  # the exact M2 sum (rows and classes in order)
             return (
@@ -555,49 +648,60 @@ likelihood, log_prior
         self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> SemiSupervisedTerms:
         """Per-row M2 objective; ``y`` holds class codes, -1 for unlabelled rows."""
-        n, k = x.shape[0], self.n_classes
+        n = x.shape[0]
         labelled = y >= 0
         log_q = self.class_log_proba(x)
-        eye = torch.eye(k, device=x.device, dtype=x.dtype)
         loss = x.new_zeros(n)
         recon = x.new_zeros(n)
         kl_per_dim = x.new_zeros(n, self.n_latent)
         ce = x.new_zeros(n)
         sampling = self.training and torch.is_grad_enabled()
+        empty = torch.zeros(0, dtype=torch.long, device=x.device)
+        lab_rows, scale, unl = empty, 1.0, empty
         if labelled.any():
             lab = torch.nonzero(labelled)[:, 0]
             ce_l = -log_q[lab].gather(1, y[lab][:, None])[:, 0].to(x.dtype)
             loss = loss.index_put((lab,), self.alpha * ce_l)
             ce = ce.index_put((lab,), ce_l)
             # the bound at one in 1 / labelled_share of the labelled visits
-            rows, scale = (
+            lab_rows, scale = (
                 self._sampled_rows(labelled, ctx, labelled_only=True)
                 if sampling
                 else (lab, 1.0)
             )
-            if rows.numel():
-                codes = y[rows]
-                log_px, kpd, _ = self.elbo_parts(x[rows], eye[codes], ctx)
-                bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
-                loss = loss.index_add(0, rows, scale * bound)
-                recon = recon.index_add(0, rows, scale * -log_px)
-                weight = scale[:, None] if torch.is_tensor(scale) else scale
-                kl_per_dim = kl_per_dim.index_add(0, rows, weight * kpd)
+        pairs = (empty, empty)
         if not labelled.all():
             # Unlabelled rows: the bound under every class, weighted by
             # q(y | x), plus the classifier's negative entropy (Kingma et al.,
             # eq. 7). The likelihood's statistics learn only from true labels.
-            log_q_u = log_q[~labelled]
+            unl = torch.nonzero(~labelled)[:, 0]
+            log_q_u = log_q.index_select(0, unl)
             q_u = log_q_u.exp()
-            bound, log_px, kpd, weights = self._unlabelled_bounds(
-                x[~labelled], q_u, ctx
+            keep = self._decoded_classes(q_u)
+            pairs = keep.nonzero(as_tuple=True)
+        codes = y[lab_rows]
+        if lab_rows.numel() or unl.numel():
+            lab_parts, unl_parts = self._bound_parts(
+                x, lab_rows, codes, unl, pairs, ctx
+            )
+        if lab_rows.numel():
+            log_px, kpd = lab_parts
+            bound = elbo_loss(log_px, kpd, ctx) - self.log_prior[codes]
+            loss = loss.index_add(0, lab_rows, scale * bound)
+            recon = recon.index_add(0, lab_rows, scale * -log_px)
+            weight = scale[:, None] if torch.is_tensor(scale) else scale
+            kl_per_dim = kl_per_dim.index_add(0, lab_rows, weight * kpd)
+        if unl.numel():
+            bound, log_px, kpd, weights = self._class_bounds(
+                q_u, keep, pairs, *unl_parts, ctx
             )
             # Ramped in with the warm-up: an untrained decoder explains every
             # class equally well, and the term would push q(y | x) to uniform.
             unlabelled_loss = (weights * bound).sum(-1) + (q_u * log_q_u).sum(-1)
-            loss[~labelled] = ctx.warmup * unlabelled_loss
-            recon[~labelled] = -(weights * log_px).sum(-1)
-            kl_per_dim[~labelled] = (weights[..., None] * kpd).sum(1)
+            loss = loss.index_put((unl,), ctx.warmup * unlabelled_loss)
+            recon = recon.index_put((unl,), -(weights * log_px).sum(-1))
+            kpd_u = (weights[..., None] * kpd).sum(1)
+            kl_per_dim = kl_per_dim.index_put((unl,), kpd_u)
         # Semi-supervised regularisers of q(y | x) on every row: smoothness
         # around each row (virtual adversarial training) and confident
         # predictions (entropy minimisation), both in units of alpha.
@@ -619,7 +723,9 @@ likelihood, log_prior
         if sampling:
             rows, scale = self._sampled_rows(labelled, ctx)
             if self.vat_epsilon * self.vat_weight > 0 and rows.numel():
-                part = self.virtual_adversarial_loss(x[rows], log_q[rows], ctx)
+                part = self.virtual_adversarial_loss(
+                    x.index_select(0, rows), log_q.detach().index_select(0, rows), ctx
+                )
                 vat = part.new_zeros(n).index_put((rows,), scale * part)
                 loss = loss + self.vat_weight * self.alpha * vat
             # Ramped in: an untrained decoder's manifold means nothing. The
@@ -630,7 +736,10 @@ likelihood, log_prior
                 and rows.numel()
             ):
                 part = self.manifold_adversarial_loss(
-                    x[rows], y[rows], log_q[rows], ctx
+                    x.index_select(0, rows),
+                    y[rows],
+                    log_q.detach().index_select(0, rows),
+                    ctx,
                 )
                 manifold_vat = part.new_zeros(n).index_put((rows,), scale * part)
                 weight = ctx.warmup * self.manifold_vat_weight * self.alpha
