@@ -11,6 +11,8 @@ depend on seeds, task order or results, so adding a task never moves another.
 
 from __future__ import annotations
 
+import argparse
+import ast
 import hashlib
 from collections.abc import Iterable, Sequence
 
@@ -74,3 +76,14 @@ def summary_table(
             + "".join(f"{v:.2f} ".rjust(width) for v in np.nanmean(seconds, axis=0))
         )
     return "\n".join(lines)
+
+
+def parameter(text):
+    """("name", value) of a NAME=VALUE argument; the value a Python literal."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a string such as "gmm"

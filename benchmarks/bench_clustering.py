@@ -31,7 +31,6 @@ sizes (fixed by the size, not the seed), the unit measured on each subset;
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 import time
@@ -47,6 +46,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 
 from skvae import VAE, Callback, VaDE
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _suites import parameter
 
 N_CLUSTERS = 10
 N_LATENT = 10
@@ -253,17 +255,6 @@ def report(results, sets, seeds):
                 f"{means[best][k]:.3f} {'PASS' if ok else 'FAIL'}"
             )
         print("; ".join(verdicts))
-
-
-def parameter(text):
-    """("name", value) of a NAME=VALUE argument; the value a Python literal."""
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return name, value  # a string such as "gmm"
 
 
 def main():

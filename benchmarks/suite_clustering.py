@@ -43,7 +43,6 @@ of its defaults (to measure a candidate default on the tuning half).
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 import time
@@ -60,7 +59,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _suites import select, summary_table
+from _suites import parameter, select, summary_table
 
 from skvae import VAE, VaDE
 
@@ -246,17 +245,6 @@ def report(names, results, methods=METHODS, target="VaDE", margin=0.03) -> str:
             f"tasks more than {margin:.2f} below: {int((gaps < -margin).sum())}"
         )
     return "\n".join(lines)
-
-
-def parameter(text):
-    """("name", value) of a NAME=VALUE argument; the value a Python literal."""
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return name, value  # a string such as "gmm"
 
 
 def main(argv=None):
