@@ -253,9 +253,9 @@ def self_train(
 ):
     """``epochs`` more epochs with the confident unlabelled rows labelled so.
 
-    The warm-started fit keeps the model's optimiser, whose rate the fit's
-    ``learning_rate_init`` does not reset: a callback sets it, constant at
-    ``learning_rate`` or (``cosine``) falling from it to 0 over the epochs.
+    The warm-started fit keeps the model's optimiser (Adam's moments); a
+    callback sets its rate each epoch, constant at ``learning_rate`` or
+    (``cosine``) falling from it to 0 over the epochs.
     """
     _, y_more = sure_labels(model, X, y_partial, threshold)
     rate = _CosineFrom(learning_rate, 0, epochs) if cosine else _Rate(learning_rate)

@@ -174,6 +174,7 @@ class BaseVAE(
         "input_shape",
         "likelihood",
         "min_variance",
+        "missing",
         "encoder",
         "decoder",
     )
@@ -2069,7 +2070,9 @@ def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:
 
 def _plain(value: Any) -> Any:
     """``value`` with its sequences as tuples and numpy scalars as Python's."""
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # arrays, pandas Index and Series
+    if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)
     if isinstance(value, np.generic):
         return value.item()

@@ -95,3 +95,16 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
             np.load(f"{out}-1-0-valid.npy"),
             rtol=1e-4,
         )
+
+
+def test_semisupervised_refuses_a_distributed_launch(monkeypatch):
+    """M2's bound over (row, class) pairs is not shared out between ranks:
+    a torchrun launch gets a clear error, not a shape mismatch mid-fit."""
+    import skvae.models.semisupervised as m2
+    from skvae import SemiSupervisedVAE
+
+    monkeypatch.setattr(m2, "distributed_world", lambda: (0, 2))
+    X = np.random.RandomState(0).uniform(size=(20, 4))
+    y = np.r_[np.zeros(5), np.ones(5), -np.ones(10)].astype(int)
+    with pytest.raises(NotImplementedError, match=r"torch\.distributed"):
+        SemiSupervisedVAE(max_iter=1, random_state=0).fit(X, y)

@@ -274,6 +274,14 @@ _NETWORK_CHANGES = {
     "n_codes": 5,
     "latent_hidden_layer_sizes": (5,),
     "discriminator_hidden_layer_sizes": (5,),
+    "objective": "iwae",
+    "batch_norm": True,
+    "missing": "mask",
+    "commitment_cost": 0.5,
+    "class_coverage": 0.9,
+    "tc_weight": 2.0,
+    "kernel": "rbf",
+    "discriminator_lr_scale": 0.5,
 }
 
 
@@ -298,11 +306,12 @@ def test_a_continued_fit_refuses_a_new_network(cls, name):
         _fit(model.set_params(**{name: list(value)}))  # the same widths
         assert model.n_iter_ > before
         before = model.n_iter_
+    change = not value if isinstance(value, bool) else _NETWORK_CHANGES[name]
     with pytest.raises(ValueError, match=f"{name}=.*warm_start=False"):
-        _fit(model.set_params(**{name: _NETWORK_CHANGES[name]}))
+        _fit(model.set_params(**{name: change}))
     assert model.n_iter_ == before
     _fit(model.set_params(warm_start=False))  # a new network
-    assert model.get_params()[name] == _NETWORK_CHANGES[name]
+    assert model.get_params()[name] == change
 
 
 @pytest.mark.parametrize("cls", _families(), ids=lambda c: c.__name__)

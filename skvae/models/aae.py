@@ -237,7 +237,9 @@ default="relu"
     _network_params = (
         *BaseVAE._network_params,
         "encoder_type",
+        "log_var_penalty",
         "discriminator_hidden_layer_sizes",
+        "discriminator_lr_scale",
     )
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseVAE._parameter_constraints,

@@ -258,6 +258,7 @@ default="relu"
     (4, 3)
     """
 
+    _network_params = (*BaseVAE._network_params, "objective", "n_iwae_samples")
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **KL_PARAMS,

@@ -72,7 +72,13 @@ class LayeredLatentsMixin:
     (True, True)
     """
 
-    _network_params = (*BaseVAE._network_params, "latent_hidden_layer_sizes")
+    _network_params = (
+        *BaseVAE._network_params,
+        "latent_hidden_layer_sizes",
+        "objective",
+        "n_iwae_samples",
+        "batch_norm",
+    )
 
     #: Ladder (top-down) inference instead of bottom-up.
     _top_down: bool = False

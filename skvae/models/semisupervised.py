@@ -107,7 +107,8 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     ``class_coverage`` of q(y | x), and the bound is averaged over them
     with q(y | x) renormalised; the built-in encoder's product with the row, the
     same under every class, is computed once a row (the label enters as
-    extra columns of its first layer). A labelled row visited r times an epoch
+    extra columns of its first layer; with ``missing="mask"``, once a pair).
+    A labelled row visited r times an epoch
     gets its bound and the virtual adversarial term at one in ``min(r, 4)``
     of its visits, and the manifold term, the costliest (three decoder
     passes a row), is computed on a quarter of the rows of a step; each
@@ -404,6 +405,17 @@ default="relu"
     _auto_steps = 2400
     _auto_epochs = (10, 100)
 
+    _network_params = (
+        *BaseVAE._network_params,
+        "alpha",
+        "vat_epsilon",
+        "vat_weight",
+        "entropy_weight",
+        "manifold_vat_epsilon",
+        "manifold_vat_weight",
+        "balance_weight",
+        "class_coverage",
+    )
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **KL_PARAMS,
@@ -516,6 +528,15 @@ default="relu"
     def _check_params(self, X: np.ndarray) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
+        if distributed_world() is not None:
+            # each rank's noise is drawn for its share of the batch's rows,
+            # while the bound sums over (row, class) pairs and the
+            # adversarial terms over subsets of the rows: not yet shared out
+            raise NotImplementedError(
+                "SemiSupervisedVAE does not train under torch.distributed yet; "
+                "run it in one process (SKVAE_DISTRIBUTED=0 turns the "
+                "detection of a torchrun launch off)."
+            )
 
     def _training_arrays(
         self, X: np.ndarray, y: Any, reset: bool, classes: Any = None
@@ -681,10 +702,6 @@ default="relu"
         codes[sure_rows] = torch.as_tensor(
             log_q[sure].argmax(axis=1), dtype=codes.dtype, device=codes.device
         )
-        if distributed_world() is not None:
-            import torch.distributed as dist
-
-            dist.broadcast(codes, src=0)  # every rank trains on rank 0's labels
         n_sure = int((codes >= 0).sum()) - int((train[1] >= 0).sum())
         self.n_pseudo_labels_ = n_sure
         if not n_sure:

@@ -334,7 +334,13 @@ default="relu"
     #: ``hidden_layer_sizes="auto"`` with ``input_shape``: the channels.
     _auto_channels = (32, 64)
 
-    _network_params = (*BaseVAE._network_params, "n_clusters", "shared_variance")
+    _network_params = (
+        *BaseVAE._network_params,
+        "n_clusters",
+        "shared_variance",
+        "objective",
+        "n_iwae_samples",
+    )
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **KL_PARAMS,

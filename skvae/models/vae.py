@@ -254,7 +254,14 @@ default="relu"
     (3, 5)
     """
 
-    _network_params = (*BaseVAE._network_params, "prior", "n_pseudo_inputs")
+    _network_params = (
+        *BaseVAE._network_params,
+        "prior",
+        "n_pseudo_inputs",
+        "objective",
+        "n_iwae_samples",
+        "tc_weight",
+    )
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **KL_PARAMS,

@@ -68,6 +68,9 @@ class DiscreteCodesMixin:
         "n_positions",
         "codebook_update",
         "prior_channels",
+        "commitment_cost",
+        "ema_decay",
+        "dead_code_threshold",
     )
 
     #: Code maps: 1 (VQ-VAE) or 2 (VQ-VAE-2, a top map at half resolution).

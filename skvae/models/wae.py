@@ -224,7 +224,12 @@ default="relu"
 
     _empty_hidden_ok = False
 
-    _network_params = (*BaseVAE._network_params, "encoder_type")
+    _network_params = (
+        *BaseVAE._network_params,
+        "encoder_type",
+        "log_var_penalty",
+        "kernel",
+    )
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseVAE._parameter_constraints,
         **AUTOENCODER_PARAMS,
