@@ -126,10 +126,11 @@ def _cap_along(own, base, move, step: float, w):
 
     w = torch.as_tensor(w, device=move.device, dtype=move.dtype)
     along = move @ w
-    # population variances, as in ``_auto_step``: one new row has none
-    target = float((own @ w).var(correction=0))
-    room = max(target - float((base @ w).var(correction=0)), 0.0)
-    spread = float((step * along).var(correction=0))
+    if len(move) < 2:  # one new row: no spread to cap
+        return move
+    target = float((own @ w).var())
+    room = max(target - float((base @ w).var()), 0.0)
+    spread = float((step * along).var())
     if spread <= room:
         return move
     factor = np.sqrt(room / spread)
