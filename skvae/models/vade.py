@@ -340,6 +340,9 @@ default="relu"
         "shared_variance",
         "objective",
         "n_iwae_samples",
+        # the first fit's pretraining and mixture initialisation
+        "pretrain_max_iter",
+        "init_params",
     )
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
