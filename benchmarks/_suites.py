@@ -87,3 +87,15 @@ def parameter(text):
         return name, ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return name, value  # a string such as "gmm"
+
+
+def add_vade_params(parser, help):
+    """``--vade-params NAME=VALUE ...``: VaDE parameters in place of its defaults."""
+    parser.add_argument(
+        "--vade-params",
+        type=parameter,
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help=help,
+    )

@@ -48,7 +48,7 @@ from sklearn.pipeline import make_pipeline
 from skvae import VAE, Callback, VaDE
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _suites import parameter
+from _suites import add_vade_params
 
 N_CLUSTERS = 10
 N_LATENT = 10
@@ -275,13 +275,9 @@ def main():
         default=None,
         help="with --timing: MNIST subsets of these sizes instead of all 5,000 rows",
     )
-    parser.add_argument(
-        "--vade-params",
-        type=parameter,
-        nargs="+",
-        default=[],
-        metavar="NAME=VALUE",
-        help="with --timing: VaDE parameters in place of the defaults, "
+    add_vade_params(
+        parser,
+        "with --timing: VaDE parameters in place of the defaults, "
         "e.g. pretrain_max_iter=25 max_iter=5",
     )
     args = parser.parse_args()

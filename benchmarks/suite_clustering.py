@@ -59,7 +59,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _suites import parameter, select, summary_table
+from _suites import add_vade_params, select, summary_table
 
 from skvae import VAE, VaDE
 
@@ -261,13 +261,9 @@ def main(argv=None):
     )
     parser.add_argument("--tasks", nargs="+", default=None, help="these tasks only")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument(
-        "--vade-params",
-        type=parameter,
-        nargs="+",
-        default=[],
-        metavar="NAME=VALUE",
-        help="VaDE parameters in place of its defaults, e.g. "
+    add_vade_params(
+        parser,
+        "VaDE parameters in place of its defaults, e.g. "
         "hidden_layer_sizes=(256,256,1024)",
     )
     args = parser.parse_args(argv)

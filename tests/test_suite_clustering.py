@@ -90,12 +90,12 @@ def test_mnist_tasks_are_capped_and_fixed(suite):
     np.testing.assert_array_equal(y, y2)
 
 
-def test_vade_params_replace_its_defaults_only(suite):
+def test_vade_params_replace_its_defaults_only(suite, suites):
     # --vade-params measures a candidate default: it reaches VaDE, not others
     vade = suite.make_method("VaDE", 3, 64, 0, vade_params={"max_iter": 7})
     assert (vade.n_clusters, vade.max_iter, vade.random_state) == (3, 7, 0)
     assert suite.make_method("VaDE", 3, 64, 0).max_iter == "auto"
-    assert suite.parameter("hidden_layer_sizes=(8, 4)") == (
+    assert suites.parameter("hidden_layer_sizes=(8, 4)") == (
         "hidden_layer_sizes",
         (8, 4),
     )

@@ -45,6 +45,16 @@ class Poison(Callback):
         )
 
 
+def _trainer(module, callbacks):
+    """A trainer of ``module`` by Adam, batches of 8."""
+    return Trainer(
+        module,
+        torch.optim.Adam(module.parameters(), lr=0.01),
+        batch_size=8,
+        callbacks=callbacks,
+    )
+
+
 def _assert_state(trainer, saved):
     weights, moments = saved
     for key, value in trainer.module.state_dict().items():
@@ -61,12 +71,7 @@ def test_successive_restores_give_the_last_good_state_each_time():
     torch.manual_seed(0)
     module = Regression()
     poison = Poison()
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=[poison],
-    )
+    trainer = _trainer(module, [poison])
     x, y = torch.randn(32, 3), torch.randn(32)
     history: list = []
     settings = dict(max_epochs=5, n_iter_no_change=100, tol=0.0)
@@ -94,12 +99,7 @@ def test_a_restore_fails_on_the_first_epoch_of_a_fit_too():
     torch.manual_seed(1)
     module = Regression()
     poison = Poison()
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=[poison],
-    )
+    trainer = _trainer(module, [poison])
     x, y = torch.randn(32, 3), torch.randn(32)
     history: list = []
     settings = dict(n_iter_no_change=100, tol=0.0)
@@ -132,12 +132,7 @@ def test_an_interrupt_restores_only_non_finite_weights(poison):
     torch.manual_seed(2)
     module = Regression()
     ctrl_c = Interrupt(poison)
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=[ctrl_c],
-    )
+    trainer = _trainer(module, [ctrl_c])
     x, y = torch.randn(32, 3), torch.randn(32)
     history: list = []
     ctrl_c.bad = 2
@@ -195,12 +190,7 @@ def test_every_kind_of_batch_hook_is_called():
     defined: on the class, a mixin, the instance or a duck-typed object."""
     module = Regression()
     callbacks = [_MixedIn(), _OnInstance(), _DuckTyped()]
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=callbacks,
-    )
+    trainer = _trainer(module, callbacks)
     x, y = torch.randn(32, 3), torch.randn(32)
     trainer.fit([x, y], None, history=[], max_epochs=2, n_iter_no_change=9, tol=0)
     assert [c.calls for c in callbacks] == [8, 8, 8]
@@ -215,12 +205,7 @@ def test_large_models_are_checked_for_non_finite_weights_too(monkeypatch):
     torch.manual_seed(3)
     module = Regression()
     poison = Poison()
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=[poison],
-    )
+    trainer = _trainer(module, [poison])
     assert trainer._max_abs is None
     x, y = torch.randn(32, 3), torch.randn(32)
     poison.bad = 1
@@ -247,11 +232,6 @@ def test_training_mode_is_set_every_epoch():
             trainer.module.drop.eval()
 
     module = Dropped()
-    trainer = Trainer(
-        module,
-        torch.optim.Adam(module.parameters(), lr=0.01),
-        batch_size=8,
-        callbacks=[Freeze()],
-    )
+    trainer = _trainer(module, [Freeze()])
     x, y = torch.randn(32, 3), torch.randn(32)
     trainer.fit([x, y], None, history=[], max_epochs=3, n_iter_no_change=9, tol=0)
