@@ -2070,12 +2070,10 @@ def layer_sizes(value: Any, name: str, *, allow_empty: bool) -> tuple[int, ...]:
 
 def _plain(value: Any) -> Any:
     """``value`` with its sequences as tuples and numpy scalars as Python's."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()  # arrays, pandas Index and Series
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, pandas Index
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value

@@ -507,26 +507,37 @@ class _FitReport(Callback):
     """A line with the device at the start of a phase and a summary at its end.
 
     Logged at INFO level to the ``skvae`` logger always, printed too when
-    ``verbose``; each epoch's line is logged at DEBUG level.
+    ``verbose``; each epoch's line is logged at DEBUG level. A later phase
+    of a fit (``phase``, such as M2's "self-training") is named after the
+    estimator, its header ends with ``detail``, and it is printed however
+    few epochs it trains.
     """
 
-    def __init__(self, verbose: int, print_fn: Any = print) -> None:
+    def __init__(
+        self, verbose: int, print_fn: Any = print, *, phase: str = "", detail: str = ""
+    ) -> None:
         self.verbose = verbose
         self.print_fn = print_fn
+        self.phase = phase
+        self.detail = detail
         self._start = time.perf_counter()
+
+    def _label(self, trainer: Trainer) -> str:
+        return f"{_name(trainer)} {self.phase}" if self.phase else _name(trainer)
 
     def _say(self, message: str, trainer: Trainer) -> None:
         logger.info(message)
         # a continued partial_fit (one epoch a call) does not repeat them
-        if self.verbose and (trainer.start_epoch == 0 or trainer.n_epochs > 1):
+        continued = trainer.start_epoch > 0 and trainer.n_epochs <= 1
+        if self.verbose and (self.phase or not continued):
             self.print_fn(message)
 
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
         self._start = time.perf_counter()
         n = kwargs.get("n_epochs", trainer.n_epochs)
         self._say(
-            f"{_name(trainer)}: training on {_device(trainer)}, "
-            f"up to {n} epoch{'s' * (n != 1)}",
+            f"{self._label(trainer)}: training on {_device(trainer)}, "
+            f"up to {n} epoch{'s' * (n != 1)}{self.detail}",
             trainer,
         )
 
@@ -534,7 +545,7 @@ class _FitReport(Callback):
         if logger.isEnabledFor(logging.DEBUG):
             total = trainer.start_epoch + trainer.n_epochs
             line = PrintLog().format(kwargs["record"], total)
-            logger.debug("%s %s", _name(trainer), line)
+            logger.debug("%s %s", self._label(trainer), line)
 
     def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:
         result = kwargs.get("result", trainer.result)
@@ -551,7 +562,7 @@ class _FitReport(Callback):
         else:
             why = "the planned epochs done"
         message = (
-            f"{_name(trainer)}: {done} epoch{'s' * (done != 1)} in "
+            f"{self._label(trainer)}: {done} epoch{'s' * (done != 1)} in "
             f"{time.perf_counter() - self._start:.1f}s ({why})"
         )
         if math.isfinite(result.best_loss):

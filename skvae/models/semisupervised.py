@@ -19,7 +19,7 @@ from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, distributed_world, make_rng
-from skvae._training import Callback, KLSchedule, logger
+from skvae._training import Callback, KLSchedule
 from skvae.callbacks import _FitReport
 from skvae.models._labels import LabelledModelMixin, check_labels
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
@@ -722,9 +722,14 @@ default="relu"
         best = None
         if valid is not None:  # the main phase's best, unless the phase beats it
             best = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
-        # the phase's lines under a header of their own (see _PhaseReport)
+        # the phase's lines under a header of their own
+        detail = (
+            f", {n_sure} unlabelled rows labelled (q(y | x) >= {self.self_training:g})"
+        )
         callbacks = [
-            _PhaseReport(c, n_sure, self.self_training) if type(c) is _FitReport else c
+            _FitReport(c.verbose, c.print_fn, phase="self-training", detail=detail)
+            if type(c) is _FitReport
+            else c
             for c in self._callbacks()
         ]
         trainer = self._make_trainer(
@@ -830,39 +835,6 @@ default="relu"
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
-
-
-class _PhaseReport(_FitReport):
-    """The self-training phase's header and summary lines.
-
-    As the main phase's (``verbose``; the ``skvae`` logger always), named
-    ``<class> self-training``, the header with the rows the phase labelled,
-    and printed however few epochs the phase trains.
-    """
-
-    def __init__(self, report: _FitReport, n_labels: int, threshold: float) -> None:
-        super().__init__(report.verbose, report.print_fn)
-        self.n_labels = n_labels
-        self.threshold = threshold
-        self._header = False
-
-    def on_train_begin(self, trainer: Any, **kwargs: Any) -> None:
-        self._header = True
-        super().on_train_begin(trainer, **kwargs)
-
-    def _say(self, message: str, trainer: Any) -> None:
-        name = type(trainer.estimator).__name__
-        if message.startswith(f"{name}: "):
-            message = f"{name} self-training: {message[len(name) + 2 :]}"
-        if self._header:
-            message += (
-                f", {self.n_labels} unlabelled rows labelled "
-                f"(q(y | x) >= {self.threshold:g})"
-            )
-            self._header = False
-        logger.info(message)
-        if self.verbose:
-            self.print_fn(message)
 
 
 class _CosineLearningRate(Callback):
