@@ -778,6 +778,12 @@ class _Writer:
             return record
         for key, value in vars(est).items():
             if key not in params and key not in _NOT_SAVED | _TRANSIENT:
+                if key.startswith("_") and key not in _PRIVATE_SAVED:
+                    # load would refuse the file: never write one
+                    raise TypeError(
+                        f"Cannot save {name}.{key}: a private attribute that "
+                        "skvae does not know how to load (a bug: please report it)."
+                    )
                 record["attributes"][key] = self.value(
                     value, f"{name}.{key}", prefix=f"{prefix}{key}/"
                 )
@@ -850,9 +856,19 @@ class _Writer:
 
     def _dict(self, obj: dict, where: str) -> dict[str, Any]:
         if not all(isinstance(k, str) for k in obj):
-            raise TypeError(
-                f"Cannot save {where}: a dict with keys that are not strings."
-            )
+            # e.g. a dict keyed by class labels: stored as its items
+            scalars = (bool, int, float, str, np.bool_, np.integer, np.floating)
+            if not all(isinstance(k, scalars) for k in obj):
+                raise TypeError(
+                    f"Cannot save {where}: a dict with keys that are not "
+                    "strings or numbers."
+                )
+            return {
+                "__items__": [
+                    [self.value(k, where), self.value(v, f"{where}[{k!r}]")]
+                    for k, v in obj.items()
+                ]
+            }
         out = {k: self.value(v, f"{where}[{k!r}]") for k, v in obj.items()}
         return {"__dict__": out} if len(out) == 1 and _is_tag(next(iter(out))) else out
 
@@ -929,6 +945,7 @@ class _Reader:
         self._tags: dict[str, Callable[[Any], Any]] = {
             "__tuple__": lambda body: tuple(self.value(body)),
             "__dict__": lambda body: {k: self.value(v) for k, v in body.items()},
+            "__items__": self._items,
             "__float__": lambda body: _NON_FINITE[body],
             "__ndarray__": lambda body: self.tensors[body].numpy(),
             "__array__": self._string_array,
@@ -952,6 +969,18 @@ class _Reader:
                     return self._tags[key](body)
             return {k: self.value(v) for k, v in obj.items()}
         return obj
+
+    def _items(self, body: Any) -> dict[Any, Any]:
+        """A dict keyed by numbers (class labels), stored as its items."""
+        scalars = (bool, int, float, str)
+        if not isinstance(body, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 for pair in body
+        ):
+            raise InvalidModelFileError("Malformed dict items in the model file.")
+        keys = [self.value(k) for k, _ in body]
+        if not all(isinstance(k, scalars) for k in keys):
+            raise InvalidModelFileError("A dict key in the model file is not a number.")
+        return {k: self.value(v) for k, (_, v) in zip(keys, body, strict=True)}
 
     def _field(self, obj: Any) -> Any:
         """A parameter's or attribute's value: the one place for an estimator."""

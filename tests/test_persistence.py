@@ -734,3 +734,28 @@ def test_sparse_detector_keeps_sparse_neighbours_and_checks_them(tmp_path):
     save(det, tmp_path / "bad.skvae")
     with pytest.raises(InvalidModelFileError, match="sparse matrix"):
         load(tmp_path / "bad.skvae")
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 1]), np.array(["common", "rare"])])
+def test_a_fitted_oversampler_round_trips(labels):
+    """Its per-class attributes are dicts keyed by the labels (ints too)."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = labels[np.r_[np.zeros(50, int), np.ones(10, int)]]
+    est = skvae.VAEOverSampler(estimator=skvae.ConditionalVAE(**TINY), random_state=0)
+    est.fit_resample(X, y)
+    loaded = _round_trip(est)
+    assert loaded.sampling_strategy_ == est.sampling_strategy_ == {labels[1]: 40}
+    assert loaded.step_ == est.step_
+    assert loaded.n_moves_dropped_ == est.n_moves_dropped_
+    Xs = ((X - est.mean_) / est.scale_).astype(np.float32)
+    assert_array_equal(loaded.estimator_.transform(Xs), est.estimator_.transform(Xs))
+
+
+def test_save_refuses_what_load_would_refuse():
+    """save never writes a file that load refuses: an unknown private
+    attribute is refused when saving, naming it."""
+    est = _fit(skvae.VAE(**TINY), X)
+    est._scratch = 1
+    with pytest.raises(TypeError, match="_scratch"):
+        save(est, io.BytesIO())
