@@ -30,6 +30,8 @@ from skvae.models._labels import check_labels
 from skvae.models.conditional import ConditionalVAE
 
 _AUTO_STEP_MAX = 1.5
+# step="auto": the fewest draws its spreads are measured on
+_AUTO_DRAWS = 64
 _DISCRETE_MAX_VALUES = 20
 _STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
 
@@ -371,9 +373,12 @@ class VAEOverSampler(BaseEstimator):
         the normal of the boundary that a logistic regression (classes
         weighted equally) draws between the class's real rows and the
         others', where the new rows would spread more than the real ones
-        along it (the rest of each move is kept). A number is used as
-        given, moves as drawn; 0 gives SMOTE's rows (or copies of real rows
-        with ``k_neighbors=0``).
+        along it (the rest of each move is kept). Both spreads are measured
+        on at least 64 draws, so that the step does not depend on how many
+        rows are asked for. A number is used as given, moves as drawn; 0
+        gives SMOTE's rows (or copies of real rows with ``k_neighbors=0``).
+        Integer columns of a DataFrame are rounded and kept within the
+        range seen in them.
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
@@ -570,7 +575,6 @@ class VAEOverSampler(BaseEstimator):
         self.scale_ = np.where(scale > 0, scale, 1.0)
         model.fit(((X - self.mean_) / self.scale_).astype(np.float32), y)
         self.estimator_ = model
-        self._y_dtype = y.dtype
 
     def fit_resample(self, X, y):
         """Fit on (X, y) and return them with the new rows appended.
@@ -655,6 +659,13 @@ class VAEOverSampler(BaseEstimator):
         import torch
 
         device = Y.device
+        n_asked = n
+        if self.step == "auto":
+            # the spreads that set the step come from at least _AUTO_DRAWS
+            # draws, so that the step does not depend on how many rows are
+            # asked for; the first n_asked are the new rows
+            n = max(n, _AUTO_DRAWS)
+            Y = Y[:1].expand(n, -1)
         pick = torch.randint(len(own), (n,), generator=gen, device=device).cpu()
         pick = pick.numpy()
         x = torch.as_tensor(own[pick], device=device)
@@ -683,6 +694,7 @@ class VAEOverSampler(BaseEstimator):
             step = self._auto_step(own_t, base, move)
             if len(own) > 1 and len(others):
                 move = _cap_along(own_t, base, move, step, _discriminant(own, others))
+            base, move, Y = base[:n_asked], move[:n_asked], Y[:n_asked]
         else:
             step = float(self.step)
         self.step_[label] = step
@@ -732,8 +744,9 @@ class VAEOverSampler(BaseEstimator):
 
             X_out = pd.DataFrame(X_res, columns=X.columns)
             for col, dtype in X.dtypes.items():
-                if dtype.kind in "iu":
-                    X_out[col] = np.round(X_out[col])
+                if dtype.kind in "iu":  # whole numbers within the range seen
+                    low, high = X[col].min(), X[col].max()
+                    X_out[col] = np.clip(np.round(X_out[col]), low, high)
                 if dtype.kind == "b":
                     X_out[col] = X_out[col] >= 0.5
                 X_out[col] = X_out[col].astype(dtype)

@@ -512,3 +512,37 @@ def test_one_new_row_of_a_class_is_finite(wine3):
     assert X_res.shape == (len(X) + 1, X.shape[1])
     assert y_res[-1] == label
     assert np.isfinite(X_res).all()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_integer_columns_stay_within_their_range(dtype):
+    """A DataFrame's integer column comes back as whole numbers within the
+    range seen (a count never negative, a uint8 never past 255)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(180, int), np.ones(20, int)]
+    counts = np.round(np.exp(rng.normal(2.5, 1, 200)) * np.where(y, 0.3, 1))
+    frame = pd.DataFrame({"v": counts.astype(dtype), "f": rng.normal(size=200) + y})
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=10), random_state=0)
+    X_res, _ = sampler.fit_resample(frame, y)
+    assert X_res["v"].dtype == dtype
+    assert X_res["v"].min() >= frame["v"].min()
+    assert X_res["v"].max() <= frame["v"].max()
+
+
+def test_auto_step_does_not_depend_on_the_rows_asked_for(wine3):
+    """The spreads that set step="auto" come from at least 64 draws, so a
+    class gets the same step whether one or forty rows are asked for."""
+    X, y = wine3
+    steps = []
+    for extra in (1, 2, 5, 40):
+        sampler = VAEOverSampler(
+            estimator=_tiny_cvae(),
+            sampling_strategy={0: 8 + extra},
+            random_state=0,
+        )
+        X_res, y_res = sampler.fit_resample(X, y)
+        assert np.sum(y_res == 0) == 8 + extra
+        assert np.isfinite(X_res).all()
+        steps.append(sampler.step_[0])
+    assert steps == [steps[0]] * 4
