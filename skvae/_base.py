@@ -565,11 +565,17 @@ class BaseVAE(
         types = vars(self).get("column_types_")
         if types is None:
             return
+        encoder = vars(self).get("table_encoder_")
+        names = (
+            encoder.encoded_names()
+            if encoder is not None
+            else vars(self).get("feature_names_in_")
+        )
         if not sp.issparse(X):
-            check_column_values(types, X)
+            check_column_values(types, X, names)
             return
         for block in blocks(X, self._BATCH_ROWS):  # one dense block at a time
-            check_column_values(types, block)
+            check_column_values(types, block, names)
 
     def _data_likelihood(self, X: np.ndarray) -> Likelihood:
         """The observation model for data like X, from ``likelihood``."""
@@ -770,6 +776,7 @@ class BaseVAE(
             self._check_params(X)
             if not first_pass:
                 self._check_same_network()
+                self._continue_settings()
             arrays = self._training_arrays(X, y, first_pass, classes)
             weight = self._check_weights(sample_weight, X)
             if weight is not None:  # split with the rows, taken off after
@@ -976,6 +983,29 @@ class BaseVAE(
                     "(warm_start=True or partial_fit) keeps that network: set "
                     "it back, or fit with warm_start=False to build a new one."
                 )
+
+    def _continue_settings(self) -> None:
+        """The per-fit settings of a continued fit, checked as a first fit's.
+
+        The model stays on the device it was fitted (or loaded) on: a
+        changed ``device`` is refused rather than ignored, and one that is
+        not available here is refused as in a first fit. ``precision`` is
+        checked against the fitted module. ``random_state`` seeds this
+        call's draws, as it seeds a first fit's: the same value gives the
+        same continuation, another value another one.
+        """
+        device = resolve_device(self.device)
+        if device != self._device:
+            raise ValueError(
+                f"device={self.device!r} resolves to {device_name(device)!r}, but "
+                f"the fitted model is on {self.device_!r} and a continued fit "
+                "(warm_start=True or partial_fit) trains it where it is: set "
+                "device back, or fit with warm_start=False to train a new "
+                "model there."
+            )
+        self._check_precision(self.module_)
+        # every rank of distributed training continues from rank 0's seed
+        self._seed = broadcast_seed(draw_seed(self.random_state))
 
     def _initialize(self, X: np.ndarray) -> None:
         self._built_with = self._network_settings()

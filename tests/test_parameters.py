@@ -382,7 +382,6 @@ PER_FIT = {
     "tol": "this fit's stopping rule",
     "verbose": "this fit's reports",
     "callbacks": "this fit's callbacks",
-    "random_state": "this fit's draws",
     "device": "where this fit runs",
     "compile": "how this fit's step runs",
     "precision": "how this fit's step runs",
@@ -399,6 +398,9 @@ PER_FIT = {
 CONTINUED_OTHER = {
     "kl_warmup": (100, {}),
     "kl_schedule": ("cyclical", {"kl_warmup": 3}),
+    # a continued fit's draws: at least the batches' order (a VQ model's
+    # steps draw nothing else)
+    "random_state": (1, {"batch_size": 8}),
 }
 
 
@@ -453,3 +455,30 @@ def test_a_continued_fit_is_repeatable(cls):
     model = _fit(tiny(cls, warm_start=True, random_state=0))
     one, two = copy.deepcopy(model), copy.deepcopy(model)
     assert _same(_fingerprint(_fit(one)), _fingerprint(_fit(two)))
+
+
+def test_a_continued_fit_refuses_a_device_it_does_not_train_on(monkeypatch):
+    """A continued fit trains the model where it is: another device is
+    refused (one not available here as by a first fit), never ignored."""
+    import skvae._base
+
+    model = _fit(tiny(VAE, warm_start=True, random_state=0))
+    before = model.transform(X)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda"):
+            _fit(copy.deepcopy(model).set_params(device="cuda"))
+    monkeypatch.setattr(skvae._base, "resolve_device", lambda d: torch.device("meta"))
+    with pytest.raises(ValueError, match="device='cpu' resolves to 'meta'"):
+        _fit(model)
+    np.testing.assert_array_equal(model.transform(X), before)
+
+
+def test_a_continued_fit_checks_precision_as_a_first_fit():
+    from skvae import VaDE
+
+    model = _fit(tiny(VaDE, warm_start=True, random_state=0))
+    model.set_params(precision="bfloat16")
+    with pytest.raises(ValueError, match="precision='bfloat16' is not supported"):
+        _fit(model)
+    with pytest.raises(ValueError, match="precision='bfloat16' is not supported"):
+        _fit(tiny(VaDE, precision="bfloat16"))
