@@ -208,12 +208,17 @@ def resolve_column_types(
     rest = sorted(set(range(n_features)) - set(taken))
     if rest:
         blocks += infer_column_types(X, rest)
-    check_column_values(blocks, X)
+    check_column_values(blocks, X, names)
     return blocks
 
 
-def check_column_values(blocks: Blocks, X: np.ndarray) -> None:
+def check_column_values(
+    blocks: Blocks, X: np.ndarray, names: np.ndarray | None = None
+) -> None:
     """Reject values that a column's type cannot model, naming the column.
+
+    ``names`` (the columns' names, e.g. a table's encoded columns) name
+    them in the message; else their positions do.
 
     Examples
     --------
@@ -223,34 +228,44 @@ def check_column_values(blocks: Blocks, X: np.ndarray) -> None:
     if sp.issparse(X):  # dense blocks of rows, one at a time
         X = sp.csr_matrix(X)
         for start in range(0, X.shape[0], _SPARSE_ROWS):
-            check_column_values(blocks, X[start : start + _SPARSE_ROWS].toarray())
+            block = X[start : start + _SPARSE_ROWS].toarray()
+            check_column_values(blocks, block, names)
         return
+
+    def named(cols: list[int]) -> list[Any]:
+        return list(cols) if names is None else [str(names[c]) for c in cols]
+
     for kind, cols in blocks:
         values = X[:, cols]
         seen = values[~np.isnan(values)]
         if kind == "bernoulli" and seen.size and (seen.min() < 0 or seen.max() > 1):
+            bad = np.nanmax(np.abs(values - 0.5), axis=0, initial=0.0) > 0.5
             raise ValueError(
-                f"Columns {cols} are Bernoulli but have values outside [0, 1]."
+                f"Columns {named(np.asarray(cols)[bad].tolist())} are "
+                "Bernoulli (values 0 to 1) but have values outside [0, 1]."
             )
         if (
             kind in ("poisson", "negbin")
             and seen.size
             and (seen.min() < 0 or np.any(seen != np.round(seen)))
         ):
+            odd = (values < 0) | (values != np.round(values))
+            bad = np.any(odd & ~np.isnan(values), axis=0)
             raise ValueError(
-                f"Columns {cols} are counts ({kind}) but have negative or "
-                "non-integer values."
+                f"Columns {named(np.asarray(cols)[bad].tolist())} are counts "
+                f"({kind}) but have negative or non-integer values."
             )
         if kind == "categorical":
             if seen.size and np.any((seen != 0) & (seen != 1)):
                 raise ValueError(
-                    f"The categorical group {cols} has values other than 0 and 1."
+                    f"The categorical group {named(cols)} has values other than "
+                    "0 and 1."
                 )
             complete = ~np.isnan(values).any(axis=1)
             if np.any(values[complete].sum(axis=1) != 1):
                 raise ValueError(
-                    f"The categorical group {cols} must have exactly one 1 per row "
-                    "(one-hot), as OneHotEncoder writes it."
+                    f"The categorical group {named(cols)} must have exactly one 1 "
+                    "per row (one-hot), as OneHotEncoder writes it."
                 )
 
 

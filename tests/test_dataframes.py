@@ -341,3 +341,28 @@ def test_an_array_for_a_model_of_a_table_with_categories_is_refused_clearly():
     vae = tiny(VAE).fit(frame)
     with pytest.raises(ValueError, match=r"category columns \['species'\]; pass a"):
         vae.transform(np.zeros((2, 5)))
+
+
+def test_a_bad_value_is_named_by_its_column():
+    """A value a column's type cannot take is reported by the column's name
+    (a table's boolean column, a named array's count column), not by its
+    position among the encoded columns."""
+    frame = pd.DataFrame(
+        {
+            "c": pd.Categorical(list("abab") * 10),
+            "b": [True, False] * 20,
+            "f": np.arange(40.0),
+        }
+    )
+    model = VAE(max_iter=2, random_state=0).fit(frame)
+    later = frame.astype({"b": int})
+    later.loc[0, "b"] = 3
+    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+        model.transform(later)
+    counts = pd.DataFrame({"x": np.arange(40.0), "n": np.arange(40) % 4})
+    model = VAE(likelihood={"poisson": ["n"]}, max_iter=2, random_state=0)
+    model.fit(counts)
+    later = counts.copy()
+    later.loc[3, "n"] = -1
+    with pytest.raises(ValueError, match=r"Columns \['n'\] are counts"):
+        model.transform(later)
