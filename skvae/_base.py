@@ -394,6 +394,18 @@ class BaseVAE(
         self._hidden_sizes()
         check_likelihood_range(self._likelihood_spec(), X)
 
+    def _ignored_params(self) -> dict[str, str]:
+        """The parameters that the other parameters leave unread, with why.
+
+        ``fit`` warns about each one set away from its default
+        (:func:`warn_ignored_params`): a value that does nothing is never
+        taken silently. Families add theirs to ``super()``'s.
+        """
+        ignored = {}
+        if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
+            ignored["min_variance"] = "under likelihood='bernoulli' (no variance)"
+        return ignored
+
     def _sample_weight_refusal(self) -> str | None:
         """Why this model cannot take ``sample_weight`` (None: it can).
 
@@ -774,6 +786,7 @@ class BaseVAE(
                     )
             self._check_routed_params()
             self._check_params(X)
+            warn_ignored_params(self)
             if not first_pass:
                 self._check_same_network()
                 self._continue_settings()
@@ -1992,6 +2005,66 @@ def kl_schedule_of(est: Any) -> KLSchedule:
         capacity=float(est.max_capacity),
         free_bits=float(est.free_bits),
     )
+
+
+def warn_ignored_params(est: Any) -> None:
+    """Warn about each parameter that ``est``'s other parameters leave unread.
+
+    ``est._ignored_params()`` names them, with the reason; only those set
+    away from the class's default are reported (as scikit-learn's
+    LogisticRegression does for ``l1_ratio`` without an elastic net), so
+    that a grid over both parameters still runs.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skvae import VAE
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_ignored_params(VAE(n_iwae_samples=20))
+    >>> "n_iwae_samples=20" in str(caught[0].message)
+    True
+    """
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(type(est).__init__).parameters.items()
+    }
+    params = est.get_params(deep=False)
+    for name, reason in est._ignored_params().items():
+        value = params[name]
+        try:
+            changed = not bool(_plain(value) == _plain(defaults.get(name)))
+        except Exception:  # values that do not compare
+            changed = True
+        if changed:
+            warnings.warn(
+                f"{type(est).__name__}({name}={value!r}) has no effect {reason}; "
+                "it is ignored.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for a warning raised at the user's line.
+
+    Counted from the function that calls this one (level 1) up to the first
+    frame outside skvae and scikit-learn (whose fit wrappers and searches
+    sit between the user's call and skvae's code).
+    """
+    import os
+    import sys
+
+    import sklearn
+
+    roots = tuple(
+        os.path.dirname(os.path.abspath(path)) + os.sep
+        for path in (__file__, sklearn.__file__)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(roots):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_objective(est: Any) -> None:

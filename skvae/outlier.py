@@ -18,7 +18,12 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, check_float32_range, restore_attributes
+from skvae._base import (
+    BaseVAE,
+    check_float32_range,
+    restore_attributes,
+    warn_ignored_params,
+)
 from skvae._data import FLOATS, check_sparse, epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import (
@@ -668,6 +673,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         X_valid = w = None
         try:
             X = X_valid = self._validate(X, reset=True)
+            warn_ignored_params(self)
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
@@ -695,6 +701,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             restore_attributes(self, saved)  # no half-set attributes
             raise
         return self
+
+    def _ignored_params(self) -> dict[str, str]:
+        """The parameters the others leave unread (see ``warn_ignored_params``)."""
+        if self.score_type == "latent":
+            return {
+                "n_importance_samples": "with score_type='latent' (it sets the "
+                "draws of the likelihood and reconstruction scores)"
+            }
+        return {}
 
     def _reference_seed(self) -> Any:
         """Seed of the reference rows' draw: the model's seed (see ``random_state``).

@@ -482,3 +482,38 @@ def test_a_continued_fit_checks_precision_as_a_first_fit():
         _fit(model)
     with pytest.raises(ValueError, match="precision='bfloat16' is not supported"):
         _fit(tiny(VaDE, precision="bfloat16"))
+
+
+IGNORED = [
+    (VAE, "n_iwae_samples", 20, {}),
+    (VAE, "n_pseudo_inputs", 7, {}),
+    (VAE, "min_variance", 1e-2, {"likelihood": "bernoulli"}),
+    (ConditionalVAE, "n_iwae_samples", 20, {}),
+    ("HierarchicalVAE", "n_iwae_samples", 20, {}),
+    ("WAE", "log_var_penalty", 1e-3, {}),
+    ("AdversarialAE", "log_var_penalty", 1e-3, {}),
+    ("VAEOutlierDetector", "n_importance_samples", 5, {"score_type": "latent"}),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "context"), IGNORED)
+def test_a_parameter_the_others_leave_unread_is_warned_about(cls, name, value, context):
+    """A value that the other parameters leave unread (n_iwae_samples under
+    objective="elbo"...) is not taken silently: fit warns, naming it; at its
+    default, or where it is read, no warning."""
+    import warnings
+
+    import skvae
+
+    cls = getattr(skvae, cls) if isinstance(cls, str) else cls
+
+    def messages(**params):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = tiny(cls, **context, **params)
+            est.fit(X, Y) if est.__sklearn_tags__().target_tags.required else est.fit(X)
+        return [str(w.message) for w in caught if "has no effect" in str(w.message)]
+
+    (message,) = messages(**{name: value})
+    assert f"{name}={value!r}" in message
+    assert messages(**{name: cls().get_params()[name]}) == []

@@ -348,6 +348,19 @@ default="relu"
             )
         return super()._sample_weight_refusal()
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        if self.objective != "iwae":
+            ignored["n_iwae_samples"] = (
+                f"with objective={self.objective!r} (it sets the draws of "
+                "objective='iwae')"
+            )
+        if self.prior != "vamp":
+            ignored["n_pseudo_inputs"] = (
+                f"with prior={self.prior!r} (it sizes prior='vamp')"
+            )
+        return ignored
+
     def _check_params(self, X) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
