@@ -659,13 +659,11 @@ class VAEOverSampler(BaseEstimator):
         import torch
 
         device = Y.device
-        n_asked = n
-        if self.step == "auto":
-            # the spreads that set the step come from at least _AUTO_DRAWS
-            # draws, so that the step does not depend on how many rows are
-            # asked for; the first n_asked are the new rows
-            n = max(n, _AUTO_DRAWS)
-            Y = Y[:1].expand(n, -1)
+        # at least _AUTO_DRAWS draws, the first n_asked of them the new rows:
+        # the spreads that set step="auto" then do not depend on how many
+        # rows are asked for, and a numeric step moves the same draws
+        n_asked, n = n, max(n, _AUTO_DRAWS)
+        Y = Y[:1].expand(n, -1)
         pick = torch.randint(len(own), (n,), generator=gen, device=device).cpu()
         pick = pick.numpy()
         x = torch.as_tensor(own[pick], device=device)
@@ -694,9 +692,9 @@ class VAEOverSampler(BaseEstimator):
             step = self._auto_step(own_t, base, move)
             if len(own) > 1 and len(others):
                 move = _cap_along(own_t, base, move, step, _discriminant(own, others))
-            base, move, Y = base[:n_asked], move[:n_asked], Y[:n_asked]
         else:
             step = float(self.step)
+        base, move = base[:n_asked], move[:n_asked]
         self.step_[label] = step
         if self.avoid_others:
             move = _away_from(others, base, move)

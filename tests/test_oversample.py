@@ -429,29 +429,35 @@ def test_benchmark_crossing_counts_new_rows_past_the_boundary():
     assert np.isnan(module.crossing(reference, new[:0], np.ones(0, int)))
 
 
-def test_auto_step_spreads_no_more_than_the_class_across_the_boundary(wine3):
+def test_auto_step_spreads_no_more_than_the_class_across_the_boundary():
     """step="auto" shrinks the part of the moves along the normal of the
     linear boundary between the class and the others, toward the real rows'
     spread there (the rest of each move is kept); a fixed step keeps the
-    moves as drawn."""
+    moves as drawn. The rare class is narrow across the boundary (along
+    the first column) and wide along it, where the decoder's noise, learnt
+    on both classes, is not."""
     from skvae.oversample import _discriminant
 
-    X, y = wine3
+    rng = np.random.RandomState(0)
+    common = rng.normal(size=(200, 6))
+    rare = rng.normal(size=(20, 6)) * np.r_[0.2, [1.5] * 5] + np.r_[3.0, [0.0] * 5]
+    X, y = np.r_[common, rare], np.r_[np.zeros(200, int), np.ones(20, int)]
 
     def new_rows(**params):
         model = _tiny_cvae(max_iter=5)
         sampler = VAEOverSampler(estimator=model, random_state=0, **params)
         X_res, y_res = sampler.fit_resample(X, y)
-        new = X_res[len(X) :][y_res[len(X) :] == 2]
+        new = X_res[len(X) :][y_res[len(X) :] == 1]
         return sampler, (new - sampler.mean_) / sampler.scale_
 
     sampler, auto = new_rows()
-    own = ((X[y == 2] - sampler.mean_) / sampler.scale_).astype(np.float32)
-    others = ((X[y != 2] - sampler.mean_) / sampler.scale_).astype(np.float32)
-    w = _discriminant(own, others)
-    _, fixed = new_rows(step=sampler.step_[2])  # same draws, moves as drawn
-    assert (fixed @ w).var() > 1.5 * (own @ w).var()  # the moves spread there
-    assert (auto @ w).var() < 1.4 * (own @ w).var()  # less so with "auto"
+    own = (X[y == 1] - sampler.mean_) / sampler.scale_
+    others = (X[y != 1] - sampler.mean_) / sampler.scale_
+    w = _discriminant(own.astype(np.float32), others.astype(np.float32))
+    assert abs(w[0]) > 0.9  # the boundary's normal: the first column
+    _, fixed = new_rows(step=sampler.step_[1])  # same draws, moves as drawn
+    assert (fixed @ w).var() > 5 * (own @ w).var()  # the moves spread there
+    assert (auto @ w).var() < 1.4 * (own @ w).var()  # not with "auto"
     diff = fixed - auto  # the moves differ only along w
     np.testing.assert_allclose(diff - np.outer(diff @ w, w), 0, atol=1e-4)
 
