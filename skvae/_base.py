@@ -280,6 +280,10 @@ class BaseVAE(
     # Roles of user networks (``encoder=``, ``decoder=``...): parameters named
     # ``<role>__<name>`` are routed to that network's class, as skorch does.
     _network_roles: tuple[str, ...] = ("encoder", "decoder")
+    #: The parameters of the built-in networks that nothing else reads: with
+    #: both ``encoder`` and ``decoder`` given they are unread (a family whose
+    #: other parts, a classifier or a discriminator, read them lists fewer).
+    _unread_with_user_networks: tuple[str, ...] = ()
     # Rows read at once from out-of-core arrays (memmap, HDF5, zarr, dask).
     _STREAM_ROWS = 65536
     # Rows per module call of inference (transform, inverse_transform...);
@@ -402,6 +406,9 @@ class BaseVAE(
         taken silently. Families add theirs to ``super()``'s.
         """
         ignored = {}
+        if self.encoder is not None and self.decoder is not None:
+            for name in self._unread_with_user_networks:
+                ignored[name] = "when both encoder and decoder are given"
         if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
             ignored["min_variance"] = "under likelihood='bernoulli' (no variance)"
         return ignored

@@ -258,6 +258,8 @@ default="relu"
     (4, 3)
     """
 
+    _unread_with_user_networks = ("hidden_layer_sizes", "activation")
+
     _network_params = (*BaseVAE._network_params, "objective", "n_iwae_samples")
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,

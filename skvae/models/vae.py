@@ -254,6 +254,8 @@ default="relu"
     (3, 5)
     """
 
+    _unread_with_user_networks = ("hidden_layer_sizes", "activation")
+
     _network_params = (
         *BaseVAE._network_params,
         "prior",

@@ -510,6 +510,8 @@ default="relu"
     (2, 64)
     """
 
+    _unread_with_user_networks = ("hidden_layer_sizes", "activation")
+
     _n_levels = 1
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -620,6 +622,8 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
     >>> vq.sample(2).shape
     (2, 64)
     """
+
+    _unread_with_user_networks = ("activation",)  # the widths size more
 
     _n_levels = 2
     _parameter_constraints = VQVAE._parameter_constraints

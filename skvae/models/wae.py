@@ -222,6 +222,8 @@ default="relu"
     (3, 5)
     """
 
+    _unread_with_user_networks = ("hidden_layer_sizes", "activation")
+
     _empty_hidden_ok = False
 
     _network_params = (
