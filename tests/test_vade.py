@@ -1,6 +1,7 @@
 """VaDE: clustering in the latent space of a Gaussian-mixture-prior VAE."""
 
 import inspect
+import itertools
 
 import numpy as np
 import pytest
@@ -249,10 +250,45 @@ def test_auto_network_is_the_papers_scaled_to_narrow_data():
         for layer in model.module_.encoder.modules()
         if isinstance(layer, torch.nn.Linear)
     ]
-    assert model.hidden_layer_sizes_ == tuple(widths[:3]) == (52, 52, 208)
+    # (52, 52, 208) for 13 features, narrower for 12 rows (below)
+    assert model.hidden_layer_sizes_ == tuple(widths[:3]) == (45, 45, 182)
+    assert auto._hidden_sizes(13, 5000) == (52, 52, 208)
     # a given network is built as given, whatever the width of the data
     model.set_params(hidden_layer_sizes=(7, 5)).fit(X)
     assert model.hidden_layer_sizes_ == (7, 5)
+
+
+def test_auto_network_narrows_on_few_rows_of_narrow_data():
+    # on few rows the "auto" budget's epochs would multiply the cost: the
+    # widths of narrow data shrink by one factor so that those epochs cost
+    # at most 95 epochs of an MLP (512, 256); the factor is at least 1/4 and
+    # n_features / 125, so MNIST's 784 pixels keep the paper's network
+    auto = VaDE(10)
+    paper = (500, 500, 2000)
+    for n in (50, 1000, 3000, 5000):
+        assert auto._hidden_sizes(784, n) == paper
+    assert auto._hidden_sizes(64, 5000) == auto._hidden_sizes(64) == (256, 256, 1024)
+    widths = [auto._hidden_sizes(64, n) for n in (724, 1000, 1797, 2500)]
+    assert widths[2] == (210, 210, 842)
+    assert all(a[0] < b[0] < 256 for a, b in itertools.pairwise(widths))
+    for w in widths:  # one factor for every width
+        assert abs(w[2] / w[0] - 4) < 0.05, w
+
+    def cost(ws, d=64):
+        layers = (d, *ws, 10)
+        return sum(a * b for a, b in itertools.pairwise(layers))
+
+    # 1,797 rows: 56 pretraining epochs and 9 of the main phase
+    budget = 95 * cost((512, 256))
+    assert cost(widths[2]) * 65 <= budget < cost((211, 211, 846)) * 65
+    # the floor: 64 / 125 of the widths on digits (a quarter on narrower data)
+    assert auto._hidden_sizes(64, 30) == (131, 131, 524)
+    assert auto._hidden_sizes(100, 1000) == (320, 320, 1280)
+    # the fit builds it from its rows; a given network is built as given
+    X = np.random.RandomState(0).uniform(size=(30, 64))
+    model = VaDE(2, pretrain_max_iter=0, max_iter=0).fit(X)
+    assert model.hidden_layer_sizes_ == (131, 131, 524)
+    assert model.set_params(hidden_layer_sizes=(7,)).fit(X).hidden_layer_sizes_ == (7,)
 
 
 def test_auto_network_with_images_is_small_conv_channels():
@@ -273,7 +309,7 @@ def test_a_loaded_model_keeps_the_widths_it_was_built_with(tmp_path, monkeypatch
     skvae.save(model, path)
     monkeypatch.setattr(VaDE, "_auto_hidden", (400, 400, 1600))
     loaded = skvae.load(path)
-    assert loaded.hidden_layer_sizes_ == model.hidden_layer_sizes_ == (52, 52, 208)
+    assert loaded.hidden_layer_sizes_ == model.hidden_layer_sizes_ == (45, 45, 182)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     # a new fit follows the rule as it is
     assert VaDE(2, pretrain_max_iter=0, max_iter=0).fit(X).hidden_layer_sizes_ == (

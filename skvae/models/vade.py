@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from numbers import Integral
 from typing import Any
@@ -18,6 +19,7 @@ from skvae._base import (
     OBJECTIVE_PARAMS,
     SCORING_PARAMS,
     BaseVAE,
+    auto_epochs,
     check_objective,
     kl_schedule_of,
 )
@@ -88,12 +90,23 @@ class VaDE(ClusterMixin, BaseVAE):
         features or more (it was designed for MNIST's 784); on narrower data
         every width is scaled by ``n_features / 125`` (at least 16 units),
         so that the first layer is at most four times as wide as the input
-        (apart from the 16-unit floor; 8x8 digits get (256, 256, 1024)).
+        (apart from the 16-unit floor; 8x8 digits: (256, 256, 1024)).
         The paper's wide last layer clusters images better than narrower
         networks do, but on narrow data its full widths multiply the cost of
-        every epoch for no clear gain in the clustering;
-        ``hidden_layer_sizes_`` gives the widths built. With ``input_shape``,
-        "auto" gives the channels (32, 64).
+        every epoch for no clear gain in the clustering. On few rows, where
+        the "auto" budgets' 1,000 pretraining steps are many epochs, every
+        width of narrow data is scaled down further by one factor, the
+        largest that keeps the multiply-adds per row of the "auto" epochs
+        (pretraining and main phase) at most those of 95 epochs of an MLP
+        autoencoder with hidden widths (512, 256), the plain VAE by whose
+        epochs skvae times its deep models; the factor is at least 1/4 and
+        at least ``n_features / 125``. Narrower networks cluster narrow
+        data (8x8 digits) as well or better at a fraction of the cost, but
+        images worse, so data of 125 features or more keeps the paper's
+        network at any size (digits get (210, 210, 842) on 1,797 rows,
+        (131, 131, 524) below about 700). ``hidden_layer_sizes_`` gives the
+        widths built. With ``input_shape``, "auto" gives the channels
+        (32, 64).
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as flattened rows. The encoder and decoder
         are then convolutional, ``hidden_layer_sizes`` giving the channels of
@@ -331,6 +344,15 @@ default="relu"
     _auto_hidden = (500, 500, 2000)
     _auto_full_width_features = 125
     _auto_min_width = 16
+    #: ``hidden_layer_sizes="auto"`` on few rows: the widths shrink by a
+    #: common factor (at least ``_auto_min_row_scale`` and
+    #: ``n_features / _auto_full_width_features``) until the default
+    #: budget's epochs (pretraining and main phase) cost at most
+    #: ``_auto_width_epochs`` epochs of an MLP of ``_auto_reference``
+    #: hidden widths (multiply-adds per row); None: of the network above.
+    _auto_width_epochs = 95
+    _auto_reference = (512, 256)
+    _auto_min_row_scale = 0.25
     #: ``hidden_layer_sizes="auto"`` with ``input_shape``: the channels.
     _auto_channels = (32, 64)
 
@@ -437,8 +459,10 @@ default="relu"
             "KMeans on the pretrained codes"
         )
 
-    def _hidden_sizes(self, n_features: int | None = None) -> tuple[int, ...]:
-        """The hidden widths, "auto" scaled to ``n_features`` (if given)."""
+    def _hidden_sizes(
+        self, n_features: int | None = None, n_samples: int | None = None
+    ) -> tuple[int, ...]:
+        """The hidden widths, "auto" scaled to ``n_features`` and ``n_samples``."""
         if (
             isinstance(self.hidden_layer_sizes, str)
             and self.hidden_layer_sizes == "auto"
@@ -448,10 +472,69 @@ default="relu"
             scale = 1.0
             if n_features is not None:
                 scale = min(1.0, n_features / self._auto_full_width_features)
-            return tuple(
+            widths = tuple(
                 max(self._auto_min_width, round(w * scale)) for w in self._auto_hidden
             )
+            if n_features is not None and n_samples is not None:
+                widths = self._widths_for_rows(widths, n_features, n_samples)
+            return widths
         return super()._hidden_sizes()
+
+    def _widths_for_rows(
+        self, widths: tuple[int, ...], n_features: int, n_samples: int
+    ) -> tuple[int, ...]:
+        """``widths`` shrunk so the default budget costs ``_auto_width_epochs``.
+
+        An epoch's multiply-adds per row are taken as those of the encoder's
+        layers (the decoder mirrors them); the "auto" budget's epochs
+        (pretraining and main phase) on ``n_samples`` rows times that cost
+        may be at most ``_auto_width_epochs`` epochs of the reference MLP:
+        every width is scaled by the largest common factor that keeps it
+        there, but not below ``_auto_min_row_scale`` nor below the
+        features' own factor, ``n_features / _auto_full_width_features``:
+        the narrower networks cluster narrow data (digits) as well or
+        better, but images (MNIST) worse, so data of 125 features or more
+        keeps the paper's network.
+        """
+        if self._auto_width_epochs is None:
+            return widths
+        batch = min(self._auto_batch_size, n_samples)
+        epochs = epochs_for_steps(
+            self._auto_pretrain_steps,
+            n_samples,
+            batch,
+            self._auto_pretrain_min_epochs,
+        ) + auto_epochs(n_samples, batch, self._auto_steps, *self._auto_epochs)
+
+        def cost(ws):
+            layers = (n_features, *ws, self.n_components)
+            return sum(a * b for a, b in itertools.pairwise(layers))
+
+        full = cost(widths)
+        reference = full if self._auto_reference is None else cost(self._auto_reference)
+        share = self._auto_width_epochs * reference / (epochs * full)
+        if share >= 1:
+            return widths
+
+        def scaled(f):
+            return tuple(max(self._auto_min_width, round(w * f)) for w in widths)
+
+        # wide data (images) keeps more of the network: the wide layers are
+        # what clusters them better than narrow networks do
+        lo = max(
+            self._auto_min_row_scale,
+            min(1.0, n_features / self._auto_full_width_features),
+        )
+        if lo >= 1:
+            return widths
+        hi = 1.0
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            if cost(scaled(mid)) <= share * full:
+                lo = mid
+            else:
+                hi = mid
+        return scaled(lo)
 
     def _check_params(self, X) -> None:
         super()._check_params(X)
@@ -478,7 +561,9 @@ default="relu"
     def _build_module(self, X, likelihood: Likelihood) -> VaDEModule:
         saved = _SAVED_WIDTHS.get(self)
         self.hidden_layer_sizes_ = (
-            tuple(saved) if saved is not None else self._hidden_sizes(X.shape[1])
+            tuple(saved)
+            if saved is not None
+            else self._hidden_sizes(X.shape[1], X.shape[0])
         )
         return VaDEModule(
             X.shape[1],
