@@ -46,7 +46,7 @@ TRIAL_SHARE = 0.25  # share of the step budget (at least TRIAL_STEPS) after
 # which the VAE must have shown that it adds to the Gaussian model
 TRIAL_Z = 1.0  # ... by this many standard errors of the blend's gain
 TRIAL_STEPS = 50  # the trial's earliest step
-TRIAL_EARLY = 20  # ... and TRIAL_EARLY_SHARE of the budget (at least
+TRIAL_EARLY = 10  # ... and TRIAL_EARLY_SHARE of the budget (at least
 TRIAL_EARLY_SHARE = 0.05  # TRIAL_EARLY steps) where the nearest neighbours'
 # fill adds nothing to the Gaussian's either (close to linear-Gaussian)
 NEIGHBOURS = 5  # neighbours of that fill
@@ -54,10 +54,10 @@ NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
 NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
 # columns would pass this (but at least 20 per neighbour)
 N_CUTS = 1  # learning-rate cuts on a plateau before stopping
-REFINE_Z = 3.0  # ... made only where the VAE's or the neighbours' blend gain
-# is this many standard errors (where the Gaussian model covers every column)
+REFINE_Z = 3.0  # ... made only where the VAE's blend gain is this many
+# standard errors (where the Gaussian model covers every column)
 CUT = 0.5  # factor of each cut
-BATCH = 128  # the largest batch
+BATCH = 128  # the largest batch (all of about the same size)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
 ACTIVATION = "tanh"
@@ -91,7 +91,10 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
 
     - latent dimension ``clip(d // 2, 2, 16)``, two tanh hidden layers of
       ``clip(8 * d, 32, 64)`` units;
-    - batches of ``min(n, 128)`` rows, Adam's learning rate 0.01;
+    - batches of at most 128 rows, those of an epoch of about one size:
+      ``ceil(n / ceil(n / 128))`` rows (a short last batch would take a
+      full step on the noisy gradient of a few rows), Adam's learning rate
+      0.01;
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
@@ -120,17 +123,22 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     linear in each other the VAE adds nothing to the Gaussian, and longer
     training would cost time for no better fill; ``n * G`` is in
     ``history_`` as ``"gain_z2"``. The trial comes earlier, after a
-    twentieth of the steps (at least 20), where a nearest-neighbour fill of the same
+    twentieth of the steps (at least 10: the first check), where a
+    nearest-neighbour fill of the same
     held-out entries (the mean of the 5 nearest rows, among at most 1,000)
     adds nothing to the Gaussian's either by the same test (its ``n * G``
     is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
     a VAE that learns a nonlinear table needs the longer trial to show its
     gain. With that model, the first plateau's refinement (the halved
-    learning rate) is made only where something is left to learn: where
-    neither the VAE's best fill (its ``n * G``: ``"refine_z2"`` in
-    ``history_``) nor the neighbours' adds three standard errors to the
-    Gaussian's (``n * G < 9`` for both), that plateau ends training, as the
-    table shows no structure that the Gaussian misses. A
+    learning rate) is made only where the VAE has shown what it adds: where
+    its best fill (its ``n * G``: ``"refine_z2"`` in ``history_``) does not
+    add three standard errors to the Gaussian's (``n * G < 9``), that
+    plateau ends training: a VAE that has not shown its gain by then gains
+    little from a smaller step, even where the neighbours' fill shows
+    structure that the Gaussian misses. Where every column reads as
+    real-valued, :class:`VAEImputer` sets the VAE's likelihood to
+    ``"gaussian"``, the one block that ``"auto"`` finds (the same model,
+    without the blocks' dispatch at every step). A
     model passed as ``estimator`` (this
     one included) trains as its own parameters say, on every observed entry,
     and fills the holes alone.
@@ -155,7 +163,8 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     """
     n_components = int(np.clip(n_features // 2, 2, 16))
     width = int(np.clip(WIDTH * n_features, 32, MAX_WIDTH))
-    batch_size = int(min(n_samples, BATCH))
+    # batches of about equal size: no short last batch
+    batch_size = -(-n_samples // -(-n_samples // BATCH))
     max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
         n_components=n_components,
@@ -407,6 +416,14 @@ class VAEImputer(
             # the model sees arrays: name the columns by their indices
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
         self._set_scaling(X, estimator)
+        if (
+            self.estimator is None
+            and encoder is None
+            and self.gaussian_columns_.size == X.shape[1]
+        ):
+            # what "auto" finds, the one block without its dispatch: the same
+            # model and fit, a few percent faster a step
+            estimator.set_params(likelihood="gaussian")
         Z = self._scale(X)
         stop = path = None
         if self.estimator is None:  # stopped on held-out observed entries
@@ -488,6 +505,7 @@ class VAEImputer(
         if pos is None:
             queries = _Holes(queries)
         train = _Holes(train)  # the same rows at every shrinkage
+        scale = _observed_variance(train.array, w)
         best, last = None, [np.inf, None]
 
         def held_out(mean, cov, X) -> bool:
@@ -502,7 +520,7 @@ class VAEImputer(
         def fit(ridge, start):
             last[0] = np.inf
             mean, cov, e_step = _gaussian_em(
-                train, ridge, *start[:2], w, EM_MAX_ITER, held_out, start[2]
+                train, ridge, *start[:2], w, EM_MAX_ITER, held_out, start[2], scale
             )
             return last[0], ridge, mean, cov, last[1], e_step
 
@@ -677,11 +695,7 @@ def _impute_rows(estimator, X: np.ndarray, k: int, seed) -> np.ndarray:
     impute with their own ``k`` draws.
     """
     module = estimator.module_
-    if not (
-        isinstance(module, GaussianVAEModule)
-        and type(module).impute is GaussianVAEModule.impute
-        and type(module).encode is GaussianVAEModule.encode
-    ):
+    if not _plain_gaussian(module):
         return estimator._impute_rows(X, k, seed)
     device = estimator._device
     gen = make_generator(estimator._seed, Stream.SCORE, device=device)
@@ -697,6 +711,15 @@ def _impute_rows(estimator, X: np.ndarray, k: int, seed) -> np.ndarray:
             x = to_tensor(X[start : start + rows], device)
             out.append(to_numpy(_two_proposals(module, x, eps, draws), X.dtype))
     return np.concatenate(out)
+
+
+def _plain_gaussian(module) -> bool:
+    """Whether ``module`` encodes and imputes as :class:`GaussianVAEModule` does."""
+    return (
+        isinstance(module, GaussianVAEModule)
+        and type(module).impute is GaussianVAEModule.impute
+        and type(module).encode is GaussianVAEModule.encode
+    )
 
 
 def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
@@ -794,8 +817,8 @@ class _HeldOutStop(Callback):
     (:meth:`neighbour_gain`, decided before training), the trial comes after
     ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps).
     With ``versus`` set, a plateau also ends training, without the cut,
-    where neither the VAE's gain (:meth:`gain_z2`) nor the neighbours'
-    reaches ``REFINE_Z`` standard errors. The best weights are kept.
+    where the VAE's gain (:meth:`gain_z2`) does not reach ``REFINE_Z``
+    standard errors. The best weights are kept.
     """
 
     def __init__(self, X: np.ndarray, groups: list, seed: int, sample_weight=None):
@@ -871,9 +894,16 @@ class _HeldOutStop(Callback):
     def error(self, module) -> float:
         module.eval()
         with torch.inference_mode():
-            filled = module.impute(self.x, self.eps).cpu().numpy()
+            if _plain_gaussian(module):
+                # module.impute at eps = 0, less its importance weights: one
+                # draw (z the posterior mean) weighs 1, and every held-out
+                # entry is a hole, so the decoder's expected value is the fill
+                mu = module.encode(self.x)[0]
+                filled = module.likelihood.expectation(module.decoder(mu[None]))[0]
+            else:
+                filled = module.impute(self.x, self.eps)
         module.train()
-        self.fill = filled[self.pick]
+        self.fill = filled.cpu().numpy()[self.pick]
         sq = (self.fill - self.truth) ** 2 * self.inv_var
         return float(np.average(sq, weights=self.weight))
 
@@ -968,11 +998,10 @@ class _HeldOutStop(Callback):
             trainer.should_stop = True
             return
         if self.versus is not None and self.best_fill is not None:
-            # refine only where something is left to learn: the VAE or the
-            # neighbours add to the Gaussian
+            # refine only where the VAE already adds to the Gaussian
             z2 = self.gain_z2()
             kwargs["record"]["refine_z2"] = z2
-            if max(z2, self.neighbour_z2) < REFINE_Z**2:
+            if z2 < REFINE_Z**2:
                 trainer.should_stop = True
                 return
         # a plateau: back to the best weights, with a smaller step
@@ -1156,6 +1185,7 @@ def _gaussian_em(
     max_iter: int,
     check=None,
     e_step=None,
+    scale: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """EM for a Gaussian fitted to the rows of Z with holes (NaN).
 
@@ -1176,11 +1206,13 @@ def _gaussian_em(
     that fit when it returns True. ``e_step``: the E step at ``mean, cov``,
     if known. Returns the mean, the covariance and the E step at them (None
     where not computed), which a next call may start from. ``Z`` may be a
-    :class:`_Holes` of the rows (built once for several calls).
+    :class:`_Holes` of the rows (built once for several calls), and
+    ``scale`` its :func:`_observed_variance` (computed where not given).
     """
     Z = Z if isinstance(Z, _Holes) else _Holes(Z)
     d = Z.d
-    scale = _observed_variance(Z.array, row_weight)
+    if scale is None:
+        scale = _observed_variance(Z.array, row_weight)
     steps, converged = 0, False
     while True:
         if e_step is None and (check is not None or not converged):

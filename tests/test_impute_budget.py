@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 import skvae.impute
 from skvae import VAE, VAEImputer, default_imputer_vae
@@ -26,8 +27,15 @@ def test_default_model_is_sized_by_the_table():
     small, large = default_imputer_vae(150, 4), default_imputer_vae(5000, 60)
     assert small.hidden_layer_sizes == (32, 32)
     assert large.hidden_layer_sizes == (64, 64)
-    assert (small.batch_size, large.batch_size) == (128, 128)
+    # at most 128 rows a batch, the batches of an epoch of about one size
+    assert (small.batch_size, large.batch_size) == (75, 125)
     assert default_imputer_vae(50, 4).batch_size == 50  # one batch of every row
+    for n in (128, 129, 178, 300, 1797):
+        size = default_imputer_vae(n, 4).batch_size
+        n_batches = -(-n // size)
+        assert size <= 128
+        assert n_batches == -(-n // 128)
+        assert n - (n_batches - 1) * size >= size - n_batches  # no short last one
     # the cap is about 3,000 optimisation steps, whatever the number of rows
     assert small.max_iter * 2 == pytest.approx(3000, abs=2)
     assert large.max_iter * 40 == pytest.approx(3000, abs=40)
@@ -75,6 +83,37 @@ def test_a_plateau_ends_training_where_the_vae_adds_little(monkeypatch):
     # a passed model is never blended, so never weighed: no such check
     vae = VAEImputer(VAE(max_iter=3, random_state=0)).fit(holes).estimator_
     assert not any("refine_z2" in r for r in vae.history_)
+
+
+def test_the_neighbours_gain_alone_does_not_refine(monkeypatch):
+    # a short patience and a trial that every model passes: the first
+    # plateau, where the VAE's gain is under REFINE_Z standard errors, ends
+    # the fit however much the neighbours' fill gains
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
+    monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "MIN_STEPS", 1000)
+    monkeypatch.setattr(_HeldOutStop, "neighbour_gain", lambda self: 1e6)
+    monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: 1.0)
+    vae = VAEImputer(random_state=0).fit(_low_rank_holes(n=60)).estimator_
+    refine = [r for r in vae.history_ if "refine_z2" in r]
+    assert len(refine) == 1
+    assert refine[0] is vae.history_[-1]
+
+
+def test_an_all_real_table_fits_the_plain_gaussian_likelihood():
+    holes = _low_rank_holes(n=60)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    assert imputer.estimator_.likelihood == "gaussian"
+    # the same model and fit as the one block that "auto" finds
+    auto = default_imputer_vae(60, 5, random_state=0).set_params(max_iter=4)
+    plain = clone(auto).set_params(likelihood="gaussian")
+    Z = imputer._scale(holes)
+    assert auto.fit(Z).loss_curve_ == plain.fit(Z).loss_curve_
+    # a table with a binary column keeps "auto"
+    mixed = holes.copy()
+    mixed[:, 0] = np.where(np.isnan(holes[:, 0]), np.nan, holes[:, 0] > 0)
+    assert VAEImputer(random_state=0).fit(mixed).estimator_.likelihood == "auto"
 
 
 def test_small_tables_check_every_few_steps_and_stop_at_a_budget(monkeypatch):
@@ -155,6 +194,27 @@ def test_zero_weights_do_not_break_the_stopping_rule(monkeypatch):
     assert not np.isnan(imputer.transform(holes)).any()
     stop = _HeldOutStop(holes, [[0], [1], [2]], seed=0, sample_weight=np.zeros(40))
     assert stop.weight is None
+
+
+def test_held_out_check_is_the_decoders_mean_at_the_posterior_mean():
+    holes = _low_rank_holes(n=80, d=4)
+    vae = default_imputer_vae(*holes.shape, random_state=0).set_params(max_iter=3)
+    module = vae.fit(holes).module_
+    stop = _HeldOutStop(holes, _column_groups("auto", holes), seed=0)
+
+    class Trainer:
+        batch_size, n_epochs, device = 80, 3, torch.device("cpu")
+
+    Trainer.module = module
+    stop.on_train_begin(Trainer(), n_epochs=3)
+    err = stop.error(module)
+    with torch.inference_mode():  # the model's own imputation at eps = 0
+        full = module.impute(stop.x, torch.zeros(1, module.noise_dim)).numpy()
+    np.testing.assert_array_equal(stop.fill, full[stop.pick])
+    assert err == pytest.approx(
+        np.mean((full[stop.pick] - stop.truth) ** 2 * stop.inv_var)
+    )
+    assert module.training  # left in training mode
 
 
 def test_two_proposals_reduce_to_miwae_when_the_proposals_agree():
