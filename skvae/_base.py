@@ -598,13 +598,17 @@ class BaseVAE(
 
     def _data_likelihood(self, X: np.ndarray) -> Likelihood:
         """The observation model for data like X, from ``likelihood``."""
-        table = "table_encoder_" in vars(self)
+        encoder = vars(self).get("table_encoder_")
         return make_data_likelihood(
             self._likelihood_spec(),
             X,
             self.min_variance,
             missing=self._masks_missing(),
-            names=None if table else vars(self).get("feature_names_in_"),
+            names=(
+                vars(self).get("feature_names_in_")
+                if encoder is None
+                else encoder.encoded_names()
+            ),
         )
 
     def _training_arrays(
@@ -1014,8 +1018,14 @@ class BaseVAE(
         call's draws, as it seeds a first fit's: the same value gives the
         same continuation, another value another one.
         """
-        device = resolve_device(self.device)
-        if device != self._device:
+        try:
+            device = resolve_device(self.device)
+        except ValueError as exc:  # e.g. a GPU model loaded where there is none
+            raise ValueError(
+                f"{exc} The fitted model is on {self.device_!r}: set "
+                f"device={self.device_!r} to continue training it there."
+            ) from exc
+        if not _same_device(device, self._device):
             raise ValueError(
                 f"device={self.device!r} resolves to {device_name(device)!r}, but "
                 f"the fitted model is on {self.device_!r} and a continued fit "
@@ -2050,6 +2060,18 @@ def warn_ignored_params(est: Any) -> None:
                 UserWarning,
                 stacklevel=_caller_level(),
             )
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """Whether two devices are one (``cuda`` is the current ``cuda:N``)."""
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        current = torch.cuda.current_device() if a.type == "cuda" else 0
+        return (a.index if a.index is not None else current) == (
+            b.index if b.index is not None else current
+        )
+    return a.index == b.index
 
 
 def _caller_level() -> int:

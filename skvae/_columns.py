@@ -239,7 +239,7 @@ def check_column_values(
         values = X[:, cols]
         seen = values[~np.isnan(values)]
         if kind == "bernoulli" and seen.size and (seen.min() < 0 or seen.max() > 1):
-            bad = np.nanmax(np.abs(values - 0.5), axis=0, initial=0.0) > 0.5
+            bad = np.any((values < 0) | (values > 1), axis=0)  # NaN is neither
             raise ValueError(
                 f"Columns {named(np.asarray(cols)[bad].tolist())} are "
                 "Bernoulli (values 0 to 1) but have values outside [0, 1]."

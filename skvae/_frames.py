@@ -415,7 +415,7 @@ class TableEncoder:
             return {name: spec for name in self.columns_}
         quantile = getattr(self, "_quantiles", {})
         kind_of = {}
-        for kind, cols in resolve_column_types(spec, encoded):
+        for kind, cols in resolve_column_types(spec, encoded, self.encoded_names()):
             for c in cols:
                 kind_of[c] = kind
         return {

@@ -374,8 +374,9 @@ class VAEOverSampler(BaseEstimator):
         weighted equally) draws between the class's real rows and the
         others', where the new rows would spread more than the real ones
         along it (the rest of each move is kept). Both spreads are measured
-        on at least 64 draws, so that the step does not depend on how many
-        rows are asked for. A number is used as given, moves as drawn; 0
+        on the draws of the new rows, at least 64 (the first ones the new
+        rows), so that a few rows asked for get the step that many would. A
+        number is used as given, moves as drawn; 0
         gives SMOTE's rows (or copies of real rows with ``k_neighbors=0``).
         Integer columns of a DataFrame are rounded and kept within the
         range seen in them.

@@ -130,6 +130,9 @@ _TRANSIENT = frozenset(
         "_callback_fit_ctx",
         "_skl_callbacks",
         "_skl_callbacks_to_teardown",
+        # set_fit_request's routing choice: a meta-estimator's setting, not
+        # part of the model (a loaded model routes nothing until asked again)
+        "_metadata_request",
     }
 )
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}

@@ -359,6 +359,12 @@ def test_a_bad_value_is_named_by_its_column():
     later.loc[0, "b"] = 3
     with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
         model.transform(later)
+    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+        VAE(likelihood={"bernoulli": ["b"]}, max_iter=2).fit(later)
+    tiny = frame.astype({"b": "float32"})
+    tiny.loc[1, "b"] = np.float32(-1e-9)  # rounding, as a scaler leaves it
+    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+        model.transform(tiny)
     counts = pd.DataFrame({"x": np.arange(40.0), "n": np.arange(40) % 4})
     model = VAE(likelihood={"poisson": ["n"]}, max_iter=2, random_state=0)
     model.fit(counts)

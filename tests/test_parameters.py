@@ -464,8 +464,8 @@ def test_a_continued_fit_refuses_a_device_it_does_not_train_on(monkeypatch):
 
     model = _fit(tiny(VAE, warm_start=True, random_state=0))
     before = model.transform(X)
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="cuda"):
+    if not torch.cuda.is_available():  # e.g. a GPU model loaded here
+        with pytest.raises(ValueError, match="set device='cpu' to continue"):
             _fit(copy.deepcopy(model).set_params(device="cuda"))
     monkeypatch.setattr(skvae._base, "resolve_device", lambda d: torch.device("meta"))
     with pytest.raises(ValueError, match="device='cpu' resolves to 'meta'"):
@@ -502,6 +502,9 @@ IGNORED = [
         {"encoder": Linear, "decoder": Linear},
     ),
     ("VQVAE2", "activation", "tanh", {"encoder": Linear, "decoder": Linear}),
+    ("VaDE", "n_iwae_samples", 20, {}),
+    ("VaDE", "shared_variance", False, {"likelihood": "bernoulli"}),
+    ("VaDE", "activation", "tanh", {"encoder": Linear, "decoder": Linear}),
 ]
 
 

@@ -759,3 +759,13 @@ def test_save_refuses_what_load_would_refuse():
     est._scratch = 1
     with pytest.raises(TypeError, match="_scratch"):
         save(est, io.BytesIO())
+
+
+def test_a_model_with_a_metadata_request_saves():
+    """set_fit_request's routing is a meta-estimator's setting: not saved."""
+    import sklearn
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = _fit(skvae.VAE(**TINY), X).set_fit_request(sample_weight=True)
+    loaded = _round_trip(est)
+    assert_array_equal(loaded.transform(X), est.transform(X))

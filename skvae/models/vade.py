@@ -105,8 +105,11 @@ class VaDE(ClusterMixin, BaseVAE):
         images worse, so data of 125 features or more keeps the paper's
         network at any size (digits get (210, 210, 842) on 1,797 rows,
         (131, 131, 524) below about 700). ``hidden_layer_sizes_`` gives the
-        widths built. With ``input_shape``, "auto" gives the channels
-        (32, 64).
+        widths built, from the rows of the first fit (the first chunk of a
+        ``partial_fit``, whatever the chunks after it) and the "auto"
+        budgets, whatever ``batch_size``, ``max_iter`` and
+        ``pretrain_max_iter`` are set to. With ``input_shape``, "auto" gives
+        the channels (32, 64).
     input_shape : tuple of int or None, default=None
         (C, H, W) of images passed as flattened rows. The encoder and decoder
         are then convolutional, ``hidden_layer_sizes`` giving the channels of
@@ -329,6 +332,8 @@ default="relu"
     (2, 2)
     """
 
+    _unread_with_user_networks = ("hidden_layer_sizes", "activation")
+
     _auto_batch_size = 100  # the paper's
     #: ``max_iter="auto"``: the epochs that give about ``_auto_steps`` steps
     #: of the main phase, within ``_auto_epochs`` (min, max).
@@ -452,6 +457,17 @@ default="relu"
 
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
+
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        if self.objective != "iwae":
+            ignored["n_iwae_samples"] = (
+                f"with objective={self.objective!r} (it sets the draws of "
+                "objective='iwae')"
+            )
+        if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
+            ignored["shared_variance"] = "under likelihood='bernoulli' (no variance)"
+        return ignored
 
     def _sample_weight_refusal(self) -> str | None:
         return (
