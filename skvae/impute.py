@@ -21,7 +21,7 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skvae._base import BaseVAE, check_float32_range, restored_on_failure
-from skvae._columns import resolve_column_types
+from skvae._columns import check_column_values, resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
@@ -357,6 +357,17 @@ class VAEImputer(
                 "Input X contains infinity; only NaN marks a missing value."
             )
         check_float32_range(X, names)
+        if encoder is not None and not reset:
+            # values the fitted columns cannot take (3 in a boolean column)
+            check_column_values(
+                [
+                    (encoder.types_[name], list(range(*encoder._slices[j])))
+                    for j, name in enumerate(encoder.columns_)
+                    if encoder.types_[name] in ("bernoulli", "poisson", "negbin")
+                ],
+                X,
+                names,
+            )
         if encoder is not None and reset:
             self.table_encoder_ = encoder
         return X

@@ -372,3 +372,19 @@ def test_a_bad_value_is_named_by_its_column():
     later.loc[3, "n"] = -1
     with pytest.raises(ValueError, match=r"Columns \['n'\] are counts"):
         model.transform(later)
+
+
+def test_imputer_refuses_a_value_a_fitted_column_cannot_take():
+    """3 in a boolean column at transform is an error naming the column, not
+    a silent True."""
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"b": rng.rand(60) > 0.5, "f": rng.normal(size=60), "n": rng.poisson(3, 60)}
+    )
+    frame.loc[::7, "f"] = np.nan
+    imputer = VAEImputer(random_state=0, estimator=tiny(VAE)).fit(frame)
+    later = frame.astype({"b": int})
+    later.loc[1, "b"] = 3
+    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+        imputer.transform(later)
+    assert np.isfinite(imputer.transform(frame)).all()
