@@ -234,3 +234,27 @@ def test_verbose_gives_the_phase_a_header_of_its_own(
     logged = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
     assert lines[phase] in logged
     assert lines[-1] in logged
+
+
+def test_auto_ends_the_main_phase_once_predictions_settle(monkeypatch, trained_on):
+    # under the cosine, once the rate is below _SETTLED_LR of its start, the
+    # main phase ends at the first epoch over which (almost) no unlabelled
+    # row changed class; the self-training phase keeps its planned length
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (40, 40))
+    X, _, y_partial = _blobs()
+    model = _model(self_training=0.6, max_iter="auto", n_iter_no_change=1000)
+    model.fit(X, y_partial)
+    (main, _), (_, phase_epochs) = trained_on
+    lrs = np.array([record["lr"] for record in model.history_])
+    main_epochs = model.n_iter_ - phase_epochs
+    window = np.flatnonzero(lrs[:40] <= m2._SETTLED_LR * 2e-3)
+    # the blobs' predictions are settled: the window's second epoch ends it
+    assert main_epochs == window[1] + 1 < model.max_iter_ == 40
+    assert lrs[main_epochs] == 2e-3  # the phase's cosine starts
+    main_steps = 40 * math.ceil(main.numel() / 16)
+    expected = round(m2._SELF_TRAINING_SHARE * main_steps / math.ceil(len(X) / 16))
+    assert phase_epochs == max(1, expected)
+    # without the cosine (a fixed max_iter) the main phase runs its epochs
+    trained_on.clear()
+    fixed = _model(self_training=0.6, max_iter=40, n_iter_no_change=1000)
+    assert fixed.fit(X, y_partial).n_iter_ == 40 + trained_on[1][1]

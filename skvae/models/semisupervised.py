@@ -40,6 +40,11 @@ _MAX_SKIPPED_VISITS = 4
 _FULL_BALANCE_LABELS = 10
 # The self-training phase takes this share of the main phase's steps.
 _SELF_TRAINING_SHARE = 0.16
+# Under the cosine of max_iter="auto", the main phase ends once the learning
+# rate is below this share of its start and at most this share of the
+# unlabelled rows changed their predicted class over the last epoch.
+_SETTLED_LR = 0.05
+_SETTLED_CHANGE = 0.001
 
 
 @dataclass
@@ -51,6 +56,7 @@ class _Phase:
     valid: list | None
     epochs_before: int  # history's length when the main phase began
     stopped: bool = False  # by a callback, or interrupted
+    settled: bool = False  # ended by _SettledPredictions
 
 
 # Each estimator's phase, during its fit only (not an attribute: a
@@ -265,8 +271,12 @@ default="relu"
         rows plus as many labelled visits) at batch 200 trains 100 epochs
         and larger data fewer (see the user guide, "Training budgets");
         ``max_iter_`` is the number chosen, over which the learning rate
-        decays (see ``learning_rate_init``). 0 initialises the model without
-        training. ``max_iter`` bounds the main phase; the self-training
+        decays (see ``learning_rate_init``); once it is below 5% of its
+        start, the main phase ends after the first epoch over which at most
+        0.1% of the unlabelled rows changed their predicted class (the last
+        epochs would move the weights less still; the self-training phase
+        keeps the length the full main phase gives it). 0 initialises the
+        model without training. ``max_iter`` bounds the main phase; the self-training
         phase (see ``self_training``) adds its epochs.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
@@ -515,6 +525,8 @@ default="relu"
             isinstance(c, LRScheduler) for c in callbacks
         ):
             callbacks.append(_CosineLearningRate(self.learning_rate_init))
+            if _PHASE.get(self) is not None:  # a fit's main phase
+                callbacks.append(_SettledPredictions(self, self.learning_rate_init))
         return callbacks
 
     def _sample_weight_refusal(self) -> str | None:
@@ -661,7 +673,8 @@ default="relu"
         super()._warn_after_fit(result, incremental)
         phase = _PHASE.get(self)
         if phase is not None:  # a callback that stopped training: no phase
-            phase.stopped = bool(result.stopped or result.interrupted)
+            stopped = result.stopped and not phase.settled
+            phase.stopped = bool(stopped or result.interrupted)
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
         super()._after_fit(X, incremental)
@@ -672,7 +685,11 @@ default="relu"
         if train[0].shape[0] > phase.n_rows:  # without the labelled rows' repeats
             index = torch.arange(phase.n_rows, device=train[1].device)
             train = [take_rows(t, index) for t in train]
-        self._self_train(train, phase.valid, len(self.history_) - phase.epochs_before)
+        # a main phase ended by settled predictions: the phase as planned
+        n_epochs = len(self.history_) - phase.epochs_before
+        if phase.settled:
+            n_epochs = max(n_epochs, self.max_iter_)
+        self._self_train(train, phase.valid, n_epochs)
 
     def _self_train(self, train, valid, n_epochs):
         """The self-training phase: sure unlabelled rows labelled, more epochs.
@@ -731,6 +748,7 @@ default="relu"
             if type(c) is _FitReport
             else c
             for c in self._callbacks()
+            if not isinstance(c, _SettledPredictions)
         ]
         trainer = self._make_trainer(
             self._get_optimizer(), batch_size, callbacks=callbacks
@@ -866,6 +884,45 @@ class _CosineLearningRate(Callback):
     def on_train_end(self, trainer: Any, **kwargs: Any) -> None:
         if trainer.phase == "train":
             self._set(trainer, self.lr)
+
+
+class _SettledPredictions(Callback):
+    """Ends a main phase whose predictions have settled under a low rate.
+
+    Once the cosine's learning rate is below ``_SETTLED_LR`` of its start,
+    the unlabelled training rows are classified after each epoch; when at
+    most ``_SETTLED_CHANGE`` of them changed class over the epoch, the last
+    epochs, which would move the weights by less still, are skipped (the
+    self-training phase keeps the length the full phase would give it).
+    """
+
+    def __init__(self, model: SemiSupervisedVAE, lr: float) -> None:
+        self.model = weakref.ref(model)
+        self.lr = float(lr)
+        self.previous = None
+
+    def on_epoch_end(self, trainer: Any, **kwargs: Any) -> None:
+        model = self.model()
+        phase = None if model is None else _PHASE.get(model)
+        if trainer.phase != "train" or phase is None:
+            return
+        if trainer.optimizer.param_groups[0]["lr"] > _SETTLED_LR * self.lr:
+            return
+        rows = phase.train[1][: phase.n_rows] < 0
+        if len(phase.train) > 2:
+            rows &= phase.train[2][: phase.n_rows] > 0
+        rows = torch.nonzero(rows)[:, 0]
+        if rows.numel() == 0:
+            return
+        log_q = model._map_batches(
+            model.module_.class_log_proba, take_rows(phase.train[0], rows), np.float32
+        )
+        labels = log_q.argmax(axis=1)
+        previous, self.previous = self.previous, labels
+        if previous is None:
+            return
+        if np.mean(labels != previous) <= _SETTLED_CHANGE:
+            phase.settled = trainer.should_stop = True
 
 
 def _median_neighbour_distance(
