@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 from conftest import tiny
+from sklearn.datasets import load_iris
 
 import skvae.models.semisupervised as m2
 from skvae import SemiSupervisedVAE
@@ -258,3 +259,21 @@ def test_auto_ends_the_main_phase_once_predictions_settle(monkeypatch, trained_o
     trained_on.clear()
     fixed = _model(self_training=0.6, max_iter=40, n_iter_no_change=1000)
     assert fixed.fit(X, y_partial).n_iter_ == 40 + trained_on[1][1]
+
+
+def test_score_counts_the_labelled_rows_only():
+    """Rows marked -1 are neither right nor wrong: score is the accuracy on
+    the labelled rows (weighted), and refuses labels that are all -1."""
+    X, y = load_iris(return_X_y=True)
+    y_semi = np.where(np.arange(150) % 2 == 0, y, -1)
+    model = SemiSupervisedVAE(max_iter=5, random_state=0).fit(X, y_semi)
+    labelled = y_semi != -1
+    expected = np.mean(model.predict(X[labelled]) == y[labelled])
+    assert model.score(X, y_semi) == pytest.approx(expected)
+    assert model.score(X, y) == pytest.approx(np.mean(model.predict(X) == y))
+    weight = np.where(np.arange(150) < 75, 1.0, 0.0)
+    kept = labelled & (weight > 0)
+    expected = np.mean(model.predict(X[kept]) == y[kept])
+    assert model.score(X, y_semi, sample_weight=weight) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="labelled rows"):
+        model.score(X, np.full(150, -1))

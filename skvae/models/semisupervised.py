@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
@@ -848,6 +848,58 @@ default="relu"
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labelled rows of (X, y): rows marked -1 are left out.
+
+        A row without a label can be neither right nor wrong, so semi-supervised
+        labels (as ``fit`` takes them) score the labelled rows only, also in
+        ``cross_val_score`` and ``GridSearchCV``. (scikit-learn's
+        ``LabelSpreading`` and ``SelfTrainingClassifier`` count such rows as
+        errors.)
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+        y : array-like of shape (n_samples,)
+            Their labels, -1 (or ``"-1"``) for a row without one.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            The share of the labelled rows classified right (weighted).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from skvae import SemiSupervisedVAE
+        >>> X, y = load_iris(return_X_y=True)
+        >>> y_semi = np.where(np.arange(150) % 5 == 0, y, -1)
+        >>> model = SemiSupervisedVAE(max_iter=5, random_state=0).fit(X, y_semi)
+        >>> 0.0 <= model.score(X, y_semi) <= 1.0
+        True
+        """
+        from sklearn.metrics import accuracy_score
+        from sklearn.utils import _safe_indexing
+
+        labels = np.asarray(y)
+        if labels.ndim != 1 or labels.shape[0] != _num_samples(X):
+            raise ValueError(
+                f"y must hold one label a row of X, got shape {labels.shape} for "
+                f"{_num_samples(X)} rows."
+            )
+        rows = np.flatnonzero(~_unlabelled_mask(labels))
+        if rows.size == 0:
+            raise ValueError(
+                "Every row of y is marked unlabelled (-1): score needs labelled rows."
+            )
+        weight = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        predicted = self.predict(_safe_indexing(X, rows))
+        return float(accuracy_score(labels[rows], predicted, sample_weight=weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
