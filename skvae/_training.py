@@ -347,6 +347,9 @@ class Trainer:
     should_stop : bool
         Set it to True (from a callback) to end training after the current
         epoch; reset at the start of each :meth:`fit`.
+    stop_reason : str or None
+        Why a callback set :attr:`should_stop`, for the fit's report (None:
+        "stopped by a callback"); reset at the start of each :meth:`fit`.
     n_epochs : int
         The epochs planned by the running :meth:`fit` (``max_epochs``).
     start_epoch : int
@@ -377,6 +380,7 @@ class Trainer:
         self.module = module
         self.estimator = estimator
         self.should_stop = False
+        self.stop_reason: str | None = None
         self.n_epochs = 0
         self.start_epoch = 0
         self.device: torch.device | None = None
@@ -664,6 +668,7 @@ class Trainer:
         self.start_epoch = start_epoch = len(history)
         self.n_epochs = max_epochs
         self.should_stop = False
+        self.stop_reason = None
         self.device = train[0].device
         best_state = None
         no_improvement = 0

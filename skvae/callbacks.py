@@ -556,7 +556,7 @@ class _FitReport(Callback):
         if result.interrupted:
             why = "interrupted"
         elif result.stopped:
-            why = "stopped by a callback"
+            why = getattr(trainer, "stop_reason", None) or "stopped by a callback"
         elif result.converged:
             why = "converged"
         else:

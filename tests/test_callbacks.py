@@ -140,6 +140,29 @@ def test_verbose_2_prints_each_epoch_of_the_total(X, capsys):
     assert len(lines) == 5
 
 
+def test_the_report_says_why_a_callback_stopped(X, caplog):
+    """A callback that stops a fit may say why (``trainer.stop_reason``);
+    the report prints it, else "stopped by a callback"."""
+
+    class Stop(Callback):
+        def __init__(self, reason=None):
+            self.reason = reason
+
+        def on_epoch_end(self, trainer, **kwargs):
+            trainer.should_stop = True
+            if self.reason:
+                trainer.stop_reason = self.reason
+
+    caplog.set_level(logging.INFO, logger="skvae")
+    for reason, said in ((None, "stopped by a callback"), ("enough", "enough")):
+        caplog.clear()
+        _vae(max_iter=5, callbacks=[Stop(reason)]).fit(X)
+        (end,) = [
+            r.getMessage() for r in caplog.records if "epoch in" in r.getMessage()
+        ]
+        assert f"({said})" in end
+
+
 def test_verbose_0_prints_nothing(X, capsys):
     _vae(max_iter=2).fit(X)
     assert capsys.readouterr() == ("", "")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import tiny
 from sklearn.datasets import load_iris
+from sklearn.exceptions import DataConversionWarning
 
 import skvae.models.semisupervised as m2
 from skvae import SemiSupervisedVAE
@@ -259,6 +260,22 @@ def test_auto_ends_the_main_phase_once_predictions_settle(monkeypatch, trained_o
     trained_on.clear()
     fixed = _model(self_training=0.6, max_iter=40, n_iter_no_change=1000)
     assert fixed.fit(X, y_partial).n_iter_ == 40 + trained_on[1][1]
+    # a user's callback that stops on that same epoch keeps its meaning: no
+    # phase (the settled end, after it, does not take the stop for its own)
+    trained_on.clear()
+
+    class StopAt(m2.Callback):
+        def on_epoch_end(self, trainer, **kwargs):
+            if trainer.phase == "train" and len(trainer.estimator.history_) == (
+                main_epochs
+            ):
+                trainer.should_stop = True
+
+    stopped = _model(
+        self_training=0.6, max_iter="auto", n_iter_no_change=1000, callbacks=[StopAt()]
+    ).fit(X, y_partial)
+    assert stopped.n_iter_ == main_epochs
+    assert len(trained_on) == 1  # the main phase only
 
 
 def test_score_counts_the_labelled_rows_only():
@@ -277,3 +294,7 @@ def test_score_counts_the_labelled_rows_only():
     assert model.score(X, y_semi, sample_weight=weight) == pytest.approx(expected)
     with pytest.raises(ValueError, match="labelled rows"):
         model.score(X, np.full(150, -1))
+    with pytest.raises(ValueError, match=r"inconsistent|sample_weight"):
+        model.score(X, y_semi, sample_weight=np.ones(200))
+    with pytest.warns(DataConversionWarning):  # a column, as fit takes it
+        assert model.score(X, y_semi[:, None]) == model.score(X, y_semi)

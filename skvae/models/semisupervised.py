@@ -13,11 +13,15 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from skvae._base import KL_PARAMS, SCORING_PARAMS, BaseVAE, kl_schedule_of
 from skvae._data import take_rows
-from skvae._sklearn_compat import Interval, StrOptions
+from skvae._sklearn_compat import Interval, StrOptions, _check_sample_weight
 from skvae._torch import Stream, distributed_world, make_rng
 from skvae._training import Callback, KLSchedule
 from skvae.callbacks import _FitReport
@@ -195,9 +199,10 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         after the main phase, the unlabelled training rows whose most
         probable class has at least this probability under q(y | x) are
         labelled with it, and the model trains on for about a sixth of the
-        main phase's optimisation steps. None skips the phase, as do a fit in
-        which no unlabelled row (of positive weight) is that sure and a main
-        phase that a callback stopped. Must be in (0, 1).
+        main phase's optimisation steps (those it was planned, where it ended
+        as its predictions settled, see ``max_iter``). None skips the phase,
+        as do a fit in which no unlabelled row (of positive weight) is that
+        sure and a main phase that a callback stopped. Must be in (0, 1).
     beta : float, default=1.0
         Weight of the KL term; ``beta > 1`` is the beta-VAE of Higgins et al.
     hidden_layer_sizes : array-like of int, default=(256, 128)
@@ -673,6 +678,8 @@ default="relu"
         super()._warn_after_fit(result, incremental)
         phase = _PHASE.get(self)
         if phase is not None:  # a callback that stopped training: no phase
+            # settled only where that ended the phase, not a convergence
+            phase.settled = phase.settled and result.stopped
             stopped = result.stopped and not phase.settled
             phase.stopped = bool(stopped or result.interrupted)
 
@@ -886,18 +893,16 @@ default="relu"
         from sklearn.metrics import accuracy_score
         from sklearn.utils import _safe_indexing
 
-        labels = np.asarray(y)
-        if labels.ndim != 1 or labels.shape[0] != _num_samples(X):
-            raise ValueError(
-                f"y must hold one label a row of X, got shape {labels.shape} for "
-                f"{_num_samples(X)} rows."
-            )
+        labels = column_or_1d(y, warn=True)
+        check_consistent_length(X, labels)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, labels)
         rows = np.flatnonzero(~_unlabelled_mask(labels))
         if rows.size == 0:
             raise ValueError(
                 "Every row of y is marked unlabelled (-1): score needs labelled rows."
             )
-        weight = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        weight = None if sample_weight is None else sample_weight[rows]
         predicted = self.predict(_safe_indexing(X, rows))
         return float(accuracy_score(labels[rows], predicted, sample_weight=weight))
 
@@ -956,8 +961,8 @@ class _SettledPredictions(Callback):
     def on_epoch_end(self, trainer: Any, **kwargs: Any) -> None:
         model = self.model()
         phase = None if model is None else _PHASE.get(model)
-        if trainer.phase != "train" or phase is None:
-            return
+        if trainer.phase != "train" or phase is None or trainer.should_stop:
+            return  # a user's callback that stops first: its stop, no phase
         if trainer.optimizer.param_groups[0]["lr"] > _SETTLED_LR * self.lr:
             return
         rows = phase.train[1][: phase.n_rows] < 0
@@ -975,6 +980,7 @@ class _SettledPredictions(Callback):
             return
         if np.mean(labels != previous) <= _SETTLED_CHANGE:
             phase.settled = trainer.should_stop = True
+            trainer.stop_reason = "its predictions settled"
 
 
 def _median_neighbour_distance(

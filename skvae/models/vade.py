@@ -465,8 +465,11 @@ default="relu"
                 f"with objective={self.objective!r} (it sets the draws of "
                 "objective='iwae')"
             )
-        if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
-            ignored["shared_variance"] = "under likelihood='bernoulli' (no variance)"
+        if not (isinstance(self.likelihood, str) and self.likelihood == "gaussian"):
+            ignored["shared_variance"] = (
+                f"with likelihood={self.likelihood!r} (it shares the variance of "
+                "likelihood='gaussian')"
+            )
         return ignored
 
     def _sample_weight_refusal(self) -> str | None:
