@@ -200,7 +200,8 @@ class LRScheduler(Callback):
         ``valid_loss`` with early stopping, else ``train_loss``.
     **kwargs
         The scheduler's arguments, without the optimiser (e.g. ``T_max=50``
-        or ``step_size=10, gamma=0.5``).
+        or ``step_size=10, gamma=0.5``). ``CosineAnnealingLR``'s ``T_max``
+        defaults to the epochs the first fit plans (``max_iter_``).
 
     Attributes
     ----------
@@ -252,10 +253,17 @@ class LRScheduler(Callback):
             else [optimizer]
         )
         cls = self._scheduler_class()
-        self.schedulers_ = [cls(o, **self.kwargs) for o in optimizers]
+        kwargs = dict(self.kwargs)
+        if cls is torch.optim.lr_scheduler.CosineAnnealingLR:
+            kwargs.setdefault("T_max", max(1, trainer.n_epochs))  # the fit's epochs
+        self.schedulers_ = [cls(o, **kwargs) for o in optimizers]
         if trainer.start_epoch > 0 and self._state is not None:
             for scheduler, state in zip(self.schedulers_, self._state, strict=False):
                 scheduler.load_state_dict(state)
+                # the schedule's rate where it stopped, not the fit's restart
+                groups = scheduler.optimizer.param_groups
+                for group, lr in zip(groups, scheduler.get_last_lr(), strict=True):
+                    group["lr"] = lr
 
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
         """Record the epoch's learning rate, then step."""

@@ -422,6 +422,26 @@ def test_lr_scheduler_steps_once_per_epoch(X):
         _vae(callbacks=[LRScheduler("NoSuchScheduler")]).fit(X)
 
 
+def test_a_warm_started_fit_continues_the_schedule(X):
+    """warm_start continues the schedule where it stopped (as partial_fit
+    does), rather than restarting the rate under the old schedule."""
+
+    def scheduled(**params):
+        vae = _vae(callbacks=[LRScheduler(T_max=6)], n_iter_no_change=100, **params)
+        return vae
+
+    whole = scheduled(max_iter=6).fit(X)
+    halves = scheduled(max_iter=3, warm_start=True).fit(X).fit(X)
+    np.testing.assert_allclose(
+        [r["lr"] for r in halves.history_], [r["lr"] for r in whole.history_]
+    )
+    # the default cosine runs over the first fit's epochs
+    default = _vae(max_iter=4, n_iter_no_change=100, callbacks=[LRScheduler()])
+    lrs = [r["lr"] for r in default.fit(X).history_]
+    assert lrs[0] == 0.01
+    assert lrs[1] > lrs[2] > lrs[3] > 0
+
+
 # -------------------------------------------------------------- persistence
 def test_a_model_fitted_with_callbacks_saves_without_them(X, tmp_path):
     vae = _vae(
