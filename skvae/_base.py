@@ -1224,6 +1224,15 @@ class BaseVAE(
 
         world = distributed_world()
         writes = world is None or world[0] == 0  # only rank 0 reports
+        hooks = [h for h in vars(Callback) if h.startswith("on_")]
+        for i, callback in enumerate(self.callbacks or []):
+            missing = [h for h in hooks if not callable(getattr(callback, h, None))]
+            if missing and not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks[{i}] is a {type(callback).__name__}, which has no "
+                    f"{', '.join(missing)}: give instances of skvae.Callback "
+                    "(subclass it and override the hooks you need)."
+                )
         return fit_callbacks(self.verbose, writes) + list(self.callbacks or [])
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -139,6 +139,11 @@ class ProgressBar(Callback):
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
         """Open the bar, its total the planned epochs."""
         file = sys.stderr if self.file is None else self.file
+        if not callable(getattr(file, "write", None)):
+            raise TypeError(
+                f"ProgressBar's file must be a text file object (with a write "
+                f"method), got {type(file).__name__}."
+            )
         disable = self.disable
         if disable is None:
             disable = in_worker() or not _interactive(file)
@@ -285,6 +290,21 @@ class LRScheduler(Callback):
         self.schedulers_ = []
 
 
+def _check_writable_file(who: str, path: str | os.PathLike) -> None:
+    """A file path whose folder exists and that is not itself a folder."""
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise IsADirectoryError(
+            f"{who} writes a file, but {name!r} is a folder: give a file's path in it."
+        )
+    folder = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"{who} cannot write {name!r}: the folder {folder!r} does not exist; "
+            "create it first."
+        )
+
+
 class Checkpoint(Callback):
     """Save the model with the best weights so far to a skvae file.
 
@@ -341,12 +361,7 @@ class Checkpoint(Callback):
 
         The file's folder is checked here, before any epoch is spent.
         """
-        folder = os.path.dirname(os.path.abspath(os.fspath(self.path)))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f"Checkpoint cannot write {os.fspath(self.path)!r}: the folder "
-                f"{folder!r} does not exist; create it first."
-            )
+        _check_writable_file("Checkpoint", self.path)
         if trainer.phase == "train" and trainer.start_epoch == 0:
             self.best_loss_, self.best_epoch_ = math.inf, None
 
@@ -412,6 +427,7 @@ class CSVLogger(Callback):
         """Start a new file for a new fit; find the columns of one continued."""
         if trainer.phase != "train":
             return
+        _check_writable_file("CSVLogger", self.path)
         self.fieldnames_ = None
         path = Path(self.path)
         if trainer.start_epoch == 0:

@@ -64,6 +64,14 @@ def _get_axes(ax: Any, caller: str, figsize: tuple[float, float] | None = None):
     plt = _pyplot(caller)
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(
+            f"{caller} draws on one matplotlib Axes, got ax of type "
+            f"{type(ax).__name__}; pass one of them (e.g. axes[0]) or None."
+        )
     return ax
 
 

@@ -486,3 +486,16 @@ def test_checkpoint_to_a_missing_folder_fails_before_training(X, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist; create it"):
         vae.fit(X)
     assert epochs == []
+
+
+def test_bad_callbacks_and_paths_get_clear_errors(X, tmp_path):
+    """Errors that name the fix, before an epoch is spent: a folder given
+    for a file, an object that is not a callback, a file without write."""
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        _vae(callbacks=[Checkpoint(tmp_path)]).fit(X)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        _vae(callbacks=[CSVLogger(tmp_path)]).fit(X)
+    with pytest.raises(TypeError, match=r"callbacks\[0\] is a object"):
+        _vae(callbacks=[object()]).fit(X)
+    with pytest.raises(TypeError, match="write method"):
+        _vae(callbacks=[ProgressBar(disable=False, file=123)]).fit(X)

@@ -485,3 +485,13 @@ def test_plot_returns_self_and_a_clear_error_without_matplotlib(display, monkeyp
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'skvae\[plot\]'"):
         display.plot()
+
+
+def test_an_ax_that_is_not_one_axes_is_refused(vae2, data):
+    """ax=3 or an array of axes: a clear TypeError, not a matplotlib crash."""
+    X, _ = data
+    _, axes = plt.subplots(1, 2)
+    for ax in (3, axes):
+        with pytest.raises(TypeError, match="one matplotlib Axes"):
+            LatentSpaceDisplay.from_estimator(vae2, X, ax=ax)
+    plt.close("all")
