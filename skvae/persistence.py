@@ -80,6 +80,7 @@ as ``trusted`` are accepted; any other type refuses the file unread.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import inspect
@@ -240,7 +241,32 @@ def save(model, path):
     if hasattr(path, "write"):
         path.write(data)
     else:
-        Path(os.fspath(path)).write_bytes(data)
+        _write_whole(Path(os.fspath(path)), data)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all.
+
+    The bytes go to a new file beside it (created as ``open`` would, with
+    the umask's permissions), which then replaces ``path`` in one step: an
+    interrupted save (Ctrl-C, a full disk) leaves the previous file as it
+    was, and two threads saving to one path leave one whole file.
+    """
+    import secrets
+
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        if path.exists():  # keep the permissions of the file replaced
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def load(path, *, trusted=None):

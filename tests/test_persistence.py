@@ -769,3 +769,24 @@ def test_a_model_with_a_metadata_request_saves():
         est = _fit(skvae.VAE(**TINY), X).set_fit_request(sample_weight=True)
     loaded = _round_trip(est)
     assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+def test_a_failed_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    """save writes a new file and then swaps it in: an error while writing
+    (a full disk, Ctrl-C) leaves the file that was there, and no stray file."""
+    path = tmp_path / "model.skvae"
+    first = _fit(skvae.VAE(**TINY), X)
+    save(first, path)
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("skvae.persistence.os.replace", fail)
+    with pytest.raises(OSError, match="No space"):
+        save(_fit(skvae.VAE(**{**TINY, "random_state": 1}), X), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skvae"]
+    monkeypatch.undo()
+    save(first, path)
+    assert_array_equal(load(path).transform(X), first.transform(X))
