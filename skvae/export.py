@@ -124,7 +124,16 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
                 f"PyTorch could not export the {part} of {type(model).__name__} "
                 f"to ONNX: {exc}"
             ) from exc
-    data = program.model_proto.SerializeToString()
+    proto = program.model_proto
+    if opset_version is not None:
+        got = {o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")}
+        if got != {int(opset_version)}:
+            raise RuntimeError(
+                f"PyTorch exported opset {sorted(got)} where opset_version="
+                f"{opset_version} was asked (it cannot convert to that opset); "
+                "leave opset_version=None or ask for a newer one."
+            )
+    data = proto.SerializeToString()
     if path is not None:
         Path(os.fspath(path)).write_bytes(data)
     return data

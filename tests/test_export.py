@@ -111,3 +111,13 @@ def test_models_that_cannot_be_exported_say_why():
         to_onnx(object())
     with pytest.raises(ValueError, match="part must be"):
         to_onnx(detector.estimator_, part="prior")
+
+
+def test_an_opset_the_exporter_cannot_give_is_refused():
+    """torch falls back to its own opset (with a log line) where it cannot
+    convert: the asked one is checked, so the file is what was asked for."""
+    vae = _fit(skvae.VAE(n_components=2, **TINY), X)
+    proto = onnx.load_from_string(to_onnx(vae, opset_version=17))
+    assert {o.version for o in proto.opset_import if o.domain == ""} == {17}
+    with pytest.raises(RuntimeError, match="opset_version=3 was asked"):
+        to_onnx(vae, opset_version=3)
