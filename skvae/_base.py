@@ -801,6 +801,7 @@ class BaseVAE(
             if not first_pass:
                 self._check_same_network()
                 self._continue_settings()
+                self._warn_beyond_quantiles(X)
             arrays = self._training_arrays(X, y, first_pass, classes)
             weight = self._check_weights(sample_weight, X)
             if weight is not None:  # split with the rows, taken off after
@@ -1007,6 +1008,21 @@ class BaseVAE(
                     "(warm_start=True or partial_fit) keeps that network: set "
                     "it back, or fit with warm_start=False to build a new one."
                 )
+
+    def _warn_beyond_quantiles(self, X: np.ndarray) -> None:
+        """Warn where a continued fit's rows pass a quantile map's range."""
+        encoder = vars(self).get("table_encoder_")
+        names = [] if encoder is None else encoder.beyond_quantiles(X)
+        if names:
+            warnings.warn(
+                f"Columns {names} ('quantile') hold values beyond those of the "
+                "first fit, which their maps were fitted on: beyond them the "
+                "maps extrapolate and the model learns little there. Fit first "
+                "on rows that cover each column's range, or model the column "
+                "as 'gaussian'.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _continue_settings(self) -> None:
         """The per-fit settings of a continued fit, checked as a first fit's.

@@ -499,6 +499,36 @@ class TableEncoder:
             if nan[start:stop].any()
         ]
 
+    def beyond_quantiles(self, encoded: np.ndarray) -> list[Any]:
+        """The ``"quantile"`` columns with values beyond those fitted.
+
+        Their maps were fitted on the first data's values and extrapolate
+        beyond them (see :func:`_to_scores`): encoded rows whose scores fall
+        outside the knots' name such a column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = TableEncoder({"quantile": ["x"]})
+        >>> enc = enc.fit(pd.DataFrame({"x": [1.0, 2, 3]}))
+        >>> enc.beyond_quantiles(enc.transform(pd.DataFrame({"x": [2.0, 9.0]})))
+        ['x']
+        """
+        names = []
+        for name, (start, _) in zip(self.columns_, self._slices, strict=True):
+            knots = getattr(self, "_quantiles", {}).get(name)
+            if knots is None:
+                continue
+            z = knots[1]
+            scores = np.asarray(encoded[:, start], dtype=np.float64)
+            scores = scores[~np.isnan(scores)]
+            slack = 1e-5 * max(1.0, float(np.abs(z).max()))  # float32 rounding
+            if scores.size and (
+                scores.min() < z[0] - slack or scores.max() > z[-1] + slack
+            ):
+                names.append(name)
+        return names
+
     def encoded_names(self) -> np.ndarray:
         """Names of the encoded columns (``name`` or ``name_category``).
 

@@ -1,5 +1,7 @@
 """pandas DataFrames in and typed DataFrames out (issue 23, items 1 and 2)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -388,3 +390,18 @@ def test_imputer_refuses_a_value_a_fitted_column_cannot_take():
     with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
         imputer.transform(later)
     assert np.isfinite(imputer.transform(frame)).all()
+
+
+def test_a_chunk_beyond_a_quantile_columns_range_is_warned_about():
+    """A quantile column's map is fitted on the first chunk: later chunks
+    with values beyond its range get a warning naming the column."""
+    rng = np.random.RandomState(0)
+    first = pd.DataFrame({"a": rng.uniform(0, 1, 40), "f": rng.normal(size=40)})
+    later = pd.DataFrame({"a": rng.uniform(10, 11, 40), "f": rng.normal(size=40)})
+    model = VAE(likelihood={"quantile": ["a"]}, max_iter=2, random_state=0)
+    model.partial_fit(first)
+    with pytest.warns(UserWarning, match=r"Columns \['a'\] \('quantile'\)"):
+        model.partial_fit(later)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(first.iloc[:20])  # within the range: quiet
