@@ -16,6 +16,7 @@ part of ``y``; :data:`mig_scorer` and :data:`dci_scorer` are ready-made.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, NamedTuple
@@ -184,6 +185,16 @@ def mutual_information_gap(factors, codes, *, n_bins=20, strategy="uniform"):
     if strategy not in ("uniform", "quantile"):
         raise ValueError(
             f"strategy must be 'uniform' or 'quantile', got strategy={strategy!r}"
+        )
+    n_values = [len(np.unique(factor)) for factor in labels.T]
+    continuous = [j for j, n in enumerate(n_values) if n > max(n_bins, len(labels) / 2)]
+    if continuous:
+        warnings.warn(
+            f"Factors {continuous} take more distinct values than half the rows "
+            "(continuous?): each value is then its own class and the gap means "
+            "little. Discretise them first (e.g. np.digitize into a few bins).",
+            UserWarning,
+            stacklevel=2,
         )
     bins = _discretize(codes, n_bins, strategy)
     # mutual information of every (code dimension, factor) pair, in nats

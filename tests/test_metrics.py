@@ -1,5 +1,7 @@
 """Disentanglement metrics (skvae.metrics) and sprites (skvae.datasets)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -320,3 +322,16 @@ def test_scorers_in_grid_search_with_a_vae():
         assert np.all(np.isfinite(values))
         assert np.all((values >= 0) & (values <= 1))
     assert search.best_estimator_.transform(X).shape == (200, 4)
+
+
+def test_mig_warns_about_continuous_factors():
+    """A continuous factor makes each value a class (a perfect code scores
+    ~0): MIG warns, naming it, rather than return a silent near-zero."""
+    rng = np.random.RandomState(0)
+    factors = rng.normal(size=(500, 2))
+    with pytest.warns(UserWarning, match=r"Factors \[0, 1\]"):
+        mutual_information_gap(factors, factors.copy())
+    discrete = rng.randint(4, size=(500, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mutual_information_gap(discrete, discrete.astype(float)) > 0.8
