@@ -26,11 +26,13 @@ import csv
 import io
 import math
 import os
+import re
 import shutil
 import sys
 import time
 import warnings
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,9 @@ def model_choices() -> dict[str, str]:
 
 _EXIT_ERROR = 2
 #: Cells read as missing (NaN), in both readers; any other text is an error.
+# an integer label, read as a number: no leading zero ("007" stays text, so that
+# it is not merged with "7"), no sign but "-", within int64
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
 #: The most rows ``sample -n`` writes.
 MAX_SAMPLES = 10**9
@@ -112,16 +117,27 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
 
     Parameters
     ----------
-    output : str or Path, default="skvae_demo.png"
-        Where the figure is written (needs matplotlib; skipped without it).
+    output : str or Path or None, default="skvae_demo.png"
+        Where the figure is written (needs matplotlib; skipped without it);
+        None writes no figure. Its folder must exist and its extension be a
+        format matplotlib writes (png, pdf, svg...): both are checked before
+        anything is fitted.
     max_iter : int, default=200
-        Maximum epochs of each fit (early stopping usually ends sooner).
+        Maximum epochs of each fit (early stopping usually ends sooner); at
+        least 1.
 
     Returns
     -------
     results : dict
         ``{n_components: {"elbo", "vae_mse", "pca_mse", "fit_time"}}`` and the
         figure's path under ``"figure"`` (None when it was not written).
+
+    Raises
+    ------
+    ValueError
+        If ``max_iter`` is not a positive integer, or ``output`` is a folder,
+        is in a folder that does not exist or has an extension that
+        matplotlib cannot write.
 
     Examples
     --------
@@ -130,6 +146,12 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
     >>> list(results)
     [2, 10, 'figure']
     """
+    if isinstance(max_iter, bool) or not isinstance(max_iter, Integral):
+        raise ValueError(f"max_iter must be an integer, got {max_iter!r}.")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}.")
+    if output is not None:
+        _check_figure(output)
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
     from sklearn.model_selection import train_test_split
@@ -214,12 +236,34 @@ def run_demo(output: str | Path = "skvae_demo.png", max_iter: int = 200) -> dict
     LossCurveDisplay.from_estimator(vae10, ax=axes[1, 1])
     fig.tight_layout()
     path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"Figure written to {path}")
     results["figure"] = path
     return results
+
+
+def _check_figure(output: str | Path) -> None:
+    """The demo's figure can be written: a file, in a folder, of a known format."""
+    path = Path(output)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name to write.")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"cannot write {path}: the folder {path.parent} does not exist; "
+            "create it first (mkdir -p) or choose another path."
+        )
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # no figure is drawn: nothing more to check
+        return
+    formats = Figure().canvas.get_supported_filetypes()
+    extension = path.suffix[1:].lower()
+    if extension and extension not in formats:
+        raise ValueError(
+            f"cannot write {path}: {extension!r} is not a figure format; "
+            f"use one of {', '.join(sorted(formats))}."
+        )
 
 
 # ---------------------------------------------------------------- CSV files
@@ -296,6 +340,13 @@ def read_csv(
         lengths, the file has no data row or is not UTF-8 text, a header
         names a column twice, or the target column does not exist.
 
+    Warns
+    -----
+    UserWarning
+        If the first column has no name and counts the rows 0, 1, 2... (the
+        index that ``DataFrame.to_csv`` writes by default); it is kept as a
+        column of ``X``.
+
     Examples
     --------
     >>> import os, tempfile
@@ -367,6 +418,8 @@ def _read_table(
         )
     if names is not None:
         table.names = [n for k, n in enumerate(names) if k != j]
+        if names[0] == "" and j != 0:
+            _warn_index(table)
     infinite = np.isinf(table.X)
     if infinite.any():
         i, k = np.argwhere(infinite)[0]
@@ -375,6 +428,25 @@ def _read_table(
             "number; correct it or leave the cell empty (missing)."
         )
     return table
+
+
+def _warn_index(table: _Table) -> None:
+    """Warn of a first column that looks like a row index saved by pandas.
+
+    ``DataFrame.to_csv`` writes the index by default: a first column without
+    a name that counts the rows 0, 1, 2... It is kept (the data are not
+    changed behind the user's back), but it is most likely not a feature.
+    """
+    first = table.X[:, 0] if table.X.shape[1] else np.empty(0)
+    if len(first) > 1 and np.array_equal(first, np.arange(len(first))):
+        warnings.warn(
+            f"{table.path}: the first column has no name and counts the rows "
+            "0, 1, 2...: a row index written by pandas' DataFrame.to_csv? It "
+            "is read as a feature; save the file with to_csv(..., index=False) "
+            "or delete that column if it is not one.",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def _read_pandas(
@@ -621,7 +693,7 @@ def _write_rows(f: Any, names: Sequence[str], values: np.ndarray) -> None:
 # ------------------------------------------------------------- subcommands
 def _fit(args: argparse.Namespace) -> None:
     name = model_choices()[args.model]
-    _check_output(args.output)
+    _check_output(args.output, data=args.data)
     _check_options(args, name)
     table = _read_input(args, target=args.target)
     X = table.X
@@ -638,7 +710,7 @@ def _fit(args: argparse.Namespace) -> None:
             raise CommandError(
                 f"--model {args.model} needs the label column: --target COLUMN."
             )
-        model.fit(X_in, table.y)
+        model.fit(X_in, _labels(table, args, name))
     else:
         model.fit(X_in)
     if scaler is not None:
@@ -655,6 +727,29 @@ def _fit(args: argparse.Namespace) -> None:
         f"{name} fitted on {X.shape[0]} rows x {X.shape[1]} columns{done}; "
         f"saved to {args.output}"
     )
+
+
+def _labels(table: _Table, args: argparse.Namespace, name: str) -> np.ndarray:
+    """The target column for ``fit``: an empty cell is unlabelled or refused.
+
+    For the semi-supervised model an empty cell marks an unlabelled row (as
+    ``-1`` does); any other model refuses it with its line. Labels that are
+    all integers are given as integers, so that the classes are numbers.
+    """
+    y = table.y
+    empty = y == ""
+    if empty.any():
+        if name != "SemiSupervisedVAE":
+            i = int(np.flatnonzero(empty)[0])
+            raise CommandError(
+                f"{args.data}, line {table.line_of(i)}, column {args.target!r}: "
+                "the label is empty; give every row its label (only --model "
+                "semisupervised takes unlabelled rows, marked empty or -1)."
+            )
+        y = np.where(empty, "-1", y)
+    if all(_INTEGER.fullmatch(v) for v in y):
+        return np.array([int(v) for v in y], dtype=np.int64)
+    return y
 
 
 def _check_options(args: argparse.Namespace, name: str) -> None:
@@ -776,7 +871,7 @@ def _unscaled(model: Any, X: np.ndarray) -> np.ndarray:
 
 
 def _transform(args: argparse.Namespace) -> None:
-    _check_output(args.output)
+    _check_output(args.output, data=args.data, model=args.model)
     model = _load_model(args.model)
     if not hasattr(model, "transform"):
         raise CommandError(f"{type(model).__name__} has no transform.")
@@ -793,7 +888,7 @@ def _transform(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    _check_output(args.output)
+    _check_output(args.output, data=args.data, model=args.model)
     model = _load_model(args.model)
     if not hasattr(model, "predict"):
         raise CommandError(
@@ -806,7 +901,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    _check_output(args.output)
+    _check_output(args.output, data=args.data, model=args.model)
     model = _load_model(args.model)
     if not hasattr(model, "score_samples"):
         raise CommandError(f"{type(model).__name__} has no score_samples.")
@@ -826,7 +921,7 @@ def _sample(args: argparse.Namespace) -> None:
         raise CommandError(
             f"-n must be a positive integer of at most {MAX_SAMPLES:,}, got {n}."
         )
-    _check_output(args.output)
+    _check_output(args.output, model=args.model)
     model = _load_model(args.model)
     if not hasattr(model, "sample"):
         raise CommandError(f"{type(model).__name__} cannot sample.")
@@ -900,17 +995,31 @@ def _write_samples(
 
 
 def _demo(args: argparse.Namespace) -> None:
+    if args.max_iter < 1:
+        raise CommandError(f"--max-iter must be at least 1, got {args.max_iter}.")
     output = None if args.output.lower() == "none" else args.output
-    if output is not None and Path(output).is_dir():  # (its folder is created)
-        raise CommandError(f"{output} is a folder; give a file name to write.")
+    if output is not None:
+        _check_output(output)
     run_demo(output=output, max_iter=args.max_iter)
 
 
-def _check_output(path: str | Path) -> None:
-    """An output file can be written: checked before any work is done."""
+def _check_output(
+    path: str | Path, *, data: str | None = None, model: str | None = None
+) -> None:
+    """An output file can be written: checked before any work is done.
+
+    It may not be the data file or the model file read by the command:
+    writing it would destroy the input.
+    """
     if str(path) == "-":
         return
     path = Path(path)
+    for what, given in (("data", data), ("model", model)):
+        if given is not None and str(given) != "-" and _same_file(path, given):
+            raise CommandError(
+                f"-o {path} is the {what} file {given}: writing it would "
+                "destroy the input; choose another output file."
+            )
     if path.is_dir():
         raise CommandError(f"{path} is a folder; give a file name to write.")
     folder = path.parent
@@ -923,6 +1032,14 @@ def _check_output(path: str | Path) -> None:
         path.exists() and not os.access(path, os.W_OK)
     ):
         raise CommandError(f"cannot write {path}: permission denied.")
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same file (links and relative paths resolved)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return Path(a).resolve() == Path(b).resolve()
 
 
 def _load_model(path: str) -> Any:

@@ -598,3 +598,126 @@ def test_running_out_of_memory_is_one_line(fitted, capsys, monkeypatch):
     monkeypatch.setattr(skvae.cli, "_write_samples", bug)
     with pytest.raises(RuntimeError, match="a bug"):  # not hidden
         main(["sample", model, "-n", "5"])
+
+
+# ------------------------------------------------------ hostile-user findings
+def _labelled(path, labels):
+    """The data file with its label column as given (None: an empty cell)."""
+    with open(path, "w") as f:
+        f.write("a,b,c,d,label\n")
+        for row, label in zip(DATA, labels, strict=True):
+            fields = [repr(float(v)) for v in row] + ["" if label is None else label]
+            f.write(",".join(fields) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes"),
+    [(["0", "1"], [0, 1]), (["x", "y"], ["x", "y"]), (["0", "01"], ["0", "01"])],
+)
+def test_an_empty_label_is_an_unlabelled_row_for_semisupervised(
+    tmp_path, labels, classes
+):
+    column = [None if i % 3 == 0 else labels[i % 2] for i in range(len(DATA))]
+    column[0] = "-1"  # the explicit mark, with the empty cells
+    data = _labelled(tmp_path / "semi.csv", column)
+    model = str(tmp_path / "semi.skvae")
+    args = ["fit", data, "--target", "label", "--model", "semisupervised", *FAST]
+    assert main([*args, "-o", model]) == 0
+    # no class "" (nor "-1"); integer labels stay numbers
+    assert load(model).classes_.tolist() == classes
+
+
+@pytest.mark.parametrize("model", ["conditional", "conditionalvae"])
+def test_an_empty_label_is_refused_with_its_line(tmp_path, capsys, model):
+    column = [LABELS[i] if i != 6 else None for i in range(len(DATA))]
+    data = _labelled(tmp_path / "holes.csv", column)
+    out = tmp_path / "m.skvae"
+    args = ["fit", data, "--target", "label", "--model", model, *FAST, "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "line 8, column 'label': the label is empty" in err  # header + 6 rows
+    assert not out.exists()
+
+
+def _demo_must_not_fit(monkeypatch):
+    import sklearn.datasets
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the demo loaded its data before checking its output")
+
+    monkeypatch.setattr(sklearn.datasets, "load_digits", refused)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "{tmp}/d.xyz"], "'xyz' is not a figure format"),
+        (["--output", "{tmp}/missing/d.png"], "does not exist; create it first"),
+        (["--max-iter", "0"], "--max-iter must be at least 1"),
+    ],
+)
+def test_demo_checks_its_options_before_fitting(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    _demo_must_not_fit(monkeypatch)
+    assert main(["demo", *(a.format(tmp=tmp_path) for a in args)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()  # no folder is created
+
+
+def test_run_demo_checks_its_arguments_before_fitting(tmp_path, monkeypatch):
+    _demo_must_not_fit(monkeypatch)
+    with pytest.raises(ValueError, match="max_iter must be at least 1"):
+        run_demo(output=None, max_iter=0)
+    with pytest.raises(ValueError, match="does not exist"):
+        run_demo(output=tmp_path / "missing" / "d.png", max_iter=2)
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [
+        (["fit", "{data}"], "{data}"),
+        (["fit", "{data}"], "{relative_data}"),
+        (["transform", "{model}", "{data}"], "{data}"),
+        (["score", "{model}", "{data}"], "{model}"),
+        (["predict", "{model}", "{data}"], "{relative_model}"),
+        (["sample", "{model}"], "{model}"),
+    ],
+)
+def test_an_output_that_is_an_input_is_refused(
+    tmp_path, capsys, monkeypatch, command, output
+):
+    data = _write_data(tmp_path / "data.csv", labels=False)
+    model = tmp_path / "model.skvae"
+    assert main(["fit", str(data), *FAST, "-o", str(model)]) == 0
+    before = {p: p.read_bytes() for p in (data, model)}
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    files = dict(
+        data=data,
+        model=model,
+        relative_data="../data.csv",
+        relative_model="./../model.skvae",
+    )
+    args = [a.format(**files) for a in [*command, "-o", output]]
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "would destroy the input" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_row_index_saved_by_pandas_is_warned_of(tmp_path, capsys):
+    lines = ["," + ",".join("abcd")]
+    lines += [f"{i}," + ",".join(map(str, row.tolist())) for i, row in enumerate(DATA)]
+    data = tmp_path / "indexed.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.skvae"
+    assert main(["fit", str(data), *FAST, "-o", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "the first column has no name and counts the rows" in err
+    assert "index=False" in err
+    assert load(model).n_features_in_ == 5  # warned of, not dropped
+    plain = _write_data(tmp_path / "plain.csv", labels=False)
+    assert main(["fit", str(plain), *FAST, "-o", str(model)]) == 0
+    assert "counts the rows" not in capsys.readouterr().err
