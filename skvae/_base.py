@@ -1242,6 +1242,11 @@ class BaseVAE(
         writes = world is None or world[0] == 0  # only rank 0 reports
         hooks = [h for h in vars(Callback) if h.startswith("on_")]
         for i, callback in enumerate(self.callbacks or []):
+            if isinstance(callback, type):
+                raise TypeError(
+                    f"callbacks[{i}] is the class {callback.__name__}: give an "
+                    f"instance, e.g. {callback.__name__}()."
+                )
             missing = [h for h in hooks if not callable(getattr(callback, h, None))]
             if missing and not isinstance(callback, Callback):
                 raise TypeError(

@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -138,13 +139,15 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
         """Open the bar, its total the planned epochs."""
-        file = sys.stderr if self.file is None else self.file
-        if not callable(getattr(file, "write", None)):
+        if self.file is not None and not callable(getattr(self.file, "write", None)):
             raise TypeError(
                 f"ProgressBar's file must be a text file object (with a write "
-                f"method), got {type(file).__name__}."
+                f"method), got {type(self.file).__name__}."
             )
+        file = sys.stderr if self.file is None else self.file
         disable = self.disable
+        if file is None:  # no stderr (pythonw, some services): no bar
+            disable = True
         if disable is None:
             disable = in_worker() or not _interactive(file)
         options = dict(
@@ -205,8 +208,10 @@ class LRScheduler(Callback):
         ``valid_loss`` with early stopping, else ``train_loss``.
     **kwargs
         The scheduler's arguments, without the optimiser (e.g. ``T_max=50``
-        or ``step_size=10, gamma=0.5``). ``CosineAnnealingLR``'s ``T_max``
-        defaults to the epochs the first fit plans (``max_iter_``).
+        or ``step_size=10, gamma=0.5``); ``CosineAnnealingLR`` needs
+        ``T_max``. A continued fit continues the schedule, which sets its
+        rate (a changed ``learning_rate_init`` is warned about: give a new
+        LRScheduler to restart).
 
     Attributes
     ----------
@@ -235,6 +240,7 @@ class LRScheduler(Callback):
         self.kwargs = kwargs
         self.schedulers_: list[Any] = []
         self._state: list[dict[str, Any]] | None = None
+        self._rate: float | None = None  # learning_rate_init the schedule began at
 
     def _scheduler_class(self) -> type:
         cls = self.scheduler
@@ -258,10 +264,16 @@ class LRScheduler(Callback):
             else [optimizer]
         )
         cls = self._scheduler_class()
-        kwargs = dict(self.kwargs)
-        if cls is torch.optim.lr_scheduler.CosineAnnealingLR:
-            kwargs.setdefault("T_max", max(1, trainer.n_epochs))  # the fit's epochs
-        self.schedulers_ = [cls(o, **kwargs) for o in optimizers]
+        if (
+            cls is torch.optim.lr_scheduler.CosineAnnealingLR
+            and "T_max" not in self.kwargs
+        ):
+            raise ValueError(
+                "LRScheduler('CosineAnnealingLR') needs T_max, the epochs of one "
+                "half cosine, e.g. LRScheduler(T_max=50) for max_iter=50."
+            )
+        self.schedulers_ = [cls(o, **self.kwargs) for o in optimizers]
+        rate = getattr(trainer.estimator, "learning_rate_init", None)
         if trainer.start_epoch > 0 and self._state is not None:
             for scheduler, state in zip(self.schedulers_, self._state, strict=False):
                 scheduler.load_state_dict(state)
@@ -269,6 +281,16 @@ class LRScheduler(Callback):
                 groups = scheduler.optimizer.param_groups
                 for group, lr in zip(groups, scheduler.get_last_lr(), strict=True):
                     group["lr"] = lr
+            if rate is not None and self._rate is not None and rate != self._rate:
+                warnings.warn(
+                    f"learning_rate_init changed from {self._rate} to {rate}, but "
+                    "the LRScheduler continues its schedule, which sets the "
+                    "rate: give the estimator a new LRScheduler to restart it.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        if trainer.start_epoch == 0 or self._rate is None:
+            self._rate = rate
 
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
         """Record the epoch's learning rate, then step."""

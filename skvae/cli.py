@@ -87,7 +87,7 @@ _EXIT_ERROR = 2
 #: Cells read as missing (NaN), in both readers; any other text is an error.
 # an integer label, read as a number: no leading zero ("007" stays text, so that
 # it is not merged with "7"), no sign but "-", within int64
-_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,17}")  # no "-0", no leading zeros
 _NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
 #: The most rows ``sample -n`` writes.
 MAX_SAMPLES = 10**9

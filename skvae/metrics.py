@@ -168,6 +168,12 @@ def mutual_information_gap(factors, codes, *, n_bins=20, strategy="uniform"):
     R. T. Q. Chen, X. Li, R. Grosse and D. Duvenaud. "Isolating Sources of
     Disentanglement in Variational Autoencoders", NeurIPS 2018.
 
+    Warns
+    -----
+    UserWarning
+        If a factor takes more distinct values than half the rows (and than
+        ``n_bins``): a continuous factor, which should be discretised first.
+
     Examples
     --------
     >>> import numpy as np

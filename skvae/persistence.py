@@ -245,24 +245,38 @@ def save(model, path):
 
 
 def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all.
+    """Write ``data`` to ``path`` whole or not at all, where that can be done.
 
-    The bytes go to a new file beside it (created as ``open`` would, with
-    the umask's permissions), which then replaces ``path`` in one step: an
-    interrupted save (Ctrl-C, a full disk) leaves the previous file as it
-    was, and two threads saving to one path leave one whole file.
+    For a regular file (or a new one) whose folder is writable, the bytes go
+    to a new file beside it (created as ``open`` would, with the umask's
+    permissions), which then replaces it in one step: an interrupted save
+    (Ctrl-C, a full disk) leaves the previous file as it was, and two
+    threads saving to one path leave one whole file. A link is followed (the
+    file it points to is replaced); anything else (a device, a FIFO, a
+    read-only file, a folder that is not writable) is written in place, as
+    ``open(path, "wb")`` would.
     """
     import secrets
 
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    real = Path(os.path.realpath(path))
+    in_place = (real.exists() and not real.is_file()) or not os.access(
+        real.parent, os.W_OK | os.X_OK
+    )
+    if real.exists() and not os.access(real, os.W_OK):
+        in_place = True  # refused as a read-only file is
+    if in_place:
+        with open(real, "wb") as f:
+            f.write(data)
+        return
+    temporary = real.with_name(f".skvae-{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     handle = os.open(temporary, flags, 0o666)
     try:
         with os.fdopen(handle, "wb") as f:
             f.write(data)
-        if path.exists():  # keep the permissions of the file replaced
-            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
-        os.replace(temporary, path)
+        if real.exists():  # keep the permissions of the file replaced
+            os.chmod(temporary, stat.S_IMODE(real.stat().st_mode))
+        os.replace(temporary, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -435,11 +435,13 @@ def test_a_warm_started_fit_continues_the_schedule(X):
     np.testing.assert_allclose(
         [r["lr"] for r in halves.history_], [r["lr"] for r in whole.history_]
     )
-    # the default cosine runs over the first fit's epochs
-    default = _vae(max_iter=4, n_iter_no_change=100, callbacks=[LRScheduler()])
-    lrs = [r["lr"] for r in default.fit(X).history_]
-    assert lrs[0] == 0.01
-    assert lrs[1] > lrs[2] > lrs[3] > 0
+    # a changed learning_rate_init does not restart the schedule: warned
+    halves.set_params(learning_rate_init=0.05)
+    with pytest.warns(UserWarning, match="continues its schedule"):
+        halves.fit(X)
+    # the default cosine needs its length
+    with pytest.raises(ValueError, match="needs T_max"):
+        _vae(max_iter=4, callbacks=[LRScheduler()]).fit(X)
 
 
 # -------------------------------------------------------------- persistence
@@ -499,3 +501,11 @@ def test_bad_callbacks_and_paths_get_clear_errors(X, tmp_path):
         _vae(callbacks=[object()]).fit(X)
     with pytest.raises(TypeError, match="write method"):
         _vae(callbacks=[ProgressBar(disable=False, file=123)]).fit(X)
+    with pytest.raises(TypeError, match="give an instance"):
+        _vae(callbacks=[ProgressBar]).fit(X)
+
+
+def test_no_stderr_no_bar(X, monkeypatch):
+    """Without a stderr (pythonw, some services) verbose fits train, barless."""
+    monkeypatch.setattr("sys.stderr", None)
+    assert _vae(max_iter=2, verbose=1).fit(X).n_iter_ == 2

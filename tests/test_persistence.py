@@ -790,3 +790,18 @@ def test_a_failed_save_leaves_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     save(first, path)
     assert_array_equal(load(path).transform(X), first.transform(X))
+
+
+def test_save_through_a_link_replaces_the_file_it_points_to(tmp_path):
+    """A link stays a link (a Checkpoint's "best" link keeps pointing at the
+    newest model); the file it points to is replaced."""
+    target = tmp_path / "v1.skvae"
+    link = tmp_path / "best.skvae"
+    first = _fit(skvae.VAE(**TINY), X)
+    save(first, target)
+    link.symlink_to(target)
+    second = _fit(skvae.VAE(**{**TINY, "random_state": 1}), X)
+    save(second, link)
+    assert link.is_symlink()
+    assert_array_equal(load(target).transform(X), second.transform(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.skvae", "v1.skvae"]
