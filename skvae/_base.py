@@ -406,6 +406,20 @@ class BaseVAE(
         taken silently. Families add theirs to ``super()``'s.
         """
         ignored = {}
+        params = self.get_params(deep=False)
+        # parameters of one setting that several families share
+        if "n_iwae_samples" in params and params.get("objective") != "iwae":
+            ignored["n_iwae_samples"] = (
+                f"with objective={params.get('objective')!r} (it sets the draws "
+                "of objective='iwae')"
+            )
+        if "log_var_penalty" in params and params.get("encoder_type") == (
+            "deterministic"
+        ):
+            ignored["log_var_penalty"] = (
+                "with encoder_type='deterministic' (it weighs the Gaussian "
+                "encoder's variances)"
+            )
         if self.encoder is not None and self.decoder is not None:
             for name in self._unread_with_user_networks:
                 ignored[name] = "when both encoder and decoder are given"

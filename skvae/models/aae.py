@@ -306,15 +306,6 @@ default="relu"
             allow_empty=False,
         )
 
-    def _ignored_params(self) -> dict[str, str]:
-        ignored = super()._ignored_params()
-        if self.encoder_type == "deterministic":
-            ignored["log_var_penalty"] = (
-                "with encoder_type='deterministic' (it weighs the Gaussian "
-                "encoder's variances)"
-            )
-        return ignored
-
     def _check_params(self, X: np.ndarray) -> None:
         check_autoencoder_params(self, X)
         self._discriminator_sizes()

@@ -99,15 +99,6 @@ class LayeredLatentsMixin:
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 
-    def _ignored_params(self) -> dict[str, str]:
-        ignored = super()._ignored_params()
-        if self.objective != "iwae":
-            ignored["n_iwae_samples"] = (
-                f"with objective={self.objective!r} (it sets the draws of "
-                "objective='iwae')"
-            )
-        return ignored
-
     def _check_params(self, X) -> None:
         super()._check_params(X)
         self._layer_sizes()

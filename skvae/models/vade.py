@@ -460,11 +460,6 @@ default="relu"
 
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
-        if self.objective != "iwae":
-            ignored["n_iwae_samples"] = (
-                f"with objective={self.objective!r} (it sets the draws of "
-                "objective='iwae')"
-            )
         if not (isinstance(self.likelihood, str) and self.likelihood == "gaussian"):
             ignored["shared_variance"] = (
                 f"with likelihood={self.likelihood!r} (it shares the variance of "

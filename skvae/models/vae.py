@@ -352,11 +352,6 @@ default="relu"
 
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
-        if self.objective != "iwae":
-            ignored["n_iwae_samples"] = (
-                f"with objective={self.objective!r} (it sets the draws of "
-                "objective='iwae')"
-            )
         if self.prior != "vamp":
             ignored["n_pseudo_inputs"] = (
                 f"with prior={self.prior!r} (it sizes prior='vamp')"
