@@ -376,10 +376,9 @@ class VAEOverSampler(BaseEstimator):
         along it (the rest of each move is kept). Both spreads are measured
         on the draws of the new rows, at least 64 (the first ones the new
         rows), so that a few rows asked for get the step that many would. A
-        number is used as given, moves as drawn; 0
-        gives SMOTE's rows (or copies of real rows with ``k_neighbors=0``).
-        Integer columns of a DataFrame are rounded and kept within the
-        range seen in them.
+        number is used as given, moves as drawn; 0 gives SMOTE's rows (or
+        copies of real rows with ``k_neighbors=0``). Integer columns of a
+        DataFrame are rounded and kept within the range seen in them.
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
