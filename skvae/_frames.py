@@ -440,8 +440,9 @@ class TableEncoder:
         Raises
         ------
         ValueError
-            Where a category column holds a value not among its categories
-            (naming the column and the values).
+            Where a category column holds a value not among its categories,
+            or a boolean column a value other than True/False (naming the
+            column and the values).
         """
         import pandas as pd
 
@@ -474,6 +475,14 @@ class TableEncoder:
                     raise ValueError(
                         f"Column {name!r} must hold numbers, as in fit ({exc})."
                     ) from exc
+                if kind == "bool":
+                    odd = ~np.isnan(values) & (values != 0) & (values != 1)
+                    if odd.any():
+                        raise ValueError(
+                            f"Column {name!r} was boolean in fit but holds values "
+                            "other than True/False (1/0): "
+                            f"{pd.unique(values[odd])[:10].tolist()}."
+                        )
                 if name in getattr(self, "_quantiles", {}):
                     values = _to_scores(values, *self._quantiles[name][:2])
                 out[:, start] = values

@@ -165,6 +165,18 @@ def test_unseen_category_is_a_clear_error():
             method(new)
 
 
+def test_a_boolean_column_refuses_other_values_at_transform():
+    iris = load_iris(as_frame=True).frame
+    frame = iris.drop(columns="target").assign(setosa=iris["target"] == 0)
+    vae = tiny(VAE).fit(frame)
+    as_numbers = frame.head(4).assign(setosa=[1.0, 0.0, 1.0, 0.0])
+    assert np.isfinite(vae.transform(as_numbers)).all()  # 1/0 are fine
+    half = as_numbers.assign(setosa=[1.0, 0.5, 0.0, 0.0])
+    for method in (vae.transform, vae.score_samples):
+        with pytest.raises(ValueError, match=r"'setosa'.*boolean.*\[0\.5\]"):
+            method(half)
+
+
 def test_declared_categories_are_kept_for_later_chunks():
     frame = iris_table()
     first = frame[frame["species"] == "setosa"]  # one observed category
@@ -359,13 +371,13 @@ def test_a_bad_value_is_named_by_its_column():
     model = VAE(max_iter=2, random_state=0).fit(frame)
     later = frame.astype({"b": int})
     later.loc[0, "b"] = 3
-    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+    with pytest.raises(ValueError, match=r"Column 'b' was boolean.*\[3\.0\]"):
         model.transform(later)
     with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
         VAE(likelihood={"bernoulli": ["b"]}, max_iter=2).fit(later)
     tiny = frame.astype({"b": "float32"})
     tiny.loc[1, "b"] = np.float32(-1e-9)  # rounding, as a scaler leaves it
-    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+    with pytest.raises(ValueError, match=r"Column 'b' was boolean"):
         model.transform(tiny)
     counts = pd.DataFrame({"x": np.arange(40.0), "n": np.arange(40) % 4})
     model = VAE(likelihood={"poisson": ["n"]}, max_iter=2, random_state=0)
@@ -387,7 +399,7 @@ def test_imputer_refuses_a_value_a_fitted_column_cannot_take():
     imputer = VAEImputer(random_state=0, estimator=tiny(VAE)).fit(frame)
     later = frame.astype({"b": int})
     later.loc[1, "b"] = 3
-    with pytest.raises(ValueError, match=r"Columns \['b'\] are Bernoulli"):
+    with pytest.raises(ValueError, match=r"Column 'b' was boolean.*\[3\.0\]"):
         imputer.transform(later)
     assert np.isfinite(imputer.transform(frame)).all()
 
