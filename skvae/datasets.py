@@ -100,8 +100,9 @@ def make_sprites(n_samples=1000, *, image_size=16, random_state=None):
     else:
         rng = check_random_state(random_state)
         factors = np.column_stack([rng.randint(size, size=n_samples) for size in sizes])
-    templates = _render_all(image_size)  # (n_combinations, image_size**2)
-    X = templates[np.ravel_multi_index(tuple(factors.T), sizes)]
+    # each distinct combination drawn once, then copied to its rows
+    combinations, rows = np.unique(factors, axis=0, return_inverse=True)
+    X = _render(combinations, image_size)[rows.ravel()]
     return X, factors.astype(np.int64)
 
 
@@ -128,28 +129,31 @@ def _check_image_size(image_size):
     return int(image_size)
 
 
-def _render_all(image_size):
-    """Every factor combination's image, ``(n_combinations, image_size**2)``."""
-    n_shapes, n_scales, n_x, n_y = SPRITE_FACTOR_SIZES
+def _render(combinations, image_size):
+    """The images of factor combinations ``(n, 4)``, ``(n, image_size**2)``.
+
+    Only the combinations asked for are drawn, so a few large images cost
+    a few renders, not all of them.
+    """
+    n_x = SPRITE_FACTOR_SIZES[2]
     half_sizes = _HALF_SIZES * image_size  # (n_scales,), in pixels
     margin = half_sizes.max() + 0.5
     centres = np.linspace(margin, image_size - margin, n_x)  # same grid for y
     s = _SUPERSAMPLING
     sub = (np.arange(image_size * s) + 0.5) / s  # sub-pixel centres, in pixels
     offsets = sub - centres[:, None]  # (n_x, image_size * s)
-    images = np.empty((n_shapes, n_scales, n_x, n_y, image_size, image_size))
-    for j, half in enumerate(half_sizes):
-        # sprite-local coordinates in half-sizes: x varies along axis 0 and the
-        # last axis, y along axis 1 and the second-to-last.
-        u = (offsets / half)[:, None, None, :]  # (n_x, 1, 1, W*s)
-        v = (offsets / half)[None, :, :, None]  # (1, n_y, H*s, 1)
-        masks = (
-            np.maximum(np.abs(u), np.abs(v)) <= 1.0,  # square
-            u**2 + v**2 <= 1.0,  # disc
-            (v <= 1.0) & (np.abs(u) <= 0.5 * (v + 1.0)),  # triangle, apex up
-        )
-        for i, mask in enumerate(masks):
-            # average each s-by-s block of sub-pixels into one pixel
-            blocks = mask.reshape(n_x, n_y, image_size, s, image_size, s)
-            images[i, j] = blocks.mean(axis=(3, 5))
-    return images.reshape(n_shapes * n_scales * n_x * n_y, image_size * image_size)
+    images = np.empty((len(combinations), image_size * image_size))
+    for row, (shape, scale, x, y) in enumerate(combinations):
+        # sprite-local coordinates in half-sizes: x along columns, y along rows
+        u = (offsets[x] / half_sizes[scale])[None, :]
+        v = (offsets[y] / half_sizes[scale])[:, None]
+        if shape == 0:  # square
+            mask = np.maximum(np.abs(u), np.abs(v)) <= 1.0
+        elif shape == 1:  # disc
+            mask = u**2 + v**2 <= 1.0
+        else:  # triangle, apex up
+            mask = (v <= 1.0) & (np.abs(u) <= 0.5 * (v + 1.0))
+        # average each s-by-s block of sub-pixels into one pixel
+        blocks = mask.reshape(image_size, s, image_size, s)
+        images[row] = blocks.mean(axis=(1, 3)).ravel()
+    return images

@@ -81,6 +81,18 @@ def test_sprites_are_deterministic_given_random_state():
     assert not np.array_equal(f1, f3)
 
 
+def test_drawn_sprites_are_the_images_of_their_combinations():
+    """Rows drawn at random are the same images as the full set's, in its
+    lexicographic order of factor indices (each combination drawn alone)."""
+    for size in (8, 12):
+        X_all, f_all = make_sprites(None, image_size=size)
+        X, factors = make_sprites(40, image_size=size, random_state=1)
+        index = np.ravel_multi_index(tuple(factors.T), SPRITE_FACTOR_SIZES)
+        np.testing.assert_array_equal(f_all[index], factors)
+        np.testing.assert_array_equal(X, X_all[index])
+    assert len(np.unique(X_all, axis=0)) == len(X_all)  # no two alike
+
+
 def test_sprite_images_are_a_function_of_the_factors():
     X, factors = make_sprites(3000, random_state=0)
     _, first = np.unique(factors, axis=0, return_index=True)
