@@ -79,7 +79,12 @@ from skvae._training import (
     _clone_tree,
 )
 from skvae.nn.base import LatentModule
-from skvae.nn.likelihoods import Likelihood, MixedLikelihood, drawing
+from skvae.nn.likelihoods import (
+    BernoulliLikelihood,
+    Likelihood,
+    MixedLikelihood,
+    drawing,
+)
 from skvae.nn.networks import ACTIVATIONS, NetworkSpec
 
 #: Parameter groups: a family takes a group whole or not at all.
@@ -594,10 +599,18 @@ class BaseVAE(
         return encoder.decode(X)
 
     def _check_columns(self, X: np.ndarray) -> None:
-        """Values of later data must suit the column types of the fit."""
+        """Values of later data must suit the column types of the fit.
+
+        A model fitted with ``likelihood="bernoulli"`` checks every column
+        as the dict form checks its Bernoulli columns: a value outside [0, 1]
+        has no probability, and scores of such rows would mean nothing.
+        """
         types = vars(self).get("column_types_")
         if types is None:
-            return
+            likelihood = getattr(vars(self).get("module_"), "likelihood", None)
+            if not isinstance(likelihood, BernoulliLikelihood):
+                return
+            types = [("bernoulli", list(range(X.shape[1])))]
         encoder = vars(self).get("table_encoder_")
         names = (
             encoder.encoded_names()

@@ -232,8 +232,9 @@ def check_column_values(
             check_column_values(blocks, block, names)
         return
 
-    def named(cols: list[int]) -> list[Any]:
-        return list(cols) if names is None else [str(names[c]) for c in cols]
+    def named(cols: list[int]) -> Any:
+        shown = [c if names is None else str(names[c]) for c in cols[:10]]
+        return shown if len(cols) <= 10 else f"{shown[:-1]} and {len(cols) - 9} more"
 
     for kind, cols in blocks:
         values = X[:, cols]

@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 from sklearn.utils.validation import check_is_fitted
 
+import skvae
 from skvae import VAE, BaseVAE, Callback, VaDE, VAEImputer, VAEOutlierDetector
 from skvae._training import NonFiniteLossError
 
@@ -337,3 +338,20 @@ def test_memory_order_does_not_change_results():
     np.testing.assert_array_equal(vae.transform(F), vae.transform(X))
     again = tiny(VAE, likelihood="bernoulli").fit(F)
     np.testing.assert_array_equal(again.transform(X), vae.transform(X))
+
+
+@pytest.mark.parametrize(
+    "cls", [VAE, skvae.WAE, skvae.VQVAE, skvae.HierarchicalVAE, skvae.VaDE]
+)
+def test_bernoulli_models_refuse_later_values_outside_0_1(cls):
+    """likelihood="bernoulli" checks later rows as the dict form does: raw
+    pixels (0 to 16) scored against a model of [0, 1] pixels once scored
+    higher than the valid rows."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:120] / 16
+    model = tiny(cls, likelihood="bernoulli").fit(X)
+    model.score_samples(X[:2])  # in range: fine
+    for method in (model.score_samples, model.transform, model.partial_fit):
+        with pytest.raises(ValueError, match=r"Columns \[2, 3.* and \d+ more are Bern"):
+            method(X[:2] * 16)
