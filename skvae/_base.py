@@ -1550,7 +1550,7 @@ class BaseVAE(
                 f"x_start and x_end must have the same shape, got {starts.shape} "
                 f"and {ends.shape}."
             )
-        z0, z1 = self.transform(starts), self.transform(ends)
+        z0, z1 = self._latents(starts), self._latents(ends)
         steps = np.linspace(0.0, 1.0, n_steps)
         omega = None
         if spherical:
@@ -1616,7 +1616,7 @@ class BaseVAE(
         """
         check_is_fitted(self)
         single = np.ndim(X) == 1
-        Z = self.transform(_as_rows(X))
+        Z = self._latents(_as_rows(X))
         n_latent = Z.shape[1]
         if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
@@ -1638,6 +1638,10 @@ class BaseVAE(
             return _grid_frame(decoded, n_rows, len(values), single, ("row", "value"))
         decoded = decoded.reshape(Z.shape[0], len(values), -1)
         return decoded[0] if single else decoded
+
+    def _latents(self, X: Any) -> np.ndarray:
+        """:meth:`transform`'s codes as an array, whatever ``set_output`` asks."""
+        return np.asarray(self.transform(X))
 
     def _decode_rows(
         self, n_rows: int, codes: Callable[[int, int], np.ndarray]

@@ -919,7 +919,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         """Make ``estimator`` the fitted model, with its (weighted) latent Gaussian."""
         self.estimator_ = estimator
         if self.score_type == "latent":
-            Z = estimator.transform(X)
+            Z = np.asarray(estimator.transform(X))  # whatever set_output asks
             self._latent_mean = np.average(Z, axis=0, weights=weight)
             cov = np.atleast_2d(np.cov(Z, rowvar=False, aweights=weight))
             ridge = 1e-6 * max(np.trace(cov) / cov.shape[0], 1e-12)
@@ -991,7 +991,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     for i in range(0, X.shape[0], step)
                 ]
             )
-        d = est.transform(X) - self._latent_mean
+        d = np.asarray(est.transform(X)) - self._latent_mean
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
 
     def score_samples(self, X):

@@ -654,7 +654,7 @@ class ReconstructionDisplay:
         _check_fitted_model(estimator, "inverse_transform", caller)
         rows = _check_rows(X, "X", caller)
         shape = _image_shape(image_shape, rows.shape[1], caller, estimator)
-        X_hat = estimator.inverse_transform(estimator.transform(X))
+        X_hat = estimator.inverse_transform(np.asarray(estimator.transform(X)))
         display = cls(rows, X_hat, image_shape=shape, estimator_name=_name(estimator))
         return display.plot(
             ax=ax, n_cols=n_cols, cmap=cmap, vmin=vmin, vmax=vmax, imshow_kw=imshow_kw

@@ -355,3 +355,24 @@ def test_bernoulli_models_refuse_later_values_outside_0_1(cls):
     for method in (model.score_samples, model.transform, model.partial_fit):
         with pytest.raises(ValueError, match=r"Columns \[2, 3.* and \d+ more are Bern"):
             method(X[:2] * 16)
+
+
+@pytest.mark.parametrize("cls", [VAE, skvae.WAE, skvae.VQVAE])
+def test_paths_through_codes_follow_no_output_setting(cls):
+    """interpolate, traverse and the latent detector read transform's codes:
+    a pandas output (per model or global) once broke them."""
+    from sklearn import config_context
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:120] / 16
+    model = tiny(cls).fit(X)
+    path, walk = model.interpolate(X[0], X[1]), model.traverse(X[:2], 0, [-1, 1])
+    with config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(model.interpolate(X[0], X[1]), path)
+        np.testing.assert_array_equal(model.traverse(X[:2], 0, [-1, 1]), walk)
+    model.set_output(transform="pandas")
+    np.testing.assert_array_equal(model.interpolate(X[0], X[1]), path)
+    detector = VAEOutlierDetector(tiny(cls), score_type="latent", random_state=0)
+    scores = detector.fit(X).score_samples(X[:5])
+    with config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(detector.fit(X).score_samples(X[:5]), scores)
