@@ -430,6 +430,17 @@ class BaseVAE(
                 ignored[name] = "when both encoder and decoder are given"
         if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
             ignored["min_variance"] = "under likelihood='bernoulli' (no variance)"
+        schedule = params.get("kl_schedule")
+        if "max_capacity" in params and schedule != "capacity":
+            ignored["max_capacity"] = (
+                f"with kl_schedule={schedule!r} (it is the final KL target of "
+                "kl_schedule='capacity')"
+            )
+        if schedule == "cyclical" and params.get("kl_warmup") == 0:
+            ignored["kl_schedule"] = (
+                "with kl_warmup=0 (the period of the cycles: without one, beta "
+                "holds from the first step, as under 'linear')"
+            )
         return ignored
 
     def _sample_weight_refusal(self) -> str | None:

@@ -505,6 +505,13 @@ IGNORED = [
     ("VaDE", "n_iwae_samples", 20, {}),
     ("VaDE", "shared_variance", False, {"likelihood": "bernoulli"}),
     ("VaDE", "activation", "tanh", {"encoder": Linear, "decoder": Linear}),
+    (VAE, "max_capacity", 10.0, {}),
+    ("LadderVAE", "max_capacity", 10.0, {"kl_schedule": "cyclical", "kl_warmup": 2}),
+    (VAE, "kl_schedule", "cyclical", {"kl_warmup": 0}),
+    ("HierarchicalVAE", "latent_hidden_layer_sizes", (7,), {"n_components": 2}),
+    ("LadderVAE", "latent_hidden_layer_sizes", (7,), {"n_components": (3,)}),
+    ("WAE", "kernel", "rbf", {"beta": 0.0}),
+    ("AdversarialAE", "discriminator_lr_scale", 2.0, {"beta": 0.0}),
 ]
 
 

@@ -299,6 +299,14 @@ default="relu"
         # the module weighs the adversarial loss by ctx.beta: constant, no warm-up
         return KLSchedule(beta=float(self.beta))
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        if self.beta == 0:
+            reason = "with beta=0 (the critic's verdict has no weight in the codes)"
+            ignored["discriminator_hidden_layer_sizes"] = reason
+            ignored["discriminator_lr_scale"] = reason
+        return ignored
+
     def _discriminator_sizes(self) -> tuple[int, ...]:
         return layer_sizes(
             self.discriminator_hidden_layer_sizes,

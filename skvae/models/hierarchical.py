@@ -96,6 +96,18 @@ class LayeredLatentsMixin:
     def _kl_schedule(self) -> KLSchedule:
         return kl_schedule_of(self)
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        try:
+            single = len(self._layer_sizes()) == 1
+        except (TypeError, ValueError):  # fit's checks say what is wrong
+            single = False
+        if single:
+            ignored["latent_hidden_layer_sizes"] = (
+                "with one stochastic layer (they sit between consecutive layers)"
+            )
+        return ignored
+
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 

@@ -282,6 +282,12 @@ default="relu"
         # the module weighs the MMD by ctx.beta: a constant weight, no warm-up
         return KLSchedule(beta=float(self.beta))
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        if self.beta == 0:
+            ignored["kernel"] = "with beta=0 (the MMD it computes has no weight)"
+        return ignored
+
     def _check_params(self, X: np.ndarray) -> None:
         check_autoencoder_params(self, X)
 
