@@ -867,6 +867,16 @@ class BaseVAE(
             elif not incremental:
                 self._restart_learning_rate()
             trainer = self._make_trainer(self._get_optimizer(), batch_size)
+            warmup = trainer.kl.warmup
+            if valid is not None and epochs_before + max_epochs < warmup:
+                warnings.warn(
+                    f"early_stopping=True compares validation losses once the "
+                    f"KL warm-up is over (epoch {warmup:g}), which this fit of "
+                    f"{max_epochs} epochs does not reach: it keeps its last "
+                    "epoch's weights. Train longer or shorten kl_warmup.",
+                    UserWarning,
+                    stacklevel=_caller_level(),
+                )
             try:
                 result = trainer.fit(
                     train,

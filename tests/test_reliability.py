@@ -376,3 +376,22 @@ def test_paths_through_codes_follow_no_output_setting(cls):
     scores = detector.fit(X).score_samples(X[:5])
     with config_context(transform_output="pandas"):
         np.testing.assert_array_equal(detector.fit(X).score_samples(X[:5]), scores)
+
+
+def test_early_stopping_that_the_warm_up_outlasts_is_warned_about():
+    """Validation losses count once the KL warm-up is over: a fit shorter
+    than the warm-up restores nothing, and says so."""
+    import warnings
+
+    X, _ = _data()
+
+    def said(**params):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tiny(VAE, early_stopping=True, **params).fit(X)
+        return [str(w.message) for w in caught if "KL warm-up" in str(w.message)]
+
+    (message,) = said(max_iter=4, kl_warmup=6)
+    assert "epoch 6" in message
+    assert "4 epochs" in message
+    assert said(max_iter=4, kl_warmup=3) == []
