@@ -109,7 +109,11 @@ class LogJointScoreMixin:
         well reconstructed from a code where the prior puts mass. It is not
         a bound on log p(x) (these models have no posterior to bound it
         with), but a deterministic, row-independent typicality score in
-        nats, fit for ranking rows (outlier detection) and for ``score``.
+        nats, fit for ranking rows (outlier detection) and for ``score``
+        between models of one latent size. Its prior term falls by about
+        ``log(2 pi e) / 2`` nats per latent dimension, so a search over
+        ``n_components`` by this score prefers the fewest dimensions: choose
+        them by held-out reconstruction or by the codes' task instead.
 
         Parameters
         ----------
