@@ -1038,12 +1038,18 @@ class BaseVAE(
         return {k: _plain(v) for k, v in settings.items()}
 
     def _check_same_network(self) -> None:
-        """Refuse a continued fit whose network parameters have changed."""
+        """Refuse a continued fit whose network parameters have changed.
+
+        Parameters that the others leave unread (:meth:`_ignored_params`,
+        ``min_variance`` under ``likelihood="bernoulli"``) may change: the
+        network never read them.
+        """
         built = getattr(self, "_built_with", None)
         if built is None:  # unpickled from an older version
             return
         now = self._network_settings()
-        for key in sorted(set(built) | set(now)):
+        unread = set(self._ignored_params())
+        for key in sorted((set(built) | set(now)) - unread):
             before, after = built.get(key), now.get(key)
             try:
                 same = bool(before == after)

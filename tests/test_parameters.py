@@ -473,6 +473,18 @@ def test_a_continued_fit_refuses_a_device_it_does_not_train_on(monkeypatch):
     np.testing.assert_array_equal(model.transform(X), before)
 
 
+def test_a_continued_fit_takes_a_change_of_an_unread_parameter():
+    """min_variance under likelihood="bernoulli" is warned about as unread:
+    changing it between continued fits is no change to the network."""
+    model = _fit(tiny(VAE, likelihood="bernoulli", warm_start=True))
+    model.set_params(min_variance=0.5)
+    with pytest.warns(UserWarning, match="min_variance=0.5"):
+        model.fit(X)
+    gaussian = _fit(tiny(VAE, warm_start=True)).set_params(min_variance=0.5)
+    with pytest.raises(ValueError, match="min_variance=0.5 differs"):
+        _fit(gaussian)
+
+
 def test_a_continued_fit_checks_precision_as_a_first_fit():
     from skvae import VaDE
 
