@@ -478,10 +478,10 @@ def test_a_continued_fit_takes_a_change_of_an_unread_parameter():
     changing it between continued fits is no change to the network."""
     model = _fit(tiny(VAE, likelihood="bernoulli", warm_start=True))
     model.set_params(min_variance=0.5)
-    with pytest.warns(UserWarning, match="min_variance=0.5"):
+    with pytest.warns(UserWarning, match=r"min_variance=0\.5"):
         model.fit(X)
     gaussian = _fit(tiny(VAE, warm_start=True)).set_params(min_variance=0.5)
-    with pytest.raises(ValueError, match="min_variance=0.5 differs"):
+    with pytest.raises(ValueError, match=r"min_variance=0\.5 differs"):
         _fit(gaussian)
 
 
