@@ -701,12 +701,11 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
 VQVAE2.__doc__ = with_parameters_of(VQVAE2.__doc__, VQVAE)
 
 
-def _look_like_codes(Z: np.ndarray, n_codes: int, codebook: np.ndarray) -> bool:
+def _look_like_codes(rows: np.ndarray, n_codes: int, codebook: np.ndarray) -> bool:
     """Whether float rows are whole numbers in ``[0, n_codes)``, not latents.
 
     Latents of ``code_dim=1`` are codebook values, so floats that are all
     codebook values are latents even when they are whole numbers.
     """
-    rows = Z
     whole = (rows >= 0).all() and (rows < n_codes).all() and (rows % 1 == 0).all()
     return bool(whole) and not np.isin(rows, np.ravel(codebook)).all()
