@@ -1226,7 +1226,7 @@ def _check_params(est: Any) -> None:
         n_features = _model_width(est)
         if n_features is None:
             shape = getattr(est, "input_shape", None)
-            n_features = math.prod(int(n) for n in shape) if shape else 1
+            n_features = 1 if shape is None else math.prod(int(n) for n in shape)
         if type(n_features) is not int or not 1 <= n_features <= 2**31:
             raise ValueError(f"n_features_in_={n_features!r} is not a width.")
         check(np.broadcast_to(np.zeros((1, 1)), (1, n_features)))

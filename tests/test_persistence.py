@@ -805,3 +805,14 @@ def test_save_through_a_link_replaces_the_file_it_points_to(tmp_path):
     assert link.is_symlink()
     assert_array_equal(load(target).transform(X), second.transform(X))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.skvae", "v1.skvae"]
+
+
+@pytest.mark.parametrize("cls", [skvae.WAE, skvae.VQVAE])
+def test_input_shape_given_as_an_array_loads(tmp_path, cls):
+    """clone, pickle and ONNX take a numpy array for input_shape; so does load."""
+    model = cls(input_shape=np.array([1, 4, 4]), max_iter=1, random_state=0)
+    model.fit(X_IMAGES)
+    save(model, tmp_path / "model.skvae")
+    loaded = load(tmp_path / "model.skvae")
+    assert_array_equal(loaded.input_shape, [1, 4, 4])
+    assert_array_equal(loaded.transform(X_IMAGES), model.transform(X_IMAGES))

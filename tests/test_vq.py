@@ -331,3 +331,50 @@ def test_methods_that_read_rows_check_them_against_the_fitted_column_types():
             method(bad)
     with pytest.raises(ValueError, match="features"):
         model.encode_codes(X[:5, :4])
+
+
+def _tiny_vq(cls, **params):
+    X = np.random.RandomState(0).uniform(size=(40, 16))
+    settings = dict(n_codes=8, max_iter=1, prior_max_iter=1, random_state=0)
+    return cls(**{**settings, **params}).fit(X), X
+
+
+def test_whole_float_codes_of_code_dim_1_are_refused_not_read_as_latents():
+    """Codes read back as floats (a CSV) have a latent row's width with
+    code_dim=1: they are refused, not decoded as latents."""
+    model, X = _tiny_vq(VQVAE, code_dim=1, n_positions=4)
+    codes = model.encode_codes(X[:3]).reshape(3, -1)
+    with pytest.raises(ValueError, match="Pass codes as integers"):
+        model.inverse_transform(codes.astype(float))
+    # the latents of transform are codebook values: they decode
+    latents = model.transform(X[:3])
+    np.testing.assert_allclose(
+        model.inverse_transform(latents), model.inverse_transform(codes), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="boolean"):
+        model.inverse_transform(codes > 0)
+    with pytest.raises(ValueError, match="read as codes, 4 per row"):
+        model.inverse_transform(np.zeros((3, 5), dtype=int))
+
+
+@pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
+def test_code_maps_of_encode_codes_decode_as_they_come(cls):
+    model, X = _tiny_vq(cls, input_shape=(1, 4, 4))
+    maps = model.encode_codes(X[:3])
+    flat = np.concatenate(
+        [m.reshape(3, -1) for m in (maps if isinstance(maps, tuple) else [maps])],
+        axis=1,
+    )
+    np.testing.assert_array_equal(
+        model.inverse_transform(maps), model.inverse_transform(flat)
+    )
+    bottom = maps[0] if isinstance(maps, tuple) else maps
+    bad = np.zeros((3, bottom.shape[1] + 1, bottom.shape[2]), dtype=int)
+    with pytest.raises(ValueError, match=r"must have \(h, w\)"):
+        model.inverse_transform((bad, maps[1]) if isinstance(maps, tuple) else bad)
+
+
+@pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
+def test_n_positions_is_named_unread_with_input_shape(cls):
+    with pytest.warns(UserWarning, match=r"n_positions=3\) has no effect"):
+        _tiny_vq(cls, input_shape=(1, 4, 4), n_positions=3)

@@ -51,18 +51,31 @@ class LabelledModelMixin:
     """
 
     # ------------------------------------------------------------- labels
-    def _learn_labels(self, y: np.ndarray, reset: bool, classes: Any) -> None:
+    def _learn_labels(
+        self,
+        y: np.ndarray,
+        reset: bool,
+        classes: Any,
+        rows: np.ndarray | None = None,
+    ) -> None:
         """Learn ``classes_`` and the class prior p(y) from labelled rows ``y``.
 
         Only when the model is (re)initialised (``reset``); later calls keep
         them, and a ``classes`` given again must name the same labels.
         ``classes`` (``partial_fit``'s list of every label) fixes the
         classes, and the prior is then uniform: a first chunk need not hold
-        every class, so its frequencies say little.
+        every class, so its frequencies say little. Otherwise the prior is
+        the classes' frequencies in ``y``, weighted by ``sample_weight``
+        (:meth:`_check_weights` weighs them once the weights are checked);
+        ``rows`` is the mask of the rows of ``X`` that ``y`` labels (None:
+        every row).
         """
+        self.__dict__.pop("_label_rows", None)
+        if classes is not None:
+            classes = _check_classes(classes, y)
         if not reset:
             if classes is not None and not np.array_equal(
-                unique_labels(column_or_1d(classes)), self.classes_
+                unique_labels(classes), self.classes_
             ):
                 raise ValueError(
                     f"classes={unique_labels(classes).tolist()} is not the same "
@@ -70,16 +83,42 @@ class LabelledModelMixin:
                 )
             return
         if classes is not None:
-            self._label_encoder = LabelEncoder().fit(column_or_1d(classes))
+            self._label_encoder = LabelEncoder().fit(classes)
             self.classes_ = self._label_encoder.classes_
             self.class_prior_ = np.full(len(self.classes_), 1.0 / len(self.classes_))
             return
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_
-        counts = np.bincount(
-            self._label_encoder.transform(y), minlength=len(self.classes_)
-        )
+        codes = self._label_encoder.transform(y)
+        counts = np.bincount(codes, minlength=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
+        self._label_rows = (codes, rows)
+
+    def _check_weights(self, sample_weight: Any, X: Any) -> np.ndarray | None:
+        """BaseVAE's check; a prior :meth:`_learn_labels` learnt is weighted.
+
+        The class prior is the weighted frequency of each class, so a row of
+        weight 0 counts as no row and a row of weight 2 as two.
+        """
+        weight = super()._check_weights(sample_weight, X)
+        pending = self.__dict__.pop("_label_rows", None)
+        if weight is not None and pending is not None:
+            codes, rows = pending
+            labelled = weight if rows is None else weight[rows]
+            if labelled.shape[0] == codes.shape[0]:
+                counts = np.bincount(
+                    codes, weights=labelled, minlength=len(self.classes_)
+                )
+                empty = self.classes_[counts == 0]
+                if empty.size:
+                    raise ValueError(
+                        f"Every row of class {empty.tolist()[:5]} has sample_weight "
+                        "0, so the model could learn nothing of it and its prior "
+                        "would be 0; drop those rows (and the class) or give them "
+                        "a positive weight."
+                    )
+                self.class_prior_ = counts / counts.sum()
+        return weight
 
     def _label_column(self, y: Any, n_samples: int) -> np.ndarray:
         """``y`` as a 1-D array with one entry per row, values unchecked."""
@@ -353,6 +392,28 @@ def check_labels(y: np.ndarray, *, unlabelled_mark: bool = False) -> np.ndarray:
             "booleans), not measurements." + (how if unlabelled_mark else "")
         ) from None
     return y
+
+
+def _check_classes(classes: Any, y: np.ndarray) -> np.ndarray:
+    """``partial_fit``'s ``classes`` as a 1-D array; ``y`` must be among them.
+
+    A missing value (NaN, None) is not a class: it is refused rather than
+    learnt as one.
+    """
+    classes = column_or_1d(classes)
+    missing = [value for value in classes.astype(object) if _is_missing(value)]
+    if missing:
+        raise ValueError(
+            f"classes must not hold a missing value ({_show(missing[0])}): list "
+            "every label that y holds, and only those."
+        )
+    outside = np.setdiff1d(np.unique(y), classes) if len(y) else []
+    if len(outside):
+        raise ValueError(
+            f"y contains labels that are not in classes: {outside.tolist()[:5]}; "
+            f"classes={unique_labels(classes).tolist()} must list every label."
+        )
+    return classes
 
 
 def _label_kind(value: Any) -> str:

@@ -88,6 +88,16 @@ class DiscreteCodesMixin:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        convolutional = self.encoder is None and self.decoder is None
+        if self.input_shape is not None and convolutional:
+            ignored["n_positions"] = (
+                "with input_shape (the convolutional encoder's code map sets "
+                "the code positions)"
+            )
+        return ignored
+
     def _sample_weight_refusal(self) -> str | None:
         return (
             "its codebook follows batch statistics (moving averages, restarts "
@@ -233,13 +243,21 @@ class DiscreteCodesMixin:
     def inverse_transform(self, X):
         """Decode quantised latents, or integer codes, to the mean of p(x | z).
 
+        Integers are codes and floats are latents; the codes' maps of
+        :meth:`encode_codes` are taken as they come. Floats that could be
+        either are refused rather than guessed: with ``code_dim=1`` a row of
+        codes and a row of latents have the same width, so floats that are
+        all whole numbers in ``[0, n_codes)`` and not all codebook values
+        (codes read back from a text file, say) must be passed as integers.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_latent) or (n_samples, n_positions)
             Either the output of :meth:`transform` (floats, ``code_dim``
-            values per code position), or integer codes flattened per row
-            (the output of :meth:`encode_codes` reshaped to 2-D; VQVAE2: the
-            bottom map's codes then the top map's).
+            values per code position), or integer codes: the output of
+            :meth:`encode_codes` (VQVAE2: its tuple of the bottom and top
+            maps), or those maps flattened per row (VQVAE2: the bottom map's
+            codes then the top map's).
 
         Returns
         -------
@@ -247,14 +265,64 @@ class DiscreteCodesMixin:
             The decoder's means.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=None)
         n_positions = sum(h * w for h, w in self.module_.shapes)
-        if np.issubdtype(Z.dtype, np.integer) and Z.shape[1] == n_positions:
+        Z = self._flat_code_maps(X)
+        if Z is None:
+            Z = check_array(X, dtype=None)
+        if Z.dtype.kind == "b":
+            raise ValueError(
+                "X is boolean: pass integer codes (n_samples, "
+                f"{n_positions}) or the float latents of transform."
+            )
+        if np.issubdtype(Z.dtype, np.integer):
+            if Z.shape[1] != n_positions:
+                raise ValueError(
+                    f"Integer X is read as codes, {n_positions} per row (the "
+                    "maps of encode_codes reshaped to (n_samples, -1)); got "
+                    f"{Z.shape[1]} columns. Latents (transform's output) are "
+                    "floats."
+                )
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
             decoded = self._map_batches(self._decode_flat_codes, Z, self._dtype)
             return self._typed_rows(decoded)
-        return super().inverse_transform(check_array(Z, dtype=FLOATS))
+        Z = check_array(Z, dtype=FLOATS)
+        if (
+            self.code_dim == 1
+            and Z.shape[1] == n_positions
+            and _look_like_codes(Z, self.n_codes, self.codebook_)
+        ):
+            raise ValueError(
+                "X's floats are all whole numbers in [0, "
+                f"{self.n_codes}) and not all codebook values: with code_dim=1 "
+                "they could be codes as well as latents. Pass codes as integers "
+                "(X.astype(int)); latents from transform are codebook values."
+            )
+        return super().inverse_transform(Z)
+
+    def _flat_code_maps(self, X: Any) -> np.ndarray | None:
+        """:meth:`encode_codes`'s maps as flat rows of codes (None: not maps)."""
+        shapes = [tuple(s) for s in self.module_.shapes]
+        maps = list(X) if isinstance(X, tuple) else [X]
+        if not all(isinstance(m, np.ndarray) and m.ndim == 3 for m in maps):
+            if isinstance(X, tuple):
+                raise ValueError(
+                    f"A tuple X must be the {len(shapes)} code maps of "
+                    "encode_codes, integer arrays of shapes (n_samples, h, w)."
+                )
+            return None
+        found = [m.shape[1:] for m in maps]
+        if found != shapes or len({m.shape[0] for m in maps}) != 1:
+            want = shapes[0] if len(shapes) == 1 else tuple(shapes)
+            raise ValueError(
+                f"Code maps of shape (n_samples, h, w) must have (h, w) = "
+                f"{want} (encode_codes' maps"
+                + (", bottom then top, as a tuple" if len(shapes) > 1 else "")
+                + f"); got {found if len(found) > 1 else found[0]}."
+            )
+        if not all(np.issubdtype(m.dtype, np.integer) for m in maps):
+            raise ValueError("Code maps must hold integer codes.")
+        return np.concatenate([m.reshape(m.shape[0], -1) for m in maps], axis=1)
 
     def _decode_flat_codes(self, flat: torch.Tensor) -> torch.Tensor:
         maps, start = [], 0
@@ -631,3 +699,13 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
 
 
 VQVAE2.__doc__ = with_parameters_of(VQVAE2.__doc__, VQVAE)
+
+
+def _look_like_codes(rows: np.ndarray, n_codes: int, codebook: np.ndarray) -> bool:
+    """Whether float rows are whole numbers in ``[0, n_codes)``, not latents.
+
+    Latents of ``code_dim=1`` are codebook values, so floats that are all
+    codebook values are latents even when they are whole numbers.
+    """
+    whole = (rows >= 0).all() and (rows < n_codes).all() and (rows % 1 == 0).all()
+    return bool(whole) and not np.isin(rows, np.ravel(codebook)).all()

@@ -69,6 +69,73 @@ def drawing(generator: torch.Generator | None) -> Iterator[None]:
         _DRAW.reset(token)
 
 
+#: The weights of the training batch's rows (None: each weighs 1), for the
+#: statistics that modules learn from batches outside the gradient (the
+#: Gaussian variance, batch normalisation). A context variable, as _DRAW.
+_ROW_WEIGHTS: contextvars.ContextVar[torch.Tensor | None] = contextvars.ContextVar(
+    "skvae_row_weights", default=None
+)
+
+
+@contextlib.contextmanager
+def weighting(weight: torch.Tensor | None) -> Iterator[None]:
+    """Weigh the rows of the training batch in statistics learnt from it.
+
+    The loss is a weighted mean over rows, so a row of weight 0 must count as
+    no row everywhere, also in what modules learn from a batch in closed form:
+    :class:`GaussianLikelihood`'s variance and
+    :class:`~skvae.nn.networks.FeatureBatchNorm`'s statistics. Within this
+    context they weigh the batch's rows by ``weight`` (one per row, along the
+    axis before the features). Equal weights change nothing, and are taken
+    as none: the statistics are then exactly the unweighted ones.
+
+    Parameters
+    ----------
+    weight : torch.Tensor of shape (batch,) or None
+        Non-negative weights of the batch's rows; None: every row weighs 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lik = GaussianLikelihood(1).train()
+    >>> x, mean = torch.tensor([[1.0], [100.0]]), torch.zeros(2, 1)
+    >>> with weighting(torch.tensor([1.0, 0.0])):
+    ...     _ = lik.log_prob(x, mean)
+    >>> lik.variance
+    tensor([1.])
+    """
+    if weight is not None and bool((weight == weight[0]).all()):
+        weight = None
+    token = _ROW_WEIGHTS.set(weight)
+    try:
+        yield
+    finally:
+        _ROW_WEIGHTS.reset(token)
+
+
+def row_weights(shape: torch.Size) -> torch.Tensor | None:
+    """The weights of :func:`weighting` shaped to broadcast over ``shape``.
+
+    ``shape`` is ``(..., batch, width)``: the weights are ``(batch, 1)``.
+    None outside :func:`weighting`, with equal weights, or when ``shape``'s
+    rows are not the batch's (a module's subset of the rows, whose weights
+    it does not pass): such statistics stay unweighted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> row_weights(torch.Size([4, 3])) is None
+    True
+    >>> with weighting(torch.tensor([1.0, 2.0])):
+    ...     row_weights(torch.Size([5, 2, 3])).shape
+    torch.Size([2, 1])
+    """
+    weight = _ROW_WEIGHTS.get()
+    if weight is None or len(shape) < 2 or shape[-2] != weight.shape[0]:
+        return None
+    return weight[:, None]
+
+
 class Likelihood(nn.Module):
     """Base class: a distribution over a row of features given decoder outputs.
 
@@ -187,12 +254,18 @@ class GaussianLikelihood(Likelihood):
     def _update(
         self, x: torch.Tensor, params: torch.Tensor, observed: torch.Tensor | None
     ) -> None:
-        residual = (x - params).square().reshape(-1, self.n_params)
+        residual = (x - params).square()
+        rows = row_weights(residual.shape)
+        if rows is not None:  # rows of weight w count w times (0: not at all)
+            rows = rows.to(residual.dtype)
+            observed = rows if observed is None else observed * rows
+        shape = residual.shape
+        residual = residual.reshape(-1, self.n_params)
         if observed is None:
             total = residual.sum(0)
             seen = torch.full_like(total, residual.shape[0])
         else:
-            weight = observed.expand(*params.shape).reshape(-1, self.n_params)
+            weight = observed.expand(*shape).reshape(-1, self.n_params)
             total, seen = (residual * weight).sum(0), weight.sum(0).to(residual.dtype)
         if _distributed():  # every rank's rows: the variance of the global batch
             both = torch.stack([total, seen])

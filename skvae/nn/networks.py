@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from skvae.nn.likelihoods import row_weights
+
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -257,6 +259,9 @@ class FeatureBatchNorm(nn.BatchNorm1d):
         """Normalise ``x`` ``(..., num_features)``."""
         flat = x.reshape(-1, x.shape[-1])
         use_batch = self.training and flat.shape[0] > 1
+        rows = row_weights(x.shape) if use_batch else None
+        if rows is not None:
+            return self._weighted(x, rows.to(x.dtype).expand(*x.shape[:-1], 1))
         out = nn.functional.batch_norm(
             flat,
             self.running_mean,
@@ -267,6 +272,35 @@ class FeatureBatchNorm(nn.BatchNorm1d):
             self.momentum,
             self.eps,
         )
+        return out.reshape(x.shape)
+
+    def _weighted(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Training-mode batch norm whose statistics weigh each row.
+
+        Within :func:`~skvae.nn.likelihoods.weighting` a row of weight 0
+        counts as no row (the loss leaves it out; its statistics must too),
+        and one of weight 2 as two. The running variance takes the unbiased
+        weighted variance (frequency weights: ``n / (n - 1)`` with weights
+        of 1, as BatchNorm's).
+        """
+        flat = x.reshape(-1, x.shape[-1])
+        w = rows.reshape(-1, 1)
+        total = w.sum()
+        mean = (w * flat).sum(0) / total
+        var = (w * (flat - mean).square()).sum(0) / total
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                momentum = self.momentum
+                if momentum is None:  # a cumulative average, as BatchNorm's
+                    momentum = 1.0 / float(self.num_batches_tracked)
+                scale = torch.where(total > 1, total / (total - 1), 1.0)
+                unbiased = var * scale
+                self.running_mean.lerp_(mean.detach(), momentum)
+                self.running_var.lerp_(unbiased.detach(), momentum)
+        out = (flat - mean) / torch.sqrt(var + self.eps)
+        if self.affine:
+            out = out * self.weight + self.bias
         return out.reshape(x.shape)
 
 
