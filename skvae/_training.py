@@ -405,7 +405,12 @@ class Trainer:
             autocast if getattr(module, "supports_autocast", False) else None
         )
         self.callbacks = list(callbacks)
+        self._hooks: dict[str, list[Any]] = {}  # who overrides each hook
         self.phase = _PHASES.get(Stream(streams[0]), "train")
+        # Module.train() sets a flag on every submodule: an epoch skips it
+        # when they are all set already and none overrides it (a no-op then)
+        self._submodules = list(module.modules())
+        self._plain_train = all(type(m).train is _TRAIN for m in self._submodules)
         # what the end of each epoch checks for non-finite values
         self._weights = [
             t
@@ -428,9 +433,43 @@ class Trainer:
         )
 
     def notify(self, hook: str, **kwargs: Any) -> None:
-        """Dispatch ``hook`` to every callback."""
-        for callback in self.callbacks:
+        """Dispatch ``hook`` to every callback that does something there."""
+        for callback in self._listeners(hook):
             getattr(callback, hook)(self, **kwargs)
+
+    def _listeners(self, hook: str) -> list[Any]:
+        """The callbacks that override ``hook``, looked up once a :meth:`fit`."""
+        listeners = self._hooks.get(hook)
+        if listeners is None:
+            listeners = [c for c in self.callbacks if _overrides(c, hook)]
+            self._hooks[hook] = listeners
+        return listeners
+
+    def _zero_grad(self) -> Callable[[], None]:
+        """What clears the gradients before each step.
+
+        A torch optimiser's own ``zero_grad(set_to_none=True)`` (or a
+        :class:`MultiOptimizer` of them) sets each parameter's ``grad`` to
+        None; that is done here directly, without the per-call wrapping
+        (profiler record, dynamo guard). Other optimisers' is called.
+        """
+        optimizer = self.optimizer
+        subs = [optimizer]
+        if type(optimizer) is MultiOptimizer:
+            subs = optimizer.optimizers
+        if not all(
+            isinstance(o, torch.optim.Optimizer)
+            and type(o).zero_grad is torch.optim.Optimizer.zero_grad
+            for o in subs
+        ):
+            return lambda: optimizer.zero_grad(set_to_none=True)
+        params = [p for o in subs for group in o.param_groups for p in group["params"]]
+
+        def zero_grad() -> None:
+            for p in params:
+                p.grad = None
+
+        return zero_grad
 
     def generator(self, epoch: int, device: torch.device) -> torch.Generator:
         """The private generator of one training epoch (its own stream)."""
@@ -451,6 +490,16 @@ class Trainer:
         expectation over the batches (exactly, on a batch of every row), and
         a row of weight 0 as no row.
         """
+        sums, beta = self._train_epoch(data, epoch, weight)
+        return sums.as_dict(), beta
+
+    def _train_epoch(
+        self,
+        data: Sequence[torch.Tensor],
+        epoch: int,
+        weight: torch.Tensor | None = None,
+    ) -> tuple[_Sums, float]:
+        """:meth:`train_epoch`, its sums as they are (:class:`_Sums`)."""
         n_samples = data[0].shape[0]
         w_mean = None if weight is None else weight.mean()
         device = data[0].device
@@ -458,17 +507,14 @@ class Trainer:
         perm = torch.randperm(n_samples, generator=gen, device=device)
         n_batches = max(1, math.ceil(n_samples / self.batch_size))
         sums = _Sums()
-        # Module.train() sets a flag on every submodule: skip it when they are
-        # all set already and none overrides it (a no-op then).
-        if not all(
-            m.training and type(m).train is _TRAIN for m in self.module.modules()
-        ):
+        if not (self._plain_train and all(m.training for m in self._submodules)):
             self.module.train()
         # an autocast context that only disables autocast is a no-op unless
         # autocast is on around the fit
         cast = self.autocast is not None or torch.is_autocast_enabled(device.type)
-        listeners = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
+        listeners = self._listeners("on_batch_end")
         beta = self.kl.beta
+        zero_grad = self._zero_grad()
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             n_global = idx.numel()
@@ -505,7 +551,7 @@ class Trainer:
                     terms = self._step_module(*batch, ctx=ctx)
             else:
                 terms = self._step_module(*batch, ctx=ctx)
-            self.optimizer.zero_grad(set_to_none=True)
+            zero_grad()
             objective = _batch_mean(terms.loss, w, w_mean)
             for field in self.loss_fields[1:]:
                 objective = objective + _batch_mean(getattr(terms, field), w, w_mean)
@@ -520,7 +566,7 @@ class Trainer:
             for callback in listeners:
                 callback.on_batch_end(self, batch=b, terms=terms)
         sums.all_reduce()
-        return sums.as_dict(), beta
+        return sums, beta
 
     @torch.no_grad()
     def evaluate(
@@ -579,8 +625,11 @@ class Trainer:
                 values += list(torch._foreach_norm(self._weights, math.inf))
         if not values:
             return True, True
-        device = values[0].device
-        flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
+        device, dtype = values[0].device, values[0].dtype
+        if all(v.device == device and v.dtype == dtype for v in values):
+            flags = torch.isfinite(torch.stack(values)).tolist()
+        else:
+            flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
         return all(flags[: len(losses)]), all(flags[len(losses) :])
 
     def run_epoch(
@@ -599,13 +648,13 @@ class Trainer:
         start = time.perf_counter()
         snapshot = self._snapshot.take(self.module, self.optimizer)
         try:
-            sums, beta = self.train_epoch(train, epoch, weights[0])
+            sums, beta = self._train_epoch(train, epoch, weights[0])
         except KeyboardInterrupt:
             # an interrupt keeps the weights it finds, if they are finite
             if not all(self._finite([])):
                 _restore(self.module, self.optimizer, snapshot.restorable())
             raise
-        means = {k: v / _total(train, weights[0]) for k, v in sums.items()}
+        means = sums.as_dict(_total(train, weights[0]))
         loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
         if not (loss_finite and weights_finite):
             _restore(self.module, self.optimizer, snapshot.restorable())
@@ -670,6 +719,7 @@ class Trainer:
         self.should_stop = False
         self.stop_reason = None
         self.device = train[0].device
+        self._hooks = {}  # the callbacks' hooks, looked up again
         best_state = None
         no_improvement = 0
         self.notify("on_train_begin", n_epochs=max_epochs, estimator=self.estimator)
@@ -760,13 +810,17 @@ class _Sums:
             raise RuntimeError("A rank had no batch to train on.")
         dist.all_reduce(self.total)
 
-    def as_dict(self) -> dict[str, torch.Tensor]:
-        """The sums by term name, each with its term's shape (less the batch)."""
+    def as_dict(self, divisor: float | None = None) -> dict[str, torch.Tensor]:
+        """The sums by term name, each with its term's shape (less the batch).
+
+        With ``divisor``, the sums divided by it (the means), in one division.
+        """
         out, start = {}, 0
         assert self.total is not None
+        total = self.total if divisor is None else self.total / divisor
         for name, shape in self.layout:
             size = math.prod(shape)
-            out[name] = self.total[start : start + size].reshape(shape)
+            out[name] = total[start : start + size].reshape(shape)
             start += size
         return out
 
@@ -834,33 +888,41 @@ class _Snapshot:
     """Copies of the weights and optimiser state: an epoch's restore point.
 
     The copies are kept from one epoch to the next and overwritten in place
-    (one ``_foreach_copy_``) while the tensors keep their shapes, so that
-    taking a restore point every epoch allocates nothing.
-    :meth:`restorable` hands out fresh copies: an optimiser's
-    ``load_state_dict`` keeps the tensors it is given, which must not be the
-    buffers that the next epoch overwrites.
+    (one ``_foreach_copy_``) while the tensors copied are the same objects,
+    so that taking a restore point every epoch allocates nothing. The
+    module's tensors are read from its ``state_dict`` once: as the trainer's
+    finiteness check, the snapshot takes the module's tensors to be the
+    same objects over a trainer's life (training updates them in place);
+    the optimiser's state, created at its first step and replaced by its
+    ``load_state_dict``, is read at each snapshot. :meth:`restorable` hands
+    out fresh copies: an optimiser's ``load_state_dict`` keeps the tensors
+    it is given, which must not be the buffers that the next epoch
+    overwrites.
     """
 
     def __init__(self) -> None:
         self.buffers: list[torch.Tensor] = []
-        self.layout: list[tuple[Any, ...]] = []
+        self.sources: list[torch.Tensor] = []  # what the buffers copy
         self.names: list[str] = []
+        self.weights: list[torch.Tensor] | None = None  # the module's tensors
         self.tree: Any = None
 
     def take(self, module: nn.Module, optimizer: Any) -> _Snapshot:
         """Copy the weights and optimiser state of now; return ``self``."""
-        weights = module.state_dict(keep_vars=True)
-        leaves = list(weights.values())
+        if self.weights is None:
+            weights = module.state_dict(keep_vars=True)
+            self.names, self.weights = list(weights), list(weights.values())
+        leaves = list(self.weights)
         self.tree = _hollow(optimizer.state_dict(), leaves)
-        self.names = list(weights)
-        layout = _layout(leaves)
         with torch.no_grad():
-            if layout == self.layout:
+            if len(leaves) == len(self.sources) and all(
+                a is b for a, b in zip(leaves, self.sources, strict=True)
+            ):
                 if leaves:
                     torch._foreach_copy_(self.buffers, leaves)
             else:
                 self.buffers = [t.detach().clone() for t in leaves]
-                self.layout = layout
+                self.sources = leaves
         return self
 
     def restorable(self) -> tuple[Any, Any]:
@@ -884,9 +946,12 @@ class _MaxAbs:
         self.flats: list[torch.Tensor] = []
         self.views: list[torch.Tensor] = []
         self.order: list[int] = []
+        self.source: Sequence[torch.Tensor] | None = None
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        layout = _layout(tensors)
+        # the trainer passes the same list each epoch: its layout is known
+        layout = self.layout if tensors is self.source else _layout(tensors)
+        self.source = tensors
         if layout != self.layout:
             groups: dict[tuple[Any, Any], list[int]] = {}
             for i, t in enumerate(tensors):
