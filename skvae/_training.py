@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim import optimizer as _torch_optimizer
 
 from skvae._torch import Stream, distributed_world, make_generator
 from skvae.nn.base import StepContext
@@ -471,6 +472,32 @@ class Trainer:
 
         return zero_grad
 
+    def _step(self) -> Callable[[], None]:
+        """What steps the optimiser after each backward pass.
+
+        Fused Adam (the estimators' optimiser where the device has it) is
+        stepped by its kernel directly (:class:`_FusedAdamStep`): the same
+        computation as ``optimizer.step()``, less the per-call wrapping that
+        costs as much as the kernel on small models. Anything else, and
+        fused Adam with hooks or settings that the kernel call does not
+        cover, by ``optimizer.step()``.
+        """
+        optimizer = self.optimizer
+        subs = [optimizer]
+        if type(optimizer) is MultiOptimizer:
+            subs = optimizer.optimizers
+        direct = [_FusedAdamStep.of(o) for o in subs]
+        if any(d is None for d in direct):
+            return optimizer.step
+        if len(direct) == 1:
+            return direct[0]
+
+        def step() -> None:
+            for d in direct:
+                d()
+
+        return step
+
     def generator(self, epoch: int, device: torch.device) -> torch.Generator:
         """The private generator of one training epoch (its own stream)."""
         ids = (*self.stream_ids, epoch)
@@ -514,7 +541,7 @@ class Trainer:
         cast = self.autocast is not None or torch.is_autocast_enabled(device.type)
         listeners = self._listeners("on_batch_end")
         beta = self.kl.beta
-        zero_grad = self._zero_grad()
+        zero_grad, step = self._zero_grad(), self._step()
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             n_global = idx.numel()
@@ -561,7 +588,7 @@ class Trainer:
             if self.max_grad_norm is not None:
                 for params in self._clip_groups:
                     nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
-            self.optimizer.step()
+            step()
             sums.add(terms, weight=w)
             for callback in listeners:
                 callback.on_batch_end(self, batch=b, terms=terms)
@@ -612,7 +639,12 @@ class Trainer:
         return sums.as_dict()
 
     def _finite(self, losses: list[torch.Tensor]) -> tuple[bool, bool]:
-        """Whether ``losses`` are finite, and whether the module's weights are.
+        """Whether ``losses`` are finite, and whether the module's weights are."""
+        values, weights_finite = self._check(losses)
+        return all(map(math.isfinite, values)), weights_finite
+
+    def _check(self, losses: list[torch.Tensor]) -> tuple[list[float], bool]:
+        """The values of the scalar ``losses``, and whether the weights are finite.
 
         One read from the device: the weights are checked by their largest
         magnitude, one reduction per dtype (see :class:`_MaxAbs`).
@@ -624,13 +656,14 @@ class Trainer:
             else:
                 values += list(torch._foreach_norm(self._weights, math.inf))
         if not values:
-            return True, True
+            return [], True
+        n = len(losses)
         device, dtype = values[0].device, values[0].dtype
         if all(v.device == device and v.dtype == dtype for v in values):
-            flags = torch.isfinite(torch.stack(values)).tolist()
-        else:
-            flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
-        return all(flags[: len(losses)]), all(flags[len(losses) :])
+            read = torch.stack(values).tolist()
+            return read[:n], all(map(math.isfinite, read[n:]))
+        flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
+        return [float(v) for v in values[:n]], all(flags[n:])
 
     def run_epoch(
         self,
@@ -655,7 +688,8 @@ class Trainer:
                 _restore(self.module, self.optimizer, snapshot.restorable())
             raise
         means = sums.as_dict(_total(train, weights[0]))
-        loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
+        losses, weights_finite = self._check([means[f] for f in self.loss_fields])
+        loss_finite = all(map(math.isfinite, losses))
         if not (loss_finite and weights_finite):
             _restore(self.module, self.optimizer, snapshot.restorable())
             what = "training loss" if not loss_finite else "weights"
@@ -666,7 +700,11 @@ class Trainer:
                 "to [0, 1] for likelihood='bernoulli'), lower "
                 "learning_rate_init, or set max_grad_norm."
             )
-        record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
+        if self.loss_fields[0] == "loss":  # read with the check
+            train_loss = losses[0]
+        else:
+            train_loss = float(means["loss"])
+        record = {"epoch": epoch + 1, "train_loss": train_loss}
         record.update(self.summarize(means))
         record["beta"] = beta
         if valid is not None:
@@ -869,6 +907,47 @@ def _hollow(obj: Any, leaves: list[torch.Tensor]) -> Any:
     return obj
 
 
+def _hollow_optimizer(state: Any, leaves: list[torch.Tensor]) -> Any:
+    """:func:`_hollow` of an optimiser's ``state_dict``, quicker on torch's.
+
+    In torch's format (``state``: a dict of dicts by parameter index;
+    ``param_groups``: dicts that ``state_dict`` built afresh, with no
+    tensor), only the per-parameter entries are rebuilt; anything else
+    (a :class:`MultiOptimizer`'s list) goes through :func:`_hollow`.
+    """
+    if (
+        not isinstance(state, dict)
+        or state.keys() != {"state", "param_groups"}
+        or not isinstance(state["state"], dict)
+        or any(
+            isinstance(v, torch.Tensor)
+            for group in state["param_groups"]
+            for v in group.values()
+        )
+    ):
+        if isinstance(state, dict) and list(state) == ["optimizers"]:
+            return {
+                "optimizers": [
+                    _hollow_optimizer(s, leaves) for s in state["optimizers"]
+                ]
+            }
+        return _hollow(state, leaves)
+    entries = {}
+    for key, entry in state["state"].items():
+        if isinstance(entry, dict):
+            hollow = {}
+            for name, value in entry.items():
+                if isinstance(value, torch.Tensor):
+                    leaves.append(value)
+                    hollow[name] = _LEAF
+                else:
+                    hollow[name] = _hollow(value, leaves)
+            entries[key] = hollow
+        else:
+            entries[key] = _hollow(entry, leaves)
+    return {"state": entries, "param_groups": state["param_groups"]}
+
+
 def _fill(obj: Any, leaves: Any) -> Any:
     """The inverse of :func:`_hollow`: ``_LEAF`` replaced by the next of ``leaves``."""
     if obj is _LEAF:
@@ -913,7 +992,7 @@ class _Snapshot:
             weights = module.state_dict(keep_vars=True)
             self.names, self.weights = list(weights), list(weights.values())
         leaves = list(self.weights)
-        self.tree = _hollow(optimizer.state_dict(), leaves)
+        self.tree = _hollow_optimizer(optimizer.state_dict(), leaves)
         with torch.no_grad():
             if len(leaves) == len(self.sources) and all(
                 a is b for a, b in zip(leaves, self.sources, strict=True)
@@ -931,6 +1010,139 @@ class _Snapshot:
         n = len(self.names)
         weights = dict(zip(self.names, copies[:n], strict=True))
         return weights, _fill(self.tree, iter(copies[n:]))
+
+
+#: The settings of a parameter group of torch's Adam that
+#: :class:`_FusedAdamStep` knows; a group with others is stepped by torch.
+_ADAM_KEYS = frozenset(
+    (
+        "params",
+        "lr",
+        "betas",
+        "eps",
+        "weight_decay",
+        "amsgrad",
+        "maximize",
+        "foreach",
+        "capturable",
+        "differentiable",
+        "fused",
+        "decoupled_weight_decay",
+    )
+)
+
+
+class _FusedAdamStep:
+    """``optimizer.step()`` of a fused torch Adam, as one kernel call per group.
+
+    What torch's step runs for fused Adam on one device and dtype
+    (``torch._foreach_add_`` of the step counts, then ``torch._fused_adam_``
+    with the group's settings), without its wrapping: the profiler record,
+    the hooks' dispatch, the grad-mode and dynamo guards and the lists
+    rebuilt by ``_init_group`` (together as long as the kernel on a small
+    model). Built only for a plain ``torch.optim.Adam(fused=True)`` whose
+    groups hold no setting but the known ones, without amsgrad, capturable,
+    differentiable or decoupled weight decay, without step hooks or a
+    patched ``step`` (an LR scheduler's). At each call, torch's own step
+    runs instead while any parameter with a gradient has no state yet (the
+    first step creates it), a global optimiser hook is set, a learning
+    rate or beta is a tensor, or a group's parameters are not of one device
+    and dtype.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self.checked: dict[int, tuple[list[torch.Tensor], bool]] = {}
+
+    @classmethod
+    def of(cls, optimizer: Any) -> _FusedAdamStep | None:
+        """The direct step of ``optimizer``, or None where torch's is needed."""
+        if (
+            type(optimizer) is not torch.optim.Adam
+            or "step" in vars(optimizer)
+            or optimizer._optimizer_step_pre_hooks
+            or optimizer._optimizer_step_post_hooks
+            or getattr(optimizer, "grad_scale", None) is not None
+            or getattr(optimizer, "found_inf", None) is not None
+        ):
+            return None
+        for group in optimizer.param_groups:
+            if (
+                set(group) != _ADAM_KEYS
+                or group["fused"] is not True
+                or group["amsgrad"]
+                or group["capturable"]
+                or group["differentiable"]
+                or group["decoupled_weight_decay"]
+            ):
+                return None
+        return cls(optimizer)
+
+    def _uniform(self, params: list[torch.Tensor]) -> bool:
+        """Whether ``params`` are real tensors of one device and dtype (cached)."""
+        seen = self.checked.get(id(params))
+        if seen is None or seen[0] is not params:
+            first = params[0] if params else None
+            ok = first is not None and all(
+                p.device == first.device
+                and p.dtype == first.dtype
+                and not p.is_complex()
+                for p in params
+            )
+            seen = self.checked[id(params)] = (params, ok)
+        return seen[1]
+
+    def __call__(self) -> None:
+        optimizer = self.optimizer
+        if _optim_hooks():
+            optimizer.step()
+            return
+        state = optimizer.state
+        calls = []
+        for group in optimizer.param_groups:
+            lr, (beta1, beta2) = group["lr"], group["betas"]
+            if not self._uniform(group["params"]) or any(
+                isinstance(v, torch.Tensor) for v in (lr, beta1, beta2)
+            ):
+                optimizer.step()
+                return
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            entries = [state.get(p) for p in params]
+            if not all(entries):  # the first step creates the state
+                optimizer.step()
+                return
+            calls.append((group, params, entries))
+        with torch.no_grad():
+            for group, params, entries in calls:
+                steps = [e["step"] for e in entries]
+                torch._foreach_add_(steps, 1)
+                torch._fused_adam_(
+                    params,
+                    [p.grad for p in params],
+                    [e["exp_avg"] for e in entries],
+                    [e["exp_avg_sq"] for e in entries],
+                    [],
+                    steps,
+                    amsgrad=False,
+                    lr=group["lr"],
+                    beta1=group["betas"][0],
+                    beta2=group["betas"][1],
+                    weight_decay=group["weight_decay"],
+                    eps=group["eps"],
+                    maximize=group["maximize"],
+                    grad_scale=None,
+                    found_inf=None,
+                )
+
+
+def _optim_hooks() -> bool:
+    """Whether a global optimiser step hook is registered (torch's)."""
+    return bool(
+        _torch_optimizer._global_optimizer_pre_hooks
+        or _torch_optimizer._global_optimizer_post_hooks
+    )
 
 
 class _MaxAbs:
