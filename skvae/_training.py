@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -407,6 +408,7 @@ class Trainer:
         )
         self.callbacks = list(callbacks)
         self._hooks: dict[str, list[Any]] = {}  # who overrides each hook
+        self._steppers: tuple[Any, list[Any]] = (None, [])  # see _step
         self.phase = _PHASES.get(Stream(streams[0]), "train")
         # Module.train() sets a flag on every submodule: an epoch skips it
         # when they are all set already and none overrides it (a no-op then)
@@ -486,7 +488,9 @@ class Trainer:
         subs = [optimizer]
         if type(optimizer) is MultiOptimizer:
             subs = optimizer.optimizers
-        direct = [_FusedAdamStep.of(o) for o in subs]
+        if self._steppers[0] is not optimizer:  # built once per optimiser
+            self._steppers = (optimizer, [_FusedAdamStep.of(o) for o in subs])
+        direct = self._steppers[1]
         if any(d is None for d in direct):
             return optimizer.step
         if len(direct) == 1:
@@ -592,7 +596,8 @@ class Trainer:
             sums.add(terms, weight=w)
             for callback in listeners:
                 callback.on_batch_end(self, batch=b, terms=terms)
-        sums.all_reduce()
+        if self.world is not None:
+            sums.all_reduce()
         return sums, beta
 
     @torch.no_grad()
@@ -635,7 +640,8 @@ class Trainer:
                 else:  # too few rows to share: rank 0 counts them
                     ctx.rows, scale = None, float(rank == 0)
             sums.add(self.module(*batch, ctx=ctx), scale, weight=w)
-        sums.all_reduce()
+        if self.world is not None:
+            sums.all_reduce()
         return sums.as_dict()
 
     def _finite(self, losses: list[torch.Tensor]) -> tuple[bool, bool]:
@@ -818,6 +824,7 @@ class _Sums:
     def __init__(self) -> None:
         self.total: torch.Tensor | None = None
         self.layout: list[tuple[str, torch.Size]] = []
+        self.columns = False  # every term one or a few columns a row
 
     def add(
         self, terms: Any, scale: float = 1.0, weight: torch.Tensor | None = None
@@ -827,7 +834,11 @@ class _Sums:
                 (name, v.shape[1:])
                 for name, v in zip(terms._fields, terms, strict=True)
             ]
-        rows = torch.cat([v.detach().reshape(v.shape[0], -1) for v in terms], dim=1)
+            self.columns = all(len(shape) <= 1 for _, shape in self.layout)
+        if self.columns:  # the same matrix in one call
+            rows = torch.column_stack([v.detach() for v in terms])
+        else:
+            rows = torch.cat([v.detach().reshape(v.shape[0], -1) for v in terms], dim=1)
         if weight is not None:
             rows = rows * weight.to(rows.dtype)[:, None]
         flat = rows.sum(0)
@@ -853,14 +864,13 @@ class _Sums:
 
         With ``divisor``, the sums divided by it (the means), in one division.
         """
-        out, start = {}, 0
         assert self.total is not None
         total = self.total if divisor is None else self.total / divisor
-        for name, shape in self.layout:
-            size = math.prod(shape)
-            out[name] = total[start : start + size].reshape(shape)
-            start += size
-        return out
+        sizes = [math.prod(shape) for _, shape in self.layout]
+        return {
+            name: part.reshape(shape)
+            for (name, shape), part in zip(self.layout, total.split(sizes), strict=True)
+        }
 
 
 def _batch_mean(
@@ -973,7 +983,10 @@ class _Snapshot:
     finiteness check, the snapshot takes the module's tensors to be the
     same objects over a trainer's life (training updates them in place);
     the optimiser's state, created at its first step and replaced by its
-    ``load_state_dict``, is read at each snapshot. :meth:`restorable` hands
+    ``load_state_dict``, is read again whenever it may have changed (for
+    torch's Adam, which updates its state in place: when its state dict, the
+    number of entries or a group's settings changed, see :func:`_adam_key`;
+    for other optimisers, at each snapshot). :meth:`restorable` hands
     out fresh copies: an optimiser's ``load_state_dict`` keeps the tensors
     it is given, which must not be the buffers that the next epoch
     overwrites.
@@ -985,17 +998,27 @@ class _Snapshot:
         self.names: list[str] = []
         self.weights: list[torch.Tensor] | None = None  # the module's tensors
         self.tree: Any = None
+        self.key: Any = None  # the optimiser's _adam_key at the last walk
+        self.held: list[Any] = []
 
     def take(self, module: nn.Module, optimizer: Any) -> _Snapshot:
         """Copy the weights and optimiser state of now; return ``self``."""
         if self.weights is None:
             weights = module.state_dict(keep_vars=True)
             self.names, self.weights = list(weights), list(weights.values())
-        leaves = list(self.weights)
-        self.tree = _hollow_optimizer(optimizer.state_dict(), leaves)
+        key = _adam_key(optimizer)
+        if key is None or key != self.key:
+            leaves = list(self.weights)
+            self.tree = _hollow_optimizer(optimizer.state_dict(), leaves)
+            self.key = key
+            # what the key's ids are of, alive while the key is compared
+            subs = getattr(optimizer, "optimizers", [optimizer])
+            self.held = [(o.state, [g["params"] for g in o.param_groups]) for o in subs]
+        else:  # the same state tensors and settings as last time
+            leaves = self.sources
         with torch.no_grad():
             if len(leaves) == len(self.sources) and all(
-                a is b for a, b in zip(leaves, self.sources, strict=True)
+                map(operator.is_, leaves, self.sources)
             ):
                 if leaves:
                     torch._foreach_copy_(self.buffers, leaves)
@@ -1040,14 +1063,14 @@ class _FusedAdamStep:
     with the group's settings), without its wrapping: the profiler record,
     the hooks' dispatch, the grad-mode and dynamo guards and the lists
     rebuilt by ``_init_group`` (together as long as the kernel on a small
-    model). Built only for a plain ``torch.optim.Adam(fused=True)`` whose
-    groups hold no setting but the known ones, without amsgrad, capturable,
-    differentiable or decoupled weight decay, without step hooks or a
-    patched ``step`` (an LR scheduler's). At each call, torch's own step
-    runs instead while any parameter with a gradient has no state yet (the
-    first step creates it), a global optimiser hook is set, a learning
-    rate or beta is a tensor, or a group's parameters are not of one device
-    and dtype.
+    model). Only for a plain ``torch.optim.Adam``; at each call, torch's own
+    step runs instead where the kernel call would not do all that it does:
+    a group with a setting other than the known ones, not fused, or with
+    amsgrad, capturable, differentiable or decoupled weight decay; a step
+    hook (the optimiser's or a global one) or a patched ``step`` (an LR
+    scheduler's); a learning rate or beta that is a tensor; a group whose
+    parameters are not all real and of one device and dtype; a parameter
+    with a gradient and no state yet (the first step creates it).
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
@@ -1056,27 +1079,8 @@ class _FusedAdamStep:
 
     @classmethod
     def of(cls, optimizer: Any) -> _FusedAdamStep | None:
-        """The direct step of ``optimizer``, or None where torch's is needed."""
-        if (
-            type(optimizer) is not torch.optim.Adam
-            or "step" in vars(optimizer)
-            or optimizer._optimizer_step_pre_hooks
-            or optimizer._optimizer_step_post_hooks
-            or getattr(optimizer, "grad_scale", None) is not None
-            or getattr(optimizer, "found_inf", None) is not None
-        ):
-            return None
-        for group in optimizer.param_groups:
-            if (
-                set(group) != _ADAM_KEYS
-                or group["fused"] is not True
-                or group["amsgrad"]
-                or group["capturable"]
-                or group["differentiable"]
-                or group["decoupled_weight_decay"]
-            ):
-                return None
-        return cls(optimizer)
+        """The direct step of ``optimizer``, or None for other optimisers."""
+        return cls(optimizer) if type(optimizer) is torch.optim.Adam else None
 
     def _uniform(self, params: list[torch.Tensor]) -> bool:
         """Whether ``params`` are real tensors of one device and dtype (cached)."""
@@ -1092,20 +1096,42 @@ class _FusedAdamStep:
             seen = self.checked[id(params)] = (params, ok)
         return seen[1]
 
+    def _direct(self) -> bool:
+        """Whether the kernel call does all that ``optimizer.step()`` would."""
+        optimizer = self.optimizer
+        if (
+            "step" in vars(optimizer)
+            or optimizer._optimizer_step_pre_hooks
+            or optimizer._optimizer_step_post_hooks
+            or _torch_optimizer._global_optimizer_pre_hooks
+            or _torch_optimizer._global_optimizer_post_hooks
+            or getattr(optimizer, "grad_scale", None) is not None
+            or getattr(optimizer, "found_inf", None) is not None
+        ):
+            return False
+        for group in optimizer.param_groups:
+            if (
+                group.keys() != _ADAM_KEYS
+                or group["fused"] is not True
+                or group["amsgrad"]
+                or group["capturable"]
+                or group["differentiable"]
+                or group["decoupled_weight_decay"]
+                or isinstance(group["lr"], torch.Tensor)
+                or any(isinstance(b, torch.Tensor) for b in group["betas"])
+                or not self._uniform(group["params"])
+            ):
+                return False
+        return True
+
     def __call__(self) -> None:
         optimizer = self.optimizer
-        if _optim_hooks():
+        if not self._direct():
             optimizer.step()
             return
         state = optimizer.state
         calls = []
         for group in optimizer.param_groups:
-            lr, (beta1, beta2) = group["lr"], group["betas"]
-            if not self._uniform(group["params"]) or any(
-                isinstance(v, torch.Tensor) for v in (lr, beta1, beta2)
-            ):
-                optimizer.step()
-                return
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
@@ -1137,12 +1163,37 @@ class _FusedAdamStep:
                 )
 
 
-def _optim_hooks() -> bool:
-    """Whether a global optimiser step hook is registered (torch's)."""
-    return bool(
-        _torch_optimizer._global_optimizer_pre_hooks
-        or _torch_optimizer._global_optimizer_post_hooks
-    )
+def _adam_key(optimizer: Any) -> tuple[Any, ...] | None:
+    """What the ``state_dict`` of torch Adams (or a MultiOptimizer of them) depends on.
+
+    Adam updates the tensors of its state in place; the state dict holds
+    other tensors only after the first step creates them (more entries) or
+    after ``load_state_dict`` (a new dict). So, while the state dicts (the
+    objects themselves), their sizes and the groups' parameters and
+    settings are the same, ``state_dict()`` has the same structure, values
+    and tensors. None (unknown) for other optimisers, state-dict hooks or
+    a tensor among a group's settings.
+    """
+    subs = optimizer.optimizers if type(optimizer) is MultiOptimizer else [optimizer]
+    key: list[Any] = []
+    for o in subs:
+        if (
+            type(o) is not torch.optim.Adam
+            or o._optimizer_state_dict_pre_hooks
+            or o._optimizer_state_dict_post_hooks
+        ):
+            return None
+        # ids, of objects that the snapshot holds (:attr:`_Snapshot.held`)
+        key += [id(o.state), len(o.state)]
+        for group in o.param_groups:
+            for name, value in group.items():
+                if name == "params":
+                    key += [name, id(value), len(value)]
+                elif isinstance(value, (torch.Tensor, list, dict)):
+                    return None
+                else:
+                    key += [name, value]
+    return tuple(key)
 
 
 class _MaxAbs:
