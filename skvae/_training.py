@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim import optimizer as _torch_optimizer
 
-from skvae._torch import Stream, distributed_world, make_generator
+from skvae._torch import Stream, distributed_world, spawn
 from skvae.nn.base import StepContext
 
 #: The logger of skvae's messages (fits' starts and ends, one debug record per
@@ -409,6 +410,10 @@ class Trainer:
         self.callbacks = list(callbacks)
         self._hooks: dict[str, list[Any]] = {}  # who overrides each hook
         self._steppers: tuple[Any, list[Any]] = (None, [])  # see _step
+        # the epochs' seeds: (first epoch, seeds), see generator
+        self._epoch_seeds: tuple[int, Sequence[int]] = (0, [])
+        self._seeded = False
+        self._valid_seed: int | None = None
         self.phase = _PHASES.get(Stream(streams[0]), "train")
         # Module.train() sets a flag on every submodule: an epoch skips it
         # when they are all set already and none overrides it (a no-op then)
@@ -503,9 +508,24 @@ class Trainer:
         return step
 
     def generator(self, epoch: int, device: torch.device) -> torch.Generator:
-        """The private generator of one training epoch (its own stream)."""
-        ids = (*self.stream_ids, epoch)
-        return make_generator(self.seed, self.streams[0], *ids, device=device)
+        """The private generator of one training epoch (its own stream).
+
+        Seeded with ``spawn(seed, streams[0], *stream_ids, epoch)``
+        (:func:`skvae._torch.make_generator`'s seed), after the first epoch
+        of a trainer from seeds derived for a block of epochs at once
+        (:func:`_spawn_block`: the same seeds, at a fraction of the cost).
+        """
+        first, seeds = self._epoch_seeds
+        if not first <= epoch < first + len(seeds):
+            prefix = (self.seed, int(self.streams[0]), *self.stream_ids)
+            count = _SEED_BLOCK if self._seeded else 1
+            self._seeded = True
+            if count > 1 and all(0 <= w < 2**32 for w in (*prefix, epoch + count)):
+                first, seeds = epoch, _spawn_block(prefix, epoch, count)
+            else:
+                first, seeds = epoch, [spawn(*prefix, epoch)]
+            self._epoch_seeds = (first, seeds)
+        return torch.Generator(device=device).manual_seed(seeds[epoch - first])
 
     def train_epoch(
         self,
@@ -613,8 +633,9 @@ class Trainer:
         """
         device = data[0].device
         # the same noise every epoch
-        ids = (*self.stream_ids, 0)
-        gen = make_generator(self.seed, self.streams[1], *ids, device=device)
+        if self._valid_seed is None:
+            self._valid_seed = spawn(self.seed, self.streams[1], *self.stream_ids, 0)
+        gen = torch.Generator(device=device).manual_seed(self._valid_seed)
         beta, capacity = self.kl.final()  # the target: what the schedule ends at
         ctx = StepContext(
             beta=beta,
@@ -812,6 +833,56 @@ class Trainer:
             self.module.load_state_dict(best_state)
         self.notify("on_train_end", result=result)
         return result
+
+
+#: Epochs whose training seeds :meth:`Trainer.generator` derives at once.
+_SEED_BLOCK = 64
+
+#: numpy's SeedSequence constants (numpy/random/bit_generator.pyx).
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
+_MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
+_POOL_SIZE = 4
+
+
+def _spawn_block(prefix: Sequence[int], first: int, count: int) -> list[int]:
+    """``spawn(*prefix, e)`` for the ``count`` epochs ``e`` from ``first``, at once.
+
+    numpy's ``SeedSequence(entropy).generate_state(1)[0]`` (what
+    :func:`skvae._torch.spawn` returns) computed on arrays of uint32, one
+    entry per epoch: the same hash of the same words (every word of
+    ``prefix`` and each epoch below 2**32, one entropy word each), the
+    same seeds. One call costs about what a few ``SeedSequence`` do.
+    """
+    mask = 0xFFFFFFFF
+    shift = np.uint32(16)
+    words = [np.full(count, w, dtype=np.uint32) for w in prefix]
+    words.append(np.arange(first, first + count, dtype=np.uint64).astype(np.uint32))
+    hash_const = _INIT_A
+
+    def hashmix(value: np.ndarray) -> np.ndarray:
+        nonlocal hash_const
+        value = value ^ np.uint32(hash_const)
+        hash_const = (hash_const * _MULT_A) & mask
+        value = value * np.uint32(hash_const)
+        return value ^ (value >> shift)
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        result = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
+        return result ^ (result >> shift)
+
+    zero = np.zeros(count, dtype=np.uint32)
+    pool = [hashmix(words[i] if i < len(words) else zero) for i in range(_POOL_SIZE)]
+    for i_src in range(_POOL_SIZE):
+        for i_dst in range(_POOL_SIZE):
+            if i_src != i_dst:
+                pool[i_dst] = mix(pool[i_dst], hashmix(pool[i_src]))
+    for i_src in range(_POOL_SIZE, len(words)):
+        for i_dst in range(_POOL_SIZE):
+            pool[i_dst] = mix(pool[i_dst], hashmix(words[i_src]))
+    # generate_state(1): the first word of the pool, hashed once more
+    state = (pool[0] ^ np.uint32(_INIT_B)) * np.uint32((_INIT_B * _MULT_B) & mask)
+    return (state ^ (state >> shift)).tolist()
 
 
 class _Sums:

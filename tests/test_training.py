@@ -362,3 +362,33 @@ def test_sums_of_terms_of_any_shape():
         for name in ("loss", "pair") + (() if drop_grid else ("grid",)):
             expected = sum(getattr(t, name).sum(0) for t in batches) / 2.0
             torch.testing.assert_close(out[name], expected)
+
+
+@pytest.mark.parametrize(
+    "prefix", [(0, 0), (2**32 - 1, 8, 1), (123456789, 6, 0, 2**31, 7, 2**32 - 1)]
+)
+def test_seeds_of_a_block_of_epochs_are_spawns(prefix):
+    """The epochs' seeds derived at once are skvae._torch.spawn's, one by one
+    (short and long entropy, the extreme words), and a trainer's epochs
+    draw from them as from make_generator."""
+    from skvae._torch import Stream, make_generator, spawn
+    from skvae._training import _spawn_block
+
+    first = 2**32 - 70 if prefix[0] == 0 else 3
+    assert _spawn_block(prefix, first, 64) == [
+        spawn(*prefix, e) for e in range(first, first + 64)
+    ]
+    trainer = Trainer(
+        Regression(),
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))]),
+        batch_size=4,
+        seed=prefix[0],
+        stream_ids=(5,),
+    )
+    cpu = torch.device("cpu")
+    for epoch in (0, 1, 2, 70, 1):
+        expected = make_generator(prefix[0], Stream.TRAIN, 5, epoch, device=cpu)
+        got = trainer.generator(epoch, cpu)
+        assert torch.equal(
+            torch.rand(3, generator=got), torch.rand(3, generator=expected)
+        )
