@@ -12,16 +12,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
+from torch.optim import optimizer as _torch_optimizer
 
-from skvae._torch import Stream, distributed_world, make_generator
+from skvae._torch import Stream, distributed_world, spawn
 from skvae.nn.base import StepContext
 
 #: The logger of skvae's messages (fits' starts and ends, one debug record per
@@ -405,7 +408,17 @@ class Trainer:
             autocast if getattr(module, "supports_autocast", False) else None
         )
         self.callbacks = list(callbacks)
+        self._hooks: dict[str, list[Any]] = {}  # who overrides each hook
+        self._steppers: tuple[Any, list[Any]] = (None, [])  # see _step
+        # the epochs' seeds: (first epoch, seeds), see generator
+        self._epoch_seeds: tuple[int, Sequence[int]] = (0, [])
+        self._seeded = False
+        self._valid_seed: int | None = None
         self.phase = _PHASES.get(Stream(streams[0]), "train")
+        # Module.train() sets a flag on every submodule: an epoch skips it
+        # when they are all set already and none overrides it (a no-op then)
+        self._submodules = list(module.modules())
+        self._plain_train = all(type(m).train is _TRAIN for m in self._submodules)
         # what the end of each epoch checks for non-finite values
         self._weights = [
             t
@@ -428,14 +441,91 @@ class Trainer:
         )
 
     def notify(self, hook: str, **kwargs: Any) -> None:
-        """Dispatch ``hook`` to every callback."""
-        for callback in self.callbacks:
+        """Dispatch ``hook`` to every callback that does something there."""
+        for callback in self._listeners(hook):
             getattr(callback, hook)(self, **kwargs)
 
+    def _listeners(self, hook: str) -> list[Any]:
+        """The callbacks that override ``hook``, looked up once a :meth:`fit`."""
+        listeners = self._hooks.get(hook)
+        if listeners is None:
+            listeners = [c for c in self.callbacks if _overrides(c, hook)]
+            self._hooks[hook] = listeners
+        return listeners
+
+    def _zero_grad(self) -> Callable[[], None]:
+        """What clears the gradients before each step.
+
+        A torch optimiser's own ``zero_grad(set_to_none=True)`` (or a
+        :class:`MultiOptimizer` of them) sets each parameter's ``grad`` to
+        None; that is done here directly, without the per-call wrapping
+        (profiler record, dynamo guard). Other optimisers' is called.
+        """
+        optimizer = self.optimizer
+        subs = [optimizer]
+        if type(optimizer) is MultiOptimizer:
+            subs = optimizer.optimizers
+        if not all(
+            isinstance(o, torch.optim.Optimizer)
+            and type(o).zero_grad is torch.optim.Optimizer.zero_grad
+            for o in subs
+        ):
+            return lambda: optimizer.zero_grad(set_to_none=True)
+        params = [p for o in subs for group in o.param_groups for p in group["params"]]
+
+        def zero_grad() -> None:
+            for p in params:
+                p.grad = None
+
+        return zero_grad
+
+    def _step(self) -> Callable[[], None]:
+        """What steps the optimiser after each backward pass.
+
+        Fused Adam (the estimators' optimiser where the device has it) is
+        stepped by its kernel directly (:class:`_FusedAdamStep`): the same
+        computation as ``optimizer.step()``, less the per-call wrapping that
+        costs as much as the kernel on small models. Anything else, and
+        fused Adam with hooks or settings that the kernel call does not
+        cover, by ``optimizer.step()``.
+        """
+        optimizer = self.optimizer
+        subs = [optimizer]
+        if type(optimizer) is MultiOptimizer:
+            subs = optimizer.optimizers
+        if self._steppers[0] is not optimizer:  # built once per optimiser
+            self._steppers = (optimizer, [_FusedAdamStep.of(o) for o in subs])
+        direct = self._steppers[1]
+        if any(d is None for d in direct):
+            return optimizer.step
+        if len(direct) == 1:
+            return direct[0]
+
+        def step() -> None:
+            for d in direct:
+                d()
+
+        return step
+
     def generator(self, epoch: int, device: torch.device) -> torch.Generator:
-        """The private generator of one training epoch (its own stream)."""
-        ids = (*self.stream_ids, epoch)
-        return make_generator(self.seed, self.streams[0], *ids, device=device)
+        """The private generator of one training epoch (its own stream).
+
+        Seeded with ``spawn(seed, streams[0], *stream_ids, epoch)``
+        (:func:`skvae._torch.make_generator`'s seed), after the first epoch
+        of a trainer from seeds derived for a block of epochs at once
+        (:func:`_spawn_block`: the same seeds, at a fraction of the cost).
+        """
+        first, seeds = self._epoch_seeds
+        if not first <= epoch < first + len(seeds):
+            prefix = (self.seed, int(self.streams[0]), *self.stream_ids)
+            count = _SEED_BLOCK if self._seeded else 1
+            self._seeded = True
+            if count > 1 and all(0 <= w < 2**32 for w in (*prefix, epoch + count)):
+                first, seeds = epoch, _spawn_block(prefix, epoch, count)
+            else:
+                first, seeds = epoch, [spawn(*prefix, epoch)]
+            self._epoch_seeds = (first, seeds)
+        return torch.Generator(device=device).manual_seed(seeds[epoch - first])
 
     def train_epoch(
         self,
@@ -451,6 +541,16 @@ class Trainer:
         expectation over the batches (exactly, on a batch of every row), and
         a row of weight 0 as no row.
         """
+        sums, beta = self._train_epoch(data, epoch, weight)
+        return sums.as_dict(), beta
+
+    def _train_epoch(
+        self,
+        data: Sequence[torch.Tensor],
+        epoch: int,
+        weight: torch.Tensor | None = None,
+    ) -> tuple[_Sums, float]:
+        """:meth:`train_epoch`, its sums as they are (:class:`_Sums`)."""
         n_samples = data[0].shape[0]
         w_mean = None if weight is None else weight.mean()
         device = data[0].device
@@ -458,17 +558,14 @@ class Trainer:
         perm = torch.randperm(n_samples, generator=gen, device=device)
         n_batches = max(1, math.ceil(n_samples / self.batch_size))
         sums = _Sums()
-        # Module.train() sets a flag on every submodule: skip it when they are
-        # all set already and none overrides it (a no-op then).
-        if not all(
-            m.training and type(m).train is _TRAIN for m in self.module.modules()
-        ):
+        if not (self._plain_train and all(m.training for m in self._submodules)):
             self.module.train()
         # an autocast context that only disables autocast is a no-op unless
         # autocast is on around the fit
         cast = self.autocast is not None or torch.is_autocast_enabled(device.type)
-        listeners = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
+        listeners = self._listeners("on_batch_end")
         beta = self.kl.beta
+        zero_grad, step = self._zero_grad(), self._step()
         for b in range(n_batches):
             idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             n_global = idx.numel()
@@ -505,7 +602,7 @@ class Trainer:
                     terms = self._step_module(*batch, ctx=ctx)
             else:
                 terms = self._step_module(*batch, ctx=ctx)
-            self.optimizer.zero_grad(set_to_none=True)
+            zero_grad()
             objective = _batch_mean(terms.loss, w, w_mean)
             for field in self.loss_fields[1:]:
                 objective = objective + _batch_mean(getattr(terms, field), w, w_mean)
@@ -515,12 +612,13 @@ class Trainer:
             if self.max_grad_norm is not None:
                 for params in self._clip_groups:
                     nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
-            self.optimizer.step()
+            step()
             sums.add(terms, weight=w)
             for callback in listeners:
                 callback.on_batch_end(self, batch=b, terms=terms)
-        sums.all_reduce()
-        return sums.as_dict(), beta
+        if self.world is not None:
+            sums.all_reduce()
+        return sums, beta
 
     @torch.no_grad()
     def evaluate(
@@ -535,8 +633,9 @@ class Trainer:
         """
         device = data[0].device
         # the same noise every epoch
-        ids = (*self.stream_ids, 0)
-        gen = make_generator(self.seed, self.streams[1], *ids, device=device)
+        if self._valid_seed is None:
+            self._valid_seed = spawn(self.seed, self.streams[1], *self.stream_ids, 0)
+        gen = torch.Generator(device=device).manual_seed(self._valid_seed)
         beta, capacity = self.kl.final()  # the target: what the schedule ends at
         ctx = StepContext(
             beta=beta,
@@ -562,11 +661,17 @@ class Trainer:
                 else:  # too few rows to share: rank 0 counts them
                     ctx.rows, scale = None, float(rank == 0)
             sums.add(self.module(*batch, ctx=ctx), scale, weight=w)
-        sums.all_reduce()
+        if self.world is not None:
+            sums.all_reduce()
         return sums.as_dict()
 
     def _finite(self, losses: list[torch.Tensor]) -> tuple[bool, bool]:
-        """Whether ``losses`` are finite, and whether the module's weights are.
+        """Whether ``losses`` are finite, and whether the module's weights are."""
+        values, weights_finite = self._check(losses)
+        return all(map(math.isfinite, values)), weights_finite
+
+    def _check(self, losses: list[torch.Tensor]) -> tuple[list[float], bool]:
+        """The values of the scalar ``losses``, and whether the weights are finite.
 
         One read from the device: the weights are checked by their largest
         magnitude, one reduction per dtype (see :class:`_MaxAbs`).
@@ -578,10 +683,14 @@ class Trainer:
             else:
                 values += list(torch._foreach_norm(self._weights, math.inf))
         if not values:
-            return True, True
-        device = values[0].device
+            return [], True
+        n = len(losses)
+        device, dtype = values[0].device, values[0].dtype
+        if all(v.device == device and v.dtype == dtype for v in values):
+            read = torch.stack(values).tolist()
+            return read[:n], all(map(math.isfinite, read[n:]))
         flags = torch.stack([torch.isfinite(v).to(device) for v in values]).tolist()
-        return all(flags[: len(losses)]), all(flags[len(losses) :])
+        return [float(v) for v in values[:n]], all(flags[n:])
 
     def run_epoch(
         self,
@@ -599,14 +708,15 @@ class Trainer:
         start = time.perf_counter()
         snapshot = self._snapshot.take(self.module, self.optimizer)
         try:
-            sums, beta = self.train_epoch(train, epoch, weights[0])
+            sums, beta = self._train_epoch(train, epoch, weights[0])
         except KeyboardInterrupt:
             # an interrupt keeps the weights it finds, if they are finite
             if not all(self._finite([])):
                 _restore(self.module, self.optimizer, snapshot.restorable())
             raise
-        means = {k: v / _total(train, weights[0]) for k, v in sums.items()}
-        loss_finite, weights_finite = self._finite([means[f] for f in self.loss_fields])
+        means = sums.as_dict(_total(train, weights[0]))
+        losses, weights_finite = self._check([means[f] for f in self.loss_fields])
+        loss_finite = all(map(math.isfinite, losses))
         if not (loss_finite and weights_finite):
             _restore(self.module, self.optimizer, snapshot.restorable())
             what = "training loss" if not loss_finite else "weights"
@@ -617,7 +727,11 @@ class Trainer:
                 "to [0, 1] for likelihood='bernoulli'), lower "
                 "learning_rate_init, or set max_grad_norm."
             )
-        record = {"epoch": epoch + 1, "train_loss": float(means["loss"])}
+        if self.loss_fields[0] == "loss":  # read with the check
+            train_loss = losses[0]
+        else:
+            train_loss = float(means["loss"])
+        record = {"epoch": epoch + 1, "train_loss": train_loss}
         record.update(self.summarize(means))
         record["beta"] = beta
         if valid is not None:
@@ -670,6 +784,7 @@ class Trainer:
         self.should_stop = False
         self.stop_reason = None
         self.device = train[0].device
+        self._hooks = {}  # the callbacks' hooks, looked up again
         best_state = None
         no_improvement = 0
         self.notify("on_train_begin", n_epochs=max_epochs, estimator=self.estimator)
@@ -720,6 +835,56 @@ class Trainer:
         return result
 
 
+#: Epochs whose training seeds :meth:`Trainer.generator` derives at once.
+_SEED_BLOCK = 64
+
+#: numpy's SeedSequence constants (numpy/random/bit_generator.pyx).
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
+_MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
+_POOL_SIZE = 4
+
+
+def _spawn_block(prefix: Sequence[int], first: int, count: int) -> list[int]:
+    """``spawn(*prefix, e)`` for the ``count`` epochs ``e`` from ``first``, at once.
+
+    numpy's ``SeedSequence(entropy).generate_state(1)[0]`` (what
+    :func:`skvae._torch.spawn` returns) computed on arrays of uint32, one
+    entry per epoch: the same hash of the same words (every word of
+    ``prefix`` and each epoch below 2**32, one entropy word each), the
+    same seeds. One call costs about what a few ``SeedSequence`` do.
+    """
+    mask = 0xFFFFFFFF
+    shift = np.uint32(16)
+    words = [np.full(count, w, dtype=np.uint32) for w in prefix]
+    words.append(np.arange(first, first + count, dtype=np.uint64).astype(np.uint32))
+    hash_const = _INIT_A
+
+    def hashmix(value: np.ndarray) -> np.ndarray:
+        nonlocal hash_const
+        value = value ^ np.uint32(hash_const)
+        hash_const = (hash_const * _MULT_A) & mask
+        value = value * np.uint32(hash_const)
+        return value ^ (value >> shift)
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        result = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
+        return result ^ (result >> shift)
+
+    zero = np.zeros(count, dtype=np.uint32)
+    pool = [hashmix(words[i] if i < len(words) else zero) for i in range(_POOL_SIZE)]
+    for i_src in range(_POOL_SIZE):
+        for i_dst in range(_POOL_SIZE):
+            if i_src != i_dst:
+                pool[i_dst] = mix(pool[i_dst], hashmix(pool[i_src]))
+    for i_src in range(_POOL_SIZE, len(words)):
+        for i_dst in range(_POOL_SIZE):
+            pool[i_dst] = mix(pool[i_dst], hashmix(words[i_src]))
+    # generate_state(1): the first word of the pool, hashed once more
+    state = (pool[0] ^ np.uint32(_INIT_B)) * np.uint32((_INIT_B * _MULT_B) & mask)
+    return (state ^ (state >> shift)).tolist()
+
+
 class _Sums:
     """Running sums over the batch dimension of every term, kept on the device.
 
@@ -730,6 +895,7 @@ class _Sums:
     def __init__(self) -> None:
         self.total: torch.Tensor | None = None
         self.layout: list[tuple[str, torch.Size]] = []
+        self.columns = False  # every term one or a few columns a row
 
     def add(
         self, terms: Any, scale: float = 1.0, weight: torch.Tensor | None = None
@@ -739,7 +905,11 @@ class _Sums:
                 (name, v.shape[1:])
                 for name, v in zip(terms._fields, terms, strict=True)
             ]
-        rows = torch.cat([v.detach().reshape(v.shape[0], -1) for v in terms], dim=1)
+            self.columns = all(len(shape) <= 1 for _, shape in self.layout)
+        if self.columns:  # the same matrix in one call
+            rows = torch.column_stack([v.detach() for v in terms])
+        else:
+            rows = torch.cat([v.detach().reshape(v.shape[0], -1) for v in terms], dim=1)
         if weight is not None:
             rows = rows * weight.to(rows.dtype)[:, None]
         flat = rows.sum(0)
@@ -760,15 +930,18 @@ class _Sums:
             raise RuntimeError("A rank had no batch to train on.")
         dist.all_reduce(self.total)
 
-    def as_dict(self) -> dict[str, torch.Tensor]:
-        """The sums by term name, each with its term's shape (less the batch)."""
-        out, start = {}, 0
+    def as_dict(self, divisor: float | None = None) -> dict[str, torch.Tensor]:
+        """The sums by term name, each with its term's shape (less the batch).
+
+        With ``divisor``, the sums divided by it (the means), in one division.
+        """
         assert self.total is not None
-        for name, shape in self.layout:
-            size = math.prod(shape)
-            out[name] = self.total[start : start + size].reshape(shape)
-            start += size
-        return out
+        total = self.total if divisor is None else self.total / divisor
+        sizes = [math.prod(shape) for _, shape in self.layout]
+        return {
+            name: part.reshape(shape)
+            for (name, shape), part in zip(self.layout, total.split(sizes), strict=True)
+        }
 
 
 def _batch_mean(
@@ -815,6 +988,47 @@ def _hollow(obj: Any, leaves: list[torch.Tensor]) -> Any:
     return obj
 
 
+def _hollow_optimizer(state: Any, leaves: list[torch.Tensor]) -> Any:
+    """:func:`_hollow` of an optimiser's ``state_dict``, quicker on torch's.
+
+    In torch's format (``state``: a dict of dicts by parameter index;
+    ``param_groups``: dicts that ``state_dict`` built afresh, with no
+    tensor), only the per-parameter entries are rebuilt; anything else
+    (a :class:`MultiOptimizer`'s list) goes through :func:`_hollow`.
+    """
+    if (
+        not isinstance(state, dict)
+        or state.keys() != {"state", "param_groups"}
+        or not isinstance(state["state"], dict)
+        or any(
+            isinstance(v, torch.Tensor)
+            for group in state["param_groups"]
+            for v in group.values()
+        )
+    ):
+        if isinstance(state, dict) and list(state) == ["optimizers"]:
+            return {
+                "optimizers": [
+                    _hollow_optimizer(s, leaves) for s in state["optimizers"]
+                ]
+            }
+        return _hollow(state, leaves)
+    entries = {}
+    for key, entry in state["state"].items():
+        if isinstance(entry, dict):
+            hollow = {}
+            for name, value in entry.items():
+                if isinstance(value, torch.Tensor):
+                    leaves.append(value)
+                    hollow[name] = _LEAF
+                else:
+                    hollow[name] = _hollow(value, leaves)
+            entries[key] = hollow
+        else:
+            entries[key] = _hollow(entry, leaves)
+    return {"state": entries, "param_groups": state["param_groups"]}
+
+
 def _fill(obj: Any, leaves: Any) -> Any:
     """The inverse of :func:`_hollow`: ``_LEAF`` replaced by the next of ``leaves``."""
     if obj is _LEAF:
@@ -834,33 +1048,54 @@ class _Snapshot:
     """Copies of the weights and optimiser state: an epoch's restore point.
 
     The copies are kept from one epoch to the next and overwritten in place
-    (one ``_foreach_copy_``) while the tensors keep their shapes, so that
-    taking a restore point every epoch allocates nothing.
-    :meth:`restorable` hands out fresh copies: an optimiser's
-    ``load_state_dict`` keeps the tensors it is given, which must not be the
-    buffers that the next epoch overwrites.
+    (one ``_foreach_copy_``) while the tensors copied are the same objects,
+    so that taking a restore point every epoch allocates nothing. The
+    module's tensors are read from its ``state_dict`` once: as the trainer's
+    finiteness check, the snapshot takes the module's tensors to be the
+    same objects over a trainer's life (training updates them in place);
+    the optimiser's state, created at its first step and replaced by its
+    ``load_state_dict``, is read again whenever it may have changed (for
+    torch's Adam, which updates its state in place: when its state dict, the
+    number of entries or a group's settings changed, see :func:`_adam_key`;
+    for other optimisers, at each snapshot). :meth:`restorable` hands
+    out fresh copies: an optimiser's ``load_state_dict`` keeps the tensors
+    it is given, which must not be the buffers that the next epoch
+    overwrites.
     """
 
     def __init__(self) -> None:
         self.buffers: list[torch.Tensor] = []
-        self.layout: list[tuple[Any, ...]] = []
+        self.sources: list[torch.Tensor] = []  # what the buffers copy
         self.names: list[str] = []
+        self.weights: list[torch.Tensor] | None = None  # the module's tensors
         self.tree: Any = None
+        self.key: Any = None  # the optimiser's _adam_key at the last walk
+        self.held: list[Any] = []
 
     def take(self, module: nn.Module, optimizer: Any) -> _Snapshot:
         """Copy the weights and optimiser state of now; return ``self``."""
-        weights = module.state_dict(keep_vars=True)
-        leaves = list(weights.values())
-        self.tree = _hollow(optimizer.state_dict(), leaves)
-        self.names = list(weights)
-        layout = _layout(leaves)
+        if self.weights is None:
+            weights = module.state_dict(keep_vars=True)
+            self.names, self.weights = list(weights), list(weights.values())
+        key = _adam_key(optimizer)
+        if key is None or key != self.key:
+            leaves = list(self.weights)
+            self.tree = _hollow_optimizer(optimizer.state_dict(), leaves)
+            self.key = key
+            # what the key's ids are of, alive while the key is compared
+            subs = getattr(optimizer, "optimizers", [optimizer])
+            self.held = [(o.state, [g["params"] for g in o.param_groups]) for o in subs]
+        else:  # the same state tensors and settings as last time
+            leaves = self.sources
         with torch.no_grad():
-            if layout == self.layout:
+            if len(leaves) == len(self.sources) and all(
+                map(operator.is_, leaves, self.sources)
+            ):
                 if leaves:
                     torch._foreach_copy_(self.buffers, leaves)
             else:
                 self.buffers = [t.detach().clone() for t in leaves]
-                self.layout = layout
+                self.sources = leaves
         return self
 
     def restorable(self) -> tuple[Any, Any]:
@@ -869,6 +1104,167 @@ class _Snapshot:
         n = len(self.names)
         weights = dict(zip(self.names, copies[:n], strict=True))
         return weights, _fill(self.tree, iter(copies[n:]))
+
+
+#: The settings of a parameter group of torch's Adam that
+#: :class:`_FusedAdamStep` knows; a group with others is stepped by torch.
+_ADAM_KEYS = frozenset(
+    (
+        "params",
+        "lr",
+        "betas",
+        "eps",
+        "weight_decay",
+        "amsgrad",
+        "maximize",
+        "foreach",
+        "capturable",
+        "differentiable",
+        "fused",
+        "decoupled_weight_decay",
+    )
+)
+
+
+class _FusedAdamStep:
+    """``optimizer.step()`` of a fused torch Adam, as one kernel call per group.
+
+    What torch's step runs for fused Adam on one device and dtype
+    (``torch._foreach_add_`` of the step counts, then ``torch._fused_adam_``
+    with the group's settings), without its wrapping: the profiler record,
+    the hooks' dispatch, the grad-mode and dynamo guards and the lists
+    rebuilt by ``_init_group`` (together as long as the kernel on a small
+    model). Only for a plain ``torch.optim.Adam``; at each call, torch's own
+    step runs instead where the kernel call would not do all that it does:
+    a group with a setting other than the known ones, not fused, or with
+    amsgrad, capturable, differentiable or decoupled weight decay; a step
+    hook (the optimiser's or a global one) or a patched ``step`` (an LR
+    scheduler's); a learning rate or beta that is a tensor; a group whose
+    parameters are not all real and of one device and dtype; a parameter
+    with a gradient and no state yet (the first step creates it).
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self.checked: dict[int, tuple[list[torch.Tensor], bool]] = {}
+
+    @classmethod
+    def of(cls, optimizer: Any) -> _FusedAdamStep | None:
+        """The direct step of ``optimizer``, or None for other optimisers."""
+        return cls(optimizer) if type(optimizer) is torch.optim.Adam else None
+
+    def _uniform(self, params: list[torch.Tensor]) -> bool:
+        """Whether ``params`` are real tensors of one device and dtype (cached)."""
+        seen = self.checked.get(id(params))
+        if seen is None or seen[0] is not params:
+            first = params[0] if params else None
+            ok = first is not None and all(
+                p.device == first.device
+                and p.dtype == first.dtype
+                and not p.is_complex()
+                for p in params
+            )
+            seen = self.checked[id(params)] = (params, ok)
+        return seen[1]
+
+    def _direct(self) -> bool:
+        """Whether the kernel call does all that ``optimizer.step()`` would."""
+        optimizer = self.optimizer
+        if (
+            "step" in vars(optimizer)
+            or optimizer._optimizer_step_pre_hooks
+            or optimizer._optimizer_step_post_hooks
+            or _torch_optimizer._global_optimizer_pre_hooks
+            or _torch_optimizer._global_optimizer_post_hooks
+            or getattr(optimizer, "grad_scale", None) is not None
+            or getattr(optimizer, "found_inf", None) is not None
+        ):
+            return False
+        for group in optimizer.param_groups:
+            if (
+                group.keys() != _ADAM_KEYS
+                or group["fused"] is not True
+                or group["amsgrad"]
+                or group["capturable"]
+                or group["differentiable"]
+                or group["decoupled_weight_decay"]
+                or isinstance(group["lr"], torch.Tensor)
+                or any(isinstance(b, torch.Tensor) for b in group["betas"])
+                or not self._uniform(group["params"])
+            ):
+                return False
+        return True
+
+    def __call__(self) -> None:
+        optimizer = self.optimizer
+        if not self._direct():
+            optimizer.step()
+            return
+        state = optimizer.state
+        calls = []
+        for group in optimizer.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            entries = [state.get(p) for p in params]
+            if not all(entries):  # the first step creates the state
+                optimizer.step()
+                return
+            calls.append((group, params, entries))
+        with torch.no_grad():
+            for group, params, entries in calls:
+                steps = [e["step"] for e in entries]
+                torch._foreach_add_(steps, 1)
+                torch._fused_adam_(
+                    params,
+                    [p.grad for p in params],
+                    [e["exp_avg"] for e in entries],
+                    [e["exp_avg_sq"] for e in entries],
+                    [],
+                    steps,
+                    amsgrad=False,
+                    lr=group["lr"],
+                    beta1=group["betas"][0],
+                    beta2=group["betas"][1],
+                    weight_decay=group["weight_decay"],
+                    eps=group["eps"],
+                    maximize=group["maximize"],
+                    grad_scale=None,
+                    found_inf=None,
+                )
+
+
+def _adam_key(optimizer: Any) -> tuple[Any, ...] | None:
+    """What the ``state_dict`` of torch Adams (or a MultiOptimizer of them) depends on.
+
+    Adam updates the tensors of its state in place; the state dict holds
+    other tensors only after the first step creates them (more entries) or
+    after ``load_state_dict`` (a new dict). So, while the state dicts (the
+    objects themselves), their sizes and the groups' parameters and
+    settings are the same, ``state_dict()`` has the same structure, values
+    and tensors. None (unknown) for other optimisers, state-dict hooks or
+    a tensor among a group's settings.
+    """
+    subs = optimizer.optimizers if type(optimizer) is MultiOptimizer else [optimizer]
+    key: list[Any] = []
+    for o in subs:
+        if (
+            type(o) is not torch.optim.Adam
+            or o._optimizer_state_dict_pre_hooks
+            or o._optimizer_state_dict_post_hooks
+        ):
+            return None
+        # ids, of objects that the snapshot holds (:attr:`_Snapshot.held`)
+        key += [id(o.state), len(o.state)]
+        for group in o.param_groups:
+            for name, value in group.items():
+                if name == "params":
+                    key += [name, id(value), len(value)]
+                elif isinstance(value, (torch.Tensor, list, dict)):
+                    return None
+                else:
+                    key += [name, value]
+    return tuple(key)
 
 
 class _MaxAbs:
@@ -884,9 +1280,12 @@ class _MaxAbs:
         self.flats: list[torch.Tensor] = []
         self.views: list[torch.Tensor] = []
         self.order: list[int] = []
+        self.source: Sequence[torch.Tensor] | None = None
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        layout = _layout(tensors)
+        # the trainer passes the same list each epoch: its layout is known
+        layout = self.layout if tensors is self.source else _layout(tensors)
+        self.source = tensors
         if layout != self.layout:
             groups: dict[tuple[Any, Any], list[int]] = {}
             for i, t in enumerate(tensors):

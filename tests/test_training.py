@@ -235,3 +235,160 @@ def test_training_mode_is_set_every_epoch():
     trainer = _trainer(module, [Freeze()])
     x, y = torch.randn(32, 3), torch.randn(32)
     trainer.fit([x, y], None, history=[], max_epochs=3, n_iter_no_change=9, tol=0)
+
+
+def _adam_pair(lr=0.01):
+    """Two copies of a module, each with its own fused Adam (as the estimators')."""
+    from skvae._torch import adam
+
+    torch.manual_seed(4)
+    first = Regression()
+    second = copy.deepcopy(first)
+    return (first, adam(list(first.parameters()), lr)), (
+        second,
+        adam(list(second.parameters()), lr),
+    )
+
+
+def test_the_direct_fused_adam_step_is_torchs_step():
+    """The kernel called directly gives torch's step bit for bit, through a
+    change of learning rate and a reload of the state; an LR scheduler's
+    patched step is left to torch."""
+    from skvae._training import _FusedAdamStep
+
+    (a, opt_a), (b, opt_b) = _adam_pair()
+    direct = _FusedAdamStep.of(opt_a)
+    assert direct is not None
+    x, y = torch.randn(16, 3), torch.randn(16)
+    for i in range(6):
+        for module, opt, step in ((a, opt_a, direct), (b, opt_b, opt_b.step)):
+            opt.zero_grad()
+            module(x, y, None).loss.mean().backward()
+            step()
+        if i == 0:  # the first step made the state: the kernel from now on
+            assert direct._direct() is opt_a.param_groups[0]["fused"]
+        if i == 2:
+            for opt in (opt_a, opt_b):
+                opt.param_groups[0]["lr"] *= 0.5
+        if i == 3:
+            for opt in (opt_a, opt_b):
+                opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        for key, value in opt_a.state[p].items():
+            torch.testing.assert_close(value, opt_b.state[q][key], rtol=0, atol=0)
+    torch.optim.lr_scheduler.StepLR(opt_a, step_size=1)
+    assert not direct._direct()
+
+
+def test_a_multi_optimizer_steps_as_its_optimizers_do():
+    """The trainer's step of a MultiOptimizer equals each torch step."""
+    from skvae._training import MultiOptimizer
+
+    torch.manual_seed(5)
+    module = Regression()
+    twin = copy.deepcopy(module)
+
+    def multi(m):
+        first, last = m.net[0], m.net[2]
+        return MultiOptimizer(
+            [
+                torch.optim.Adam(first.parameters(), lr=0.01, fused=True),
+                torch.optim.Adam(last.parameters(), lr=0.02, fused=True),
+            ]
+        )
+
+    trainer = Trainer(module, multi(module), batch_size=8)
+    reference = multi(twin)
+    x, y = torch.randn(16, 3), torch.randn(16)
+    step = trainer._step()
+    for _ in range(3):
+        for m, opt, do in ((module, trainer.optimizer, step), (twin, reference, None)):
+            opt.zero_grad()
+            m(x, y, None).loss.mean().backward()
+            do() if do is not None else opt.step()
+    for p, q in zip(module.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+class _HalveRate(Callback):
+    """Halves the learning rate at the end of each epoch."""
+
+    def on_epoch_end(self, trainer, **kwargs):
+        for group in trainer.optimizer.param_groups:
+            group["lr"] *= 0.5
+
+
+def test_a_restore_brings_back_the_learning_rate_of_the_epochs_start():
+    """The restore point follows the optimiser's settings changed between
+    epochs (it reads them again when they change)."""
+    torch.manual_seed(6)
+    module = Regression()
+    poison = Poison()
+    trainer = _trainer(module, [_HalveRate(), poison])
+    x, y = torch.randn(32, 3), torch.randn(32)
+    poison.bad = 2
+    with pytest.raises(NonFiniteLossError, match="epoch 3"):
+        trainer.fit([x, y], None, history=[], max_epochs=5, n_iter_no_change=9, tol=0)
+    _assert_state(trainer, poison.saved[2])
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.0025, rel=0)
+
+
+def test_sums_of_terms_of_any_shape():
+    """Per-row terms of one, two and three dimensions are summed over rows,
+    each back in its shape; the weighted sums weigh each row."""
+    from skvae._training import _Sums
+
+    class Mixed(NamedTuple):
+        loss: torch.Tensor
+        pair: torch.Tensor
+        grid: torch.Tensor
+
+    class Flat(NamedTuple):
+        loss: torch.Tensor
+        pair: torch.Tensor
+
+    torch.manual_seed(7)
+    batches = [
+        Mixed(torch.randn(5), torch.randn(5, 2), torch.randn(5, 2, 3)) for _ in range(2)
+    ]
+    for drop_grid in (False, True):
+        sums = _Sums()
+        for terms in batches:
+            sums.add(Flat(*terms[:2]) if drop_grid else terms)
+        assert sums.columns is drop_grid
+        out = sums.as_dict(2.0)
+        for name in ("loss", "pair") + (() if drop_grid else ("grid",)):
+            expected = sum(getattr(t, name).sum(0) for t in batches) / 2.0
+            torch.testing.assert_close(out[name], expected)
+
+
+@pytest.mark.parametrize(
+    "prefix", [(0, 0), (2**32 - 1, 8, 1), (123456789, 6, 0, 2**31, 7, 2**32 - 1)]
+)
+def test_seeds_of_a_block_of_epochs_are_spawns(prefix):
+    """The epochs' seeds derived at once are skvae._torch.spawn's, one by one
+    (short and long entropy, the extreme words), and a trainer's epochs
+    draw from them as from make_generator."""
+    from skvae._torch import Stream, make_generator, spawn
+    from skvae._training import _spawn_block
+
+    first = 2**32 - 70 if prefix[0] == 0 else 3
+    assert _spawn_block(prefix, first, 64) == [
+        spawn(*prefix, e) for e in range(first, first + 64)
+    ]
+    trainer = Trainer(
+        Regression(),
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))]),
+        batch_size=4,
+        seed=prefix[0],
+        stream_ids=(5,),
+    )
+    cpu = torch.device("cpu")
+    for epoch in (0, 1, 2, 70, 1):
+        expected = make_generator(prefix[0], Stream.TRAIN, 5, epoch, device=cpu)
+        got = trainer.generator(epoch, cpu)
+        assert torch.equal(
+            torch.rand(3, generator=got), torch.rand(3, generator=expected)
+        )
