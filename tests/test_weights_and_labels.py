@@ -93,11 +93,6 @@ def test_feature_batch_norm_weighs_rows_like_the_loss():
         assert torch.equal(ones(outliers), plain(outliers))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs Trainer.train_epoch (skvae/_training.py) to run each step "
-    "within skvae.nn.likelihoods.weighting(w)",
-)
 def test_rows_of_weight_zero_leave_the_learnt_variance_alone(iris):
     X, y = iris
     X = (X - X.mean(0)) / X.std(0)
