@@ -368,6 +368,9 @@ class VAEImputer(
                 X,
                 names,
             )
+        elif not reset:
+            # values the fitted columns cannot take, refused as the model does
+            self.estimator_._check_columns(X)
         if encoder is not None and reset:
             self.table_encoder_ = encoder
         return X

@@ -737,6 +737,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"while a minimum of {2 if reset else 1} is required."
                 )
             return X
+        encoder = None if reset else vars(self.estimator_).get("table_encoder_")
+        if encoder is not None and "category" in encoder.kinds_:
+            typed = [
+                name
+                for name, kind in zip(encoder.columns_, encoder.kinds_, strict=True)
+                if kind == "category"
+            ]
+            raise ValueError(
+                f"{type(self).__name__} was fitted on a DataFrame with category "
+                f"columns {typed[:5]}; pass a DataFrame with the same columns, "
+                "not an array."
+            )
         X = validate_data(
             self,
             X,
@@ -975,6 +987,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         k = self.n_importance_samples
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
+        elif self.score_type != "latent":
+            est._check_columns(X)  # values the fitted columns cannot take
         if self.score_type != "latent":
             method = (
                 "log_likelihood"

@@ -395,3 +395,41 @@ def test_early_stopping_that_the_warm_up_outlasts_is_warned_about():
     assert "epoch 6" in message
     assert "4 epochs" in message
     assert said(max_iter=4, kl_warmup=3) == []
+
+
+def test_the_jobs_refuse_values_the_fitted_columns_cannot_take():
+    """An array row with -1 in a 0/1 column: the imputer filled beside it and
+    the detector called it an inlier; both now refuse it as the model does."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=80), rng.rand(80) < 0.5, rng.normal(size=80)]
+    holes = np.where(rng.rand(*X.shape) < 0.2, np.nan, X)
+    later = X[:3].copy()
+    later[:, 1] = [3.0, 0.0, -1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imputer = VAEImputer(tiny(VAE, likelihood="auto"), random_state=0)
+        imputer.fit(holes)
+        detector = VAEOutlierDetector(tiny(VAE, likelihood="auto"), random_state=0)
+        detector.fit(X)
+    match = r"Columns \[1\] are Bernoulli"
+    with pytest.raises(ValueError, match=match):
+        imputer.transform(np.where(np.isnan(later), 0, later) * [np.nan, 1, 1])
+    for method in (detector.predict, detector.score_samples):
+        with pytest.raises(ValueError, match=match):
+            method(later)
+    assert detector.predict(X[:3]).shape == (3,)
+
+
+def test_the_detector_asks_for_the_table_it_was_fitted_on():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {"x": rng.normal(size=40), "c": pd.Categorical(rng.choice(list("ab"), 40))}
+    )
+    detector = VAEOutlierDetector(tiny(VAE), random_state=0).fit(table)
+    with pytest.raises(ValueError, match=r"category columns \['c'\]; pass a DataFrame"):
+        detector.predict(table.to_numpy())
+    assert detector.predict(table).shape == (40,)
