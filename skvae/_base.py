@@ -609,6 +609,16 @@ class BaseVAE(
             return X
         return encoder.decode(X)
 
+    def _fitted_column_types(self, width: int) -> list | None:
+        """The fitted model's column types (None: every column Gaussian)."""
+        types = vars(self).get("column_types_")
+        if types is not None:
+            return types
+        likelihood = getattr(vars(self).get("module_"), "likelihood", None)
+        if isinstance(likelihood, BernoulliLikelihood):
+            return [("bernoulli", list(range(width)))]
+        return None
+
     def _check_columns(self, X: np.ndarray) -> None:
         """Values of later data must suit the column types of the fit.
 
@@ -616,12 +626,9 @@ class BaseVAE(
         as the dict form checks its Bernoulli columns: a value outside [0, 1]
         has no probability, and scores of such rows would mean nothing.
         """
-        types = vars(self).get("column_types_")
+        types = self._fitted_column_types(X.shape[1])
         if types is None:
-            likelihood = getattr(vars(self).get("module_"), "likelihood", None)
-            if not isinstance(likelihood, BernoulliLikelihood):
-                return
-            types = [("bernoulli", list(range(X.shape[1])))]
+            return
         encoder = vars(self).get("table_encoder_")
         names = (
             encoder.encoded_names()

@@ -369,8 +369,21 @@ class VAEImputer(
                 names,
             )
         elif not reset:
-            # values the fitted columns cannot take, refused as the model does
-            self.estimator_._check_columns(X)
+            # values the fitted columns cannot take, refused as the model
+            # does (the columns the imputer does not scale as Gaussian)
+            scaled = set(self.gaussian_columns_.tolist())
+            types = self.estimator_._fitted_column_types(X.shape[1]) or []
+            check_column_values(
+                [
+                    (kind, kept)
+                    for kind, cols in types
+                    if kind in ("bernoulli", "poisson", "negbin")
+                    for kept in [[c for c in cols if c not in scaled]]
+                    if kept
+                ],
+                X,
+                names,
+            )
         if encoder is not None and reset:
             self.table_encoder_ = encoder
         return X
@@ -589,7 +602,11 @@ class VAEImputer(
         self.gaussian_weights_ = weights  # last: the blend is whole or absent
 
     def _set_scaling(self, X: np.ndarray, estimator: BaseVAE) -> None:
-        """Mean and scale of the Gaussian columns (others: 0 and 1)."""
+        """Mean and scale of the Gaussian columns (others: 0 and 1).
+
+        A constant column gets scale 0: its holes are filled with its value,
+        as scikit-learn's imputers fill them; the model sees it as 0.
+        """
         spec = estimator.likelihood
         if isinstance(spec, str) and spec == "gaussian":
             gaussian = list(range(X.shape[1]))
@@ -610,10 +627,12 @@ class VAEImputer(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 std = np.nanstd(X[:, gaussian], axis=0)
             self._shift[gaussian] = np.nanmean(X[:, gaussian], axis=0)
-            self._scale_[gaussian] = np.where(std > 0, std, 1.0)
+            # a constant column: scale 0 fills its holes with the constant
+            self._scale_[gaussian] = np.where(std > 0, std, 0.0)
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self._shift) / self._scale_).astype(X.dtype, copy=False)
+        scale = np.where(self._scale_ > 0, self._scale_, 1.0)
+        return ((X - self._shift) / scale).astype(X.dtype, copy=False)
 
     def transform(self, X):
         """Fill the missing entries of X.

@@ -433,3 +433,18 @@ def test_the_detector_asks_for_the_table_it_was_fitted_on():
     with pytest.raises(ValueError, match=r"category columns \['c'\]; pass a DataFrame"):
         detector.predict(table.to_numpy())
     assert detector.predict(table).shape == (40,)
+
+
+@pytest.mark.parametrize("sample_posterior", [False, True])
+def test_the_imputer_fills_a_constant_column_with_its_value(sample_posterior):
+    """A column observed at one value was filled with model noise (5.095 for
+    5): its holes now take the value, as SimpleImputer's do."""
+    rng = np.random.RandomState(0)
+    X = np.c_[np.full(40, 5.0), rng.normal(size=40)]
+    X[::3, 0], X[1::5, 1] = np.nan, np.nan
+    imputer = VAEImputer(
+        tiny(VAE), sample_posterior=sample_posterior, random_state=0
+    ).fit(X)
+    filled = imputer.transform(X)
+    np.testing.assert_array_equal(filled[:, 0], 5.0)
+    assert np.isfinite(filled).all()
