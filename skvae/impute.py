@@ -432,6 +432,12 @@ class VAEImputer(
                     "estimator must be a skvae model with a 'missing' parameter "
                     f"(e.g. VAE), got {type(estimator).__name__}."
                 )
+            if estimator.__sklearn_tags__().target_tags.required:
+                raise TypeError(
+                    f"estimator must model X alone (e.g. VAE): "
+                    f"{type(estimator).__name__} needs labels y, which "
+                    f"{type(self).__name__} does not give it."
+                )
             estimator.set_params(missing="mask")
             if self.random_state is not None:
                 # as scikit-learn's ensembles do: the meta-estimator's seed wins

@@ -890,6 +890,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             raise TypeError(
                 f"estimator must be a skvae model, got {type(estimator).__name__}."
             )
+        if estimator.__sklearn_tags__().target_tags.required:
+            raise TypeError(
+                f"estimator must model X alone (e.g. VAE): "
+                f"{type(estimator).__name__} needs labels y, which "
+                f"{type(self).__name__} does not give it."
+            )
         if self.estimator is not None and self.random_state is not None:
             # as scikit-learn's ensembles do: the meta-estimator's seed wins
             estimator.set_params(random_state=self.random_state)

@@ -448,3 +448,16 @@ def test_the_imputer_fills_a_constant_column_with_its_value(sample_posterior):
     filled = imputer.transform(X)
     np.testing.assert_array_equal(filled[:, 0], 5.0)
     assert np.isfinite(filled).all()
+
+
+@pytest.mark.parametrize("meta", [VAEImputer, VAEOutlierDetector])
+@pytest.mark.parametrize("inner", ["ConditionalVAE", "SemiSupervisedVAE"])
+def test_the_jobs_refuse_a_model_that_needs_labels(meta, inner):
+    """Their y is not the model's: "requires y to be passed" said y was
+    missing when it had been given."""
+    X, y = _data()
+    X = X.copy()
+    X[::4, 0] = np.nan if meta is VAEImputer else X[::4, 0]
+    said = f"model X alone.*{inner} needs labels|'missing' parameter.*{inner}"
+    with pytest.raises(TypeError, match=said):
+        meta(tiny(getattr(skvae, inner))).fit(X, y)
