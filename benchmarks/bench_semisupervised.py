@@ -25,6 +25,17 @@ accuracy of at least 0.91::
 
     python benchmarks/bench_semisupervised.py --timing --seeds 3
 
+Held-out-like variants of the same check: ``--timing --rows N`` fits a
+stratified subset of N MNIST rows drawn with each seed (the same 75/25 split
+and 10 labels a class), ``--timing --sets digits`` sklearn's digits; the unit
+is then an epoch of the lean loop on those rows. ``--baselines`` also prints
+the accuracy of the cheap baselines (labels-only classifiers, LabelSpreading,
+SelfTraining(SVC)) on each split; ``--max-epochs E`` and ``--batch-size B``
+measure other budgets than "auto"'s::
+
+    python benchmarks/bench_semisupervised.py --timing --rows 2000 --seeds 4 \
+        --baselines
+
 Each fit's line also names its most frequent error (the class whose held-out
 rows go most often to one other class). ``--random-states K`` fits each split
 K times (``random_state`` = seed, seed + 1000, ...), which tells a split whose
@@ -85,6 +96,20 @@ def load(name):
 
     X, y = mnist_data()
     return X / 255.0, y
+
+
+# Baselines that --timing --baselines leaves out (a VAE fit of their own).
+_COSTLY = ("VAE features + SelfTraining(SVC)", "SemiSupervisedVAE")
+
+
+def subset(X, y, n_rows, seed):
+    """A stratified subset of ``n_rows`` rows drawn with ``seed`` (None: all)."""
+    if n_rows is None or n_rows >= len(y):
+        return X, y
+    X, _, y, _ = train_test_split(
+        X, y, train_size=n_rows, stratify=y, random_state=seed
+    )
+    return X, y
 
 
 def split(X, y, seed):
@@ -206,17 +231,19 @@ def report(results, sets):
         )
 
 
-def lean_unit():
-    """One epoch of bench_fit.py's lean loop on MNIST-5k: (wall, CPU) seconds.
+def lean_unit(X=None):
+    """One epoch of bench_fit.py's lean loop on X: (wall, CPU) seconds.
 
-    Wall: the median of epochs 2 to 4 of a fit (the issue's unit). CPU: this
-    process's CPU time over 3 more epochs, per epoch, which a busy machine
-    inflates less (a second view, for shared machines).
+    X defaults to MNIST-5k (the issue's unit). Wall: the median of epochs 2
+    to 4 of a fit. CPU: this process's CPU time over 3 more epochs, per
+    epoch, which a busy machine inflates less (a second view, for shared
+    machines).
     """
     import torch
     from bench_fit import load_digits, run_lean
 
-    X, cpu = load_digits(), torch.device("cpu")
+    X = load_digits() if X is None else np.asarray(X, dtype=np.float32)
+    cpu = torch.device("cpu")
     wall = float(
         np.median([e.seconds for e in run_lean(X, 4, cpu, fused=False, seed=0)[1:]])
     )
@@ -466,18 +493,44 @@ def timing(
     self_train_lr=2e-3,
     self_train_cosine=False,
     main_steps=None,
+    max_epochs=None,
+    batch_size=None,
+    set_name="mnist",
+    n_rows=None,
+    baselines=False,
 ):
-    """SemiSupervisedVAE's fit time on MNIST-5k in lean-loop epochs, and accuracy."""
-    X, y = load("mnist")
-    rows, by_split = [], {}
+    """SemiSupervisedVAE's fit time in lean-loop epochs of its data, and accuracy.
+
+    The data: MNIST-5k, ``set_name="digits"`` sklearn's digits, ``n_rows`` a
+    stratified subset of that many rows (drawn with each seed); the unit is
+    an epoch of the lean loop on those rows. ``baselines`` also scores the
+    cheap baselines of :func:`methods` on each split.
+    """
+    X_all, y_all = load(set_name)
+    what = "MNIST-5k" if set_name == "mnist" else set_name
+    if n_rows is not None:
+        what = f"{what}, {n_rows} rows"
+    rows, by_split, peers = [], {}, {}
     for seed in range(first_seed, first_seed + seeds):
+        X, y = subset(X_all, y_all, n_rows, seed)
         X_train, X_test, y_partial, y_test = split(X, y, seed)
         y_train = train_test_split(y, test_size=0.25, stratify=y, random_state=seed)[0]
+        if baselines:
+            for method, make in methods(seed):
+                if method in _COSTLY:
+                    continue
+                score = make().fit(X_train, y_partial).score(X_test, y_test)
+                peers.setdefault(method, []).append(score)
+                print(f"  seed {seed} {method:34s} {score:.4f}", flush=True)
         for state in range(seed, seed + 1000 * random_states, 1000):
-            before = lean_unit()
+            before = lean_unit(X)
             model = SemiSupervisedVAE(likelihood="bernoulli", random_state=state)
             if main_steps is not None:  # "auto"'s steps, on this model only
                 model._auto_steps = main_steps
+            if max_epochs is not None:  # "auto"'s most epochs, likewise
+                model._auto_epochs = (model._auto_epochs[0], max_epochs)
+            if batch_size is not None:
+                model.set_params(batch_size=batch_size)
             if self_train_epochs or classifier_epochs or pseudo_share:
                 # these phases stand in for the estimator's own
                 model.set_params(self_training=None)
@@ -514,7 +567,7 @@ def timing(
                 )
             seconds = time.perf_counter() - start
             cpu_seconds = time.process_time() - cpu_start
-            after = lean_unit()
+            after = lean_unit(X)
             unit, cpu_unit = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
             accuracy = model.score(X_test, y_test)
             rows.append((seconds / unit, seconds, cpu_seconds / cpu_unit, accuracy))
@@ -544,13 +597,17 @@ def timing(
     units, seconds, cpu_units, accuracy = np.array(rows).T
     ok = units.max() <= max_units and accuracy.min() >= min_accuracy
     print(
-        f"\nSemiSupervisedVAE on MNIST-5k, {len(rows)} fit(s): {units.mean():.0f} "
+        f"\nSemiSupervisedVAE on {what}, {len(rows)} fit(s): {units.mean():.0f} "
         "units "
         f"(max {units.max():.0f}; in CPU time {cpu_units.mean():.0f}), "
         f"{seconds.mean():.1f} s, accuracy {accuracy.mean():.4f} (min "
         f"{accuracy.min():.4f}); target at most {max_units:.0f} units and "
         f"accuracy at least {min_accuracy} -> {'PASS' if ok else 'FAIL'}"
     )
+    for method, scores in peers.items():
+        print(
+            f"  {method:34s} accuracy {np.mean(scores):.4f} (min {np.min(scores):.4f})"
+        )
 
 
 def main():
@@ -616,7 +673,31 @@ def main():
         metavar="STEPS",
         help='--timing: "auto" gives about STEPS steps (default 2,400)',
     )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        metavar="E",
+        help='--timing: "auto" picks at most E epochs',
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="--timing: the model's batch_size"
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="--timing: a stratified subset of N rows of the set (drawn per seed)",
+    )
+    parser.add_argument(
+        "--baselines",
+        action="store_true",
+        help="--timing: also the accuracy of the cheap baselines on each split",
+    )
     args = parser.parse_args()
+    if args.timing and len(args.sets) > 1:
+        args.sets = ["mnist"]  # --timing's default set; --sets names another
     warnings.filterwarnings("ignore")  # ConvergenceWarning, SVC's FutureWarning
     if args.timing:
         timing(
@@ -632,6 +713,11 @@ def main():
             self_train_lr=args.self_train_lr,
             self_train_cosine=args.self_train_cosine,
             main_steps=args.main_steps,
+            max_epochs=args.max_epochs,
+            batch_size=args.batch_size,
+            set_name=args.sets[0],
+            n_rows=args.rows,
+            baselines=args.baselines,
         )
         return
     results = run(args.sets, args.seeds)

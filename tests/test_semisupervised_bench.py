@@ -50,3 +50,15 @@ def test_self_train_labels_only_the_confident_unlabelled_rows(bench, monkeypatch
     assert model._optimizer.param_groups[0]["lr"] == 2e-3
     bench.self_train(model, X, y_partial, epochs=1, learning_rate=5e-4)
     assert model._optimizer.param_groups[0]["lr"] == 5e-4
+
+
+def test_subset_keeps_the_class_shares_and_draws_per_seed(bench):
+    X = np.arange(200.0)[:, None]
+    y = np.repeat([0, 1, 2, 3], 50)
+    Xa, ya = bench.subset(X, y, 80, seed=0)
+    assert Xa.shape == (80, 1)
+    np.testing.assert_array_equal(np.bincount(ya), [20, 20, 20, 20])
+    np.testing.assert_array_equal(y[Xa[:, 0].astype(int)], ya)  # rows keep labels
+    Xb, _ = bench.subset(X, y, 80, seed=1)
+    assert set(Xa[:, 0]) != set(Xb[:, 0])
+    assert bench.subset(X, y, None, seed=0)[0] is X  # None: every row
