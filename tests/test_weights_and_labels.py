@@ -28,6 +28,17 @@ def test_class_prior_is_weighted_by_sample_weight(iris):
     assert not hasattr(model, "_label_rows")
 
 
+def test_m2_class_prior_is_weighted_among_the_labelled_rows(iris):
+    from skvae import SemiSupervisedVAE
+
+    X, y = iris
+    y = np.where(np.arange(len(y)) % 2 == 0, -1, y)  # half the rows unlabelled
+    weight = np.where(y == 2, 0.5, 1.0)
+    model = tiny(SemiSupervisedVAE, balance_weight=0.0)
+    model.fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(model.class_prior_, [0.4, 0.4, 0.2])
+
+
 def test_class_of_weight_zero_is_refused(iris):
     X, y = iris
     with pytest.raises(

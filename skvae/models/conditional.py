@@ -202,8 +202,8 @@ default="relu"
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit``.
     class_prior_ : ndarray of shape (n_classes,)
-        Their frequencies in ``fit`` (the label prior p(y)); uniform when
-        ``partial_fit`` was given ``classes``.
+        Their frequencies in ``fit``, weighted by ``sample_weight`` (the
+        label prior p(y)); uniform when ``partial_fit`` was given ``classes``.
     module_ : ConditionalVAEModule
         The trained network.
     n_features_in_ : int

@@ -353,7 +353,8 @@ default="relu"
     classes_ : ndarray of shape (n_classes,)
         The labels of the labelled rows.
     class_prior_ : ndarray of shape (n_classes,)
-        Their frequencies, the generative model's p(y).
+        Their frequencies among the labelled rows, weighted by
+        ``sample_weight``: the generative model's p(y).
     module_ : SemiSupervisedVAEModule
         The trained network.
     n_features_in_ : int
@@ -573,7 +574,7 @@ default="relu"
             classes = check_labels(
                 classes[~_unlabelled_mask(classes)], unlabelled_mark=True
             )
-        self._learn_labels(labels, reset, classes)
+        self._learn_labels(labels, reset, classes, rows=~unlabelled)
         # the balance term's weight follows the labels p(y) was learnt from:
         # set with a fresh model, kept by later calls (warm_start, partial_fit);
         # _split takes the flag back (a fit's own state, never saved)
