@@ -655,9 +655,9 @@ class VAEImputer(
             After a fit on a DataFrame: with ``set_output(transform="pandas")``
             a DataFrame of the fitted columns and dtypes (category holes
             filled with categories, integer holes rounded and clipped to the
-            range seen in fit, boolean holes with booleans); else a float
-            array, or an object array where the table has category or
-            string columns.
+            range seen in fit, boolean holes with booleans); else the same
+            values as a float array (booleans as 0 and 1), or an object array
+            where the table has category or string columns.
         """
         check_is_fitted(self)
         encoder = vars(self).get("table_encoder_")
@@ -668,9 +668,10 @@ class VAEImputer(
             return out
         if _get_output_config("transform", self)["dense"] == "pandas":
             return encoder.decode(out, index=index, clip=np.isnan(X))
-        if "category" not in encoder.kinds_:
-            return out
-        return encoder.decode(out, index=index, clip=np.isnan(X)).to_numpy(dtype=object)
+        decoded = encoder.decode(out, index=index, clip=np.isnan(X))
+        if "category" not in encoder.kinds_:  # numbers: as the table decodes them
+            return decoded.to_numpy(dtype=out.dtype)
+        return decoded.to_numpy(dtype=object)
 
     def _fill(self, X: np.ndarray) -> np.ndarray:
         """A copy of the model's rows X with every NaN filled."""

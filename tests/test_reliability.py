@@ -461,3 +461,33 @@ def test_the_jobs_refuse_a_model_that_needs_labels(meta, inner):
     said = f"model X alone.*{inner} needs labels|'missing' parameter.*{inner}"
     with pytest.raises(TypeError, match=said):
         meta(tiny(getattr(skvae, inner))).fit(X, y)
+
+
+def test_the_imputers_arrays_hold_the_tables_values():
+    """A table without category columns came back as its encoding: integer
+    and boolean holes unrounded, and a quantile column's values (observed
+    ones too) as normal scores. The array now holds the table's values."""
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {
+            "x": rng.normal(size=60),
+            "i": pd.array(rng.randint(0, 10, 60), dtype="Int64"),
+            "b": pd.array(rng.rand(60) < 0.5, dtype="boolean"),
+            "q": rng.lognormal(size=60),
+        }
+    )
+    table.loc[::4, "i"], table.loc[1::4, "b"] = pd.NA, pd.NA
+    table.loc[2::4, "q"] = np.nan
+    model = tiny(VAE, likelihood={"quantile": ["q"]})
+    imputer = VAEImputer(model, random_state=0).fit(table)
+    filled = imputer.transform(table)
+    frame = imputer.set_output(transform="pandas").transform(table)
+    np.testing.assert_array_equal(filled, frame.to_numpy(dtype=float))
+    observed = table.notna().to_numpy()
+    np.testing.assert_allclose(
+        filled[observed], table.to_numpy(dtype=float, na_value=np.nan)[observed]
+    )
+    assert set(np.unique(filled[:, 2])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(filled[:, 1], np.round(filled[:, 1]))
