@@ -670,8 +670,8 @@ class VAEImputer(
             return encoder.decode(out, index=index, clip=np.isnan(X))
         decoded = encoder.decode(out, index=index, clip=np.isnan(X))
         if "category" not in encoder.kinds_:  # numbers: as the table decodes them
-            return decoded.to_numpy(dtype=out.dtype)
-        return decoded.to_numpy(dtype=object)
+            return decoded.to_numpy(dtype=out.dtype, copy=True)
+        return decoded.to_numpy(dtype=object, copy=True)
 
     def _fill(self, X: np.ndarray) -> np.ndarray:
         """A copy of the model's rows X with every NaN filled."""

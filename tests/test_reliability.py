@@ -491,3 +491,4 @@ def test_the_imputers_arrays_hold_the_tables_values():
     )
     assert set(np.unique(filled[:, 2])) <= {0.0, 1.0}
     np.testing.assert_array_equal(filled[:, 1], np.round(filled[:, 1]))
+    filled[0, 0] = 0.0  # the caller's own array, writable
