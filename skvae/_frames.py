@@ -11,6 +11,7 @@ a DataFrame is met.
 from __future__ import annotations
 
 import sys
+import warnings
 from numbers import Integral
 from typing import Any
 
@@ -59,6 +60,15 @@ def _kind(dtype: Any) -> str | None:
     if types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
         return "category"
     return None
+
+
+def _all_numbers(values: Any) -> bool:
+    """Whether ``values`` are all real numbers (booleans are not), and some."""
+    return len(values) > 0 and all(
+        isinstance(v, (int, float, np.integer, np.floating))
+        and not isinstance(v, (bool, np.bool_))
+        for v in values
+    )
 
 
 def _observed_categories(series: Any) -> Any:
@@ -204,6 +214,17 @@ class TableEncoder:
                     cats = pd.Index(dtype.categories)
                 else:
                     cats = _observed_categories(series)
+                    if j not in forced and _all_numbers(cats):
+                        from skvae._base import _caller_level
+
+                        warnings.warn(
+                            f"Column {name!r} has dtype object but holds only "
+                            f"numbers: it is modelled as a category of the "
+                            f"{len(cats)} values seen. Convert it with "
+                            "astype(float) to model it as numbers.",
+                            UserWarning,
+                            stacklevel=_caller_level(),
+                        )
                 if len(cats) == 0:
                     raise ValueError(
                         f"Column {name!r} has no category (no observed value); "

@@ -417,3 +417,22 @@ def test_a_chunk_beyond_a_quantile_columns_range_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.partial_fit(first.iloc[:20])  # within the range: quiet
+
+
+def test_an_object_column_of_numbers_is_a_category_with_a_warning():
+    """Numbers kept in an object column are modelled as categories (their
+    holes can only take values seen): said, with the remedy."""
+    frame = pd.DataFrame(
+        {
+            "a": pd.Series([1.5, None, 2.25, 3.0] * 10, dtype=object),
+            "f": np.arange(40.0),
+        }
+    )
+    with pytest.warns(UserWarning, match=r"Column 'a' has dtype object.*astype"):
+        model = tiny(VAE, missing="mask").fit(frame)
+    assert model.table_encoder_.kinds_ == ["category", "float"]
+    for other in (["x", "y"] * 20, pd.Categorical([1, 2] * 20)):
+        with warnings.catch_warnings(record=True) as caught:  # text, declared
+            warnings.simplefilter("always")
+            tiny(VAE).fit(frame.assign(a=other))
+        assert not [w for w in caught if "dtype object" in str(w.message)]
