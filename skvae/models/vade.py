@@ -86,7 +86,8 @@ class VaDE(ClusterMixin, BaseVAE):
         "auto" picks them from the number of training rows: the epochs that
         give about 1,000 optimisation steps, and at least 10, so that small
         data sets get as many steps as larger ones and the cost grows
-        linearly with the rows (20 epochs on 5,000 rows with batches of 100).
+        linearly with the rows (20 epochs on 5,000 rows with batches of 100),
+        within the cap that ``max_iter`` describes.
     init_params : {"spherical", "gmm"}, default="spherical"
         How the mixture prior starts, from the pretrained codes: "gmm" fits a
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
@@ -180,7 +181,9 @@ default="relu"
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(100, n_samples)``, the
         paper's batch, which clustered at least as well as larger ones in the
-        settings of ``benchmarks/bench_clustering.py``.
+        settings of ``benchmarks/bench_clustering.py`` (down to 50 where the
+        "auto" budgets are capped without native bfloat16: see
+        ``max_iter``).
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int or "auto", default="auto"
@@ -191,7 +194,15 @@ default="relu"
         chosen. The clustering moves little after the first steps of this
         phase (``benchmarks/bench_clustering.py --timing``; see the README
         for its figures). 0 pretrains and initialises the mixture without
-        further training.
+        further training. The "auto" budgets (``batch_size``,
+        ``pretrain_max_iter``, ``max_iter``) are capped where a wide network
+        meets few rows (the paper's network on fewer than about 4,000
+        rows): together they cost at most about 120 epochs of a plain
+        (512, 256) autoencoder, the main phase gets at most an eighth of
+        that, and the pretraining runs under bfloat16 autocast where the
+        device computes it natively (else in batches of down to 50 rows).
+        The rule, and its reasons, are in the user guide's training
+        budgets.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -383,7 +394,7 @@ default="relu"
     _auto_step_rows = 32
     _auto_min_batch = 50
     _auto_main_share = 8
-    _auto_bfloat16_cost = 2 / 3
+    _auto_bfloat16_cost = 1 / 2
 
     _network_params = (
         *BaseVAE._network_params,
@@ -593,7 +604,7 @@ default="relu"
         the reference MLP (hidden widths (512, 256), batches of 256), the
         unit in which skvae times its deep models. Only a wide network on
         few rows reaches it (images: the paper's network on fewer than
-        about 3,500 rows), because narrow data's "auto" widths already
+        about 4,000 rows), because narrow data's "auto" widths already
         follow the rows. Over it, the main phase gets at most an eighth of
         the epochs the cap allows (at least 2: the clustering moves little
         after its first steps) and the pretraining the rest. With
