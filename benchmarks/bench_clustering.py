@@ -20,7 +20,9 @@ and gives its fit time in units of one epoch of ``bench_fit.py``'s lean
 hand-written loop on the same rows, measured in the same run (the median of
 three epochs before and three after the fits, the first epoch of each run
 left out), with where the time goes (wall and CPU): pretraining, the
-mixture's start and the main phase. Target: at most 160 units, keeping the
+mixture's start and the main phase, then the mean ARI of VaDE and of the
+simple methods (KMeans, on the pixels and on PCA, and GaussianMixture on PCA)
+on the same rows and seeds. Target: at most 160 units, keeping the
 clustering.
 ``--timing --rows 300 1000 2500`` does the same on MNIST subsets of those
 sizes (fixed by the size, not the seed), the unit measured on each subset;
@@ -53,6 +55,8 @@ from _suites import add_vade_params
 
 N_CLUSTERS = 10
 N_LATENT = 10
+#: the methods that ``--timing`` also scores (they fit in seconds)
+SIMPLE = ("KMeans, pixels", "KMeans, PCA", "GaussianMixture, PCA")
 
 
 def load(name):
@@ -233,7 +237,18 @@ def timing(seeds, n_rows=None, name="mnist", params=None, first_seed=0):
     print(
         f"VaDE mean {np.mean([r[1] for r in rows]) / unit:.0f} units, "
         f"{np.mean([r[2] for r in rows]) / unit_cpu:.0f} in CPU time "
-        "(target at most 160)"
+        f"(target at most 160), ARI {np.mean([r[6][2] for r in rows]):.3f}"
+    )
+    # the simple methods on the same rows and seeds, for the ranking
+    simple = {}
+    for seed in range(first_seed, first_seed + seeds):
+        for method, make in methods(seed):
+            if method in SIMPLE:
+                ari = adjusted_rand_score(y, make().fit_predict(X))
+                simple.setdefault(method, []).append(ari)
+    print(
+        "simple methods, mean ARI on the same seeds: "
+        + ", ".join(f"{m} {np.mean(a):.3f}" for m, a in simple.items())
     )
 
 

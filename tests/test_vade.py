@@ -14,6 +14,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
+import skvae.models.vade as vade_module
 from skvae import VAE, VaDE
 from skvae.nn.likelihoods import BernoulliLikelihood, GaussianLikelihood
 from skvae.nn.mixture import SharedVarianceGaussian
@@ -289,6 +290,71 @@ def test_auto_network_narrows_on_few_rows_of_narrow_data():
     model = VaDE(2, pretrain_max_iter=0, max_iter=0).fit(X)
     assert model.hidden_layer_sizes_ == (131, 131, 524)
     assert model.set_params(hidden_layer_sizes=(7,)).fit(X).hidden_layer_sizes_ == (7,)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_budget_of_a_wide_network_is_capped_on_few_rows(monkeypatch, native):
+    # the "auto" plan (batch, pretraining epochs, main epochs, pretraining
+    # autocast) costs at most 120 epochs of an MLP (512, 256) at batches of
+    # 256, an epoch counted as the multiply-adds per row times the rows plus
+    # 32 rows a step, a bfloat16 pretraining epoch as half a float32 one
+    monkeypatch.setattr(vade_module, "_native_bfloat16", lambda device: native)
+
+    def cost(ws, n, b, d=784):
+        layers = (d, *ws, 10)
+        row = sum(a * c for a, c in itertools.pairwise(layers))
+        return row * (n + 32 * -(-n // b))
+
+    paper = (500, 500, 2000)
+    auto = VaDE(10)
+    auto.n_features_in_, auto.hidden_layer_sizes_ = 784, paper
+    sizes = range(1000, 5001, 250)
+    plans = [auto._auto_plan(n) for n in sizes]
+    for n, (b, pre, main, cast) in zip(sizes, plans, strict=True):
+        share = 1.0 if cast is None else 1 / 2
+        planned = (share * pre + main) * cost(paper, n, b)
+        assert planned <= 120 * cost((512, 256), n, 256) + 1
+        assert 50 <= b <= 100
+        assert pre >= 10
+        assert main >= 2
+    # many rows keep the uncapped plan, in float32; few rows pretrain under
+    # bfloat16 where the device computes it natively, else in smaller
+    # batches (more of the 1,000 steps for the cost)
+    assert plans[-1] == (100, 20, 3, None)
+    if native:
+        assert plans[0] == (100, 58, 4, torch.bfloat16)  # uncapped: 100 + 15
+        assert [p[0] for p in plans] == [100] * len(plans)
+    else:
+        assert plans[0] == (50, 23, 3, None)
+        assert all(a[0] <= b[0] for a, b in itertools.pairwise(plans))
+    assert all(p[3] is None for p in plans if p[1:3] == auto._auto_plan(5000)[1:3])
+    # precision="float32" keeps float32; a given batch is kept
+    b, pre, main, cast = auto.set_params(precision="float32")._auto_plan(1000)
+    assert cast is None
+    assert (pre + main) * cost(paper, 1000, b) <= 120 * cost((512, 256), 1000, 256)
+    assert auto.set_params(batch_size=80)._auto_plan(1000)[0] == 80
+    # narrow data's network, which already follows the rows, keeps the
+    # uncapped plan on 1,797 rows
+    digits = VaDE(10)
+    digits.n_features_in_ = 64
+    digits.hidden_layer_sizes_ = digits._hidden_sizes(64, 1797)
+    assert digits._auto_plan(1797) == (100, 56, 9, None)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_fit_trains_the_auto_plan(monkeypatch, native):
+    # 40 rows of 130 features: the paper's network, whose uncapped plan
+    # (1,000 epochs of one step, then 50) the cap cuts
+    monkeypatch.setattr(vade_module, "_native_bfloat16", lambda device: native)
+    X = np.random.RandomState(0).uniform(size=(40, 130))
+    model = VaDE(2, n_components=2, random_state=0).fit(X)
+    assert model.hidden_layer_sizes_ == (500, 500, 2000)
+    plan = model._auto_plan(40)
+    assert plan == ((40, 32, 2, torch.bfloat16) if native else (40, 16, 2, None))
+    assert (len(model.pretrain_history_), model.n_iter_) == plan[1:3]
+    # only the pretraining's trainer was told the module is autocast-safe
+    assert model.module_.supports_autocast is False
+    assert np.isfinite(model.means_).all()
 
 
 def test_auto_network_with_images_is_small_conv_channels():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import weakref
 from numbers import Integral
 from typing import Any
@@ -35,6 +36,16 @@ from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_pena
 _SAVED_WIDTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
+
+
+def _native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively (CUDA, AVX512-BF16, AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+    return False
 
 
 class VaDE(ClusterMixin, BaseVAE):
@@ -75,7 +86,8 @@ class VaDE(ClusterMixin, BaseVAE):
         "auto" picks them from the number of training rows: the epochs that
         give about 1,000 optimisation steps, and at least 10, so that small
         data sets get as many steps as larger ones and the cost grows
-        linearly with the rows (20 epochs on 5,000 rows with batches of 100).
+        linearly with the rows (20 epochs on 5,000 rows with batches of 100),
+        within the cap that ``max_iter`` describes.
     init_params : {"spherical", "gmm"}, default="spherical"
         How the mixture prior starts, from the pretrained codes: "gmm" fits a
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
@@ -169,7 +181,9 @@ default="relu"
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; "auto" is ``min(100, n_samples)``, the
         paper's batch, which clustered at least as well as larger ones in the
-        settings of ``benchmarks/bench_clustering.py``.
+        settings of ``benchmarks/bench_clustering.py`` (down to 50 where the
+        "auto" budgets are capped without native bfloat16: see
+        ``max_iter``).
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int or "auto", default="auto"
@@ -180,7 +194,15 @@ default="relu"
         chosen. The clustering moves little after the first steps of this
         phase (``benchmarks/bench_clustering.py --timing``; see the README
         for its figures). 0 pretrains and initialises the mixture without
-        further training.
+        further training. The "auto" budgets (``batch_size``,
+        ``pretrain_max_iter``, ``max_iter``) are capped where a wide network
+        meets few rows (the paper's network on fewer than about 4,000
+        rows): together they cost at most about 120 epochs of a plain
+        (512, 256) autoencoder, the main phase gets at most an eighth of
+        that, and the pretraining runs under bfloat16 autocast where the
+        device computes it natively (else in batches of down to 50 rows).
+        The rule, and its reasons, are in the user guide's training
+        budgets.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
@@ -360,6 +382,19 @@ default="relu"
     _auto_min_row_scale = 0.25
     #: ``hidden_layer_sizes="auto"`` with ``input_shape``: the channels.
     _auto_channels = (32, 64)
+    #: The "auto" budgets (pretraining and main phase) cost at most
+    #: ``_auto_budget_epochs`` epochs of the ``_auto_reference`` MLP at
+    #: batches of ``_auto_reference_batch``, a step counted as
+    #: ``_auto_step_rows`` more rows; over it, the "auto" batch shrinks (to
+    #: ``_auto_min_batch``) and the epochs are cut, the main phase to at most
+    #: ``1 / _auto_main_share`` of them; a pretraining under bfloat16
+    #: autocast counts ``_auto_bfloat16_cost`` of a float32 epoch's cost.
+    _auto_budget_epochs = 120
+    _auto_reference_batch = 256
+    _auto_step_rows = 32
+    _auto_min_batch = 50
+    _auto_main_share = 8
+    _auto_bfloat16_cost = 1 / 2
 
     _network_params = (
         *BaseVAE._network_params,
@@ -521,8 +556,7 @@ default="relu"
         ) + auto_epochs(n_samples, batch, self._auto_steps, *self._auto_epochs)
 
         def cost(ws):
-            layers = (n_features, *ws, self.n_components)
-            return sum(a * b for a, b in itertools.pairwise(layers))
+            return self._row_cost(ws, n_features)
 
         full = cost(widths)
         reference = full if self._auto_reference is None else cost(self._auto_reference)
@@ -549,6 +583,109 @@ default="relu"
             else:
                 hi = mid
         return scaled(lo)
+
+    def _row_cost(self, widths: tuple[int, ...], n_features: int) -> int:
+        """Multiply-adds per row of an encoder of hidden ``widths``."""
+        layers = (n_features, *widths, self.n_components)
+        return sum(a * b for a, b in itertools.pairwise(layers))
+
+    def _auto_plan(
+        self, n_samples: int, batch_size: int | None = None
+    ) -> tuple[int, int, int, torch.dtype | None]:
+        """Batch, pretraining epochs, main-phase epochs and pretraining autocast.
+
+        Without a cap: batches of ``min(100, n_samples)`` (or
+        ``batch_size``), about 1,000 pretraining steps (at least 10 epochs)
+        and about 150 main-phase steps (2 to 50 epochs), all in float32. The
+        cap: an epoch costs the encoder's multiply-adds per row times the
+        rows plus, per optimisation step, as many as ``_auto_step_rows``
+        rows more (Adam updates every weight once a step, whatever the
+        batch); the plan may cost at most ``_auto_budget_epochs`` epochs of
+        the reference MLP (hidden widths (512, 256), batches of 256), the
+        unit in which skvae times its deep models. Only a wide network on
+        few rows reaches it (images: the paper's network on fewer than
+        about 4,000 rows), because narrow data's "auto" widths already
+        follow the rows. Over it, the main phase gets at most an eighth of
+        the epochs the cap allows (at least 2: the clustering moves little
+        after its first steps) and the pretraining the rest. With
+        ``precision="auto"`` on a device that computes bfloat16 natively (a
+        CUDA device that supports it, a CPU with AVX512-BF16 or AMX), the
+        pretraining, a plain autoencoder whose loss is safe under autocast,
+        then runs under bfloat16 autocast, its epochs counted at
+        ``_auto_bfloat16_cost`` of a float32 one's: on few rows the codes
+        improve with the pretraining's epochs, which bfloat16 makes
+        cheaper. Elsewhere an "auto" batch shrinks towards
+        ``_auto_min_batch`` until the capped pretraining reaches its 1,000
+        steps (more steps for the cost of fewer epochs). Networks passed as
+        ``encoder`` or ``decoder``, and convolutional ones, keep the
+        uncapped plan.
+        """
+        fixed = batch_size is not None or self.batch_size != "auto"
+        if batch_size is None:
+            batch_size = self._auto_batch_size if not fixed else self.batch_size
+        first = min(batch_size, n_samples)
+
+        def uncapped(b):
+            pre = epochs_for_steps(
+                self._auto_pretrain_steps,
+                n_samples,
+                b,
+                self._auto_pretrain_min_epochs,
+            )
+            return pre, auto_epochs(n_samples, b, self._auto_steps, *self._auto_epochs)
+
+        pre, main = uncapped(first)
+        widths = getattr(self, "hidden_layer_sizes_", None)
+        if (
+            self._auto_budget_epochs is None
+            or widths is None
+            or self.input_shape is not None
+            or self.encoder is not None
+            or self.decoder is not None
+        ):
+            return first, pre, main, None
+        n_features = self.n_features_in_
+        per_row = self._row_cost(tuple(widths), n_features)
+
+        def epoch_cost(ws_cost, b):
+            steps = math.ceil(n_samples / b)
+            return ws_cost * (n_samples + self._auto_step_rows * steps)
+
+        budget = self._auto_budget_epochs * epoch_cost(
+            self._row_cost(self._auto_reference, n_features),
+            min(self._auto_reference_batch, n_samples),
+        )
+        if (pre + main) * epoch_cost(per_row, first) <= budget:
+            return first, pre, main, None
+
+        def capped(b, pre_share):
+            pre, main = uncapped(b)
+            epoch = epoch_cost(per_row, b)
+            total = int(budget // epoch)
+            main = min(main, max(self._auto_epochs[0], total // self._auto_main_share))
+            rest = int((budget - main * epoch) // (pre_share * epoch))
+            return min(pre, max(1, rest)), main
+
+        device = getattr(self, "_device", None) or torch.device("cpu")
+        if self.precision == "auto" and _native_bfloat16(device):
+            return (first, *capped(first, self._auto_bfloat16_cost), torch.bfloat16)
+        last = first if fixed else min(first, self._auto_min_batch)
+        for b in range(first, last - 1, -1):
+            pre, main = capped(b, 1.0)
+            if pre * math.ceil(n_samples / b) >= self._auto_pretrain_steps:
+                break
+        return b, pre, main, None
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return self._auto_plan(n_samples)[0]
+        return super()._batch_size(n_samples)
+
+    def _epoch_budget(self, n_train: int, batch_size: int) -> int:
+        """``max_iter``, or the main phase's epochs of :meth:`_auto_plan`."""
+        if self.max_iter != "auto":
+            return int(self.max_iter)
+        return self._auto_plan(n_train, batch_size)[2]
 
     def _check_params(self, X) -> None:
         super()._check_params(X)
@@ -602,14 +739,8 @@ default="relu"
             )
         module = self.module_
         self.pretrain_history_: list[dict[str, Any]] = []
-        epochs = self.pretrain_max_iter
-        if epochs == "auto":
-            epochs = epochs_for_steps(
-                self._auto_pretrain_steps,
-                train[0].shape[0],
-                batch_size,
-                self._auto_pretrain_min_epochs,
-            )
+        _, planned, _, cast = self._auto_plan(train[0].shape[0], batch_size)
+        epochs = planned if self.pretrain_max_iter == "auto" else self.pretrain_max_iter
         self.pretrain_max_iter_ = epochs
         interrupted = None
         if epochs > 0:
@@ -618,13 +749,21 @@ default="relu"
                 # The same optimiser as the main phase: a fresh Adam at the
                 # switch would move every weight by ~learning_rate_init at its
                 # first steps, which shifts a wide encoder's codes by more
-                # than the clusters' spread. No KL term: an autoencoder.
-                trainer = self._make_trainer(
-                    self._get_optimizer(),
-                    batch_size,
-                    kl=None,
-                    streams=(Stream.PRETRAIN, Stream.PRETRAIN_VALID),
-                )
+                # than the clusters' spread. No KL term: an autoencoder, whose
+                # loss is safe under autocast where the bound's is not: the
+                # module says so for this trainer only (see _auto_plan).
+                if cast is not None:
+                    module.supports_autocast = True
+                try:
+                    trainer = self._make_trainer(
+                        self._get_optimizer(),
+                        batch_size,
+                        kl=None,
+                        streams=(Stream.PRETRAIN, Stream.PRETRAIN_VALID),
+                        autocast=cast,
+                    )
+                finally:
+                    module.__dict__.pop("supports_autocast", None)
                 trainer.fit(
                     train,
                     None,
