@@ -233,9 +233,12 @@ default="relu"
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step's networks. "bfloat16" runs them
         under bfloat16 autocast (the loss's sums stay float32); a model
-        whose training step is not safe under autocast refuses it. "auto"
-        uses bfloat16 on CUDA GPUs that support it, for models that are safe
-        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
+        whose training step is not safe under autocast refuses it (VaDE's
+        bound is not). "auto" trains the bound in float32, and runs the
+        pretraining (a plain autoencoder) under bfloat16 autocast only where
+        the "auto" budgets are capped and the device computes bfloat16
+        natively (see ``max_iter``): such fits then differ between machines
+        with and without it.
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state (a
         one-off initialisation, such as a pretraining, is not repeated).
