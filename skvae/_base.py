@@ -403,6 +403,10 @@ class BaseVAE(
         self._hidden_sizes()
         check_likelihood_range(self._likelihood_spec(), X)
 
+    #: Parameters of :meth:`_ignored_params` that the module is built from
+    #: all the same: a continued fit refuses a change of them.
+    _built_though_unread: tuple[str, ...] = ()
+
     def _ignored_params(self) -> dict[str, str]:
         """The parameters that the other parameters leave unread, with why.
 
@@ -1049,13 +1053,15 @@ class BaseVAE(
 
         Parameters that the others leave unread (:meth:`_ignored_params`,
         ``min_variance`` under ``likelihood="bernoulli"``) may change: the
-        network never read them.
+        network never read them. Those it was built from though they have
+        no effect (:attr:`_built_though_unread`: WAE's kernel at ``beta=0``)
+        may not: a saved model is rebuilt from its parameters.
         """
         built = getattr(self, "_built_with", None)
         if built is None:  # unpickled from an older version
             return
         now = self._network_settings()
-        unread = set(self._ignored_params())
+        unread = set(self._ignored_params()) - set(self._built_though_unread)
         for key in sorted((set(built) | set(now)) - unread):
             before, after = built.get(key), now.get(key)
             try:

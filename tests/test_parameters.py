@@ -24,6 +24,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+import skvae
 from skvae import VAE, Callback, ConditionalVAE, VAEImputer
 
 RNG = np.random.RandomState(0)
@@ -473,7 +474,7 @@ def test_a_continued_fit_refuses_a_device_it_does_not_train_on(monkeypatch):
     np.testing.assert_array_equal(model.transform(X), before)
 
 
-def test_a_continued_fit_takes_a_change_of_an_unread_parameter():
+def test_a_continued_fit_takes_a_change_of_an_unread_parameter(tmp_path):
     """min_variance under likelihood="bernoulli" is warned about as unread:
     changing it between continued fits is no change to the network."""
     model = _fit(tiny(VAE, likelihood="bernoulli", warm_start=True))
@@ -483,6 +484,17 @@ def test_a_continued_fit_takes_a_change_of_an_unread_parameter():
     gaussian = _fit(tiny(VAE, warm_start=True)).set_params(min_variance=0.5)
     with pytest.raises(ValueError, match=r"min_variance=0\.5 differs"):
         _fit(gaussian)
+    path = tmp_path / "m.skvae"
+    skvae.save(model, path)  # the file rebuilds the network it holds
+    np.testing.assert_array_equal(skvae.load(path).transform(X), model.transform(X))
+    # built from though unread (a critic of weight 0): still refused, as
+    # a saved model is rebuilt from its parameters
+    critic = _fit(tiny(skvae.AdversarialAE, beta=0.0, warm_start=True))
+    critic.set_params(discriminator_hidden_layer_sizes=(5,))
+    with pytest.raises(
+        ValueError, match="discriminator_hidden_layer_sizes=.5,. differs"
+    ):
+        _fit(critic)
 
 
 def test_a_continued_fit_checks_precision_as_a_first_fit():

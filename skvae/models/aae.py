@@ -299,6 +299,8 @@ default="relu"
         # the module weighs the adversarial loss by ctx.beta: constant, no warm-up
         return KLSchedule(beta=float(self.beta))
 
+    _built_though_unread = ("discriminator_hidden_layer_sizes",)
+
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
         if self.beta == 0:

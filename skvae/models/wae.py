@@ -282,6 +282,8 @@ default="relu"
         # the module weighs the MMD by ctx.beta: a constant weight, no warm-up
         return KLSchedule(beta=float(self.beta))
 
+    _built_though_unread = ("kernel",)
+
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
         if self.beta == 0:
