@@ -212,6 +212,11 @@ def resolve_column_types(
     return blocks
 
 
+#: How far past [0, 1] a Bernoulli value may be: float rounding (a scaler's
+#: maximum of 1.0000000000000002), which the likelihood takes as it is.
+_BERNOULLI_SLACK = 1e-6
+
+
 def check_column_values(
     blocks: Blocks, X: np.ndarray, names: np.ndarray | None = None
 ) -> None:
@@ -239,11 +244,19 @@ def check_column_values(
     for kind, cols in blocks:
         values = X[:, cols]
         seen = values[~np.isnan(values)]
-        if kind == "bernoulli" and seen.size and (seen.min() < 0 or seen.max() > 1):
-            bad = np.any((values < 0) | (values > 1), axis=0)  # NaN is neither
+        low, high = -_BERNOULLI_SLACK, 1 + _BERNOULLI_SLACK
+        if (
+            kind == "bernoulli"
+            and seen.size
+            and (seen.min() < low or seen.max() > high)
+        ):
+            outside = (values < low) | (values > high)  # NaN is neither
+            bad = np.any(outside, axis=0)
             raise ValueError(
                 f"Columns {named(np.asarray(cols)[bad].tolist())} are "
-                "Bernoulli (values 0 to 1) but have values outside [0, 1]."
+                "Bernoulli (values 0 to 1) but have values outside [0, 1] (e.g. "
+                f"{float(values[outside][0])!r}): scale them as in fit, clipped to "
+                "[0, 1] (MinMaxScaler(clip=True)), or model them as 'gaussian'."
             )
         if (
             kind in ("poisson", "negbin")
@@ -286,11 +299,11 @@ def check_likelihood_range(likelihood: Any, X: np.ndarray) -> None:
         low, high = X.min(), X.max()
     else:
         low, high = np.nanmin(X), np.nanmax(X)
-    if low < 0 or high > 1:
+    if low < -_BERNOULLI_SLACK or high > 1 + _BERNOULLI_SLACK:
         raise ValueError(
             "likelihood='bernoulli' needs X in [0, 1], got values in "
-            f"[{low:.3g}, {high:.3g}]; scale X with MinMaxScaler or use "
-            "likelihood='gaussian'."
+            f"[{float(low)!r}, {float(high)!r}]; scale X with MinMaxScaler "
+            "(clip=True for later rows) or use likelihood='gaussian'."
         )
 
 

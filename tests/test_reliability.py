@@ -492,3 +492,17 @@ def test_the_imputers_arrays_hold_the_tables_values():
     assert set(np.unique(filled[:, 2])) <= {0.0, 1.0}
     np.testing.assert_array_equal(filled[:, 1], np.round(filled[:, 1]))
     filled[0, 0] = 0.0  # the caller's own array, writable
+
+
+def test_bernoulli_values_rounded_past_1_are_taken():
+    """A scaler's maximum of 1.0000000000000002 is rounding, not a value
+    outside [0, 1]: fit and later rows take it; the error says what to do."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import MinMaxScaler
+
+    X = MinMaxScaler().fit_transform(load_breast_cancer().data[:200])
+    assert X.max() > 1.0
+    model = tiny(VAE, likelihood="bernoulli").fit(X)
+    assert np.isfinite(model.score_samples(X)).all()
+    with pytest.raises(ValueError, match=r"MinMaxScaler\(clip=True\)"):
+        model.score_samples(X * 1.5)
