@@ -111,3 +111,20 @@ def test_rows_of_weight_zero_leave_the_learnt_variance_alone(iris):
     w = np.r_[np.ones(150), np.zeros(50)]
     model = tiny(ConditionalVAE, batch_size=200).fit(Xj, yj, sample_weight=w)
     assert model.module_.likelihood.variance.max() < 5
+
+
+def test_weighted_batch_norm_runs_under_bfloat16_autocast():
+    """Its statistics are taken in float32 (as autocast runs batch norm) and
+    its output has the dtype of its input, as without weights."""
+    from skvae.nn.networks import dense_layers
+
+    torch.manual_seed(0)
+    net = dense_layers(4, (8,), "relu", batch_norm=True).train()
+    x = torch.randn(6, 4)
+    weight = torch.tensor([1.0, 2.0, 0.0, 1.0, 1.0, 1.0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = net(x)
+        with weighting(weight):
+            weighted = net(x)
+    assert weighted.dtype == plain.dtype
+    assert torch.isfinite(weighted.float()).all()

@@ -283,8 +283,11 @@ class FeatureBatchNorm(nn.BatchNorm1d):
         weighted variance (frequency weights: ``n / (n - 1)`` with weights
         of 1, as BatchNorm's).
         """
-        flat = x.reshape(-1, x.shape[-1])
-        w = rows.reshape(-1, 1)
+        # float32 at least, as autocast runs batch norm: bfloat16 sums of a
+        # batch lose the statistics (and lerp_ into the float32 buffers fails)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        flat = x.reshape(-1, x.shape[-1]).to(dtype)
+        w = rows.reshape(-1, 1).to(dtype)
         total = w.sum()
         mean = (w * flat).sum(0) / total
         var = (w * (flat - mean).square()).sum(0) / total
@@ -301,7 +304,7 @@ class FeatureBatchNorm(nn.BatchNorm1d):
         out = (flat - mean) / torch.sqrt(var + self.eps)
         if self.affine:
             out = out * self.weight + self.bias
-        return out.reshape(x.shape)
+        return out.reshape(x.shape).to(x.dtype)
 
 
 def dense_layers(
