@@ -353,6 +353,8 @@ def test_whole_float_codes_of_code_dim_1_are_refused_not_read_as_latents():
     )
     with pytest.raises(ValueError, match="boolean"):
         model.inverse_transform(codes > 0)
+    origin = model.inverse_transform(np.zeros((1, 4)))  # floats: a latent row
+    assert origin.shape == (1, X.shape[1])
     with pytest.raises(ValueError, match="read as codes, 4 per row"):
         model.inverse_transform(np.zeros((3, 5), dtype=int))
 

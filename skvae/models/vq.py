@@ -705,7 +705,13 @@ def _look_like_codes(rows: np.ndarray, n_codes: int, codebook: np.ndarray) -> bo
     """Whether float rows are whole numbers in ``[0, n_codes)``, not latents.
 
     Latents of ``code_dim=1`` are codebook values, so floats that are all
-    codebook values are latents even when they are whole numbers.
+    codebook values are latents even when they are whole numbers; so are
+    rows of zeros (the origin of the latent space), whose code reading
+    would be the first code everywhere.
     """
     whole = (rows >= 0).all() and (rows < n_codes).all() and (rows % 1 == 0).all()
-    return bool(whole) and not np.isin(rows, np.ravel(codebook)).all()
+    return (
+        bool(whole)
+        and bool((rows >= 1).any())
+        and not np.isin(rows, np.ravel(codebook)).all()
+    )
