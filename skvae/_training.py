@@ -557,6 +557,12 @@ class Trainer:
         """:meth:`train_epoch`, its sums as they are (:class:`_Sums`)."""
         n_samples = data[0].shape[0]
         w_mean = None if weight is None else weight.mean()
+        # equal weights leave learnt statistics as without weights (decided
+        # once, not per batch: a sync each; never per process under DDP,
+        # where one process's batch may be equal and another's not)
+        weigh_stats = weight is not None and (
+            self.world is not None or not bool((weight == weight[0]).all())
+        )
         device = data[0].device
         gen = self.generator(epoch, device)
         perm = torch.randperm(n_samples, generator=gen, device=device)
@@ -599,7 +605,7 @@ class Trainer:
             )
             # statistics learnt from the batch (a Gaussian variance, batch
             # norm) weigh its rows as the loss does
-            weighed = _UNWEIGHTED if w is None else weighting(w)
+            weighed = weighting(w, equal_as_none=False) if weigh_stats else _UNWEIGHTED
             if cast:
                 with (
                     torch.autocast(

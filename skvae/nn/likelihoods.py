@@ -78,7 +78,9 @@ _ROW_WEIGHTS: contextvars.ContextVar[torch.Tensor | None] = contextvars.ContextV
 
 
 @contextlib.contextmanager
-def weighting(weight: torch.Tensor | None) -> Iterator[None]:
+def weighting(
+    weight: torch.Tensor | None, *, equal_as_none: bool = True
+) -> Iterator[None]:
     """Weigh the rows of the training batch in statistics learnt from it.
 
     The loss is a weighted mean over rows, so a row of weight 0 must count as
@@ -93,6 +95,9 @@ def weighting(weight: torch.Tensor | None) -> Iterator[None]:
     ----------
     weight : torch.Tensor of shape (batch,) or None
         Non-negative weights of the batch's rows; None: every row weighs 1.
+    equal_as_none : bool, default=True
+        Take equal weights as none (a check that syncs with the device).
+        The trainer decides once a fit and passes False.
 
     Examples
     --------
@@ -104,7 +109,7 @@ def weighting(weight: torch.Tensor | None) -> Iterator[None]:
     >>> lik.variance
     tensor([1.])
     """
-    if weight is not None and bool((weight == weight[0]).all()):
+    if equal_as_none and weight is not None and bool((weight == weight[0]).all()):
         weight = None
     token = _ROW_WEIGHTS.set(weight)
     try:
