@@ -200,7 +200,9 @@ default="relu"
         rows): together they cost at most about 120 epochs of a plain
         (512, 256) autoencoder, the main phase gets at most an eighth of
         that, and the pretraining runs under bfloat16 autocast where the
-        device computes it natively (else in batches of down to 50 rows).
+        device computes it natively and ``precision="auto"`` (else in
+        batches of down to 50 rows): such fits differ between machines with
+        and without native bfloat16.
         The rule, and its reasons, are in the user guide's training
         budgets.
     early_stopping : bool, default=False
@@ -233,12 +235,9 @@ default="relu"
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step's networks. "bfloat16" runs them
         under bfloat16 autocast (the loss's sums stay float32); a model
-        whose training step is not safe under autocast refuses it (VaDE's
-        bound is not). "auto" trains the bound in float32, and runs the
-        pretraining (a plain autoencoder) under bfloat16 autocast only where
-        the "auto" budgets are capped and the device computes bfloat16
-        natively (see ``max_iter``): such fits then differ between machines
-        with and without it.
+        whose training step is not safe under autocast refuses it. "auto"
+        uses bfloat16 on CUDA GPUs that support it, for models that are safe
+        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state (a
         one-off initialisation, such as a pretraining, is not repeated).
