@@ -278,7 +278,8 @@ default="relu"
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Cluster of each training row (set by ``fit``, not ``partial_fit``).
+        Cluster of each training row; after ``partial_fit``, of the rows of
+        its last chunk (as ``MiniBatchKMeans`` sets it).
     weights_ : ndarray of shape (n_clusters,)
         Mixture weights of the fitted prior.
     means_ : ndarray of shape (n_clusters, n_components)
@@ -843,9 +844,9 @@ default="relu"
         return weights, means, variances
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
-        """The training rows' clusters (after ``fit``) and the mixture's arrays."""
-        if not incremental:
-            self.labels_ = np.argmax(self._cluster_log_proba(X), axis=1)
+        """The training rows' clusters (the chunk's after ``partial_fit``, as
+        MiniBatchKMeans gives) and the mixture's arrays."""
+        self.labels_ = np.argmax(self._cluster_log_proba(X), axis=1)
         prior = self.module_.prior
         with torch.no_grad():
             self.weights_ = to_numpy(prior.log_weights().exp(), np.float64)
