@@ -289,7 +289,10 @@ class LabelledModelMixin:
             Seed of the draw; ``None`` uses the estimator's ``random_state``.
         y : label, array-like of shape (n_samples,) or None, default=None
             One label for every row, one label per row, or ``None`` to draw
-            labels from the class frequencies seen in ``fit`` (keyword only).
+            labels from the class frequencies seen in ``fit`` (keyword only;
+            these are not returned: to keep them, draw them first, e.g.
+            ``rng.choice(classes_, n_samples, p=class_prior_)``, and pass
+            them).
         noise : bool, default=False
             Draw every value from p(x | z) instead of taking the decoder's
             point value (keyword only; see ``VAE.sample``).
