@@ -679,8 +679,8 @@ default=True
         Raises
         ------
         TypeError
-            Where a column label or a category is not a string, a number or a
-            boolean.
+            Where a column label is not a string or a number, or a category
+            not a string, a number or a boolean.
 
         Examples
         --------
@@ -693,7 +693,7 @@ default=True
         """
         return {
             "likelihood": _plain(self.likelihood, "likelihood"),
-            "columns": [_plain(c, "a column label") for c in self.columns_],
+            "columns": [_label_record(c) for c in self.columns_],
             "dtypes": [_dtype_record(d) for d in self.dtypes_],
             "kinds": list(self.kinds_),
             "categories": [
@@ -753,9 +753,11 @@ default=True
             not isinstance(record[k], list) or len(record[k]) != n for k in lists
         ):
             raise ValueError("A table encoder record's lists differ in length.")
-        if not all(isinstance(c, (str, int)) for c in columns) or len(
-            set(map(repr, columns))
-        ) != len(columns):
+        if not all(isinstance(c, (str, int, float)) for c in columns):
+            raise ValueError(
+                "A table encoder record's column labels are not strings or numbers."
+            )
+        if len(set(map(repr, columns))) != len(columns):
             raise ValueError("A table encoder record's column labels are not unique.")
         enc = cls(record["likelihood"])
         enc.columns_ = list(columns)
@@ -931,6 +933,18 @@ def _check_knots(knots: Any, name: Any, kind: str) -> tuple[np.ndarray, ...]:
     ):
         raise bad
     return u, z, z_back, u_back
+
+
+def _label_record(label: Any) -> Any:
+    """A column label as JSON: a string or a number, as ``from_record`` reads."""
+    plain = _plain(label, "a column label")
+    if isinstance(plain, (str, int, float)):
+        return plain
+    raise TypeError(
+        f"Cannot save the column label {label!r}: a model fitted on a DataFrame "
+        "is saved when its column labels are strings or numbers; rename the "
+        "columns (e.g. join a MultiIndex's levels into strings) before fitting."
+    )
 
 
 def _plain(value: Any, what: str) -> Any:

@@ -436,3 +436,20 @@ def test_an_object_column_of_numbers_is_a_category_with_a_warning():
             warnings.simplefilter("always")
             tiny(VAE).fit(frame.assign(a=other))
         assert not [w for w in caught if "dtype object" in str(w.message)]
+
+
+def test_save_writes_only_column_labels_load_reads(tmp_path):
+    """Float labels round-trip; tuple labels (a MultiIndex) are refused by
+    save, which once wrote a file that load refused."""
+    rng = np.random.RandomState(0)
+    floats = pd.DataFrame(rng.normal(size=(40, 2)), columns=[0.5, 1.5])
+    model = tiny(VAE).fit(floats)
+    skvae.save(model, tmp_path / "floats.skvae")
+    again = skvae.load(tmp_path / "floats.skvae")
+    np.testing.assert_array_equal(again.transform(floats), model.transform(floats))
+    tuples = floats.set_axis(
+        pd.MultiIndex.from_tuples([("g", "a"), ("g", "b")]), axis=1
+    )
+    with pytest.raises(TypeError, match=r"column label \('g', 'a'\).*rename"):
+        skvae.save(tiny(VAE).fit(tuples), tmp_path / "tuples.skvae")
+    assert not (tmp_path / "tuples.skvae").exists()

@@ -844,8 +844,10 @@ default="relu"
         return weights, means, variances
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
-        """The training rows' clusters (the chunk's after ``partial_fit``, as
-        MiniBatchKMeans gives) and the mixture's arrays."""
+        """The training rows' clusters and the mixture's arrays.
+
+        After ``partial_fit``, the chunk's clusters, as MiniBatchKMeans gives.
+        """
         self.labels_ = np.argmax(self._cluster_log_proba(X), axis=1)
         prior = self.module_.prior
         with torch.no_grad():
