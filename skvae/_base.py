@@ -606,12 +606,16 @@ class BaseVAE(
         encoder = vars(self).get("table_encoder_")
         return int(self.n_features_in_) if encoder is None else encoder.n_encoded_
 
-    def _typed_rows(self, X: np.ndarray | None) -> Any:
-        """Model rows as the user's rows: a typed DataFrame after a table fit."""
+    def _typed_rows(self, X: np.ndarray | None, like: Any = None) -> Any:
+        """Model rows as the user's rows: a typed DataFrame after a table fit.
+
+        ``like`` is the input they decode (latents): a DataFrame's index is
+        kept, so that the rows align with the ones they came from.
+        """
         encoder = vars(self).get("table_encoder_")
         if encoder is None or X is None:
             return X
-        return encoder.decode(X)
+        return encoder.decode(X, index=like.index if is_frame(like) else None)
 
     def _fitted_column_types(self, width: int) -> list | None:
         """The fitted model's column types (None: every column Gaussian)."""
@@ -1406,7 +1410,8 @@ class BaseVAE(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
-        return self._typed_rows(self._map_batches(self.module_.decode_mean, Z, Z.dtype))
+        decoded = self._map_batches(self.module_.decode_mean, Z, Z.dtype)
+        return self._typed_rows(decoded, like=X)
 
     def score_samples(self, X):
         """Estimate the log-likelihood log p(x) of each row (higher = more typical).

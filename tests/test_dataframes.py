@@ -453,3 +453,17 @@ def test_save_writes_only_column_labels_load_reads(tmp_path):
     with pytest.raises(TypeError, match=r"column label \('g', 'a'\).*rename"):
         skvae.save(tiny(VAE).fit(tuples), tmp_path / "tuples.skvae")
     assert not (tmp_path / "tuples.skvae").exists()
+
+
+@pytest.mark.parametrize("cls", [VAE, "VQVAE", "HierarchicalVAE"])
+def test_inverse_transform_keeps_the_index_of_latents_in_a_frame(cls):
+    """With pandas output, inverse_transform(transform(df)) once came back
+    indexed 0..n-1: every cell misaligned against df."""
+    cls = getattr(skvae, cls) if isinstance(cls, str) else cls
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc"))
+    frame.index = range(100, 130)
+    model = tiny(cls).set_output(transform="pandas").fit(frame)
+    back = model.inverse_transform(model.transform(frame))
+    assert back.index.equals(frame.index)
+    assert not (frame - back).isna().any().any()

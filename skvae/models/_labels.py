@@ -231,7 +231,7 @@ class LabelledModelMixin:
             )
         Y = self._one_hot(y, Z.shape[0], Z.dtype)
         decoded = self._map_batches(self.module_.decode_mean, Z, Z.dtype, extra=(Y,))
-        return self._typed_rows(decoded)
+        return self._typed_rows(decoded, like=X)
 
     def score_samples(self, X, y=None):
         """Bound of log p(x | y) per row, or of log p(x) without labels.

@@ -184,7 +184,7 @@ class LayeredLatentsMixin:
         def decode(z: torch.Tensor) -> torch.Tensor:
             return module.decode_mean(z, int(layer))
 
-        return self._typed_rows(self._map_batches(decode, Z, Z.dtype))
+        return self._typed_rows(self._map_batches(decode, Z, Z.dtype), like=X)
 
     def transform_layers(self, X):
         """Encode X to the posterior means of every latent layer.

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skvae._base import BaseVAE, auto_epochs
 from skvae._data import FLOATS
 from skvae._docstrings import with_parameters_of
+from skvae._frames import is_frame
 from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, adam, to_numpy
 from skvae.nn.conv import check_input_shape
@@ -285,7 +286,7 @@ class DiscreteCodesMixin:
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
             decoded = self._map_batches(self._decode_flat_codes, Z, self._dtype)
-            return self._typed_rows(decoded)
+            return self._typed_rows(decoded, like=X)
         Z = check_array(Z, dtype=FLOATS)
         if (
             self.code_dim == 1
@@ -298,7 +299,10 @@ class DiscreteCodesMixin:
                 "they could be codes as well as latents. Pass codes as integers "
                 "(X.astype(int)); latents from transform are codebook values."
             )
-        return super().inverse_transform(Z)
+        rows = super().inverse_transform(Z)
+        if is_frame(rows) and is_frame(X):  # aligned with the latents' rows
+            rows.index = X.index
+        return rows
 
     def _flat_code_maps(self, X: Any) -> np.ndarray | None:
         """:meth:`encode_codes`'s maps as flat rows of codes (None: not maps)."""
