@@ -648,20 +648,26 @@ default=True
                 if name in self._ranges:
                     mark = clip if np.ndim(clip) == 0 else np.asarray(clip)[:, start]
                     x = np.where(mark, np.clip(x, *self._ranges[name]), x)
-                info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
-                x = np.clip(x, info.min, info.max)
+                # through the column's own integer type: int64 cannot hold a
+                # uint64 past 2**63 (and the float of a type's maximum is past
+                # it: the largest float below is the bound)
+                own = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+                info = np.iinfo(own)
+                top = float(info.max)
+                if int(top) > info.max:
+                    top = float(np.nextafter(top, -np.inf))
+                x = np.clip(x, info.min, top)
                 if hole.any():
+                    wide = "UInt64" if own == np.uint64 else "Int64"
                     series = pd.Series(
-                        pd.array(np.where(hole, 0, x).astype(np.int64), dtype="Int64"),
+                        pd.array(np.where(hole, 0, x).astype(own), dtype=wide),
                         index=index,
                     )
                     series[hole] = pd.NA
                     nullable = not isinstance(dtype, np.dtype)
                     data[name] = series.astype(dtype) if nullable else series
                 else:
-                    data[name] = pd.Series(x.astype(np.int64), index=index).astype(
-                        dtype
-                    )
+                    data[name] = pd.Series(x.astype(own), index=index).astype(dtype)
         frame = pd.DataFrame(
             {j: data[name] for j, name in enumerate(self.columns_)}, index=index
         )

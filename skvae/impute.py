@@ -661,14 +661,20 @@ class VAEImputer(
         """
         check_is_fitted(self)
         encoder = vars(self).get("table_encoder_")
-        index = X.index if encoder is not None and is_frame(X) else None
+        given = X if encoder is not None and is_frame(X) else None
+        index = None if given is None else given.index
         X = self._validate(X, reset=False)
         out = self._fill(X)
         if encoder is None:
             return out
-        if _get_output_config("transform", self)["dense"] == "pandas":
-            return encoder.decode(out, index=index, clip=np.isnan(X))
         decoded = encoder.decode(out, index=index, clip=np.isnan(X))
+        if given is not None:  # observed integers as given (float64 rounds past 2**53)
+            for j, kind in enumerate(encoder.kinds_):
+                column, filled = given.iloc[:, j], decoded.iloc[:, j]
+                if kind == "integer" and column.dtype == filled.dtype:
+                    decoded.isetitem(j, filled.where(column.isna(), column))
+        if _get_output_config("transform", self)["dense"] == "pandas":
+            return decoded
         if "category" not in encoder.kinds_:  # numbers: as the table decodes them
             return decoded.to_numpy(dtype=out.dtype, copy=True)
         return decoded.to_numpy(dtype=object, copy=True)

@@ -467,3 +467,22 @@ def test_inverse_transform_keeps_the_index_of_latents_in_a_frame(cls):
     back = model.inverse_transform(model.transform(frame))
     assert back.index.equals(frame.index)
     assert not (frame - back).isna().any().any()
+
+
+def test_integers_past_float_precision_keep_their_values():
+    """Observed int64 ids past 2**53 came back off by one from the imputer,
+    and uint64 values past 2**63 decoded below the column's minimum."""
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {"a": rng.normal(size=40), "id": 2**53 + 2 * np.arange(40) + 1}
+    )
+    table.loc[::4, "a"] = np.nan
+    imputer = VAEImputer(tiny(VAE), random_state=0).set_output(transform="pandas")
+    filled = imputer.fit(table).transform(table)
+    assert filled["id"].dtype == np.int64
+    pd.testing.assert_series_equal(filled["id"], table["id"])
+    big = pd.DataFrame({"u": np.array([2**63 + 4096, 2**64 - 4096], dtype=np.uint64)})
+    encoder = TableEncoder().fit(big)
+    back = encoder.decode(encoder.transform(big))["u"]
+    assert back.dtype == np.uint64
+    assert back.min() >= 2**63
