@@ -572,17 +572,20 @@ class BaseVAE(
                 f"Input X contains NaN: columns {holes[:10]} hold missing values "
                 f"(NaN, pd.NA or None); {remedy}."
             )
+        infinite = np.isinf(A).any(axis=0)
+        if infinite.any():
+            named = [encoder.encoded_names()[j] for j in np.flatnonzero(infinite)]
+            raise ValueError(
+                f"Input X contains infinity in columns {named[:10]}; only finite "
+                "numbers can be modelled (NaN marks a missing entry under "
+                "missing='mask')."
+            )
         A = check_array(
             A,
             dtype=FLOATS,
             ensure_all_finite="allow-nan" if self._masks_missing() else True,
             **kwargs,
         )
-        if np.isinf(A).any():
-            raise ValueError(
-                "Input X contains infinity; with missing='mask' only NaN marks "
-                "a missing entry."
-            )
         check_float32_range(A, encoder.encoded_names())
         if reset:
             empty = encoder.hole_columns(A, how="all")

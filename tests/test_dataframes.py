@@ -498,3 +498,10 @@ def test_an_integer_that_is_a_label_elsewhere_is_refused_in_a_spec():
     aligned = pd.DataFrame({0: rng.poisson(3, 40), 1: rng.normal(size=40)})
     model = tiny(VAE, likelihood={"poisson": [0]}).fit(aligned)
     assert model.table_encoder_.types_[0] == "poisson"
+
+
+def test_infinity_in_a_table_is_named_by_its_column():
+    frame = pd.DataFrame({"a": [1.0, np.inf] * 20, "b": np.arange(40.0)})
+    for missing in ("error", "mask"):
+        with pytest.raises(ValueError, match=r"infinity in columns \['a'\]"):
+            tiny(VAE, missing=missing).fit(frame)
