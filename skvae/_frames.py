@@ -327,21 +327,7 @@ class TableEncoder:
                 f"column of X (columns: {self.columns_[:10]})."
             )
         n = len(self.columns_)
-        labelled = [
-            j
-            for j, name in enumerate(self.columns_)
-            if isinstance(name, Integral)
-            and not isinstance(name, bool)
-            and name == column
-        ]
         if -n <= column < n:
-            if labelled and labelled != [int(column) % n]:
-                raise ValueError(
-                    f"Column {column!r} of the likelihood specification is the "
-                    f"label of column {labelled[0]} and the position of column "
-                    f"{int(column) % n}: an integer there is a position (as in "
-                    "ColumnTransformer). Give column labels that are strings."
-                )
             return int(column) % n
         raise ValueError(
             f"Column {column!r} of the likelihood specification is not a column "

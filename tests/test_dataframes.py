@@ -488,18 +488,6 @@ def test_integers_past_float_precision_keep_their_values():
     assert back.min() >= 2**63
 
 
-def test_an_integer_that_is_a_label_elsewhere_is_refused_in_a_spec():
-    """{"poisson": [1]} on columns labelled [1, 0] named position 1 (the
-    Gaussian column) without a word."""
-    rng = np.random.RandomState(0)
-    swapped = pd.DataFrame({1: rng.poisson(3, 40), 0: rng.normal(size=40)})
-    with pytest.raises(ValueError, match="label of column 0 and the position"):
-        tiny(VAE, likelihood={"poisson": [1]}).fit(swapped)
-    aligned = pd.DataFrame({0: rng.poisson(3, 40), 1: rng.normal(size=40)})
-    model = tiny(VAE, likelihood={"poisson": [0]}).fit(aligned)
-    assert model.table_encoder_.types_[0] == "poisson"
-
-
 def test_infinity_in_a_table_is_named_by_its_column():
     frame = pd.DataFrame({"a": [1.0, np.inf] * 20, "b": np.arange(40.0)})
     for missing in ("error", "mask"):
