@@ -384,3 +384,23 @@ def test_a_loaded_model_keeps_the_widths_it_was_built_with(tmp_path, monkeypatch
         42,
         166,
     )
+
+
+def test_a_pretraining_budget_set_by_hand_runs_as_asked(monkeypatch):
+    """bfloat16 buys the capped "auto" pretraining its epochs; a budget the
+    user sets trains in the arithmetic they asked for (float32 here)."""
+    monkeypatch.setattr(vade_module, "_native_bfloat16", lambda device: True)
+    seen = []
+    make = VaDE._make_trainer
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("autocast"))
+        return make(self, *args, **kwargs)
+
+    monkeypatch.setattr(VaDE, "_make_trainer", spy)
+    X = np.random.RandomState(0).uniform(size=(40, 130))
+    VaDE(2, n_components=2, pretrain_max_iter=2, max_iter=1, random_state=0).fit(X)
+    assert torch.bfloat16 not in seen
+    seen.clear()
+    VaDE(2, n_components=2, max_iter=1, random_state=0).fit(X)
+    assert torch.bfloat16 in seen

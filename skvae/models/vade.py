@@ -41,7 +41,8 @@ __all__ = ["VaDE", "VaDEModule", "mixture_kl_penalty"]
 def _native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 natively (CUDA, AVX512-BF16, AMX)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        # bfloat16 units from Ampere (8.x) on; earlier GPUs emulate it
+        return torch.cuda.get_device_capability(device)[0] >= 8
     if device.type == "cpu":
         probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
@@ -195,12 +196,13 @@ default="relu"
         phase (``benchmarks/bench_clustering.py --timing``; see the README
         for its figures). 0 pretrains and initialises the mixture without
         further training. The "auto" budgets (``batch_size``,
-        ``pretrain_max_iter``, ``max_iter``) are capped where a wide network
-        meets few rows (the paper's network on fewer than about 4,000
-        rows): together they cost at most about 120 epochs of a plain
+        ``pretrain_max_iter``, ``max_iter``) are capped where a network is
+        wide for its rows (the paper's network on fewer than about 4,000
+        rows, narrow data below about 600): together they cost at most
+        about 120 epochs of a plain
         (512, 256) autoencoder, the main phase gets at most an eighth of
-        that, and the pretraining runs under bfloat16 autocast where the
-        device computes it natively and ``precision="auto"`` (else in
+        that, and an "auto" pretraining runs under bfloat16 autocast where
+        the device computes it natively and ``precision="auto"`` (else in
         batches of down to 50 rows): such fits differ between machines with
         and without native bfloat16.
         The rule, and its reasons, are in the user guide's training
@@ -605,10 +607,11 @@ default="relu"
         rows more (Adam updates every weight once a step, whatever the
         batch); the plan may cost at most ``_auto_budget_epochs`` epochs of
         the reference MLP (hidden widths (512, 256), batches of 256), the
-        unit in which skvae times its deep models. Only a wide network on
-        few rows reaches it (images: the paper's network on fewer than
-        about 4,000 rows), because narrow data's "auto" widths already
-        follow the rows. Over it, the main phase gets at most an eighth of
+        unit in which skvae times its deep models. A network wide for its
+        rows reaches it: the paper's network on fewer than about 4,000
+        rows of images, narrow data's "auto" widths (which already follow
+        the rows) below about 600 rows. Over it, the main phase gets at
+        most an eighth of
         the epochs the cap allows (at least 2: the clustering moves little
         after its first steps) and the pretraining the rest. With
         ``precision="auto"`` on a device that computes bfloat16 natively (a
@@ -743,6 +746,8 @@ default="relu"
         module = self.module_
         self.pretrain_history_: list[dict[str, Any]] = []
         _, planned, _, cast = self._auto_plan(train[0].shape[0], batch_size)
+        if self.pretrain_max_iter != "auto":  # the user's budget: as asked
+            cast = None
         epochs = planned if self.pretrain_max_iter == "auto" else self.pretrain_max_iter
         self.pretrain_max_iter_ = epochs
         interrupted = None

@@ -183,7 +183,8 @@ class VaDEModule(GaussianVAEModule):
         """Per-sample training loss and its parts (see the class docstring)."""
         mu, log_var = self.encode(x)
         if self.pretraining:
-            log_px = self.likelihood.log_prob(x, self.decoder(mu))
+            # the decoder's output in float32 under autocast, as the others'
+            log_px = self.likelihood.log_prob(x, self.decoder(mu).float())
             return elbo_terms(-log_px, log_px, torch.zeros_like(mu), mu)
         k = self.n_iwae_samples if self.objective == "iwae" else 1
         z, eps = training_draws(mu, log_var, ctx, k)
