@@ -944,11 +944,13 @@ def _check_knots(knots: Any, name: Any, kind: str) -> tuple[np.ndarray, ...]:
 def _label_record(label: Any) -> Any:
     """A column label as JSON: a string or a number, as ``from_record`` reads."""
     plain = _plain(label, "a column label")
-    if isinstance(plain, (str, int, float)):
+    if isinstance(plain, (str, int)) or (
+        isinstance(plain, float) and np.isfinite(plain)
+    ):
         return plain
     raise TypeError(
         f"Cannot save the column label {label!r}: a model fitted on a DataFrame "
-        "is saved when its column labels are strings or numbers; rename the "
+        "is saved when its column labels are strings or finite numbers; rename the "
         "columns (e.g. join a MultiIndex's levels into strings) before fitting."
     )
 

@@ -669,10 +669,21 @@ class VAEImputer(
             return out
         decoded = encoder.decode(out, index=index, clip=np.isnan(X))
         if given is not None:  # observed integers as given (float64 rounds past 2**53)
+            import pandas as pd
+
             for j, kind in enumerate(encoder.kinds_):
                 column, filled = given.iloc[:, j], decoded.iloc[:, j]
-                if kind == "integer" and column.dtype == filled.dtype:
-                    decoded.isetitem(j, filled.where(column.isna(), column))
+                if kind != "integer" or not pd.api.types.is_integer_dtype(column):
+                    continue
+                exact = filled.astype(object).where(
+                    column.isna(), column.astype(object)
+                )
+                try:
+                    kept = exact.astype(filled.dtype)
+                except (TypeError, ValueError, OverflowError):
+                    continue  # beyond the fitted type: the rounded fill stands
+                if kept.astype(object).equals(exact):
+                    decoded.isetitem(j, kept)
         if _get_output_config("transform", self)["dense"] == "pandas":
             return decoded
         if "category" not in encoder.kinds_:  # numbers: as the table decodes them

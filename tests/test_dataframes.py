@@ -453,6 +453,10 @@ def test_save_writes_only_column_labels_load_reads(tmp_path):
     with pytest.raises(TypeError, match=r"column label \('g', 'a'\).*rename"):
         skvae.save(tiny(VAE).fit(tuples), tmp_path / "tuples.skvae")
     assert not (tmp_path / "tuples.skvae").exists()
+    with pytest.raises(TypeError, match="column label nan"):
+        skvae.save(
+            tiny(VAE).fit(floats.set_axis([0.5, np.nan], axis=1)), tmp_path / "n"
+        )
 
 
 @pytest.mark.parametrize("cls", [VAE, "VQVAE", "HierarchicalVAE"])
@@ -481,6 +485,11 @@ def test_integers_past_float_precision_keep_their_values():
     filled = imputer.fit(table).transform(table)
     assert filled["id"].dtype == np.int64
     pd.testing.assert_series_equal(filled["id"], table["id"])
+    later = table.astype({"id": "Int64"})  # another integer type, with a hole
+    later.loc[3, "id"] = pd.NA
+    filled = imputer.transform(later)
+    seen = later["id"].notna()
+    assert filled["id"][seen].tolist() == later["id"][seen].tolist()
     big = pd.DataFrame({"u": np.array([2**63 + 4096, 2**64 - 4096], dtype=np.uint64)})
     encoder = TableEncoder().fit(big)
     back = encoder.decode(encoder.transform(big))["u"]
