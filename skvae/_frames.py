@@ -504,6 +504,21 @@ class TableEncoder:
                             "other than True/False (1/0): "
                             f"{pd.unique(values[odd])[:10].tolist()}."
                         )
+                if kind == "integer":
+                    own = np.dtype(
+                        getattr(self.dtypes_[j], "numpy_dtype", self.dtypes_[j])
+                    )
+                    info = np.iinfo(own)
+                    wide = ~np.isnan(values) & (
+                        (values < info.min) | (values > info.max)
+                    )
+                    if wide.any():
+                        raise ValueError(
+                            f"Column {name!r} was {own} in fit, whose values lie in "
+                            f"[{info.min}, {info.max}]; it holds "
+                            f"{pd.unique(values[wide])[:10].tolist()}. Fit on the "
+                            "wider type."
+                        )
                 if name in getattr(self, "_quantiles", {}):
                     values = _to_scores(values, *self._quantiles[name][:2])
                 out[:, start] = values

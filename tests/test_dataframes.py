@@ -502,3 +502,20 @@ def test_infinity_in_a_table_is_named_by_its_column():
     for missing in ("error", "mask"):
         with pytest.raises(ValueError, match=r"infinity in columns \['a'\]"):
             tiny(VAE, missing=missing).fit(frame)
+
+
+def test_a_value_outside_the_fitted_integer_type_is_refused():
+    """300 given later in a column fitted as int8 came back clipped to 127
+    from the imputer (an observed value changed): refused, naming the type."""
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {"a": rng.normal(size=40), "small": rng.randint(0, 5, 40).astype(np.int8)}
+    )
+    table.loc[::4, "a"] = np.nan
+    imputer = VAEImputer(tiny(VAE), random_state=0).fit(table)
+    wider = table.astype({"small": "int64"})
+    assert np.isfinite(imputer.transform(wider)).all()  # in range: fine
+    wider.loc[1, "small"] = 300  # a row without holes
+    for method in (imputer.transform, tiny(VAE).fit(table.dropna()).transform):
+        with pytest.raises(ValueError, match=r"'small' was int8.*\[300\.0\]"):
+            method(wider if method == imputer.transform else wider.dropna())
