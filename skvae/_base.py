@@ -544,20 +544,10 @@ class BaseVAE(
             encoder = TableEncoder(self.likelihood).fit(X)
         else:
             encoder = self.table_encoder_
+            encoder.check_not_array(X, type(self).__name__)
             if not is_frame(X):
                 import pandas as pd
 
-                typed = [
-                    name
-                    for name, kind in zip(encoder.columns_, encoder.kinds_, strict=True)
-                    if kind == "category"
-                ]
-                if typed:
-                    raise ValueError(
-                        f"{type(self).__name__} was fitted on a DataFrame with "
-                        f"category columns {typed[:5]}; pass a DataFrame with the "
-                        "same columns, not an array."
-                    )
                 X = pd.DataFrame(np.asarray(X), columns=encoder._labels)
         A = encoder.transform(X)
         holes = encoder.hole_columns(A)

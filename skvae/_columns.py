@@ -241,10 +241,10 @@ def check_column_values(
         shown = [c if names is None else str(names[c]) for c in cols[:10]]
         return shown if len(cols) <= 10 else f"{shown[:-1]} and {len(cols) - 9} more"
 
+    low, high = -_BERNOULLI_SLACK, 1 + _BERNOULLI_SLACK
     for kind, cols in blocks:
         values = X[:, cols]
         seen = values[~np.isnan(values)]
-        low, high = -_BERNOULLI_SLACK, 1 + _BERNOULLI_SLACK
         if (
             kind == "bernoulli"
             and seen.size

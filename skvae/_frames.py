@@ -62,6 +62,11 @@ def _kind(dtype: Any) -> str | None:
     return None
 
 
+def _integer_type(dtype: Any) -> np.dtype:
+    """The numpy integer type of an integer column (``Int64`` -> ``int64``)."""
+    return np.dtype(getattr(dtype, "numpy_dtype", dtype))
+
+
 def _all_numbers(values: Any) -> bool:
     """Whether ``values`` are all real numbers (booleans are not), and some."""
     return len(values) > 0 and all(
@@ -505,9 +510,7 @@ class TableEncoder:
                             f"{pd.unique(values[odd])[:10].tolist()}."
                         )
                 if kind == "integer":
-                    own = np.dtype(
-                        getattr(self.dtypes_[j], "numpy_dtype", self.dtypes_[j])
-                    )
+                    own = _integer_type(self.dtypes_[j])
                     info = np.iinfo(own)
                     wide = ~np.isnan(values) & (
                         (values < info.min) | (values > info.max)
@@ -523,6 +526,34 @@ class TableEncoder:
                     values = _to_scores(values, *self._quantiles[name][:2])
                 out[:, start] = values
         return out.astype(self.dtype_, copy=False)
+
+    def check_not_array(self, X: Any, owner: str) -> None:
+        """Refuse an array where the fitted table has category columns.
+
+        Numbers alone cannot say which category an array's entry is: such a
+        model takes DataFrames with the fitted columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = TableEncoder().fit(pd.DataFrame({"c": ["a", "b"]}))
+        >>> try:
+        ...     enc.check_not_array([[0.0]], "VAE")
+        ... except ValueError as error:
+        ...     print(str(error)[:65])
+        VAE was fitted on a DataFrame with category columns ['c']; pass a
+        """
+        typed = [
+            name
+            for name, kind in zip(self.columns_, self.kinds_, strict=True)
+            if kind == "category"
+        ]
+        if typed and not is_frame(X):
+            raise ValueError(
+                f"{owner} was fitted on a DataFrame with category columns "
+                f"{typed[:5]}; pass a DataFrame with the same columns, not an "
+                "array."
+            )
 
     def hole_columns(self, encoded: np.ndarray, how: str = "any") -> list:
         """Labels of the columns with a missing value in encoded rows.
@@ -666,7 +697,7 @@ default=True
                 # through the column's own integer type: int64 cannot hold a
                 # uint64 past 2**63 (and the float of a type's maximum is past
                 # it: the largest float below is the bound)
-                own = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+                own = _integer_type(dtype)
                 info = np.iinfo(own)
                 top = float(info.max)
                 if int(top) > info.max:

@@ -357,20 +357,10 @@ class VAEImputer(
                 "Input X contains infinity; only NaN marks a missing value."
             )
         check_float32_range(X, names)
-        if encoder is not None and not reset:
-            # values the fitted columns cannot take (3 in a boolean column)
-            check_column_values(
-                [
-                    (encoder.types_[name], list(range(*encoder._slices[j])))
-                    for j, name in enumerate(encoder.columns_)
-                    if encoder.types_[name] in ("bernoulli", "poisson", "negbin")
-                ],
-                X,
-                names,
-            )
-        elif not reset:
-            # values the fitted columns cannot take, refused as the model
-            # does (the columns the imputer does not scale as Gaussian)
+        if not reset:
+            # values the fitted columns cannot take (3 in a boolean column, -1
+            # in a count), refused as the model refuses them; the columns the
+            # imputer scales as Gaussian take any number
             scaled = set(self.gaussian_columns_.tolist())
             types = self.estimator_._fitted_column_types(X.shape[1]) or []
             check_column_values(

@@ -738,17 +738,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             return X
         encoder = None if reset else vars(self.estimator_).get("table_encoder_")
-        if encoder is not None and "category" in encoder.kinds_:
-            typed = [
-                name
-                for name, kind in zip(encoder.columns_, encoder.kinds_, strict=True)
-                if kind == "category"
-            ]
-            raise ValueError(
-                f"{type(self).__name__} was fitted on a DataFrame with category "
-                f"columns {typed[:5]}; pass a DataFrame with the same columns, "
-                "not an array."
-            )
+        if encoder is not None:
+            encoder.check_not_array(X, type(self).__name__)
         X = validate_data(
             self,
             X,
@@ -937,7 +928,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         """Make ``estimator`` the fitted model, with its (weighted) latent Gaussian."""
         self.estimator_ = estimator
         if self.score_type == "latent":
-            Z = np.asarray(estimator.transform(X))  # whatever set_output asks
+            Z = estimator._latents(X)
             self._latent_mean = np.average(Z, axis=0, weights=weight)
             cov = np.atleast_2d(np.cov(Z, rowvar=False, aweights=weight))
             ridge = 1e-6 * max(np.trace(cov) / cov.shape[0], 1e-12)
@@ -1011,7 +1002,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     for i in range(0, X.shape[0], step)
                 ]
             )
-        d = np.asarray(est.transform(X)) - self._latent_mean
+        d = est._latents(X) - self._latent_mean
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
 
     def score_samples(self, X):
