@@ -552,13 +552,9 @@ default="relu"
         """
         if self._auto_width_epochs is None:
             return widths
-        batch = min(self._auto_batch_size, n_samples)
-        epochs = epochs_for_steps(
-            self._auto_pretrain_steps,
-            n_samples,
-            batch,
-            self._auto_pretrain_min_epochs,
-        ) + auto_epochs(n_samples, batch, self._auto_steps, *self._auto_epochs)
+        epochs = sum(
+            self._uncapped_plan(n_samples, min(self._auto_batch_size, n_samples))
+        )
 
         def cost(ws):
             return self._row_cost(ws, n_features)
@@ -588,6 +584,18 @@ default="relu"
             else:
                 hi = mid
         return scaled(lo)
+
+    def _uncapped_plan(self, n_samples: int, batch: int) -> tuple[int, int]:
+        """The "auto" pretraining and main-phase epochs before any cap.
+
+        About ``_auto_pretrain_steps`` pretraining steps (at least
+        ``_auto_pretrain_min_epochs`` epochs), then ``_auto_steps`` steps
+        within ``_auto_epochs``.
+        """
+        pre = epochs_for_steps(
+            self._auto_pretrain_steps, n_samples, batch, self._auto_pretrain_min_epochs
+        )
+        return pre, auto_epochs(n_samples, batch, self._auto_steps, *self._auto_epochs)
 
     def _row_cost(self, widths: tuple[int, ...], n_features: int) -> int:
         """Multiply-adds per row of an encoder of hidden ``widths``."""
@@ -632,13 +640,7 @@ default="relu"
         first = min(batch_size, n_samples)
 
         def uncapped(b):
-            pre = epochs_for_steps(
-                self._auto_pretrain_steps,
-                n_samples,
-                b,
-                self._auto_pretrain_min_epochs,
-            )
-            return pre, auto_epochs(n_samples, b, self._auto_steps, *self._auto_epochs)
+            return self._uncapped_plan(n_samples, b)
 
         pre, main = uncapped(first)
         widths = getattr(self, "hidden_layer_sizes_", None)
