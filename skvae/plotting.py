@@ -1140,7 +1140,8 @@ class LossCurveDisplay:
         >>> from skvae import VAE
         >>> from skvae.plotting import LossCurveDisplay
         >>> X = np.random.RandomState(0).normal(size=(20, 4))
-        >>> vae = VAE(n_components=2, max_iter=2, early_stopping=True).fit(X)
+        >>> vae = VAE(n_components=2, max_iter=2, kl_warmup=0, early_stopping=True)
+        >>> vae = vae.fit(X)
         >>> disp = LossCurveDisplay.from_estimator(vae)
         >>> sorted(disp.lines_)
         ['train_loss', 'valid_loss']
