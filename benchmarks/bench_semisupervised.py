@@ -494,6 +494,7 @@ def timing(
     self_train_cosine=False,
     main_steps=None,
     max_epochs=None,
+    max_visits=None,
     batch_size=None,
     set_name="mnist",
     n_rows=None,
@@ -529,6 +530,8 @@ def timing(
                 model._auto_steps = main_steps
             if max_epochs is not None:  # "auto"'s most epochs, likewise
                 model._auto_epochs = (model._auto_epochs[0], max_epochs)
+            if max_visits is not None:  # "auto"'s most visits of a row, likewise
+                model._auto_row_visits = max_visits
             if batch_size is not None:
                 model.set_params(batch_size=batch_size)
             if self_train_epochs or classifier_epochs or pseudo_share:
@@ -681,6 +684,13 @@ def main():
         help='--timing: "auto" picks at most E epochs',
     )
     parser.add_argument(
+        "--max-visits",
+        type=int,
+        default=None,
+        metavar="V",
+        help='--timing: "auto"\'s main phase visits a training row at most V times',
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=None, help="--timing: the model's batch_size"
     )
     parser.add_argument(
@@ -714,6 +724,7 @@ def main():
             self_train_cosine=args.self_train_cosine,
             main_steps=args.main_steps,
             max_epochs=args.max_epochs,
+            max_visits=args.max_visits,
             batch_size=args.batch_size,
             set_name=args.sets[0],
             n_rows=args.rows,

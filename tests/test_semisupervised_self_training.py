@@ -278,6 +278,26 @@ def test_auto_ends_the_main_phase_once_predictions_settle(monkeypatch, trained_o
     assert len(trained_on) == 1  # the main phase only
 
 
+def test_auto_caps_the_main_phase_at_visits_of_each_row(monkeypatch, trained_on):
+    # "auto": the step plan's epochs, at most _auto_row_visits visits of
+    # each training row (an epoch's rows count the labelled rows' repeats),
+    # at least _auto_epochs[0]; an integer max_iter is the user's
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (5, 15))
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_steps", 10**6)
+    X, _, y_partial = _blobs()
+    n_epoch = 54 + 6 * 9  # 54 unlabelled rows, 6 labelled seen 9 times each
+    for visits, expected in [(20, 20 * 60 // n_epoch), (1, 5), (1000, 15)]:
+        monkeypatch.setattr(SemiSupervisedVAE, "_auto_row_visits", visits)
+        trained_on.clear()
+        model = _model(max_iter="auto", n_iter_no_change=1000, self_training=None)
+        model.fit(X, y_partial)
+        assert trained_on[0][0].numel() == n_epoch
+        assert model.max_iter_ == trained_on[0][1] == expected
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_row_visits", 1)
+    model = _model(max_iter=12, n_iter_no_change=1000, self_training=None)
+    assert model.fit(X, y_partial).max_iter_ == 12
+
+
 def test_score_counts_the_labelled_rows_only():
     """Rows marked -1 are neither right nor wrong: score is the accuracy on
     the labelled rows (weighted), and refuses labels that are all -1."""

@@ -272,9 +272,10 @@ default="relu"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
         training rows: the epochs that give about 2,400 optimisation steps,
-        within 10 and 100, so data of up to 4,800 rows an epoch (unlabelled
-        rows plus as many labelled visits) at batch 200 trains 100 epochs
-        and larger data fewer (see the user guide, "Training budgets");
+        within 10 and 100, and at most 130 visits of each training row
+        (about 65 epochs where half the rows of an epoch are labelled
+        visits), so that larger data gets fewer epochs and the cost per row
+        is bounded on small data (see the user guide, "Training budgets");
         ``max_iter_`` is the number chosen, over which the learning rate
         decays (see ``learning_rate_init``); once it is below 5% of its
         start, the main phase ends after the first epoch over which at most
@@ -420,6 +421,9 @@ default="relu"
     #: rows' repeated visits.
     _auto_steps = 2400
     _auto_epochs = (10, 100)
+    #: ... and at most this many visits of each training row (labelled rows'
+    #: repeats included): small data's epochs bounded by the cost per row.
+    _auto_row_visits = 130
 
     _network_params = (
         *BaseVAE._network_params,
@@ -621,6 +625,22 @@ default="relu"
             return float(self.vat_epsilon)
         rng = make_rng(self._seed, Stream.NOISE)
         return _AUTO_VAT_SHARE * _median_neighbour_distance(X, rng)
+
+    def _epoch_budget(self, n_train: int, batch_size: int) -> int:
+        """``max_iter``, or "auto"'s epochs: the step plan, visits capped.
+
+        ``n_train`` counts the rows of an epoch (the labelled rows'
+        repeats included). The step plan (about ``_auto_steps`` steps
+        within ``_auto_epochs``) gives small data many epochs; the main
+        phase then visits each training row at most ``_auto_row_visits``
+        times, so that its cost per row is bounded.
+        """
+        epochs = super()._epoch_budget(n_train, batch_size)
+        phase = _PHASE.get(self)
+        if self.max_iter != "auto" or phase is None:
+            return epochs
+        cap = self._auto_row_visits * phase.n_rows // max(n_train, 1)
+        return min(epochs, max(self._auto_epochs[0], cap))
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
