@@ -58,7 +58,13 @@ STRATEGIES = [
 ]
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=repr)
+def _id(value):
+    """A test id that is the same in every process (pytest-xdist's workers)."""
+    named = callable(value) and not isinstance(value, type)
+    return "callable" if named else repr(value)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=_id)
 def test_counts_follow_strategy(wine3, strategy):
     X, y = wine3
     sampler = VAEOverSampler(strategy, estimator=_tiny_cvae(), random_state=0)
@@ -72,7 +78,7 @@ def test_counts_follow_strategy(wine3, strategy):
     assert np.array_equal(y_res[: len(y)], y)
 
 
-@pytest.mark.parametrize("strategy", [*STRATEGIES, 0.5, 1.0], ids=repr)
+@pytest.mark.parametrize("strategy", [*STRATEGIES, 0.5, 1.0], ids=_id)
 def test_counts_match_imblearn(wine3, cancer, strategy):
     imblearn = pytest.importorskip("imblearn")
     X, y = cancer if isinstance(strategy, float) else wine3
@@ -289,7 +295,7 @@ def test_in_imblearn_pipeline(cancer):
         ({0: 30.5}, TypeError, "must be an int"),
         (lambda y: [1, 2], TypeError, "must return a dict"),
     ],
-    ids=repr,
+    ids=_id,
 )
 def test_bad_strategies(cancer, strategy, error, match):
     X, y = cancer
