@@ -1,4 +1,5 @@
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,20 @@ import pytest
 from sklearn.datasets import load_digits
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def pytest_configure(config):
+    """One compute thread a worker under pytest-xdist (``make test``: ``-n 2``).
+
+    The workers already share the cores; each computing on every core
+    would oversubscribe them. A run without xdist keeps the defaults.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(1)
+        config._skvae_blas_limits = threadpool_limits(limits=1)
 
 
 def load_benchmark(name):
