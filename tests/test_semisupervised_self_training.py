@@ -293,6 +293,17 @@ def test_auto_caps_the_main_phase_at_visits_of_each_row(monkeypatch, trained_on)
         model.fit(X, y_partial)
         assert trained_on[0][0].numel() == n_epoch
         assert model.max_iter_ == trained_on[0][1] == expected
+    # with a validation split, the training rows are those left after it
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_row_visits", 20)
+    trained_on.clear()
+    model = _model(
+        max_iter="auto",
+        n_iter_no_change=1000,
+        self_training=None,
+        early_stopping=True,
+        validation_fraction=0.2,
+    ).fit(X, y_partial)
+    assert model.max_iter_ == 20 * 48 // trained_on[0][0].numel() == 10
     monkeypatch.setattr(SemiSupervisedVAE, "_auto_row_visits", 1)
     model = _model(max_iter=12, n_iter_no_change=1000, self_training=None)
     assert model.fit(X, y_partial).max_iter_ == 12

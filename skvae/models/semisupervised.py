@@ -272,9 +272,10 @@ default="relu"
         Maximum number of epochs (an epoch covers every unlabelled row and
         about as many labelled ones). "auto" picks them from the number of
         training rows: the epochs that give about 2,400 optimisation steps,
-        within 10 and 100, and at most 130 visits of each training row
-        (about 65 epochs where half the rows of an epoch are labelled
-        visits), so that larger data gets fewer epochs and the cost per row
+        within 10 and 100, and at most 130 visits a training row on
+        average (epochs times an epoch's rows at most 130 times the
+        training rows: about 65 epochs where half the rows of an epoch are
+        labelled visits), so that larger data gets fewer epochs and the cost per row
         is bounded on small data (see the user guide, "Training budgets");
         ``max_iter_`` is the number chosen, over which the learning rate
         decays (see ``learning_rate_init``); once it is below 5% of its
@@ -421,8 +422,8 @@ default="relu"
     #: rows' repeated visits.
     _auto_steps = 2400
     _auto_epochs = (10, 100)
-    #: ... and at most this many visits of each training row (labelled rows'
-    #: repeats included): small data's epochs bounded by the cost per row.
+    #: ... and at most this many visits a training row on average (labelled
+    #: rows' repeats included): small data's epochs bounded by the cost per row.
     _auto_row_visits = 130
 
     _network_params = (
@@ -632,8 +633,9 @@ default="relu"
         ``n_train`` counts the rows of an epoch (the labelled rows'
         repeats included). The step plan (about ``_auto_steps`` steps
         within ``_auto_epochs``) gives small data many epochs; the main
-        phase then visits each training row at most ``_auto_row_visits``
-        times, so that its cost per row is bounded.
+        phase then makes at most ``_auto_row_visits`` visits a training
+        row on average (epochs x ``n_train`` <= visits x training rows), so
+        that its cost per row is bounded.
         """
         epochs = super()._epoch_budget(n_train, batch_size)
         phase = _PHASE.get(self)
