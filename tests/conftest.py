@@ -21,7 +21,7 @@ def pytest_configure(config):
         from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(1)
-        config._skvae_blas_limits = threadpool_limits(limits=1)
+        threadpool_limits(limits=1)  # set now, for the worker's lifetime
 
 
 def load_benchmark(name):

@@ -279,9 +279,9 @@ def test_auto_ends_the_main_phase_once_predictions_settle(monkeypatch, trained_o
 
 
 def test_auto_caps_the_main_phase_at_visits_of_each_row(monkeypatch, trained_on):
-    # "auto": the step plan's epochs, at most _auto_row_visits visits of
-    # each training row (an epoch's rows count the labelled rows' repeats),
-    # at least _auto_epochs[0]; an integer max_iter is the user's
+    # "auto": the step plan's epochs, at most _auto_row_visits visits a
+    # training row on average (an epoch's rows count the labelled rows'
+    # repeats), at least _auto_epochs[0]; an integer max_iter is the user's
     monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (5, 15))
     monkeypatch.setattr(SemiSupervisedVAE, "_auto_steps", 10**6)
     X, _, y_partial = _blobs()

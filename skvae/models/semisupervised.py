@@ -641,7 +641,7 @@ default="relu"
         phase = _PHASE.get(self)
         if self.max_iter != "auto" or phase is None:
             return epochs
-        cap = self._auto_row_visits * phase.n_rows // max(n_train, 1)
+        cap = self._auto_row_visits * phase.n_rows // n_train
         return min(epochs, max(self._auto_epochs[0], cap))
 
     def _split(self, arrays, *, early_stopping):
