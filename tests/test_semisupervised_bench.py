@@ -62,3 +62,21 @@ def test_subset_keeps_the_class_shares_and_draws_per_seed(bench):
     Xb, _ = bench.subset(X, y, 80, seed=1)
     assert set(Xa[:, 0]) != set(Xb[:, 0])
     assert bench.subset(X, y, None, seed=0)[0] is X  # None: every row
+
+
+def test_baselines_only_scores_the_labels_without_a_vae_fit(bench, monkeypatch, capsys):
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("--baselines-only fitted a SemiSupervisedVAE")
+
+    monkeypatch.setattr(SemiSupervisedVAE, "fit", refuse)
+    bench.timing(2, set_name="digits", n_rows=300, baselines=True, fit_model=False)
+    lines = capsys.readouterr().out.splitlines()
+    per_split = [line for line in lines if "most frequent error" in line]
+    cheap = [m for m, _ in bench.methods(0) if m not in bench._COSTLY]
+    assert len(per_split) == 2 * len(cheap)  # each cheap baseline on each split
+    summary = {line.split(" accuracy ")[0].strip() for line in lines if "(min " in line}
+    assert summary == set(cheap)
+    # the error named is one the baseline made: "T as P (k of n)" with k <= n
+    for line in per_split:
+        wrong, total = line.rsplit("(", 1)[1].rstrip(")").split(" of ")
+        assert 0 <= int(wrong) <= int(total) <= 75  # held-out rows of a class
