@@ -32,8 +32,8 @@ is then an epoch of the lean loop on those rows. ``--baselines`` also prints
 the accuracy of the cheap baselines (labels-only classifiers, LabelSpreading,
 SelfTraining(SVC)) on each split and their most frequent error
 (``--baselines-only`` these alone, no VAE fit, about a minute a split: how
-hard the labels drawn are, e.g. ``--seeds 12``); ``--max-epochs E`` and ``--batch-size B``
-measure other budgets than "auto"'s::
+hard the labels drawn are, e.g. ``--seeds 12``); ``--max-epochs E`` and
+``--batch-size B`` measure other budgets than "auto"'s::
 
     python benchmarks/bench_semisupervised.py --timing --rows 2000 --seeds 4 \
         --baselines
