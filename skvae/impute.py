@@ -40,6 +40,8 @@ PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 CHECK_STEPS = 10  # held-out error checked after the epoch that reaches this
 # many optimisation steps since the last check (every epoch if larger)
 MAX_STEPS = 3000  # the cap on the optimisation steps
+TRAIN_ROWS = 4096  # the rows it trains on, at most: a random draw of larger
+# tables (every row still holds out entries, fits the Gaussian, is filled)
 STEPS_PER_ENTRY = 0.25  # ... and this many per observed training entry
 MIN_STEPS = 50  # ... but at least these
 TRIAL_SHARE = 0.25  # share of the step budget (at least TRIAL_STEPS) after
@@ -96,6 +98,15 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
       full step on the noisy gradient of a few rows), Adam's learning rate
       0.01;
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
+
+    Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
+    it on at most 4,096 rows, a random draw of a larger table (plus a row
+    for any column that the draw leaves with no observed entry), whose
+    every row still holds out entries to stop on, fits the Gaussian model
+    below and is filled. An epoch then has at most 32 steps, so the
+    held-out checks below come as often on a large table as on a table of
+    4,096 rows, and the training cost stops growing with the rows: fit and
+    fill grow linearly, as ``IterativeImputer``'s do.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
@@ -462,6 +473,17 @@ class VAEImputer(
                                  weights=path["held_w"])  # fmt: skip
                 stop.versus = (path["guess"], float(err), path["held_w"])
             Z = stop.train
+            rows = stop.training_rows(TRAIN_ROWS, groups)
+            if rows is not None:  # a large table: the VAE learns from a draw
+                Z = Z[rows]
+                if sample_weight is not None:
+                    sample_weight = np.asarray(sample_weight)[rows]
+                sized = default_imputer_vae(*Z.shape)  # ... sized by the draw
+                estimator.set_params(
+                    batch_size=sized.batch_size,
+                    max_iter=sized.max_iter,
+                    n_iter_no_change=sized.n_iter_no_change,
+                )
             estimator.set_params(callbacks=[stop])
         try:
             with warnings.catch_warnings():
@@ -909,12 +931,35 @@ class _HeldOutStop(Callback):
             self.weight = w if w.sum() > 0 else None
         self.train = X.copy()
         self.train[full] = np.nan
+        self.n_train = X.shape[0]  # the rows the model trains on
         # (the Gaussian's held-out fill, its error, the entries' weights):
         # set by VAEImputer where the Gaussian covers every column
         self.versus = None
         # few entries to learn from: fewer steps
         entries = (observed & ~pick).sum()
         self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
+
+    def training_rows(self, most: int, groups: list) -> np.ndarray | None:
+        """Rows of ``train`` for the model, drawn at random; None: all of them.
+
+        Tables of more than ``most`` rows give ``most`` rows drawn without
+        replacement, plus, for each column group whose observed training
+        entries all fall outside the draw, one row where it is observed (the
+        model then sees every column). The held-out entries stay in every
+        row.
+        """
+        n = self.train.shape[0]
+        if n <= most:
+            return None
+        keep = np.zeros(n, dtype=bool)
+        keep[self.rng.choice(n, most, replace=False)] = True
+        for group in groups:
+            seen = ~np.isnan(self.train[:, group]).any(axis=1)
+            if seen.any() and not (seen & keep).any():
+                keep[self.rng.choice(np.flatnonzero(seen))] = True
+        rows = np.flatnonzero(keep)
+        self.n_train = rows.size
+        return rows
 
     def on_train_begin(self, trainer, **kwargs):
         self.x = to_tensor(self.train[self.rows], trainer.device)
@@ -925,7 +970,7 @@ class _HeldOutStop(Callback):
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
-        self.per_epoch = max(1, -(-self.train.shape[0] // trainer.batch_size))
+        self.per_epoch = max(1, -(-self.n_train // trainer.batch_size))
         # the trial's share is of the steps training can take: the budget,
         # or fewer where the model's max_iter ends training first
         n_epochs = kwargs.get("n_epochs", trainer.n_epochs)

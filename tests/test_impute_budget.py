@@ -760,3 +760,61 @@ def test_rows_of_weight_zero_are_never_neighbours(monkeypatch):
     reference = seen[0] / np.sqrt(stop.scale)  # back to the units of X
     assert len(reference) == 200
     assert np.nanmax(reference) < 50  # no far-off row of weight 0
+
+
+def test_training_rows_are_a_draw_that_sees_every_column():
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(400, 6))
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X[:, 5] = np.nan
+    X[[60, 61], 5] = [1.0, 2.0]  # a column observed in two rows only
+    stop = _HeldOutStop(X, [[j] for j in range(6)], seed=0)
+    assert stop.training_rows(400, [[j] for j in range(6)]) is None  # all rows
+    assert stop.n_train == 400
+    draws = []
+    for _ in range(2):
+        stop = _HeldOutStop(X, [[j] for j in range(6)], seed=0)
+        rows = stop.training_rows(50, [[j] for j in range(6)])
+        draws.append(rows)
+        assert 50 <= rows.size <= 51
+        assert stop.n_train == rows.size
+        np.testing.assert_array_equal(rows, np.unique(rows))  # sorted, distinct
+        # the model sees every column: a row where column 5 trains is drawn
+        assert (~np.isnan(stop.train[rows])).any(axis=0).all()
+    np.testing.assert_array_equal(*draws)  # the stop's seed fixes the draw
+    other = _HeldOutStop(X, [[j] for j in range(6)], seed=1)
+    assert not np.array_equal(other.training_rows(50, [[j] for j in range(6)]), rows)
+
+
+def test_large_tables_train_the_vae_on_a_draw_and_fill_every_row(monkeypatch):
+    monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 100)
+    holes = _low_rank_holes(n=300, d=5, rate=0.2)
+    kept = holes.copy()
+    seen = []
+    fit = VAE.fit
+
+    def spy(self, X, y=None, **kwargs):
+        seen.append((np.asarray(X).shape, kwargs.get("sample_weight")))
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(VAE, "fit", spy)
+    weight = np.r_[np.ones(150), 2 * np.ones(150)]
+    imputer = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
+    assert len(seen) == 1
+    shape, w = seen[0]
+    assert shape[1] == 5
+    assert 100 <= shape[0] <= 105
+    assert len(w) == shape[0]
+    assert set(w) <= {1.0, 2.0}
+    # sized as a table of the drawn rows
+    sized = default_imputer_vae(*shape)
+    vae = imputer.estimator_
+    assert (vae.batch_size, vae.max_iter) == (sized.batch_size, sized.max_iter)
+    filled = imputer.transform(holes)
+    np.testing.assert_array_equal(holes, kept)  # the caller's table untouched
+    assert filled.shape == holes.shape
+    assert not np.isnan(filled).any()
+    observed = ~np.isnan(holes)
+    np.testing.assert_array_equal(filled[observed], holes[observed])
+    again = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
+    np.testing.assert_array_equal(again.transform(holes), filled)
