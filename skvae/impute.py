@@ -100,13 +100,15 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
     Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
-    it on at most 4,096 rows, a random draw of a larger table (plus a row
-    for any column that the draw leaves with no observed entry), whose
-    every row still holds out entries to stop on, fits the Gaussian model
-    below and is filled. An epoch then has at most 32 steps, so the
-    held-out checks below come as often on a large table as on a table of
-    4,096 rows, and the training cost stops growing with the rows: fit and
-    fill grow linearly, as ``IterativeImputer``'s do.
+    it on at most 4,096 rows, a random draw of a larger table among its
+    rows of positive weight (plus a row for any column that the draw leaves
+    with no observed entry), with the column types read off the whole
+    table; its every row still holds out entries to stop on, fits the
+    Gaussian model below and is filled. An epoch then has about 32 steps,
+    so the held-out checks below come as often on a large table as on a
+    table of 4,096 rows, and the training steps (and the step budget below,
+    counted on the drawn rows) stop growing with the rows: fit and fill
+    grow linearly, as ``IterativeImputer``'s do.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
@@ -472,8 +474,14 @@ class VAEImputer(
                 err = np.average((path["guess"] - path["truth"]) ** 2,
                                  weights=path["held_w"])  # fmt: skip
                 stop.versus = (path["guess"], float(err), path["held_w"])
-            Z = stop.train
             rows = stop.training_rows(TRAIN_ROWS, groups)
+            spec = estimator.likelihood
+            if rows is not None and spec not in ("gaussian", "bernoulli"):
+                # a draw: the column types of the whole table (its held-out
+                # entries included, as the groups above), not re-read off
+                # the draw, where a rare level could split a one-hot group
+                estimator.set_params(likelihood=_spec_of(resolve_column_types(spec, Z)))
+            Z = stop.train
             if rows is not None:  # a large table: the VAE learns from a draw
                 Z = Z[rows]
                 if sample_weight is not None:
@@ -838,6 +846,17 @@ def _column_groups(spec, X: np.ndarray) -> list[list[int]]:
     return groups
 
 
+def _spec_of(blocks: list) -> dict:
+    """The likelihood specification (a dict) of resolved column blocks."""
+    spec: dict = {}
+    for kind, cols in blocks:
+        if kind == "categorical":
+            spec.setdefault(kind, []).append([int(c) for c in cols])
+        else:
+            spec.setdefault(kind, []).extend(int(c) for c in cols)
+    return spec
+
+
 def _by_index(spec: dict, names: np.ndarray) -> dict:
     """A likelihood specification with feature names replaced by column indices."""
     position = {name: i for i, name in enumerate(names)}
@@ -936,29 +955,35 @@ class _HeldOutStop(Callback):
         # set by VAEImputer where the Gaussian covers every column
         self.versus = None
         # few entries to learn from: fewer steps
-        entries = (observed & ~pick).sum()
-        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
+        self.entries = (observed & ~pick).sum(axis=1)  # a row's, for training
+        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * self.entries.sum()))
 
     def training_rows(self, most: int, groups: list) -> np.ndarray | None:
         """Rows of ``train`` for the model, drawn at random; None: all of them.
 
         Tables of more than ``most`` rows give ``most`` rows drawn without
-        replacement, plus, for each column group whose observed training
-        entries all fall outside the draw, one row where it is observed (the
-        model then sees every column). The held-out entries stay in every
-        row.
+        replacement among those of positive weight, plus, for each column
+        group whose observed training entries all fall outside the draw, one
+        such row where it is observed (the model then sees every column).
+        The held-out entries stay in every row; the step budget becomes that
+        of the drawn rows' entries.
         """
         n = self.train.shape[0]
         if n <= most:
             return None
+        pool = np.arange(n) if self.absent is None else np.flatnonzero(~self.absent)
         keep = np.zeros(n, dtype=bool)
-        keep[self.rng.choice(n, most, replace=False)] = True
+        keep[self.rng.choice(pool, min(most, pool.size), replace=False)] = True
+        allowed = np.zeros(n, dtype=bool)
+        allowed[pool] = True
         for group in groups:
-            seen = ~np.isnan(self.train[:, group]).any(axis=1)
+            seen = ~np.isnan(self.train[:, group]).any(axis=1) & allowed
             if seen.any() and not (seen & keep).any():
                 keep[self.rng.choice(np.flatnonzero(seen))] = True
         rows = np.flatnonzero(keep)
         self.n_train = rows.size
+        entries = self.entries[rows].sum()
+        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
         return rows
 
     def on_train_begin(self, trainer, **kwargs):

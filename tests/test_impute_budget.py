@@ -790,31 +790,72 @@ def test_large_tables_train_the_vae_on_a_draw_and_fill_every_row(monkeypatch):
     monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 100)
     holes = _low_rank_holes(n=300, d=5, rate=0.2)
     kept = holes.copy()
-    seen = []
-    fit = VAE.fit
+    seen, drawn = [], []
+    fit, draw = VAE.fit, _HeldOutStop.training_rows
 
     def spy(self, X, y=None, **kwargs):
-        seen.append((np.asarray(X).shape, kwargs.get("sample_weight")))
+        seen.append((np.asarray(X).copy(), kwargs.get("sample_weight")))
         return fit(self, X, y, **kwargs)
 
+    def spy_draw(self, most, groups):
+        rows = draw(self, most, groups)
+        drawn.append((rows, self))
+        return rows
+
     monkeypatch.setattr(VAE, "fit", spy)
-    weight = np.r_[np.ones(150), 2 * np.ones(150)]
+    monkeypatch.setattr(_HeldOutStop, "training_rows", spy_draw)
+    weight = np.arange(1.0, 301.0)
     imputer = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
     assert len(seen) == 1
-    shape, w = seen[0]
-    assert shape[1] == 5
-    assert 100 <= shape[0] <= 105
-    assert len(w) == shape[0]
-    assert set(w) <= {1.0, 2.0}
-    # sized as a table of the drawn rows
-    sized = default_imputer_vae(*shape)
+    Z, w = seen[0]
+    ((rows, stop),) = drawn
+    assert 100 <= Z.shape[0] <= 105  # the draw, not 300 rows
+    np.testing.assert_array_equal(w, weight[rows])  # each drawn row's own weight
+    np.testing.assert_array_equal(Z, stop.train[rows])
+    # sized as a table of the drawn rows, its budget theirs
+    sized = default_imputer_vae(*Z.shape)
     vae = imputer.estimator_
     assert (vae.batch_size, vae.max_iter) == (sized.batch_size, sized.max_iter)
+    assert stop.per_epoch == -(-rows.size // vae.batch_size)
+    entries = (~np.isnan(Z)).sum()
+    assert stop.budget == max(skvae.impute.MIN_STEPS, np.ceil(entries / 4))
     filled = imputer.transform(holes)
     np.testing.assert_array_equal(holes, kept)  # the caller's table untouched
     assert filled.shape == holes.shape
     assert not np.isnan(filled).any()
     observed = ~np.isnan(holes)
     np.testing.assert_array_equal(filled[observed], holes[observed])
+    monkeypatch.setattr(VAE, "fit", fit)
     again = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
     np.testing.assert_array_equal(again.transform(holes), filled)
+
+
+def test_the_draw_skips_rows_of_zero_weight(monkeypatch):
+    monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 100)
+    holes = _low_rank_holes(n=400, d=4, rate=0.2)
+    weight = np.zeros(400)
+    weight[[5, 50, 150, 250, 350]] = 1.0  # five rows count, the rest do not
+    stop = _HeldOutStop(holes, [[j] for j in range(4)], 0, weight)
+    rows = stop.training_rows(100, [[j] for j in range(4)])
+    np.testing.assert_array_equal(rows, [5, 50, 150, 250, 350])
+    filled = (
+        VAEImputer(random_state=0).fit(holes, sample_weight=weight).transform(holes)
+    )
+    assert not np.isnan(filled).any()
+
+
+def test_the_draw_keeps_the_tables_column_types(monkeypatch):
+    # a one-hot group whose last level is in one row of 400: a draw of 100
+    # rows mostly misses it, and reading the types off the draw would split
+    # the group into a categorical pair and a Bernoulli column
+    monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 100)
+    rng = np.random.RandomState(0)
+    level = np.where(rng.uniform(size=400) < 0.5, 0, 1)
+    level[7] = 2
+    X = np.c_[rng.normal(size=(400, 2)), np.eye(3)[level]]
+    X[rng.uniform(size=400) < 0.2, 0] = np.nan
+    for seed in range(4):  # a draw of 100 misses row 7 with probability 3/4
+        imputer = VAEImputer(random_state=seed).fit(X)
+        assert ("categorical", [2, 3, 4]) in imputer.estimator_.column_types_
+        filled = imputer.transform(X)
+        np.testing.assert_allclose(filled[:, 2:].sum(axis=1), 1.0)
