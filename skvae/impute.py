@@ -113,7 +113,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
     1,000 of them where that is less, but never under 5%, are hidden from
-    training, and the model fills them after each epoch, or, where epochs
+    training (its column types stay those of the whole table: hiding the
+    one row of a rare level does not split its one-hot group), and the
+    model fills them after each epoch, or, where epochs
     are under 10 optimisation steps, after the first epoch that completes
     10 steps since the last check. When their error has not improved for
     20 optimisation steps or a tenth of the steps so far, whichever is more
@@ -476,11 +478,15 @@ class VAEImputer(
                 stop.versus = (path["guess"], float(err), path["held_w"])
             rows = stop.training_rows(TRAIN_ROWS, groups)
             spec = estimator.likelihood
-            if rows is not None and spec not in ("gaussian", "bernoulli"):
-                # a draw: the column types of the whole table (its held-out
-                # entries included, as the groups above), not re-read off
-                # the draw, where a rare level could split a one-hot group
-                estimator.set_params(likelihood=_spec_of(resolve_column_types(spec, Z)))
+            if spec not in ("gaussian", "bernoulli"):
+                # the column types of the whole table (its held-out entries
+                # included, as the groups above), not re-read off what the
+                # model trains on: hiding the one row of a rare level (held
+                # out, or outside a draw) would split its one-hot group, and
+                # the group's fills would no longer sum to one
+                whole = resolve_column_types(spec, Z)
+                if rows is not None or whole != resolve_column_types(spec, stop.train):
+                    estimator.set_params(likelihood=_spec_of(whole))
             Z = stop.train
             if rows is not None:  # a large table: the VAE learns from a draw
                 Z = Z[rows]

@@ -859,3 +859,27 @@ def test_the_draw_keeps_the_tables_column_types(monkeypatch):
         assert ("categorical", [2, 3, 4]) in imputer.estimator_.column_types_
         filled = imputer.transform(X)
         np.testing.assert_allclose(filled[:, 2:].sum(axis=1), 1.0)
+
+
+def test_hiding_the_row_of_a_rare_level_keeps_its_group_whole():
+    # the only row of a level held out: the types read off the training
+    # entries would split the one-hot group (a categorical pair and a
+    # Bernoulli column), and its fills would sum to more than one
+    rng = np.random.RandomState(0)
+    level = np.where(rng.uniform(size=300) < 0.5, 0, 1)
+    level[7] = 2
+    X = np.c_[rng.normal(size=(300, 2)), np.eye(3)[level]]
+    X[rng.uniform(size=300) < 0.2, 0] = np.nan
+    groups = _column_groups("auto", X)
+    seeds = [
+        s
+        for s in range(40)
+        if np.isnan(_HeldOutStop(X, groups, draw_seed(s)).train[7, 2:]).all()
+    ]
+    assert seeds  # row 7's group is held out under some of these seeds
+    imputer = VAEImputer(random_state=seeds[0]).fit(X)
+    assert ("categorical", [2, 3, 4]) in imputer.estimator_.column_types_
+    holes = np.c_[X[:5, :2], np.full((5, 3), np.nan)]
+    np.testing.assert_allclose(
+        imputer.transform(holes)[:, 2:].sum(axis=1), 1.0, atol=1e-5
+    )
