@@ -512,7 +512,7 @@ def timing(
     stratified subset of that many rows (drawn with each seed); the unit is
     an epoch of the lean loop on those rows. ``baselines`` also scores the
     cheap baselines of :func:`methods` on each split; ``fit_model=False``
-    scores them alone (how hard each split's labels are, in seconds).
+    scores them alone (how hard each split's labels are, without a VAE fit).
     """
     X_all, y_all = load(set_name)
     what = "MNIST-5k" if set_name == "mnist" else set_name

@@ -852,6 +852,11 @@ def _column_groups(spec, X: np.ndarray) -> list[list[int]]:
     return groups
 
 
+def _step_budget(entries: int) -> int:
+    """The default model's most steps: ``STEPS_PER_ENTRY`` per training entry."""
+    return max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
+
+
 def _spec_of(blocks: list) -> dict:
     """The likelihood specification (a dict) of resolved column blocks."""
     spec: dict = {}
@@ -962,7 +967,7 @@ class _HeldOutStop(Callback):
         self.versus = None
         # few entries to learn from: fewer steps
         self.entries = (observed & ~pick).sum(axis=1)  # a row's, for training
-        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * self.entries.sum()))
+        self.budget = _step_budget(self.entries.sum())
 
     def training_rows(self, most: int, groups: list) -> np.ndarray | None:
         """Rows of ``train`` for the model, drawn at random; None: all of them.
@@ -977,19 +982,17 @@ class _HeldOutStop(Callback):
         n = self.train.shape[0]
         if n <= most:
             return None
-        pool = np.arange(n) if self.absent is None else np.flatnonzero(~self.absent)
+        allowed = np.ones(n, dtype=bool) if self.absent is None else ~self.absent
+        pool = np.flatnonzero(allowed)
         keep = np.zeros(n, dtype=bool)
         keep[self.rng.choice(pool, min(most, pool.size), replace=False)] = True
-        allowed = np.zeros(n, dtype=bool)
-        allowed[pool] = True
         for group in groups:
             seen = ~np.isnan(self.train[:, group]).any(axis=1) & allowed
             if seen.any() and not (seen & keep).any():
                 keep[self.rng.choice(np.flatnonzero(seen))] = True
         rows = np.flatnonzero(keep)
         self.n_train = rows.size
-        entries = self.entries[rows].sum()
-        self.budget = max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
+        self.budget = _step_budget(self.entries[rows].sum())
         return rows
 
     def on_train_begin(self, trainer, **kwargs):
