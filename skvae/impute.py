@@ -48,9 +48,9 @@ TRIAL_SHARE = 0.25  # share of the step budget (at least TRIAL_STEPS) after
 # which the VAE must have shown that it adds to the Gaussian model
 TRIAL_Z = 1.0  # ... by this many standard errors of the blend's gain
 TRIAL_STEPS = 50  # the trial's earliest step
-TRIAL_EARLY = 10  # ... and TRIAL_EARLY_SHARE of the budget (at least
-TRIAL_EARLY_SHARE = 0.05  # TRIAL_EARLY steps) where the nearest neighbours'
-# fill adds nothing to the Gaussian's either (close to linear-Gaussian)
+TRIAL_EARLY = 10  # ... or this step (the first check) where the nearest
+# neighbours' fill adds nothing to the Gaussian's either (close to
+# linear-Gaussian)
 NEIGHBOURS = 5  # neighbours of that fill
 NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
 NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
@@ -134,12 +134,14 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     [0, 1], and if the blend removes a share ``G`` of the Gaussian's
     held-out squared error with ``n * G < 1`` (``n`` held-out entries: under
     one standard error, less than a weight fitted to noise removes on
-    average), training stops there. On tables whose columns are close to
-    linear in each other the VAE adds nothing to the Gaussian, and longer
-    training would cost time for no better fill; ``n * G`` is in
-    ``history_`` as ``"gain_z2"``. The trial comes earlier, after a
-    twentieth of the steps (at least 10: the first check), where a
-    nearest-neighbour fill of the same
+    average), training stops there, and the Gaussian alone fills every
+    hole (each column's weight ``a`` is 1; the VAE's fill is not computed).
+    On tables whose columns are close to linear in each other the VAE adds
+    nothing to the Gaussian, and longer training would cost time for no
+    better fill; ``n * G`` is in ``history_`` as ``"gain_z2"``. The trial
+    comes at the first check instead (after 10 steps, or after the first
+    epoch where epochs are longer), where a nearest-neighbour fill of the
+    same
     held-out entries (the mean of the 5 nearest rows, among at most 1,000)
     adds nothing to the Gaussian's either by the same test (its ``n * G``
     is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
@@ -228,6 +230,9 @@ class VAEImputer(
     Gaussian where it is. With ``sample_posterior=True`` each hole is drawn
     from the Gaussian's conditional distribution with probability ``a``, else
     from the VAE (a draw from the mixture whose mean is the blended fill).
+    Where the VAE fails its trial (it adds nothing to the Gaussian's fill of
+    the held-out entries; see :func:`default_imputer_vae`), every weight is 1:
+    the Gaussian alone fills the table, and the VAE's fill is not computed.
     Above a cost of about ``2e8`` (the sum over rows of the cube of their hole
     count) EM fits on a random subset of rows of that cost; above about 460
     Gaussian columns there is no Gaussian model (the VAE alone).
@@ -274,7 +279,8 @@ class VAEImputer(
         passed as ``estimator`` or no entry could be held out.
     gaussian_weights_ : ndarray of shape (n_model_columns,)
         Each column's weight ``a`` of the Gaussian's fill against the VAE's:
-        zero for the other columns and without a Gaussian model.
+        zero for the other columns and without a Gaussian model; one for
+        every column where the VAE failed its trial.
     table_encoder_ : TableEncoder
         Only after a fit on a pandas DataFrame: how its columns are encoded
         for the model and decoded back (``types_``, ``kinds_``, ``dtypes_``,
@@ -618,14 +624,17 @@ class VAEImputer(
         if path is None:
             return
         cols = self.gaussian_columns_
-        vae = _impute_rows(
-            self.estimator_, stop.train[stop.rows], self.n_importance_samples, None
-        )[:, cols][path["held"]]
-        weights = np.zeros(d)
-        weights[cols] = _blend_weights(
-            path["guess"], vae, path["truth"], path["column"], cols.size,
-            path["held_w"],
-        )  # fmt: skip
+        if stop.failed:  # the VAE added nothing at its trial: the Gaussian alone
+            weights = np.ones(d)
+        else:
+            vae = _impute_rows(
+                self.estimator_, stop.train[stop.rows], self.n_importance_samples, None
+            )[:, cols][path["held"]]
+            weights = np.zeros(d)
+            weights[cols] = _blend_weights(
+                path["guess"], vae, path["truth"], path["column"], cols.size,
+                path["held_w"],
+            )  # fmt: skip
         full = Z[np.ix_(path["rows"], cols)].astype(np.float64)
         mean, cov, _ = _gaussian_em(
             full, path["ridge"], path["mean"], path["cov"], path["w"], EM_MAX_ITER
@@ -723,11 +732,16 @@ class VAEImputer(
         if rows.size == 0:
             return out
         seed = draw_seed(self.random_state) if self.sample_posterior else None
-        filled = _impute_rows(
-            self.estimator_, self._scale(X[rows]), self.n_importance_samples, seed
-        )
-        if np.any(self.gaussian_weights_):
-            filled = self._blend(X[rows], filled, seed)
+        if self.gaussian_columns_.size == X.shape[1] and np.all(
+            self.gaussian_weights_ == 1
+        ):  # the Gaussian fills every column alone: the VAE's fill would weigh 0
+            filled = self._blend(X[rows], None, seed)
+        else:
+            filled = _impute_rows(
+                self.estimator_, self._scale(X[rows]), self.n_importance_samples, seed
+            )
+            if np.any(self.gaussian_weights_):
+                filled = self._blend(X[rows], filled, seed)
         imputed = filled * self._scale_ + self._shift
         missing = np.isnan(X[rows])
         failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))
@@ -741,8 +755,11 @@ class VAEImputer(
         out[rows] = np.where(missing, imputed, X[rows])
         return out
 
-    def _blend(self, X: np.ndarray, filled: np.ndarray, seed) -> np.ndarray:
-        """The VAE's fill of rows X (model scale) blended with the Gaussian's."""
+    def _blend(self, X: np.ndarray, filled: np.ndarray | None, seed) -> np.ndarray:
+        """The VAE's fill of rows X (model scale) blended with the Gaussian's.
+
+        ``filled`` None: every column is the Gaussian's alone (weight 1).
+        """
         cols = self.gaussian_columns_
         weight = self.gaussian_weights_[cols]
         gen = None if seed is None else make_generator(seed, Stream.IMPUTE, 1)
@@ -752,6 +769,8 @@ class VAEImputer(
             self.gaussian_covariance_,
             generator=gen,
         )[0]
+        if filled is None:
+            return gauss.astype(X.dtype, copy=False)
         out = filled.copy()
         if gen is None:  # the mean of the mixture of both predictions
             out[:, cols] = weight * gauss + (1 - weight) * filled[:, cols]
@@ -913,8 +932,9 @@ class _HeldOutStop(Callback):
     unless blending the VAE's best fill with the Gaussian's lowers the
     held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). Where
     a nearest-neighbour fill does not pass that test either
-    (:meth:`neighbour_gain`, decided before training), the trial comes after
-    ``TRIAL_EARLY_SHARE`` of the budget (at least ``TRIAL_EARLY`` steps).
+    (:meth:`neighbour_gain`, decided before training), the trial is the
+    first check (after ``TRIAL_EARLY`` steps). A VAE that fails its trial
+    is ``failed``: the Gaussian alone fills the table.
     With ``versus`` set, a plateau also ends training, without the cut,
     where the VAE's gain (:meth:`gain_z2`) does not reach ``REFINE_Z``
     standard errors. The best weights are kept.
@@ -965,6 +985,7 @@ class _HeldOutStop(Callback):
         # (the Gaussian's held-out fill, its error, the entries' weights):
         # set by VAEImputer where the Gaussian covers every column
         self.versus = None
+        self.failed = False  # set by a failed trial (on_train_begin resets it)
         # few entries to learn from: fewer steps
         self.entries = (observed & ~pick).sum(axis=1)  # a row's, for training
         self.budget = _step_budget(self.entries.sum())
@@ -1001,6 +1022,7 @@ class _HeldOutStop(Callback):
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
         self.best, self.best_state, self.cuts = np.inf, None, 0
         self.best_fill, self.tried = None, self.versus is None
+        self.failed = False  # the VAE failed its trial: the Gaussian alone fills
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
@@ -1009,8 +1031,8 @@ class _HeldOutStop(Callback):
         # or fewer where the model's max_iter ends training first
         n_epochs = kwargs.get("n_epochs", trainer.n_epochs)
         steps = min(self.budget, max(1, n_epochs) * self.per_epoch)
-        if early:
-            self.trial = max(TRIAL_EARLY, TRIAL_EARLY_SHARE * steps)
+        if early:  # the first check
+            self.trial = TRIAL_EARLY
         else:
             self.trial = max(TRIAL_STEPS, TRIAL_SHARE * steps)
         # steps so far, at the last check, and at the last improvement or cut
@@ -1110,12 +1132,13 @@ class _HeldOutStop(Callback):
             trainer.should_stop = True
         if not self.tried and self.steps >= self.trial:
             # the trial: a VAE that has not shown that it adds to the
-            # Gaussian by now is stopped (the blend then leans on the latter)
+            # Gaussian by now is stopped, and the Gaussian alone fills
             self.tried = True
             z2 = 0.0 if self.best_fill is None else self.gain_z2()
             kwargs["record"]["gain_z2"] = z2
             kwargs["record"]["neighbour_z2"] = self.neighbour_z2
             if z2 < TRIAL_Z**2:
+                self.failed = True
                 trainer.should_stop = True
                 return
         if spent or self.checks < 2 or self.steps - self.since < patience:

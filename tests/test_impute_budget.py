@@ -690,6 +690,62 @@ def test_the_trial_comes_early_where_neighbours_add_nothing(monkeypatch):
     assert late <= steps[1] < late + 10
 
 
+def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
+    # 2,000 rows: a budget of hundreds of steps, epochs of 16; a share of the
+    # budget would put the trial epochs later, the first check puts it at one
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: -1.0)
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal(np.zeros(3), 0.5 * np.eye(3) + 0.5, size=2000)
+    holes = X.copy()
+    holes[rng.uniform(size=X.shape) < 0.2] = np.nan
+    imputer = VAEImputer(random_state=0).fit(holes)
+    vae = imputer.estimator_
+    record = vae.history_[-1]
+    assert record["neighbour_z2"] < skvae.impute.TRIAL_Z**2  # linear-Gaussian
+    assert "gain_z2" in record
+    assert vae.batch_size == 125  # 16 steps an epoch, more than TRIAL_EARLY
+    assert len(vae.history_) == 1  # the trial ended the fit at the first check
+    Z = imputer._scale(holes)
+    stop = _HeldOutStop(Z, _column_groups("gaussian", Z), draw_seed(0))
+    assert stop.budget * 0.05 > 3 * 16  # where a twentieth of it would be
+
+
+def test_a_vae_that_fails_its_trial_leaves_the_fill_to_the_gaussian(monkeypatch):
+    from skvae.impute import _conditional
+
+    holes = _low_rank_holes(n=200, d=5, rate=0.2)
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)  # no VAE passes
+    failed = VAEImputer(random_state=0).fit(holes)
+    assert "gain_z2" in failed.estimator_.history_[-1]
+    np.testing.assert_array_equal(failed.gaussian_weights_, np.ones(5))
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)  # every VAE passes
+    passed = VAEImputer(random_state=0).fit(holes)
+    assert not np.all(passed.gaussian_weights_ == 1)  # a fitted blend
+    Z = failed._scale(holes)
+    gauss = _conditional(
+        Z.astype(np.float64), failed.gaussian_mean_, failed.gaussian_covariance_
+    )[0]
+    expected = np.where(np.isnan(holes), gauss * failed._scale_ + failed._shift, holes)
+
+    def no_vae(*args, **kwargs):
+        raise AssertionError("the VAE filled a table that the Gaussian fills alone")
+
+    monkeypatch.setattr(skvae.impute, "_impute_rows", no_vae)
+    np.testing.assert_allclose(failed.transform(holes), expected, rtol=1e-12)
+    draw = clone(failed).set_params(sample_posterior=True)
+    monkeypatch.undo()
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)
+    draw.fit(holes)
+    monkeypatch.setattr(skvae.impute, "_impute_rows", no_vae)
+    drawn = draw.transform(holes)  # a draw from the Gaussian's conditional
+    hole = np.isnan(holes)
+    assert np.isfinite(drawn).all()
+    assert np.array_equal(drawn[~hole], holes[~hole])
+    assert np.abs(drawn[hole] - expected[hole]).mean() > 0.01
+    np.testing.assert_array_equal(drawn, draw.transform(holes))
+
+
 def test_neighbour_gain_on_a_sample_of_the_rows(monkeypatch):
     rng = np.random.default_rng(0)
     t = rng.uniform(-2, 2, size=400)
