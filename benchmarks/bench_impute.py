@@ -36,6 +36,7 @@ from sklearn.datasets import (
     load_digits,
     load_iris,
     load_wine,
+    make_swiss_roll,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -91,6 +92,14 @@ OTHER_TABLES = {
     "curve_10000x8": lambda: _curve(10000, 8, seed=13),
     "low_rank_10000x4": lambda: _low_rank(10000, 4, 2, seed=14),
     "curve_30000x8": lambda: _curve(30000, 8, seed=15),
+    # a few thousand rows of 3 to 5 columns: close to linear-Gaussian tables
+    # (IterativeImputer converges in a few rounds) and a nonlinear one
+    "gauss_3000x3": lambda: _equicorrelated(3000, 3, seed=31),
+    "gauss_5000x5": lambda: _equicorrelated(5000, 5, seed=35),
+    "low_rank_2000x3": lambda: _low_rank(2000, 3, 1, seed=32),
+    "curve_3000x3": lambda: _curve(3000, 3, seed=33),
+    # a roll in 3-D: nothing helps much (every RMSE about 1)
+    "swiss_3000": lambda: make_swiss_roll(3000, noise=0.2, random_state=4)[0],
 }
 
 
