@@ -255,7 +255,8 @@ class VAEImputer(
         Importance samples per row in ``transform``, from each of the two
         proposals of a Gaussian VAE (twice this number in all); more did not
         lower the error on ``benchmarks/bench_impute.py``'s tables, and each
-        sample costs time.
+        sample costs time. Unused where the Gaussian model fills every column
+        alone (see ``gaussian_weights_``).
     random_state : int, RandomState instance or None, default=None
         Seed of the model (of the default estimator, and, when not None, in
         place of a given estimator's own ``random_state``) and of
@@ -299,7 +300,7 @@ class VAEImputer(
     and integer holes are filled with values of their column's type (see
     :meth:`transform`). A column with no observed value cannot be imputed (an
     error); a row with no observed value is filled from the model's prior
-    predictive mean.
+    predictive mean (the Gaussian's mean where it fills every column alone).
 
     References
     ----------
@@ -742,7 +743,10 @@ class VAEImputer(
             )
             if np.any(self.gaussian_weights_):
                 filled = self._blend(X[rows], filled, seed)
-        imputed = filled * self._scale_ + self._shift
+        # in the output's type: a fill past float32's range is not finite
+        with np.errstate(over="ignore"):
+            imputed = filled * self._scale_ + self._shift
+            imputed = imputed.astype(out.dtype, copy=False)
         missing = np.isnan(X[rows])
         failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))
         if failed.size:

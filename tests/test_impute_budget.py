@@ -746,6 +746,24 @@ def test_a_vae_that_fails_its_trial_leaves_the_fill_to_the_gaussian(monkeypatch)
     np.testing.assert_array_equal(drawn, draw.transform(holes))
 
 
+def test_a_gaussian_fill_past_float32s_range_is_an_error(monkeypatch):
+    # float32 rows filled by the Gaussian alone: a fill that is finite on the
+    # model's scale but not in float32 once unscaled is refused, not inf
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)  # the Gaussian alone
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal(np.zeros(3), 0.5 * np.eye(3) + 0.5, size=300)
+    X[:, 1] *= 100
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    imputer = VAEImputer(random_state=0).fit(X.astype(np.float32))
+    np.testing.assert_array_equal(imputer.gaussian_weights_, np.ones(3))
+    bad = np.array([[3e37, np.nan, 0.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match="could not be imputed"):
+        imputer.transform(bad)
+    fine = imputer.transform(np.array([[1.0, np.nan, 0.5]], dtype=np.float32))
+    assert fine.dtype == np.float32
+    assert np.isfinite(fine).all()
+
+
 def test_neighbour_gain_on_a_sample_of_the_rows(monkeypatch):
     rng = np.random.default_rng(0)
     t = rng.uniform(-2, 2, size=400)
