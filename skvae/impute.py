@@ -989,7 +989,8 @@ class _HeldOutStop(Callback):
         # (the Gaussian's held-out fill, its error, the entries' weights):
         # set by VAEImputer where the Gaussian covers every column
         self.versus = None
-        self.failed = False  # set by a failed trial (on_train_begin resets it)
+        # a failed trial (reset at each fit): the Gaussian alone fills
+        self.failed = False
         # few entries to learn from: fewer steps
         self.entries = (observed & ~pick).sum(axis=1)  # a row's, for training
         self.budget = _step_budget(self.entries.sum())
@@ -1026,7 +1027,7 @@ class _HeldOutStop(Callback):
         self.eps = torch.zeros(1, trainer.module.noise_dim, device=trainer.device)
         self.best, self.best_state, self.cuts = np.inf, None, 0
         self.best_fill, self.tried = None, self.versus is None
-        self.failed = False  # the VAE failed its trial: the Gaussian alone fills
+        self.failed = False
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
