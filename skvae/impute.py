@@ -59,7 +59,11 @@ N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 REFINE_Z = 3.0  # ... made only where the VAE's blend gain is this many
 # standard errors (where the Gaussian model covers every column)
 CUT = 0.5  # factor of each cut
-BATCH = 128  # the largest batch (all of about the same size)
+BATCH = 128  # rows a batch (all of about the same size); the budgets' steps
+# are counted in batches of this many rows, whatever the batch
+EPOCH_STEPS = 8  # steps an epoch, at least: larger tables take larger
+MAX_BATCH = 512  # ... batches, up to this many rows (a step's cost on the
+# default's small networks is mostly fixed, whatever its rows)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
 ACTIVATION = "tanh"
@@ -95,20 +99,29 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
       ``clip(8 * d, 32, 64)`` units;
     - batches of at most 128 rows, those of an epoch of about one size:
       ``ceil(n / ceil(n / 128))`` rows (a short last batch would take a
-      full step on the noisy gradient of a few rows), Adam's learning rate
-      0.01;
-    - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
+      full step on the noisy gradient of a few rows); on more than 1,024
+      rows, 8 batches an epoch, of up to 512 rows: ``ceil(n / ceil(n /
+      b))`` rows with ``b = clip(ceil(n / 8), 128, 512)``. A step's cost
+      on such small networks is mostly fixed (a batch of 512 rows costs
+      far less than four of 128), so larger tables pay for fewer, larger
+      steps. Adam's learning rate 0.01;
+    - ``max_iter``: the epochs of about 3,000 steps, a cap.
+
+    Every count of steps below (the cap, the budget, the checks, the
+    patience, the trial) is of steps of 128 rows, whatever the batch: an
+    epoch of ``n`` rows counts ``ceil(n / 128)`` steps, so the rules stop
+    after the same rows seen in batches of 512 as in batches of 128.
 
     Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
     it on at most 4,096 rows, a random draw of a larger table among its
     rows of positive weight (plus a row for any column that the draw leaves
     with no observed entry), with the column types read off the whole
     table; its every row still holds out entries to stop on, fits the
-    Gaussian model below and is filled. An epoch then has about 32 steps,
-    so the held-out checks below come as often on a large table as on a
-    table of 4,096 rows, and the training steps (and the step budget below,
-    counted on the drawn rows) stop growing with the rows: fit and fill
-    grow linearly, as ``IterativeImputer``'s do.
+    Gaussian model below and is filled. An epoch then counts 32 steps (8
+    batches of 512 rows), so the held-out checks below come as often on a
+    large table as on a table of 4,096 rows, and the training steps (and
+    the step budget below, counted on the drawn rows) stop growing with
+    the rows: fit and fill grow linearly, as ``IterativeImputer``'s do.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
@@ -181,8 +194,11 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     n_components = int(np.clip(n_features // 2, 2, 16))
     width = int(np.clip(WIDTH * n_features, 32, MAX_WIDTH))
     # batches of about equal size: no short last batch
-    batch_size = -(-n_samples // -(-n_samples // BATCH))
-    max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
+    rows = min(MAX_BATCH, max(BATCH, -(-n_samples // EPOCH_STEPS)))
+    batch_size = _equal_batches(n_samples, rows)
+    # the cap in steps of BATCH rows, as the held-out stopping counts them
+    unit = _equal_batches(n_samples, BATCH)
+    max_iter = epochs_for_steps(MAX_STEPS, n_samples, unit, 1)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(width, width),
@@ -875,6 +891,11 @@ def _column_groups(spec, X: np.ndarray) -> list[list[int]]:
     return groups
 
 
+def _equal_batches(n_samples: int, most: int) -> int:
+    """The batch size of an epoch of batches of at most ``most`` rows, of one size."""
+    return -(-n_samples // -(-n_samples // most))
+
+
 def _step_budget(entries: int) -> int:
     """The default model's most steps: ``STEPS_PER_ENTRY`` per training entry."""
     return max(MIN_STEPS, math.ceil(STEPS_PER_ENTRY * entries))
@@ -919,7 +940,10 @@ class _HeldOutStop(Callback):
     where that is less but no less than ``HOLDOUT_MIN_FRACTION`` of them
     (a stable stopping signal needs a count, not a share; the rest train the
     model), are hidden from training
-    (``train``). After each epoch that completes ``CHECK_STEPS``
+    (``train``). Steps are counted in batches of ``BATCH`` rows, whatever
+    the model's batch (``per_epoch`` an epoch): the rules below stop after
+    the same rows seen in larger batches. After each epoch that completes
+    ``CHECK_STEPS``
     optimisation steps since the last check (every epoch, where epochs are
     longer) the model fills them (the decoder's mean at the posterior mean)
     and their error is measured (squared, each column's divided by its
@@ -1031,7 +1055,9 @@ class _HeldOutStop(Callback):
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
-        self.per_epoch = max(1, -(-self.n_train // trainer.batch_size))
+        # steps counted in batches of BATCH rows, whatever the batch: the
+        # rules below are in rows seen, the same for larger batches
+        self.per_epoch = max(1, -(-self.n_train // BATCH))
         # the trial's share is of the steps training can take: the budget,
         # or fewer where the model's max_iter ends training first
         n_epochs = kwargs.get("n_epochs", trainer.n_epochs)

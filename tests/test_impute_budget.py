@@ -27,14 +27,15 @@ def test_default_model_is_sized_by_the_table():
     small, large = default_imputer_vae(150, 4), default_imputer_vae(5000, 60)
     assert small.hidden_layer_sizes == (32, 32)
     assert large.hidden_layer_sizes == (64, 64)
-    # at most 128 rows a batch, the batches of an epoch of about one size
-    assert (small.batch_size, large.batch_size) == (75, 125)
+    # at most 128 rows a batch up to 1,024 rows, then 8 steps an epoch up to
+    # 512 rows a batch; the batches of an epoch of about one size
+    assert (small.batch_size, large.batch_size) == (75, 500)
     assert default_imputer_vae(50, 4).batch_size == 50  # one batch of every row
-    for n in (128, 129, 178, 300, 1797):
+    for n in (128, 129, 178, 300, 1024, 1025, 1797, 3000, 4096, 4097, 9000):
         size = default_imputer_vae(n, 4).batch_size
         n_batches = -(-n // size)
-        assert size <= 128
-        assert n_batches == -(-n // 128)
+        assert size <= (128 if n <= 1024 else 512)
+        assert n_batches == min(-(-n // 128), max(8, -(-n // 512)))
         assert n - (n_batches - 1) * size >= size - n_batches  # no short last one
     # the cap is about 3,000 optimisation steps, whatever the number of rows
     assert small.max_iter * 2 == pytest.approx(3000, abs=2)
@@ -690,8 +691,32 @@ def test_the_trial_comes_early_where_neighbours_add_nothing(monkeypatch):
     assert late <= steps[1] < late + 10
 
 
+def test_larger_batches_count_their_rows_in_the_budget(monkeypatch):
+    # 2,000 rows train in 8 batches of 250 an epoch; the budget counts an
+    # epoch as 16 steps of 128 rows, so the fit ends after the same rows as
+    # in batches of 128 (4 epochs for a budget of 50), in a quarter of the
+    # optimiser's steps
+    monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
+    monkeypatch.setattr(skvae.impute, "STEPS_PER_ENTRY", 0.0)  # MIN_STEPS
+    monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: 100.0)
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(2000, 1))
+    X = np.hstack([np.sin(2 * t), np.cos(3 * t), t]) + 0.05 * rng.normal(size=(2000, 3))
+    holes = X.copy()
+    holes[rng.uniform(size=X.shape) < 0.2] = np.nan
+    vae = VAEImputer(random_state=0).fit(holes).estimator_
+    assert vae.batch_size == 250
+    assert skvae.impute.MIN_STEPS == 50
+    assert len(vae.history_) == 4  # 64 steps of 128 rows: the budget is spent
+    steps = {int(state["step"]) for state in vae._optimizer.state.values()}
+    assert steps == {32}  # 8 optimiser steps an epoch
+    # the cap on epochs counts steps of 128 rows too
+    assert vae.max_iter == default_imputer_vae(2000, 3).max_iter == 188
+
+
 def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
-    # 2,000 rows: a budget of hundreds of steps, epochs of 16; a share of the
+    # 2,000 rows: a budget of hundreds of steps, epochs of 16 (in batches of
+    # 128 rows; 8 of 250 rows are taken); a share of the
     # budget would put the trial epochs later, the first check puts it at one
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
     monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: -1.0)
@@ -704,7 +729,7 @@ def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
     record = vae.history_[-1]
     assert record["neighbour_z2"] < skvae.impute.TRIAL_Z**2  # linear-Gaussian
     assert "gain_z2" in record
-    assert vae.batch_size == 125  # 16 steps an epoch, more than TRIAL_EARLY
+    assert vae.batch_size == 250  # 16 steps an epoch, more than TRIAL_EARLY
     assert len(vae.history_) == 1  # the trial ended the fit at the first check
     Z = imputer._scale(holes)
     stop = _HeldOutStop(Z, _column_groups("gaussian", Z), draw_seed(0))
@@ -887,7 +912,7 @@ def test_large_tables_train_the_vae_on_a_draw_and_fill_every_row(monkeypatch):
     sized = default_imputer_vae(*Z.shape)
     vae = imputer.estimator_
     assert (vae.batch_size, vae.max_iter) == (sized.batch_size, sized.max_iter)
-    assert stop.per_epoch == -(-rows.size // vae.batch_size)
+    assert stop.per_epoch == -(-rows.size // skvae.impute.BATCH)
     entries = (~np.isnan(Z)).sum()
     assert stop.budget == max(skvae.impute.MIN_STEPS, np.ceil(entries / 4))
     filled = imputer.transform(holes)
