@@ -35,11 +35,12 @@ from skvae.nn.gaussian import GaussianVAEModule, shared_draws
 HOLDOUT_FRACTION = 0.1  # share of the observed entries held out to stop on
 HOLDOUT_ENTRIES = 1000  # ... or less, down to HOLDOUT_MIN_FRACTION, above this
 HOLDOUT_MIN_FRACTION = 0.05  # many held-out entries: the rest go to training
-PATIENCE_STEPS = 20  # optimisation steps without a better held-out error
+# (steps: of BATCH rows, whatever the model's batch)
+PATIENCE_STEPS = 20  # steps without a better held-out error
 PATIENCE_SHARE = 0.1  # or this share of the steps so far, if more
 CHECK_STEPS = 10  # held-out error checked after the epoch that reaches this
-# many optimisation steps since the last check (every epoch if larger)
-MAX_STEPS = 3000  # the cap on the optimisation steps
+# many steps since the last check (every epoch if larger)
+MAX_STEPS = 3000  # the cap on the steps
 TRAIN_ROWS = 4096  # the rows it trains on, at most: a random draw of larger
 # tables (every row still holds out entries, fits the Gaussian, is filled)
 STEPS_PER_ENTRY = 0.25  # ... and this many per observed training entry
@@ -61,9 +62,10 @@ REFINE_Z = 3.0  # ... made only where the VAE's blend gain is this many
 CUT = 0.5  # factor of each cut
 BATCH = 128  # rows a batch (all of about the same size); the budgets' steps
 # are counted in batches of this many rows, whatever the batch
-EPOCH_STEPS = 8  # steps an epoch, at least: larger tables take larger
-MAX_BATCH = 512  # ... batches, up to this many rows (a step's cost on the
-# default's small networks is mostly fixed, whatever its rows)
+EPOCH_STEPS = 8  # batches an epoch on tables of over BATCH * EPOCH_STEPS
+MAX_BATCH = 512  # rows, of up to this many rows (more batches past that; a
+# step's cost on the default's small networks is mostly fixed, whatever its
+# rows)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
 ACTIVATION = "tanh"
@@ -100,12 +102,16 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     - batches of at most 128 rows, those of an epoch of about one size:
       ``ceil(n / ceil(n / 128))`` rows (a short last batch would take a
       full step on the noisy gradient of a few rows); on more than 1,024
-      rows, 8 batches an epoch, of up to 512 rows: ``ceil(n / ceil(n /
-      b))`` rows with ``b = clip(ceil(n / 8), 128, 512)``. A step's cost
+      rows, larger batches: ``ceil(n / ceil(n / b))`` rows with ``b =
+      clip(ceil(n / 8), 128, 512)``, 8 batches an epoch up to 4,096 rows
+      and ``ceil(n / 512)`` beyond. A step's cost
       on such small networks is mostly fixed (a batch of 512 rows costs
       far less than four of 128), so larger tables pay for fewer, larger
       steps. Adam's learning rate 0.01;
-    - ``max_iter``: the epochs of about 3,000 steps, a cap.
+    - ``max_iter``: the epochs of about 3,000 steps of 128 rows, a cap (a
+      model fitted on its own, as ``VAEImputer``'s ``estimator`` or by the
+      command line given model options, trains that many epochs: fewer
+      optimiser steps where its batches are larger).
 
     Every count of steps below (the cap, the budget, the checks, the
     patience, the trial) is of steps of 128 rows, whatever the batch: an
@@ -117,11 +123,12 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     rows of positive weight (plus a row for any column that the draw leaves
     with no observed entry), with the column types read off the whole
     table; its every row still holds out entries to stop on, fits the
-    Gaussian model below and is filled. An epoch then counts 32 steps (8
-    batches of 512 rows), so the held-out checks below come as often on a
-    large table as on a table of 4,096 rows, and the training steps (and
-    the step budget below, counted on the drawn rows) stop growing with
-    the rows: fit and fill grow linearly, as ``IterativeImputer``'s do.
+    Gaussian model below and is filled. An epoch then counts about 32
+    steps (about 8 batches of 512 rows), so the held-out checks below come
+    as often on a large table as on a table of 4,096 rows, and the
+    training steps (and the step budget below, counted on the drawn rows)
+    stop growing with the rows: fit and fill grow linearly, as
+    ``IterativeImputer``'s do.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or

@@ -37,7 +37,7 @@ def test_default_model_is_sized_by_the_table():
         assert size <= (128 if n <= 1024 else 512)
         assert n_batches == min(-(-n // 128), max(8, -(-n // 512)))
         assert n - (n_batches - 1) * size >= size - n_batches  # no short last one
-    # the cap is about 3,000 optimisation steps, whatever the number of rows
+    # the cap is about 3,000 steps of 128 rows, whatever the number of rows
     assert small.max_iter * 2 == pytest.approx(3000, abs=2)
     assert large.max_iter * 40 == pytest.approx(3000, abs=40)
 
@@ -694,7 +694,7 @@ def test_the_trial_comes_early_where_neighbours_add_nothing(monkeypatch):
 def test_larger_batches_count_their_rows_in_the_budget(monkeypatch):
     # 2,000 rows train in 8 batches of 250 an epoch; the budget counts an
     # epoch as 16 steps of 128 rows, so the fit ends after the same rows as
-    # in batches of 128 (4 epochs for a budget of 50), in a quarter of the
+    # in batches of 128 (4 epochs for a budget of 50), in half the
     # optimiser's steps
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
     monkeypatch.setattr(skvae.impute, "STEPS_PER_ENTRY", 0.0)  # MIN_STEPS
@@ -712,6 +712,31 @@ def test_larger_batches_count_their_rows_in_the_budget(monkeypatch):
     assert steps == {32}  # 8 optimiser steps an epoch
     # the cap on epochs counts steps of 128 rows too
     assert vae.max_iter == default_imputer_vae(2000, 3).max_iter == 188
+
+
+def test_a_large_draw_takes_larger_batches_counted_in_steps_of_128_rows(monkeypatch):
+    # a draw of 1,500 rows of 2,000: sized as a table of the drawn rows
+    # (batches over 128 rows), its steps counted in batches of 128 rows
+    monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 1500)
+    monkeypatch.setattr(skvae.impute, "STEPS_PER_ENTRY", 0.0)  # MIN_STEPS
+    drawn = []
+    draw = _HeldOutStop.training_rows
+
+    def spy_draw(self, most, groups):
+        rows = draw(self, most, groups)
+        drawn.append((rows, self))
+        return rows
+
+    monkeypatch.setattr(_HeldOutStop, "training_rows", spy_draw)
+    holes = _low_rank_holes(n=2000, d=4, rate=0.2)
+    vae = VAEImputer(random_state=0).fit(holes).estimator_
+    ((rows, stop),) = drawn
+    assert 1500 <= rows.size < 2000
+    sized = default_imputer_vae(rows.size, 4)
+    assert vae.batch_size == sized.batch_size > skvae.impute.BATCH
+    assert vae.max_iter == sized.max_iter
+    assert stop.per_epoch == -(-rows.size // skvae.impute.BATCH)
+    assert stop.per_epoch > -(-rows.size // vae.batch_size)
 
 
 def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
