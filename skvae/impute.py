@@ -62,10 +62,9 @@ REFINE_Z = 3.0  # ... made only where the VAE's blend gain is this many
 CUT = 0.5  # factor of each cut
 BATCH = 128  # rows a batch (all of about the same size); the budgets' steps
 # are counted in batches of this many rows, whatever the batch
-EPOCH_STEPS = 8  # batches an epoch on tables of over BATCH * EPOCH_STEPS
-MAX_BATCH = 512  # rows, of up to this many rows (more batches past that; a
-# step's cost on the default's small networks is mostly fixed, whatever its
-# rows)
+EPOCH_STEPS = 8  # batches an epoch on all-real tables of over BATCH *
+MAX_BATCH = 512  # EPOCH_STEPS rows, of up to this many rows (a step's cost
+# on the default's small networks is mostly fixed, whatever its rows)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
 ACTIVATION = "tanh"
@@ -101,22 +100,23 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
       ``clip(8 * d, 32, 64)`` units;
     - batches of at most 128 rows, those of an epoch of about one size:
       ``ceil(n / ceil(n / 128))`` rows (a short last batch would take a
-      full step on the noisy gradient of a few rows); on more than 1,024
-      rows, larger batches: ``ceil(n / ceil(n / b))`` rows with ``b =
-      clip(ceil(n / 8), 128, 512)``, 8 batches an epoch up to 4,096 rows
-      and ``ceil(n / 512)`` beyond. A step's cost
-      on such small networks is mostly fixed (a batch of 512 rows costs
-      far less than four of 128), so larger tables pay for fewer, larger
-      steps. Adam's learning rate 0.01;
-    - ``max_iter``: the epochs of about 3,000 steps of 128 rows, a cap (a
-      model fitted on its own, as ``VAEImputer``'s ``estimator`` or by the
-      command line given model options, trains that many epochs: fewer
-      optimiser steps where its batches are larger).
+      full step on the noisy gradient of a few rows), Adam's learning rate
+      0.01;
+    - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
-    Every count of steps below (the cap, the budget, the checks, the
+    Where the Gaussian model below covers every column (every column reads
+    as real-valued), :class:`VAEImputer` gives tables of over 1,024 rows
+    larger batches: ``ceil(n / ceil(n / b))`` rows with ``b = clip(ceil(n
+    / 8), 128, 512)``, 8 batches an epoch up to 4,096 rows. A step's cost
+    on such small networks is mostly fixed (a batch of 512 rows costs far
+    less than four of 128), so larger tables pay for fewer, larger steps;
+    there the VAE is tried against and blended with that Gaussian model,
+    which keeps the fill's quality. Elsewhere the VAE fills alone, and
+    fewer steps an epoch cost it quality, so batches stay at 128 rows at
+    most. Every count of steps below (the budget, the checks, the
     patience, the trial) is of steps of 128 rows, whatever the batch: an
     epoch of ``n`` rows counts ``ceil(n / 128)`` steps, so the rules stop
-    after the same rows seen in batches of 512 as in batches of 128.
+    after the same rows seen in larger batches.
 
     Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
     it on at most 4,096 rows, a random draw of a larger table among its
@@ -124,11 +124,10 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     with no observed entry), with the column types read off the whole
     table; its every row still holds out entries to stop on, fits the
     Gaussian model below and is filled. An epoch then counts about 32
-    steps (about 8 batches of 512 rows), so the held-out checks below come
-    as often on a large table as on a table of 4,096 rows, and the
-    training steps (and the step budget below, counted on the drawn rows)
-    stop growing with the rows: fit and fill grow linearly, as
-    ``IterativeImputer``'s do.
+    steps, so the held-out checks below come as often on a large table as
+    on a table of 4,096 rows, and the training steps (and the step budget
+    below, counted on the drawn rows) stop growing with the rows: fit and
+    fill grow linearly, as ``IterativeImputer``'s do.
 
     :class:`VAEImputer` stops it by the data: 10% of the observed entries
     (never a row's or a column's last one; a one-hot group as one entry), or
@@ -201,11 +200,8 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     n_components = int(np.clip(n_features // 2, 2, 16))
     width = int(np.clip(WIDTH * n_features, 32, MAX_WIDTH))
     # batches of about equal size: no short last batch
-    rows = min(MAX_BATCH, max(BATCH, -(-n_samples // EPOCH_STEPS)))
-    batch_size = _equal_batches(n_samples, rows)
-    # the cap in steps of BATCH rows, as the held-out stopping counts them
-    unit = _equal_batches(n_samples, BATCH)
-    max_iter = epochs_for_steps(MAX_STEPS, n_samples, unit, 1)
+    batch_size = _equal_batches(n_samples, BATCH)
+    max_iter = epochs_for_steps(MAX_STEPS, n_samples, batch_size, 1)
     return VAE(
         n_components=n_components,
         hidden_layer_sizes=(width, width),
@@ -528,6 +524,12 @@ class VAEImputer(
                     max_iter=sized.max_iter,
                     n_iter_no_change=sized.n_iter_no_change,
                 )
+            if stop.versus is not None:
+                # blended with (and tried against) a Gaussian model of every
+                # column: larger batches on larger tables, the budget's steps
+                # still of BATCH rows (elsewhere the VAE fills alone, and
+                # fewer optimiser steps an epoch cost it fill quality)
+                estimator.set_params(batch_size=_large_batch(Z.shape[0]))
             estimator.set_params(callbacks=[stop])
         try:
             with warnings.catch_warnings():
@@ -901,6 +903,12 @@ def _column_groups(spec, X: np.ndarray) -> list[list[int]]:
 def _equal_batches(n_samples: int, most: int) -> int:
     """The batch size of an epoch of batches of at most ``most`` rows, of one size."""
     return -(-n_samples // -(-n_samples // most))
+
+
+def _large_batch(n_samples: int) -> int:
+    """The batch of an all-real table: ``EPOCH_STEPS`` an epoch, up to ``MAX_BATCH``."""
+    most = min(MAX_BATCH, max(BATCH, -(-n_samples // EPOCH_STEPS)))
+    return _equal_batches(n_samples, most)
 
 
 def _step_budget(entries: int) -> int:

@@ -27,17 +27,23 @@ def test_default_model_is_sized_by_the_table():
     small, large = default_imputer_vae(150, 4), default_imputer_vae(5000, 60)
     assert small.hidden_layer_sizes == (32, 32)
     assert large.hidden_layer_sizes == (64, 64)
-    # at most 128 rows a batch up to 1,024 rows, then 8 steps an epoch up to
-    # 512 rows a batch; the batches of an epoch of about one size
-    assert (small.batch_size, large.batch_size) == (75, 500)
+    # at most 128 rows a batch, the batches of an epoch of about one size
+    assert (small.batch_size, large.batch_size) == (75, 125)
     assert default_imputer_vae(50, 4).batch_size == 50  # one batch of every row
-    for n in (128, 129, 178, 300, 1024, 1025, 1797, 3000, 4096, 4097, 9000):
+    for n in (128, 129, 178, 300, 1797):
         size = default_imputer_vae(n, 4).batch_size
+        n_batches = -(-n // size)
+        assert size <= 128
+        assert n_batches == -(-n // 128)
+        assert n - (n_batches - 1) * size >= size - n_batches  # no short last one
+    # an all-real table's larger batches: 8 an epoch past 1,024 rows, up to 512
+    for n in (50, 128, 1024, 1025, 1797, 3000, 4096, 4097, 9000):
+        size = skvae.impute._large_batch(n)
         n_batches = -(-n // size)
         assert size <= (128 if n <= 1024 else 512)
         assert n_batches == min(-(-n // 128), max(8, -(-n // 512)))
-        assert n - (n_batches - 1) * size >= size - n_batches  # no short last one
-    # the cap is about 3,000 steps of 128 rows, whatever the number of rows
+        assert n - (n_batches - 1) * size >= size - n_batches
+    # the cap is about 3,000 optimisation steps, whatever the number of rows
     assert small.max_iter * 2 == pytest.approx(3000, abs=2)
     assert large.max_iter * 40 == pytest.approx(3000, abs=40)
 
@@ -733,10 +739,24 @@ def test_a_large_draw_takes_larger_batches_counted_in_steps_of_128_rows(monkeypa
     ((rows, stop),) = drawn
     assert 1500 <= rows.size < 2000
     sized = default_imputer_vae(rows.size, 4)
-    assert vae.batch_size == sized.batch_size > skvae.impute.BATCH
+    assert vae.batch_size == skvae.impute._large_batch(rows.size) > sized.batch_size
     assert vae.max_iter == sized.max_iter
     assert stop.per_epoch == -(-rows.size // skvae.impute.BATCH)
     assert stop.per_epoch > -(-rows.size // vae.batch_size)
+
+
+def test_tables_not_all_real_keep_batches_of_128_rows(monkeypatch):
+    # a binary column: no Gaussian model of every column to blend with, the
+    # VAE fills alone and keeps its batches (and optimiser steps) as before
+    monkeypatch.setattr(skvae.impute, "STEPS_PER_ENTRY", 0.0)  # MIN_STEPS
+    holes = _low_rank_holes(n=1500, d=4, rate=0.2)
+    holes[:, 3] = np.where(np.isnan(holes[:, 3]), np.nan, holes[:, 3] > 0)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    assert imputer.gaussian_columns_.size < 4
+    assert imputer.estimator_.batch_size == default_imputer_vae(1500, 4).batch_size
+    assert imputer.estimator_.batch_size <= skvae.impute.BATCH
+    real = VAEImputer(random_state=0).fit(_low_rank_holes(n=1500, d=4, rate=0.2))
+    assert real.estimator_.batch_size == skvae.impute._large_batch(1500) > 128
 
 
 def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
