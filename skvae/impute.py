@@ -958,12 +958,11 @@ class _HeldOutStop(Callback):
     (``train``). Steps are counted in batches of ``BATCH`` rows, whatever
     the model's batch (``per_epoch`` an epoch): the rules below stop after
     the same rows seen in larger batches. After each epoch that completes
-    ``CHECK_STEPS``
-    optimisation steps since the last check (every epoch, where epochs are
-    longer) the model fills them (the decoder's mean at the posterior mean)
-    and their error is measured (squared, each column's divided by its
-    observed variance). When it has not improved for ``PATIENCE_STEPS``
-    optimisation steps or ``PATIENCE_SHARE`` of the steps so far, whichever
+    ``CHECK_STEPS`` steps since the last check (every epoch, where epochs
+    are longer) the model fills them (the decoder's mean at the posterior
+    mean) and their error is measured (squared, each column's divided by
+    its observed variance). When it has not improved for ``PATIENCE_STEPS``
+    steps or ``PATIENCE_SHARE`` of the steps so far, whichever
     is more (and at least two checks), the weights go back to the best ones
     and the learning rate is cut by ``CUT``; at the plateau after ``N_CUTS``
     cuts training stops. Training also stops after ``budget`` steps:
