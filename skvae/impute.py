@@ -60,10 +60,11 @@ N_CUTS = 1  # learning-rate cuts on a plateau before stopping
 REFINE_Z = 3.0  # ... made only where the VAE's blend gain is this many
 # standard errors (where the Gaussian model covers every column)
 CUT = 0.5  # factor of each cut
-BATCH = 128  # rows a batch (all of about the same size); the budgets' steps
-# are counted in batches of this many rows, whatever the batch
-EPOCH_STEPS = 8  # batches an epoch on all-real tables of over BATCH *
-MAX_BATCH = 512  # EPOCH_STEPS rows, of up to this many rows (a step's cost
+BATCH = 128  # the largest batch where the VAE fills alone (the batches of
+# an epoch of about one size); also the unit of every count of steps
+EPOCH_STEPS = 8  # batches an epoch, where a Gaussian model covers every
+MAX_BATCH = 512  # column, on tables of over BATCH * EPOCH_STEPS rows, of up
+# to this many rows (a step's cost
 # on the default's small networks is mostly fixed, whatever its rows)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
@@ -104,14 +105,17 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
       0.01;
     - ``max_iter``: the epochs of about 3,000 optimisation steps, a cap.
 
-    Where the Gaussian model below covers every column (every column reads
-    as real-valued), :class:`VAEImputer` gives tables of over 1,024 rows
+    Where the Gaussian model below is fitted and covers every column
+    (every column reads as real-valued, and there are at most a few
+    hundred), :class:`VAEImputer` gives tables of over 1,024 rows
     larger batches: ``ceil(n / ceil(n / b))`` rows with ``b = clip(ceil(n
     / 8), 128, 512)``, 8 batches an epoch up to 4,096 rows. A step's cost
     on such small networks is mostly fixed (a batch of 512 rows costs far
     less than four of 128), so larger tables pay for fewer, larger steps;
     there the VAE is tried against and blended with that Gaussian model,
-    which keeps the fill's quality. Elsewhere the VAE fills alone, and
+    which bounds the loss of fill quality (a few percent of RMSE on
+    nonlinear tables, where the VAE does most of the filling). Elsewhere
+    the VAE fills alone, and
     fewer steps an epoch cost it quality, so batches stay at 128 rows at
     most. Every count of steps below (the budget, the checks, the
     patience, the trial) is of steps of 128 rows, whatever the batch: an
@@ -135,9 +139,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     training (its column types stay those of the whole table: hiding the
     one row of a rare level does not split its one-hot group), and the
     model fills them after each epoch, or, where epochs
-    are under 10 optimisation steps, after the first epoch that completes
+    are under 10 steps, after the first epoch that completes
     10 steps since the last check. When their error has not improved for
-    20 optimisation steps or a tenth of the steps so far, whichever is more
+    20 steps or a tenth of the steps so far, whichever is more
     (and at least two checks), the weights go back to the best ones and the
     learning rate is halved; at the second such plateau training stops,
     keeping the weights with the lowest error. Small tables get fewer

@@ -745,6 +745,15 @@ def test_a_large_draw_takes_larger_batches_counted_in_steps_of_128_rows(monkeypa
     assert stop.per_epoch > -(-rows.size // vae.batch_size)
 
 
+def test_steps_of_128_rows_are_the_old_steps_where_batches_are_128_at_most():
+    # the held-out rules count an epoch as ceil(n / 128) steps: for the
+    # batches of at most 128 rows of the default model, its own steps, so
+    # those fits are as before
+    for n in range(1, 20000):
+        size = default_imputer_vae(n, 3).batch_size
+        assert -(-n // size) == -(-n // skvae.impute.BATCH)
+
+
 def test_tables_not_all_real_keep_batches_of_128_rows(monkeypatch):
     # a binary column: no Gaussian model of every column to blend with, the
     # VAE fills alone and keeps its batches (and optimiser steps) as before
