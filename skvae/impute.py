@@ -64,8 +64,8 @@ BATCH = 128  # the largest batch where the VAE fills alone (the batches of
 # an epoch of about one size); also the unit of every count of steps
 EPOCH_STEPS = 8  # batches an epoch, where a Gaussian model covers every
 MAX_BATCH = 512  # column, on tables of over BATCH * EPOCH_STEPS rows, of up
-# to this many rows (a step's cost
-# on the default's small networks is mostly fixed, whatever its rows)
+# to this many rows (a step's cost on the default's small networks is
+# mostly fixed, whatever its rows)
 WIDTH = 8  # hidden units per feature
 MAX_WIDTH = 64  # ... up to this many (at least 32)
 ACTIVATION = "tanh"
@@ -115,12 +115,11 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     there the VAE is tried against and blended with that Gaussian model,
     which bounds the loss of fill quality (a few percent of RMSE on
     nonlinear tables, where the VAE does most of the filling). Elsewhere
-    the VAE fills alone, and
-    fewer steps an epoch cost it quality, so batches stay at 128 rows at
-    most. Every count of steps below (the budget, the checks, the
-    patience, the trial) is of steps of 128 rows, whatever the batch: an
-    epoch of ``n`` rows counts ``ceil(n / 128)`` steps, so the rules stop
-    after the same rows seen in larger batches.
+    the VAE fills alone, and fewer steps an epoch cost it quality, so
+    batches stay at 128 rows at most. Every count of steps below (the
+    budget, the checks, the patience, the trial) is of steps of 128 rows,
+    whatever the batch: an epoch of ``n`` rows counts ``ceil(n / 128)``
+    steps, so the rules stop after the same rows seen in larger batches.
 
     Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
     it on at most 4,096 rows, a random draw of a larger table among its

@@ -769,9 +769,9 @@ def test_tables_not_all_real_keep_batches_of_128_rows(monkeypatch):
 
 
 def test_the_early_trial_is_the_first_check_on_a_large_table(monkeypatch):
-    # 2,000 rows: a budget of hundreds of steps, epochs of 16 (in batches of
-    # 128 rows; 8 of 250 rows are taken); a share of the
-    # budget would put the trial epochs later, the first check puts it at one
+    # 2,000 rows: a budget of hundreds of steps, epochs of 16 (steps of 128
+    # rows; 8 batches of 250 are taken); a share of the budget would put the
+    # trial epochs later, the first check puts it at one
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
     monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: -1.0)
     rng = np.random.default_rng(0)
