@@ -695,8 +695,10 @@ class VAEImputer(
         if gaussian:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                std = np.nanstd(X[:, gaussian], axis=0)
-            self._shift[gaussian] = np.nanmean(X[:, gaussian], axis=0)
+                # in float64: a float32 table's squares under- or overflow
+                columns = X[:, gaussian].astype(np.float64)
+                std = np.nanstd(columns, axis=0)
+            self._shift[gaussian] = np.nanmean(columns, axis=0)
             # a constant column: scale 0 fills its holes with the constant
             self._scale_[gaussian] = np.where(std > 0, std, 0.0)
 

@@ -840,6 +840,29 @@ def test_a_gaussian_fill_past_float32s_range_is_an_error(monkeypatch):
     assert np.isfinite(fine).all()
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e19])
+def test_float32_tables_of_any_magnitude_are_standardised(monkeypatch, scale):
+    # the columns' scales are found in float64: in float32 the squares of
+    # 1e-30 underflow to 0 (every column taken as constant, every hole given
+    # its mean) and those of 1e19 overflow (the training rows then refused)
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)  # the Gaussian alone
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal(np.zeros(3), 0.1 * np.eye(3) + 0.9, size=200)
+    hole = rng.uniform(size=X.shape) < 0.2
+    X[hole] = np.nan
+    wide = VAEImputer(random_state=0).fit_transform(X)
+    small = X * scale
+    narrow = small.astype(np.float32)
+    kept = narrow.copy()
+    filled = VAEImputer(random_state=0).fit_transform(narrow)
+    np.testing.assert_array_equal(narrow, kept)
+    assert filled.dtype == np.float32
+    np.testing.assert_allclose(filled[hole] / scale, wide[hole], rtol=1e-4, atol=1e-4)
+    # correlated columns: the fills are far from the columns' means
+    means = np.nanmean(X, axis=0)
+    assert np.abs(wide - means)[hole].mean() > 0.3
+
+
 def test_neighbour_gain_on_a_sample_of_the_rows(monkeypatch):
     rng = np.random.default_rng(0)
     t = rng.uniform(-2, 2, size=400)
