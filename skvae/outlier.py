@@ -89,8 +89,9 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     - ``w = 2 d width + 3 width latent`` is the work (multiply-adds) of one
       row's pass, and the budget is at most 200 optimisation steps and at
       most 4e8 multiply-adds in all: batches of
-      ``clip(min(n // 16, 4e8 // (200 w)), 32, 256)`` rows (wide rows keep
-      small batches, so that more rows do not mean fewer steps), then
+      ``clip(min(n // 16, 4e8 // (200 w)), 32, 256)`` rows (all ``n`` below
+      32; wide rows keep small batches, so that more rows do not mean fewer
+      steps), then
       ``min(200, ceil(4e8 / (w * batch)))`` steps: narrow rows get 200 (their
       cost is the fixed cost of a step), wide rows as many as that much work
       allows (at least 121 steps of 32 rows for MNIST's 784 pixels, at any
@@ -912,6 +913,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             with warnings.catch_warnings(), torch_threads(threads):
                 if self.estimator is None:  # the default's epochs are a budget
                     warnings.simplefilter("ignore", ConvergenceWarning)
+                    # and its batch, which no user set, is every row below 32
+                    warnings.filterwarnings(
+                        "ignore", "Got batch_size=", UserWarning, "skvae"
+                    )
                 if weight is None:
                     estimator.fit(X)
                 else:

@@ -202,6 +202,18 @@ def test_default_estimator_adapts_to_the_data():
     assert default_detector_vae(20_000, 3072).device == "auto"
 
 
+def test_the_default_models_batch_raises_no_warning_on_few_rows():
+    # below 32 rows the default model's batch is every row: the user set no
+    # batch, so nothing warns of one; a user's model still warns of its own
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAEOutlierDetector(random_state=0).fit(X)
+    user = VAE(batch_size=32, max_iter=2, random_state=0)
+    with pytest.warns(UserWarning, match="batch_size=32 larger than n_samples=20"):
+        VAEOutlierDetector(user, random_state=0).fit(X)
+
+
 def test_a_training_row_is_not_its_own_neighbour():
     # On wide standardised rows, a search by dot products puts many rows at a
     # small positive distance from themselves (121 of breast cancer's 569);
