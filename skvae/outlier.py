@@ -330,9 +330,12 @@ def _percentiles(
 ) -> list[float]:
     """Percentiles ``q`` of the finite scores, weighted by the rows' weights."""
     finite = _finite_scores(scores)
-    if weight is None:
+    w = None if weight is None else weight[np.isfinite(scores)]
+    if w is not None and np.all((w == 0) | (w == w.max())):
+        # rows of weight 0 are as if removed, and equal weights are as none
+        finite, w = finite[w > 0], None
+    if w is None:
         return [float(v) for v in np.percentile(finite, q)]
-    w = weight[np.isfinite(scores)]
     return [float(_weighted_percentile(finite, w, p, average=True)) for p in q]
 
 

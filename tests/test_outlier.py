@@ -437,6 +437,19 @@ def test_rows_of_weight_zero_are_as_if_removed():
     np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), rtol=1e-6)
 
 
+def test_equal_weights_are_as_none():
+    # scikit-learn's rule: weights of 1 (or any one value) give the fit
+    # without weights; the thresholds and the parts' scales use the same
+    # percentiles either way
+    X = StandardScaler().fit_transform(load_breast_cancer().data[:300])
+    a = VAEOutlierDetector(random_state=0).fit(X)
+    for w in (np.ones(300), np.full(300, 3.0)):
+        b = VAEOutlierDetector(random_state=0).fit(X, sample_weight=w)
+        assert b.offset_ == a.offset_
+        assert b.score_scales_ == a.score_scales_
+        np.testing.assert_array_equal(b.score_samples(X), a.score_samples(X))
+
+
 def test_the_default_model_fits_one_pass_of_its_budget(monkeypatch):
     # from half a budget's rows (steps x batch), the default model takes one
     # pass over exactly that many: drawn at random (seeded) beyond it, every
