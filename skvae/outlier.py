@@ -64,6 +64,14 @@ _MAX_REFERENCE = 1024
 # The likelihood's upper tail counts as atypical from this many features
 # (fully from twice as many): see _typicality_weight.
 _TYPICAL_MIN_FEATURES = 32
+# From this many features the default model reads a row's principal
+# components that hold this share of the training rows' variance, and an
+# isotropic Gaussian scores the rest of the row (see _principal_subspace).
+_SUBSPACE_MIN_FEATURES = 32
+_SUBSPACE_VARIANCE = 0.9
+# The rest's variance is at least this share of the mean feature variance
+# (the default model's own variance floor).
+_SUBSPACE_MIN_NOISE = 0.01
 # The default detector's training budget (see _detector_steps): at most this
 # many optimisation steps, and at most this many multiply-adds of the weights.
 _MAX_STEPS = 200
@@ -257,6 +265,45 @@ def _detector_steps(n_features, width, n_components, batch_size):
     """
     weights = _row_weights(n_features, width, n_components)
     return int(min(_MAX_STEPS, math.ceil(_WORK / (weights * batch_size))))
+
+
+def _principal_subspace(
+    X: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Mean, principal components and residual variance of the rows X.
+
+    The fewest principal components (of the weighted covariance) that hold
+    ``_SUBSPACE_VARIANCE`` of the variance, at most ``n_features - 1``; the
+    residual variance is the mean variance of the other directions
+    (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
+    ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
+    rows do not vary.
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 40))
+    >>> X += 0.01 * rng.normal(size=X.shape)
+    >>> mean, components, noise = _principal_subspace(X)
+    >>> components.shape, bool(np.allclose(components @ components.T, np.eye(2)))
+    ((2, 40), True)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    if weight is None:
+        w, mean = np.full(n, 1.0 / n), X.mean(axis=0)
+    else:  # a constant column's mean is then exact, as without weights
+        w, mean = weight / weight.sum(), weight @ X / weight.sum()
+    centred = X - mean
+    values, vectors = np.linalg.eigh((centred * w[:, None]).T @ centred)
+    values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1]
+    total = float(values.sum())
+    if not total > 0:
+        return None
+    k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
+    k = min(k, d - 1)
+    noise = max(float(values[k:].mean()), _SUBSPACE_MIN_NOISE * total / d)
+    return mean, np.ascontiguousarray(vectors[:, :k].T), noise
 
 
 def _typicality_weight(n_features: int) -> float:
@@ -509,6 +556,22 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     digits themselves (Nalisnick et al., 2019); with the one-sided score
     such blends ranked as the most typical rows.
 
+    On wide arrays (32 features or more) the default model reads each row's
+    principal components: those of the rows it is fitted on that hold 90% of
+    their variance (``subspace_components_``). The rest of the row, its
+    residual off that subspace, is scored by an isotropic Gaussian whose
+    variance is the mean of the other directions' (probabilistic PCA's
+    estimate, at least 1% of the mean feature variance); the likelihood is
+    the VAE's log-likelihood of the components plus the Gaussian's of the
+    rest, a density of the whole row (the subspace is orthonormal). A
+    briefly trained VAE leaves much of a wide row unexplained, so that rows
+    which break the features' dependence (half of one image's pixels with
+    half of another's) hide in its error; the subspace explains the typical
+    rows' detail and the Gaussian charges what lies off it, while the VAE
+    models the components' nonlinear structure. Tables, sparse matrices,
+    ``score_type="latent"`` and a model passed as ``estimator`` read the
+    rows as they are.
+
     The two-sided score, the 1,024 reference rows and the default model were
     chosen on the tuning half of ``benchmarks/suite_outliers.py``; the
     README gives the detector's ROC-AUC, rank and time against seven other
@@ -590,6 +653,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         A fingerprint (SHA-1 of the dtype, shape and bytes, after
         ``"sha1:"``) of the training array, by which ``score_samples``
         recognises it; None for a table or a sparse matrix.
+    subspace_components_ : ndarray of shape (n_subspace, n_features) or None
+        The orthonormal principal directions the default model reads on wide
+        arrays (see above): ``estimator_`` is then fitted on ``(X -
+        subspace_mean_) @ subspace_components_.T``. None where the model
+        reads the rows as they are.
+    subspace_mean_ : ndarray of shape (n_features,) or None
+        The mean row of the rows the subspace was found on.
+    subspace_noise_ : float or None
+        Variance of each direction of a row's residual off the subspace.
     score_scales_ : dict
         For each part of the score (``score_type`` and, with neighbours,
         "neighbors"), its median and spread (interquartile range) on the
@@ -909,6 +981,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             X = _take(X, rows)
             weight = None if weight is None else weight[rows]
         latent = (X, weight) if latent is None else latent
+        self.subspace_mean_ = self.subspace_components_ = self.subspace_noise_ = None
+        if self._reads_subspace(X):
+            found = _principal_subspace(X, weight)
+            if found is not None:
+                self.subspace_mean_, self.subspace_components_, noise = found
+                self.subspace_noise_ = noise
+                X = self._project(X)[0]
+                if X.shape[1] < _GPU_MIN_FEATURES:
+                    estimator.set_params(device="cpu")
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -929,6 +1010,47 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_model(estimator, *latent)
             raise
         self._set_model(estimator, *latent)
+
+    def _reads_subspace(self, X: Any) -> bool:
+        """Whether the default model reads X's principal components.
+
+        Wide dense arrays (``_SUBSPACE_MIN_FEATURES`` features or more)
+        scored by "likelihood" or "reconstruction"; a table, a sparse matrix,
+        the "latent" score and a model passed as ``estimator`` read the rows
+        as they are.
+        """
+        return (
+            self.estimator is None
+            and self.score_type != "latent"
+            and not is_frame(X)
+            and not sp.issparse(X)
+            and X.shape[1] >= _SUBSPACE_MIN_FEATURES
+        )
+
+    def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows' principal components and the rest's Gaussian log-density.
+
+        The rest of a row, its residual off the principal subspace, has
+        ``n_features - k`` dimensions, each of variance ``subspace_noise_``;
+        the subspace is orthonormal, so the two log-densities add up to the
+        row's. Rows are taken in blocks of about ``_SCORE_ENTRIES`` entries.
+        """
+        mean, components = self.subspace_mean_, self.subspace_components_
+        noise = self.subspace_noise_
+        k, d = components.shape
+        log_norm = (d - k) * math.log(2 * math.pi * noise)
+        Z = np.empty((X.shape[0], k))
+        rest = np.empty(X.shape[0])
+        step = max(1, _SCORE_ENTRIES // d)
+        for i in range(0, X.shape[0], step):
+            centred = np.asarray(X[i : i + step], dtype=np.float64) - mean
+            z = centred @ components.T
+            residual = centred - z @ components
+            Z[i : i + step] = z
+            rest[i : i + step] = -0.5 * (
+                np.einsum("ij,ij->i", residual, residual) / noise + log_norm
+            )
+        return Z, rest
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None
@@ -990,28 +1112,35 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     def _model_scores(self, X: Any) -> np.ndarray:
         est = self.estimator_
         k = self.n_importance_samples
+        if getattr(self, "subspace_components_", None) is not None:
+            Z, rest = self._project(X)
+            return self._vae_scores(est, Z, k) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
         elif self.score_type != "latent":
             est._check_columns(X)  # values the fitted columns cannot take
         if self.score_type != "latent":
-            method = (
-                "log_likelihood"
-                if self.score_type == "likelihood"
-                else "reconstruction_log_likelihood"
-            )
-            step = _score_rows(est, k, X.shape[1])
-            if step >= X.shape[0]:
-                return est._row_scores(X, method, k)
-            # each row's score uses the same k draws whichever block holds it
-            return np.concatenate(
-                [
-                    est._row_scores(X[i : i + step], method, k)
-                    for i in range(0, X.shape[0], step)
-                ]
-            )
+            return self._vae_scores(est, X, k)
         d = est._latents(X) - self._latent_mean
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
+
+    def _vae_scores(self, est: BaseVAE, X: Any, k: int) -> np.ndarray:
+        """The model's "likelihood" or "reconstruction" score, ``k`` draws a row."""
+        method = (
+            "log_likelihood"
+            if self.score_type == "likelihood"
+            else "reconstruction_log_likelihood"
+        )
+        step = _score_rows(est, k, X.shape[1])
+        if step >= X.shape[0]:
+            return est._row_scores(X, method, k)
+        # each row's score uses the same k draws whichever block holds it
+        return np.concatenate(
+            [
+                est._row_scores(X[i : i + step], method, k)
+                for i in range(0, X.shape[0], step)
+            ]
+        )
 
     def score_samples(self, X):
         """Typicality of each row: higher is more normal.

@@ -1295,6 +1295,15 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a 2-D float array or CSR matrix",
         lambda v: v is None or (sp.issparse(v) and v.ndim == 2) or _is_floats(v, 2),
     ),
+    "subspace_mean_": ("a 1-D float array", lambda v: v is None or _is_floats(v, 1)),
+    "subspace_components_": (
+        "a 2-D float array",
+        lambda v: v is None or (_is_floats(v, 2) and v.shape[0] >= 1),
+    ),
+    "subspace_noise_": (
+        "a positive number",
+        lambda v: v is None or (_is_real(v) and v > 0),
+    ),
     "score_scales_": (
         "a dict of score parts' (median, spread > 0)",
         lambda v: (
@@ -1345,14 +1354,29 @@ def _check_attributes(est: Any) -> None:
         )
     model_width = _model_width(est)
     inner = fitted.get("estimator_")
+    # a detector's default model may read the rows' principal components
+    components = fitted.get("subspace_components_")
+    subspace = (fitted.get("subspace_mean_"), components, fitted.get("subspace_noise_"))
+    if any(v is not None for v in subspace) and (
+        any(v is None for v in subspace)
+        or components.shape[1] != model_width
+        or subspace[0].shape != (model_width,)
+    ):
+        raise InvalidModelFileError(
+            f"The model file's {name}.subspace_ attributes do not match its width."
+        )
+    inner_width = model_width if components is None else components.shape[0]
     if "estimator_" in fitted and not (
-        hasattr(inner, "module_") and vars(inner).get("n_features_in_") == model_width
+        hasattr(inner, "module_") and vars(inner).get("n_features_in_") == inner_width
     ):
         raise InvalidModelFileError(
             f"The model file's {name}.estimator_ is not a fitted model of its width."
         )
     rows = fitted.get("neighbor_rows_")
-    if rows is not None and (rows.shape[1] != _model_width(inner) or rows.shape[0] < 2):
+    # the distance part measures rows as the model reads them, or as given
+    # where the model reads their principal components
+    read = _model_width(inner) if components is None else model_width
+    if rows is not None and (rows.shape[1] != read or rows.shape[0] < 2):
         raise InvalidModelFileError(
             f"The model file's {name}.neighbor_rows_ do not match its model."
         )

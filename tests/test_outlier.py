@@ -651,3 +651,114 @@ def test_the_user_estimator_is_not_modified(small_X):
     vae = tiny_vae()
     VAEOutlierDetector(vae).fit(small_X)
     assert not hasattr(vae, "module_")
+
+
+def _swapped(X, share, seed):
+    """X plus ``share`` outliers: rows with half their features from another."""
+    rng = np.random.RandomState(seed)
+    n, d = X.shape
+    m = math.ceil(share / (1 - share) * n)
+    base, donor = X[rng.randint(n, size=m)], X[rng.randint(n, size=m)]
+    taken = np.zeros((m, d), dtype=bool)
+    for row in taken:
+        row[rng.choice(d, d // 2, replace=False)] = True
+    return np.vstack([X, np.where(taken, donor, base)]), np.r_[np.zeros(n), np.ones(m)]
+
+
+def _wide_rows(n=300, d=40, seed=0):
+    rng = np.random.RandomState(seed)
+    factors = np.tanh(rng.normal(size=(n, 3)))
+    return factors @ rng.normal(size=(3, d)) + 0.1 * rng.normal(size=(n, d))
+
+
+def test_wide_rows_are_scored_on_their_principal_subspace():
+    # the default model reads the principal components holding 90% of the
+    # variance; the rest of a row is an isotropic Gaussian: the likelihood
+    # is the model's of the components plus the Gaussian's of the rest
+    X = _wide_rows()
+    det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0).fit(X)
+    mean, components = det.subspace_mean_, det.subspace_components_
+    k, d = components.shape
+    assert d == 40
+    assert det.estimator_.n_features_in_ == k
+    np.testing.assert_allclose(components @ components.T, np.eye(k), atol=1e-10)
+    spectrum = np.linalg.eigvalsh(np.cov(X, rowvar=False, bias=True))[::-1]
+    held = np.cumsum(spectrum) / spectrum.sum()
+    assert held[k - 1] >= 0.9 > (held[k - 2] if k > 1 else 0.0)
+    # the rest's variance: the other directions' mean, at least 1% of the
+    # features' mean variance
+    noise = max(spectrum[k:].mean(), 0.01 * spectrum.mean())
+    np.testing.assert_allclose(det.subspace_noise_, noise, rtol=1e-8)
+    new = _wide_rows(seed=1)[:50]
+    Z = (new - mean) @ components.T
+    rest = (new - mean) - Z @ components
+    gaussian = -0.5 * (
+        (rest**2).sum(1) / det.subspace_noise_
+        + (d - k) * np.log(2 * np.pi * det.subspace_noise_)
+    )
+    model = det.estimator_._row_scores(Z, "log_likelihood", 2)
+    np.testing.assert_allclose(det.score_samples(new), model + gaussian, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "case", ["narrow", "latent", "user model", "sparse", "constant"]
+)
+def test_other_rows_and_models_read_the_rows_as_given(case):
+    import scipy.sparse as sp
+
+    X = _wide_rows(n=120)
+    kwargs = {"random_state": 0}
+    if case == "narrow":  # below 32 features
+        X = X[:, :31]
+    elif case == "latent":
+        kwargs["score_type"] = "latent"
+    elif case == "user model":
+        kwargs["estimator"] = tiny_vae()
+    elif case == "sparse":
+        X = sp.csr_matrix(np.where(X > 1, X, 0.0))
+    else:  # rows that do not vary have no principal subspace
+        X = np.ones((120, 40))
+    det = VAEOutlierDetector(**kwargs).fit(X)
+    assert det.subspace_components_ is None
+    assert det.subspace_mean_ is None
+    assert det.estimator_.n_features_in_ == X.shape[1]
+    assert np.isfinite(det.score_samples(X[:5])).all()
+
+
+def test_the_subspace_weighs_rows_as_copies():
+    from skvae.outlier import _principal_subspace
+
+    X = _wide_rows(n=60)
+    w = np.random.RandomState(0).randint(0, 3, size=60).astype(float)
+    weighted = _principal_subspace(X, w)
+    copies = _principal_subspace(np.repeat(X, w.astype(int), axis=0))
+    np.testing.assert_allclose(weighted[0], copies[0], atol=1e-10)
+    np.testing.assert_allclose(np.abs(weighted[1]), np.abs(copies[1]), atol=1e-6)
+    np.testing.assert_allclose(weighted[2], copies[2], rtol=1e-8)
+    ones, none = _principal_subspace(X, np.ones(60)), _principal_subspace(X)
+    for a, b in zip(ones, none, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_the_subspace_finds_rows_that_break_the_features_dependence(
+    digits, monkeypatch
+):
+    # one-class digits with 5% rows made of two of its images' pixels, half
+    # each: the rows' principal components leave a residual the Gaussian
+    # charges, which the model of every pixel, briefly trained, misses
+    import skvae.outlier
+
+    X, y = digits
+    aucs = {}
+    for reads in (True, False):
+        if not reads:
+            monkeypatch.setattr(skvae.outlier, "_SUBSPACE_MIN_FEATURES", 10**9)
+        found = []
+        for digit in (0, 3, 6, 9):
+            task, is_outlier = _swapped(X[y == digit], 0.05, seed=digit)
+            det = VAEOutlierDetector(random_state=0).fit(task)
+            assert (det.subspace_components_ is not None) == reads
+            found.append(roc_auc_score(is_outlier, -det.score_samples(task)))
+        aucs[reads] = np.mean(found)
+    assert aucs[True] > aucs[False] + 0.04  # 0.78 against 0.71
+    assert aucs[True] > 0.75
