@@ -1375,8 +1375,11 @@ def _check_attributes(est: Any) -> None:
     rows = fitted.get("neighbor_rows_")
     # the distance part measures rows as the model reads them, or as given
     # where the model reads their principal components
-    read = _model_width(inner) if components is None else model_width
-    if rows is not None and (rows.shape[1] != read or rows.shape[0] < 2):
+    if rows is not None and (
+        rows.shape[1]
+        != (model_width if components is not None else _model_width(inner))
+        or rows.shape[0] < 2
+    ):
         raise InvalidModelFileError(
             f"The model file's {name}.neighbor_rows_ do not match its model."
         )

@@ -736,6 +736,25 @@ def test_sparse_detector_keeps_sparse_neighbours_and_checks_them(tmp_path):
         load(tmp_path / "bad.skvae")
 
 
+def test_a_detector_on_a_principal_subspace_round_trips(tmp_path):
+    """The default model on wide rows reads their principal components: the
+    subspace is saved with it, and one that does not fit the rows is refused."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 3)) @ rng.normal(size=(3, 40))
+    X += 0.1 * rng.normal(size=X.shape)
+    det = skvae.VAEOutlierDetector(random_state=0).fit(X)
+    assert det.subspace_components_.shape[1] == 40
+    save(det, tmp_path / "det.skvae")
+    back = load(tmp_path / "det.skvae")
+    assert_array_equal(back.subspace_components_, det.subspace_components_)
+    assert back.subspace_noise_ == det.subspace_noise_
+    assert_array_equal(back.score_samples(X + 0.1), det.score_samples(X + 0.1))
+    det.subspace_mean_ = det.subspace_mean_[:-1]
+    save(det, tmp_path / "bad.skvae")
+    with pytest.raises(InvalidModelFileError, match="subspace_"):
+        load(tmp_path / "bad.skvae")
+
+
 @pytest.mark.parametrize("labels", [np.array([0, 1]), np.array(["common", "rare"])])
 def test_a_fitted_oversampler_round_trips(labels):
     """Its per-class attributes are dicts keyed by the labels (ints too)."""
