@@ -64,9 +64,11 @@ _MAX_REFERENCE = 1024
 # The likelihood's upper tail counts as atypical from this many features
 # (fully from twice as many): see _typicality_weight.
 _TYPICAL_MIN_FEATURES = 32
-# From this many features the default model reads a row's principal
-# components that hold this share of the training rows' variance, and an
-# isotropic Gaussian scores the rest of the row (see _principal_subspace).
+# From this many features (below _GPU_MIN_FEATURES, past which the
+# covariance's eigendecomposition, cubic in the features, costs more than the
+# rest of the fit) the default model reads a row's principal components that
+# hold this share of the training rows' variance, and an isotropic Gaussian
+# scores the rest of the row (see _principal_subspace).
 _SUBSPACE_MIN_FEATURES = 32
 _SUBSPACE_VARIANCE = 0.9
 # The rest's variance is at least this share of the mean feature variance
@@ -556,7 +558,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     digits themselves (Nalisnick et al., 2019); with the one-sided score
     such blends ranked as the most typical rows.
 
-    On wide arrays (32 features or more) the default model reads each row's
+    On wide arrays (32 to 1,023 features) the default model reads each row's
     principal components: those of the rows it is fitted on that hold 90% of
     their variance (``subspace_components_``). The rest of the row, its
     residual off that subspace, is scored by an isotropic Gaussian whose
@@ -569,8 +571,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     half of another's) hide in its error; the subspace explains the typical
     rows' detail and the Gaussian charges what lies off it, while the VAE
     models the components' nonlinear structure. Tables, sparse matrices,
-    ``score_type="latent"`` and a model passed as ``estimator`` read the
-    rows as they are.
+    ``score_type="latent"``, a model passed as ``estimator`` and rows of
+    1,024 features or more (where the covariance's eigendecomposition would
+    cost more than the rest of the fit) read the rows as they are.
 
     The two-sided score, the 1,024 reference rows and the default model were
     chosen on the tuning half of ``benchmarks/suite_outliers.py``; the
@@ -988,8 +991,6 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self.subspace_mean_, self.subspace_components_, noise = found
                 self.subspace_noise_ = noise
                 X = self._project(X)[0]
-                if X.shape[1] < _GPU_MIN_FEATURES:
-                    estimator.set_params(device="cpu")
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -1014,8 +1015,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.
 
-        Wide dense arrays (``_SUBSPACE_MIN_FEATURES`` features or more)
-        scored by "likelihood" or "reconstruction"; a table, a sparse matrix,
+        Wide dense arrays (32 to 1,023 features) scored by "likelihood" or
+        "reconstruction"; a table, a sparse matrix, 1,024 features or more,
         the "latent" score and a model passed as ``estimator`` read the rows
         as they are.
         """
@@ -1024,7 +1025,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             and self.score_type != "latent"
             and not is_frame(X)
             and not sp.issparse(X)
-            and X.shape[1] >= _SUBSPACE_MIN_FEATURES
+            and _SUBSPACE_MIN_FEATURES <= X.shape[1] < _GPU_MIN_FEATURES
         )
 
     def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -701,7 +701,7 @@ def test_wide_rows_are_scored_on_their_principal_subspace():
 
 
 @pytest.mark.parametrize(
-    "case", ["narrow", "latent", "user model", "sparse", "constant"]
+    "case", ["narrow", "very wide", "latent", "user model", "sparse", "constant"]
 )
 def test_other_rows_and_models_read_the_rows_as_given(case):
     import scipy.sparse as sp
@@ -710,6 +710,8 @@ def test_other_rows_and_models_read_the_rows_as_given(case):
     kwargs = {"random_state": 0}
     if case == "narrow":  # below 32 features
         X = X[:, :31]
+    elif case == "very wide":  # 1,024 features or more
+        X = np.tile(X[:60], 26)[:, :1024]
     elif case == "latent":
         kwargs["score_type"] = "latent"
     elif case == "user model":
