@@ -9,6 +9,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 import torch
 from scipy.special import logsumexp
@@ -293,19 +294,22 @@ def _principal_subspace(
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     if weight is None:
-        w, mean = np.full(n, 1.0 / n), X.mean(axis=0)
+        mean, root = X.mean(axis=0), np.full(n, math.sqrt(1.0 / n))
     else:  # a constant column's mean is then exact, as without weights
-        w, mean = weight / weight.sum(), weight @ X / weight.sum()
+        mean, root = weight @ X / weight.sum(), np.sqrt(weight / weight.sum())
     centred = X - mean
-    values, vectors = np.linalg.eigh((centred * w[:, None]).T @ centred)
-    values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1]
+    centred *= root[:, None]
+    cov = centred.T @ centred  # the weighted covariance, in one product
+    values = np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
     total = float(values.sum())
     if not total > 0:
         return None
     k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
     k = min(k, d - 1)
     noise = max(float(values[k:].mean()), _SUBSPACE_MIN_NOISE * total / d)
-    return mean, np.ascontiguousarray(vectors[:, :k].T), noise
+    # the k leading vectors alone (their eigenvalues ascending)
+    _, vectors = scipy.linalg.eigh(cov, subset_by_index=[d - k, d - 1], driver="evr")
+    return mean, np.ascontiguousarray(vectors[:, ::-1].T), noise
 
 
 def _typicality_weight(n_features: int) -> float:
@@ -974,23 +978,29 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if 2 * len(rows) >= limit:
                 rows = rows[_fit_rows(len(rows), limit, self.random_state)]
                 estimator.set_params(max_iter=1, kl_warmup=0)
-        # the latent Gaussian takes each row once, without the budget's repeats
+        # the latent Gaussian and the principal subspace take each row once,
+        # without the budget's repeats
         distinct = np.unique(rows)
         if len(distinct) < len(rows) and self.score_type == "latent":
             latent = (_take(X, distinct), None if weight is None else weight[distinct])
         else:
             latent = None
+        subspace = None
+        if self._reads_subspace(X):
+            every = len(distinct) == X.shape[0]
+            subspace = _principal_subspace(
+                X if every else X[distinct],
+                None if weight is None else weight[distinct],
+            )
         if len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0])):
             X = _take(X, rows)
             weight = None if weight is None else weight[rows]
         latent = (X, weight) if latent is None else latent
         self.subspace_mean_ = self.subspace_components_ = self.subspace_noise_ = None
-        if self._reads_subspace(X):
-            found = _principal_subspace(X, weight)
-            if found is not None:
-                self.subspace_mean_, self.subspace_components_, noise = found
-                self.subspace_noise_ = noise
-                X = self._project(X)[0]
+        if subspace is not None:
+            self.subspace_mean_, self.subspace_components_, noise = subspace
+            self.subspace_noise_ = noise
+            X = self._project(X)[0]
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
