@@ -143,6 +143,12 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     among benign ones, where ``beta=1`` scored lower), and it does not hurt
     where they differ in detail (one-class digits).
 
+    On arrays of 32 to 1,023 features :class:`VAEOutlierDetector` fits this
+    VAE to the rows' leading principal components (see its
+    ``subspace_components_``), sizing it and its budget by ``n_features``,
+    the rows' own width, as here: the steps are the same, each cheaper on
+    the narrower input.
+
     These networks are small, and a GPU spends more time launching their
     kernels than computing them: the VAE runs on the CPU below 1,024
     features, and on ``device="auto"`` (CUDA when present) from there (even
