@@ -124,8 +124,9 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     Pass ``n_samples`` as the rows it trains on: :class:`VAEImputer` trains
     it on at most 4,096 rows, a random draw of a larger table among its
     rows of positive weight (plus a row for any column that the draw leaves
-    with no observed entry), with the column types read off the whole
-    table; its every row still holds out entries to stop on, fits the
+    with no observed entry), and a smaller table on its rows of positive
+    weight, with the column types read off the whole table; its every row
+    still holds out entries to stop on, fits the
     Gaussian model below and is filled. An epoch then counts about 32
     steps, so the held-out checks below come as often on a large table as
     on a table of 4,096 rows, and the training steps (and the step budget
@@ -1045,16 +1046,20 @@ class _HeldOutStop(Callback):
         replacement among those of positive weight, plus, for each column
         group whose observed training entries all fall outside the draw, one
         such row where it is observed (the model then sees every column).
-        The held-out entries stay in every row; the step budget becomes that
-        of the drawn rows' entries.
+        Smaller tables with rows of weight 0 give their other rows: a row of
+        weight 0 is as if absent, as from a draw. The held-out entries stay
+        in every row; the step budget becomes that of the rows' entries.
         """
         n = self.train.shape[0]
-        if n <= most:
-            return None
         allowed = np.ones(n, dtype=bool) if self.absent is None else ~self.absent
-        pool = np.flatnonzero(allowed)
-        keep = np.zeros(n, dtype=bool)
-        keep[self.rng.choice(pool, min(most, pool.size), replace=False)] = True
+        if n <= most and allowed.all():
+            return None
+        if n <= most:
+            keep = allowed.copy()
+        else:
+            pool = np.flatnonzero(allowed)
+            keep = np.zeros(n, dtype=bool)
+            keep[self.rng.choice(pool, min(most, pool.size), replace=False)] = True
         for group in groups:
             seen = ~np.isnan(self.train[:, group]).any(axis=1) & allowed
             if seen.any() and not (seen & keep).any():

@@ -1017,6 +1017,33 @@ def test_the_draw_skips_rows_of_zero_weight(monkeypatch):
     assert not np.isnan(filled).any()
 
 
+def test_rows_of_zero_weight_do_not_size_a_small_tables_model(monkeypatch):
+    # below TRAIN_ROWS too, a row of weight 0 is as if absent: the model
+    # trains on the other rows, sized and budgeted as a table of those alone
+    holes = _low_rank_holes(n=600, d=4, rate=0.2)
+    weight = (np.arange(600) % 2 == 0).astype(float)
+    stops, fit = [], VAE.fit
+
+    def spy(self, X, y=None, **kwargs):
+        stops.append((self.callbacks[0], np.asarray(X).shape[0], self.batch_size))
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(VAE, "fit", spy)
+    VAEImputer(random_state=0).fit(holes[weight > 0])
+    filled = (
+        VAEImputer(random_state=0).fit(holes, sample_weight=weight).transform(holes)
+    )
+    (alone, rows, batch), (weighted, n, batch_w) = stops
+    assert n == rows == 300
+    assert batch_w == batch
+    assert weighted.n_train == alone.n_train == 300
+    assert weighted.per_epoch == alone.per_epoch
+    # the held-out entries differ (drawn among all 600 rows): the budgets agree
+    # to their share of the entries
+    assert abs(weighted.budget - alone.budget) <= 0.05 * alone.budget
+    assert not np.isnan(filled).any()
+
+
 def test_the_draw_keeps_the_tables_column_types(monkeypatch):
     # a one-hot group whose last level is in one row of 400: a draw of 100
     # rows mostly misses it, and reading the types off the draw would split
