@@ -85,3 +85,12 @@ def test_scaling_tasks_and_their_measurement(suite):
     assert 0 <= row["if_auc"] <= 1
     assert lines[0].split()[:3] == ["set", "rows", "feat"]
     assert lines[1].split()[:2] == ["digits", "100"]
+
+
+def test_the_extra_tasks_are_outside_the_suite_and_build(suite):
+    assert not set(suite.EXTRA_TASKS) & set(suite.TASKS)
+    assert len(set(suite.EXTRA_TASKS)) == len(suite.EXTRA_TASKS)
+    for name in ("iris-mc12-swap-10", "wine-mc12-heldout0-5"):
+        X, is_outlier = suite.make_task(name, seed=11)
+        assert X.shape[0] == is_outlier.size
+        assert 0.03 < is_outlier.mean() < 0.12
