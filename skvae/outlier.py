@@ -1062,11 +1062,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         for i in range(0, X.shape[0], step):
             centred = np.asarray(X[i : i + step], dtype=np.float64) - mean
             z = centred @ components.T
-            residual = centred - z @ components
+            # the residual's squared norm, by Pythagoras (orthonormal rows)
+            off = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)
             Z[i : i + step] = z
-            rest[i : i + step] = -0.5 * (
-                np.einsum("ij,ij->i", residual, residual) / noise + log_norm
-            )
+            rest[i : i + step] = -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
         return Z, rest
 
     def _set_model(
