@@ -58,7 +58,10 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
     model : skvae estimator
         A fitted skvae model (``VAE``, ``WAE``, ``ConditionalVAE``...). The
         meta-estimators are exported through their model:
-        ``to_onnx(detector.estimator_)``.
+        ``to_onnx(detector.estimator_)``. A detector whose default model
+        reads a principal subspace (``subspace_components_`` not None)
+        exports a model of the rows' components: feed it ``(X -
+        subspace_mean_) @ subspace_components_.T``.
     path : str or path-like, default=None
         Where to write the ``.onnx`` file; None writes nothing.
     part : {"encoder", "decoder"}, default="encoder"

@@ -1047,14 +1047,23 @@ class _HeldOutStop(Callback):
         group whose observed training entries all fall outside the draw, one
         such row where it is observed (the model then sees every column).
         Smaller tables with rows of weight 0 give their other rows: a row of
-        weight 0 is as if absent, as from a draw. The held-out entries stay
+        weight 0 is as if absent, as from a draw (unless fewer than two rows
+        remain, or a column group is observed only in rows of weight 0:
+        then every row). The held-out entries stay
         in every row; the step budget becomes that of the rows' entries.
         """
         n = self.train.shape[0]
         allowed = np.ones(n, dtype=bool) if self.absent is None else ~self.absent
-        if n <= most and allowed.all():
-            return None
         if n <= most:
+            # every row, where the rows of positive weight would be fewer than
+            # two or leave a column group with no observed entry
+            observed = [~np.isnan(self.train[:, g]).any(axis=1) for g in groups]
+            if (
+                allowed.all()
+                or allowed.sum() < 2
+                or any(seen.any() and not (seen & allowed).any() for seen in observed)
+            ):
+                return None
             keep = allowed.copy()
         else:
             pool = np.flatnonzero(allowed)

@@ -308,7 +308,8 @@ def _principal_subspace(
     cov = centred.T @ centred  # the weighted covariance, in one product
     values = np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
     total = float(values.sum())
-    if not total > 0:
+    # rows that do not vary: no variance beyond the mean's rounding
+    if not total > 1e-20 * float(mean @ mean):
         return None
     k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
     k = min(k, d - 1)
@@ -817,8 +818,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         ``check_range=False`` leaves the float32 range to the caller (an
         array equal to the training rows has passed it in ``fit``).
         """
-        if is_frame(X):
+        if is_frame(X) and (reset or vars(self).get("subspace_components_") is None):
             # a table goes to the model as it is: the model encodes its columns
+            # (a model of an array's principal components reads it as an array)
             validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[0] < (2 if reset else 1):
                 raise ValueError(
@@ -1007,6 +1009,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             self.subspace_mean_, self.subspace_components_, noise = subspace
             self.subspace_noise_ = noise
             X = self._project(X)[0]
+            # codes no wider than the components they encode
+            estimator.set_params(n_components=min(estimator.n_components, X.shape[1]))
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -1060,7 +1064,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         rest = np.empty(X.shape[0])
         step = max(1, _SCORE_ENTRIES // d)
         for i in range(0, X.shape[0], step):
-            centred = np.asarray(X[i : i + step], dtype=np.float64) - mean
+            block = X[i : i + step]
+            block = block.toarray() if sp.issparse(block) else block
+            centred = np.asarray(block, dtype=np.float64) - mean
             z = centred @ components.T
             # the residual's squared norm, by Pythagoras (orthonormal rows)
             off = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)

@@ -1044,6 +1044,25 @@ def test_rows_of_zero_weight_do_not_size_a_small_tables_model(monkeypatch):
     assert not np.isnan(filled).any()
 
 
+@pytest.mark.parametrize("case", ["one row counts", "a column seen at weight 0"])
+def test_rows_of_zero_weight_stay_where_the_rest_cannot_train(case):
+    # fewer than two rows of positive weight, or a column observed only in
+    # rows of weight 0: the model trains on every row, as before
+    holes = _low_rank_holes(n=100, d=4, rate=0.2)
+    weight = np.ones(100)
+    if case == "one row counts":
+        weight[1:] = 0.0
+    else:
+        weight[50:] = 0.0
+        holes[:50, 3] = np.nan
+    stop = _HeldOutStop(holes, [[j] for j in range(4)], 0, weight)
+    assert stop.training_rows(4096, [[j] for j in range(4)]) is None
+    filled = (
+        VAEImputer(random_state=0).fit(holes, sample_weight=weight).transform(holes)
+    )
+    assert not np.isnan(filled).any()
+
+
 def test_the_draw_keeps_the_tables_column_types(monkeypatch):
     # a one-hot group whose last level is in one row of 400: a draw of 100
     # rows mostly misses it, and reading the types off the draw would split

@@ -703,6 +703,21 @@ def test_wide_rows_are_scored_on_their_principal_subspace():
     )
     model = det.estimator_._row_scores(Z, "log_likelihood", 2)
     np.testing.assert_allclose(det.score_samples(new), model + gaussian, rtol=1e-6)
+    assert det.estimator_.n_components <= k  # codes no wider than their input
+
+
+def test_a_subspace_detector_scores_rows_in_any_container():
+    # fitted on an array, it scores the same rows as CSR or as a table
+    import pandas as pd
+    import scipy.sparse as sp
+
+    X = _wide_rows(n=200)
+    det = VAEOutlierDetector(random_state=0).fit(X)
+    assert det.subspace_components_ is not None
+    rows = X[:5] + 0.05
+    expected = det.score_samples(rows)
+    np.testing.assert_allclose(det.score_samples(sp.csr_matrix(rows)), expected)
+    np.testing.assert_allclose(det.score_samples(pd.DataFrame(rows)), expected)
 
 
 @pytest.mark.parametrize(
@@ -723,8 +738,8 @@ def test_other_rows_and_models_read_the_rows_as_given(case):
         kwargs["estimator"] = tiny_vae()
     elif case == "sparse":
         X = sp.csr_matrix(np.where(X > 1, X, 0.0))
-    else:  # rows that do not vary have no principal subspace
-        X = np.ones((120, 40))
+    else:  # rows that do not vary (0.1: a mean inexact in binary) have none
+        X = np.full((120, 40), 0.1)
     det = VAEOutlierDetector(**kwargs).fit(X)
     assert det.subspace_components_ is None
     assert det.subspace_mean_ is None
