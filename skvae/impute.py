@@ -1048,22 +1048,20 @@ class _HeldOutStop(Callback):
         such row where it is observed (the model then sees every column).
         Smaller tables with rows of weight 0 give their other rows: a row of
         weight 0 is as if absent, as from a draw (unless fewer than two rows
-        remain, or a column group is observed only in rows of weight 0:
-        then every row). The held-out entries stay
-        in every row; the step budget becomes that of the rows' entries.
+        remain, or a column group is observed only in rows of weight 0: then
+        every row). The held-out entries stay in every row; the step budget
+        becomes that of the rows' entries.
         """
         n = self.train.shape[0]
         allowed = np.ones(n, dtype=bool) if self.absent is None else ~self.absent
         if n <= most:
-            # every row, where the rows of positive weight would be fewer than
-            # two or leave a column group with no observed entry
-            observed = [~np.isnan(self.train[:, g]).any(axis=1) for g in groups]
-            if (
-                allowed.all()
-                or allowed.sum() < 2
-                or any(seen.any() and not (seen & allowed).any() for seen in observed)
-            ):
+            if allowed.all() or allowed.sum() < 2:
                 return None
+            # every row, where a column group is observed only at weight 0
+            for group in groups:
+                seen = ~np.isnan(self.train[:, group]).any(axis=1)
+                if seen.any() and not (seen & allowed).any():
+                    return None
             keep = allowed.copy()
         else:
             pool = np.flatnonzero(allowed)

@@ -89,8 +89,8 @@ class VaDE(ClusterMixin, BaseVAE):
         data sets get as many steps as larger ones and the cost grows
         linearly with the rows (20 epochs on 5,000 rows with batches of 100),
         within the cap that ``max_iter`` describes. The first ``partial_fit``
-        pretrains too, sized by its chunk's rows (up to about 1,000 steps however
-        small the chunk); later calls train one epoch each.
+        pretrains too, sized by its chunk's rows (up to about 1,000 steps
+        however small the chunk); later calls train one epoch each.
     init_params : {"spherical", "gmm"}, default="spherical"
         How the mixture prior starts, from the pretrained codes: "gmm" fits a
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
