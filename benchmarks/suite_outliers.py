@@ -48,6 +48,12 @@ processes on a shared machine move least). Run with::
     # --rows 1000 2000 3500 5000 10000  --sets mnist digits (the defaults)
     # --features 256 1500: generated tables of those widths (``generated``)
 
+``--novelty`` measures the threshold in novelty detection instead (see
+``novelty``): fitted on clean rows of one digit, how many new rows of that
+digit, and of other digits, ``predict`` flags::
+
+    python benchmarks/suite_outliers.py --novelty --seeds 2
+
 Both halves, 2 seeds (the default), took about 2 minutes in all (5 under
 heavier load) with one torch thread on a shared 2-core machine; PyOD's VAE is
 the slowest method (0.6 to 2.4 s a task).
@@ -568,6 +574,66 @@ def scaling(rows=SCALING_ROWS, sets=SCALING_SETS, seeds=(0,), log=print):
     return found
 
 
+NOVELTY_TASKS = [("mnist", 1), ("mnist", 3), ("mnist", 6), ("digits", 1)]
+NOVELTY_TASKS += [("digits", 3), ("digits", 6)]
+_NOVELTY_TRAIN = 0.7
+_NOVELTY_OUTLIERS = 30
+
+
+def novelty(tasks=NOVELTY_TASKS, seeds=(0,), log=print):
+    """The detector's threshold on new rows (novelty detection).
+
+    Each task fits ``VAEOutlierDetector(random_state=seed)`` (its default
+    ``contamination="auto"``) on 70% of one digit's rows, drawn at random,
+    and scores the other 30% with 30 rows of other digits. Printed: the
+    ROC-AUC on the new rows and the share that ``predict`` flags of the new
+    inliers, of the new outliers and of the training rows. A threshold set
+    on the training rows' scores should flag about as many new inliers as
+    training rows. Returns the rows as dicts.
+    """
+    log(
+        f"{'task':<10} {'seed':>4} {'rows':>5} {'AUC':>6} {'new inl':>8} "
+        f"{'new out':>8} {'train':>6}"
+    )
+    found = []
+    for set_name, digit in tasks:
+        X, y, _ = dataset(set_name)
+        for seed in seeds:
+            rng = np.random.RandomState(seed)
+            inliers = rng.permutation(np.flatnonzero(y == digit))
+            others = rng.choice(np.flatnonzero(y != digit), _NOVELTY_OUTLIERS, False)
+            n_train = int(_NOVELTY_TRAIN * len(inliers))
+            train, new = X[inliers[:n_train]], X[inliers[n_train:]]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                det = VAEOutlierDetector(random_state=seed).fit(train)
+            rows = np.vstack([new, X[others]])
+            is_outlier = np.r_[np.zeros(len(new)), np.ones(len(others))]
+            flagged = det.predict(rows) == -1
+            row = {
+                "task": f"{set_name}-{digit}",
+                "seed": seed,
+                "rows": n_train,
+                "auc": roc_auc_score(is_outlier, -det.score_samples(rows)),
+                "new_inliers": float(flagged[: len(new)].mean()),
+                "new_outliers": float(flagged[len(new) :].mean()),
+                "train": float(np.mean(det.predict(train) == -1)),
+            }
+            found.append(row)
+            log(
+                f"{row['task']:<10} {seed:>4} {n_train:>5} {row['auc']:>6.3f} "
+                f"{row['new_inliers']:>8.2f} {row['new_outliers']:>8.2f} "
+                f"{row['train']:>6.2f}"
+            )
+    means = {k: np.mean([r[k] for r in found]) for k in ("auc", "new_inliers")}
+    worst = max(r["new_inliers"] for r in found)
+    log(
+        f"mean ROC-AUC {means['auc']:.3f}; new inliers flagged: mean "
+        f"{means['new_inliers']:.2f}, at most {worst:.2f}"
+    )
+    return found
+
+
 def main(argv=None):
     """Parse arguments, run the chosen half, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -587,6 +653,11 @@ def main(argv=None):
         "--scaling",
         action="store_true",
         help="time against IsolationForest as the rows grow (see scaling())",
+    )
+    parser.add_argument(
+        "--novelty",
+        action="store_true",
+        help="the threshold on new rows, fitted on clean ones (see novelty())",
     )
     parser.add_argument("--rows", nargs="*", type=int, default=list(SCALING_ROWS))
     parser.add_argument("--sets", nargs="*", default=None)
@@ -608,6 +679,9 @@ def main(argv=None):
         found = scaling(args.rows, sets, range(args.seeds))
         print(f"\ntotal {time.perf_counter() - start:.0f} s")
         return found
+    if args.novelty:
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        return novelty(seeds=seeds)
     if args.half == "extra":
         tasks = list(EXTRA_TASKS)
     else:

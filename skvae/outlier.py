@@ -75,6 +75,11 @@ _SUBSPACE_VARIANCE = 0.9
 # The rest's variance is at least this share of the mean feature variance
 # (the default model's own variance floor).
 _SUBSPACE_MIN_NOISE = 0.01
+# fit scores the rows the subspace is found on off the subspace of the
+# others, in this many folds, found within the span of this many times its
+# number of leading directions (see _crossed_rest)
+_CROSS_FOLDS = 5
+_CROSS_SPAN = 2
 # The default detector's training budget (see _detector_steps): at most this
 # many optimisation steps, and at most this many multiply-adds of the weights.
 _MAX_STEPS = 200
@@ -277,8 +282,8 @@ def _detector_steps(n_features, width, n_components, batch_size):
 
 
 def _principal_subspace(
-    X: np.ndarray, weight: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, float] | None:
+    X: np.ndarray, weight: np.ndarray | None = None, *, basis: bool = False
+) -> tuple | None:
     """Mean, principal components and residual variance of the rows X.
 
     The fewest principal components (of the weighted covariance) that hold
@@ -286,7 +291,9 @@ def _principal_subspace(
     residual variance is the mean variance of the other directions
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
-    rows do not vary.
+    rows do not vary. ``basis=True`` adds every principal direction, as the
+    rows of an orthogonal matrix, leading first (one eigendecomposition
+    gives them all).
 
     Examples
     --------
@@ -306,7 +313,10 @@ def _principal_subspace(
     centred = X - mean
     centred *= root[:, None]
     cov = centred.T @ centred  # the weighted covariance, in one product
-    values = np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
+    # every direction: below 1,024 features about as fast as the eigenvalues
+    # alone and then the leading vectors
+    values, vectors = np.linalg.eigh(cov)
+    values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1].T
     total = float(values.sum())
     # rows that do not vary: no variance beyond the mean's rounding
     if not total > 1e-20 * float(mean @ mean):
@@ -314,9 +324,82 @@ def _principal_subspace(
     k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
     k = min(k, d - 1)
     noise = max(float(values[k:].mean()), _SUBSPACE_MIN_NOISE * total / d)
-    # the k leading vectors alone (their eigenvalues ascending)
-    _, vectors = scipy.linalg.eigh(cov, subset_by_index=[d - k, d - 1], driver="evr")
-    return mean, np.ascontiguousarray(vectors[:, ::-1].T), noise
+    found = (mean, np.ascontiguousarray(vectors[:k]), noise)
+    return found + (vectors,) if basis else found
+
+
+def _crossed_rest(
+    X: np.ndarray,
+    weight: np.ndarray | None,
+    subspace: tuple,
+    random_state: Any,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Log-density of each row's residual off a subspace not found on it.
+
+    The rows are split at random into ``_CROSS_FOLDS`` folds; each fold's
+    rows are scored off the k leading principal directions of the other
+    folds' rows (weighted; at most their number less one), by the isotropic
+    Gaussian with which :meth:`VAEOutlierDetector._project` scores a new
+    row (``subspace``: :func:`_principal_subspace`'s, with its basis). A
+    subspace leaves the rows it was found on smaller residuals than new rows
+    of the same kind; off the other folds', a training row is scored as a new
+    row would be. The folds' directions are found within the
+    ``_CROSS_SPAN * k`` leading directions of all the rows (every direction
+    when that is more), where each fold's eigendecomposition is small; the
+    rows' little variance beyond them is measured off the whole subspace.
+    None below ``2 * _CROSS_FOLDS`` rows. ``random_state`` seeds the folds (a
+    stream of its own); None draws from fresh entropy. Also returns the
+    rows' principal components, found on the way (the rows' coordinates on
+    the span come from one float32 product, as the model reads them).
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 40))
+    >>> X += 0.1 * rng.normal(size=X.shape)
+    >>> found = _principal_subspace(X, basis=True)
+    >>> rest, components = _crossed_rest(X, None, found, 0)
+    >>> rest.shape, components.shape
+    ((200,), (200, 3))
+    """
+    mean, components, noise, basis = subspace
+    n, d = X.shape
+    if n < 2 * _CROSS_FOLDS:
+        return None
+    k = len(components)
+    span = basis[: min(d, _CROSS_SPAN * k)]
+    centred = np.asarray(X, dtype=np.float64) - mean
+    Z = (centred.astype(np.float32) @ span.T.astype(np.float32)).astype(np.float64)
+    # the rows beyond the span, off the whole subspace (it lies within it)
+    beyond = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", Z, Z)
+    rng = np.random.default_rng([draw_seed(random_state), 2])
+    folds = np.array_split(rng.permutation(n), _CROSS_FOLDS)
+    w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    # each fold's weighted moments; the other folds' are the rest of the sums
+    moments = []
+    for own in folds:
+        zw = Z[own] * w[own, None]
+        moments.append((w[own].sum(), zw.sum(axis=0), zw.T @ Z[own]))
+    total = [sum(m[i] for m in moments) for i in range(3)]
+    log_norm = (d - k) * math.log(2 * math.pi * noise)
+    rest = np.empty(n)
+    for own, (weight_f, sum_f, square_f) in zip(folds, moments, strict=True):
+        others = total[0] - weight_f
+        if not others > 0:  # the other folds hold no weight
+            return None
+        centre = (total[1] - sum_f) / others
+        cov = (total[2] - square_f) / others - np.outer(centre, centre)
+        j = min(k, n - len(own) - 1)
+        vectors = np.linalg.eigh(cov)[1][:, ::-1][:, :j]
+        residual = Z[own] - centre
+        inside = residual @ vectors
+        off = (
+            beyond[own]
+            + np.einsum("ij,ij->i", residual, residual)
+            - np.einsum("ij,ij->i", inside, inside)
+        )
+        rest[own] = -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
+    return rest, Z[:, :k]
 
 
 def _typicality_weight(n_features: int) -> float:
@@ -584,7 +667,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     models the components' nonlinear structure. Tables, sparse matrices,
     ``score_type="latent"``, a model passed as ``estimator`` and rows of
     1,024 features or more (where the covariance's eigendecomposition would
-    cost more than the rest of the fit) read the rows as they are.
+    cost more than the rest of the fit) read the rows as they are. A
+    subspace leaves the rows it was found on smaller residuals than new
+    rows of the same kind, and a threshold set on such residuals flags
+    too many new rows; so ``fit`` scores each of those rows off the subspace
+    of the others (in five folds drawn with ``random_state``), as a new row
+    would be scored, as the distance part passes over a training row itself.
 
     The two-sided score, the 1,024 reference rows and the default model were
     chosen on the tuning half of ``benchmarks/suite_outliers.py``; the
@@ -662,7 +750,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         ``score_samples`` of the training rows, found in ``fit`` (which sets
         ``offset_`` from them). ``score_samples`` returns them again, without
         a second pass, when given an array equal to the training rows (as in
-        ``fit_predict``; see ``training_digest_``).
+        ``fit_predict``; see ``training_digest_``). On a principal subspace
+        the rows it was found on are scored off the subspace of the other
+        folds' rows (see above); the same rows in another array (reordered,
+        or of another dtype) are scored as new rows, off the whole subspace,
+        whose residuals are smaller.
     training_digest_ : str or None
         A fingerprint (SHA-1 of the dtype, shape and bytes, after
         ``"sha1:"``) of the training array, by which ``score_samples``
@@ -776,8 +868,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             reference = _reference_rows(X.shape[0], w, self._reference_seed())
             keep, distances = self._screened(X, w, reference)
-            self._fit_model(X, w, keep)
-            self._set_offset(X, w, distances, reference)
+            crossed = self._fit_model(X, w, keep)
+            self._set_offset(X, w, distances, reference, crossed)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
             # threshold (one press stops both fits); else as before the call
@@ -911,13 +1003,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         weight: np.ndarray | None = None,
         distances: np.ndarray | None = None,
         reference: np.ndarray | None = None,
+        crossed: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """The parts' scales, then ``offset_``, from the training rows' scores.
 
         ``distances``: the training rows' distances to their nearest reference
         rows (:meth:`_screened`'s), when already found; ``reference``: the
         indices of the reference rows (:func:`_reference_rows`; None: every
-        row of positive weight).
+        row of positive weight); ``crossed``: the rows the principal subspace
+        was found on and their residuals' log-densities off the other half's
+        subspace (:meth:`_fit_model`'s), which they are scored by.
         """
         self.neighbor_rows_ = None
         if self.n_neighbors:
@@ -935,7 +1030,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             rows = rows[reference] if len(reference) < rows.shape[0] else rows
             self.neighbor_rows_ = rows.copy() if sp.issparse(rows) else np.array(rows)
         self.training_digest_ = _digest(X) if isinstance(X, np.ndarray) else None
-        parts = self._score_parts(X, distances)
+        parts = self._score_parts(X, distances, crossed)
         self.score_scales_ = {
             name: list(_robust_scale(part, weight)) for name, part in parts.items()
         }
@@ -948,13 +1043,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit_model(
         self, X: Any, weight: np.ndarray | None = None, rows: np.ndarray | None = None
-    ) -> None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Fit a fresh copy of the model (and the latent Gaussian) to X[rows].
 
         ``rows``: the indices of the rows kept by the screening (None: all);
         the default model takes one pass of its budget from half a budget's
         rows (:func:`_fit_rows`). X is copied once, to the rows it is fitted
         on, and not at all when they are all its rows.
+
+        Returns, where the model reads a principal subspace, the indices of
+        the rows it was found on and their residuals' log-densities off the
+        other half's subspace (:func:`_crossed_rest`), by which ``fit``
+        scores them; else None.
         """
         rows = np.arange(X.shape[0]) if rows is None else rows
         if weight is not None and self.estimator is None:
@@ -993,22 +1093,31 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             latent = (_take(X, distinct), None if weight is None else weight[distinct])
         else:
             latent = None
-        subspace = None
+        subspace = crossed = None
         if self._reads_subspace(X):
             every = len(distinct) == X.shape[0]
-            subspace = _principal_subspace(
-                X if every else X[distinct],
-                None if weight is None else weight[distinct],
+            found = (X if every else X[distinct]), (
+                None if weight is None else weight[distinct]
             )
-        if len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0])):
+            subspace = _principal_subspace(*found, basis=True)
+            if subspace is not None:
+                crossed = _crossed_rest(*found, subspace, self.random_state)
+                subspace = subspace[:3]
+        subset = len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0]))
+        if subset and weight is not None:
+            weight = weight[rows]
+        if crossed is not None:  # the distinct rows' components, found already
+            rest, codes = crossed
+            X, crossed = codes[np.searchsorted(distinct, rows)], (distinct, rest)
+        elif subset:
             X = _take(X, rows)
-            weight = None if weight is None else weight[rows]
         latent = (X, weight) if latent is None else latent
         self.subspace_mean_ = self.subspace_components_ = self.subspace_noise_ = None
         if subspace is not None:
             self.subspace_mean_, self.subspace_components_, noise = subspace
             self.subspace_noise_ = noise
-            X = self._project(X)[0]
+            if crossed is None:
+                X = self._project(X)[0]
             # codes no wider than the components they encode
             estimator.set_params(n_components=min(estimator.n_components, X.shape[1]))
         threads = None
@@ -1031,6 +1140,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_model(estimator, *latent)
             raise
         self._set_model(estimator, *latent)
+        return crossed
 
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.
@@ -1114,14 +1224,20 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         return _typicality_weight(width)
 
     def _score_parts(
-        self, X: np.ndarray, distances: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        distances: np.ndarray | None = None,
+        crossed: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         """Each part of the score on its own, raw: ``score_type``, "neighbors".
 
         ``distances``: X's distances to its nearest training rows, when
-        already found (at least ``n_neighbors`` of them, nearest first).
+        already found (at least ``n_neighbors`` of them, nearest first);
+        ``crossed``: indices of rows of X and the log-densities of their
+        residuals, which replace those off the subspace (see
+        :meth:`_fit_model`).
         """
-        parts = {self.score_type: self._model_scores(X)}
+        parts = {self.score_type: self._model_scores(X, crossed)}
         if self.n_neighbors:
             if distances is None:
                 rows = self._numeric_rows(X)
@@ -1131,11 +1247,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             parts["neighbors"] = found
         return parts
 
-    def _model_scores(self, X: Any) -> np.ndarray:
+    def _model_scores(
+        self, X: Any, crossed: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
         est = self.estimator_
         k = self.n_importance_samples
         if getattr(self, "subspace_components_", None) is not None:
             Z, rest = self._project(X)
+            if crossed is not None:
+                rest[crossed[0]] = crossed[1]
             return self._vae_scores(est, Z, k) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table

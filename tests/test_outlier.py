@@ -784,3 +784,47 @@ def test_the_subspace_finds_rows_that_break_the_features_dependence(
         aucs[reads] = np.mean(found)
     assert aucs[True] > aucs[False] + 0.04  # 0.78 against 0.71
     assert aucs[True] > 0.75
+
+
+def test_training_rows_are_scored_off_the_other_rows_subspace(digits, monkeypatch):
+    # novelty detection: fitted on clean rows of one digit, the threshold
+    # flags about `contamination` of new rows of that digit. Scored off a
+    # subspace found on themselves, the training rows' residuals are smaller
+    # than new rows', and the threshold then flagged 41% of new threes
+    import skvae.outlier
+
+    X, y = digits
+    rows = np.random.RandomState(0).permutation(np.flatnonzero(y == 3))
+    train, new = X[rows[:120]], X[rows[120:]]
+    flagged = {}
+    for crossed in (True, False):
+        if not crossed:
+            monkeypatch.setattr(skvae.outlier, "_crossed_rest", lambda *a: None)
+        det = VAEOutlierDetector(contamination=0.1, random_state=0).fit(train)
+        assert det.subspace_components_ is not None
+        assert np.mean(det.predict(train) == -1) == pytest.approx(0.1, abs=0.01)
+        flagged[crossed] = np.mean(det.predict(new) == -1)
+    assert flagged[True] <= 0.2  # 0.17
+    assert flagged[False] >= 2 * flagged[True]
+
+
+def test_rows_outside_the_subspace_fit_score_as_new_rows(digits):
+    # rows of weight 0 take no part in the subspace: fit scores them as
+    # score_samples scores a new row; the others' residuals, measured off
+    # the other folds' subspace, are larger than off their own
+    X, y = digits
+    X = X[y == 5]
+    w = np.ones(len(X))
+    w[:20] = 0
+    det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+    det.fit(X, sample_weight=w)
+    assert det.subspace_components_ is not None
+    np.testing.assert_allclose(
+        det.training_scores_[:20], det.score_samples(X[:20]), rtol=1e-6
+    )
+    as_new = det.score_samples(X[20:].copy(order="F"))  # not the training array
+    assert np.mean(det.training_scores_[20:] < as_new) > 0.9
+    again = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+    np.testing.assert_array_equal(
+        again.fit(X, sample_weight=w).training_scores_, det.training_scores_
+    )

@@ -94,3 +94,15 @@ def test_the_extra_tasks_are_outside_the_suite_and_build(suite):
         X, is_outlier = suite.make_task(name, seed=11)
         assert X.shape[0] == is_outlier.size
         assert 0.03 < is_outlier.mean() < 0.12
+
+
+def test_the_novelty_check_reports_the_shares_flagged(suite):
+    lines = []
+    found = suite.novelty([("digits", 1)], seeds=[0], log=lines.append)
+    (row,) = found
+    assert row["task"] == "digits-1" and row["rows"] == int(0.7 * 182)
+    assert 0.9 < row["auc"] <= 1.0  # ones against other digits
+    assert 0.0 <= row["new_inliers"] <= 0.5
+    assert row["new_outliers"] > 0.5
+    assert 0.0 < row["train"] < 0.3
+    assert lines[-1].startswith("mean ROC-AUC")
