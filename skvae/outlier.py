@@ -1301,7 +1301,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             rows, each less its median on the training rows, over their
             interquartile range (from 32 features, with the model's score
             counted two-sided: see the class description). A training row is
-            not its own neighbour.
+            not its own neighbour; given the training array itself, the
+            rows a principal subspace was found on are scored off the other
+            folds' subspace (``training_scores_``).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False, check_range=False)
