@@ -77,9 +77,12 @@ _SUBSPACE_VARIANCE = 0.9
 _SUBSPACE_MIN_NOISE = 0.01
 # fit scores the rows the subspace is found on off the subspace of the
 # others, in this many folds, found within the span of this many times its
-# number of leading directions (see _crossed_rest)
+# number of leading directions and one power step (see _crossed_rest). The
+# subspace is found on at most _SUBSPACE_ROWS of the rows the model is
+# fitted on (drawn at random beyond): its cost, and the folds', grow with them.
 _CROSS_FOLDS = 5
-_CROSS_SPAN = 2
+_SUBSPACE_ROWS = 2048
+_CROSS_SPAN = 1.25
 # The default detector's training budget (see _detector_steps): at most this
 # many optimisation steps, and at most this many multiply-adds of the weights.
 _MAX_STEPS = 200
@@ -292,8 +295,8 @@ def _principal_subspace(
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
     rows do not vary. ``basis=True`` adds every principal direction, as the
-    rows of an orthogonal matrix, leading first (one eigendecomposition
-    gives them all).
+    rows of an orthogonal matrix, leading first, and their variances (one
+    eigendecomposition gives them all).
 
     Examples
     --------
@@ -316,7 +319,8 @@ def _principal_subspace(
     # every direction: below 1,024 features about as fast as the eigenvalues
     # alone and then the leading vectors
     values, vectors = np.linalg.eigh(cov)
-    values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1].T
+    values = np.clip(values[::-1], 0.0, None)
+    vectors = np.ascontiguousarray(vectors[:, ::-1].T)
     total = float(values.sum())
     # rows that do not vary: no variance beyond the mean's rounding
     if not total > 1e-20 * float(mean @ mean):
@@ -325,7 +329,7 @@ def _principal_subspace(
     k = min(k, d - 1)
     noise = max(float(values[k:].mean()), _SUBSPACE_MIN_NOISE * total / d)
     found = (mean, np.ascontiguousarray(vectors[:k]), noise)
-    return found + (vectors,) if basis else found
+    return (*found, vectors, values) if basis else found
 
 
 def _crossed_rest(
@@ -336,21 +340,26 @@ def _crossed_rest(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Log-density of each row's residual off a subspace not found on it.
 
-    The rows are split at random into ``_CROSS_FOLDS`` folds; each fold's
-    rows are scored off the k leading principal directions of the other
-    folds' rows (weighted; at most their number less one), by the isotropic
-    Gaussian with which :meth:`VAEOutlierDetector._project` scores a new
-    row (``subspace``: :func:`_principal_subspace`'s, with its basis). A
+    The rows are split at random into ``_CROSS_FOLDS`` folds (equal rows in
+    the same fold); each fold's rows are scored off the k leading principal
+    directions of the other folds' rows (weighted; at most their number less
+    one), by the isotropic Gaussian with which
+    :meth:`VAEOutlierDetector._project` scores a new row (``subspace``:
+    :func:`_principal_subspace`'s, with every direction and variance). A
     subspace leaves the rows it was found on smaller residuals than new rows
     of the same kind; off the other folds', a training row is scored as a new
-    row would be. The folds' directions are found within the
-    ``_CROSS_SPAN * k`` leading directions of all the rows (every direction
-    when that is more), where each fold's eigendecomposition is small; the
-    rows' little variance beyond them is measured off the whole subspace.
-    None below ``2 * _CROSS_FOLDS`` rows. ``random_state`` seeds the folds (a
-    stream of its own); None draws from fresh entropy. Also returns the
-    rows' principal components, found on the way (the rows' coordinates on
-    the span come from one float32 product, as the model reads them).
+    row would be.
+
+    Each fold's directions are found by Rayleigh-Ritz, in the span of the
+    ``_CROSS_SPAN * k`` leading directions of all the rows and of the other
+    folds' covariance applied to the k leading ones (one block power step,
+    which turns the directions away from what the fold's rows pulled them
+    to), so that each fold costs a small eigendecomposition and a few
+    products with the rows and the directions instead of one of the whole
+    covariance. None below ``2 * _CROSS_FOLDS`` rows. ``random_state`` seeds
+    the folds (a stream of its own); None draws from fresh entropy. Also
+    returns the rows' principal components, found on the way (in one float32
+    product, as the model reads them).
 
     Examples
     --------
@@ -362,42 +371,71 @@ def _crossed_rest(
     >>> rest.shape, components.shape
     ((200,), (200, 3))
     """
-    mean, components, noise, basis = subspace
+    mean, components, noise, vectors, values = subspace
     n, d = X.shape
     if n < 2 * _CROSS_FOLDS:
         return None
-    k = len(components)
-    span = basis[: min(d, _CROSS_SPAN * k)]
-    centred = np.asarray(X, dtype=np.float64) - mean
-    Z = (centred.astype(np.float32) @ span.T.astype(np.float32)).astype(np.float64)
-    # the rows beyond the span, off the whole subspace (it lies within it)
-    beyond = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", Z, Z)
-    rng = np.random.default_rng([draw_seed(random_state), 2])
-    folds = np.array_split(rng.permutation(n), _CROSS_FOLDS)
+    k, m = len(components), min(d, int(_CROSS_SPAN * len(components)))
+    span = vectors[:m]
+    Y = np.asarray(X, dtype=np.float64) - mean
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    # each fold's weighted moments; the other folds' are the rest of the sums
-    moments = []
-    for own in folds:
-        zw = Z[own] * w[own, None]
-        moments.append((w[own].sum(), zw.sum(axis=0), zw.T @ Z[own]))
-    total = [sum(m[i] for m in moments) for i in range(3)]
+    total = float(w.sum())
+    # the products with the rows in float32 (as the model reads them), each
+    # a small share of the rows' norm
+    Y32 = Y.astype(np.float32)
+    Z = (Y32 @ span.T.astype(np.float32)).astype(np.float64)
+    squares = np.einsum("ij,ij->i", Y, Y)
+    rng = np.random.default_rng([draw_seed(random_state), 2])
+    # equal rows share a fold: a copy of a row would otherwise help find the
+    # directions the row is scored off
+    _, group = np.unique(Y @ rng.standard_normal(d), return_inverse=True)
+    fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
     log_norm = (d - k) * math.log(2 * math.pi * noise)
     rest = np.empty(n)
-    for own, (weight_f, sum_f, square_f) in zip(folds, moments, strict=True):
-        others = total[0] - weight_f
+    for f in range(_CROSS_FOLDS):
+        own = np.flatnonzero(fold == f)
+        if len(own) == 0:
+            continue
+        Y_f, Z_f, w_f = Y32[own], Z[own], w[own]
+        others = total - float(w_f.sum())
         if not others > 0:  # the other folds hold no weight
             return None
-        centre = (total[1] - sum_f) / others
-        cov = (total[2] - square_f) / others - np.outer(centre, centre)
+        shift = -(w_f @ Y[own]) / others  # the other folds' mean, less the mean
+        span_shift = span @ shift
+        # the other folds' covariance C_o = (total C - Y_f' W_f Y_f) / others
+        # - shift shift', within the span (where C is diagonal) ...
+        H = (total * np.diag(values[:m]) - Z_f.T @ (w_f[:, None] * Z_f)) / others
+        H -= np.outer(span_shift, span_shift)
+        coords = Z_f - span_shift
+        if m < d:
+            # ... and beyond it, where one power step C_o V_k of the k leading
+            # directions lies (C V_k lies within the span): in the fold's
+            # rows, which pulled the directions toward themselves
+            step = Y_f.T @ (w_f[:, None] * Z_f[:, :k]).astype(np.float32)
+            step = -step.astype(np.float64) / others
+            step -= np.outer(shift, span_shift[:k])
+            for _ in range(2):  # twice, for the rounding of the first
+                step -= span.T @ (span @ step)
+            Q, R, _ = scipy.linalg.qr(step, mode="economic", pivoting=True)
+            size = np.abs(np.diag(R))
+            Q = Q[:, size > 1e-10 * max(float(size.max(initial=0.0)), 1e-300)]
+            if Q.shape[1]:
+                Q -= span.T @ (span @ Q)  # exactly beyond the span
+                Y_f_Q = (Y_f @ Q.astype(np.float32)).astype(np.float64)
+                Q_shift = Q.T @ shift
+                beyond = vectors[m:] @ Q  # C Q from the directions beyond
+                cross = -(Z_f.T @ (w_f[:, None] * Y_f_Q)) / others
+                cross -= np.outer(span_shift, Q_shift)
+                corner = total * (beyond.T @ (values[m:, None] * beyond))
+                corner -= Y_f_Q.T @ (w_f[:, None] * Y_f_Q)
+                corner = corner / others - np.outer(Q_shift, Q_shift)
+                H = np.block([[H, cross], [cross.T, corner]])
+                coords = np.hstack([coords, Y_f_Q - Q_shift])
         j = min(k, n - len(own) - 1)
-        vectors = np.linalg.eigh(cov)[1][:, ::-1][:, :j]
-        residual = Z[own] - centre
-        inside = residual @ vectors
-        off = (
-            beyond[own]
-            + np.einsum("ij,ij->i", residual, residual)
-            - np.einsum("ij,ij->i", inside, inside)
-        )
+        ritz = np.linalg.eigh((H + H.T) / 2)[1][:, ::-1][:, :j]
+        inside = coords @ ritz
+        centred = squares[own] - 2 * (Y[own] @ shift) + float(shift @ shift)
+        off = centred - np.einsum("ij,ij->i", inside, inside)
         rest[own] = -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
     return rest, Z[:, :k]
 
@@ -853,6 +891,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         saved = dict(vars(self))
         X_valid = w = None
+        found: dict = {}  # what _fit_model found, also when interrupted
         try:
             X = X_valid = self._validate(X, reset=True)
             warn_ignored_params(self)
@@ -868,8 +907,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             reference = _reference_rows(X.shape[0], w, self._reference_seed())
             keep, distances = self._screened(X, w, reference)
-            crossed = self._fit_model(X, w, keep)
-            self._set_offset(X, w, distances, reference, crossed)
+            self._fit_model(X, w, keep, found)
+            self._set_offset(X, w, distances, reference, found.get("crossed"))
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
             # threshold (one press stops both fits); else as before the call
@@ -877,7 +916,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if X_valid is None or fitted is None or fitted is saved.get("estimator_"):
                 restore_attributes(self, saved)
             else:
-                self._set_offset(X_valid, w)
+                self._set_offset(X_valid, w, crossed=found.get("crossed"))
             raise
         except BaseException:
             restore_attributes(self, saved)  # no half-set attributes
@@ -1011,7 +1050,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         rows (:meth:`_screened`'s), when already found; ``reference``: the
         indices of the reference rows (:func:`_reference_rows`; None: every
         row of positive weight); ``crossed``: the rows the principal subspace
-        was found on and their residuals' log-densities off the other half's
+        was found on and their residuals' log-densities off the other folds'
         subspace (:meth:`_fit_model`'s), which they are scored by.
         """
         self.neighbor_rows_ = None
@@ -1042,8 +1081,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             self.offset_ = _percentiles(scores, [100.0 * self.contamination], weight)[0]
 
     def _fit_model(
-        self, X: Any, weight: np.ndarray | None = None, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
+        self,
+        X: Any,
+        weight: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+        found: dict | None = None,
+    ) -> None:
         """Fit a fresh copy of the model (and the latent Gaussian) to X[rows].
 
         ``rows``: the indices of the rows kept by the screening (None: all);
@@ -1051,10 +1094,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         rows (:func:`_fit_rows`). X is copied once, to the rows it is fitted
         on, and not at all when they are all its rows.
 
-        Returns, where the model reads a principal subspace, the indices of
-        the rows it was found on and their residuals' log-densities off the
-        other half's subspace (:func:`_crossed_rest`), by which ``fit``
-        scores them; else None.
+        Where the model reads a principal subspace, ``found["crossed"]`` is
+        set, before the model is fitted, to the indices of the rows the
+        subspace was found on and their residuals' log-densities off the
+        other folds' subspace (:func:`_crossed_rest`), by which ``fit``
+        scores them.
         """
         rows = np.arange(X.shape[0]) if rows is None else rows
         if weight is not None and self.estimator is None:
@@ -1093,22 +1137,29 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             latent = (_take(X, distinct), None if weight is None else weight[distinct])
         else:
             latent = None
-        subspace = crossed = None
+        subspace = crossed = codes = None
         if self._reads_subspace(X):
-            every = len(distinct) == X.shape[0]
-            found = (X if every else X[distinct]), (
-                None if weight is None else weight[distinct]
-            )
-            subspace = _principal_subspace(*found, basis=True)
+            on_rows = distinct
+            if len(on_rows) > _SUBSPACE_ROWS:  # a random share of them
+                rng = np.random.default_rng([draw_seed(self.random_state), 3])
+                on_rows = np.sort(rng.choice(on_rows, _SUBSPACE_ROWS, replace=False))
+            on = X if len(on_rows) == X.shape[0] else X[on_rows]
+            on = on, None if weight is None else weight[on_rows]
+            subspace = _principal_subspace(*on, basis=True)
             if subspace is not None:
-                crossed = _crossed_rest(*found, subspace, self.random_state)
+                crossed = _crossed_rest(*on, subspace, self.random_state)
+                if crossed is not None:
+                    crossed, codes = (on_rows, crossed[0]), crossed[1]
+                    # the model's rows' components, found already
+                    codes = codes if len(on_rows) == len(distinct) else None
+                    if found is not None:
+                        found["crossed"] = crossed
                 subspace = subspace[:3]
         subset = len(rows) != X.shape[0] or np.any(rows != np.arange(X.shape[0]))
         if subset and weight is not None:
             weight = weight[rows]
-        if crossed is not None:  # the distinct rows' components, found already
-            rest, codes = crossed
-            X, crossed = codes[np.searchsorted(distinct, rows)], (distinct, rest)
+        if codes is not None:
+            X = codes[np.searchsorted(distinct, rows)]
         elif subset:
             X = _take(X, rows)
         latent = (X, weight) if latent is None else latent
@@ -1116,7 +1167,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if subspace is not None:
             self.subspace_mean_, self.subspace_components_, noise = subspace
             self.subspace_noise_ = noise
-            if crossed is None:
+            if codes is None:
                 X = self._project(X)[0]
             # codes no wider than the components they encode
             estimator.set_params(n_components=min(estimator.n_components, X.shape[1]))
@@ -1140,7 +1191,6 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_model(estimator, *latent)
             raise
         self._set_model(estimator, *latent)
-        return crossed
 
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.

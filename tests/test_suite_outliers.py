@@ -100,7 +100,8 @@ def test_the_novelty_check_reports_the_shares_flagged(suite):
     lines = []
     found = suite.novelty([("digits", 1)], seeds=[0], log=lines.append)
     (row,) = found
-    assert row["task"] == "digits-1" and row["rows"] == int(0.7 * 182)
+    assert row["task"] == "digits-1"
+    assert row["rows"] == int(0.7 * 182)
     assert 0.9 < row["auc"] <= 1.0  # ones against other digits
     assert 0.0 <= row["new_inliers"] <= 0.5
     assert row["new_outliers"] > 0.5
