@@ -692,8 +692,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     such blends ranked as the most typical rows.
 
     On wide arrays (32 to 1,023 features) the default model reads each row's
-    principal components: those of the rows it is fitted on that hold 90% of
-    their variance (``subspace_components_``). The rest of the row, its
+    principal components: those of the rows it is fitted on (at most 2,048
+    of them, drawn at random beyond) that hold 90% of their variance
+    (``subspace_components_``). The rest of the row, its
     residual off that subspace, is scored by an isotropic Gaussian whose
     variance is the mean of the other directions' (probabilistic PCA's
     estimate, at least 1% of the mean feature variance); the likelihood is
@@ -710,8 +711,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
-    of the others (in five folds drawn with ``random_state``), as a new row
-    would be scored, as the distance part passes over a training row itself.
+    of the others (in five folds drawn with ``random_state``, equal rows in
+    one fold), as a new row would be scored, as the distance part passes over
+    a training row itself.
 
     The two-sided score, the 1,024 reference rows and the default model were
     chosen on the tuning half of ``benchmarks/suite_outliers.py``; the

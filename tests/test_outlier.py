@@ -885,3 +885,18 @@ def test_crossed_residuals_are_as_large_as_new_rows(rank, scale):
     in_sample, held_out = rest(X).mean(), rest(new).mean()
     closed = (in_sample - crossed.mean()) / (in_sample - held_out)
     assert closed > 0.75  # 1.02 and 0.84 (before the power step: 0.06 and 0.89)
+
+
+def test_the_subspace_is_found_on_at_most_its_share_of_rows(digits, monkeypatch):
+    # beyond _SUBSPACE_ROWS rows the subspace is found on that many, drawn at
+    # random; the others are new rows to it, scored off the whole subspace
+    import skvae.outlier
+
+    monkeypatch.setattr(skvae.outlier, "_SUBSPACE_ROWS", 100)
+    X, y = digits
+    X = X[y == 5][:150]
+    det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0).fit(X)
+    as_new = det.score_samples(X[::-1])[::-1]  # not the training array
+    same = np.isclose(det.training_scores_, as_new, rtol=1e-9, atol=0)
+    assert same.sum() == 50
+    assert np.mean(det.training_scores_[~same] < as_new[~same]) > 0.9
