@@ -295,9 +295,10 @@ def _principal_subspace(
     residual variance is the mean variance of the other directions
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
-    rows do not vary. ``basis=True`` adds every principal direction, as the
-    rows of an orthogonal matrix, leading first, and their variances (one
-    eigendecomposition gives them all).
+    rows do not vary. ``basis=True`` adds every principal direction of
+    positive variance, as orthonormal rows, leading first, and their
+    variances (one eigendecomposition gives them all: of the covariance, or
+    of the rows' Gram matrix when there are fewer rows than features).
 
     Examples
     --------
@@ -316,19 +317,28 @@ def _principal_subspace(
         mean, root = weight @ X / weight.sum(), np.sqrt(weight / weight.sum())
     centred = X - mean
     centred *= root[:, None]
-    cov = centred.T @ centred  # the weighted covariance, in one product
-    # every direction: below 1,024 features about as fast as the eigenvalues
-    # alone and then the leading vectors
-    values, vectors = np.linalg.eigh(cov)
-    values = np.clip(values[::-1], 0.0, None)
-    vectors = np.ascontiguousarray(vectors[:, ::-1].T)
+    # every direction of positive variance (below 1,024 features about as
+    # fast as the eigenvalues alone and then the leading vectors), from the
+    # smaller of the weighted covariance and the rows' Gram matrix
+    if n < d:
+        values, vectors = np.linalg.eigh(centred @ centred.T)
+        values, vectors = values[::-1], vectors[:, ::-1]
+        kept = values > 1e-12 * max(float(values[0]), 1e-300)
+        values, vectors = values[kept], vectors[:, kept]
+        vectors = (centred.T @ (vectors / np.sqrt(values))).T
+    else:
+        values, vectors = np.linalg.eigh(centred.T @ centred)
+        values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1].T
+    vectors = np.ascontiguousarray(vectors)  # for fast products
     total = float(values.sum())
     # rows that do not vary: no variance beyond the mean's rounding
     if not total > 1e-20 * float(mean @ mean):
         return None
     k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
-    k = min(k, d - 1)
-    noise = max(float(values[k:].mean()), _SUBSPACE_MIN_NOISE * total / d)
+    k = min(k, d - 1, len(values))
+    # the other d - k directions' mean variance (those not found have none)
+    rest = max(total - float(values[:k].sum()), 0.0) / (d - k)
+    noise = max(rest, _SUBSPACE_MIN_NOISE * total / d)
     found = (mean, np.ascontiguousarray(vectors[:k]), noise)
     return (*found, vectors, values) if basis else found
 
@@ -376,7 +386,8 @@ def _crossed_rest(
     n, d = X.shape
     if n < 2 * _CROSS_FOLDS:
         return None
-    k, m = len(components), min(d, int(_CROSS_SPAN * len(components)))
+    k = len(components)
+    m = min(len(vectors), int(_CROSS_SPAN * k))
     span = vectors[:m]
     Y = np.asarray(X, dtype=np.float64) - mean
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
@@ -408,7 +419,7 @@ def _crossed_rest(
         H = (total * np.diag(values[:m]) - Z_f.T @ (w_f[:, None] * Z_f)) / others
         H -= np.outer(span_shift, span_shift)
         coords = Z_f - span_shift
-        if m < d:
+        if m < len(vectors):
             # ... and beyond it, where one power step C_o V_k of the k leading
             # directions lies (C V_k lies within the span): in the fold's
             # rows, which pulled the directions toward themselves

@@ -900,3 +900,27 @@ def test_the_subspace_is_found_on_at_most_its_share_of_rows(digits, monkeypatch)
     same = np.isclose(det.training_scores_, as_new, rtol=1e-9, atol=0)
     assert same.sum() == 50
     assert np.mean(det.training_scores_[~same] < as_new[~same]) > 0.9
+
+
+def test_fewer_rows_than_features_find_the_same_subspace():
+    # below n_features rows the directions come from the rows' Gram matrix:
+    # the same as the covariance's, with the same residual variance
+    from skvae.outlier import _principal_subspace
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 4)) @ rng.normal(size=(4, 100))
+    X += 0.1 * rng.normal(size=X.shape)
+    w = rng.uniform(0.5, 2.0, size=30)
+    mean, components, noise, vectors, values = _principal_subspace(X, w, basis=True)
+    centred = (X - mean) * np.sqrt(w / w.sum())[:, None]
+    spectrum, directions = np.linalg.eigh(centred.T @ centred)
+    spectrum, directions = spectrum[::-1], directions[:, ::-1]
+    k = len(components)
+    assert np.cumsum(spectrum)[k - 1] >= 0.9 * spectrum.sum()
+    assert len(values) == 29  # the centred rows' rank
+    np.testing.assert_allclose(values, spectrum[:29], rtol=1e-8)
+    np.testing.assert_allclose(
+        np.abs(components @ directions[:, :k]), np.eye(k), atol=1e-8
+    )
+    np.testing.assert_allclose(vectors @ vectors.T, np.eye(29), atol=1e-8)
+    np.testing.assert_allclose(noise, max(spectrum[k:].mean(), 0.01 * spectrum.mean()))
