@@ -80,7 +80,7 @@ _SUBSPACE_MIN_NOISE = 0.01
 # number of leading directions and one power step (see _crossed_rest). The
 # subspace is found on at most _SUBSPACE_ROWS of the rows the model is
 # fitted on (drawn at random beyond): its cost, and the folds', grow with them.
-_CROSS_FOLDS = 5
+_CROSS_FOLDS = 3
 _SUBSPACE_ROWS = 2048
 _CROSS_SPAN = 1.25
 # The default detector's training budget (see _detector_steps): at most this
@@ -722,7 +722,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
-    of the others (in five folds drawn with ``random_state``, equal rows in
+    of the others (in three folds drawn with ``random_state``, equal rows in
     one fold), as a new row would be scored, as the distance part passes over
     a training row itself.
 
