@@ -295,10 +295,10 @@ def _principal_subspace(
     residual variance is the mean variance of the other directions
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
-    rows do not vary. ``basis=True`` adds every principal direction of
-    positive variance, as orthonormal rows, leading first, and their
-    variances (one eigendecomposition gives them all: of the covariance, or
-    of the rows' Gram matrix when there are fewer rows than features).
+    rows do not vary. ``basis=True`` adds the principal directions, as
+    orthonormal rows, leading first, and their variances: all of them, from
+    one eigendecomposition of the covariance, or, when there are fewer rows
+    than features, those of positive variance, from the rows' Gram matrix.
 
     Examples
     --------
@@ -398,9 +398,10 @@ def _crossed_rest(
     Z = (Y32 @ span.T.astype(np.float32)).astype(np.float64)
     squares = np.einsum("ij,ij->i", Y, Y)
     rng = np.random.default_rng([draw_seed(random_state), 2])
-    # equal rows share a fold: a copy of a row would otherwise help find the
-    # directions the row is scored off
-    _, group = np.unique(Y @ rng.standard_normal(d), return_inverse=True)
+    # equal rows (byte for byte) share a fold: a copy of a row would otherwise
+    # help find the directions the row is scored off
+    raw = np.ascontiguousarray(Y).view(np.dtype((np.void, Y.itemsize * d))).ravel()
+    _, group = np.unique(raw, return_inverse=True)
     fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
     log_norm = (d - k) * math.log(2 * math.pi * noise)
     rest = np.empty(n)
@@ -443,8 +444,13 @@ def _crossed_rest(
                 corner = corner / others - np.outer(Q_shift, Q_shift)
                 H = np.block([[H, cross], [cross.T, corner]])
                 coords = np.hstack([coords, Y_f_Q - Q_shift])
-        j = min(k, n - len(own) - 1)
-        ritz = np.linalg.eigh((H + H.T) / 2)[1][:, ::-1][:, :j]
+        # at most k directions, and none the other folds' rows do not vary
+        # along (duplicated rows span fewer): those would be any direction
+        # of the basis, the fold's own rows' among them. Their variance is
+        # the float32 products' rounding, within 1e-6 of the largest.
+        spread, ritz = np.linalg.eigh((H + H.T) / 2)
+        spread, ritz = spread[::-1][:k], ritz[:, ::-1][:, :k]
+        ritz = ritz[:, spread > 1e-6 * max(float(spread[0]), 1e-300)]
         inside = coords @ ritz
         centred = squares[own] - 2 * (Y[own] @ shift) + float(shift @ shift)
         off = centred - np.einsum("ij,ij->i", inside, inside)

@@ -924,3 +924,38 @@ def test_fewer_rows_than_features_find_the_same_subspace():
     )
     np.testing.assert_allclose(vectors @ vectors.T, np.eye(29), atol=1e-8)
     np.testing.assert_allclose(noise, max(spectrum[k:].mean(), 0.01 * spectrum.mean()))
+
+
+def test_equal_rows_share_a_fold_and_a_score():
+    # a copy of a row would help find the subspace its twin is scored off;
+    # copies share a fold, so equal rows have equal training scores
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(97, 4)) @ rng.normal(size=(4, 64)) * 3
+    X = np.vstack([X + rng.normal(size=X.shape), np.zeros((1, 64))])
+    X[-1] = X[0]  # the last row, a copy of the first
+    det = VAEOutlierDetector(random_state=0).fit(X)
+    assert det.subspace_components_ is not None
+    np.testing.assert_allclose(det.training_scores_[0], det.training_scores_[-1])
+
+
+def test_a_fold_is_scored_off_no_more_directions_than_the_others_span():
+    # nine patterns, twenty copies each: the other folds' rows span fewer
+    # directions than the subspace has, and the directions they do not vary
+    # along must not take up the held-out pattern's residual, which is at
+    # least its distance to the other patterns' affine hull
+    from skvae.outlier import _crossed_rest, _principal_subspace
+
+    rng = np.random.RandomState(0)
+    patterns = rng.normal(size=(9, 50))
+    X = np.repeat(patterns, 20, axis=0)
+    found = _principal_subspace(X, basis=True)
+    _, components, noise = found[:3]
+    k, d = components.shape
+    rest, _ = _crossed_rest(X, None, found, 0)
+    off = noise * (-2 * rest - (d - k) * np.log(2 * np.pi * noise))
+    for p in range(9):
+        others = np.delete(patterns, p, axis=0)
+        basis = np.linalg.qr((others[1:] - others[0]).T)[0]
+        gap = patterns[p] - others[0]
+        bound = gap @ gap - np.sum((gap @ basis) ** 2)
+        assert off[20 * p] >= 0.99 * bound
