@@ -782,8 +782,10 @@ def test_the_subspace_finds_rows_that_break_the_features_dependence(
             assert (det.subspace_components_ is not None) == reads
             found.append(roc_auc_score(is_outlier, -det.score_samples(task)))
         aucs[reads] = np.mean(found)
-    assert aucs[True] > aucs[False] + 0.04  # 0.78 against 0.71
-    assert aucs[True] > 0.75
+    # 0.74 against 0.68 (0.78 against 0.71 before the training rows were
+    # scored off the other folds' subspace and the model trained 20 epochs)
+    assert aucs[True] > aucs[False] + 0.04
+    assert aucs[True] > 0.72
 
 
 def test_training_rows_are_scored_off_the_other_rows_subspace(digits, monkeypatch):
