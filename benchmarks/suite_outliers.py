@@ -244,7 +244,9 @@ def _skvae(X, seed, quick):
         det.fit(X)
     parts = {OURS: -det.score_samples(X)}
     took = time.perf_counter() - start, time.process_time() - cpu
-    # each part of the score on its own, from the same fitted model (untimed)
+    # each part of the score on its own, from the same fitted model (untimed;
+    # the rows a principal subspace was found on are scored off it here, in
+    # sample, where the combined score scores them off the other folds')
     for part, values in getattr(det, "_score_parts", lambda X: {})(X).items():
         parts[f"{OURS}:{part}"] = -values
     return parts, took

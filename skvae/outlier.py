@@ -343,6 +343,22 @@ def _principal_subspace(
     return (*found, vectors, values) if basis else found
 
 
+def _rest_log_density(off: np.ndarray, noise: float, n_rest: int) -> np.ndarray:
+    """Log-density of residuals of squared norm ``off`` in ``n_rest`` dimensions.
+
+    The isotropic Gaussian of variance ``noise`` that scores a row's residual
+    off the principal subspace (:meth:`VAEOutlierDetector._project`,
+    :func:`_crossed_rest`).
+
+    Examples
+    --------
+    >>> round(float(_rest_log_density(np.zeros(1), 1.0, 1)[0]), 4)  # N(0; 0, 1)
+    -0.9189
+    """
+    log_norm = n_rest * math.log(2 * math.pi * noise)
+    return -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
+
+
 def _crossed_rest(
     X: np.ndarray,
     weight: np.ndarray | None,
@@ -403,17 +419,16 @@ def _crossed_rest(
     raw = np.ascontiguousarray(Y).view(np.dtype((np.void, Y.itemsize * d))).ravel()
     _, group = np.unique(raw, return_inverse=True)
     fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
-    log_norm = (d - k) * math.log(2 * math.pi * noise)
     rest = np.empty(n)
     for f in range(_CROSS_FOLDS):
         own = np.flatnonzero(fold == f)
         if len(own) == 0:
             continue
-        Y_f, Z_f, w_f = Y32[own], Z[own], w[own]
+        Y_own, Y_f, Z_f, w_f = Y[own], Y32[own], Z[own], w[own]
         others = total - float(w_f.sum())
         if not others > 0:  # the other folds hold no weight
             return None
-        shift = -(w_f @ Y[own]) / others  # the other folds' mean, less the mean
+        shift = -(w_f @ Y_own) / others  # the other folds' mean, less the mean
         span_shift = span @ shift
         # the other folds' covariance C_o = (total C - Y_f' W_f Y_f) / others
         # - shift shift', within the span (where C is diagonal) ...
@@ -433,7 +448,6 @@ def _crossed_rest(
             size = np.abs(np.diag(R))
             Q = Q[:, size > 1e-10 * max(float(size.max(initial=0.0)), 1e-300)]
             if Q.shape[1]:
-                Q -= span.T @ (span @ Q)  # exactly beyond the span
                 Y_f_Q = (Y_f @ Q.astype(np.float32)).astype(np.float64)
                 Q_shift = Q.T @ shift
                 beyond = vectors[m:] @ Q  # C Q from the directions beyond
@@ -452,9 +466,9 @@ def _crossed_rest(
         spread, ritz = spread[::-1][:k], ritz[:, ::-1][:, :k]
         ritz = ritz[:, spread > 1e-6 * max(float(spread[0]), 1e-300)]
         inside = coords @ ritz
-        centred = squares[own] - 2 * (Y[own] @ shift) + float(shift @ shift)
+        centred = squares[own] - 2 * (Y_own @ shift) + float(shift @ shift)
         off = centred - np.einsum("ij,ij->i", inside, inside)
-        rest[own] = -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
+        rest[own] = _rest_log_density(off, noise, d - k)
     return rest, Z[:, :k]
 
 
@@ -1239,7 +1253,6 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         mean, components = self.subspace_mean_, self.subspace_components_
         noise = self.subspace_noise_
         k, d = components.shape
-        log_norm = (d - k) * math.log(2 * math.pi * noise)
         Z = np.empty((X.shape[0], k))
         rest = np.empty(X.shape[0])
         step = max(1, _SCORE_ENTRIES // d)
@@ -1251,7 +1264,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # the residual's squared norm, by Pythagoras (orthonormal rows)
             off = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)
             Z[i : i + step] = z
-            rest[i : i + step] = -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
+            rest[i : i + step] = _rest_log_density(off, noise, d - k)
         return Z, rest
 
     def _set_model(
