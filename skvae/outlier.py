@@ -52,24 +52,29 @@ _EXTRA_CANDIDATES = 2
 # A reference row within this share of a row's norm is the row itself (a
 # float32 copy is within 2**-24 of it in every entry)
 _SELF_TOLERANCE = 1e-6
-# The candidates' exact distances are measured this many rows at a time.
-_MEASURE_ROWS = 256
+# The candidates' exact distances are measured in blocks of about this many
+# entries (rows x features, at least 16 rows): their differences stay in the
+# cache.
+_MEASURE_ENTRIES = 2**16
 # The default CPU model scores rows in blocks of at most this many entries of
 # the decoder's output (rows x draws x features): about 4 MB of float32 per
 # temporary, which the allocator reuses instead of mapping fresh pages.
 _SCORE_ENTRIES = 2**20
 _MIN_SCORE_ROWS = 16
 # At most this many training rows are the reference rows of the distance part
-# (drawn at random beyond): the search costs rows x this x features.
+# (drawn at random beyond): the search costs rows x this x features. On wide
+# rows, fewer: at most _REFERENCE_ENTRIES entries (reference rows x
+# features), at least _MIN_REFERENCE rows, so that a row's search costs
+# about as much from 1,024 features on.
 _MAX_REFERENCE = 1024
+_REFERENCE_ENTRIES = 2**20
+_MIN_REFERENCE = 256
 # The likelihood's upper tail counts as atypical from this many features
 # (fully from twice as many): see _typicality_weight.
 _TYPICAL_MIN_FEATURES = 32
-# From this many features (below _GPU_MIN_FEATURES, past which the
-# covariance's eigendecomposition, cubic in the features, costs more than the
-# rest of the fit) the default model reads a row's principal components that
-# hold this share of the training rows' variance, and an isotropic Gaussian
-# scores the rest of the row (see _principal_subspace).
+# From this many features the default model reads a row's principal
+# components that hold this share of the training rows' variance, and an
+# isotropic Gaussian scores the rest of the row (see _principal_subspace).
 _SUBSPACE_MIN_FEATURES = 32
 _SUBSPACE_VARIANCE = 0.9
 # The rest's variance is at least this share of the mean feature variance
@@ -80,9 +85,21 @@ _SUBSPACE_MIN_NOISE = 0.01
 # number of leading directions and one power step (see _crossed_rest). The
 # subspace is found on at most _SUBSPACE_ROWS of the rows the model is
 # fitted on (drawn at random beyond): its cost, and the folds', grow with them.
+# On wide rows, fewer: at most _SUBSPACE_ENTRIES entries (rows x features).
 _CROSS_FOLDS = 3
 _SUBSPACE_ROWS = 2048
+_SUBSPACE_ENTRIES = 2**21
 _CROSS_SPAN = 1.25
+# From this many features an eigendecomposition (cubic in the fewer of the
+# rows and the features) would cost more than the rest of the fit: the
+# leading directions are then found by randomized subspace iteration (see
+# _leading_directions), first this many of them, more until they hold the
+# variance's share with room for the cross-fit's span, at most
+# _MAX_DIRECTIONS.
+_EXACT_MAX = 1024
+_FIRST_DIRECTIONS = 64
+_MAX_DIRECTIONS = 512
+_POWER_STEPS = 2
 # The default detector's training budget (see _detector_steps): at most this
 # many optimisation steps, and at most this many multiply-adds of the weights.
 _MAX_STEPS = 200
@@ -152,17 +169,18 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     among benign ones, where ``beta=1`` scored lower), and it does not hurt
     where they differ in detail (one-class digits).
 
-    On arrays of 32 to 1,023 features :class:`VAEOutlierDetector` fits this
+    On arrays of 32 features or more :class:`VAEOutlierDetector` fits this
     VAE to the rows' leading principal components (see its
     ``subspace_components_``), sizing it and its budget by ``n_features``,
     the rows' own width, as here: the steps are the same, each cheaper on
-    the narrower input.
+    the narrower input; it then trains on the CPU.
 
     These networks are small, and a GPU spends more time launching their
     kernels than computing them: the VAE runs on the CPU below 1,024
     features, and on ``device="auto"`` (CUDA when present) from there (even
-    a larger network gained from CUDA only on much larger data). Pass your
-    own estimator to choose the device.
+    a larger network gained from CUDA only on much larger data), which the
+    detector keeps where the model reads the rows themselves (tables and
+    sparse matrices). Pass your own estimator to choose the device.
     :class:`VAEOutlierDetector` trains this CPU model with at most four torch
     threads: more only add overhead to such small networks.
 
@@ -286,7 +304,11 @@ def _detector_steps(n_features, width, n_components, batch_size):
 
 
 def _principal_subspace(
-    X: np.ndarray, weight: np.ndarray | None = None, *, basis: bool = False
+    X: np.ndarray,
+    weight: np.ndarray | None = None,
+    *,
+    basis: bool = False,
+    random_state: Any = None,
 ) -> tuple | None:
     """Mean, principal components and residual variance of the rows X.
 
@@ -295,10 +317,14 @@ def _principal_subspace(
     residual variance is the mean variance of the other directions
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
-    rows do not vary. ``basis=True`` adds the principal directions, as
-    orthonormal rows, leading first, and their variances: all of them, from
-    one eigendecomposition of the covariance, or, when there are fewer rows
-    than features, those of positive variance, from the rows' Gram matrix.
+    rows do not vary. ``basis=True`` adds the principal directions found, as
+    orthonormal rows, leading first, and their variances: below
+    ``_EXACT_MAX`` features all of them, from one eigendecomposition of the
+    covariance, or, when there are fewer rows than features, those of
+    positive variance, from the rows' Gram matrix; from ``_EXACT_MAX``
+    features the leading ones, by randomized subspace iteration
+    (:func:`_leading_directions`, seeded by ``random_state``; None draws
+    from fresh entropy).
 
     Examples
     --------
@@ -317,30 +343,128 @@ def _principal_subspace(
         mean, root = weight @ X / weight.sum(), np.sqrt(weight / weight.sum())
     centred = X - mean
     centred *= root[:, None]
-    # every direction of positive variance (below 1,024 features about as
-    # fast as the eigenvalues alone and then the leading vectors), from the
-    # smaller of the weighted covariance and the rows' Gram matrix
-    if n < d:
-        values, vectors = np.linalg.eigh(centred @ centred.T)
-        values, vectors = values[::-1], vectors[:, ::-1]
-        kept = values > 1e-12 * max(float(values[0]), 1e-300)
-        values, vectors = values[kept], vectors[:, kept]
-        vectors = (centred.T @ (vectors / np.sqrt(values))).T
+    if d >= _EXACT_MAX:
+        values, vectors, total = _leading_directions(centred, random_state)
     else:
-        values, vectors = np.linalg.eigh(centred.T @ centred)
-        values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1].T
-    vectors = np.ascontiguousarray(vectors)  # for fast products
-    total = float(values.sum())
+        # every direction of positive variance (below 1,024 features about as
+        # fast as the eigenvalues alone and then the leading vectors), from
+        # the smaller of the weighted covariance and the rows' Gram matrix
+        if n < d:
+            values, vectors = np.linalg.eigh(centred @ centred.T)
+            values, vectors = values[::-1], vectors[:, ::-1]
+            kept = values > 1e-12 * max(float(values[0]), 1e-300)
+            values, vectors = values[kept], vectors[:, kept]
+            vectors = (centred.T @ (vectors / np.sqrt(values))).T
+        else:
+            values, vectors = np.linalg.eigh(centred.T @ centred)
+            values, vectors = np.clip(values[::-1], 0.0, None), vectors[:, ::-1].T
+        vectors = np.ascontiguousarray(vectors)  # for fast products
+        total = float(values.sum())
     # rows that do not vary: no variance beyond the mean's rounding
     if not total > 1e-20 * float(mean @ mean):
         return None
-    k = int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
+    k = _held(values, total)
     k = min(k, d - 1, len(values))
     # the other d - k directions' mean variance (those not found have none)
     rest = max(total - float(values[:k].sum()), 0.0) / (d - k)
     noise = max(rest, _SUBSPACE_MIN_NOISE * total / d)
     found = (mean, np.ascontiguousarray(vectors[:k]), noise)
     return (*found, vectors, values) if basis else found
+
+
+def _held(values: np.ndarray, total: float) -> int:
+    """The fewest leading ``values`` that hold ``_SUBSPACE_VARIANCE`` of ``total``.
+
+    ``len(values) + 1`` when they all hold less.
+
+    Examples
+    --------
+    >>> _held(np.array([5.0, 4.0, 1.0]), 10.0), _held(np.array([5.0]), 10.0)
+    (2, 2)
+    """
+    return int(np.searchsorted(np.cumsum(values), _SUBSPACE_VARIANCE * total)) + 1
+
+
+def _leading_directions(
+    centred: np.ndarray, random_state: Any = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Leading principal directions of centred rows, found at random.
+
+    Randomized subspace iteration (Halko, Martinsson and Tropp, "Finding
+    structure with randomness", 2011): ``_POWER_STEPS`` products of the
+    rows' covariance with an orthonormalised Gaussian block of
+    ``_FIRST_DIRECTIONS`` directions, then Rayleigh-Ritz in the block. When
+    the directions that hold ``_SUBSPACE_VARIANCE`` of the variance, times
+    ``_CROSS_SPAN`` (the cross-fit's span, :func:`_crossed_rest`), do not
+    fit in the block with a direction to spare, fresh directions join it
+    (as many as it holds where it held too little of the variance to tell,
+    else enough for the span and a quarter of the first block more; at most
+    ``_MAX_DIRECTIONS``, the rows and the features in all): the same power
+    steps, each orthogonal to the directions found, then Rayleigh-Ritz in
+    the whole block. The products are in float32; their cost grows with
+    rows x features x directions, where an eigendecomposition's grows with
+    the cube of the fewer of the rows and the features.
+
+    Returns the variances along the directions, largest first (Ritz values:
+    each at most the covariance's eigenvalue of its rank), the directions
+    (orthonormal rows) and the total variance (the squared norm of
+    ``centred``, whose rows are already weighted).
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> Y = rng.normal(size=(300, 3)) @ (10 * rng.normal(size=(3, 1100)))
+    >>> Y = Y + rng.normal(size=Y.shape)
+    >>> Y -= Y.mean(0)
+    >>> values, vectors, total = _leading_directions(Y / np.sqrt(300), 0)
+    >>> vectors.shape, bool(values[:3].sum() > 0.9 * total)
+    ((64, 1100), True)
+    """
+    n, d = centred.shape
+    total = float(np.einsum("ij,ij->", centred, centred))
+    rows32 = centred.astype(np.float32)
+    rng = np.random.default_rng([draw_seed(random_state), 4])
+    limit = min(n, d, _MAX_DIRECTIONS)
+    found, products = np.empty((d, 0)), np.empty((n, 0))  # and the rows' on them
+    size = min(_FIRST_DIRECTIONS, limit)
+    while True:
+        fresh = rng.standard_normal((d, size - found.shape[1]))
+        for _ in range(_POWER_STEPS):
+            fresh = _orthonormal_beyond(found, fresh).astype(np.float32)
+            fresh = (rows32.T @ (rows32 @ fresh)).astype(np.float64)
+        fresh = _orthonormal_beyond(found, fresh)
+        on_fresh = (rows32 @ fresh.astype(np.float32)).astype(np.float64)
+        block, products = np.hstack([found, fresh]), np.hstack([products, on_fresh])
+        values, turn = np.linalg.eigh(products.T @ products)
+        values, turn = np.clip(values[::-1], 0.0, None), turn[:, ::-1]
+        found, products = block @ turn, products @ turn
+        k = _held(values, total)
+        if size >= limit or (k <= size and int(_CROSS_SPAN * k) < size):
+            return values, np.ascontiguousarray(found.T), total
+        # the span and a quarter of the first block to spare (more
+        # directions only raise the Ritz values, so k cannot grow), or, where
+        # the block held too little of the variance to tell, twice the block
+        wanted = int(_CROSS_SPAN * k) + _FIRST_DIRECTIONS // 4
+        size = min(wanted if k <= size else 2 * size, limit)
+
+
+def _orthonormal_beyond(found: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of ``block``'s columns, orthogonal to ``found``'s.
+
+    ``found``: orthonormal columns. The columns are projected off them twice
+    (the second for the rounding of the first), then orthonormalised.
+
+    Examples
+    --------
+    >>> found = np.eye(3)[:, :1]
+    >>> basis = _orthonormal_beyond(found, np.ones((3, 1)))
+    >>> bool(np.allclose(found.T @ basis, 0)), bool(np.isclose(basis.T @ basis, 1))
+    (True, True)
+    """
+    block = np.asarray(block, dtype=np.float64)
+    for _ in range(2 if found.shape[1] else 0):
+        block = block - found @ (found.T @ block)
+    return np.linalg.qr(block)[0]
 
 
 def _rest_log_density(off: np.ndarray, noise: float, n_rest: int) -> np.ndarray:
@@ -383,10 +507,12 @@ def _crossed_rest(
     which turns the directions away from what the fold's rows pulled them
     to), so that each fold costs a small eigendecomposition and a few
     products with the rows and the directions instead of one of the whole
-    covariance. None below ``2 * _CROSS_FOLDS`` rows. ``random_state`` seeds
-    the folds (a stream of its own); None draws from fresh entropy. Also
-    returns the rows' principal components, found on the way (in one float32
-    product, as the model reads them).
+    covariance. The other folds' covariance is taken from their rows, so
+    that the directions need not be all of them nor exact (those of
+    :func:`_leading_directions`). None below ``2 * _CROSS_FOLDS`` rows.
+    ``random_state`` seeds the folds (a stream of its own); None draws from
+    fresh entropy. Also returns the rows' principal components, found on
+    the way (in one float32 product, as the model reads them).
 
     Examples
     --------
@@ -398,7 +524,7 @@ def _crossed_rest(
     >>> rest.shape, components.shape
     ((200,), (200, 3))
     """
-    mean, components, noise, vectors, values = subspace
+    mean, components, noise, vectors, _ = subspace
     n, d = X.shape
     if n < 2 * _CROSS_FOLDS:
         return None
@@ -407,7 +533,6 @@ def _crossed_rest(
     span = vectors[:m]
     Y = np.asarray(X, dtype=np.float64) - mean
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    total = float(w.sum())
     # the products with the rows in float32 (as the model reads them), each
     # a small share of the rows' norm
     Y32 = Y.astype(np.float32)
@@ -421,26 +546,27 @@ def _crossed_rest(
     fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
     rest = np.empty(n)
     for f in range(_CROSS_FOLDS):
-        own = np.flatnonzero(fold == f)
+        own, other = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
         if len(own) == 0:
             continue
-        Y_own, Y_f, Z_f, w_f = Y[own], Y32[own], Z[own], w[own]
-        others = total - float(w_f.sum())
+        w_o = w[other]
+        others = float(w_o.sum())
         if not others > 0:  # the other folds hold no weight
             return None
-        shift = -(w_f @ Y_own) / others  # the other folds' mean, less the mean
+        Z_o = Z[other]
+        # the other folds' mean, less the mean; their covariance is
+        # C_o = Y_o' W_o Y_o / others - shift shift'
+        shift = (w_o @ Y[other]) / others
         span_shift = span @ shift
-        # the other folds' covariance C_o = (total C - Y_f' W_f Y_f) / others
-        # - shift shift', within the span (where C is diagonal) ...
-        H = (total * np.diag(values[:m]) - Z_f.T @ (w_f[:, None] * Z_f)) / others
-        H -= np.outer(span_shift, span_shift)
-        coords = Z_f - span_shift
-        if m < len(vectors):
-            # ... and beyond it, where one power step C_o V_k of the k leading
-            # directions lies (C V_k lies within the span): in the fold's
-            # rows, which pulled the directions toward themselves
-            step = Y_f.T @ (w_f[:, None] * Z_f[:, :k]).astype(np.float32)
-            step = -step.astype(np.float64) / others
+        H = Z_o.T @ (w_o[:, None] * Z_o) / others - np.outer(span_shift, span_shift)
+        coords = Z[own] - span_shift
+        # (directions beyond the span: among those found, or, found at
+        # random, beyond them)
+        if m < len(vectors) or d >= _EXACT_MAX:
+            # one power step C_o V_k of the k leading directions, beyond the
+            # span: the fold's rows pulled the directions toward themselves
+            weighted = (w_o[:, None] * Z_o[:, :k]).astype(np.float32)
+            step = (Y32[other].T @ weighted).astype(np.float64) / others
             step -= np.outer(shift, span_shift[:k])
             for _ in range(2):  # twice, for the rounding of the first
                 step -= span.T @ (span @ step)
@@ -448,16 +574,14 @@ def _crossed_rest(
             size = np.abs(np.diag(R))
             Q = Q[:, size > 1e-10 * max(float(size.max(initial=0.0)), 1e-300)]
             if Q.shape[1]:
-                Y_f_Q = (Y_f @ Q.astype(np.float32)).astype(np.float64)
-                Q_shift = Q.T @ shift
-                beyond = vectors[m:] @ Q  # C Q from the directions beyond
-                cross = -(Z_f.T @ (w_f[:, None] * Y_f_Q)) / others
+                YQ = (Y32 @ Q.astype(np.float32)).astype(np.float64)
+                YQ_o, Q_shift = YQ[other], Q.T @ shift
+                cross = Z_o.T @ (w_o[:, None] * YQ_o) / others
                 cross -= np.outer(span_shift, Q_shift)
-                corner = total * (beyond.T @ (values[m:, None] * beyond))
-                corner -= Y_f_Q.T @ (w_f[:, None] * Y_f_Q)
-                corner = corner / others - np.outer(Q_shift, Q_shift)
+                corner = YQ_o.T @ (w_o[:, None] * YQ_o) / others
+                corner -= np.outer(Q_shift, Q_shift)
                 H = np.block([[H, cross], [cross.T, corner]])
-                coords = np.hstack([coords, Y_f_Q - Q_shift])
+                coords = np.hstack([coords, YQ[own] - Q_shift])
         # at most k directions, and none the other folds' rows do not vary
         # along (duplicated rows span fewer): those would be any direction
         # of the basis, the fold's own rows' among them. Their variance is
@@ -466,7 +590,7 @@ def _crossed_rest(
         spread, ritz = spread[::-1][:k], ritz[:, ::-1][:, :k]
         ritz = ritz[:, spread > 1e-6 * max(float(spread[0]), 1e-300)]
         inside = coords @ ritz
-        centred = squares[own] - 2 * (Y_own @ shift) + float(shift @ shift)
+        centred = squares[own] - 2 * (Y[own] @ shift) + float(shift @ shift)
         off = centred - np.einsum("ij,ij->i", inside, inside)
         rest[own] = _rest_log_density(off, noise, d - k)
     return rest, Z[:, :k]
@@ -493,22 +617,54 @@ def _typicality_weight(n_features: int) -> float:
     return float(np.clip(math.log2(max(n_features, 1) / _TYPICAL_MIN_FEATURES), 0, 1))
 
 
+def _subspace_rows(n_features: int) -> int:
+    """The most rows the principal subspace is found on, for rows this wide.
+
+    ``_SUBSPACE_ROWS``, fewer from 1,024 features on: at most
+    ``_SUBSPACE_ENTRIES`` entries (rows x features), so that the search for
+    the directions and the cross-fit cost about as much per feature however
+    wide the rows are.
+
+    Examples
+    --------
+    >>> _subspace_rows(784), _subspace_rows(1568), _subspace_rows(4096)
+    (2048, 1337, 512)
+    """
+    return int(min(_SUBSPACE_ROWS, _SUBSPACE_ENTRIES // max(n_features, 1)))
+
+
+def _reference_limit(n_features: int) -> int:
+    """The most reference rows of the distance part, for rows this wide.
+
+    ``_MAX_REFERENCE`` rows, fewer from 1,024 features on: at most
+    ``_REFERENCE_ENTRIES`` entries, at least ``_MIN_REFERENCE`` rows.
+
+    Examples
+    --------
+    >>> _reference_limit(784), _reference_limit(1500), _reference_limit(10_000)
+    (1024, 699, 256)
+    """
+    wide = _REFERENCE_ENTRIES // max(n_features, 1)
+    return int(min(_MAX_REFERENCE, max(_MIN_REFERENCE, wide)))
+
+
 def _reference_rows(
-    n_samples: int, weight: np.ndarray | None, random_state: Any
+    n_samples: int, weight: np.ndarray | None, random_state: Any, limit: int
 ) -> np.ndarray:
     """Indices of the training rows the distance part measures to.
 
-    The rows of positive weight; beyond ``_MAX_REFERENCE`` of them, that many
-    drawn without replacement (with probability proportional to the weight);
-    ``random_state=None`` draws from fresh entropy, leaving numpy's global
-    state untouched (:func:`~skvae._torch.draw_seed`).
+    The rows of positive weight; beyond ``limit`` of them
+    (:func:`_reference_limit`), that many drawn without replacement (with
+    probability proportional to the weight); ``random_state=None`` draws
+    from fresh entropy, leaving numpy's global state untouched
+    (:func:`~skvae._torch.draw_seed`).
     """
     rows = np.arange(n_samples) if weight is None else np.flatnonzero(weight > 0)
-    if len(rows) <= _MAX_REFERENCE:
+    if len(rows) <= limit:
         return rows
     p = None if weight is None else weight[rows] / weight[rows].sum()
     rng = check_random_state(draw_seed(None) if random_state is None else random_state)
-    return np.sort(rng.choice(rows, _MAX_REFERENCE, replace=False, p=p))
+    return np.sort(rng.choice(rows, limit, replace=False, p=p))
 
 
 def _digest(X: np.ndarray) -> str:
@@ -626,11 +782,12 @@ def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
     One candidate at distance 0 is the row itself, passed over; so is one
     within float32's rounding of the row (``_SELF_TOLERANCE`` of its norm),
     so that a float32 copy of a training row is recognised as well. Dense rows
-    are measured _MEASURE_ROWS at a time, one column of candidates after
-    another, so that the differences stay in the cache.
+    are measured in blocks of about ``_MEASURE_ENTRIES`` entries, one column
+    of candidates after another, so that the differences stay in the cache.
     """
     dist = np.empty(index.shape)
-    step = index.shape[0] if sp.issparse(X) else _MEASURE_ROWS
+    step = max(16, _MEASURE_ENTRIES // max(X.shape[1], 1))
+    step = index.shape[0] if sp.issparse(X) else step
     for i in range(0, index.shape[0], step):
         rows, near = X[i : i + step], index[i : i + step]
         for j in range(index.shape[1]):  # one column of candidates at a time
@@ -710,7 +867,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     score chosen by ``score_type``, and minus the mean distance of the row
     to its ``n_neighbors`` nearest reference rows (the training rows; beyond
     1,024 of them, 1,024 drawn at random, so that the search grows linearly
-    with the rows). A row is then about as typical as its less typical
+    with the rows; fewer on rows of over 1,024 features, see
+    ``n_neighbors``). A row is then about as typical as its less typical
     part: the model sees how features depend on each other, the distance
     sees rows that lie apart from the others, and neither part's "typical"
     hides the other's "outlier". On wide rows (from 32 features, fully from
@@ -722,10 +880,13 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     digits themselves (Nalisnick et al., 2019); with the one-sided score
     such blends ranked as the most typical rows.
 
-    On wide arrays (32 to 1,023 features) the default model reads each row's
+    On wide arrays (from 32 features) the default model reads each row's
     principal components: those of the rows it is fitted on (at most 2,048
-    of them, drawn at random beyond) that hold 90% of their variance
-    (``subspace_components_``). The rest of the row, its
+    of them, drawn at random beyond; on rows of over 1,024 features at most
+    2**21 entries' worth) that hold 90% of their variance
+    (``subspace_components_``; from 1,024 features found by randomized
+    subspace iteration, whose cost grows with the features where an
+    eigendecomposition's grows with their cube). The rest of the row, its
     residual off that subspace, is scored by an isotropic Gaussian whose
     variance is the mean of the other directions' (probabilistic PCA's
     estimate, at least 1% of the mean feature variance); the likelihood is
@@ -736,9 +897,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     half of another's) hide in its error; the subspace explains the typical
     rows' detail and the Gaussian charges what lies off it, while the VAE
     models the components' nonlinear structure. Tables, sparse matrices,
-    ``score_type="latent"``, a model passed as ``estimator`` and rows of
-    1,024 features or more (where the covariance's eigendecomposition would
-    cost more than the rest of the fit) read the rows as they are. A
+    ``score_type="latent"`` and a model passed as ``estimator`` read the
+    rows as they are. A
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
@@ -789,8 +949,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         Must be below the number of reference rows: the training rows (of
         positive weight), or, beyond 1,024 of them, 1,024 drawn at random
         (seeded by ``random_state``, in proportion to the weights), which are
-        kept for it. The search among them is exact: its time grows with the
-        number of rows times at most 1,024 times the number of features
+        kept for it; on rows of over 1,024 features, at most 2**20 entries'
+        worth (699 rows of 1,500 features; at least 256 rows). The search
+        among them is exact: its time grows with the number of rows times at
+        most 1,024 times the number of features, or about 2**20 on wider rows
         (``fit`` searches once, for this part and the screening by
         ``trim_fraction``).
     trim_fraction : "auto" or float in [0, 1), default="auto"
@@ -816,8 +978,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         offset_``, negative for outliers.
     neighbor_rows_ : ndarray of shape (n_reference, n_features) or None
         The reference rows, to which the distance part of the score is
-        measured (a copy of at most 1,024 training rows of positive weight);
-        None when ``n_neighbors=0``.
+        measured (a copy of at most 1,024 training rows of positive weight,
+        fewer on rows of over 1,024 features); None when ``n_neighbors=0``.
     training_scores_ : ndarray of shape (n_samples,)
         ``score_samples`` of the training rows, found in ``fit`` (which sets
         ``offset_`` from them). ``score_samples`` returns them again, without
@@ -932,14 +1094,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
-            n_reference = min(n_reference, _MAX_REFERENCE)
+            limit = _reference_limit(X.shape[1])
+            n_reference = min(n_reference, limit)
             if self.n_neighbors >= n_reference:
                 raise ValueError(
                     f"n_neighbors={self.n_neighbors} must be below the number "
                     f"of training rows (of positive weight, at most "
-                    f"{_MAX_REFERENCE}), {n_reference}."
+                    f"{limit}), {n_reference}."
                 )
-            reference = _reference_rows(X.shape[0], w, self._reference_seed())
+            reference = _reference_rows(X.shape[0], w, self._reference_seed(), limit)
             keep, distances = self._screened(X, w, reference)
             self._fit_model(X, w, keep, found)
             self._set_offset(X, w, distances, reference, found.get("crossed"))
@@ -1099,7 +1262,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # a copy (the user's array may change after fit); sparse rows stay
             # sparse; rows of weight 0 are no one's neighbours
             if reference is None:
-                reference = _reference_rows(X.shape[0], weight, self._reference_seed())
+                limit = _reference_limit(X.shape[1])
+                reference = _reference_rows(
+                    X.shape[0], weight, self._reference_seed(), limit
+                )
             rows = rows[reference] if len(reference) < rows.shape[0] else rows
             self.neighbor_rows_ = rows.copy() if sp.issparse(rows) else np.array(rows)
         self.training_digest_ = _digest(X) if isinstance(X, np.ndarray) else None
@@ -1174,12 +1340,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         subspace = crossed = codes = None
         if self._reads_subspace(X):
             on_rows = distinct
-            if len(on_rows) > _SUBSPACE_ROWS:  # a random share of them
+            most = _subspace_rows(X.shape[1])
+            if len(on_rows) > most:  # a random share of them
                 rng = np.random.default_rng([draw_seed(self.random_state), 3])
-                on_rows = np.sort(rng.choice(on_rows, _SUBSPACE_ROWS, replace=False))
+                on_rows = np.sort(rng.choice(on_rows, most, replace=False))
             on = X if len(on_rows) == X.shape[0] else X[on_rows]
             on = on, None if weight is None else weight[on_rows]
-            subspace = _principal_subspace(*on, basis=True)
+            subspace = _principal_subspace(
+                *on, basis=True, random_state=self.random_state
+            )
             if subspace is not None:
                 crossed = _crossed_rest(*on, subspace, self.random_state)
                 if crossed is not None:
@@ -1203,8 +1372,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             self.subspace_noise_ = noise
             if codes is None:
                 X = self._project(X)[0]
-            # codes no wider than the components they encode
-            estimator.set_params(n_components=min(estimator.n_components, X.shape[1]))
+            # codes no wider than the components they encode; a network this
+            # narrow runs faster on the CPU (see default_detector_vae)
+            estimator.set_params(
+                n_components=min(estimator.n_components, X.shape[1]), device="cpu"
+            )
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -1229,17 +1401,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.
 
-        Wide dense arrays (32 to 1,023 features) scored by "likelihood" or
-        "reconstruction"; a table, a sparse matrix, 1,024 features or more,
-        the "latent" score and a model passed as ``estimator`` read the rows
-        as they are.
+        Wide dense arrays (from 32 features) scored by "likelihood" or
+        "reconstruction"; a table, a sparse matrix, the "latent" score and a
+        model passed as ``estimator`` read the rows as they are.
         """
         return (
             self.estimator is None
             and self.score_type != "latent"
             and not is_frame(X)
             and not sp.issparse(X)
-            and _SUBSPACE_MIN_FEATURES <= X.shape[1] < _GPU_MIN_FEATURES
+            and X.shape[1] >= _SUBSPACE_MIN_FEATURES
         )
 
     def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
