@@ -85,10 +85,12 @@ _SUBSPACE_MIN_NOISE = 0.01
 # number of leading directions and one power step (see _crossed_rest). The
 # subspace is found on at most _SUBSPACE_ROWS of the rows the model is
 # fitted on (drawn at random beyond): its cost, and the folds', grow with them.
-# On wide rows, fewer: at most _SUBSPACE_ENTRIES entries (rows x features).
+# On wide rows, fewer: at most _SUBSPACE_ENTRIES entries (rows x features),
+# at least _MIN_SUBSPACE_ROWS rows.
 _CROSS_FOLDS = 3
 _SUBSPACE_ROWS = 2048
 _SUBSPACE_ENTRIES = 2**21
+_MIN_SUBSPACE_ROWS = 256
 _CROSS_SPAN = 1.25
 # From this many features an eigendecomposition (cubic in the fewer of the
 # rows and the features) would cost more than the rest of the fit: the
@@ -179,8 +181,9 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
     kernels than computing them: the VAE runs on the CPU below 1,024
     features, and on ``device="auto"`` (CUDA when present) from there (even
     a larger network gained from CUDA only on much larger data), which the
-    detector keeps where the model reads the rows themselves (tables and
-    sparse matrices). Pass your own estimator to choose the device.
+    detector keeps where the model reads the rows themselves (tables, sparse
+    matrices and ``score_type="latent"``). Pass your own estimator to choose
+    the device.
     :class:`VAEOutlierDetector` trains this CPU model with at most four torch
     threads: more only add overhead to such small networks.
 
@@ -422,7 +425,10 @@ def _leading_directions(
     """
     n, d = centred.shape
     total = float(np.einsum("ij,ij->", centred, centred))
-    rows32 = centred.astype(np.float32)
+    # in float32 scaled by a power of two (exact) to a norm of about 1: the
+    # products of rows of 1e17 would pass float32's largest number
+    scale = _power_of_two(math.sqrt(total))
+    rows32 = (centred / scale).astype(np.float32)
     rng = np.random.default_rng([draw_seed(random_state), 4])
     limit = min(n, d, _MAX_DIRECTIONS)
     found, products = np.empty((d, 0)), np.empty((n, 0))  # and the rows' on them
@@ -438,14 +444,30 @@ def _leading_directions(
         values, turn = np.linalg.eigh(products.T @ products)
         values, turn = np.clip(values[::-1], 0.0, None), turn[:, ::-1]
         found, products = block @ turn, products @ turn
-        k = _held(values, total)
+        k = _held(values * scale**2, total)
         if size >= limit or (k <= size and int(_CROSS_SPAN * k) < size):
-            return values, np.ascontiguousarray(found.T), total
+            return values * scale**2, np.ascontiguousarray(found.T), total
         # the span and a quarter of the first block to spare (more
         # directions only raise the Ritz values, so k cannot grow), or, where
         # the block held too little of the variance to tell, twice the block
         wanted = int(_CROSS_SPAN * k) + _FIRST_DIRECTIONS // 4
         size = min(wanted if k <= size else 2 * size, limit)
+
+
+def _power_of_two(x: float) -> float:
+    """The power of two nearest ``x`` (1 for 0 or a number that is not finite).
+
+    Dividing by it is exact in binary floating point, so that scaled values
+    round to float32 as the unscaled ones would, where both are in range.
+
+    Examples
+    --------
+    >>> _power_of_two(3e17) == 2.0**58, _power_of_two(0.0)
+    (True, 1.0)
+    """
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    return 2.0 ** round(math.log2(x))
 
 
 def _orthonormal_beyond(found: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -532,6 +554,11 @@ def _crossed_rest(
     m = min(len(vectors), int(_CROSS_SPAN * k))
     span = vectors[:m]
     Y = np.asarray(X, dtype=np.float64) - mean
+    # scaled by a power of two (exact) to rows of norm about 1, so that the
+    # float32 products stay in range (those of rows of 1e17 would not);
+    # the residuals and the codes are scaled back
+    scale = _power_of_two(math.sqrt(float(np.einsum("ij,ij->", Y, Y)) / n))
+    Y /= scale
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     # the products with the rows in float32 (as the model reads them), each
     # a small share of the rows' norm
@@ -592,8 +619,8 @@ def _crossed_rest(
         inside = coords @ ritz
         centred = squares[own] - 2 * (Y[own] @ shift) + float(shift @ shift)
         off = centred - np.einsum("ij,ij->i", inside, inside)
-        rest[own] = _rest_log_density(off, noise, d - k)
-    return rest, Z[:, :k]
+        rest[own] = _rest_log_density(off * scale**2, noise, d - k)
+    return rest, Z[:, :k] * scale
 
 
 def _typicality_weight(n_features: int) -> float:
@@ -620,24 +647,30 @@ def _typicality_weight(n_features: int) -> float:
 def _subspace_rows(n_features: int) -> int:
     """The most rows the principal subspace is found on, for rows this wide.
 
-    ``_SUBSPACE_ROWS``, fewer from 1,024 features on: at most
+    ``_SUBSPACE_ROWS``, fewer on rows of over 1,024 features: at most
     ``_SUBSPACE_ENTRIES`` entries (rows x features), so that the search for
-    the directions and the cross-fit cost about as much per feature however
-    wide the rows are.
+    the directions and the cross-fit cost about as much per feature up to
+    8,192 features; at least ``_MIN_SUBSPACE_ROWS`` rows, so that the
+    subspace and the folds still have rows to be found on.
 
     Examples
     --------
-    >>> _subspace_rows(784), _subspace_rows(1568), _subspace_rows(4096)
-    (2048, 1337, 512)
+    >>> _subspace_rows(784), _subspace_rows(1568), _subspace_rows(100_000)
+    (2048, 1337, 256)
     """
-    return int(min(_SUBSPACE_ROWS, _SUBSPACE_ENTRIES // max(n_features, 1)))
+    wide = _SUBSPACE_ENTRIES // max(n_features, 1)
+    return int(min(_SUBSPACE_ROWS, max(_MIN_SUBSPACE_ROWS, wide)))
 
 
 def _reference_limit(n_features: int) -> int:
     """The most reference rows of the distance part, for rows this wide.
 
-    ``_MAX_REFERENCE`` rows, fewer from 1,024 features on: at most
-    ``_REFERENCE_ENTRIES`` entries, at least ``_MIN_REFERENCE`` rows.
+    ``_MAX_REFERENCE`` rows, fewer on rows of over 1,024 features: at most
+    ``_REFERENCE_ENTRIES`` entries, at least ``_MIN_REFERENCE`` rows (so
+    that a row's search costs about as much up to 4,096 features, and 256
+    reference rows' worth from there). For dense arrays: sparse rows are
+    searched by their nonzeros (scikit-learn's tree), whose cost the width
+    does not set.
 
     Examples
     --------
@@ -765,8 +798,10 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
             return np.argpartition(products, m - 1, axis=1)[:, :m]
 
     # blocks of rows: at most about 2**18 products (or a sparse block) at once,
+    # and about _SCORE_ENTRIES entries of rows (10,000 features: 104 rows),
     # small enough to stay in the cache and to reuse the same memory
-    step = max(1, min(BaseVAE._BATCH_ROWS, 2**18 // max(reference.shape[0], 1)))
+    step = min(BaseVAE._BATCH_ROWS, 2**18 // max(reference.shape[0], 1))
+    step = max(1, min(step, _SCORE_ENTRIES // max(reference.shape[1], 1)))
     blocks = []
     for i in range(0, X.shape[0], step):
         rows = X[i : i + step]
@@ -918,7 +953,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         The model to fit, cloned at ``fit``. ``None`` uses
         :func:`default_detector_vae`, whose size and number of epochs adapt
         to the data, and which trains on the CPU (at most four threads)
-        below 1,024 features, where its small networks run faster there
+        below 1,024 features, and on every dense array it reads the
+        principal components of, where its small networks run faster there
         than on a GPU.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; ``offset_`` is that
@@ -949,11 +985,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         Must be below the number of reference rows: the training rows (of
         positive weight), or, beyond 1,024 of them, 1,024 drawn at random
         (seeded by ``random_state``, in proportion to the weights), which are
-        kept for it; on rows of over 1,024 features, at most 2**20 entries'
-        worth (699 rows of 1,500 features; at least 256 rows). The search
-        among them is exact: its time grows with the number of rows times at
-        most 1,024 times the number of features, or about 2**20 on wider rows
-        (``fit`` searches once, for this part and the screening by
+        kept for it; on dense rows of over 1,024 features, at most 2**20
+        entries' worth (699 rows of 1,500 features; at least 256 rows). The
+        search among them is exact: its time grows with the number of rows
+        times at most 1,024 times the number of features, about 2**20 on
+        dense rows of 1,024 to 4,096 features and 256 times the features
+        beyond (``fit`` searches once, for this part and the screening by
         ``trim_fraction``).
     trim_fraction : "auto" or float in [0, 1), default="auto"
         Robust fit: before the model is fitted, the training rows farthest
@@ -1094,7 +1131,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
-            limit = _reference_limit(X.shape[1])
+            limit = self._reference_limit(X)
             n_reference = min(n_reference, limit)
             if self.n_neighbors >= n_reference:
                 raise ValueError(
@@ -1203,7 +1240,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
 
         The distances are measured to the ``reference`` rows of the distance
         part (:func:`_reference_rows`: those of positive weight, at most
-        ``_MAX_REFERENCE``), or to every row when they are all (or None).
+        :meth:`_reference_limit`), or to every row when they are all (or
+        None).
         Also returns the training rows' distances to their nearest
         reference rows when the distance part of the score can reuse them
         (the same reference rows, on an array), else None: one neighbour
@@ -1262,7 +1300,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # a copy (the user's array may change after fit); sparse rows stay
             # sparse; rows of weight 0 are no one's neighbours
             if reference is None:
-                limit = _reference_limit(X.shape[1])
+                limit = self._reference_limit(X)
                 reference = _reference_rows(
                     X.shape[0], weight, self._reference_seed(), limit
                 )
@@ -1397,6 +1435,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_model(estimator, *latent)
             raise
         self._set_model(estimator, *latent)
+
+    def _reference_limit(self, X: Any) -> int:
+        """The most reference rows of the distance part, for X.
+
+        :func:`_reference_limit` of its width for a dense array;
+        ``_MAX_REFERENCE`` for a table or a sparse matrix.
+        """
+        if is_frame(X) or sp.issparse(X):
+            return _MAX_REFERENCE
+        return _reference_limit(X.shape[1])
 
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.

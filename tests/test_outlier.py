@@ -904,6 +904,7 @@ def test_the_subspace_is_found_on_at_most_its_share_of_rows(digits, monkeypatch,
         monkeypatch.setattr(skvae.outlier, "_SUBSPACE_ROWS", 100)
     else:  # 64 features
         monkeypatch.setattr(skvae.outlier, "_SUBSPACE_ENTRIES", 100 * 64 + 63)
+        monkeypatch.setattr(skvae.outlier, "_MIN_SUBSPACE_ROWS", 10)
     X, y = digits
     X = X[y == 5][:150]
     det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0).fit(X)
@@ -974,6 +975,30 @@ def test_very_wide_rows_find_their_leading_directions_at_random(rank):
     np.testing.assert_array_equal(again, components)
 
 
+@pytest.mark.parametrize("d", [300, 1100])
+def test_the_subspace_and_its_folds_take_rows_of_any_magnitude(d):
+    # the float32 products work on rows scaled by a power of two (exactly):
+    # rows of 2**60 overflowed them (a crash in the folds' QR). Rows scaled
+    # by a power of two round to float32 as before, so they find the same
+    # directions, codes and residuals, in units of the scale
+    from skvae.outlier import _crossed_rest, _principal_subspace
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5)) @ rng.normal(size=(5, d))
+    X += 0.1 * rng.normal(size=X.shape)
+    found = _principal_subspace(X, basis=True, random_state=0)
+    rest, codes = _crossed_rest(X, None, found, 0)
+    k = len(found[1])
+    for scale in (2.0**60, 2.0**-66):
+        scaled = _principal_subspace(X * scale, basis=True, random_state=0)
+        assert len(scaled[1]) == k
+        np.testing.assert_allclose(np.abs(scaled[1] @ found[1].T), np.eye(k), atol=1e-8)
+        rest_s, codes_s = _crossed_rest(X * scale, None, scaled, 0)
+        np.testing.assert_allclose(np.abs(codes_s), np.abs(codes) * scale, rtol=1e-9)
+        log_scale = (d - k) * np.log(scale)  # of the rest's d - k directions
+        np.testing.assert_allclose(rest_s + log_scale, rest, rtol=0, atol=1e-8)
+
+
 def test_very_wide_images_are_scored_on_their_principal_subspace(digits, monkeypatch):
     # digits enlarged to 32 x 32 (1,024 pixels), one digit with 5% swapped
     # rows: read as they are, the swaps hid in the briefly trained model's
@@ -1008,6 +1033,8 @@ def test_wide_rows_measure_to_fewer_reference_rows(monkeypatch):
     # wide rows it measures to at most _REFERENCE_ENTRIES entries' worth of
     # reference rows (at least _MIN_REFERENCE); n_neighbors is checked
     # against that number
+    import scipy.sparse as sp
+
     import skvae.outlier
 
     assert skvae.outlier._reference_limit(1024) == 1024
@@ -1017,12 +1044,20 @@ def test_wide_rows_measure_to_fewer_reference_rows(monkeypatch):
     X = _wide_rows(n=120)
     det = VAEOutlierDetector(random_state=0).fit(X)
     assert det.neighbor_rows_.shape == (50, 40)
-    assert np.all(np.isin(det.neighbor_rows_, X).all(1))
+    # whole training rows, each one once
+    rows = [np.flatnonzero((row == X).all(1)) for row in det.neighbor_rows_]
+    assert all(len(r) == 1 for r in rows)
+    assert len(np.unique(np.concatenate(rows))) == 50
     with pytest.raises(ValueError, match="at most 50"):
         VAEOutlierDetector(n_neighbors=50).fit(X)
     wider = np.hstack([X, X])  # 80 features: 25 reference rows
     det = VAEOutlierDetector(random_state=0).fit(wider)
     assert det.neighbor_rows_.shape == (25, 80)
+    # sparse rows are searched by their nonzeros, whatever their width: all
+    # 120 rows (at most _MAX_REFERENCE)
+    sparse = sp.csr_matrix(np.where(X > 1, X, 0.0))
+    det = VAEOutlierDetector(random_state=0).fit(sparse)
+    assert det.neighbor_rows_.shape == (120, 40)
 
 
 def test_equal_rows_share_a_fold_and_a_score():
