@@ -658,8 +658,9 @@ def _subspace_rows(n_features: int) -> int:
     >>> _subspace_rows(784), _subspace_rows(1568), _subspace_rows(100_000)
     (2048, 1337, 256)
     """
-    wide = _SUBSPACE_ENTRIES // max(n_features, 1)
-    return int(min(_SUBSPACE_ROWS, max(_MIN_SUBSPACE_ROWS, wide)))
+    return _rows_for_width(
+        n_features, _SUBSPACE_ROWS, _SUBSPACE_ENTRIES, _MIN_SUBSPACE_ROWS
+    )
 
 
 def _reference_limit(n_features: int) -> int:
@@ -677,8 +678,20 @@ def _reference_limit(n_features: int) -> int:
     >>> _reference_limit(784), _reference_limit(1500), _reference_limit(10_000)
     (1024, 699, 256)
     """
-    wide = _REFERENCE_ENTRIES // max(n_features, 1)
-    return int(min(_MAX_REFERENCE, max(_MIN_REFERENCE, wide)))
+    return _rows_for_width(
+        n_features, _MAX_REFERENCE, _REFERENCE_ENTRIES, _MIN_REFERENCE
+    )
+
+
+def _rows_for_width(n_features: int, most: int, entries: int, least: int) -> int:
+    """``most`` rows, or ``entries // n_features`` if fewer, but ``least``.
+
+    Examples
+    --------
+    >>> _rows_for_width(100, 50, 2_000, 10), _rows_for_width(1_000, 50, 2_000, 10)
+    (20, 10)
+    """
+    return int(min(most, max(least, entries // max(n_features, 1))))
 
 
 def _reference_rows(
