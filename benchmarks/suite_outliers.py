@@ -47,6 +47,7 @@ processes on a shared machine move least). Run with::
     python benchmarks/suite_outliers.py --scaling --seeds 3
     # --rows 1000 2000 3500 5000 10000  --sets mnist digits (the defaults)
     # --features 256 1500: generated tables of those widths (``generated``)
+    # --sets mnist40 digits32 mnist-doubled: enlarged images (``wide_images``)
 
 ``--novelty`` measures the threshold in novelty detection instead (see
 ``novelty``): fitted on clean rows of one digit, how many new rows of that
@@ -65,12 +66,14 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import re
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import zoom
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
@@ -476,6 +479,26 @@ def generated(n: int, n_features: int, rng: np.random.RandomState) -> np.ndarray
     return (X - X.mean(0)) / X.std(0)
 
 
+def wide_images(set_name: str) -> np.ndarray | None:
+    """The images of a wide variant of an image set, or None for another name.
+
+    ``mnist<side>`` and ``digits<side>`` (e.g. ``mnist40``, ``digits32``):
+    the set's images enlarged to ``side`` x ``side`` pixels by linear
+    interpolation (1,600 pixels for ``mnist40``); ``mnist-doubled``: every
+    MNIST pixel twice (1,568 features). Rows of 1,024 features or more, as
+    a camera's images would give (see the README's "Very wide rows").
+    """
+    if set_name == "mnist-doubled":
+        return np.repeat(dataset("mnist")[0], 2, axis=1)
+    found = re.fullmatch(r"(mnist|digits)(\d+)", set_name)
+    if found is None:
+        return None
+    X = dataset(found.group(1))[0]
+    side, new = math.isqrt(X.shape[1]), int(found.group(2))
+    images = zoom(X.reshape(-1, side, side), (1, new / side, new / side), order=1)
+    return np.clip(images, 0, 1).reshape(len(X), -1)
+
+
 def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(X, is_outlier): ``n`` rows of every class of an image set, 5% swapped.
 
@@ -484,9 +507,11 @@ def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarr
     that, every inlier is a row drawn with replacement plus Gaussian noise
     (standard deviation 0.05 on pixels in [0, 1], clipped), so that no two
     rows are the same. ``generated<d>`` (e.g. ``generated256``) instead
-    makes ``n`` inliers of a table of ``d`` features (``generated``).
-    Outliers (5% of the rows) are "swap" rows: an inlier with half its
-    features taken from another inlier (see ``_made_outliers``).
+    makes ``n`` inliers of a table of ``d`` features (``generated``);
+    ``mnist40``, ``digits32`` or ``mnist-doubled`` take the images of
+    :func:`wide_images`. Outliers (5% of the rows) are "swap" rows: an
+    inlier with half its features taken from another inlier (see
+    ``_made_outliers``).
     """
     rng = np.random.RandomState(seed)
     n_out = max(2, math.ceil(_SCALING_SHARE * n))
@@ -498,7 +523,8 @@ def scaling_task(set_name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarr
         is_outlier = np.r_[np.zeros(n_in), np.ones(n_out)]
         order = rng.permutation(n)
         return X_task[order], is_outlier[order]
-    X, _, _ = dataset(set_name)
+    X = wide_images(set_name)
+    X = dataset(set_name)[0] if X is None else X
     if n_in <= len(X):
         inliers = X[rng.choice(len(X), n_in, replace=False)]
     else:

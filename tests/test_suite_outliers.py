@@ -87,6 +87,24 @@ def test_scaling_tasks_and_their_measurement(suite):
     assert lines[1].split()[:2] == ["digits", "100"]
 
 
+def test_wide_image_sets_enlarge_the_images(suite):
+    # digits at 32 x 32: 1,024 pixels in [0, 1], the 8 x 8 images enlarged
+    # (each image's mean kept within interpolation's error); other names None
+    from sklearn.datasets import load_digits
+
+    wide = suite.wide_images("digits32")
+    small = load_digits().data / 16.0
+    assert wide.shape == (len(small), 1024)
+    assert wide.min() >= 0
+    assert wide.max() <= 1
+    corr = np.corrcoef(wide.mean(1), small.mean(1))[0, 1]
+    assert corr > 0.95
+    assert suite.wide_images("iris") is None
+    X, is_outlier = suite.scaling_task("digits32", 300, seed=0)
+    assert X.shape == (300, 1024)
+    assert is_outlier.sum() == 15
+
+
 def test_the_extra_tasks_are_outside_the_suite_and_build(suite):
     assert not set(suite.EXTRA_TASKS) & set(suite.TASKS)
     assert len(set(suite.EXTRA_TASKS)) == len(suite.EXTRA_TASKS)
