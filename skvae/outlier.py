@@ -554,17 +554,18 @@ def _crossed_rest(
     m = min(len(vectors), int(_CROSS_SPAN * k))
     span = vectors[:m]
     Y = np.asarray(X, dtype=np.float64) - mean
+    squares = np.einsum("ij,ij->i", Y, Y)
     # scaled by a power of two (exact) to rows of norm about 1, so that the
     # float32 products stay in range (those of rows of 1e17 would not);
     # the residuals and the codes are scaled back
-    scale = _power_of_two(math.sqrt(float(np.einsum("ij,ij->", Y, Y)) / n))
+    scale = _power_of_two(math.sqrt(float(squares.sum()) / n))
     Y /= scale
+    squares /= scale**2
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     # the products with the rows in float32 (as the model reads them), each
     # a small share of the rows' norm
     Y32 = Y.astype(np.float32)
     Z = (Y32 @ span.T.astype(np.float32)).astype(np.float64)
-    squares = np.einsum("ij,ij->i", Y, Y)
     rng = np.random.default_rng([draw_seed(random_state), 2])
     # equal rows (byte for byte) share a fold: a copy of a row would otherwise
     # help find the directions the row is scored off
@@ -663,23 +664,25 @@ def _subspace_rows(n_features: int) -> int:
     )
 
 
-def _reference_limit(n_features: int) -> int:
-    """The most reference rows of the distance part, for rows this wide.
+def _reference_limit(X: Any) -> int:
+    """The most reference rows of the distance part, for the rows X.
 
-    ``_MAX_REFERENCE`` rows, fewer on rows of over 1,024 features: at most
-    ``_REFERENCE_ENTRIES`` entries, at least ``_MIN_REFERENCE`` rows (so
-    that a row's search costs about as much up to 4,096 features, and 256
-    reference rows' worth from there). For dense arrays: sparse rows are
-    searched by their nonzeros (scikit-learn's tree), whose cost the width
-    does not set.
+    ``_MAX_REFERENCE`` rows; on dense arrays of over 1,024 features fewer:
+    at most ``_REFERENCE_ENTRIES`` entries, at least ``_MIN_REFERENCE`` rows
+    (so that a row's search costs about as much up to 4,096 features, and
+    256 reference rows' worth from there). Tables and sparse matrices keep
+    ``_MAX_REFERENCE``: sparse rows are searched by their nonzeros
+    (scikit-learn's tree), whose cost the width does not set.
 
     Examples
     --------
-    >>> _reference_limit(784), _reference_limit(1500), _reference_limit(10_000)
-    (1024, 699, 256)
+    >>> [_reference_limit(np.empty((1, d))) for d in (784, 1500, 10_000)]
+    [1024, 699, 256]
     """
+    if is_frame(X) or sp.issparse(X):
+        return _MAX_REFERENCE
     return _rows_for_width(
-        n_features, _MAX_REFERENCE, _REFERENCE_ENTRIES, _MIN_REFERENCE
+        X.shape[1], _MAX_REFERENCE, _REFERENCE_ENTRIES, _MIN_REFERENCE
     )
 
 
@@ -1144,7 +1147,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
-            limit = self._reference_limit(X)
+            limit = _reference_limit(X)
             n_reference = min(n_reference, limit)
             if self.n_neighbors >= n_reference:
                 raise ValueError(
@@ -1253,7 +1256,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
 
         The distances are measured to the ``reference`` rows of the distance
         part (:func:`_reference_rows`: those of positive weight, at most
-        :meth:`_reference_limit`), or to every row when they are all (or
+        :func:`_reference_limit`), or to every row when they are all (or
         None).
         Also returns the training rows' distances to their nearest
         reference rows when the distance part of the score can reuse them
@@ -1313,7 +1316,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # a copy (the user's array may change after fit); sparse rows stay
             # sparse; rows of weight 0 are no one's neighbours
             if reference is None:
-                limit = self._reference_limit(X)
+                limit = _reference_limit(X)
                 reference = _reference_rows(
                     X.shape[0], weight, self._reference_seed(), limit
                 )
@@ -1448,16 +1451,6 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_model(estimator, *latent)
             raise
         self._set_model(estimator, *latent)
-
-    def _reference_limit(self, X: Any) -> int:
-        """The most reference rows of the distance part, for X.
-
-        :func:`_reference_limit` of its width for a dense array;
-        ``_MAX_REFERENCE`` for a table or a sparse matrix.
-        """
-        if is_frame(X) or sp.issparse(X):
-            return _MAX_REFERENCE
-        return _reference_limit(X.shape[1])
 
     def _reads_subspace(self, X: Any) -> bool:
         """Whether the default model reads X's principal components.

@@ -1037,8 +1037,8 @@ def test_wide_rows_measure_to_fewer_reference_rows(monkeypatch):
 
     import skvae.outlier
 
-    assert skvae.outlier._reference_limit(1024) == 1024
-    assert skvae.outlier._reference_limit(2048) == 512
+    assert skvae.outlier._reference_limit(np.empty((1, 1024))) == 1024
+    assert skvae.outlier._reference_limit(np.empty((1, 2048))) == 512
     monkeypatch.setattr(skvae.outlier, "_REFERENCE_ENTRIES", 50 * 40)
     monkeypatch.setattr(skvae.outlier, "_MIN_REFERENCE", 10)
     X = _wide_rows(n=120)
