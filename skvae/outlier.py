@@ -49,8 +49,9 @@ _SCREEN_NEIGHBORS = 5
 # (below, by scikit-learn's tree), with this many more candidates than needed.
 _PRODUCT_MIN_FEATURES = 16
 _EXTRA_CANDIDATES = 2
-# A reference row within this share of a row's norm is the row itself (a
-# float32 copy is within 2**-24 of it in every entry)
+# A reference row within this share of a row's norm is the row itself, where
+# the two differ in precision (a float32 copy is within 2**-24 of the row in
+# every entry); of one precision, only a row at distance 0 is
 _SELF_TOLERANCE = 1e-6
 # The candidates' exact distances are measured in blocks of about this many
 # entries (rows x features, at least 16 rows): their differences stay in the
@@ -803,13 +804,22 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         propose = lambda rows: found.kneighbors(rows)[1]  # noqa: E731
     else:
         # centred on the reference rows' mean: a large common offset would
-        # otherwise swamp the differences in float32's 24 bits
-        centre = np.asarray(reference, dtype=np.float64).mean(0)
-        ref32 = np.asarray(reference - centre, dtype=np.float32)
+        # otherwise swamp the differences in float32's 24 bits; and scaled
+        # by a power of two (exactly: the same candidates) to rows of norm
+        # about 1, whose products neither overflow nor underflow float32
+        centred = np.asarray(reference, dtype=np.float64)
+        centre = centred.mean(0)
+        centred = centred - centre
+        size = math.sqrt(float(np.einsum("ij,ij->", centred, centred)) / len(centred))
+        scale = _power_of_two(size)
+        ref32 = (centred / scale).astype(np.float32)
+        del centred
         norms = np.einsum("ij,ij->i", ref32, ref32)
 
         def propose(rows):
-            rows32 = np.asarray(rows - centre, dtype=np.float32)
+            rows32 = ((np.asarray(rows, dtype=np.float64) - centre) / scale).astype(
+                np.float32
+            )
             products = norms - 2 * (rows32 @ ref32.T)
             return np.argpartition(products, m - 1, axis=1)[:, :m]
 
@@ -830,9 +840,13 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
 def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
     """The k nearest of the candidate reference rows ``index``, measured exactly.
 
-    One candidate at distance 0 is the row itself, passed over; so is one
-    within float32's rounding of the row (``_SELF_TOLERANCE`` of its norm),
-    so that a float32 copy of a training row is recognised as well. Dense rows
+    One candidate at distance 0 is the row itself, passed over; where the
+    rows and the reference rows differ in precision (float32 and float64),
+    so is one within float32's rounding of the row (``_SELF_TOLERANCE`` of
+    its norm), so that a float32 copy of a training row is recognised as
+    well. (Rows of one precision are the row itself only at distance 0: a
+    tolerance relative to the norm would pass over a new row's true nearest
+    neighbour on rows with a large common offset.) Dense rows
     are measured in blocks of about ``_MEASURE_ENTRIES`` entries, one column
     of candidates after another, so that the differences stay in the cache.
     """
@@ -849,11 +863,14 @@ def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
                 squares = np.einsum("ij,ij->i", diff, diff)
             dist[i : i + step, j] = np.sqrt(squares)
     dist.sort(axis=1)
-    if sp.issparse(X):
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+    if X.dtype == reference.dtype:
+        itself = dist[:, :1] == 0
     else:
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-    itself = dist[:, :1] <= _SELF_TOLERANCE * norms[:, None]
+        if sp.issparse(X):
+            norms = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+        else:
+            norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+        itself = dist[:, :1] <= _SELF_TOLERANCE * norms[:, None]
     return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
 
 

@@ -405,7 +405,12 @@ def test_neighbor_distances_survive_a_large_common_offset():
     rng = np.random.RandomState(0)
     year = np.c_[2000 + rng.randint(0, 20, 600), rng.normal(size=(600, 19))]
     shifted = 1000 + rng.normal(size=(600, 20))
-    for X in (year, shifted):
+    # an offset of 1e7: a new row's nearest neighbour, 3.7 away, was taken
+    # for the row itself (within 1e-6 of the row's norm, 4.5e7) and passed
+    # over; rows of 1e-30 and 1e30 underflowed and overflowed the products
+    far = 1e7 + rng.normal(size=(600, 20))
+    tiny, huge = (rng.normal(size=(600, 20)) * s for s in (1e-30, 1e30))
+    for X in (year, shifted, far, tiny, huge):
         ref = X[:300]
         dist = np.sort(np.sqrt(((X[:, None, :] - ref[None]) ** 2).sum(-1)), axis=1)
         expected = np.where(dist[:, :1] == 0, dist[:, 1:6], dist[:, :5])
