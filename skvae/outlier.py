@@ -89,6 +89,12 @@ _SUBSPACE_MIN_NOISE = 0.01
 # On wide rows, fewer: at most _SUBSPACE_ENTRIES entries (rows x features),
 # at least _MIN_SUBSPACE_ROWS rows.
 _CROSS_FOLDS = 3
+# A row scored later is recognised as one of the rows the subspace was found
+# on (and scored off the other folds') when its float32 rounding is theirs;
+# the first principal coordinates of the two are then within this share of
+# the row's norm (float32 rounds to 2**-24 of it), which screens the rows
+# before their bytes are hashed.
+_KEY_TOLERANCE = 2.0**-20
 _SUBSPACE_ROWS = 2048
 _SUBSPACE_ENTRIES = 2**21
 _MIN_SUBSPACE_ROWS = 256
@@ -506,16 +512,42 @@ def _rest_log_density(off: np.ndarray, noise: float, n_rest: int) -> np.ndarray:
     return -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
 
 
+def _row_keys(X: Any) -> np.ndarray:
+    """A 128-bit fingerprint of each row, as two int64: SHA-1 of its float32 bytes.
+
+    Rows are rounded to float32 first (and -0.0 read as 0.0), so that a
+    row and its float32 copy share a key, as they share a neighbour (see
+    :func:`_measured`).
+
+    Examples
+    --------
+    >>> X = np.array([[0.1, -0.0], [0.1, 0.0], [0.2, 0.0]])
+    >>> keys = _row_keys(X)
+    >>> keys.shape, keys.dtype.name
+    ((3, 2), 'int64')
+    >>> bool((keys[0] == keys[1]).all()), bool((keys[0] == keys[2]).all())
+    (True, False)
+    >>> bool((_row_keys(X.astype(np.float32)) == keys).all())
+    True
+    """
+    rows = X.toarray() if sp.issparse(X) else X
+    rows = np.ascontiguousarray(np.asarray(rows, dtype="<f4") + np.float32(0.0))
+    digests = b"".join(hashlib.sha1(row).digest()[:16] for row in rows)
+    return np.frombuffer(digests, dtype="<i8").reshape(len(rows), 2).astype(np.int64)
+
+
 def _crossed_rest(
     X: np.ndarray,
     weight: np.ndarray | None,
     subspace: tuple,
     random_state: Any,
+    keys: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Log-density of each row's residual off a subspace not found on it.
 
-    The rows are split at random into ``_CROSS_FOLDS`` folds (equal rows in
-    the same fold); each fold's rows are scored off the k leading principal
+    The rows are split at random into ``_CROSS_FOLDS`` folds (rows equal in
+    float32 in the same fold: ``keys``, their :func:`_row_keys`, found here
+    when None); each fold's rows are scored off the k leading principal
     directions of the other folds' rows (weighted; at most their number less
     one), by the isotropic Gaussian with which
     :meth:`VAEOutlierDetector._project` scores a new row (``subspace``:
@@ -568,9 +600,12 @@ def _crossed_rest(
     Y32 = Y.astype(np.float32)
     Z = (Y32 @ span.T.astype(np.float32)).astype(np.float64)
     rng = np.random.default_rng([draw_seed(random_state), 2])
-    # equal rows (byte for byte) share a fold: a copy of a row would otherwise
-    # help find the directions the row is scored off
-    raw = np.ascontiguousarray(Y).view(np.dtype((np.void, Y.itemsize * d))).ravel()
+    # equal rows share a fold: a copy of a row would otherwise help find the
+    # directions the row is scored off. Grouped by the rows as given (not
+    # centred: the mean's last bit, which weights of 1 and None may round
+    # differently, would reorder the groups and so redraw the folds)
+    keys = _row_keys(X) if keys is None else keys
+    raw = np.ascontiguousarray(keys).view(np.dtype((np.void, 16))).ravel()
     _, group = np.unique(raw, return_inverse=True)
     fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
     rest = np.empty(n)
@@ -970,9 +1005,13 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
-    of the others (in three folds drawn with ``random_state``, equal rows in
-    one fold), as a new row would be scored, as the distance part passes over
-    a training row itself.
+    of the others (in three folds drawn with ``random_state``, rows equal in
+    float32 in one fold), as a new row would be scored, as the distance part
+    passes over a training row itself. Such a row keeps that score in any
+    array that holds it (reordered, a few rows, a float32 copy): its
+    fingerprint (``subspace_keys_``) is recognised, as the distance part
+    recognises a training row, so that its residual is never the smaller
+    one the two-sided score would flag.
 
     The two-sided score, the 1,024 reference rows and the default model were
     chosen on the tuning half of ``benchmarks/suite_outliers.py``; the
@@ -1056,9 +1095,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         a second pass, when given an array equal to the training rows (as in
         ``fit_predict``; see ``training_digest_``). On a principal subspace
         the rows it was found on are scored off the subspace of the other
-        folds' rows (see above); the same rows in another array (reordered,
-        or of another dtype) are scored as new rows, off the whole subspace,
-        whose residuals are smaller.
+        folds' rows (see above), in this array and in any other that holds
+        them (see ``subspace_keys_``).
     training_digest_ : str or None
         A fingerprint (SHA-1 of the dtype, shape and bytes, after
         ``"sha1:"``) of the training array, by which ``score_samples``
@@ -1072,6 +1110,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         The mean row of the rows the subspace was found on.
     subspace_noise_ : float or None
         Variance of each direction of a row's residual off the subspace.
+    subspace_keys_ : ndarray of shape (n_found_on, 2) or None
+        A fingerprint of each row the subspace was found on (128 bits of the
+        SHA-1 of its float32 bytes, as two int64), by which a scored row is
+        recognised as one of them, in the order of ``subspace_first_``.
+        None where the model reads the rows as they are.
+    subspace_first_ : ndarray of shape (n_found_on,) or None
+        Those rows' first principal coordinates, sorted: only a scored row
+        with one of them (within float32's rounding) is fingerprinted.
+    subspace_rest_ : ndarray of shape (n_found_on,) or None
+        Those rows' residuals' log-densities off the other folds' subspace,
+        which score them in place of their residuals off the whole one.
     score_scales_ : dict
         For each part of the score (``score_type`` and, with neighbours,
         "neighbors"), its median and spread (interquartile range) on the
@@ -1408,7 +1457,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             latent = (_take(X, distinct), None if weight is None else weight[distinct])
         else:
             latent = None
-        subspace = crossed = codes = None
+        subspace = crossed = codes = known = None
         if self._reads_subspace(X):
             on_rows = distinct
             most = _subspace_rows(X.shape[1])
@@ -1421,8 +1470,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 *on, basis=True, random_state=self.random_state
             )
             if subspace is not None:
-                crossed = _crossed_rest(*on, subspace, self.random_state)
+                keys = _row_keys(on[0])
+                crossed = _crossed_rest(*on, subspace, self.random_state, keys)
                 if crossed is not None:
+                    known = on[0], keys, crossed[0]
                     crossed, codes = (on_rows, crossed[0]), crossed[1]
                     # the model's rows' components, found already
                     codes = codes if len(on_rows) == len(distinct) else None
@@ -1438,9 +1489,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             X = _take(X, rows)
         latent = (X, weight) if latent is None else latent
         self.subspace_mean_ = self.subspace_components_ = self.subspace_noise_ = None
+        self.subspace_keys_ = self.subspace_first_ = self.subspace_rest_ = None
         if subspace is not None:
             self.subspace_mean_, self.subspace_components_, noise = subspace
             self.subspace_noise_ = noise
+            if known is not None:
+                self._set_known(*known)
             if codes is None:
                 X = self._project(X)[0]
             # codes no wider than the components they encode; a network this
@@ -1484,30 +1538,79 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             and X.shape[1] >= _SUBSPACE_MIN_FEATURES
         )
 
-    def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows' principal components and the rest's Gaussian log-density.
+    def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows' principal components, the rest's Gaussian log-density, squares.
 
         The rest of a row, its residual off the principal subspace, has
         ``n_features - k`` dimensions, each of variance ``subspace_noise_``;
         the subspace is orthonormal, so the two log-densities add up to the
-        row's. Rows are taken in blocks of about ``_SCORE_ENTRIES`` entries.
+        row's. Also returns the squared norms of the centred rows. Rows are
+        taken in blocks of about ``_SCORE_ENTRIES`` entries.
         """
         mean, components = self.subspace_mean_, self.subspace_components_
         noise = self.subspace_noise_
         k, d = components.shape
         Z = np.empty((X.shape[0], k))
         rest = np.empty(X.shape[0])
+        squares = np.empty(X.shape[0])
         step = max(1, _SCORE_ENTRIES // d)
         for i in range(0, X.shape[0], step):
             block = X[i : i + step]
             block = block.toarray() if sp.issparse(block) else block
             centred = np.asarray(block, dtype=np.float64) - mean
             z = centred @ components.T
+            squares[i : i + step] = np.einsum("ij,ij->i", centred, centred)
             # the residual's squared norm, by Pythagoras (orthonormal rows)
-            off = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)
+            off = squares[i : i + step] - np.einsum("ij,ij->i", z, z)
             Z[i : i + step] = z
             rest[i : i + step] = _rest_log_density(off, noise, d - k)
-        return Z, rest
+        return Z, rest, squares
+
+    def _set_known(self, X: np.ndarray, keys: np.ndarray, rest: np.ndarray) -> None:
+        """Remember the rows the subspace was found on, and their crossed rests.
+
+        ``X``: those rows, ``keys`` their :func:`_row_keys`, ``rest`` the
+        log-densities of their residuals off the other folds' subspace
+        (:func:`_crossed_rest`). Kept sorted by the rows' first principal
+        coordinate, by which :meth:`_known_rest` screens the rows it scores.
+        """
+        centred = np.asarray(X, dtype=np.float64) - self.subspace_mean_
+        first = centred @ self.subspace_components_[0]
+        order = np.argsort(first, kind="stable")
+        self.subspace_first_ = first[order]
+        self.subspace_keys_ = np.ascontiguousarray(keys[order])
+        self.subspace_rest_ = np.asarray(rest, dtype=np.float64)[order]
+
+    def _known_rest(
+        self, X: Any, Z: np.ndarray, squares: np.ndarray, rest: np.ndarray
+    ) -> None:
+        """Give the rows of X the subspace was found on their crossed rests.
+
+        A row of X equal in float32 to one of them (its :func:`_row_keys`)
+        is that training row, in whatever array it comes, and its residual's
+        log-density off the whole subspace, which was found on it and so
+        leaves it too small a residual, is replaced in ``rest`` by the one
+        ``fit`` scored it by, off the other folds' subspace. Only rows whose
+        first principal coordinate (``Z[:, 0]``) is that of such a row,
+        within float32's rounding of the row's norm, are hashed.
+        """
+        first = getattr(self, "subspace_first_", None)
+        if first is None or X.shape[0] == 0:
+            return
+        norm = np.sqrt(squares) + float(np.linalg.norm(self.subspace_mean_))
+        reach = _KEY_TOLERANCE * norm
+        low = np.searchsorted(first, Z[:, 0] - reach, side="left")
+        high = np.searchsorted(first, Z[:, 0] + reach, side="right")
+        near = np.flatnonzero(high > low)
+        if len(near) == 0:
+            return
+        void = np.dtype((np.void, 16))
+        known = np.ascontiguousarray(self.subspace_keys_).view(void).ravel()
+        index = {key: i for i, key in enumerate(known.tolist())}
+        keys = _row_keys(_take(X, near)).view(void).ravel().tolist()
+        at = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
+        rows, at = near[at >= 0], at[at >= 0]
+        rest[rows] = self.subspace_rest_[at]
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None
@@ -1578,9 +1681,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         est = self.estimator_
         k = self.n_importance_samples
         if getattr(self, "subspace_components_", None) is not None:
-            Z, rest = self._project(X)
+            Z, rest, squares = self._project(X)
             if crossed is not None:
                 rest[crossed[0]] = crossed[1]
+            else:  # training rows in another array: scored as in fit
+                self._known_rest(X, Z, squares, rest)
             return self._vae_scores(est, Z, k) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
@@ -1626,9 +1731,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             rows, each less its median on the training rows, over their
             interquartile range (from 32 features, with the model's score
             counted two-sided: see the class description). A training row is
-            not its own neighbour; given the training array itself, the
-            rows a principal subspace was found on are scored off the other
-            folds' subspace (``training_scores_``).
+            not its own neighbour, and the rows a principal subspace was
+            found on are scored off the other folds' subspace, in any array
+            (``training_scores_``, ``subspace_keys_``).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False, check_range=False)

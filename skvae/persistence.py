@@ -1304,6 +1304,23 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a positive number",
         lambda v: v is None or (_is_real(v) and v > 0),
     ),
+    "subspace_keys_": (
+        "a 2-D int64 array of two columns",
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, np.ndarray)
+                and v.dtype == np.int64
+                and v.ndim == 2
+                and v.shape[1] == 2
+            )
+        ),
+    ),
+    "subspace_first_": (
+        "a sorted 1-D float array",
+        lambda v: v is None or (_is_floats(v, 1) and bool(np.all(np.diff(v) >= 0))),
+    ),
+    "subspace_rest_": ("a 1-D float array", lambda v: v is None or _is_floats(v, 1)),
     "score_scales_": (
         "a dict of score parts' (median, spread > 0)",
         lambda v: (
@@ -1364,6 +1381,19 @@ def _check_attributes(est: Any) -> None:
     ):
         raise InvalidModelFileError(
             f"The model file's {name}.subspace_ attributes do not match its width."
+        )
+    # the rows the subspace was found on: a fingerprint, a coordinate and a
+    # residual's log-density each, or none (or no subspace)
+    names = ("subspace_keys_", "subspace_first_", "subspace_rest_")
+    known = [fitted.get(k) for k in names]
+    if any(v is not None for v in known) and (
+        components is None
+        or any(v is None for v in known)
+        or not len(known[0]) == len(known[1]) == len(known[2])
+    ):
+        raise InvalidModelFileError(
+            f"The model file's {name}.subspace_keys_, subspace_first_ and "
+            "subspace_rest_ do not match each other or its subspace."
         )
     inner_width = model_width if components is None else components.shape[0]
     if "estimator_" in fitted and not (

@@ -456,6 +456,52 @@ def test_equal_weights_are_as_none():
         np.testing.assert_array_equal(b.score_samples(X), a.score_samples(X))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scaled_weights_are_as_the_weights_on_a_principal_subspace(seed):
+    # the folds of the cross-fit group the rows as given, not centred: the
+    # mean's last bit (weights w against 10 w, or 1 against None) redrew
+    # them, and moved training scores by up to 9 nats
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 40))
+    X += 0.3 * rng.normal(size=X.shape)
+    w = rng.uniform(0.5, 2, len(X))
+    for first, second in [(None, np.ones(len(X))), (w, 10 * w)]:
+        a = VAEOutlierDetector(random_state=0).fit(X, sample_weight=first)
+        b = VAEOutlierDetector(random_state=0).fit(X, sample_weight=second)
+        assert a.subspace_components_ is not None
+        # (float rounding apart: the VAE's loss is weighted in float32)
+        np.testing.assert_allclose(b.training_scores_, a.training_scores_, rtol=1e-5)
+        assert b.offset_ == pytest.approx(a.offset_, rel=1e-5)
+
+
+@pytest.mark.parametrize(("n", "d"), [(200, 300), (300, 1024)])
+def test_training_rows_in_any_array_score_as_in_fit(n, d):
+    # the rows the principal subspace was found on are scored off the other
+    # folds' subspace in fit; in another array (reordered, a few of them,
+    # float32, one row) they were scored off the whole subspace, whose
+    # residuals are too small where rows are fewer than features, and the
+    # two-sided score flagged 96% to 100% of them
+    rng = np.random.RandomState(1)
+    W = rng.normal(size=(6, d)) / np.sqrt(6)
+    X = np.tanh(rng.normal(size=(n, 6))) @ W + 0.3 * rng.normal(size=(n, d))
+    det = VAEOutlierDetector(random_state=0).fit(X)
+    assert len(det.subspace_rest_) > 0.95 * n  # all but the screened-out rows
+    flagged = np.mean(det.predict(X) == -1)
+    assert flagged < 0.1
+    scores = det.training_scores_
+    np.testing.assert_allclose(det.score_samples(X[::-1]), scores[::-1], rtol=1e-6)
+    np.testing.assert_allclose(det.score_samples(X[7:40]), scores[7:40], rtol=1e-6)
+    np.testing.assert_allclose(det.score_samples(X[[5]]), scores[[5]], rtol=1e-6)
+    as_float32 = det.score_samples(X.astype(np.float32))
+    np.testing.assert_allclose(as_float32, scores, rtol=1e-5)
+    # a row that is not one of them is scored off the whole subspace
+    moved = X[:20] + 1e-3
+    Z, own, squares = det._project(moved)
+    crossed = own.copy()
+    det._known_rest(moved, Z, squares, crossed)
+    np.testing.assert_array_equal(crossed, own)
+
+
 def test_the_default_model_fits_one_pass_of_its_budget(monkeypatch):
     # from half a budget's rows (steps x batch), the default model takes one
     # pass over exactly that many: drawn at random (seeded) beyond it, every
@@ -817,7 +863,8 @@ def test_training_rows_are_scored_off_the_other_rows_subspace(digits, monkeypatc
 def test_rows_outside_the_subspace_fit_score_as_new_rows(digits):
     # rows of weight 0 take no part in the subspace: fit scores them as
     # score_samples scores a new row; the others' residuals, measured off
-    # the other folds' subspace, are larger than off their own
+    # the other folds' subspace, are larger than off their own, and they
+    # keep them in any array that holds them
     X, y = digits
     X = X[y == 5]
     w = np.ones(len(X))
@@ -825,11 +872,18 @@ def test_rows_outside_the_subspace_fit_score_as_new_rows(digits):
     det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
     det.fit(X, sample_weight=w)
     assert det.subspace_components_ is not None
+    assert len(det.subspace_rest_) == len(X) - 20
     np.testing.assert_allclose(
         det.training_scores_[:20], det.score_samples(X[:20]), rtol=1e-6
     )
-    as_new = det.score_samples(X[20:].copy(order="F"))  # not the training array
-    assert np.mean(det.training_scores_[20:] < as_new) > 0.9
+    rows = X[20:].copy(order="F")  # not the training array
+    np.testing.assert_allclose(
+        det.score_samples(rows), det.training_scores_[20:], rtol=1e-6
+    )
+    Z, own, squares = det._project(rows)  # off the subspace found on them
+    crossed = own.copy()
+    det._known_rest(rows, Z, squares, crossed)
+    assert np.mean(crossed < own) > 0.9
     again = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
     np.testing.assert_array_equal(
         again.fit(X, sample_weight=w).training_scores_, det.training_scores_
@@ -858,8 +912,11 @@ def test_an_interrupted_fit_keeps_the_crossed_training_scores(digits, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         det.fit(X)
     assert det.subspace_components_ is not None
-    in_sample = det._scores(X)  # every row off the whole subspace
-    assert np.mean(det.training_scores_ < in_sample) > 0.9
+    np.testing.assert_allclose(det._scores(X[::-1]), det.training_scores_[::-1])
+    Z, own, squares = det._project(X)  # every row off the whole subspace
+    crossed = own.copy()
+    det._known_rest(X, Z, squares, crossed)
+    assert np.mean(crossed < own) > 0.9
 
 
 @pytest.mark.parametrize(
@@ -913,10 +970,15 @@ def test_the_subspace_is_found_on_at_most_its_share_of_rows(digits, monkeypatch,
     X, y = digits
     X = X[y == 5][:150]
     det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0).fit(X)
+    assert len(det.subspace_rest_) == 100
     as_new = det.score_samples(X[::-1])[::-1]  # not the training array
-    same = np.isclose(det.training_scores_, as_new, rtol=1e-9, atol=0)
-    assert same.sum() == 50
-    assert np.mean(det.training_scores_[~same] < as_new[~same]) > 0.9
+    np.testing.assert_allclose(as_new, det.training_scores_, rtol=1e-9)
+    Z, own, squares = det._project(X)  # off the subspace found on 100 rows
+    crossed = own.copy()
+    det._known_rest(X, Z, squares, crossed)
+    changed = crossed != own
+    assert changed.sum() == 100
+    assert np.mean(crossed[changed] < own[changed]) > 0.9
 
 
 def test_fewer_rows_than_features_find_the_same_subspace():
@@ -985,8 +1047,9 @@ def test_the_subspace_and_its_folds_take_rows_of_any_magnitude(d):
     # the float32 products work on rows scaled by a power of two (exactly):
     # rows of 2**60 overflowed them (a crash in the folds' QR). Rows scaled
     # by a power of two round to float32 as before, so they find the same
-    # directions, codes and residuals, in units of the scale
-    from skvae.outlier import _crossed_rest, _principal_subspace
+    # directions, codes and residuals, in units of the scale (in the same
+    # folds: the fingerprints that group the rows are the unscaled rows')
+    from skvae.outlier import _crossed_rest, _principal_subspace, _row_keys
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 5)) @ rng.normal(size=(5, d))
@@ -998,7 +1061,7 @@ def test_the_subspace_and_its_folds_take_rows_of_any_magnitude(d):
         scaled = _principal_subspace(X * scale, basis=True, random_state=0)
         assert len(scaled[1]) == k
         np.testing.assert_allclose(np.abs(scaled[1] @ found[1].T), np.eye(k), atol=1e-8)
-        rest_s, codes_s = _crossed_rest(X * scale, None, scaled, 0)
+        rest_s, codes_s = _crossed_rest(X * scale, None, scaled, 0, _row_keys(X))
         np.testing.assert_allclose(np.abs(codes_s), np.abs(codes) * scale, rtol=1e-9)
         log_scale = (d - k) * np.log(scale)  # of the rest's d - k directions
         np.testing.assert_allclose(rest_s + log_scale, rest, rtol=0, atol=1e-8)

@@ -1,5 +1,6 @@
 """skvae.save / skvae.load: the safe one-file format (skvae/persistence.py)."""
 
+import copy
 import hashlib
 import io
 import json
@@ -749,6 +750,14 @@ def test_a_detector_on_a_principal_subspace_round_trips(tmp_path):
     assert_array_equal(back.subspace_components_, det.subspace_components_)
     assert back.subspace_noise_ == det.subspace_noise_
     assert_array_equal(back.score_samples(X + 0.1), det.score_samples(X + 0.1))
+    # the training rows it was found on keep their scores in any array
+    assert_array_equal(back.subspace_keys_, det.subspace_keys_)
+    assert_array_equal(back.score_samples(X[::-1]), det.training_scores_[::-1])
+    short = copy.deepcopy(det)
+    short.subspace_rest_ = short.subspace_rest_[:-1]
+    save(short, tmp_path / "short.skvae")
+    with pytest.raises(InvalidModelFileError, match="subspace_keys_"):
+        load(tmp_path / "short.skvae")
     det.subspace_mean_ = det.subspace_mean_[:-1]
     save(det, tmp_path / "bad.skvae")
     with pytest.raises(InvalidModelFileError, match="subspace_"):
