@@ -86,8 +86,9 @@ ax.legend()
 # the detector deliberately trains on a short budget, since a VAE trained to
 # convergence on contaminated data learns its outliers too. On rows of 32
 # features or more the VAE reads each row's principal components
-# (``subspace_components_``), so its reconstructions are mapped back to
-# pixels through them.
+# (``subspace_components_``, over ``subspace_scale_``, a power of two that
+# brings them to order 1), so its reconstructions are mapped back to pixels
+# through them.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 lowest = X[np.argsort(scores)[:8]]
 model = detector.estimator_
@@ -95,8 +96,10 @@ if detector.subspace_components_ is None:  # the model reads the pixels
     rebuilt = model.inverse_transform(model.transform(lowest))
 else:
     mean, components = detector.subspace_mean_, detector.subspace_components_
-    codes = (lowest - mean) @ components.T
-    rebuilt = model.inverse_transform(model.transform(codes)) @ components + mean
+    scale = detector.subspace_scale_
+    codes = (lowest - mean) @ components.T / scale
+    rebuilt = model.inverse_transform(model.transform(codes)) * scale
+    rebuilt = rebuilt @ components + mean
 ReconstructionDisplay(lowest, rebuilt, image_shape=(8, 8), estimator_name="VAE").plot(
     ax=axes[0]
 )

@@ -95,6 +95,10 @@ _CROSS_FOLDS = 3
 # the row's norm (float32 rounds to 2**-24 of it), which screens the rows
 # before their bytes are hashed.
 _KEY_TOLERANCE = 2.0**-20
+# The default model's networks train well on codes of order 1 (their
+# initialisation, the learning rate); codes whose root mean square lies
+# beyond this factor of 1 are divided by the power of two nearest it.
+_CODE_BAND = 8.0
 _SUBSPACE_ROWS = 2048
 _SUBSPACE_ENTRIES = 2**21
 _MIN_SUBSPACE_ROWS = 256
@@ -510,6 +514,25 @@ def _rest_log_density(off: np.ndarray, noise: float, n_rest: int) -> np.ndarray:
     """
     log_norm = n_rest * math.log(2 * math.pi * noise)
     return -0.5 * (np.maximum(off, 0.0) / noise + log_norm)
+
+
+def _code_scale(Z: np.ndarray) -> float:
+    """The power of two the model's codes are divided by (1 within the band).
+
+    1 where the codes' root mean square is within ``_CODE_BAND`` of 1 (the
+    suite's images: 0.3 to 0.9), else the power of two nearest it, so that
+    the model reads codes of order 1 in any units of X: codes of 4e4 left
+    the default VAE's likelihood ranking outliers as the most typical rows.
+
+    Examples
+    --------
+    >>> _code_scale(np.full((3, 2), 0.5)), _code_scale(np.full((3, 2), 3e4))
+    (1.0, 32768.0)
+    """
+    rms = math.sqrt(float(np.mean(np.square(Z)))) if Z.size else 1.0
+    if 1.0 / _CODE_BAND <= rms <= _CODE_BAND:
+        return 1.0
+    return _power_of_two(rms)
 
 
 def _row_keys(X: Any) -> np.ndarray:
@@ -999,9 +1022,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     which break the features' dependence (half of one image's pixels with
     half of another's) hide in its error; the subspace explains the typical
     rows' detail and the Gaussian charges what lies off it, while the VAE
-    models the components' nonlinear structure. Tables, sparse matrices,
-    ``score_type="latent"`` and a model passed as ``estimator`` read the
-    rows as they are. A
+    models the components' nonlinear structure; it reads them over a power
+    of two where they are far from order 1 (``subspace_scale_``), so that
+    rows in large or small units train it as rows in units of order 1 do.
+    Tables, sparse matrices,
+    narrower arrays, ``score_type="latent"`` and a model passed as
+    ``estimator`` read the rows as they are, in their units, as the distance
+    part always does: standardise columns of different units first (a
+    ``StandardScaler`` before the detector in a pipeline), as for LOF. A
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
@@ -1104,12 +1132,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace_components_ : ndarray of shape (n_subspace, n_features) or None
         The orthonormal principal directions the default model reads on wide
         arrays (see above): ``estimator_`` is then fitted on ``(X -
-        subspace_mean_) @ subspace_components_.T``. None where the model
-        reads the rows as they are.
+        subspace_mean_) @ subspace_components_.T / subspace_scale_``. None
+        where the model reads the rows as they are.
     subspace_mean_ : ndarray of shape (n_features,) or None
         The mean row of the rows the subspace was found on.
     subspace_noise_ : float or None
         Variance of each direction of a row's residual off the subspace.
+    subspace_scale_ : float or None
+        The power of two the principal components are divided by before the
+        model reads them: 1 where their root mean square is within a factor
+        of 8 of 1, else the power of two nearest it, so that the model
+        reads codes of order 1 in any units of X (its log-density of the
+        codes is that of what it read, less ``n_subspace * log(scale)``).
     subspace_keys_ : ndarray of shape (n_found_on, 2) or None
         A fingerprint of each row the subspace was found on (128 bits of the
         SHA-1 of its float32 bytes, as two int64), by which a scored row is
@@ -1490,6 +1524,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         latent = (X, weight) if latent is None else latent
         self.subspace_mean_ = self.subspace_components_ = self.subspace_noise_ = None
         self.subspace_keys_ = self.subspace_first_ = self.subspace_rest_ = None
+        self.subspace_scale_ = None
         if subspace is not None:
             self.subspace_mean_, self.subspace_components_, noise = subspace
             self.subspace_noise_ = noise
@@ -1497,6 +1532,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._set_known(*known)
             if codes is None:
                 X = self._project(X)[0]
+            self.subspace_scale_ = _code_scale(X)
+            X = X / self.subspace_scale_  # exact: a power of two
             # codes no wider than the components they encode; a network this
             # narrow runs faster on the CPU (see default_detector_vae)
             estimator.set_params(
@@ -1686,7 +1723,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 rest[crossed[0]] = crossed[1]
             else:  # training rows in another array: scored as in fit
                 self._known_rest(X, Z, squares, rest)
-            return self._vae_scores(est, Z, k) + rest
+            # the model reads the codes over a power of two: its density of
+            # them is that of the codes it read, less k log(scale)
+            scale = getattr(self, "subspace_scale_", None) or 1.0
+            model = self._vae_scores(est, Z / scale, k)
+            return model - Z.shape[1] * math.log(scale) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
         elif self.score_type != "latent":

@@ -1304,6 +1304,13 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a positive number",
         lambda v: v is None or (_is_real(v) and v > 0),
     ),
+    "subspace_scale_": (
+        "a positive power of two",
+        lambda v: (
+            v is None
+            or (_is_real(v) and v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5)
+        ),
+    ),
     "subspace_keys_": (
         "a 2-D int64 array of two columns",
         lambda v: (
@@ -1394,6 +1401,10 @@ def _check_attributes(est: Any) -> None:
         raise InvalidModelFileError(
             f"The model file's {name}.subspace_keys_, subspace_first_ and "
             "subspace_rest_ do not match each other or its subspace."
+        )
+    if components is None and fitted.get("subspace_scale_") is not None:
+        raise InvalidModelFileError(
+            f"The model file's {name}.subspace_scale_ has no subspace to scale."
         )
     inner_width = model_width if components is None else components.shape[0]
     if "estimator_" in fitted and not (

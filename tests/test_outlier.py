@@ -474,6 +474,40 @@ def test_scaled_weights_are_as_the_weights_on_a_principal_subspace(seed):
         assert b.offset_ == pytest.approx(a.offset_, rel=1e-5)
 
 
+def test_the_model_reads_codes_of_order_one_in_any_units():
+    # the principal components of rows in large units (codes of 4e4) left the
+    # default VAE ranking the outliers as the most typical rows (ROC-AUC
+    # 0.07): beyond a factor of 8 from 1 the codes are divided by a power of
+    # two, and the likelihood keeps the density of the codes themselves
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.RandomState(0)
+    W = rng.normal(size=(3, 40))
+    X = np.tanh(rng.normal(size=(400, 3))) @ W + 0.1 * rng.normal(size=(400, 40))
+    inliers = np.tanh(rng.normal(size=(200, 3))) @ W + 0.1 * rng.normal(size=(200, 40))
+    Q = np.vstack([inliers, rng.normal(size=(40, 40))])
+    normal = np.r_[np.ones(200), np.zeros(40)]
+    scales = {}
+    for units in (1e-4, 1.0, 1e4):
+        det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+        det.fit(X * units)
+        scales[units] = det.subspace_scale_
+        assert roc_auc_score(normal, det.score_samples(Q * units)) > 0.95
+    assert scales[1.0] == 1.0  # codes of about 4: read as they are
+    assert scales[1e4] == 2.0**15
+    assert scales[1e-4] == 2.0**-11
+    # the same model, in units of the codes: densities 10 log 2 apart a code
+    a = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+    b = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+    a.fit(X * 2.0**10)
+    b.fit(X * 2.0**20)
+    k = a.subspace_components_.shape[0]
+    shift = k * 10 * np.log(2.0)  # the codes' part; the rest's is (d - k) x that
+    codes_a = a._model_scores(Q[:5] * 2.0**10) - a._project(Q[:5] * 2.0**10)[1]
+    codes_b = b._model_scores(Q[:5] * 2.0**20) - b._project(Q[:5] * 2.0**20)[1]
+    np.testing.assert_allclose(codes_a - codes_b, shift, rtol=1e-6)
+
+
 @pytest.mark.parametrize(("n", "d"), [(200, 300), (300, 1024)])
 def test_training_rows_in_any_array_score_as_in_fit(n, d):
     # the rows the principal subspace was found on are scored off the other
