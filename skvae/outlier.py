@@ -536,27 +536,40 @@ def _code_scale(Z: np.ndarray) -> float:
 
 
 def _row_keys(X: Any) -> np.ndarray:
-    """A 128-bit fingerprint of each row, as two int64: SHA-1 of its float32 bytes.
+    """Two 128-bit fingerprints of each row, as four int64 columns.
 
-    Rows are rounded to float32 first (and -0.0 read as 0.0), so that a
-    row and its float32 copy share a key, as they share a neighbour (see
-    :func:`_measured`).
+    Columns 0 and 1: SHA-1 of the row's values in float64, the row itself
+    (a float32 row and its float64 copy share it); columns 2 and 3: of the
+    row rounded to float32, which a float64 row shares with its float32
+    copy. -0.0 is read as 0.0. A scored row is matched by the first pair, or
+    by the second where it is float32 (:meth:`VAEOutlierDetector._known_rest`),
+    as the distance part recognises a training row only at distance 0, or,
+    in another precision, within float32's rounding (:func:`_measured`).
 
     Examples
     --------
-    >>> X = np.array([[0.1, -0.0], [0.1, 0.0], [0.2, 0.0]])
+    >>> X = np.array([[0.1, -0.0], [0.1, 0.0], [0.1 + 1e-12, 0.0], [0.2, 0.0]])
     >>> keys = _row_keys(X)
     >>> keys.shape, keys.dtype.name
-    ((3, 2), 'int64')
-    >>> bool((keys[0] == keys[1]).all()), bool((keys[0] == keys[2]).all())
+    ((4, 4), 'int64')
+    >>> bool((keys[0] == keys[1]).all()), bool((keys[0] == keys[3]).all())
     (True, False)
-    >>> bool((_row_keys(X.astype(np.float32)) == keys).all())
+    >>> (keys[0] == keys[2]).tolist()  # equal in float32 only
+    [False, False, True, True]
+    >>> bool((_row_keys(X.astype(np.float32))[:, 2:] == keys[:, 2:]).all())
+    True
+    >>> Y = X.astype(np.float32)
+    >>> bool((_row_keys(Y)[:, :2] == _row_keys(Y.astype(np.float64))[:, :2]).all())
     True
     """
     rows = X.toarray() if sp.issparse(X) else X
-    rows = np.ascontiguousarray(np.asarray(rows, dtype="<f4") + np.float32(0.0))
-    digests = b"".join(hashlib.sha1(row).digest()[:16] for row in rows)
-    return np.frombuffer(digests, dtype="<i8").reshape(len(rows), 2).astype(np.int64)
+    found = []
+    for dtype in ("<f8", "<f4"):
+        values = np.asarray(rows, dtype=dtype)
+        values = np.ascontiguousarray(values + values.dtype.type(0.0))
+        digests = b"".join(hashlib.sha1(row).digest()[:16] for row in values)
+        found.append(np.frombuffer(digests, dtype="<i8").reshape(len(values), 2))
+    return np.hstack(found).astype(np.int64)
 
 
 def _crossed_rest(
@@ -568,9 +581,9 @@ def _crossed_rest(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Log-density of each row's residual off a subspace not found on it.
 
-    The rows are split at random into ``_CROSS_FOLDS`` folds (rows equal in
-    float32 in the same fold: ``keys``, their :func:`_row_keys`, found here
-    when None); each fold's rows are scored off the k leading principal
+    The rows are split at random into ``_CROSS_FOLDS`` folds (equal rows in
+    the same fold: by ``keys``, their :func:`_row_keys`, found here when
+    None); each fold's rows are scored off the k leading principal
     directions of the other folds' rows (weighted; at most their number less
     one), by the isotropic Gaussian with which
     :meth:`VAEOutlierDetector._project` scores a new row (``subspace``:
@@ -627,8 +640,10 @@ def _crossed_rest(
     # directions the row is scored off. Grouped by the rows as given (not
     # centred: the mean's last bit, which weights of 1 and None may round
     # differently, would reorder the groups and so redraw the folds)
+    # (by the rows themselves: equal in float32, distinct rows far from 0
+    # would share a key)
     keys = _row_keys(X) if keys is None else keys
-    raw = np.ascontiguousarray(keys).view(np.dtype((np.void, 16))).ravel()
+    raw = np.ascontiguousarray(keys[:, :2]).view(np.dtype((np.void, 16))).ravel()
     _, group = np.unique(raw, return_inverse=True)
     fold = (rng.permutation(group.max() + 1) % _CROSS_FOLDS)[group]
     rest = np.empty(n)
@@ -1033,11 +1048,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
-    of the others (in three folds drawn with ``random_state``, rows equal in
-    float32 in one fold), as a new row would be scored, as the distance part
-    passes over a training row itself. Such a row keeps that score in any
-    array that holds it (reordered, a few rows, a float32 copy): its
-    fingerprint (``subspace_keys_``) is recognised, as the distance part
+    of the others (in three folds drawn with ``random_state``, equal rows in
+    one fold), as a new row would be scored, as the distance part passes
+    over a training row itself. Such a row keeps that score in any array
+    that holds it (reordered, a few rows, a float32 copy), as do its copies:
+    its fingerprint (``subspace_keys_``) is recognised, as the distance part
     recognises a training row, so that its residual is never the smaller
     one the two-sided score would flag.
 
@@ -1144,10 +1159,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         of 8 of 1, else the power of two nearest it, so that the model
         reads codes of order 1 in any units of X (its log-density of the
         codes is that of what it read, less ``n_subspace * log(scale)``).
-    subspace_keys_ : ndarray of shape (n_found_on, 2) or None
-        A fingerprint of each row the subspace was found on (128 bits of the
-        SHA-1 of its float32 bytes, as two int64), by which a scored row is
-        recognised as one of them, in the order of ``subspace_first_``.
+    subspace_keys_ : ndarray of shape (n_found_on, 4) or None
+        Two fingerprints of each row the subspace was found on (128 bits of
+        the SHA-1 of its values in float64, then rounded to float32, each as
+        two int64), by which a scored row is recognised as one of them (a
+        float32 row by the second), in the order of ``subspace_first_``.
         None where the model reads the rows as they are.
     subspace_first_ : ndarray of shape (n_found_on,) or None
         Those rows' first principal coordinates, sorted: only a scored row
@@ -1619,17 +1635,24 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self.subspace_rest_ = np.asarray(rest, dtype=np.float64)[order]
 
     def _known_rest(
-        self, X: Any, Z: np.ndarray, squares: np.ndarray, rest: np.ndarray
+        self,
+        X: Any,
+        Z: np.ndarray,
+        squares: np.ndarray,
+        rest: np.ndarray,
+        skip: np.ndarray | None = None,
     ) -> None:
         """Give the rows of X the subspace was found on their crossed rests.
 
-        A row of X equal in float32 to one of them (its :func:`_row_keys`)
-        is that training row, in whatever array it comes, and its residual's
-        log-density off the whole subspace, which was found on it and so
-        leaves it too small a residual, is replaced in ``rest`` by the one
-        ``fit`` scored it by, off the other folds' subspace. Only rows whose
-        first principal coordinate (``Z[:, 0]``) is that of such a row,
-        within float32's rounding of the row's norm, are hashed.
+        A row of X equal to one of them (float32 rows: equal to one rounded
+        to float32; see :func:`_row_keys`) is that training row, in whatever
+        array it comes, and its residual's log-density off the whole
+        subspace, which was found on it and so leaves it too small a
+        residual, is replaced in ``rest`` by the one ``fit`` scored it by,
+        off the other folds' subspace. Only rows whose first principal
+        coordinate (``Z[:, 0]``) is that of such a row, within float32's
+        rounding of the row's norm, are hashed; and none of ``skip`` (rows
+        given their crossed rests already).
         """
         first = getattr(self, "subspace_first_", None)
         if first is None or X.shape[0] == 0:
@@ -1638,13 +1661,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         reach = _KEY_TOLERANCE * norm
         low = np.searchsorted(first, Z[:, 0] - reach, side="left")
         high = np.searchsorted(first, Z[:, 0] + reach, side="right")
-        near = np.flatnonzero(high > low)
+        screened = high > low
+        if skip is not None:
+            screened[skip] = False
+        near = np.flatnonzero(screened)
         if len(near) == 0:
             return
+        pair = slice(2, 4) if X.dtype == np.float32 else slice(0, 2)
         void = np.dtype((np.void, 16))
-        known = np.ascontiguousarray(self.subspace_keys_).view(void).ravel()
+        known = np.ascontiguousarray(self.subspace_keys_[:, pair]).view(void).ravel()
         index = {key: i for i, key in enumerate(known.tolist())}
-        keys = _row_keys(_take(X, near)).view(void).ravel().tolist()
+        keys = np.ascontiguousarray(_row_keys(_take(X, near))[:, pair])
+        keys = keys.view(void).ravel().tolist()
         at = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
         rows, at = near[at >= 0], at[at >= 0]
         rest[rows] = self.subspace_rest_[at]
@@ -1719,10 +1747,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         k = self.n_importance_samples
         if getattr(self, "subspace_components_", None) is not None:
             Z, rest, squares = self._project(X)
+            # training rows, in this array or another (copies of them too,
+            # such as a row of weight 0): scored as in fit
+            skip = None if crossed is None else crossed[0]
+            self._known_rest(X, Z, squares, rest, skip)
             if crossed is not None:
                 rest[crossed[0]] = crossed[1]
-            else:  # training rows in another array: scored as in fit
-                self._known_rest(X, Z, squares, rest)
             # the model reads the codes over a power of two: its density of
             # them is that of the codes it read, less k log(scale)
             scale = getattr(self, "subspace_scale_", None) or 1.0

@@ -1312,14 +1312,14 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         ),
     ),
     "subspace_keys_": (
-        "a 2-D int64 array of two columns",
+        "a 2-D int64 array of four columns",
         lambda v: (
             v is None
             or (
                 isinstance(v, np.ndarray)
                 and v.dtype == np.int64
                 and v.ndim == 2
-                and v.shape[1] == 2
+                and v.shape[1] == 4
             )
         ),
     ),

@@ -508,6 +508,45 @@ def test_the_model_reads_codes_of_order_one_in_any_units():
     np.testing.assert_allclose(codes_a - codes_b, shift, rtol=1e-6)
 
 
+def test_copies_of_training_rows_score_as_the_rows_do():
+    # a copy of a row the subspace was found on, which took no part in it
+    # (here of weight 0), is that row: scored off the other folds' subspace
+    # in fit too, not off the whole one (found on its twin)
+    rng = np.random.RandomState(1)
+    W = rng.normal(size=(6, 300)) / np.sqrt(6)
+    X = np.tanh(rng.normal(size=(200, 6))) @ W + 0.3 * rng.normal(size=(200, 300))
+    X = np.vstack([X, X[:10]])
+    w = np.r_[np.ones(200), np.zeros(10)]
+    det = VAEOutlierDetector(random_state=0).fit(X, sample_weight=w)
+    scores = det.training_scores_
+    np.testing.assert_allclose(scores[200:], scores[:10], rtol=1e-9)
+    np.testing.assert_allclose(det.score_samples(X[::-1]), scores[::-1], rtol=1e-6)
+
+
+def test_rows_far_from_zero_keep_their_folds():
+    # rows offset by 1e8 are equal in float32 (its spacing there is 8): the
+    # folds, grouped by the float32 rows, held all of them in one, and the
+    # cross-fit was dropped (96% of new inliers flagged); grouped by the rows
+    # themselves, they keep their folds
+    rng = np.random.RandomState(1)
+    W = rng.normal(size=(6, 300)) / np.sqrt(6)
+    X, new = (
+        np.tanh(rng.normal(size=(n, 6))) @ W + 0.3 * rng.normal(size=(n, 300))
+        for n in (200, 100)
+    )
+    det = VAEOutlierDetector(random_state=0).fit(X + 1e8)
+    assert det.subspace_rest_ is not None
+    assert np.mean(det.predict(new + 1e8) == -1) < 0.2
+    # a row equal to a training row in float32 but not in float64 is a new
+    # row, as it is to the distance part; a float32 copy is the row
+    near = (X[:5].astype(np.float32).astype(np.float64) + 1e8, False)
+    for rows, known in [near, ((X[:5] + 1e8).astype(np.float32), True)]:
+        Z, own, squares = det._project(rows)
+        crossed = own.copy()
+        det._known_rest(rows, Z, squares, crossed)
+        assert np.all((crossed != own) == known)
+
+
 @pytest.mark.parametrize(("n", "d"), [(200, 300), (300, 1024)])
 def test_training_rows_in_any_array_score_as_in_fit(n, d):
     # the rows the principal subspace was found on are scored off the other
