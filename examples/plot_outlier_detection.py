@@ -93,7 +93,11 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 lowest = X[np.argsort(scores)[:8]]
 model = detector.estimator_
 if detector.subspace_components_ is None:  # the model reads the pixels
-    rebuilt = model.inverse_transform(model.transform(lowest))
+    # (less input_offset_, over input_scale_, where they are far from order 1)
+    offset, scale = detector.input_offset_, detector.input_scale_
+    rows = lowest if offset is None else (lowest - offset) / scale
+    rebuilt = model.inverse_transform(model.transform(rows))
+    rebuilt = rebuilt if offset is None else rebuilt * scale + offset
 else:
     mean, components = detector.subspace_mean_, detector.subspace_components_
     scale = detector.subspace_scale_

@@ -61,7 +61,9 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
         ``to_onnx(detector.estimator_)``. A detector whose default model
         reads a principal subspace (``subspace_components_`` not None)
         exports a model of the rows' components: feed it ``(X -
-        subspace_mean_) @ subspace_components_.T``.
+        subspace_mean_) @ subspace_components_.T / subspace_scale_``; one
+        that reads rows less an offset (``input_offset_`` not None), ``(X -
+        input_offset_) / input_scale_``.
     path : str or path-like, default=None
         Where to write the ``.onnx`` file; None writes nothing.
     part : {"encoder", "decoder"}, default="encoder"

@@ -97,7 +97,9 @@ _CROSS_FOLDS = 3
 _KEY_TOLERANCE = 2.0**-20
 # The default model's networks train well on codes of order 1 (their
 # initialisation, the learning rate); codes whose root mean square lies
-# beyond this factor of 1 are divided by the power of two nearest it.
+# beyond this factor of 1 are divided by the power of two nearest it. So are
+# rows it reads as they are, less their mean, where their spread or their
+# mean lies beyond it.
 _CODE_BAND = 8.0
 _SUBSPACE_ROWS = 2048
 _SUBSPACE_ENTRIES = 2**21
@@ -533,6 +535,33 @@ def _code_scale(Z: np.ndarray) -> float:
     if 1.0 / _CODE_BAND <= rms <= _CODE_BAND:
         return 1.0
     return _power_of_two(rms)
+
+
+def _input_standard(X: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """The offset and power of two the default model reads raw rows through.
+
+    ``(None, 1.0)``, the rows as they are, where the root mean square of the
+    centred rows is within ``_CODE_BAND`` of 1 and that of their mean at most
+    ``_CODE_BAND`` (standardised tables); else their mean and the power of
+    two nearest that spread, so that the model reads rows of order 1 in any
+    units: rows of 1e-4 or offset by 1e4 left its likelihood ranking
+    outliers below chance.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [3.0, 0.0]])
+    >>> _input_standard(X)
+    (None, 1.0)
+    >>> offset, scale = _input_standard(1e4 + 100 * X)
+    >>> offset.tolist(), scale
+    ([10200.0, 10100.0], 128.0)
+    """
+    mean = np.asarray(X, dtype=np.float64).mean(0)
+    spread = math.sqrt(float(np.asarray(X, dtype=np.float64).var(0).mean()))
+    offset = math.sqrt(float(np.mean(np.square(mean))))
+    if 1.0 / _CODE_BAND <= spread <= _CODE_BAND and offset <= _CODE_BAND:
+        return None, 1.0
+    return mean, _power_of_two(spread)
 
 
 def _row_keys(X: Any) -> np.ndarray:
@@ -1042,9 +1071,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     rows in large or small units train it as rows in units of order 1 do.
     Tables, sparse matrices,
     narrower arrays, ``score_type="latent"`` and a model passed as
-    ``estimator`` read the rows as they are, in their units, as the distance
-    part always does: standardise columns of different units first (a
-    ``StandardScaler`` before the detector in a pipeline), as for LOF. A
+    ``estimator`` read the rows as they are; the default model reads narrower
+    arrays (and any array with ``score_type="latent"``) less their mean and
+    over a power of two where they are far from order 1 (``input_offset_``,
+    ``input_scale_``). The distance part reads every row in its units:
+    standardise columns of different units first (a ``StandardScaler``
+    before the detector in a pipeline), as for LOF. A
     subspace leaves the rows it was found on smaller residuals than new
     rows of the same kind, and a threshold set on such residuals flags
     too many new rows; so ``fit`` scores each of those rows off the subspace
@@ -1153,6 +1185,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         The mean row of the rows the subspace was found on.
     subspace_noise_ : float or None
         Variance of each direction of a row's residual off the subspace.
+    input_offset_ : ndarray of shape (n_features,) or None
+        Where the default model reads the rows as they are (see above), the
+        mean it subtracts from them when they are far from order 1 (their
+        spread beyond a factor of 8 from 1, or their mean beyond 8): it then
+        reads ``(X - input_offset_) / input_scale_``, and its density of the
+        rows is that of what it read less ``n_features * log(input_scale_)``.
+        None where it reads them unchanged.
+    input_scale_ : float or None
+        The power of two nearest the spread (root mean square) of those
+        rows about their mean, by which they are divided; None with
+        ``input_offset_``.
     subspace_scale_ : float or None
         The power of two the principal components are divided by before the
         model reads them: 1 where their root mean square is within a factor
@@ -1555,6 +1598,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             estimator.set_params(
                 n_components=min(estimator.n_components, X.shape[1]), device="cpu"
             )
+        self.input_offset_ = self.input_scale_ = None
+        if (
+            subspace is None
+            and self.estimator is None
+            and not is_frame(X)
+            and not sp.issparse(X)
+        ):
+            offset, scale = _input_standard(X)
+            if offset is not None:
+                self.input_offset_, self.input_scale_ = offset, scale
+                X = self._model_rows(X)
+                latent = (self._model_rows(latent[0]), latent[1])
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -1618,6 +1673,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             Z[i : i + step] = z
             rest[i : i + step] = _rest_log_density(off, noise, d - k)
         return Z, rest, squares
+
+    def _model_rows(self, X: Any) -> Any:
+        """X as the default model reads raw rows (``input_offset_``, ``input_scale_``).
+
+        X itself where no offset was set (rows of order 1, tables, sparse
+        matrices, a model passed as ``estimator``). Keeps X's dtype.
+        """
+        offset = getattr(self, "input_offset_", None)
+        if offset is None or is_frame(X) or sp.issparse(X):
+            return X
+        rows = (np.asarray(X, dtype=np.float64) - offset) / self.input_scale_
+        return rows.astype(X.dtype, copy=False)
 
     def _set_known(self, X: np.ndarray, keys: np.ndarray, rest: np.ndarray) -> None:
         """Remember the rows the subspace was found on, and their crossed rests.
@@ -1760,10 +1827,13 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return model - Z.shape[1] * math.log(scale) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
-        elif self.score_type != "latent":
-            est._check_columns(X)  # values the fitted columns cannot take
+        X = self._model_rows(X)
         if self.score_type != "latent":
-            return self._vae_scores(est, X, k)
+            est._check_columns(X)  # values the fitted columns cannot take
+            # over a power of two: the density of the rows themselves is
+            # that of what the model read, less n_features log(scale)
+            scale = getattr(self, "input_scale_", None) or 1.0
+            return self._vae_scores(est, X, k) - X.shape[1] * math.log(scale)
         d = est._latents(X) - self._latent_mean
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
 

@@ -1304,6 +1304,14 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a positive number",
         lambda v: v is None or (_is_real(v) and v > 0),
     ),
+    "input_offset_": ("a 1-D float array", lambda v: v is None or _is_floats(v, 1)),
+    "input_scale_": (
+        "a positive power of two",
+        lambda v: (
+            v is None
+            or (_is_real(v) and v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5)
+        ),
+    ),
     "subspace_scale_": (
         "a positive power of two",
         lambda v: (
@@ -1401,6 +1409,15 @@ def _check_attributes(est: Any) -> None:
         raise InvalidModelFileError(
             f"The model file's {name}.subspace_keys_, subspace_first_ and "
             "subspace_rest_ do not match each other or its subspace."
+        )
+    offset, scale = fitted.get("input_offset_"), fitted.get("input_scale_")
+    if (offset is None) != (scale is None) or (
+        offset is not None
+        and (components is not None or offset.shape != (model_width,))
+    ):
+        raise InvalidModelFileError(
+            f"The model file's {name}.input_offset_ and input_scale_ do not "
+            "match each other or its width."
         )
     if components is None and fitted.get("subspace_scale_") is not None:
         raise InvalidModelFileError(

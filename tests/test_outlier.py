@@ -508,6 +508,46 @@ def test_the_model_reads_codes_of_order_one_in_any_units():
     np.testing.assert_allclose(codes_a - codes_b, shift, rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "units",
+    [lambda A: A * 1e-4, lambda A: A * 1e4, lambda A: A + 1e4],
+    ids=["small", "large", "offset"],
+)
+def test_narrow_rows_are_read_as_rows_of_order_one(units):
+    # rows of 10 features in small units, large units or far from 0: the
+    # default VAE read them as they were and ranked the outliers below
+    # chance (ROC-AUC 0.47 at 1e-4 times the units, 0.44 offset by 1e4);
+    # it now reads them less their mean, over a power of two
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.RandomState(0)
+    W = rng.normal(size=(3, 10))
+    X = np.tanh(rng.normal(size=(400, 3))) @ W + 0.1 * rng.normal(size=(400, 10))
+    inliers = np.tanh(rng.normal(size=(200, 3))) @ W + 0.1 * rng.normal(size=(200, 10))
+    Q = np.vstack([inliers, rng.normal(size=(40, 10))])
+    normal = np.r_[np.ones(200), np.zeros(40)]
+    det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
+    det.fit(units(X))
+    assert det.input_offset_ is not None
+    assert roc_auc_score(normal, det.score_samples(units(Q))) > 0.95
+    np.testing.assert_allclose(det.input_offset_, units(X).mean(0))
+    # rows of order 1 (X itself: a spread of about 2) are read as they are
+    assert VAEOutlierDetector(random_state=0).fit(X).input_offset_ is None
+
+
+def test_the_density_of_rows_read_over_a_power_of_two_keeps_its_jacobian():
+    # the same rows in units 2**10 and 2**20 times larger: the model reads
+    # the same numbers, and the densities are 10 log 2 a feature apart
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6))
+    a = VAEOutlierDetector(n_neighbors=0, random_state=0).fit(X * 2.0**10)
+    b = VAEOutlierDetector(n_neighbors=0, random_state=0).fit(X * 2.0**20)
+    assert b.input_scale_ == a.input_scale_ * 2.0**10
+    np.testing.assert_allclose(b.input_offset_, a.input_offset_ * 2.0**10)
+    shift = a.score_samples(X[:5] * 2.0**10) - b.score_samples(X[:5] * 2.0**20)
+    np.testing.assert_allclose(shift, 6 * 10 * np.log(2.0), rtol=1e-6)
+
+
 def test_copies_of_training_rows_score_as_the_rows_do():
     # a copy of a row the subspace was found on, which took no part in it
     # (here of weight 0), is that row: scored off the other folds' subspace

@@ -764,6 +764,23 @@ def test_a_detector_on_a_principal_subspace_round_trips(tmp_path):
         load(tmp_path / "bad.skvae")
 
 
+def test_a_detector_of_rows_in_large_units_round_trips(tmp_path):
+    """The default model reads narrow rows far from order 1 less their mean
+    and over a power of two: both are saved, and checked at load."""
+    rng = np.random.RandomState(0)
+    X = 1e4 + 300 * rng.normal(size=(120, 5))
+    det = skvae.VAEOutlierDetector(random_state=0).fit(X)
+    assert det.input_scale_ == 256.0
+    save(det, tmp_path / "det.skvae")
+    back = load(tmp_path / "det.skvae")
+    assert_array_equal(back.input_offset_, det.input_offset_)
+    assert_array_equal(back.score_samples(X[::-1]), det.score_samples(X[::-1]))
+    det.input_offset_ = det.input_offset_[:-1]
+    save(det, tmp_path / "bad.skvae")
+    with pytest.raises(InvalidModelFileError, match="input_offset_"):
+        load(tmp_path / "bad.skvae")
+
+
 @pytest.mark.parametrize("labels", [np.array([0, 1]), np.array(["common", "rare"])])
 def test_a_fitted_oversampler_round_trips(labels):
     """Its per-class attributes are dicts keyed by the labels (ints too)."""
