@@ -61,9 +61,11 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
         ``to_onnx(detector.estimator_)``. A detector whose default model
         reads a principal subspace (``subspace_components_`` not None)
         exports a model of the rows' components: feed it ``(X -
-        subspace_mean_) @ subspace_components_.T / subspace_scale_``; one
-        that reads rows less an offset (``input_offset_`` not None), ``(X -
-        input_offset_) / input_scale_``.
+        subspace_mean_) @ subspace_components_.T / subspace_scale_``, and
+        map the decoder's output back with ``Z * subspace_scale_ @
+        subspace_components_ + subspace_mean_``; one that reads rows less an
+        offset (``input_offset_`` not None), ``(X - input_offset_) /
+        input_scale_``, and back with ``Z * input_scale_ + input_offset_``.
     path : str or path-like, default=None
         Where to write the ``.onnx`` file; None writes nothing.
     part : {"encoder", "decoder"}, default="encoder"

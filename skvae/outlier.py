@@ -1609,7 +1609,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             if offset is not None:
                 self.input_offset_, self.input_scale_ = offset, scale
                 X = self._model_rows(X)
-                latent = (self._model_rows(latent[0]), latent[1])
+                if self.score_type == "latent":  # (only it reads them)
+                    latent = (self._model_rows(latent[0]), latent[1])
         threads = None
         if self.estimator is None and estimator.device == "cpu":
             threads = min(torch.get_num_threads(), _SMALL_MODEL_THREADS)
@@ -1678,11 +1679,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         """X as the default model reads raw rows (``input_offset_``, ``input_scale_``).
 
         X itself where no offset was set (rows of order 1, tables, sparse
-        matrices, a model passed as ``estimator``). Keeps X's dtype.
+        matrices, a model passed as ``estimator``). A table or a sparse
+        matrix scored by a detector fitted on a dense array is read as that
+        array would be. Keeps X's dtype.
         """
         offset = getattr(self, "input_offset_", None)
-        if offset is None or is_frame(X) or sp.issparse(X):
+        if offset is None:
             return X
+        if is_frame(X):  # a table of the training array's columns
+            X = self.estimator_._validate_X(X)
+        if sp.issparse(X):  # narrow rows (or "latent"): dense, less the offset
+            X = X.toarray()
         rows = (np.asarray(X, dtype=np.float64) - offset) / self.input_scale_
         return rows.astype(X.dtype, copy=False)
 
@@ -1735,8 +1742,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if len(near) == 0:
             return
         pair = slice(2, 4) if X.dtype == np.float32 else slice(0, 2)
+        known = self.subspace_keys_
+        if known.shape[1] == 2:  # a file of skvae's first keys: float32 only
+            pair, known = slice(2, 4), np.hstack([known, known])
         void = np.dtype((np.void, 16))
-        known = np.ascontiguousarray(self.subspace_keys_[:, pair]).view(void).ravel()
+        known = np.ascontiguousarray(known[:, pair]).view(void).ravel()
         index = {key: i for i, key in enumerate(known.tolist())}
         keys = np.ascontiguousarray(_row_keys(_take(X, near))[:, pair])
         keys = keys.view(void).ravel().tolist()

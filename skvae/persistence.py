@@ -10,13 +10,14 @@ newer skvae raises :class:`InvalidModelFileError`.
 
 Notes
 -----
-The file format, version 1 (integers are unsigned little-endian):
+The file format, version 2 (integers are unsigned little-endian; version 1
+is the same layout, and this skvae reads it too):
 
 ======  ======  ==============================================================
 offset  size    content
 ======  ======  ==============================================================
 0       8       magic bytes ``b"\x89SKVAE\r\n"``
-8       4       format version (1)
+8       4       format version (2)
 12      8       header length ``N``
 20      32      SHA-256 of the header
 52      ``N``   header: UTF-8 JSON (below)
@@ -24,7 +25,12 @@ offset  size    content
                 the header
 ======  ======  ==============================================================
 
-The header is ``{"format": "skvae", "format_version": 1, "skvae_version",
+Version 2 marks the files of detectors whose model may read its rows
+through fitted offsets and scales (``input_offset_``, ``subspace_scale_``):
+a version-1 reader would load them without those, and score wrongly, so it
+refuses them by their version.
+
+The header is ``{"format": "skvae", "format_version": 2, "skvae_version",
 "torch_version", "weights": {"nbytes", "sha256"}, "model": record}``. A
 record is ``{"class": name, "params": {...}, "attributes": {...}, "module":
 {"prefix", "layout"} or null}``: the estimator's parameters, its fitted
@@ -106,7 +112,10 @@ from skvae._version import __version__
 __all__ = ["FORMAT_VERSION", "InvalidModelFileError", "load", "save"]
 
 #: Version of the file format that :func:`save` writes and :func:`load` reads.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The versions this skvae reads: version 1's files are read as they were
+# written (a detector's model then reads no fitted offset or scale).
+_READ_VERSIONS = (1, 2)
 
 _MAGIC = b"\x89SKVAE\r\n"
 _PREAMBLE = struct.Struct("<8sIQ32s")  # magic, version, header length, sha256
@@ -531,11 +540,11 @@ def _read_model_file(
 
 
 def _check_version(version: Any) -> None:
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+    if type(version) is not int or version not in _READ_VERSIONS:
+        newer = type(version) is int and version > FORMAT_VERSION
         raise InvalidModelFileError(
             f"The model file has format version {version}, but this skvae reads "
-            f"version {FORMAT_VERSION}"
+            f"versions {', '.join(map(str, _READ_VERSIONS))}"
             + (": upgrade skvae to load it." if newer else ".")
         )
 
@@ -1320,14 +1329,14 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         ),
     ),
     "subspace_keys_": (
-        "a 2-D int64 array of four columns",
+        "a 2-D int64 array of four (or two) columns",
         lambda v: (
             v is None
             or (
                 isinstance(v, np.ndarray)
                 and v.dtype == np.int64
                 and v.ndim == 2
-                and v.shape[1] == 4
+                and v.shape[1] in (2, 4)
             )
         ),
     ),

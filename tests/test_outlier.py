@@ -535,6 +535,23 @@ def test_narrow_rows_are_read_as_rows_of_order_one(units):
     assert VAEOutlierDetector(random_state=0).fit(X).input_offset_ is None
 
 
+@pytest.mark.parametrize("score_type", ["likelihood", "latent"])
+def test_sparse_rows_and_tables_are_read_less_the_offset_too(score_type):
+    # a detector fitted on a dense array of rows far from order 1, given the
+    # same rows as a sparse matrix or a DataFrame: they skipped the offset
+    # (scores off by 1e8 nats, every row flagged)
+    import scipy.sparse as sp
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    U = 1e4 + 100 * rng.normal(size=(300, 10))
+    det = VAEOutlierDetector(score_type=score_type, random_state=0).fit(U)
+    assert det.input_offset_ is not None
+    dense = det.score_samples(U[:20])
+    np.testing.assert_allclose(det.score_samples(sp.csr_matrix(U[:20])), dense)
+    np.testing.assert_allclose(det.score_samples(pd.DataFrame(U[:20])), dense)
+
+
 def test_the_density_of_rows_read_over_a_power_of_two_keeps_its_jacobian():
     # the same rows in units 2**10 and 2**20 times larger: the model reads
     # the same numbers, and the densities are 10 log 2 a feature apart

@@ -325,6 +325,25 @@ def test_a_newer_format_version_is_refused(valid_file):
         load(io.BytesIO(_rewrite_header(valid_file, bump)))
 
 
+def test_a_version_1_file_is_read(valid_file):
+    """Version 2 marks detectors that read rows through fitted offsets and
+    scales (a version-1 reader would ignore them); version 1's files, whose
+    detectors have none, are read as before."""
+
+    def back_to_1(header):
+        header["format_version"] = 1
+
+    older = bytearray(_rewrite_header(valid_file, back_to_1))
+    older[8:12] = struct.pack("<I", 1)
+    est = load(io.BytesIO(bytes(older)))
+    assert_array_equal(est.transform(X), load(io.BytesIO(valid_file)).transform(X))
+    for version in (0, 3):
+        bad = bytearray(valid_file)
+        bad[8:12] = struct.pack("<I", version)
+        with pytest.raises(InvalidModelFileError, match="format version"):
+            load(io.BytesIO(bytes(bad)))
+
+
 def test_a_truncated_file_is_refused(valid_file):
     for size in (0, 10, 60, len(valid_file) - 1):
         with pytest.raises(InvalidModelFileError, match=r"truncated|Not a skvae"):
@@ -752,6 +771,12 @@ def test_a_detector_on_a_principal_subspace_round_trips(tmp_path):
     assert_array_equal(back.score_samples(X + 0.1), det.score_samples(X + 0.1))
     # the training rows it was found on keep their scores in any array
     assert_array_equal(back.subspace_keys_, det.subspace_keys_)
+    assert_array_equal(back.score_samples(X[::-1]), det.training_scores_[::-1])
+    # a file of the first fingerprints (float32 rows only) still matches rows
+    first = copy.deepcopy(det)
+    first.subspace_keys_ = np.ascontiguousarray(first.subspace_keys_[:, 2:])
+    save(first, tmp_path / "first.skvae")
+    back = load(tmp_path / "first.skvae")
     assert_array_equal(back.score_samples(X[::-1]), det.training_scores_[::-1])
     short = copy.deepcopy(det)
     short.subspace_rest_ = short.subspace_rest_[:-1]
