@@ -474,6 +474,17 @@ def test_scaled_weights_are_as_the_weights_on_a_principal_subspace(seed):
         assert b.offset_ == pytest.approx(a.offset_, rel=1e-5)
 
 
+def _three_factors(d):
+    """400 training rows of 3 nonlinear factors in ``d`` features; 200 new
+    such rows and 40 of noise; and which of those are inliers."""
+    rng = np.random.RandomState(0)
+    W = rng.normal(size=(3, d))
+    X = np.tanh(rng.normal(size=(400, 3))) @ W + 0.1 * rng.normal(size=(400, d))
+    inliers = np.tanh(rng.normal(size=(200, 3))) @ W + 0.1 * rng.normal(size=(200, d))
+    Q = np.vstack([inliers, rng.normal(size=(40, d))])
+    return X, Q, np.r_[np.ones(200), np.zeros(40)]
+
+
 def test_the_model_reads_codes_of_order_one_in_any_units():
     # the principal components of rows in large units (codes of 4e4) left the
     # default VAE ranking the outliers as the most typical rows (ROC-AUC
@@ -481,12 +492,7 @@ def test_the_model_reads_codes_of_order_one_in_any_units():
     # two, and the likelihood keeps the density of the codes themselves
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.RandomState(0)
-    W = rng.normal(size=(3, 40))
-    X = np.tanh(rng.normal(size=(400, 3))) @ W + 0.1 * rng.normal(size=(400, 40))
-    inliers = np.tanh(rng.normal(size=(200, 3))) @ W + 0.1 * rng.normal(size=(200, 40))
-    Q = np.vstack([inliers, rng.normal(size=(40, 40))])
-    normal = np.r_[np.ones(200), np.zeros(40)]
+    X, Q, normal = _three_factors(40)
     scales = {}
     for units in (1e-4, 1.0, 1e4):
         det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
@@ -520,12 +526,7 @@ def test_narrow_rows_are_read_as_rows_of_order_one(units):
     # it now reads them less their mean, over a power of two
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.RandomState(0)
-    W = rng.normal(size=(3, 10))
-    X = np.tanh(rng.normal(size=(400, 3))) @ W + 0.1 * rng.normal(size=(400, 10))
-    inliers = np.tanh(rng.normal(size=(200, 3))) @ W + 0.1 * rng.normal(size=(200, 10))
-    Q = np.vstack([inliers, rng.normal(size=(40, 10))])
-    normal = np.r_[np.ones(200), np.zeros(40)]
+    X, Q, normal = _three_factors(10)
     det = VAEOutlierDetector(n_neighbors=0, trim_fraction=0, random_state=0)
     det.fit(units(X))
     assert det.input_offset_ is not None
