@@ -135,6 +135,28 @@ def test_vade_needs_as_many_rows_as_clusters():
         tiny_vae(VaDE, n_clusters=6).fit(X)
 
 
+@pytest.mark.parametrize("n_clusters", [4, 5])
+def test_clusters_of_duplicated_rows_keep_their_labels(n_clusters):
+    # three distinct rows, each 20 times, and more clusters than them: the
+    # empty k-means clusters took the codes' whole variance, and once the
+    # codes moved they took every row (counts [0 0 0 60], ARI 0)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(0)
+    truth = np.repeat(np.arange(3), 20)
+    X = (rng.normal(size=(3, 3)) * 3)[truth]
+    model = VaDE(n_clusters=n_clusters, max_iter=5, pretrain_max_iter=5, random_state=0)
+    with warnings.catch_warnings():  # KMeans: fewer distinct points than clusters
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+    assert np.all(
+        model.weights_[np.bincount(model.labels_, minlength=n_clusters) == 0] < 0.01
+    )
+
+
 def test_vade_takes_exactly_its_constrained_parameters():
     params = set(inspect.signature(VaDE).parameters) - {"kwargs"}
     assert params == set(VaDE._parameter_constraints)

@@ -841,15 +841,22 @@ default="relu"
         labels = KMeans(self.n_clusters, n_init=10, random_state=seed).fit_predict(
             directions
         )
-        weights = np.bincount(labels, minlength=self.n_clusters) / len(labels)
+        counts = np.bincount(labels, minlength=self.n_clusters)
+        weights = counts / len(labels)
         means = np.empty((self.n_clusters, Z.shape[1]))
         variances = np.empty((self.n_clusters, Z.shape[1]))
-        for c in range(self.n_clusters):
+        for c in np.flatnonzero(counts):
             members = Z[labels == c]
-            if len(members) == 0:  # fewer distinct directions than clusters
-                members = Z
             means[c] = members.mean(0)
             variances[c] = members.var(0) + reg
+        # fewer distinct directions than clusters (duplicated rows): an empty
+        # cluster, of weight 0, sits at the codes' mean with the others' mean
+        # variance. With the codes' whole variance it was broader than the
+        # clusters of duplicates (variance reg), and once training moved the
+        # codes it took every row, which then shared one label.
+        empty = counts == 0
+        means[empty] = Z.mean(0)
+        variances[empty] = variances[~empty].mean(0)
         return weights, means, variances
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
