@@ -504,10 +504,11 @@ def _labels(*values, dtype=object):
         (_labels(-1, "cat", 3, "dog"), r"mixes labels of different types \(int and"),
         (_labels(-1, True, 2, 2), r"mixes labels of different types \(bool and"),
         (_labels("-1", "cat", 3.5, "dog"), r"mixes labels of different types"),
-        # missing values are not the mark
-        (_labels(-1, "cat", None, "dog"), r"missing values \(None"),
-        (_labels(-1, "cat", np.nan, "dog"), r"missing values \(nan"),
-        (_labels(-1, 1, np.nan, 2, dtype=float), r"y contains NaN"),
+        # missing values are not the mark; the message names the user's row
+        # (it named the row among the labelled ones: 1 here)
+        (_labels(-1, "cat", None, "dog"), r"missing values \(None.*e\.g\. row 2\)"),
+        (_labels(-1, "cat", np.nan, "dog"), r"missing values \(nan.*e\.g\. row 2\)"),
+        (_labels(-1, 1, np.nan, 2, dtype=float), r"y contains NaN.*e\.g\. row 2\)"),
         (_labels(-1, "cat", np.nan, "dog", dtype=str), r"the string 'nan'"),
         # a float -1 turned into a string is not the mark either
         (_labels(-1.0, "cat", "dog", "eel", dtype=str), r"'-1\.0', which reads as -1"),

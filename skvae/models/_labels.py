@@ -317,7 +317,9 @@ class LabelledModelMixin:
 
 
 # ---------------------------------------------------------------- checking
-def check_labels(y: np.ndarray, *, unlabelled_mark: bool = False) -> np.ndarray:
+def check_labels(
+    y: np.ndarray, *, unlabelled_mark: bool = False, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Check that ``y`` holds class labels of one kind, none of them missing.
 
     Labels are all strings, all integers (or integral floats) or all
@@ -339,6 +341,10 @@ def check_labels(y: np.ndarray, *, unlabelled_mark: bool = False) -> np.ndarray:
         ``-1``: its messages then say how to mark them, and a label that
         looks like the mark but is not it (such as the string ``"-1.0"``)
         is refused.
+    rows : ndarray of shape (n_samples,) or None, default=None
+        The indices of these labels among the caller's rows (those of the
+        labelled rows, with ``unlabelled_mark``), by which messages name a
+        row; None: their own positions.
 
     Returns
     -------
@@ -371,12 +377,13 @@ def check_labels(y: np.ndarray, *, unlabelled_mark: bool = False) -> np.ndarray:
         how = " Pass every label as one type: all strings or all integers."
         missing_how = " Every row needs a label."
     y = np.asarray(y)
+    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
     if y.dtype.kind == "O":
-        y = _object_labels(y, how, missing_how)
+        y = _object_labels(y, how, missing_how, rows)
     if y.dtype.kind == "f" and np.isnan(y).any():
-        rows = np.flatnonzero(np.isnan(y))
+        found = rows[np.isnan(y)]
         raise ValueError(
-            f"y contains NaN ({rows.size} rows, e.g. row {rows[0]})." + missing_how
+            f"y contains NaN ({found.size} rows, e.g. row {found[0]})." + missing_how
         )
     if y.dtype.kind in "US":
         nan = "nan" if y.dtype.kind == "U" else b"nan"
@@ -447,14 +454,19 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
-def _object_labels(y: np.ndarray, how: str, missing_how: str) -> np.ndarray:
-    """Labels of an object array, checked for missing and mixed values."""
+def _object_labels(
+    y: np.ndarray, how: str, missing_how: str, rows: np.ndarray
+) -> np.ndarray:
+    """Labels of an object array, checked for missing and mixed values.
+
+    ``rows``: the labels' indices among the caller's rows, for messages.
+    """
     missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.size)
     if missing.any():
-        rows = np.flatnonzero(missing)
+        first = np.flatnonzero(missing)[0]
         raise ValueError(
-            f"y contains missing values ({_show(y[rows[0]])} in {rows.size} "
-            f"rows, e.g. row {rows[0]})." + missing_how
+            f"y contains missing values ({_show(y[first])} in {missing.sum()} "
+            f"rows, e.g. row {rows[first]})." + missing_how
         )
     kinds = np.array([_label_kind(v) for v in y], dtype=object)
     found = sorted(set(kinds))

@@ -573,7 +573,9 @@ default="relu"
                 "SemiSupervisedVAE needs at least one labelled row; every label "
                 "is -1 (unlabelled)."
             )
-        labels = check_labels(y[~unlabelled], unlabelled_mark=True)
+        labels = check_labels(
+            y[~unlabelled], unlabelled_mark=True, rows=np.flatnonzero(~unlabelled)
+        )
         if classes is not None:  # -1 marks rows, it is not a class
             classes = column_or_1d(np.asarray(classes, dtype=object))
             classes = check_labels(
