@@ -1885,14 +1885,38 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             not its own neighbour, and the rows a principal subspace was
             found on are scored off the other folds' subspace, in any array
             (``training_scores_``, ``subspace_keys_``).
+
+        Raises
+        ------
+        ValueError
+            If ``score_type`` or ``n_neighbors`` were set after ``fit`` to
+            values that change the score's parts (fit the detector again).
         """
         check_is_fitted(self)
+        self._check_parts()
         X = self._validate(X, reset=False, check_range=False)
         if self._training_rows(X):  # e.g. fit_predict: scored in fit already
             return self.training_scores_.copy()
         if not is_frame(X):
             check_float32_range(X, getattr(self, "feature_names_in_", None))
         return self._scores(X)
+
+    def _check_parts(self) -> None:
+        """Refuse to score with other parts than ``fit`` scaled and thresholded.
+
+        ``score_type`` and ``n_neighbors`` set after ``fit`` (``set_params``
+        without a refit) would score rows by parts whose scales and
+        threshold ``fit`` never set: new rows were then all flagged.
+        """
+        fitted = set(self.score_scales_)
+        asked = {self.score_type} | ({"neighbors"} if self.n_neighbors else set())
+        rows = getattr(self, "neighbor_rows_", None)
+        if fitted != asked or (rows is not None and self.n_neighbors >= rows.shape[0]):
+            raise ValueError(
+                f"score_type={self.score_type!r} and n_neighbors={self.n_neighbors} "
+                f"are not what this detector was fitted with (its score's parts: "
+                f"{sorted(fitted)}); fit it again after set_params."
+            )
 
     def _training_rows(self, X: Any) -> bool:
         """Whether X is an array equal to the training rows (same dtype, bytes)."""

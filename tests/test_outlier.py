@@ -566,6 +566,23 @@ def test_the_density_of_rows_read_over_a_power_of_two_keeps_its_jacobian():
     np.testing.assert_allclose(shift, 6 * 10 * np.log(2.0), rtol=1e-6)
 
 
+def test_parameters_changed_after_fit_are_refused_when_scoring():
+    # set_params without a refit: the parts scored would not be those fit
+    # scaled and thresholded (with n_neighbors=0, every new row was flagged)
+    X = StandardScaler().fit_transform(load_breast_cancer().data[:200])
+    det = VAEOutlierDetector(random_state=0).fit(X)
+    expected = det.score_samples(X[:5])
+    for change in ({"n_neighbors": 0}, {"score_type": "reconstruction"}):
+        det.set_params(**change)
+        with pytest.raises(ValueError, match="fit it again"):
+            det.predict(X[:5])
+        det.set_params(n_neighbors=5, score_type="likelihood")
+        np.testing.assert_array_equal(det.score_samples(X[:5]), expected)
+    det.set_params(n_neighbors=500)  # more than the reference rows
+    with pytest.raises(ValueError, match="fit it again"):
+        det.score_samples(X[:5])
+
+
 def test_copies_of_training_rows_score_as_the_rows_do():
     # a copy of a row the subspace was found on, which took no part in it
     # (here of weight 0), is that row: scored off the other folds' subspace
