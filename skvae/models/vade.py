@@ -96,7 +96,10 @@ class VaDE(ClusterMixin, BaseVAE):
         diagonal ``GaussianMixture`` (best of 10 initialisations, the
         paper's); "spherical" runs k-means (10 initialisations) on the codes
         scaled to unit length and takes each cluster's share, mean and
-        diagonal variance. See above for when each helps.
+        diagonal variance (a cluster that k-means leaves empty, where rows
+        have fewer distinct directions than ``n_clusters``, as duplicated
+        rows may, starts at the codes' mean with weight 0 and the other
+        clusters' mean variance). See above for when each helps.
     beta : float, default=1.0
         Weight of the KL term (of z and of the cluster assignment).
     hidden_layer_sizes : array-like of int or "auto", default="auto"
