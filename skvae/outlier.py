@@ -531,10 +531,18 @@ def _code_scale(Z: np.ndarray) -> float:
     >>> _code_scale(np.full((3, 2), 0.5)), _code_scale(np.full((3, 2), 3e4))
     (1.0, 32768.0)
     """
-    rms = math.sqrt(float(np.mean(np.square(Z)))) if Z.size else 1.0
-    if 1.0 / _CODE_BAND <= rms <= _CODE_BAND:
-        return 1.0
-    return _power_of_two(rms)
+    return _order_one(math.sqrt(float(np.mean(np.square(Z)))) if Z.size else 1.0)
+
+
+def _order_one(size: float) -> float:
+    """1 for a size within ``_CODE_BAND`` of 1, else the power of two nearest it.
+
+    Examples
+    --------
+    >>> _order_one(5.0), _order_one(100.0), _order_one(0.01)
+    (1.0, 128.0, 0.0078125)
+    """
+    return 1.0 if 1.0 / _CODE_BAND <= size <= _CODE_BAND else _power_of_two(size)
 
 
 def _input_standard(X: np.ndarray) -> tuple[np.ndarray | None, float]:
@@ -556,24 +564,26 @@ def _input_standard(X: np.ndarray) -> tuple[np.ndarray | None, float]:
     >>> offset.tolist(), scale
     ([10200.0, 10100.0], 128.0)
     """
-    mean = np.asarray(X, dtype=np.float64).mean(0)
-    spread = math.sqrt(float(np.asarray(X, dtype=np.float64).var(0).mean()))
+    rows = np.asarray(X, dtype=np.float64)
+    mean = rows.mean(0)
+    spread = math.sqrt(float(rows.var(0).mean()))
     offset = math.sqrt(float(np.mean(np.square(mean))))
-    if 1.0 / _CODE_BAND <= spread <= _CODE_BAND and offset <= _CODE_BAND:
+    if _order_one(spread) == 1.0 and offset <= _CODE_BAND:
         return None, 1.0
     return mean, _power_of_two(spread)
 
 
-def _row_keys(X: Any) -> np.ndarray:
-    """Two 128-bit fingerprints of each row, as four int64 columns.
+def _row_keys(X: Any, precisions: tuple[str, ...] = ("<f8", "<f4")) -> np.ndarray:
+    """128-bit fingerprints of each row, two int64 columns a precision.
 
-    Columns 0 and 1: SHA-1 of the row's values in float64, the row itself
-    (a float32 row and its float64 copy share it); columns 2 and 3: of the
-    row rounded to float32, which a float64 row shares with its float32
-    copy. -0.0 is read as 0.0. A scored row is matched by the first pair, or
-    by the second where it is float32 (:meth:`VAEOutlierDetector._known_rest`),
-    as the distance part recognises a training row only at distance 0, or,
-    in another precision, within float32's rounding (:func:`_measured`).
+    By default columns 0 and 1: SHA-1 of the row's values in float64, the
+    row itself (a float32 row and its float64 copy share it); columns 2 and
+    3: of the row rounded to float32, which a float64 row shares with its
+    float32 copy (``precisions`` chooses, in order). -0.0 is read as 0.0.
+    A scored row is matched by the first pair, or by the second where it is
+    float32 (:meth:`VAEOutlierDetector._known_rest`), as the distance part
+    recognises a training row only at distance 0, or, in another precision,
+    within float32's rounding (:func:`_measured`).
 
     Examples
     --------
@@ -585,7 +595,7 @@ def _row_keys(X: Any) -> np.ndarray:
     (True, False)
     >>> (keys[0] == keys[2]).tolist()  # equal in float32 only
     [False, False, True, True]
-    >>> bool((_row_keys(X.astype(np.float32))[:, 2:] == keys[:, 2:]).all())
+    >>> bool((_row_keys(X.astype(np.float32), ("<f4",)) == keys[:, 2:]).all())
     True
     >>> Y = X.astype(np.float32)
     >>> bool((_row_keys(Y)[:, :2] == _row_keys(Y.astype(np.float64))[:, :2]).all())
@@ -593,7 +603,7 @@ def _row_keys(X: Any) -> np.ndarray:
     """
     rows = X.toarray() if sp.issparse(X) else X
     found = []
-    for dtype in ("<f8", "<f4"):
+    for dtype in precisions:
         values = np.asarray(rows, dtype=dtype)
         values = np.ascontiguousarray(values + values.dtype.type(0.0))
         digests = b"".join(hashlib.sha1(row).digest()[:16] for row in values)
@@ -666,11 +676,10 @@ def _crossed_rest(
     Z = (Y32 @ span.T.astype(np.float32)).astype(np.float64)
     rng = np.random.default_rng([draw_seed(random_state), 2])
     # equal rows share a fold: a copy of a row would otherwise help find the
-    # directions the row is scored off. Grouped by the rows as given (not
-    # centred: the mean's last bit, which weights of 1 and None may round
-    # differently, would reorder the groups and so redraw the folds)
-    # (by the rows themselves: equal in float32, distinct rows far from 0
-    # would share a key)
+    # directions the row is scored off. Grouped by the rows' own values: not
+    # centred (the mean's last bit, which weights of 1 and None may round
+    # differently, would reorder the groups and so redraw the folds), nor in
+    # float32 (distinct rows far from 0 would share a key)
     keys = _row_keys(X) if keys is None else keys
     raw = np.ascontiguousarray(keys[:, :2]).view(np.dtype((np.void, 16))).ravel()
     _, group = np.unique(raw, return_inverse=True)
@@ -1741,15 +1750,16 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         near = np.flatnonzero(screened)
         if len(near) == 0:
             return
-        pair = slice(2, 4) if X.dtype == np.float32 else slice(0, 2)
+        precision, pair = (
+            ("<f4", slice(2, 4)) if X.dtype == np.float32 else ("<f8", slice(0, 2))
+        )
         known = self.subspace_keys_
-        if known.shape[1] == 2:  # a file of skvae's first keys: float32 only
-            pair, known = slice(2, 4), np.hstack([known, known])
+        if known.shape[1] == 2:  # a file of the first keys: float32 only
+            precision, pair = "<f4", slice(0, 2)
         void = np.dtype((np.void, 16))
         known = np.ascontiguousarray(known[:, pair]).view(void).ravel()
         index = {key: i for i, key in enumerate(known.tolist())}
-        keys = np.ascontiguousarray(_row_keys(_take(X, near))[:, pair])
-        keys = keys.view(void).ravel().tolist()
+        keys = _row_keys(_take(X, near), (precision,)).view(void).ravel().tolist()
         at = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
         rows, at = near[at >= 0], at[at >= 0]
         rest[rows] = self.subspace_rest_[at]
@@ -1837,9 +1847,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return model - Z.shape[1] * math.log(scale) + rest
         if self.score_type != "latent" and is_frame(X):
             X = est._validate_X(X)  # the model's encoding of the table
+        elif self.score_type != "latent":
+            est._check_columns(X)  # values the fitted columns cannot take
         X = self._model_rows(X)
         if self.score_type != "latent":
-            est._check_columns(X)  # values the fitted columns cannot take
             # over a power of two: the density of the rows themselves is
             # that of what the model read, less n_features log(scale)
             scale = getattr(self, "input_scale_", None) or 1.0

@@ -1260,6 +1260,10 @@ def _is_sizes(v: Any) -> bool:
     )
 
 
+def _is_power_of_two(v: Any) -> bool:
+    return _is_real(v) and v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5
+
+
 def _is_floats(v: Any, ndim: int) -> bool:
     return (
         isinstance(v, np.ndarray)
@@ -1316,17 +1320,11 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "input_offset_": ("a 1-D float array", lambda v: v is None or _is_floats(v, 1)),
     "input_scale_": (
         "a positive power of two",
-        lambda v: (
-            v is None
-            or (_is_real(v) and v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5)
-        ),
+        lambda v: v is None or _is_power_of_two(v),
     ),
     "subspace_scale_": (
         "a positive power of two",
-        lambda v: (
-            v is None
-            or (_is_real(v) and v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5)
-        ),
+        lambda v: v is None or _is_power_of_two(v),
     ),
     "subspace_keys_": (
         "a 2-D int64 array of four (or two) columns",
