@@ -52,6 +52,8 @@ TRIAL_STEPS = 50  # the trial's earliest step
 TRIAL_EARLY = 10  # ... or this step (the first check) where the nearest
 # neighbours' fill adds nothing to the Gaussian's either (close to
 # linear-Gaussian)
+TRIAL_EARLY_Z = 2.0  # ... and then by this many (a gain after so few steps,
+# on such a table, is more likely noise)
 NEIGHBOURS = 5  # neighbours of that fill
 NEIGHBOUR_ROWS = 1000  # rows that the neighbours are sought among, at most,
 NEIGHBOUR_WORK = 5 * 10**7  # ... and fewer where held-out rows x those rows x
@@ -169,8 +171,11 @@ def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> V
     adds nothing to the Gaussian's either by the same test (its ``n * G``
     is ``"neighbour_z2"``): such a table is close to linear-Gaussian, and
     a VAE that learns a nonlinear table needs the longer trial to show its
-    gain. With that model, the first plateau's refinement (the halved
-    learning rate) is made only where the VAE has shown what it adds: where
+    gain. That early trial asks for two standard errors (``n * G < 4``
+    fails it): after so few steps, on such a table, a gain is more likely a
+    weight fitted to noise than what the VAE learnt. With that model, the
+    first plateau's refinement (the halved learning rate) is made only
+    where the VAE has shown what it adds: where
     its best fill (its ``n * G``: ``"refine_z2"`` in ``history_``) does not
     add three standard errors to the Gaussian's (``n * G < 9``), that
     plateau ends training: a VAE that has not shown its gain by then gains
@@ -981,7 +986,8 @@ class _HeldOutStop(Callback):
     held-out error by ``TRIAL_Z`` standard errors (:meth:`gain_z2`). Where
     a nearest-neighbour fill does not pass that test either
     (:meth:`neighbour_gain`, decided before training), the trial is the
-    first check (after ``TRIAL_EARLY`` steps). A VAE that fails its trial
+    first check (after ``TRIAL_EARLY`` steps), and the VAE must pass it by
+    ``TRIAL_EARLY_Z`` standard errors. A VAE that fails its trial
     is ``failed``: the Gaussian alone fills the table.
     With ``versus`` set, a plateau also ends training, without the cut,
     where the VAE's gain (:meth:`gain_z2`) does not reach ``REFINE_Z``
@@ -1086,6 +1092,7 @@ class _HeldOutStop(Callback):
         # close to linear-Gaussian (neighbours add nothing): an early trial
         self.neighbour_z2 = None if self.versus is None else self.neighbour_gain()
         early = self.neighbour_z2 is not None and self.neighbour_z2 < TRIAL_Z**2
+        self.early = early
         # steps counted in batches of BATCH rows, whatever the batch: the
         # rules below are in rows seen, the same for larger batches
         self.per_epoch = max(1, -(-self.n_train // BATCH))
@@ -1199,7 +1206,8 @@ class _HeldOutStop(Callback):
             z2 = 0.0 if self.best_fill is None else self.gain_z2()
             kwargs["record"]["gain_z2"] = z2
             kwargs["record"]["neighbour_z2"] = self.neighbour_z2
-            if z2 < TRIAL_Z**2:
+            need = TRIAL_EARLY_Z if self.early else TRIAL_Z
+            if z2 < need**2:
                 self.failed = True
                 trainer.should_stop = True
                 return

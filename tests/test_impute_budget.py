@@ -613,6 +613,7 @@ def test_a_vae_that_adds_nothing_to_the_gaussian_stops_at_its_trial(monkeypatch)
     fits = {}
     for z in (0.0, 1e6):  # no trial; a trial that no VAE passes
         monkeypatch.setattr(skvae.impute, "TRIAL_Z", z)
+        monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", z)
         fits[z] = VAEImputer(random_state=0).fit(holes)
     Z = fits[0.0]._scale(holes)
     stop = _HeldOutStop(Z, _column_groups("auto", Z), draw_seed(0))
@@ -695,6 +696,26 @@ def test_the_trial_comes_early_where_neighbours_add_nothing(monkeypatch):
     early, late = skvae.impute.TRIAL_EARLY, skvae.impute.TRIAL_STEPS
     assert early <= steps[0] < early + 10  # the first check after TRIAL_EARLY
     assert late <= steps[1] < late + 10
+
+
+def test_the_early_trial_asks_for_two_standard_errors(monkeypatch):
+    # a gain of 2 (in squared standard errors) passes the later trial (1),
+    # not the early one (4): there it is more likely a weight fitted to noise
+    monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: 2.0)
+    assert skvae.impute.TRIAL_Z**2 < 2.0 < skvae.impute.TRIAL_EARLY_Z**2
+    linear, curve = (VAEImputer(random_state=0).fit(h) for h in _gaussian_and_curve())
+    record = linear.estimator_.history_[-1]
+    assert record["gain_z2"] == 2.0
+    assert record["neighbour_z2"] < skvae.impute.TRIAL_Z**2  # the early trial
+    # the first check ended it
+    assert sum("holdout_error" in r for r in linear.estimator_.history_) == 1
+    np.testing.assert_array_equal(linear.gaussian_weights_, np.ones(4))  # failed
+    history = curve.estimator_.history_
+    trial = [r for r in history if "gain_z2" in r]
+    assert len(trial) == 1
+    assert trial[0]["neighbour_z2"] > skvae.impute.TRIAL_Z**2
+    assert trial[0] is not history[-1]  # passed: training went on
+    assert not np.all(curve.gaussian_weights_ == 1)
 
 
 def test_larger_batches_count_their_rows_in_the_budget(monkeypatch):
@@ -795,6 +816,7 @@ def test_a_vae_that_fails_its_trial_leaves_the_fill_to_the_gaussian(monkeypatch)
 
     holes = _low_rank_holes(n=200, d=5, rate=0.2)
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)  # no VAE passes
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", 1e6)
     failed = VAEImputer(random_state=0).fit(holes)
     draw = VAEImputer(sample_posterior=True, random_state=0).fit(holes)
     assert "gain_z2" in failed.estimator_.history_[-1]
