@@ -427,6 +427,26 @@ def test_semisupervised_input_errors(digits):
         tiny_vae(SemiSupervisedVAE, alpha=-1.0).fit(X[:20], y[:20])
 
 
+def test_semisupervised_refuses_a_single_class(digits):
+    # one labelled class would be given to every row, with probability 1
+    X, y = digits
+    y1 = np.full(60, -1)
+    y1[:10] = 3
+    model = tiny_vae(SemiSupervisedVAE)
+    with pytest.raises(ValueError, match=r"at least two classes, got only \[3\]"):
+        model.fit(X[:60], y1)
+    assert not hasattr(model, "classes_")
+    with pytest.raises(ValueError, match="list every class in classes"):
+        tiny_vae(SemiSupervisedVAE).partial_fit(X[:60], y1, classes=[3])
+    # a first chunk of one class is fine where classes lists the others
+    model.partial_fit(X[:60], y1, classes=[3, 5])
+    assert model.classes_.tolist() == [3, 5]
+    assert set(model.predict(X[:60])) <= {3, 5}
+    # so is a later fit on one class (the classes were learnt before)
+    model.partial_fit(X[60:120], np.where(y[60:120] == 5, 5, -1))
+    assert model.n_iter_ == 2
+
+
 def test_semisupervised_does_not_modify_labels(digits):
     X, y = digits
     y_partial = _hide_labels(y[:200], 5, seed=0)

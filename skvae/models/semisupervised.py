@@ -581,6 +581,20 @@ default="relu"
             classes = check_labels(
                 classes[~_unlabelled_mask(classes)], unlabelled_mark=True
             )
+        if reset:
+            # a classifier of one class says nothing: the other classes'
+            # rows would all be given it, with probability 1
+            found = np.unique(labels if classes is None else classes)
+            if found.size < 2:
+                how = (
+                    "label rows of at least two classes"
+                    if classes is None
+                    else "list every class in classes"
+                )
+                raise ValueError(
+                    "SemiSupervisedVAE needs at least two classes, got only "
+                    f"{found.tolist()}: {how}."
+                )
         self._learn_labels(labels, reset, classes, rows=~unlabelled)
         # the balance term's weight follows the labels p(y) was learnt from:
         # set with a fresh model, kept by later calls (warm_start, partial_fit);
