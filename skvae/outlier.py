@@ -1491,6 +1491,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             rows = rows[reference] if len(reference) < rows.shape[0] else rows
             self.neighbor_rows_ = rows.copy() if sp.issparse(rows) else np.array(rows)
         self.training_digest_ = _digest(X) if isinstance(X, np.ndarray) else None
+        # the neighbour part's scale and the threshold are of this many
+        self._fitted_neighbors = self.n_neighbors
         parts = self._score_parts(X, distances, crossed)
         self.score_scales_ = {
             name: list(_robust_scale(part, weight)) for name, part in parts.items()
@@ -1917,16 +1919,25 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
 
         ``score_type`` and ``n_neighbors`` set after ``fit`` (``set_params``
         without a refit) would score rows by parts whose scales and
-        threshold ``fit`` never set: new rows were then all flagged.
+        threshold ``fit`` never set: new rows were then all flagged (with
+        ``n_neighbors=0``), or judged by a distance to more or fewer
+        neighbours than the threshold was set on.
         """
         fitted = set(self.score_scales_)
         asked = {self.score_type} | ({"neighbors"} if self.n_neighbors else set())
         rows = getattr(self, "neighbor_rows_", None)
-        if fitted != asked or (rows is not None and self.n_neighbors >= rows.shape[0]):
+        # files saved before the count was kept: the parts alone
+        k = vars(self).get("_fitted_neighbors", self.n_neighbors)
+        if (
+            fitted != asked
+            or k != self.n_neighbors
+            or (rows is not None and self.n_neighbors >= rows.shape[0])
+        ):
             raise ValueError(
                 f"score_type={self.score_type!r} and n_neighbors={self.n_neighbors} "
                 f"are not what this detector was fitted with (its score's parts: "
-                f"{sorted(fitted)}); fit it again after set_params."
+                f"{sorted(fitted)}, of {k} neighbours); fit it again after "
+                "set_params."
             )
 
     def _training_rows(self, X: Any) -> bool:

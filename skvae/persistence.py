@@ -160,6 +160,7 @@ _PRIVATE_SAVED = frozenset(
         "_scale_",
         "_latent_mean",
         "_latent_precision",
+        "_fitted_neighbors",  # the detector's n_neighbors at fit
         "_sklearn_output_config",  # set_output's choice (VAEImputer)
     }
 )
@@ -1277,6 +1278,7 @@ def _is_floats(v: Any, ndim: int) -> bool:
 _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "n_features_in_": ("a positive int", lambda v: _is_int(v) and v >= 1),
     "n_iter_": ("a count", lambda v: _is_int(v) and v >= 0),
+    "_fitted_neighbors": ("a count", lambda v: _is_int(v) and v >= 0),
     "best_loss_": ("a number", lambda v: _is_real(v) or v is None),
     "offset_": ("a number", _is_real),
     "history_": ("a list", lambda v: isinstance(v, list)),

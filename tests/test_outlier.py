@@ -572,7 +572,12 @@ def test_parameters_changed_after_fit_are_refused_when_scoring():
     X = StandardScaler().fit_transform(load_breast_cancer().data[:200])
     det = VAEOutlierDetector(random_state=0).fit(X)
     expected = det.score_samples(X[:5])
-    for change in ({"n_neighbors": 0}, {"score_type": "reconstruction"}):
+    changes = (
+        {"n_neighbors": 0},
+        {"n_neighbors": 10},
+        {"score_type": "reconstruction"},
+    )
+    for change in changes:
         det.set_params(**change)
         with pytest.raises(ValueError, match="fit it again"):
             det.predict(X[:5])

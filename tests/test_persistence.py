@@ -749,6 +749,9 @@ def test_sparse_detector_keeps_sparse_neighbours_and_checks_them(tmp_path):
     back = load(tmp_path / "det.skvae")
     assert sp.issparse(back.neighbor_rows_)
     assert_array_equal(back.score_samples(X), det.score_samples(X))
+    # the neighbours' count the threshold was set on comes back with it
+    with pytest.raises(ValueError, match="of 5 neighbours"):
+        back.set_params(n_neighbors=6).score_samples(X[:3])
     det.neighbor_rows_ = det.neighbor_rows_.copy()
     det.neighbor_rows_.indices[0] = X.shape[1] + 5  # past the last column
     save(det, tmp_path / "bad.skvae")
