@@ -466,12 +466,14 @@ class TableEncoder:
         Raises
         ------
         ValueError
-            Where a category column holds a value not among its categories,
-            or a boolean column a value other than True/False (naming the
-            column and the values).
+            Where the frame's column labels are not the fitted ones, in
+            order; where a category column holds a value not among its
+            categories, or a boolean column a value other than True/False
+            (naming the column and the values).
         """
         import pandas as pd
 
+        self._check_labels(frame)
         n_rows = frame.shape[0]
         out = np.zeros((n_rows, self.n_encoded_), dtype=np.float64)
         for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):
@@ -526,6 +528,29 @@ class TableEncoder:
                     values = _to_scores(values, *self._quantiles[name][:2])
                 out[:, start] = values
         return out.astype(self.dtype_, copy=False)
+
+    def _check_labels(self, frame: Any) -> None:
+        """Refuse a frame whose column labels are not the fitted ones, in order.
+
+        scikit-learn's ``validate_data`` checks column names that are all
+        strings; labels of other kinds (the integers of ``pd.DataFrame(X)``)
+        it lets through, and the columns would be read by position: swapped
+        or relabelled ones silently as the wrong columns.
+        """
+        labels = frame.columns
+        if labels.equals(self._labels):
+            return
+        seen, given = list(self._labels), list(labels)
+
+        def head(names: list) -> str:
+            return str(names[:10])[:-1] + (", ...]" if len(names) > 10 else "]")
+
+        same = len(seen) == len(given) and set(seen) == set(given)
+        raise ValueError(
+            f"X's columns are not those seen in fit: fitted on {head(seen)}, given "
+            f"{'them in another order' if same else head(given)}. Pass the fitted "
+            "columns, in their order (X[fitted_columns])."
+        )
 
     def check_not_array(self, X: Any, owner: str) -> None:
         """Refuse an array where the fitted table has category columns.

@@ -519,3 +519,31 @@ def test_a_value_outside_the_fitted_integer_type_is_refused():
     for method in (imputer.transform, tiny(VAE).fit(table.dropna()).transform):
         with pytest.raises(ValueError, match=r"'small' was int8.*\[300\.0\]"):
             method(wider if method == imputer.transform else wider.dropna())
+
+
+def test_columns_of_other_labels_are_refused_whatever_the_label_kind(tmp_path):
+    """Integer labels (those of ``pd.DataFrame(X)``) are checked as names
+    are: reordered or relabelled columns were read by position, and a
+    detector fitted on (x, 50 + 10 y) flagged every row of the swapped frame."""
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({0: rng.normal(size=150), 1: rng.normal(50, 10, size=150)})
+    holes = X.copy()
+    holes.iloc[:10, 0] = np.nan
+    models = [
+        tiny(VAE).fit(X),
+        VAEOutlierDetector(tiny(VAE), random_state=0).fit(X),
+        VAEImputer(tiny(VAE), random_state=0).fit(holes),
+    ]
+    skvae.save(models[0], tmp_path / "vae.skvae")
+    models.append(skvae.load(tmp_path / "vae.skvae"))
+    for model in models:
+        read = model.transform if hasattr(model, "transform") else model.score_samples
+        rows = holes if isinstance(model, VAEImputer) else X
+        expected = read(rows)
+        with pytest.raises(ValueError, match=r"fitted on \[0, 1\], given them in"):
+            read(rows[[1, 0]])
+        with pytest.raises(ValueError, match=r"given \[7, 8\]"):
+            read(rows.set_axis([7, 8], axis=1))
+        # the same labels of another dtype, and the rows as an array, as before
+        np.testing.assert_array_equal(read(rows.set_axis([0.0, 1.0], axis=1)), expected)
+        np.testing.assert_array_equal(read(rows.to_numpy()), expected)
