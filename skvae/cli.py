@@ -310,7 +310,8 @@ def read_csv(
         The file; ``"-"`` reads standard input.
     header : bool or None, default=None
         Whether the first row holds column names; None decides from the row
-        itself (a header has a field that is not a number).
+        itself (a header has a field that is not a number, or only missing
+        markers such as ``NA``: no number at all).
     delimiter : str, default=","
         The field separator, one character.
     target : str or None, default=None
@@ -377,7 +378,12 @@ def _read_table(
             f"engine must be 'auto', 'pandas', 'numpy' or 'python', got {engine!r}"
         )
     delimiter = _delimiter(delimiter)
-    source = io.StringIO(sys.stdin.read()) if str(path) == "-" else path
+    if str(path) == "-":
+        # a byte-order mark, as a file's "utf-8-sig" reading drops it: else
+        # it sticks to the first field (a number read as a header)
+        source = io.StringIO(sys.stdin.read().removeprefix("\ufeff"))
+    else:
+        source = path
     rows = _rows(source, path, delimiter)
     first = next(rows, None)
     rows.close()
@@ -385,7 +391,11 @@ def _read_table(
         raise CommandError(f"{path}: the file is empty.")
     row = first[1]
     if header is None:
-        header = not all(_is_number(v) for v in row)
+        # a field that is not a number, or no number at all (a row of
+        # missing markers, "NA,None", names columns: as data it says nothing)
+        header = not all(_is_number(v) for v in row) or all(
+            v.strip() in _NA for v in row
+        )
     table = _Table(source, path, delimiter, header)
     names = [v.strip() for v in row] if header else None
     if names is not None:

@@ -1,5 +1,6 @@
 """The command line: python -m skvae fit / transform / score / sample / demo."""
 
+import io
 import os
 import subprocess
 import sys
@@ -208,6 +209,36 @@ def test_headers_are_detected_or_declared(tmp_path):
     names, X, y = read_csv(path, delimiter=";", target="-1")
     assert names == ["a", "b"]
     assert y.tolist() == ["u"]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
+def test_a_header_of_missing_markers_and_a_marked_stdin_are_read_alike(
+    tmp_path, engine, monkeypatch
+):
+    # a first row of markers alone was an all-NaN data row, which an
+    # imputer then filled; a byte-order mark on standard input stuck to the
+    # first number, whose row was then read as a header
+    if engine == "pandas":
+        pytest.importorskip("pandas")
+    path = tmp_path / "na.csv"
+    path.write_text("NA,None\n1,2\n3,4\n")
+    names, X, _ = read_csv(path, engine=engine)
+    assert names == ["NA", "None"]
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    path.write_text(",\n1,2\n")  # no names at all: refused, not a row of holes
+    with pytest.raises(CommandError, match="names column '' twice"):
+        read_csv(path, engine=engine)
+    path.write_text("1,NA\n3,4\n")  # a number: data, as before
+    assert read_csv(path, engine=engine)[0] is None
+    for text, expected in (
+        ("\ufeff1.5,2\n3,4\n", None),
+        ("\ufeffa,b\n3,4\n", ["a", "b"]),
+    ):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        names, X, _ = read_csv("-", engine=engine)
+        assert names == expected
+        assert X[-1].tolist() == [3, 4]
+        assert X.shape[0] == (2 if expected is None else 1)
 
 
 @pytest.mark.parametrize("command", ["fit", "transform", "score"])
