@@ -63,7 +63,11 @@ def _kind(dtype: Any) -> str | None:
 
 
 def _integer_type(dtype: Any) -> np.dtype:
-    """The numpy integer type of an integer column (``Int64`` -> ``int64``)."""
+    """The numpy integer type of an integer column (``Int64`` -> ``int64``).
+
+    A sparse column's is that of its values (``Sparse[int64, 0]`` -> ``int64``).
+    """
+    dtype = getattr(dtype, "subtype", dtype)  # pandas' SparseDtype
     return np.dtype(getattr(dtype, "numpy_dtype", dtype))
 
 

@@ -192,6 +192,27 @@ def test_unsupported_dtype_is_named():
         tiny(VAE).fit(frame)
 
 
+def test_sparse_integer_columns_are_integers(tmp_path):
+    # np.dtype(Sparse[int64, 0]) raised a TypeError that named no column
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "count": pd.arrays.SparseArray(rng.poisson(1.0, 60)),
+            "small": pd.arrays.SparseArray(rng.poisson(1.0, 60).astype(np.uint8)),
+            "x": rng.normal(size=60),
+        }
+    )
+    model = tiny(VAE).fit(frame)
+    assert model.table_encoder_.kinds_ == ["integer", "integer", "float"]
+    rows = model.sample(20, random_state=0)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert (rows["small"].to_numpy() >= 0).all()
+    skvae.save(model, tmp_path / "m.skvae")
+    np.testing.assert_array_equal(
+        skvae.load(tmp_path / "m.skvae").transform(frame), model.transform(frame)
+    )
+
+
 @pytest.mark.parametrize(
     "cls",
     [
