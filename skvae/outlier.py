@@ -1376,6 +1376,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) "
                     f"while a minimum of {2 if reset else 1} is required."
                 )
+            model = self.estimator if reset else self.estimator_
+            masks = model is not None and model._masks_missing()
+            holes = [] if masks else [c for c in X.columns if X[c].isna().any()]
+            if holes:  # the model's own message would name its parameter
+                raise ValueError(
+                    f"Input X contains NaN: columns {holes[:10]} hold missing "
+                    "values (NaN, pd.NA or None). Fill them first (e.g. with "
+                    "skvae.VAEImputer), or score rows with holes by a model "
+                    "that masks them: VAEOutlierDetector(VAE(missing='mask'), "
+                    "n_neighbors=0, trim_fraction=0)."
+                )
             return X
         encoder = None if reset else vars(self.estimator_).get("table_encoder_")
         if encoder is not None:

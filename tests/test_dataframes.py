@@ -257,6 +257,21 @@ def test_outlier_detector_takes_a_table():
     assert list(detector.feature_names_in_) == list(frame.columns)
 
 
+def test_a_detector_names_its_own_remedy_for_holes():
+    # the model's message told the user to set a parameter the detector lacks
+    frame, holes = _iris_with_holes()
+    detector = VAEOutlierDetector(tiny(VAE), random_state=0).fit(frame)
+    remedy = r"\['sepal width \(cm\)', 'species'\].*VAE\(missing='mask'\), n_nei"
+    with pytest.raises(ValueError, match=remedy):
+        detector.score_samples(holes)
+    with pytest.raises(ValueError, match=remedy):
+        VAEOutlierDetector(tiny(VAE), random_state=0).fit(holes)
+    # the remedy it names scores them
+    masked = tiny(VAE, missing="mask")
+    fitted = VAEOutlierDetector(masked, n_neighbors=0, trim_fraction=0).fit(holes)
+    assert np.isfinite(fitted.score_samples(holes)).all()
+
+
 def _iris_with_holes():
     frame = iris_table()
     holes = frame.copy()
