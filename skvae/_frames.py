@@ -80,6 +80,58 @@ def _all_numbers(values: Any) -> bool:
     )
 
 
+def _reads_as_number(value: Any) -> bool:
+    """Whether a category reads as a finite number (a number, or its text)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return bool(np.isfinite(value))
+    if isinstance(value, str):
+        try:
+            return bool(np.isfinite(float(value.strip())))
+        except ValueError:
+            return False
+    return False
+
+
+def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
+    """Why a column read as categories may be meant otherwise (None: no doubt).
+
+    Numbers in an object column, numbers written as text (a CSV read with
+    ``dtype=str``), numbers with a stray marker among them (``"?"``, as in
+    UCI tables) and identifiers (about one value a row) each become one
+    0/1 column a value, silently, unless the user is told.
+    """
+    n = len(cats)
+    numbers = [v for v in cats if _reads_as_number(v)]
+    convert = "pd.to_numeric(column, errors='coerce') to model it as numbers"
+    if _all_numbers(cats):
+        return (
+            f"Column {name!r} has dtype object but holds only numbers: it is "
+            f"modelled as a category of the {n} values seen. Convert it with "
+            "astype(float) to model it as numbers."
+        )
+    if n and len(numbers) == n:
+        return (
+            f"Column {name!r} holds numbers written as text: it is modelled as a "
+            f"category of the {n} values seen. Convert it with {convert}."
+        )
+    if len(numbers) >= 0.9 * n and n - len(numbers) <= 5:
+        others = [v for v in cats if not _reads_as_number(v)]
+        return (
+            f"Column {name!r} holds numbers but also {others!r}: it is modelled "
+            f"as a category of the {n} values seen. If those mark missing "
+            f"values, convert it with {convert}."
+        )
+    if n > max(50, n_rows // 2):
+        return (
+            f"Column {name!r} has {n} distinct values in {n_rows} rows (an "
+            f"identifier?): it is modelled as a category, {n} one-hot columns. "
+            "Drop it if it names rows rather than describes them."
+        )
+    return None
+
+
 def _observed_categories(series: Any) -> Any:
     """Sorted distinct values of a column (in order of appearance if unorderable)."""
     import pandas as pd
@@ -223,17 +275,13 @@ class TableEncoder:
                     cats = pd.Index(dtype.categories)
                 else:
                     cats = _observed_categories(series)
-                    if j not in forced and _all_numbers(cats):
+                    doubt = None
+                    if j not in forced:
+                        doubt = _category_doubt(name, cats, frame.shape[0])
+                    if doubt is not None:
                         from skvae._base import _caller_level
 
-                        warnings.warn(
-                            f"Column {name!r} has dtype object but holds only "
-                            f"numbers: it is modelled as a category of the "
-                            f"{len(cats)} values seen. Convert it with "
-                            "astype(float) to model it as numbers.",
-                            UserWarning,
-                            stacklevel=_caller_level(),
-                        )
+                        warnings.warn(doubt, UserWarning, stacklevel=_caller_level())
                 if len(cats) == 0:
                     raise ValueError(
                         f"Column {name!r} has no category (no observed value); "

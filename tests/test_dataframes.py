@@ -474,6 +474,39 @@ def test_an_object_column_of_numbers_is_a_category_with_a_warning():
         assert not [w for w in caught if "dtype object" in str(w.message)]
 
 
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        # a UCI-style marker among numbers
+        (
+            [*(f"{v:.1f}" for v in np.arange(39) * 1.5), "?"],
+            r"also \['\?'\].*to_numeric",
+        ),
+        ([str(v) for v in np.arange(40) % 12], "numbers written as text"),
+        ([f"user{i}" for i in range(80)][:40], "40 distinct values in 40 rows"),
+    ],
+    ids=["marker", "text", "identifier"],
+)
+def test_text_columns_that_may_be_meant_otherwise_are_warned_about(column, message):
+    """Numbers with a stray marker, numbers as text (a CSV read with
+    dtype=str) and identifiers became categories of one 0/1 column a value,
+    unsaid (an identifier of 300 rows: 300 encoded columns)."""
+    frame = pd.DataFrame({"c": pd.Series(column, dtype=object), "f": np.arange(40.0)})
+    if message.startswith("40 distinct"):  # under 50 values: too few to doubt
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            TableEncoder().fit(frame)
+        frame = pd.concat([frame, frame.assign(c=frame["c"] + "b")], ignore_index=True)
+        message = "80 distinct values in 80 rows"
+    with pytest.warns(UserWarning, match=message):
+        model = tiny(VAE).fit(frame)
+    assert model.table_encoder_.kinds_ == ["category", "float"]
+    # a few categories, some of them numbers: no doubt
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TableEncoder().fit(frame.head(40).assign(c=["1", "2", "?", "n/a"] * 10))
+
+
 def test_save_writes_only_column_labels_load_reads(tmp_path):
     """Float labels round-trip; tuple labels (a MultiIndex) are refused by
     save, which once wrote a file that load refused."""
