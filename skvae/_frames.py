@@ -133,10 +133,33 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
 
 
 def _observed_categories(series: Any) -> Any:
-    """Sorted distinct values of a column (in order of appearance if unorderable)."""
+    """Sorted distinct values of a column (in order of appearance if unorderable).
+
+    Booleans beside the numbers 0 or 1 are refused: ``True == 1`` and
+    ``False == 0``, so they would be one category, and decode as whichever
+    came first.
+    """
     import pandas as pd
 
-    values = pd.unique(series.dropna().to_numpy())
+    seen = series.dropna().to_numpy()
+    if seen.dtype == object:
+        flags = [isinstance(v, (bool, np.bool_)) for v in seen]
+        if any(flags) and not all(flags):
+            numbers = [
+                v
+                for v, flag in zip(seen, flags, strict=True)
+                if not flag
+                and isinstance(v, (int, float, np.integer, np.floating))
+                and v in (0, 1)
+            ]
+            if numbers:
+                raise ValueError(
+                    f"Column {series.name!r} holds booleans and numbers (e.g. "
+                    f"{numbers[0]!r}): True equals 1 and False 0, so they would "
+                    "be one category. Convert the column first (e.g. "
+                    "astype(str))."
+                )
+    values = pd.unique(seen)
     try:
         values = sorted(values)
     except TypeError:

@@ -393,6 +393,20 @@ def test_an_array_for_a_model_of_a_table_with_categories_is_refused_clearly():
         vae.transform(np.zeros((2, 5)))
 
 
+def test_booleans_beside_zero_or_one_in_an_object_column_are_refused():
+    # True == 1: one category, which decoded True as 1 (or 1 as True)
+    mixed = pd.DataFrame({"o": pd.Series([1, True, "a", 0, False] * 8, dtype=object)})
+    with pytest.raises(ValueError, match=r"Column 'o' holds booleans and numbers"):
+        TableEncoder().fit(mixed)
+    # booleans with other values are categories that decode as they were
+    for values in ([True, False, "a", None], [True, 2, "a", 2.5]):
+        frame = pd.DataFrame({"o": pd.Series(values * 10, dtype=object)})
+        encoder = TableEncoder().fit(frame)
+        back = encoder.decode(encoder.transform(frame))["o"]
+        assert [type(v) for v in back] == [type(v) for v in frame["o"]]
+        assert back.tolist() == frame["o"].tolist()
+
+
 def test_a_bad_value_is_named_by_its_column():
     """A value a column's type cannot take is reported by the column's name
     (a table's boolean column, a named array's count column), not by its
