@@ -623,6 +623,12 @@ def _number(
     if others:
         spelled = "tab" if others[0] == "\t" else others[0]
         hint = f"; is the delimiter {others[0]!r}? Use --delimiter '{spelled}'"
+        if value.count(",") == 1 and _is_number(value.replace(",", ".")):
+            hint += (
+                ". A decimal comma? Convert the file first: pandas.read_csv("
+                f"path, sep={table.delimiter!r}, decimal=',').to_csv(new, "
+                "index=False)"
+            )
     elif names is not None:
         hint = f"; a label column can be dropped with --target {names[column]}"
     raise CommandError(

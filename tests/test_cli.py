@@ -526,6 +526,26 @@ def test_both_readers_locate_bad_csv_alike(tmp_path, name, message, engine):
 
 
 @pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
+def test_a_decimal_comma_is_named_beside_the_delimiter(tmp_path, engine):
+    # the hint named ',' as the delimiter alone, where ';' was right
+    if engine == "pandas":
+        pytest.importorskip("pandas")
+    path = tmp_path / "decimal.csv"
+    path.write_text("a;b\n1,5;2\n")
+    with pytest.raises(CommandError) as error:
+        read_csv(path, delimiter=";", engine=engine)
+    text = str(error.value)
+    assert "is the delimiter ','?" in text
+    assert "A decimal comma? Convert the file first: pandas.read_csv(" in text
+    assert "sep=';', decimal=','" in text
+    assert len(text) - len(str(path)) < 300
+    path.write_text("a;b\n1,5,6;2\n")  # two commas: no number
+    with pytest.raises(CommandError) as error:
+        read_csv(path, delimiter=";", engine=engine)
+    assert "A decimal comma" not in str(error.value)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_both_readers_read_the_same_numbers(tmp_path, engine):
     if engine == "pandas":
         pytest.importorskip("pandas")
