@@ -438,9 +438,11 @@ class VAEImputer(
             Data with NaN for missing values.
         y : None
             Ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows, passed on to the model's
-            ``fit``.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (a float: every row's), passed
+            on to the model's ``fit``; each column's standardisation and the
+            default's held-out entries and Gaussian model weigh them too (a
+            row of weight 0 as no row, of weight 2 as the row twice).
 
         Returns
         -------
@@ -488,7 +490,10 @@ class VAEImputer(
         elif isinstance(estimator.likelihood, dict) and names is not None:
             # the model sees arrays: name the columns by their indices
             estimator.set_params(likelihood=_by_index(estimator.likelihood, names))
-        self._set_scaling(X, estimator)
+        # checked once, for the scaling, the held-out entries, the Gaussian
+        # and the draw (a scalar: every row's); the model checks them again
+        weight = estimator._check_weights(sample_weight, X)
+        self._set_scaling(X, estimator, weight)
         if (
             self.estimator is None
             and encoder is None
@@ -502,11 +507,10 @@ class VAEImputer(
         if self.estimator is None:  # stopped on held-out observed entries
             # the model's checks of the weights (finite, non-negative, ...)
             # before the held-out entries and the Gaussian use them
-            estimator._check_weights(sample_weight, Z)
             groups = _column_groups(estimator.likelihood, Z)
             seed = draw_seed(self.random_state)
-            stop = _HeldOutStop(Z, groups, seed, sample_weight)
-            path = self._gaussian_path(Z, stop, sample_weight)
+            stop = _HeldOutStop(Z, groups, seed, weight)
+            path = self._gaussian_path(Z, stop, weight)
             if path is not None and self.gaussian_columns_.size == Z.shape[1]:
                 err = np.average((path["guess"] - path["truth"]) ** 2,
                                  weights=path["held_w"])  # fmt: skip
@@ -525,8 +529,9 @@ class VAEImputer(
             Z = stop.train
             if rows is not None:  # a large table: the VAE learns from a draw
                 Z = Z[rows]
-                if sample_weight is not None:
-                    sample_weight = np.asarray(sample_weight)[rows]
+                if sample_weight is not None:  # as given (a scalar: every row's)
+                    given = np.asarray(sample_weight, dtype=float)
+                    sample_weight = np.broadcast_to(given, weight.shape)[rows]
                 sized = default_imputer_vae(*Z.shape)  # ... sized by the draw
                 estimator.set_params(
                     batch_size=sized.batch_size,
@@ -677,11 +682,16 @@ class VAEImputer(
         self.gaussian_mean_, self.gaussian_covariance_ = mean, cov
         self.gaussian_weights_ = weights  # last: the blend is whole or absent
 
-    def _set_scaling(self, X: np.ndarray, estimator: BaseVAE) -> None:
+    def _set_scaling(
+        self, X: np.ndarray, estimator: BaseVAE, weight: np.ndarray | None = None
+    ) -> None:
         """Mean and scale of the Gaussian columns (others: 0 and 1).
 
         A constant column gets scale 0: its holes are filled with its value,
-        as scikit-learn's imputers fill them; the model sees it as 0.
+        as scikit-learn's imputers fill them; the model sees it as 0. With
+        ``weight``, the weighted mean and standard deviation of each column's
+        observed entries (a row of weight 0 as no row, of weight 2 as two);
+        a column observed only in rows of weight 0 takes theirs unweighted.
         """
         spec = estimator.likelihood
         if isinstance(spec, str) and spec == "gaussian":
@@ -704,7 +714,18 @@ class VAEImputer(
                 # in float64: a float32 table's squares under- or overflow
                 columns = X[:, gaussian].astype(np.float64)
                 std = np.nanstd(columns, axis=0)
-            self._shift[gaussian] = np.nanmean(columns, axis=0)
+                mean = np.nanmean(columns, axis=0)
+                if weight is not None:
+                    seen = ~np.isnan(columns)
+                    w = np.where(seen, weight[:, None], 0.0)
+                    total = w.sum(axis=0)
+                    has = total > 0
+                    values = np.where(seen, columns, 0.0)
+                    mean[has] = (w * values).sum(axis=0)[has] / total[has]
+                    spread = np.where(seen, columns - mean, 0.0)[:, has]
+                    wvar = (w[:, has] * spread**2).sum(axis=0) / total[has]
+                    std[has] = np.sqrt(wvar)
+            self._shift[gaussian] = mean
             # a constant column: scale 0 fills its holes with the constant
             self._scale_[gaussian] = np.where(std > 0, std, 0.0)
 

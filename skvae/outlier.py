@@ -1155,7 +1155,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         less; every row is still scored. "auto" leaves out the rows above
         Tukey's upper fence of those distances, Q3 + 1.5 IQR (none, when the
         data hold no clear outlier); a float leaves out that share of the
-        rows; 0 leaves out none.
+        rows (with ``sample_weight``, the least typical rows that hold that
+        share of the weight); 0 leaves out none.
     random_state : int, RandomState instance or None, default=None
         Seed of the model: of the default estimator, and, when not None, in
         place of a given estimator's own ``random_state`` (None keeps it);
@@ -1461,8 +1462,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.trim_fraction == "auto":
             keep = np.flatnonzero(scores >= _tukey_fence(scores, weight))
         else:
-            n_trim = int(self.trim_fraction * X.shape[0])
-            keep = np.sort(np.argsort(scores, kind="stable")[n_trim:])
+            order = np.argsort(scores, kind="stable")
+            if weight is None:
+                n_trim = int(self.trim_fraction * X.shape[0])
+            else:
+                # the least typical rows that hold trim_fraction of the
+                # weight (a row of weight 0 as no row, of weight 2 as two)
+                held = np.cumsum(weight[order])
+                n_trim = int(
+                    np.searchsorted(held, self.trim_fraction * held[-1], "right")
+                )
+            keep = np.sort(order[n_trim:])
         keep = keep if len(keep) >= 2 else np.arange(X.shape[0])
         return keep, distances if reuse else None
 

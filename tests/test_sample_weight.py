@@ -354,3 +354,68 @@ def test_detector_rows_of_weight_zero_are_no_ones_neighbours():
     det.fit(X, sample_weight=weight)
     assert det.neighbor_rows_.shape == (150, X.shape[1])
     np.testing.assert_array_equal(det.neighbor_rows_, X[50:])
+
+
+def test_detector_trims_a_share_of_the_weight(monkeypatch):
+    # trim_fraction=0.1 of 200 rows left out 20, 10 of them rows of weight 0:
+    # two of the 10 weighed outliers then trained the model
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    X[:20] += rng.normal(scale=30.0, size=(20, 4))  # far from all others
+    X[10:20] += 200.0  # of them, junk rows, of weight 0; the rest weighed
+    weight = np.ones(200)
+    weight[10:20] = 0.0
+    kept = []
+    screened = VAEOutlierDetector._screened
+
+    def record(self, *args, **kwargs):
+        keep, distances = screened(self, *args, **kwargs)
+        kept.append(keep)
+        return keep, distances
+
+    monkeypatch.setattr(VAEOutlierDetector, "_screened", record)
+    det = VAEOutlierDetector(tiny(VAE), trim_fraction=0.1, random_state=0)
+    det.fit(X, sample_weight=weight)
+    left_out = np.setdiff1d(np.arange(200), kept[-1])
+    assert set(range(10)) <= set(left_out)  # every weighed outlier
+    # a tenth of the weight (19 rows of weight 1), and the junk
+    assert np.count_nonzero(weight[left_out]) == 19
+    # weight 2 counts as two rows: 10 outliers of weight 2 are a tenth
+    weight = np.ones(200)
+    weight[:10] = 2.0
+    det.fit(X[np.r_[0:10, 20:200]], sample_weight=weight[np.r_[0:10, 20:200]])
+    assert np.array_equal(np.setdiff1d(np.arange(190), kept[-1]), np.arange(10))
+    # without weights, as before: int(0.1 * rows) left out
+    det.fit(X)
+    assert len(kept[-1]) == 180
+
+
+def test_imputer_scaling_is_weighted(digits_small):
+    # the imputer's standardisation read rows of weight 0: one such row at
+    # 100 moved every other row's fill (by up to 3.75 with a given VAE)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    X[:, 1] += X[:, 0]
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    weight = np.ones(200)
+    weight[0] = 0.0
+    far = X.copy()
+    far[0] = 100.0
+    for model in (tiny(VAE), None):
+        a = VAEImputer(model, random_state=0).fit(X, sample_weight=weight)
+        b = VAEImputer(model, random_state=0).fit(far, sample_weight=weight)
+        np.testing.assert_array_equal(a._shift, b._shift)
+        np.testing.assert_array_equal(a._scale_, b._scale_)
+        np.testing.assert_allclose(
+            a.transform(X[1:50]), b.transform(X[1:50]), atol=1e-4
+        )
+    # weight 2 is the row twice; a scalar weight is every row's
+    twice = np.ones(200)
+    twice[:20] = 2.0
+    a = VAEImputer(tiny(VAE), random_state=0).fit(X, sample_weight=twice)
+    b = VAEImputer(tiny(VAE), random_state=0).fit(np.r_[X, X[:20]])
+    np.testing.assert_allclose(a._shift, b._shift, rtol=1e-12)
+    np.testing.assert_allclose(a._scale_, b._scale_, rtol=1e-12)
+    a = VAEImputer(random_state=0).fit(X, sample_weight=2.0)
+    np.testing.assert_allclose(a._scale_, np.nanstd(X, axis=0), rtol=1e-12)
+    assert np.isfinite(a.transform(X)).all()
