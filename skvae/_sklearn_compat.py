@@ -5,7 +5,6 @@ skvae requires scikit-learn >= 1.6; if these move upstream, mend this file.
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
-from sklearn.utils.stats import _weighted_percentile
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
@@ -15,6 +14,5 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
-    "_weighted_percentile",
     "validate_data",
 ]

@@ -33,7 +33,6 @@ from skvae._sklearn_compat import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
-    _weighted_percentile,
     validate_data,
 )
 from skvae._torch import draw_seed, torch_threads
@@ -858,7 +857,16 @@ def _tukey_fence(scores: np.ndarray, weight: np.ndarray | None = None) -> float:
 def _percentiles(
     scores: np.ndarray, q: list[float], weight: np.ndarray | None = None
 ) -> list[float]:
-    """Percentiles ``q`` of the finite scores, weighted by the rows' weights."""
+    """Percentiles ``q`` of the finite scores, weighted by the rows' weights.
+
+    Weights count rows: those of the rows as given, divided by the least
+    positive one, make each row that many copies, and the percentile is
+    ``np.percentile``'s (linear) of the copies: a row of weight 2 is the
+    row twice, of weight 0 no row, and equal weights are none. Non-integer
+    counts extend it: a row of count ``c`` holds ``c - 1`` of rank, and
+    between rows the value runs linearly (the least and largest scores are
+    the 0th and 100th percentiles).
+    """
     finite = _finite_scores(scores)
     w = None if weight is None else weight[np.isfinite(scores)]
     if w is not None and np.all((w == 0) | (w == w.max())):
@@ -866,7 +874,15 @@ def _percentiles(
         finite, w = finite[w > 0], None
     if w is None:
         return [float(v) for v in np.percentile(finite, q)]
-    return [float(_weighted_percentile(finite, w, p, average=True)) for p in q]
+    order = np.argsort(finite, kind="stable")
+    values, counts = finite[order], w[order]
+    values, counts = values[counts > 0], counts[counts > 0]
+    # a row of count c holds the ranks from its start to c - 1 past it; the
+    # value between two rows' ranks runs linearly from one to the next
+    ends = np.cumsum(counts / counts.min())
+    ranks = np.column_stack([ends - counts / counts.min(), ends - 1]).ravel()
+    held = np.repeat(values, 2)
+    return [float(np.interp(p / 100 * (ends[-1] - 1), ranks, held)) for p in q]
 
 
 def _finite_scores(scores: np.ndarray) -> np.ndarray:

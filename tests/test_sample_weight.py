@@ -419,3 +419,27 @@ def test_imputer_scaling_is_weighted(digits_small):
     a = VAEImputer(random_state=0).fit(X, sample_weight=2.0)
     np.testing.assert_allclose(a._scale_, np.nanstd(X, axis=0), rtol=1e-12)
     assert np.isfinite(a.transform(X)).all()
+
+
+def test_detector_percentiles_count_a_weight_of_two_as_two_rows():
+    # unequal weights took a step-function percentile, equal ones
+    # np.percentile's linear one: weight 2 and a copy gave thresholds a gap
+    # between two scores apart
+    from skvae.outlier import _percentiles
+
+    rng = np.random.default_rng(0)
+    q = [0.0, 10.0, 25.0, 50.0, 75.0, 100.0]
+    for _ in range(200):
+        n = int(rng.integers(3, 30))
+        scores = rng.normal(size=n)
+        weight = rng.integers(0, 4, size=n).astype(float)
+        weight[0] = 1.0  # counts are weights over the least positive one
+        copies = np.repeat(scores, weight.astype(int))
+        np.testing.assert_allclose(
+            _percentiles(scores, q, 0.37 * weight), np.percentile(copies, q), atol=1e-12
+        )
+        # other weights: from the least score to the largest, never falling
+        other = _percentiles(scores, q, rng.uniform(0.1, 3.0, size=n))
+        assert other[0] == scores.min()
+        assert other[-1] == scores.max()
+        assert np.all(np.diff(other) >= 0)
