@@ -489,7 +489,9 @@ class BaseVAE(
             allow_empty=self._empty_hidden_ok,
         )
 
-    def _validate_X(self, X: Any, *, reset: bool = False, **kwargs: Any) -> np.ndarray:
+    def _validate_X(
+        self, X: Any, *, reset: bool = False, sample_weight: Any = None, **kwargs: Any
+    ) -> np.ndarray:
         """``validate_data`` for X, letting NaN through with ``missing="mask"``.
 
         Every method that reads rows of X validates them here, so that the
@@ -498,12 +500,16 @@ class BaseVAE(
         by a :class:`skvae._frames.TableEncoder` (``table_encoder_``), and so
         are later rows of a model fitted on one. Sparse X (any scipy format)
         comes back as CSR, checked by :func:`skvae._data.check_sparse`; it is
-        densified one batch at a time by the methods that read it.
+        densified one batch at a time by the methods that read it. The
+        ``sample_weight`` of a fit (``reset``) weighs the table's encoding
+        (:meth:`skvae._frames.TableEncoder.fit`).
         """
         if reset:
             vars(self).pop("table_encoder_", None)  # from an earlier fit
             if is_frame(X):
-                return self._validate_table(X, reset=True, **kwargs)
+                return self._validate_table(
+                    X, reset=True, sample_weight=sample_weight, **kwargs
+                )
         elif "table_encoder_" in vars(self):
             return self._validate_table(X, reset=False, **kwargs)
         if not self._masks_missing():
@@ -532,7 +538,9 @@ class BaseVAE(
             self._check_columns(X)
         return X
 
-    def _validate_table(self, X: Any, *, reset: bool, **kwargs: Any) -> np.ndarray:
+    def _validate_table(
+        self, X: Any, *, reset: bool, sample_weight: Any = None, **kwargs: Any
+    ) -> np.ndarray:
         """Rows of a table (a DataFrame, or rows of a model fitted on one), encoded.
 
         The column names and count are checked as ``validate_data`` checks
@@ -541,7 +549,10 @@ class BaseVAE(
         """
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
-            encoder = TableEncoder(self.likelihood).fit(X)
+            # the rows' weights, checked as the fit checks them later (its
+            # own check may also learn from them: the class prior)
+            weight = BaseVAE._check_weights(self, sample_weight, X)
+            encoder = TableEncoder(self.likelihood).fit(X, sample_weight=weight)
         else:
             encoder = self.table_encoder_
             encoder.check_not_array(X, type(self).__name__)
@@ -832,7 +843,10 @@ class BaseVAE(
                 not self.warm_start and not incremental
             )
             X = self._validate_X(
-                X, reset=first_pass, ensure_min_samples=1 if incremental else 2
+                X,
+                reset=first_pass,
+                sample_weight=sample_weight if first_pass else None,
+                ensure_min_samples=1 if incremental else 2,
             )
             if self._masks_missing() and not sp.issparse(X):
                 empty = np.flatnonzero(np.isnan(X).all(axis=0))

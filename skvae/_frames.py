@@ -262,18 +262,30 @@ class TableEncoder:
         self.likelihood = likelihood
 
     # ------------------------------------------------------------ fitting
-    def fit(self, frame: Any) -> TableEncoder:
+    def fit(self, frame: Any, sample_weight: Any = None) -> TableEncoder:
         """Learn the columns, their dtypes, kinds and categories.
 
         Parameters
         ----------
         frame : pandas.DataFrame
             The training table.
+        sample_weight : ndarray of shape (n_samples,) or None, default=None
+            Non-negative weights of the rows (checked by the caller): an
+            integer column's range and a ``"quantile"`` column's map are
+            those of the rows of positive weight, each counted as its weight
+            over the least positive one (a row of weight 2 as the row twice).
+            A column observed only in rows of weight 0 takes them all. The
+            columns, their kinds and categories are every row's (each row
+            must encode).
 
         Returns
         -------
         self : TableEncoder
         """
+        positive = None
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype=np.float64)
+            positive = weight > 0
         columns = list(frame.columns)
         if len(set(map(repr, columns))) != len(columns):
             raise ValueError("The DataFrame's column labels must be unique.")
@@ -313,6 +325,8 @@ class TableEncoder:
                 categories[name] = cats
             elif kind == "integer":
                 seen = series.dropna()
+                if positive is not None and series[positive].notna().any():
+                    seen = series[positive].dropna()
                 if len(seen):
                     ranges[name] = (int(seen.min()), int(seen.max()))
             kinds.append(kind)
@@ -334,7 +348,9 @@ class TableEncoder:
         )
         self._quantiles = {}
         for j in self._quantile_positions():
-            self._quantiles[columns[j]] = _quantile_knots(frame.iloc[:, j], columns[j])
+            self._quantiles[columns[j]] = _quantile_knots(
+                frame.iloc[:, j], columns[j], sample_weight
+            )
         self.spec_ = self._translate(self.likelihood)
         encoded = self.transform(frame)
         self.types_ = self._column_types(encoded)
@@ -984,7 +1000,9 @@ def _entries(value: Any) -> list:
     return [value] if isinstance(value, (str, Integral)) else list(value)
 
 
-def _quantile_knots(series: Any, name: Any) -> tuple[np.ndarray, ...]:
+def _quantile_knots(
+    series: Any, name: Any, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """The maps of a ``"quantile"`` column: values to normal scores and back.
 
     Each distinct value v, seen c times among n, covers the interval
@@ -994,7 +1012,9 @@ def _quantile_knots(series: Any, name: Any) -> tuple[np.ndarray, ...]:
     plateau (scores of a + 1/(2n) to b - 1/(2n) decode to v exactly), so
     point masses survive, while values seen once are joined smoothly. Scores
     outside the knots decode to the smallest or largest value seen. At most
-    :data:`MAX_KNOTS` knots are kept (evenly thinned, the ends kept).
+    :data:`MAX_KNOTS` knots are kept (evenly thinned, the ends kept). With
+    ``weight``, the rows of positive weight alone (all, where none of them
+    is observed), each seen its weight over the least positive one times.
 
     Returns
     -------
@@ -1006,7 +1026,13 @@ def _quantile_knots(series: Any, name: Any) -> tuple[np.ndarray, ...]:
     from scipy.special import ndtri
 
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = values[~np.isnan(values)]
+    seen = ~np.isnan(values)
+    if weight is not None and (seen & (weight > 0)).any():
+        seen &= weight > 0
+        weight = weight[seen]
+    else:
+        weight = None
+    values = values[seen]
     if values.size == 0:
         raise ValueError(
             f"Column {name!r} has no observed value (all missing); drop it "
@@ -1014,7 +1040,11 @@ def _quantile_knots(series: Any, name: Any) -> tuple[np.ndarray, ...]:
         )
     if not np.isfinite(values).all():
         raise ValueError(f"Column {name!r} holds infinite values.")
-    u, counts = np.unique(values, return_counts=True)
+    if weight is None:
+        u, counts = np.unique(values, return_counts=True)
+    else:
+        u, index = np.unique(values, return_inverse=True)
+        counts = np.bincount(index, weights=weight / weight.min(), minlength=len(u))
     n = counts.sum()
     upper = np.cumsum(counts) / n
     lower = upper - counts / n

@@ -24,7 +24,13 @@ from skvae._base import BaseVAE, check_float32_range, restored_on_failure
 from skvae._columns import check_column_values, resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
-from skvae._sklearn_compat import HasMethods, Interval, _fit_context, validate_data
+from skvae._sklearn_compat import (
+    HasMethods,
+    Interval,
+    _check_sample_weight,
+    _fit_context,
+    validate_data,
+)
 from skvae._torch import Stream, draw_seed, make_generator, to_numpy, to_tensor
 from skvae._training import Callback
 from skvae.models.vae import VAE
@@ -369,8 +375,12 @@ class VAEImputer(
         self.n_importance_samples = n_importance_samples
         self.random_state = random_state
 
-    def _validate(self, X, reset: bool) -> np.ndarray:
-        """X as the model's float rows (a table encoded by ``table_encoder_``)."""
+    def _validate(self, X, reset: bool, sample_weight=None) -> np.ndarray:
+        """X as the model's float rows (a table encoded by ``table_encoder_``).
+
+        A fit's ``sample_weight`` weighs the table's encoding (its integer
+        columns' ranges, to which their fills are clipped).
+        """
         encoder = None
         if reset:
             vars(self).pop("table_encoder_", None)  # from an earlier fit
@@ -378,7 +388,12 @@ class VAEImputer(
             validate_data(self, X, skip_check_array=True, reset=reset)
             if reset:
                 spec = getattr(self.estimator, "likelihood", "auto")
-                encoder = TableEncoder("auto" if spec is None else spec).fit(X)
+                if sample_weight is not None:
+                    sample_weight = _check_sample_weight(
+                        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                    )
+                encoder = TableEncoder("auto" if spec is None else spec)
+                encoder.fit(X, sample_weight=sample_weight)
             else:
                 encoder = self.table_encoder_
                 if not is_frame(X):
@@ -453,7 +468,7 @@ class VAEImputer(
             return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight=None) -> VAEImputer:
-        X = self._validate(X, reset=True)
+        X = self._validate(X, reset=True, sample_weight=sample_weight)
         encoder = vars(self).get("table_encoder_")
         empty = np.flatnonzero(np.isnan(X).all(axis=0)).tolist()
         if encoder is not None:

@@ -443,3 +443,39 @@ def test_detector_percentiles_count_a_weight_of_two_as_two_rows():
         assert other[0] == scores.min()
         assert other[-1] == scores.max()
         assert np.all(np.diff(other) >= 0)
+
+
+def test_rows_of_weight_zero_do_not_set_a_tables_ranges_or_quantile_maps():
+    # a junk row of weight 0 (x = 1e6, n = 10**6) set the quantile map's top
+    # and the integer range: 1 draw in 100 came out at 1e6
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame({"x": rng.gamma(2.0, size=120), "n": rng.poisson(3, 120)})
+    table.loc[0, ["x", "n"]] = [1e6, 10**6]
+    weight = np.ones(120)
+    weight[0] = 0.0
+    spec = {"quantile": ["x"]}
+    model = tiny(VAE, likelihood=spec).fit(table, sample_weight=weight)
+    encoder = model.table_encoder_
+    rest = table.iloc[1:]
+    assert encoder._ranges["n"] == (rest["n"].min(), rest["n"].max())
+    assert encoder._quantiles["x"][0].max() == rest["x"].max()
+    rows = model.sample(500, random_state=0, noise=True)
+    assert rows["x"].max() <= rest["x"].max()
+    # weight 2 is the row twice; the imputer clips to the weighted range too
+    twice = np.ones(120)
+    twice[1:11] = 2.0
+    doubled = pd.concat([rest, rest.iloc[:10]], ignore_index=True)
+    knots = tiny(VAE, likelihood=spec).fit(rest, sample_weight=twice[1:])
+    again = tiny(VAE, likelihood=spec).fit(doubled)
+    for a, b in zip(
+        knots.table_encoder_._quantiles["x"],
+        again.table_encoder_._quantiles["x"],
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    holes = table.astype({"n": "Int64"})
+    holes.loc[5:30, "n"] = pd.NA
+    imputer = VAEImputer(tiny(VAE), random_state=0).fit(holes, sample_weight=weight)
+    assert imputer.table_encoder_._ranges["n"][1] == rest["n"].max()
