@@ -653,13 +653,19 @@ class BaseVAE(
         for block in blocks(X, self._BATCH_ROWS):  # one dense block at a time
             check_column_values(types, block, names)
 
-    def _data_likelihood(self, X: np.ndarray) -> Likelihood:
-        """The observation model for data like X, from ``likelihood``."""
+    def _data_likelihood(
+        self, X: np.ndarray, floor_rows: np.ndarray | None = None
+    ) -> Likelihood:
+        """The observation model for data like X, from ``likelihood``.
+
+        Its variance floors are those of the rows ``floor_rows`` (None: all).
+        """
         encoder = vars(self).get("table_encoder_")
         return make_data_likelihood(
             self._likelihood_spec(),
             X,
             self.min_variance,
+            floor_rows=floor_rows,
             missing=self._masks_missing(),
             names=(
                 vars(self).get("feature_names_in_")
@@ -867,7 +873,7 @@ class BaseVAE(
             if weight is not None:  # split with the rows, taken off after
                 arrays = [*arrays, weight]
             if first_pass:
-                self._initialize(X)
+                self._initialize(X, weight)
             batch_size = self._batch_size(X.shape[0])
             train, valid = self._split(
                 arrays, early_stopping=self.early_stopping and not incremental
@@ -1131,14 +1137,16 @@ class BaseVAE(
         # every rank of distributed training continues from rank 0's seed
         self._seed = broadcast_seed(draw_seed(self.random_state))
 
-    def _initialize(self, X: np.ndarray) -> None:
+    def _initialize(self, X: np.ndarray, weight: np.ndarray | None = None) -> None:
         self._built_with = self._network_settings()
         self._device = resolve_device(self.device)
         self.device_ = device_name(self._device)
         # every rank of distributed training starts from rank 0's seed
         self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
-        module = self._new_module(X, self._data_likelihood(X))
+        # rows of weight 0 are no rows for the variance floors either
+        rows = None if weight is None or weight.all() else np.flatnonzero(weight)
+        module = self._new_module(X, self._data_likelihood(X, rows))
         self._check_precision(module)
         likelihood = module.likelihood
         vars(self).pop("column_types_", None)  # from an earlier fit

@@ -313,10 +313,13 @@ def make_data_likelihood(
     min_variance: float,
     missing: bool = False,
     names: np.ndarray | None = None,
+    floor_rows: np.ndarray | None = None,
 ) -> Likelihood:
     """The likelihood for data like X, from a name, "auto" or a dict of types.
 
-    Gaussian variance floors are set from the data (:func:`variance_floor`).
+    Gaussian variance floors are set from the data (:func:`variance_floor`):
+    from its rows ``floor_rows`` where given (those of positive weight; the
+    column types are still read off every row, each of which must fit them).
     "auto" and dicts give a :class:`MixedLikelihood` over the blocks of
     :func:`resolve_column_types`.
 
@@ -329,16 +332,17 @@ def make_data_likelihood(
     >>> make_data_likelihood("gaussian", X, 1e-3).n_params
     3
     """
+    rows = X if floor_rows is None else X[floor_rows]
     if isinstance(spec, str) and spec in LIKELIHOODS:
         return make_likelihood(
             spec,
             X.shape[1],
-            min_variance=variance_floor(X, min_variance),
+            min_variance=variance_floor(rows, min_variance),
             missing=missing,
         )
     parts = []
     for kind, cols in resolve_column_types(spec, X, names):
-        floor = variance_floor(X[:, cols], min_variance)
+        floor = variance_floor(rows[:, cols], min_variance)
         parts.append(
             (
                 make_likelihood(kind, len(cols), min_variance=floor, missing=missing),

@@ -705,9 +705,11 @@ default="relu"
         check_input_shape(self.input_shape, X.shape[1])
         check_objective(self)
 
-    def _data_likelihood(self, X: np.ndarray) -> Likelihood:
+    def _data_likelihood(
+        self, X: np.ndarray, floor_rows: np.ndarray | None = None
+    ) -> Likelihood:
         """The observation model; with ``shared_variance``, one Gaussian variance."""
-        likelihood = super()._data_likelihood(X)
+        likelihood = super()._data_likelihood(X, floor_rows)
         if self.shared_variance and type(likelihood) is GaussianLikelihood:
             likelihood = SharedVarianceGaussian(
                 likelihood.n_params, min_variance=likelihood.min_variance
