@@ -8,6 +8,7 @@ blocks ``[(type, [column indices]), ...]`` that
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -332,17 +333,16 @@ def make_data_likelihood(
     >>> make_data_likelihood("gaussian", X, 1e-3).n_params
     3
     """
-    rows = X if floor_rows is None else X[floor_rows]
     if isinstance(spec, str) and spec in LIKELIHOODS:
         return make_likelihood(
             spec,
             X.shape[1],
-            min_variance=variance_floor(rows, min_variance),
+            min_variance=variance_floor(X, min_variance, floor_rows),
             missing=missing,
         )
     parts = []
     for kind, cols in resolve_column_types(spec, X, names):
-        floor = variance_floor(rows[:, cols], min_variance)
+        floor = variance_floor(X[:, cols], min_variance, floor_rows)
         parts.append(
             (
                 make_likelihood(kind, len(cols), min_variance=floor, missing=missing),
@@ -356,11 +356,12 @@ def make_data_likelihood(
 _VARIANCE_ROWS = 65536
 
 
-def _blocked_nanvar(X: np.ndarray) -> np.ndarray:
-    """``np.nanvar(X, axis=0)`` in float64, two passes over blocks of rows.
+def _blocked_nanvar(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``np.nanvar(X[rows], axis=0)`` in float64, two passes over blocks of rows.
 
     Memory beyond X is bounded by one block, where ``np.var`` makes a
-    temporary the size of X.
+    temporary the size of X (and ``X[rows]`` a copy); ``rows``: sorted row
+    indices, None for every row.
 
     Examples
     --------
@@ -368,27 +369,38 @@ def _blocked_nanvar(X: np.ndarray) -> np.ndarray:
     >>> np.allclose(_blocked_nanvar(X), np.var(X, axis=0))
     True
     """
-    rows = 8192  # temporaries of a few MB
+    size = 8192  # temporaries of a few MB
+
+    def each_block():
+        for start in range(0, X.shape[0], size):
+            block = np.asarray(X[start : start + size], dtype=np.float64)
+            if rows is not None:
+                lo, hi = np.searchsorted(rows, [start, start + size])
+                block = block[rows[lo:hi] - start]
+            yield block
+
     counts = np.zeros(X.shape[1])
     sums = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], rows):
-        block = np.asarray(X[start : start + rows], dtype=np.float64)
+    for block in each_block():
         counts += (~np.isnan(block)).sum(axis=0)
         sums += np.nansum(block, axis=0)
     with np.errstate(all="ignore"):
         means = sums / counts
         squares = np.zeros(X.shape[1])
-        for start in range(0, X.shape[0], rows):
-            block = np.asarray(X[start : start + rows], dtype=np.float64)
+        for block in each_block():
             squares += np.nansum((block - means) ** 2, axis=0)
         return squares / counts
 
 
-def variance_floor(X: np.ndarray, min_variance: float) -> float:
+def variance_floor(
+    X: np.ndarray, min_variance: float, rows: np.ndarray | None = None
+) -> float:
     """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
 
     The floor scales with the data, so rescaling X rescales the model; it is
-    clipped to what float32 represents. Missing entries (NaN) are ignored.
+    clipped to what float32 represents. Missing entries (NaN) are ignored,
+    as are columns with no entry; ``rows`` (sorted indices) are the rows
+    whose variances count (those of positive weight), None for all.
 
     Examples
     --------
@@ -397,15 +409,19 @@ def variance_floor(X: np.ndarray, min_variance: float) -> float:
     0.1
     """
     scale = 1.0
-    if X.shape[0] > 1 and sp.issparse(X):
+    if rows is not None and (sp.issparse(X) or X.shape[0] <= _VARIANCE_ROWS):
+        X, rows = X[rows], None  # (a large dense X: its rows block by block)
+    n_rows = X.shape[0] if rows is None else len(rows)
+    if n_rows > 1 and sp.issparse(X):
         _, variances = mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
         scale = float(np.mean(variances)) if variances.size else 1.0
-    elif X.shape[0] > _VARIANCE_ROWS:  # in blocks: no temporary the size of X
-        variances = _blocked_nanvar(X)
+    elif n_rows > 1 and X.shape[0] > _VARIANCE_ROWS:  # no temporary the size of X
+        variances = _blocked_nanvar(X, rows)
         variances = variances[np.isfinite(variances)]
         scale = float(np.mean(variances)) if variances.size else 1.0
-    elif X.shape[0] > 1:
-        with np.errstate(all="ignore"):
+    elif n_rows > 1:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column of holes
             variances = np.nanvar(X, axis=0) if np.isnan(X).any() else np.var(X, axis=0)
         variances = variances[np.isfinite(variances)]
         scale = float(np.mean(variances)) if variances.size else 1.0

@@ -160,6 +160,32 @@ class SparseRows:
         return SparseRows(self._rows(key), self.device)
 
 
+#: Weights under this share of the largest count as none in :func:`row_counts`
+#: (their ratio to it would overflow, and they weigh nothing beside it).
+NEGLIGIBLE_WEIGHT = 1e-12
+
+
+def row_counts(weight: np.ndarray) -> np.ndarray:
+    """Rows' weights as counts of copies: each over the least positive one.
+
+    A row of weight 2 beside rows of weight 1 counts as two rows, of weight
+    0 as none; equal weights are all 1, exactly (whatever their scale).
+    Weights under ``NEGLIGIBLE_WEIGHT`` of the largest count as 0.
+
+    Examples
+    --------
+    >>> row_counts(np.array([0.5, 1.0, 0.0, 1e-300])).tolist()
+    [1.0, 2.0, 0.0, 0.0]
+    """
+    weight = np.asarray(weight, dtype=np.float64)
+    top = weight.max() if weight.size else 0.0
+    kept = weight > top * NEGLIGIBLE_WEIGHT if top > 0 else weight > 0
+    counts = np.zeros(weight.shape)
+    if kept.any():
+        counts[kept] = weight[kept] / weight[kept].min()
+    return counts
+
+
 def take_rows(data: Any, index: Any) -> Any:
     """Rows ``index`` of a training tensor, or of :class:`SparseRows` (sparse).
 

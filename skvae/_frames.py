@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from skvae._columns import resolve_column_types
+from skvae._data import row_counts
 from skvae.nn.likelihoods import COLUMN_TYPES, LIKELIHOODS
 
 #: Per-column kinds of a table: how a column is encoded and decoded.
@@ -111,7 +112,9 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
             f"modelled as a category of the {n} values seen. Convert it with "
             "astype(float) to model it as numbers."
         )
-    if n and len(numbers) == n:
+    if n == 0:
+        return None
+    if len(numbers) == n:
         return (
             f"Column {name!r} holds numbers written as text: it is modelled as a "
             f"category of the {n} values seen. Convert it with {convert}."
@@ -132,6 +135,12 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
     return None
 
 
+def _zero_or_one(value: Any) -> bool:
+    """Whether ``value`` is a number (or boolean) equal to 0 or 1."""
+    number = (bool, int, float, np.bool_, np.integer, np.floating)
+    return isinstance(value, number) and (value == 0 or value == 1)
+
+
 def _observed_categories(series: Any) -> Any:
     """Sorted distinct values of a column (in order of appearance if unorderable).
 
@@ -142,7 +151,9 @@ def _observed_categories(series: Any) -> Any:
     import pandas as pd
 
     seen = series.dropna().to_numpy()
-    if seen.dtype == object:
+    values = pd.unique(seen)
+    # (True == 1: a distinct 0 or 1 may hide a boolean among its rows)
+    if seen.dtype == object and any(_zero_or_one(v) for v in values):
         flags = [isinstance(v, (bool, np.bool_)) for v in seen]
         if any(flags) and not all(flags):
             numbers = [
@@ -159,7 +170,6 @@ def _observed_categories(series: Any) -> Any:
                     "be one category. Convert the column first (e.g. "
                     "astype(str))."
                 )
-    values = pd.unique(seen)
     try:
         values = sorted(values)
     except TypeError:
@@ -1044,7 +1054,8 @@ def _quantile_knots(
         u, counts = np.unique(values, return_counts=True)
     else:
         u, index = np.unique(values, return_inverse=True)
-        counts = np.bincount(index, weights=weight / weight.min(), minlength=len(u))
+        counts = np.bincount(index, weights=row_counts(weight), minlength=len(u))
+        u, counts = u[counts > 0], counts[counts > 0]  # negligible weights
     n = counts.sum()
     upper = np.cumsum(counts) / n
     lower = upper - counts / n

@@ -404,7 +404,8 @@ def _read_table(
             if name in seen:
                 raise CommandError(
                     f"{path}: the header names column {name!r} twice; "
-                    "give each column its own name."
+                    "give each column its own name (or, where the first row "
+                    "is data, pass --no-header)."
                 )
             seen.add(name)
     width = len(row)

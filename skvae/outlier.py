@@ -25,7 +25,7 @@ from skvae._base import (
     restore_attributes,
     warn_ignored_params,
 )
-from skvae._data import FLOATS, check_sparse, epochs_for_steps
+from skvae._data import FLOATS, check_sparse, epochs_for_steps, row_counts
 from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import (
     HasMethods,
@@ -875,12 +875,12 @@ def _percentiles(
     if w is None:
         return [float(v) for v in np.percentile(finite, q)]
     order = np.argsort(finite, kind="stable")
-    values, counts = finite[order], w[order]
+    values, counts = finite[order], row_counts(w[order])
     values, counts = values[counts > 0], counts[counts > 0]
     # a row of count c holds the ranks from its start to c - 1 past it; the
     # value between two rows' ranks runs linearly from one to the next
-    ends = np.cumsum(counts / counts.min())
-    ranks = np.column_stack([ends - counts / counts.min(), ends - 1]).ravel()
+    ends = np.cumsum(counts)
+    ranks = np.column_stack([ends - counts, ends - 1]).ravel()
     held = np.repeat(values, 2)
     return [float(np.interp(p / 100 * (ends[-1] - 1), ranks, held)) for p in q]
 
@@ -1394,7 +1394,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"while a minimum of {2 if reset else 1} is required."
                 )
             model = self.estimator if reset else self.estimator_
-            masks = model is not None and model._masks_missing()
+            # (not a skvae model: refused with its reason when it is fitted)
+            masks = model is not None and (
+                not isinstance(model, BaseVAE) or model._masks_missing()
+            )
             holes = [] if masks else [c for c in X.columns if X[c].isna().any()]
             if holes:  # the model's own message would name its parameter
                 raise ValueError(
@@ -1484,7 +1487,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             else:
                 # the least typical rows that hold trim_fraction of the
                 # weight (a row of weight 0 as no row, of weight 2 as two)
-                held = np.cumsum(weight[order])
+                held = np.cumsum(row_counts(weight[order]))  # equal: 1, 2, ...
                 n_trim = int(
                     np.searchsorted(held, self.trim_fraction * held[-1], "right")
                 )

@@ -515,6 +515,11 @@ def test_text_columns_that_may_be_meant_otherwise_are_warned_about(column, messa
     with pytest.warns(UserWarning, match=message):
         model = tiny(VAE).fit(frame)
     assert model.table_encoder_.kinds_ == ["category", "float"]
+    # no value at all: refused, with no doubt said first
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="has no category"):
+            TableEncoder().fit(frame.assign(c=pd.Series([None] * 40, dtype=object)))
     # a few categories, some of them numbers: no doubt
     with warnings.catch_warnings():
         warnings.simplefilter("error")

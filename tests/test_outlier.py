@@ -844,6 +844,10 @@ def test_bad_input_raises_clear_errors(small_X):
 
     with pytest.raises(TypeError, match="skvae model"):
         VAEOutlierDetector(PCA()).fit(small_X)
+    import pandas as pd
+
+    with pytest.raises(TypeError, match="skvae model"):  # a table, with holes too
+        VAEOutlierDetector(PCA()).fit(pd.DataFrame(small_X).iloc[:, :3])
     with pytest.raises(InvalidParameterError, match="estimator"):
         VAEOutlierDetector(IsolationForest()).fit(small_X)
 

@@ -501,3 +501,69 @@ def test_rows_of_weight_zero_do_not_set_the_variance_floor():
         ]
         assert len(floors) == 2
         assert floors[0] == pytest.approx(floors[1], rel=1e-12)
+
+
+def test_negligible_and_equal_weights_count_as_none_or_alike(monkeypatch):
+    # a weight of 1e-310 beside 1: its ratio overflowed, and every threshold
+    # came out at one score; equal weights of 0.1 trimmed another row count
+    import pandas as pd
+
+    from skvae._frames import _quantile_knots
+    from skvae.outlier import _percentiles
+
+    rng = np.random.RandomState(0)
+    scores = rng.normal(size=10)
+    weight = np.ones(10)
+    weight[0] = 1e-310
+    q = [10.0, 50.0, 90.0]
+    np.testing.assert_allclose(
+        _percentiles(scores, q, weight), np.percentile(scores[1:], q), rtol=1e-12
+    )
+    knots = _quantile_knots(pd.Series(scores), "x", weight)
+    plain = _quantile_knots(pd.Series(scores[1:]), "x")
+    for a, b in zip(knots, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    kept = []
+    screened = VAEOutlierDetector._screened
+
+    def record(self, *args, **kwargs):
+        result = screened(self, *args, **kwargs)
+        kept.append(result[0])
+        return result
+
+    monkeypatch.setattr(VAEOutlierDetector, "_screened", record)
+    X = rng.normal(size=(10, 3))  # (the sum of ten 0.1s is under 1)
+    det = VAEOutlierDetector(tiny(VAE), trim_fraction=0.3, n_neighbors=2)
+    det.fit(X)
+    det.fit(X, sample_weight=np.full(10, 0.1))
+    assert len(kept[0]) == len(kept[1]) == 7
+
+
+def test_a_column_seen_only_at_weight_zero_fits_without_a_numpy_warning():
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    X[5:, 2] = np.nan
+    weight = np.ones(60)
+    weight[:5] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = tiny(VAE, missing="mask").fit(X, sample_weight=weight)
+    assert np.isfinite(model.module_.likelihood.min_variance)
+
+
+def test_variance_floor_of_some_rows_in_blocks_is_theirs(monkeypatch):
+    # a large table's floor is computed block by block, never copying X
+    import skvae._columns as columns
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 4)) * [1.0, 2.0, 3.0, 4.0]
+    X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    rows = np.sort(rng.choice(1000, 700, replace=False))
+    expected = columns.variance_floor(X[rows], 0.01)
+    monkeypatch.setattr(columns, "_VARIANCE_ROWS", 100)
+    assert columns.variance_floor(X, 0.01, rows) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(
+        columns._blocked_nanvar(X, rows), np.nanvar(X[rows], axis=0), rtol=1e-12
+    )
