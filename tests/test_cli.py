@@ -53,6 +53,14 @@ _PYTHONPATH = os.pathsep.join(
 FAST = ["--hidden-layer-sizes", "8", "--max-iter", "2", "--random-state", "0"]
 
 
+@pytest.fixture(params=["pandas", "numpy", "python"])
+def engine(request):
+    """Each CSV reader in turn (pandas' where it is installed)."""
+    if request.param == "pandas":
+        pytest.importorskip("pandas")
+    return request.param
+
+
 def _write_data(path, header=True, labels=True):
     with open(path, "w") as f:
         if header:
@@ -211,15 +219,12 @@ def test_headers_are_detected_or_declared(tmp_path):
     assert y.tolist() == ["u"]
 
 
-@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_a_header_of_missing_markers_and_a_marked_stdin_are_read_alike(
     tmp_path, engine, monkeypatch
 ):
     # a first row of markers alone was an all-NaN data row, which an
     # imputer then filled; a byte-order mark on standard input stuck to the
     # first number, whose row was then read as a header
-    if engine == "pandas":
-        pytest.importorskip("pandas")
     path = tmp_path / "na.csv"
     path.write_text("NA,None\n1,2\n3,4\n")
     names, X, _ = read_csv(path, engine=engine)
@@ -511,10 +516,7 @@ _BAD_FILES = {
         ("hugetext.csv", "line 3: a field longer than 131,072 characters"),
     ],
 )
-@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_both_readers_locate_bad_csv_alike(tmp_path, name, message, engine):
-    if engine == "pandas":
-        pytest.importorskip("pandas")
     path = tmp_path / name
     encoding = "latin-1" if name == "latin1.csv" else "utf-8"
     path.write_text(_BAD_FILES[name], encoding=encoding)
@@ -525,11 +527,8 @@ def test_both_readers_locate_bad_csv_alike(tmp_path, name, message, engine):
     assert len(str(error.value)) < 300
 
 
-@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_a_decimal_comma_is_named_beside_the_delimiter(tmp_path, engine):
     # the hint named ',' as the delimiter alone, where ';' was right
-    if engine == "pandas":
-        pytest.importorskip("pandas")
     path = tmp_path / "decimal.csv"
     path.write_text("a;b\n1,5;2\n")
     with pytest.raises(CommandError) as error:
@@ -545,10 +544,7 @@ def test_a_decimal_comma_is_named_beside_the_delimiter(tmp_path, engine):
     assert "A decimal comma" not in str(error.value)
 
 
-@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_both_readers_read_the_same_numbers(tmp_path, engine):
-    if engine == "pandas":
-        pytest.importorskip("pandas")
     path = tmp_path / "data.csv"
     path.write_text('a,"b,1",c\n1, 2 ,x\n\n3,NA,y\n-4e-3,nan, z\n')
     names, X, y = read_csv(path, target="c", engine=engine)
@@ -621,10 +617,7 @@ def test_the_entry_point_prints_no_traceback_for_bad_csv(tmp_path):
     assert all(line.startswith("skvae fit: error: ") for line in lines)
 
 
-@pytest.mark.parametrize("engine", ["pandas", "numpy", "python"])
 def test_every_reader_reads_a_clean_file_exactly(tmp_path, engine):
-    if engine == "pandas":
-        pytest.importorskip("pandas")
     path = _write_data(tmp_path / "data.csv", labels=False)
     names, X, y = read_csv(path, engine=engine)
     assert names == ["a", "b", "c", "d"]
