@@ -19,6 +19,7 @@ imported when a plot is drawn, not when this module is imported.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
@@ -302,7 +303,10 @@ class LatentSpaceDisplay:
             Axes to draw on; ``None`` makes a new figure.
         cmap : str, matplotlib Colormap or None, default=None
             Colours of the labels. ``None``: "tab10" or "tab20" for classes
-            (by their number), "viridis" for continuous values.
+            (by their number), "viridis" for continuous values. For classes,
+            a qualitative map (of 20 colours at most) gives its colours in
+            order (warned about where it has fewer than the classes), and a
+            continuous one is sampled evenly across its range.
         legend : bool, default=True
             Add a legend of the classes (or a colour bar for continuous
             ``y``).
@@ -366,7 +370,20 @@ class LatentSpaceDisplay:
         k = len(classes)
         name = cmap or ("tab10" if k <= 10 else "tab20" if k <= 20 else "viridis")
         base = colormaps[name] if isinstance(name, str) else name
-        colours = ListedColormap(base(np.linspace(0, 1, k) if k > 20 else range(k)))
+        # a qualitative map (a few listed colours) gives its first k; a
+        # continuous one is sampled across its range (its first k entries
+        # of 256 are one colour)
+        qualitative = base.N <= 20
+        if qualitative and k > base.N:
+            warnings.warn(
+                f"cmap {getattr(base, 'name', name)!r} has {base.N} colours for {k} "
+                "classes: some classes share a colour. Pass a map of as many "
+                "colours, or a continuous one (e.g. 'viridis').",
+                UserWarning,
+                stacklevel=3,
+            )
+        positions = range(k) if qualitative and k <= base.N else np.linspace(0, 1, k)
+        colours = ListedColormap(base(positions))
         kwargs.update(
             c=codes, cmap=colours, norm=BoundaryNorm(np.arange(k + 1) - 0.5, k)
         )

@@ -495,3 +495,24 @@ def test_an_ax_that_is_not_one_axes_is_refused(vae2, data):
         with pytest.raises(TypeError, match="one matplotlib Axes"):
             LatentSpaceDisplay.from_estimator(vae2, X, ax=ax)
     plt.close("all")
+
+
+def test_class_colours_of_a_continuous_map_span_it():
+    # "viridis" gave its first 3 of 256 entries: every class one purple
+    points = np.random.RandomState(0).normal(size=(30, 2))
+    y = np.repeat([0, 1, 2], 10)
+    disp = LatentSpaceDisplay(points, y=y).plot(cmap="viridis")
+    colours = np.array(
+        [h.get_markerfacecolor()[:3] for h in disp.legend_.legend_handles]
+    )
+    assert np.abs(np.diff(colours, axis=0)).sum(axis=1).min() > 0.3
+    np.testing.assert_allclose(
+        colours[[0, -1]], plt.get_cmap("viridis")([0.0, 1.0])[:, :3]
+    )
+    tab = LatentSpaceDisplay(points, y=y).plot(cmap="tab10")  # a qualitative map
+    first = [h.get_markerfacecolor()[:3] for h in tab.legend_.legend_handles]
+    np.testing.assert_allclose(first, plt.get_cmap("tab10")(range(3))[:, :3])
+    many = np.arange(30) % 12
+    with pytest.warns(UserWarning, match="has 9 colours for 12 classes"):
+        LatentSpaceDisplay(points, y=many).plot(cmap="Set1")
+    plt.close("all")

@@ -380,3 +380,19 @@ def test_code_maps_of_encode_codes_decode_as_they_come(cls):
 def test_n_positions_is_named_unread_with_input_shape(cls):
     with pytest.warns(UserWarning, match=r"n_positions=3\) has no effect"):
         _tiny_vq(cls, input_shape=(1, 4, 4), n_positions=3)
+
+
+@pytest.mark.parametrize("cls", [VQVAE, VQVAE2])
+def test_ema_decay_is_named_unread_without_moving_averages(cls):
+    # codebook_update="loss" and no restarts: no moving average is read
+    unread = dict(codebook_update="loss", dead_code_threshold=0.0)
+    with pytest.warns(UserWarning, match=r"ema_decay=0.5\) has no effect"):
+        _tiny_vq(cls, ema_decay=0.5, **unread)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for settings in ({"codebook_update": "loss"}, {"dead_code_threshold": 0.0}):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Maximum iterations")
+                _tiny_vq(cls, ema_decay=0.5, **settings)  # read: restarts, or EMA

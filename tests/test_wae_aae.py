@@ -399,3 +399,20 @@ def test_model_selection_and_outlier_detection(cls, X_digits):
     assert search.best_params_["beta"] in (0.0, 1.0)
     detector = VAEOutlierDetector(cls(**params), contamination=0.1).fit(X)
     assert set(np.unique(detector.predict(X))) <= {-1, 1}
+
+
+def test_wae_batches_of_one_row_are_warned_about():
+    # a batch of one row has no MMD: beta and kernel did nothing, unsaid
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    small = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=1, random_state=0)
+    with pytest.warns(UserWarning, match="MMD term needs two rows a batch"):
+        WAE(batch_size=1, **small).fit(X)
+    model = WAE(**small).fit(X)
+    with pytest.warns(UserWarning, match="a chunk of one row"):
+        model.partial_fit(X[:1])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.partial_fit(X[:2])
+        WAE(batch_size=1, beta=0.0, **small).partial_fit(X[:1])  # no MMD asked

@@ -97,6 +97,12 @@ class DiscreteCodesMixin:
                 "with input_shape (the convolutional encoder's code map sets "
                 "the code positions)"
             )
+        if self.codebook_update == "loss" and self.dead_code_threshold == 0:
+            # its one moving average left, the codes' use, restarts no code
+            ignored["ema_decay"] = (
+                "with codebook_update='loss' and dead_code_threshold=0 (no "
+                "moving average of the codebook, and no code restarted)"
+            )
         return ignored
 
     def _sample_weight_refusal(self) -> str | None:
@@ -384,7 +390,10 @@ class VQVAE(DiscreteCodesMixin, BaseVAE):
         Learn the codebook by exponential moving averages or by the codebook
         loss ||sg(z_e) - z_q||^2.
     ema_decay : float, default=0.99
-        Decay of the moving averages.
+        Decay of the moving averages: of the codebook (with
+        ``codebook_update="ema"``), and of each code's use, by which
+        ``dead_code_threshold`` restarts codes (with ``"loss"`` and a
+        threshold of 0 it has no effect, and is warned about).
     dead_code_threshold : float, default=0.1
         A code whose moving-average use falls below this many assignments
         per batch is restarted at a random encoder output of the batch.

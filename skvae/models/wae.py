@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from skvae._base import BaseVAE
+from skvae._base import BaseVAE, _caller_level
 from skvae._sklearn_compat import StrOptions
 from skvae._training import KLSchedule
 from skvae.models._autoencoder import (
@@ -88,7 +89,9 @@ default="relu"
         barely vary.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step and per MMD estimate (small batches give
-        noisy estimates); "auto" is ``min(200, n_samples)``.
+        noisy estimates; a batch of one row has none, and only reconstructs:
+        ``batch_size=1``, or a ``partial_fit`` chunk of one row, with
+        ``beta > 0`` is warned about); "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int or "auto", default="auto"
@@ -292,6 +295,15 @@ default="relu"
 
     def _check_params(self, X: np.ndarray) -> None:
         check_autoencoder_params(self, X)
+        if self.beta > 0 and (self.batch_size == 1 or X.shape[0] == 1):
+            # the MMD is a U-statistic over pairs of the batch's codes
+            warnings.warn(
+                "WAE's MMD term needs two rows a batch: with batch_size=1 (or "
+                "a chunk of one row) training only reconstructs, and beta and "
+                "kernel have no effect. Use batches of several rows.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _sample_weight_refusal(self) -> str | None:
         return "its MMD term compares the batch's codes with the prior as a whole"
