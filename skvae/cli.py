@@ -567,7 +567,12 @@ def _ragged(table: _Table, line: int, n_fields: int, width: int) -> str:
 
 
 def _rows(source: Any, path: Any, delimiter: str) -> Any:
-    """``(line, fields)`` of each non-blank row, any problem as a CommandError."""
+    """``(line, fields)`` of each non-blank row, any problem as a CommandError.
+
+    A blank line (or one of spaces) is skipped, as pandas skips it; a quoted
+    empty field (``""``, how pandas writes a missing value of a one-column
+    table) is a row with a hole, as pandas reads it.
+    """
     with contextlib.ExitStack() as stack:
         if isinstance(source, io.StringIO):
             source.seek(0)
@@ -577,7 +582,7 @@ def _rows(source: Any, path: Any, delimiter: str) -> Any:
         reader = csv.reader(f, delimiter=delimiter)
         try:
             for row in reader:
-                if row and (len(row) > 1 or row[0].strip()):
+                if row and (len(row) > 1 or row[0] == "" or row[0].strip()):
                     yield reader.line_num, row
         except csv.Error as exc:
             limit = csv.field_size_limit()
@@ -927,8 +932,10 @@ def _score(args: argparse.Namespace) -> None:
     scaler = getattr(model, "cli_scaler_", None)
     if scaler is not None and getattr(model, "score_type", "likelihood") == (
         "likelihood"
-    ):  # log-densities of the data's units: the log-Jacobian of the scaling
-        scores = scores - np.log(scaler["scale"]).sum()
+    ):  # log-densities of the data's units: the log-Jacobian of the scaling,
+        # of the cells each row holds (a masked model's score leaves out the rest)
+        observed = ~np.isnan(np.asarray(table.X, dtype=np.float64))
+        scores = scores - observed @ np.log(np.asarray(scaler["scale"], dtype=float))
     write_csv(args.output, ["score"], scores)
 
 

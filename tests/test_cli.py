@@ -400,6 +400,37 @@ def test_standardize_is_saved_and_applied_by_every_command(tmp_path, capsys):
     np.testing.assert_allclose(rows, vae.sample(3, random_state=1) * scale + mean)
 
 
+def test_scores_of_rows_with_holes_leave_out_their_holes_units(tmp_path, capsys):
+    # --standardize's log-Jacobian took every column's scale off every row:
+    # rows without b moved by log(1000) when b was given in 1000 times its units
+    scores = []
+    for factor in (1.0, 1000.0):
+        data = tmp_path / f"b{factor:g}.csv"
+        lines = ["a,b"] + [
+            f"{float(a)!r}," + ("" if i < 3 else repr(float(b) * factor))
+            for i, (a, b) in enumerate(DATA[:, :2])
+        ]
+        data.write_text("\n".join(lines) + "\n")
+        model = str(tmp_path / f"b{factor:g}.skvae")
+        args = ["--missing", "mask", "--standardize", *FAST, "-o", model]
+        assert main(["fit", str(data), *args]) == 0
+        capsys.readouterr()
+        assert main(["score", model, str(data)]) == 0
+        scores.append(np.array(capsys.readouterr().out.split()[1:], float))
+    # the same model on standardised rows: only b's Jacobian differs
+    np.testing.assert_allclose(scores[0][:3], scores[1][:3], rtol=1e-6)
+    np.testing.assert_allclose(scores[0][3:] - scores[1][3:], np.log(1000.0), rtol=1e-6)
+
+
+def test_a_quoted_empty_cell_is_a_hole_in_every_reader(tmp_path, engine):
+    # the CSV module's reader dropped it from a one-column file (how pandas'
+    # to_csv writes a missing value there), and the rows after moved up one
+    path = tmp_path / "one.csv"
+    path.write_text('a\n1.0\n""\n3.0\n  \n4.0\n')  # a line of spaces is blank
+    _, X, _ = read_csv(path, engine=engine)
+    np.testing.assert_array_equal(X.ravel(), [1.0, np.nan, 3.0, 4.0])
+
+
 def pd_frame(X, names):
     pd = pytest.importorskip("pandas")
     return pd.DataFrame(X, columns=names)
