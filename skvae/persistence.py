@@ -1053,7 +1053,13 @@ class _Reader:
                 f"The model file names an unknown estimator {record['class']!r}; "
                 f"this skvae knows {sorted(self._registry)}."
             )
-        params = {k: self._field(v) for k, v in dict(record["params"]).items()}
+        for part in ("params", "attributes"):  # JSON objects, as save writes
+            if not isinstance(record[part], dict):
+                raise InvalidModelFileError(
+                    f"The model file's {record['class']} {part} are not a mapping "
+                    f"of names to values (got {type(record[part]).__name__})."
+                )
+        params = {k: self._field(v) for k, v in record["params"].items()}
         removed = _REMOVED_PARAMS.get(cls.__name__, {})
         for key in set(params) & set(removed):
             if params[key] == removed[key]:
@@ -1066,7 +1072,7 @@ class _Reader:
             )
         est = cls(**params)
         _check_params(est)
-        for key, value in dict(record["attributes"]).items():
+        for key, value in record["attributes"].items():
             _check_attribute_name(cls, key)
             setattr(est, key, self._field(value))
         if record["module"] is not None:

@@ -355,6 +355,9 @@ _WORKER = textwrap.dedent(
     import numpy as np
     import torch
     torch.set_num_threads(1)
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
     import skvae
     from skvae.persistence import InvalidModelFileError
 
@@ -376,6 +379,10 @@ _WORKER = textwrap.dedent(
         return False
 
     def use(model, data):
+        try:  # a file of an unfitted model (all its attributes gone) is one
+            check_is_fitted(model)
+        except NotFittedError:
+            return None
         for method in ("transform", "score_samples", "decision_function"):
             if hasattr(model, method):
                 out = np.asarray(getattr(model, method)(data))
@@ -622,3 +629,24 @@ def test_the_worker_sees_a_large_allocation(worker, tmp_path):
     reply = worker(path)
     assert reply["outcome"] == "loaded", reply
     assert reply["peak_mb"] > 64, reply
+
+
+def test_a_record_whose_attributes_are_not_a_mapping_is_refused(tmp_path):
+    # a detector's attributes edited to [] loaded as an unfitted detector
+    # (a fuzzed file): the format's objects must be objects
+    X = np.random.RandomState(0).normal(size=(40, 4))
+    model = skvae.VAE(hidden_layer_sizes=(8,), max_iter=1, random_state=0)
+    det = _fit(skvae.VAEOutlierDetector(model, random_state=0), X)
+    path = tmp_path / "det.skvae"
+    save(det, path)
+    header, blob = _split(path.read_bytes())
+    for part in ("attributes", "params"):
+        edited = copy.deepcopy(header)
+        edited["model"][part] = []
+        path.write_bytes(_join(edited, blob))
+        with pytest.raises(InvalidModelFileError, match=f"VAEOutlierDetector {part}"):
+            load(path)
+    # no attributes at all: the file of an unfitted detector, as save writes
+    header["model"]["attributes"] = {}
+    path.write_bytes(_join(header, blob))
+    assert not hasattr(load(path), "offset_")
