@@ -491,6 +491,7 @@ def _read_model_file(
         raise InvalidModelFileError("The model file is truncated (no header).")
     _, version, n_header, digest = _PREAMBLE.unpack(preamble)
     _check_version(version)
+    stated = version  # the preamble's, outside the header's checksum
     if n_header > _MAX_HEADER:
         raise InvalidModelFileError(
             f"The model file is corrupted: it declares a header of {n_header} "
@@ -521,6 +522,11 @@ def _read_model_file(
             f"The model file's header is not valid: {type(exc).__name__}: {exc}"
         ) from exc
     _check_version(version)
+    if version != stated:  # save writes one version in both
+        raise InvalidModelFileError(
+            f"The model file is corrupted: its preamble says format version "
+            f"{stated}, its header {version}."
+        )
     if type(nbytes) is not int or nbytes < 0 or not isinstance(sha256, str):
         raise InvalidModelFileError(
             "The model file's header is not valid: the weights' size and SHA-256 "
