@@ -104,7 +104,7 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
     0/1 column a value, silently, unless the user is told.
     """
     n = len(cats)
-    numbers = [v for v in cats if _reads_as_number(v)]
+    others = [v for v in cats if not _reads_as_number(v)]
     convert = "pd.to_numeric(column, errors='coerce') to model it as numbers"
     if _all_numbers(cats):
         return (
@@ -114,13 +114,12 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
         )
     if n == 0:
         return None
-    if len(numbers) == n:
+    if not others:
         return (
             f"Column {name!r} holds numbers written as text: it is modelled as a "
             f"category of the {n} values seen. Convert it with {convert}."
         )
-    if len(numbers) >= 0.9 * n and n - len(numbers) <= 5:
-        others = [v for v in cats if not _reads_as_number(v)]
+    if len(others) <= min(5, 0.1 * n):
         return (
             f"Column {name!r} holds numbers but also {others!r}: it is modelled "
             f"as a category of the {n} values seen. If those mark missing "
@@ -159,9 +158,7 @@ def _observed_categories(series: Any) -> Any:
             numbers = [
                 v
                 for v, flag in zip(seen, flags, strict=True)
-                if not flag
-                and isinstance(v, (int, float, np.integer, np.floating))
-                and v in (0, 1)
+                if not flag and _zero_or_one(v)
             ]
             if numbers:
                 raise ValueError(
