@@ -55,16 +55,24 @@ def _drop_column(values, column: int):
 
 
 def _snap_discrete(X_new: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Columns of X with few values (at most ``_DISCRETE_MAX_VALUES``) keep them.
+    """New rows within each column's range in X, discrete columns on their values.
 
-    Each such column of ``X_new`` takes the nearest value the column has in
-    ``X``: a flag stays 0 or 1, a count an observed count. A classifier
-    could otherwise tell new rows from real ones by values no real row has.
+    Every column of ``X_new`` is clipped to the range it has in ``X`` (a
+    positive amount stays positive). A column with at most
+    ``_DISCRETE_MAX_VALUES`` values takes, in each new row, the nearest value
+    the column has in ``X`` (a flag stays 0 or 1, a count an observed count),
+    when those values are whole numbers or repeat (at most half as many
+    values as rows): on a few rows a measured column has few values too,
+    each seen once, and is no code. A classifier could otherwise tell new
+    rows from real ones by values no real row has.
     """
-    X_new = X_new.copy()
+    X_new = np.clip(X_new, X.min(axis=0), X.max(axis=0))
     for j in range(X.shape[1]):
         values = np.unique(X[:, j])
         if values.size > _DISCRETE_MAX_VALUES:
+            continue
+        whole = bool(np.all(values == np.round(values)))
+        if not whole and 2 * values.size > X.shape[0]:
             continue
         if values.size == 1:
             X_new[:, j] = values[0]
@@ -137,6 +145,33 @@ def _cap_along(own, base, move, step: float, w):
         return move
     factor = np.sqrt(room / spread)
     return move - (1.0 - factor) * along[:, None] * w
+
+
+def _of_dtype(values: np.ndarray, dtype) -> np.ndarray:
+    """New values of one column as ``dtype``: booleans at 0.5, integers rounded.
+
+    The values are already within the range of the column (see
+    ``_snap_discrete``), so a rounded integer fits its type.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return values >= 0.5
+    if dtype.kind in "iu":
+        return np.round(values).astype(dtype)
+    return values.astype(dtype)
+
+
+def _new_frame(X_new: np.ndarray, X):
+    """The new rows as a frame of X's columns and dtypes."""
+    import pandas as pd
+
+    columns = []
+    for j, dtype in enumerate(X.dtypes):
+        kind = getattr(dtype, "kind", "f")
+        as_numpy = {"b": np.bool_, "i": np.int64, "u": np.uint64}.get(kind, np.float64)
+        values = pd.Series(_of_dtype(X_new[:, j], as_numpy), name=X.columns[j])
+        columns.append(values.astype(dtype))
+    return pd.concat(columns, axis=1)
 
 
 def resolve_sampling_strategy(sampling_strategy, y) -> dict:
@@ -215,9 +250,9 @@ def resolve_sampling_strategy(sampling_strategy, y) -> dict:
         out = {c: int(top * strategy - n) for c, n in stats.items() if c != majority}
         if any(v <= 0 for v in out.values()):
             raise ValueError(
-                f"sampling_strategy={strategy} asks for fewer rows of the "
-                f"minority class than the {stats[minority]} it has: oversampling "
-                "cannot remove rows. Increase the ratio."
+                f"sampling_strategy={strategy} asks for {int(top * strategy)} "
+                f"rows of the minority class, no more than the {stats[minority]} "
+                "it has: oversampling only adds rows. Increase the ratio."
             )
         return out
     if callable(strategy) and not isinstance(strategy, Mapping):
@@ -335,9 +370,12 @@ class VAEOverSampler(BaseEstimator):
     base point: there the sampler falls back to SMOTE.
     ``latent="prior"`` decodes codes of the prior N(0, I) with the label
     ``k`` (rows of the class as the model imagines it, tied to no real row).
-    Either way, a column with at most 20 distinct values (a flag, a count, a
-    code) takes in each new row the nearest of the values it has in X, so
-    that no classifier can tell new rows by values no real row has.
+    Either way, every column of a new row stays within the range the column
+    has in X (a positive amount stays positive), and a column with at most
+    20 distinct values (a flag, a count, a code), whole numbers or values
+    that repeat (at most half as many as rows), takes in each new row the
+    nearest of the values it has in X, so that no classifier can tell new
+    rows by values no real row has. The rows of X come back as given.
 
     Parameters
     ----------
@@ -377,8 +415,9 @@ class VAEOverSampler(BaseEstimator):
         on the draws of the new rows, at least 64 (the first ones the new
         rows), so that a few rows asked for get the step that many would. A
         number is used as given, moves as drawn; 0 gives SMOTE's rows (or
-        copies of real rows with ``k_neighbors=0``). Integer columns of a
-        DataFrame are rounded and kept within the range seen in them.
+        copies of real rows with ``k_neighbors=0``). Every column is kept
+        within the range seen in it, and integer columns (of a DataFrame or
+        an integer array) are rounded.
     noise : bool, default=True
         Draw ``x'`` from p(x | z', k), the decoder's noise included; False
         takes its mean.
@@ -433,10 +472,13 @@ class VAEOverSampler(BaseEstimator):
 
     Notes
     -----
-    A pandas DataFrame of number columns gives back a DataFrame with the
-    same columns and dtypes (integer columns are rounded), and a Series
-    ``y`` a Series; other columns (strings, categories) must be encoded
-    first, for example with a ``OneHotEncoder`` earlier in the pipeline.
+    The rows of X come back unchanged, in the container and dtype they came
+    in: a pandas DataFrame of number columns gives back a DataFrame with the
+    same columns and dtypes (a fresh index; the new rows' integer columns
+    rounded, boolean ones at 0.5), an integer or boolean array an array of
+    its dtype, and a Series ``y`` a Series; other columns (strings,
+    categories) must be encoded first, for example with a ``OneHotEncoder``
+    earlier in the pipeline.
     A sparse matrix gives back a sparse matrix of the same format (the model
     is fitted on dense rows: mind the memory on wide data).
 
@@ -598,11 +640,20 @@ class VAEOverSampler(BaseEstimator):
         X_arr, y_arr = self._check(X, y, reset=False)
         X_new, y_new = self._generate(X_arr, y_arr)
         y_res = np.concatenate([y_arr, y_new])
+        y_res = self._as_input(y, y_res)
         if sp.issparse(X):  # sparse in, sparse out (as imbalanced-learn's)
-            X_res = sp.vstack([X, sp.csr_matrix(X_new.astype(X_arr.dtype))])
-            return X_res.asformat(X.format), self._as_input(None, y, None, y_res)[1]
-        X_res = np.concatenate([X_arr, X_new.astype(X_arr.dtype)])
-        return self._as_input(X, y, X_res, y_res)
+            X_res = sp.vstack([X, sp.csr_matrix(_of_dtype(X_new, X.dtype))])
+            return X_res.asformat(X.format), y_res
+        if is_frame(X):
+            import pandas as pd
+
+            # the rows of X as given (a float64 copy rounds integers past 2**53)
+            new = _new_frame(X_new, X)
+            return pd.concat([X.reset_index(drop=True), new], ignore_index=True), y_res
+        given = np.asarray(X)
+        if given.dtype.kind in "biu":  # whole numbers in, whole numbers out
+            return np.concatenate([given, _of_dtype(X_new, given.dtype)]), y_res
+        return np.concatenate([X_arr, X_new.astype(X_arr.dtype)]), y_res
 
     # ---------------------------------------------------------- generating
     def _generate(self, X: np.ndarray, y: np.ndarray):
@@ -735,25 +786,13 @@ class VAEOverSampler(BaseEstimator):
         return float(min(_AUTO_STEP_MAX, np.sqrt(room / max(spread(move), 1e-12))))
 
     @staticmethod
-    def _as_input(X, y, X_res: np.ndarray, y_res: np.ndarray):
-        """The resampled arrays in the containers X and y came in."""
-        if is_frame(X):
-            import pandas as pd
-
-            X_out = pd.DataFrame(X_res, columns=X.columns)
-            for col, dtype in X.dtypes.items():
-                if dtype.kind in "iu":  # whole numbers within the range seen
-                    low, high = X[col].min(), X[col].max()
-                    X_out[col] = np.clip(np.round(X_out[col]), low, high)
-                if dtype.kind == "b":
-                    X_out[col] = X_out[col] >= 0.5
-                X_out[col] = X_out[col].astype(dtype)
-            X_res = X_out
+    def _as_input(y, y_res: np.ndarray):
+        """The resampled labels in the container y came in."""
         if type(y).__name__ == "Series" and hasattr(y, "name"):
             import pandas as pd
 
             y_res = pd.Series(y_res, name=y.name).astype(y.dtype)
-        return X_res, y_res
+        return y_res
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,6 +14,12 @@ from skvae import VAE, ConditionalVAE, VAEOverSampler
 from skvae.oversample import resolve_sampling_strategy
 
 
+def _unclipped(new, X):
+    """New rows within each column's range, not on its edge: the moves as
+    made, which the range did not clip."""
+    return ((new > X.min(0)) & (new < X.max(0))).all(1)
+
+
 def _tiny_cvae(**params):
     settings = dict(
         n_components=2,
@@ -206,14 +212,20 @@ def test_avoid_others_drops_moves_toward_the_other_class(cancer):
 
     X, y = cancer
 
+    inside = []
+
     def new_rows(**params):
         sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0, **params)
         new = sampler.fit_resample(X, y)[0][len(X) :]
+        inside.append(_unclipped(new, X))
         return sampler, (new - sampler.mean_) / sampler.scale_
 
     sampler, moved = new_rows(avoid_others=True)
     _, free = new_rows()  # the default: the moves as drawn
     _, bases = new_rows(step=0.0)  # same draws: the base points
+    keep = np.logical_and.reduce(inside)
+    assert keep.mean() > 0.2
+    moved, free, bases = moved[keep], free[keep], bases[keep]
     others = (X[y == 1] - sampler.mean_) / sampler.scale_
     idx = NearestNeighbors(n_neighbors=1).fit(others).kneighbors(bases)[1][:, 0]
     toward = others[idx] - bases
@@ -288,7 +300,7 @@ def test_in_imblearn_pipeline(cancer):
     [
         ("majority", ValueError, "majority"),
         ("most", ValueError, "sampling_strategy"),
-        (0.01, ValueError, "cannot remove rows"),
+        (0.01, ValueError, "asks for 3 rows .* no more than the 20"),
         (1.5, ValueError, "sampling_strategy"),
         ({7: 50}, ValueError, "not present in y"),
         ({0: 3}, ValueError, "cannot remove rows"),
@@ -449,11 +461,14 @@ def test_auto_step_spreads_no_more_than_the_class_across_the_boundary():
     rare = rng.normal(size=(20, 6)) * np.r_[0.2, [1.5] * 5] + np.r_[3.0, [0.0] * 5]
     X, y = np.r_[common, rare], np.r_[np.zeros(200, int), np.ones(20, int)]
 
+    inside = []
+
     def new_rows(**params):
         model = _tiny_cvae(max_iter=5)
         sampler = VAEOverSampler(estimator=model, random_state=0, **params)
         X_res, y_res = sampler.fit_resample(X, y)
         new = X_res[len(X) :][y_res[len(X) :] == 1]
+        inside.append(_unclipped(new, X))
         return sampler, (new - sampler.mean_) / sampler.scale_
 
     sampler, auto = new_rows()
@@ -464,7 +479,8 @@ def test_auto_step_spreads_no_more_than_the_class_across_the_boundary():
     _, fixed = new_rows(step=sampler.step_[1])  # same draws, moves as drawn
     assert (fixed @ w).var() > 5 * (own @ w).var()  # the moves spread there
     assert (auto @ w).var() < 1.4 * (own @ w).var()  # not with "auto"
-    diff = fixed - auto  # the moves differ only along w
+    keep = np.logical_and.reduce(inside)
+    diff = (fixed - auto)[keep]  # the moves differ only along w
     np.testing.assert_allclose(diff - np.outer(diff @ w, w), 0, atol=1e-4)
 
 
@@ -524,6 +540,58 @@ def test_one_new_row_of_a_class_is_finite(wine3):
     assert X_res.shape == (len(X) + 1, X.shape[1])
     assert y_res[-1] == label
     assert np.isfinite(X_res).all()
+
+
+def test_original_rows_come_back_exactly_in_their_dtype():
+    """Integers past 2**53 (nanosecond times, ids) survive: the rows of X are
+    returned as given, not through a float64 copy; integer arrays stay
+    integer arrays, their new rows whole numbers within the range seen."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(40, int), np.ones(10, int)]
+    stamps = 1_700_000_000_000_000_000 + rng.randint(0, 10**6, 50) * 37
+    frame = pd.DataFrame({"t_ns": stamps, "a": rng.normal(size=50) + y})
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0)
+    X_res, _ = sampler.fit_resample(frame, y)
+    pd.testing.assert_frame_equal(X_res.iloc[:50], frame)
+    assert X_res["t_ns"].dtype == np.int64
+    ages = np.c_[rng.randint(18, 90, 50), 2**60 + np.arange(50)]
+    X_res, y_res = sampler.fit_resample(ages, y)
+    assert X_res.dtype == ages.dtype and len(X_res) == 80
+    assert np.array_equal(X_res[:50], ages)
+    assert (X_res.min(axis=0) >= ages.min(axis=0)).all()
+    assert (X_res.max(axis=0) <= ages.max(axis=0)).all()
+    flags = rng.uniform(size=(50, 3)) < 0.5 + 0.3 * y[:, None]
+    X_res, _ = sampler.fit_resample(flags, y)
+    assert X_res.dtype == bool and np.array_equal(X_res[:50], flags)
+
+
+def test_new_rows_stay_within_the_range_of_each_column():
+    """A column that is always positive (an amount) gets no negative new
+    values, however far the model's moves reach."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(150, int), np.ones(30, int)]
+    X = np.c_[rng.exponential(3.0, 180) * (1 + 2 * y), rng.normal(size=180) + y]
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), step=5.0, random_state=0)
+    new = sampler.fit_resample(X, y)[0][180:]
+    assert (new.min(axis=0) >= X.min(axis=0)).all()
+    assert (new.max(axis=0) <= X.max(axis=0)).all()
+    # not a copy of the rows seen: the columns keep values of their own
+    assert not np.isin(new[:, 0], X[:, 0]).all()
+
+
+def test_few_rows_of_measurements_are_not_taken_for_codes():
+    """On 18 rows each real column has at most 20 values; values seen once
+    each are measurements (new rows take values of their own), while a
+    column of repeated non-whole codes keeps its values."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(14, int), np.ones(4, int)]
+    X = np.c_[rng.normal(size=(18, 2)), rng.choice([0.5, 1.5, 2.5], 18)]
+    sampler = VAEOverSampler(estimator=_tiny_cvae(), random_state=0)
+    new = sampler.fit_resample(X, y)[0][18:]
+    for j in range(2):  # (a value at the column's least or largest: clipped)
+        assert np.isin(new[:, j], X[:, j]).mean() < 0.5
+    assert set(np.unique(new[:, 2])) <= {0.5, 1.5, 2.5}
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int64])
