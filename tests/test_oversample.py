@@ -556,14 +556,16 @@ def test_original_rows_come_back_exactly_in_their_dtype():
     pd.testing.assert_frame_equal(X_res.iloc[:50], frame)
     assert X_res["t_ns"].dtype == np.int64
     ages = np.c_[rng.randint(18, 90, 50), 2**60 + np.arange(50)]
-    X_res, y_res = sampler.fit_resample(ages, y)
-    assert X_res.dtype == ages.dtype and len(X_res) == 80
+    X_res, _ = sampler.fit_resample(ages, y)
+    assert X_res.dtype == ages.dtype
+    assert len(X_res) == 80
     assert np.array_equal(X_res[:50], ages)
     assert (X_res.min(axis=0) >= ages.min(axis=0)).all()
     assert (X_res.max(axis=0) <= ages.max(axis=0)).all()
     flags = rng.uniform(size=(50, 3)) < 0.5 + 0.3 * y[:, None]
     X_res, _ = sampler.fit_resample(flags, y)
-    assert X_res.dtype == bool and np.array_equal(X_res[:50], flags)
+    assert X_res.dtype == bool
+    assert np.array_equal(X_res[:50], flags)
 
 
 def test_new_rows_stay_within_the_range_of_each_column():
