@@ -1038,6 +1038,57 @@ def _score_rows(estimator: BaseVAE, k: int, n_features: int) -> int:
     return max(_MIN_SCORE_ROWS, min(rows // max(k, 1), _SCORE_ENTRIES // fan_out))
 
 
+def _distinct_rows(
+    X: Any, weight: np.ndarray | None, least: int = 2
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, bool]:
+    """X's distinct rows, each of the summed weight of its copies.
+
+    Returns the distinct rows (in the order of their first copies), their
+    weights (None when X has no equal rows and no weights were given), the
+    index of each row of X among them (None when X has no equal rows), and
+    whether the weights only count the copies (no weights were given). A
+    dense array's rows are equal when their values are (-0.0 as 0.0), a
+    table's when each column's are (missing values as one value); a sparse
+    matrix, and X with fewer than ``least`` distinct rows of positive
+    weight (too few for the neighbours asked for), are taken as they are.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0]])
+    >>> rows, weight, inverse, copies = _distinct_rows(X, None)
+    >>> rows.tolist(), weight.tolist(), inverse.tolist(), copies
+    ([[0.0, 1.0], [2.0, 3.0]], [2.0, 1.0], [0, 1, 0], True)
+    >>> _distinct_rows(X[:2], None)[1:]
+    (None, None, False)
+    """
+    if sp.issparse(X):
+        return X, weight, None, False
+    if is_frame(X):
+        import pandas as pd
+
+        keys = pd.util.hash_pandas_object(X, index=False).to_numpy()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    else:
+        rows = np.ascontiguousarray(X + X.dtype.type(0.0))  # -0.0 as 0.0
+        rows = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
+        _, first, inverse = np.unique(
+            rows.ravel(), return_index=True, return_inverse=True
+        )
+    if len(first) == X.shape[0]:
+        return X, weight, None, False
+    # distinct rows in the order of their first copies
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse = rank[inverse.ravel()]
+    summed = np.bincount(
+        inverse, weights=None if weight is None else weight, minlength=len(first)
+    ).astype(np.float64)
+    if np.count_nonzero(summed) < least:
+        return X, weight, None, False
+    return _take(X, first[order]), summed, inverse, weight is None
+
+
 def _take(X: Any, rows: np.ndarray) -> Any:
     """Rows of an array, a sparse matrix or a table."""
     return X.iloc[rows] if is_frame(X) else X[rows]
@@ -1316,7 +1367,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             Non-negative weights of the rows, passed on to the model's
             ``fit``; the screening, the threshold, the scales of the score's
             parts and the latent Gaussian are weighted too, and rows of weight
-            0 are not neighbours of any row.
+            0 are not neighbours of any row. Equal rows of X (a dense array or
+            a table) are one row of their summed weight: a row given twice is
+            the row of weight 2, not its own neighbour at distance 0, which
+            made the training rows look more typical than new rows (a model
+            that refuses weights is fitted on the copies as given; X with
+            no more distinct rows than ``n_neighbors`` is taken as given).
 
         Returns
         -------
@@ -1327,10 +1383,17 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         X_valid = w = None
         found: dict = {}  # what _fit_model found, also when interrupted
         try:
-            X = X_valid = self._validate(X, reset=True)
+            given = self._validate(X, reset=True)
             warn_ignored_params(self)
             if sample_weight is not None:
-                w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+                w = _check_sample_weight(
+                    sample_weight, given, ensure_non_negative=True
+                )
+            # equal rows are one row of their summed weight (see fit's notes)
+            X, w, inverse, found["copies"] = _distinct_rows(
+                given, w, least=max(2, self.n_neighbors + 1)
+            )
+            X_valid = X
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
             limit = _reference_limit(X)
             n_reference = min(n_reference, limit)
@@ -1344,6 +1407,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             keep, distances = self._screened(X, w, reference)
             self._fit_model(X, w, keep, found)
             self._set_offset(X, w, distances, reference, found.get("crossed"))
+            self._of_given_rows(given, inverse)
         except KeyboardInterrupt:
             # Ctrl-C: the model of this call, as far as it got, with its
             # threshold (one press stops both fits); else as before the call
@@ -1352,11 +1416,25 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 restore_attributes(self, saved)
             else:
                 self._set_offset(X_valid, w, crossed=found.get("crossed"))
+                self._of_given_rows(given, inverse)
             raise
         except BaseException:
             restore_attributes(self, saved)  # no half-set attributes
             raise
         return self
+
+    def _of_given_rows(self, given: Any, inverse: np.ndarray | None) -> None:
+        """``training_scores_`` and the digest of the rows as given to ``fit``.
+
+        ``inverse``: the distinct row each given row is (None: they were
+        all distinct, and ``fit`` scored them as given).
+        """
+        if inverse is None:
+            return
+        self.training_scores_ = self.training_scores_[inverse]
+        self.training_digest_ = (
+            _digest(given) if isinstance(given, np.ndarray) else None
+        )
 
     def _ignored_params(self) -> dict[str, str]:
         """The parameters the others leave unread (see ``warn_ignored_params``)."""
@@ -1565,6 +1643,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         scores them.
         """
         rows = np.arange(X.shape[0]) if rows is None else rows
+        # weights that only count equal rows (see _distinct_rows)
+        copies = bool(found is not None and found.get("copies"))
         if weight is not None and self.estimator is None:
             # a row of weight 0 is as if it were not there: it neither takes
             # a share of the budget's steps nor counts toward its size
@@ -1675,6 +1755,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     )
                 if weight is None:
                     estimator.fit(X)
+                elif copies and estimator._sample_weight_refusal() is not None:
+                    # a model that takes no weights fits the copies
+                    counts = np.rint(row_counts(weight)).astype(np.intp)
+                    estimator.fit(_take(X, np.repeat(np.arange(X.shape[0]), counts)))
                 else:
                     estimator.fit(X, sample_weight=weight)
         except KeyboardInterrupt:

@@ -456,6 +456,63 @@ def test_equal_weights_are_as_none():
         np.testing.assert_array_equal(b.score_samples(X), a.score_samples(X))
 
 
+@pytest.mark.parametrize("n_features", [4, 40])
+def test_rows_given_twice_are_rows_of_weight_two(n_features):
+    # a copy of a training row was its nearest neighbour at distance 0: the
+    # training rows scored too typical, and the threshold set on them
+    # flagged 84% of new inliers (40 features; 17% on 4)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, n_features))
+    new = rng.normal(size=(400, n_features))
+    once = VAEOutlierDetector(random_state=0).fit(X)
+    twice = VAEOutlierDetector(random_state=0).fit(np.r_[X, X])
+    weighted = VAEOutlierDetector(random_state=0).fit(X, sample_weight=np.full(100, 2.0))
+    # (the same up to float rounding: weights of 2 in the model's loss)
+    assert twice.offset_ == weighted.offset_ == pytest.approx(once.offset_, rel=1e-12)
+    same = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(twice.score_samples(new), once.score_samples(new), **same)
+    assert (twice.predict(new) == -1).mean() < 0.2
+    # each given row keeps its score, in the array fitted on and in any other
+    np.testing.assert_allclose(
+        twice.training_scores_,
+        np.r_[once.training_scores_, once.training_scores_],
+        **same,
+    )
+    assert len(twice.training_scores_) == 200
+    np.testing.assert_array_equal(
+        twice.fit_predict(np.r_[X, X]), np.r_[once.predict(X), once.predict(X)]
+    )
+    np.testing.assert_allclose(twice.score_samples(X), once.score_samples(X), **same)
+
+
+def test_rows_given_twice_in_a_table_and_to_a_model_without_weights():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(60, 3))
+    new = rng.normal(size=(50, 3))
+    frame = pd.DataFrame(np.r_[X, X[:20]], columns=["a", "b", "c"])
+    weight = np.r_[np.full(20, 2.0), np.ones(40)]
+    model = tiny_vae(max_iter=3)
+    a = VAEOutlierDetector(model, random_state=0).fit(frame)
+    b = VAEOutlierDetector(model, random_state=0).fit(
+        pd.DataFrame(X, columns=["a", "b", "c"]), sample_weight=weight
+    )
+    assert a.offset_ == b.offset_
+    assert len(a.training_scores_) == 80
+    new_frame = pd.DataFrame(new, columns=["a", "b", "c"])
+    np.testing.assert_array_equal(a.score_samples(new_frame), b.score_samples(new_frame))
+    # a model that refuses weights is fitted on the copies, as given
+    from skvae import WAE
+
+    wae = WAE(n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    detector = VAEOutlierDetector(wae, random_state=0).fit(np.r_[X, X[:20]])
+    assert len(detector.training_scores_) == 80
+    assert np.isfinite(detector.score_samples(new)).all()
+    # too few distinct rows for the neighbours: the rows as given
+    few = VAEOutlierDetector(n_neighbors=3, random_state=0).fit(np.r_[X[:3], X[:3]])
+    assert few.neighbor_rows_.shape[0] == 6
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_scaled_weights_are_as_the_weights_on_a_principal_subspace(seed):
     # the folds of the cross-fit group the rows as given, not centred: the
