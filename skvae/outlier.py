@@ -1386,9 +1386,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             given = self._validate(X, reset=True)
             warn_ignored_params(self)
             if sample_weight is not None:
-                w = _check_sample_weight(
-                    sample_weight, given, ensure_non_negative=True
-                )
+                w = _check_sample_weight(sample_weight, given, ensure_non_negative=True)
             # equal rows are one row of their summed weight (see fit's notes)
             X, w, inverse, found["copies"] = _distinct_rows(
                 given, w, least=max(2, self.n_neighbors + 1)

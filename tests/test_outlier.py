@@ -466,11 +466,15 @@ def test_rows_given_twice_are_rows_of_weight_two(n_features):
     new = rng.normal(size=(400, n_features))
     once = VAEOutlierDetector(random_state=0).fit(X)
     twice = VAEOutlierDetector(random_state=0).fit(np.r_[X, X])
-    weighted = VAEOutlierDetector(random_state=0).fit(X, sample_weight=np.full(100, 2.0))
+    weighted = VAEOutlierDetector(random_state=0).fit(
+        X, sample_weight=np.full(100, 2.0)
+    )
     # (the same up to float rounding: weights of 2 in the model's loss)
     assert twice.offset_ == weighted.offset_ == pytest.approx(once.offset_, rel=1e-12)
     same = dict(rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(twice.score_samples(new), once.score_samples(new), **same)
+    np.testing.assert_allclose(
+        twice.score_samples(new), once.score_samples(new), **same
+    )
     assert (twice.predict(new) == -1).mean() < 0.2
     # each given row keeps its score, in the array fitted on and in any other
     np.testing.assert_allclose(
@@ -500,7 +504,9 @@ def test_rows_given_twice_in_a_table_and_to_a_model_without_weights():
     assert a.offset_ == b.offset_
     assert len(a.training_scores_) == 80
     new_frame = pd.DataFrame(new, columns=["a", "b", "c"])
-    np.testing.assert_array_equal(a.score_samples(new_frame), b.score_samples(new_frame))
+    np.testing.assert_array_equal(
+        a.score_samples(new_frame), b.score_samples(new_frame)
+    )
     # a model that refuses weights is fitted on the copies, as given
     from skvae import WAE
 
