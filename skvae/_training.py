@@ -292,6 +292,32 @@ class KLSchedule:
             return self.beta * min(1.0, 2.0 * phase), None
         return self.beta * self.warmup_at(progress), None
 
+    def comparable(self, epoch: int, training: bool) -> bool:
+        """Whether the loss of ``epoch`` (from 0) may be compared with others.
+
+        Not before the warm-up's last epoch (the objective still changes).
+        The validation loss is taken at the final weight (:meth:`final`), so
+        every later epoch's counts; but under the cyclical schedule the
+        weight of training ramps up again in each period, and a training
+        loss counts only at the end of a period, after the half trained at
+        the full weight: an epoch of a low weight would otherwise pass for
+        the best, and the ramp after it for no improvement (so that
+        ``n_iter_no_change`` counts periods there).
+
+        Examples
+        --------
+        >>> kl = KLSchedule(beta=1.0, warmup=4, kind="cyclical")
+        >>> [e for e in range(12) if kl.comparable(e, training=True)]
+        [3, 7, 11]
+        >>> [e for e in range(8) if kl.comparable(e, training=False)]
+        [3, 4, 5, 6, 7]
+        """
+        if epoch + 1 < self.warmup:
+            return False
+        if not training or self.kind != "cyclical" or self.warmup <= 1:
+            return True
+        return (epoch + 1) % self.warmup == 0
+
     def final(self) -> tuple[float, float | None]:
         """The weight and capacity the schedule ends at (used for validation)."""
         return self.beta, (self.capacity if self.kind == "capacity" else None)
@@ -774,8 +800,10 @@ class Trainer:
         With ``valid`` the best weights on the validation loss are restored at
         the end; without it, training stops when the training loss has not
         improved by ``tol`` for ``n_iter_no_change`` epochs (counted once the
-        KL warm-up is over). Each epoch's record is appended to ``history``
-        (whose length is the number of epochs trained before). A non-finite loss
+        KL warm-up is over; under the cyclical schedule, the last epoch of
+        each period, see :meth:`KLSchedule.comparable`). Each epoch's record
+        is appended to ``history`` (whose length is the number of epochs
+        trained before). A non-finite loss
         or non-finite weights at the end of an epoch restore the weights of the
         epoch before and raise :class:`NonFiniteLossError`.
 
@@ -812,7 +840,7 @@ class Trainer:
                     break
                 record = self.run_epoch(train, valid, epoch, weights)
                 history.append(record)
-                if not stop_early or epoch + 1 < self.kl.warmup:
+                if not stop_early or not self.kl.comparable(epoch, valid is None):
                     self.notify("on_epoch_end", record=record)
                     continue
                 score = record["valid_loss" if valid is not None else "train_loss"]

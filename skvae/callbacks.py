@@ -72,10 +72,18 @@ def _scalars(record: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def _monitored_key(record: dict[str, Any], monitor: str) -> str:
+    """The record's entry that ``monitor`` names.
+
+    "auto": the validation loss where there is one, else the training loss.
+    """
+    if monitor == "auto":
+        return "valid_loss" if "valid_loss" in record else "train_loss"
+    return monitor
+
+
 def _monitored(record: dict[str, Any], monitor: str) -> float:
-    key = monitor
-    if key == "auto":
-        key = "valid_loss" if "valid_loss" in record else "train_loss"
+    key = _monitored_key(record, monitor)
     if key not in record:
         raise KeyError(
             f"monitor={monitor!r} is not in the epoch's record; it has "
@@ -333,7 +341,9 @@ class Checkpoint(Callback):
     After each epoch whose monitored loss is the lowest yet, the whole
     estimator is written with :func:`skvae.save` (so the file loads with
     :func:`skvae.load`, without callbacks). Epochs of the KL warm-up are not
-    counted, as in early stopping: the objective still changes then. With
+    counted, as in early stopping: the objective still changes then (on
+    the training loss under ``kl_schedule="cyclical"``, only the last epoch
+    of each period counts, as the KL weight ramps up again in each). With
     early stopping on the validation loss the fitted model ends with the
     same weights as the file; on the training loss, the file keeps the best
     epoch's weights while the model keeps the last ones. The file holds the
@@ -390,7 +400,10 @@ class Checkpoint(Callback):
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
         """Save the estimator if this epoch is the best yet."""
         record = kwargs["record"]
-        if trainer.phase != "train" or record["epoch"] < trainer.kl.warmup:
+        if trainer.phase != "train":
+            return
+        training = _monitored_key(record, self.monitor) != "valid_loss"
+        if not trainer.kl.comparable(int(record["epoch"]) - 1, training):
             return
         loss = _monitored(record, self.monitor)
         if loss < self.best_loss_:

@@ -340,6 +340,32 @@ def test_checkpoint_file_holds_the_best_epoch_on_training_loss(X, tmp_path):
     assert _same_weights(_weights(skvae.load(path)), _weights(vae))
 
 
+def test_cyclical_training_loss_counts_at_the_end_of_each_period(tmp_path):
+    # each period ramps the KL weight up again: an epoch of a low weight had
+    # the lowest training loss, the ramp after it then passed for no
+    # improvement, and the fit stopped in mid-ramp as converged; Checkpoint
+    # kept an epoch of weight 0.25
+    from skvae import VAE
+
+    X = np.random.RandomState(0).normal(size=(120, 6))
+    params = dict(
+        hidden_layer_sizes=(8,),
+        n_components=2,
+        kl_schedule="cyclical",
+        kl_warmup=8,
+        random_state=0,
+        learning_rate_init=0.01,
+    )
+    vae = VAE(max_iter=100, n_iter_no_change=2, **params).fit(X)
+    assert vae.n_iter_ % 8 == 0  # stopped at the end of a period
+    assert vae.history_[-1]["beta"] == 1.0
+    ends = [r["train_loss"] for r in vae.history_[7::8]]
+    assert vae.best_loss_ == min(ends)
+    check = Checkpoint(tmp_path / "best.skvae")
+    VAE(max_iter=24, n_iter_no_change=50, callbacks=[check], **params).fit(X)
+    assert check.best_epoch_ in (8, 16, 24)
+
+
 # ------------------------------------------------------------------ loggers
 def test_csv_logger_writes_one_row_per_epoch(X, tmp_path):
     path = tmp_path / "log.csv"

@@ -220,7 +220,9 @@ default="relu"
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
-        Counting starts after any warm-up of the regulariser's weight.
+        Counting starts after any warm-up of the regulariser's weight; on
+        the training loss under ``kl_schedule="cyclical"``, only the last
+        epoch of each period counts (the KL weight ramps up in each).
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     objective : {"elbo", "iwae"}, default="elbo"
