@@ -100,6 +100,8 @@ _OWN_WORDING = {
     "learning_rate_init": "M2's default is higher: its budget is shorter per row",
     "input_shape": "convolutional layouts differ (VQ's code maps)",
     "encoder, decoder": "the networks' inputs and outputs differ by family",
+    "n_iter_no_change": "families with a KL schedule count a cyclical schedule's "
+    "periods",
 }
 
 

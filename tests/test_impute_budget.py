@@ -54,6 +54,7 @@ def test_default_stops_on_held_out_entries_and_keeps_the_best_weights(monkeypatc
     monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
     # the trial off (a gain never falls under 0): the plateau alone stops it
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", 0.0)
     holes = _low_rank_holes(n=60)
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
@@ -74,6 +75,7 @@ def test_a_plateau_ends_training_where_the_vae_adds_little(monkeypatch):
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
     monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", 0.0)
     monkeypatch.setattr(skvae.impute, "MIN_STEPS", 1000)  # no budget ends it
     holes = _low_rank_holes(n=60)
     fits = {}
@@ -99,6 +101,7 @@ def test_the_neighbours_gain_alone_does_not_refine(monkeypatch):
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 5)
     monkeypatch.setattr(skvae.impute, "PATIENCE_SHARE", 0.0)
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", 0.0)
     monkeypatch.setattr(skvae.impute, "MIN_STEPS", 1000)
     monkeypatch.setattr(_HeldOutStop, "neighbour_gain", lambda self: 1e6)
     monkeypatch.setattr(_HeldOutStop, "gain_z2", lambda self: 1.0)
@@ -129,6 +132,7 @@ def test_small_tables_check_every_few_steps_and_stop_at_a_budget(monkeypatch):
     # table, off: a gain never falls under 0)
     monkeypatch.setattr(skvae.impute, "PATIENCE_STEPS", 10**6)
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 0.0)
+    monkeypatch.setattr(skvae.impute, "TRIAL_EARLY_Z", 0.0)
     holes = _low_rank_holes(n=60, d=5, rate=0.2)  # one step an epoch
     imputer = VAEImputer(random_state=0).fit(holes)
     vae = imputer.estimator_
