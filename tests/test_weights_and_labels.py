@@ -39,6 +39,45 @@ def test_m2_class_prior_is_weighted_among_the_labelled_rows(iris):
     np.testing.assert_allclose(model.class_prior_, [0.4, 0.4, 0.2])
 
 
+@pytest.mark.parametrize("continued", ["partial_fit", "warm_start"])
+def test_class_prior_counts_every_chunk(continued, tmp_path):
+    # the prior stayed at the first chunk's shares (10 to 1), in the
+    # attribute and in the module's p(y), which the stream then reversed
+    import torch
+
+    import skvae
+
+    rng = np.random.RandomState(0)
+
+    def chunk(n0, n1):
+        X = np.vstack([rng.normal(-2, 1, (n0, 4)), rng.normal(2, 1, (n1, 4))])
+        return X, np.r_[np.zeros(n0, int), np.ones(n1, int)]
+
+    model = tiny(ConditionalVAE, warm_start=continued == "warm_start")
+    step = model.partial_fit if continued == "partial_fit" else model.fit
+    step(*chunk(100, 10))
+    np.testing.assert_allclose(model.class_prior_, [100 / 110, 10 / 110])
+    X, y = chunk(10, 100)
+    weight = np.where(y == 1, 2.0, 1.0)
+    step(X, y, sample_weight=weight)  # weighted, to a mean of 1 a call
+    share = weight / weight.mean()
+    counts = [100 + share[y == 0].sum(), 10 + share[y == 1].sum()]
+    np.testing.assert_allclose(model.class_count_, counts)
+    np.testing.assert_allclose(model.class_prior_, np.divide(counts, 220))
+    prior = model.module_.log_prior.exp().numpy()
+    np.testing.assert_allclose(prior, model.class_prior_, rtol=1e-6)
+    # a saved model goes on counting
+    skvae.save(model, tmp_path / "m.skvae")
+    loaded = skvae.load(tmp_path / "m.skvae")
+    np.testing.assert_array_equal(loaded.class_count_, model.class_count_)
+    if continued == "partial_fit":
+        loaded.partial_fit(*chunk(30, 0))
+        counts = np.add(counts, [30, 0])
+        np.testing.assert_allclose(loaded.class_count_, counts)
+        prior = torch.as_tensor(counts / counts.sum(), dtype=torch.float32)
+        assert torch.allclose(loaded.module_.log_prior.exp(), prior)
+
+
 def test_class_of_weight_zero_is_refused(iris):
     X, y = iris
     with pytest.raises(

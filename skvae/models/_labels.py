@@ -60,15 +60,18 @@ class LabelledModelMixin:
     ) -> None:
         """Learn ``classes_`` and the class prior p(y) from labelled rows ``y``.
 
-        Only when the model is (re)initialised (``reset``); later calls keep
-        them, and a ``classes`` given again must name the same labels.
-        ``classes`` (``partial_fit``'s list of every label) fixes the
-        classes, and the prior is then uniform: a first chunk need not hold
-        every class, so its frequencies say little. Otherwise the prior is
-        the classes' frequencies in ``y``, weighted by ``sample_weight``
-        (:meth:`_check_weights` weighs them once the weights are checked);
-        ``rows`` is the mask of the rows of ``X`` that ``y`` labels (None:
-        every row).
+        When the model is (re)initialised (``reset``) the classes are
+        learnt; later calls keep them, and a ``classes`` given again must
+        name the same labels. ``classes`` (``partial_fit``'s list of every
+        label) fixes the classes, and each starts at a count of 1: a first
+        chunk need not hold every class, and no class may have a prior of 0.
+        ``class_count_`` adds each call's (weighted) count of labelled rows
+        of each class to those of the calls before, since the model was
+        initialised (``partial_fit``'s chunks, ``warm_start``'s fits), and
+        the prior is their share (:meth:`_set_prior`). The weights are
+        applied by :meth:`_check_weights`, once they are checked; ``rows``
+        is the mask of the rows of ``X`` that ``y`` labels (None: every
+        row).
         """
         self.__dict__.pop("_label_rows", None)
         if classes is not None:
@@ -81,21 +84,37 @@ class LabelledModelMixin:
                     f"classes={unique_labels(classes).tolist()} is not the same "
                     f"as on the first call to partial_fit, {self.classes_.tolist()}."
                 )
-            return
-        if classes is not None:
+            before = getattr(self, "class_count_", None)
+            if before is None:  # a model saved before the counts were kept
+                return
+        elif classes is not None:
             self._label_encoder = LabelEncoder().fit(classes)
-            self.classes_ = self._label_encoder.classes_
-            self.class_prior_ = np.full(len(self.classes_), 1.0 / len(self.classes_))
-            return
-        self._label_encoder = LabelEncoder().fit(y)
+            before = np.ones(len(self._label_encoder.classes_))
+        else:
+            self._label_encoder = LabelEncoder().fit(y)
+            before = np.zeros(len(self._label_encoder.classes_))
         self.classes_ = self._label_encoder.classes_
-        codes = self._label_encoder.transform(y)
+        if y.size == 0:  # a chunk of unlabelled rows only (M2)
+            codes = np.empty(0, dtype=np.intp)
+        else:
+            codes = self._label_encoder.transform(y) if reset else self._codes(y)
         counts = np.bincount(codes, minlength=len(self.classes_))
-        self.class_prior_ = counts / counts.sum()
-        self._label_rows = (codes, rows)
+        self._set_prior(before + counts, reset)
+        self._label_rows = (codes, rows, before, reset)
+
+    def _set_prior(self, counts: np.ndarray, reset: bool) -> None:
+        """``class_count_`` and the prior, in the module too once it is built."""
+        self.class_count_ = np.asarray(counts, dtype=np.float64)
+        self.class_prior_ = self.class_count_ / self.class_count_.sum()
+        module = None if reset else vars(self).get("module_")
+        if module is not None and hasattr(module, "log_prior"):
+            import torch
+
+            with torch.no_grad():
+                module.log_prior.copy_(torch.as_tensor(np.log(self.class_prior_)))
 
     def _check_weights(self, sample_weight: Any, X: Any) -> np.ndarray | None:
-        """BaseVAE's check; a prior :meth:`_learn_labels` learnt is weighted.
+        """BaseVAE's check; the class counts :meth:`_learn_labels` took are weighted.
 
         The class prior is the weighted frequency of each class, so a row of
         weight 0 counts as no row and a row of weight 2 as two.
@@ -103,13 +122,13 @@ class LabelledModelMixin:
         weight = super()._check_weights(sample_weight, X)
         pending = self.__dict__.pop("_label_rows", None)
         if weight is not None and pending is not None:
-            codes, rows = pending
+            codes, rows, before, reset = pending
             labelled = weight if rows is None else weight[rows]
             if labelled.shape[0] == codes.shape[0]:
                 counts = np.bincount(
                     codes, weights=labelled, minlength=len(self.classes_)
                 )
-                empty = self.classes_[counts == 0]
+                empty = self.classes_[(counts == 0) & (before == 0)]
                 if empty.size:
                     raise ValueError(
                         f"Every row of class {empty.tolist()[:5]} has sample_weight "
@@ -117,7 +136,7 @@ class LabelledModelMixin:
                         "would be 0; drop those rows (and the class) or give them "
                         "a positive weight."
                     )
-                self.class_prior_ = counts / counts.sum()
+                self._set_prior(before + counts, reset)
         return weight
 
     def _label_column(self, y: Any, n_samples: int) -> np.ndarray:
@@ -171,8 +190,9 @@ class LabelledModelMixin:
         classes : array-like of shape (n_classes,), default=None
             Every label that will appear, required on the first call when the
             first chunk does not contain them all (as in sklearn's
-            ``partial_fit``). The class prior is then uniform. Later calls
-            may omit it; if given, it must be the same.
+            ``partial_fit``). Each class then starts at a count of 1 (see
+            ``class_count_``). Later calls may omit it; if given, it must be
+            the same.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows, as in :meth:`skvae.VAE.fit`.
 

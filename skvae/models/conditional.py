@@ -204,8 +204,15 @@ default="relu"
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit``.
     class_prior_ : ndarray of shape (n_classes,)
-        Their frequencies in ``fit``, weighted by ``sample_weight`` (the
-        label prior p(y)); uniform when ``partial_fit`` was given ``classes``.
+        Their frequencies, weighted by ``sample_weight`` (the label prior
+        p(y)): ``class_count_`` over its sum.
+    class_count_ : ndarray of shape (n_classes,)
+        The (weighted) number of rows of each class trained on since the
+        model was initialised: a ``fit``'s, plus those of later
+        ``partial_fit`` chunks and ``warm_start`` fits (the weights of each
+        call scaled to a mean of 1, so that its rows count as that many);
+        each class starts at 1 when the first ``partial_fit`` was given
+        ``classes``.
     module_ : ConditionalVAEModule
         The trained network.
     n_features_in_ : int

@@ -358,7 +358,15 @@ default="relu"
         The labels of the labelled rows.
     class_prior_ : ndarray of shape (n_classes,)
         Their frequencies among the labelled rows, weighted by
-        ``sample_weight``: the generative model's p(y).
+        ``sample_weight``: the generative model's p(y) (``class_count_``
+        over its sum).
+    class_count_ : ndarray of shape (n_classes,)
+        The (weighted) number of labelled rows of each class trained on
+        since the model was initialised: a ``fit``'s, plus those of later
+        ``partial_fit`` chunks and ``warm_start`` fits (the weights of each
+        call scaled to a mean of 1, so that its rows count as that many);
+        each class starts at 1 when the first ``partial_fit`` was given
+        ``classes``.
     module_ : SemiSupervisedVAEModule
         The trained network.
     n_features_in_ : int
