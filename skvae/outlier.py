@@ -37,6 +37,7 @@ from skvae._sklearn_compat import (
 )
 from skvae._torch import draw_seed, torch_threads
 from skvae.models.vae import VAE
+from skvae.models.vq import VQVAE, VQVAE2
 
 # Below this many features the default detector's VAE is faster on the CPU,
 # where it trains with at most this many threads (more only add overhead).
@@ -1200,7 +1201,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         draw is one pass of the decoder over every scored row, the largest
         cost of scoring wide rows; two drew as good a ranking as four on the
         tuning half of ``benchmarks/suite_outliers.py`` (the README gives
-        the figures).
+        the figures). A model whose encoder draws no codes (WAE and
+        AdversarialAE with ``encoder_type="deterministic"``, VQVAE, VQVAE2)
+        takes one; a value set for it is warned about, as unread.
     n_neighbors : int >= 0, default=5
         Neighbours of the distance part of the score: the mean distance (in
         the input space) to the ``n_neighbors`` nearest training rows. 0
@@ -1440,6 +1443,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return {
                 "n_importance_samples": "with score_type='latent' (it sets the "
                 "draws of the likelihood and reconstruction scores)"
+            }
+        model = self.estimator
+        if isinstance(model, VQVAE | VQVAE2) or (
+            isinstance(model, BaseVAE)
+            and model.get_params(deep=False).get("encoder_type") == "deterministic"
+        ):
+            return {
+                "n_importance_samples": f"with a {type(model).__name__} whose "
+                "encoder draws no codes (one code a row: every draw is the same)"
             }
         return {}
 
