@@ -740,6 +740,14 @@ class VAEImputer(
                     spread = np.where(seen, columns - mean, 0.0)[:, has]
                     wvar = (w[:, has] * spread**2).sum(axis=0) / total[has]
                     std[has] = np.sqrt(wvar)
+                # a column of one value (in the rows that count): that value,
+                # exactly (a mean rounds, and leaves a spread of 1e-16)
+                counted = columns
+                if weight is not None and np.any(weight > 0):
+                    counted = np.where(weight[:, None] > 0, columns, np.nan)
+                low = np.nanmin(counted, axis=0)
+                one = low == np.nanmax(counted, axis=0)
+                mean[one], std[one] = low[one], 0.0
             self._shift[gaussian] = mean
             # a constant column: scale 0 fills its holes with the constant
             self._scale_[gaussian] = np.where(std > 0, std, 0.0)

@@ -435,18 +435,24 @@ def test_the_detector_asks_for_the_table_it_was_fitted_on():
     assert detector.predict(table).shape == (40,)
 
 
-@pytest.mark.parametrize("sample_posterior", [False, True])
-def test_the_imputer_fills_a_constant_column_with_its_value(sample_posterior):
+@pytest.mark.parametrize(
+    ("sample_posterior", "value", "weighted"),
+    [(False, 5.0, False), (True, 5.0, False), (False, 0.1, False), (False, 7.7, True)],
+)
+def test_the_imputer_fills_a_constant_column_with_its_value(
+    sample_posterior, value, weighted
+):
     """A column observed at one value was filled with model noise (5.095 for
-    5): its holes now take the value, as SimpleImputer's do."""
+    5): its holes now take the value, as SimpleImputer's do. A value whose
+    mean rounds (0.1, 7.7) left a spread of 1e-17, so that the column was
+    not read as constant and its fills were off by the rounding."""
     rng = np.random.RandomState(0)
-    X = np.c_[np.full(40, 5.0), rng.normal(size=40)]
+    X = np.c_[np.full(40, value), rng.normal(size=40)]
     X[::3, 0], X[1::5, 1] = np.nan, np.nan
-    imputer = VAEImputer(
-        tiny(VAE), sample_posterior=sample_posterior, random_state=0
-    ).fit(X)
-    filled = imputer.transform(X)
-    np.testing.assert_array_equal(filled[:, 0], 5.0)
+    weight = rng.uniform(0.1, 3, 40) if weighted else None
+    imputer = VAEImputer(tiny(VAE), sample_posterior=sample_posterior, random_state=0)
+    filled = imputer.fit(X, sample_weight=weight).transform(X)
+    np.testing.assert_array_equal(filled[:, 0], value)
     assert np.isfinite(filled).all()
 
 
