@@ -1002,35 +1002,53 @@ class BaseVAE(
         here; nothing more is trained.
         """
 
-    def _fitted_state(self) -> tuple[dict[str, Any], Any, Any]:
+    def _fitted_state(self) -> tuple[dict[str, Any], Any, Any, list]:
         """What a fit may change, to put back if it fails.
 
         The attributes (lists one level deep, as fits append to histories),
-        and copies of the module's weights and of the optimiser's state,
-        which continued fits update in place.
+        copies of the module's weights and of the optimiser's state, which
+        continued fits update in place, and the attributes of the
+        ``callbacks`` (a learning-rate schedule's state, a checkpoint's best
+        loss): a failed fit's epochs must not move them either. What a
+        callback wrote to a file stays written.
         """
-        state = {
-            k: [list(v) if isinstance(v, list) else v for v in value]
-            if isinstance(value, list)
-            else value
-            for k, value in vars(self).items()
-        }
+
+        def attributes(obj: Any) -> dict[str, Any]:
+            return {
+                k: [list(v) if isinstance(v, list) else v for v in value]
+                if isinstance(value, list)
+                else value
+                for k, value in vars(obj).items()
+            }
+
+        state = attributes(self)
         module, optimizer = state.get("module_"), state.get("_optimizer")
         weights = None
         if isinstance(module, torch.nn.Module):
             weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
         moments = None if optimizer is None else _clone_tree(optimizer.state_dict())
-        return state, weights, moments
+        given = self.callbacks if isinstance(self.callbacks, list | tuple) else ()
+        callbacks = [
+            (c, attributes(c))
+            for c in given
+            if not isinstance(c, type) and hasattr(c, "__dict__")
+        ]
+        return state, weights, moments, callbacks
 
-    def _restore_fitted_state(self, saved: tuple[dict[str, Any], Any, Any]) -> None:
+    def _restore_fitted_state(
+        self, saved: tuple[dict[str, Any], Any, Any, list]
+    ) -> None:
         """Put back what :meth:`_fitted_state` saved."""
-        state, weights, moments = saved
+        state, weights, moments, callbacks = saved
         vars(self).clear()
         vars(self).update(state)
         if weights is not None:
             state["module_"].load_state_dict(weights)
         if moments is not None:
             state["_optimizer"].load_state_dict(moments)
+        for callback, attributes in callbacks:
+            vars(callback).clear()
+            vars(callback).update(attributes)
 
     def _make_trainer(
         self,

@@ -350,7 +350,9 @@ class Checkpoint(Callback):
     estimator as it is at that epoch: attributes that a family sets after
     training (VaDE's ``labels_``, a VQ model's code prior) are those of the
     previous fit, if any. A fit whose epochs all fall in the warm-up writes
-    its final model at the end. Acts on the main training phase only.
+    its final model at the end. Acts on the main training phase only. A fit
+    that fails puts back ``best_loss_`` and ``best_epoch_`` (as it puts back
+    the estimator), but not the file, which may hold an epoch of that fit.
 
     Parameters
     ----------

@@ -366,6 +366,34 @@ def test_cyclical_training_loss_counts_at_the_end_of_each_period(tmp_path):
     assert check.best_epoch_ in (8, 16, 24)
 
 
+def test_a_failed_fit_leaves_the_callbacks_as_they_were(X, tmp_path):
+    # the estimator was put back, but a learning-rate schedule kept the
+    # failed fit's steps, and a checkpoint its best epoch
+    import copy
+
+    class Boom(Callback):
+        def __init__(self):
+            self.at = None
+
+        def on_epoch_end(self, trainer, **kwargs):
+            if kwargs["record"]["epoch"] == self.at:
+                raise RuntimeError("boom")
+
+    boom, check = Boom(), Checkpoint(tmp_path / "best.skvae")
+    step = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    vae = _vae(max_iter=3, warm_start=True, callbacks=[step, check, boom]).fit(X)
+    untouched = copy.deepcopy(vae)
+    boom.at = 5
+    with pytest.raises(RuntimeError, match="boom"):
+        vae.fit(X)
+    assert check.best_epoch_ == untouched.callbacks[1].best_epoch_
+    boom.at = None
+    vae.fit(X)
+    untouched.fit(X)
+    assert [r["lr"] for r in vae.history_] == [r["lr"] for r in untouched.history_]
+    np.testing.assert_array_equal(vae.transform(X), untouched.transform(X))
+
+
 # ------------------------------------------------------------------ loggers
 def test_csv_logger_writes_one_row_per_epoch(X, tmp_path):
     path = tmp_path / "log.csv"
