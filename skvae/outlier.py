@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import warnings
 from numbers import Integral, Real
@@ -1047,11 +1048,12 @@ def _distinct_rows(
     Returns the distinct rows (in the order of their first copies), their
     weights (None when X has no equal rows and no weights were given), the
     index of each row of X among them (None when X has no equal rows), and
-    whether the weights only count the copies (no weights were given). A
-    dense array's rows are equal when their values are (-0.0 as 0.0), a
-    table's when each column's are (missing values as one value); a sparse
-    matrix, and X with fewer than ``least`` distinct rows of positive
-    weight (too few for the neighbours asked for), are taken as they are.
+    whether the weights only count the copies (no weights were given). An
+    array's rows (dense or sparse) are equal when their values are (-0.0 as
+    0.0, a stored 0 as one left out), a table's when each column's are
+    (missing values as one value); X with fewer than ``least`` distinct
+    rows of positive weight (too few for the neighbours asked for) is taken
+    as it is.
 
     Examples
     --------
@@ -1063,8 +1065,21 @@ def _distinct_rows(
     (None, None, False)
     """
     if sp.issparse(X):
-        return X, weight, None, False
-    if is_frame(X):
+        rows = X.tocsr(copy=True)
+        rows.sum_duplicates()
+        rows.data = rows.data + rows.data.dtype.type(0.0)  # -0.0 as 0.0
+        rows.eliminate_zeros()  # a stored 0 is the entry left out
+        rows.sort_indices()
+        ends = rows.indptr
+        digests = b"".join(
+            hashlib.sha1(
+                rows.indices[a:b].tobytes() + rows.data[a:b].tobytes()
+            ).digest()[:16]
+            for a, b in itertools.pairwise(ends)
+        )
+        keys = np.frombuffer(digests, dtype=np.dtype((np.void, 16)))
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    elif is_frame(X):
         import pandas as pd
 
         keys = pd.util.hash_pandas_object(X, index=False).to_numpy()
@@ -1370,9 +1385,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             Non-negative weights of the rows, passed on to the model's
             ``fit``; the screening, the threshold, the scales of the score's
             parts and the latent Gaussian are weighted too, and rows of weight
-            0 are not neighbours of any row. Equal rows of X (a dense array or
-            a table) are one row of their summed weight: a row given twice is
-            the row of weight 2, not its own neighbour at distance 0, which
+            0 are not neighbours of any row. Equal rows of X (of an array,
+            dense or sparse, or a table) are one row of their summed weight:
+            a row given twice is the row of weight 2, not its own neighbour at
+            distance 0, which
             made the training rows look more typical than new rows (a model
             that refuses weights is fitted on the copies as given; X with
             no more distinct rows than ``n_neighbors`` is taken as given).
