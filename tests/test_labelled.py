@@ -768,3 +768,29 @@ def test_semisupervised_balance_weight_follows_the_labels_of_the_prior(tmp_path)
 
     save(model, tmp_path / "m2.skvae")
     assert load(tmp_path / "m2.skvae").module_.balance_weight == pytest.approx(5.0)
+
+
+def test_labelled_scores_of_a_table_are_in_its_units():
+    """score_samples(X, y) left out the quantile maps' log-Jacobian that
+    score_samples(X) adds: it was a density of the normal scores, blind to
+    the columns' units, and log p(x | y) stood 6.5 nats above log p(x)."""
+    pd = pytest.importorskip("pandas")
+    from scipy.special import logsumexp
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {"f": np.exp(rng.normal(size=150)) * 1000, "g": rng.normal(size=150)}
+    )
+    y = rng.randint(0, 2, 150)
+    params = dict(likelihood={"quantile": ["f"]})
+    model = tiny_vae(ConditionalVAE, **params).fit(table, y)
+    wider = table.assign(f=table["f"] * 1000)  # the same rows in other units
+    other = tiny_vae(ConditionalVAE, **params).fit(wider, y)
+    shift = other.score_samples(wider, y) - model.score_samples(table, y)
+    np.testing.assert_allclose(shift, -np.log(1000), rtol=1e-5)
+    # log p(x) = log sum_y p(y) p(x | y), both in the table's units
+    joint = [model.score_samples(table, np.full(150, c)) for c in model.classes_]
+    joint = np.log(model.class_prior_)[:, None] + np.array(joint)
+    np.testing.assert_allclose(
+        logsumexp(joint, axis=0), model.score_samples(table), rtol=1e-5
+    )

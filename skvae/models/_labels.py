@@ -271,15 +271,19 @@ class LabelledModelMixin:
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Per-row log-likelihood bounds in nats.
+            Per-row log-likelihood bounds in nats. For a table with
+            ``"quantile"`` columns, in the table's own units, with or without
+            ``y`` (the log-Jacobian of the columns' maps added).
         """
         if y is None:
             return super().score_samples(X)
         check_is_fitted(self)
+        table = X
         X = self._validate_X(X)
         Y = self._one_hot(y, X.shape[0], X.dtype)
         k = self._n_score_draws()
-        return self._row_scores(X, "conditional_log_likelihood", k, extra=(Y,))
+        scores = self._row_scores(X, "conditional_log_likelihood", k, extra=(Y,))
+        return scores + self._table_log_jacobian(table)
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`.
