@@ -794,3 +794,28 @@ def test_labelled_scores_of_a_table_are_in_its_units():
     np.testing.assert_allclose(
         logsumexp(joint, axis=0), model.score_samples(table), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("cls", [ConditionalVAE, SemiSupervisedVAE])
+def test_decoding_without_labels_gives_typed_columns(cls):
+    """Without y the decoding averaged each class's typed values: a
+    categorical group of [0.69, 0, 0.31], a 0/1 column of 0.4. The
+    mixture's expected values are typed instead, as with y."""
+    rng = np.random.RandomState(0)
+    X = np.hstack(
+        [
+            rng.normal(size=(150, 2)),
+            rng.uniform(size=(150, 1)) > 0.5,
+            np.eye(3)[rng.randint(0, 3, 150)],
+            rng.poisson(3, (150, 1)),
+        ]
+    )
+    y = rng.randint(0, 3, 150)
+    spec = {"bernoulli": [2], "categorical": [[3, 4, 5]], "poisson": [6]}
+    model = tiny_vae(cls, likelihood=spec).fit(X, y)
+    out = model.inverse_transform(model.transform(X))
+    assert set(np.unique(out[:, 2])) <= {0.0, 1.0}
+    assert set(np.unique(out[:, 3:6])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out[:, 3:6].sum(axis=1), 1.0)
+    assert (out[:, 6] == np.floor(out[:, 6])).all()
+    assert (out[:, 6] >= 0).all()

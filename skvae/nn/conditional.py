@@ -30,7 +30,7 @@ from skvae.nn.gaussian import (
     split_gaussian,
     training_draws,
 )
-from skvae.nn.likelihoods import Likelihood
+from skvae.nn.likelihoods import Likelihood, MixedLikelihood
 from skvae.nn.networks import MLP, NetworkSpec
 from skvae.nn.priors import StandardNormalPrior
 
@@ -215,14 +215,25 @@ class ConditionalVAEModule(LatentModule):
     def decode_mean(
         self, z: torch.Tensor, y: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Mean of p(x | z, y); without ``y``, of p(x | z) = sum_y p(y) p(x | z, y)."""
+        """Mean of p(x | z, y); without ``y``, of p(x | z) = sum_y p(y) p(x | z, y).
+
+        A mixed likelihood's values are typed (0/1, one-hot, counts): without
+        ``y``, those of the mixture's expected values
+        (:meth:`~skvae.nn.likelihoods.MixedLikelihood.typed`), as an average
+        of typed values would be of no type.
+        """
         if y is not None:
             return self.likelihood.output(self.decode(z, y))
         zs, ys = self._all_classes(z)
-        means = self.likelihood.mean(self.decode(zs, ys)).view(
-            z.shape[0], self.n_classes, -1
-        )
-        return (self.log_prior.exp()[None, :, None] * means).sum(1)
+        mixed = isinstance(self.likelihood, MixedLikelihood)
+        params = self.decode(zs, ys)
+        means = (
+            self.likelihood.expectation(params)
+            if mixed
+            else self.likelihood.mean(params)
+        ).view(z.shape[0], self.n_classes, -1)
+        mean = (self.log_prior.exp()[None, :, None] * means).sum(1)
+        return self.likelihood.typed(mean) if mixed else mean
 
     def conditional_log_likelihood(
         self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor

@@ -680,6 +680,31 @@ class MixedLikelihood(Likelihood):
         """Typed values of every column."""
         return self._assemble(params, "point")
 
+    def typed(self, expected: torch.Tensor) -> torch.Tensor:
+        """Expected values of every column (:meth:`expectation`'s) made typed.
+
+        For a mixture of such rows (a labelled model's rows averaged over
+        the classes): a 0/1 column is 1 where its probability is at least
+        one half, a categorical group one-hot at its most probable category,
+        a count the mode :meth:`point` takes of its mean; real columns keep
+        the mean.
+        """
+        out = expected.clone()
+        for i, lik in enumerate(self.blocks):
+            index = getattr(self, f"_index{i}")
+            part = expected.index_select(-1, index)
+            if isinstance(lik, BernoulliLikelihood):
+                part = (part >= 0.5).to(part.dtype)
+            elif isinstance(lik, CategoricalLikelihood):
+                part = F.one_hot(part.argmax(-1), part.shape[-1]).to(part.dtype)
+            elif isinstance(lik, PoissonLikelihood):
+                part = torch.floor(part)
+            elif isinstance(lik, NegativeBinomialLikelihood):
+                r = lik.log_dispersion.clamp(-10.0, 10.0).exp()
+                part = torch.floor((part * (r - 1.0) / r).clamp_min(0.0))
+            out[..., index] = part
+        return out
+
     def sample(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Draws of every column."""
         out = params.new_empty(*params.shape[:-1], self.n_features)
