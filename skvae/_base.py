@@ -81,6 +81,7 @@ from skvae._training import (
 from skvae.nn.base import LatentModule
 from skvae.nn.likelihoods import (
     BernoulliLikelihood,
+    GaussianLikelihood,
     Likelihood,
     MixedLikelihood,
     drawing,
@@ -1167,6 +1168,9 @@ class BaseVAE(
         module = self._new_module(X, self._data_likelihood(X, rows))
         self._check_precision(module)
         likelihood = module.likelihood
+        warning = _far_from_order_one(X, likelihood, rows)
+        if warning is not None:
+            warnings.warn(warning, UserWarning, stacklevel=_caller_level())
         vars(self).pop("column_types_", None)  # from an earlier fit
         if isinstance(likelihood, MixedLikelihood):
             self.column_types_ = list(
@@ -2087,6 +2091,84 @@ def auto_epochs(
     [200, 100, 10, 2]
     """
     return epochs_for_steps(steps, n_train, batch_size, min_epochs, max_epochs)
+
+
+#: Columns whose values are this far from order 1 (larger, or smaller in
+#: spread) are warned about: a network learns values of order 1.
+_FAR_FROM_ONE = 1e3
+
+
+def _far_from_order_one(
+    X: Any, likelihood: Likelihood, rows: np.ndarray | None = None
+) -> str | None:
+    """A warning for real columns far from order 1, or for large counts; else None.
+
+    A network's weights start, and Adam moves them, at order 1: a Gaussian
+    column with a mean or spread past ``_FAR_FROM_ONE`` (a year, a price in
+    cents, 1e4 plus noise) or whose values vary by less than its inverse is
+    reconstructed no better than by its mean, and the fit still reports
+    convergence; a count of mean past it is read raw by the encoder, whose
+    units saturate. ``rows``: the rows that count (None: all).
+
+    Examples
+    --------
+    >>> from skvae.nn.likelihoods import GaussianLikelihood
+    >>> X = np.random.RandomState(0).normal(size=(50, 2))
+    >>> _far_from_order_one(X, GaussianLikelihood(2)) is None
+    True
+    >>> print(_far_from_order_one(X + 1e4, GaussianLikelihood(2))[:40])
+    Columns [0, 1] of X are far from order 1
+    """
+    if isinstance(likelihood, MixedLikelihood):
+        blocks = list(zip(likelihood.kinds, likelihood.columns, strict=True))
+        real = [c for kind, cols in blocks if kind == "gaussian" for c in cols]
+        counts = [
+            c for kind, cols in blocks if kind in ("poisson", "negbin") for c in cols
+        ]
+    elif isinstance(likelihood, GaussianLikelihood):
+        real, counts = list(range(X.shape[1])), []
+    else:
+        return None
+    if not real and not counts:
+        return None
+    values = X[rows] if rows is not None else X
+    if sp.issparse(values):
+        values = values.tocsc()
+        columns = sorted(set(real) | set(counts))
+        dense = values[:, columns].toarray()
+    else:
+        columns = sorted(set(real) | set(counts))
+        dense = np.asarray(values[:, columns], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        mean = dict(zip(columns, np.nanmean(dense, axis=0), strict=True))
+        spread = dict(zip(columns, np.nanstd(dense, axis=0), strict=True))
+    far = [
+        c
+        for c in real
+        if max(abs(mean[c]), spread[c]) > _FAR_FROM_ONE
+        or 0 < max(abs(mean[c]), spread[c]) < 1 / _FAR_FROM_ONE
+    ]
+    large = [c for c in counts if mean[c] > _FAR_FROM_ONE]
+    if far:
+        c = max(far, key=lambda c: abs(np.log10(max(abs(mean[c]), spread[c]))))
+        return (
+            f"Columns {far[:10]} of X are far from order 1 (column {c}: mean "
+            f"{mean[c]:.3g}, standard deviation {spread[c]:.3g}): the networks "
+            "learn values of order 1, and the model would reconstruct such a "
+            "column no better than by its mean. Standardise them first (e.g. "
+            "StandardScaler in a pipeline; inverse_transform and sample then "
+            "come back through its inverse_transform)."
+        )
+    if large:
+        return (
+            f"Count columns {large[:10]} of X have means past "
+            f"{_FAR_FROM_ONE:g} (column {large[0]}: {mean[large[0]]:.3g}): the "
+            "encoder reads the raw counts, far from order 1, and the model may "
+            "decode such a column as about 0. Model them as real columns "
+            "after np.log1p and standardising, or in a DataFrame as 'quantile'."
+        )
+    return None
 
 
 def restore_attributes(est: Any, saved: dict[str, Any]) -> None:

@@ -512,3 +512,38 @@ def test_bernoulli_values_rounded_past_1_are_taken():
     assert np.isfinite(model.score_samples(X)).all()
     with pytest.raises(ValueError, match=r"MinMaxScaler\(clip=True\)"):
         model.score_samples(X * 1.5)
+
+
+def test_columns_far_from_order_one_are_warned_about():
+    """A VAE on rows of 1e4 plus noise (a year, a price in cents) learnt
+    nothing, reconstructing every row 1e7 times its spread away, and
+    reported convergence; counts of mean 1e6 decoded as 0. Both warn now;
+    the jobs that standardise the rows themselves do not."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+
+    def said(data, **params):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tiny(VAE, **params).fit(data)
+        return [str(w.message) for w in caught if "order 1" in str(w.message)]
+
+    assert said(X) == []
+    assert said(X * 30) == []
+    (message,) = said(X + 1e4)
+    assert "Columns [0, 1, 2]" in message
+    assert "StandardScaler" in message
+    assert len(said(X * 1e-4)) == 1
+    counts = np.c_[X, rng.poisson(1e6, 120)]
+    (message,) = said(counts, likelihood={"poisson": [3]})
+    assert "Count columns [3]" in message
+    assert said(np.c_[X, rng.poisson(3, 120)], likelihood={"poisson": [3]}) == []
+    holes = X + 1e6
+    holes[::7, 0] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        VAEImputer(tiny(VAE), random_state=0).fit(holes)
+        VAEOutlierDetector(random_state=0).fit(X + 1e6)
+    assert not [w for w in caught if "order 1" in str(w.message)]
