@@ -2157,8 +2157,8 @@ def _far_from_order_one(
             f"{mean[c]:.3g}, standard deviation {spread[c]:.3g}): the networks "
             "learn values of order 1, and the model would reconstruct such a "
             "column no better than by its mean. Standardise them first (e.g. "
-            "StandardScaler in a pipeline; inverse_transform and sample then "
-            "come back through its inverse_transform)."
+            "StandardScaler in a pipeline), or in a DataFrame declare them "
+            "likelihood={'quantile': [...]}."
         )
     if large:
         return (
