@@ -30,6 +30,7 @@ from skvae._columns import (
     LIKELIHOOD_CONSTRAINT,
     check_column_values,
     check_likelihood_range,
+    column_moments,
     make_data_likelihood,
 )
 from skvae._data import (
@@ -2131,18 +2132,9 @@ def _far_from_order_one(
         return None
     if not real and not counts:
         return None
-    values = X[rows] if rows is not None else X
-    if sp.issparse(values):
-        values = values.tocsc()
-        columns = sorted(set(real) | set(counts))
-        dense = values[:, columns].toarray()
-    else:
-        columns = sorted(set(real) | set(counts))
-        dense = np.asarray(values[:, columns], dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        mean = dict(zip(columns, np.nanmean(dense, axis=0), strict=True))
-        spread = dict(zip(columns, np.nanstd(dense, axis=0), strict=True))
+    means, variances = column_moments(X, rows)  # no copy of X
+    mean = dict(enumerate(means.tolist()))
+    spread = dict(enumerate(np.sqrt(np.maximum(variances, 0.0)).tolist()))
     far = [
         c
         for c in real

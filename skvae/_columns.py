@@ -369,6 +369,22 @@ def _blocked_nanvar(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray
     >>> np.allclose(_blocked_nanvar(X), np.var(X, axis=0))
     True
     """
+    return _blocked_moments(X, rows)[1]
+
+
+def _blocked_moments(
+    X: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and variances of ``X[rows]`` (NaN left out), by blocks of rows.
+
+    As :func:`_blocked_nanvar`, which it serves, with the means too.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [2.0, np.nan]])
+    >>> [m.tolist() for m in _blocked_moments(X)]
+    [[1.0, 1.0], [1.0, 0.0]]
+    """
     size = 8192  # temporaries of a few MB
 
     def each_block():
@@ -389,7 +405,29 @@ def _blocked_nanvar(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray
         squares = np.zeros(X.shape[1])
         for block in each_block():
             squares += np.nansum((block - means) ** 2, axis=0)
-        return squares / counts
+        return means, squares / counts
+
+
+def column_moments(
+    X: Any, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and variances of the columns of ``X[rows]`` (NaN left out), float64.
+
+    Without a temporary the size of X: a dense X block by block, a sparse
+    one by its stored entries. ``rows``: sorted row indices, None for all.
+    A column with no entry has NaN.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> [m.tolist() for m in column_moments(sp.csr_matrix(X))]
+    [[1.0, 2.0], [1.0, 1.0]]
+    """
+    if sp.issparse(X):
+        X = X if rows is None else X[rows]
+        return mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
+    return _blocked_moments(X, rows)
 
 
 def variance_floor(
