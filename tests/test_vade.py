@@ -99,6 +99,11 @@ def test_vade_samples_from_a_cluster_land_in_it(vade):
     assert len(np.unique(mixed)) >= 8
     with pytest.raises(ValueError, match="cluster must hold integers"):
         vade.sample(3, cluster=10)
+    # one cluster or one a row: numpy's broadcasting message was all it said
+    for wrong in ([0, 1], [], [[0, 1, 2]]):
+        with pytest.raises(ValueError, match=r"one cluster or one per row \(3\)"):
+            vade.sample(3, cluster=wrong)
+    assert vade.sample(3, cluster=[0, 1, 2], random_state=0).shape == (3, 64)
 
 
 def test_vade_is_reproducible(digits):

@@ -940,7 +940,13 @@ default="relu"
         n = check_n_samples(n_samples)
         clusters = None
         if cluster is not None:
-            clusters = np.broadcast_to(np.asarray(cluster), (n,))
+            given = np.asarray(cluster)
+            if given.ndim > 1 or given.size not in (1, n):
+                raise ValueError(
+                    f"cluster must be one cluster or one per row ({n}); got "
+                    f"{given.size} values of shape {given.shape}."
+                )
+            clusters = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n,))
             if (
                 not np.issubdtype(clusters.dtype, np.integer)
                 or clusters.min() < 0
