@@ -387,6 +387,24 @@ class BernoulliLikelihood(Likelihood):
         return torch.bernoulli(torch.sigmoid(params), generator=generator)
 
 
+def _clamp_log_rate(params: torch.Tensor) -> torch.Tensor:
+    """A log-rate within [-20, 20] whose gradient passes the bounds.
+
+    The value is ``params.clamp(-20, 20)``; its gradient is that of the
+    clamped value, also where ``params`` lies past a bound, so that a
+    decoder whose output overshoots is pulled back (a plain clamp's gradient
+    there is 0, and the column stayed decoded as 0 or e**20 for good).
+
+    Examples
+    --------
+    >>> p = torch.tensor([25.0, 3.0], requires_grad=True)
+    >>> v = _clamp_log_rate(p)
+    >>> v.detach().tolist(), torch.autograd.grad(v.sum(), p)[0].tolist()
+    ([20.0, 3.0], [1.0, 1.0])
+    """
+    return params + (params.clamp(-20.0, 20.0) - params).detach()
+
+
 class PoissonLikelihood(Likelihood):
     """Poisson for counts; the decoder outputs the log-rate.
 
@@ -414,7 +432,7 @@ class PoissonLikelihood(Likelihood):
 
     def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Per-entry Poisson log-probability."""
-        log_rate = params.clamp(-20.0, 20.0)
+        log_rate = _clamp_log_rate(params)
         return x * log_rate - log_rate.exp() - torch.lgamma(x + 1.0)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
@@ -459,7 +477,7 @@ class NegativeBinomialLikelihood(Likelihood):
 
     def log_prob_elements(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Per-entry negative binomial log-probability."""
-        log_mu = params.clamp(-20.0, 20.0)
+        log_mu = _clamp_log_rate(params)
         r = self.log_dispersion.clamp(-10.0, 10.0).exp()
         log_r_mu = torch.logaddexp(r.log(), log_mu)  # log(r + mu)
         return (
