@@ -1169,7 +1169,13 @@ class BaseVAE(
         module = self._new_module(X, self._data_likelihood(X, rows))
         self._check_precision(module)
         likelihood = module.likelihood
-        warning = _far_from_order_one(X, likelihood, rows)
+        encoder = vars(self).get("table_encoder_")
+        names = (
+            encoder.encoded_names()
+            if encoder is not None
+            else vars(self).get("feature_names_in_")
+        )
+        warning = _far_from_order_one(X, likelihood, rows, names)
         if warning is not None:
             warnings.warn(warning, UserWarning, stacklevel=_caller_level())
         vars(self).pop("column_types_", None)  # from an earlier fit
@@ -2100,16 +2106,17 @@ _FAR_FROM_ONE = 1e3
 
 
 def _far_from_order_one(
-    X: Any, likelihood: Likelihood, rows: np.ndarray | None = None
+    X: Any, likelihood: Likelihood, rows: np.ndarray | None = None, names: Any = None
 ) -> str | None:
     """A warning for real columns far from order 1, or for large counts; else None.
 
     A network's weights start, and Adam moves them, at order 1: a Gaussian
     column with a mean or spread past ``_FAR_FROM_ONE`` (a year, a price in
-    cents, 1e4 plus noise) or whose values vary by less than its inverse is
+    cents, 1e4 plus noise) or whose values all lie within its inverse of 0 is
     reconstructed no better than by its mean, and the fit still reports
     convergence; a count of mean past it is read raw by the encoder, whose
-    units saturate. ``rows``: the rows that count (None: all).
+    units saturate. ``rows``: the rows that count (None: all); ``names``:
+    the columns' names (a table's), by which the warning names them.
 
     Examples
     --------
@@ -2142,22 +2149,27 @@ def _far_from_order_one(
         or 0 < max(abs(mean[c]), spread[c]) < 1 / _FAR_FROM_ONE
     ]
     large = [c for c in counts if mean[c] > _FAR_FROM_ONE]
+
+    def named(columns):
+        return [columns_names[c] for c in columns] if names is not None else columns
+
+    columns_names = None if names is None else [str(n) for n in names]
     if far:
         c = max(far, key=lambda c: abs(np.log10(max(abs(mean[c]), spread[c]))))
         return (
-            f"Columns {far[:10]} of X are far from order 1 (column {c}: mean "
-            f"{mean[c]:.3g}, standard deviation {spread[c]:.3g}): the networks "
-            "learn values of order 1, and the model would reconstruct such a "
-            "column no better than by its mean. Standardise them first (e.g. "
-            "StandardScaler in a pipeline), or in a DataFrame declare them "
-            "likelihood={'quantile': [...]}."
+            f"Columns {named(far)[:10]} of X are far from order 1 (column "
+            f"{named([c])[0]}: mean {mean[c]:.3g}, standard deviation "
+            f"{spread[c]:.3g}): the networks learn values of order 1, and the "
+            "model would reconstruct such a column no better than by its mean. "
+            "Standardise them first (e.g. StandardScaler in a pipeline), or in "
+            f"a DataFrame declare them likelihood={{'quantile': {named(far)[:10]}}}."
         )
     if large:
         return (
-            f"Count columns {large[:10]} of X have means past "
-            f"{_FAR_FROM_ONE:g} (column {large[0]}: {mean[large[0]]:.3g}): the "
-            "encoder reads the raw counts, far from order 1, and the model may "
-            "decode such a column as about 0. Model them as real columns "
+            f"Count columns {named(large)[:10]} of X have means past "
+            f"{_FAR_FROM_ONE:g} (column {named(large)[0]}: {mean[large[0]]:.3g}): "
+            "the encoder reads the raw counts, far from order 1, and the model "
+            "may decode such a column as about 0. Model them as real columns "
             "after np.log1p and standardising, or in a DataFrame as 'quantile'."
         )
     return None

@@ -299,10 +299,10 @@ class KLSchedule:
         The validation loss is taken at the final weight (:meth:`final`), so
         every later epoch's counts; but under the cyclical schedule the
         weight of training ramps up again in each period, and a training
-        loss counts only at the end of a period, after the half trained at
-        the full weight: an epoch of a low weight would otherwise pass for
-        the best, and the ramp after it for no improvement (so that
-        ``n_iter_no_change`` counts periods there).
+        loss counts only at the end of a period (the last epoch to end by
+        it), after the half trained at the full weight: an epoch of a low
+        weight would otherwise pass for the best, and the ramp after it for
+        no improvement (so that ``n_iter_no_change`` counts periods there).
 
         Examples
         --------
@@ -311,12 +311,19 @@ class KLSchedule:
         [3, 7, 11]
         >>> [e for e in range(8) if kl.comparable(e, training=False)]
         [3, 4, 5, 6, 7]
+        >>> uneven = KLSchedule(beta=1.0, warmup=9.25, kind="cyclical")
+        >>> [e for e in range(30) if uneven.comparable(e, training=True)]
+        [17, 26]
         """
         if epoch + 1 < self.warmup:
             return False
         if not training or self.kind != "cyclical" or self.warmup <= 1:
             return True
-        return (epoch + 1) % self.warmup == 0
+        # the last epoch to end by a period's end (a period may end within an
+        # epoch: "auto" caps it at a quarter of the epochs, rarely whole)
+        tol = 1e-9
+        end = math.ceil((epoch + 1) / self.warmup - tol) * self.warmup
+        return end < epoch + 2 - tol
 
     def final(self) -> tuple[float, float | None]:
         """The weight and capacity the schedule ends at (used for validation)."""

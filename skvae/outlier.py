@@ -37,6 +37,7 @@ from skvae._sklearn_compat import (
     validate_data,
 )
 from skvae._torch import draw_seed, torch_threads
+from skvae.models._autoencoder import LogJointScoreMixin
 from skvae.models.vae import VAE
 from skvae.models.vq import VQVAE, VQVAE2
 
@@ -1077,19 +1078,28 @@ def _distinct_rows(
             ).digest()[:16]
             for a, b in itertools.pairwise(ends)
         )
+        del rows
+    elif is_frame(X):
+        # exact groups (a hash of an object column reads 1 and "1" as one)
+        groups = X.groupby(list(X.columns), dropna=False, sort=False).ngroup()
+        _, first, inverse = np.unique(
+            groups.to_numpy(), return_index=True, return_inverse=True
+        )
+        digests = None
+    else:
+        # 16-byte fingerprints of the rows, a block at a time: no copy of X
+        # (np.unique on the rows themselves sorts a copy, several times X)
+        step = max(1, 2**16 // max(X.shape[1], 1))  # blocks of 512 kB
+        keys = np.empty(X.shape[0], dtype=np.dtype((np.void, 16)))
+        for i in range(0, X.shape[0], step):
+            block = np.ascontiguousarray(X[i : i + step] + X.dtype.type(0.0))
+            found = b"".join(hashlib.sha1(row).digest()[:16] for row in block)
+            keys[i : i + len(block)] = np.frombuffer(found, dtype=keys.dtype)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        digests = None
+    if digests is not None:
         keys = np.frombuffer(digests, dtype=np.dtype((np.void, 16)))
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    elif is_frame(X):
-        import pandas as pd
-
-        keys = pd.util.hash_pandas_object(X, index=False).to_numpy()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    else:
-        rows = np.ascontiguousarray(X + X.dtype.type(0.0))  # -0.0 as 0.0
-        rows = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
-        _, first, inverse = np.unique(
-            rows.ravel(), return_index=True, return_inverse=True
-        )
     if len(first) == X.shape[0]:
         return X, weight, None, False
     # distinct rows in the order of their first copies
@@ -1218,7 +1228,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         tuning half of ``benchmarks/suite_outliers.py`` (the README gives
         the figures). A model whose encoder draws no codes (WAE and
         AdversarialAE with ``encoder_type="deterministic"``, VQVAE, VQVAE2)
-        takes one; a value set for it is warned about, as unread.
+        takes one, as do WAE and AdversarialAE scored by "likelihood" (their
+        log-joint score reads the code's mean); a value set for them is
+        warned about, as unread.
     n_neighbors : int >= 0, default=5
         Neighbours of the distance part of the score: the mean distance (in
         the input space) to the ``n_neighbors`` nearest training rows. 0
@@ -1385,13 +1397,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             Non-negative weights of the rows, passed on to the model's
             ``fit``; the screening, the threshold, the scales of the score's
             parts and the latent Gaussian are weighted too, and rows of weight
-            0 are not neighbours of any row. Equal rows of X (of an array,
-            dense or sparse, or a table) are one row of their summed weight:
-            a row given twice is the row of weight 2, not its own neighbour at
-            distance 0, which
-            made the training rows look more typical than new rows (a model
-            that refuses weights is fitted on the copies as given; X with
-            no more distinct rows than ``n_neighbors`` is taken as given).
+            0 are not neighbours of any row. Rows given more than once count
+            as one row of their summed weight: equal rows of X (of an array,
+            dense or sparse, or a table) are fitted as one row, so that a row
+            given twice is the row of weight 2, not its own neighbour at
+            distance 0, which made the training rows look more typical than
+            new rows (a model that refuses weights is fitted on the copies as
+            given; X with no more distinct rows than ``n_neighbors`` is taken
+            as given).
 
         Returns
         -------
@@ -1468,6 +1481,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return {
                 "n_importance_samples": f"with a {type(model).__name__} whose "
                 "encoder draws no codes (one code a row: every draw is the same)"
+            }
+        if isinstance(model, LogJointScoreMixin) and self.score_type == "likelihood":
+            return {
+                "n_importance_samples": f"with a {type(model).__name__} and "
+                "score_type='likelihood' (its log-joint score takes the code's "
+                "mean, no draws)"
             }
         return {}
 
@@ -1775,6 +1794,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             with warnings.catch_warnings(), torch_threads(threads):
                 if self.estimator is None:  # the default's epochs are a budget
                     warnings.simplefilter("ignore", ConvergenceWarning)
+                    # and its rows, read over one scale (input_scale_) or as
+                    # given, are the detector's to scale, not the user's
+                    warnings.filterwarnings("ignore", ".*far from order 1", UserWarning)
                     # and its batch, which no user set, is every row below 32
                     warnings.filterwarnings(
                         "ignore", "Got batch_size=", UserWarning, "skvae"

@@ -542,8 +542,19 @@ def test_columns_far_from_order_one_are_warned_about():
     assert said(np.c_[X, rng.poisson(3, 120)], likelihood={"poisson": [3]}) == []
     holes = X + 1e6
     holes[::7, 0] = np.nan
+    mixed = X.copy()
+    mixed[:, 2] *= 1e4  # the detector rescales rows by one factor
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         VAEImputer(tiny(VAE), random_state=0).fit(holes)
         VAEOutlierDetector(random_state=0).fit(X + 1e6)
+        VAEOutlierDetector(random_state=0).fit(mixed)
     assert not [w for w in caught if "order 1" in str(w.message)]
+    # a table's columns by their names (its encoded columns are others)
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(
+        {"c": pd.Categorical(rng.choice(list("abcd"), 120)), "year": 2000 + X[:, 0]}
+    )
+    (message,) = said(table)
+    assert "Columns ['year']" in message
+    assert "{'quantile': ['year']}" in message
