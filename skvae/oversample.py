@@ -147,18 +147,34 @@ def _cap_along(own, base, move, step: float, w):
     return move - (1.0 - factor) * along[:, None] * w
 
 
-def _of_dtype(values: np.ndarray, dtype) -> np.ndarray:
-    """New values of one column as ``dtype``: booleans at 0.5, integers rounded.
+def _of_dtype(values: np.ndarray, dtype, low=None, high=None) -> np.ndarray:
+    """New values of columns as ``dtype``: booleans at 0.5, integers rounded.
 
-    The values are already within the range of the column (see
-    ``_snap_discrete``), so a rounded integer fits its type.
+    The values are already within the range of each column (see
+    ``_snap_discrete``), in float64, whose bound may round past the
+    integer type's largest value (2**63 - 1 to 2**63): an integer is set
+    to the type's limit there, then within the columns' integer range
+    ``low``, ``high`` (exactly) where given.
+
+    Examples
+    --------
+    >>> top = np.iinfo(np.int64).max
+    >>> _of_dtype(np.array([float(top)]), np.int64, [top - 5], [top]).tolist() == [top]
+    True
     """
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         return values >= 0.5
-    if dtype.kind in "iu":
-        return np.round(values).astype(dtype)
-    return values.astype(dtype)
+    if dtype.kind not in "iu":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    rounded = np.round(values)
+    above, below = rounded >= float(info.max), rounded <= float(info.min)
+    out = np.where(above | below, 0.0, rounded).astype(dtype)
+    out[above], out[below] = info.max, info.min
+    if low is not None:
+        out = np.clip(out, np.asarray(low, dtype=dtype), np.asarray(high, dtype=dtype))
+    return out
 
 
 def _new_frame(X_new: np.ndarray, X):
@@ -169,7 +185,11 @@ def _new_frame(X_new: np.ndarray, X):
     for j, dtype in enumerate(X.dtypes):
         kind = getattr(dtype, "kind", "f")
         as_numpy = {"b": np.bool_, "i": np.int64, "u": np.uint64}.get(kind, np.float64)
-        values = pd.Series(_of_dtype(X_new[:, j], as_numpy), name=X.columns[j])
+        bounds = (None, None)
+        if kind in "iu":
+            column = X.iloc[:, j]
+            bounds = (column.min(), column.max())
+        values = pd.Series(_of_dtype(X_new[:, j], as_numpy, *bounds), name=X.columns[j])
         columns.append(values.astype(dtype))
     return pd.concat(columns, axis=1)
 
@@ -652,7 +672,8 @@ class VAEOverSampler(BaseEstimator):
             return pd.concat([X.reset_index(drop=True), new], ignore_index=True), y_res
         given = np.asarray(X)
         if given.dtype.kind in "biu":  # whole numbers in, whole numbers out
-            return np.concatenate([given, _of_dtype(X_new, given.dtype)]), y_res
+            new = _of_dtype(X_new, given.dtype, given.min(axis=0), given.max(axis=0))
+            return np.concatenate([given, new]), y_res
         return np.concatenate([X_arr, X_new.astype(X_arr.dtype)]), y_res
 
     # ---------------------------------------------------------- generating

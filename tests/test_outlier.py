@@ -489,7 +489,7 @@ def test_rows_given_twice_are_rows_of_weight_two(n_features):
     np.testing.assert_allclose(twice.score_samples(X), once.score_samples(X), **same)
 
 
-def test_rows_given_twice_in_a_table_and_to_a_model_without_weights():
+def test_rows_given_twice_in_a_table_and_to_a_model_without_weights(monkeypatch):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(1)
     X = rng.normal(size=(60, 3))
@@ -510,9 +510,24 @@ def test_rows_given_twice_in_a_table_and_to_a_model_without_weights():
     # a model that refuses weights is fitted on the copies, as given
     from skvae import WAE
 
+    seen = []
+    fit = WAE.fit
+
+    def recorded(self, X, y=None, sample_weight=None):
+        seen.append((np.array(X), sample_weight))
+        return fit(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(WAE, "fit", recorded)
     wae = WAE(n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-    detector = VAEOutlierDetector(wae, random_state=0).fit(np.r_[X, X[:20]])
+    detector = VAEOutlierDetector(wae, trim_fraction=0, random_state=0)
+    detector.fit(np.r_[X, X[:20]])
     assert len(detector.training_scores_) == 80
+    ((rows, weight),) = seen  # the 80 rows, each copy, no weights
+    assert weight is None
+    assert rows.shape == (80, 3)
+    np.testing.assert_array_equal(
+        np.sort(rows, axis=0), np.sort(np.r_[X, X[:20]], axis=0)
+    )
     assert np.isfinite(detector.score_samples(new)).all()
     # too few distinct rows for the neighbours: the rows as given
     few = VAEOutlierDetector(n_neighbors=3, random_state=0).fit(np.r_[X[:3], X[:3]])

@@ -231,7 +231,9 @@ class LabelledModelMixin:
             Latent vectors.
         y : label, array-like of shape (n_samples,) or None, default=None
             Labels to decode with (one label, or one per row); ``None``
-            averages the decodings over the class frequencies seen in ``fit``.
+            averages the decodings over the class prior ``class_prior_``
+            (a mixed likelihood's columns: the typed values of the averaged
+            expectations, 0/1, one-hot, counts).
 
         Returns
         -------
@@ -313,7 +315,7 @@ class LabelledModelMixin:
             Seed of the draw; ``None`` uses the estimator's ``random_state``.
         y : label, array-like of shape (n_samples,) or None, default=None
             One label for every row, one label per row, or ``None`` to draw
-            labels from the class frequencies seen in ``fit`` (keyword only;
+            labels from the class prior ``class_prior_`` (keyword only;
             these are not returned: to keep them, draw them first, e.g.
             ``rng.choice(classes_, n_samples, p=class_prior_)``, and pass
             them).

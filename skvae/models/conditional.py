@@ -42,12 +42,12 @@ class ConditionalVAE(LabelledModelMixin, BaseVAE):
       model works inside a ``Pipeline``; a ``y`` passed is ignored.
     - ``inverse_transform(Z, y)`` decodes with the given labels; without ``y``
       it returns the mean of p(x | z) with the label marginalised over the
-      class frequencies seen in ``fit``.
+      class prior ``class_prior_`` (typed values for a mixed likelihood).
     - ``score_samples(X, y)`` bounds log p(x | y); without ``y`` it bounds
       log p(x) = log sum_y p(y) p(x | y).
     - ``sample(n, y)`` decodes prior latents with the given labels (one label,
       or one per row); without ``y`` labels are drawn from the class
-      frequencies.
+      prior.
 
     The prior p(z) is N(0, I): the label-marginal bounds are built for it.
 

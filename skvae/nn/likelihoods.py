@@ -702,7 +702,7 @@ class MixedLikelihood(Likelihood):
         """Expected values of every column (:meth:`expectation`'s) made typed.
 
         For a mixture of such rows (a labelled model's rows averaged over
-        the classes): a 0/1 column is 1 where its probability is at least
+        the classes): a 0/1 column is 1 where its probability is above
         one half, a categorical group one-hot at its most probable category,
         a count the mode :meth:`point` takes of its mean; real columns keep
         the mean.
@@ -711,8 +711,8 @@ class MixedLikelihood(Likelihood):
         for i, lik in enumerate(self.blocks):
             index = getattr(self, f"_index{i}")
             part = expected.index_select(-1, index)
-            if isinstance(lik, BernoulliLikelihood):
-                part = (part >= 0.5).to(part.dtype)
+            if isinstance(lik, BernoulliLikelihood):  # as point: p > 1/2
+                part = (part > 0.5).to(part.dtype)
             elif isinstance(lik, CategoricalLikelihood):
                 part = F.one_hot(part.argmax(-1), part.shape[-1]).to(part.dtype)
             elif isinstance(lik, PoissonLikelihood):
