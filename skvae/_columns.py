@@ -125,7 +125,11 @@ def _column_index(column: Any, n_features: int, names: np.ndarray | None) -> int
                 "feature name of X (names need a DataFrame with string columns)."
             )
         return int(np.flatnonzero(names == column)[0])
-    if isinstance(column, (int, np.integer)) and -n_features <= column < n_features:
+    if (
+        isinstance(column, (int, np.integer))
+        and not isinstance(column, (bool, np.bool_))  # True is no column 1
+        and -n_features <= column < n_features
+    ):
         return int(column) % n_features
     raise ValueError(
         f"Column {column!r} of the likelihood specification is not a column "

@@ -411,7 +411,18 @@ class Checkpoint(Callback):
         if loss < self.best_loss_:
             from skvae.persistence import save
 
-            save(trainer.estimator, self.path)
+            # the file's best_loss_ is its epoch's (the fit sets the
+            # estimator's once it ends: inf until then)
+            estimator = trainer.estimator
+            before = vars(estimator).get("best_loss_")
+            estimator.best_loss_ = loss
+            try:
+                save(estimator, self.path)
+            finally:
+                if before is None:
+                    vars(estimator).pop("best_loss_", None)
+                else:
+                    estimator.best_loss_ = before
             self.best_loss_, self.best_epoch_ = loss, int(record["epoch"])
 
     def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:

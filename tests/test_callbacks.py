@@ -305,6 +305,7 @@ def test_checkpoint_file_loads_to_the_best_weights_on_validation(X, tmp_path):
     assert check.best_epoch_ == int(np.argmin(valid)) + 1
     assert check.best_loss_ == min(valid)
     best = skvae.load(path)
+    assert best.best_loss_ == check.best_loss_  # its epoch's, not inf
     # the fit restored the best weights too: file and model agree
     assert _same_weights(_weights(best), _weights(vae))
     assert best.callbacks is None

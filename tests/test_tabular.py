@@ -125,6 +125,9 @@ def test_a_specification_overrides_inference_and_takes_names():
         resolve_column_types({"categorical": [4, 5, 6]}, X)
     with pytest.raises(ValueError, match="Unknown column types"):
         resolve_column_types({"beta": [0]}, X)
+    # a boolean is no column index (True was read as column 1)
+    with pytest.raises(ValueError, match=r"Column True .* not a column index"):
+        resolve_column_types({"poisson": [True]}, X)
 
 
 def test_mixed_vae_decodes_and_samples_values_of_each_type():
