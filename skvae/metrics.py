@@ -450,6 +450,17 @@ class _DisentanglementScorer:
                 "A disentanglement scorer needs the true factors as y, e.g. "
                 "cross_val_score(model, X, factors, scoring=mig_scorer); got y=None."
             )
+        tags = getattr(estimator, "__sklearn_tags__", None)
+        if tags is not None and tags().target_tags.required:
+            # a search gives the factors as y to fit too: a labelled model
+            # was then conditioned on the factors its codes are rated on
+            raise ValueError(
+                f"{type(estimator).__name__} takes y in fit as its labels: "
+                "searched with the factors as y, it was fitted conditioned on "
+                "the factors that its codes are then rated on (its decoder "
+                "is given them, so the codes need not hold them). Rate a model "
+                "that fits X alone (e.g. VAE)."
+            )
         return float(self._metric(y, estimator.transform(X), **self._kwargs))
 
     def __repr__(self) -> str:
@@ -465,9 +476,12 @@ def make_disentanglement_scorer(metric, **kwargs):
     computes ``codes = estimator.transform(X)`` and returns
     ``metric(y, codes, **kwargs)``, where ``y`` is the factor matrix. Pass it
     as ``scoring`` to ``GridSearchCV``, ``cross_val_score`` or
-    ``cross_validate``, with the factors as ``y``: skvae models ignore ``y``
-    in ``fit``, and the default (unstratified) K-fold splitting accepts a 2-D
-    ``y``. Each score is computed on the held-out fold's codes.
+    ``cross_validate``, with the factors as ``y``: the models that fit X
+    alone ignore ``y`` in ``fit``, and the default (unstratified) K-fold
+    splitting accepts a 2-D ``y``. Each score is computed on the held-out
+    fold's codes. A model that takes ``y`` as its labels (ConditionalVAE,
+    SemiSupervisedVAE) is refused: it would be fitted conditioned on the
+    factors it is rated on.
 
     Parameters
     ----------

@@ -25,6 +25,7 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -93,6 +94,19 @@ def _check_rows(X: Any, name: str, caller: str) -> np.ndarray:
     if X.shape[0] < 1:
         raise ValueError(f"{caller} got an empty {name} (shape {X.shape}).")
     return X.astype(float, copy=False)
+
+
+def _check_model_rows(X: Any, caller: str) -> None:
+    """Rows a model reads (an array, a sparse matrix, a table): 2-D, not empty.
+
+    The model's ``transform`` checks the rest (a table's columns, a sparse
+    matrix's entries); an array of numbers is checked as :func:`_check_rows`.
+    """
+    if sp.issparse(X) or hasattr(X, "iloc"):
+        if X.shape[0] < 1:
+            raise ValueError(f"{caller} got an empty X (shape {X.shape}).")
+        return
+    _check_rows(X, "X", caller)
 
 
 def _check_fitted_model(estimator: Any, method: str, caller: str) -> None:
@@ -456,7 +470,7 @@ class LatentSpaceDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         _check_fitted_model(estimator, "transform", caller)
-        _check_rows(X, "X", caller)
+        _check_model_rows(X, caller)
         Z = np.asarray(estimator.transform(X), dtype=float)
         points, xlabel, ylabel = _project(Z, dims, caller)
         display = cls(
@@ -485,6 +499,8 @@ def _project(Z: np.ndarray, dims: Any, caller: str) -> tuple[np.ndarray, str, st
 
         points = PCA(n_components=2, svd_solver="full").fit_transform(Z)
         return points, "PC1 of the codes", "PC2 of the codes"
+    if isinstance(dims, np.ndarray) and dims.ndim == 1:
+        dims = dims.tolist()  # an array of two, as TraversalDisplay takes
     valid = (
         isinstance(dims, Sequence)
         and not isinstance(dims, str)
@@ -669,7 +685,8 @@ class ReconstructionDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         _check_fitted_model(estimator, "inverse_transform", caller)
-        rows = _check_rows(X, "X", caller)
+        # the images shown are rows of numbers: a sparse matrix's, dense
+        rows = _check_rows(X.toarray() if sp.issparse(X) else X, "X", caller)
         shape = _image_shape(image_shape, rows.shape[1], caller, estimator)
         X_hat = estimator.inverse_transform(np.asarray(estimator.transform(X)))
         display = cls(rows, X_hat, image_shape=shape, estimator_name=_name(estimator))
@@ -1310,7 +1327,11 @@ class KLPerDimensionDisplay:
         for d in range(n_dims):
             if self.active_[d]:
                 rank = int(self.active_[:d].sum())
-                style = {"color": colours(rank % colours.N), "linewidth": 1.8}
+                # a qualitative map's colours in turn; a continuous map's
+                # spread over its range (its first entries are one colour)
+                spread = colours.N > 20 or n_active > colours.N
+                at = rank / max(n_active - 1, 1) if spread else rank
+                style = {"color": colours(at), "linewidth": 1.8}
                 label = f"z[{d}]" if named else ("active" if rank == 0 else None)
             else:
                 first = d == int(np.argmin(self.active_))  # the first inactive one

@@ -319,6 +319,22 @@ def test_scorers_in_cross_val_score_with_a_vae():
     assert np.all((scores >= 0) & (scores <= 1))
 
 
+def test_scorers_refuse_a_model_that_fits_the_factors_as_labels():
+    """cross_val_score passes y to fit as well: a ConditionalVAE was then
+    conditioned on the very factor MIG rates its codes on, and scored low
+    without a word."""
+    from skvae import ConditionalVAE
+
+    X, factors = make_sprites(120, image_size=8, random_state=0)
+    model = ConditionalVAE(
+        n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0
+    )
+    with pytest.raises(ValueError, match="takes y in fit as its labels"):
+        cross_val_score(
+            model, X, factors[:, 0], cv=2, scoring=mig_scorer, error_score="raise"
+        )
+
+
 def test_scorers_in_grid_search_with_a_vae():
     X, factors = make_sprites(200, random_state=0)
     search = GridSearchCV(

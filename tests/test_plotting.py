@@ -1,5 +1,6 @@
 """skvae.plotting: each display draws what it should, where it should."""
 
+import itertools
 import sys
 import warnings
 
@@ -84,6 +85,29 @@ def test_latent_space_pca_and_dims(vae4, data):
     disp = LatentSpaceDisplay.from_estimator(vae4, X, y, dims=(3, 1))
     np.testing.assert_allclose(disp.embedding, vae4.transform(X)[:, [3, 1]])
     assert disp.ax_.get_xlabel() == "z[3]"
+    same = LatentSpaceDisplay.from_estimator(vae4, X, y, dims=np.array([3, 1]))
+    np.testing.assert_allclose(same.embedding, disp.embedding)
+
+
+def test_displays_take_the_rows_their_model_takes(vae2, data):
+    """A sparse matrix or a table the model reads was refused by a check
+    of the rows as a float array ("got an array of shape ()")."""
+    import scipy.sparse as sp
+
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    rows = sp.csr_matrix(X)
+    disp = LatentSpaceDisplay.from_estimator(vae2, rows, y)
+    np.testing.assert_allclose(disp.embedding, vae2.transform(X))
+    recon = ReconstructionDisplay.from_estimator(vae2, rows[:4], image_shape=(8, 8))
+    np.testing.assert_allclose(recon.X, X[:4])
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {"a": rng.normal(size=60), "b": rng.choice(list("xyz"), 60), "c": X[:, 20]}
+    )
+    model = tiny_vae().fit(table)
+    disp = LatentSpaceDisplay.from_estimator(model, table, table["b"])
+    np.testing.assert_allclose(disp.embedding, model.transform(table))
 
 
 def test_latent_space_continuous_labels_get_a_colorbar(vae2, data):
@@ -348,6 +372,19 @@ def test_kl_per_dimension_marks_the_active_units_by_threshold():
     assert disp.ax_.get_title() == "VAE: KL per latent dimension, 2 of 4 active"
     disp = KLPerDimensionDisplay(kl, threshold=0.5).plot()
     np.testing.assert_array_equal(disp.active_, [True, False, False, False])
+
+
+def test_kl_per_dimension_colours_of_a_continuous_map_differ():
+    """Active dimensions took a continuous map's first entries (0, 1, 2 of
+    256): four lines in one colour, each named in the legend."""
+    kl = [[0.9, 0.8, 0.7, 0.6]]
+    disp = KLPerDimensionDisplay(kl, threshold=0.1).plot(cmap="viridis")
+    colours = [matplotlib.colors.to_rgba(line.get_color()) for line in disp.lines_]
+    gaps = [np.abs(np.subtract(*pair)).max() for pair in itertools.pairwise(colours)]
+    assert min(gaps) > 0.1
+    disp = KLPerDimensionDisplay(kl, threshold=0.1).plot(cmap="tab10")
+    expected = [matplotlib.colormaps["tab10"](i) for i in range(4)]
+    assert [matplotlib.colors.to_rgba(x.get_color()) for x in disp.lines_] == expected
 
 
 def test_kl_per_dimension_of_a_meta_estimator_and_ax(data):
