@@ -36,6 +36,7 @@ from skvae._columns import (
 from skvae._data import (
     FLOATS,
     SparseRows,
+    _known_rows,
     blocks,
     check_n_samples,
     check_sparse,
@@ -792,6 +793,15 @@ class BaseVAE(
             )
         labels = None if y is None else np.asarray(y)
         weights = None if sample_weight is None else np.asarray(sample_weight)
+        n_rows = _known_rows(X)
+        for name, given in (("y", labels), ("sample_weight", weights)):
+            # each block takes its slice: a longer array would lose its tail
+            # silently, a shorter one fail on a block's shapes
+            if given is not None and given.ndim > 0 and given.shape[0] != n_rows:
+                raise ValueError(
+                    f"{name} has {given.shape[0]} entries for the {n_rows} rows "
+                    "of X: one a row."
+                )
         start = 0
         saved = self._fitted_state()
         try:

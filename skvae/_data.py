@@ -46,7 +46,7 @@ def blocks(X: Any, rows: int):
     >>> [b.shape[0] for b in blocks(np.zeros((5, 2)), 2)]
     [2, 2, 1]
     """
-    n_rows = int(X.shape[0])
+    n_rows = _known_rows(X)
     if n_rows == 0:
         raise ValueError("Found array with 0 sample(s) (shape=(0, ...)).")
     for start in range(0, n_rows, rows):
@@ -54,6 +54,27 @@ def blocks(X: Any, rows: int):
         if hasattr(block, "compute"):  # dask
             block = block.compute()
         yield to_dense(block)
+
+
+def _known_rows(X: Any) -> int:
+    """The number of rows of X, or a clear error when it is not known.
+
+    A dask array filtered by a condition has chunks of unknown size (its
+    shape holds NaN) until they are computed.
+
+    Examples
+    --------
+    >>> _known_rows(np.zeros((3, 2)))
+    3
+    """
+    n_rows = X.shape[0]
+    if n_rows is None or (isinstance(n_rows, float) and math.isnan(n_rows)):
+        raise ValueError(
+            "X has an unknown number of rows (a dask array whose chunk sizes "
+            "are not known, e.g. after a boolean selection); call "
+            "X.compute_chunk_sizes() first."
+        )
+    return int(n_rows)
 
 
 def to_dense(block: Any) -> np.ndarray:

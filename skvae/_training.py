@@ -839,6 +839,17 @@ class Trainer:
         self._hooks = {}  # the callbacks' hooks, looked up again
         best_state = None
         no_improvement = 0
+        if self.world is not None and max_epochs > 0:
+            left = train[0].shape[0] % self.batch_size
+            if 0 < left < self.world[1]:
+                warnings.warn(
+                    f"The last batch of each epoch holds {left} row(s), fewer "
+                    f"than the {self.world[1]} ranks that share every batch: it "
+                    "is skipped, and the fit differs from one process's. Choose "
+                    "a batch_size that leaves no such remainder.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self.notify("on_train_begin", n_epochs=max_epochs, estimator=self.estimator)
         try:
             for epoch in range(start_epoch, start_epoch + max_epochs):

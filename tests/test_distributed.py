@@ -67,9 +67,12 @@ def _run(script, out, world):
                 MASTER_PORT=port,
             )
             procs.append(_start([sys.executable, str(script), out], rank_env))
+    errors = []
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err[-3000:]
+        errors.append(err)
+    return errors
 
 
 def test_two_gloo_ranks_match_one_process(tmp_path):
@@ -95,6 +98,26 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
             np.load(f"{out}-1-0-valid.npy"),
             rtol=1e-4,
         )
+
+
+def test_a_last_batch_smaller_than_the_ranks_is_warned_about(tmp_path):
+    """97 rows in batches of 48 leave one row, which two ranks cannot share:
+    that batch is skipped, so the fit differs from one process's; it warns."""
+    script = tmp_path / "fit.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from sklearn.datasets import load_digits
+            from skvae import VAE
+
+            X = load_digits().data[:97] / 16.0
+            VAE(n_components=2, hidden_layer_sizes=(8,), batch_size=48, max_iter=1,
+                random_state=0, device="cpu").fit(X)
+            """
+        )
+    )
+    errors = _run(script, str(tmp_path / "codes"), world=2)
+    assert all("The last batch of each epoch holds 1 row(s)" in e for e in errors)
 
 
 def test_semisupervised_refuses_a_distributed_launch(monkeypatch):

@@ -117,3 +117,30 @@ def test_labelled_partial_fit_streams_labels_with_the_blocks(small_blocks, memma
     model.partial_fit(memmap, y, classes=np.arange(10))
     assert model.n_iter_ == int(np.ceil(len(y) / ROWS))
     assert model.sample(3, y=[1, 2, 3]).shape == (3, 64)
+
+
+def test_labels_and_weights_must_match_the_rows_out_of_core(small_blocks, memmap):
+    """Each block took its slice of y and sample_weight: a longer array lost
+    its tail without a word (labels of another file trained misaligned), a
+    shorter one failed on a block's shapes the user never made."""
+    from skvae import ConditionalVAE
+
+    y = load_digits().target
+    n = len(y)
+    with pytest.raises(ValueError, match=f"y has {n + 5} entries for the {n} rows"):
+        ConditionalVAE(batch_size=100).partial_fit(
+            memmap, np.r_[y, y[:5]], classes=np.arange(10)
+        )
+    with pytest.raises(ValueError, match=f"sample_weight has {n - 2} entries"):
+        _model().partial_fit(memmap, sample_weight=np.ones(n - 2))
+
+
+def test_a_dask_array_of_unknown_length_gets_a_clear_error(X):
+    da = pytest.importorskip("dask.array")
+    lazy = da.from_array(X, chunks=(300, 64))
+    picked = lazy[lazy[:, 0] > -1]  # chunk sizes unknown until computed
+    model = _model().fit(X[:200])
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        model.transform(picked)
+    picked.compute_chunk_sizes()
+    assert model.transform(picked).shape == (len(X), 3)
