@@ -2110,9 +2110,15 @@ def auto_epochs(
     return epochs_for_steps(steps, n_train, batch_size, min_epochs, max_epochs)
 
 
-#: Columns whose values are this far from order 1 (larger, or smaller in
-#: spread) are warned about: a network learns values of order 1.
-_FAR_FROM_ONE = 1e3
+#: Real columns whose mean or spread passes this are warned about: a network
+#: learns values of order 1 (a VAE reconstructed iris moved by 20, or its
+#: units times 10, worse than by the columns' means; iris as it is, better).
+_LARGE_VALUES = 10.0
+#: ... and those whose values all lie within this of 0.
+_SMALL_VALUES = 1e-3
+#: Count columns whose mean passes this: the encoder reads them raw (a
+#: Poisson column of mean 1,000 was decoded as 0, of mean 300 as 385).
+_LARGE_COUNTS = 100.0
 
 
 def _far_from_order_one(
@@ -2121,11 +2127,11 @@ def _far_from_order_one(
     """A warning for real columns far from order 1, or for large counts; else None.
 
     A network's weights start, and Adam moves them, at order 1: a Gaussian
-    column with a mean or spread past ``_FAR_FROM_ONE`` (a year, a price in
-    cents, 1e4 plus noise) or whose values all lie within its inverse of 0 is
+    column with a mean or spread past ``_LARGE_VALUES`` (a year, a price, a
+    blood pressure) or whose values all lie within ``_SMALL_VALUES`` of 0 is
     reconstructed no better than by its mean, and the fit still reports
-    convergence; a count of mean past it is read raw by the encoder, whose
-    units saturate. ``rows``: the rows that count (None: all); ``names``:
+    convergence; a count of mean past ``_LARGE_COUNTS`` is read raw by the
+    encoder, whose units saturate. ``rows``: the rows that count (None: all); ``names``:
     the columns' names (a table's), by which the warning names them.
 
     Examples
@@ -2155,10 +2161,10 @@ def _far_from_order_one(
     far = [
         c
         for c in real
-        if max(abs(mean[c]), spread[c]) > _FAR_FROM_ONE
-        or 0 < max(abs(mean[c]), spread[c]) < 1 / _FAR_FROM_ONE
+        if max(abs(mean[c]), spread[c]) > _LARGE_VALUES
+        or 0 < max(abs(mean[c]), spread[c]) < _SMALL_VALUES
     ]
-    large = [c for c in counts if mean[c] > _FAR_FROM_ONE]
+    large = [c for c in counts if mean[c] > _LARGE_COUNTS]
 
     def named(columns):
         return [columns_names[c] for c in columns] if names is not None else columns
@@ -2171,13 +2177,14 @@ def _far_from_order_one(
             f"{named([c])[0]}: mean {mean[c]:.3g}, standard deviation "
             f"{spread[c]:.3g}): the networks learn values of order 1, and the "
             "model would reconstruct such a column no better than by its mean. "
-            "Standardise them first (e.g. StandardScaler in a pipeline), or in "
+            "Standardise them first (e.g. StandardScaler in a pipeline, or the "
+            "command line's --standardize), or in "
             f"a DataFrame declare them likelihood={{'quantile': {named(far)[:10]}}}."
         )
     if large:
         return (
             f"Count columns {named(large)[:10]} of X have means past "
-            f"{_FAR_FROM_ONE:g} (column {named(large)[0]}: {mean[large[0]]:.3g}): "
+            f"{_LARGE_COUNTS:g} (column {named(large)[0]}: {mean[large[0]]:.3g}): "
             "the encoder reads the raw counts, far from order 1, and the model "
             "may decode such a column as about 0. Model them as real columns "
             "after np.log1p and standardising, or in a DataFrame as 'quantile'."

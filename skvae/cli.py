@@ -396,6 +396,15 @@ def _read_table(
         header = not all(_is_number(v) for v in row) or all(
             v.strip() in _NA for v in row
         )
+        if not header and _counts_columns(row):
+            header = True
+            warnings.warn(
+                f"{path}: the first row counts the columns 0, 1, 2...: the "
+                "labels pandas' to_csv writes for an unnamed array, read as a "
+                "header (pass --no-header if that row is data).",
+                UserWarning,
+                stacklevel=2,
+            )
     table = _Table(source, path, delimiter, header)
     names = [v.strip() for v in row] if header else None
     if names is not None:
@@ -439,6 +448,22 @@ def _read_table(
             "number; correct it or leave the cell empty (missing)."
         )
     return table
+
+
+def _counts_columns(row: list[str]) -> bool:
+    """Whether a first row is 0, 1, 2... (after an empty index name, if any).
+
+    Examples
+    --------
+    >>> _counts_columns(["0", "1", "2"]), _counts_columns(["", "0", "1"])
+    (True, True)
+    >>> _counts_columns(["0", "1", "5"]), _counts_columns(["0"])
+    (False, False)
+    """
+    fields = [v.strip() for v in row]
+    if fields and fields[0] == "":
+        fields = fields[1:]
+    return len(fields) > 1 and fields == [str(k) for k in range(len(fields))]
 
 
 def _warn_index(table: _Table) -> None:
@@ -929,11 +954,14 @@ def _score(args: argparse.Namespace) -> None:
         raise CommandError(f"{type(model).__name__} has no score_samples.")
     table = _read_input(args, target=args.target, model=model)
     scores = model.score_samples(_model_input(model, table))
+    from skvae._base import BaseVAE
+
     scaler = getattr(model, "cli_scaler_", None)
-    if scaler is not None and getattr(model, "score_type", "likelihood") == (
-        "likelihood"
-    ):  # log-densities of the data's units: the log-Jacobian of the scaling,
-        # of the cells each row holds (a masked model's score leaves out the rest)
+    # a model's log-densities in the data's units: the log-Jacobian of the
+    # scaling, of the cells each row holds (a masked model's score leaves out
+    # the rest); a detector's typicality is no density, and must stay
+    # comparable with its offset_
+    if scaler is not None and isinstance(model, BaseVAE):
         observed = ~np.isnan(np.asarray(table.X, dtype=np.float64))
         scores = scores - observed @ np.log(np.asarray(scaler["scale"], dtype=float))
     write_csv(args.output, ["score"], scores)

@@ -400,6 +400,43 @@ def test_standardize_is_saved_and_applied_by_every_command(tmp_path, capsys):
     np.testing.assert_allclose(rows, vae.sample(3, random_state=1) * scale + mean)
 
 
+@pytest.mark.parametrize("index", [False, True])
+def test_a_first_row_counting_the_columns_is_a_header(tmp_path, engine, index):
+    """pandas writes an unnamed array's labels 0, 1, 2... as its header: the
+    row was read as data (a row of codes too many, every later one shifted),
+    or with the index's empty name as a hole to fill."""
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "array.csv"
+    pd.DataFrame(DATA[:5, :3]).to_csv(path, index=index)
+    with pytest.warns(UserWarning, match="first row counts the columns"):
+        names, X, _ = read_csv(path, engine=engine)
+    assert names == ([""] if index else []) + ["0", "1", "2"]
+    assert X.shape == (5, 4 if index else 3)
+    np.testing.assert_allclose(X[:, -3:], DATA[:5, :3])
+    if not index:  # a row of data that happens to count is kept, when asked
+        _, X, _ = read_csv(path, engine=engine, header=False)
+        assert X.shape == (6, 3)
+
+
+def test_a_detector_scores_standardised_rows_against_its_offset(tmp_path, capsys):
+    """score took the scaling's log-Jacobian off the detector's typicality,
+    which is no density: every score moved by 4.1 below its offset_, and
+    all 178 rows of wine read as outliers where predict flagged 18."""
+    data = tmp_path / "data.csv"
+    X = DATA * [1.0, 10.0, 100.0, 0.1] + [0, 5, -50, 1]
+    np.savetxt(data, X, delimiter=",", header="a,b,c,d", comments="")
+    model = str(tmp_path / "det.skvae")
+    args = ["--standardize", "--model", "outlier", "--contamination", "0.1"]
+    assert main(["fit", str(data), *args, "--random-state", "0", "-o", model]) == 0
+    detector = load(model)
+    capsys.readouterr()
+    assert main(["score", model, str(data)]) == 0
+    scores = np.array(capsys.readouterr().out.split()[1:], float)
+    assert main(["predict", model, str(data)]) == 0
+    flags = np.array(capsys.readouterr().out.split()[1:], float)
+    np.testing.assert_array_equal(flags == -1, scores < detector.offset_)
+
+
 def test_scores_of_rows_with_holes_leave_out_their_holes_units(tmp_path, capsys):
     # --standardize's log-Jacobian took every column's scale off every row:
     # rows without b moved by log(1000) when b was given in 1000 times its units
