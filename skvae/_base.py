@@ -1432,7 +1432,11 @@ class BaseVAE(
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            The posterior means, in X's float dtype.
+            The posterior means, in X's float dtype. A VQ model gives its
+            quantised latents instead: the codebook vector of each position
+            of the row's code map (``encode_codes``), flattened, of width
+            ``n_positions * code_dim`` (VQVAE2: the bottom map's, then the
+            top's), which ``inverse_transform`` decodes.
         """
         check_is_fitted(self)
         if is_out_of_core(X):

@@ -1078,14 +1078,11 @@ def _distinct_rows(
             ).digest()[:16]
             for a, b in itertools.pairwise(ends)
         )
-        del rows
+        keys = np.frombuffer(digests, dtype=np.dtype((np.void, 16)))
     elif is_frame(X):
         # exact groups (a hash of an object column reads 1 and "1" as one)
-        groups = X.groupby(list(X.columns), dropna=False, sort=False).ngroup()
-        _, first, inverse = np.unique(
-            groups.to_numpy(), return_index=True, return_inverse=True
-        )
-        digests = None
+        keys = X.groupby(list(X.columns), dropna=False, sort=False).ngroup()
+        keys = keys.to_numpy()
     else:
         # 16-byte fingerprints of the rows, a block at a time: no copy of X
         # (np.unique on the rows themselves sorts a copy, several times X)
@@ -1095,11 +1092,7 @@ def _distinct_rows(
             block = np.ascontiguousarray(X[i : i + step] + X.dtype.type(0.0))
             found = b"".join(hashlib.sha1(row).digest()[:16] for row in block)
             keys[i : i + len(block)] = np.frombuffer(found, dtype=keys.dtype)
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        digests = None
-    if digests is not None:
-        keys = np.frombuffer(digests, dtype=np.dtype((np.void, 16)))
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     if len(first) == X.shape[0]:
         return X, weight, None, False
     # distinct rows in the order of their first copies

@@ -247,24 +247,6 @@ class DiscreteCodesMixin:
         codes = self._codes(self._validate_X(X))
         return codes[0] if self._n_levels == 1 else tuple(codes)
 
-    def transform(self, X):
-        """Encode X to its quantised latents: the codebook vectors of its codes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to encode.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_latent)
-            For each row, the codebook vector of each position of its code
-            map (:meth:`encode_codes`), flattened: ``n_positions *
-            code_dim`` values (VQVAE2: the bottom map's, then the top's),
-            in X's float dtype. :meth:`inverse_transform` decodes them.
-        """
-        return super().transform(X)
-
     def inverse_transform(self, X):
         """Decode quantised latents, or integer codes, to the mean of p(x | z).
 
