@@ -109,6 +109,22 @@ def test_conditional_string_labels_and_errors(digits):
         tiny_vae(ConditionalVAE).fit(X[:10], np.linspace(0, 1, 10))
 
 
+def test_boolean_labels_are_not_read_as_integer_classes(digits):
+    # numpy compares True with 1: sample(y=True) drew class 1's rows
+    X, y = digits
+    keep = y < 3
+    model = tiny_vae(ConditionalVAE).fit(X[keep], y[keep])
+    with pytest.raises(ValueError, match="holds booleans"):
+        model.sample(2, y=True)
+    with pytest.raises(ValueError, match="holds booleans"):
+        model.score_samples(X[:3], np.ones(3, dtype=bool))
+    assert model.sample(2, y=1.0).shape == (2, 64)  # 1.0 is the class 1
+    flags = tiny_vae(ConditionalVAE).fit(X[keep], y[keep] == 1)
+    with pytest.raises(ValueError, match="booleans \\[False, True\\]"):
+        flags.inverse_transform(np.zeros((2, 2)), y=1)
+    assert flags.sample(2, y=True).shape == (2, 64)
+
+
 def test_conditional_partial_fit_with_classes(digits):
     X, y = digits
     model = tiny_vae(ConditionalVAE)

@@ -156,6 +156,16 @@ class LabelledModelMixin:
 
     def _codes(self, y: np.ndarray) -> np.ndarray:
         """Integer codes of labels; unseen labels are an error."""
+        if y.size and (y.dtype.kind == "b") != (self.classes_.dtype.kind == "b"):
+            # numpy compares True with 1: a boolean would read as class 1
+            known = self.classes_.tolist()
+            raise ValueError(
+                f"y holds booleans ({_show(y[0])}), but the classes seen during "
+                f"fit are {known}, not booleans: pass the classes' own labels."
+                if y.dtype.kind == "b"
+                else f"y holds {_show(y[0])}, but the classes seen during fit "
+                f"are booleans {known}: pass True or False."
+            )
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(
