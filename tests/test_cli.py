@@ -30,7 +30,8 @@ def test_demo_reports_and_writes_a_figure(tmp_path, capsys):
 
 
 def test_main_runs_the_demo_without_a_figure(capsys):
-    assert main(["demo", "--max-iter", "2", "--output", "none"]) == 0
+    # -o, as every other command spells its output
+    assert main(["demo", "--max-iter", "2", "-o", "none"]) == 0
     assert "n_components" in capsys.readouterr().out
 
 
