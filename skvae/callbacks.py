@@ -213,7 +213,11 @@ class LRScheduler(Callback):
         A class of :mod:`torch.optim.lr_scheduler`, or its name.
     monitor : str, default="auto"
         For ``ReduceLROnPlateau``: the record's entry it watches; "auto" is
-        ``valid_loss`` with early stopping, else ``train_loss``.
+        ``valid_loss`` with early stopping, else ``train_loss``. It is
+        stepped only on the epochs whose losses early stopping compares:
+        none during the KL warm-up, and under ``kl_schedule="cyclical"``
+        the training loss once a period, at its end (so its ``patience``
+        counts periods there).
     **kwargs
         The scheduler's arguments, without the optimiser (e.g. ``T_max=50``
         or ``step_size=10, gamma=0.5``); ``CosineAnnealingLR`` needs
@@ -308,7 +312,12 @@ class LRScheduler(Callback):
         record["lr"] = float(self.schedulers_[0].optimizer.param_groups[0]["lr"])
         for scheduler in self.schedulers_:
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(_monitored(record, self.monitor))
+                loss = _monitored(record, self.monitor)
+                # a loss of the KL warm-up, or of a cyclical ramp, is of
+                # another objective: it would pass for no improvement
+                training = _monitored_key(record, self.monitor) != "valid_loss"
+                if trainer.kl.comparable(int(record["epoch"]) - 1, training):
+                    scheduler.step(loss)
             else:
                 scheduler.step()
 

@@ -477,6 +477,30 @@ def test_lr_scheduler_steps_once_per_epoch(X):
         _vae(callbacks=[LRScheduler("NoSuchScheduler")]).fit(X)
 
 
+def test_plateau_steps_only_on_comparable_epochs(X):
+    # under a cyclical KL weight the loss rises in each period's ramp:
+    # stepped on every epoch, ReduceLROnPlateau (patience 0) cut the rate
+    # from 1e-2 to 1e-7 in 40 epochs
+    plateau = LRScheduler("ReduceLROnPlateau", factor=0.5, patience=0)
+    vae = VAE(
+        n_components=2,
+        hidden_layer_sizes=(32,),
+        learning_rate_init=0.01,
+        batch_size=100,
+        max_iter=40,
+        kl_warmup=8,
+        kl_schedule="cyclical",
+        callbacks=[plateau],
+        random_state=0,
+    ).fit(X)
+    rates = [r["lr"] for r in vae.history_]
+    losses = [r["train_loss"] for r in vae.history_]
+    assert max(losses[24:32]) > losses[24] + 0.5  # a ramp raised the loss
+    changed = [e for e in range(1, 40) if rates[e] != rates[e - 1]]
+    assert set(changed) <= {8, 16, 24, 32}  # after a period's last epoch
+    assert rates[-1] >= 0.01 / 2**4
+
+
 def test_a_warm_started_fit_continues_the_schedule(X):
     """warm_start continues the schedule where it stopped (as partial_fit
     does), rather than restarting the rate under the old schedule."""
