@@ -767,7 +767,8 @@ class BaseVAE(
         array, a dask array) are read ``_STREAM_ROWS`` rows at a time, so one
         call is one pass over data of any length in bounded memory; each
         block counts as one epoch (in ``history_``, ``n_iter_`` and the KL
-        warm-up).
+        warm-up), except a block whose rows all have ``sample_weight`` 0,
+        which is skipped.
 
         Parameters
         ----------
@@ -784,6 +785,10 @@ class BaseVAE(
             The estimator.
         """
         return self._partial_fit(X, y, sample_weight=sample_weight)
+
+    def _stream_classes(self, y: np.ndarray) -> Any:
+        """The classes of a whole out-of-core stream's labels (None: unlabelled)."""
+        return None
 
     def _partial_fit(self, X, y, classes: Any = None, sample_weight: Any = None):
         """``partial_fit`` over in-memory data or the blocks of out-of-core data."""
@@ -802,11 +807,19 @@ class BaseVAE(
                     f"{name} has {given.shape[0]} entries for the {n_rows} rows "
                     "of X: one a row."
                 )
+        if classes is None and labels is not None and "module_" not in vars(self):
+            # the classes of every block, not the first block's alone
+            classes = self._stream_classes(labels)
+        # a block whose rows all weigh 0 trains nothing (if some block's do not)
+        skip_empty = weights is not None and weights.ndim > 0 and np.any(weights)
         start = 0
         saved = self._fitted_state()
         try:
             for block in blocks(X, self._STREAM_ROWS):
                 rows = slice(start, start + block.shape[0])
+                start += block.shape[0]
+                if skip_empty and not np.any(weights[rows]):
+                    continue
                 self._fit_with_thread_cap(
                     block,
                     None if labels is None else labels[rows],
@@ -814,7 +827,6 @@ class BaseVAE(
                     classes=classes,
                     sample_weight=None if weights is None else weights[rows],
                 )
-                start += block.shape[0]
         except (KeyboardInterrupt, NonFiniteLossError):
             raise  # the blocks trained are kept (see _fit)
         except BaseException:

@@ -135,6 +135,41 @@ def test_labels_and_weights_must_match_the_rows_out_of_core(small_blocks, memmap
         _model().partial_fit(memmap, sample_weight=np.ones(n - 2))
 
 
+def test_a_stream_is_refused_only_for_what_the_whole_data_lacks(small_blocks, X):
+    """Each block was checked as if it were the data: a stream sorted by class
+    was refused ("classes must list every label") for labels a later block
+    held, a first block of unlabelled rows for M2 as if no row had a label,
+    and a block whose rows all weigh 0 as if every weight were 0."""
+    from skvae import ConditionalVAE, SemiSupervisedVAE
+
+    digits = load_digits()
+    order = np.argsort(digits.target, kind="stable")  # block 1: digits 0-2
+    stream, y = SpyArray(X[order]), digits.target[order]
+    small = dict(n_components=2, hidden_layer_sizes=(16,), batch_size=100)
+    model = ConditionalVAE(**small, random_state=0).partial_fit(stream, y)
+    assert model.classes_.tolist() == list(range(10))
+    # as if classes were given: each class starts at 1, then the blocks add up
+    np.testing.assert_array_equal(model.class_count_, 1 + np.bincount(y))
+    assert model.sample(2, y=9).shape == (2, 64)
+    with pytest.raises(ValueError, match="not seen during fit"):
+        ConditionalVAE(**small).fit(X[:ROWS], y[:ROWS]).sample(1, y=9)
+
+    y = digits.target  # in their order, the first block unlabelled
+    marked = np.where(np.arange(len(y)) < ROWS, -1, y)
+    m2 = SemiSupervisedVAE(**small, random_state=0).partial_fit(SpyArray(X), marked)
+    assert m2.n_iter_ == int(np.ceil(len(y) / ROWS))
+    assert m2.classes_.tolist() == list(range(10))
+    with pytest.raises(ValueError, match="at least one labelled row"):
+        SemiSupervisedVAE(**small).partial_fit(SpyArray(X), np.full(len(y), -1))
+
+    weights = np.ones(len(y))
+    weights[ROWS : 2 * ROWS] = 0  # block 2 weighs nothing: skipped
+    weighed = _model().partial_fit(SpyArray(X), sample_weight=weights)
+    assert weighed.n_iter_ == int(np.ceil(len(y) / ROWS)) - 1
+    with pytest.raises(ValueError, match="non-zero"):
+        _model().partial_fit(SpyArray(X), sample_weight=np.zeros(len(y)))
+
+
 def test_a_dask_array_of_unknown_length_gets_a_clear_error(X):
     da = pytest.importorskip("dask.array")
     lazy = da.from_array(X, chunks=(300, 64))

@@ -102,6 +102,15 @@ class LabelledModelMixin:
         self._set_prior(before + counts, reset)
         self._label_rows = (codes, rows, before, reset)
 
+    def _stream_classes(self, y: np.ndarray) -> Any:
+        """Every class of an out-of-core stream's labels, read before its blocks.
+
+        ``partial_fit`` gives them to the stream's first block as
+        ``classes``: a class first seen in a later block is then no error
+        (each class starts at a count of 1, as when ``classes`` is given).
+        """
+        return unique_labels(check_labels(self._label_column(y, len(y))))
+
     def _set_prior(self, counts: np.ndarray, reset: bool) -> None:
         """``class_count_`` and the prior, in the module too once it is built."""
         self.class_count_ = np.asarray(counts, dtype=np.float64)
@@ -189,7 +198,8 @@ class LabelledModelMixin:
 
         The first call initialises the model. Early stopping is not used.
         Arrays that are not in memory (a numpy memmap, an HDF5 or zarr
-        array, a dask array) are read in blocks, each one epoch.
+        array, a dask array) are read in blocks, each one epoch; without
+        ``classes``, a first call reads them off the whole of ``y`` first.
 
         Parameters
         ----------

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
@@ -578,7 +579,8 @@ default="relu"
         # as scikit-learn's semi-supervised estimators take them) is no label.
         y = self._label_column(y, X.shape[0])
         unlabelled = _unlabelled_mask(y)
-        if reset and not (~unlabelled).any():
+        if reset and classes is None and not (~unlabelled).any():
+            # (partial_fit with classes may begin on unlabelled rows)
             raise ValueError(
                 "SemiSupervisedVAE needs at least one labelled row; every label "
                 "is -1 (unlabelled)."
@@ -613,6 +615,14 @@ default="relu"
         codes = np.full(X.shape[0], -1, dtype=np.int64)
         codes[~unlabelled] = self._codes(labels)
         return [X, codes]
+
+    def _stream_classes(self, y: np.ndarray) -> Any:
+        y = self._label_column(y, len(y))
+        labelled = ~_unlabelled_mask(y)
+        if not labelled.any():  # the first block refuses it, as fit does
+            return None
+        rows = np.flatnonzero(labelled)
+        return unique_labels(check_labels(y[rows], unlabelled_mark=True, rows=rows))
 
     def _alpha(self, n_features: int) -> float:
         return 0.5 * n_features if self.alpha == "auto" else float(self.alpha)
