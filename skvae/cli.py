@@ -1302,7 +1302,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit VAEs on scikit-learn's digits, print a table, save a figure.",
     )
     demo.add_argument(
-        "-o", "--output", default="skvae_demo.png", help="figure path ('none': no figure)"
+        "-o",
+        "--output",
+        default="skvae_demo.png",
+        help="figure path ('none': no figure)",
     )
     demo.add_argument("--max-iter", type=int, default=200, help="epochs at most")
     demo.set_defaults(func=_demo)
