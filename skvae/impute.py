@@ -784,22 +784,8 @@ class VAEImputer(
         if encoder is None:
             return out
         decoded = encoder.decode(out, index=index, clip=np.isnan(X))
-        if given is not None:  # observed integers as given (float64 rounds past 2**53)
-            import pandas as pd
-
-            for j, kind in enumerate(encoder.kinds_):
-                column, filled = given.iloc[:, j], decoded.iloc[:, j]
-                if kind != "integer" or not pd.api.types.is_integer_dtype(column):
-                    continue
-                exact = filled.astype(object).where(
-                    column.isna(), column.astype(object)
-                )
-                try:
-                    kept = exact.astype(filled.dtype)
-                except (TypeError, ValueError, OverflowError):
-                    continue  # beyond the fitted type: the rounded fill stands
-                if kept.astype(object).equals(exact):
-                    decoded.isetitem(j, kept)
+        if given is not None:
+            _keep_observed(given, decoded, encoder.kinds_)
         if _get_output_config("transform", self)["dense"] == "pandas":
             return decoded
         if "category" not in encoder.kinds_:  # numbers: as the table decodes them
@@ -867,6 +853,41 @@ class VAEImputer(
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _keep_observed(given, decoded, kinds: list[str]) -> None:
+    """Put the observed cells of the table ``given`` back into ``decoded``.
+
+    Decoding maps every cell back from the model's scale: a quantile
+    column's values through its map (clipped to the fitted range, moved
+    between its knots), integers through float64 (which rounds past 2**53).
+    Each column's observed cells are taken as given, in the fitted dtype; a
+    value that dtype cannot hold (3.7 in an integer column, 0.5 in a
+    boolean one) is an error rather than a rounding.
+    """
+    for j, kind in enumerate(kinds):
+        column, filled = given.iloc[:, j], decoded.iloc[:, j]
+        seen = column.notna().to_numpy()
+        if not seen.any():
+            continue
+        exact = filled.astype(object).where(~seen, column.astype(object))
+        try:
+            kept = exact.astype(filled.dtype)
+        except (TypeError, ValueError, OverflowError):
+            kept = None
+        if kind != "float":  # floats take the fitted precision, others exactly
+            wanted = column[seen].astype(object).to_numpy()
+            held = None if kept is None else kept[seen].astype(object).to_numpy()
+            wrong = np.ones(len(wanted), bool) if held is None else held != wanted
+            if wrong.any():
+                at = np.flatnonzero(wrong)[0]
+                raise ValueError(
+                    f"Column {given.columns[j]!r} was fitted as {kind} values, "
+                    f"but holds {wanted[at]!r} (row {np.flatnonzero(seen)[at]} of X), "
+                    f"which its dtype {filled.dtype} cannot hold."
+                )
+        if kept is not None:
+            decoded.isetitem(j, kept)
 
 
 def _impute_rows(estimator, X: np.ndarray, k: int, seed) -> np.ndarray:
