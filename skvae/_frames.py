@@ -1019,7 +1019,8 @@ def _quantile_knots(
     plateau (scores of a + 1/(2n) to b - 1/(2n) decode to v exactly), so
     point masses survive, while values seen once are joined smoothly. Scores
     outside the knots decode to the smallest or largest value seen. At most
-    :data:`MAX_KNOTS` knots are kept (evenly thinned, the ends kept). With
+    :data:`MAX_KNOTS` knots are kept (evenly thinned, the ends and the
+    knots of the 250 heaviest point masses kept). With
     ``weight``, the rows of positive weight alone (all, where none of them
     is observed), each seen its weight over the least positive one times.
 
@@ -1067,14 +1068,22 @@ def _quantile_knots(
     keep = np.repeat(plateau, 2) | (np.arange(2 * len(u)) % 2 == 0)
     z_back, u_back = z_back[keep], u_back[keep]
 
-    def thin(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-        if len(arrays[0]) <= MAX_KNOTS:
+    def thin(arrays: tuple, chosen: np.ndarray) -> tuple[np.ndarray, ...]:
+        """At most MAX_KNOTS knots: evenly spaced ones (the ends), and ``chosen``."""
+        n = len(arrays[0])
+        if n <= MAX_KNOTS:
             return arrays
-        index = np.unique(np.linspace(0, len(arrays[0]) - 1, MAX_KNOTS).round())
-        return tuple(a[index.astype(int)] for a in arrays)
+        even = np.linspace(0, n - 1, MAX_KNOTS - len(chosen)).round().astype(int)
+        index = np.union1d(even, chosen)
+        return tuple(a[index] for a in arrays)
 
-    u, z = thin(u, z)
-    z_back, u_back = thin(z_back, u_back)
+    # the heaviest point masses keep their knots (and plateaus): thinned
+    # evenly, most repeated values would decode as a blend of neighbours
+    heavy = np.flatnonzero(plateau)
+    heavy = heavy[np.argsort(-counts[heavy], kind="stable")[: MAX_KNOTS // 4]]
+    first = np.cumsum(np.where(plateau, 2, 1)) - np.where(plateau, 2, 1)
+    u, z = thin((u, z), heavy)
+    z_back, u_back = thin((z_back, u_back), np.r_[first[heavy], first[heavy] + 1])
     return u, z, z_back, u_back
 
 
