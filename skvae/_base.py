@@ -866,6 +866,7 @@ class BaseVAE(
         this call keeps the last finite weights; both are raised again.
         """
         saved = self._fitted_state()
+        table = X  # as given (a table's integer ranges grow in a continued fit)
         training = False  # whether the model is being trained (not prepared)
         trainer = None
         try:
@@ -892,6 +893,10 @@ class BaseVAE(
                 self._check_same_network()
                 self._continue_settings()
                 self._warn_beyond_quantiles(X)
+                if "table_encoder_" in vars(self):  # new counts decode unclipped
+                    self.table_encoder_ = self.table_encoder_.widened(
+                        table, sample_weight
+                    )
             arrays = self._training_arrays(X, y, first_pass, classes)
             weight = self._check_weights(sample_weight, X)
             if weight is not None:  # split with the rows, taken off after

@@ -698,6 +698,47 @@ class TableEncoder:
             if nan[start:stop].any()
         ]
 
+    def widened(self, frame: Any, weight: Any = None) -> TableEncoder:
+        """This encoder, its integer columns' ranges also covering ``frame``'s.
+
+        A continued fit (``warm_start``, ``partial_fit``) keeps the first
+        fit's encoder, whose integer ranges clip decoded values: a later
+        chunk's larger counts would decode clipped to the first chunk's
+        largest. The rows of positive ``weight`` count. Returns a copy where
+        a range grows (so a failed fit can keep the encoder it had).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = TableEncoder().fit(pd.DataFrame({"k": [0, 1, 2]}))
+        >>> enc.widened(pd.DataFrame({"k": [5, 7]}))._ranges
+        {'k': (0, 7)}
+        """
+        import pandas as pd
+
+        if not is_frame(frame):
+            frame = pd.DataFrame(np.asarray(frame), columns=self._labels)
+        keep = None if weight is None else np.asarray(weight) > 0
+        ranges = dict(self._ranges)
+        for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):
+            if kind != "integer":
+                continue
+            series = frame.iloc[:, j] if keep is None else frame.iloc[keep, j]
+            seen = series.dropna()
+            if not len(seen):
+                continue
+            low, high = int(seen.min()), int(seen.max())
+            if name in ranges:
+                low, high = min(low, ranges[name][0]), max(high, ranges[name][1])
+            ranges[name] = (low, high)
+        if ranges == self._ranges:
+            return self
+        import copy
+
+        wider = copy.copy(self)
+        wider._ranges = ranges
+        return wider
+
     def beyond_quantiles(self, encoded: np.ndarray) -> list[Any]:
         """The ``"quantile"`` columns with values beyond those fitted.
 

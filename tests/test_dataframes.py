@@ -454,6 +454,24 @@ def test_imputer_refuses_a_value_a_fitted_column_cannot_take():
     assert np.isfinite(imputer.transform(frame)).all()
 
 
+def test_a_continued_fit_widens_the_integer_ranges_it_decodes_to():
+    """The first fit's integer ranges clipped every later decoding: counts of
+    3 to 9 in a second chunk decoded as 2, the first chunk's largest."""
+    rng = np.random.RandomState(0)
+    first = pd.DataFrame({"a": rng.normal(size=40), "k": rng.randint(0, 3, 40)})
+    later = pd.DataFrame({"a": rng.normal(size=40), "k": rng.randint(3, 10, 40)})
+    model = tiny(VAE).partial_fit(first)
+    weight = np.where(later["k"] == later["k"].max(), 0.0, 1.0)
+    model.partial_fit(later, sample_weight=weight)  # weight 0: not counted
+    assert model.table_encoder_._ranges["k"] == (0, later["k"][weight > 0].max())
+    decoded = model.table_encoder_.decode(np.array([[0.0, 8.4], [0.0, -3.0]]))
+    assert decoded["k"].tolist() == [8, 0]
+    warm = tiny(VAE, warm_start=True).fit(first)
+    encoder = warm.table_encoder_
+    assert warm.fit(later).table_encoder_._ranges["k"] == (0, later["k"].max())
+    assert encoder._ranges["k"] == (0, 2)  # a copy: a failed fit keeps the old
+
+
 def test_a_chunk_beyond_a_quantile_columns_range_is_warned_about():
     """A quantile column's map is fitted on the first chunk: later chunks
     with values beyond its range get a warning naming the column."""
