@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from decimal import Decimal
 from numbers import Integral
 from typing import Any
 
@@ -75,7 +76,7 @@ def _integer_type(dtype: Any) -> np.dtype:
 def _all_numbers(values: Any) -> bool:
     """Whether ``values`` are all real numbers (booleans are not), and some."""
     return len(values) > 0 and all(
-        isinstance(v, (int, float, np.integer, np.floating))
+        isinstance(v, (int, float, np.integer, np.floating, Decimal))
         and not isinstance(v, (bool, np.bool_))
         for v in values
     )
@@ -87,6 +88,8 @@ def _reads_as_number(value: Any) -> bool:
         return False
     if isinstance(value, (int, float, np.integer, np.floating)):
         return bool(np.isfinite(value))
+    if isinstance(value, Decimal):  # as SQL drivers give NUMERIC columns
+        return value.is_finite()
     if isinstance(value, str):
         try:
             return bool(np.isfinite(float(value.strip())))
@@ -699,7 +702,7 @@ class TableEncoder:
         ]
 
     def widened(self, frame: Any, weight: Any = None) -> TableEncoder:
-        """This encoder, its integer columns' ranges also covering ``frame``'s.
+        """The encoder, its integer columns' ranges widened to cover ``frame``.
 
         A continued fit (``warm_start``, ``partial_fit``) keeps the first
         fit's encoder, whose integer ranges clip decoded values: a later

@@ -769,7 +769,9 @@ class VAEImputer(
         X_imputed : ndarray of shape (n_samples, n_features) or DataFrame
             A copy of X with every hole filled; observed entries unchanged.
             After a fit on a DataFrame: with ``set_output(transform="pandas")``
-            a DataFrame of the fitted columns and dtypes (category holes
+            a DataFrame of the fitted columns and dtypes (named as
+            scikit-learn names a transformer's columns: by their labels where
+            all are strings, else ``x0``, ``x1``... in their order; category holes
             filled with categories, integer holes rounded and clipped to the
             range seen in fit, boolean holes with booleans); else the same
             values as a float array (booleans as 0 and 1), or an object array

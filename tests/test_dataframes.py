@@ -1,6 +1,7 @@
 """pandas DataFrames in and typed DataFrames out (issue 23, items 1 and 2)."""
 
 import warnings
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -499,6 +500,12 @@ def test_an_object_column_of_numbers_is_a_category_with_a_warning():
     with pytest.warns(UserWarning, match=r"Column 'a' has dtype object.*astype"):
         model = tiny(VAE, missing="mask").fit(frame)
     assert model.table_encoder_.kinds_ == ["category", "float"]
+    # Decimal, as SQL drivers read NUMERIC columns: said too (it was not)
+    prices = pd.Series(
+        [Decimal("9.99"), Decimal("19.99"), Decimal("4.5")] * 13 + [None]
+    )
+    with pytest.warns(UserWarning, match=r"Column 'a' has dtype object"):
+        tiny(VAE, missing="mask").fit(frame.assign(a=prices))
     for other in (["x", "y"] * 20, pd.Categorical([1, 2] * 20)):
         with warnings.catch_warnings(record=True) as caught:  # text, declared
             warnings.simplefilter("always")
