@@ -437,6 +437,35 @@ class BaseVAE(
                 ignored[name] = "when both encoder and decoder are given"
         if isinstance(self.likelihood, str) and self.likelihood == "bernoulli":
             ignored["min_variance"] = "under likelihood='bernoulli' (no variance)"
+        elif not self._models_gaussian_columns():
+            ignored["min_variance"] = (
+                "where no column is Gaussian (it floors Gaussian variances)"
+            )
+        if (
+            "input_shape" in params
+            and self.encoder is not None
+            and (self.decoder is not None)
+        ):
+            ignored["input_shape"] = "when both encoder and decoder are given"
+        encoder = vars(self).get("table_encoder_")
+        if (
+            encoder is not None
+            and isinstance(self.likelihood, str)
+            and set(encoder.kinds_) <= {"category", "bool"}
+            and ("category" in encoder.kinds_ or self.likelihood == "bernoulli")
+        ):
+            ignored["likelihood"] = (
+                "on a table of category and boolean columns only (a likelihood "
+                "named by a string is that of the number columns)"
+            )
+        if params.get("beta") == 0:
+            for name in ("kl_warmup", "kl_schedule", "free_bits", "max_capacity"):
+                if name in params:
+                    ignored[name] = "with beta=0 (they shape the KL term's weight)"
+        if "validation_fraction" in params and not params.get("early_stopping"):
+            ignored["validation_fraction"] = (
+                "with early_stopping=False (no rows are held out)"
+            )
         schedule = params.get("kl_schedule")
         if "max_capacity" in params and schedule != "capacity":
             ignored["max_capacity"] = (
@@ -449,6 +478,13 @@ class BaseVAE(
                 "holds from the first step, as under 'linear')"
             )
         return ignored
+
+    def _models_gaussian_columns(self) -> bool:
+        """Whether the fitted likelihood has Gaussian columns (True before a fit)."""
+        likelihood = getattr(vars(self).get("module_"), "likelihood", None)
+        if not isinstance(likelihood, torch.nn.Module):
+            return True
+        return any(isinstance(m, GaussianLikelihood) for m in likelihood.modules())
 
     def _sample_weight_refusal(self) -> str | None:
         """Why this model cannot take ``sample_weight`` (None: it can).
@@ -888,7 +924,6 @@ class BaseVAE(
                     )
             self._check_routed_params()
             self._check_params(X)
-            warn_ignored_params(self)
             if not first_pass:
                 self._check_same_network()
                 self._continue_settings()
@@ -903,6 +938,7 @@ class BaseVAE(
                 arrays = [*arrays, weight]
             if first_pass:
                 self._initialize(X, weight)
+            warn_ignored_params(self)  # (some read the likelihood built)
             batch_size = self._batch_size(X.shape[0])
             train, valid = self._split(
                 arrays, early_stopping=self.early_stopping and not incremental

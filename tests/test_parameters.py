@@ -537,6 +537,15 @@ IGNORED = [
     ("LadderVAE", "latent_hidden_layer_sizes", (7,), {"n_components": (3,)}),
     ("WAE", "kernel", "rbf", {"beta": 0.0}),
     ("AdversarialAE", "discriminator_lr_scale", 2.0, {"beta": 0.0}),
+    # no Gaussian column in the likelihood built (not only the string's)
+    (VAE, "min_variance", 1e-2, {"likelihood": {"bernoulli": list(range(16))}}),
+    (VAE, "input_shape", (1, 4, 4), {"encoder": Linear, "decoder": Linear}),
+    (VAE, "kl_warmup", 3, {"beta": 0.0}),
+    (VAE, "free_bits", 0.5, {"beta": 0.0}),
+    ("HierarchicalVAE", "kl_warmup", 3, {"beta": 0.0}),
+    (VAE, "validation_fraction", 0.3, {}),
+    ("SemiSupervisedVAE", "vat_epsilon", 0.5, {"vat_weight": 0.0}),
+    ("SemiSupervisedVAE", "manifold_vat_weight", 2.0, {"manifold_vat_epsilon": 0.0}),
 ]
 
 
@@ -562,3 +571,33 @@ def test_a_parameter_the_others_leave_unread_is_warned_about(cls, name, value, c
     (message,) = messages(**{name: value})
     assert f"{name}={value!r}" in message
     assert messages(**{name: cls().get_params()[name]}) == []
+
+
+def test_parameters_a_table_leaves_unread_are_warned_about_or_honoured():
+    """On tables: VaDE's shared variance was dropped silently once a column
+    was a category (the likelihood a MixedLikelihood), and a likelihood
+    named by a string did nothing, without a word, on category columns."""
+    import warnings
+
+    import pandas as pd
+
+    import skvae
+    from skvae.nn.mixture import SharedVarianceGaussian
+
+    table = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    table["kind"] = pd.Categorical(np.where(X[:, 4] > 0.5, "x", "y"))
+    shared = tiny(skvae.VaDE, n_clusters=2).fit(table)
+    blocks = shared.module_.likelihood.blocks
+    assert any(isinstance(b, SharedVarianceGaussian) for b in blocks)
+    apart = tiny(skvae.VaDE, n_clusters=2, shared_variance=False).fit(table)
+    assert not np.allclose(shared.transform(table), apart.transform(table))
+
+    kinds = table[["kind"]].assign(
+        other=table["kind"].cat.rename_categories(["u", "v"])
+    )
+    with pytest.warns(UserWarning, match=r"likelihood='bernoulli'\) has no effect"):
+        tiny(VAE, likelihood="bernoulli").fit(kinds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tiny(VAE).fit(kinds)  # the default: nothing to say
+    assert not [w for w in caught if "has no effect" in str(w.message)]

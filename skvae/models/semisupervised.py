@@ -651,6 +651,20 @@ default="relu"
             class_coverage=self.class_coverage,
         )
 
+    def _ignored_params(self) -> dict[str, str]:
+        ignored = super()._ignored_params()
+        ignored.pop("kl_warmup", None)  # it ramps the classifier's terms too
+        for radius, weight, what in (
+            ("vat_epsilon", "vat_weight", "virtual adversarial term"),
+            ("manifold_vat_epsilon", "manifold_vat_weight", "manifold term"),
+        ):
+            size, scale = getattr(self, radius), getattr(self, weight)
+            if scale == 0:
+                ignored[radius] = f"with {weight}=0 (it is the {what}'s radius)"
+            elif not isinstance(size, str) and size == 0:
+                ignored[weight] = f"with {radius}=0 (the {what} moves no row)"
+        return ignored
+
     def _vat_epsilon(self, X: np.ndarray) -> float:
         """The perturbation radius: ``vat_epsilon``, or "auto"'s rule.
 

@@ -29,7 +29,7 @@ from skvae._sklearn_compat import Interval, StrOptions
 from skvae._torch import Stream, spawn, to_numpy
 from skvae._training import KLSchedule
 from skvae.nn.conv import check_input_shape
-from skvae.nn.likelihoods import GaussianLikelihood, Likelihood
+from skvae.nn.likelihoods import GaussianLikelihood, Likelihood, MixedLikelihood
 from skvae.nn.mixture import SharedVarianceGaussian, VaDEModule, mixture_kl_penalty
 
 #: A model being loaded: the widths it was built with (see _rebuild_module)
@@ -507,10 +507,10 @@ default="relu"
 
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
-        if not (isinstance(self.likelihood, str) and self.likelihood == "gaussian"):
+        if not self._models_gaussian_columns():
             ignored["shared_variance"] = (
-                f"with likelihood={self.likelihood!r} (it shares the variance of "
-                "likelihood='gaussian')"
+                f"with likelihood={self.likelihood!r}, where no column is "
+                "Gaussian (it shares the Gaussian columns' variance)"
             )
         return ignored
 
@@ -712,10 +712,14 @@ default="relu"
     ) -> Likelihood:
         """The observation model; with ``shared_variance``, one Gaussian variance."""
         likelihood = super()._data_likelihood(X, floor_rows)
-        if self.shared_variance and type(likelihood) is GaussianLikelihood:
-            likelihood = SharedVarianceGaussian(
-                likelihood.n_params, min_variance=likelihood.min_variance
-            )
+        if not self.shared_variance:
+            return likelihood
+        if type(likelihood) is GaussianLikelihood:
+            return _shared(likelihood)
+        if isinstance(likelihood, MixedLikelihood):  # a table's number columns
+            for i, block in enumerate(likelihood.blocks):
+                if type(block) is GaussianLikelihood:
+                    likelihood.blocks[i] = _shared(block)
         return likelihood
 
     def _rebuild_module(self, n_rows: int, likelihood: Likelihood | None):
@@ -958,3 +962,10 @@ default="relu"
                 )
         # sampled in blocks: the clusters go to the module block by block
         return self._draw(n, random_state, clusters, noise=noise)
+
+
+def _shared(likelihood: GaussianLikelihood) -> SharedVarianceGaussian:
+    """``likelihood``'s columns with one shared variance (and its floors)."""
+    return SharedVarianceGaussian(
+        likelihood.n_params, min_variance=likelihood.min_variance
+    )
