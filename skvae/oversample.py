@@ -15,7 +15,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import check_float32_range, restored_on_failure
+from skvae._base import (
+    check_float32_range,
+    restored_on_failure,
+    warn_ignored_params,
+)
 from skvae._data import epochs_for_steps
 from skvae._frames import is_frame
 from skvae._sklearn_compat import (
@@ -611,7 +615,15 @@ class VAEOverSampler(BaseEstimator):
             self._fit_arrays(X_arr, y_arr)
         return self
 
+    def _ignored_params(self) -> dict[str, str]:
+        """The parameters the others leave unread (see ``warn_ignored_params``)."""
+        if isinstance(self.step, str) or self.step != 0:
+            return {}
+        why = "with step=0 (new rows are interpolations; the model's move is not taken)"
+        return {name: why for name in ("noise", "avoid_others", "keep_class")}
+
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
+        warn_ignored_params(self)
         moved = (self.k_neighbors, self.step, self.avoid_others, self.keep_class)
         if self.latent == "prior" and moved != (5, "auto", False, False):
             raise ValueError(
@@ -742,7 +754,7 @@ class VAEOverSampler(BaseEstimator):
         mu, log_var = module.encode(x, Y)
         eps = torch.randn(mu.shape, generator=gen, device=device, dtype=mu.dtype)
         params = module.decode(mu + (0.5 * log_var).exp() * eps, Y)
-        if self.noise:
+        if self.noise and (isinstance(self.step, str) or self.step != 0):
             draw = module.likelihood.sample(params, gen)
         else:
             draw = module.likelihood.mean(params)
