@@ -2361,6 +2361,42 @@ def warn_ignored_params(est: Any) -> None:
             )
 
 
+def warn_replaced_draws(meta: Any, estimator: Any) -> None:
+    """Warn where a meta-estimator's draws replace its model's own.
+
+    ``meta`` (the detector, the imputer) draws with its own
+    ``n_importance_samples``, not the one set on the model it was given:
+    a value set there (away from the model's default) is not read.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skvae import VAE, VAEOutlierDetector
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_replaced_draws(VAEOutlierDetector(), VAE(n_importance_samples=50))
+    >>> "n_importance_samples=50 is not read" in str(caught[0].message)
+    True
+    """
+    if not isinstance(estimator, BaseVAE):
+        return
+    own = estimator.get_params(deep=False).get("n_importance_samples")
+    signature = inspect.signature(type(estimator).__init__).parameters
+    if own is None or "n_importance_samples" not in signature:
+        return
+    default = signature["n_importance_samples"].default
+    if own != default and own != meta.n_importance_samples:
+        name = type(meta).__name__
+        warnings.warn(
+            f"{name} draws with its own n_importance_samples="
+            f"{meta.n_importance_samples}: the {type(estimator).__name__}'s "
+            f"n_importance_samples={own} is not read. Set {name}"
+            f"(n_importance_samples={own}) instead.",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )
+
+
 def _same_device(a: torch.device, b: torch.device) -> bool:
     """Whether two devices are one (``cuda`` is the current ``cuda:N``)."""
     if a.type != b.type:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from numbers import Integral
@@ -20,7 +21,13 @@ from sklearn.metrics.pairwise import nan_euclidean_distances
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skvae._base import BaseVAE, check_float32_range, restored_on_failure
+from skvae._base import (
+    BaseVAE,
+    _caller_level,
+    check_float32_range,
+    restored_on_failure,
+    warn_replaced_draws,
+)
 from skvae._columns import check_column_values, resolve_column_types
 from skvae._data import epochs_for_steps
 from skvae._frames import TableEncoder, is_frame
@@ -481,6 +488,7 @@ class VAEImputer(
         if self.estimator is None:
             estimator = default_imputer_vae(*X.shape, random_state=self.random_state)
         else:
+            warn_replaced_draws(self, self.estimator)
             estimator = clone(self.estimator)
             if not isinstance(estimator, BaseVAE) or "missing" not in (
                 estimator.get_params()
@@ -582,6 +590,20 @@ class VAEImputer(
             raise TypeError(f"{type(estimator).__name__} cannot impute.")
         self.estimator_ = estimator
         self._fit_gaussian(self._scale(X), stop, path)
+        if (
+            self.n_importance_samples
+            != inspect.signature(VAEImputer).parameters["n_importance_samples"].default
+            and self.gaussian_weights_.size
+            and np.all(self.gaussian_weights_ == 1)
+        ):
+            warnings.warn(
+                f"VAEImputer(n_importance_samples={self.n_importance_samples}) "
+                "has no effect on this fit: the Gaussian model fills every "
+                "column alone (the VAE added nothing on held-out entries; see "
+                "gaussian_weights_), and takes no draws.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
         return self
 
     def _gaussian_path(self, Z: np.ndarray, stop, sample_weight) -> dict | None:

@@ -25,6 +25,7 @@ from skvae._base import (
     check_float32_range,
     restore_attributes,
     warn_ignored_params,
+    warn_replaced_draws,
 )
 from skvae._data import FLOATS, check_sparse, epochs_for_steps, row_counts
 from skvae._frames import TableEncoder, is_frame
@@ -1410,6 +1411,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         try:
             given = self._validate(X, reset=True)
             warn_ignored_params(self)
+            if "n_importance_samples" not in self._ignored_params():
+                warn_replaced_draws(self, self.estimator)
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, given, ensure_non_negative=True)
             # equal rows are one row of their summed weight (see fit's notes)

@@ -601,3 +601,38 @@ def test_parameters_a_table_leaves_unread_are_warned_about_or_honoured():
         warnings.simplefilter("always")
         tiny(VAE).fit(kinds)  # the default: nothing to say
     assert not [w for w in caught if "has no effect" in str(w.message)]
+
+
+@pytest.mark.parametrize("meta", ["VAEOutlierDetector", "VAEImputer"])
+def test_a_models_draws_the_meta_estimator_replaces_are_warned_about(meta):
+    """The detector and the imputer draw with their own n_importance_samples:
+    the given model's (50) was replaced without a word."""
+    import warnings
+
+    import skvae
+
+    cls = getattr(skvae, meta)
+    holes = X.copy()
+    holes[::5, 0] = np.nan
+    data = holes if meta == "VAEImputer" else X
+    with pytest.warns(UserWarning, match=r"VAE's n_importance_samples=50 is not"):
+        cls(tiny(VAE, n_importance_samples=50)).fit(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cls(tiny(VAE)).fit(data)
+        own = cls().n_importance_samples  # the same number: nothing replaced
+        cls(tiny(VAE, n_importance_samples=own), n_importance_samples=own).fit(data)
+    assert not [w for w in caught if "is not read" in str(w.message)]
+
+
+def test_imputer_draws_left_unread_by_the_gaussian_are_warned_about():
+    """Where the default VAE added nothing (independent columns), the
+    Gaussian fills every column alone and n_importance_samples is unread."""
+    from skvae import VAEImputer
+
+    rng = np.random.RandomState(0)
+    holes = rng.uniform(size=(80, 6))
+    holes[np.random.RandomState(1).uniform(size=holes.shape) < 0.2] = np.nan
+    with pytest.warns(UserWarning, match=r"n_importance_samples=3\) has no effect"):
+        imputer = VAEImputer(n_importance_samples=3, random_state=0).fit(holes)
+    assert np.all(imputer.gaussian_weights_ == 1)
