@@ -1157,9 +1157,24 @@ class BaseVAE(
         no effect (:attr:`_built_though_unread`: WAE's kernel at ``beta=0``)
         may not: a saved model is rebuilt from its parameters.
         """
+        changed = self._changed_network_setting()
+        if changed is not None:
+            key, before, after = changed
+            raise ValueError(
+                f"{key}={after!r} differs from the {before!r} that the "
+                "fitted network was built with, and a continued fit "
+                "(warm_start=True or partial_fit) keeps that network: set "
+                "it back, or fit with warm_start=False to build a new one."
+            )
+
+    def _changed_network_setting(self) -> tuple[str, Any, Any] | None:
+        """The first network parameter changed since the build, with both values.
+
+        (None: none, or a model unpickled from an older version.)
+        """
         built = getattr(self, "_built_with", None)
-        if built is None:  # unpickled from an older version
-            return
+        if built is None:
+            return None
         now = self._network_settings()
         unread = set(self._ignored_params()) - set(self._built_though_unread)
         for key in sorted((set(built) | set(now)) - unread):
@@ -1169,12 +1184,8 @@ class BaseVAE(
             except Exception:  # values that do not compare: take them as changed
                 same = before is after
             if not same:
-                raise ValueError(
-                    f"{key}={after!r} differs from the {before!r} that the "
-                    "fitted network was built with, and a continued fit "
-                    "(warm_start=True or partial_fit) keeps that network: set "
-                    "it back, or fit with warm_start=False to build a new one."
-                )
+                return key, before, after
+        return None
 
     def _warn_beyond_quantiles(self, X: np.ndarray) -> None:
         """Warn where a continued fit's rows pass a quantile map's range."""

@@ -835,6 +835,15 @@ class _Writer:
         }
         if not fitted:
             return record
+        changed = getattr(est, "_changed_network_setting", lambda: None)()
+        if changed is not None:
+            key, before, after = changed
+            raise ValueError(
+                f"Cannot save {name}: {key}={after!r} was set after the fit, "
+                f"whose network was built with {key}={before!r}, and a file "
+                f"of them could not be loaded. Set it back (set_params({key}="
+                f"{before!r})) before saving, or fit again."
+            )
         for key, value in vars(est).items():
             if key not in params and key not in _NOT_SAVED | _TRANSIENT:
                 if key.startswith("_") and key not in _PRIVATE_SAVED:

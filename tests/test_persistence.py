@@ -840,6 +840,30 @@ def test_save_refuses_what_load_would_refuse():
         save(est, io.BytesIO())
 
 
+@pytest.mark.parametrize(
+    ("cls", "param", "value"),
+    [
+        ("VAE", "objective", "iwae"),
+        ("VAE", "n_components", 3),
+        ("VaDE", "n_clusters", 5),
+    ],
+)
+def test_save_refuses_network_parameters_set_after_the_fit(tmp_path, cls, param, value):
+    """set_params after fit left the model working but made save write a
+    file that load refused as edited, over a good file: a lost model."""
+    path = tmp_path / "model.skvae"
+    est = _fit(getattr(skvae, cls)(**TINY), X)
+    save(est, path)
+    before = est.get_params()[param]
+    est.set_params(**{param: value})
+    with pytest.raises(ValueError, match=f"{param}={value!r} was set after the fit"):
+        save(est, path)
+    assert_array_equal(load(path).transform(X), est.transform(X))  # kept
+    est.set_params(**{param: before}, max_iter=7)  # not a network parameter
+    save(est, path)
+    assert load(path).max_iter == 7
+
+
 def test_a_model_with_a_metadata_request_saves():
     """set_fit_request's routing is a meta-estimator's setting: not saved."""
     import sklearn
