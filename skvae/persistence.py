@@ -5,8 +5,8 @@ r"""Safe persistence: one file, parameters as JSON and weights as safetensors.
 ``torch.load`` and never imports a class named by the file: the estimator's
 class is looked up among skvae's own estimators, built from its parameters,
 and its torch module is rebuilt the way ``fit`` builds it before the saved
-weights are copied in. A file that is truncated, altered or written by a
-newer skvae raises :class:`InvalidModelFileError`.
+weights are copied in. A file that is truncated, altered or written in a
+newer format raises :class:`InvalidModelFileError`.
 
 Notes
 -----
@@ -326,8 +326,8 @@ def load(path, *, trusted=None):
     InvalidModelFileError
         If the file is not a skvae model file (its first bytes are checked
         before anything else is read; a directory, device or FIFO is refused
-        unread), is truncated or corrupted (size or checksum mismatch), was
-        written by a newer skvae, or holds values that its estimator's
+        unread), is truncated or corrupted (size or checksum mismatch), is
+        of a newer file format, or holds values that its estimator's
         constraints refuse or sizes that its weights do not back; for a
         pipeline, also if it holds a type that is not trusted.
 
@@ -1081,9 +1081,15 @@ class _Reader:
                 del params[key]
         unknown = set(params) - set(cls().get_params(deep=False))
         if unknown:
+            why = (
+                f"the file was written by skvae {self.version}, this is skvae "
+                f"{__version__}"
+                if self.version != __version__
+                else "the file was edited (written by this version of skvae, "
+                "its parameters are another class's)"
+            )
             raise InvalidModelFileError(
-                f"{cls.__name__} has no parameters {sorted(unknown)}: the file was "
-                f"written by skvae {self.version}, this is skvae {__version__}."
+                f"{cls.__name__} has no parameters {sorted(unknown)}: {why}."
             )
         est = cls(**params)
         _check_params(est)
@@ -1092,6 +1098,13 @@ class _Reader:
             setattr(est, key, self._field(value))
         if record["module"] is not None:
             self._rebuild_module(est, record["module"])
+        if record["attributes"]:  # fitted: what its methods read is there
+            lacking = [a for a in _needed_attributes(est) if a not in vars(est)]
+            if lacking:
+                raise InvalidModelFileError(
+                    f"The model file's fitted {cls.__name__} has no {lacking[0]} "
+                    "(its weights' record, for module_): the file was edited."
+                )
         _check_attributes(est)
         return est
 
@@ -1397,6 +1410,21 @@ def _model_width(est: Any) -> Any:
     if isinstance(encoder, TableEncoder):
         return encoder.n_encoded_
     return getattr(est, "n_features_in_", None)
+
+
+def _needed_attributes(est: Any) -> tuple[str, ...]:
+    """The fitted attributes that a fitted ``est``'s methods cannot do without."""
+    from skvae import BaseVAE, VAEImputer, VAEOutlierDetector, VAEOverSampler
+
+    if isinstance(est, BaseVAE):
+        return ("module_", "n_features_in_")
+    if isinstance(est, VAEOutlierDetector):
+        return ("estimator_", "offset_", "n_features_in_")
+    if isinstance(est, VAEImputer):
+        return ("estimator_", "gaussian_weights_", "gaussian_columns_")
+    if isinstance(est, VAEOverSampler):
+        return ("estimator_",)
+    return ()
 
 
 def _check_attributes(est: Any) -> None:

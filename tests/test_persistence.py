@@ -376,11 +376,29 @@ def test_other_files_are_refused(tmp_path):
         (lambda h: h["model"]["attributes"].update({"transform": 1}), "Unexpected"),
         (lambda h: h["model"]["module"].update({"prefix": "nothing."}), "no weights"),
         (lambda h: h["model"].pop("params"), "rebuilt"),
+        # a fitted model without its weights loaded, then failed in transform
+        (lambda h: h["model"].update({"module": None}), "no module_"),
+        (lambda h: h["model"].update({"class": "WAE"}), "the file was edited"),
     ],
 )
 def test_well_formed_files_with_bad_content_are_refused(valid_file, change, message):
     with pytest.raises(InvalidModelFileError, match=message):
         load(io.BytesIO(_rewrite_header(valid_file, change)))
+
+
+@pytest.mark.parametrize("gone", ["offset_", "estimator_"])
+def test_a_detector_file_without_what_it_scores_with_is_refused(gone):
+    """Loaded without offset_, a detector failed in predict (AttributeError);
+    without its model, the error blamed the version."""
+    detector = skvae.VAEOutlierDetector(skvae.VAE(**TINY), random_state=0).fit(X)
+    data = io.BytesIO()
+    save(detector, data)
+
+    def drop(header):
+        del header["model"]["attributes"][gone]
+
+    with pytest.raises(InvalidModelFileError, match=f"has no {gone}"):
+        load(io.BytesIO(_rewrite_header(data.getvalue(), drop)))
 
 
 def test_a_header_that_is_not_json_is_refused(valid_file):
