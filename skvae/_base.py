@@ -952,39 +952,41 @@ class BaseVAE(
                 max_epochs = self._epoch_budget(train[0].shape[0], batch_size)
                 self.max_iter_ = max_epochs
             training = True
-            # No fork_rng here: training draws only from private generators
-            # (skvae._torch.Stream), so concurrent fits cannot disturb each
-            # other or the caller's global torch generator.
-            if first_pass:
-                self._prepare_training(train, batch_size)
-            elif not incremental:
-                self._restart_learning_rate()
-            trainer = self._make_trainer(self._get_optimizer(), batch_size)
-            warmup = trainer.kl.warmup
-            if valid is not None and epochs_before + max_epochs < warmup:
-                warnings.warn(
-                    f"early_stopping=True compares validation losses once the "
-                    f"KL warm-up is over (epoch {warmup:g}), which this fit of "
-                    f"{max_epochs} epochs does not reach: it keeps its last "
-                    "epoch's weights. Train longer or shorten kl_warmup.",
-                    UserWarning,
-                    stacklevel=_caller_level(),
-                )
-            try:
-                result = trainer.fit(
-                    train,
-                    valid,
-                    history=self.history_,
-                    max_epochs=max_epochs,
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    stop_early=not incremental,
-                    weights=weights,
-                )
-            finally:
-                self._record_progress()
-                if not incremental:
-                    self.best_loss_ = trainer.result.best_loss
+            # Training draws from private generators (skvae._torch.Stream), so
+            # concurrent fits cannot disturb each other or the caller's global
+            # torch generator; user networks may draw from that generator
+            # themselves (dropout): it is seeded for them, and restored.
+            with self._user_network_draws(epochs_before):
+                if first_pass:
+                    self._prepare_training(train, batch_size)
+                elif not incremental:
+                    self._restart_learning_rate()
+                trainer = self._make_trainer(self._get_optimizer(), batch_size)
+                warmup = trainer.kl.warmup
+                if valid is not None and epochs_before + max_epochs < warmup:
+                    warnings.warn(
+                        f"early_stopping=True compares validation losses once the "
+                        f"KL warm-up is over (epoch {warmup:g}), which this fit of "
+                        f"{max_epochs} epochs does not reach: it keeps its last "
+                        "epoch's weights. Train longer or shorten kl_warmup.",
+                        UserWarning,
+                        stacklevel=_caller_level(),
+                    )
+                try:
+                    result = trainer.fit(
+                        train,
+                        valid,
+                        history=self.history_,
+                        max_epochs=max_epochs,
+                        n_iter_no_change=self.n_iter_no_change,
+                        tol=self.tol,
+                        stop_early=not incremental,
+                        weights=weights,
+                    )
+                finally:
+                    self._record_progress()
+                    if not incremental:
+                        self.best_loss_ = trainer.result.best_loss
             training = False
             self._warn_after_fit(result, incremental)
             self._after_fit(X, incremental)
@@ -1166,6 +1168,20 @@ class BaseVAE(
                 "(warm_start=True or partial_fit) keeps that network: set "
                 "it back, or fit with warm_start=False to build a new one."
             )
+
+    def _user_network_draws(self, first_epoch: int) -> Any:
+        """Where user networks train, torch's global generators seeded.
+
+        A user network's random layers (dropout) draw from the global
+        generators, not from the fit's streams: seeded from ``random_state``
+        (and the call's first epoch), and restored after, they give the same
+        fit for the same seed and leave the caller's draws alone. Fits of
+        user networks in concurrent threads then take turns.
+        """
+        if self.encoder is None and self.decoder is None:
+            return contextlib.nullcontext()
+        seed = spawn(self._seed, Stream.USER, first_epoch) % 2**63
+        return seeded_global_generator(seed, self._device)
 
     def _changed_network_setting(self) -> tuple[str, Any, Any] | None:
         """The first network parameter changed since the build, with both values.

@@ -160,6 +160,7 @@ class Stream(IntEnum):
     PRIOR_VALID = 9  # its validation noise
     SAMPLE = 10  # sample(): latents drawn from the prior
     NOISE = 11  # other noise of a model's own (e.g. a bandwidth estimate)
+    USER = 12  # user networks' own draws in training (dropout; id: first epoch)
 
 
 def spawn(seed: int, stream: Stream, *ids: int) -> int:
@@ -210,8 +211,10 @@ BUILD_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def seeded_global_generator(seed: int):
+def seeded_global_generator(seed: int, device: torch.device | None = None):
     """Run with torch's global CPU generator seeded, under :data:`BUILD_LOCK`.
+
+    With a CUDA ``device``, that device's global generator too.
 
     The generator's state is restored before the lock is released, so code
     outside the block (another thread's fit, the caller's own draws) never
@@ -231,10 +234,17 @@ def seeded_global_generator(seed: int):
     with BUILD_LOCK:
         state = torch.default_generator.get_state()
         torch.default_generator.manual_seed(int(seed))
+        cuda = device is not None and device.type == "cuda"
+        if cuda:  # a user network's dropout on the GPU draws from its generator
+            cuda_state = torch.cuda.get_rng_state(device)
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(int(seed))
         try:
             yield
         finally:
             torch.default_generator.set_state(state)
+            if cuda:
+                torch.cuda.set_rng_state(cuda_state, device)
 
 
 def make_rng(seed: int, stream: Stream, *ids: int) -> np.random.Generator:

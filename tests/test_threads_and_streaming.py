@@ -99,6 +99,44 @@ def test_fits_in_threads_leave_the_global_random_states_alone():
         assert numpy_before[2:] == numpy_after[2:]
 
 
+class _DropoutBody(torch.nn.Module):
+    """A user network whose dropout draws from torch's global generator."""
+
+    def __init__(self, n_inputs):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(n_inputs, 16), torch.nn.ReLU(), torch.nn.Dropout(0.3)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_user_networks_with_dropout_follow_random_state_alone():
+    """A user network's dropout drew from the caller's global generator: the
+    fit followed torch.manual_seed, not random_state, moved the caller's
+    state, and differed between threads."""
+    X = _data(60, 6)
+
+    def fit(global_seed=None):
+        if global_seed is not None:  # the caller's draws (not in threads)
+            torch.manual_seed(global_seed)
+        before = torch.get_rng_state().clone()
+        model = VAE(n_components=2, max_iter=3, random_state=0, encoder=_DropoutBody)
+        model.fit(X)
+        if global_seed is not None:
+            assert torch.equal(before, torch.get_rng_state())
+        return model
+
+    one, other = _weights(fit(1)), _weights(fit(99))
+    assert _same_weights(one, other)
+    seeded = VAE(n_components=2, max_iter=3, random_state=1, encoder=_DropoutBody)
+    assert not _same_weights(one, _weights(seeded.fit(X)))
+    with ThreadPoolExecutor(3) as pool:
+        fits = list(pool.map(lambda _: _weights(fit()), range(3)))
+    assert all(_same_weights(one, f) for f in fits)
+
+
 def test_grid_search_under_threads_matches_the_serial_search():
     joblib = pytest.importorskip("joblib")
     X = _data(80, 6)
