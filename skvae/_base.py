@@ -462,6 +462,19 @@ class BaseVAE(
             for name in ("kl_warmup", "kl_schedule", "free_bits", "max_capacity"):
                 if name in params:
                     ignored[name] = "with beta=0 (they shape the KL term's weight)"
+        warmup, budget = params.get("kl_warmup"), params.get("max_iter")
+        if (
+            isinstance(warmup, Integral)
+            and isinstance(budget, Integral)
+            and 0 < budget <= warmup
+            and params.get("beta") != 0
+            and not params.get("early_stopping")  # (warned about in fit)
+        ):
+            for name in ("tol", "n_iter_no_change"):
+                ignored[name] = (
+                    f"with max_iter={budget} <= kl_warmup={warmup} (the training "
+                    "loss is compared only once the KL warm-up is over)"
+                )
         if "validation_fraction" in params and not params.get("early_stopping"):
             ignored["validation_fraction"] = (
                 "with early_stopping=False (no rows are held out)"

@@ -544,6 +544,7 @@ IGNORED = [
     (VAE, "free_bits", 0.5, {"beta": 0.0}),
     ("HierarchicalVAE", "kl_warmup", 3, {"beta": 0.0}),
     (VAE, "validation_fraction", 0.3, {}),
+    (VAE, "n_iter_no_change", 1, {"kl_warmup": 10, "max_iter": 4}),
     ("SemiSupervisedVAE", "vat_epsilon", 0.5, {"vat_weight": 0.0}),
     ("SemiSupervisedVAE", "manifold_vat_weight", 2.0, {"manifold_vat_epsilon": 0.0}),
 ]
