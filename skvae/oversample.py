@@ -619,7 +619,10 @@ class VAEOverSampler(BaseEstimator):
         """The parameters the others leave unread (see ``warn_ignored_params``)."""
         if isinstance(self.step, str) or self.step != 0:
             return {}
-        why = "with step=0 (new rows are interpolations; the model's move is not taken)"
+        why = (
+            "with step=0 (new rows are interpolations of real rows: the "
+            "model's move, which it shapes, is not taken)"
+        )
         return {name: why for name in ("noise", "avoid_others", "keep_class")}
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -754,7 +757,7 @@ class VAEOverSampler(BaseEstimator):
         mu, log_var = module.encode(x, Y)
         eps = torch.randn(mu.shape, generator=gen, device=device, dtype=mu.dtype)
         params = module.decode(mu + (0.5 * log_var).exp() * eps, Y)
-        if self.noise and (isinstance(self.step, str) or self.step != 0):
+        if self.noise:  # (also at step=0: the same draws as at any step)
             draw = module.likelihood.sample(params, gen)
         else:
             draw = module.likelihood.mean(params)
