@@ -96,6 +96,7 @@ import math
 import os
 import stat
 import struct
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -1273,7 +1274,9 @@ def _check_params(est: Any) -> None:
             n_features = 1 if shape is None else math.prod(int(n) for n in shape)
         if type(n_features) is not int or not 1 <= n_features <= 2**31:
             raise ValueError(f"n_features_in_={n_features!r} is not a width.")
-        check(np.broadcast_to(np.zeros((1, 1)), (1, n_features)))
+        with warnings.catch_warnings():  # warnings of a fit's data (WAE's one
+            warnings.simplefilter("ignore")  # row a batch) say nothing here
+            check(np.broadcast_to(np.zeros((1, 1)), (1, n_features)))
     except (InvalidParameterError, ValueError, TypeError) as exc:
         raise InvalidModelFileError(
             f"The model file's {type(est).__name__} has parameters it refuses: {exc}"
