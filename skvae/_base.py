@@ -919,6 +919,9 @@ class BaseVAE(
         training = False  # whether the model is being trained (not prepared)
         trainer = None
         try:
+            # before the data: HierarchicalVAE(missing=...) with NaN was told
+            # that it takes no NaN, not that it takes no such parameter
+            self._check_routed_params()
             first_pass = not hasattr(self, "module_") or (
                 not self.warm_start and not incremental
             )
@@ -935,7 +938,6 @@ class BaseVAE(
                         f"Columns {empty.tolist()} have no observed value (all "
                         "NaN); drop them before fitting."
                     )
-            self._check_routed_params()
             self._check_params(X)
             if not first_pass:
                 self._check_same_network()

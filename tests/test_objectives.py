@@ -284,6 +284,10 @@ def test_bad_network_arguments_get_clear_errors(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="unexpected parameter 'hidden'"):
         VAE(**SMALL, hidden=3).fit(X)
+    holes = X.copy()
+    holes[0, 0] = np.nan  # the parameter named first, not the NaN
+    with pytest.raises(ValueError, match="unexpected parameter 'missing'"):
+        HierarchicalVAE(missing="mask", max_iter=1).fit(holes)
     with pytest.raises(ValueError, match="without a network"):
         VAE(**SMALL, encoder__hidden=3).fit(X)
     with pytest.raises(TypeError, match="Could not build"):
