@@ -2159,7 +2159,8 @@ def _row_block(a: Any, start: int, stop: int, device: torch.device) -> Any:
         return a[start:stop].to(device)
     block = np.ascontiguousarray(a[start:stop])
     if np.issubdtype(block.dtype, np.integer):
-        return torch.as_tensor(block, dtype=torch.long, device=device)
+        # torch warns of a read-only array (a broadcast one); indices are small
+        return torch.tensor(block, dtype=torch.long, device=device)
     return to_tensor(block, device)
 
 
