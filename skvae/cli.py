@@ -1147,7 +1147,7 @@ def _is_imputer(model: Any) -> bool:
 
 
 def _check_missing(table: _Table, *, allowed: bool, model: Any) -> None:
-    """An empty cell is refused, by its place, unless the model masks them."""
+    """A missing cell is refused, by its place, unless the model masks them."""
     missing = np.isnan(table.X)
     if allowed or not missing.any():
         return
@@ -1162,7 +1162,10 @@ def _check_missing(table: _Table, *, allowed: bool, model: Any) -> None:
             "fill it in (e.g. with a model fitted with --model imputer), or use "
             "a model fitted with --missing mask"
         )
-    raise CommandError(f"{table.where(i, k)}: the cell is empty (missing); {what}.")
+    raise CommandError(
+        f"{table.where(i, k)}: the cell is missing (empty, or a marker such as "
+        f"NA or nan); {what}."
+    )
 
 
 def _model_names(model: Any) -> list[str] | None:

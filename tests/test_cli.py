@@ -486,7 +486,7 @@ def test_beta_missing_and_batch_options_reach_the_model(tmp_path, capsys):
     assert (vae.beta, vae.missing, vae.batch_size) == (0.5, "mask", 16)
     assert main(["fit", str(holes), *FAST, "-o", model]) == 2
     err = capsys.readouterr().err
-    assert "line 2, column 2 ('b'): the cell is empty" in err
+    assert "line 2, column 2 ('b'): the cell is missing" in err  # "nan"
     assert "--missing mask" in err
 
 
