@@ -396,6 +396,7 @@ def _from_parts(
         if "pipeline" in header and not nested:
             return _pipeline_from(header["pipeline"], tensors, trusted)
         version = str(header.get("skvae_version", "?"))
+        _warn_if_newer(version)
         budget = _STRING_BYTES_PER_HEADER_BYTE * n_header
         return _Reader(tensors, version, budget).estimator(header["model"])
     except InvalidModelFileError:
@@ -571,6 +572,40 @@ def _read_tensors(blob: bytes) -> dict[str, torch.Tensor]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The numbers of a release ``"1.2.3"`` (None for anything else)."""
+    parts = version.split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def _warn_if_newer(version: str) -> None:
+    """Warn when a file was written by a newer skvae (its format still read).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _warn_if_newer("99.0.0")
+    >>> "newer" in str(caught[0].message)
+    True
+    """
+    from skvae._base import _caller_level
+
+    theirs, ours = _release(version), _release(__version__)
+    if theirs is not None and ours is not None and theirs > ours:
+        warnings.warn(
+            f"The model file was written by skvae {version}, newer than this "
+            f"skvae {__version__}: it is read as this version reads its format, "
+            "which may leave out what the newer version added. Upgrade skvae "
+            "if its results differ from the writer's.",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )
 
 
 def _registry() -> dict[str, type]:

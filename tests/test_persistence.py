@@ -327,6 +327,21 @@ def test_a_newer_format_version_is_refused(valid_file):
         load(io.BytesIO(_rewrite_header(valid_file, bump)))
 
 
+def test_a_file_of_a_newer_skvae_in_this_format_loads_with_a_warning(valid_file):
+    """The docstring said a newer skvae's file raises; only a newer format
+    does. One of a newer release in this format loads, now with a warning."""
+
+    def newer(header):
+        header["skvae_version"] = "99.0.0"
+
+    with pytest.warns(UserWarning, match="written by skvae 99.0.0, newer"):
+        est = load(io.BytesIO(_rewrite_header(valid_file, newer)))
+    assert_array_equal(est.transform(X), load(io.BytesIO(valid_file)).transform(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(io.BytesIO(valid_file))  # this version's: no word
+
+
 def test_a_version_1_file_is_read(valid_file):
     """Version 2 marks detectors that read rows through fitted offsets and
     scales (a version-1 reader would ignore them); version 1's files, whose
