@@ -109,6 +109,17 @@ def _category_doubt(name: Any, cats: Any, n_rows: int) -> str | None:
     n = len(cats)
     others = [v for v in cats if not _reads_as_number(v)]
     convert = "pd.to_numeric(column, errors='coerce') to model it as numbers"
+    numbers = {float(v) for v in cats if _reads_as_number(v) and not isinstance(v, str)}
+    twins = [
+        v for v in cats if isinstance(v, str) and _reads_as_number(v)
+        and float(v.strip()) in numbers
+    ]  # fmt: skip
+    if twins:  # 1 and "1": two categories, which a reader takes for one
+        return (
+            f"Column {name!r} holds {twins[0]!r} both as text and as a number: "
+            "they are modelled as two categories. Give the column one type "
+            f"(astype(str), or {convert})."
+        )
     if _all_numbers(cats):
         return (
             f"Column {name!r} has dtype object but holds only numbers: it is "

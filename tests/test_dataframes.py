@@ -506,6 +506,9 @@ def test_an_object_column_of_numbers_is_a_category_with_a_warning():
     )
     with pytest.warns(UserWarning, match=r"Column 'a' has dtype object"):
         tiny(VAE, missing="mask").fit(frame.assign(a=prices))
+    mixed = pd.Series([1, "1", "a", 2] * 10, dtype=object)  # 1 and "1"
+    with pytest.warns(UserWarning, match=r"holds '1' both as text and as a"):
+        tiny(VAE, missing="mask").fit(frame.assign(a=mixed))
     for other in (["x", "y"] * 20, pd.Categorical([1, 2] * 20)):
         with warnings.catch_warnings(record=True) as caught:  # text, declared
             warnings.simplefilter("always")
