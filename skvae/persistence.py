@@ -1137,9 +1137,10 @@ class _Reader:
         if record["attributes"]:  # fitted: what its methods read is there
             lacking = [a for a in _needed_attributes(est) if a not in vars(est)]
             if lacking:
+                record_of = " (its weights' record)" if lacking[0] == "module_" else ""
                 raise InvalidModelFileError(
-                    f"The model file's fitted {cls.__name__} has no {lacking[0]} "
-                    "(its weights' record, for module_): the file was edited."
+                    f"The model file's fitted {cls.__name__} has no {lacking[0]}"
+                    f"{record_of}: the file was edited."
                 )
         _check_attributes(est)
         return est
@@ -1627,11 +1628,25 @@ def _build_like_fit(
     and the weights are restored after it.
     """
     n_rows = _build_rows(state)
-    mixed = [e for e in layout.values() if e["class"] == "MixedLikelihood"]
+    mixed = [n for n, e in layout.items() if e["class"] == "MixedLikelihood"]
     likelihood = None
     if mixed:  # the column types were read off the training data
-        blocks = mixed[0]["attributes"]
+        blocks = layout[mixed[0]]["attributes"]
         likelihood = _mixed_likelihood(est, blocks, int(_model_width(est)))
+        # VaDE's shared variance of a table's Gaussian columns (files written
+        # before it shared them keep a variance per column)
+        if getattr(est, "shared_variance", False):
+            from skvae.nn.likelihoods import GaussianLikelihood
+            from skvae.nn.mixture import SharedVarianceGaussian
+
+            for i, block in enumerate(likelihood.blocks):
+                saved = layout.get(f"{mixed[0]}.blocks.{i}", {}).get("class")
+                if type(block) is GaussianLikelihood and saved == (
+                    "SharedVarianceGaussian"
+                ):
+                    likelihood.blocks[i] = SharedVarianceGaussian(
+                        block.n_params, min_variance=block.min_variance
+                    )
     return est._rebuild_module(n_rows, likelihood)
 
 

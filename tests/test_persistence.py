@@ -188,6 +188,30 @@ def test_round_trip_gives_the_same_model(make, data, y, tmp_path):
     _assert_same_outputs(est, loaded, data)
 
 
+def test_vade_of_a_table_round_trips_with_its_shared_variance():
+    """VaDE shares the variance of a table's Gaussian columns: the loader
+    built a variance per column there and refused the file."""
+    import pandas as pd
+
+    from skvae.nn.mixture import SharedVarianceGaussian
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {
+            "f": rng.normal(size=60),
+            "g": rng.normal(size=60),
+            "c": pd.Categorical(rng.choice(list("xyz"), 60)),
+        }
+    )
+    est = _fit(
+        skvae.VaDE(n_clusters=2, n_components=2, pretrain_max_iter=2, **TINY), table
+    )
+    loaded = _round_trip(est)
+    shared = [type(b) for b in loaded.module_.likelihood.blocks]
+    assert SharedVarianceGaussian in shared
+    assert_array_equal(loaded.score_samples(table), est.score_samples(table))
+
+
 def test_data_dependent_settings_are_restored():
     # the Gaussian column's variance floor is 1e-3 x its variance (~100)
     est = _fit(skvae.VAE(n_components=2, likelihood="auto", **TINY), X_MIXED)
