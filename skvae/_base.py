@@ -451,6 +451,7 @@ class BaseVAE(
         if (
             encoder is not None
             and isinstance(self.likelihood, str)
+            and self.likelihood != "auto"  # (it reads every column's type)
             and set(encoder.kinds_) <= {"category", "bool"}
             and ("category" in encoder.kinds_ or self.likelihood == "bernoulli")
         ):
@@ -463,6 +464,10 @@ class BaseVAE(
                 if name in params:
                     ignored[name] = "with beta=0 (they shape the KL term's weight)"
         warmup, budget = params.get("kl_warmup"), params.get("max_iter")
+        if params.get("warm_start") and "module_" in vars(self):
+            # a continued fit: its epochs follow those trained (the warm-up's)
+            trained = len(vars(self).get("history_") or ())
+            budget = budget + trained if isinstance(budget, Integral) else budget
         if (
             isinstance(warmup, Integral)
             and isinstance(budget, Integral)
@@ -472,8 +477,9 @@ class BaseVAE(
         ):
             for name in ("tol", "n_iter_no_change"):
                 ignored[name] = (
-                    f"with max_iter={budget} <= kl_warmup={warmup} (the training "
-                    "loss is compared only once the KL warm-up is over)"
+                    f"with a fit that ends by epoch {budget}, within "
+                    f"kl_warmup={warmup} (the training loss is compared only "
+                    "once the KL warm-up is over)"
                 )
         if "validation_fraction" in params and not params.get("early_stopping"):
             ignored["validation_fraction"] = (
@@ -943,12 +949,11 @@ class BaseVAE(
                 self._check_same_network()
                 self._continue_settings()
                 self._warn_beyond_quantiles(X)
-                if "table_encoder_" in vars(self):  # new counts decode unclipped
-                    self.table_encoder_ = self.table_encoder_.widened(
-                        table, sample_weight
-                    )
             arrays = self._training_arrays(X, y, first_pass, classes)
             weight = self._check_weights(sample_weight, X)
+            if not first_pass and "table_encoder_" in vars(self):
+                # new counts decode unclipped (rows of positive weight)
+                self.table_encoder_ = self.table_encoder_.widened(table, weight)
             if weight is not None:  # split with the rows, taken off after
                 arrays = [*arrays, weight]
             if first_pass:

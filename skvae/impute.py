@@ -593,7 +593,7 @@ class VAEImputer(
         if (
             self.n_importance_samples
             != inspect.signature(VAEImputer).parameters["n_importance_samples"].default
-            and self.gaussian_weights_.size
+            and self.gaussian_columns_.size == X.shape[1]  # as _fill reads it
             and np.all(self.gaussian_weights_ == 1)
         ):
             warnings.warn(

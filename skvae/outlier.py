@@ -1797,6 +1797,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                     warnings.filterwarnings(
                         "ignore", "Got batch_size=", UserWarning, "skvae"
                     )
+                    # and its settings, which no user set either (min_variance
+                    # on a table of category columns only)
+                    warnings.filterwarnings(
+                        "ignore", r"VAE\(.*has no effect", UserWarning
+                    )
                 if weight is None:
                     estimator.fit(X)
                 elif copies and estimator._sample_weight_refusal() is not None:

@@ -107,10 +107,15 @@ def tabular_synthesizer(
         random_state=random_state,
     )
     config.update(params)
-    if y is None:
-        from skvae.models.vae import VAE
-
-        return VAE(**config)
     from skvae.models.conditional import ConditionalVAE
+    from skvae.models.vae import VAE
 
-    return ConditionalVAE(**config)
+    cls = VAE if y is None else ConditionalVAE
+    budget, warmup = config["max_iter"], config.get("kl_warmup", cls().kl_warmup)
+    if (
+        "n_iter_no_change" not in params
+        and isinstance(budget, int)
+        and (budget <= warmup)
+    ):  # a budget within the warm-up compares no losses: nothing to set
+        del config["n_iter_no_change"]
+    return cls(**config)

@@ -467,6 +467,9 @@ def test_a_continued_fit_widens_the_integer_ranges_it_decodes_to():
     assert model.table_encoder_._ranges["k"] == (0, later["k"][weight > 0].max())
     decoded = model.table_encoder_.decode(np.array([[0.0, 8.4], [0.0, -3.0]]))
     assert decoded["k"].tolist() == [8, 0]
+    model.partial_fit(later, sample_weight=2.0)  # a scalar weight: every row's
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(39,\)"):
+        model.partial_fit(later, sample_weight=np.ones(39))
     warm = tiny(VAE, warm_start=True).fit(first)
     encoder = warm.table_encoder_
     assert warm.fit(later).table_encoder_._ranges["k"] == (0, later["k"].max())

@@ -637,3 +637,28 @@ def test_imputer_draws_left_unread_by_the_gaussian_are_warned_about():
     with pytest.warns(UserWarning, match=r"n_importance_samples=3\) has no effect"):
         imputer = VAEImputer(n_importance_samples=3, random_state=0).fit(holes)
     assert np.all(imputer.gaussian_weights_ == 1)
+
+
+def test_no_unread_parameter_warning_where_none_is_unread():
+    """What no user set, or what is read, is not warned about: a warm start
+    past the warm-up compares losses; the helpers' own settings (the
+    synthesizer's n_iter_no_change under a short budget, its "auto" on a
+    table of categories, the detector's min_variance there) are theirs."""
+    import warnings
+
+    import pandas as pd
+
+    from skvae import VAEOutlierDetector, tabular_synthesizer
+
+    kinds = pd.DataFrame(
+        {"a": pd.Categorical(np.where(X[:, 0] > 0.5, "x", "y")), "b": X[:, 1] > 0.3}
+    )
+    numbers = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warm = tiny(VAE, max_iter=12, kl_warmup=10, tol=1e-2, warm_start=True)
+        warm.fit(X).set_params(max_iter=3).fit(X)
+        tabular_synthesizer(numbers, max_iter=5).fit(numbers)
+        tabular_synthesizer(kinds, max_iter=2).fit(kinds)
+        VAEOutlierDetector(random_state=0).fit(kinds)
+    assert not [w for w in caught if "has no effect" in str(w.message)]
