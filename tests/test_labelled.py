@@ -123,6 +123,14 @@ def test_boolean_labels_are_not_read_as_integer_classes(digits):
     with pytest.raises(ValueError, match="booleans \\[False, True\\]"):
         flags.inverse_transform(np.zeros((2, 2)), y=1)
     assert flags.sample(2, y=True).shape == (2, 64)
+    # pandas' nullable booleans are booleans (numpy gave them as 0.0 and 1.0)
+    import pandas as pd
+
+    nullable = pd.Series(y[keep] == 1, dtype="boolean")
+    flags.partial_fit(X[keep], nullable)
+    again = tiny_vae(ConditionalVAE).fit(X[keep], nullable)
+    assert again.classes_.dtype == bool
+    assert again.score_samples(X[:3], nullable[:3]).shape == (3,)
 
 
 def test_conditional_partial_fit_with_classes(digits):

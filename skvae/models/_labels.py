@@ -155,6 +155,9 @@ class LabelledModelMixin:
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        if str(getattr(y, "dtype", "")) == "boolean":
+            # pandas' nullable booleans: numpy gives them as 0.0 and 1.0
+            y = y.to_numpy(dtype=object if y.isna().any() else bool)
         y = column_or_1d(np.asarray(y) if not hasattr(y, "iloc") else y, warn=True)
         check_consistent_length(np.empty(n_samples), y)
         return y
@@ -199,7 +202,8 @@ class LabelledModelMixin:
         The first call initialises the model. Early stopping is not used.
         Arrays that are not in memory (a numpy memmap, an HDF5 or zarr
         array, a dask array) are read in blocks, each one epoch; without
-        ``classes``, a first call reads them off the whole of ``y`` first.
+        ``classes``, a first call reads them off the whole of ``y`` first,
+        and each class then starts at a count of 1, as when given.
 
         Parameters
         ----------
