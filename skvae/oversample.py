@@ -757,9 +757,9 @@ class VAEOverSampler(BaseEstimator):
         mu, log_var = module.encode(x, Y)
         eps = torch.randn(mu.shape, generator=gen, device=device, dtype=mu.dtype)
         params = module.decode(mu + (0.5 * log_var).exp() * eps, Y)
-        if self.noise:  # (also at step=0: the same draws as at any step)
-            draw = module.likelihood.sample(params, gen)
-        else:
+        # drawn with noise or not: the draws after it are the same either way
+        draw = module.likelihood.sample(params, gen)
+        if not self.noise:
             draw = module.likelihood.mean(params)
         move = draw - module.likelihood.mean(module.decode(mu, Y))
         k = min(self.k_neighbors, len(own) - 1)

@@ -170,7 +170,11 @@ def test_no_step_interpolates_between_neighbours(cancer):
 
 def test_no_step_takes_no_move_and_says_so(cancer):
     """step=0 leaves the model's move out: noise, avoid_others and
-    keep_class shape nothing then, and were taken without a word."""
+    keep_class shape nothing then, and were taken without a word (noise
+    changed the rows, only by the draws it took before the others')."""
+    _, _, plain = _new_minority(cancer, step=0.0)
+    _, _, quiet = _new_minority(cancer, step=0.0, noise=False)
+    np.testing.assert_array_equal(plain, quiet)
     for name in ("noise", "avoid_others", "keep_class"):
         value = name != "noise"
         with pytest.warns(UserWarning, match=f"{name}={value}\\) has no effect"):
