@@ -1874,7 +1874,7 @@ class BaseVAE(
             return pd.concat(frames, ignore_index=True)
         return out
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean of :meth:`score_samples` (so model selection needs no scorer).
 
         Parameters
@@ -1883,13 +1883,16 @@ class BaseVAE(
             Rows to score.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean (as ``fit`` weighs them), so that
+            weights routed through a ``Pipeline`` or a search reach it.
 
         Returns
         -------
         score : float
-            The mean per-row log-likelihood estimate.
+            The (weighted) mean per-row log-likelihood estimate.
         """
-        return float(np.mean(self.score_samples(X)))
+        return _weighted_mean(self.score_samples(X), sample_weight)
 
     def sample(self, n_samples=1, random_state=None, *, noise=False):
         """Generate rows: latents from the prior, decoded to the mean of p(x | z).
@@ -2407,6 +2410,16 @@ def warn_ignored_params(est: Any) -> None:
                 UserWarning,
                 stacklevel=_caller_level(),
             )
+
+
+def _weighted_mean(scores: np.ndarray, sample_weight: Any) -> float:
+    """The mean of per-row scores, weighted as ``fit`` weighs rows."""
+    if sample_weight is None:
+        return float(np.mean(scores))
+    weight = _check_sample_weight(sample_weight, scores, ensure_non_negative=True)
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight must hold a positive weight.")
+    return float(np.average(scores, weights=weight))
 
 
 def warn_replaced_draws(meta: Any, estimator: Any) -> None:

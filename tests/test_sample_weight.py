@@ -294,6 +294,32 @@ def test_unrequested_weights_are_an_error(digits_small):
         cross_validate(tiny(VAE), X, cv=2, params={"sample_weight": np.ones(len(X))})
 
 
+def test_score_takes_weights_so_a_pipeline_routes_them(digits_small):
+    """score took no sample_weight: weights routed through a Pipeline ending
+    in a VAE made every test score NaN (the Pipeline could not route them)."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = digits_small
+    weight = np.linspace(0.5, 1.5, len(X))
+    vae = tiny(VAE).fit(X)
+    scores = vae.score_samples(X)
+    assert vae.score(X, sample_weight=weight) == pytest.approx(
+        np.average(scores, weights=weight)
+    )
+    assert vae.score(X) == pytest.approx(scores.mean())
+    labelled = tiny(ConditionalVAE).fit(X, y % 2)
+    assert labelled.score(X, y % 2, sample_weight=weight) == pytest.approx(
+        np.average(labelled.score_samples(X, y % 2), weights=weight)
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = tiny(VAE).set_fit_request(sample_weight=True)
+        model.set_score_request(sample_weight=True)
+        pipe = Pipeline([("scale", MinMaxScaler()), ("vae", model)])
+        found = cross_validate(pipe, X, cv=3, params={"sample_weight": weight})
+    assert np.isfinite(found["test_score"]).all()
+
+
 def test_grid_search_routes_weights(digits_small, recording):
     X, _ = digits_small
     weight = np.linspace(0.5, 1.5, len(X))

@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from skvae._base import check_float32_range
+from skvae._base import _weighted_mean, check_float32_range
 from skvae._data import FLOATS, check_n_samples
 from skvae._sklearn_compat import _fit_context
 
@@ -182,7 +182,9 @@ class LabelledModelMixin:
         if unseen.size:
             raise ValueError(
                 f"y contains labels not seen during fit: {unseen.tolist()[:5]}; "
-                f"known classes are {self.classes_.tolist()}."
+                f"known classes are {self.classes_.tolist()} (to train on classes "
+                "that later chunks bring, list them all with classes= in the "
+                "first partial_fit call)."
             )
         return self._label_encoder.transform(y)
 
@@ -311,7 +313,7 @@ class LabelledModelMixin:
         scores = self._row_scores(X, "conditional_log_likelihood", k, extra=(Y,))
         return scores + self._table_log_jacobian(table)
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean of :meth:`score_samples`.
 
         Parameters
@@ -320,13 +322,15 @@ class LabelledModelMixin:
             Rows to score.
         y : array-like of shape (n_samples,) or None, default=None
             Their labels (see :meth:`score_samples`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean.
 
         Returns
         -------
         score : float
-            The mean per-row bound.
+            The (weighted) mean per-row bound.
         """
-        return float(np.mean(self.score_samples(X, y)))
+        return _weighted_mean(self.score_samples(X, y), sample_weight)
 
     def sample(self, n_samples=1, random_state=None, *, y=None, noise=False):
         """Generate rows of given classes from prior latents.
