@@ -294,6 +294,10 @@ class BaseVAE(
     _unread_with_user_networks: tuple[str, ...] = ()
     # Rows read at once from out-of-core arrays (memmap, HDF5, zarr, dask).
     _STREAM_ROWS = 65536
+    # score takes sample_weight (a Pipeline routes weights to it once asked,
+    # set_score_request(sample_weight=True)); not asked, it takes none, as
+    # before it took any, so that weights routed to fit alone raise nothing
+    __metadata_request__score = {"sample_weight": False}
     # Rows per module call of inference (transform, inverse_transform...);
     # results do not depend on it.
     _BATCH_ROWS = 4096

@@ -432,6 +432,8 @@ default="relu"
     #: row, two adversarial probes); the rows of an epoch include the labelled
     #: rows' repeated visits.
     _auto_steps = 2400
+    # its accuracy always took weights: routed ones must be asked for or not
+    __metadata_request__score = {"sample_weight": None}
     _auto_epochs = (10, 100)
     #: ... and at most this many visits a training row on average (labelled
     #: rows' repeats included): small data's epochs bounded by the cost per row.
