@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
 import warnings
@@ -38,7 +39,14 @@ from skvae._sklearn_compat import (
     _fit_context,
     validate_data,
 )
-from skvae._torch import Stream, draw_seed, make_generator, to_numpy, to_tensor
+from skvae._torch import (
+    Stream,
+    draw_seed,
+    make_generator,
+    spawn,
+    to_numpy,
+    to_tensor,
+)
 from skvae._training import Callback
 from skvae.models.vae import VAE
 from skvae.nn.divergences import gaussian_log_prob
@@ -301,8 +309,9 @@ class VAEImputer(
     random_state : int, RandomState instance or None, default=None
         Seed of the model (of the default estimator, and, when not None, in
         place of a given estimator's own ``random_state``) and of
-        ``sample_posterior`` draws; an int gives the same imputation at
-        every call.
+        ``sample_posterior`` draws; an int gives the same imputation of
+        the same rows at every call (the draws follow the rows passed:
+        rows passed one call at a time get draws of their own).
 
     Attributes
     ----------
@@ -822,7 +831,14 @@ class VAEImputer(
         rows = np.flatnonzero(np.isnan(X).any(axis=1))
         if rows.size == 0:
             return out
-        seed = draw_seed(self.random_state) if self.sample_posterior else None
+        seed = None
+        if self.sample_posterior:
+            # the draws of these rows: the same rows (and holes) give the same
+            # draws at every call, other rows others, however X is split into
+            # calls (a row at a time drew the same noise for every row)
+            digest = hashlib.sha1(np.ascontiguousarray(X[rows]).tobytes()).digest()
+            rows_key = int.from_bytes(digest[:8], "little")
+            seed = spawn(draw_seed(self.random_state), Stream.IMPUTE, rows_key)
         if self.gaussian_columns_.size == X.shape[1] and np.all(
             self.gaussian_weights_ == 1
         ):  # the Gaussian fills every column alone: the VAE's fill would weigh 0

@@ -846,6 +846,15 @@ def test_a_vae_that_fails_its_trial_leaves_the_fill_to_the_gaussian(monkeypatch)
     assert np.array_equal(drawn[~hole], holes[~hole])
     assert np.abs(drawn[hole] - expected[hole]).mean() > 0.01
     np.testing.assert_array_equal(drawn, draw.transform(holes))
+    # rows passed a call at a time get draws of their own: the noise was the
+    # call's, by position, so every row drew the same standardised value
+    one_hole = holes[~np.isnan(holes).any(axis=1)][:40]  # one hole each,
+    one_hole[:, 0] = np.nan  # of the same conditional spread
+    mean = failed.transform(one_hole)[:, 0]
+    single = np.array([draw.transform(one_hole[i : i + 1])[0, 0] for i in range(40)])
+    assert np.std(single - mean) > 0.3 * np.std(draw.transform(one_hole)[:, 0] - mean)
+    again = draw.transform(one_hole[5:6])[0, 0]  # the same row: the same draw
+    assert again == single[5]
 
 
 def test_a_gaussian_fill_past_float32s_range_is_an_error(monkeypatch):
