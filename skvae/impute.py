@@ -288,7 +288,8 @@ class VAEImputer(
 
     Columns are standardised inside the imputer (with the observed entries'
     mean and standard deviation) for the Gaussian columns of the model, so
-    raw tables can be passed.
+    raw tables can be passed. A column observed at one value (of any type)
+    has its holes filled with that value, as scikit-learn's imputers do.
 
     Parameters
     ----------
@@ -754,6 +755,15 @@ class VAEImputer(
         self.gaussian_columns_ = np.sort(np.asarray(gaussian, dtype=int))
         self._shift = np.zeros(X.shape[1])
         self._scale_ = np.ones(X.shape[1])
+        # a column of one value, of any type (0/1 ones are Bernoulli or one-hot
+        # under "auto", whose fills were 0.0005 and 0.9995): NaN elsewhere
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+            counted = X.astype(np.float64)
+            if weight is not None and np.any(weight > 0):
+                counted = np.where(weight[:, None] > 0, counted, np.nan)
+            low, high = np.nanmin(counted, axis=0), np.nanmax(counted, axis=0)
+        self._constant = np.where(low == high, low, np.nan)
         if gaussian:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -852,6 +862,10 @@ class VAEImputer(
         # in the output's type: a fill past float32's range is not finite
         with np.errstate(over="ignore"):
             imputed = filled * self._scale_ + self._shift
+            constant = vars(self).get("_constant")  # (files before it: none)
+            if constant is not None:
+                one = ~np.isnan(constant)
+                imputed[:, one] = constant[one]
             imputed = imputed.astype(out.dtype, copy=False)
         missing = np.isnan(X[rows])
         failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))

@@ -159,6 +159,7 @@ _PRIVATE_SAVED = frozenset(
         "_prior_histories",
         "_shift",
         "_scale_",
+        "_constant",  # VAEImputer's columns of one value
         "_latent_mean",
         "_latent_precision",
         "_fitted_neighbors",  # the detector's n_neighbors at fit
@@ -1373,6 +1374,15 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "_latent_precision": ("a 2-D float array", lambda v: _is_floats(v, 2)),
     "_shift": ("a 1-D float array", lambda v: _is_floats(v, 1)),
     "_scale_": ("a 1-D float array", lambda v: _is_floats(v, 1)),
+    "_constant": (  # NaN where a column is not of one value
+        "a 1-D float array",
+        lambda v: (
+            isinstance(v, np.ndarray)
+            and v.dtype.kind == "f"
+            and v.ndim == 1
+            and not np.isinf(v).any()
+        ),
+    ),
     "_label_encoder": (
         "a fitted LabelEncoder",
         lambda v: isinstance(v, LabelEncoder) and hasattr(v, "classes_"),
@@ -1542,6 +1552,7 @@ def _check_attributes(est: Any) -> None:
         "feature_names_in_": width,
         "_shift": model_width,
         "_scale_": model_width,
+        "_constant": model_width,
         "class_prior_": len(fitted.get("classes_", ())) or None,
         "_label_encoder": len(fitted.get("classes_", ())) or None,
     }

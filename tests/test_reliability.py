@@ -456,6 +456,19 @@ def test_the_imputer_fills_a_constant_column_with_its_value(
     assert np.isfinite(filled).all()
 
 
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_the_imputer_fills_a_constant_zero_or_one_column_with_it(value):
+    """Under likelihood="auto" a column of 0s (or 1s) is Bernoulli, or one
+    of a one-hot pair, not Gaussian: its holes were filled with 0.0005 (or
+    0.9995), the model's probability, not the value."""
+    rng = np.random.RandomState(0)
+    X = np.c_[np.full(40, value), rng.normal(size=40), np.full(40, 1 - value)]
+    X[::3, 0], X[1::5, 1], X[2::4, 2] = np.nan, np.nan, np.nan
+    filled = VAEImputer(random_state=0).fit(X).transform(X)
+    np.testing.assert_array_equal(filled[:, 0], value)
+    np.testing.assert_array_equal(filled[:, 2], 1 - value)
+
+
 @pytest.mark.parametrize("meta", [VAEImputer, VAEOutlierDetector])
 @pytest.mark.parametrize("inner", ["ConditionalVAE", "SemiSupervisedVAE"])
 def test_the_jobs_refuse_a_model_that_needs_labels(meta, inner):
