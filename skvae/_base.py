@@ -44,7 +44,7 @@ from skvae._data import (
     is_out_of_core,
     to_dense,
 )
-from skvae._frames import TableEncoder, is_frame
+from skvae._frames import TableEncoder, dense_rows, is_frame
 from skvae._sklearn_compat import (
     Interval,
     StrOptions,
@@ -621,7 +621,7 @@ class BaseVAE(
             if not is_frame(X):
                 import pandas as pd
 
-                X = pd.DataFrame(np.asarray(X), columns=encoder._labels)
+                X = pd.DataFrame(dense_rows(X), columns=encoder._labels)
         A = encoder.transform(X)
         holes = encoder.hole_columns(A)
         if holes and not self._masks_missing():
@@ -1649,7 +1649,7 @@ class BaseVAE(
             import pandas as pd
 
             table = pd.DataFrame(
-                np.asarray(table, dtype=object), columns=encoder.columns_
+                dense_rows(table).astype(object), columns=encoder.columns_
             )
         return encoder.log_jacobian(table)
 

@@ -172,6 +172,12 @@ def resolve_column_types(
         blocks: Blocks = []
     elif isinstance(spec, dict):
         unknown = set(spec) - COLUMN_TYPES
+        if unknown == {"quantile"}:
+            raise ValueError(
+                "'quantile' columns are columns of a DataFrame (each maps its "
+                "values through their distribution): pass X as a DataFrame, "
+                "or model these columns as 'gaussian'."
+            )
         if unknown:
             raise ValueError(
                 f"Unknown column types {sorted(unknown)} in the likelihood "

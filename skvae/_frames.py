@@ -64,6 +64,20 @@ def _kind(dtype: Any) -> str | None:
     return None
 
 
+def dense_rows(X: Any) -> np.ndarray:
+    """Rows given for a table's columns as an array (a sparse matrix densified).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> dense_rows(sp.csr_matrix([[0.0, 1.0]])).tolist()
+    [[0.0, 1.0]]
+    """
+    import scipy.sparse as sp
+
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
 def _integer_type(dtype: Any) -> np.dtype:
     """The numpy integer type of an integer column (``Int64`` -> ``int64``).
 
@@ -731,7 +745,7 @@ class TableEncoder:
         import pandas as pd
 
         if not is_frame(frame):
-            frame = pd.DataFrame(np.asarray(frame), columns=self._labels)
+            frame = pd.DataFrame(dense_rows(frame), columns=self._labels)
         keep = None if weight is None else np.asarray(weight) > 0
         ranges = dict(self._ranges)
         for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):

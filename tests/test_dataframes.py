@@ -647,6 +647,20 @@ def test_imputer_gives_every_observed_cell_back_as_it_was():
         imputer.transform(later)
 
 
+def test_a_table_model_takes_a_sparse_matrix_of_its_columns():
+    """A dense array of a number table's columns was taken, a sparse matrix
+    of them failed inside pandas ("Must pass 2-d input")."""
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame({"f": rng.normal(size=60), "k": rng.randint(0, 3, 60)})
+    model = tiny(VAE, likelihood={"quantile": ["f"]}, warm_start=True).fit(table)
+    rows = sp.csr_matrix(table.to_numpy(dtype=float))
+    np.testing.assert_array_equal(model.score_samples(rows), model.score_samples(table))
+    np.testing.assert_array_equal(model.transform(rows), model.transform(table))
+    model.fit(rows)  # a continued fit too
+
+
 def test_infinity_in_a_table_is_named_by_its_column():
     frame = pd.DataFrame({"a": [1.0, np.inf] * 20, "b": np.arange(40.0)})
     for missing in ("error", "mask"):

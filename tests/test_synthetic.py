@@ -207,7 +207,8 @@ def test_quantile_needs_number_columns_of_a_table():
     with pytest.raises(ValueError, match="'x' has no observed value"):
         TableEncoder({"quantile": ["x"]}).fit(empty)
     X = load_iris().data
-    with pytest.raises(ValueError, match="Unknown column types"):
+    # an array: told it is a DataFrame's type (it read as an unknown one)
+    with pytest.raises(ValueError, match="'quantile' columns are columns of a"):
         tiny(VAE, likelihood={"quantile": [0]}).fit(X)
     with pytest.raises(TypeError, match="DataFrame"):
         tabular_synthesizer(X)
