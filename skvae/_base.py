@@ -295,8 +295,9 @@ class BaseVAE(
     # Rows read at once from out-of-core arrays (memmap, HDF5, zarr, dask).
     _STREAM_ROWS = 65536
     # score takes sample_weight (a Pipeline routes weights to it once asked,
-    # set_score_request(sample_weight=True)); not asked, it takes none, as
-    # before it took any, so that weights routed to fit alone raise nothing
+    # set_score_request(sample_weight=True)); with routing on and not asked,
+    # it takes none, so that weights routed to fit alone raise nothing (with
+    # routing off, scikit-learn's searches pass fit's weights to it)
     __metadata_request__score = {"sample_weight": False}
     # Rows per module call of inference (transform, inverse_transform...);
     # results do not depend on it.
@@ -468,8 +469,9 @@ class BaseVAE(
                 if name in params:
                     ignored[name] = "with beta=0 (they shape the KL term's weight)"
         warmup, budget = params.get("kl_warmup"), params.get("max_iter")
-        if params.get("warm_start") and "module_" in vars(self):
-            # a continued fit: its epochs follow those trained (the warm-up's)
+        if "module_" in vars(self):
+            # a continued fit (warm_start, partial_fit): its epochs follow
+            # those trained (the warm-up's)
             trained = len(vars(self).get("history_") or ())
             budget = budget + trained if isinstance(budget, Integral) else budget
         if (
@@ -2423,7 +2425,8 @@ def _weighted_mean(scores: np.ndarray, sample_weight: Any) -> float:
     weight = _check_sample_weight(sample_weight, scores, ensure_non_negative=True)
     if not weight.sum() > 0:
         raise ValueError("sample_weight must hold a positive weight.")
-    return float(np.average(scores, weights=weight))
+    counted = weight > 0  # a row of weight 0 is no row (a score of -inf too)
+    return float(np.average(scores[counted], weights=weight[counted]))
 
 
 def warn_replaced_draws(meta: Any, estimator: Any) -> None:

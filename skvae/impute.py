@@ -311,8 +311,9 @@ class VAEImputer(
         Seed of the model (of the default estimator, and, when not None, in
         place of a given estimator's own ``random_state``) and of
         ``sample_posterior`` draws; an int gives the same imputation of
-        the same rows at every call (the draws follow the rows passed:
-        rows passed one call at a time get draws of their own).
+        the same rows at every call (the draws are seeded by the rows
+        passed, in their order: rows passed a call at a time get draws of
+        their own, and a row's draw depends on the rows passed with it).
 
     Attributes
     ----------
@@ -763,7 +764,12 @@ class VAEImputer(
             if weight is not None and np.any(weight > 0):
                 counted = np.where(weight[:, None] > 0, counted, np.nan)
             low, high = np.nanmin(counted, axis=0), np.nanmax(counted, axis=0)
-        self._constant = np.where(low == high, low, np.nan)
+        constant = np.where(low == high, low, np.nan)
+        # kept only where some column is of one value (other files stay
+        # readable by the versions before it)
+        vars(self).pop("_constant", None)
+        if not np.isnan(constant).all():
+            self._constant = constant
         if gaussian:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -843,9 +849,9 @@ class VAEImputer(
             return out
         seed = None
         if self.sample_posterior:
-            # the draws of these rows: the same rows (and holes) give the same
-            # draws at every call, other rows others, however X is split into
-            # calls (a row at a time drew the same noise for every row)
+            # the draws of these rows: the same rows (with their holes, in
+            # their order) give the same draws at every call, other rows
+            # others (rows passed a call at a time drew the same noise each)
             digest = hashlib.sha1(np.ascontiguousarray(X[rows]).tobytes()).digest()
             rows_key = int.from_bytes(digest[:8], "little")
             seed = spawn(draw_seed(self.random_state), Stream.IMPUTE, rows_key)

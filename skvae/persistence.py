@@ -601,9 +601,10 @@ def _warn_if_newer(version: str) -> None:
     if theirs is not None and ours is not None and theirs > ours:
         warnings.warn(
             f"The model file was written by skvae {version}, newer than this "
-            f"skvae {__version__}: it is read as this version reads its format, "
-            "which may leave out what the newer version added. Upgrade skvae "
-            "if its results differ from the writer's.",
+            f"skvae {__version__}: it is read as this version reads its format "
+            "(a private attribute the newer version added is refused, a public "
+            "one left unread). Upgrade skvae if its results differ from the "
+            "writer's.",
             UserWarning,
             stacklevel=_caller_level(),
         )

@@ -10,6 +10,7 @@ of rows. Fit it on the table and draw rows with ``sample(n, noise=True)``.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -114,8 +115,9 @@ def tabular_synthesizer(
     budget, warmup = config["max_iter"], config.get("kl_warmup", cls().kl_warmup)
     if (
         "n_iter_no_change" not in params
-        and isinstance(budget, int)
-        and (budget <= warmup)
+        and isinstance(budget, Integral)
+        and isinstance(warmup, Integral)
+        and budget <= warmup
     ):  # a budget within the warm-up compares no losses: nothing to set
         del config["n_iter_no_change"]
     return cls(**config)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import tiny_vae
 from sklearn.base import ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -130,6 +130,9 @@ def test_boolean_labels_are_not_read_as_integer_classes(digits):
     flags.partial_fit(X[keep], nullable)
     again = tiny_vae(ConditionalVAE).fit(X[keep], nullable)
     assert again.classes_.dtype == bool
+    with pytest.warns(DataConversionWarning):  # a column vector, as sklearn says
+        framed = tiny_vae(ConditionalVAE).fit(X[keep], nullable.to_frame())
+    assert framed.classes_.dtype == bool
     assert again.score_samples(X[:3], nullable[:3]).shape == (3,)
 
 

@@ -467,6 +467,10 @@ def test_the_imputer_fills_a_constant_zero_or_one_column_with_it(value):
     filled = VAEImputer(random_state=0).fit(X).transform(X)
     np.testing.assert_array_equal(filled[:, 0], value)
     np.testing.assert_array_equal(filled[:, 2], 1 - value)
+    # kept only where a column is of one value: other files stay readable by
+    # the versions before it
+    plain = VAEImputer(random_state=0).fit(X[:, 1:2])
+    assert "_constant" not in vars(plain)
 
 
 @pytest.mark.parametrize("meta", [VAEImputer, VAEOutlierDetector])

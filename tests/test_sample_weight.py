@@ -308,6 +308,9 @@ def test_score_takes_weights_so_a_pipeline_routes_them(digits_small):
         np.average(scores, weights=weight)
     )
     assert vae.score(X) == pytest.approx(scores.mean())
+    from skvae._base import _weighted_mean  # a row of weight 0 is no row
+
+    assert _weighted_mean(np.array([-np.inf, 1.0, 2.0]), [0, 1, 1]) == 1.5
     labelled = tiny(ConditionalVAE).fit(X, y % 2)
     assert labelled.score(X, y % 2, sample_weight=weight) == pytest.approx(
         np.average(labelled.score_samples(X, y % 2), weights=weight)

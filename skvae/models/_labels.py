@@ -155,9 +155,14 @@ class LabelledModelMixin:
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        if str(getattr(y, "dtype", "")) == "boolean":
+        column, frame = y, False
+        if getattr(y, "ndim", 1) == 2 and hasattr(y, "iloc") and y.shape[1] == 1:
+            column, frame = y.iloc[:, 0], True  # a one-column frame
+        if str(getattr(column, "dtype", "")) == "boolean":
             # pandas' nullable booleans: numpy gives them as 0.0 and 1.0
-            y = y.to_numpy(dtype=object if y.isna().any() else bool)
+            y = column.to_numpy(dtype=object if column.isna().any() else bool)
+            if frame:  # as given: column_or_1d warns of a column vector
+                y = y.reshape(-1, 1)
         y = column_or_1d(np.asarray(y) if not hasattr(y, "iloc") else y, warn=True)
         check_consistent_length(np.empty(n_samples), y)
         return y
