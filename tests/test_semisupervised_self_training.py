@@ -164,6 +164,45 @@ def test_with_a_validation_split_the_best_weights_of_both_phases_are_kept():
     assert best < model.max_iter_ or model.best_loss_ < min(losses[: model.max_iter_])
 
 
+def test_a_fit_within_the_warm_up_keeps_its_phase(tmp_path):
+    """No epoch of either phase compared (all in the KL warm-up): the phase's
+    weights were thrown away for the main phase's last ones, while the
+    Checkpoint file (written from the phase) held the phase's."""
+    import skvae
+    from skvae.callbacks import Checkpoint
+
+    X, _, y_partial = _blobs()
+    path = tmp_path / "m2.skvae"
+    model = _model(max_iter=6, kl_warmup=30, self_training=0.5, early_stopping=True)
+    model.set_params(callbacks=[Checkpoint(path)]).fit(X, y_partial)
+    assert model.n_iter_ > model.max_iter_  # the phase ran
+    assert model.best_loss_ == math.inf
+    kept = skvae.load(path)
+    np.testing.assert_array_equal(kept.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_users_callback_sees_and_sets_the_auto_rate(monkeypatch, tmp_path):
+    """The "auto" cosine ran after the user's callbacks: it overrode a rate
+    they set, and its "lr" entry came after the loggers had written."""
+    from skvae._training import Callback
+    from skvae.callbacks import CSVLogger
+
+    class Halve(Callback):
+        def on_epoch_begin(self, trainer, **kwargs):
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = group["lr"] / 2
+
+    monkeypatch.setattr(SemiSupervisedVAE, "_auto_epochs", (4, 4))
+    X, _, y_partial = _blobs()
+    log = tmp_path / "log.csv"
+    model = _model(max_iter="auto", self_training=None, learning_rate_init=0.01)
+    model.set_params(callbacks=[Halve(), CSVLogger(log)]).fit(X, y_partial)
+    lrs = [record["lr"] for record in model.history_]
+    expected = 0.005 * (1 + np.cos(np.pi * np.arange(4) / 4))
+    np.testing.assert_allclose(lrs, expected / 2, rtol=1e-6)
+    assert "lr" in log.read_text().splitlines()[0].split(",")
+
+
 def test_a_callback_that_stops_training_skips_the_phase(trained_on):
     from skvae._training import Callback
 

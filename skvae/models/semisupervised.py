@@ -544,13 +544,15 @@ default="relu"
 
         callbacks = super()._callbacks()
         # "auto" knows its epochs in advance: the learning rate decays over
-        # them (a user's scheduler takes its place)
+        # them (a user's scheduler takes its place). First, so that a user's
+        # callback sees (and may set) the epoch's rate, and loggers its "lr"
         if self.max_iter == "auto" and not any(
             isinstance(c, LRScheduler) for c in callbacks
         ):
-            callbacks.append(_CosineLearningRate(self.learning_rate_init))
+            own: list[Callback] = [_CosineLearningRate(self.learning_rate_init)]
             if _PHASE.get(self) is not None:  # a fit's main phase
-                callbacks.append(_SettledPredictions(self, self.learning_rate_init))
+                own.append(_SettledPredictions(self, self.learning_rate_init))
+            callbacks = own + callbacks
         return callbacks
 
     def _sample_weight_refusal(self) -> str | None:
@@ -850,8 +852,10 @@ default="relu"
         if best is not None:
             if result.best_loss < self.best_loss_:
                 self.best_loss_ = result.best_loss
-            else:
+            elif math.isfinite(self.best_loss_):
                 self.module_.load_state_dict(best)
+            # (no epoch of either phase compared, all in the KL warm-up: the
+            # last weights stand, as the main phase's own warning says)
 
     def _summarize_epoch(self, means: dict[str, torch.Tensor]) -> dict[str, Any]:
         record = super()._summarize_epoch(means)
