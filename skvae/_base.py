@@ -1404,6 +1404,10 @@ class BaseVAE(
         for opt, rate in rates:
             for group in opt.param_groups:
                 group["lr"] = rate
+                # a torch scheduler built now starts from this rate, not from
+                # the one an earlier scheduler recorded (LambdaLR multiplies
+                # initial_lr); a resumed one restores its own from its state
+                group.pop("initial_lr", None)
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":

@@ -501,6 +501,20 @@ def test_plateau_steps_only_on_comparable_epochs(X):
     assert rates[-1] >= 0.01 / 2**4
 
 
+def test_a_new_scheduler_on_a_warm_start_takes_the_new_rate(X):
+    """The optimiser kept the first scheduler's initial_lr: a new LambdaLR
+    multiplied the old base rate, not a changed learning_rate_init."""
+    half = lambda epoch: 0.5**epoch  # noqa: E731
+
+    def scheduled():
+        return [LRScheduler("LambdaLR", lr_lambda=half)]
+
+    vae = _vae(max_iter=3, kl_warmup=0, warm_start=True, callbacks=scheduled())
+    vae.fit(X).set_params(learning_rate_init=0.001, callbacks=scheduled()).fit(X)
+    rates = [record["lr"] for record in vae.history_]
+    np.testing.assert_allclose(rates[3:], [0.001, 0.0005, 0.00025])
+
+
 def test_a_warm_started_fit_continues_the_schedule(X):
     """warm_start continues the schedule where it stopped (as partial_fit
     does), rather than restarting the rate under the old schedule."""
