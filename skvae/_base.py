@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 import math
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Iterator
 from numbers import Integral, Real
@@ -829,7 +830,7 @@ class BaseVAE(
         call is one pass over data of any length in bounded memory; each
         block counts as one epoch (in ``history_``, ``n_iter_`` and the KL
         warm-up), except a block whose rows all have ``sample_weight`` 0,
-        which is skipped.
+        which is skipped; a callback's ``should_stop`` ends the pass.
 
         Parameters
         ----------
@@ -876,11 +877,14 @@ class BaseVAE(
         start = 0
         saved = self._fitted_state()
         try:
+            _STOPPED.pop(self, None)
             for block in blocks(X, self._STREAM_ROWS):
                 rows = slice(start, start + block.shape[0])
                 start += block.shape[0]
                 if skip_empty and not np.any(weights[rows]):
                     continue
+                if _STOPPED.pop(self, False):  # a callback's should_stop
+                    break
                 self._fit_with_thread_cap(
                     block,
                     None if labels is None else labels[rows],
@@ -1014,6 +1018,8 @@ class BaseVAE(
                     if not incremental:
                         self.best_loss_ = trainer.result.best_loss
             training = False
+            if result.stopped:  # a callback asked: a stream's blocks end too
+                _STOPPED[self] = True
             self._warn_after_fit(result, incremental)
             self._after_fit(X, incremental)
         except KeyboardInterrupt:
@@ -2181,6 +2187,10 @@ def _row_block(a: Any, start: int, stop: int, device: torch.device) -> Any:
         return torch.tensor(block, dtype=torch.long, device=device)
     return to_tensor(block, device)
 
+
+#: Models whose last training call was stopped by a callback (``should_stop``):
+#: an out-of-core ``partial_fit`` then reads no more blocks.
+_STOPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: The parameters that ``BaseVAE.__init__`` assigns: those of every family.
 _SHARED_PARAMS = tuple(

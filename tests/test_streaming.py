@@ -170,6 +170,21 @@ def test_a_stream_is_refused_only_for_what_the_whole_data_lacks(small_blocks, X)
         _model().partial_fit(SpyArray(X), sample_weight=np.zeros(len(y)))
 
 
+def test_a_callbacks_stop_ends_a_streams_blocks(small_blocks, X):
+    """should_stop ended a block's epoch, and the next block trained on."""
+    from skvae import Callback
+
+    class StopAt(Callback):
+        def on_epoch_end(self, trainer, **kwargs):
+            if kwargs["record"]["epoch"] >= 2:
+                trainer.should_stop = True
+
+    model = _model().set_params(callbacks=[StopAt()]).partial_fit(SpyArray(X))
+    assert model.n_iter_ == 2 < int(np.ceil(len(X) / ROWS))
+    model.set_params(callbacks=None).partial_fit(SpyArray(X))  # a new call reads all
+    assert model.n_iter_ == 2 + int(np.ceil(len(X) / ROWS))
+
+
 def test_a_dask_array_of_unknown_length_gets_a_clear_error(X):
     da = pytest.importorskip("dask.array")
     lazy = da.from_array(X, chunks=(300, 64))
