@@ -413,10 +413,10 @@ class Checkpoint(Callback):
         record = kwargs["record"]
         if trainer.phase != "train":
             return
+        loss = _monitored(record, self.monitor)  # a wrong monitor: at once
         training = _monitored_key(record, self.monitor) != "valid_loss"
         if not trainer.kl.comparable(int(record["epoch"]) - 1, training):
             return
-        loss = _monitored(record, self.monitor)
         if loss < self.best_loss_:
             from skvae.persistence import save
 

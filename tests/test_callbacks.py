@@ -339,6 +339,11 @@ def test_checkpoint_file_holds_the_best_epoch_on_training_loss(X, tmp_path):
     vae = _vae(max_iter=2, kl_warmup=5, callbacks=[Checkpoint(path)]).fit(X)
     assert vae.callbacks[0].best_epoch_ is None
     assert _same_weights(_weights(skvae.load(path)), _weights(vae))
+    # a monitor the record lacks is named at the first epoch, not after the
+    # warm-up (a fit within it never said so)
+    wrong = Checkpoint(path, monitor="valid_loss")  # no early stopping
+    with pytest.raises(KeyError, match="valid_loss"):
+        _vae(max_iter=2, kl_warmup=5, callbacks=[wrong]).fit(X)
 
 
 def test_cyclical_training_loss_counts_at_the_end_of_each_period(tmp_path):
