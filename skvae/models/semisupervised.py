@@ -544,15 +544,16 @@ default="relu"
 
         callbacks = super()._callbacks()
         # "auto" knows its epochs in advance: the learning rate decays over
-        # them (a user's scheduler takes its place). First, so that a user's
-        # callback sees (and may set) the epoch's rate, and loggers its "lr"
+        # them (a user's scheduler takes its place). The cosine first, so that
+        # a user's callback sees (and may set) the epoch's rate, and loggers
+        # its "lr"
         if self.max_iter == "auto" and not any(
             isinstance(c, LRScheduler) for c in callbacks
         ):
-            own: list[Callback] = [_CosineLearningRate(self.learning_rate_init)]
-            if _PHASE.get(self) is not None:  # a fit's main phase
-                own.append(_SettledPredictions(self, self.learning_rate_init))
-            callbacks = own + callbacks
+            callbacks = [_CosineLearningRate(self.learning_rate_init), *callbacks]
+            if _PHASE.get(self) is not None:  # a fit's main phase; last, so
+                # that a user's stop at the same epoch stays a stop
+                callbacks.append(_SettledPredictions(self, self.learning_rate_init))
         return callbacks
 
     def _sample_weight_refusal(self) -> str | None:
