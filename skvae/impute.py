@@ -756,15 +756,17 @@ class VAEImputer(
         self.gaussian_columns_ = np.sort(np.asarray(gaussian, dtype=int))
         self._shift = np.zeros(X.shape[1])
         self._scale_ = np.ones(X.shape[1])
-        # a column of one value, of any type (0/1 ones are Bernoulli or one-hot
-        # under "auto", whose fills were 0.0005 and 0.9995): NaN elsewhere
+        # a column of one value (in the rows that count), of any type: its
+        # holes take that value, exactly (a Gaussian's mean rounds, and leaves
+        # a spread of 1e-16; 0/1 columns are Bernoulli or one-hot under
+        # "auto", whose fills were 0.0005 and 0.9995); NaN elsewhere
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-            counted = X.astype(np.float64)
+            counted = X
             if weight is not None and np.any(weight > 0):
-                counted = np.where(weight[:, None] > 0, counted, np.nan)
+                counted = np.where(weight[:, None] > 0, X, np.nan)
             low, high = np.nanmin(counted, axis=0), np.nanmax(counted, axis=0)
-        constant = np.where(low == high, low, np.nan)
+        constant = np.where(low == high, low, np.nan).astype(np.float64)
         # kept only where some column is of one value (other files stay
         # readable by the versions before it)
         vars(self).pop("_constant", None)
@@ -787,14 +789,8 @@ class VAEImputer(
                     spread = np.where(seen, columns - mean, 0.0)[:, has]
                     wvar = (w[:, has] * spread**2).sum(axis=0) / total[has]
                     std[has] = np.sqrt(wvar)
-                # a column of one value (in the rows that count): that value,
-                # exactly (a mean rounds, and leaves a spread of 1e-16)
-                counted = columns
-                if weight is not None and np.any(weight > 0):
-                    counted = np.where(weight[:, None] > 0, columns, np.nan)
-                low = np.nanmin(counted, axis=0)
-                one = low == np.nanmax(counted, axis=0)
-                mean[one], std[one] = low[one], 0.0
+                one = ~np.isnan(constant[gaussian])  # (above)
+                mean[one], std[one] = constant[gaussian][one], 0.0
             self._shift[gaussian] = mean
             # a constant column: scale 0 fills its holes with the constant
             self._scale_[gaussian] = np.where(std > 0, std, 0.0)
@@ -925,29 +921,36 @@ def _keep_observed(given, decoded, kinds: list[str]) -> None:
     value that dtype cannot hold (3.7 in an integer column, 0.5 in a
     boolean one) is an error rather than a rounding.
     """
+    import pandas as pd
+
     for j, kind in enumerate(kinds):
         column, filled = given.iloc[:, j], decoded.iloc[:, j]
         seen = column.notna().to_numpy()
         if not seen.any():
+            continue
+        if kind == "float":  # the fitted precision; no objects (a hot path)
+            values = filled.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+            values[seen] = column.to_numpy(dtype=np.float64, na_value=np.nan)[seen]
+            values = pd.Series(values, index=filled.index, name=filled.name)
+            decoded.isetitem(j, values.astype(filled.dtype))
             continue
         exact = filled.astype(object).where(~seen, column.astype(object))
         try:
             kept = exact.astype(filled.dtype)
         except (TypeError, ValueError, OverflowError):
             kept = None
-        if kind != "float":  # floats take the fitted precision, others exactly
-            wanted = column[seen].astype(object).to_numpy()
-            held = None if kept is None else kept[seen].astype(object).to_numpy()
-            wrong = np.ones(len(wanted), bool) if held is None else held != wanted
-            if wrong.any():
-                at = np.flatnonzero(wrong)[0]
-                raise ValueError(
-                    f"Column {given.columns[j]!r} was fitted as {kind} values, "
-                    f"but holds {wanted[at]!r} (row {np.flatnonzero(seen)[at]} of X), "
-                    f"which its dtype {filled.dtype} cannot hold."
-                )
-        if kept is not None:
-            decoded.isetitem(j, kept)
+        # integers, booleans, categories: exactly, or refused
+        wanted = column[seen].astype(object).to_numpy()
+        held = None if kept is None else kept[seen].astype(object).to_numpy()
+        wrong = np.ones(len(wanted), bool) if held is None else held != wanted
+        if wrong.any():
+            at = np.flatnonzero(wrong)[0]
+            raise ValueError(
+                f"Column {given.columns[j]!r} was fitted as {kind} values, "
+                f"but holds {wanted[at]!r} (row {np.flatnonzero(seen)[at]} of X), "
+                f"which its dtype {filled.dtype} cannot hold."
+            )
+        decoded.isetitem(j, kept)
 
 
 def _impute_rows(estimator, X: np.ndarray, k: int, seed) -> np.ndarray:
