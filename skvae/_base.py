@@ -45,7 +45,7 @@ from skvae._data import (
     is_out_of_core,
     to_dense,
 )
-from skvae._frames import TableEncoder, dense_rows, is_frame
+from skvae._frames import TableEncoder, is_frame
 from skvae._sklearn_compat import (
     Interval,
     StrOptions,
@@ -624,7 +624,7 @@ class BaseVAE(
             if not is_frame(X):
                 import pandas as pd
 
-                X = pd.DataFrame(dense_rows(X), columns=encoder._labels)
+                X = pd.DataFrame(to_dense(X), columns=encoder._labels)
         A = encoder.transform(X)
         holes = encoder.hole_columns(A)
         if holes and not self._masks_missing():
@@ -1661,7 +1661,7 @@ class BaseVAE(
             import pandas as pd
 
             table = pd.DataFrame(
-                dense_rows(table).astype(object), columns=encoder.columns_
+                to_dense(table).astype(object), columns=encoder.columns_
             )
         return encoder.log_jacobian(table)
 

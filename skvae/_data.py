@@ -81,7 +81,8 @@ def to_dense(block: Any) -> np.ndarray:
     """A block of rows as a dense array (sparse ones through ``toarray``).
 
     The one place where skvae densifies sparse rows: callers hand it one
-    batch or block at a time, never a whole sparse matrix.
+    batch or block at a time, never a whole sparse matrix, but for the rows
+    of a model fitted on a table (its encoder reads them as a DataFrame).
 
     Examples
     --------

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from skvae._columns import resolve_column_types
-from skvae._data import row_counts
+from skvae._data import row_counts, to_dense
 from skvae.nn.likelihoods import COLUMN_TYPES, LIKELIHOODS
 
 #: Per-column kinds of a table: how a column is encoded and decoded.
@@ -62,20 +62,6 @@ def _kind(dtype: Any) -> str | None:
     if types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
         return "category"
     return None
-
-
-def dense_rows(X: Any) -> np.ndarray:
-    """Rows given for a table's columns as an array (a sparse matrix densified).
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> dense_rows(sp.csr_matrix([[0.0, 1.0]])).tolist()
-    [[0.0, 1.0]]
-    """
-    import scipy.sparse as sp
-
-    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 def _integer_type(dtype: Any) -> np.dtype:
@@ -745,7 +731,7 @@ class TableEncoder:
         import pandas as pd
 
         if not is_frame(frame):
-            frame = pd.DataFrame(dense_rows(frame), columns=self._labels)
+            frame = pd.DataFrame(to_dense(frame), columns=self._labels)
         keep = None if weight is None else np.asarray(weight) > 0
         ranges = dict(self._ranges)
         for j, (name, kind) in enumerate(zip(self.columns_, self.kinds_, strict=True)):

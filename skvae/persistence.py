@@ -1648,17 +1648,15 @@ def _build_like_fit(
         # VaDE's shared variance of a table's Gaussian columns (files written
         # before it shared them keep a variance per column)
         if getattr(est, "shared_variance", False):
+            from skvae.models.vade import _shared
             from skvae.nn.likelihoods import GaussianLikelihood
-            from skvae.nn.mixture import SharedVarianceGaussian
 
             for i, block in enumerate(likelihood.blocks):
                 saved = layout.get(f"{mixed[0]}.blocks.{i}", {}).get("class")
                 if type(block) is GaussianLikelihood and saved == (
                     "SharedVarianceGaussian"
                 ):
-                    likelihood.blocks[i] = SharedVarianceGaussian(
-                        block.n_params, min_variance=block.min_variance
-                    )
+                    likelihood.blocks[i] = _shared(block)
     return est._rebuild_module(n_rows, likelihood)
 
 
