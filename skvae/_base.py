@@ -592,7 +592,7 @@ class BaseVAE(
                 **kwargs,
             )
         if sp.issparse(X):
-            check_sparse(X)
+            X = check_sparse(X)
         elif self._masks_missing() and np.isinf(X).any():
             raise ValueError(
                 "Input X contains infinity; with missing='mask' only NaN marks "

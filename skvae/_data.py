@@ -94,7 +94,7 @@ def to_dense(block: Any) -> np.ndarray:
     return np.asarray(block)
 
 
-def check_sparse(X: Any) -> None:
+def check_sparse(X: Any) -> Any:
     """Refuse a sparse matrix with a broken structure or non-finite values.
 
     ``X`` has been through ``check_array(accept_sparse="csr")``, which does
@@ -104,9 +104,19 @@ def check_sparse(X: Any) -> None:
     is refused: in a sparse matrix an entry left out is a zero, never a
     missing value.
 
+    Returns ``X``, or a canonical copy of it where an entry is stored more
+    than once (or the indices are unsorted): scipy reads such an entry as
+    the sum of its parts, while statistics and neighbour searches that read
+    the stored values (scikit-learn's ``mean_variance_axis``,
+    ``NearestNeighbors``) would see the parts. The caller's matrix is left
+    as it is.
+
     Examples
     --------
-    >>> check_sparse(sp.csr_matrix(np.eye(2)))
+    >>> twice = sp.csr_matrix((np.ones(2), np.array([0, 0]), np.array([0, 2])),
+    ...                       shape=(1, 2))
+    >>> check_sparse(twice).toarray().tolist(), twice.nnz
+    ([[2.0, 0.0]], 2)
     >>> bad = sp.csr_matrix((np.ones(1), np.array([-1]), np.array([0, 1])),
     ...                     shape=(1, 2))
     >>> check_sparse(bad)
@@ -128,6 +138,10 @@ def check_sparse(X: Any) -> None:
             "out is 0, so NaN cannot mark a missing entry there; pass a dense "
             "array to have NaN treated as missing (missing='mask')."
         )
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()  # (sorts the indices too)
+    return X
 
 
 class SparseRows:

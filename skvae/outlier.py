@@ -1539,7 +1539,7 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             accept_sparse="csr",
         )
         if sp.issparse(X):
-            check_sparse(X)
+            X = check_sparse(X)
         if check_range:
             check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X

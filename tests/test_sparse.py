@@ -203,3 +203,31 @@ def test_pipeline_with_sparse_one_hot():
     pipe = make_pipeline(encode, tiny(VAE)).fit(X)
     assert sp.issparse(encode.fit_transform(X))
     assert pipe.transform(X).shape == (150, 2)
+
+
+def test_entries_stored_twice_read_as_their_sum():
+    # scipy reads an entry stored more than once as the sum of its parts;
+    # the variance floor and the detector's neighbours read stored values
+    rng = np.random.RandomState(0)
+    X = np.round(rng.rand(200, 6) * (rng.rand(200, 6) < 0.4) * 3, 2)
+    canonical = sp.csr_matrix(X)
+    twice = _csr(
+        np.repeat(canonical.data / 2, 2),
+        np.repeat(canonical.indices, 2),
+        canonical.indptr * 2,
+        X.shape,
+    )
+    assert (twice.toarray() == X).all()
+    assert not twice.has_canonical_format
+    stored = twice.data.copy()
+    floors = [
+        tiny(VAE, min_variance=0.5, likelihood="gaussian").fit(m).module_.likelihood
+        for m in (canonical, twice)
+    ]
+    assert floors[0].min_variance == pytest.approx(floors[1].min_variance)
+    a = VAEOutlierDetector(random_state=0).fit(canonical)
+    b = VAEOutlierDetector(random_state=0).fit(twice)
+    np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), atol=1e-5)
+    np.testing.assert_array_equal(a.predict(twice), b.predict(canonical))
+    assert twice.nnz == 2 * canonical.nnz  # the caller's matrix as it was
+    np.testing.assert_array_equal(twice.data, stored)
