@@ -1165,9 +1165,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     models the components' nonlinear structure; it reads them over a power
     of two where they are far from order 1 (``subspace_scale_``), so that
     rows in large or small units train it as rows in units of order 1 do.
-    Tables, sparse matrices,
+    Tables (DataFrames with a column of another type than numpy's floats;
+    a DataFrame of float columns is the array of its values, its column
+    names kept), sparse matrices,
     narrower arrays, ``score_type="latent"`` and a model passed as
-    ``estimator`` read the rows as they are; the default model reads narrower
+    ``estimator`` (which takes any DataFrame as a table) read the rows as
+    they are; the default model reads narrower
     arrays (and any array with ``score_type="latent"``) less their mean and
     over a power of two where they are far from order 1 (``input_offset_``,
     ``input_scale_``). The distance part reads every row in its units:
@@ -1503,9 +1506,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         ``check_range=False`` leaves the float32 range to the caller (an
         array equal to the training rows has passed it in ``fit``).
         """
-        if is_frame(X) and (reset or vars(self).get("subspace_components_") is None):
+        if self._reads_table(X, reset):
             # a table goes to the model as it is: the model encodes its columns
-            # (a model of an array's principal components reads it as an array)
             validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[0] < (2 if reset else 1):
                 raise ValueError(
@@ -1543,6 +1545,25 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         if check_range:
             check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
+
+    def _reads_table(self, X: Any, reset: bool) -> bool:
+        """Whether the DataFrame X goes to the model as a table.
+
+        A frame of plain float columns (numpy's float dtypes) is, for the
+        default model, the array of its values (its column names kept as
+        ``feature_names_in_``): the same numbers read from a CSV file with a
+        header or without one are scored alike. Other frames, and every
+        frame for a model passed as ``estimator``, are tables. Later calls
+        follow the fitted model: a table where it was fitted on one.
+        """
+        if not is_frame(X):
+            return False
+        if not reset:
+            return "table_encoder_" in vars(self.estimator_)
+        floats = all(
+            isinstance(t, np.dtype) and t.kind == "f" for t in X.dtypes.tolist()
+        )
+        return self.estimator is not None or not floats
 
     def _numeric_rows(self, X: Any, encoder: Any = None) -> Any:
         """X as the numbers neighbours are measured in (a table: its encoding).

@@ -834,3 +834,21 @@ def test_a_row_index_saved_by_pandas_is_warned_of(tmp_path, capsys):
     plain = _write_data(tmp_path / "plain.csv", labels=False)
     assert main(["fit", str(plain), *FAST, "-o", str(model)]) == 0
     assert "counts the rows" not in capsys.readouterr().err
+
+
+def test_a_detector_scores_alike_with_a_header_or_without(tmp_path, capsys):
+    # with a header the rows reached the detector as a DataFrame, read as a
+    # table (no centring of rows far from order 1): other scores and flags
+    X = DATA * [1.0, 10.0, 100.0, 0.1] + [20, 5, -50, 1]
+    scores = []
+    for header in ("a,b,c,d", ""):
+        data = tmp_path / f"data{len(header)}.csv"
+        np.savetxt(data, X, delimiter=",", header=header, comments="")
+        model = str(tmp_path / "det.skvae")
+        args = ["--model", "outlier", "--random-state", "0", "-o", model]
+        assert main(["fit", str(data), *args]) == 0
+        capsys.readouterr()
+        assert main(["score", model, str(data)]) == 0
+        scores.append(np.array(capsys.readouterr().out.split()[1:], float))
+    assert load(model).input_offset_ is not None  # rows far from order 1
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)

@@ -1397,3 +1397,25 @@ def test_a_fold_is_scored_off_no_more_directions_than_the_others_span():
         gap = patterns[p] - others[0]
         bound = gap @ gap - np.sum((gap @ basis) ** 2)
         assert off[20 * p] >= 0.99 * bound
+
+
+def test_a_frame_of_float_columns_is_scored_as_its_array():
+    # it was read as a table (rows as they are, no subspace): scores and
+    # flags of pd.read_csv's frame differed from those of its values
+    pd = pytest.importorskip("pandas")
+    X = load_breast_cancer().data[:80, :8]  # far from order 1
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    array = VAEOutlierDetector(random_state=0).fit(X)
+    table = VAEOutlierDetector(random_state=0).fit(frame)
+    assert table.input_offset_ is not None
+    assert list(table.feature_names_in_) == list(frame.columns)
+    np.testing.assert_allclose(table.score_samples(frame), array.score_samples(X))
+    np.testing.assert_array_equal(table.predict(frame), array.predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        table.score_samples(frame.iloc[:, ::-1])
+    # a frame with another column type, or for a model passed in: a table
+    mixed = frame.assign(c0=frame["c0"].round().astype(int))
+    assert VAEOutlierDetector(random_state=0).fit(mixed).input_offset_ is None
+    with pytest.warns(UserWarning, match="far from order 1"):
+        given = VAEOutlierDetector(tiny_vae(), random_state=0).fit(frame)
+    assert "table_encoder_" in vars(given.estimator_)
