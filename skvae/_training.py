@@ -428,6 +428,9 @@ class Trainer:
         self.batch_size = batch_size
         self.kl = NO_KL if kl is None else kl
         self.loss_fields = tuple(getattr(module, "loss_fields", ("loss",)))
+        # a last batch of fewer rows joins the one before (a WAE's MMD needs
+        # two rows a batch)
+        self.min_batch_rows = int(getattr(module, "min_batch_rows", 1))
         self.max_grad_norm = max_grad_norm
         # Several ranks (torchrun): each trains on its share of every batch,
         # gradients are averaged by DistributedDataParallel.
@@ -599,7 +602,11 @@ class Trainer:
         device = data[0].device
         gen = self.generator(epoch, device)
         perm = torch.randperm(n_samples, generator=gen, device=device)
-        n_batches = max(1, math.ceil(n_samples / self.batch_size))
+        starts = list(range(0, n_samples, self.batch_size)) or [0]
+        if len(starts) > 1 and n_samples - starts[-1] < self.min_batch_rows:
+            starts.pop()  # the last rows join the batch before them
+        ends = [*starts[1:], n_samples]
+        n_batches = len(starts)
         sums = _Sums()
         if not (self._plain_train and all(m.training for m in self._submodules)):
             self.module.train()
@@ -610,7 +617,7 @@ class Trainer:
         beta = self.kl.beta
         zero_grad, step = self._zero_grad(), self._step()
         for b in range(n_batches):
-            idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
+            idx = perm[starts[b] : ends[b]]
             n_global = idx.numel()
             rows, share = None, 1.0
             if self.world is not None:

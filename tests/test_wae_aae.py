@@ -416,3 +416,23 @@ def test_wae_batches_of_one_row_are_warned_about():
         warnings.simplefilter("error", UserWarning)
         model.partial_fit(X[:2])
         WAE(batch_size=1, beta=0.0, **small).partial_fit(X[:1])  # no MMD asked
+
+
+def test_an_epochs_last_row_joins_the_batch_before_it(monkeypatch):
+    # 201 rows in batches of 200 left a batch of one row each epoch: half
+    # the steps reconstructed that row alone, with no MMD and no warning
+    seen = []
+    forward = WAEModule.forward
+
+    def spy(self, x, ctx):
+        if self.training:
+            seen.append(x.shape[0])
+        return forward(self, x, ctx)
+
+    monkeypatch.setattr(WAEModule, "forward", spy)
+    X = np.random.RandomState(0).normal(size=(201, 6))
+    WAE(n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X)
+    assert seen == [201, 201]
+    seen.clear()
+    WAE(n_components=2, max_iter=1, batch_size=50, random_state=0).fit(X[:102])
+    assert seen == [50, 50, 2]  # two rows left over are a batch of their own

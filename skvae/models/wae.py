@@ -91,7 +91,8 @@ default="relu"
         Rows per optimisation step and per MMD estimate (small batches give
         noisy estimates; a batch of one row has none, and only reconstructs:
         ``batch_size=1``, or a ``partial_fit`` chunk of one row, with
-        ``beta > 0`` is warned about); "auto" is ``min(200, n_samples)``.
+        ``beta > 0`` is warned about, and an epoch's last row left over
+        joins the batch before it); "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int or "auto", default="auto"

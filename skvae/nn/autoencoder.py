@@ -208,7 +208,9 @@ class WAEModule(AutoencoderModule):
     Its training step is safe under bfloat16 autocast
     (``supports_autocast``): the networks' outputs are cast to float32, and
     the MMD, a difference of nearly equal kernel means, is computed in
-    float32 with autocast off.
+    float32 with autocast off. The MMD is a U-statistic over pairs of the
+    batch's codes, so an epoch's last batch of one row joins the batch
+    before it (``min_batch_rows``, read by the trainer).
 
     Parameters
     ----------
@@ -229,6 +231,7 @@ class WAEModule(AutoencoderModule):
     """
 
     supports_autocast = True
+    min_batch_rows = 2
 
     def __init__(self, *args: Any, kernel: str = "imq", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
