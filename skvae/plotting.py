@@ -1402,7 +1402,10 @@ class KLPerDimensionDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         model, history = _history_of(estimator, caller)
-        if not getattr(getattr(model, "module_", None), "closed_form_kl", True):
+        from skvae.nn.priors import VampPrior
+
+        prior = getattr(getattr(model, "module_", None), "prior", None)
+        if isinstance(prior, VampPrior):
             raise ValueError(
                 f"{caller}: {_name(model)} with this prior has no KL per latent "
                 "dimension (the VampPrior's KL does not split over dimensions)."

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from skvae import VAE, WAE, ConditionalVAE, VAEOutlierDetector  # noqa: E402
+from skvae import VAE, WAE, ConditionalVAE, VaDE, VAEOutlierDetector  # noqa: E402
 from skvae.plotting import (  # noqa: E402
     InterpolationDisplay,
     KLPerDimensionDisplay,
@@ -394,6 +394,16 @@ def test_kl_per_dimension_of_a_meta_estimator_and_ax(data):
     assert disp.ax_ is ax
     assert disp.figure_ is fig
     assert disp.kl_per_dim.shape == (det.estimator_.n_iter_, 2)
+
+
+def test_kl_per_dimension_of_vade(data):
+    # refused as if it had a VampPrior: its mixture prior has no closed form,
+    # but the KL of each dimension of z to its cluster's Gaussian is recorded
+    X, _ = data
+    vade = tiny_vae(VaDE, n_clusters=3, n_components=3).fit(X)
+    disp = KLPerDimensionDisplay.from_estimator(vade)
+    assert disp.kl_per_dim.shape == (vade.n_iter_, 3)
+    np.testing.assert_allclose(disp.kl_per_dim[-1], vade.history_[-1]["kl_per_dim"])
 
 
 def test_kl_per_dimension_bad_inputs(data):
