@@ -170,7 +170,15 @@ def _check_n_cols(n_cols: Any, default: int) -> int:
 
 # --------------------------------------------------------------------- mosaic
 def _value_range(images: np.ndarray, vmin: Any, vmax: Any) -> tuple[float, float]:
-    """Colour limits: the given ones, else the finite range of ``images``."""
+    """Colour limits: the given ones, else the finite range of ``images``.
+
+    Limits given both must be in order (a limit found in the images that is
+    not above the other is moved one unit up).
+    """
+    if vmin is not None and vmax is not None and not float(vmax) > float(vmin):
+        raise ValueError(
+            f"vmax must be greater than vmin, got vmin={vmin!r} and vmax={vmax!r}."
+        )
     finite = images[np.isfinite(images)]
     lo = float(finite.min()) if vmin is None and finite.size else vmin
     hi = float(finite.max()) if vmax is None and finite.size else vmax

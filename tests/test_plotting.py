@@ -563,3 +563,13 @@ def test_class_colours_of_a_continuous_map_span_it():
     with pytest.warns(UserWarning, match="has 9 colours for 12 classes"):
         LatentSpaceDisplay(points, y=many).plot(cmap="Set1")
     plt.close("all")
+
+
+def test_colour_limits_given_out_of_order_are_refused():
+    # vmax <= vmin was replaced by vmin + 1 without a word
+    images = np.random.RandomState(0).uniform(size=(3, 16))
+    for vmin, vmax in ((1, 0), (0.5, 0.5)):
+        with pytest.raises(ValueError, match="vmax must be greater than vmin"):
+            SamplesDisplay(images, image_shape=(4, 4)).plot(vmin=vmin, vmax=vmax)
+    disp = SamplesDisplay(images, image_shape=(4, 4)).plot(vmin=0.2, vmax=0.7)
+    assert disp.im_.get_clim() == (0.2, 0.7)
