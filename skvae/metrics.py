@@ -56,6 +56,14 @@ def _check_factors_codes(factors, codes, *, min_samples=2):
         input_name="factors",
         ensure_min_samples=1,
     )
+    from skvae.models._labels import missing_label_rows
+
+    missing = missing_label_rows(factors)
+    if missing.size:
+        raise ValueError(
+            f"factors hold missing values (None, NaN or pd.NA) at rows "
+            f"{missing[:5].tolist()}; leave those samples out."
+        )
     if factors.ndim == 1:
         factors = factors[:, None]
     elif factors.ndim != 2:

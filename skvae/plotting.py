@@ -375,6 +375,15 @@ class LatentSpaceDisplay:
                 f"y must have shape ({points.shape[0]},), one label per point; "
                 f"got shape {y.shape}."
             )
+        from skvae.models._labels import missing_label_rows
+
+        missing = missing_label_rows(y)
+        if missing.size:
+            raise ValueError(
+                f"y holds missing labels (None, NaN or pd.NA) at rows "
+                f"{missing[:5].tolist()}; give every point a label, or leave "
+                "those points out."
+            )
         kind = type_of_target(y)
         if kind == "continuous":
             kwargs.update(c=y, cmap=cmap or "viridis")

@@ -254,6 +254,11 @@ def test_metrics_reject_bad_inputs(metric):
         metric(factors[:, :, None], codes)
     with pytest.raises(ValueError, match="minimum of 1 is required"):
         metric(factors, codes[:, :0])
+    # None among string factors: numpy's sort raised a bare TypeError
+    named = np.array(["a", "b"] * 10, dtype=object)
+    named[7] = None
+    with pytest.raises(ValueError, match=r"missing values .* at rows \[7\]"):
+        metric(named, codes)
 
 
 def test_metric_specific_arguments_are_checked():

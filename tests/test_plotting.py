@@ -67,6 +67,16 @@ def test_latent_space_scatter_and_legend(vae2, data):
     assert len(disp.figure_.axes) == 1
 
 
+def test_latent_space_refuses_missing_labels(vae2, data):
+    # None among string labels: numpy's sort raised a bare TypeError
+    X, y = data
+    labels = np.array([f"digit {v}" for v in y], dtype=object)
+    for hole in (None, float("nan")):
+        labels[5] = hole
+        with pytest.raises(ValueError, match=r"missing labels .* at rows \[5\]"):
+            LatentSpaceDisplay.from_estimator(vae2, X, labels)
+
+
 def test_latent_space_respects_ax(vae2, data):
     fig, ax = _two_axes()
     disp = LatentSpaceDisplay.from_estimator(vae2, data[0], ax=ax)

@@ -513,6 +513,25 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
+def missing_label_rows(y: np.ndarray) -> np.ndarray:
+    """Positions (along the first axis) of an object array's missing labels.
+
+    None, NaN and ``pd.NA`` in an object array, which numpy cannot sort
+    among strings (a bare ``TypeError`` where labels are counted); arrays of
+    other dtypes hold none of them (a float NaN is found by their checks).
+
+    Examples
+    --------
+    >>> missing_label_rows(np.array(["a", None, "b", float("nan")], dtype=object))
+    array([1, 3])
+    """
+    y = np.asarray(y)
+    if y.dtype != object or y.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    missing = np.frompyfunc(_is_missing, 1, 1)(y).astype(bool)
+    return np.flatnonzero(missing.reshape(y.shape[0], -1).any(axis=1))
+
+
 def _object_labels(
     y: np.ndarray, how: str, missing_how: str, rows: np.ndarray
 ) -> np.ndarray:
