@@ -12,6 +12,7 @@ import copy
 import importlib.util
 import os
 import warnings
+from numbers import Integral
 from pathlib import Path
 
 import torch
@@ -103,8 +104,12 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
     >>> [graph.input[0].name, graph.output[0].name]
     ['X', 'Z']
     """
-    if part not in _PARTS:
+    if not isinstance(part, str) or part not in _PARTS:
         raise ValueError(f"part must be 'encoder' or 'decoder', got part={part!r}.")
+    if opset_version is not None and (
+        not isinstance(opset_version, Integral) or isinstance(opset_version, bool)
+    ):
+        raise TypeError(f"opset_version must be an int or None, got {opset_version!r}.")
     module = _fitted_module(model)
     _check_exporter()
     method, input_name, output_name = _PARTS[part]
@@ -138,7 +143,7 @@ def to_onnx(model, path=None, *, part="encoder", opset_version=None):
             raise RuntimeError(
                 f"PyTorch exported opset {sorted(got)} where opset_version="
                 f"{opset_version} was asked (it cannot convert to that opset); "
-                "leave opset_version=None or ask for a newer one."
+                f"leave opset_version=None, or ask for {sorted(got)[-1]}."
             )
     data = proto.SerializeToString()
     if path is not None:

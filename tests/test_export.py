@@ -111,6 +111,10 @@ def test_models_that_cannot_be_exported_say_why():
         to_onnx(object())
     with pytest.raises(ValueError, match="part must be"):
         to_onnx(detector.estimator_, part="prior")
+    with pytest.raises(ValueError, match="part must be"):  # (was unhashable)
+        to_onnx(detector.estimator_, part=["encoder"])
+    with pytest.raises(TypeError, match="opset_version must be an int"):
+        to_onnx(detector.estimator_, opset_version="17")
 
 
 def test_an_opset_the_exporter_cannot_give_is_refused():
@@ -121,3 +125,6 @@ def test_an_opset_the_exporter_cannot_give_is_refused():
     assert {o.version for o in proto.opset_import if o.domain == ""} == {17}
     with pytest.raises(RuntimeError, match="opset_version=3 was asked"):
         to_onnx(vae, opset_version=3)
+    # too new an opset is named as such (it said "ask for a newer one")
+    with pytest.raises(RuntimeError, match=r"opset_version=99 .* or ask for \d+\."):
+        to_onnx(vae, opset_version=99)
