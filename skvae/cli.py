@@ -497,9 +497,14 @@ def _read_pandas(
 
     columns = list(range(width))
     numeric = [k for k in columns if k != j]
-    options: dict[str, Any] = {"na_values": list(_NA)}
-    if j is not None:  # the target's text as it is: no missing markers
-        options = {"na_values": {k: list(_NA) for k in numeric}, "dtype": {j: object}}
+    # one column more than the first row's: a row with a field too many
+    # (a trailing delimiter, which index_col=False would drop) fills it, and
+    # the csv reader then names the row; the target's text as it is (no
+    # missing markers)
+    options: dict[str, Any] = {
+        "na_values": {k: list(_NA) for k in numeric},
+        "dtype": {k: object for k in (j, width) if k is not None},
+    }
     source = table.source
     if isinstance(source, io.StringIO):
         source.seek(0)
@@ -512,7 +517,7 @@ def _read_pandas(
                 source,
                 sep=table.delimiter,
                 header=0 if table.header else None,
-                names=columns,
+                names=[*columns, width],
                 index_col=False,
                 keep_default_na=False,
                 encoding="utf-8-sig",
@@ -520,6 +525,8 @@ def _read_pandas(
                 **options,
             )
     except (ValueError, pd.errors.ParserWarning):  # parse errors are ValueErrors
+        return None
+    if frame.pop(width).notna().any():
         return None
     numbers = frame if j is None else frame[numeric]
     if any(dtype.kind not in "fiu" for dtype in numbers.dtypes):

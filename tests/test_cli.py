@@ -556,6 +556,7 @@ def test_without_pandas_the_csv_reader_gives_the_same_model(fitted, monkeypatch)
 # ------------------------------------------------------ bad input: one line, 2
 _BAD_FILES = {
     "ragged.csv": "a,b\n1,2\n3,4,5\n",
+    "trailing.csv": "a,b\n1,2,\n3,4\n",  # pandas' reader dropped the field
     "short.csv": "a,b\n1,2\n3\n",
     "shortlabel.csv": "a,b,label\n1,2,x\n3,4\n",
     "header.csv": "a,b\n",
@@ -573,6 +574,7 @@ _BAD_FILES = {
     ("name", "message"),
     [
         ("ragged.csv", "ragged.csv, line 3: 3 fields, but the first row has 2"),
+        ("trailing.csv", "trailing.csv, line 2: 3 fields, but the first row has 2"),
         ("short.csv", "short.csv, line 3: 1 fields, but the first row has 2"),
         ("shortlabel.csv", "line 3: 2 fields, but the first row has 3"),
         ("header.csv", "header.csv: no data rows (only a header)"),
