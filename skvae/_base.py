@@ -488,6 +488,14 @@ class BaseVAE(
                     f"kl_warmup={warmup} (the training loss is compared only "
                     "once the KL warm-up is over)"
                 )
+        if "activation" in params and not self._has_hidden_layers():
+            why = (
+                "where no built-in network has a hidden layer (hidden_layer_sizes"
+                "=(), or user networks in their place)"
+            )
+            for name in ("activation", "batch_norm"):
+                if name in params:
+                    ignored.setdefault(name, why)
         if "validation_fraction" in params and not params.get("early_stopping"):
             ignored["validation_fraction"] = (
                 "with early_stopping=False (no rows are held out)"
@@ -504,6 +512,20 @@ class BaseVAE(
                 "holds from the first step, as under 'linear')"
             )
         return ignored
+
+    def _has_hidden_layers(self) -> bool:
+        """Whether a built-in network has a hidden layer (or convolutions).
+
+        Where none has, ``activation`` (and ``batch_norm``) have nothing to
+        act on. Families with other built-in networks add theirs.
+        """
+        if self.get_params(deep=False).get("input_shape") is not None:
+            return True
+        try:
+            hidden = self._hidden_sizes()
+        except (TypeError, ValueError):  # fit's checks say what is wrong
+            return True
+        return bool(hidden) and (self.encoder is None or self.decoder is None)
 
     def _models_gaussian_columns(self) -> bool:
         """Whether the fitted likelihood has Gaussian columns (True before a fit)."""

@@ -547,6 +547,24 @@ IGNORED = [
     (VAE, "n_iter_no_change", 1, {"kl_warmup": 10, "max_iter": 4}),
     ("SemiSupervisedVAE", "vat_epsilon", 0.5, {"vat_weight": 0.0}),
     ("SemiSupervisedVAE", "manifold_vat_weight", 2.0, {"manifold_vat_epsilon": 0.0}),
+    # no hidden layer in any built-in network: nothing to activate or normalise
+    (VAE, "activation", "tanh", {"hidden_layer_sizes": ()}),
+    ("SemiSupervisedVAE", "activation", "tanh", {"hidden_layer_sizes": ()}),
+    (
+        "HierarchicalVAE",
+        "batch_norm",
+        False,
+        {"hidden_layer_sizes": (), "latent_hidden_layer_sizes": ()},
+    ),
+    (
+        "LadderVAE",
+        "activation",
+        "tanh",
+        {"encoder": Linear, "decoder": Linear, "n_components": (3,)},
+    ),
+    # one user network: the VQ codes are a row, the other network an MLP
+    ("VQVAE", "input_shape", (1, 4, 4), {"encoder": Linear}),
+    ("VQVAE2", "input_shape", (1, 4, 4), {"decoder": Linear}),
 ]
 
 
@@ -667,3 +685,17 @@ def test_no_unread_parameter_warning_where_none_is_unread():
         tabular_synthesizer(kinds, max_iter=2).fit(kinds)
         VAEOutlierDetector(random_state=0).fit(kinds)
     assert not [w for w in caught if "has no effect" in str(w.message)]
+
+
+def test_activation_beside_user_networks_is_read_by_the_built_in_ones():
+    """M2's classifier, the adversarial critic and the networks between
+    stochastic layers are built-in beside user networks: no warning."""
+    import warnings
+
+    users = {"encoder": Linear, "decoder": Linear, "activation": "tanh"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tiny(skvae.SemiSupervisedVAE, **users).fit(X, Y)
+        tiny(skvae.AdversarialAE, **users).fit(X)
+        tiny(skvae.HierarchicalVAE, n_components=(3, 2), **users).fit(X)
+    assert not [w for w in caught if "(activation=" in str(w.message)]

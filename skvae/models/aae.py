@@ -301,6 +301,9 @@ default="relu"
 
     _built_though_unread = ("discriminator_hidden_layer_sizes",)
 
+    def _has_hidden_layers(self) -> bool:
+        return True  # the critic's, built-in with user networks too
+
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
         if self.beta == 0:

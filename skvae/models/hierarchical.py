@@ -108,6 +108,15 @@ class LayeredLatentsMixin:
             )
         return ignored
 
+    def _has_hidden_layers(self) -> bool:
+        if super()._has_hidden_layers():
+            return True
+        try:  # the networks between consecutive stochastic layers
+            between = len(self._layer_sizes()) > 1 and self._latent_hidden_sizes()
+        except (TypeError, ValueError):  # fit's checks say what is wrong
+            return True
+        return bool(between)
+
     def _n_score_draws(self) -> int:
         return self.n_importance_samples
 

@@ -670,6 +670,14 @@ default="relu"
                 ignored[weight] = f"with {radius}=0 (the {what} moves no row)"
         return ignored
 
+    def _has_hidden_layers(self) -> bool:
+        if super()._has_hidden_layers():
+            return True
+        try:  # the classifier q(y | x) is built-in with user networks too
+            return bool(self._hidden_sizes())
+        except (TypeError, ValueError):  # fit's checks say what is wrong
+            return True
+
     def _vat_epsilon(self, X: np.ndarray) -> float:
         """The perturbation radius: ``vat_epsilon``, or "auto"'s rule.
 

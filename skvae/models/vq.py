@@ -97,6 +97,13 @@ class DiscreteCodesMixin:
                 "with input_shape (the convolutional encoder's code map sets "
                 "the code positions)"
             )
+        elif self.input_shape is not None and not convolutional:
+            # (both given: BaseVAE says so)
+            ignored.setdefault(
+                "input_shape",
+                "with a user encoder or decoder (the codes are then a row of "
+                "n_positions, and the other role's built-in network is an MLP)",
+            )
         if self.codebook_update == "loss" and self.dead_code_threshold == 0:
             # its one moving average left, the codes' use, restarts no code
             ignored["ema_decay"] = (
