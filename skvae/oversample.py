@@ -688,8 +688,11 @@ class VAEOverSampler(BaseEstimator):
         given = np.asarray(X)
         if given.dtype.kind in "biu":  # whole numbers in, whole numbers out
             new = _of_dtype(X_new, given.dtype, given.min(axis=0), given.max(axis=0))
-            return np.concatenate([given, new]), y_res
-        return np.concatenate([X_arr, X_new.astype(X_arr.dtype)]), y_res
+        elif given.dtype.kind == "f":  # float16 and byte orders kept too
+            new = X_new.astype(given.dtype)
+        else:
+            return np.concatenate([X_arr, X_new.astype(X_arr.dtype)]), y_res
+        return np.concatenate([given, new]).astype(given.dtype, copy=False), y_res
 
     # ---------------------------------------------------------- generating
     def _generate(self, X: np.ndarray, y: np.ndarray):

@@ -581,6 +581,12 @@ def test_original_rows_come_back_exactly_in_their_dtype():
     X_res, _ = sampler.fit_resample(flags, y)
     assert X_res.dtype == bool
     assert np.array_equal(X_res[:50], flags)
+    # float16 and big-endian arrays came back as float64 (>i4 as native)
+    for dtype in (np.float16, ">f4", ">f8", ">i4"):
+        given = (rng.normal(size=(50, 2)) * 10 + y[:, None]).astype(dtype)
+        X_res, _ = sampler.fit_resample(given, y)
+        assert X_res.dtype == given.dtype
+        assert np.array_equal(X_res[:50], given)
 
 
 def test_new_rows_stay_within_the_range_of_each_column():
