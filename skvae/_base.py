@@ -1456,7 +1456,12 @@ class BaseVAE(
         if not early_stopping:
             return [self._as_tensor(a) for a in arrays], None
         n_samples = arrays[0].shape[0]
+        strata = self._split_strata(arrays)
         n_valid = math.ceil(self.validation_fraction * n_samples)
+        if strata is not None:  # (each stratum's share, rounded down)
+            _, counts = np.unique(strata, return_counts=True)
+            n_valid = int(np.floor(self.validation_fraction * counts).sum())
+            n_valid = max(n_valid, int(counts.max() > 1))
         if n_valid < 1 or n_samples - n_valid < 1:
             raise ValueError(
                 f"early_stopping=True needs at least one training and one validation "
@@ -1465,14 +1470,26 @@ class BaseVAE(
             )
         # the split of the row indices (the same as of the arrays), then each
         # part's rows copied once, into its tensor: no copy of X in between
-        train_rows, valid_rows = train_test_split(
-            np.arange(n_samples),
-            test_size=n_valid,
-            random_state=spawn(self._seed, Stream.SPLIT),
-        )
+        seed = spawn(self._seed, Stream.SPLIT)
+        if strata is None:
+            train_rows, valid_rows = train_test_split(
+                np.arange(n_samples), test_size=n_valid, random_state=seed
+            )
+        else:
+            train_rows, valid_rows = _stratified_split(
+                strata, self.validation_fraction, seed
+            )
         train = [self._as_tensor(a, train_rows) for a in arrays]
         valid = [self._as_tensor(a, valid_rows) for a in arrays]
         return train, valid
+
+    def _split_strata(self, arrays: list[Any]) -> np.ndarray | None:
+        """Each row's stratum for the early-stopping split (None: no strata).
+
+        The labelled families return the rows' classes, so that the split
+        holds out each class in its share and never a class's last row.
+        """
+        return None
 
     def _as_tensor(
         self, a: np.ndarray, rows: np.ndarray | None = None
@@ -2648,3 +2665,36 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _stratified_split(
+    strata: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation rows, each stratum held out in its share.
+
+    ``floor(fraction * count)`` rows of each stratum, drawn at random, go to
+    validation, so that a stratum keeps at least one training row (a class
+    of fewer than ``1 / fraction`` rows keeps them all); where that holds out
+    no row at all, one row of the largest stratum is held out. The rows of
+    each part come back in random order, as ``train_test_split`` gives them.
+
+    Examples
+    --------
+    >>> train, valid = _stratified_split(np.repeat([0, 1, 2], [10, 20, 1]), 0.2, 0)
+    >>> np.bincount(np.repeat([0, 1, 2], [10, 20, 1])[valid], minlength=3).tolist()
+    [2, 4, 0]
+    """
+    rng = np.random.RandomState(seed)
+    _, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    take = np.floor(fraction * counts).astype(np.int64)
+    if not take.any():
+        take[np.argmax(counts)] = 1
+    order = rng.permutation(strata.shape[0])
+    # a row's rank among the rows of its stratum, in the drawn order
+    ranked = inverse[order]
+    by_stratum = np.argsort(ranked, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty_like(by_stratum)
+    rank[by_stratum] = np.arange(by_stratum.size) - np.repeat(starts, counts)
+    held = rank < take[ranked]
+    return order[~held], order[held]

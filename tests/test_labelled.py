@@ -846,3 +846,40 @@ def test_decoding_without_labels_gives_typed_columns(cls):
     np.testing.assert_array_equal(out[:, 3:6].sum(axis=1), 1.0)
     assert (out[:, 6] == np.floor(out[:, 6])).all()
     assert (out[:, 6] >= 0).all()
+
+
+@pytest.mark.parametrize("cls", [ConditionalVAE, SemiSupervisedVAE])
+def test_the_early_stopping_split_keeps_every_class_in_training(cls, monkeypatch):
+    # the split ignored the labels: with a label a class, one class's only
+    # label went to validation in about one fit of four (M2 then never
+    # trained on it; with two labels, on none)
+    held = []
+    split = cls._split
+
+    def spy(self, arrays, *, early_stopping):
+        train, valid = split(self, arrays, early_stopping=early_stopping)
+        held.append((np.asarray(arrays[1]), valid[1].numpy()))
+        return train, valid
+
+    monkeypatch.setattr(cls, "_split", spy)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)) + np.repeat([[-3.0], [0.0], [3.0]], 100, axis=0)
+    y = np.repeat([0, 1, 2], 100)
+    if cls is SemiSupervisedVAE:
+        y = np.full(300, -1)
+        y[[0, 100, 101, 200]] = [0, 1, 1, 2]  # classes of 1, 2 and 1 labels
+    else:
+        y[[0, 1, 2]], y[3:12] = 2, 0  # a class of 104 rows, one of 96...
+        y[250:] = 1  # ...and class 2 of 4 rows: fewer than 1 / 0.1
+    for seed in range(6):
+        held.clear()
+        tiny_vae(cls, max_iter=1, early_stopping=True, random_state=seed).fit(X, y)
+        ((codes, valid),) = held
+        if cls is SemiSupervisedVAE:
+            assert (valid == -1).all()  # no class of 10 labels: all train
+            assert len(valid) == 29  # a tenth of the unlabelled rows, floored
+        else:
+            counts = np.bincount(codes.argmax(1), minlength=3)
+            np.testing.assert_array_equal(
+                np.bincount(valid.argmax(1), minlength=3), counts // 10
+            )

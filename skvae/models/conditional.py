@@ -137,7 +137,9 @@ default="relu"
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
+        Share of rows held out when ``early_stopping=True``: of each class's
+        rows, rounded down, so that every class keeps training rows (a class
+        of fewer than ``1 / validation_fraction`` rows is not held out).
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
@@ -350,6 +352,9 @@ default="relu"
         y = self._check_y(y, X.shape[0])
         self._learn_labels(y, reset, classes)
         return [X, np.eye(len(self.classes_), dtype=X.dtype)[self._codes(y)]]
+
+    def _split_strata(self, arrays: list[Any]) -> np.ndarray:
+        return np.asarray(arrays[1]).argmax(axis=1)  # the one-hot labels' classes
 
     def _build_module(
         self, X: np.ndarray, likelihood: Likelihood

@@ -290,7 +290,10 @@ default="relu"
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
+        Share of rows held out when ``early_stopping=True``: of the
+        unlabelled rows and of each class's labelled rows, rounded down, so
+        that every class keeps its labels in training (a class of fewer than
+        ``1 / validation_fraction`` labels keeps them all).
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
         loss with early stopping, else the training loss) before stopping.
@@ -706,6 +709,9 @@ default="relu"
             return epochs
         cap = self._auto_row_visits * phase.n_rows // n_train
         return min(epochs, max(self._auto_epochs[0], cap))
+
+    def _split_strata(self, arrays: list[Any]) -> np.ndarray:
+        return np.asarray(arrays[1])  # the classes' codes, -1 for unlabelled rows
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
