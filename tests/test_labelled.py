@@ -883,3 +883,25 @@ def test_the_early_stopping_split_keeps_every_class_in_training(cls, monkeypatch
             np.testing.assert_array_equal(
                 np.bincount(valid.argmax(1), minlength=3), counts // 10
             )
+
+
+def test_m2_score_reads_labels_as_fit_reads_them():
+    # numbers (or booleans) in an object array, as pandas gives them beside
+    # -1, were accepted by fit and crashed score (NaN in cross_val_score)
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-2, 1, (60, 4)), rng.normal(2, 1, (60, 4))]
+    given = pd.Series(np.repeat([0, 1], 60), dtype=object)
+    given[::2] = -1
+    model = tiny_vae(SemiSupervisedVAE, max_iter=2).fit(X, given)
+    as_ints = np.where(given == -1, -1, given).astype(int)
+    assert model.score(X, given) == model.score(X, as_ints)
+    flags = np.array([True, False] * 60, dtype=object)
+    flags[::3] = -1
+    model = tiny_vae(SemiSupervisedVAE, max_iter=2).fit(X, flags)
+    labelled = flags != -1
+    expected = np.mean(model.predict(X[labelled]) == flags[labelled].astype(bool))
+    assert model.score(X, flags) == pytest.approx(expected)
+    flags[1] = None
+    with pytest.raises(ValueError, match="missing values"):
+        model.score(X, flags)

@@ -15,7 +15,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import (
-    check_consistent_length,
+    _num_samples,
     check_is_fitted,
     column_or_1d,
 )
@@ -987,8 +987,7 @@ default="relu"
         from sklearn.metrics import accuracy_score
         from sklearn.utils import _safe_indexing
 
-        labels = column_or_1d(y, warn=True)
-        check_consistent_length(X, labels)
+        labels = self._label_column(y, _num_samples(X))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, labels)
         rows = np.flatnonzero(~_unlabelled_mask(labels))
@@ -996,9 +995,12 @@ default="relu"
             raise ValueError(
                 "Every row of y is marked unlabelled (-1): score needs labelled rows."
             )
+        # read as fit reads them: numbers or booleans in an object array (how
+        # -1 is marked among booleans) as such, a missing label named
+        truth = check_labels(labels[rows], unlabelled_mark=True, rows=rows)
         weight = None if sample_weight is None else sample_weight[rows]
         predicted = self.predict(_safe_indexing(X, rows))
-        return float(accuracy_score(labels[rows], predicted, sample_weight=weight))
+        return float(accuracy_score(truth, predicted, sample_weight=weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
