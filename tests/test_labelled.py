@@ -101,6 +101,10 @@ def test_conditional_string_labels_and_errors(digits):
     assert model.sample(3, y="two").shape == (3, 64)
     with pytest.raises(ValueError, match="not seen during fit"):
         model.sample(2, y="nine")
+    # a warm start keeps the classes: the message says how to learn new ones
+    model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="fit with warm_start=False"):
+        model.fit(X[:30], np.repeat(["one", "nine"], 15))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         model.sample(3, y=["one", "two"])
     with pytest.raises(ValueError, match="requires y"):

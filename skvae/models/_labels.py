@@ -189,7 +189,8 @@ class LabelledModelMixin:
                 f"y contains labels not seen during fit: {unseen.tolist()[:5]}; "
                 f"known classes are {self.classes_.tolist()} (to train on classes "
                 "that later chunks bring, list them all with classes= in the "
-                "first partial_fit call)."
+                "first partial_fit call; a warm_start fit keeps the classes of "
+                "the first fit: fit with warm_start=False to learn new ones)."
             )
         return self._label_encoder.transform(y)
 
