@@ -2353,8 +2353,10 @@ def _far_from_order_one(
             f"Count columns {named(large)[:10]} of X have means past "
             f"{_LARGE_COUNTS:g} (column {named(large)[0]}: {mean[large[0]]:.3g}): "
             "the encoder reads the raw counts, far from order 1, and the model "
-            "may decode such a column as about 0. Model them as real columns "
-            "after np.log1p and standardising, or in a DataFrame as 'quantile'."
+            "may decode such a column as about 0; their losses, that large, "
+            "can leave the other columns fitted poorly too. Model them as real "
+            "columns after np.log1p and standardising, or in a DataFrame as "
+            "'quantile'."
         )
     return None
 

@@ -557,6 +557,7 @@ def test_columns_far_from_order_one_are_warned_about():
     counts = np.c_[X, rng.poisson(500, 120)]
     (message,) = said(counts, likelihood={"poisson": [3]})
     assert "Count columns [3]" in message
+    assert "the other columns fitted poorly too" in message  # (not only its own)
     assert said(np.c_[X, rng.poisson(3, 120)], likelihood={"poisson": [3]}) == []
     holes = X + 1e6
     holes[::7, 0] = np.nan
