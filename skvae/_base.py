@@ -1460,8 +1460,11 @@ class BaseVAE(
         n_valid = math.ceil(self.validation_fraction * n_samples)
         if strata is not None:  # (each stratum's share, rounded down)
             _, counts = np.unique(strata, return_counts=True)
-            n_valid = int(np.floor(self.validation_fraction * counts).sum())
-            n_valid = max(n_valid, int(counts.max() > 1))
+            if counts.max() < 2:  # no class can spare a row: as without
+                strata = None
+            else:
+                n_valid = int(np.floor(self.validation_fraction * counts).sum())
+                n_valid = max(n_valid, 1)
         if n_valid < 1 or n_samples - n_valid < 1:
             raise ValueError(
                 f"early_stopping=True needs at least one training and one validation "

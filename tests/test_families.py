@@ -99,6 +99,7 @@ _OWN_WORDING = {
     "kl_warmup": "the default warm-up differs by family",
     "learning_rate_init": "M2's default is higher: its budget is shorter per row",
     "input_shape": "convolutional layouts differ (VQ's code maps)",
+    "validation_fraction": "the labelled models hold out each class's share",
     "encoder, decoder": "the networks' inputs and outputs differ by family",
     "n_iter_no_change": "families with a KL schedule count a cyclical schedule's "
     "periods",

@@ -909,3 +909,19 @@ def test_m2_score_reads_labels_as_fit_reads_them():
     flags[1] = None
     with pytest.raises(ValueError, match="missing values"):
         model.score(X, flags)
+
+
+def test_the_early_stopping_split_of_single_rows_and_of_weights():
+    # a class of one row each: split as without classes (it was refused);
+    # rows of weight 0 are no class's training rows
+    rng = np.random.RandomState(0)
+    fitted = tiny_vae(ConditionalVAE, max_iter=2, early_stopping=True)
+    fitted.fit(rng.normal(size=(4, 3)), [0, 1, 2, 3])
+    assert len(fitted.history_) == 2
+    from skvae.models._labels import split_strata
+
+    codes = np.repeat([0, 1], 10)
+    weights = np.r_[np.zeros(9), np.ones(11)]
+    strata = split_strata(codes, [None, None, weights])
+    assert (strata[:9] == -2).all()
+    assert (strata[9:] == codes[9:]).all()

@@ -514,6 +514,25 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
+def split_strata(codes: np.ndarray, arrays: list[Any]) -> np.ndarray:
+    """The early-stopping split's strata of a labelled model's rows.
+
+    Each row's class code (-1 for unlabelled rows, one stratum), and rows of
+    weight 0 (the last of ``arrays`` where there are three: X, labels,
+    weights) a stratum of their own, so that a class keeps a training row of
+    positive weight.
+
+    Examples
+    --------
+    >>> split_strata(np.array([0, 1, 1, -1]), [None, None, np.array([1, 0, 1, 1])])
+    array([ 0, -2,  1, -1])
+    """
+    strata = np.array(codes, dtype=np.int64)
+    if len(arrays) > 2:
+        strata[np.asarray(arrays[-1]) <= 0] = -2
+    return strata
+
+
 def missing_label_rows(y: np.ndarray) -> np.ndarray:
     """Positions (along the first axis) of an object array's missing labels.
 

@@ -19,7 +19,7 @@ from skvae._base import (
 )
 from skvae._sklearn_compat import Interval
 from skvae._training import KLSchedule
-from skvae.models._labels import LabelledModelMixin
+from skvae.models._labels import LabelledModelMixin, split_strata
 from skvae.nn.conditional import ConditionalVAEModule
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
@@ -354,7 +354,7 @@ default="relu"
         return [X, np.eye(len(self.classes_), dtype=X.dtype)[self._codes(y)]]
 
     def _split_strata(self, arrays: list[Any]) -> np.ndarray:
-        return np.asarray(arrays[1]).argmax(axis=1)  # the one-hot labels' classes
+        return split_strata(np.asarray(arrays[1]).argmax(axis=1), arrays)
 
     def _build_module(
         self, X: np.ndarray, likelihood: Likelihood

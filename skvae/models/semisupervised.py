@@ -26,7 +26,7 @@ from skvae._sklearn_compat import Interval, StrOptions, _check_sample_weight
 from skvae._torch import Stream, distributed_world, make_rng
 from skvae._training import Callback, KLSchedule
 from skvae.callbacks import _FitReport
-from skvae.models._labels import LabelledModelMixin, check_labels
+from skvae.models._labels import LabelledModelMixin, check_labels, split_strata
 from skvae.nn.conditional import SemiSupervisedTerms, SemiSupervisedVAEModule
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
@@ -711,7 +711,7 @@ default="relu"
         return min(epochs, max(self._auto_epochs[0], cap))
 
     def _split_strata(self, arrays: list[Any]) -> np.ndarray:
-        return np.asarray(arrays[1])  # the classes' codes, -1 for unlabelled rows
+        return split_strata(np.asarray(arrays[1]), arrays)  # (-1: unlabelled)
 
     def _split(self, arrays, *, early_stopping):
         train, valid = super()._split(arrays, early_stopping=early_stopping)
