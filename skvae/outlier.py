@@ -779,6 +779,19 @@ def _subspace_rows(n_features: int) -> int:
     )
 
 
+def _refuse_holes(frame: Any) -> None:
+    """Refuse a DataFrame with missing values, naming their columns."""
+    holes = [c for c in frame.columns if frame[c].isna().any()]
+    if holes:
+        raise ValueError(
+            f"Input X contains NaN: columns {holes[:10]} hold missing "
+            "values (NaN, pd.NA or None). Fill them first (e.g. with "
+            "skvae.VAEImputer), or score rows with holes by a model "
+            "that masks them: VAEOutlierDetector(VAE(missing='mask'), "
+            "n_neighbors=0, trim_fraction=0)."
+        )
+
+
 def _reference_limit(X: Any) -> int:
     """The most reference rows of the distance part, for the rows X.
 
@@ -1519,16 +1532,11 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             masks = model is not None and (
                 not isinstance(model, BaseVAE) or model._masks_missing()
             )
-            holes = [] if masks else [c for c in X.columns if X[c].isna().any()]
-            if holes:  # the model's own message would name its parameter
-                raise ValueError(
-                    f"Input X contains NaN: columns {holes[:10]} hold missing "
-                    "values (NaN, pd.NA or None). Fill them first (e.g. with "
-                    "skvae.VAEImputer), or score rows with holes by a model "
-                    "that masks them: VAEOutlierDetector(VAE(missing='mask'), "
-                    "n_neighbors=0, trim_fraction=0)."
-                )
+            if not masks:  # the model's own message would name its parameter
+                _refuse_holes(X)
             return X
+        if is_frame(X):  # float columns, read as their array
+            _refuse_holes(X)
         encoder = None if reset else vars(self.estimator_).get("table_encoder_")
         if encoder is not None:
             encoder.check_not_array(X, type(self).__name__)

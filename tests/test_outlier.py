@@ -1413,6 +1413,11 @@ def test_a_frame_of_float_columns_is_scored_as_its_array():
     np.testing.assert_array_equal(table.predict(frame), array.predict(X))
     with pytest.raises(ValueError, match="feature names"):
         table.score_samples(frame.iloc[:, ::-1])
+    holes = frame.copy()
+    holes.iloc[3, 1] = np.nan  # named, as a table's holes are
+    for call in (VAEOutlierDetector(random_state=0).fit, table.score_samples):
+        with pytest.raises(ValueError, match=r"columns \['c1'\] hold missing"):
+            call(holes)
     # a frame with another column type, or for a model passed in: a table
     mixed = frame.assign(c0=frame["c0"].round().astype(int))
     assert VAEOutlierDetector(random_state=0).fit(mixed).input_offset_ is None
