@@ -925,3 +925,40 @@ def test_the_early_stopping_split_of_single_rows_and_of_weights():
     strata = split_strata(codes, [None, None, weights])
     assert (strata[:9] == -2).all()
     assert (strata[9:] == codes[9:]).all()
+
+
+def test_label_smoothing_spreads_part_of_the_target_over_the_classes(digits):
+    import torch
+
+    from skvae.nn.base import StepContext
+
+    X, y = digits
+    model = tiny_vae(SemiSupervisedVAE, label_smoothing=0.2).fit(X[:60], y[:60])
+    module = model.module_.eval()
+    x = torch.as_tensor(X[:8], dtype=torch.float32)
+    codes = torch.as_tensor(model._codes(y[:8]))
+
+    def ctx():  # the same draws for both
+        generator = torch.Generator().manual_seed(0)
+        return StepContext(beta=1.0, free_bits=0.0, generator=generator)
+
+    with torch.no_grad():
+        smoothed = module(x, codes, ctx())
+        module.label_smoothing = 0.0
+        plain = module(x, codes, ctx())
+        log_q = module.class_log_proba(x)
+    # the recorded cross-entropy is the plain one; the loss moves by alpha
+    # times the smoothed target's difference from it
+    torch.testing.assert_close(smoothed.classification, plain.classification)
+    torch.testing.assert_close(
+        plain.classification, -log_q.gather(1, codes[:, None])[:, 0]
+    )
+    spread = -log_q.mean(-1)
+    torch.testing.assert_close(
+        smoothed.loss - plain.loss,
+        module.alpha * 0.2 * (spread - plain.classification),
+        rtol=1e-4,
+        atol=1e-3,
+    )
+    with pytest.raises(ValueError, match="label_smoothing"):
+        tiny_vae(SemiSupervisedVAE, label_smoothing=1.0).fit(X[:20], y[:20])

@@ -156,6 +156,15 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
         features. Kingma et al. scale it with the data; "auto" is
         ``0.5 * n_features``, which keeps its share of the objective similar
         across data widths.
+    label_smoothing : float, default=0.1
+        Share of the classification loss's target spread evenly over the
+        classes (Szegedy et al. 2016): a labelled row's target is
+        ``1 - label_smoothing`` on its class plus ``label_smoothing /
+        n_classes`` on each. A few labels, fitted to certainty, fix the
+        classifier's boundaries by their quirks before the unlabelled terms
+        ramp in; a softer target leaves the unlabelled rows a say. Also
+        applies to the rows the self-training phase labels. 0 is the plain
+        cross-entropy; must be in [0, 1).
     vat_epsilon : float or "auto", default="auto"
         Radius (Euclidean, in the units of X) of the virtual adversarial
         perturbation; 0 turns virtual adversarial training off. "auto" is
@@ -445,6 +454,7 @@ default="relu"
     _network_params = (
         *BaseVAE._network_params,
         "alpha",
+        "label_smoothing",
         "vat_epsilon",
         "vat_weight",
         "entropy_weight",
@@ -460,6 +470,7 @@ default="relu"
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "input_shape": ["array-like", None],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "vat_epsilon": [
             Interval(Real, 0, None, closed="left"),
             StrOptions({"auto"}),
@@ -478,6 +489,7 @@ default="relu"
         n_components=8,
         *,
         alpha="auto",
+        label_smoothing=0.1,
         vat_epsilon="auto",
         vat_weight=3.0,
         entropy_weight=1.0,
@@ -519,6 +531,7 @@ default="relu"
         super().__init__(**self._shared_params(locals()))
         self.n_components = n_components
         self.alpha = alpha
+        self.label_smoothing = label_smoothing
         self.vat_epsilon = vat_epsilon
         self.vat_weight = vat_weight
         self.entropy_weight = entropy_weight
@@ -647,6 +660,7 @@ default="relu"
             likelihood,
             torch.as_tensor(np.log(self.class_prior_), dtype=torch.float32),
             alpha=self._alpha(X.shape[1]),
+            label_smoothing=self.label_smoothing,
             input_shape=check_input_shape(self.input_shape, X.shape[1]),
             encoder=self._network_spec("encoder"),
             decoder=self._network_spec("decoder"),

@@ -313,6 +313,11 @@ likelihood, log_prior
         As in :class:`skvae.nn.conditional.ConditionalVAEModule`.
     alpha : float
         Weight of the classification loss on labelled rows.
+    label_smoothing : float, default=0.0
+        Share of the classification loss's target spread evenly over the
+        classes: a labelled row's loss is ``(1 - label_smoothing)`` times its
+        cross-entropy plus ``label_smoothing`` times the mean over classes
+        of -log q(y | x). (The recorded ``ce`` is the plain cross-entropy.)
     input_shape : tuple of int or None, default=None
         (C, H, W) for convolutional classifier, encoder and decoder.
     vat_epsilon : float, default=0.0
@@ -370,6 +375,7 @@ likelihood, log_prior
         log_prior: torch.Tensor,
         alpha: float,
         input_shape: Sequence[int] | None = None,
+        label_smoothing: float = 0.0,
         encoder: NetworkSpec | None = None,
         decoder: NetworkSpec | None = None,
         vat_epsilon: float = 0.0,
@@ -395,6 +401,7 @@ likelihood, log_prior
             objective="elbo",
         )
         self.alpha = alpha
+        self.label_smoothing = float(label_smoothing)
         self.vat_epsilon = float(vat_epsilon)
         self.vat_weight = float(vat_weight)
         self.entropy_weight = float(entropy_weight)
@@ -672,7 +679,12 @@ likelihood, log_prior
         if labelled.any():
             lab = torch.nonzero(labelled)[:, 0]
             ce_l = -log_q[lab].gather(1, y[lab][:, None])[:, 0].to(x.dtype)
-            loss = loss.index_put((lab,), self.alpha * ce_l)
+            target = ce_l
+            if self.label_smoothing > 0:  # part of the target on every class
+                smooth = self.label_smoothing
+                spread = -log_q[lab].mean(-1).to(x.dtype)
+                target = (1 - smooth) * ce_l + smooth * spread
+            loss = loss.index_put((lab,), self.alpha * target)
             ce = ce.index_put((lab,), ce_l)
             # the bound at one in 1 / labelled_share of the labelled visits
             lab_rows, scale = (
