@@ -109,7 +109,10 @@ class SemiSupervisedVAE(ClassifierMixin, LabelledModelMixin, BaseVAE):
     difference, so ``vat_weight=0``, ``entropy_weight=0``,
     ``manifold_vat_weight=0`` and ``balance_weight=0`` are the settings for
     a fully supervised fit (the user guide and the README give the figures
-    of ``benchmarks/bench_semisupervised.py``).
+    of ``benchmarks/bench_semisupervised.py``). The labelled rows' target
+    is smoothed (``label_smoothing``): fitted to certainty, a few labels fix
+    the classifier's boundaries by their quirks before the unlabelled terms
+    ramp in; ``label_smoothing=0`` gives the plain cross-entropy.
 
     Cost. The sum over classes is the bulk of an M2 step (each unlabelled
     row decoded once per class), yet once the classifier is confident most
