@@ -34,6 +34,9 @@ from skvae.models._labels import check_labels
 from skvae.models.conditional import ConditionalVAE
 
 _AUTO_STEP_MAX = 1.5
+# step="auto": no column's moves spread more than this many times the
+# class's own rows (see _cap_columns)
+_COLUMN_SPREAD_MAX = 3.0
 # step="auto": the fewest draws its spreads are measured on
 _AUTO_DRAWS = 64
 _DISCRETE_MAX_VALUES = 20
@@ -149,6 +152,27 @@ def _cap_along(own, base, move, step: float, w):
         return move
     factor = np.sqrt(room / spread)
     return move - (1.0 - factor) * along[:, None] * w
+
+
+def _cap_columns(own, move, step: float, most: float = _COLUMN_SPREAD_MAX):
+    """``move`` with each column shrunk to at most ``most`` times the class's spread.
+
+    Where the moves ``step * move`` of a column spread (standard deviation)
+    more than ``most`` times the real rows ``own`` do in it, that column of
+    the moves is scaled down to that. The model's noise is learnt on every
+    class, in units set by every class: a class far tighter than the others
+    in a column (or a column whose scale an outlier of another class sets)
+    would otherwise get moves of the others' size there. The cap is loose:
+    a few rows measure a column's spread roughly, and capping the moves at
+    the class's spread itself cost a classifier trained on the new rows
+    accuracy (README, "per-column caps").
+    """
+    if len(move) < 2:  # one new row: no spread to cap
+        return move
+    spread = step * move.std(0, unbiased=False)
+    limit = most * own.std(0, unbiased=False)
+    factor = (limit / spread.clamp_min(1e-30)).clamp_max(1.0)
+    return move * factor
 
 
 def _of_dtype(values: np.ndarray, dtype, low=None, high=None) -> np.ndarray:
@@ -385,9 +409,10 @@ class VAEOverSampler(BaseEstimator):
     the new rows spread as much as the real rows of the class do
     (interpolation shrinks the spread; the move gives it back), and no more
     than they do across the linear boundary between the class and the
-    others: the model's noise is learnt on every class, and a class spread
+    others (the model's noise is learnt on every class, and a class spread
     wider there than its real rows moves a classifier's boundary into the
-    other classes. With
+    other classes), nor far more in any column (a class much tighter there
+    than the others, or a column an outlier stretches). With
     ``avoid_others=True``, the part of a move that points toward the nearest
     row of another class is dropped. With ``keep_class=True``, where the
     model says a move takes the row to another class, the row stays at its
@@ -431,11 +456,14 @@ class VAEOverSampler(BaseEstimator):
         ``base + step * (x' - m)`` (less the part ``avoid_others`` takes
         out). "auto" chooses it per class so that the moves, as drawn, give
         the new rows the spread of the class's real rows (at most 1.5; 1.5
-        for a class of one row); it then shrinks the part of each move along
-        the normal of the boundary that a logistic regression (classes
+        for a class of one row); it then shrinks the part of each move
+        along the normal of the boundary that a logistic regression (classes
         weighted equally) draws between the class's real rows and the
         others', where the new rows would spread more than the real ones
-        along it (the rest of each move is kept). Both spreads are measured
+        along it (the rest of each move is kept), and last each column of
+        the moves that would spread more than three times the real rows do in
+        it (a class far tighter than the others there, or a column an
+        outlier stretches). The spreads are measured
         on the draws of the new rows, at least 64 (the first ones the new
         rows), so that a few rows asked for get the step that many would. A
         number is used as given, moves as drawn; 0 gives SMOTE's rows (or
@@ -473,8 +501,9 @@ class VAEOverSampler(BaseEstimator):
     step_ : dict
         The step used per class by the last ``fit_resample``
         (``latent="posterior"``; empty with ``latent="prior"``). With
-        ``step="auto"`` the part of each move along the boundary's normal is
-        shrunk too, which this step does not show: passing it as ``step``
+        ``step="auto"`` the moves' columns and their part along the
+        boundary's normal are shrunk too, which this step does not show:
+        passing it as ``step``
         gives the moves as drawn. With three classes or more the boundary is
         the class's against all the others pooled, a single direction.
     n_moves_dropped_ : dict
@@ -782,6 +811,9 @@ class VAEOverSampler(BaseEstimator):
             step = self._auto_step(own_t, base, move)
             if len(own) > 1 and len(others):
                 move = _cap_along(own_t, base, move, step, _discriminant(own, others))
+            if len(own) > 1:  # last: taking the part along the normal out
+                # changes every column it has a part in
+                move = _cap_columns(own_t, move, step)
         else:
             step = float(self.step)
         base, move = base[:n_asked], move[:n_asked]

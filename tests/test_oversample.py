@@ -649,3 +649,34 @@ def test_auto_step_does_not_depend_on_the_rows_asked_for(wine3):
         assert np.isfinite(X_res).all()
         steps.append(sampler.step_[0])
     assert steps == [steps[0]] * 4
+
+
+def test_cap_columns_bounds_each_column_at_a_multiple_of_the_class_spread():
+    import torch
+
+    from skvae.oversample import _cap_columns
+
+    gen = torch.Generator().manual_seed(0)
+    own = torch.randn((400, 3), generator=gen) * torch.tensor([1.0, 0.05, 2.0])
+    move = torch.randn((4000, 3), generator=gen)
+    capped = _cap_columns(own, move, 2.0, most=3.0)
+    # the tight column's moves spread three times the class; the others kept
+    spread = float((2.0 * capped[:, 1]).std())
+    assert spread == pytest.approx(3.0 * float(own[:, 1].std()), rel=0.01)
+    torch.testing.assert_close(capped[:, [0, 2]], move[:, [0, 2]])
+
+
+def test_an_outlier_of_another_class_leaves_new_rows_near_their_class():
+    # one majority value of 1e9 set the column's scale: the new minority
+    # rows' moves there were of the outlier's size (values of 1e5 to 1e7,
+    # or the column's minimum once clipped)
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    y = np.r_[np.zeros(180, int), np.ones(20, int)]
+    X[y == 1] += 3
+    X[0, 0] = 1e9
+    sampler = VAEOverSampler(estimator=_tiny_cvae(max_iter=5), random_state=0)
+    new = sampler.fit_resample(X, y)[0][200:]
+    real = X[y == 1, 0]
+    assert new[:, 0].std() < 4 * real.std()  # (main: 1e6 times)
+    assert abs(np.median(new[:, 0]) - np.median(real)) < real.std()
