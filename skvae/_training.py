@@ -297,7 +297,11 @@ class KLSchedule:
 
         Not before the warm-up's last epoch (the objective still changes).
         The validation loss is taken at the final weight (:meth:`final`), so
-        every later epoch's counts; but under the cyclical schedule the
+        every later epoch's counts; a training loss from the first epoch
+        trained at the full weight throughout (that of the warm-up's last
+        epoch averages a weight still rising, a lower loss that the epochs
+        after it could not beat: a fit stopped while it improved). Under
+        the cyclical schedule the
         weight of training ramps up again in each period, and a training
         loss counts only at the end of a period (the last epoch to end by
         it), after the half trained at the full weight: an epoch of a low
@@ -306,6 +310,9 @@ class KLSchedule:
 
         Examples
         --------
+        >>> linear = KLSchedule(beta=1.0, warmup=4)
+        >>> [e for e in range(6) if linear.comparable(e, training=True)]
+        [4, 5]
         >>> kl = KLSchedule(beta=1.0, warmup=4, kind="cyclical")
         >>> [e for e in range(12) if kl.comparable(e, training=True)]
         [3, 7, 11]
@@ -317,11 +324,17 @@ class KLSchedule:
         """
         if epoch + 1 < self.warmup:
             return False
+        tol = 1e-9
+        if (
+            training
+            and self.kind != "cyclical"
+            and epoch < math.ceil(self.warmup - tol)
+        ):
+            return False
         if not training or self.kind != "cyclical" or self.warmup <= 1:
             return True
         # the last epoch to end by a period's end (a period may end within an
         # epoch: "auto" caps it at a quarter of the epochs, rarely whole)
-        tol = 1e-9
         end = math.ceil((epoch + 1) / self.warmup - tol) * self.warmup
         return end < epoch + 2 - tol
 
