@@ -39,8 +39,11 @@ def tabular_synthesizer(
     keep their share. Category, string and boolean columns get categorical
     and Bernoulli likelihoods. The batch size is an eighth of the rows
     (between 16 and 128) and the epochs give about two optimisation steps
-    per row, 400 to 1,500 steps (30 to 300 epochs), stopping earlier when
-    the training loss has not improved for 50 epochs; the rule depends on
+    per row, 400 to 1,500 steps within 30 to 300 epochs (so a table of more
+    than about 6,400 rows takes its 30 epochs, more steps), stopping
+    earlier when the training loss has not improved for 50 epochs after
+    the KL warm-up (a budget of over 60 epochs: tables of up to about
+    3,000 rows; larger ones train their whole budget); the rule depends on
     the number of rows only, and the learning rate is ``2e-3``.
 
     Draw synthetic rows with ``sample(n, noise=True)`` after ``fit(X)``
