@@ -420,3 +420,22 @@ def test_seeds_of_a_block_of_epochs_are_spawns(prefix):
         assert torch.equal(
             torch.rand(3, generator=got), torch.rand(3, generator=expected)
         )
+
+
+def test_the_training_loss_is_compared_from_the_first_epoch_at_full_weight():
+    # the warm-up's last epoch averages a weight still rising (a lower loss):
+    # compared, it passed for the best and the fit stopped while improving
+    import warnings
+
+    import numpy as np
+
+    from skvae import VAE
+
+    X = np.random.RandomState(0).rand(60, 5)
+    params = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # every comparison fails at this tol: the stop comes at the first
+        # chance, n_iter_no_change epochs after the first compared one
+        vae = VAE(kl_warmup=3, n_iter_no_change=2, tol=1e9, random_state=0, **params)
+        assert vae.fit(X).n_iter_ == 3 + 2 + 1
