@@ -310,8 +310,9 @@ def read_csv(
         The file; ``"-"`` reads standard input.
     header : bool or None, default=None
         Whether the first row holds column names; None decides from the row
-        itself (a header has a field that is not a number, or only missing
-        markers such as ``NA``: no number at all).
+        itself (a header has a field that is not a number, the target's
+        aside where ``target`` is its index, or only missing markers such
+        as ``NA``: no number at all).
     delimiter : str, default=","
         The field separator, one character.
     target : str or None, default=None
@@ -392,9 +393,11 @@ def _read_table(
     row = first[1]
     if header is None:
         # a field that is not a number, or no number at all (a row of
-        # missing markers, "NA,None", names columns: as data it says nothing)
-        header = not all(_is_number(v) for v in row) or all(
-            v.strip() in _NA for v in row
+        # missing markers, "NA,None", names columns: as data it says nothing);
+        # a target given by its index is left out (its labels may be text)
+        fields = _without_target(row, target)
+        header = not all(_is_number(v) for v in fields) or all(
+            v.strip() in _NA for v in fields
         )
         if not header and _counts_columns(row):
             header = True
@@ -448,6 +451,31 @@ def _read_table(
             "number; correct it or leave the cell empty (missing)."
         )
     return table
+
+
+def _without_target(row: list[str], target: str | None) -> list[str]:
+    """The first row's fields but the target's, where it is given by index.
+
+    A target named by a field of the row is a name (a header); one given as
+    an index is left out, unless it is the row's only field.
+
+    Examples
+    --------
+    >>> _without_target(["0.5", "1.5", "virginica"], "2")
+    ['0.5', '1.5']
+    >>> _without_target(["a", "b", "label"], "label")
+    ['a', 'b', 'label']
+    """
+    names = [v.strip() for v in row]
+    if target is None or target in names or len(row) < 2:
+        return row
+    try:
+        index = int(target)
+    except ValueError:
+        return row
+    if not -len(row) <= index < len(row):
+        return row
+    return [v for k, v in enumerate(row) if k != index % len(row)]
 
 
 def _counts_columns(row: list[str]) -> bool:
@@ -786,19 +814,22 @@ def _fit(args: argparse.Namespace) -> None:
 def _labels(table: _Table, args: argparse.Namespace, name: str) -> np.ndarray:
     """The target column for ``fit``: an empty cell is unlabelled or refused.
 
-    For the semi-supervised model an empty cell marks an unlabelled row (as
+    For the semi-supervised model an empty cell, or a missing-value marker
+    (``NA``, ``NaN``, ``null``, ``None``...), marks an unlabelled row (as
     ``-1`` does); any other model refuses it with its line. Labels that are
     all integers are given as integers, so that the classes are numbers.
     """
     y = table.y
-    empty = y == ""
+    # a missing-value marker is no label, as it is no number in the data
+    empty = np.isin(np.char.strip(y.astype(str)), _NA)
     if empty.any():
         if name != "SemiSupervisedVAE":
             i = int(np.flatnonzero(empty)[0])
             raise CommandError(
                 f"{args.data}, line {table.line_of(i)}, column {args.target!r}: "
-                "the label is empty; give every row its label (only --model "
-                "semisupervised takes unlabelled rows, marked empty or -1)."
+                "the label is missing (empty, or a marker such as NA); give "
+                "every row its label (only --model semisupervised takes "
+                "unlabelled rows, marked empty, NA or -1)."
             )
         y = np.where(empty, "-1", y)
     if all(_INTEGER.fullmatch(v) for v in y):

@@ -735,6 +735,7 @@ def test_an_empty_label_is_an_unlabelled_row_for_semisupervised(
 ):
     column = [None if i % 3 == 0 else labels[i % 2] for i in range(len(DATA))]
     column[0] = "-1"  # the explicit mark, with the empty cells
+    column[3] = "NA"  # and a missing-value marker (R's write.csv): no class
     data = _labelled(tmp_path / "semi.csv", column)
     model = str(tmp_path / "semi.skvae")
     args = ["fit", data, "--target", "label", "--model", "semisupervised", *FAST]
@@ -745,14 +746,32 @@ def test_an_empty_label_is_an_unlabelled_row_for_semisupervised(
 
 @pytest.mark.parametrize("model", ["conditional", "conditionalvae"])
 def test_an_empty_label_is_refused_with_its_line(tmp_path, capsys, model):
-    column = [LABELS[i] if i != 6 else None for i in range(len(DATA))]
-    data = _labelled(tmp_path / "holes.csv", column)
-    out = tmp_path / "m.skvae"
-    args = ["fit", data, "--target", "label", "--model", model, *FAST, "-o", str(out)]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "line 8, column 'label': the label is empty" in err  # header + 6 rows
-    assert not out.exists()
+    for hole in (None, "NA"):  # NA was read as a class
+        column = [LABELS[i] if i != 6 else hole for i in range(len(DATA))]
+        data = _labelled(tmp_path / "holes.csv", column)
+        out = tmp_path / "m.skvae"
+        args = ["fit", data, "--target", "label", "--model", model, *FAST]
+        assert main([*args, "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "line 8, column 'label': the label is missing" in err  # header + 6
+        assert not out.exists()
+
+
+def test_text_labels_given_by_index_leave_a_file_without_a_header(tmp_path, capsys):
+    # the labels' text made the first data row a header: one row lost, and
+    # every row's prediction written against the row after it
+    path = tmp_path / "nohdr.csv"
+    with open(path, "w") as f:
+        for row, label in zip(DATA, LABELS, strict=True):
+            f.write(",".join([*(repr(float(v)) for v in row), label]) + "\n")
+    model = str(tmp_path / "c.skvae")
+    args = ["fit", str(path), "--target", "4", "--model", "conditional", *FAST]
+    assert main([*args, "-o", model]) == 0
+    assert load(model).n_features_in_ == 4
+    assert getattr(load(model), "feature_names_in_", None) is None
+    capsys.readouterr()
+    assert main(["transform", model, str(path), "--target", "4"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(DATA) + 1
 
 
 def _demo_must_not_fit(monkeypatch):
