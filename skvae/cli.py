@@ -780,7 +780,11 @@ def _fit(args: argparse.Namespace) -> None:
     table = _read_input(args, target=args.target)
     X = table.X
     allowed = name == "VAEImputer" or args.missing == "mask"
-    _check_missing(table, allowed=allowed, model=None)
+    from skvae.persistence import _registry
+
+    cls = _registry()[name]
+    masks = name not in META_ESTIMATORS and "missing" in cls().get_params()
+    _check_missing(table, allowed=allowed, model=None, masks=masks)
     scaler = None
     if args.standardize:
         scaler = _fit_scaler(X)
@@ -1184,17 +1188,25 @@ def _is_imputer(model: Any) -> bool:
     return type(model).__name__ == "VAEImputer"
 
 
-def _check_missing(table: _Table, *, allowed: bool, model: Any) -> None:
-    """A missing cell is refused, by its place, unless the model masks them."""
+def _check_missing(
+    table: _Table, *, allowed: bool, model: Any, masks: bool = True
+) -> None:
+    """A missing cell is refused, by its place, unless the model masks them.
+
+    ``masks``: whether the model ``fit`` is to fit can take ``--missing
+    mask`` (only then is it suggested).
+    """
     missing = np.isnan(table.X)
     if allowed or not missing.any():
         return
     i, k = np.argwhere(missing)[0]
-    if model is None:
+    if model is None and masks:
         what = (
             "fill it in, fit with --missing mask (the likelihood then leaves "
             "missing cells out), or fill the gaps with --model imputer"
         )
+    elif model is None:
+        what = "fill it in, or fill the gaps with --model imputer first"
     else:
         what = (
             "fill it in (e.g. with a model fitted with --model imputer), or use "

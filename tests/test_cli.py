@@ -488,6 +488,13 @@ def test_beta_missing_and_batch_options_reach_the_model(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 2, column 2 ('b'): the cell is missing" in err  # "nan"
     assert "--missing mask" in err
+    # a model that refuses --missing is not told to use it
+    vade = ["--model", "vade", "--n-clusters", "2", *FAST, "-o", model]
+    assert main(["fit", str(holes), *vade]) == 2
+    err = capsys.readouterr().err
+    assert "the cell is missing" in err
+    assert "--missing" not in err
+    assert "--model imputer" in err
 
 
 def test_outlier_detector_predicts_and_scores(fitted, capsys):
