@@ -714,6 +714,11 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
     try:
         index = int(target)
     except ValueError:
+        hint = ""
+        others = [c for c in ",;\t|" if any(c in name for name in names or ())]
+        if others:  # the names split by another character than the file's
+            spelled = "tab" if others[0] == "\t" else others[0]
+            hint = f" Is the delimiter {others[0]!r}? Use --delimiter '{spelled}'."
         raise CommandError(
             f"{path}: no column named {target!r}"
             + (
@@ -721,6 +726,7 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
                 if names
                 else "; the file has no header."
             )
+            + hint
         ) from None
     if not -width <= index < width:
         raise CommandError(f"{path}: no column {index} (the file has {width}).")

@@ -880,3 +880,16 @@ def test_a_detector_scores_alike_with_a_header_or_without(tmp_path, capsys):
         scores.append(np.array(capsys.readouterr().out.split()[1:], float))
     assert load(model).input_offset_ is not None  # rows far from order 1
     np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)
+
+
+def test_a_target_not_found_in_a_file_of_another_delimiter_names_it(tmp_path, engine):
+    # a tab-separated file read with commas has one column whose name holds
+    # the tabs: the message listed it without a word about the delimiter
+    path = tmp_path / "tabs.tsv"
+    path.write_text("a\tb\tlabel\n1\t2\tx\n3\t4\ty\n")
+    hint = r"Is the delimiter '\\t'\? Use --delimiter 'tab'"
+    with pytest.raises(CommandError, match=hint):
+        read_csv(path, target="label", engine=engine)
+    names, _, y = read_csv(path, target="label", delimiter="\t", engine=engine)
+    assert names == ["a", "b"]
+    assert y.tolist() == ["x", "y"]
