@@ -2694,12 +2694,8 @@ def _stratified_split(
     take = np.floor(fraction * counts).astype(np.int64)
     if not take.any():
         take[np.argmax(counts)] = 1
+    held = np.zeros(strata.shape[0], dtype=bool)
+    for k in np.flatnonzero(take):
+        held[rng.choice(np.flatnonzero(inverse == k), take[k], replace=False)] = True
     order = rng.permutation(strata.shape[0])
-    # a row's rank among the rows of its stratum, in the drawn order
-    ranked = inverse[order]
-    by_stratum = np.argsort(ranked, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty_like(by_stratum)
-    rank[by_stratum] = np.arange(by_stratum.size) - np.repeat(starts, counts)
-    held = rank < take[ranked]
-    return order[~held], order[held]
+    return order[~held[order]], order[held[order]]
