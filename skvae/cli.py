@@ -469,13 +469,8 @@ def _without_target(row: list[str], target: str | None) -> list[str]:
     names = [v.strip() for v in row]
     if target is None or target in names or len(row) < 2:
         return row
-    try:
-        index = int(target)
-    except ValueError:
-        return row
-    if not -len(row) <= index < len(row):
-        return row
-    return [v for k, v in enumerate(row) if k != index % len(row)]
+    index = _target_index(target, len(row))
+    return row if index is None else [v for k, v in enumerate(row) if k != index]
 
 
 def _counts_columns(row: list[str]) -> bool:
@@ -684,11 +679,8 @@ def _number(
     where = f"column {column + 1}"
     if names is not None:
         where += f" ({_short(names[column])})"
-    hint = ""
-    others = [c for c in ",;\t|" if c in value and c != table.delimiter]
-    if others:
-        spelled = "tab" if others[0] == "\t" else others[0]
-        hint = f"; is the delimiter {others[0]!r}? Use --delimiter '{spelled}'"
+    hint = _delimiter_hint(value, table.delimiter)
+    if hint:
         if value.count(",") == 1 and _is_number(value.replace(",", ".")):
             hint += (
                 ". A decimal comma? Convert the file first: pandas.read_csv("
@@ -711,14 +703,12 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
     """The index of the target column, from its name or its index."""
     if names is not None and target in names:
         return names.index(target)
-    try:
-        index = int(target)
-    except ValueError:
-        hint = ""
-        others = [c for c in ",;\t|" if any(c in name for name in names or ())]
-        if others:  # the names split by another character than the file's
-            spelled = "tab" if others[0] == "\t" else others[0]
-            hint = f" Is the delimiter {others[0]!r}? Use --delimiter '{spelled}'."
+    index = _target_index(target, width)
+    if index is None and _is_integer_text(target):
+        raise CommandError(f"{path}: no column {target} (the file has {width}).")
+    if index is None:
+        # (names split by another character than the file's hold it)
+        hint = _delimiter_hint(" ".join(names or ()), None)
         raise CommandError(
             f"{path}: no column named {target!r}"
             + (
@@ -726,11 +716,50 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
                 if names
                 else "; the file has no header."
             )
-            + hint
-        ) from None
-    if not -width <= index < width:
-        raise CommandError(f"{path}: no column {index} (the file has {width}).")
-    return index % width
+            + (f" I{hint[3:]}." if hint else "")  # ("; is..." as a sentence)
+        )
+    return index
+
+
+def _is_integer_text(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_index(target: str, width: int) -> int | None:
+    """The column ``target`` gives by its index (0-based, or from the end).
+
+    None where it is no integer or out of range.
+
+    Examples
+    --------
+    >>> _target_index("2", 3), _target_index("-1", 3), _target_index("3", 3)
+    (2, 2, None)
+    """
+    if not _is_integer_text(target):
+        return None
+    index = int(target)
+    return index % width if -width <= index < width else None
+
+
+def _delimiter_hint(value: str, delimiter: str | None) -> str:
+    """The hint naming another delimiter that ``value`` holds than ``delimiter``.
+
+    Empty where ``value`` holds none of ``,;`` tab ``|`` but ``delimiter``.
+
+    Examples
+    --------
+    >>> _delimiter_hint("1;2", ",")
+    "; is the delimiter ';'? Use --delimiter ';'"
+    """
+    others = [c for c in ",;\t|" if c in value and c != delimiter]
+    if not others:
+        return ""
+    spelled = "tab" if others[0] == "\t" else others[0]
+    return f"; is the delimiter {others[0]!r}? Use --delimiter '{spelled}'"
 
 
 def _delimiter(text: str) -> str:
