@@ -10,7 +10,7 @@ same epoch budget (``--epochs``). Reported per model:
   ``-model.set_params(n_importance_samples=1000).score_samples(X_test)``
   averaged over rows, in nats (lower is better);
 - test -ELBO: the negative ELBO, averaged over 8 independent draws per row
-  (the estimator's own one-draw score shares its draw across rows);
+  (the estimator's own one-draw score takes one draw per row);
 - active units of each latent layer on the test rows (Cov_x E[z|x] > 0.01,
   Burda et al. 2016), bottom layer first.
 
@@ -101,9 +101,10 @@ def heldout_nll(model, X, k):
 def heldout_negative_elbo(model, X, n_draws=8, seed=0):
     """Mean negative ELBO per row, with independent draws per row and pass.
 
-    The module's training terms at beta=1 without free bits (eval mode), so
-    every row gets its own noise; ``score_samples`` with one draw shares its
-    draw across rows, which moves the mean by about a nat.
+    The module's training terms at beta=1 without free bits (eval mode), with
+    eight draws per row, where ``score_samples`` with one draw takes one.
+    (Before 2026-12-07 ``score_samples`` shared one draw across rows, which
+    moved the mean by about a nat.)
     """
     module = model.module_.eval()
     x = torch.as_tensor(X, dtype=torch.float32, device=model._device)

@@ -65,6 +65,7 @@ from skvae._torch import (
     make_generator,
     resolve_device,
     resolve_load_device,
+    row_noise,
     seeded_global_generator,
     spawn,
     to_cpu,
@@ -1634,9 +1635,11 @@ class BaseVAE(
 
         With ``n_importance_samples=1`` this is the evidence lower bound (ELBO);
         with ``k > 1`` the importance-weighted bound of Burda et al. (2016),
-        which is tighter. The noise draws are fixed for a fitted model, so the
-        result is deterministic and a row's score does not depend on the
-        other rows.
+        which is tighter. Each row's noise draws are a function of the row's
+        values and the fitted model's seed, so the result is deterministic
+        and a row's score does not depend on the other rows; different rows
+        draw independently, so the draws' errors average out in a mean over
+        many rows (:meth:`score`).
 
         Parameters
         ----------
@@ -1717,23 +1720,37 @@ class BaseVAE(
         method: str,
         k: int,
         extra: tuple[np.ndarray, ...] = (),
+        shared: bool = False,
     ) -> np.ndarray:
         """Apply a per-row scoring method of the module with ``k`` fixed draws.
 
         The seam that meta-estimators (:class:`skvae.VAEOutlierDetector`) and
         families score rows through: ``method`` names a method of ``module_``,
-        called as ``method(x, *extra_rows, eps)`` on batches of rows, with
-        ``eps`` the same ``k`` draws of the scoring stream for every row (so
-        a row's score does not depend on the other rows).
+        called as ``method(x, *extra_rows, eps)`` on batches of rows. ``eps``
+        holds each row's own ``k`` draws, a function of the row's values and
+        the scoring stream (:func:`skvae._torch.row_noise`), so a row's score
+        does not depend on the other rows, and the draws' errors average out
+        over rows (a mean score, as :meth:`score`, is then as good as its
+        rows are many). ``shared=True`` gives every row the same ``k`` draws
+        instead (common random numbers: the draws' error moves every score
+        alike, which a ranking of rows does not see).
         """
-        gen = make_generator(self._seed, Stream.SCORE, device=self._device)
-        eps = torch.randn(k, self.module_.noise_dim, generator=gen, device=self._device)
+        seed = spawn(self._seed, Stream.SCORE)
+        d = self.module_.noise_dim
         score_rows = getattr(self.module_, method)
         # Modules that score each row once per class say so (rows_per_input).
         fan_out = k * int(getattr(self.module_, "rows_per_input", 1))
+        if shared or d == 0:
+            gen = make_generator(self._seed, Stream.SCORE, device=self._device)
+            eps = torch.randn(k, d, generator=gen, device=self._device)
 
-        def score(*tensors: torch.Tensor) -> torch.Tensor:
-            return score_rows(*tensors, eps)
+            def score(*tensors: torch.Tensor) -> torch.Tensor:
+                return score_rows(*tensors, eps)
+
+        else:
+
+            def score(x: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+                return score_rows(x, *rest, row_noise(x, k, d, seed))
 
         return self._map_batches(
             score,

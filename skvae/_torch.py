@@ -259,6 +259,69 @@ def make_rng(seed: int, stream: Stream, *ids: int) -> np.random.Generator:
     return np.random.default_rng(spawn(seed, stream, *ids))
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser (Steele et al. 2014) on uint64 arrays, wrapping."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_noise(x: torch.Tensor, k: int, d: int, seed: int) -> torch.Tensor:
+    """``k`` standard normal draws of width ``d`` for each row, from its values.
+
+    The draws of a row are a function of the row's values (as the module
+    reads them) and ``seed`` alone, so a row's score does not depend on the
+    other rows or on how they are batched, while different rows get
+    independent draws: the errors of single-draw estimates average out over
+    rows, where draws shared by every row would move all the scores together.
+    Rows that are equal (NaN at the same places) get the same draws.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, ...)
+        The rows.
+    k : int
+        Draws per row.
+    d : int
+        Width of each draw.
+    seed : int
+        Seed of the draws (:func:`spawn` of the scoring stream).
+
+    Returns
+    -------
+    torch.Tensor of shape (k, batch, d)
+        On ``x``'s device, in its dtype.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]])
+    >>> eps = row_noise(x, k=2, d=3, seed=0)
+    >>> eps.shape
+    torch.Size([2, 3, 3])
+    >>> bool(torch.equal(eps[:, 0], eps[:, 2])), bool(torch.equal(eps[:, 0], eps[:, 1]))
+    (True, False)
+    >>> bool(torch.equal(row_noise(x[1:2], 2, 3, 0)[:, 0], eps[:, 1]))
+    True
+    """
+    from scipy.special import ndtri
+
+    values = x.detach().reshape(x.shape[0], -1).to("cpu", torch.float64).numpy()
+    # one bit pattern for NaN and for zero, whatever their sign or payload
+    values = np.where(np.isnan(values), np.nan, values + 0.0)
+    bits = np.ascontiguousarray(values).view(np.uint64)
+    columns = _GOLDEN * np.arange(1, bits.shape[1] + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        key = _mix64(bits ^ columns).sum(axis=1, dtype=np.uint64)
+        key = _mix64(key ^ _mix64(np.uint64(seed) + _GOLDEN))
+        counters = key[:, None] + _GOLDEN * np.arange(1, k * d + 1, dtype=np.uint64)
+        top = (_mix64(counters) >> np.uint64(11)).astype(np.float64)
+    draws = ndtri((top + 0.5) * 2.0**-53).reshape(-1, k, d).transpose(1, 0, 2)
+    return torch.from_numpy(np.ascontiguousarray(draws)).to(x.device, x.dtype)
+
+
 def distributed_world() -> tuple[int, int] | None:
     """(rank, world size) when this process is one of several training ranks.
 

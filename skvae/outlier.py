@@ -2070,12 +2070,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             else "reconstruction_log_likelihood"
         )
         step = _score_rows(est, k, X.shape[1])
+        # every row scored with the same k draws (common random numbers: the
+        # draws' error moves every score alike, and the ranking not at all),
+        # whichever block holds it
         if step >= X.shape[0]:
-            return est._row_scores(X, method, k)
-        # each row's score uses the same k draws whichever block holds it
+            return est._row_scores(X, method, k, shared=True)
         return np.concatenate(
             [
-                est._row_scores(X[i : i + step], method, k)
+                est._row_scores(X[i : i + step], method, k, shared=True)
                 for i in range(0, X.shape[0], step)
             ]
         )

@@ -47,11 +47,7 @@ def _zero_draws(module, rows):
     """Zero draws: the bounds taken at the posterior means."""
     import torch
 
-    return torch.zeros(
-        (1, rows.shape[0] * module.n_classes, module.n_latent),
-        device=rows.device,
-        dtype=rows.dtype,
-    )
+    return torch.zeros((1, module.n_latent), device=rows.device, dtype=rows.dtype)
 
 
 def _drop_column(values, column: int):

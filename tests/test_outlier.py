@@ -298,7 +298,7 @@ def test_the_model_scores_wide_rows_in_blocks(monkeypatch, score_type):
     monkeypatch.setattr(
         det.estimator_,
         "_row_scores",
-        lambda rows, *a: blocks.append(len(rows)) or row_scores(rows, *a),
+        lambda rows, *a, **kw: blocks.append(len(rows)) or row_scores(rows, *a, **kw),
     )
     monkeypatch.setattr(outlier, "_SCORE_ENTRIES", 4 * 20 * 16)  # 16 rows
     np.testing.assert_allclose(det._model_scores(X), whole, rtol=1e-6)
@@ -859,7 +859,9 @@ def test_the_neighbor_distance_part_helps_the_likelihood(digits, monkeypatch):
     # n_neighbors=0: the model's own score, in nats
     np.testing.assert_allclose(
         alone.score_samples(X),
-        alone.estimator_._row_scores(X, "log_likelihood", alone.n_importance_samples),
+        alone.estimator_._row_scores(
+            X, "log_likelihood", alone.n_importance_samples, shared=True
+        ),
     )
 
 
@@ -988,7 +990,7 @@ def test_wide_rows_are_scored_on_their_principal_subspace():
         (rest**2).sum(1) / det.subspace_noise_
         + (d - k) * np.log(2 * np.pi * det.subspace_noise_)
     )
-    model = det.estimator_._row_scores(Z, "log_likelihood", 2)
+    model = det.estimator_._row_scores(Z, "log_likelihood", 2, shared=True)
     np.testing.assert_allclose(det.score_samples(new), model + gaussian, rtol=1e-6)
     assert det.estimator_.n_components <= k  # codes no wider than their input
 

@@ -493,14 +493,18 @@ def test_joblib_still_works(tmp_path):
 # a VAE and a ConditionalVAE fitted on standardised iris for 3 epochs, with
 # their outputs on the first five rows as that version computed them.
 _LEGACY = Path(__file__).parent / "data"
+# codes, scores as skvae 0.1.0 gave them (one noise draw shared by every row),
+# and scores with each row's own draw (since 2026-12-07)
 _LEGACY_OUTPUTS = {
     "vae_0.1.0.skvae": (
         [[0.307936, 0.455861], [0.287118, 0.327909], [0.334957, 0.431029]],
         [-7.211413, -6.817002, -7.359509],
+        [-7.316916, -6.883888, -7.458192],
     ),
     "conditional_vae_0.1.0.skvae": (
         [[0.300777, 0.459871], [0.284855, 0.332275], [0.329331, 0.435306]],
         [-5.965441, -6.143283, -6.446486],
+        [-5.985639, -6.056113, -6.459935],
     ),
 }
 
@@ -516,10 +520,15 @@ def _iris_standardised():
 def test_files_of_skvae_0_1_0_load_and_give_the_same_outputs(name):
     X, y = _iris_standardised()
     model = skvae.load(_LEGACY / name)
-    codes, scores = _LEGACY_OUTPUTS[name]
+    codes, shared_scores, scores = _LEGACY_OUTPUTS[name]
     labels = (y[:3],) if "conditional" in name else ()
     np.testing.assert_allclose(model.transform(X[:3], *labels), codes, atol=1e-5)
     np.testing.assert_allclose(model.score_samples(X[:3], *labels), scores, atol=1e-4)
+    rows = model._validate_X(X[:3])
+    extra = (model._one_hot(y[:3], 3, rows.dtype),) if labels else ()
+    method = "conditional_log_likelihood" if labels else "log_likelihood"
+    old = model._row_scores(rows, method, 1, extra=extra, shared=True)
+    np.testing.assert_allclose(old, shared_scores, atol=1e-4)
 
 
 def test_an_old_file_with_a_parameter_since_removed_names_both_versions():

@@ -69,6 +69,36 @@ def test_importance_weighted_score_is_tighter(fitted_digits):
     assert iwae > elbo
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_single_draw_score_is_below_the_tighter_bound_on_every_seed(seed):
+    # Each row draws its own noise: the single-draw errors average out over
+    # 1,500 rows. One draw shared by every row moved all scores together,
+    # which put the mean ELBO above the 64-draw bound (and above the exact
+    # log-likelihood) on some seeds.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1500, 2)) @ rng.normal(size=(2, 6))
+    X += 0.3 * rng.normal(size=X.shape)
+    vae = VAE(n_components=2, hidden_layer_sizes=(16,), max_iter=20, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae.fit(X)
+    elbo = vae.score(X)
+    iwae = vae.set_params(n_importance_samples=64).score(X)
+    assert elbo < iwae
+    assert iwae - elbo < 0.5
+
+
+def test_a_rows_draws_follow_its_values_not_its_place(small_X):
+    vae = tiny_vae(max_iter=2).fit(small_X)
+    X = np.vstack([small_X[:5], small_X[:5]])
+    scores = vae.score_samples(X)  # float32: a row's place moves it by an ulp
+    np.testing.assert_allclose(scores[:5], scores[5:], rtol=1e-6)
+    np.testing.assert_allclose(vae.score_samples(small_X[3:4])[0], scores[3], rtol=1e-6)
+    moved = small_X[:5].copy()
+    moved[:, 0] += 1e-3  # another row: other draws, so more than the move's effect
+    assert np.abs(vae.score_samples(moved) - scores[:5]).max() > 1e-2
+
+
 def test_bernoulli_likelihood_on_pixels(digits):
     X, _ = digits
     vae = VAE(likelihood="bernoulli", max_iter=60, random_state=0).fit(X)

@@ -180,7 +180,8 @@ class AutoencoderModule(LatentModule):
     ) -> torch.Tensor:
         """Log p(x | z) at the code, or its mean over ``eps`` draws of z ~ q(z | x).
 
-        ``eps`` has shape ``(k, noise_dim)``; a deterministic encoder has
+        ``eps`` has shape ``(k, noise_dim)`` or ``(k, batch, noise_dim)`` (each
+        row's own draws); a deterministic encoder has
         ``noise_dim = 0`` and one code per row.
         """
         mu, log_var = self.encode(x)

@@ -159,6 +159,10 @@ class ConditionalVAEModule(LatentModule):
         eye = torch.eye(k, device=x.device, dtype=x.dtype)
         return x.repeat_interleave(k, dim=0), eye.repeat(n, 1)
 
+    def _each_class(self, eps: torch.Tensor) -> torch.Tensor:
+        """Scoring noise for :meth:`_all_classes`' rows: a row's own, per class."""
+        return eps if eps.ndim == 2 else eps.repeat_interleave(self.n_classes, 1)
+
     def class_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Weights of the classes for label-free inference, ``(batch, n_classes)``.
 
@@ -249,6 +253,7 @@ class ConditionalVAEModule(LatentModule):
     def class_log_likelihoods(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Bounds of log p(x | y = c) for every class c, ``(batch, n_classes)``."""
         xs, ys = self._all_classes(x)
+        eps = self._each_class(eps)
         return self.conditional_log_likelihood(xs, ys, eps).view(
             x.shape[0], self.n_classes
         )
@@ -264,6 +269,7 @@ class ConditionalVAEModule(LatentModule):
     ) -> torch.Tensor:
         """Mean over draws of log sum_y p(y) p(x | z, y), z ~ q(z | x, .)."""
         xs, ys = self._all_classes(x)
+        eps = self._each_class(eps)
         z = shared_draws(*self.encode(xs, ys), eps)  # (k, batch * n_classes, d)
         log_px = self.likelihood.log_prob(xs, self.decode(z, ys))
         log_px = log_px.view(eps.shape[0], x.shape[0], self.n_classes)

@@ -76,17 +76,31 @@ def reparameterize(
 def shared_draws(
     mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor
 ) -> torch.Tensor:
-    """Draws ``(k, batch, d)`` with the same noise ``eps`` ``(k, d)`` for every row.
+    """Scoring draws ``(k, batch, d)`` from fixed noise ``eps``.
 
-    Scoring uses fixed draws so that a row's score does not depend on the
-    other rows.
+    ``eps`` is ``(k, d)``, the same draws for every row, or ``(k, batch, d)``,
+    each row's own (:func:`skvae._torch.row_noise`). Either way a row's score
+    does not depend on the other rows.
 
     Examples
     --------
     >>> shared_draws(torch.zeros(4, 2), torch.zeros(4, 2), torch.ones(1, 2)).shape
     torch.Size([1, 4, 2])
+    >>> shared_draws(torch.zeros(4, 2), torch.zeros(4, 2), torch.ones(3, 4, 2)).shape
+    torch.Size([3, 4, 2])
     """
-    return reparameterize(mu, log_var, eps[:, None, :])
+    return reparameterize(mu, log_var, per_row(eps))
+
+
+def per_row(eps: torch.Tensor) -> torch.Tensor:
+    """Scoring noise as ``(k, batch or 1, d)``: shared ``(k, d)`` draws broadcast.
+
+    Examples
+    --------
+    >>> per_row(torch.ones(3, 2)).shape, per_row(torch.ones(3, 5, 2)).shape
+    (torch.Size([3, 1, 2]), torch.Size([3, 5, 2]))
+    """
+    return eps[:, None, :] if eps.ndim == 2 else eps
 
 
 def training_draws(
@@ -351,7 +365,8 @@ class GaussianVAEModule(LatentModule):
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
 
-        ``eps`` has shape ``(k, n_components)``: the same draws serve every row.
+        ``eps`` has shape ``(k, n_components)`` (the same draws for every
+        row) or ``(k, batch, n_components)`` (each row's own).
         """
         mu, log_var = self.encode(x)  # (batch, n_components)
         z = shared_draws(mu, log_var, eps)  # (k, batch, n_components)

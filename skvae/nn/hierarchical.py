@@ -27,6 +27,7 @@ from skvae.nn.gaussian import (
     elbo_loss,
     elbo_terms,
     iwae_loss,
+    per_row,
     reparameterize,
     split_gaussian,
 )
@@ -307,10 +308,11 @@ class HierarchicalVAEModule(LatentModule):
     def log_likelihood(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """ELBO (one draw) or importance-weighted bound (``k`` draws) per row.
 
-        ``eps`` has shape ``(k, noise_dim)``: the same draws serve every row.
+        ``eps`` has shape ``(k, noise_dim)`` (the same draws for every row) or
+        ``(k, batch, noise_dim)`` (each row's own).
         The ELBO uses the analytic KL terms where there are.
         """
-        log_px, kl_dims, log_ratio, _ = self._terms(x, eps[:, None, :])
+        log_px, kl_dims, log_ratio, _ = self._terms(x, per_row(eps))
         if eps.shape[0] == 1:
             return log_px[0] - kl_dims[0].sum(-1)
         return importance_bound(log_px + log_ratio)
@@ -319,7 +321,7 @@ class HierarchicalVAEModule(LatentModule):
         self, x: torch.Tensor, eps: torch.Tensor
     ) -> torch.Tensor:
         """Mean over the ``k`` draws in ``eps`` of log p(x | z_1), z ~ q(z | x)."""
-        layers = self._layers(x, eps[:, None, :])
+        layers = self._layers(x, per_row(eps))
         return self.likelihood.log_prob(x, self.decoder(layers[0].z)).mean(0)
 
     def sample(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
