@@ -583,10 +583,10 @@ def _row_keys(X: Any, precisions: tuple[str, ...] = ("<f8", "<f4")) -> np.ndarra
     row itself (a float32 row and its float64 copy share it); columns 2 and
     3: of the row rounded to float32, which a float64 row shares with its
     float32 copy (``precisions`` chooses, in order). -0.0 is read as 0.0.
-    A scored row is matched by the first pair, or by the second where it is
-    float32 (:meth:`VAEOutlierDetector._known_rest`), as the distance part
-    recognises a training row only at distance 0, or, in another precision,
-    within float32's rounding (:func:`_measured`).
+    A scored row is matched by the second pair, in either precision
+    (:meth:`VAEOutlierDetector._known_rest`), as the distance part
+    recognises a training row within rounding (:func:`_measured`); the first
+    groups equal rows into folds (:func:`_crossed_rest`).
 
     Examples
     --------
@@ -943,6 +943,7 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
     neighbour.
     """
     m = min(k + 1 + _EXTRA_CANDIDATES, reference.shape[0])
+    mean = np.asarray(reference.mean(axis=0, dtype=np.float64)).ravel()
     if sp.issparse(reference) or reference.shape[1] < _PRODUCT_MIN_FEATURES:
         found = NearestNeighbors(n_neighbors=k + 1).fit(reference)
         propose = lambda rows: found.kneighbors(rows)[1]  # noqa: E731
@@ -951,9 +952,8 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         # otherwise swamp the differences in float32's 24 bits; and scaled
         # by a power of two (exactly: the same candidates) to rows of norm
         # about 1, whose products neither overflow nor underflow float32
-        centred = np.asarray(reference, dtype=np.float64)
-        centre = centred.mean(0)
-        centred = centred - centre
+        centre = mean
+        centred = np.asarray(reference, dtype=np.float64) - centre
         size = math.sqrt(float(np.einsum("ij,ij->", centred, centred)) / len(centred))
         scale = _power_of_two(size)
         ref32 = (centred / scale).astype(np.float32)
@@ -977,20 +977,26 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         rows = X[i : i + step]
         if sp.issparse(rows) and not sp.issparse(reference):
             rows = rows.toarray()
-        blocks.append(_measured(reference, rows, propose(rows), k))
+        blocks.append(_measured(reference, rows, propose(rows), k, mean))
     return np.concatenate(blocks) if blocks else np.empty((0, k))
 
 
-def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
+def _measured(
+    reference: Any, X: Any, index: np.ndarray, k: int, mean: np.ndarray | None = None
+) -> np.ndarray:
     """The k nearest of the candidate reference rows ``index``, measured exactly.
 
-    One candidate at distance 0 is the row itself, passed over; where the
-    rows and the reference rows differ in precision (float32 and float64),
-    so is one within float32's rounding of the row (``_SELF_TOLERANCE`` of
-    its norm), so that a float32 copy of a training row is recognised as
-    well. (Rows of one precision are the row itself only at distance 0: a
-    tolerance relative to the norm would pass over a new row's true nearest
-    neighbour on rows with a large common offset.) Dense rows
+    The nearest candidate is the row itself, passed over, when it lies
+    within ``_SELF_TOLERANCE`` of the row's distance to the reference rows'
+    ``mean``: a copy of a training row up to rounding (a pipeline's
+    ``transform`` of the rows its ``fit_transform`` gave, 1e-14 off, or a
+    float32 step's, 1e-7 off) is recognised, where only distance 0 was.
+    (Relative to the distance to the mean, not to the row's norm, which
+    would pass over a new row's true nearest neighbour on rows with a large
+    common offset.) Where the rows and the reference rows differ in
+    precision (float32 and float64), so is one within float32's rounding
+    of the row's own norm, so that a float32 copy of a training row is
+    recognised as well. Dense rows
     are measured in blocks of about ``_MEASURE_ENTRIES`` entries, one column
     of candidates after another, so that the differences stay in the cache.
     """
@@ -1007,15 +1013,32 @@ def _measured(reference: Any, X: Any, index: np.ndarray, k: int) -> np.ndarray:
                 squares = np.einsum("ij,ij->i", diff, diff)
             dist[i : i + step, j] = np.sqrt(squares)
     dist.sort(axis=1)
-    if X.dtype == reference.dtype:
-        itself = dist[:, :1] == 0
-    else:
-        if sp.issparse(X):
-            norms = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
-        else:
-            norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-        itself = dist[:, :1] <= _SELF_TOLERANCE * norms[:, None]
+    reach = np.zeros(X.shape[0])
+    if mean is not None:
+        reach = _SELF_TOLERANCE * _distances_to(X, mean)
+    if X.dtype != reference.dtype:
+        reach = np.maximum(reach, _SELF_TOLERANCE * _distances_to(X, None))
+    itself = dist[:, :1] <= reach[:, None]
     return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
+
+
+def _distances_to(X: Any, point: np.ndarray | None) -> np.ndarray:
+    """Euclidean distance of each row of X to ``point`` (None: the origin).
+
+    Examples
+    --------
+    >>> _distances_to(np.array([[3.0, 4.0], [1.0, 1.0]]), np.array([0.0, 1.0]))
+    array([4.24264069, 1.        ])
+    """
+    if sp.issparse(X):
+        squares = np.asarray(X.multiply(X).sum(1), dtype=np.float64).ravel()
+        if point is not None:
+            squares += float(point @ point) - 2.0 * np.asarray(X @ point).ravel()
+        return np.sqrt(np.maximum(squares, 0.0))
+    rows = np.asarray(X, dtype=np.float64)
+    if point is not None:
+        rows = rows - point
+    return np.sqrt(np.einsum("ij,ij->i", rows, rows))
 
 
 def _robust_scale(
@@ -1195,7 +1218,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     of the others (in three folds drawn with ``random_state``, equal rows in
     one fold), as a new row would be scored, as the distance part passes
     over a training row itself. Such a row keeps that score in any array
-    that holds it (reordered, a few rows, a float32 copy), as do its copies:
+    that holds it (reordered, a few rows, a float32 copy, a copy off by
+    rounding as a pipeline's ``transform`` gives), as do its copies:
     its fingerprint (``subspace_keys_``) is recognised, as the distance part
     recognises a training row, so that its residual is never the smaller
     one the two-sided score would flag.
@@ -1322,8 +1346,9 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     subspace_keys_ : ndarray of shape (n_found_on, 4) or None
         Two fingerprints of each row the subspace was found on (128 bits of
         the SHA-1 of its values in float64, then rounded to float32, each as
-        two int64), by which a scored row is recognised as one of them (a
-        float32 row by the second), in the order of ``subspace_first_``.
+        two int64), in the order of ``subspace_first_``; a scored row is
+        recognised as one of them by the second (rounded to float32, a
+        float64 copy off by rounding is the row).
         None where the model reads the rows as they are.
     subspace_first_ : ndarray of shape (n_found_on,) or None
         Those rows' first principal coordinates, sorted: only a scored row
@@ -1931,8 +1956,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> None:
         """Give the rows of X the subspace was found on their crossed rests.
 
-        A row of X equal to one of them (float32 rows: equal to one rounded
-        to float32; see :func:`_row_keys`) is that training row, in whatever
+        A row of X equal to one of them once both are rounded to float32
+        (see :func:`_row_keys`) is that training row, in whatever
         array it comes, and its residual's log-density off the whole
         subspace, which was found on it and so leaves it too small a
         residual, is replaced in ``rest`` by the one ``fit`` scored it by,
@@ -1954,19 +1979,35 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         near = np.flatnonzero(screened)
         if len(near) == 0:
             return
-        precision, pair = (
-            ("<f4", slice(2, 4)) if X.dtype == np.float32 else ("<f8", slice(0, 2))
-        )
         known = self.subspace_keys_
+        rows = _take(X, near)
         if known.shape[1] == 2:  # a file of the first keys: float32 only
-            precision, pair = "<f4", slice(0, 2)
+            rounded, pairs = np.ones(len(near), bool), (slice(0, 2), slice(0, 2))
+        else:
+            pairs = (slice(0, 2), slice(2, 4))
+            rounded = np.ones(len(near), bool)
+            if X.dtype != np.float32:
+                # a float64 row equal to a training row once both are rounded
+                # to float32 is that row (a pipeline's transform of the rows
+                # its fit_transform gave, 1e-14 off) where float32's
+                # rounding, 2**-24 of the row's norm, is within
+                # _SELF_TOLERANCE of its distance to the mean, as for the
+                # distance part; further out (a large common offset, which
+                # rounding to float32 would make equal rows of distinct
+                # ones) only an equal row is
+                raw = _distances_to(rows, None)
+                rounded = 2.0**-24 * raw <= _SELF_TOLERANCE * np.sqrt(squares[near])
         void = np.dtype((np.void, 16))
-        known = np.ascontiguousarray(known[:, pair]).view(void).ravel()
-        index = {key: i for i, key in enumerate(known.tolist())}
-        keys = _row_keys(_take(X, near), (precision,)).view(void).ravel().tolist()
-        at = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
-        rows, at = near[at >= 0], at[at >= 0]
-        rest[rows] = self.subspace_rest_[at]
+        for use_f4 in (False, True):
+            part = np.flatnonzero(rounded == use_f4)
+            if len(part) == 0:
+                continue
+            table = np.ascontiguousarray(known[:, pairs[use_f4]]).view(void).ravel()
+            index = {key: i for i, key in enumerate(table.tolist())}
+            precision = "<f4" if use_f4 else "<f8"
+            keys = _row_keys(_take(rows, part), (precision,)).view(void).ravel()
+            at = np.array([index.get(key, -1) for key in keys.tolist()], dtype=np.intp)
+            rest[near[part[at >= 0]]] = self.subspace_rest_[at[at >= 0]]
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None

@@ -431,6 +431,23 @@ def test_a_float32_copy_of_the_training_rows_scores_as_they_do():
     )
 
 
+@pytest.mark.parametrize("d", [8, 300])
+def test_training_rows_off_by_rounding_score_as_they_do(d):
+    # a pipeline's transform of the rows its fit_transform gave differs by
+    # about 1e-14: such rows were new rows next to their own copy (the
+    # distance part) and scored off the whole subspace (wide rows), so
+    # fit + predict on the training rows flagged 5% where fit_predict and
+    # contamination said 10%
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 4)) @ rng.normal(size=(4, d))
+    X += 0.3 * rng.normal(size=X.shape)
+    det = VAEOutlierDetector(contamination=0.1, random_state=0).fit(X)
+    near = X * (1 + 1e-14)
+    assert not np.array_equal(near, X)
+    np.testing.assert_allclose(det.score_samples(near), det.training_scores_, atol=1e-6)
+    assert np.mean(det.predict(near) == -1) == np.mean(det.predict(X) == -1)
+
+
 def test_rows_of_weight_zero_are_as_if_removed():
     # a row of weight 0 takes no share of the default model's steps: the
     # detector is the one fitted on the other rows alone
