@@ -188,6 +188,36 @@ def _observed_categories(series: Any) -> Any:
     return pd.Index(values, dtype=object if len(values) == 0 else None)
 
 
+def check_column_labels(seen: list, frame: Any) -> None:
+    """Refuse a DataFrame whose column labels are not ``seen``, in order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_column_labels([0, 1], pd.DataFrame([[1.0, 2.0]]))
+    >>> check_column_labels([1, 0], pd.DataFrame([[1.0, 2.0]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X's columns are not those seen in fit: fitted on [1, 0], given \
+them in another order. Pass the fitted columns, in their order (X[fitted_columns]).
+    """
+    import pandas as pd
+
+    if frame.columns.equals(pd.Index(list(seen))):
+        return
+    given = list(frame.columns)
+
+    def head(names: list) -> str:
+        return str(names[:10])[:-1] + (", ...]" if len(names) > 10 else "]")
+
+    same = len(seen) == len(given) and set(seen) == set(given)
+    raise ValueError(
+        f"X's columns are not those seen in fit: fitted on {head(seen)}, given "
+        f"{'them in another order' if same else head(given)}. Pass the fitted "
+        "columns, in their order (X[fitted_columns])."
+    )
+
+
 class TableEncoder:
     """Encode a DataFrame's columns for a model, and decode model rows back.
 
@@ -649,20 +679,7 @@ class TableEncoder:
         it lets through, and the columns would be read by position: swapped
         or relabelled ones silently as the wrong columns.
         """
-        labels = frame.columns
-        if labels.equals(self._labels):
-            return
-        seen, given = list(self._labels), list(labels)
-
-        def head(names: list) -> str:
-            return str(names[:10])[:-1] + (", ...]" if len(names) > 10 else "]")
-
-        same = len(seen) == len(given) and set(seen) == set(given)
-        raise ValueError(
-            f"X's columns are not those seen in fit: fitted on {head(seen)}, given "
-            f"{'them in another order' if same else head(given)}. Pass the fitted "
-            "columns, in their order (X[fitted_columns])."
-        )
+        check_column_labels(list(self._labels), frame)
 
     def check_not_array(self, X: Any, owner: str) -> None:
         """Refuse an array where the fitted table has category columns.

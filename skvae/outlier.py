@@ -28,7 +28,7 @@ from skvae._base import (
     warn_replaced_draws,
 )
 from skvae._data import FLOATS, check_sparse, epochs_for_steps, row_counts
-from skvae._frames import TableEncoder, is_frame
+from skvae._frames import TableEncoder, check_column_labels, is_frame
 from skvae._sklearn_compat import (
     HasMethods,
     Interval,
@@ -1544,6 +1544,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         ``check_range=False`` leaves the float32 range to the caller (an
         array equal to the training rows has passed it in ``fit``).
         """
+        if reset:
+            self._frame_labels = None
         if self._reads_table(X, reset):
             # a table goes to the model as it is: the model encodes its columns
             validate_data(self, X, skip_check_array=True, reset=reset)
@@ -1562,6 +1564,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return X
         if is_frame(X):  # float columns, read as their array
             _refuse_holes(X)
+            # integer labels (pd.DataFrame(X)'s) scikit-learn does not check
+            # (only all-string names): swapped columns would be read by place
+            labels = X.columns.tolist()
+            if reset:
+                numbered = all(type(v) is int for v in labels)
+                self._frame_labels = labels if numbered else None
+            elif vars(self).get("_frame_labels") is not None:
+                check_column_labels(self._frame_labels, X)
         encoder = None if reset else vars(self.estimator_).get("table_encoder_")
         if encoder is not None:
             encoder.check_not_array(X, type(self).__name__)

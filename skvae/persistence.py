@@ -163,6 +163,7 @@ _PRIVATE_SAVED = frozenset(
         "_latent_mean",
         "_latent_precision",
         "_fitted_neighbors",  # the detector's n_neighbors at fit
+        "_frame_labels",  # the integer column labels of the frame it was fitted on
         "_sklearn_output_config",  # set_output's choice (VAEImputer)
     }
 )
@@ -1354,6 +1355,10 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "n_features_in_": ("a positive int", lambda v: _is_int(v) and v >= 1),
     "n_iter_": ("a count", lambda v: _is_int(v) and v >= 0),
     "_fitted_neighbors": ("a count", lambda v: _is_int(v) and v >= 0),
+    "_frame_labels": (
+        "a list of integers",
+        lambda v: v is None or (isinstance(v, list) and all(_is_int(i) for i in v)),
+    ),
     "best_loss_": ("a number", lambda v: _is_real(v) or v is None),
     "offset_": ("a number", _is_real),
     "history_": ("a list", lambda v: isinstance(v, list)),
@@ -1551,6 +1556,7 @@ def _check_attributes(est: Any) -> None:
         )
     sizes = {
         "feature_names_in_": width,
+        "_frame_labels": width,
         "_shift": model_width,
         "_scale_": model_width,
         "_constant": model_width,

@@ -1437,6 +1437,16 @@ def test_a_frame_of_float_columns_is_scored_as_its_array():
     for call in (VAEOutlierDetector(random_state=0).fit, table.score_samples):
         with pytest.raises(ValueError, match=r"columns \['c1'\] hold missing"):
             call(holes)
+    # pd.DataFrame(X)'s integer labels, which scikit-learn leaves unchecked:
+    # swapped columns were scored by place (87% of new rows flagged)
+    numbered = VAEOutlierDetector(random_state=0).fit(pd.DataFrame(X))
+    swapped = pd.DataFrame(X).iloc[:, ::-1]
+    for call in (numbered.score_samples, numbered.predict):
+        with pytest.raises(ValueError, match="another order"):
+            call(swapped)
+    np.testing.assert_allclose(
+        numbered.score_samples(pd.DataFrame(X)), array.score_samples(X)
+    )
     # a frame with another column type, or for a model passed in: a table
     mixed = frame.assign(c0=frame["c0"].round().astype(int))
     assert VAEOutlierDetector(random_state=0).fit(mixed).input_offset_ is None
