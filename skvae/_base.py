@@ -2099,6 +2099,9 @@ class BaseVAE(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
+        # missing="mask" reads NaN as a missing entry (scikit-learn's tools
+        # then pass NaN through instead of refusing it)
+        tags.input_tags.allow_nan = self._masks_missing()
         return tags
 
     # ----------------------------------------------------------- persistence

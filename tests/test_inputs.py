@@ -110,3 +110,22 @@ def test_huge_values_raise_the_non_finite_loss_error():
     X = np.random.RandomState(0).normal(size=(30, 4)) * 1e30
     with pytest.raises(ValueError, match="non-finite"):
         tiny_vae().fit(X)
+
+
+def test_models_that_mask_missing_entries_say_they_take_nan(small_X):
+    # the tag was False for missing="mask" too: scikit-learn's tools (feature
+    # selectors, checks) refused the NaN the model reads as missing entries
+    from sklearn.feature_selection import SequentialFeatureSelector
+    from sklearn.utils import get_tags
+
+    from skvae import VAE, ConditionalVAE
+
+    assert get_tags(VAE(missing="mask")).input_tags.allow_nan
+    assert get_tags(ConditionalVAE(missing="mask")).input_tags.allow_nan
+    assert not get_tags(VAE()).input_tags.allow_nan
+    X = small_X[:, :3].copy()
+    X[::7, 1] = np.nan
+    selector = SequentialFeatureSelector(
+        tiny_vae(missing="mask", max_iter=1), n_features_to_select=2, cv=2
+    )
+    assert selector.fit(X).transform(X).shape == (len(X), 2)
