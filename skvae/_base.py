@@ -2348,12 +2348,18 @@ def _far_from_order_one(
     means, variances = column_moments(X, rows)  # no copy of X
     mean = dict(enumerate(means.tolist()))
     spread = dict(enumerate(np.sqrt(np.maximum(variances, 0.0)).tolist()))
-    far = [
-        c
-        for c in real
-        if max(abs(mean[c]), spread[c]) > _LARGE_VALUES
-        or 0 < max(abs(mean[c]), spread[c]) < _SMALL_VALUES
-    ]
+    far = [c for c in real if max(abs(mean[c]), spread[c]) > _LARGE_VALUES]
+    small = [c for c in real if 0 < max(abs(mean[c]), spread[c]) < _SMALL_VALUES]
+    if small:
+        # only columns whose values all lie near 0: a dark pixel, 0 in all
+        # but a few images (mean 1e-5, spread 2e-4, one value 0.01), is of
+        # order 1 where it is not 0, and standardising it would make that 40
+        part = X[:, small] if rows is None else X[rows][:, small]
+        part = part.toarray() if sp.issparse(part) else np.asarray(part)
+        peak = np.nanmax(np.abs(part), axis=0)
+        peaks = zip(small, peak.tolist(), strict=True)
+        tiny = [c for c, p in peaks if p < _SMALL_VALUES]
+        far = sorted(far + tiny)
     large = [c for c in counts if mean[c] > _LARGE_COUNTS]
 
     def named(columns):
