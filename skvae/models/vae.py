@@ -143,7 +143,9 @@ default="relu"
         Minimal improvement of the loss (nats per row).
     n_importance_samples : int, default=1
         Samples for ``score_samples``: 1 gives the ELBO, more the tighter
-        importance-weighted bound (IWAE).
+        importance-weighted bound (IWAE). It does not change the fit: compare
+        models' scores at one value of it (a search over it picks the
+        largest).
     max_grad_norm : float or None, default=None
         Clip the gradients' global norm to this value at each step.
     compile : bool, default=False
