@@ -3,9 +3,10 @@
 :func:`tabular_synthesizer` returns a :class:`~skvae.VAE` (a
 :class:`~skvae.ConditionalVAE` when the rows have a class) set up for a
 table: every number column is a ``"quantile"`` column (scaled inside the
-model by its training marginal, decoded back inside the range seen), the
-other columns typed by their dtypes, and a training length set by the number
-of rows. Fit it on the table and draw rows with ``sample(n, noise=True)``.
+model by its training marginal, decoded back inside the range seen) but
+those of a few values (categorical), the other columns typed by their
+dtypes, and a training length set by the number of rows. Fit it on the
+table and draw rows with ``sample(n, noise=True)``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ STEPS_PER_ROW = 2
 STEP_BOUNDS = (400, 1500)
 #: Fewest and most epochs of the recipe.
 EPOCH_BOUNDS = (30, 300)
+#: A number column of at most this many distinct values, each seen on
+#: average at least ``DISCRETE_MIN_COUNT`` times, is categorical.
+DISCRETE_MAX_VALUES = 10
+DISCRETE_MIN_COUNT = 5
 
 
 def tabular_synthesizer(
@@ -34,10 +39,14 @@ def tabular_synthesizer(
     as a ``"quantile"`` column: mapped through its training marginal to
     normal scores, Gaussian on that scale, and mapped back on decoding, so
     that skewed, heavy-tailed, multimodal or zero-inflated columns and
-    columns of any scale are learnt alike, the drawn values stay inside the
-    range seen in ``fit`` (integer columns rounded) and values seen often
-    keep their share. Category, string and boolean columns get categorical
-    and Bernoulli likelihoods. The batch size is an eighth of the rows
+    columns of any scale are learnt alike and the drawn values stay inside
+    the range seen in ``fit`` (integer columns rounded). A number column of
+    at most 10 distinct values, each seen 5 times on average (a 0/1 flag, a
+    rating, a count of children), is categorical instead, drawn among its
+    own values with their shares, in its dtype: as a quantile column each
+    value would be one point on the normal scale, and a 0/1 flag with 20%
+    ones came back with 11%. Category, string and boolean columns get
+    categorical and Bernoulli likelihoods. The batch size is an eighth of the rows
     (between 16 and 128) and the epochs give about two optimisation steps
     per row, 400 to 1,500 steps within 30 to 300 epochs (so a table of more
     than about 6,400 rows takes its 30 epochs, more steps), stopping
@@ -93,17 +102,26 @@ def tabular_synthesizer(
     # columns by name where names are strings, else by position (an integer
     # label would be read as a position)
     named = all(isinstance(name, str) for name in X.columns)
-    numbers = [
-        name if named else j
-        for j, (name, dtype) in enumerate(zip(X.columns, X.dtypes, strict=True))
-        if _kind(dtype) in ("float", "integer")
-    ]
+    numbers, discrete = [], []
+    for j, (name, dtype) in enumerate(zip(X.columns, X.dtypes, strict=True)):
+        if _kind(dtype) not in ("float", "integer"):
+            continue
+        column = X.iloc[:, j]
+        distinct = column.nunique(dropna=True)
+        seen = int(column.notna().sum())
+        few = distinct <= min(DISCRETE_MAX_VALUES, seen / DISCRETE_MIN_COUNT)
+        (discrete if few else numbers).append(name if named else j)
+    likelihood = {}
+    if numbers:
+        likelihood["quantile"] = numbers
+    if discrete:
+        likelihood["categorical"] = discrete
     n_samples = X.shape[0]
     batch_size = int(np.clip(n_samples // 8, 16, 128))
     steps = int(np.clip(STEPS_PER_ROW * n_samples, *STEP_BOUNDS))
     max_iter = epochs_for_steps(steps, n_samples, batch_size, *EPOCH_BOUNDS)
     config = dict(
-        likelihood={"quantile": numbers} if numbers else "auto",
+        likelihood=likelihood or "auto",
         batch_size=batch_size,
         learning_rate_init=2e-3,
         max_iter=max_iter,

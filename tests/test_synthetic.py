@@ -237,6 +237,31 @@ def test_recipe_gives_typed_tables_inside_their_ranges():
     assert np.isfinite(synth.score_samples(frame)).all()
 
 
+def test_recipe_keeps_the_shares_of_a_number_column_of_few_values():
+    # a quantile column put each value at one normal score: a 0/1 flag with
+    # 20% ones came back with 11%, a 1-5 rating's ends with half their share
+    frame = diabetes_table().drop(columns="sex")
+    rng = np.random.default_rng(0)
+    frame["smoker"] = (rng.random(len(frame)) < 0.2).astype("int64")
+    frame["grade"] = rng.choice(
+        [1, 2, 3, 4, 5], len(frame), p=[0.05, 0.15, 0.6, 0.15, 0.05]
+    )
+    frame["dose"] = rng.choice([0.5, 1.0, 2.0], len(frame))  # floats of a few values
+    synth = tabular_synthesizer(frame, random_state=0, max_iter=40)
+    assert synth.likelihood["categorical"] == ["smoker", "grade", "dose"]
+    assert "smoker" not in synth.likelihood["quantile"]
+    # too few rows for each of its values to be seen 5 times: a number column
+    assert "categorical" not in tabular_synthesizer(frame.head(8)).likelihood
+    rows = synth.fit(frame).sample(4000, random_state=0, noise=True)
+    assert rows.dtypes.equals(frame.dtypes)
+    assert abs(rows["smoker"].mean() - frame["smoker"].mean()) < 0.06  # was 0.09
+    real = frame["grade"].value_counts(normalize=True)
+    drawn = rows["grade"].value_counts(normalize=True).reindex(real.index)
+    assert (drawn - real).abs().max() < 0.08
+    assert (drawn[[1, 5]] > 0.6 * real[[1, 5]]).all()  # were about 0.45 of it
+    assert set(rows["dose"]) <= {0.5, 1.0, 2.0}
+
+
 @pytest.mark.parametrize(
     ("n_rows", "batch_size", "epochs"),
     [
