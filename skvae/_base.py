@@ -32,6 +32,7 @@ from skvae._columns import (
     check_column_values,
     check_likelihood_range,
     column_moments,
+    column_peaks,
     make_data_likelihood,
 )
 from skvae._data import (
@@ -2354,10 +2355,7 @@ def _far_from_order_one(
         # only columns whose values all lie near 0: a dark pixel, 0 in all
         # but a few images (mean 1e-5, spread 2e-4, one value 0.01), is of
         # order 1 where it is not 0, and standardising it would make that 40
-        part = X[:, small] if rows is None else X[rows][:, small]
-        part = part.toarray() if sp.issparse(part) else np.asarray(part)
-        peak = np.nanmax(np.abs(part), axis=0)
-        peaks = zip(small, peak.tolist(), strict=True)
+        peaks = zip(small, column_peaks(X, small, rows).tolist(), strict=True)
         tiny = [c for c, p in peaks if p < _SMALL_VALUES]
         far = sorted(far + tiny)
     large = [c for c in counts if mean[c] > _LARGE_COUNTS]

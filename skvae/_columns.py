@@ -440,6 +440,43 @@ def column_moments(
     return _blocked_moments(X, rows)
 
 
+def column_peaks(
+    X: Any, columns: list[int], rows: np.ndarray | None = None
+) -> np.ndarray:
+    """The largest absolute value of each of ``columns`` in ``X[rows]``, float64.
+
+    NaN is left out (a column of NaN only gives NaN). Without a temporary
+    the size of X: a dense X block by block of rows, a sparse one by the
+    stored entries of those columns. ``rows``: sorted row indices, None for
+    all.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> X = np.array([[0.0, -3.0, 1.0], [2.0, np.nan, 0.0]])
+    >>> column_peaks(X, [0, 1]).tolist(), column_peaks(sp.csr_matrix(X), [1]).tolist()
+    ([2.0, 3.0], [3.0])
+    >>> column_peaks(X, [0], rows=np.array([0])).tolist()
+    [0.0]
+    """
+    if sp.issparse(X):
+        part = sp.csc_matrix(X if rows is None else X[rows])[:, columns]
+        part.data = np.abs(np.nan_to_num(part.data.astype(np.float64), nan=0.0))
+        return np.asarray(part.max(axis=0).toarray(), dtype=np.float64).ravel()
+    peak = np.full(len(columns), np.nan)
+    size = 8192  # temporaries of a few MB
+    for start in range(0, X.shape[0], size):
+        if rows is None:
+            block = X[start : start + size, columns]
+        else:
+            lo, hi = np.searchsorted(rows, [start, start + size])
+            block = X[np.ix_(rows[lo:hi], columns)]
+        if len(block):
+            block = np.abs(np.asarray(block, dtype=np.float64))
+            peak = np.fmax(peak, np.fmax.reduce(block, axis=0))
+    return peak
+
+
 def variance_floor(
     X: np.ndarray, min_variance: float, rows: np.ndarray | None = None
 ) -> float:

@@ -560,6 +560,10 @@ def test_columns_far_from_order_one_are_warned_about():
     pixels[:, 0] = 0.0
     pixels[0, 0] = 0.008  # mean 7e-5, standard deviation 7e-4
     assert said(pixels) == []
+    import scipy.sparse as sp
+
+    assert said(sp.csr_matrix(pixels)) == []  # read by its stored entries
+    assert len(said(sp.csr_matrix(X * 1e-4))) == 1
     counts = np.c_[X, rng.poisson(500, 120)]
     (message,) = said(counts, likelihood={"poisson": [3]})
     assert "Count columns [3]" in message
