@@ -269,6 +269,41 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _column_multipliers(width: int) -> np.ndarray:
+    """Fixed odd 64-bit multipliers, one a column, for :func:`_value_keys`."""
+    with np.errstate(over="ignore"):
+        columns = _GOLDEN * np.arange(1, width + 1, dtype=np.uint64)
+        return _mix64(columns) | np.uint64(1)
+
+
+def _value_keys(values: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each row of the float array ``values``, from its bits.
+
+    Equal rows (-0.0 as 0.0, every NaN as one) have equal keys; other rows,
+    keys equal only by chance. A sum over the columns of each value's bits
+    (the high half folded onto the low half) times the column's odd
+    multiplier, modulo 2**64: exact in any order, and in blocks of rows
+    (temporaries of about 8 MB).
+    """
+    n, width = values.shape
+    keys = np.zeros(n, dtype=np.uint64)
+    multipliers = _column_multipliers(width)
+    unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
+    step = max(1, 2**20 // max(width, 1))
+    with np.errstate(over="ignore"):
+        for start in range(0, n, step):
+            block = values[start : start + step] + values.dtype.type(0.0)  # -0.0
+            nan = np.isnan(block)
+            if nan.any():
+                block[nan] = np.nan
+            bits = block.view(unsigned).astype(np.uint64)
+            if unsigned is np.uint64:
+                bits ^= bits >> np.uint64(32)
+            bits *= multipliers
+            keys[start : start + step] = bits.sum(axis=1, dtype=np.uint64)
+    return keys
+
+
 def row_noise(x: torch.Tensor, k: int, d: int, seed: int) -> torch.Tensor:
     """``k`` standard normal draws of width ``d`` for each row, from its values.
 
@@ -305,16 +340,18 @@ def row_noise(x: torch.Tensor, k: int, d: int, seed: int) -> torch.Tensor:
     (True, False)
     >>> bool(torch.equal(row_noise(x[1:2], 2, 3, 0)[:, 0], eps[:, 1]))
     True
+    >>> row_noise(x, 2, 0, 0).shape
+    torch.Size([2, 3, 0])
     """
+    if k * d == 0 or x.shape[0] == 0:
+        return x.new_zeros((k, x.shape[0], d))
+    flat = x.detach().reshape(x.shape[0], -1)
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.to(torch.float32)
+    key = _value_keys(flat.cpu().numpy())
     from scipy.special import ndtri
 
-    values = x.detach().reshape(x.shape[0], -1).to("cpu", torch.float64).numpy()
-    # one bit pattern for NaN and for zero, whatever their sign or payload
-    values = np.where(np.isnan(values), np.nan, values + 0.0)
-    bits = np.ascontiguousarray(values).view(np.uint64)
-    columns = _GOLDEN * np.arange(1, bits.shape[1] + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        key = _mix64(bits ^ columns).sum(axis=1, dtype=np.uint64)
         key = _mix64(key ^ _mix64(np.uint64(seed) + _GOLDEN))
         counters = key[:, None] + _GOLDEN * np.arange(1, k * d + 1, dtype=np.uint64)
         top = (_mix64(counters) >> np.uint64(11)).astype(np.float64)

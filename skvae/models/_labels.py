@@ -291,8 +291,9 @@ class LabelledModelMixin:
         """Bound of log p(x | y) per row, or of log p(x) without labels.
 
         With ``n_importance_samples=1`` the evidence lower bound, with more
-        the importance-weighted bound; the draws are fixed for a fitted
-        model, so a row's score does not depend on the other rows.
+        the importance-weighted bound; each row's draws follow from its
+        values and the fitted model's seed, so a row's score does not depend
+        on the other rows, and different rows draw independently.
 
         Parameters
         ----------
