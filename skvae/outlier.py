@@ -944,6 +944,10 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
     """
     m = min(k + 1 + _EXTRA_CANDIDATES, reference.shape[0])
     mean = np.asarray(reference.mean(axis=0, dtype=np.float64)).ravel()
+    spread = None
+    if not sp.issparse(reference):
+        spread = np.asarray(reference, dtype=np.float64).std(axis=0)
+        spread = spread + 1e-3 * spread.mean()  # columns of one value too
     if sp.issparse(reference) or reference.shape[1] < _PRODUCT_MIN_FEATURES:
         found = NearestNeighbors(n_neighbors=k + 1).fit(reference)
         propose = lambda rows: found.kneighbors(rows)[1]  # noqa: E731
@@ -977,26 +981,27 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         rows = X[i : i + step]
         if sp.issparse(rows) and not sp.issparse(reference):
             rows = rows.toarray()
-        blocks.append(_measured(reference, rows, propose(rows), k, mean))
+        blocks.append(_measured(reference, rows, propose(rows), k, spread))
     return np.concatenate(blocks) if blocks else np.empty((0, k))
 
 
 def _measured(
-    reference: Any, X: Any, index: np.ndarray, k: int, mean: np.ndarray | None = None
+    reference: Any, X: Any, index: np.ndarray, k: int, spread: np.ndarray | None = None
 ) -> np.ndarray:
     """The k nearest of the candidate reference rows ``index``, measured exactly.
 
-    The nearest candidate is the row itself, passed over, when it lies
-    within ``_SELF_TOLERANCE`` of the row's distance to the reference rows'
-    ``mean``: a copy of a training row up to rounding (a pipeline's
-    ``transform`` of the rows its ``fit_transform`` gave, 1e-14 off, or a
-    float32 step's, 1e-7 off) is recognised, where only distance 0 was.
-    (Relative to the distance to the mean, not to the row's norm, which
-    would pass over a new row's true nearest neighbour on rows with a large
-    common offset.) Where the rows and the reference rows differ in
-    precision (float32 and float64), so is one within float32's rounding
-    of the row's own norm, so that a float32 copy of a training row is
-    recognised as well. Dense rows
+    The nearest candidate is the row itself, passed over, at distance 0,
+    and, on dense rows, where each of its values lies within
+    ``_SELF_TOLERANCE`` of the column's ``spread`` of the row's: a copy of
+    a training row up to rounding (a pipeline's ``transform`` of the rows
+    its ``fit_transform`` gave, 1e-14 off, or a float32 step's, 1e-7 off)
+    is recognised. (Column by column, in the column's own spread: a row
+    with one 0/1 flag flipped is another row beside a column of seconds in
+    a year, and a new row's true nearest neighbour is not passed over on
+    rows with a large common offset.) Where the rows and the reference rows
+    differ in precision (float32 and float64), so is one within float32's
+    rounding of the row's own norm, so that a float32 copy of a training
+    row is recognised as well. Dense rows
     are measured in blocks of about ``_MEASURE_ENTRIES`` entries, one column
     of candidates after another, so that the differences stay in the cache.
     """
@@ -1012,14 +1017,20 @@ def _measured(
             else:
                 squares = np.einsum("ij,ij->i", diff, diff)
             dist[i : i + step, j] = np.sqrt(squares)
-    dist.sort(axis=1)
-    reach = np.zeros(X.shape[0])
-    if mean is not None:
-        reach = _SELF_TOLERANCE * _distances_to(X, mean)
+    order = np.argsort(dist, axis=1, kind="stable")
+    dist = np.take_along_axis(dist, order, axis=1)
+    itself = dist[:, 0] == 0
     if X.dtype != reference.dtype:
-        reach = np.maximum(reach, _SELF_TOLERANCE * _distances_to(X, None))
-    itself = dist[:, :1] <= reach[:, None]
-    return np.where(itself, dist[:, 1 : k + 1], dist[:, :k])
+        itself |= dist[:, 0] <= _SELF_TOLERANCE * _distances_to(X, None)
+    elif spread is not None and not sp.issparse(X):
+        # screened by distance, then column by column
+        tolerance = _SELF_TOLERANCE * spread
+        near = np.flatnonzero(~itself & (dist[:, 0] <= np.linalg.norm(tolerance)))
+        if len(near):
+            nearest = index[near, order[near, 0]]
+            gap = np.abs(np.asarray(X[near], dtype=np.float64) - reference[nearest])
+            itself[near] = np.all(gap <= tolerance, axis=1)
+    return np.where(itself[:, None], dist[:, 1 : k + 1], dist[:, :k])
 
 
 def _distances_to(X: Any, point: np.ndarray | None) -> np.ndarray:

@@ -448,6 +448,21 @@ def test_training_rows_off_by_rounding_score_as_they_do(d):
     assert np.mean(det.predict(near) == -1) == np.mean(det.predict(X) == -1)
 
 
+def test_a_row_with_a_flag_flipped_is_not_a_training_row():
+    # within rounding column by column: beside a column of seconds in a year
+    # (3e7), a flipped 0/1 flag (distance 1) was within 1e-6 of the row's
+    # distance to the mean, and the row was passed over as its own twin
+    from skvae import outlier
+
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.uniform(0, 3e7, 500), rng.randint(0, 2, (500, 2)).astype(float)]
+    new = X[:3].copy()
+    new[:, 1] = 1 - new[:, 1]
+    np.testing.assert_allclose(outlier._neighbor_distances(X, new, 3)[:, 0], 1.0)
+    near = X[:3] * (1 + 1e-14)  # rounding: the training rows themselves
+    assert np.all(outlier._neighbor_distances(X, near, 3)[:, 0] > 1e3)
+
+
 def test_rows_of_weight_zero_are_as_if_removed():
     # a row of weight 0 takes no share of the default model's steps: the
     # detector is the one fitted on the other rows alone
