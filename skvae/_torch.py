@@ -364,8 +364,10 @@ def distributed_world() -> tuple[int, int] | None:
 
     A process group already initialised is used as it is; a launch by
     ``torchrun`` (``WORLD_SIZE`` > 1 and ``MASTER_ADDR`` in the environment)
-    initialises one, with NCCL on GPUs and gloo on CPUs. ``SKVAE_DISTRIBUTED=0``
-    turns the detection off. None for a single process.
+    initialises one, with NCCL on GPUs and gloo on CPUs, except in a joblib
+    or Dask worker (a parallel search's fits are single processes).
+    ``SKVAE_DISTRIBUTED=0`` turns the detection off. None for a single
+    process.
 
     Examples
     --------
@@ -380,6 +382,11 @@ def distributed_world() -> tuple[int, int] | None:
         if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or (
             "MASTER_ADDR" not in os.environ
         ):
+            return None
+        if in_worker():
+            # a joblib or Dask worker of a torchrun rank inherits its
+            # environment, but is no rank: workers of different ranks would
+            # join one group and train their unrelated fits as one
             return None
         if torch.cuda.is_available():  # NCCL: one GPU per rank, set first
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

@@ -861,7 +861,8 @@ class Trainer:
         no_improvement = 0
         if self.world is not None and max_epochs > 0:
             left = train[0].shape[0] % self.batch_size
-            if 0 < left < self.world[1]:
+            # (fewer than min_batch_rows join the batch before)
+            if self.min_batch_rows <= left < self.world[1]:
                 warnings.warn(
                     f"The last batch of each epoch holds {left} row(s), fewer "
                     f"than the {self.world[1]} ranks that share every batch: it "
@@ -914,8 +915,24 @@ class Trainer:
             raise
         if best_state is not None:
             self.module.load_state_dict(best_state)
+        self._share_buffers()
         self.notify("on_train_end", result=result)
         return result
+
+    def _share_buffers(self) -> None:
+        """Give every rank rank 0's buffers (batch norm's running statistics).
+
+        DistributedDataParallel sends rank 0's buffers to the others before
+        each step's forward pass, which then updates each rank's own from its
+        share of the rows: after the last step the ranks' buffers differed
+        (a HierarchicalVAE's scores by up to 1.8 nats between ranks).
+        """
+        if self.world is None:
+            return
+        import torch.distributed as dist
+
+        for buffer in self.module.buffers():
+            dist.broadcast(buffer.data, 0)
 
 
 #: Epochs whose training seeds :meth:`Trainer.generator` derives at once.

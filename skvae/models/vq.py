@@ -14,7 +14,7 @@ from skvae._data import FLOATS
 from skvae._docstrings import with_parameters_of
 from skvae._frames import is_frame
 from skvae._sklearn_compat import Interval, StrOptions
-from skvae._torch import Stream, adam, to_numpy
+from skvae._torch import Stream, adam, distributed_world, to_numpy
 from skvae.nn.conv import check_input_shape
 from skvae.nn.likelihoods import Likelihood
 from skvae.nn.vqvae import VQVAEModule
@@ -88,6 +88,17 @@ class DiscreteCodesMixin:
     def _check_params(self, X: np.ndarray) -> None:
         super()._check_params(X)
         check_input_shape(self.input_shape, X.shape[1])
+        if distributed_world() is not None:
+            # the codebook's moving averages and dead-code restarts are each
+            # rank's own (the averages of rank 0's share of the rows only,
+            # the restarts from each rank's rows): the ranks' codebooks
+            # would part, and so would their models
+            raise NotImplementedError(
+                f"{type(self).__name__} does not train under torch.distributed "
+                "yet (its codebook updates are not shared out between ranks); "
+                "run it in one process (SKVAE_DISTRIBUTED=0 turns the "
+                "detection of a torchrun launch off)."
+            )
 
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
