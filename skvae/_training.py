@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.optim import optimizer as _torch_optimizer
 
-from skvae._torch import Stream, distributed_world, spawn
+from skvae._torch import Stream, _value_keys, distributed_world, spawn
 from skvae.nn.base import StepContext
 from skvae.nn.likelihoods import weighting
 
@@ -859,6 +859,8 @@ class Trainer:
         self._hooks = {}  # the callbacks' hooks, looked up again
         best_state = None
         no_improvement = 0
+        if self.world is not None:
+            self._check_same_rows(train[0])
         if self.world is not None and max_epochs > 0:
             left = train[0].shape[0] % self.batch_size
             # (fewer than min_batch_rows join the batch before)
@@ -918,6 +920,36 @@ class Trainer:
         self._share_buffers()
         self.notify("on_train_end", result=result)
         return result
+
+    def _check_same_rows(self, rows: torch.Tensor) -> None:
+        """Refuse ranks that were given different rows (each its own shard).
+
+        Every rank must pass the same data to ``fit``: each trains on its
+        share of every batch of it. Shards of different sizes hung the
+        ranks; shards of one size trained each rank on half of its own
+        rows, silently. The ranks compare their row counts and a key of
+        their rows' values (:func:`skvae._torch._value_keys`).
+        """
+        import torch.distributed as dist
+
+        values = rows.detach().reshape(rows.shape[0], -1)
+        if values.dtype not in (torch.float32, torch.float64):
+            values = values.to(torch.float32)
+        with np.errstate(over="ignore"):
+            key = _value_keys(values.cpu().numpy()).sum(dtype=np.uint64)
+        mine = torch.tensor([rows.shape[0], int(key.view(np.int64))], dtype=torch.int64)
+        if dist.get_backend() == "nccl":
+            mine = mine.to(self.device)
+        found = [torch.empty_like(mine) for _ in range(self.world[1])]
+        dist.all_gather(found, mine)
+        found = [tuple(int(v) for v in f.tolist()) for f in found]
+        if any(f != found[0] for f in found):
+            raise ValueError(
+                f"Under torchrun every rank passes the same rows to fit (each "
+                f"trains on its share of every batch); the ranks' training rows "
+                f"differ (rank: rows {[f[0] for f in found]}). Pass every rank "
+                "the whole data set, not its own shard."
+            )
 
     def _share_buffers(self) -> None:
         """Give every rank rank 0's buffers (batch norm's running statistics).

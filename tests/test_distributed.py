@@ -189,3 +189,30 @@ def test_a_worker_of_a_rank_is_no_rank(monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(skt, "in_worker", lambda: True)
     assert skt.distributed_world() is None
+
+
+def test_ranks_given_their_own_shards_are_refused(tmp_path):
+    """Each rank passing its own shard (the usual DDP habit) trained each rank
+    on half of its shard, silently (or hung where the shards' sizes differed)."""
+    script = tmp_path / "fit.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import torch.distributed as dist
+            from sklearn.datasets import load_digits
+            from skvae import VAE
+
+            dist.init_process_group("gloo")
+            rank = dist.get_rank()
+            X = load_digits().data[rank * 100 : (rank + 1) * 100] / 16.0
+            try:
+                VAE(n_components=2, hidden_layer_sizes=(8,), batch_size=20,
+                    max_iter=1, random_state=0, device="cpu").fit(X)
+            except ValueError as error:
+                sys.stderr.write(f"REFUSED {error}")
+            """
+        )
+    )
+    errors = _run(script, str(tmp_path / "out"), world=2)
+    assert all("REFUSED" in e and "the same rows" in e for e in errors)
