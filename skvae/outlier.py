@@ -614,6 +614,42 @@ def _row_keys(X: Any, precisions: tuple[str, ...] = ("<f8", "<f4")) -> np.ndarra
     return np.hstack(found).astype(np.int64)
 
 
+def _grid_keys(centred: np.ndarray, grid: float) -> np.ndarray:
+    """128-bit fingerprints of rows rounded to multiples of ``grid``, two int64.
+
+    Rows that differ by rounding (far below ``grid`` in every value) share
+    their fingerprint, but for a value that straddles a multiple's midpoint
+    (a chance of about the difference over ``grid``), whatever the rows'
+    scale or offset, values near 0 included (where rounding to float32
+    keeps a 1e-17 apart from a 0).
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [1.0 + 1e-14, 1e-17], [1.5, 0.0]])
+    >>> keys = _grid_keys(X, 2.0**-20)
+    >>> bool((keys[0] == keys[1]).all()), bool((keys[0] == keys[2]).all())
+    (True, False)
+    """
+    steps = np.clip(
+        np.round(np.asarray(centred, dtype=np.float64) / grid), -(2.0**62), 2.0**62
+    )
+    steps = np.ascontiguousarray(steps.astype(np.int64))
+    digests = b"".join(hashlib.sha1(row).digest()[:16] for row in steps)
+    return np.frombuffer(digests, dtype="<i8").reshape(len(steps), 2).astype(np.int64)
+
+
+def _key_grid(noise: float, mean: np.ndarray) -> float:
+    """The grid of :func:`_grid_keys`: ``_SELF_TOLERANCE`` of the rest's spread.
+
+    (The rest's variance a dimension is at least a hundredth of the mean
+    feature variance: the grid lies far below any column's typical spread.)
+    At least ``2**-30`` of the largest mean: float64's rounding of values far
+    from 0 (1e-8 at 1e6) stays far below the grid.
+    """
+    offset = float(np.max(np.abs(mean))) if np.size(mean) else 0.0
+    return max(_SELF_TOLERANCE * math.sqrt(float(noise)), 2.0**-30 * offset)
+
+
 def _crossed_rest(
     X: np.ndarray,
     weight: np.ndarray | None,
@@ -1354,12 +1390,14 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         of 8 of 1, else the power of two nearest it, so that the model
         reads codes of order 1 in any units of X (its log-density of the
         codes is that of what it read, less ``n_subspace * log(scale)``).
-    subspace_keys_ : ndarray of shape (n_found_on, 4) or None
-        Two fingerprints of each row the subspace was found on (128 bits of
-        the SHA-1 of its values in float64, then rounded to float32, each as
-        two int64), in the order of ``subspace_first_``; a scored row is
-        recognised as one of them by the second (rounded to float32, a
-        float64 copy off by rounding is the row).
+    subspace_keys_ : ndarray of shape (n_found_on, 6) or None
+        Three fingerprints of each row the subspace was found on (128 bits
+        of the SHA-1 of its values in float64, then rounded to float32, then
+        less ``subspace_mean_`` and rounded to a grid of a millionth of the
+        rest's spread, each as two int64), in the order of
+        ``subspace_first_``; a scored float32 row is recognised as one of
+        them by the second, a float64 row by the third (a copy off by
+        rounding is the row, whatever the rows' offset).
         None where the model reads the rows as they are.
     subspace_first_ : ndarray of shape (n_found_on,) or None
         Those rows' first principal coordinates, sorted: only a scored row
@@ -1813,6 +1851,12 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 keys = _row_keys(on[0])
                 crossed = _crossed_rest(*on, subspace, self.random_state, keys)
                 if crossed is not None:
+                    # and of the rows less the mean, rounded to a grid far
+                    # below their spread: a float64 copy off by rounding is
+                    # the row, whatever the rows' offset (see _known_rest)
+                    centred = np.asarray(on[0], dtype=np.float64) - subspace[0]
+                    grid = _key_grid(subspace[2], subspace[0])
+                    keys = np.hstack([keys, _grid_keys(centred, grid)])
                     known = on[0], keys, crossed[0]
                     crossed, codes = (on_rows, crossed[0]), crossed[1]
                     # the model's rows' components, found already
@@ -2002,6 +2046,20 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return
         known = self.subspace_keys_
         rows = _take(X, near)
+        void = np.dtype((np.void, 16))
+        if known.shape[1] == 6 and X.dtype != np.float32:
+            # a float64 row equal to a training row once both, less the
+            # mean, are rounded to the grid is that row (a pipeline's
+            # transform of the rows its fit_transform gave, 1e-14 off), as
+            # the distance part recognises it within rounding
+            centred = np.asarray(rows, dtype=np.float64) - self.subspace_mean_
+            table = np.ascontiguousarray(known[:, 4:6]).view(void).ravel()
+            index = {key: i for i, key in enumerate(table.tolist())}
+            grid = _key_grid(self.subspace_noise_, self.subspace_mean_)
+            keys = _grid_keys(centred, grid).view(void).ravel()
+            at = np.array([index.get(key, -1) for key in keys.tolist()], dtype=np.intp)
+            rest[near[at >= 0]] = self.subspace_rest_[at[at >= 0]]
+            return
         if known.shape[1] == 2:  # a file of the first keys: float32 only
             rounded, pairs = np.ones(len(near), bool), (slice(0, 2), slice(0, 2))
         else:
@@ -2018,7 +2076,6 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
                 # ones) only an equal row is
                 raw = _distances_to(rows, None)
                 rounded = 2.0**-24 * raw <= _SELF_TOLERANCE * np.sqrt(squares[near])
-        void = np.dtype((np.void, 16))
         for use_f4 in (False, True):
             part = np.flatnonzero(rounded == use_f4)
             if len(part) == 0:

@@ -1418,14 +1418,14 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         lambda v: v is None or _is_power_of_two(v),
     ),
     "subspace_keys_": (
-        "a 2-D int64 array of four (or two) columns",
+        "a 2-D int64 array of six (or four, or two) columns",
         lambda v: (
             v is None
             or (
                 isinstance(v, np.ndarray)
                 and v.dtype == np.int64
                 and v.ndim == 2
-                and v.shape[1] in (2, 4)
+                and v.shape[1] in (2, 4, 6)
             )
         ),
     ),

@@ -431,8 +431,8 @@ def test_a_float32_copy_of_the_training_rows_scores_as_they_do():
     )
 
 
-@pytest.mark.parametrize("d", [8, 300])
-def test_training_rows_off_by_rounding_score_as_they_do(d):
+@pytest.mark.parametrize(("d", "offset"), [(8, 0.0), (300, 0.0), (300, 1e3)])
+def test_training_rows_off_by_rounding_score_as_they_do(d, offset):
     # a pipeline's transform of the rows its fit_transform gave differs by
     # about 1e-14: such rows were new rows next to their own copy (the
     # distance part) and scored off the whole subspace (wide rows), so
@@ -440,12 +440,14 @@ def test_training_rows_off_by_rounding_score_as_they_do(d):
     # contamination said 10%
     rng = np.random.RandomState(0)
     X = rng.normal(size=(400, 4)) @ rng.normal(size=(4, d))
-    X += 0.3 * rng.normal(size=X.shape)
+    X += 0.3 * rng.normal(size=X.shape) + offset
     det = VAEOutlierDetector(contamination=0.1, random_state=0).fit(X)
     near = X * (1 + 1e-14)
     assert not np.array_equal(near, X)
-    np.testing.assert_allclose(det.score_samples(near), det.training_scores_, atol=1e-6)
-    assert np.mean(det.predict(near) == -1) == np.mean(det.predict(X) == -1)
+    off = np.abs(det.score_samples(near) - det.training_scores_) > 1e-6
+    # a value a multiple's midpoint apart from its copy: a chance in 1e6
+    assert off.mean() <= 0.01  # (with an offset of 1e3: 379 of 400 rows)
+    assert np.sum(det.predict(near) != det.predict(X)) <= 1
 
 
 def test_a_row_with_a_flag_flipped_is_not_a_training_row():
@@ -727,10 +729,12 @@ def test_rows_far_from_zero_keep_their_folds():
     det = VAEOutlierDetector(random_state=0).fit(X + 1e8)
     assert det.subspace_rest_ is not None
     assert np.mean(det.predict(new + 1e8) == -1) < 0.2
-    # a row equal to a training row in float32 but not in float64 is a new
-    # row, as it is to the distance part; a float32 copy is the row
-    near = (X[:5].astype(np.float32).astype(np.float64) + 1e8, False)
-    for rows, known in [near, ((X[:5] + 1e8).astype(np.float32), True)]:
+    # a row within float32's rounding of a training row's values (6e-8 of
+    # spreads of 1) is the row, as it is to the distance part (1e-6 of the
+    # columns' spreads); a float32 copy is the row; a row 0.5 off is not
+    near = (X[:5].astype(np.float32).astype(np.float64) + 1e8, True)
+    moved = (X[:5] + 0.5 + 1e8, False)
+    for rows, known in [near, moved, ((X[:5] + 1e8).astype(np.float32), True)]:
         Z, own, squares = det._project(rows)
         crossed = own.copy()
         det._known_rest(rows, Z, squares, crossed)
