@@ -24,7 +24,14 @@ import torch
 from torch import nn
 from torch.optim import optimizer as _torch_optimizer
 
-from skvae._torch import Stream, _value_keys, distributed_world, spawn
+from skvae._torch import (
+    _GOLDEN,
+    Stream,
+    _mix64,
+    _value_keys,
+    distributed_world,
+    spawn,
+)
 from skvae.nn.base import StepContext
 from skvae.nn.likelihoods import weighting
 
@@ -927,17 +934,33 @@ class Trainer:
         Every rank must pass the same data to ``fit``: each trains on its
         share of every batch of it. Shards of different sizes hung the
         ranks; shards of one size trained each rank on half of its own
-        rows, silently. The ranks compare their row counts and a key of
-        their rows' values (:func:`skvae._torch._value_keys`).
+        rows, silently; so did the same rows in another order. The ranks
+        compare their row counts and a key of their rows' values and places
+        (:func:`skvae._torch._value_keys`).
         """
         import torch.distributed as dist
 
-        values = rows.detach().reshape(rows.shape[0], -1)
-        if values.dtype not in (torch.float32, torch.float64):
-            values = values.to(torch.float32)
+        n = rows.shape[0]
+        if isinstance(rows, torch.Tensor):
+            values = rows.detach().reshape(n, -1)
+            if values.dtype not in (torch.float32, torch.float64):
+                values = values.to(torch.float64)
+            keys = _value_keys(values.cpu().numpy())
+        else:  # SparseRows: each row's stored entries, by their columns
+            matrix = rows.matrix
+            with np.errstate(over="ignore"):
+                bits = matrix.data.astype(np.float64).view(np.uint64)
+                columns = matrix.indices.astype(np.uint64) + _GOLDEN
+                entries = _mix64(bits ^ _mix64(columns))
+                sums = np.add.reduceat(np.r_[entries, np.uint64(0)], matrix.indptr[:-1])
+            keys = np.where(np.diff(matrix.indptr) > 0, sums, np.uint64(0))
         with np.errstate(over="ignore"):
-            key = _value_keys(values.cpu().numpy()).sum(dtype=np.uint64)
-        mine = torch.tensor([rows.shape[0], int(key.view(np.int64))], dtype=torch.int64)
+            # each row's key mixed with its place: the ranks' rows must be
+            # the same rows in the same order (each takes its rows of one
+            # permutation of them)
+            places = _mix64(np.arange(n, dtype=np.uint64) + _GOLDEN)
+            key = _mix64(keys ^ places).sum(dtype=np.uint64)
+        mine = torch.tensor([n, int(key.view(np.int64))], dtype=torch.int64)
         if dist.get_backend() == "nccl":
             mine = mine.to(self.device)
         found = [torch.empty_like(mine) for _ in range(self.world[1])]

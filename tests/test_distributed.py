@@ -205,7 +205,8 @@ def test_a_worker_of_a_rank_is_no_rank(monkeypatch):
 
 def test_ranks_given_their_own_shards_are_refused(tmp_path):
     """Each rank passing its own shard (the usual DDP habit) trained each rank
-    on half of its shard, silently (or hung where the shards' sizes differed)."""
+    on half of its shard, silently (or hung where the shards' sizes differed);
+    so did the same rows in each rank's own order. Sparse rows are checked too."""
     script = tmp_path / "fit.py"
     script.write_text(
         textwrap.dedent(
@@ -215,16 +216,27 @@ def test_ranks_given_their_own_shards_are_refused(tmp_path):
             from sklearn.datasets import load_digits
             from skvae import VAE
 
+            import numpy as np
+            import scipy.sparse as sp
+
             dist.init_process_group("gloo")
             rank = dist.get_rank()
-            X = load_digits().data[rank * 100 : (rank + 1) * 100] / 16.0
-            try:
-                VAE(n_components=2, hidden_layer_sizes=(8,), batch_size=20,
-                    max_iter=1, random_state=0, device="cpu").fit(X)
-            except ValueError as error:
-                sys.stderr.write(f"REFUSED {error}")
+            digits = load_digits().data[:200] / 16.0
+            shard = digits[rank * 100 : (rank + 1) * 100]
+            own_order = digits[np.random.RandomState(rank).permutation(200)]
+            for name, X in (("shard", shard), ("order", own_order),
+                            ("sparse", sp.csr_matrix(digits))):
+                try:
+                    VAE(n_components=2, hidden_layer_sizes=(8,), batch_size=20,
+                        max_iter=1, random_state=0, device="cpu").fit(X)
+                    sys.stderr.write(f"ACCEPTED {name} ")
+                except ValueError as error:
+                    sys.stderr.write(f"REFUSED {name} {error} ")
             """
         )
     )
     errors = _run(script, str(tmp_path / "out"), world=2)
-    assert all("REFUSED" in e and "the same rows" in e for e in errors)
+    for error in errors:
+        assert "REFUSED shard Under torchrun every rank passes the same rows" in error
+        assert "REFUSED order" in error  # each takes its rows of one permutation
+        assert "ACCEPTED sparse" in error
