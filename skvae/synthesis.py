@@ -107,7 +107,9 @@ def tabular_synthesizer(
         if _kind(dtype) not in ("float", "integer"):
             continue
         column = X.iloc[:, j]
-        distinct = column.nunique(dropna=True)
+        # (a few values first: most number columns show more than 10 there)
+        head = column.iloc[:1000].nunique(dropna=True)
+        distinct = head if head > DISCRETE_MAX_VALUES else column.nunique(dropna=True)
         seen = int(column.notna().sum())
         few = distinct <= min(DISCRETE_MAX_VALUES, seen / DISCRETE_MIN_COUNT)
         (discrete if few else numbers).append(name if named else j)
