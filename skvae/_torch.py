@@ -281,7 +281,7 @@ def _value_keys(values: np.ndarray) -> np.ndarray:
 
     Equal rows (-0.0 as 0.0, every NaN as one) have equal keys; other rows,
     keys equal only by chance. A sum over the columns of each value's bits
-    (the high half folded onto the low half) times the column's odd
+    (the high halves folded onto the low ones) times the column's odd
     multiplier, modulo 2**64: exact in any order, and in blocks of rows
     (temporaries of about 8 MB).
     """
@@ -299,6 +299,9 @@ def _value_keys(values: np.ndarray) -> np.ndarray:
             bits = block.view(unsigned).astype(np.uint64)
             if unsigned is np.uint64:
                 bits ^= bits >> np.uint64(32)
+            # round numbers' bits end in zeros, which a product keeps: fold
+            # the exponent and the mantissa's top onto them
+            bits ^= bits >> np.uint64(16)
             bits *= multipliers
             keys[start : start + step] = bits.sum(axis=1, dtype=np.uint64)
     return keys
