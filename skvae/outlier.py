@@ -1036,8 +1036,8 @@ def _measured(
     a year, and a new row's true nearest neighbour is not passed over on
     rows with a large common offset.) Where the rows and the reference rows
     differ in precision (float32 and float64), so is one within float32's
-    rounding of the row's own norm, so that a float32 copy of a training
-    row is recognised as well. Dense rows
+    rounding of each value (sparse rows: of the row's norm), so that a
+    float32 copy of a training row is recognised as well. Dense rows
     are measured in blocks of about ``_MEASURE_ENTRIES`` entries, one column
     of candidates after another, so that the differences stay in the cache.
     """
@@ -1056,16 +1056,24 @@ def _measured(
     order = np.argsort(dist, axis=1, kind="stable")
     dist = np.take_along_axis(dist, order, axis=1)
     itself = dist[:, 0] == 0
-    if X.dtype != reference.dtype:
-        itself |= dist[:, 0] <= _SELF_TOLERANCE * _distances_to(X, None)
-    elif spread is not None and not sp.issparse(X):
-        # screened by distance, then column by column
-        tolerance = _SELF_TOLERANCE * spread
-        near = np.flatnonzero(~itself & (dist[:, 0] <= np.linalg.norm(tolerance)))
-        if len(near):
-            nearest = index[near, order[near, 0]]
-            gap = np.abs(np.asarray(X[near], dtype=np.float64) - reference[nearest])
-            itself[near] = np.all(gap <= tolerance, axis=1)
+    mixed = X.dtype != reference.dtype
+    if spread is None or sp.issparse(X):
+        if mixed:
+            itself |= dist[:, 0] <= _SELF_TOLERANCE * _distances_to(X, None)
+        return np.where(itself[:, None], dist[:, 1 : k + 1], dist[:, :k])
+    # screened by distance, then column by column
+    tolerance = _SELF_TOLERANCE * spread
+    reach = np.full(X.shape[0], np.linalg.norm(tolerance))
+    if mixed:  # and float32's rounding of each value
+        reach += _SELF_TOLERANCE * _distances_to(X, None)
+    near = np.flatnonzero(~itself & (dist[:, 0] <= reach))
+    if len(near):
+        nearest = reference[index[near, order[near, 0]]]
+        allowed = tolerance
+        if mixed:
+            allowed = np.maximum(tolerance, 2.0**-23 * np.abs(nearest))
+        gap = np.abs(np.asarray(X[near], dtype=np.float64) - nearest)
+        itself[near] = np.all(gap <= allowed, axis=1)
     return np.where(itself[:, None], dist[:, 1 : k + 1], dist[:, :k])
 
 

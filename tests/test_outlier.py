@@ -461,6 +461,10 @@ def test_a_row_with_a_flag_flipped_is_not_a_training_row():
     new = X[:3].copy()
     new[:, 1] = 1 - new[:, 1]
     np.testing.assert_allclose(outlier._neighbor_distances(X, new, 3)[:, 0], 1.0)
+    # so in float32 against float64 rows (within float32's rounding of each
+    # value, not of the row's norm)
+    found = outlier._neighbor_distances(X, new.astype(np.float32), 3)[:, 0]
+    assert np.all(found < 10)
     near = X[:3] * (1 + 1e-14)  # rounding: the training rows themselves
     assert np.all(outlier._neighbor_distances(X, near, 3)[:, 0] > 1e3)
 
