@@ -307,6 +307,21 @@ def _value_keys(values: np.ndarray) -> np.ndarray:
     return keys
 
 
+def tensor_row_keys(x: torch.Tensor) -> np.ndarray:
+    """:func:`_value_keys` of the rows of a tensor (any device; integers as floats).
+
+    Examples
+    --------
+    >>> keys = tensor_row_keys(torch.tensor([[1, 2], [1, 2], [2, 1]]))
+    >>> bool(keys[0] == keys[1]), bool(keys[0] == keys[2])
+    (True, False)
+    """
+    flat = x.detach().reshape(x.shape[0], -1)
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.to(torch.float64)
+    return _value_keys(flat.cpu().numpy())
+
+
 def row_noise(x: torch.Tensor, k: int, d: int, seed: int) -> torch.Tensor:
     """``k`` standard normal draws of width ``d`` for each row, from its values.
 
@@ -348,10 +363,7 @@ def row_noise(x: torch.Tensor, k: int, d: int, seed: int) -> torch.Tensor:
     """
     if k * d == 0 or x.shape[0] == 0:
         return x.new_zeros((k, x.shape[0], d))
-    flat = x.detach().reshape(x.shape[0], -1)
-    if flat.dtype not in (torch.float32, torch.float64):
-        flat = flat.to(torch.float32)
-    key = _value_keys(flat.cpu().numpy())
+    key = tensor_row_keys(x)
     from scipy.special import ndtri
 
     with np.errstate(over="ignore"):

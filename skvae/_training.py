@@ -28,9 +28,9 @@ from skvae._torch import (
     _GOLDEN,
     Stream,
     _mix64,
-    _value_keys,
     distributed_world,
     spawn,
+    tensor_row_keys,
 )
 from skvae.nn.base import StepContext
 from skvae.nn.likelihoods import weighting
@@ -936,16 +936,13 @@ class Trainer:
         ranks; shards of one size trained each rank on half of its own
         rows, silently; so did the same rows in another order. The ranks
         compare their row counts and a key of their rows' values and places
-        (:func:`skvae._torch._value_keys`).
+        (:func:`skvae._torch.tensor_row_keys`).
         """
         import torch.distributed as dist
 
         n = rows.shape[0]
         if isinstance(rows, torch.Tensor):
-            values = rows.detach().reshape(n, -1)
-            if values.dtype not in (torch.float32, torch.float64):
-                values = values.to(torch.float64)
-            keys = _value_keys(values.cpu().numpy())
+            keys = tensor_row_keys(rows)
         else:  # SparseRows: each row's stored entries, by their columns
             matrix = rows.matrix
             with np.errstate(over="ignore"):
@@ -970,8 +967,8 @@ class Trainer:
             raise ValueError(
                 f"Under torchrun every rank passes the same rows to fit (each "
                 f"trains on its share of every batch); the ranks' training rows "
-                f"differ (rank: rows {[f[0] for f in found]}). Pass every rank "
-                "the whole data set, not its own shard."
+                f"differ (rows per rank: {[f[0] for f in found]}). Pass every "
+                "rank the whole data set, in one order, not its own shard."
             )
 
     def _share_buffers(self) -> None:

@@ -583,10 +583,11 @@ def _row_keys(X: Any, precisions: tuple[str, ...] = ("<f8", "<f4")) -> np.ndarra
     row itself (a float32 row and its float64 copy share it); columns 2 and
     3: of the row rounded to float32, which a float64 row shares with its
     float32 copy (``precisions`` chooses, in order). -0.0 is read as 0.0.
-    A scored row is matched by the second pair, in either precision
-    (:meth:`VAEOutlierDetector._known_rest`), as the distance part
-    recognises a training row within rounding (:func:`_measured`); the first
-    groups equal rows into folds (:func:`_crossed_rest`).
+    A scored float32 row is matched by the second pair
+    (:meth:`VAEOutlierDetector._known_rest`; a float64 row by
+    :func:`_grid_keys`), as the distance part recognises a training row
+    within rounding (:func:`_measured`); the first groups equal rows into
+    folds (:func:`_crossed_rest`).
 
     Examples
     --------
@@ -979,7 +980,6 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
     neighbour.
     """
     m = min(k + 1 + _EXTRA_CANDIDATES, reference.shape[0])
-    mean = np.asarray(reference.mean(axis=0, dtype=np.float64)).ravel()
     spread = None
     if not sp.issparse(reference):
         spread = np.asarray(reference, dtype=np.float64).std(axis=0)
@@ -992,8 +992,9 @@ def _neighbor_distances(reference: Any, X: Any, k: int) -> np.ndarray:
         # otherwise swamp the differences in float32's 24 bits; and scaled
         # by a power of two (exactly: the same candidates) to rows of norm
         # about 1, whose products neither overflow nor underflow float32
-        centre = mean
-        centred = np.asarray(reference, dtype=np.float64) - centre
+        centred = np.asarray(reference, dtype=np.float64)
+        centre = centred.mean(0)
+        centred = centred - centre
         size = math.sqrt(float(np.einsum("ij,ij->", centred, centred)) / len(centred))
         scale = _power_of_two(size)
         ref32 = (centred / scale).astype(np.float32)
@@ -1059,13 +1060,13 @@ def _measured(
     mixed = X.dtype != reference.dtype
     if spread is None or sp.issparse(X):
         if mixed:
-            itself |= dist[:, 0] <= _SELF_TOLERANCE * _distances_to(X, None)
+            itself |= dist[:, 0] <= _SELF_TOLERANCE * _norms(X)
         return np.where(itself[:, None], dist[:, 1 : k + 1], dist[:, :k])
     # screened by distance, then column by column
     tolerance = _SELF_TOLERANCE * spread
     reach = np.full(X.shape[0], np.linalg.norm(tolerance))
     if mixed:  # and float32's rounding of each value
-        reach += _SELF_TOLERANCE * _distances_to(X, None)
+        reach += _SELF_TOLERANCE * _norms(X)
     near = np.flatnonzero(~itself & (dist[:, 0] <= reach))
     if len(near):
         nearest = reference[index[near, order[near, 0]]]
@@ -1077,23 +1078,17 @@ def _measured(
     return np.where(itself[:, None], dist[:, 1 : k + 1], dist[:, :k])
 
 
-def _distances_to(X: Any, point: np.ndarray | None) -> np.ndarray:
-    """Euclidean distance of each row of X to ``point`` (None: the origin).
+def _norms(X: Any) -> np.ndarray:
+    """Euclidean norm of each row of X (dense or sparse), float64.
 
     Examples
     --------
-    >>> _distances_to(np.array([[3.0, 4.0], [1.0, 1.0]]), np.array([0.0, 1.0]))
-    array([4.24264069, 1.        ])
+    >>> _norms(np.array([[3.0, 4.0], [1.0, 0.0]]))
+    array([5., 1.])
     """
     if sp.issparse(X):
-        squares = np.asarray(X.multiply(X).sum(1), dtype=np.float64).ravel()
-        if point is not None:
-            squares += float(point @ point) - 2.0 * np.asarray(X @ point).ravel()
-        return np.sqrt(np.maximum(squares, 0.0))
-    rows = np.asarray(X, dtype=np.float64)
-    if point is not None:
-        rows = rows - point
-    return np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        return np.sqrt(np.asarray(X.multiply(X).sum(1), dtype=np.float64).ravel())
+    return np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
 
 
 def _robust_scale(
@@ -2029,8 +2024,10 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> None:
         """Give the rows of X the subspace was found on their crossed rests.
 
-        A row of X equal to one of them once both are rounded to float32
-        (see :func:`_row_keys`) is that training row, in whatever
+        A row of X equal to one of them to rounding (float32 rows: once
+        both are rounded to float32; float64 rows: once both, less the mean,
+        are rounded to a fine grid; see :func:`_grid_keys`) is that training
+        row, in whatever
         array it comes, and its residual's log-density off the whole
         subspace, which was found on it and so leaves it too small a
         residual, is replaced in ``rest`` by the one ``fit`` scored it by,
@@ -2054,46 +2051,28 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             return
         known = self.subspace_keys_
         rows = _take(X, near)
-        void = np.dtype((np.void, 16))
         if known.shape[1] == 6 and X.dtype != np.float32:
             # a float64 row equal to a training row once both, less the
             # mean, are rounded to the grid is that row (a pipeline's
             # transform of the rows its fit_transform gave, 1e-14 off), as
             # the distance part recognises it within rounding
-            centred = np.asarray(rows, dtype=np.float64) - self.subspace_mean_
-            table = np.ascontiguousarray(known[:, 4:6]).view(void).ravel()
-            index = {key: i for i, key in enumerate(table.tolist())}
             grid = _key_grid(self.subspace_noise_, self.subspace_mean_)
-            keys = _grid_keys(centred, grid).view(void).ravel()
-            at = np.array([index.get(key, -1) for key in keys.tolist()], dtype=np.intp)
-            rest[near[at >= 0]] = self.subspace_rest_[at[at >= 0]]
-            return
-        if known.shape[1] == 2:  # a file of the first keys: float32 only
-            rounded, pairs = np.ones(len(near), bool), (slice(0, 2), slice(0, 2))
+            centred = np.asarray(rows, dtype=np.float64) - self.subspace_mean_
+            pair, keys = slice(4, 6), _grid_keys(centred, grid)
+        elif X.dtype == np.float32 or known.shape[1] == 2:
+            # float32 rows by their values rounded to float32 (a file of the
+            # first keys holds those only); float64 rows of a file of four
+            # keys, before the grid's, only where equal
+            pair = slice(0, 2) if known.shape[1] == 2 else slice(2, 4)
+            keys = _row_keys(rows, ("<f4",))
         else:
-            pairs = (slice(0, 2), slice(2, 4))
-            rounded = np.ones(len(near), bool)
-            if X.dtype != np.float32:
-                # a float64 row equal to a training row once both are rounded
-                # to float32 is that row (a pipeline's transform of the rows
-                # its fit_transform gave, 1e-14 off) where float32's
-                # rounding, 2**-24 of the row's norm, is within
-                # _SELF_TOLERANCE of its distance to the mean, as for the
-                # distance part; further out (a large common offset, which
-                # rounding to float32 would make equal rows of distinct
-                # ones) only an equal row is
-                raw = _distances_to(rows, None)
-                rounded = 2.0**-24 * raw <= _SELF_TOLERANCE * np.sqrt(squares[near])
-        for use_f4 in (False, True):
-            part = np.flatnonzero(rounded == use_f4)
-            if len(part) == 0:
-                continue
-            table = np.ascontiguousarray(known[:, pairs[use_f4]]).view(void).ravel()
-            index = {key: i for i, key in enumerate(table.tolist())}
-            precision = "<f4" if use_f4 else "<f8"
-            keys = _row_keys(_take(rows, part), (precision,)).view(void).ravel()
-            at = np.array([index.get(key, -1) for key in keys.tolist()], dtype=np.intp)
-            rest[near[part[at >= 0]]] = self.subspace_rest_[at[at >= 0]]
+            pair, keys = slice(0, 2), _row_keys(rows, ("<f8",))
+        void = np.dtype((np.void, 16))
+        table = np.ascontiguousarray(known[:, pair]).view(void).ravel()
+        index = {key: i for i, key in enumerate(table.tolist())}
+        keys = np.ascontiguousarray(keys).view(void).ravel().tolist()
+        at = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
+        rest[near[at >= 0]] = self.subspace_rest_[at[at >= 0]]
 
     def _set_model(
         self, estimator: BaseVAE, X: Any, weight: np.ndarray | None = None
