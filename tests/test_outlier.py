@@ -4,10 +4,11 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import tiny_vae
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
@@ -1476,3 +1477,30 @@ def test_a_frame_of_float_columns_is_scored_as_its_array():
     with pytest.warns(UserWarning, match="far from order 1"):
         given = VAEOutlierDetector(tiny_vae(), random_state=0).fit(frame)
     assert "table_encoder_" in vars(given.estimator_)
+
+
+def test_columns_in_different_units_draw_a_warning():
+    # raw wine: proline varies about 400 times as much as the median column,
+    # and decides the neighbour distances and the model's fit nearly alone
+    X = load_wine(as_frame=True).data
+    with pytest.warns(UserWarning, match="'proline' of X varies"):
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X)
+    with pytest.warns(UserWarning, match="Column 12 of X varies"):
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X.to_numpy())
+    scaled = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(scaled)
+
+
+def test_a_table_far_from_order_one_is_the_users_to_scale():
+    # the detector rescales an array's rows (a frame of floats is one), not
+    # a table's: the model's warning reaches the user
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(1e4 + rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X)
+    X["kind"] = pd.Categorical(rng.choice(["u", "v"], size=120))
+    with pytest.warns(UserWarning, match="far from order 1"):
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X)
