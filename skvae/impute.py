@@ -1012,14 +1012,15 @@ def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
         proposals.append((mu, log_var, z))
         if i == 0:
             w = torch.softmax(log_w[0] - gaussian_log_prob(z, mu, log_var), 0)
-            mean = (w[..., None] * lik.expectation(p)).sum(0)
+            mean = (w[..., None] * lik.expectation(lik.given(x, p))).sum(0)
             fill = torch.where(observed, x, mean)
     z = torch.cat([prop[2] for prop in proposals])
     log_q = torch.logaddexp(
         *(gaussian_log_prob(z, mu, lv) for mu, lv, _ in proposals)
     ) - math.log(2)
     weights = torch.softmax(torch.cat(log_w) - log_q, dim=0)
-    params = torch.cat(params)
+    # what the observed entries rule out (a one-hot group's other columns)
+    params = lik.given(x, torch.cat(params))
     if generator is None:
         fill = (weights[..., None] * lik.expectation(params)).sum(0)
     else:
@@ -1244,7 +1245,8 @@ class _HeldOutStop(Callback):
                 # draw (z the posterior mean) weighs 1, and every held-out
                 # entry is a hole, so the decoder's expected value is the fill
                 mu = module.encode(self.x)[0]
-                filled = module.likelihood.expectation(module.decoder(mu[None]))[0]
+                lik = module.likelihood
+                filled = lik.expectation(lik.given(self.x, module.decoder(mu[None])))[0]
             else:
                 filled = module.impute(self.x, self.eps)
         module.train()

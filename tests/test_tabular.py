@@ -66,14 +66,61 @@ def test_masked_entries_do_not_change_the_loss_or_its_gradient(likelihood):
     torch.testing.assert_close(loss.detach(), kept.sum())
 
 
-def test_a_categorical_group_is_missing_as_a_whole():
+def test_a_categorical_group_is_scored_by_its_observed_columns():
     lik = CategoricalLikelihood(3, missing=True)
-    x = torch.tensor([[0.0, 1.0, 0.0], [float("nan"), 0.0, 1.0]])
-    params = torch.randn(2, 3, requires_grad=True)
+    nan = float("nan")
+    x = torch.tensor(
+        [[0.0, 1.0, 0.0], [nan, 0.0, 1.0], [0.0, nan, nan], [nan, nan, nan]]
+    )
+    params = torch.randn(4, 3, requires_grad=True)
     out = lik.log_prob(x, params)
-    assert out[1] == 0
+    log_p = torch.log_softmax(params.detach(), -1)
+    # a column observed 1 says the category; columns observed 0 rule theirs
+    # out; a group wholly missing counts 0
+    torch.testing.assert_close(out[0].detach(), log_p[0, 1])
+    torch.testing.assert_close(out[1].detach(), log_p[1, 2])
+    torch.testing.assert_close(out[2].detach(), torch.logsumexp(log_p[2, 1:], 0))
+    assert out[3] == 0
     out.sum().backward()
-    assert (params.grad[1] == 0).all()
+    assert torch.isfinite(params.grad).all()
+    assert (params.grad[3] == 0).all()
+    # imputation reads the categories left: the missing columns', renormalised
+    probs = lik.mean(lik.given(x, params.detach()))
+    torch.testing.assert_close(probs[1], torch.tensor([0.0, 0.0, 1.0]))
+    torch.testing.assert_close(probs[2, 1:], torch.softmax(params.detach()[2, 1:], 0))
+    assert probs[2, 0] == 0
+    torch.testing.assert_close(
+        probs[[0, 3]], torch.softmax(params.detach()[[0, 3]], -1)
+    )
+
+
+def test_imputer_fills_a_partly_observed_one_hot_group_consistently():
+    # a one-hot group (read as one categorical by likelihood="auto") with one
+    # column missing: where another is observed 1, the only fill is 0; where
+    # the others are observed 0, the fills are the missing columns' shares
+    rng = np.random.RandomState(0)
+    n = 300
+    g = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+    A = np.c_[g + 0.3 * rng.randn(n), np.eye(3)[g]]
+    is_b = np.flatnonzero(g == 1)[:20]
+    A[is_b, 1] = np.nan  # is_a missing, is_b observed 1
+    two = np.flatnonzero(g == 0)[:20]
+    A[two, 1:3] = np.nan  # is_a and is_b missing, is_c observed 0
+    given = A.copy()
+    imp = VAEImputer(random_state=0)
+    F = imp.fit_transform(A)
+    np.testing.assert_array_equal(A, given, strict=True)
+    assert imp.estimator_.column_types_[-1] == ("categorical", [1, 2, 3])
+    assert (F[is_b, 1] == 0).all()
+    np.testing.assert_allclose(F[np.r_[is_b, two], 1:].sum(1), 1.0, rtol=1e-6)
+    assert (F[two, 3] == 0).all()
+    assert (F[two, 1:3] > 0).all()
+    # draws: one-hot, of the categories left
+    D = VAEImputer(random_state=0, sample_posterior=True).fit_transform(A)
+    assert (D[is_b, 1] == 0).all()
+    assert (D[two, 3] == 0).all()
+    assert set(np.unique(D[two, 1:3])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(D[np.r_[is_b, two], 1:].sum(1), 1.0)
 
 
 def test_typed_values_of_a_mixed_likelihood():

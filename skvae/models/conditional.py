@@ -89,7 +89,9 @@ default="relu"
         likelihood (MIWAE, Mattei & Frellsen 2019), in training and in
         ``score_samples`` (the log-likelihood of the observed entries). A
         column with no observed value is an error; a row with none is
-        encoded from zeros.
+        encoded from zeros. A one-hot group with some columns missing is
+        scored by what the others say (a column observed 1 is the category;
+        columns observed 0 rule theirs out), and imputation fills it so.
     min_variance : float, default=1e-3
         Floor of the Gaussian likelihood's variance, relative to the mean
         variance of the training features (so it follows the data's scale).

@@ -406,6 +406,8 @@ class GaussianVAEModule(LatentModule):
         log_w = self.likelihood.log_prob(x, params, update=False)
         log_w = log_w + self.log_prior(z) - log_q  # (k, batch)
         weights = torch.softmax(log_w, dim=0)
+        # what the observed entries rule out (a one-hot group's other columns)
+        params = self.likelihood.given(x, params)
         if generator is None:
             fill = (weights[..., None] * self.likelihood.expectation(params)).sum(0)
         else:

@@ -202,6 +202,15 @@ class Likelihood(nn.Module):
         """Draw one value of every feature from p(x | params)."""
         raise NotImplementedError
 
+    def given(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """``params`` of p(x_missing | x_observed, z): what imputation reads.
+
+        The same as ``params`` where features are independent given the
+        decoder's output; a one-hot group with some columns observed rules
+        categories out (:meth:`CategoricalLikelihood.given`).
+        """
+        return params
+
     def output(self, params: torch.Tensor) -> torch.Tensor:
         """What a decoder returns: :meth:`mean`, or a draw within :func:`drawing`."""
         generator = _DRAW.get()
@@ -561,7 +570,11 @@ class CategoricalLikelihood(Likelihood):
     """One categorical variable over a group of one-hot columns; logits in.
 
     The group's columns share one softmax, as ``OneHotEncoder`` output does.
-    A row with any missing column of the group has the whole group missing.
+    With ``missing``, a row whose group is partly observed is scored by what
+    its observed columns say: a column observed 1 is the category; columns
+    observed 0 rule their categories out, so the category is one of the
+    missing columns' (the log of their probabilities' sum); a group wholly
+    missing counts 0.
 
     Parameters
     ----------
@@ -587,12 +600,43 @@ class CategoricalLikelihood(Likelihood):
         self, x: torch.Tensor, params: torch.Tensor, update: bool = True
     ) -> torch.Tensor:
         """Log-probability of each row's category (0 where it is missing)."""
-        observed = None
-        if self.missing:
-            observed = ~torch.isnan(x).any(-1)
-            x = torch.nan_to_num(x, nan=0.0)
-        log_p = (x * torch.log_softmax(params, dim=-1)).sum(-1)
-        return log_p if observed is None else log_p * observed
+        log_p = torch.log_softmax(params, dim=-1)
+        if not self.missing:
+            return (x * log_p).sum(-1)
+        holes = torch.isnan(x)
+        x = torch.nan_to_num(x, nan=0.0)
+        known = (x * log_p).sum(-1)  # the category, where a column says it
+        # else one of the missing columns' (every column's where none is
+        # missing: a finite sum, whose gradient is not NaN where unused)
+        among = holes | ~holes.any(-1, keepdim=True)
+        either = torch.logsumexp(log_p.masked_fill(~among, -torch.inf), dim=-1)
+        said = (x > 0).any(-1) | ~holes.any(-1)
+        return torch.where(said, known, either * ~holes.all(-1))
+
+    def given(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Logits with the categories the observed columns rule out at -inf.
+
+        A row with a column observed 1 keeps that category alone; a row with
+        columns observed 0 and others missing keeps the missing columns'.
+        Rows wholly observed or wholly missing are left as they are.
+
+        Examples
+        --------
+        >>> import torch
+        >>> lik = CategoricalLikelihood(3, missing=True)
+        >>> x = torch.tensor([[0.0, float("nan"), float("nan")]])
+        >>> lik.mean(lik.given(x, torch.zeros(1, 3)))
+        tensor([[0.0000, 0.5000, 0.5000]])
+        """
+        if not self.missing:
+            return params
+        holes = torch.isnan(x)
+        partly = holes.any(-1, keepdim=True) & ~holes.all(-1, keepdim=True)
+        if not bool(partly.any()):
+            return params
+        one = torch.nan_to_num(x, nan=0.0) > 0
+        allowed = torch.where(one.any(-1, keepdim=True), one, holes)
+        return params.masked_fill(partly & ~allowed, -torch.inf)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """Probabilities of the categories."""
@@ -679,6 +723,18 @@ class MixedLikelihood(Likelihood):
         for lik, index, part in self._parts(params):
             total = total + lik.log_prob(x.index_select(-1, index), part, update)
         return total
+
+    def given(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Each block's :meth:`Likelihood.given` (categorical groups)."""
+        out = params
+        for i, (lik, index, part) in enumerate(self._parts(params)):
+            if isinstance(lik, CategoricalLikelihood) and lik.missing:
+                restricted = lik.given(x.index_select(-1, index), part)
+                if restricted is not part:
+                    out = out.clone() if out is params else out
+                    start = self._starts[i]
+                    out[..., start : start + lik.n_params] = restricted
+        return out
 
     def _assemble(self, params: torch.Tensor, method: str) -> torch.Tensor:
         out = params.new_empty(*params.shape[:-1], self.n_features)
