@@ -1897,7 +1897,11 @@ class BaseVAE(
         single = np.ndim(X) == 1
         Z = self._latents(_as_rows(X))
         n_latent = Z.shape[1]
-        if not isinstance(dim, Integral) or not 0 <= dim < n_latent:
+        if (
+            isinstance(dim, bool)
+            or not isinstance(dim, Integral)
+            or not 0 <= dim < n_latent
+        ):
             raise ValueError(f"dim must be an integer in [0, {n_latent}), got {dim!r}.")
         values = np.asarray(values, dtype=Z.dtype).ravel()
         check_float32_range(values[None, :])

@@ -163,7 +163,7 @@ def _image_shape(
 def _check_n_cols(n_cols: Any, default: int) -> int:
     if n_cols is None:
         return default
-    if not isinstance(n_cols, Integral) or n_cols < 1:
+    if isinstance(n_cols, bool) or not isinstance(n_cols, Integral) or n_cols < 1:
         raise ValueError(f"n_cols must be a positive integer, got {n_cols!r}.")
     return int(n_cols)
 
@@ -522,7 +522,10 @@ def _project(Z: np.ndarray, dims: Any, caller: str) -> tuple[np.ndarray, str, st
         isinstance(dims, Sequence)
         and not isinstance(dims, str)
         and len(dims) == 2
-        and all(isinstance(d, Integral) and 0 <= d < n_latent for d in dims)
+        and all(
+            isinstance(d, Integral) and not isinstance(d, bool) and 0 <= d < n_latent
+            for d in dims
+        )
         and dims[0] != dims[1]
     )
     if not valid:

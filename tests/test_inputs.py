@@ -129,3 +129,24 @@ def test_models_that_mask_missing_entries_say_they_take_nan(small_X):
         tiny_vae(missing="mask", max_iter=1), n_features_to_select=2, cv=2
     )
     assert selector.fit(X).transform(X).shape == (len(X), 2)
+
+
+def test_a_boolean_is_not_an_integer_argument(small_X):
+    # True passed Integral checks as 1: a layer, a latent dimension, a
+    # column count read from a flag
+    from skvae import HierarchicalVAE
+    from skvae.plotting import _check_n_cols
+
+    h = HierarchicalVAE(n_components=(3, 2), max_iter=2, random_state=0)
+    h.fit(small_X)
+    with pytest.raises(ValueError, match="layer must be an integer"):
+        h.inverse_transform(np.zeros((2, 2)), layer=True)
+    assert h.inverse_transform(np.zeros((2, 2)), layer=np.int64(1)).shape == (
+        2,
+        small_X.shape[1],
+    )
+    model = tiny_vae().fit(small_X)
+    with pytest.raises(ValueError, match="dim must be an integer"):
+        model.traverse(small_X[:2], dim=True, values=[0.0, 1.0])
+    with pytest.raises(ValueError, match="n_cols must be a positive integer"):
+        _check_n_cols(True, 4)

@@ -175,7 +175,11 @@ class LayeredLatentsMixin:
         """
         check_is_fitted(self)
         sizes = self.module_.sizes
-        if not isinstance(layer, Integral) or not -len(sizes) <= layer < len(sizes):
+        if (
+            isinstance(layer, bool)  # True is not layer 1
+            or not isinstance(layer, Integral)
+            or not -len(sizes) <= layer < len(sizes)
+        ):
             raise ValueError(
                 f"layer must be an integer in [{-len(sizes)}, {len(sizes)}), "
                 f"got layer={layer!r}."
