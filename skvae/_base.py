@@ -1385,7 +1385,7 @@ class BaseVAE(
             raise ValueError(
                 f"precision='bfloat16' is not supported by {type(self).__name__}: "
                 "its training step is not safe under bfloat16 autocast. Use "
-                "precision='float32' (or 'auto', which picks float32 for it)."
+                "precision='float32' (or 'auto', which trains its step in float32)."
             )
 
     def _record_progress(self) -> None:

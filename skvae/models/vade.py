@@ -246,9 +246,15 @@ default="relu"
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step's networks. "bfloat16" runs them
         under bfloat16 autocast (the loss's sums stay float32); a model
-        whose training step is not safe under autocast refuses it. "auto"
-        uses bfloat16 on CUDA GPUs that support it, for models that are safe
-        under it, and float32 elsewhere (on CPUs bfloat16 is slower).
+        whose training step is not safe under autocast refuses it, as
+        VaDE's main phase is. "auto" trains the main phase in float32, and
+        an "auto" pretraining whose budget is capped (see ``max_iter``; a
+        plain autoencoder, safe under autocast) under bfloat16 autocast on
+        any device that computes bfloat16
+        natively (CUDA GPUs from Ampere, CPUs with AVX512-BF16 or AMX), in
+        float32 elsewhere; the "auto" batch follows (see ``max_iter``), so
+        a fit under "auto" differs between machines with and without native
+        bfloat16, and from one under "float32" on a machine with it.
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state (a
         one-off initialisation, such as a pretraining, is not repeated).
