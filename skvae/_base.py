@@ -743,18 +743,19 @@ class BaseVAE(
             check_column_values(types, block, names)
 
     def _data_likelihood(
-        self, X: np.ndarray, floor_rows: np.ndarray | None = None
+        self, X: np.ndarray, floor_weight: np.ndarray | None = None
     ) -> Likelihood:
         """The observation model for data like X, from ``likelihood``.
 
-        Its variance floors are those of the rows ``floor_rows`` (None: all).
+        Its variance floors are those of the rows weighted by
+        ``floor_weight`` (None: every row alike).
         """
         encoder = vars(self).get("table_encoder_")
         return make_data_likelihood(
             self._likelihood_spec(),
             X,
             self.min_variance,
-            floor_rows=floor_rows,
+            floor_weight=floor_weight,
             missing=self._masks_missing(),
             names=(
                 vars(self).get("feature_names_in_")
@@ -1310,9 +1311,13 @@ class BaseVAE(
         # every rank of distributed training starts from rank 0's seed
         self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
-        # rows of weight 0 are no rows for the variance floors either
+        # the variance floors count each row its weight (weight 0: no row;
+        # equal weights: as none, exactly); the scale warning, rows of weight
         rows = None if weight is None or weight.all() else np.flatnonzero(weight)
-        module = self._new_module(X, self._data_likelihood(X, rows))
+        equal = weight is None or bool(np.all(weight == weight[0]))
+        module = self._new_module(
+            X, self._data_likelihood(X, None if equal else weight)
+        )
         self._check_precision(module)
         likelihood = module.likelihood
         encoder = vars(self).get("table_encoder_")

@@ -324,12 +324,12 @@ def make_data_likelihood(
     min_variance: float,
     missing: bool = False,
     names: np.ndarray | None = None,
-    floor_rows: np.ndarray | None = None,
+    floor_weight: np.ndarray | None = None,
 ) -> Likelihood:
     """The likelihood for data like X, from a name, "auto" or a dict of types.
 
     Gaussian variance floors are set from the data (:func:`variance_floor`):
-    from its rows ``floor_rows`` where given (those of positive weight; the
+    its rows weighted by ``floor_weight`` where given (``sample_weight``; the
     column types are still read off every row, each of which must fit them).
     "auto" and dicts give a :class:`MixedLikelihood` over the blocks of
     :func:`resolve_column_types`.
@@ -347,12 +347,12 @@ def make_data_likelihood(
         return make_likelihood(
             spec,
             X.shape[1],
-            min_variance=variance_floor(X, min_variance, floor_rows),
+            min_variance=variance_floor(X, min_variance, weight=floor_weight),
             missing=missing,
         )
     parts = []
     for kind, cols in resolve_column_types(spec, X, names):
-        floor = variance_floor(X[:, cols], min_variance, floor_rows)
+        floor = variance_floor(X[:, cols], min_variance, weight=floor_weight)
         parts.append(
             (
                 make_likelihood(kind, len(cols), min_variance=floor, missing=missing),
@@ -383,11 +383,13 @@ def _blocked_nanvar(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray
 
 
 def _blocked_moments(
-    X: np.ndarray, rows: np.ndarray | None = None
+    X: np.ndarray, rows: np.ndarray | None = None, weight: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Column means and variances of ``X[rows]`` (NaN left out), by blocks of rows.
 
-    As :func:`_blocked_nanvar`, which it serves, with the means too.
+    As :func:`_blocked_nanvar`, which it serves, with the means too; with
+    ``weight`` (one a row of X), each row counts its weight (a row of weight
+    0 as none).
 
     Examples
     --------
@@ -400,21 +402,31 @@ def _blocked_moments(
     def each_block():
         for start in range(0, X.shape[0], size):
             block = np.asarray(X[start : start + size], dtype=np.float64)
+            w = None if weight is None else weight[start : start + size]
             if rows is not None:
                 lo, hi = np.searchsorted(rows, [start, start + size])
                 block = block[rows[lo:hi] - start]
-            yield block
+                w = None if w is None else w[rows[lo:hi] - start]
+            yield block, w
 
     counts = np.zeros(X.shape[1])
     sums = np.zeros(X.shape[1])
-    for block in each_block():
-        counts += (~np.isnan(block)).sum(axis=0)
-        sums += np.nansum(block, axis=0)
+    for block, w in each_block():
+        seen = ~np.isnan(block)
+        if w is None:
+            counts += seen.sum(axis=0)
+            sums += np.nansum(block, axis=0)
+        else:
+            counts += w @ seen
+            sums += w @ np.where(seen, block, 0.0)
     with np.errstate(all="ignore"):
         means = sums / counts
         squares = np.zeros(X.shape[1])
-        for block in each_block():
-            squares += np.nansum((block - means) ** 2, axis=0)
+        for block, w in each_block():
+            if w is None:
+                squares += np.nansum((block - means) ** 2, axis=0)
+            else:
+                squares += w @ np.nan_to_num((block - means) ** 2, nan=0.0)
         return means, squares / counts
 
 
@@ -478,21 +490,45 @@ def column_peaks(
 
 
 def variance_floor(
-    X: np.ndarray, min_variance: float, rows: np.ndarray | None = None
+    X: np.ndarray,
+    min_variance: float,
+    rows: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> float:
     """The Gaussian likelihood's floor: ``min_variance`` x the mean feature variance.
 
     The floor scales with the data, so rescaling X rescales the model; it is
     clipped to what float32 represents. Missing entries (NaN) are ignored,
     as are columns with no entry; ``rows`` (sorted indices) are the rows
-    whose variances count (those of positive weight), None for all.
+    whose variances count, None for all. With ``weight`` (``fit``'s
+    ``sample_weight``, one a row of X) the variances are weighted: a row of
+    weight w counts w times, a row of weight 1e-8 next to nothing.
 
     Examples
     --------
     >>> import numpy as np
     >>> variance_floor(np.array([[0.0], [2.0]]), 0.1)
     0.1
+    >>> X, weight = np.array([[0.0], [2.0], [100.0]]), [1, 1, 1e-12]
+    >>> round(variance_floor(X, 0.1, weight=weight), 6)  # the third row: nothing
+    0.1
     """
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        positive = np.flatnonzero(weight > 0)
+        if sp.issparse(X):
+            X, weight = X[positive], weight[positive]
+            if X.shape[0] < 2:
+                return float(np.clip(min_variance, 1e-30, 1e30))
+            X = sp.csr_matrix(X, dtype=np.float64)
+            _, variances = mean_variance_axis(X, axis=0, weights=weight)
+        elif len(positive) < 2:
+            return float(np.clip(min_variance, 1e-30, 1e30))
+        else:
+            variances = _blocked_moments(X, rows, weight)[1]
+        variances = variances[np.isfinite(variances)]
+        scale = float(np.mean(variances)) if variances.size else 1.0
+        return float(np.clip(min_variance * (scale if scale > 0 else 1.0), 1e-30, 1e30))
     scale = 1.0
     if rows is not None and (sp.issparse(X) or X.shape[0] <= _VARIANCE_ROWS):
         X, rows = X[rows], None  # (a large dense X: its rows block by block)

@@ -596,3 +596,19 @@ def test_variance_floor_of_some_rows_in_blocks_is_theirs(monkeypatch):
     np.testing.assert_allclose(
         columns._blocked_nanvar(X, rows), np.nanvar(X[rows], axis=0), rtol=1e-12
     )
+
+
+def test_a_row_of_tiny_weight_leaves_the_variance_floor_alone():
+    # the floor counted every row of positive weight alike: 60 rows of
+    # weight 1e-8 and spread 30 raised it 100-fold
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(200, 4)), 30.0 * rng.normal(size=(60, 4))]
+    weight = np.r_[np.ones(200), np.full(60, 1e-8)]
+    floor = tiny(VAE).fit(X, sample_weight=weight).module_.likelihood.min_variance
+    kept = tiny(VAE).fit(X[:200]).module_.likelihood.min_variance
+    assert float(floor) == pytest.approx(float(kept), rel=1e-5)
+    # and a row of weight 2 counts twice, as its copy does
+    twice = np.r_[np.full(10, 2.0), np.ones(190)]
+    floor = tiny(VAE).fit(X[:200], sample_weight=twice).module_.likelihood.min_variance
+    copies = tiny(VAE).fit(np.r_[X[:10], X[:200]]).module_.likelihood.min_variance
+    assert float(floor) == pytest.approx(float(copies), rel=1e-9)

@@ -716,10 +716,10 @@ default="relu"
         check_objective(self)
 
     def _data_likelihood(
-        self, X: np.ndarray, floor_rows: np.ndarray | None = None
+        self, X: np.ndarray, floor_weight: np.ndarray | None = None
     ) -> Likelihood:
         """The observation model; with ``shared_variance``, one Gaussian variance."""
-        likelihood = super()._data_likelihood(X, floor_rows)
+        likelihood = super()._data_likelihood(X, floor_weight)
         if not self.shared_variance:
             return likelihood
         if type(likelihood) is GaussianLikelihood:
