@@ -826,10 +826,13 @@ def _refuse_holes(frame: Any) -> None:
     if holes:
         raise ValueError(
             f"Input X contains NaN: columns {holes[:10]} hold missing "
-            "values (NaN, pd.NA or None). Fill them first (e.g. with "
-            "skvae.VAEImputer), or score rows with holes by a model "
-            "that masks them: VAEOutlierDetector(VAE(missing='mask'), "
-            "n_neighbors=0, trim_fraction=0)."
+            "values (NaN, pd.NA or None). Fill them first, e.g. "
+            "make_pipeline(VAEImputer(), VAEOutlierDetector())"
+            ".set_output(transform='pandas'). A model that "
+            "masks them, VAEOutlierDetector(VAE(missing='mask'), "
+            "n_neighbors=0, trim_fraction=0), scores a row by its observed "
+            "values alone: rows with more holes score higher and are "
+            "flagged less, so compare rows with the same holes only."
         )
 
 

@@ -267,7 +267,11 @@ def test_a_detector_names_its_own_remedy_for_holes():
         detector.score_samples(holes)
     with pytest.raises(ValueError, match=remedy):
         VAEOutlierDetector(tiny(VAE), random_state=0).fit(holes)
-    # the remedy it names scores them
+    # the remedies it names score them: filled first, or masked
+    filled = make_pipeline(
+        VAEImputer(random_state=0), VAEOutlierDetector(tiny(VAE), random_state=0)
+    ).set_output(transform="pandas")
+    assert np.isfinite(filled.fit(holes).score_samples(holes)).all()
     masked = tiny(VAE, missing="mask")
     fitted = VAEOutlierDetector(masked, n_neighbors=0, trim_fraction=0).fit(holes)
     assert np.isfinite(fitted.score_samples(holes)).all()
