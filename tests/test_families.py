@@ -103,6 +103,7 @@ _OWN_WORDING = {
     "encoder, decoder": "the networks' inputs and outputs differ by family",
     "n_iter_no_change": "families with a KL schedule count a cyclical schedule's "
     "periods",
+    "precision": "VaDE's capped pretraining runs under bfloat16 where native",
 }
 
 
