@@ -596,7 +596,7 @@ def _read_python(
     data = rows[1:] if table.header else rows
     for line, row in data:
         if len(row) != width:
-            raise CommandError(_ragged(table, line, len(row), width))
+            raise CommandError(_ragged(table, line, row, width))
     columns = [k for k in range(width) if k != j]
     X = np.empty((len(data), len(columns)))
     for i, (line, row) in enumerate(data):
@@ -610,15 +610,48 @@ def _check_widths(table: _Table, width: int) -> None:
     """Every row has ``width`` fields, or an error names the first that has not."""
     for line, row in _rows(table.source, table.path, table.delimiter):
         if len(row) != width:
-            raise CommandError(_ragged(table, line, len(row), width))
+            raise CommandError(_ragged(table, line, row, width))
 
 
-def _ragged(table: _Table, line: int, n_fields: int, width: int) -> str:
+def _ragged(table: _Table, line: int, row: list[str], width: int) -> str:
+    """The message for ``row`` (at ``line``) of another width than the first row."""
+    start = (
+        f"{table.path}, line {line}: {len(row)} fields, but the first row has {width}"
+    )
+    rows = _rows(table.source, table.path, table.delimiter)
+    first = next(rows)[1]
+    rows.close()
+    other = _split_alike(first, row, table.delimiter)
+    if other is not None:
+        n_fields = len(table.delimiter.join(first).split(other))
+        spelled = "tab" if other == "\t" else other
+        return (
+            f"{start}; is the delimiter {other!r}? Use --delimiter '{spelled}' "
+            f"(split by it, both rows have {n_fields} fields)."
+        )
     return (
-        f"{table.path}, line {line}: {n_fields} fields, but the first row has "
-        f"{width}; every row needs the same number of fields (an empty field "
+        f"{start}; every row needs the same number of fields (an empty field "
         "marks a missing value)."
     )
+
+
+def _split_alike(first: list[str], row: list[str], delimiter: str) -> str | None:
+    """Another delimiter that splits two rows into as many fields (2 or more).
+
+    Examples
+    --------
+    >>> _split_alike(["x;y;z"], ["1", "5;2", "5;3", "5"], ",")
+    ';'
+    >>> _split_alike(["a", "b"], ["1", "2", "3"], ",") is None
+    True
+    """
+    lines = delimiter.join(first), delimiter.join(row)
+    for other in ",;\t|":
+        if other != delimiter:
+            counts = {len(text.split(other)) for text in lines}
+            if len(counts) == 1 and counts.pop() > 1:
+                return other
+    return None
 
 
 def _rows(source: Any, path: Any, delimiter: str) -> Any:
@@ -680,14 +713,15 @@ def _number(
     if names is not None:
         where += f" ({_short(names[column])})"
     hint = _delimiter_hint(value, table.delimiter)
-    if hint:
-        if value.count(",") == 1 and _is_number(value.replace(",", ".")):
-            hint += (
-                ". A decimal comma? Convert the file first: pandas.read_csv("
-                f"path, sep={table.delimiter!r}, decimal=',').to_csv(new, "
-                "index=False)"
-            )
-    elif names is not None:
+    if hint and value.count(",") == 1 and _is_number(value.replace(",", ".")):
+        # one comma in a number: a decimal comma first (the file's delimiter
+        # is not ',', and a comma splitting numbers would be a ragged row)
+        hint = (
+            ": a decimal comma? Convert the file first: pandas.read_csv(path, "
+            f"sep={table.delimiter!r}, decimal=',').to_csv(new, index=False)"
+            f" (or{hint[1:].replace('? Use', '? Then use')})"
+        )
+    elif not hint and names is not None:
         hint = f"; a label column can be dropped with --target {names[column]}"
     raise CommandError(
         f"{table.path}, line {line}, {where}: {_short(value)} is not a number{hint}."

@@ -613,13 +613,13 @@ def test_a_decimal_comma_is_named_beside_the_delimiter(tmp_path, engine):
         read_csv(path, delimiter=";", engine=engine)
     text = str(error.value)
     assert "is the delimiter ','?" in text
-    assert "A decimal comma? Convert the file first: pandas.read_csv(" in text
+    assert "a decimal comma? Convert the file first: pandas.read_csv(" in text
     assert "sep=';', decimal=','" in text
     assert len(text) - len(str(path)) < 300
     path.write_text("a;b\n1,5,6;2\n")  # two commas: no number
     with pytest.raises(CommandError) as error:
         read_csv(path, delimiter=";", engine=engine)
-    assert "A decimal comma" not in str(error.value)
+    assert "decimal comma" not in str(error.value)
 
 
 def test_both_readers_read_the_same_numbers(tmp_path, engine):
@@ -893,3 +893,25 @@ def test_a_target_not_found_in_a_file_of_another_delimiter_names_it(tmp_path, en
     names, _, y = read_csv(path, target="label", delimiter="\t", engine=engine)
     assert names == ["a", "b"]
     assert y.tolist() == ["x", "y"]
+
+
+def test_a_european_csv_names_the_delimiter_then_the_decimal_comma(tmp_path, engine):
+    # ';' between fields and a decimal comma: read with ',' the rows were
+    # ragged, and the message named no delimiter although the header held ';'
+    path = tmp_path / "excel.csv"
+    path.write_text("x;y;z\n1,5;2,25;-3,0\n4,5;5,0;6,75\n")
+    with pytest.raises(CommandError) as error:
+        read_csv(path, engine=engine)
+    text = str(error.value)
+    assert "line 2: 4 fields, but the first row has 1" in text
+    assert "is the delimiter ';'? Use --delimiter ';'" in text
+    with pytest.raises(CommandError) as error:
+        read_csv(path, delimiter=";", engine=engine)
+    text = str(error.value)
+    assert "'1,5' is not a number: a decimal comma? Convert the file first" in text
+    assert text.index("decimal comma") < text.index("is the delimiter ','")
+    # rows ragged for another reason: no delimiter named
+    path.write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(CommandError) as error:
+        read_csv(path, engine=engine)
+    assert "is the delimiter" not in str(error.value)
