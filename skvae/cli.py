@@ -27,6 +27,7 @@ import io
 import math
 import os
 import re
+import shlex
 import shutil
 import sys
 import time
@@ -89,6 +90,15 @@ _EXIT_ERROR = 2
 # it is not merged with "7"), no sign but "-", within int64
 _INTEGER = re.compile(r"0|-?[1-9][0-9]{0,17}")  # no "-0", no leading zeros
 _NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
+#: Column names of row identifiers: ``id``, ``ID``, ``row_id``, ``id_visit``,
+#: ``patientId``, ``PatientID``, ``index``... (``_warn_identifiers``).
+_ID_NAME = re.compile(
+    r"(?i:^(?:id|idx|index|uuid|guid|row|rownum|row_?number)$|^id[ _.-]|[ _.-]id$)"
+    r"|[a-z0-9](?:Id|ID)$"
+)
+#: The fewest rows for a column of distinct consecutive integers to be taken
+#: for an identifier (fewer can be so by chance).
+_MIN_ID_ROWS = 10
 #: The most rows ``sample -n`` writes.
 MAX_SAMPLES = 10**9
 
@@ -276,6 +286,7 @@ class _Table:
         self.names: list[str] | None = None
         self.X = np.empty((0, 0))
         self.y: np.ndarray | None = None
+        self.columns: list[int] = []  # the file's column (0-based) of each of X's
 
     def line_of(self, row: int) -> int:
         """The line of the file that holds data row ``row`` (0-based)."""
@@ -288,7 +299,8 @@ class _Table:
 
     def where(self, row: int, column: int) -> str:
         """``"PATH, line N, column K ('name')"`` for a cell of X."""
-        place = f"{self.path}, line {self.line_of(row)}, column {column + 1}"
+        place = f"{self.path}, line {self.line_of(row)}"
+        place += f", column {self.columns[column] + 1}"
         if self.names is not None:
             place += f" ({self.names[column]!r})"
         return place
@@ -300,6 +312,7 @@ def read_csv(
     header: bool | None = None,
     delimiter: str = ",",
     target: str | None = None,
+    drop: Sequence[str] = (),
     engine: str = "auto",
 ) -> tuple[list[str] | None, np.ndarray, np.ndarray | None]:
     r"""Read a numeric CSV file, with an optional header and target column.
@@ -310,14 +323,17 @@ def read_csv(
         The file; ``"-"`` reads standard input.
     header : bool or None, default=None
         Whether the first row holds column names; None decides from the row
-        itself (a header has a field that is not a number, the target's
-        aside where ``target`` is its index, or only missing markers such
-        as ``NA``: no number at all).
+        itself (a header has a field that is not a number, those of
+        ``target`` and ``drop`` aside where they are given by index, or only
+        missing markers such as ``NA``: no number at all).
     delimiter : str, default=","
         The field separator, one character.
     target : str or None, default=None
         A column to return apart: its name (with a header) or its 0-based
         index (negative counts from the end).
+    drop : sequence of str, default=()
+        Columns to leave out, each by its name or its 0-based index
+        (negative counts from the end); they may hold text.
     engine : {"auto", "pandas", "numpy", "python"}, default="auto"
         The reader: ``pandas.read_csv`` (the fastest; "auto" uses it when
         pandas is installed), else ``numpy.loadtxt`` (for files without
@@ -340,7 +356,8 @@ def read_csv(
     CommandError
         If a field is not a number or is infinite, rows have different
         lengths, the file has no data row or is not UTF-8 text, a header
-        names a column twice, or the target column does not exist.
+        names a column twice, or the target column or a column to drop
+        does not exist.
 
     Warns
     -----
@@ -361,7 +378,12 @@ def read_csv(
     (['a', 'b'], [[1.0, 2.0], [3.0, nan]], ['x', 'y'])
     """
     table = _read_table(
-        path, header=header, delimiter=delimiter, target=target, engine=engine
+        path,
+        header=header,
+        delimiter=delimiter,
+        target=target,
+        drop=drop,
+        engine=engine,
     )
     return table.names, table.X, table.y
 
@@ -372,6 +394,7 @@ def _read_table(
     header: bool | None,
     delimiter: str,
     target: str | None,
+    drop: Sequence[str] = (),
     engine: str = "auto",
 ) -> _Table:
     if engine not in ("auto", "pandas", "numpy", "python"):
@@ -394,8 +417,9 @@ def _read_table(
     if header is None:
         # a field that is not a number, or no number at all (a row of
         # missing markers, "NA,None", names columns: as data it says nothing);
-        # a target given by its index is left out (its labels may be text)
-        fields = _without_target(row, target)
+        # a target (or a column to drop) given by its index is left out
+        # (its labels may be text)
+        fields = _without(row, [target, *drop])
         header = not all(_is_number(v) for v in fields) or all(
             v.strip() in _NA for v in fields
         )
@@ -422,6 +446,8 @@ def _read_table(
             seen.add(name)
     width = len(row)
     j = None if target is None else _column(target, names, width, path)
+    skip = _dropped(drop, names, width, path, j)
+    table.columns = [k for k in range(width) if k != j and k not in skip]
     read = None
     if engine in ("auto", "pandas"):
         try:
@@ -430,9 +456,9 @@ def _read_table(
             if engine == "pandas":
                 raise
             engine = "numpy"
-    if engine == "numpy" and j is None:
+    if engine == "numpy" and len(table.columns) == width:  # no target, no drop
         read = _read_numpy(table, width)
-    if read is None:  # a problem that the csv reader locates, or a target
+    if read is None:  # a problem that the csv reader locates, a target, a drop
         read = _read_python(table, width, j, names)
     table.X, table.y = read
     if not len(table.X):
@@ -440,8 +466,8 @@ def _read_table(
             f"{path}: no data rows" + (" (only a header)." if header else ".")
         )
     if names is not None:
-        table.names = [n for k, n in enumerate(names) if k != j]
-        if names[0] == "" and j != 0:
+        table.names = [names[k] for k in table.columns]
+        if names[0] == "" and table.columns[:1] == [0]:
             _warn_index(table)
     infinite = np.isinf(table.X)
     if infinite.any():
@@ -453,24 +479,28 @@ def _read_table(
     return table
 
 
-def _without_target(row: list[str], target: str | None) -> list[str]:
-    """The first row's fields but the target's, where it is given by index.
+def _without(row: list[str], columns: Sequence[str | None]) -> list[str]:
+    """The first row's fields but those of ``columns`` given by index.
 
-    A target named by a field of the row is a name (a header); one given as
-    an index is left out, unless it is the row's only field.
+    A column named by a field of the row is a name (a header); one given as
+    an index (the target, a column to drop) is left out, unless no field
+    would be left.
 
     Examples
     --------
-    >>> _without_target(["0.5", "1.5", "virginica"], "2")
+    >>> _without(["0.5", "1.5", "virginica"], ["2"])
     ['0.5', '1.5']
-    >>> _without_target(["a", "b", "label"], "label")
+    >>> _without(["a", "b", "label"], ["label"])
     ['a', 'b', 'label']
+    >>> _without(["P-7", "0.5", "x"], [None, "0", "-1"])
+    ['0.5']
     """
     names = [v.strip() for v in row]
-    if target is None or target in names or len(row) < 2:
-        return row
-    index = _target_index(target, len(row))
-    return row if index is None else [v for k, v in enumerate(row) if k != index]
+    indices = {
+        _target_index(c, len(row)) for c in columns if c is not None and c not in names
+    }
+    kept = [v for k, v in enumerate(row) if k not in indices]
+    return kept or row
 
 
 def _counts_columns(row: list[str]) -> bool:
@@ -496,16 +526,73 @@ def _warn_index(table: _Table) -> None:
     a name that counts the rows 0, 1, 2... It is kept (the data are not
     changed behind the user's back), but it is most likely not a feature.
     """
-    first = table.X[:, 0] if table.X.shape[1] else np.empty(0)
-    if len(first) > 1 and np.array_equal(first, np.arange(len(first))):
+    if table.X.shape[1] and _counts_rows(table.X[:, 0]):
         warnings.warn(
             f"{table.path}: the first column has no name and counts the rows "
             "0, 1, 2...: a row index written by pandas' DataFrame.to_csv? It "
             "is read as a feature; save the file with to_csv(..., index=False) "
-            "or delete that column if it is not one.",
+            "or leave that column out with --drop 0 if it is not one.",
             UserWarning,
             stacklevel=2,
         )
+
+
+def _counts_rows(values: np.ndarray) -> bool:
+    """Whether a column is 0, 1, 2... (more than one row)."""
+    return len(values) > 1 and np.array_equal(values, np.arange(len(values)))
+
+
+def _warn_identifiers(table: _Table) -> None:
+    """Warn of each column that looks like a row identifier, not a feature.
+
+    A column whose name reads as one (:data:`_ID_NAME`), or that holds
+    distinct consecutive whole numbers (one a row, at least
+    :data:`_MIN_ID_ROWS` rows) is most likely an identifier: modelled as a
+    feature, ``sample`` would generate IDs such as 1038.85. It is kept (the
+    user decides), with a warning that names ``--drop``. An unnamed first
+    column counting the rows 0, 1, 2... is :func:`_warn_index`'s.
+    """
+    for k, column in enumerate(table.columns):
+        name = None if table.names is None else table.names[k]
+        values = table.X[:, k]
+        if name and _ID_NAME.search(name):
+            why = "its name"
+        elif name == "" and column == 0 and _counts_rows(values):
+            continue  # pandas' index: _warn_index's
+        else:
+            why = _consecutive(values)
+        if why is None:
+            continue
+        spec = _spelled(name) if name else str(column)
+        what = f"column {name!r}" if name else f"column {column + 1}"
+        warnings.warn(
+            f"{table.path}: {what} looks like a row identifier ({why}): it is "
+            f"modelled as a feature; leave it out with --drop {spec} if it "
+            "names rows rather than describes them.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def _consecutive(values: np.ndarray) -> str | None:
+    """``"the whole numbers 3 to 12, one a row"`` for an identifier, else None.
+
+    Examples
+    --------
+    >>> _consecutive(np.arange(20.0)[::-1] + 1000)
+    'the whole numbers 1000 to 1019, one a row'
+    >>> _consecutive(np.arange(5.0)) is None  # too few rows to tell
+    True
+    """
+    n = len(values)
+    if n < _MIN_ID_ROWS or not np.all(np.isfinite(values)):
+        return None
+    low, high = values.min(), values.max()
+    if high - low != n - 1 or not np.array_equal(values, np.round(values)):
+        return None
+    if len(np.unique(values)) != n:
+        return None
+    return f"the whole numbers {low:.0f} to {high:.0f}, one a row"
 
 
 def _read_pandas(
@@ -519,14 +606,16 @@ def _read_pandas(
     import pandas as pd
 
     columns = list(range(width))
-    numeric = [k for k in columns if k != j]
+    numeric = table.columns
     # one column more than the first row's: a row with a field too many
     # (a trailing delimiter, which index_col=False would drop) fills it, and
     # the csv reader then names the row; the target's text as it is (no
     # missing markers)
+    # (the columns left out: as text, unread)
+    others = [k for k in [*columns, width] if k not in numeric]
     options: dict[str, Any] = {
         "na_values": {k: list(_NA) for k in numeric},
-        "dtype": {k: object for k in (j, width) if k is not None},
+        "dtype": {k: object for k in others},
     }
     source = table.source
     if isinstance(source, io.StringIO):
@@ -551,7 +640,7 @@ def _read_pandas(
         return None
     if frame.pop(width).notna().any():
         return None
-    numbers = frame if j is None else frame[numeric]
+    numbers = frame if len(numeric) == frame.shape[1] else frame[numeric]
     if any(dtype.kind not in "fiu" for dtype in numbers.dtypes):
         return None  # a cell that is not a number
     X = numbers.to_numpy(dtype=np.float64)
@@ -597,7 +686,7 @@ def _read_python(
     for line, row in data:
         if len(row) != width:
             raise CommandError(_ragged(table, line, row, width))
-    columns = [k for k in range(width) if k != j]
+    columns = table.columns
     X = np.empty((len(data), len(columns)))
     for i, (line, row) in enumerate(data):
         for k, c in enumerate(columns):
@@ -722,10 +811,25 @@ def _number(
             f" (or{hint[1:].replace('? Use', '? Then use')})"
         )
     elif not hint and names is not None:
-        hint = f"; a label column can be dropped with --target {names[column]}"
+        spec = _spelled(names[column])
+        hint = (
+            f"; leave the column out with --drop {spec}, or set a label column "
+            f"apart with --target {spec}"
+        )
     raise CommandError(
         f"{table.path}, line {line}, {where}: {_short(value)} is not a number{hint}."
     )
+
+
+def _spelled(name: str) -> str:
+    """A column's name as an argument for the shell.
+
+    Examples
+    --------
+    >>> _spelled("patient_id"), _spelled("blood pressure")
+    ('patient_id', "'blood pressure'")
+    """
+    return shlex.quote(name)
 
 
 def _short(text: str, size: int = 40) -> str:
@@ -753,6 +857,24 @@ def _column(target: str, names: list[str] | None, width: int, path: Any) -> int:
             + (f" I{hint[3:]}." if hint else "")  # ("; is..." as a sentence)
         )
     return index
+
+
+def _dropped(
+    drop: Sequence[str], names: list[str] | None, width: int, path: Any, j: Any
+) -> set[int]:
+    """The indices of the columns that ``--drop`` leaves out."""
+    skip = set()
+    for column in drop:
+        k = _column(column, names, width, path)
+        if k == j:
+            raise CommandError(
+                f"--drop {column} is the --target column; name it once: "
+                "--target sets the labels apart, --drop leaves a column out."
+            )
+        skip.add(k)
+    if len(skip) + (j is not None) == width:
+        raise CommandError(f"{path}: --drop leaves no data column; keep one.")
+    return skip
 
 
 def _is_integer_text(text: str) -> bool:
@@ -847,6 +969,7 @@ def _fit(args: argparse.Namespace) -> None:
     _check_output(args.output, data=args.data)
     _check_options(args, name)
     table = _read_input(args, target=args.target)
+    _warn_identifiers(table)
     X = table.X
     allowed = name == "VAEImputer" or args.missing == "mask"
     from skvae.persistence import _registry
@@ -1219,18 +1342,31 @@ def _read_input(
 ) -> _Table:
     """The data file's columns; checked against the model's if given."""
     table = _read_table(
-        args.data, header=args.header, delimiter=args.delimiter, target=target
+        args.data,
+        header=args.header,
+        delimiter=args.delimiter,
+        target=target,
+        drop=args.drop or (),
     )
     if model is None:
         return table
     expected = getattr(model, "n_features_in_", None)
+    fitted = _model_names(model)
     if expected is not None and table.X.shape[1] != expected:
-        hint = "" if target else " (drop a label column with --target COLUMN)"
+        extra = [n for n in table.names or () if n not in (fitted or ())]
+        if fitted is not None and set(fitted) <= set(table.names or ()):
+            hint = f" (leave the others out: --drop {' '.join(map(_spelled, extra))})"
+        elif target:
+            hint = " (leave columns out with --drop COLUMN)"
+        else:
+            hint = (
+                " (set a label column apart with --target COLUMN, leave others "
+                "out with --drop COLUMN)"
+            )
         raise CommandError(
             f"{args.data} has {table.X.shape[1]} data columns, but the model was "
             f"fitted on {expected}{hint}."
         )
-    fitted = _model_names(model)
     if fitted is not None and table.names is not None and table.names != fitted:
         raise CommandError(
             f"{args.data}: the columns {_listed(table.names)} are not those the "
@@ -1390,6 +1526,16 @@ def _input_options(parser: argparse.ArgumentParser, *, target_help: str) -> None
         help="field separator, one character or 'tab' (default: ',')",
     )
     parser.add_argument("--target", metavar="COLUMN", help=target_help)
+    parser.add_argument(
+        "--drop",
+        nargs="+",
+        action="extend",
+        metavar="COLUMN",
+        help=(
+            "columns to leave out (names or 0-based indices), such as row "
+            "identifiers; give them after DATA.csv"
+        ),
+    )
 
 
 def _output_option(parser: argparse.ArgumentParser, what: str) -> None:

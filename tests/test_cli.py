@@ -163,10 +163,13 @@ def test_conditional_models_sample_a_label(fitted, capsys):
     [
         (["transform", "{model}", "missing.csv"], "no such file: missing.csv"),
         (["transform", "{data}", "{data}"], "Not a skvae model file"),
-        (["transform", "{model}", "{data}"], "'x' is not a number; a label column"),
+        (
+            ["transform", "{model}", "{data}"],
+            "'x' is not a number; leave the column out with --drop label, or",
+        ),
         (
             ["score", "{model}", "{wide}"],
-            "has 5 data columns, but the model was fitted on 4 (drop",
+            "has 5 data columns, but the model was fitted on 4 (set a label",
         ),
         (["score", "{model}", "{narrow}"], "has 2 data columns, but the model was"),
         (["fit", "{data}", "--model", "conditional", "-o", "m"], "is not a number"),
@@ -915,3 +918,69 @@ def test_a_european_csv_names_the_delimiter_then_the_decimal_comma(tmp_path, eng
     with pytest.raises(CommandError) as error:
         read_csv(path, engine=engine)
     assert "is the delimiter" not in str(error.value)
+
+
+def test_identifier_columns_are_warned_of_and_dropped(tmp_path, capsys):
+    # a column of patient IDs was modelled as a feature, silently, and
+    # sample then wrote IDs such as 1038.85
+    rows = [
+        f"{1000 + i},{x},{y},P-{i}" for i, (x, y) in enumerate(DATA[:, :2].tolist())
+    ]
+    data = tmp_path / "ids.csv"
+    data.write_text("patient_id,x,y,code\n" + "\n".join(rows) + "\n")
+    model = str(tmp_path / "m.skvae")
+    assert main(["fit", str(data), "--drop", "code", *FAST, "-o", model]) == 0
+    err = capsys.readouterr().err
+    assert "column 'patient_id' looks like a row identifier (its name)" in err
+    assert "leave it out with --drop patient_id" in err
+    # by name or by index (a text column too), in any order
+    for drop in (["patient_id", "code"], ["-1", "0"]):
+        assert main(["fit", str(data), "--drop", *drop, *FAST, "-o", model]) == 0
+        assert "identifier" not in capsys.readouterr().err
+        assert load(model).feature_names_in_.tolist() == ["x", "y"]
+    assert main(["sample", model, "-n", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "x,y"
+    # the other commands leave the same columns out, and say so
+    assert main(["score", model, str(data), "--drop", "code"]) == 2
+    assert "(leave the others out: --drop patient_id)" in capsys.readouterr().err
+    assert main(["score", model, str(data), "--drop", "code", "patient_id"]) == 0
+    # no name: a column of distinct consecutive whole numbers, by its index
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text("\n".join(r.rsplit(",", 1)[0] for r in rows) + "\n")
+    assert main(["fit", str(headerless), *FAST, "-o", model]) == 0
+    err = capsys.readouterr().err
+    assert "column 1 looks like a row identifier (the whole numbers 1000 to" in err
+    assert "--drop 0 if it names rows" in err
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"),
+    [
+        (["nope"], "no column named 'nope' (columns: a, b, label)"),
+        (["label"], "--drop label is the --target column"),
+        (["a", "b"], "--drop leaves no data column"),
+    ],
+)
+def test_drop_refuses_what_it_cannot_leave_out(tmp_path, capsys, drop, message):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    args = ["fit", str(data), "--target", "label", "--drop", *drop, "-o", "m"]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_reader_leaves_dropped_columns_out(tmp_path, engine):
+    path = tmp_path / "data.csv"
+    path.write_text("id,a,b,label\nP-1,1,2,x\nP-2,3,,y\n")
+    names, X, y = read_csv(path, target="label", drop=["id"], engine=engine)
+    assert names == ["a", "b"]
+    np.testing.assert_array_equal(X, [[1, 2], [3, np.nan]])
+    assert y.tolist() == ["x", "y"]
+    path.write_text("P-1,1,x\nP-2,3,y\n")  # a text column by index: no header
+    names, X, y = read_csv(path, target="2", drop=["0"], engine=engine)
+    assert names is None
+    assert X.tolist() == [[1], [3]]
+    # a bad cell is named by its column in the file
+    path.write_text("id,a,b\nP-1,1,2\nP-2,3,four\n")
+    with pytest.raises(CommandError, match=r"line 3, column 3 \('b'\): 'four'"):
+        read_csv(path, drop=["id"], engine=engine)
