@@ -414,39 +414,29 @@ def _read_table(
     if first is None:
         raise CommandError(f"{path}: the file is empty.")
     row = first[1]
+    width = len(row)
+    # every row ending with a delimiter: an empty last column, left out (its
+    # index is none of --target's or --drop's)
+    trailing = _ends_with_delimiter(source, path, delimiter, width)
+    usable = width - int(trailing)
     if header is None:
-        # a field that is not a number, or no number at all (a row of
-        # missing markers, "NA,None", names columns: as data it says nothing);
-        # a target (or a column to drop) given by its index is left out
-        # (its labels may be text)
-        fields = _without(row, [target, *drop])
-        header = not all(_is_number(v) for v in fields) or all(
-            v.strip() in _NA for v in fields
-        )
-        if not header and _counts_columns(row):
-            header = True
-            warnings.warn(
-                f"{path}: the first row counts the columns 0, 1, 2...: the "
-                "labels pandas' to_csv writes for an unnamed array, read as a "
-                "header (pass --no-header if that row is data).",
-                UserWarning,
-                stacklevel=2,
-            )
+        header = _detect_header(row[:usable], path, [target, *drop])
     table = _Table(source, path, delimiter, header)
     names = [v.strip() for v in row] if header else None
     if names is not None:
-        seen: set[str] = set()
-        for name in names:
-            if name in seen:
-                raise CommandError(
-                    f"{path}: the header names column {name!r} twice; "
-                    "give each column its own name (or, where the first row "
-                    "is data, pass --no-header)."
-                )
-            seen.add(name)
-    width = len(row)
-    j = None if target is None else _column(target, names, width, path)
-    skip = _dropped(drop, names, width, path, j)
+        _check_names(names, path)
+    named = None if names is None else names[:usable]
+    j = None if target is None else _column(target, named, usable, path)
+    skip = _dropped(drop, named, usable, path, j)
+    if trailing:
+        skip.add(width - 1)
+        warnings.warn(
+            f"{path}: every row ends with the delimiter {delimiter!r}, which "
+            f"makes an empty last column{' without a name' if header else ''}: "
+            "it is left out.",
+            UserWarning,
+            stacklevel=2,
+        )
     table.columns = [k for k in range(width) if k != j and k not in skip]
     read = None
     if engine in ("auto", "pandas"):
@@ -477,6 +467,60 @@ def _read_table(
             "number; correct it or leave the cell empty (missing)."
         )
     return table
+
+
+def _detect_header(row: list[str], path: Any, columns: list[Any]) -> bool:
+    """Whether the first row holds names, read off the row itself.
+
+    A field that is not a number, or no number at all (a row of missing
+    markers, "NA,None", names columns: as data it says nothing); ``columns``
+    (the target, the columns to drop) given by index are left out (their
+    labels may be text). A row counting the columns 0, 1, 2... is a header,
+    with a warning.
+    """
+    fields = _without(row, columns)
+    if not all(_is_number(v) for v in fields) or all(v.strip() in _NA for v in fields):
+        return True
+    if _counts_columns(row):
+        warnings.warn(
+            f"{path}: the first row counts the columns 0, 1, 2...: the "
+            "labels pandas' to_csv writes for an unnamed array, read as a "
+            "header (pass --no-header if that row is data).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
+    return False
+
+
+def _check_names(names: list[str], path: Any) -> None:
+    """A header names each column once."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise CommandError(
+                f"{path}: the header names column {name!r} twice; "
+                "give each column its own name (or, where the first row "
+                "is data, pass --no-header)."
+            )
+        seen.add(name)
+
+
+def _ends_with_delimiter(source: Any, path: Any, delimiter: str, width: int) -> bool:
+    """Whether every row ends with the delimiter: an empty last field throughout.
+
+    Only a file whose first row ends so is read through (Excel and other
+    tools write such files); a file of ragged rows is not (its rows are
+    refused later, by their line).
+    """
+    rows = _rows(source, path, delimiter)
+    try:
+        for _, row in rows:
+            if width < 2 or len(row) != width or row[-1].strip():
+                return False
+    finally:
+        rows.close()
+    return True
 
 
 def _without(row: list[str], columns: Sequence[str | None]) -> list[str]:
@@ -718,6 +762,8 @@ def _ragged(table: _Table, line: int, row: list[str], width: int) -> str:
             f"{start}; is the delimiter {other!r}? Use --delimiter '{spelled}' "
             f"(split by it, both rows have {n_fields} fields)."
         )
+    if len(row) == width + 1 and not row[-1].strip():
+        return f"{start}; it ends with the delimiter {table.delimiter!r}: delete it."
     return (
         f"{start}; every row needs the same number of fields (an empty field "
         "marks a missing value)."
@@ -970,6 +1016,7 @@ def _fit(args: argparse.Namespace) -> None:
     _check_options(args, name)
     table = _read_input(args, target=args.target)
     _warn_identifiers(table)
+    _check_empty_columns(table)
     X = table.X
     allowed = name == "VAEImputer" or args.missing == "mask"
     from skvae.persistence import _registry
@@ -1005,6 +1052,21 @@ def _fit(args: argparse.Namespace) -> None:
         f"{name} fitted on {X.shape[0]} rows x {X.shape[1]} columns{done}; "
         f"saved to {args.output}"
     )
+
+
+def _check_empty_columns(table: _Table) -> None:
+    """Refuse a column without any value: no model can learn it, nor fill it."""
+    empty = np.flatnonzero(np.isnan(table.X).all(axis=0))
+    if empty.size:
+        k = int(empty[0])
+        column = table.columns[k]
+        name = None if table.names is None else table.names[k]
+        what = f"column {column + 1}" + (f" ({name!r})" if name is not None else "")
+        spec = _spelled(name) if name else str(column)
+        raise CommandError(
+            f"{table.path}: {what} has no value in any row (every cell empty or "
+            f"a marker such as NA); leave it out with --drop {spec}."
+        )
 
 
 def _labels(table: _Table, args: argparse.Namespace, name: str) -> np.ndarray:

@@ -984,3 +984,40 @@ def test_every_reader_leaves_dropped_columns_out(tmp_path, engine):
     path.write_text("id,a,b\nP-1,1,2\nP-2,3,four\n")
     with pytest.raises(CommandError, match=r"line 3, column 3 \('b'\): 'four'"):
         read_csv(path, drop=["id"], engine=engine)
+
+
+def test_a_delimiter_ending_every_row_is_no_column(tmp_path, capsys, engine):
+    # "a,b,c," over "1,2,3,": an empty last column without a name, which the
+    # error then asked to fill or mask (both of which failed)
+    path = tmp_path / "trail.csv"
+    rows = [",".join(map(str, row.tolist())) + ",\n" for row in DATA]
+    path.write_text("a,b,c,d,label,\n" + "".join(rows).replace(",\n", ",x,\n"))
+    with pytest.warns(UserWarning, match="every row ends with the delimiter ','"):
+        names, X, y = read_csv(path, target="-1", engine=engine)
+    assert names == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(X, DATA)
+    assert set(y.tolist()) == {"x"}  # -1: the last column that has values
+    path.write_text("".join(rows))  # no header
+    with pytest.warns(UserWarning, match="makes an empty last column: it is left"):
+        names, X, _ = read_csv(path, engine=engine)
+    assert names is None
+    np.testing.assert_array_equal(X, DATA)
+    model = str(tmp_path / "m.skvae")
+    assert main(["fit", str(path), *FAST, "-o", model]) == 0
+    assert "empty last column" in capsys.readouterr().err
+    assert load(model).n_features_in_ == 4
+    # one row only: the ragged row's message says so
+    path.write_text("a,b\n1,2,\n3,4\n")
+    with pytest.raises(CommandError, match="it ends with the delimiter ',': delete"):
+        read_csv(path, engine=engine)
+
+
+@pytest.mark.parametrize("model", ["vae", "imputer"])
+def test_a_column_without_values_is_named_with_drop(tmp_path, capsys, model):
+    path = tmp_path / "empty.csv"
+    path.write_text("a,b,c\n1,,2\n3,NA,4\n")
+    args = ["fit", str(path), "--model", model, "--missing", "mask", "-o", "m"]
+    assert main(args if model == "vae" else args[:4] + args[6:]) == 2
+    err = capsys.readouterr().err
+    assert "column 2 ('b') has no value in any row" in err
+    assert "leave it out with --drop b" in err
