@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import csv
 import io
+import itertools
 import math
 import os
 import re
@@ -90,6 +91,8 @@ _EXIT_ERROR = 2
 # it is not merged with "7"), no sign but "-", within int64
 _INTEGER = re.compile(r"0|-?[1-9][0-9]{0,17}")  # no "-0", no leading zeros
 _NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
+#: The rows below a first row of whole numbers that tell whether it is a header.
+_HEADER_ROWS = 1000
 #: Column names of row identifiers: ``id``, ``ID``, ``row_id``, ``id_visit``,
 #: ``patientId``, ``PatientID``, ``index``... (``_warn_identifiers``).
 _ID_NAME = re.compile(
@@ -419,9 +422,10 @@ def _read_table(
     # index is none of --target's or --drop's)
     trailing = _ends_with_delimiter(source, path, delimiter, width)
     usable = width - int(trailing)
+    table = _Table(source, path, delimiter, header=False)
     if header is None:
-        header = _detect_header(row[:usable], path, [target, *drop])
-    table = _Table(source, path, delimiter, header)
+        header = _detect_header(table, row[:usable], [target, *drop])
+    table.header = header
     names = [v.strip() for v in row] if header else None
     if names is not None:
         _check_names(names, path)
@@ -469,28 +473,102 @@ def _read_table(
     return table
 
 
-def _detect_header(row: list[str], path: Any, columns: list[Any]) -> bool:
-    """Whether the first row holds names, read off the row itself.
+def _detect_header(table: _Table, row: list[str], columns: list[Any]) -> bool:
+    """Whether the first row holds names, read off the row and the rows below.
 
     A field that is not a number, or no number at all (a row of missing
     markers, "NA,None", names columns: as data it says nothing); ``columns``
     (the target, the columns to drop) given by index are left out (their
-    labels may be text). A row counting the columns 0, 1, 2... is a header,
-    with a warning.
+    labels may be text). A row counting the columns 0, 1, 2..., or one of
+    whole numbers far outside their columns' values (years over values of
+    order 1: :func:`_numbers_as_names`), is a header, with a warning.
     """
-    fields = _without(row, columns)
+    kept = _kept(row, columns)
+    fields = [row[k] for k in kept]
     if not all(_is_number(v) for v in fields) or all(v.strip() in _NA for v in fields):
         return True
+    shown = ", ".join(v.strip() for v in fields[:4]) + (
+        ", ..." if len(kept) > 4 else ""
+    )
     if _counts_columns(row):
         warnings.warn(
-            f"{path}: the first row counts the columns 0, 1, 2...: the "
+            f"{table.path}: the first row counts the columns 0, 1, 2...: the "
             "labels pandas' to_csv writes for an unnamed array, read as a "
             "header (pass --no-header if that row is data).",
             UserWarning,
             stacklevel=3,
         )
         return True
+    verdict = _numbers_as_names(table, fields, kept)
+    if verdict == "header":
+        warnings.warn(
+            f"{table.path}: the first row ({shown}) holds whole numbers far "
+            "outside the values of their columns below, as names such as years "
+            "would be: read as a header (pass --no-header if that row is data).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
+    if verdict == "doubt":
+        warnings.warn(
+            f"{table.path}: the first row ({shown}) holds distinct whole "
+            "numbers outside the range of their columns below, which are not "
+            "whole numbers: read as data (pass --header if it names the "
+            "columns).",
+            UserWarning,
+            stacklevel=3,
+        )
     return False
+
+
+def _numbers_as_names(table: _Table, fields: list[str], kept: list[int]) -> Any:
+    """``"header"``, ``"doubt"`` or None for a first row of numbers.
+
+    Only a row of two or more distinct whole numbers (written as integers:
+    ``2019``, not ``2019.0``) may hold names. It is a header when each of
+    them is more than twice as large in magnitude as every value of its
+    column in the next :data:`_HEADER_ROWS` rows (and more than 2): years
+    over values of order 1 (or of order 100). It is in doubt when each of
+    them lies outside the range of its column below, which holds a value
+    that is not a whole number.
+    """
+    values = [v.strip() for v in fields]
+    if len(values) < 2 or len(set(values)) < len(values):
+        return None
+    if not all(_INTEGER.fullmatch(v) for v in values):
+        return None
+    below: list[list[float]] = [[] for _ in kept]
+    rows = _rows(table.source, table.path, table.delimiter)
+    try:
+        next(rows)
+        for _, row in itertools.islice(rows, _HEADER_ROWS):
+            for numbers, k in zip(below, kept, strict=True):
+                number = _float_or_nan(row[k]) if k < len(row) else math.nan
+                if math.isfinite(number):
+                    numbers.append(number)
+    finally:
+        rows.close()
+    if not all(below):  # a column without numbers below: no telling
+        return None
+    if all(
+        abs(int(v)) > 2 * max(1.0, max(map(abs, numbers)))
+        for v, numbers in zip(values, below, strict=True)
+    ):
+        return "header"
+    if all(
+        not min(numbers) <= int(v) <= max(numbers)
+        and any(x != round(x) for x in numbers)
+        for v, numbers in zip(values, below, strict=True)
+    ):
+        return "doubt"
+    return None
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _check_names(names: list[str], path: Any) -> None:
@@ -523,8 +601,8 @@ def _ends_with_delimiter(source: Any, path: Any, delimiter: str, width: int) -> 
     return True
 
 
-def _without(row: list[str], columns: Sequence[str | None]) -> list[str]:
-    """The first row's fields but those of ``columns`` given by index.
+def _kept(row: list[str], columns: Sequence[str | None]) -> list[int]:
+    """The indices of the first row's fields but those of ``columns`` by index.
 
     A column named by a field of the row is a name (a header); one given as
     an index (the target, a column to drop) is left out, unless no field
@@ -532,19 +610,19 @@ def _without(row: list[str], columns: Sequence[str | None]) -> list[str]:
 
     Examples
     --------
-    >>> _without(["0.5", "1.5", "virginica"], ["2"])
-    ['0.5', '1.5']
-    >>> _without(["a", "b", "label"], ["label"])
-    ['a', 'b', 'label']
-    >>> _without(["P-7", "0.5", "x"], [None, "0", "-1"])
-    ['0.5']
+    >>> _kept(["0.5", "1.5", "virginica"], ["2"])
+    [0, 1]
+    >>> _kept(["a", "b", "label"], ["label"])
+    [0, 1, 2]
+    >>> _kept(["P-7", "0.5", "x"], [None, "0", "-1"])
+    [1]
     """
     names = [v.strip() for v in row]
     indices = {
         _target_index(c, len(row)) for c in columns if c is not None and c not in names
     }
-    kept = [v for k, v in enumerate(row) if k not in indices]
-    return kept or row
+    kept = [k for k in range(len(row)) if k not in indices]
+    return kept or list(range(len(row)))
 
 
 def _counts_columns(row: list[str]) -> bool:

@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -270,6 +271,7 @@ def test_values_past_float32_exit_2_with_one_line(fitted, tmp_path, capsys, comm
 # ------------------------------------------------------- a command line at once
 _AT_EXIT = """
 import sys
+import warnings
 from skvae.cli import main
 try:
     status = main(sys.argv[1:])
@@ -1021,3 +1023,50 @@ def test_a_column_without_values_is_named_with_drop(tmp_path, capsys, model):
     err = capsys.readouterr().err
     assert "column 2 ('b') has no value in any row" in err
     assert "leave it out with --drop b" in err
+
+
+def test_a_header_of_years_is_a_header(tmp_path, capsys, engine):
+    # years over values in [0, 1] were read as a data row: 41 rows without
+    # names, and --standardize scaled by the years
+    values = np.random.RandomState(1).uniform(size=(40, 3))
+    body = "".join(",".join(f"{v:.3f}" for v in row) + "\n" for row in values)
+    path = tmp_path / "years.csv"
+    path.write_text("2019,2020,2021\n" + body)
+    with pytest.warns(UserWarning, match=r"first row \(2019, 2020, 2021\) holds"):
+        names, X, _ = read_csv(path, engine=engine)
+    assert names == ["2019", "2020", "2021"]
+    np.testing.assert_allclose(X, values, atol=5e-4)
+    assert read_csv(path, header=False, engine=engine)[1].shape == (41, 3)
+    model = str(tmp_path / "m.skvae")
+    assert main(["fit", str(path), "--standardize", *FAST, "-o", model]) == 0
+    assert "--no-header if that row is data" in capsys.readouterr().err
+    fitted = load(model)
+    assert fitted.feature_names_in_.tolist() == ["2019", "2020", "2021"]
+    np.testing.assert_allclose(fitted.cli_scaler_["mean"], values.mean(0), atol=5e-4)
+    # years over values of their own order: data, but --header is named
+    path.write_text("2019,2020\n1500.5,1700.25\n1400.75,1800.5\n")  # outside
+    with pytest.warns(UserWarning, match="read as data .pass --header if it names"):
+        names, X, _ = read_csv(path, engine=engine)
+    assert names is None
+    assert X.shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1,2\n3,4\n5,6\n",  # whole numbers below too
+        "5,7\n5.5,8.25\n4.75,6.125\n",  # within the range of the values below
+        "3,5\n2.5,4.5\n1.5,5.5\n",  # rounded data: within their ranges
+        "2019,2019\n0.5,0.25\n0.75,0.125\n",  # not distinct
+        "2019.0,2020.0\n0.5,0.25\n0.75,0.125\n",  # not written as integers
+        "2019\n0.5\n0.75\n",  # one column: no telling
+    ],
+)
+def test_a_first_row_of_numbers_stays_data_quietly(tmp_path, text, engine):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        names, X, _ = read_csv(path, engine=engine)
+    assert names is None
+    assert len(X) == 3
