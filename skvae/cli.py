@@ -290,6 +290,7 @@ class _Table:
         self.X = np.empty((0, 0))
         self.y: np.ndarray | None = None
         self.columns: list[int] = []  # the file's column (0-based) of each of X's
+        self.target_name: str | None = None  # the header's name of the target
 
     def line_of(self, row: int) -> int:
         """The line of the file that holds data row ``row`` (0-based)."""
@@ -461,6 +462,7 @@ def _read_table(
         )
     if names is not None:
         table.names = [names[k] for k in table.columns]
+        table.target_name = None if j is None else names[j]
         if names[0] == "" and table.columns[:1] == [0]:
             _warn_index(table)
     infinite = np.isinf(table.X)
@@ -1114,6 +1116,8 @@ def _fit(args: argparse.Namespace) -> None:
                 f"--model {args.model} needs the label column: --target COLUMN."
             )
         model.fit(X_in, _labels(table, args, name))
+        # the name of the label column that sample writes
+        model.cli_target_ = table.target_name or "label"
     else:
         model.fit(X_in)
     if scaler is not None:
@@ -1352,14 +1356,36 @@ def _sample(args: argparse.Namespace) -> None:
     if not hasattr(model, "sample"):
         raise CommandError(f"{type(model).__name__} cannot sample.")
     _check_room(args.output, n, getattr(model, "n_features_in_", 1))
-    kwargs = {}
-    if args.label is not None:
-        if not hasattr(model, "classes_"):
-            raise CommandError(
-                f"--label needs a conditional model, not {type(model).__name__}."
-            )
-        kwargs["y"] = _label(model, args.label)
-    _write_samples(model, n, args.output, args.random_state, kwargs)
+    random_state, labels = args.random_state, None
+    if args.label is not None and not hasattr(model, "classes_"):
+        raise CommandError(
+            f"--label needs a conditional model, not {type(model).__name__}."
+        )
+    if hasattr(model, "classes_"):
+        if args.label is None:
+            random_state, labels = _drawn_labels(model, n, random_state)
+        else:
+            labels = _label(model, args.label)
+    _write_samples(model, n, args.output, random_state, labels)
+
+
+def _drawn_labels(model: Any, n_samples: int, random_state: Any) -> tuple[int, Any]:
+    """Labels drawn from a model's class prior, and the seed of the rows.
+
+    ``model.sample`` would draw them itself, but does not return them: they
+    are drawn here (from their own stream of the seed) and passed, so that
+    ``sample`` writes each row's class. The rows are then those of
+    ``model.sample(n_samples, seed, y=labels)``.
+    """
+    from skvae._torch import Stream, draw_seed, make_rng
+
+    if random_state is None:  # the model's seed, else a fresh one
+        random_state = model.random_state
+    if random_state is None:
+        random_state = draw_seed(None)
+    rng = make_rng(draw_seed(random_state), Stream.NOISE)
+    codes = rng.choice(len(model.classes_), size=n_samples, p=model.class_prior_)
+    return random_state, model.classes_[codes]
 
 
 def _check_room(output: str, n_samples: int, n_columns: int) -> None:
@@ -1377,18 +1403,22 @@ def _check_room(output: str, n_samples: int, n_columns: int) -> None:
 
 
 def _write_samples(
-    model: Any, n_samples: int, output: str, random_state: Any, kwargs: dict
+    model: Any, n_samples: int, output: str, random_state: Any, labels: Any
 ) -> None:
     """Write ``model.sample(n_samples)`` block by block as the rows are decoded.
 
-    Memory stays bounded whatever ``n_samples`` is; a file left half written
-    by an error is removed.
+    ``labels``: a conditional model's ``y``, one label or one a row (drawn
+    by :func:`_drawn_labels`), written as the last column. Memory stays
+    bounded whatever ``n_samples`` is (but for the drawn labels); a file
+    left half written by an error is removed.
     """
     from skvae._base import sample_in_blocks
 
     to_stdout = str(output) == "-"
     header = True
     names = _model_names(model)
+    kwargs = {} if labels is None else {"y": labels}
+    start = 0  # the first row of the next block
     with contextlib.ExitStack() as stack:
         f = (
             sys.stdout
@@ -1398,16 +1428,26 @@ def _write_samples(
         writer = csv.writer(f, lineterminator="\n")
 
         def write(block: Any) -> None:
-            nonlocal header
+            nonlocal header, start
             if hasattr(block, "to_numpy"):  # a model fitted on a table: typed rows
                 block = block.to_numpy(
                     dtype=float if vars(model).get("cli_scaler_") else object
                 )
             block = _unscaled(model, block.reshape(len(block), -1))
             if header:
-                writer.writerow(names or _x_names(block.shape[1]))
+                label = [vars(model).get("cli_target_", "label")]
+                writer.writerow(
+                    (names or _x_names(block.shape[1]))
+                    + (label if labels is not None else [])
+                )
                 header = False
-            writer.writerows(block.tolist())
+            rows = block.tolist()
+            if labels is not None:
+                stop = start + len(rows)
+                ys = labels[start:stop] if np.ndim(labels) else [labels] * len(rows)
+                rows = [[*r, y] for r, y in zip(rows, ys, strict=True)]
+                start = stop
+            writer.writerows(rows)
 
         try:
             sample_in_blocks(
@@ -1882,7 +1922,12 @@ def _add_sample(sub: Any) -> None:
     )
     sample.add_argument("--random-state", type=int, metavar="SEED", help="random seed")
     sample.add_argument(
-        "--label", help="class of the rows (conditional models; default: drawn)"
+        "--label",
+        help=(
+            "class of the rows (conditional models; default: drawn from the "
+            "class prior); written as the last column, under the name of "
+            "fit's --target column"
+        ),
     )
     _output_option(sample, "rows")
     sample.set_defaults(func=_sample)

@@ -155,8 +155,11 @@ def test_conditional_models_sample_a_label(fitted, capsys):
     assert main(["sample", model, "-n", "3", "--label", "y"]) == 0
     lines = capsys.readouterr().out.split()
     assert len(lines) == 4
+    assert lines[0] == "a,b,c,d,label"  # the class written as the last column
+    rows = [line.split(",") for line in lines[1:]]
+    assert [row[-1] for row in rows] == ["y"] * 3
     expected = cvae.sample(3, y="y")
-    np.testing.assert_allclose(np.loadtxt(lines[1:], delimiter=","), expected)
+    np.testing.assert_allclose(np.array([row[:-1] for row in rows], float), expected)
 
 
 @pytest.mark.parametrize(
@@ -1070,3 +1073,32 @@ def test_a_first_row_of_numbers_stays_data_quietly(tmp_path, text, engine):
         names, X, _ = read_csv(path, engine=engine)
     assert names is None
     assert len(X) == 3
+
+
+@pytest.mark.parametrize("model", ["conditional", "semisupervised"])
+def test_sample_writes_the_labels_it_draws(tmp_path, capsys, model):
+    # drawn labels (no --label) were not written: the rows' classes unknown
+    data = tmp_path / "data.csv"
+    data.write_text(
+        "a,b,species\n"
+        + "".join(
+            f"{x},{y},{k}\n"
+            for (x, y), k in zip(DATA[:, :2].tolist(), LABELS, strict=True)
+        )
+    )
+    path = str(tmp_path / "m.skvae")
+    args = ["fit", str(data), "--model", model, "--target", "species", *FAST]
+    assert main([*args, "-o", path]) == 0
+    fitted = load(path)
+    capsys.readouterr()
+    assert main(["sample", path, "-n", "40", "--random-state", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "a,b,species"
+    rows = [line.split(",") for line in out[1:]]
+    labels = np.array([row[-1] for row in rows])
+    assert set(labels) == {"x", "y"}  # drawn from the class prior (1/2 each)
+    # the rows of those classes, as model.sample gives them
+    values = np.array([row[:-1] for row in rows], dtype=float)
+    np.testing.assert_allclose(values, fitted.sample(40, 3, y=labels), rtol=1e-6)
+    assert main(["sample", path, "-n", "40", "--random-state", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == out  # the same seed, the same
