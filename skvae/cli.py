@@ -1654,6 +1654,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with errors on one line that points to ``--help``."""
 
     def error(self, message: str) -> Any:
+        if message.endswith("required: DATA.csv"):  # eaten by --drop COLUMN...?
+            message += (
+                "; where it is given, put it before --drop, which takes every "
+                "value after it"
+            )
         self.exit(_EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
 
 

@@ -958,6 +958,13 @@ def test_identifier_columns_are_warned_of_and_dropped(tmp_path, capsys):
     assert "--drop 0 if it names rows" in err
 
 
+def test_drop_before_the_data_file_says_where_to_put_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--drop", "id", "data.csv", "-o", "m.skvae"])
+    assert exit_info.value.code == 2
+    assert "put it before --drop, which takes every value" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("drop", "message"),
     [
