@@ -119,6 +119,16 @@ _UNITS_RATIO = 30.0
 # variance's share with room for the cross-fit's span, at most
 # _MAX_DIRECTIONS.
 _EXACT_MAX = 1024
+# From this many features and rows (below _EXACT_MAX), randomized subspace
+# iteration is tried first, and given up for an eigendecomposition where
+# its first block holds less than _RANDOM_SHARE of the variance or more than
+# _RANDOM_MOST directions would be needed: on 2,048 rows of 784 MNIST
+# pixels (the first 64 directions hold 89% of the variance; 70 hold 90%)
+# 47 ms against 87 ms, where on 784 columns of noise it would take 293 ms
+# against 104 ms.
+_RANDOM_MIN = 512
+_RANDOM_SHARE = 0.8
+_RANDOM_MOST = 128
 _FIRST_DIRECTIONS = 64
 _MAX_DIRECTIONS = 512
 _POWER_STEPS = 2
@@ -366,8 +376,13 @@ def _principal_subspace(
         mean, root = weight @ X / weight.sum(), np.sqrt(weight / weight.sum())
     centred = X - mean
     centred *= root[:, None]
+    found = None
     if d >= _EXACT_MAX:
-        values, vectors, total = _leading_directions(centred, random_state)
+        found = _leading_directions(centred, random_state)
+    elif min(n, d) >= _RANDOM_MIN:  # at random where that is cheaper
+        found = _leading_directions(centred, random_state, _RANDOM_MOST)
+    if found is not None:
+        values, vectors, total = found
     else:
         # every direction of positive variance (below 1,024 features about as
         # fast as the eigenvalues alone and then the leading vectors), from
@@ -409,8 +424,8 @@ def _held(values: np.ndarray, total: float) -> int:
 
 
 def _leading_directions(
-    centred: np.ndarray, random_state: Any = None
-) -> tuple[np.ndarray, np.ndarray, float]:
+    centred: np.ndarray, random_state: Any = None, most: int | None = None
+) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Leading principal directions of centred rows, found at random.
 
     Randomized subspace iteration (Halko, Martinsson and Tropp, "Finding
@@ -431,7 +446,11 @@ def _leading_directions(
     Returns the variances along the directions, largest first (Ritz values:
     each at most the covariance's eigenvalue of its rank), the directions
     (orthonormal rows) and the total variance (the squared norm of
-    ``centred``, whose rows are already weighted).
+    ``centred``, whose rows are already weighted). With ``most``, None
+    where the search would cost more than an eigendecomposition: where the
+    first block holds less than ``_RANDOM_SHARE`` of the variance (a
+    spectrum that falls slowly), or where more than ``most`` directions
+    would be needed.
 
     Examples
     --------
@@ -467,11 +486,17 @@ def _leading_directions(
         k = _held(values * scale**2, total)
         if size >= limit or (k <= size and int(_CROSS_SPAN * k) < size):
             return values * scale**2, np.ascontiguousarray(found.T), total
+        if most is not None and (
+            float(values.sum()) * scale**2 < _RANDOM_SHARE * total or size >= most
+        ):
+            return None
         # the span and a quarter of the first block to spare (more
         # directions only raise the Ritz values, so k cannot grow), or, where
         # the block held too little of the variance to tell, twice the block
         wanted = int(_CROSS_SPAN * k) + _FIRST_DIRECTIONS // 4
         size = min(wanted if k <= size else 2 * size, limit)
+        if most is not None and size > most:
+            return None
 
 
 def _power_of_two(x: float) -> float:

@@ -1504,3 +1504,34 @@ def test_a_table_far_from_order_one_is_the_users_to_scale():
     X["kind"] = pd.Categorical(rng.choice(["u", "v"], size=120))
     with pytest.warns(UserWarning, match="far from order 1"):
         VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X)
+
+
+def test_directions_found_at_random_below_exact_max_or_exactly(monkeypatch):
+    # 512 to 1,023 features: randomized subspace iteration where the
+    # spectrum falls fast (images), an eigendecomposition where it does not
+    import skvae.outlier as outlier
+
+    rng = np.random.RandomState(0)
+    low = rng.normal(size=(520, 8)) @ rng.normal(size=(8, 520))
+    low += 0.1 * rng.normal(size=low.shape)
+    noise = rng.normal(size=(520, 520))
+    real, found = outlier._leading_directions, []
+
+    def record(*args, **kwargs):
+        found.append(real(*args, **kwargs))
+        return found[-1]
+
+    monkeypatch.setattr(outlier, "_leading_directions", record)
+    fast = [outlier._principal_subspace(X, random_state=0) for X in (low, noise)]
+    assert found[0] is not None  # at random
+    assert found[1] is None  # given up: 64 directions hold 17% of the noise
+    monkeypatch.setattr(outlier, "_RANDOM_MIN", 10**6)
+    exact = [outlier._principal_subspace(X, random_state=0) for X in (low, noise)]
+    assert len(found) == 2
+    (_, components, rest), (_, truth, true_rest) = fast[0], exact[0]
+    assert components.shape == truth.shape
+    # the same subspace and residual variance, to the iteration's precision
+    np.testing.assert_allclose(components @ truth.T @ truth, components, atol=1e-6)
+    assert rest == pytest.approx(true_rest, rel=1e-6)
+    for a, b in zip(fast[1], exact[1], strict=True):  # the exact path itself
+        np.testing.assert_array_equal(a, b)
