@@ -93,6 +93,9 @@ _INTEGER = re.compile(r"0|-?[1-9][0-9]{0,17}")  # no "-0", no leading zeros
 _NA = ("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None")
 #: The rows below a first row of whole numbers that tell whether it is a header.
 _HEADER_ROWS = 1000
+#: The fewest rows of numbers below a first row of whole numbers for it to
+#: be read as a header of years (:func:`_numbers_as_names`).
+_MIN_HEADER_BELOW = 20
 #: Column names of row identifiers: ``id``, ``ID``, ``row_id``, ``id_visit``,
 #: ``patientId``, ``PatientID``, ``index``... (``_warn_identifiers``).
 _ID_NAME = re.compile(
@@ -400,7 +403,10 @@ def _read_table(
     target: str | None,
     drop: Sequence[str] = (),
     engine: str = "auto",
+    fitted: list[str] | bool | None = False,
 ) -> _Table:
+    # fitted: the names of the model the rows are for (None: it has none;
+    # False: no model, a fit's file)
     if engine not in ("auto", "pandas", "numpy", "python"):
         raise ValueError(
             f"engine must be 'auto', 'pandas', 'numpy' or 'python', got {engine!r}"
@@ -425,7 +431,7 @@ def _read_table(
     usable = width - int(trailing)
     table = _Table(source, path, delimiter, header=False)
     if header is None:
-        header = _detect_header(table, row[:usable], [target, *drop])
+        header = _detect_header(table, row[:usable], [target, *drop], fitted)
     table.header = header
     names = [v.strip() for v in row] if header else None
     if names is not None:
@@ -475,20 +481,31 @@ def _read_table(
     return table
 
 
-def _detect_header(table: _Table, row: list[str], columns: list[Any]) -> bool:
+def _detect_header(
+    table: _Table,
+    row: list[str],
+    columns: list[Any],
+    fitted: list[str] | bool | None = False,
+) -> bool:
     """Whether the first row holds names, read off the row and the rows below.
 
     A field that is not a number, or no number at all (a row of missing
     markers, "NA,None", names columns: as data it says nothing); ``columns``
     (the target, the columns to drop) given by index are left out (their
-    labels may be text). A row counting the columns 0, 1, 2..., or one of
-    whole numbers far outside their columns' values (years over values of
-    order 1: :func:`_numbers_as_names`), is a header, with a warning.
+    labels may be text). For a fit's file (``fitted`` False), a row counting
+    the columns 0, 1, 2..., or one of whole numbers far outside their
+    columns' values (years over values of order 1: :func:`_numbers_as_names`),
+    is a header, with a warning. For a fitted model's rows, a row of numbers
+    is a header only where it holds the model's column names (``fitted``; a
+    model fitted without names, None, takes it as data): an outlier in the
+    first row of a few new rows is not a row of years.
     """
     kept = _kept(row, columns)
     fields = [row[k] for k in kept]
     if not all(_is_number(v) for v in fields) or all(v.strip() in _NA for v in fields):
         return True
+    if fitted is not False:
+        return fitted is not None and set(fitted) <= {v.strip() for v in row}
     shown = ", ".join(v.strip() for v in fields[:4]) + (
         ", ..." if len(kept) > 4 else ""
     )
@@ -514,9 +531,8 @@ def _detect_header(table: _Table, row: list[str], columns: list[Any]) -> bool:
     if verdict == "doubt":
         warnings.warn(
             f"{table.path}: the first row ({shown}) holds distinct whole "
-            "numbers outside the range of their columns below, which are not "
-            "whole numbers: read as data (pass --header if it names the "
-            "columns).",
+            "numbers outside the range of their columns below: read as data "
+            "(pass --header if it names the columns).",
             UserWarning,
             stacklevel=3,
         )
@@ -529,10 +545,12 @@ def _numbers_as_names(table: _Table, fields: list[str], kept: list[int]) -> Any:
     Only a row of two or more distinct whole numbers (written as integers:
     ``2019``, not ``2019.0``) may hold names. It is a header when each of
     them is more than twice as large in magnitude as every value of its
-    column in the next :data:`_HEADER_ROWS` rows (and more than 2): years
-    over values of order 1 (or of order 100). It is in doubt when each of
-    them lies outside the range of its column below, which holds a value
-    that is not a whole number.
+    column in the next :data:`_HEADER_ROWS` rows (and more than 2), at least
+    :data:`_MIN_HEADER_BELOW` of them: years over values of order 1 (or of
+    order 100). It is in doubt when each of them lies outside the range of
+    its column below, which holds a value that is not a whole number (or
+    when fewer rows are below: an outlier in the first of a few rows looks
+    the same).
     """
     values = [v.strip() for v in fields]
     if len(values) < 2 or len(set(values)) < len(values):
@@ -556,7 +574,7 @@ def _numbers_as_names(table: _Table, fields: list[str], kept: list[int]) -> Any:
         abs(int(v)) > 2 * max(1.0, max(map(abs, numbers)))
         for v, numbers in zip(values, below, strict=True)
     ):
-        return "header"
+        return "header" if min(map(len, below)) >= _MIN_HEADER_BELOW else "doubt"
     if all(
         not min(numbers) <= int(v) <= max(numbers)
         and any(x != round(x) for x in numbers)
@@ -1527,6 +1545,7 @@ def _read_input(
         delimiter=args.delimiter,
         target=target,
         drop=args.drop or (),
+        fitted=False if model is None else _model_names(model),
     )
     if model is None:
         return table

@@ -1061,6 +1061,28 @@ def test_a_header_of_years_is_a_header(tmp_path, capsys, engine):
     assert X.shape == (3, 2)
 
 
+def test_an_outlier_first_row_of_new_rows_is_data(tmp_path, capsys):
+    # a few new rows whose first is an outlier of whole numbers looked like
+    # a header of years: score dropped it, and wrote one score too few
+    counts = np.random.RandomState(0).poisson(3, size=(200, 3))
+    train = tmp_path / "counts.csv"
+    np.savetxt(train, counts, fmt="%d", delimiter=",")
+    model = str(tmp_path / "m.skvae")
+    assert main(["fit", str(train), "--model", "outlier", *FAST, "-o", model]) == 0
+    new = tmp_path / "new.csv"
+    new.write_text("40,25,31\n3,2,4\n1,5,2\n")
+    capsys.readouterr()
+    assert main(["score", model, str(new)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4  # "score" and one a row
+    assert float(lines[1]) < min(float(lines[2]), float(lines[3]))
+    # and a fit's file of a few rows keeps it too, saying --header
+    with pytest.warns(UserWarning, match="read as data .pass --header"):
+        names, X, _ = read_csv(new)
+    assert names is None
+    assert X.shape == (3, 3)
+
+
 @pytest.mark.parametrize(
     "text",
     [
