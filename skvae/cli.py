@@ -1427,7 +1427,8 @@ def _write_samples(
 
     ``labels``: a conditional model's ``y``, one label or one a row (drawn
     by :func:`_drawn_labels`), written as the last column. Memory stays
-    bounded whatever ``n_samples`` is (but for the drawn labels); a file
+    bounded whatever ``n_samples`` is (but for the labels, one a row, and the
+    model's one-hot rows of them); a file
     left half written by an error is removed.
     """
     from skvae._base import sample_in_blocks
