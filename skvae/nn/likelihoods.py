@@ -604,21 +604,38 @@ class CategoricalLikelihood(Likelihood):
         if not self.missing:
             return (x * log_p).sum(-1)
         holes = torch.isnan(x)
+        cpu = x.device.type == "cpu"
+        if cpu and not bool(holes.any()):  # (no device synchronisation there)
+            return (x * log_p).sum(-1)
         x = torch.nan_to_num(x, nan=0.0)
         known = (x * log_p).sum(-1)  # the category, where a column says it
+        said = (x > 0).any(-1) | ~holes.any(-1)
+        partly = ~said & ~holes.all(-1)  # columns observed 0, others missing
+        if cpu and partly.dim() == 1:
+            # (on the CPU, where finding the rows costs no device
+            # synchronisation: the sum over the missing columns of those rows
+            # only, in a training batch usually none)
+            out = known * said
+            rows = partly.nonzero().flatten()
+            if len(rows):
+                kept = log_p[..., rows, :].masked_fill(~holes[rows], -torch.inf)
+                out[..., rows] = torch.logsumexp(kept, dim=-1)
+            return out
         # else one of the missing columns' (every column's where none is
         # missing: a finite sum, whose gradient is not NaN where unused)
         among = holes | ~holes.any(-1, keepdim=True)
         either = torch.logsumexp(log_p.masked_fill(~among, -torch.inf), dim=-1)
-        said = (x > 0).any(-1) | ~holes.any(-1)
-        return torch.where(said, known, either * ~holes.all(-1))
+        return torch.where(said, known, either * partly)
 
     def given(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Logits with the categories the observed columns rule out at -inf.
 
         A row with a column observed 1 keeps that category alone; a row with
         columns observed 0 and others missing keeps the missing columns'.
-        Rows wholly observed or wholly missing are left as they are.
+        Rows wholly observed or wholly missing are left as they are. For
+        :meth:`mean`, :meth:`expectation` and :meth:`sample` (what
+        imputation reads), not :meth:`log_prob`, which reads the
+        observed columns itself (0 times -inf is NaN).
 
         Examples
         --------
