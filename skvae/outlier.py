@@ -1230,7 +1230,7 @@ def _distinct_rows(
     return _take(X, first[order]), summed, inverse, weight is None
 
 
-def _units_warning(X: Any) -> str | None:
+def _units_warning(X: Any, names: list | None = None) -> str | None:
     """A warning where one column varies far more than the median column.
 
     Of the columns that vary (a table's number columns; booleans and
@@ -1240,7 +1240,9 @@ def _units_warning(X: Any) -> str | None:
     that one decides the neighbour distances and the default model's fit
     alone. Images and standardised tables pass (the largest spread of
     MNIST's pixels, of digits', of standardised columns is within 3 times
-    the median's; raw wine's is 388 times).
+    the median's; raw wine's is 388 times). Sparse matrices pass: counts of
+    words spread so, and are compared as they are (``names``: an array's
+    column names, a frame of floats').
 
     Examples
     --------
@@ -1248,15 +1250,17 @@ def _units_warning(X: Any) -> str | None:
     >>> print(_units_warning(X)[:45])
     Column 2 of X varies 4.5e+02 times as much as
     """
+    if sp.issparse(X):
+        return None
     # (spreads of at most about 1,024 rows, evenly spaced: a 30-fold
     # difference does not need more, and fit's time should not grow by it)
     step = max(1, X.shape[0] // 1024)
-    if is_frame(X):
+    table = is_frame(X)
+    if table:
         numbers = X.iloc[::step].select_dtypes(include="number", exclude="bool")
         names = [str(c) for c in numbers.columns]
         spread = numbers.astype(np.float64).std(ddof=0).to_numpy()
     else:
-        names = None
         spread = np.sqrt(np.maximum(column_moments(X[::step])[1], 0.0))
     varies = np.flatnonzero(np.isfinite(spread) & (spread > 0))
     if varies.size < 2:
@@ -1266,15 +1270,22 @@ def _units_warning(X: Any) -> str | None:
     ratio = float(spread[top]) / median
     if ratio <= _UNITS_RATIO:
         return None
-    name = repr(names[top]) if names is not None else str(top)
+    name = repr(str(names[top])) if names is not None else str(top)
+    how = (
+        "make_pipeline(ColumnTransformer([('scale', StandardScaler(), "
+        "make_column_selector(dtype_include='number'))], "
+        "remainder='passthrough'), VAEOutlierDetector())"
+        ".set_output(transform='pandas') for a table with other columns"
+        if table and len(names) < X.shape[1]
+        else "make_pipeline(StandardScaler(), VAEOutlierDetector())"
+    )
     return (
         f"Column {name} of X varies {ratio:.2g} times as much as the median "
         f"column (standard deviation {spread[top]:.3g} against {median:.3g}): "
         "the detector's neighbour distances and its default model weigh each "
         "column by its spread, so that column decides the scores nearly alone "
-        "(columns in different units). Standardise the columns first, e.g. "
-        "make_pipeline(StandardScaler(), VAEOutlierDetector()), unless their "
-        "units are meant to weigh so."
+        f"(columns in different units). Standardise them first, e.g. {how}, "
+        "unless their units are meant to weigh so."
     )
 
 
@@ -1587,20 +1598,24 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         try:
             given = self._validate(X, reset=True)
             warn_ignored_params(self)
-            units = None
-            if self.estimator is None or self.n_neighbors > 0:
-                units = _units_warning(X if is_frame(X) else given)
-                if units is not None:
-                    warnings.warn(units, UserWarning, stacklevel=2)
-            found["units"] = units is not None
             if "n_importance_samples" not in self._ignored_params():
                 warn_replaced_draws(self, self.estimator)
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, given, ensure_non_negative=True)
             # equal rows are one row of their summed weight (see fit's notes)
+            named = X if is_frame(X) and not is_frame(given) else None
             X, w, inverse, found["copies"] = _distinct_rows(
                 given, w, least=max(2, self.n_neighbors + 1)
             )
+            units = None
+            if self.estimator is None or self.n_neighbors > 0:
+                # of the rows that count: each once, none of weight 0
+                rows = X if w is None else _take(X, np.flatnonzero(w > 0))
+                names = None if named is None else list(named.columns)
+                units = _units_warning(rows, names)
+                if units is not None:
+                    warnings.warn(units, UserWarning, stacklevel=2)
+            found["units"] = units is not None
             X_valid = X
             n_reference = X.shape[0] if w is None else int(np.count_nonzero(w))
             limit = _reference_limit(X)

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from conftest import tiny_vae
 from sklearn.datasets import load_breast_cancer, load_wine
@@ -1491,6 +1492,22 @@ def test_columns_in_different_units_draw_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         VAEOutlierDetector(random_state=0, n_neighbors=3).fit(scaled)
+        # sparse counts spread so, and are compared as they are
+        counts = np.random.RandomState(0).poisson([5000, 1, 1, 1], (40, 4))
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(sp.csr_matrix(counts))
+    with pytest.warns(UserWarning, match="Column 0 of X varies"):
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(counts.astype(float))
+    # rows of weight 0 count for nothing
+    weight = np.r_[np.ones(len(X) - 5), np.zeros(5)]
+    far = scaled.copy()
+    far[-5:, 0] = 1e4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(far, sample_weight=weight)
+    # a table with a category column: the advice scales its number columns
+    X["kind"] = pd.Categorical(np.where(np.arange(len(X)) % 2, "u", "v"))
+    with pytest.warns(UserWarning, match="ColumnTransformer"):
+        VAEOutlierDetector(random_state=0, n_neighbors=3).fit(X)
 
 
 def test_a_table_far_from_order_one_is_the_users_to_scale():
