@@ -351,13 +351,14 @@ def _principal_subspace(
     (probabilistic PCA's estimate, Tipping and Bishop, 1999), at least
     ``_SUBSPACE_MIN_NOISE`` of the mean feature variance. None when the
     rows do not vary. ``basis=True`` adds the principal directions found, as
-    orthonormal rows, leading first, and their variances: below
-    ``_EXACT_MAX`` features all of them, from one eigendecomposition of the
+    orthonormal rows, leading first, and their variances: from
+    ``_EXACT_MAX`` features the leading ones, by randomized subspace
+    iteration (:func:`_leading_directions`, seeded by ``random_state``; None
+    draws from fresh entropy), and so from ``_RANDOM_MIN`` features and rows
+    where a few directions hold most of the variance (see
+    ``_RANDOM_SHARE``); else all of them, from one eigendecomposition of the
     covariance, or, when there are fewer rows than features, those of
-    positive variance, from the rows' Gram matrix; from ``_EXACT_MAX``
-    features the leading ones, by randomized subspace iteration
-    (:func:`_leading_directions`, seeded by ``random_state``; None draws
-    from fresh entropy).
+    positive variance, from the rows' Gram matrix.
 
     Examples
     --------
