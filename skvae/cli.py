@@ -99,8 +99,14 @@ _MIN_HEADER_BELOW = 20
 #: Column names of row identifiers: ``id``, ``ID``, ``row_id``, ``id_visit``,
 #: ``patientId``, ``PatientID``, ``index``... (``_warn_identifiers``).
 _ID_NAME = re.compile(
-    r"(?i:^(?:id|idx|index|uuid|guid|row|rownum|row_?number)$|^id[ _.-]|[ _.-]id$)"
+    r"(?i:^(?:id|idx|uuid|guid|rownum|row_?number)$|^id[ _.-]|[ _.-]id$)"
     r"|[a-z0-9](?:Id|ID)$"
+)
+#: Names of columns of time or place whose values may run 1, 2, 3... one a
+#: row (a table of months, a grid's rows) without naming rows.
+_ORDINAL_NAME = re.compile(
+    r"(?i:^(?:t|time|step|year|month|week|day|hour|minute|second|period|age|"
+    r"row|col|column|x|y|z|lag|rank|level|order|position|pos)s?$)"
 )
 #: The fewest rows for a column of distinct consecutive integers to be taken
 #: for an identifier (fewer can be so by chance).
@@ -701,6 +707,8 @@ def _warn_identifiers(table: _Table) -> None:
             why = "its name"
         elif name == "" and column == 0 and _counts_rows(values):
             continue  # pandas' index: _warn_index's
+        elif name and _ORDINAL_NAME.search(name):
+            continue  # months 1 to 12, a grid's rows: a feature
         else:
             why = _consecutive(values)
         if why is None:

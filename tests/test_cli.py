@@ -956,6 +956,14 @@ def test_identifier_columns_are_warned_of_and_dropped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "column 1 looks like a row identifier (the whole numbers 1000 to" in err
     assert "--drop 0 if it names rows" in err
+    # months 1 to 12 and a grid's rows are features, named so
+    for name in ("month", "row"):
+        table = tmp_path / f"{name}.csv"
+        values = DATA[:12, 0].tolist()
+        body = "".join(f"{i + 1},{v}\n" for i, v in enumerate(values))
+        table.write_text(f"{name},x\n" + body)
+        assert main(["fit", str(table), *FAST, "-o", model]) == 0
+        assert "identifier" not in capsys.readouterr().err
 
 
 def test_drop_before_the_data_file_says_where_to_put_it(tmp_path, capsys):
