@@ -98,10 +98,15 @@ RIDGES = (0.3, 0.1, 0.03, 0.01, 0.003)  # shrinkages, times the mean variance
 EM_TOL = 1e-3  # relative change of the covariance that ends EM at one ridge
 EM_HELD_TOL = 3e-3  # ... or relative fall of the held-out error in a cycle
 EM_MAX_ITER = 10  # E steps at one ridge, at most
+REFIT_MAX_ITER = 7  # E steps of the refit on all rows, at most
 EM_MAX_JUMP = 10  # SQUAREM's longest jump, in lengths of two EM steps
 BLEND_PRIOR = 30  # entries that the common blend weight counts as, at least
 SMALL_SOLVE = 2**20  # rows times k^3 (k: the most holes of a row) under which
 # the rows are solved in one group, padded (cheaper than several small groups)
+SEARCH_ROWS = 2000  # EM's rows for the shrinkage search, at most (a random
+SEARCH_ROWS_PER_COLUMN = 50  # draw), or this many a column if more; the
+# refit at the chosen shrinkage (scaled to the rows) is on all of EM's rows
+KEPT_INDEX = 2**22  # entries (int64) of a plan's block positions it keeps
 EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
 # subsampled for EM
 
@@ -268,8 +273,11 @@ class VAEImputer(
     modelled by a multivariate Gaussian fitted by EM to the incomplete rows
     (its covariance shrunk towards a multiple of the identity by the amount,
     of 0.3, 0.1, 0.03, 0.01, 0.003 times the observed entries' mean variance,
-    that fills the held-out entries best, searched from 0.03 towards the side
-    where the error falls; EM accelerated by SQUAREM and stopped where the
+    that fills the held-out entries best, searched from 0.03 (or the first
+    of them at most the columns over the rows, where that is less) towards
+    the side where the error falls, on a random draw of at most 2,000 rows
+    (or 50 a column) and then refitted on all at that amount scaled by the
+    draw's share of the rows; EM accelerated by SQUAREM and stopped where the
     held-out error stops falling), whose conditional mean given a row's
     observed entries is the best linear fill. Each such column's fill is
     ``a * gaussian + (1 - a) * vae``, with ``a`` in [0, 1] the least-squares
@@ -643,6 +651,12 @@ class VAEImputer(
         if not held.any() or held_w.sum() <= 0:
             return None
         rows = _em_rows(stop.train[:, cols], w, stop.seed)
+        # the refit's rows (all of EM's), and a draw of them for the search
+        all_rows, all_w = rows, w[rows] / w[rows].sum()
+        most = max(SEARCH_ROWS, SEARCH_ROWS_PER_COLUMN * cols.size)
+        if rows.size > most:
+            rng = np.random.default_rng(stop.seed + 1)
+            rows = np.sort(rng.choice(rows, size=most, replace=False))
         w = w[rows] / w[rows].sum()
         train = stop.train[np.ix_(rows, cols)].astype(np.float64)
         with warnings.catch_warnings():
@@ -652,18 +666,20 @@ class VAEImputer(
         cov = np.diag(np.where(var > 0, var, 1.0))
         queries = stop.train[np.ix_(stop.rows, cols)]
         truth = Z[np.ix_(stop.rows, cols)][held]
-        # where the held-out rows are among EM's, EM's E step fills them
-        pos = np.searchsorted(rows, stop.rows)
-        pos = pos if np.isin(stop.rows, rows).all() else None
-        if pos is None:
-            queries = _Holes(queries)
+        # the held-out rows among EM's: EM's E step fills them
+        inside = np.isin(stop.rows, rows)
+        pos = np.searchsorted(rows, stop.rows[inside])
+        outside = _Holes(queries[~inside]) if not inside.all() else None
         train = _Holes(train)  # the same rows at every shrinkage
         scale = _observed_variance(train.array, w)
         best, last = None, [np.inf, None]
 
         def held_out(mean, cov, X) -> bool:
             """Record the held-out error; True where it stopped falling."""
-            filled = X[pos] if pos is not None else _conditional(queries, mean, cov)[0]
+            filled = np.empty((inside.size, X.shape[1]))
+            filled[inside] = X[pos]
+            if outside is not None:
+                filled[~inside] = _conditional(outside, mean, cov)[0]
             guess = filled[held]
             err = np.average((guess - truth) ** 2, weights=held_w)
             done = err >= last[0] * (1 - EM_HELD_TOL)
@@ -677,9 +693,12 @@ class VAEImputer(
             )
             return last[0], ridge, mean, cov, last[1], e_step
 
-        # from the middle of the path towards less shrinkage while the
-        # held-out error falls, else from there towards more
+        # from the middle of the path (or lower, where the rows are many for
+        # the columns) towards less shrinkage while the held-out error falls,
+        # else from there towards more
         mid = len(RIDGES) // 2
+        low = np.flatnonzero(np.asarray(RIDGES) <= cols.size / rows.size)
+        mid = max(mid, low[0]) if low.size else mid
         best = fit(RIDGES[mid], (mean, cov, None))
         for way in (RIDGES[mid + 1 :], RIDGES[:mid][::-1]):
             moved = False
@@ -692,7 +711,9 @@ class VAEImputer(
                 break
         _, ridge, mean, cov, guess, _ = best
         return dict(
-            ridge=ridge, mean=mean, cov=cov, rows=rows, w=w, held=held,
+            # the shrinkage's best amount falls as the rows grow: the refit's
+            ridge=ridge * rows.size / all_rows.size,
+            mean=mean, cov=cov, rows=all_rows, w=all_w, held=held,
             held_w=held_w, truth=truth, guess=guess,
             column=np.nonzero(held)[1],  # the position in cols of each entry
         )  # fmt: skip
@@ -725,7 +746,7 @@ class VAEImputer(
             )  # fmt: skip
         full = Z[np.ix_(path["rows"], cols)].astype(np.float64)
         mean, cov, _ = _gaussian_em(
-            full, path["ridge"], path["mean"], path["cov"], path["w"], EM_MAX_ITER
+            full, path["ridge"], path["mean"], path["cov"], path["w"], REFIT_MAX_ITER
         )
         self.gaussian_mean_, self.gaussian_covariance_ = mean, cov
         self.gaussian_weights_ = weights  # last: the blend is whole or absent
@@ -1426,6 +1447,7 @@ class _Holes:
                 pad = dummy[None, :] >= self.d + counts[rows, None]
                 idx = torch.where(pad, dummy, order[rows, :size])
                 self.chunks.append((rows, idx, size))
+        self.index = None  # each chunk's flat positions: built at first use
 
 
 def _conditional(
@@ -1465,23 +1487,43 @@ def _conditional(
     centred_prec = torch.zeros(filled.shape[0], width, dtype=torch.float64)
     centred_prec[:, :d] = (filled - mean) @ prec[:d, :d]
     flat_out = out.view(-1)
-    for rows, idx, size in plan.chunks:
-        flat = (idx[:, :, None] * width + idx[:, None, :]).reshape(-1)
-        chol = torch.linalg.cholesky(flat_prec[flat].reshape(-1, size, size))
-        shift = -torch.gather(centred_prec[rows], 1, idx)
-        delta = torch.cholesky_solve(shift[..., None], chol)
+    index = plan.index or [_chunk_index(c, width) for c in plan.chunks]
+    if plan is Z and sum(len(flat) for flat, _ in index) <= KEPT_INDEX:
+        plan.index = index  # a plan of many E steps keeps them, if small
+    # equal weights (EM's rows): one factor, index_add_'s alpha
+    equal = cov_sum is not None and bool((row_weight == row_weight[0]).all())
+    for (rows, _, size), (flat, at) in zip(plan.chunks, index, strict=True):
+        chol = torch.linalg.cholesky(
+            flat_prec.index_select(0, flat).reshape(-1, size, size)
+        )
+        shift = -centred_prec.view(-1).index_select(0, at).reshape(-1, size, 1)
+        # (where the inverse is needed anyway, a product costs less than a solve)
+        block = None if cov_sum is None else torch.cholesky_inverse(chol)
+        delta = torch.cholesky_solve(shift, chol) if block is None else block @ shift
         if generator is not None:  # + L^-T eps has covariance (L L^T)^-1
             eps = torch.randn(delta.shape, generator=generator, dtype=torch.float64)
             delta = delta + torch.linalg.solve_triangular(chol.mT, eps, upper=True)
-        flat_out.index_add_(0, (rows[:, None] * width + idx).reshape(-1),
-                            delta.reshape(-1))  # fmt: skip
-        if cov_sum is not None:
-            block = torch.cholesky_inverse(chol) * row_weight[rows, None, None]
+        flat_out.index_add_(0, at, delta.reshape(-1))
+        if cov_sum is not None and equal:
+            cov_sum.index_add_(0, flat, block.reshape(-1), alpha=float(row_weight[0]))
+        elif cov_sum is not None:
+            block = block * row_weight[rows, None, None]
             cov_sum.index_add_(0, flat, block.reshape(-1))
     out = out[:, :d].numpy()
     if cov_sum is None:
         return out, None
     return out, cov_sum.reshape(width, width)[:d, :d].numpy()
+
+
+def _chunk_index(chunk: tuple, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A chunk's flat positions of its rows' hole blocks and of their holes.
+
+    The blocks' in a ``(width, width)`` matrix, the holes' in rows of
+    ``width`` columns.
+    """
+    rows, idx, _ = chunk
+    return ((idx[:, :, None] * width + idx[:, None, :]).reshape(-1),
+            (rows[:, None] * width + idx).reshape(-1))  # fmt: skip
 
 
 def _m_step(
@@ -1564,6 +1606,8 @@ def _gaussian_em(
         scale = _observed_variance(Z.array, row_weight)
     steps, converged = 0, False
     while True:
+        if check is None and not converged and steps >= max_iter:
+            break  # no E step whose fill nothing reads
         if e_step is None and (check is not None or not converged):
             e_step = _conditional(Z, mean, cov, row_weight=row_weight)
             steps += 1

@@ -548,12 +548,14 @@ def test_em_check_sees_each_cycles_fill_and_can_end_it():
 
 @pytest.mark.parametrize(
     ("n", "rank", "first_ways"),
-    [(40, None, (0.03, 0.01, 0.1)), (600, 2, (0.03, 0.01))],
+    [(40, None, (0.03, 0.01, 0.1)), (600, 2, (0.01, 0.003))],
 )
 def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
     monkeypatch, n, rank, first_ways
 ):
     # independent columns, few rows: more shrinkage; low rank, many rows: less
+    # (600 rows of 6 columns start below the middle: at the first shrinkage
+    # of at most the columns over the rows, 0.01)
     monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 6))
@@ -571,7 +573,7 @@ def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
     VAEImputer(random_state=0).fit(X)
     assert tuple(ridges[: len(first_ways)]) == first_ways
     if rank:  # on to the least shrinkage, then the refit there
-        assert ridges[2:] == [0.003, 0.003]
+        assert ridges[2:] == [0.003]
 
 
 def _trial_stop(truth, guess, weight=None):
@@ -1137,3 +1139,29 @@ def test_hiding_the_row_of_a_rare_level_keeps_its_group_whole():
     np.testing.assert_allclose(
         imputer.transform(holes)[:, 2:].sum(axis=1), 1.0, atol=1e-5
     )
+
+
+def test_shrinkage_search_on_a_draw_of_many_rows_then_refit_on_all(monkeypatch):
+    # many rows: the search's EM fits a draw of 2,000 of them, the refit all
+    # of EM's rows, at the chosen shrinkage scaled by the draw's share
+    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 2)) @ rng.normal(size=(2, 5))
+    X += 0.1 * rng.normal(size=X.shape)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    calls = []
+    real = skvae.impute._gaussian_em
+
+    def record(Z, ridge, *args, **kwargs):
+        rows = Z.array.shape[0] if hasattr(Z, "array") else Z.shape[0]
+        calls.append((rows, ridge))
+        return real(Z, ridge, *args, **kwargs)
+
+    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    imp = VAEImputer(random_state=0).fit(X)
+    *search, (refit_rows, refit_ridge) = calls
+    assert {rows for rows, _ in search} == {2000}
+    assert refit_rows > 2000
+    assert any(refit_ridge == pytest.approx(r * 2000 / refit_rows) for _, r in search)
+    filled = imp.transform(X)
+    assert np.isfinite(filled).all()
