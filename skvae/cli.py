@@ -99,7 +99,7 @@ _MIN_HEADER_BELOW = 20
 #: Column names of row identifiers: ``id``, ``ID``, ``row_id``, ``id_visit``,
 #: ``patientId``, ``PatientID``, ``index``... (``_warn_identifiers``).
 _ID_NAME = re.compile(
-    r"(?i:^(?:id|idx|uuid|guid|rownum|row_?number)$|^id[ _.-]|[ _.-]id$)"
+    r"(?i:^(?:id|idx|index|uuid|guid|rownum|row_?number)$|^id[ _.-]|[ _.-]id$)"
     r"|[a-z0-9](?:Id|ID)$"
 )
 #: Names of columns of time or place whose values may run 1, 2, 3... one a
@@ -502,16 +502,17 @@ def _detect_header(
     the columns 0, 1, 2..., or one of whole numbers far outside their
     columns' values (years over values of order 1: :func:`_numbers_as_names`),
     is a header, with a warning. For a fitted model's rows, a row of numbers
-    is a header only where it holds the model's column names (``fitted``; a
-    model fitted without names, None, takes it as data): an outlier in the
-    first row of a few new rows is not a row of years.
+    is a header where it spells the model's column names in their order
+    (``fitted``; None: the model has none) or counts the columns, else data:
+    an outlier in the first row of a few new rows is not a row of years.
     """
     kept = _kept(row, columns)
     fields = [row[k] for k in kept]
     if not all(_is_number(v) for v in fields) or all(v.strip() in _NA for v in fields):
         return True
-    if fitted is not False:
-        return fitted is not None and set(fitted) <= {v.strip() for v in row}
+    named = fitted is not False and fitted is not None
+    if named and [v.strip() for v in fields] == list(fitted):
+        return True  # the model's names, in its order
     shown = ", ".join(v.strip() for v in fields[:4]) + (
         ", ..." if len(kept) > 4 else ""
     )
@@ -524,6 +525,8 @@ def _detect_header(
             stacklevel=3,
         )
         return True
+    if fitted is not False:  # a model's rows: an outlier first row is data
+        return False
     verdict = _numbers_as_names(table, fields, kept)
     if verdict == "header":
         warnings.warn(

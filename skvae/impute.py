@@ -698,7 +698,7 @@ class VAEImputer(
         # else from there towards more
         mid = len(RIDGES) // 2
         low = np.flatnonzero(np.asarray(RIDGES) <= cols.size / rows.size)
-        mid = max(mid, low[0]) if low.size else mid
+        mid = max(mid, low[0]) if low.size else len(RIDGES) - 1
         best = fit(RIDGES[mid], (mean, cov, None))
         for way in (RIDGES[mid + 1 :], RIDGES[:mid][::-1]):
             moved = False

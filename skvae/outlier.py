@@ -1231,7 +1231,9 @@ def _distinct_rows(
     return _take(X, first[order]), summed, inverse, weight is None
 
 
-def _units_warning(X: Any, names: list | None = None) -> str | None:
+def _units_warning(
+    X: Any, names: list | None = None, weight: np.ndarray | None = None
+) -> str | None:
     """A warning where one column varies far more than the median column.
 
     Of the columns that vary (a table's number columns; booleans and
@@ -1243,7 +1245,8 @@ def _units_warning(X: Any, names: list | None = None) -> str | None:
     MNIST's pixels, of digits', of standardised columns is within 3 times
     the median's; raw wine's is 388 times). Sparse matrices pass: counts of
     words spread so, and are compared as they are (``names``: an array's
-    column names, a frame of floats').
+    column names, a frame of floats'; ``weight``: rows of weight 0 are left
+    out).
 
     Examples
     --------
@@ -1255,14 +1258,16 @@ def _units_warning(X: Any, names: list | None = None) -> str | None:
         return None
     # (spreads of at most about 1,024 rows, evenly spaced: a 30-fold
     # difference does not need more, and fit's time should not grow by it)
-    step = max(1, X.shape[0] // 1024)
+    rows = np.arange(0, X.shape[0], max(1, X.shape[0] // 1024))
+    if weight is not None:
+        rows = rows[weight[rows] > 0]
     table = is_frame(X)
     if table:
-        numbers = X.iloc[::step].select_dtypes(include="number", exclude="bool")
+        numbers = X.iloc[rows].select_dtypes(include="number", exclude="bool")
         names = [str(c) for c in numbers.columns]
         spread = numbers.astype(np.float64).std(ddof=0).to_numpy()
     else:
-        spread = np.sqrt(np.maximum(column_moments(X[::step])[1], 0.0))
+        spread = np.sqrt(np.maximum(column_moments(X[rows])[1], 0.0))
     varies = np.flatnonzero(np.isfinite(spread) & (spread > 0))
     if varies.size < 2:
         return None
@@ -1611,9 +1616,8 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             units = None
             if self.estimator is None or self.n_neighbors > 0:
                 # of the rows that count: each once, none of weight 0
-                rows = X if w is None else _take(X, np.flatnonzero(w > 0))
                 names = None if named is None else list(named.columns)
-                units = _units_warning(rows, names)
+                units = _units_warning(X, names, w)
                 if units is not None:
                     warnings.warn(units, UserWarning, stacklevel=2)
             found["units"] = units is not None

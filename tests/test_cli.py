@@ -964,6 +964,15 @@ def test_identifier_columns_are_warned_of_and_dropped(tmp_path, capsys):
         table.write_text(f"{name},x\n" + body)
         assert main(["fit", str(table), *FAST, "-o", model]) == 0
         assert "identifier" not in capsys.readouterr().err
+    # reset_index's column of a shuffled frame: by its name
+    table = tmp_path / "shuffled.csv"
+    ids = sorted(np.random.RandomState(0).choice(100, 12, replace=False).tolist())
+    body = "".join(f"{i},{v}\n" for i, v in zip(ids, DATA[:12, 0], strict=True))
+    table.write_text("index,x\n" + body)
+    assert main(["fit", str(table), *FAST, "-o", model]) == 0
+    assert "column 'index' looks like a row identifier (its name)" in (
+        capsys.readouterr().err
+    )
 
 
 def test_drop_before_the_data_file_says_where_to_put_it(tmp_path, capsys):
@@ -1089,6 +1098,23 @@ def test_an_outlier_first_row_of_new_rows_is_data(tmp_path, capsys):
         names, X, _ = read_csv(new)
     assert names is None
     assert X.shape == (3, 3)
+    # pandas' header 0, 1, 2 is still a header for the model's rows; a row
+    # of the same numbers in another order is data
+    counted = tmp_path / "counted.csv"
+    counted.write_text("0,1,2\n2,0,1\n3,2,4\n")
+    capsys.readouterr()
+    assert main(["score", model, str(counted)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 3
+    assert "counts the columns 0, 1, 2" in captured.err
+    named = str(tmp_path / "named.skvae")
+    body = "".join(",".join(map(str, row)) + "\n" for row in counts)
+    train.write_text("0,1,2\n" + body)
+    assert main(["fit", str(train), "--model", "outlier", *FAST, "-o", named]) == 0
+    new.write_text("2,0,1\n3,2,4\n")
+    capsys.readouterr()
+    assert main(["score", named, str(new)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
 
 
 @pytest.mark.parametrize(

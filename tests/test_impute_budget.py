@@ -1141,6 +1141,28 @@ def test_hiding_the_row_of_a_rare_level_keeps_its_group_whole():
     )
 
 
+def test_shrinkage_search_starts_lowest_where_rows_are_many_for_the_columns(
+    monkeypatch,
+):
+    # 3 columns over 2,000 drawn rows: below every shrinkage, so the least
+    # (it started at the middle one, the highest start of all)
+    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2500, 1)) @ rng.normal(size=(1, 3))
+    X += 0.1 * rng.normal(size=X.shape)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    ridges = []
+    real = skvae.impute._gaussian_em
+
+    def record(Z, ridge, *args, **kwargs):
+        ridges.append(ridge)
+        return real(Z, ridge, *args, **kwargs)
+
+    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    VAEImputer(random_state=0).fit(X)
+    assert ridges[0] == skvae.impute.RIDGES[-1]
+
+
 def test_shrinkage_search_on_a_draw_of_many_rows_then_refit_on_all(monkeypatch):
     # many rows: the search's EM fits a draw of 2,000 of them, the refit all
     # of EM's rows, at the chosen shrinkage scaled by the draw's share

@@ -92,6 +92,9 @@ def test_a_categorical_group_is_scored_by_its_observed_columns():
     torch.testing.assert_close(
         probs[[0, 3]], torch.softmax(params.detach()[[0, 3]], -1)
     )
+    # a group wholly missing counts 0 whatever the decoder says (0, not 0 * -inf)
+    worst = torch.tensor([[0.0, -torch.inf, 1.0]]).expand(4, 3)
+    assert lik.log_prob(x, worst)[3] == 0
 
 
 def test_imputer_fills_a_partly_observed_one_hot_group_consistently():

@@ -615,7 +615,7 @@ class CategoricalLikelihood(Likelihood):
             # (on the CPU, where finding the rows costs no device
             # synchronisation: the sum over the missing columns of those rows
             # only, in a training batch usually none)
-            out = known * said
+            out = torch.where(said, known, 0.0)  # (0, not 0 * -inf)
             rows = partly.nonzero().flatten()
             if len(rows):
                 kept = log_p[..., rows, :].masked_fill(~holes[rows], -torch.inf)
