@@ -562,18 +562,40 @@ def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
     if rank:
         X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, 6)) + 0.05 * X
     X[rng.uniform(size=X.shape) < 0.3] = np.nan
-    ridges = []
-    real = skvae.impute._gaussian_em
-
-    def record(Z, ridge, *args, **kwargs):
-        ridges.append(ridge)
-        return real(Z, ridge, *args, **kwargs)
-
-    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    calls = _em_calls(monkeypatch)
     VAEImputer(random_state=0).fit(X)
+    ridges = [ridge for _, ridge in calls]
     assert tuple(ridges[: len(first_ways)]) == first_ways
     if rank:  # on to the least shrinkage, then the refit there
         assert ridges[2:] == [0.003]
+
+
+def _low_rank_holes(n, rank, d):
+    """A low-rank table with 30% of its entries missing, as EM's tests read it."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d))
+    X += 0.1 * rng.normal(size=X.shape)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    return X
+
+
+def _em_calls(monkeypatch):
+    """The (rows, shrinkage) of each of the imputer's EM fits, as they come.
+
+    The default model trains 20 steps at most (its fill is not what the
+    tests read).
+    """
+    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
+    calls = []
+    real = skvae.impute._gaussian_em
+
+    def record(Z, ridge, *args, **kwargs):
+        rows = Z.array.shape[0] if hasattr(Z, "array") else Z.shape[0]
+        calls.append((rows, ridge))
+        return real(Z, ridge, *args, **kwargs)
+
+    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    return calls
 
 
 def _trial_stop(truth, guess, weight=None):
@@ -1146,40 +1168,17 @@ def test_shrinkage_search_starts_lowest_where_rows_are_many_for_the_columns(
 ):
     # 3 columns over 2,000 drawn rows: below every shrinkage, so the least
     # (it started at the middle one, the highest start of all)
-    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2500, 1)) @ rng.normal(size=(1, 3))
-    X += 0.1 * rng.normal(size=X.shape)
-    X[rng.uniform(size=X.shape) < 0.3] = np.nan
-    ridges = []
-    real = skvae.impute._gaussian_em
-
-    def record(Z, ridge, *args, **kwargs):
-        ridges.append(ridge)
-        return real(Z, ridge, *args, **kwargs)
-
-    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
-    VAEImputer(random_state=0).fit(X)
+    calls = _em_calls(monkeypatch)
+    VAEImputer(random_state=0).fit(_low_rank_holes(2500, 1, 3))
+    ridges = [ridge for _, ridge in calls]
     assert ridges[0] == skvae.impute.RIDGES[-1]
 
 
 def test_shrinkage_search_on_a_draw_of_many_rows_then_refit_on_all(monkeypatch):
     # many rows: the search's EM fits a draw of 2,000 of them, the refit all
     # of EM's rows, at the chosen shrinkage scaled by the draw's share
-    monkeypatch.setattr(skvae.impute, "MAX_STEPS", 20)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(3000, 2)) @ rng.normal(size=(2, 5))
-    X += 0.1 * rng.normal(size=X.shape)
-    X[rng.uniform(size=X.shape) < 0.3] = np.nan
-    calls = []
-    real = skvae.impute._gaussian_em
-
-    def record(Z, ridge, *args, **kwargs):
-        rows = Z.array.shape[0] if hasattr(Z, "array") else Z.shape[0]
-        calls.append((rows, ridge))
-        return real(Z, ridge, *args, **kwargs)
-
-    monkeypatch.setattr(skvae.impute, "_gaussian_em", record)
+    calls = _em_calls(monkeypatch)
+    X = _low_rank_holes(3000, 2, 5)
     imp = VAEImputer(random_state=0).fit(X)
     *search, (refit_rows, refit_ridge) = calls
     assert {rows for rows, _ in search} == {2000}
