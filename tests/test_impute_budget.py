@@ -570,7 +570,7 @@ def test_shrinkage_search_starts_in_the_middle_and_follows_the_error(
         assert ridges[2:] == [0.003]
 
 
-def _low_rank_holes(n, rank, d):
+def _em_table(n, rank, d):
     """A low-rank table with 30% of its entries missing, as EM's tests read it."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d))
@@ -1169,7 +1169,7 @@ def test_shrinkage_search_starts_lowest_where_rows_are_many_for_the_columns(
     # 3 columns over 2,000 drawn rows: below every shrinkage, so the least
     # (it started at the middle one, the highest start of all)
     calls = _em_calls(monkeypatch)
-    VAEImputer(random_state=0).fit(_low_rank_holes(2500, 1, 3))
+    VAEImputer(random_state=0).fit(_em_table(2500, 1, 3))
     ridges = [ridge for _, ridge in calls]
     assert ridges[0] == skvae.impute.RIDGES[-1]
 
@@ -1178,7 +1178,7 @@ def test_shrinkage_search_on_a_draw_of_many_rows_then_refit_on_all(monkeypatch):
     # many rows: the search's EM fits a draw of 2,000 of them, the refit all
     # of EM's rows, at the chosen shrinkage scaled by the draw's share
     calls = _em_calls(monkeypatch)
-    X = _low_rank_holes(3000, 2, 5)
+    X = _em_table(3000, 2, 5)
     imp = VAEImputer(random_state=0).fit(X)
     *search, (refit_rows, refit_ridge) = calls
     assert {rows for rows, _ in search} == {2000}
