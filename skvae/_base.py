@@ -1312,7 +1312,8 @@ class BaseVAE(
         self._seed = broadcast_seed(draw_seed(self.random_state))
         self._dtype = X.dtype
         # the variance floors count each row its weight (weight 0: no row;
-        # equal weights: as none, exactly); the scale warning, rows of weight
+        # equal weights: as none, exactly); the scale warning below reads the
+        # rows of positive weight
         rows = None if weight is None or weight.all() else np.flatnonzero(weight)
         equal = weight is None or bool(np.all(weight == weight[0]))
         module = self._new_module(

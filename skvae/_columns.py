@@ -513,37 +513,31 @@ def variance_floor(
     >>> round(variance_floor(X, 0.1, weight=weight), 6)  # the third row: nothing
     0.1
     """
+    variances = None  # of the columns, where two rows or more count
     if weight is not None:
         weight = np.asarray(weight, dtype=np.float64)
         positive = np.flatnonzero(weight > 0)
-        if sp.issparse(X):
-            X, weight = X[positive], weight[positive]
-            if X.shape[0] < 2:
-                return float(np.clip(min_variance, 1e-30, 1e30))
-            X = sp.csr_matrix(X, dtype=np.float64)
-            _, variances = mean_variance_axis(X, axis=0, weights=weight)
-        elif len(positive) < 2:
-            return float(np.clip(min_variance, 1e-30, 1e30))
-        else:
+        if len(positive) > 1 and sp.issparse(X):
+            X = sp.csr_matrix(X[positive], dtype=np.float64)
+            _, variances = mean_variance_axis(X, axis=0, weights=weight[positive])
+        elif len(positive) > 1:
             variances = _blocked_moments(X, rows, weight)[1]
-        variances = variances[np.isfinite(variances)]
-        scale = float(np.mean(variances)) if variances.size else 1.0
-        return float(np.clip(min_variance * (scale if scale > 0 else 1.0), 1e-30, 1e30))
+    else:
+        if rows is not None and (sp.issparse(X) or X.shape[0] <= _VARIANCE_ROWS):
+            X, rows = X[rows], None  # (a large dense X: its rows block by block)
+        n_rows = X.shape[0] if rows is None else len(rows)
+        if n_rows > 1 and sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=np.float64)
+            _, variances = mean_variance_axis(X, axis=0)
+        elif n_rows > 1 and X.shape[0] > _VARIANCE_ROWS:  # no temporary of X's size
+            variances = _blocked_nanvar(X, rows)
+        elif n_rows > 1:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a column of holes
+                has_nan = np.isnan(X).any()
+                variances = np.nanvar(X, axis=0) if has_nan else np.var(X, axis=0)
     scale = 1.0
-    if rows is not None and (sp.issparse(X) or X.shape[0] <= _VARIANCE_ROWS):
-        X, rows = X[rows], None  # (a large dense X: its rows block by block)
-    n_rows = X.shape[0] if rows is None else len(rows)
-    if n_rows > 1 and sp.issparse(X):
-        _, variances = mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
-        scale = float(np.mean(variances)) if variances.size else 1.0
-    elif n_rows > 1 and X.shape[0] > _VARIANCE_ROWS:  # no temporary the size of X
-        variances = _blocked_nanvar(X, rows)
-        variances = variances[np.isfinite(variances)]
-        scale = float(np.mean(variances)) if variances.size else 1.0
-    elif n_rows > 1:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a column of holes
-            variances = np.nanvar(X, axis=0) if np.isnan(X).any() else np.var(X, axis=0)
+    if variances is not None:
         variances = variances[np.isfinite(variances)]
         scale = float(np.mean(variances)) if variances.size else 1.0
     floor = min_variance * (scale if scale > 0 else 1.0)

@@ -742,15 +742,14 @@ class MixedLikelihood(Likelihood):
         return total
 
     def given(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """Each block's :meth:`Likelihood.given` (categorical groups)."""
+        """Each block's :meth:`Likelihood.given` (categorical groups restrict)."""
         out = params
         for i, (lik, index, part) in enumerate(self._parts(params)):
-            if isinstance(lik, CategoricalLikelihood) and lik.missing:
-                restricted = lik.given(x.index_select(-1, index), part)
-                if restricted is not part:
-                    out = out.clone() if out is params else out
-                    start = self._starts[i]
-                    out[..., start : start + lik.n_params] = restricted
+            restricted = lik.given(x.index_select(-1, index), part)
+            if restricted is not part:  # (a copy of params at the first)
+                out = out.clone() if out is params else out
+                start = self._starts[i]
+                out[..., start : start + lik.n_params] = restricted
         return out
 
     def _assemble(self, params: torch.Tensor, method: str) -> torch.Tensor:
