@@ -487,17 +487,15 @@ def _leading_directions(
         k = _held(values * scale**2, total)
         if size >= limit or (k <= size and int(_CROSS_SPAN * k) < size):
             return values * scale**2, np.ascontiguousarray(found.T), total
-        if most is not None and (
-            float(values.sum()) * scale**2 < _RANDOM_SHARE * total or size >= most
-        ):
-            return None
+        if most is not None and float(values.sum()) * scale**2 < _RANDOM_SHARE * total:
+            return None  # a spectrum that falls slowly
         # the span and a quarter of the first block to spare (more
         # directions only raise the Ritz values, so k cannot grow), or, where
         # the block held too little of the variance to tell, twice the block
         wanted = int(_CROSS_SPAN * k) + _FIRST_DIRECTIONS // 4
         size = min(wanted if k <= size else 2 * size, limit)
         if most is not None and size > most:
-            return None
+            return None  # more directions than an eigendecomposition is worth
 
 
 def _power_of_two(x: float) -> float:
