@@ -1608,7 +1608,7 @@ class BaseVAE(
         if is_out_of_core(X):
             return self._over_blocks(self.transform, X)
         X = self._validate_X(X)
-        return self._map_batches(self.module_.embed, X, X.dtype)
+        return self._map_batches(self.module_.embed, X, X.dtype, overflow="nonfinite")
 
     def inverse_transform(self, X):
         """Decode latent vectors to the mean of p(x | z).
@@ -1634,7 +1634,9 @@ class BaseVAE(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
-        decoded = self._map_batches(self.module_.decode_mean, Z, Z.dtype)
+        decoded = self._map_batches(
+            self.module_.decode_mean, Z, Z.dtype, overflow="nonfinite"
+        )
         return self._typed_rows(decoded, like=X)
 
     def score_samples(self, X):
@@ -1728,6 +1730,7 @@ class BaseVAE(
         k: int,
         extra: tuple[np.ndarray, ...] = (),
         shared: bool = False,
+        overflow: str | None = "nan",
     ) -> np.ndarray:
         """Apply a per-row scoring method of the module with ``k`` fixed draws.
 
@@ -1740,7 +1743,8 @@ class BaseVAE(
         over rows (a mean score, as :meth:`score`, is then as good as its
         rows are many). ``shared=True`` gives every row the same ``k`` draws
         instead (common random numbers: the draws' error moves every score
-        alike, which a ranking of rows does not see).
+        alike, which a ranking of rows does not see). ``overflow``: as
+        :meth:`_map_batches` (a NaN score is refused by default).
         """
         seed = spawn(self._seed, Stream.SCORE)
         d = self.module_.noise_dim
@@ -1765,6 +1769,7 @@ class BaseVAE(
             X.dtype,
             rows=max(1, int(self._BATCH_ROWS) // fan_out),
             extra=extra,
+            overflow=overflow,
         )
 
     def _impute_rows(self, X: np.ndarray, k: int, seed: int | None) -> np.ndarray:
@@ -2073,6 +2078,7 @@ class BaseVAE(
         dtype: np.dtype,
         rows: int | None = None,
         extra: tuple[np.ndarray, ...] = (),
+        overflow: str | None = "nan",
     ) -> np.ndarray:
         """Apply ``fn`` to row chunks of X (and of the row-aligned ``extra``).
 
@@ -2082,6 +2088,16 @@ class BaseVAE(
         the result is bounded by the chunk. X may be sparse (a scipy matrix
         or :class:`skvae._data.SparseRows`, densified chunk by chunk) or a
         tensor.
+
+        Rows whose result is NaN (``overflow="nan"``, for scores and
+        log-probabilities, which may be -inf) or not finite
+        (``"nonfinite"``, for codes and decoded rows) are refused with a
+        ValueError naming them (:func:`_raise_overflow`): values that
+        float32 holds (up to about 3.4e38, which validation accepts) can
+        still overflow in the networks' sums and products, and their result
+        would otherwise be returned as NaN, or read as class 0 by an
+        argmax. ``None`` returns them as they are (the detector calls such
+        rows outliers).
         """
         if rows is None:
             fan_out = int(getattr(self.module_, "rows_per_input", 1))
@@ -2090,6 +2106,7 @@ class BaseVAE(
         n_rows = X.shape[0]
         self.module_.eval()
         out = None
+        broken: list[np.ndarray] = []
         with torch.inference_mode():
             for start in range(0, max(n_rows, 1), rows):
                 chunk = [
@@ -2100,6 +2117,12 @@ class BaseVAE(
                 if out is None:
                     out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
                 out[start : start + part.shape[0]] = part
+                if overflow is not None and part.dtype.kind == "f" and part.size:
+                    flat = part.reshape(part.shape[0], -1)
+                    bad = np.isnan(flat) if overflow == "nan" else ~np.isfinite(flat)
+                    broken.append(start + np.flatnonzero(bad.any(axis=1)))
+        if broken and sum(len(b) for b in broken):
+            _raise_overflow(np.concatenate(broken))
         return out
 
     @property
@@ -2660,6 +2683,27 @@ def check_float32_range(X: np.ndarray, feature_names: Any = None) -> None:
     bad = np.flatnonzero((high > FLOAT32_MAX) | (low < -FLOAT32_MAX))
     if bad.size:
         _raise_float32_range(bad, X.shape[1], feature_names)
+
+
+def _raise_overflow(rows: np.ndarray) -> None:
+    """The error of rows whose result overflowed in the networks.
+
+    Examples
+    --------
+    >>> _raise_overflow(np.array([0, 5]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Rows [0, 5] of X overflow float32 in the model's networks: ...
+    """
+    more = f" and {rows.size - 10} more" if rows.size > 10 else ""
+    raise ValueError(
+        f"Rows {rows[:10].tolist()}{more} of X overflow float32 in the model's "
+        "networks: their values, though within float32's range (about "
+        f"{FLOAT32_MAX:.4g}), grow past it in the networks' sums and products, "
+        "and their result would not be a number. Scale the data first (e.g. "
+        "with StandardScaler, or by dividing the large columns by a power of "
+        "ten)."
+    )
 
 
 def _raise_float32_range(bad: np.ndarray, n_features: int, feature_names: Any) -> None:

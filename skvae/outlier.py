@@ -2287,14 +2287,15 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             else "reconstruction_log_likelihood"
         )
         step = _score_rows(est, k, X.shape[1])
+        # a row whose score overflowed (NaN) is kept, and called an outlier;
         # every row scored with the same k draws (common random numbers: the
         # draws' error moves every score alike, and the ranking not at all),
         # whichever block holds it
         if step >= X.shape[0]:
-            return est._row_scores(X, method, k, shared=True)
+            return est._row_scores(X, method, k, shared=True, overflow=None)
         return np.concatenate(
             [
-                est._row_scores(X[i : i + step], method, k, shared=True)
+                est._row_scores(X[i : i + step], method, k, shared=True, overflow=None)
                 for i in range(0, X.shape[0], step)
             ]
         )

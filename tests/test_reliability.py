@@ -6,6 +6,8 @@ training half of D2 is tested with the other thread tests, in
 tests/test_threads_and_streaming.py.
 """
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +84,42 @@ def test_the_float32_limit_itself_is_accepted():
     vae = tiny(VAE).fit(X)
     X[0, 0], X[1, 1] = F32_MAX, -F32_MAX
     assert vae._validate_X(X).shape == X.shape
+
+
+def _outcome(method, *args):
+    """The method's result as an array, or the message of its ValueError."""
+    try:
+        return np.asarray(method(*args))
+    except ValueError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_rows_that_overflow_in_the_networks_are_refused_not_nan(cls):
+    # float32's largest values are accepted, but the networks' sums of them
+    # overflow: every method refuses the rows (naming them) or gives numbers;
+    # never NaN, nor a class or cluster read off NaN probabilities
+    X, y = _data()
+    est = _model(cls).fit(X, y)
+    rows = X[:3].copy()
+    rows[1] = F32_MAX * np.where(np.arange(X.shape[1]) % 2, 1.0, -1.0)
+    rows[2] = -F32_MAX
+    for name, method in _methods(est).items():
+        out = _outcome(method, *((rows, y[:3]) if name == "score" else (rows,)))
+        if isinstance(out, str):
+            # the rows that overflow in this model, named
+            assert re.match(r"Rows \[(1|2|1, 2)\] of X overflow float32", out), out
+        elif name == "predict" and isinstance(est, VAEOutlierDetector):
+            assert (out[1:] == -1).all()  # outliers, not refused
+        elif out.dtype.kind == "f":
+            assert not np.isnan(out).any(), name
+    if isinstance(est, BaseVAE):
+        codes = np.full((2, est.transform(X[:1]).shape[1]), 3e38)
+        out = _outcome(est.inverse_transform, codes)
+        if isinstance(out, str):
+            assert out.startswith("Rows [0, 1] of X overflow float32"), out
+        else:
+            assert np.isfinite(np.asarray(out, dtype=float)).all()
 
 
 def test_column_names_are_in_the_overflow_message():

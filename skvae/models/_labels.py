@@ -284,7 +284,9 @@ class LabelledModelMixin:
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
         Y = self._one_hot(y, Z.shape[0], Z.dtype)
-        decoded = self._map_batches(self.module_.decode_mean, Z, Z.dtype, extra=(Y,))
+        decoded = self._map_batches(
+            self.module_.decode_mean, Z, Z.dtype, extra=(Y,), overflow="nonfinite"
+        )
         return self._typed_rows(decoded, like=X)
 
     def score_samples(self, X, y=None):

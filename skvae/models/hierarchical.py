@@ -197,7 +197,8 @@ class LayeredLatentsMixin:
         def decode(z: torch.Tensor) -> torch.Tensor:
             return module.decode_mean(z, int(layer))
 
-        return self._typed_rows(self._map_batches(decode, Z, Z.dtype), like=X)
+        decoded = self._map_batches(decode, Z, Z.dtype, overflow="nonfinite")
+        return self._typed_rows(decoded, like=X)
 
     def transform_layers(self, X):
         """Encode X to the posterior means of every latent layer.
@@ -227,7 +228,9 @@ class LayeredLatentsMixin:
             parts = [self.transform_layers(b) for b in blocks(X, self._STREAM_ROWS)]
             return [np.concatenate(layer) for layer in zip(*parts, strict=True)]
         X = self._validate_X(X)
-        Z = self._map_batches(self.module_.embed_layers, X, X.dtype)
+        Z = self._map_batches(
+            self.module_.embed_layers, X, X.dtype, overflow="nonfinite"
+        )
         return np.split(Z, np.cumsum(self.module_.sizes)[:-1], axis=1)
 
 

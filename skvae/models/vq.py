@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -239,9 +240,16 @@ class DiscreteCodesMixin:
         """Code maps of every level, bottom first, from one encoder pass."""
 
         def flat_codes(x: torch.Tensor) -> torch.Tensor:
-            return torch.cat([c.flatten(1) for c in self.module_.codes(x)], dim=1)
+            # as floats, NaN where the encoder's output overflowed (its
+            # distances to the codes are then NaN, and the nearest code
+            # meaningless): _map_batches refuses those rows
+            levels = self.module_.quantize(x)
+            codes = torch.cat([q.codes.flatten(1) for q in levels], dim=1)
+            lost = ~torch.isfinite(sum(q.commitment for q in levels))
+            # (float32 holds every code exactly below 2**24 of them)
+            return codes.float().masked_fill(lost[:, None], math.nan)
 
-        flat = self._map_batches(flat_codes, X, np.int64)
+        flat = self._map_batches(flat_codes, X, np.float64).astype(np.int64)
         maps, start = [], 0
         for h, w in self.module_.shapes:
             maps.append(flat[:, start : start + h * w].reshape(-1, h, w))
@@ -309,7 +317,9 @@ class DiscreteCodesMixin:
                 )
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
-            decoded = self._map_batches(self._decode_flat_codes, Z, self._dtype)
+            decoded = self._map_batches(
+                self._decode_flat_codes, Z, self._dtype, overflow="nonfinite"
+            )
             return self._typed_rows(decoded, like=X)
         Z = check_array(Z, dtype=FLOATS)
         if (
