@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Hashable
 from decimal import Decimal
 from numbers import Integral
 from typing import Any
@@ -154,6 +155,29 @@ def _zero_or_one(value: Any) -> bool:
     return isinstance(value, number) and (value == 0 or value == 1)
 
 
+def _refuse_unhashable(name: Any, values: Any) -> None:
+    """Refuse a column of lists, dicts, sets or arrays (as JSON gives), naming it.
+
+    Examples
+    --------
+    >>> _refuse_unhashable("tags", np.array([["a"], ["b", "c"]], dtype=object))
+    Traceback (most recent call last):
+    ...
+    TypeError: Column 'tags' holds list values (e.g. ['a']), which skvae ...
+    """
+    for value in values:
+        if not isinstance(value, Hashable):
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise TypeError(
+                f"Column {name!r} holds {type(value).__name__} values (e.g. "
+                f"{shown}), which skvae cannot model as one value a row. Spread "
+                "them into columns first (e.g. pd.json_normalize for dicts, "
+                "MultiLabelBinarizer or Series.str.join('|').str.get_dummies() "
+                "for lists of tags), or drop the column."
+            )
+
+
 def _observed_categories(series: Any) -> Any:
     """Sorted distinct values of a column (in order of appearance if unorderable).
 
@@ -164,7 +188,11 @@ def _observed_categories(series: Any) -> Any:
     import pandas as pd
 
     seen = series.dropna().to_numpy()
-    values = pd.unique(seen)
+    try:
+        values = pd.unique(seen)
+    except TypeError:  # lists, dicts, sets, arrays: no category is one
+        _refuse_unhashable(series.name, seen)
+        raise
     # (True == 1: a distinct 0 or 1 may hide a boolean among its rows)
     if seen.dtype == object and any(_zero_or_one(v) for v in values):
         flags = [isinstance(v, (bool, np.bool_)) for v in seen]
@@ -624,7 +652,11 @@ class TableEncoder:
             if kind == "category":
                 cats = self.categories_[name]
                 hole = np.asarray(series.isna(), dtype=bool)
-                codes = cats.get_indexer(pd.Index(series.to_numpy(dtype=object)))
+                try:
+                    codes = cats.get_indexer(pd.Index(series.to_numpy(dtype=object)))
+                except TypeError:  # lists, dicts, ... are no category
+                    _refuse_unhashable(name, series.dropna().to_numpy())
+                    raise
                 unseen = (codes < 0) & ~hole
                 if unseen.any():
                     values = pd.unique(series[unseen].to_numpy())
@@ -642,8 +674,9 @@ class TableEncoder:
                 try:
                     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as exc:
+                    held = "True/False (or 1/0)" if kind == "bool" else "numbers"
                     raise ValueError(
-                        f"Column {name!r} must hold numbers, as in fit ({exc})."
+                        f"Column {name!r} must hold {held}, as in fit ({exc})."
                     ) from exc
                 if kind == "bool":
                     odd = ~np.isnan(values) & (values != 0) & (values != 1)

@@ -193,6 +193,32 @@ def test_unsupported_dtype_is_named():
         tiny(VAE).fit(frame)
 
 
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ([["x", "y"], ["z"]], "list"),
+        ([{"k": 1}, {"k": 2}], "dict"),
+        ([{1}, {2}], "set"),
+    ],
+)
+def test_columns_of_lists_or_dicts_are_named_in_fit_and_transform(values, kind):
+    # as JSON gives them (pd.json_normalize, an API's tags): pandas' bare
+    # "unhashable type" named no column
+    frame = iris_table().assign(tags=values * 75)
+    with pytest.raises(TypeError, match=f"Column 'tags' holds {kind} values.*Spread"):
+        tiny(VAE).fit(frame)
+    model = tiny(VAE).fit(iris_table().assign(tags=["p", "q"] * 75))
+    with pytest.raises(TypeError, match=f"Column 'tags' holds {kind} values"):
+        model.transform(frame)
+
+
+def test_a_boolean_column_given_as_text_is_named_as_boolean():
+    frame = iris_table().assign(flag=[True, False] * 75)
+    model = tiny(VAE).fit(frame)
+    with pytest.raises(ValueError, match="'flag' must hold True/False"):
+        model.transform(frame.assign(flag=["True", "False"] * 75))
+
+
 def test_sparse_integer_columns_are_integers(tmp_path):
     # np.dtype(Sparse[int64, 0]) raised a TypeError that named no column
     rng = np.random.RandomState(0)
