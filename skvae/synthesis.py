@@ -53,7 +53,9 @@ def tabular_synthesizer(
     earlier when the training loss has not improved for 50 epochs after
     the KL warm-up (a budget of over 60 epochs: tables of up to about
     3,000 rows; larger ones train their whole budget); the rule depends on
-    the number of rows only, and the learning rate is ``2e-3``.
+    the number of rows only, and the learning rate is ``2e-3``. A table
+    with missing values (NaN, None, ``pd.NA``) is fitted on its observed
+    entries (``missing="mask"``); the rows drawn have none.
 
     Draw synthetic rows with ``sample(n, noise=True)`` after ``fit(X)``
     (``fit(X, y)`` and ``sample(n, y=..., noise=True)`` for rows of a chosen
@@ -130,6 +132,10 @@ def tabular_synthesizer(
         n_iter_no_change=50,
         random_state=random_state,
     )
+    if bool(X.isna().to_numpy().any()):
+        # a table with holes: trained on its observed entries; the drawn
+        # rows are whole
+        config["missing"] = "mask"
     config.update(params)
     from skvae.models.conditional import ConditionalVAE
     from skvae.models.vae import VAE

@@ -237,6 +237,19 @@ def test_recipe_gives_typed_tables_inside_their_ranges():
     assert np.isfinite(synth.score_samples(frame)).all()
 
 
+def test_recipe_fits_a_table_with_holes_and_draws_whole_rows():
+    frame = iris_table()
+    holes = frame.copy()
+    holes.iloc[::7, 0] = np.nan
+    holes.iloc[3::11, -1] = None  # the species, a category column
+    synth = tabular_synthesizer(holes, random_state=0, max_iter=5)
+    assert synth.missing == "mask"
+    assert tabular_synthesizer(frame, random_state=0).missing != "mask"
+    rows = synth.fit(holes).sample(50, random_state=0, noise=True)
+    assert not rows.isna().any().any()
+    assert rows.dtypes.equals(frame.dtypes)
+
+
 def test_recipe_keeps_the_shares_of_a_number_column_of_few_values():
     # a quantile column put each value at one normal score: a 0/1 flag with
     # 20% ones came back with 11%, a 1-5 rating's ends with half their share
