@@ -327,6 +327,29 @@ def test_imputer_fills_category_holes_with_valid_categories():
     assert (filled["species"] == frame["species"])[hole].mean() > 0.7
 
 
+def test_the_default_imputers_gaussian_covers_booleans_not_categories():
+    # a table's booleans are the Gaussian's too; a category's holes take its
+    # most probable level, which a linear fit of its one-hot columns ranks
+    # poorly (iris's species: 0.75 right against the VAE's 0.96)
+    frame, holes = _iris_with_holes()
+    imputer = VAEImputer(random_state=0).set_output(transform="pandas")
+    filled = imputer.fit(holes).transform(holes)
+    np.testing.assert_array_equal(imputer.gaussian_model_columns_, np.arange(4))
+    assert (filled["species"] == frame["species"])[holes["species"].isna()].mean() > 0.9
+    wide = (frame["species"] != "setosa").astype("boolean")
+    flags = frame.drop(columns="species").assign(wide=wide)
+    gaps = flags.copy()
+    gaps.loc[np.random.RandomState(1).uniform(size=150) < 0.2, "wide"] = pd.NA
+    some = np.random.RandomState(2).uniform(size=150) < 0.1
+    gaps.loc[some, "petal width (cm)"] = np.nan
+    imputer = VAEImputer(random_state=0).set_output(transform="pandas")
+    out = imputer.fit(gaps).transform(gaps)
+    np.testing.assert_array_equal(imputer.gaussian_model_columns_, np.arange(5))
+    assert out.dtypes.equals(flags.dtypes)
+    assert out.notna().all().all()
+    assert (out["wide"] == flags["wide"])[gaps["wide"].isna()].mean() > 0.9
+
+
 def test_multiple_imputation_draws_valid_categories():
     _, holes = _iris_with_holes()
     imputer = VAEImputer(tiny(VAE), sample_posterior=True, random_state=0)

@@ -666,15 +666,58 @@ def test_a_vae_that_adds_nothing_to_the_gaussian_stops_at_its_trial(monkeypatch)
     assert np.isfinite(fits[1e6].transform(holes)).all()
 
 
-def test_no_trial_where_the_gaussian_does_not_cover_every_column(monkeypatch):
-    # a binary column is the VAE's alone: it trains as before
+def test_the_gaussian_covers_binary_columns_and_the_vae_is_tried(monkeypatch):
+    # a binary column of an array is the Gaussian's too (conditioned on and
+    # predicting the others): the VAE is tried against it, and its fills stay
+    # in [0, 1]; where the fills are draws (0/1 values), it is the VAE's alone
     monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)
     holes = _low_rank_holes(n=100, d=4, rate=0.2)
     rng = np.random.RandomState(0)
-    holes = np.column_stack([holes, (rng.uniform(size=100) < 0.5).astype(float)])
+    flag = (holes[:, 0] + 0.3 * rng.normal(size=100) > 0).astype(float)
+    flag[rng.uniform(size=100) < 0.2] = np.nan
+    holes = np.column_stack([holes, flag])
     imputer = VAEImputer(random_state=0).fit(holes)
     assert imputer.gaussian_columns_.size == 4
-    assert not any("gain_z2" in r for r in imputer.estimator_.history_)
+    np.testing.assert_array_equal(imputer.gaussian_model_columns_, np.arange(5))
+    assert any("gain_z2" in r for r in imputer.estimator_.history_)
+    filled = imputer.transform(holes)[:, 4]
+    assert ((filled >= 0) & (filled <= 1)).all()
+    assert np.ptp(filled[np.isnan(flag)]) > 0
+    drawn = VAEImputer(random_state=0, sample_posterior=True).fit(holes)
+    assert drawn.gaussian_model_columns_.size == 4
+    assert not any("gain_z2" in r for r in drawn.estimator_.history_)
+    assert set(np.unique(drawn.transform(holes)[:, 4])) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("trial_z", [None, 1e6])
+def test_gaussian_fills_of_a_one_hot_group_sum_to_one(monkeypatch, trial_z):
+    # the Gaussian's share of a one-hot group's fills (blended, or alone where
+    # the VAE failed its trial): in [0, 1], summing to one with the observed
+    # entries, 0 beside an observed 1
+    if trial_z is not None:
+        monkeypatch.setattr(skvae.impute, "TRIAL_Z", trial_z)
+    rng = np.random.RandomState(0)
+    n = 300
+    g = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+    A = np.c_[g + 0.3 * rng.randn(n), rng.randn(n), np.eye(3)[g]]
+    A[rng.uniform(size=n) < 0.2, 1] = np.nan
+    whole = np.flatnonzero(g == 2)[:8]
+    A[whole, 2:] = np.nan  # the whole group missing
+    one = np.flatnonzero(g == 1)[:20]
+    A[one, 2] = np.nan  # beside an observed 1
+    two = np.flatnonzero(g == 0)[:20]
+    A[two, 2:4] = np.nan  # beside an observed 0
+    imp = VAEImputer(random_state=0).fit(A)
+    assert imp.gaussian_weights_[2:].min() > 0  # the Gaussian's share
+    if trial_z is not None:
+        assert (imp.gaussian_weights_ == 1).all()
+    F = imp.transform(A)
+    group = F[np.r_[whole, one, two], 2:]
+    assert ((group >= 0) & (group <= 1)).all()
+    np.testing.assert_allclose(group.sum(1), 1.0, rtol=1e-6)
+    assert (F[one, 2] == 0).all()
+    assert (F[two, 4] == 0).all()
+    assert (F[two, 2:4] > 0).any(axis=1).all()
 
 
 def test_small_solves_in_one_padded_group_match_the_grouped_ones(monkeypatch):
