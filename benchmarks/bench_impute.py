@@ -36,6 +36,7 @@ from sklearn.datasets import (
     load_digits,
     load_iris,
     load_wine,
+    make_classification,
     make_regression,
     make_swiss_roll,
 )
@@ -96,6 +97,38 @@ def _mixed(n=800, seed=203):
     return np.hstack([real, counts, flags.astype(float), np.clip(rating, 1, 5)])
 
 
+def _with_class(n=800, seed=306):
+    """Generated: make_classification's 5 columns and its 3 classes, one-hot."""
+    X, y = make_classification(
+        n, 5, n_informative=4, n_redundant=1, n_classes=3,
+        n_clusters_per_class=1, random_state=seed,
+    )  # fmt: skip
+    return np.hstack([X, np.eye(3)[y]])
+
+
+def _binary_target(n=2000, seed=301):
+    """Generated: make_classification's 20 columns and its 0/1 class."""
+    X, y = make_classification(
+        n, 20, n_informative=6, n_redundant=6, flip_y=0.05, random_state=seed
+    )
+    return np.hstack([X, y[:, None].astype(float)])
+
+
+def _diabetes_mixed():
+    """Diabetes, raw: sex and s4 (above its median) as 0/1, age / 5 rounded."""
+    X = load_diabetes(scaled=False).data.copy()
+    X[:, 1] = (X[:, 1] == 2).astype(float)
+    X[:, 7] = (X[:, 7] > np.median(X[:, 7])).astype(float)
+    X[:, 0] = np.round(X[:, 0] / 5)
+    return X
+
+
+def _iris_species():
+    """Iris and its species, one-hot (classes as clusters: not linear)."""
+    X, y = load_iris(return_X_y=True)
+    return np.hstack([X, np.eye(3)[y]])
+
+
 # Tables outside the benchmark's targets, to check that its rules carry over
 # (``--tables iris low_rank curve``; and other sizes of generated tables,
 # ``--tables low_rank_100x6 low_rank_400x12 curve_150x5 gauss_120x4``).
@@ -127,6 +160,12 @@ OTHER_TABLES = {
     "low_rank_5000x20": lambda: _low_rank(5000, 20, 5, seed=201),
     "regress_3000x16": lambda: _regression(3000, seed=207),
     "mixed_800x9": _mixed,
+    # 0/1 and one-hot columns beside real ones (a helper's held-out probe,
+    # 2026-12-07: over 3x where the Gaussian left them out), ``--seeds 2``
+    "clf3_onehot_800x8": _with_class,
+    "clf_bin_2000x21": _binary_target,
+    "diab_mixed_442x10": _diabetes_mixed,
+    "iris_species": _iris_species,
 }
 
 
