@@ -565,6 +565,7 @@ class VAEImputer(
         if (
             self.estimator is None
             and not self.sample_posterior
+            and X.shape[1] ** 3 <= EM_WORK / 2  # (as _gaussian_path's limit)
             and _gaussian_can_cover(estimator.likelihood, X, encoder is None)
         ):
             self.gaussian_model_columns_ = np.arange(X.shape[1])
@@ -657,18 +658,19 @@ class VAEImputer(
 
         A Gaussian over the columns it covers (``gaussian_model_columns_``,
         on the model's scale, the held-out entries hidden; its fills of 0/1
-        and one-hot columns, of the column types of ``spec``, clipped to
-        [0, 1]), fitted by EM at the shrinkages of
-        ``RIDGES``, each fit started from the last: from the middle one
-        towards less shrinkage while the error on the held-out entries falls,
-        else from the middle towards more, stopped where the error stops
-        falling. At each shrinkage EM stops when a SQUAREM cycle lowered the
+        and one-hot columns, of the column types of ``spec``, made values
+        of their columns as :func:`_within_types` makes them), fitted by EM
+        at the shrinkages of ``RIDGES``, each fit started from the last: from
+        the middle one towards less shrinkage while the error on the held-out
+        entries falls, else from the middle towards more, stopped where the
+        error stops falling. At each shrinkage EM stops when a SQUAREM cycle lowered the
         held-out error by less than ``EM_HELD_TOL`` of it (the E step fills
         the held-out entries, so this costs nothing), after ``EM_MAX_ITER``
         E steps, or at convergence. Returns what
         the blend needs, or None where nothing of those columns is held out
         or where they are so many that inverting their covariance would cost
-        more than half of ``EM_WORK`` (above about 460 columns).
+        more than half of ``EM_WORK`` (above about 460 columns; ``_fit``
+        covers only the Gaussian columns of a table that wide).
         """
         cols = self.gaussian_model_columns_
         if stop.rows.size == 0 or cols.size == 0 or cols.size**3 > EM_WORK / 2:
@@ -695,10 +697,11 @@ class VAEImputer(
         cov = np.diag(np.where(var > 0, var, 1.0))
         queries = stop.train[np.ix_(stop.rows, cols)]
         truth = Z[np.ix_(stop.rows, cols)][held]
-        # the range of each entry's column (0/1 columns: [0, 1])
-        floor, ceiling = (
-            bound[cols][np.nonzero(held)[1]] for bound in _fill_bounds(spec, Z)
-        )
+        # covering 0/1 and one-hot columns (every column): their fills made
+        # values of their columns, as transform makes them (_within_types)
+        types = None
+        if cols.size > self.gaussian_columns_.size:
+            types = resolve_column_types(spec, Z)
         # the held-out rows among EM's: EM's E step fills them
         inside = np.isin(stop.rows, rows)
         pos = np.searchsorted(rows, stop.rows[inside])
@@ -713,7 +716,9 @@ class VAEImputer(
             filled[inside] = X[pos]
             if outside is not None:
                 filled[~inside] = _conditional(outside, mean, cov)[0]
-            guess = np.clip(filled[held], floor, ceiling)
+            if types is not None:
+                filled = _within_types(filled, queries, types)
+            guess = filled[held]
             err = np.average((guess - truth) ** 2, weights=held_w)
             done = err >= last[0] * (1 - EM_HELD_TOL)
             last[:] = err, guess
@@ -906,8 +911,14 @@ class VAEImputer(
             rows_key = int.from_bytes(digest[:8], "little")
             seed = spawn(draw_seed(self.random_state), Stream.IMPUTE, rows_key)
         cover = self._gaussian_cover()
-        if cover.size == X.shape[1] and np.all(self.gaussian_weights_ == 1):
-            # the Gaussian fills every column alone: the VAE's fill would weigh 0
+        # (draws of 0/1 and one-hot columns are the VAE's: sample_posterior
+        # may be set after a fit whose Gaussian covers them)
+        wide = cover.size > self.gaussian_columns_.size
+        if (
+            cover.size == X.shape[1]
+            and np.all(self.gaussian_weights_ == 1)
+            and (seed is None or not wide)
+        ):  # the Gaussian fills every column alone: the VAE's fill would weigh 0
             filled = self._blend(X[rows], None, seed)
         else:
             filled = _impute_rows(
@@ -915,7 +926,7 @@ class VAEImputer(
             )
             if np.any(self.gaussian_weights_):
                 filled = self._blend(X[rows], filled, seed)
-        if cover.size > self.gaussian_columns_.size and np.any(self.gaussian_weights_):
+        if wide and seed is None and np.any(self.gaussian_weights_):
             # the Gaussian's share of 0/1 and one-hot columns' fills
             types = self.estimator_._fitted_column_types(X.shape[1]) or []
             filled = _within_types(filled, self._scale(X[rows]), types)
@@ -943,6 +954,8 @@ class VAEImputer(
         """The VAE's fill of rows X (model scale) blended with the Gaussian's.
 
         ``filled`` None: every column is the Gaussian's alone (weight 1).
+        Draws (``seed``) of the columns that are not real-valued are the
+        VAE's (``filled``).
         """
         cols = self._gaussian_cover()
         weight = self.gaussian_weights_[cols]
@@ -959,6 +972,8 @@ class VAEImputer(
         if gen is None:  # the mean of the mixture of both predictions
             out[:, cols] = weight * gauss + (1 - weight) * filled[:, cols]
         else:  # a draw from it: each hole from the Gaussian with its weight
+            # (of the real columns: a Gaussian draws no 0/1 values)
+            weight = np.where(np.isin(cols, self.gaussian_columns_), weight, 0.0)
             pick = torch.rand(gauss.shape, generator=gen, dtype=torch.float64)
             out[:, cols] = np.where(pick.numpy() < weight, gauss, filled[:, cols])
         return out
@@ -1092,32 +1107,6 @@ def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
     return torch.where(observed, x, fill)
 
 
-def _fill_bounds(spec: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's least and largest value under the column types of ``spec``.
-
-    0 and 1 for 0/1 and one-hot columns, 0 and inf for counts, else -inf
-    and inf: a Gaussian's fill of a 0/1 column is clipped to them.
-
-    Examples
-    --------
-    >>> X = np.array([[0.5, 1.0, 0.5, 1.0], [-1.0, 0.0, 1.0, 0.0], [2, 1, 3, 0]])
-    >>> low, high = _fill_bounds({"bernoulli": [1, 3]}, X)
-    >>> low.tolist(), high.tolist()
-    ([-inf, 0.0, -inf, 0.0], [inf, 1.0, inf, 1.0])
-    """
-    low, high = np.full(X.shape[1], -np.inf), np.full(X.shape[1], np.inf)
-    if isinstance(spec, str) and spec in ("gaussian", "bernoulli"):
-        if spec == "bernoulli":
-            low[:], high[:] = 0.0, 1.0
-        return low, high
-    for kind, cols in resolve_column_types(spec, X):
-        if kind in ("bernoulli", "categorical"):
-            low[cols], high[cols] = 0.0, 1.0
-        elif kind in ("poisson", "negbin"):
-            low[cols] = 0.0
-    return low, high
-
-
 def _gaussian_can_cover(spec: Any, X: np.ndarray, one_hot: bool = True) -> bool:
     """Whether every column is real, 0/1 or (``one_hot``) one-hot under ``spec``.
 
@@ -1139,8 +1128,8 @@ def _within_types(filled: np.ndarray, X: np.ndarray, types: list) -> np.ndarray:
     ``types``: the fitted model's column types. A 0/1 column's fills are
     clipped to [0, 1] and a count's to at least 0; a one-hot group's missing
     entries are clipped to [0, 1] and shared out so that the group sums to
-    one, all 0 where one of its observed entries is 1 (a Gaussian's fill
-    holds neither by itself). Modifies and returns ``filled``.
+    one (evenly where all are clipped to 0), all 0 where one of its observed
+    entries is 1 (a Gaussian's fill holds neither by itself). Modifies and returns ``filled``.
 
     Examples
     --------

@@ -689,6 +689,38 @@ def test_the_gaussian_covers_binary_columns_and_the_vae_is_tried(monkeypatch):
     assert set(np.unique(drawn.transform(holes)[:, 4])) <= {0.0, 1.0}
 
 
+def test_a_table_too_wide_to_cover_keeps_its_gaussian_columns(monkeypatch):
+    # past EM's work limit for every column, the Gaussian covers the real
+    # columns as before (not none at all)
+    monkeypatch.setattr(skvae.impute, "EM_WORK", 2 * 6**3)  # 6 columns at most
+    holes = _low_rank_holes(n=100, d=4, rate=0.2)
+    rng = np.random.RandomState(0)
+    flags = (holes[:, :3] + 0.3 * rng.normal(size=(100, 3)) > 0).astype(float)
+    imputer = VAEImputer(random_state=0).fit(np.column_stack([holes, flags]))
+    np.testing.assert_array_equal(imputer.gaussian_model_columns_, np.arange(4))
+    assert imputer.gaussian_mean_ is not None
+    assert imputer.gaussian_weights_[:4].any()
+
+
+def test_draws_set_after_a_fit_covering_binary_columns_stay_binary():
+    # sample_posterior=True set after the fit: the Gaussian draws the real
+    # columns only, the 0/1 and one-hot columns are the VAE's draws
+    rng = np.random.RandomState(0)
+    n = 300
+    g = rng.choice(3, n)
+    flag = g + rng.randn(n) > 1
+    X = np.c_[g + 0.3 * rng.randn(n), rng.randn(n), flag, np.eye(3)[g]]
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    imputer = VAEImputer(random_state=0).fit(X)
+    assert imputer.gaussian_model_columns_.size == 6
+    assert imputer.estimator_.column_types_[-1] == ("categorical", [3, 4, 5])
+    imputer.set_params(sample_posterior=True)
+    drawn = imputer.transform(X)
+    assert set(np.unique(drawn[:, 2:])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(drawn[:, 3:].sum(1), 1.0)
+    assert np.isfinite(drawn).all()
+
+
 @pytest.mark.parametrize("trial_z", [None, 1e6])
 def test_gaussian_fills_of_a_one_hot_group_sum_to_one(monkeypatch, trial_z):
     # the Gaussian's share of a one-hot group's fills (blended, or alone where
