@@ -11,7 +11,7 @@ import math
 import warnings
 import weakref
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -1635,7 +1635,7 @@ class BaseVAE(
                 f"inverse_transform is expecting {n_latent} latent dimensions."
             )
         decoded = self._map_batches(
-            self.module_.decode_mean, Z, Z.dtype, overflow="nonfinite"
+            self.module_.decode_mean, Z, Z.dtype, overflow="codes"
         )
         return self._typed_rows(decoded, like=X)
 
@@ -1721,7 +1721,7 @@ class BaseVAE(
 
     def _over_blocks(self, method: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
         """``method`` over row blocks of an out-of-core array, concatenated."""
-        return np.concatenate([method(b) for b in blocks(X, self._STREAM_ROWS)])
+        return np.concatenate(by_blocks(method, blocks(X, self._STREAM_ROWS)))
 
     def _row_scores(
         self,
@@ -1950,15 +1950,22 @@ class BaseVAE(
         rows = max(1, int(self._BATCH_ROWS))
         out = None
         frames = []  # the typed rows of a model fitted on a table
+        bad = []  # rows whose codes overflowed, named among all the rows
         for start in range(0, n_rows, rows):
             stop = min(start + rows, n_rows)
-            part = self.inverse_transform(codes(start, stop))
+            try:
+                part = self.inverse_transform(codes(start, stop))
+            except RowOverflowError as error:
+                bad.append(start + error.rows)
+                continue
             if is_frame(part):
                 frames.append(part)
                 continue
             if out is None:
                 out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
             out[start:stop] = part
+        if bad:
+            _raise_overflow(np.concatenate(bad), codes=True)
         if frames:
             import pandas as pd
 
@@ -2091,8 +2098,9 @@ class BaseVAE(
 
         Rows whose result is NaN (``overflow="nan"``, for scores and
         log-probabilities, which may be -inf) or not finite
-        (``"nonfinite"``, for codes and decoded rows) are refused with a
-        ValueError naming them (:func:`_raise_overflow`): values that
+        (``"nonfinite"``, for codes; ``"codes"``, for rows decoded from
+        codes, which the message names) are refused with a
+        :class:`RowOverflowError` naming them: values that
         float32 holds (up to about 3.4e38, which validation accepts) can
         still overflow in the networks' sums and products, and their result
         would otherwise be returned as NaN, or read as class 0 by an
@@ -2122,7 +2130,7 @@ class BaseVAE(
                     bad = np.isnan(flat) if overflow == "nan" else ~np.isfinite(flat)
                     broken.append(start + np.flatnonzero(bad.any(axis=1)))
         if broken and sum(len(b) for b in broken):
-            _raise_overflow(np.concatenate(broken))
+            _raise_overflow(np.concatenate(broken), codes=overflow == "codes")
         return out
 
     @property
@@ -2685,25 +2693,79 @@ def check_float32_range(X: np.ndarray, feature_names: Any = None) -> None:
         _raise_float32_range(bad, X.shape[1], feature_names)
 
 
-def _raise_overflow(rows: np.ndarray) -> None:
-    """The error of rows whose result overflowed in the networks.
+class RowOverflowError(ValueError):
+    """Rows whose result overflowed float32 in the networks (``rows``).
+
+    A ValueError: values within float32's range (up to about 3.4e38, which
+    validation accepts) can still grow past it in the networks' sums and
+    products. ``codes``: the rows were latent codes to decode, not data.
+
+    Examples
+    --------
+    >>> error = RowOverflowError(np.array([2, 7]))
+    >>> error.rows.tolist(), isinstance(error, ValueError)
+    ([2, 7], True)
+    """
+
+    def __init__(self, rows: np.ndarray, codes: bool = False):
+        self.rows, self.codes = np.asarray(rows), codes
+        shown = self.rows[:10].tolist()
+        more = f" and {self.rows.size - 10} more" if self.rows.size > 10 else ""
+        if codes:
+            message = (
+                f"Rows {shown}{more} of the codes overflow float32 in the "
+                "decoder: codes this far from the latent space's scale decode "
+                "past float32's range, and their result would not be a number. "
+                "Pass codes of the scale of transform's output."
+            )
+        else:
+            message = (
+                f"Rows {shown}{more} of X overflow float32 in the model's "
+                "networks: their values, though within float32's range (about "
+                f"{FLOAT32_MAX:.4g}), grow past it in the networks' sums and "
+                "products, and their result would not be a number. Scale the "
+                "data first (e.g. with StandardScaler, or by dividing the large "
+                "columns by a power of ten)."
+            )
+        super().__init__(message)
+
+
+def _raise_overflow(rows: np.ndarray, codes: bool = False) -> None:
+    """Raise :class:`RowOverflowError` for ``rows``.
 
     Examples
     --------
     >>> _raise_overflow(np.array([0, 5]))
     Traceback (most recent call last):
     ...
-    ValueError: Rows [0, 5] of X overflow float32 in the model's networks: ...
+    skvae._base.RowOverflowError: Rows [0, 5] of X overflow float32 in the ...
     """
-    more = f" and {rows.size - 10} more" if rows.size > 10 else ""
-    raise ValueError(
-        f"Rows {rows[:10].tolist()}{more} of X overflow float32 in the model's "
-        "networks: their values, though within float32's range (about "
-        f"{FLOAT32_MAX:.4g}), grow past it in the networks' sums and products, "
-        "and their result would not be a number. Scale the data first (e.g. "
-        "with StandardScaler, or by dividing the large columns by a power of "
-        "ten)."
-    )
+    raise RowOverflowError(rows, codes)
+
+
+def by_blocks(method: Callable[[Any], Any], parts: Iterable[Any]) -> list:
+    """``method`` of each block of rows in turn, overflowing rows named across them.
+
+    A :class:`RowOverflowError` of a block counts its rows within the block;
+    the blocks after it are still read, and one error names every such row
+    by its place among all the blocks' rows.
+
+    Examples
+    --------
+    >>> by_blocks(lambda b: b * 2, [np.ones(2), np.zeros(1)])
+    [array([2., 2.]), array([0.])]
+    """
+    out, bad, start, codes = [], [], 0, False
+    for part in parts:
+        try:
+            out.append(method(part))
+        except RowOverflowError as error:
+            bad.append(start + error.rows)
+            codes = error.codes
+        start += part.shape[0]
+    if bad:
+        _raise_overflow(np.concatenate(bad), codes)
+    return out
 
 
 def _raise_float32_range(bad: np.ndarray, n_features: int, feature_names: Any) -> None:

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import (
     BaseVAE,
+    RowOverflowError,
     check_float32_range,
     restore_attributes,
     warn_ignored_params,
@@ -2276,7 +2277,19 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # that of what the model read, less n_features log(scale)
             scale = getattr(self, "input_scale_", None) or 1.0
             return self._vae_scores(est, X, k) - X.shape[1] * math.log(scale)
-        d = est._latents(X) - self._latent_mean
+        try:
+            d = est._latents(X) - self._latent_mean
+        except RowOverflowError as error:
+            # rows whose codes overflowed in the encoder: no code, -inf (an
+            # outlier), as the other scores give them NaN; the rest as usual
+            scores = np.full(X.shape[0], -np.inf)
+            rest = np.setdiff1d(np.arange(X.shape[0]), error.rows)
+            if rest.size:
+                d = est._latents(_take(X, rest)) - self._latent_mean
+                scores[rest] = -0.5 * np.einsum(
+                    "ij,jk,ik->i", d, self._latent_precision, d
+                )
+            return scores
         return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
 
     def _vae_scores(self, est: BaseVAE, X: Any, k: int) -> np.ndarray:

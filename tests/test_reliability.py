@@ -117,9 +117,59 @@ def test_rows_that_overflow_in_the_networks_are_refused_not_nan(cls):
         codes = np.full((2, est.transform(X[:1]).shape[1]), 3e38)
         out = _outcome(est.inverse_transform, codes)
         if isinstance(out, str):
-            assert out.startswith("Rows [0, 1] of X overflow float32"), out
+            assert out.startswith("Rows [0, 1] of the codes overflow float32"), out
         else:
             assert np.isfinite(np.asarray(out, dtype=float)).all()
+
+
+def _overflowing(method, width, big):
+    """A row of +-``big`` (one sign, or alternating) that ``method`` refuses."""
+    signs = np.where(np.arange(width) % 2, 1.0, -1.0)
+    for row in (np.full(width, big), np.full(width, -big), big * signs, -big * signs):
+        try:
+            method(row[None])
+        except ValueError:
+            return row
+    return pytest.fail("no such row overflows this model")
+
+
+def test_overflowing_rows_are_named_among_all_blocks(tmp_path, monkeypatch):
+    # an out-of-core array is read in blocks: the rows are named by their
+    # place in X, every one of them, not by their place in one block
+    X, _ = _data(n=50, d=5)
+    vae = tiny(VAE).fit(X)
+    monkeypatch.setattr(VAE, "_STREAM_ROWS", 16)
+    monkeypatch.setattr(VAE, "_BATCH_ROWS", 8)
+    rows = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float64, (50, 5))
+    rows[:] = X
+    rows[3] = rows[37] = _overflowing(vae.transform, 5, F32_MAX)
+    for method in (vae.transform, vae.score_samples, vae.score):
+        with pytest.raises(ValueError, match=r"Rows \[3, 37\] of X overflow"):
+            method(rows)
+
+    # codes whose decoding overflows (this model's tanh layers bound it: a
+    # decoder that overflows at codes past 1e30 stands in)
+    def decode_mean(z):
+        far = z.abs().amax(1, keepdim=True) > 1e30
+        return torch.where(far, torch.nan, 0.0).expand(-1, 5)
+
+    monkeypatch.setattr(vae.module_, "decode_mean", decode_mean)
+    codes = np.zeros((40, vae.transform(X[:1]).shape[1]))
+    codes[[5, 33]] = 3e38
+    with pytest.raises(ValueError, match=r"Rows \[5, 33\] of the codes overflow"):
+        vae.inverse_transform(codes)
+
+
+def test_the_latent_detector_calls_overflowing_rows_outliers():
+    X, _ = _data()
+    det = tiny(VAEOutlierDetector, estimator=tiny(VAE), score_type="latent").fit(X)
+    rows = X[:4].copy()
+    rows[2] = _overflowing(det.estimator_.transform, X.shape[1], F32_MAX)
+    scores = det.score_samples(rows)
+    assert scores[2] == -np.inf
+    assert np.isfinite(scores[[0, 1, 3]]).all()
+    np.testing.assert_array_equal(scores[[0, 1, 3]], det.score_samples(X[[0, 1, 3]]))
+    assert det.predict(rows)[2] == -1
 
 
 def test_column_names_are_in_the_overflow_message():

@@ -285,7 +285,7 @@ class LabelledModelMixin:
             )
         Y = self._one_hot(y, Z.shape[0], Z.dtype)
         decoded = self._map_batches(
-            self.module_.decode_mean, Z, Z.dtype, extra=(Y,), overflow="nonfinite"
+            self.module_.decode_mean, Z, Z.dtype, extra=(Y,), overflow="codes"
         )
         return self._typed_rows(decoded, like=X)
 

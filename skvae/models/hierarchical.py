@@ -34,6 +34,7 @@ from skvae._base import (
     OBJECTIVE_PARAMS,
     SCORING_PARAMS,
     BaseVAE,
+    by_blocks,
     check_float32_range,
     check_objective,
     kl_schedule_of,
@@ -197,7 +198,7 @@ class LayeredLatentsMixin:
         def decode(z: torch.Tensor) -> torch.Tensor:
             return module.decode_mean(z, int(layer))
 
-        decoded = self._map_batches(decode, Z, Z.dtype, overflow="nonfinite")
+        decoded = self._map_batches(decode, Z, Z.dtype, overflow="codes")
         return self._typed_rows(decoded, like=X)
 
     def transform_layers(self, X):
@@ -225,7 +226,7 @@ class LayeredLatentsMixin:
         """
         check_is_fitted(self)
         if is_out_of_core(X):
-            parts = [self.transform_layers(b) for b in blocks(X, self._STREAM_ROWS)]
+            parts = by_blocks(self.transform_layers, blocks(X, self._STREAM_ROWS))
             return [np.concatenate(layer) for layer in zip(*parts, strict=True)]
         X = self._validate_X(X)
         Z = self._map_batches(

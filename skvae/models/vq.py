@@ -318,7 +318,7 @@ class DiscreteCodesMixin:
             if Z.min() < 0 or Z.max() >= self.n_codes:
                 raise ValueError(f"Codes must lie in [0, {self.n_codes}).")
             decoded = self._map_batches(
-                self._decode_flat_codes, Z, self._dtype, overflow="nonfinite"
+                self._decode_flat_codes, Z, self._dtype, overflow="codes"
             )
             return self._typed_rows(decoded, like=X)
         Z = check_array(Z, dtype=FLOATS)
