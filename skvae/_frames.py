@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Hashable
 from decimal import Decimal
 from numbers import Integral
 from typing import Any
@@ -166,7 +165,9 @@ def _refuse_unhashable(name: Any, values: Any) -> None:
     TypeError: Column 'tags' holds list values (e.g. ['a']), which skvae ...
     """
     for value in values:
-        if not isinstance(value, Hashable):
+        try:
+            hash(value)
+        except TypeError:  # (a tuple of lists, too)
             shown = repr(value)
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise TypeError(
@@ -175,7 +176,7 @@ def _refuse_unhashable(name: Any, values: Any) -> None:
                 "them into columns first (e.g. pd.json_normalize for dicts, "
                 "MultiLabelBinarizer or Series.str.join('|').str.get_dummies() "
                 "for lists of tags), or drop the column."
-            )
+            ) from None
 
 
 def _observed_categories(series: Any) -> Any:

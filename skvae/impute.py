@@ -1129,7 +1129,8 @@ def _within_types(filled: np.ndarray, X: np.ndarray, types: list) -> np.ndarray:
     clipped to [0, 1] and a count's to at least 0; a one-hot group's missing
     entries are clipped to [0, 1] and shared out so that the group sums to
     one (evenly where all are clipped to 0), all 0 where one of its observed
-    entries is 1 (a Gaussian's fill holds neither by itself). Modifies and returns ``filled``.
+    entries is 1 (a Gaussian's fill holds neither by itself). Modifies and
+    returns ``filled``.
 
     Examples
     --------

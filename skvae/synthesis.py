@@ -64,7 +64,8 @@ def tabular_synthesizer(
     Parameters
     ----------
     X : pandas.DataFrame
-        The table to synthesise (used only to name its number columns).
+        The table to synthesise (read to name its number columns and to
+        find its holes; not fitted here).
     y : array-like of shape (n_samples,), default=None
         Class labels: a :class:`~skvae.ConditionalVAE` is returned, which
         draws rows of a chosen class.

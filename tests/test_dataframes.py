@@ -199,6 +199,7 @@ def test_unsupported_dtype_is_named():
         ([["x", "y"], ["z"]], "list"),
         ([{"k": 1}, {"k": 2}], "dict"),
         ([{1}, {2}], "set"),
+        ([(1, [2]), (3, [4])], "tuple"),
     ],
 )
 def test_columns_of_lists_or_dicts_are_named_in_fit_and_transform(values, kind):
