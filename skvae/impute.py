@@ -748,6 +748,15 @@ class VAEImputer(
             if moved:
                 break
         _, ridge, mean, cov, guess, _ = best
+        if types is not None and any(
+            kind == "categorical" and len(c) > 2 for kind, c in types
+        ):
+            # the held-out groups (each hidden whole) as transform fills them:
+            # by their levels' posterior (the search above, many fills, read
+            # the conditional mean, which ranks shrinkages alike)
+            filled = _conditional(queries, mean, cov)[0]
+            filled = _level_posteriors(filled, queries, types, mean, cov)
+            guess = _within_types(filled, queries, types)[held]
         return dict(
             # the shrinkage's best amount falls as the rows grow: the refit's
             ridge=ridge * rows.size / all_rows.size,
@@ -966,6 +975,12 @@ class VAEImputer(
             self.gaussian_covariance_,
             generator=gen,
         )[0]
+        if gen is None and cols.size > self.gaussian_columns_.size:
+            types = self.estimator_._fitted_column_types(X.shape[1]) or []
+            gauss = _level_posteriors(
+                gauss, self._scale(X), types,
+                self.gaussian_mean_, self.gaussian_covariance_,
+            )  # fmt: skip
         if filled is None:
             return gauss.astype(X.dtype, copy=False)
         out = filled.copy()
@@ -1120,6 +1135,64 @@ def _gaussian_can_cover(spec: Any, X: np.ndarray, one_hot: bool = True) -> bool:
         return True
     kinds = {kind for kind, _ in resolve_column_types(spec, X)}
     return kinds <= {"gaussian", "bernoulli", "categorical" if one_hot else "gaussian"}
+
+
+def _level_posteriors(
+    filled: np.ndarray, X: np.ndarray, types: list, mean: np.ndarray, cov: np.ndarray
+) -> np.ndarray:
+    """A whole missing one-hot group's fill: its levels' posterior, not a linear fit.
+
+    The Gaussian N(mean, cov) over every column predicts a group of three or
+    more levels poorly by its conditional mean (a linear fit of the one-hot
+    columns masks the middle levels). Where a row's group is missing whole,
+    each level k is scored as a discriminant would score it: its share
+    (``mean``) times the density of the row's observed entries given the
+    group at e_k, which is the Gaussian's conditional density of the group
+    at e_k over its marginal density there; the fills are the levels'
+    posterior probabilities. Modifies and returns ``filled``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = rng.integers(0, 3, 300)
+    >>> Z = np.c_[g + 0.2 * rng.normal(size=300), np.eye(3)[g]]
+    >>> mean, cov = Z.mean(0), np.cov(Z.T) + 1e-3 * np.eye(4)
+    >>> X = np.array([[1.0, np.nan, np.nan, np.nan]])
+    >>> fill = _level_posteriors(np.zeros((1, 4)), X, [("categorical", [1, 2, 3])],
+    ...                          mean, cov)
+    >>> int(fill[0, 1:].argmax()), bool(abs(fill[0, 1:].sum() - 1) < 1e-9)
+    (1, True)
+    """
+    groups = [cols for kind, cols in types if kind == "categorical" and len(cols) > 2]
+    if not groups:
+        return filled
+    holes = np.isnan(X)
+    precision = None
+    for group in groups:
+        rows = np.flatnonzero(holes[:, group].all(axis=1))
+        if rows.size == 0:
+            continue
+        if precision is None:
+            precision = np.linalg.inv(cov)
+        g = np.asarray(group)
+        levels = np.eye(len(g))
+        share = np.log(np.clip(mean[g], 1e-6, None))
+        prior = np.linalg.inv(cov[np.ix_(g, g)])
+        gap = levels - mean[g]
+        marginal = -0.5 * np.einsum("ki,ij,kj->k", gap, prior, gap)
+        for i in rows:
+            h = np.flatnonzero(holes[i])
+            o = np.flatnonzero(~holes[i])
+            inner = np.linalg.inv(precision[np.ix_(h, h)])
+            centre = mean[h] - inner @ (precision[np.ix_(h, o)] @ (X[i, o] - mean[o]))
+            at = np.searchsorted(h, g)
+            c_g, m_g = inner[np.ix_(at, at)], centre[at]
+            off = levels - m_g
+            given = -0.5 * np.einsum("ki,ij,kj->k", off, np.linalg.inv(c_g), off)
+            score = share + given - marginal
+            score = np.exp(score - score.max())
+            filled[i, g] = score / score.sum()
+    return filled
 
 
 def _within_types(filled: np.ndarray, X: np.ndarray, types: list) -> np.ndarray:

@@ -752,6 +752,26 @@ def test_gaussian_fills_of_a_one_hot_group_sum_to_one(monkeypatch, trial_z):
     assert (F[two, 2:4] > 0).any(axis=1).all()
 
 
+def test_a_whole_missing_group_takes_its_levels_posterior(monkeypatch):
+    # iris's species missing whole, filled by the Gaussian alone: a linear
+    # fit of the one-hot columns masks versicolor (about 0.75 right); the
+    # levels' posterior under the same Gaussian does not
+    from sklearn.datasets import load_iris
+
+    monkeypatch.setattr(skvae.impute, "TRIAL_Z", 1e6)  # the Gaussian alone
+    X, y = load_iris(return_X_y=True)
+    rng = np.random.RandomState(0)
+    A = np.c_[X, np.eye(3)[y]]
+    hidden = rng.uniform(size=150) < 0.3
+    A[hidden, 4:] = np.nan
+    imputer = VAEImputer(random_state=0).fit(A)
+    assert (imputer.gaussian_weights_ == 1).all()
+    filled = imputer.transform(A)[hidden, 4:]
+    np.testing.assert_allclose(filled.sum(1), 1.0, rtol=1e-9)
+    assert (filled.argmax(1) == y[hidden]).mean() > 0.9
+    assert (filled.argmax(1) == 1).sum() >= 0.5 * (y[hidden] == 1).sum()
+
+
 def test_small_solves_in_one_padded_group_match_the_grouped_ones(monkeypatch):
     from skvae.impute import _conditional
 
