@@ -1140,12 +1140,13 @@ def _gaussian_can_cover(spec: Any, X: np.ndarray, one_hot: bool = True) -> bool:
 def _level_posteriors(
     filled: np.ndarray, X: np.ndarray, types: list, mean: np.ndarray, cov: np.ndarray
 ) -> np.ndarray:
-    """A whole missing one-hot group's fill: its levels' posterior, not a linear fit.
+    """A missing one-hot group's fill: its levels' posterior, not a linear fit.
 
     The Gaussian N(mean, cov) over every column predicts a group of three or
     more levels poorly by its conditional mean (a linear fit of the one-hot
-    columns masks the middle levels). Where a row's group is missing whole,
-    each level k is scored as a discriminant would score it: its share
+    columns masks the middle levels). Where a row's group has two or more
+    missing entries and no observed 1 (its level is one of those), each
+    such level k is scored as a discriminant would score it: its share
     (``mean``) times the density of the row's observed entries given the
     group at e_k, which is the Gaussian's conditional density of the group
     at e_k over its marginal density there; the fills are the levels'
@@ -1169,7 +1170,10 @@ def _level_posteriors(
     holes = np.isnan(X)
     precision = None
     for group in groups:
-        rows = np.flatnonzero(holes[:, group].all(axis=1))
+        # rows whose level is one of the group's missing columns (none of its
+        # observed entries is 1), more than one of them
+        seen_one = (X[:, group] == 1).any(axis=1)
+        rows = np.flatnonzero((holes[:, group].sum(axis=1) > 1) & ~seen_one)
         if rows.size == 0:
             continue
         if precision is None:
@@ -1180,9 +1184,13 @@ def _level_posteriors(
         prior = np.linalg.inv(cov[np.ix_(g, g)])
         gap = levels - mean[g]
         marginal = -0.5 * np.einsum("ki,ij,kj->k", gap, prior, gap)
+        in_group = np.zeros(X.shape[1], dtype=bool)
+        in_group[g] = True
         for i in rows:
-            h = np.flatnonzero(holes[i])
-            o = np.flatnonzero(~holes[i])
+            # the group's observed 0s say only which levels are left: it is
+            # read through its level, the other observed entries given it
+            h = np.flatnonzero(holes[i] | in_group)
+            o = np.flatnonzero(~(holes[i] | in_group))
             inner = np.linalg.inv(precision[np.ix_(h, h)])
             centre = mean[h] - inner @ (precision[np.ix_(h, o)] @ (X[i, o] - mean[o]))
             at = np.searchsorted(h, g)
@@ -1190,6 +1198,7 @@ def _level_posteriors(
             off = levels - m_g
             given = -0.5 * np.einsum("ki,ij,kj->k", off, np.linalg.inv(c_g), off)
             score = share + given - marginal
+            score[~holes[i, g]] = -np.inf  # an observed 0: not the level
             score = np.exp(score - score.max())
             filled[i, g] = score / score.sum()
     return filled
