@@ -1180,27 +1180,50 @@ def _level_posteriors(
             precision = np.linalg.inv(cov)
         g = np.asarray(group)
         levels = np.eye(len(g))
-        share = np.log(np.clip(mean[g], 1e-6, None))
+        with np.errstate(divide="ignore"):  # a level never seen: no share
+            share = np.where(mean[g] > 0, np.log(np.maximum(mean[g], 1e-300)), -np.inf)
         prior = np.linalg.inv(cov[np.ix_(g, g)])
         gap = levels - mean[g]
         marginal = -0.5 * np.einsum("ki,ij,kj->k", gap, prior, gap)
         in_group = np.zeros(X.shape[1], dtype=bool)
         in_group[g] = True
-        for i in rows:
-            # the group's observed 0s say only which levels are left: it is
-            # read through its level, the other observed entries given it
-            h = np.flatnonzero(holes[i] | in_group)
-            o = np.flatnonzero(~(holes[i] | in_group))
-            inner = np.linalg.inv(precision[np.ix_(h, h)])
-            centre = mean[h] - inner @ (precision[np.ix_(h, o)] @ (X[i, o] - mean[o]))
-            at = np.searchsorted(h, g)
-            c_g, m_g = inner[np.ix_(at, at)], centre[at]
-            off = levels - m_g
-            given = -0.5 * np.einsum("ki,ij,kj->k", off, np.linalg.inv(c_g), off)
-            score = share + given - marginal
-            score[~holes[i, g]] = -np.inf  # an observed 0: not the level
-            score = np.exp(score - score.max())
-            filled[i, g] = score / score.sum()
+        # the group's observed 0s say only which levels are left: it is read
+        # through its level, given the row's other observed entries; rows
+        # with as many such entries solved together, in blocks
+        hidden = holes[rows] | in_group
+        sizes = hidden.sum(axis=1)
+        for m in np.unique(sizes):
+            for chunk in np.array_split(
+                np.flatnonzero(sizes == m), max(1, int(np.sum(sizes == m)) // 2048)
+            ):
+                i, hid = rows[chunk], hidden[chunk]
+                h = np.nonzero(hid)[1].reshape(len(i), m)  # ascending a row
+                o = np.nonzero(~hid)[1].reshape(len(i), X.shape[1] - m)
+                inner = np.linalg.inv(precision[h[:, :, None], h[:, None, :]])
+                lean = np.einsum(
+                    "nij,nj->ni",
+                    precision[h[:, :, None], o[:, None, :]],
+                    X[i[:, None], o] - mean[o],
+                )
+                centre = mean[h] - np.einsum("nij,nj->ni", inner, lean)
+                at = (h[:, :, None] == g[None, None, :]).argmax(axis=1)
+                c_g = np.take_along_axis(
+                    np.take_along_axis(inner, at[:, :, None], axis=1),
+                    at[:, None, :],
+                    axis=2,
+                )
+                off = levels[None, :, :] - np.take_along_axis(centre, at, 1)[:, None]
+                given = -0.5 * np.einsum(
+                    "nki,nij,nkj->nk", off, np.linalg.inv(c_g), off
+                )
+                score = share + given - marginal
+                open_ = holes[i[:, None], g[None, :]]  # an observed 0: not it
+                score = np.where(open_, score, -np.inf)
+                best = score.max(axis=1, keepdims=True)
+                # levels all unseen in fit: the open ones alike
+                score = np.where(np.isfinite(best), score - best, 0.0)
+                score = np.where(open_, np.exp(score), 0.0)
+                filled[i[:, None], g[None, :]] = score / score.sum(1, keepdims=True)
     return filled
 
 

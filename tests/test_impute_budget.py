@@ -772,6 +772,26 @@ def test_a_whole_missing_group_takes_its_levels_posterior(monkeypatch):
     assert (filled.argmax(1) == 1).sum() >= 0.5 * (y[hidden] == 1).sum()
 
 
+def test_a_level_never_seen_takes_no_share_of_the_posterior():
+    from skvae.impute import _level_posteriors
+
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 3, 400)
+    Z = np.c_[g + 0.3 * rng.normal(size=400), np.eye(4)[g]]  # level 3 unseen
+    mean, cov = Z.mean(0), np.cov(Z.T) + 1e-2 * np.eye(5)
+    X = np.where(rng.uniform(size=Z.shape) < 0.5, np.nan, Z)
+    X[:3, 1:] = np.nan
+    X[3, 1:] = [np.nan, 0.0, 0.0, np.nan]  # open: level 0 and the unseen one
+    X[4, 1:] = [0.0, 0.0, 0.0, np.nan]  # one level left
+    types = [("categorical", [1, 2, 3, 4])]
+    filled = _level_posteriors(np.zeros_like(X), X, types, mean, cov)
+    done = (np.isnan(X[:, 1:]).sum(1) > 1) & ~(X[:, 1:] == 1).any(1)
+    assert (filled[done, 4] == 0).all()
+    np.testing.assert_allclose(filled[done, 1:].sum(1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(filled[3, 1:], [1.0, 0.0, 0.0, 0.0])
+    assert (filled[4] == 0).all()  # (one hole: its level is known)
+
+
 def test_small_solves_in_one_padded_group_match_the_grouped_ones(monkeypatch):
     from skvae.impute import _conditional
 
