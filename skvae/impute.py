@@ -919,6 +919,7 @@ class VAEImputer(
             digest = hashlib.sha1(np.ascontiguousarray(X[rows]).tobytes()).digest()
             rows_key = int.from_bytes(digest[:8], "little")
             seed = spawn(draw_seed(self.random_state), Stream.IMPUTE, rows_key)
+        scaled = self._scale(X[rows])  # the rows as the models read them
         cover = self._gaussian_cover()
         # (draws of 0/1 and one-hot columns are the VAE's: sample_posterior
         # may be set after a fit whose Gaussian covers them)
@@ -928,17 +929,17 @@ class VAEImputer(
             and np.all(self.gaussian_weights_ == 1)
             and (seed is None or not wide)
         ):  # the Gaussian fills every column alone: the VAE's fill would weigh 0
-            filled = self._blend(X[rows], None, seed)
+            filled = self._blend(scaled, None, seed)
         else:
             filled = _impute_rows(
-                self.estimator_, self._scale(X[rows]), self.n_importance_samples, seed
+                self.estimator_, scaled, self.n_importance_samples, seed
             )
             if np.any(self.gaussian_weights_):
-                filled = self._blend(X[rows], filled, seed)
+                filled = self._blend(scaled, filled, seed)
         if wide and seed is None and np.any(self.gaussian_weights_):
             # the Gaussian's share of 0/1 and one-hot columns' fills
             types = self.estimator_._fitted_column_types(X.shape[1]) or []
-            filled = _within_types(filled, self._scale(X[rows]), types)
+            filled = _within_types(filled, scaled, types)
         # in the output's type: a fill past float32's range is not finite
         with np.errstate(over="ignore"):
             imputed = filled * self._scale_ + self._shift
@@ -960,7 +961,9 @@ class VAEImputer(
         return out
 
     def _blend(self, X: np.ndarray, filled: np.ndarray | None, seed) -> np.ndarray:
-        """The VAE's fill of rows X (model scale) blended with the Gaussian's.
+        """The VAE's fill of rows X blended with the Gaussian's.
+
+        X: the rows scaled (``_scale``), as the models read them.
 
         ``filled`` None: every column is the Gaussian's alone (weight 1).
         Draws (``seed``) of the columns that are not real-valued are the
@@ -970,7 +973,7 @@ class VAEImputer(
         weight = self.gaussian_weights_[cols]
         gen = None if seed is None else make_generator(seed, Stream.IMPUTE, 1)
         gauss = _conditional(
-            self._scale(X)[:, cols],
+            X[:, cols],
             self.gaussian_mean_,
             self.gaussian_covariance_,
             generator=gen,
@@ -978,7 +981,7 @@ class VAEImputer(
         if gen is None and cols.size > self.gaussian_columns_.size:
             types = self.estimator_._fitted_column_types(X.shape[1]) or []
             gauss = _level_posteriors(
-                gauss, self._scale(X), types,
+                gauss, X, types,
                 self.gaussian_mean_, self.gaussian_covariance_,
             )  # fmt: skip
         if filled is None:
