@@ -2277,20 +2277,18 @@ class VAEOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             # that of what the model read, less n_features log(scale)
             scale = getattr(self, "input_scale_", None) or 1.0
             return self._vae_scores(est, X, k) - X.shape[1] * math.log(scale)
+        # rows whose codes overflowed in the encoder have no code: -inf (an
+        # outlier), as the other scores give them NaN; the rest as usual
+        scores, rest = np.full(X.shape[0], -np.inf), np.arange(X.shape[0])
         try:
-            d = est._latents(X) - self._latent_mean
+            codes = est._latents(X)
         except RowOverflowError as error:
-            # rows whose codes overflowed in the encoder: no code, -inf (an
-            # outlier), as the other scores give them NaN; the rest as usual
-            scores = np.full(X.shape[0], -np.inf)
-            rest = np.setdiff1d(np.arange(X.shape[0]), error.rows)
-            if rest.size:
-                d = est._latents(_take(X, rest)) - self._latent_mean
-                scores[rest] = -0.5 * np.einsum(
-                    "ij,jk,ik->i", d, self._latent_precision, d
-                )
-            return scores
-        return -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
+            rest = np.setdiff1d(rest, error.rows)
+            codes = est._latents(_take(X, rest)) if rest.size else None
+        if codes is not None:
+            d = codes - self._latent_mean
+            scores[rest] = -0.5 * np.einsum("ij,jk,ik->i", d, self._latent_precision, d)
+        return scores
 
     def _vae_scores(self, est: BaseVAE, X: Any, k: int) -> np.ndarray:
         """The model's "likelihood" or "reconstruction" score, ``k`` draws a row."""
