@@ -9,7 +9,9 @@ The code budget is the number of latent values per image: a VQ model's code
 positions (each an index into the codebook), and as many PCA components or VAE
 latent dimensions (each a real number, so the budget favours them). Reported:
 held-out reconstruction MSE, codebook perplexity (exp of the entropy of code
-use on the training rows), fit time. A PNG of held-out reconstructions and of
+use on the training rows), the held-out rows' mean ``score_samples`` (nats
+a row: the VQ models' code prior and decoder, the VAE's ELBO), the code
+prior's epochs trained and budgeted, fit time. A PNG of held-out reconstructions and of
 samples from the learnt prior is written next to the script's output. Run
 with::
 
@@ -76,7 +78,9 @@ def run(name, seed):
         usage = np.atleast_2d(model.codebook_usage_)
         budget = sum(h * w for h, w in model.module_.shapes)
         perp = " / ".join(f"{perplexity(u):.1f}" for u in usage)
-        rows.append((label, budget, mse, perp, elapsed))
+        score = float(np.mean(model.score_samples(X_test)))
+        epochs = f"{len(model.prior_history_)}/{model.prior_max_iter_}"
+        rows.append((label, budget, mse, perp, score, epochs, elapsed))
         fitted[label] = model
     budget = rows[0][1]
     for label, model in [
@@ -87,15 +91,22 @@ def run(name, seed):
         model.fit(X_train)
         elapsed = time.perf_counter() - start
         mse = np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2)
-        rows.append((label, budget, mse, "-", elapsed))
+        score = np.nan if label.startswith("PCA") else model.score_samples(X_test)
+        rows.append((label, budget, mse, "-", float(np.mean(score)), "-", elapsed))
     return rows, fitted, X_test, side
 
 
 def report(name, rows):
     print(f"\n{name}: held-out reconstruction, {N_CODES} codes")
-    print(f"{'model':10s} {'budget':>6s} {'mse':>8s} {'perplexity':>12s} {'fit s':>7s}")
-    for label, budget, mse, perp, sec in rows:
-        print(f"{label:10s} {budget:6d} {mse:8.4f} {perp:>12s} {sec:7.1f}")
+    print(
+        f"{'model':10s} {'budget':>6s} {'mse':>8s} {'perplexity':>12s} "
+        f"{'score':>8s} {'prior ep':>8s} {'fit s':>7s}"
+    )
+    for label, budget, mse, perp, score, epochs, sec in rows:
+        print(
+            f"{label:10s} {budget:6d} {mse:8.4f} {perp:>12s} {score:8.2f} "
+            f"{epochs:>8s} {sec:7.1f}"
+        )
     vq = rows[0]
     others = [r for r in rows if r[0].startswith(("PCA", "VAE"))]
     best = min(others, key=lambda r: r[2])

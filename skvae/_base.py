@@ -1463,8 +1463,22 @@ class BaseVAE(
     ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
         if not early_stopping:
             return [self._as_tensor(a) for a in arrays], None
-        n_samples = arrays[0].shape[0]
-        strata = self._split_strata(arrays)
+        train_rows, valid_rows = self._split_rows(
+            arrays[0].shape[0], self._split_strata(arrays)
+        )
+        train = [self._as_tensor(a, train_rows) for a in arrays]
+        valid = [self._as_tensor(a, valid_rows) for a in arrays]
+        return train, valid
+
+    def _split_rows(
+        self, n_samples: int, strata: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The training and validation rows of the early-stopping split.
+
+        ``validation_fraction`` of ``n_samples`` rows (of each stratum's,
+        rounded down, with ``strata``), drawn from the fit's own stream:
+        the same rows at every call with the same seed and rows.
+        """
         n_valid = math.ceil(self.validation_fraction * n_samples)
         if strata is not None:  # (each stratum's share, rounded down)
             _, counts = np.unique(strata, return_counts=True)
@@ -1490,9 +1504,7 @@ class BaseVAE(
             train_rows, valid_rows = _stratified_split(
                 strata, self.validation_fraction, seed
             )
-        train = [self._as_tensor(a, train_rows) for a in arrays]
-        valid = [self._as_tensor(a, valid_rows) for a in arrays]
-        return train, valid
+        return train_rows, valid_rows
 
     def _split_strata(self, arrays: list[Any]) -> np.ndarray | None:
         """Each row's stratum for the early-stopping split (None: no strata).

@@ -174,3 +174,16 @@ def diabetes_table():
     frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
     frame["age"] = frame["age"].astype("int64")
     return frame
+
+
+def stopped_by_the_rule(losses, patience, tol):
+    """The stop rule: ``patience`` epochs in a row without a gain of ``tol``
+    over the best loss before each, first reached at the last epoch."""
+    best, without, stopped_at = np.inf, 0, None
+    for epoch, loss in enumerate(losses):
+        without = 0 if loss < best - tol else without + 1
+        best = min(best, loss)
+        if without >= patience:
+            stopped_at = epoch
+            break
+    assert stopped_at == len(losses) - 1

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import stopped_by_the_rule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -396,3 +397,46 @@ def test_ema_decay_is_named_unread_without_moving_averages(cls):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Maximum iterations")
                 _tiny_vq(cls, ema_decay=0.5, **settings)  # read: restarts, or EMA
+
+
+def test_the_prior_stops_on_held_out_codes_and_keeps_its_best_weights(digits):
+    # a PixelCNN learns its training codes by heart well before its budget:
+    # it stops n_iter_no_change epochs after its best held-out loss, with
+    # the weights of that epoch
+    X = digits[0][:400]
+    model = VQVAE(
+        n_codes=16, code_dim=4, hidden_layer_sizes=(16,), input_shape=(1, 8, 8),
+        likelihood="bernoulli", max_iter=5, prior_max_iter=100, batch_size=32,
+        prior_channels=16, random_state=0, device="cpu",
+    )  # fmt: skip
+    model.fit(X)
+    held_out = [r["prior_valid_loss"] for r in model.prior_history_]
+    assert len(held_out) < 100
+    stopped_by_the_rule(held_out, model.n_iter_no_change, model.tol)
+    best = int(np.argmin(held_out))
+    assert held_out[-1] > held_out[best]
+    # the held-out codes are those of the early-stopping split's rows
+    _, rows = model._split_rows(X.shape[0], None)
+    codes = torch.as_tensor(model.encode_codes(X[np.sort(rows)]))
+    with torch.no_grad():
+        nll = -model.module_.prior_bottom.log_prob(codes).mean()
+    assert float(nll) == pytest.approx(held_out[best], rel=1e-5)
+    # partial_fit: one epoch on every row's codes, nothing held out
+    model.partial_fit(X)
+    assert "prior_valid_loss" not in model.prior_history_[-1]
+
+
+def test_vqvae2_priors_stop_each_on_its_own(digits):
+    X = digits[0][:300]
+    model = VQVAE2(
+        n_codes=8, code_dim=4, hidden_layer_sizes=(8,), input_shape=(1, 8, 8),
+        likelihood="bernoulli", max_iter=2, prior_max_iter=60, batch_size=32,
+        prior_channels=8, n_iter_no_change=3, random_state=0, device="cpu",
+    )  # fmt: skip
+    model.fit(X)
+    history = model.prior_history_
+    assert len(history) < 60
+    bottom = [r["prior_valid_loss"] for r in history if "prior_valid_loss" in r]
+    top = [r["prior_valid_loss_top"] for r in history if "prior_loss_top" in r]
+    for losses in (bottom, top):
+        stopped_by_the_rule(losses, 3, model.tol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -116,6 +117,9 @@ class DiscreteCodesMixin:
                 "with a user encoder or decoder (the codes are then a row of "
                 "n_positions, and the other role's built-in network is an MLP)",
             )
+        # the code prior holds out validation_fraction of the rows' codes
+        # with or without early_stopping
+        ignored.pop("validation_fraction", None)
         if self.codebook_update == "loss" and self.dead_code_threshold == 0:
             # its one moving average left, the codes' use, restarts no code
             ignored["ema_decay"] = (
@@ -167,7 +171,7 @@ class DiscreteCodesMixin:
         self._prior_histories: list[list[dict[str, Any]]] = []
 
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
-        """Train the prior over the codes of X: ``prior_max_iter`` epochs, or one.
+        """Train the prior over the codes of X: up to ``prior_max_iter`` epochs.
 
         ``partial_fit`` trains one epoch of it per call, with a fresh optimiser
         (its moment estimates are not kept, the autoencoder's are).
@@ -182,22 +186,39 @@ class DiscreteCodesMixin:
         else:
             epochs = int(self.prior_max_iter)
         self.prior_max_iter_ = epochs
-        self._fit_prior(X, epochs)
+        self._fit_prior(X, epochs, incremental)
 
-    def _fit_prior(self, X: np.ndarray, epochs: int) -> None:
+    def _fit_prior(self, X: np.ndarray, epochs: int, incremental: bool) -> None:
+        """Train the code prior(s) on the codes of X.
+
+        A fit holds out the codes of ``validation_fraction`` of the rows
+        (the autoencoder's validation rows with ``early_stopping=True``: the
+        same split) and stops each prior when their negative log-likelihood
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, keeping
+        its best weights: a PixelCNN learns its training codes by heart long
+        before its budget ends (the README gives ``bench_vq.py``'s held-out
+        scores). ``partial_fit`` trains one epoch on every row.
+        """
         codes = self._codes(X)
-        data = [torch.as_tensor(c, device=self._device) for c in codes]
+        valid = None
+        if incremental:
+            data = [torch.as_tensor(c, device=self._device) for c in codes]
+        else:
+            rows, held = self._split_rows(X.shape[0], None)
+            rows, held = np.sort(rows), np.sort(held)
+            data = [torch.as_tensor(c[rows], device=self._device) for c in codes]
+            valid = [torch.as_tensor(c[held], device=self._device) for c in codes]
         module = self.module_
         # the bottom prior is conditioned on the top codes, when there are any
-        priors = [(module.prior_bottom, data)]
+        priors = [(module.prior_bottom, data, valid)]
         if self._n_levels == 2:
-            priors.append((module.prior_top, data[1:]))
+            priors.append((module.prior_top, data[1:], valid and valid[1:]))
         batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
         histories = self._prior_histories
         while len(histories) < len(priors):
             histories.append([])
         # the priors train from private generators only: no global state
-        for level, (prior, arrays) in enumerate(priors):
+        for level, (prior, arrays, held_out) in enumerate(priors):
             trainer = self._make_trainer(
                 adam(list(prior.parameters()), self.learning_rate_init),
                 batch_size,
@@ -211,18 +232,24 @@ class DiscreteCodesMixin:
             )
             trainer.fit(
                 arrays,
-                None,
+                held_out,
                 history=histories[level],  # its length sets the epoch's stream
                 max_epochs=epochs,
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
-                stop_early=False,
+                stop_early=not incremental,
             )
         self.prior_history_: list[dict[str, Any]] = []
-        for epoch, records in enumerate(zip(*histories, strict=True)):
+        # (VQVAE2's two priors stop each on its own: the longer one's last
+        # epochs have no record of the other)
+        for epoch, records in enumerate(itertools.zip_longest(*histories)):
             record: dict[str, Any] = {"epoch": epoch + 1}
             for name, rec in zip(("", "_top"), records, strict=False):
+                if rec is None:
+                    continue
                 record["prior_loss" + name] = rec["train_loss"]
+                if "valid_loss" in rec:
+                    record["prior_valid_loss" + name] = rec["valid_loss"]
             self.prior_history_.append(record)
         self._set_codebook_attributes(codes)
 
@@ -398,8 +425,9 @@ class VQVAE(DiscreteCodesMixin, BaseVAE):
     averages (``codebook_update="ema"``, the default) or learns by the
     codebook loss, and unused codes are restarted at encoder outputs. After
     the autoencoder, ``fit`` trains a PixelCNN prior over the code maps with
-    the same training loop, for ``prior_max_iter`` epochs; ``score_samples``
-    and ``sample`` use it. The model has no KL term.
+    the same training loop, for at most ``prior_max_iter`` epochs, stopped on
+    held-out codes; ``score_samples`` and ``sample`` use it. The model has
+    no KL term.
 
     Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
     networks are then convolutional (each entry of ``hidden_layer_sizes`` a
@@ -462,12 +490,17 @@ default="relu"
         larger floor makes ``score_samples`` less sensitive to features that
         barely vary.
     prior_max_iter : int or "auto", default="auto"
-        Epochs of the PixelCNN prior's training (VQVAE2: of each level's
-        prior), after the autoencoder's, on the codes of the training rows
-        (``partial_fit``: one epoch per call). "auto": the epochs that give
-        about 2,500 steps, within 2 and 50 (see the user guide, "Training
-        budgets"); ``prior_max_iter_`` is the number chosen. It uses ``batch_size`` and
-        ``learning_rate_init``, with an optimiser of its own that starts
+        Most epochs of the PixelCNN prior's training (VQVAE2: of each
+        level's prior), after the autoencoder's, on the codes of the
+        training rows (``partial_fit``: one epoch per call, on every row).
+        The codes of ``validation_fraction`` of the rows are held out (the
+        autoencoder's validation rows with ``early_stopping=True``), and
+        the prior stops when their negative log-likelihood has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs; its best weights on
+        them are kept. "auto": the epochs that give about 2,500 steps,
+        within 2 and 50 (see the user guide, "Training budgets");
+        ``prior_max_iter_`` is the number chosen. It uses ``batch_size``
+        and ``learning_rate_init``, with an optimiser of its own that starts
         afresh at each call.
     prior_channels : int, default=64
         Hidden channels of the prior (VQVAE2: of each prior).
@@ -480,17 +513,17 @@ default="relu"
         the number of training rows: the epochs that give about 5,000
         optimisation steps, within 2 and 100 (see the user guide, "Training
         budgets"); ``max_iter_`` is the number chosen. 0 initialises it
-        without training (the prior still trains for ``prior_max_iter``
-        epochs).
+        without training (the prior still trains).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving; the best weights are restored.
     validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``.
+        Share of rows held out when ``early_stopping=True``, and whose
+        codes the prior holds out in any case (see ``prior_max_iter``).
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (of the validation
-        loss with early stopping, else the training loss) before stopping.
-        Counting starts after any warm-up of the regulariser's weight.
+        loss with early stopping, else the training loss) before stopping;
+        the prior's, of its held-out codes' loss.
     tol : float, default=1e-4
         Minimal improvement of the loss (nats per row).
     max_grad_norm : float or None, default=None
@@ -563,9 +596,13 @@ default="relu"
         ``valid_loss`` with early stopping. VQVAE2 adds ``perplexity_top``
         and ``codebook_usage_top``; the unsuffixed ones are the bottom map's.
     prior_history_ : list of dict
-        Per epoch of the prior: ``epoch`` and ``prior_loss``, its negative
-        log-likelihood of the codes (nats per row). VQVAE2: ``prior_loss``
-        of the bottom codes given the top ones, and ``prior_loss_top``.
+        Per epoch of the prior: ``epoch``, ``prior_loss`` and
+        ``prior_valid_loss``, its negative log-likelihood of the training
+        and of the held-out codes (nats per row; ``partial_fit`` holds none
+        out). VQVAE2: those of the bottom codes given the top ones, and
+        ``prior_loss_top`` and ``prior_valid_loss_top``; each prior stops on
+        its own, and the one that stopped first has no entry in the other's
+        last epochs.
     module_ : VQVAEModule
         The trained network with its prior (VQVAE2: its two priors).
     n_features_in_ : int
@@ -686,8 +723,9 @@ class VQVAE2(DiscreteCodesMixin, BaseVAE):
     top map; the decoder sees both. Each map has its own codebook of
     ``n_codes`` vectors, learnt as in :class:`VQVAE`. After the autoencoder,
     ``fit`` trains a PixelCNN prior over the top codes and one over the
-    bottom codes conditioned on the top codes (Razavi et al. 2019), for
-    ``prior_max_iter`` epochs; ``score_samples`` and ``sample`` use them.
+    bottom codes conditioned on the top codes (Razavi et al. 2019), each for
+    at most ``prior_max_iter`` epochs, stopped on held-out codes;
+    ``score_samples`` and ``sample`` use them.
     The model has no KL term. ``encode_codes`` returns the two maps.
 
     Images are passed as flattened rows with ``input_shape=(C, H, W)``: the
