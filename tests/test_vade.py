@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_vae
+from conftest import stopped_by_the_rule, tiny_vae
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
@@ -435,3 +435,19 @@ def test_a_pretraining_budget_set_by_hand_runs_as_asked(monkeypatch):
     seen.clear()
     VaDE(2, n_components=2, max_iter=1, random_state=0).fit(X)
     assert torch.bfloat16 in seen
+
+
+def test_pretraining_stops_when_its_loss_settles():
+    # the autoencoder's training loss, by the estimator's tol and
+    # n_iter_no_change, well within a budget of 300 epochs
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(load_iris().data)
+    model = VaDE(
+        n_clusters=3, n_components=2, hidden_layer_sizes=(16,),
+        pretrain_max_iter=300, max_iter=2, tol=1e-2, random_state=0,
+    ).fit(X)  # fmt: skip
+    losses = [r["train_loss"] for r in model.pretrain_history_]
+    assert model.pretrain_max_iter_ == 300 > len(losses)
+    stopped_by_the_rule(losses, model.n_iter_no_change, model.tol)

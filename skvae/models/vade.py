@@ -82,8 +82,10 @@ class VaDE(ClusterMixin, BaseVAE):
     n_components : int, default=10
         Dimension of the latent space.
     pretrain_max_iter : int or "auto", default="auto"
-        Epochs of autoencoder pretraining before the mixture is initialised;
-        0 skips it (the mixture is then fitted to the untrained encoder).
+        Most epochs of autoencoder pretraining before the mixture is
+        initialised; 0 skips it (the mixture is then fitted to the untrained
+        encoder). Pretraining stops earlier when its training loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs.
         "auto" picks them from the number of training rows: the epochs that
         give about 1,000 optimisation steps, and at least 10, so that small
         data sets get as many steps as larger ones and the cost grows
@@ -325,8 +327,9 @@ default="relu"
         "auto" chose; a network passed as ``encoder`` or ``decoder`` has its
         own. A loaded model keeps them, whatever "auto" gives today.
     pretrain_max_iter_ : int
-        The pretraining epochs of the last first fit: ``pretrain_max_iter``,
-        or the number that "auto" chose.
+        The pretraining epochs the last first fit could train:
+        ``pretrain_max_iter``, or the number that "auto" chose
+        (``len(pretrain_history_)`` were trained).
     history_ : list of dict
         One record per epoch (see :class:`skvae.VAE`).
     loss_curve_ : list of float
@@ -802,7 +805,10 @@ default="relu"
                     max_epochs=epochs,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
-                    stop_early=False,
+                    # a converged autoencoder stops: its reconstruction
+                    # loss (on the training rows: a held-out share would
+                    # be rows the mixture starts without)
+                    stop_early=True,
                 )
             except KeyboardInterrupt as exc:
                 # Ctrl-C ends the fit here, with a usable model: the mixture
