@@ -602,6 +602,7 @@ class _FitReport(Callback):
         self.phase = phase
         self.detail = detail
         self._start = time.perf_counter()
+        self._epochs = 0
 
     def _label(self, trainer: Trainer) -> str:
         return f"{_name(trainer)} {self.phase}" if self.phase else _name(trainer)
@@ -615,6 +616,7 @@ class _FitReport(Callback):
 
     def on_train_begin(self, trainer: Trainer, **kwargs: Any) -> None:
         self._start = time.perf_counter()
+        self._epochs = 0  # trained in this phase (its loss test may end it)
         n = kwargs.get("n_epochs", trainer.n_epochs)
         self._say(
             f"{self._label(trainer)}: training on {_device(trainer)}, "
@@ -623,6 +625,7 @@ class _FitReport(Callback):
         )
 
     def on_epoch_end(self, trainer: Trainer, **kwargs: Any) -> None:
+        self._epochs += 1
         if logger.isEnabledFor(logging.DEBUG):
             total = trainer.start_epoch + trainer.n_epochs
             line = PrintLog().format(kwargs["record"], total)
@@ -631,7 +634,7 @@ class _FitReport(Callback):
     def on_train_end(self, trainer: Trainer, **kwargs: Any) -> None:
         result = kwargs.get("result", trainer.result)
         history = getattr(trainer.estimator, "history_", None)
-        done = trainer.n_epochs
+        done = self._epochs
         if trainer.phase == "train" and isinstance(history, list):
             done = len(history) - trainer.start_epoch
         if result.interrupted:

@@ -440,3 +440,43 @@ def test_vqvae2_priors_stop_each_on_its_own(digits):
     top = [r["prior_valid_loss_top"] for r in history if "prior_loss_top" in r]
     for losses in (bottom, top):
         stopped_by_the_rule(losses, 3, model.tol)
+
+
+def test_the_prior_of_a_fit_too_small_to_hold_out_trains_on_every_row():
+    # early_stopping=False: a split that leaves no training row holds
+    # nothing out (as before the prior held out codes), no error
+    X = np.random.RandomState(0).uniform(size=(2, 16))
+    model = VQVAE(
+        n_codes=4, code_dim=2, hidden_layer_sizes=(8,), n_positions=2,
+        prior_channels=4, max_iter=2, prior_max_iter=3, validation_fraction=0.6,
+        random_state=0, device="cpu",
+    ).fit(X)  # fmt: skip
+    assert 1 <= len(model.prior_history_) <= 3
+    assert "prior_valid_loss" not in model.prior_history_[0]
+    assert np.isfinite(model.score_samples(X)).all()
+
+
+def test_vqvae2_prior_history_pairs_the_epochs_of_each_call(digits, caplog):
+    X = digits[0][:300]
+    model = VQVAE2(
+        n_codes=8, code_dim=4, hidden_layer_sizes=(8,), input_shape=(1, 8, 8),
+        likelihood="bernoulli", max_iter=2, prior_max_iter=40, batch_size=32,
+        prior_channels=8, n_iter_no_change=3, random_state=0, device="cpu",
+    )  # fmt: skip
+    with caplog.at_level("INFO", logger="skvae"):
+        model.fit(X)
+    n_fit = len(model.prior_history_)
+    # the log's summary of each prior counts the epochs it trained
+    trained = [
+        sum("prior_loss" + name in r for r in model.prior_history_)
+        for name in ("", "_top")
+    ]
+    summaries = [r.getMessage() for r in caplog.records if " prior: " in r.getMessage()]
+    ends = [m for m in summaries if " epochs in " in m or " epoch in " in m]
+    assert [int(m.split(": ")[1].split()[0]) for m in ends] == trained
+    model.partial_fit(X)
+    assert len(model.prior_history_) == n_fit + 1
+    last = model.prior_history_[-1]
+    assert {"prior_loss", "prior_loss_top"} <= set(last)
+    assert not {"prior_valid_loss", "prior_valid_loss_top"} & set(last)
+    assert last["epoch"] == n_fit + 1

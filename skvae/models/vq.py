@@ -173,50 +173,76 @@ class DiscreteCodesMixin:
     def _after_fit(self, X: np.ndarray, incremental: bool) -> None:
         """Train the prior over the codes of X: up to ``prior_max_iter`` epochs.
 
-        ``partial_fit`` trains one epoch of it per call, with a fresh optimiser
-        (its moment estimates are not kept, the autoencoder's are).
+        ``partial_fit`` trains one epoch of it per call, on every row, with a
+        fresh optimiser (its moment estimates are not kept, the
+        autoencoder's are).
         """
+        rows = held = None
+        n_train = X.shape[0]
+        if not incremental:
+            rows, held = self._prior_split(X.shape[0])
+            n_train = rows.size
         if incremental:
             epochs = 1
         elif self.prior_max_iter == "auto":
-            batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
+            batch_size = min(self._batch_size(n_train), n_train)
             epochs = auto_epochs(
-                X.shape[0], batch_size, self._auto_steps // 2, *self._auto_prior_epochs
+                n_train, batch_size, self._auto_steps // 2, *self._auto_prior_epochs
             )
         else:
             epochs = int(self.prior_max_iter)
         self.prior_max_iter_ = epochs
-        self._fit_prior(X, epochs, incremental)
+        self._fit_prior(X, epochs, rows, held)
 
-    def _fit_prior(self, X: np.ndarray, epochs: int, incremental: bool) -> None:
-        """Train the code prior(s) on the codes of X.
+    def _prior_split(self, n_samples: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rows whose codes train the prior, and those held out (or None).
 
-        A fit holds out the codes of ``validation_fraction`` of the rows
-        (the autoencoder's validation rows with ``early_stopping=True``: the
-        same split) and stops each prior when their negative log-likelihood
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs, keeping
-        its best weights: a PixelCNN learns its training codes by heart long
-        before its budget ends (the README gives ``bench_vq.py``'s held-out
-        scores). ``partial_fit`` trains one epoch on every row.
+        The early-stopping split's (:meth:`_split_rows`: with
+        ``early_stopping=True`` the autoencoder's validation rows); where it
+        would leave no training row (a handful of rows, or
+        ``validation_fraction`` near 1, with ``early_stopping=False``),
+        every row trains and none is held out.
+        """
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        if n_samples - n_valid < 1 and not self.early_stopping:
+            return np.arange(n_samples), None
+        rows, held = self._split_rows(n_samples, None)
+        return np.sort(rows), np.sort(held)
+
+    def _fit_prior(
+        self,
+        X: np.ndarray,
+        epochs: int,
+        rows: np.ndarray | None,
+        held: np.ndarray | None,
+    ) -> None:
+        """Train the code prior(s) on the codes of X's ``rows`` (None: all).
+
+        A fit holds out the codes of ``held`` (:meth:`_prior_split`) and
+        stops each prior when their negative log-likelihood has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs, keeping its best weights:
+        a PixelCNN learns its training codes by heart long before its budget
+        ends (the README gives ``bench_vq.py``'s held-out scores). Without
+        held-out rows a fit stops on the training codes' loss by the same
+        rule; ``partial_fit`` (``rows`` None) trains its one epoch.
         """
         codes = self._codes(X)
+        take = slice(None) if rows is None else rows
+        data = [torch.as_tensor(c[take], device=self._device) for c in codes]
         valid = None
-        if incremental:
-            data = [torch.as_tensor(c, device=self._device) for c in codes]
-        else:
-            rows, held = self._split_rows(X.shape[0], None)
-            rows, held = np.sort(rows), np.sort(held)
-            data = [torch.as_tensor(c[rows], device=self._device) for c in codes]
+        if held is not None:
             valid = [torch.as_tensor(c[held], device=self._device) for c in codes]
         module = self.module_
         # the bottom prior is conditioned on the top codes, when there are any
         priors = [(module.prior_bottom, data, valid)]
         if self._n_levels == 2:
             priors.append((module.prior_top, data[1:], valid and valid[1:]))
-        batch_size = min(self._batch_size(X.shape[0]), X.shape[0])
+        n_train = data[0].shape[0]
+        batch_size = min(self._batch_size(n_train), n_train)
         histories = self._prior_histories
         while len(histories) < len(priors):
             histories.append([])
+        starts = [len(h) for h in histories]
         # the priors train from private generators only: no global state
         for level, (prior, arrays, held_out) in enumerate(priors):
             trainer = self._make_trainer(
@@ -237,20 +263,25 @@ class DiscreteCodesMixin:
                 max_epochs=epochs,
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
-                stop_early=not incremental,
+                stop_early=rows is not None,
             )
-        self.prior_history_: list[dict[str, Any]] = []
-        # (VQVAE2's two priors stop each on its own: the longer one's last
-        # epochs have no record of the other)
-        for epoch, records in enumerate(itertools.zip_longest(*histories)):
-            record: dict[str, Any] = {"epoch": epoch + 1}
+        # this call's epochs after the earlier calls' (a new module: none);
+        # VQVAE2's two priors stop each on its own, and the longer one's
+        # last epochs of a call have no record of the other
+        history: list[dict[str, Any]] = []
+        if any(starts):
+            history = list(vars(self).get("prior_history_") or ())
+        new = (h[start:] for h, start in zip(histories, starts, strict=True))
+        for records in itertools.zip_longest(*new):
+            record: dict[str, Any] = {"epoch": len(history) + 1}
             for name, rec in zip(("", "_top"), records, strict=False):
                 if rec is None:
                     continue
                 record["prior_loss" + name] = rec["train_loss"]
                 if "valid_loss" in rec:
                     record["prior_valid_loss" + name] = rec["valid_loss"]
-            self.prior_history_.append(record)
+            history.append(record)
+        self.prior_history_ = history
         self._set_codebook_attributes(codes)
 
     def _set_codebook_attributes(self, codes: list[np.ndarray]) -> None:
@@ -493,12 +524,13 @@ default="relu"
         Most epochs of the PixelCNN prior's training (VQVAE2: of each
         level's prior), after the autoencoder's, on the codes of the
         training rows (``partial_fit``: one epoch per call, on every row).
-        The codes of ``validation_fraction`` of the rows are held out (the
-        autoencoder's validation rows with ``early_stopping=True``), and
-        the prior stops when their negative log-likelihood has not improved
-        by ``tol`` for ``n_iter_no_change`` epochs; its best weights on
-        them are kept. "auto": the epochs that give about 2,500 steps,
-        within 2 and 50 (see the user guide, "Training budgets");
+        In ``fit`` the codes of ``validation_fraction`` of the rows are held
+        out (the autoencoder's validation rows with ``early_stopping=True``;
+        none where no row would be left to train), and the prior stops when
+        their negative log-likelihood has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; its best weights on them are kept.
+        "auto": the epochs that give about 2,500 steps, within 2 and 50
+        (see the user guide, "Training budgets");
         ``prior_max_iter_`` is the number chosen. It uses ``batch_size``
         and ``learning_rate_init``, with an optimiser of its own that starts
         afresh at each call.
@@ -618,8 +650,9 @@ default="relu"
         The autoencoder's epochs the last ``fit`` could train: ``max_iter``,
         or the number that "auto" chose.
     prior_max_iter_ : int
-        The prior's epochs of the last ``fit`` (``prior_max_iter``, or the
-        number that "auto" chose), or 1 after ``partial_fit``.
+        The prior's most epochs in the last ``fit`` (``prior_max_iter``, or
+        the number that "auto" chose for the rows whose codes train it), or
+        1 after ``partial_fit``; ``prior_history_`` has those it trained.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
     column_types_ : list of (str, list of int)
