@@ -255,6 +255,8 @@ def default_detector_vae(n_samples: int, n_features: int, random_state=None) -> 
         batch_size=batch_size,
         learning_rate_init=0.01,
         max_iter=max_iter,
+        # the budget is the rule (above): no loss test ends it sooner
+        n_iter_no_change=max_iter,
         kl_warmup=min(10, max_iter // 4),
         random_state=random_state,
         device="cpu" if n_features < _GPU_MIN_FEATURES else "auto",

@@ -10,6 +10,7 @@ import torch
 from conftest import stopped_by_the_rule, tiny_vae
 from sklearn.base import clone
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
@@ -151,7 +152,6 @@ def test_clusters_of_duplicated_rows_keep_their_labels(n_clusters):
     # codes moved they took every row (counts [0 0 0 60], ARI 0)
     import warnings
 
-    from sklearn.exceptions import ConvergenceWarning
 
     rng = np.random.RandomState(0)
     truth = np.repeat(np.arange(3), 20)
@@ -451,3 +451,17 @@ def test_pretraining_stops_when_its_loss_settles():
     losses = [r["train_loss"] for r in model.pretrain_history_]
     assert model.pretrain_max_iter_ == 300 > len(losses)
     stopped_by_the_rule(losses, model.n_iter_no_change, model.tol)
+
+
+def test_tol_is_read_by_the_pretraining_of_a_short_fit():
+    # max_iter within kl_warmup leaves the main phase no loss test, but
+    # the first fit's pretraining reads tol and n_iter_no_change
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    model = VaDE(
+        n_clusters=2, n_components=2, hidden_layer_sizes=(8,), pretrain_max_iter=5,
+        max_iter=2, kl_warmup=5, tol=1e-2, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)

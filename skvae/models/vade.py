@@ -518,6 +518,12 @@ default="relu"
 
     def _ignored_params(self) -> dict[str, str]:
         ignored = super()._ignored_params()
+        if self.pretrain_max_iter != 0 and (
+            "module_" not in vars(self) or not self.warm_start
+        ):
+            # a first fit's pretraining reads them, whatever the main phase
+            ignored.pop("tol", None)
+            ignored.pop("n_iter_no_change", None)
         if not self._models_gaussian_columns():
             ignored["shared_variance"] = (
                 f"with likelihood={self.likelihood!r}, where no column is "
