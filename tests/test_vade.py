@@ -152,7 +152,6 @@ def test_clusters_of_duplicated_rows_keep_their_labels(n_clusters):
     # codes moved they took every row (counts [0 0 0 60], ARI 0)
     import warnings
 
-
     rng = np.random.RandomState(0)
     truth = np.repeat(np.arange(3), 20)
     X = (rng.normal(size=(3, 3)) * 3)[truth]
