@@ -315,9 +315,9 @@ default="relu"
         Epochs over which the KL weight grows linearly from 0 to ``beta``
         (a remedy for posterior collapse). Longer than :class:`skvae.VAE`'s
         10, a quarter of the 200 epochs that ``max_iter="auto"`` gives small
-        data (a shorter "auto" budget caps it at a quarter of its epochs): the
-        upper layers need it
-        to become active (Sønderby et al. warm up over 200 epochs). 0
+        data (a shorter "auto" budget caps it at a quarter of its epochs):
+        the upper layers need it to become active (Sønderby et al. warm up
+        over 200 epochs). 0
         disables the warm-up. With ``kl_schedule="cyclical"`` it is the
         period of the cycles, with "capacity" the epochs over which the
         capacity grows. With ``max_iter="auto"`` it is at most a quarter
