@@ -46,18 +46,34 @@ def _column(X: Any, j: int) -> np.ndarray:
     return X[:, j]
 
 
+#: Complete rows (every column of the group observed) that a one-hot group
+#: with holes must show, each with exactly one 1: two independent 0/1
+#: columns with one of them missing in most rows (a skip pattern) show one
+#: 1 in each of a few complete rows by chance (three rows: 1 in 8 for fair
+#: coins). A group without holes needs only its rows.
+_GROUP_ROWS = 5
+
+
 def _one_hot_group_end(X: np.ndarray, start: int, binary: np.ndarray) -> int | None:
-    """End (exclusive) of the shortest one-hot group starting at ``start``."""
+    """End (exclusive) of the shortest one-hot group starting at ``start``.
+
+    Adjacent 0/1 columns whose complete rows (at least ``_GROUP_ROWS`` of
+    them, or every row) each hold exactly one 1, and no row more than one.
+    """
     total = np.zeros(X.shape[0])
+    ones = np.zeros(X.shape[0])  # the observed 1s of each row
     for end in range(start, X.shape[1]):
         if not binary[end]:
             return None
-        total = total + _column(X, end)
-        complete = ~np.isnan(total)
-        if end > start and complete.any() and np.all(total[complete] == 1):
-            return end + 1
-        if complete.any() and np.any(total[complete] > 1):
+        column = _column(X, end)
+        total = total + column
+        ones = ones + np.nan_to_num(column)
+        if np.any(ones > 1):  # more columns cannot mend a row of two 1s
             return None
+        complete = ~np.isnan(total)
+        enough = complete.sum() >= min(_GROUP_ROWS, X.shape[0])
+        if end > start and enough and np.all(total[complete] == 1):
+            return end + 1
     return None
 
 
@@ -287,10 +303,13 @@ def check_column_values(
                     "0 and 1."
                 )
             complete = ~np.isnan(values).any(axis=1)
-            if np.any(values[complete].sum(axis=1) != 1):
+            if np.any(values[complete].sum(axis=1) != 1) or np.any(
+                np.nansum(values, axis=1) > 1
+            ):
                 raise ValueError(
                     f"The categorical group {named(cols)} must have exactly one 1 "
-                    "per row (one-hot), as OneHotEncoder writes it."
+                    "per row (one-hot), as OneHotEncoder writes it (a row with "
+                    "holes at most one)."
                 )
 
 

@@ -466,7 +466,7 @@ class VAEImputer(
                 [
                     (kind, kept)
                     for kind, cols in types
-                    if kind in ("bernoulli", "poisson", "negbin")
+                    if kind in ("bernoulli", "poisson", "negbin", "categorical")
                     for kept in [[c for c in cols if c not in scaled]]
                     if kept
                 ],
@@ -1418,7 +1418,8 @@ class _HeldOutStop(Callback):
         Tables of more than ``most`` rows give ``most`` rows drawn without
         replacement among those of positive weight, plus, for each column
         group whose observed training entries all fall outside the draw, one
-        such row where it is observed (the model then sees every column).
+        such row where it is observed, of weight 0 where no other is (the
+        model then sees every column).
         Smaller tables with rows of weight 0 give their other rows: a row of
         weight 0 is as if absent, as from a draw (unless fewer than two rows
         remain, or a column group is observed only in rows of weight 0: then
@@ -1441,7 +1442,10 @@ class _HeldOutStop(Callback):
             keep = np.zeros(n, dtype=bool)
             keep[self.rng.choice(pool, min(most, pool.size), replace=False)] = True
         for group in groups:
-            seen = ~np.isnan(self.train[:, group]).any(axis=1) & allowed
+            observed = ~np.isnan(self.train[:, group]).any(axis=1)
+            seen = observed & allowed
+            if not seen.any():  # observed at weight 0 only: one such row
+                seen = observed  # (as every row trains on a smaller table)
             if seen.any() and not (seen & keep).any():
                 keep[self.rng.choice(np.flatnonzero(seen))] = True
         rows = np.flatnonzero(keep)

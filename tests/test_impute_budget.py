@@ -1237,6 +1237,22 @@ def test_rows_of_zero_weight_stay_where_the_rest_cannot_train(case):
     assert not np.isnan(filled).any()
 
 
+def test_a_draw_keeps_a_column_seen_only_at_weight_0(monkeypatch):
+    # a table larger than the draw: the column's rows of weight 0 were left
+    # out of the draw, the model got an all-NaN column and the fit said the
+    # column had no observed value
+    monkeypatch.setattr(skvae.impute, "TRAIN_ROWS", 40)
+    holes = _low_rank_holes(n=100, d=4, rate=0.2)
+    weight = np.ones(100)
+    weight[:2] = 0.0
+    holes[2:, 3] = np.nan
+    holes[:2, 3] = [3.0, 4.0]
+    imputer = VAEImputer(random_state=0).fit(holes, sample_weight=weight)
+    filled = imputer.transform(holes)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[:2, 3], [3.0, 4.0])
+
+
 def test_the_draw_keeps_the_tables_column_types(monkeypatch):
     # a one-hot group whose last level is in one row of 400: a draw of 100
     # rows mostly misses it, and reading the types off the draw would split

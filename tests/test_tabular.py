@@ -159,6 +159,49 @@ def test_inference_finds_one_hot_groups_and_binary_columns():
     ]
 
 
+def test_a_skip_pattern_of_two_binary_columns_is_no_one_hot_group():
+    # independent 0/1 columns, one answered per row: three complete rows
+    # with one 1 each (1 in 8 for fair coins) made them one categorical,
+    # and every hole a certain 0 or 1
+    rng = np.random.default_rng(23)
+    n = 300
+    b = (rng.uniform(size=(2, n)) < 0.5).astype(float)
+    X = np.c_[rng.normal(size=n), b.T]
+    X[np.arange(n), 1 + rng.integers(0, 2, n)] = np.nan
+    rows = np.flatnonzero(b.sum(0) == 1)[:3]
+    X[rows, 1:] = b.T[rows]
+    assert infer_column_types(X) == [("gaussian", [0]), ("bernoulli", [1, 2])]
+    holes = np.isnan(X)
+    F = VAEImputer(random_state=0).fit_transform(X)
+    assert ((F[holes] > 0.2) & (F[holes] < 0.8)).all()
+    # a real group with holes, five complete rows or more: still one
+    g = rng.integers(0, 3, n)
+    Y = np.c_[rng.normal(size=n), np.eye(3)[g]]
+    Y[rng.uniform(size=(n, 4)) < 0.3] = np.nan
+    Y[:5, 1:] = np.eye(3)[g[:5]]
+    assert ("categorical", [1, 2, 3]) in infer_column_types(Y)
+    # ... and no group where a row holds two 1s among its holes
+    Y[5, 1:] = [1.0, 1.0, np.nan]
+    assert ("bernoulli", [1, 2, 3]) in infer_column_types(Y)
+
+
+def test_the_imputer_refuses_rows_that_break_a_one_hot_group():
+    rng = np.random.default_rng(0)
+    n = 200
+    g = rng.integers(0, 3, n)
+    X = np.c_[rng.normal(size=n) + g, np.eye(3)[g]]
+    X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    imp = VAEImputer(random_state=0).fit(X)
+    assert imp.estimator_.column_types_[-1] == ("categorical", [1, 2, 3])
+    for row in ([0.0, np.nan, 3.0, np.nan], [0.0, -1.0, np.nan, np.nan]):
+        with pytest.raises(ValueError, match="other than 0 and 1"):
+            imp.transform(np.array([row]))
+    with pytest.raises(ValueError, match="at most one"):
+        imp.transform(np.array([[0.0, 1.0, 1.0, np.nan]]))
+    filled = imp.transform(np.array([[0.0, np.nan, 0.0, np.nan]]))
+    np.testing.assert_allclose(filled[0, 1:].sum(), 1.0, rtol=1e-6)
+
+
 def test_a_specification_overrides_inference_and_takes_names():
     X = _mixed_table()
     names = np.array([f"c{j}" for j in range(8)])
