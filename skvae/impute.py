@@ -337,11 +337,11 @@ class VAEImputer(
     gaussian_model_columns_ : ndarray of int
         The columns the default model's Gaussian model covers: every column
         where each is real-valued, 0/1 or one-hot (an array's; of a
-        DataFrame, real-valued or boolean: its categories stay the VAE's),
-        those as their values, which then
-        predict and are predicted by the others; else
-        (``sample_posterior=True``, a model passed as ``estimator``) the
-        Gaussian columns.
+        DataFrame, real-valued or boolean), those as their values, which
+        then predict and are predicted by the others; the real-valued and
+        0/1 columns where others are not (a DataFrame's categories stay the
+        VAE's); with ``sample_posterior=True`` or a model passed as
+        ``estimator``, the Gaussian columns.
     gaussian_mean_, gaussian_covariance_ : ndarray or None
         The Gaussian model of those columns, on the standardised scale (of
         the encoded table after a fit on a DataFrame); None when a model is
@@ -566,9 +566,23 @@ class VAEImputer(
             self.estimator is None
             and not self.sample_posterior
             and X.shape[1] ** 3 <= EM_WORK / 2  # (as _gaussian_path's limit)
-            and _gaussian_can_cover(estimator.likelihood, X, encoder is None)
         ):
-            self.gaussian_model_columns_ = np.arange(X.shape[1])
+            if _gaussian_can_cover(estimator.likelihood, X, encoder is None):
+                self.gaussian_model_columns_ = np.arange(X.shape[1])
+            else:
+                # other columns too (a table's categories, declared counts):
+                # the real and 0/1 columns, conditioned on each other (a
+                # table's boolean beside a category was the VAE's alone:
+                # 0.58 of a linear flag's holes right, against 0.99)
+                binary = [
+                    c
+                    for kind, cols in resolve_column_types(estimator.likelihood, X)
+                    if kind == "bernoulli"
+                    for c in cols
+                ]
+                self.gaussian_model_columns_ = np.union1d(
+                    self.gaussian_columns_, np.asarray(binary, dtype=int)
+                )
         Z = self._scale(X)
         stop = path = None
         if self.estimator is None:  # stopped on held-out observed entries
@@ -701,7 +715,7 @@ class VAEImputer(
         # values of their columns, as transform makes them (_within_types)
         types = None
         if cols.size > self.gaussian_columns_.size:
-            types = resolve_column_types(spec, Z)
+            types = _types_within(resolve_column_types(spec, Z), cols)
         # the held-out rows among EM's: EM's E step fills them
         inside = np.isin(stop.rows, rows)
         pos = np.searchsorted(rows, stop.rows[inside])
@@ -981,7 +995,7 @@ class VAEImputer(
         if gen is None and cols.size > self.gaussian_columns_.size:
             types = self.estimator_._fitted_column_types(X.shape[1]) or []
             gauss = _level_posteriors(
-                gauss, X, types,
+                gauss, X[:, cols], _types_within(types, cols),
                 self.gaussian_mean_, self.gaussian_covariance_,
             )  # fmt: skip
         if filled is None:
@@ -1228,6 +1242,23 @@ def _level_posteriors(
                 score = np.where(open_, np.exp(score), 0.0)
                 filled[i[:, None], g[None, :]] = score / score.sum(1, keepdims=True)
     return filled
+
+
+def _types_within(types: list, cols: np.ndarray) -> list:
+    """The blocks of ``types`` inside ``cols``, by their places in ``cols``.
+
+    Examples
+    --------
+    >>> _types_within([("gaussian", [0, 2]), ("bernoulli", [3]),
+    ...                ("categorical", [4, 5])], np.array([0, 2, 3]))
+    [('gaussian', [0, 1]), ('bernoulli', [2])]
+    """
+    place = {int(c): i for i, c in enumerate(cols)}
+    return [
+        (kind, [place[c] for c in block])
+        for kind, block in types
+        if all(c in place for c in block)
+    ]
 
 
 def _within_types(filled: np.ndarray, X: np.ndarray, types: list) -> np.ndarray:

@@ -765,3 +765,28 @@ def test_columns_of_other_labels_are_refused_whatever_the_label_kind(tmp_path):
         # the same labels of another dtype, and the rows as an array, as before
         np.testing.assert_array_equal(read(rows.set_axis([0.0, 1.0], axis=1)), expected)
         np.testing.assert_array_equal(read(rows.to_numpy()), expected)
+
+
+def test_imputer_gaussian_covers_booleans_beside_a_category():
+    # a boolean that the real columns give linearly: beside a category
+    # column (which the Gaussian does not cover) it was the VAE's alone,
+    # and 0.58 of its holes were right (0.99 without the category)
+    rng = np.random.default_rng(20)
+    n, k = 1000, 166
+    z = rng.normal(size=(n, 3))
+    flag = z[:, 1] > 0
+    frame = pd.DataFrame(
+        {
+            "a": z[:, 0],
+            "b": z[:, 0] + 0.3 * z[:, 1],
+            "flag": pd.array(flag, dtype="boolean"),
+            "y": z[:, 2] + 0.5 * z[:, 1],
+            "noise": pd.Categorical(rng.choice(list("uvw"), n)),
+        }
+    )
+    frame.loc[: k - 1, "flag"] = pd.NA
+    imputer = VAEImputer(random_state=0).set_output(transform="pandas")
+    filled = imputer.fit_transform(frame)
+    assert (filled["flag"][:k].to_numpy(bool) == flag[:k]).mean() > 0.9
+    cover = imputer.table_encoder_.encoded_names()[imputer.gaussian_model_columns_]
+    assert "flag" in cover.tolist()
