@@ -335,13 +335,13 @@ class VAEImputer(
     gaussian_columns_ : ndarray of int
         The model's Gaussian columns (standardised inside the imputer).
     gaussian_model_columns_ : ndarray of int
-        The columns the default model's Gaussian model covers: every column
-        where each is real-valued, 0/1 or one-hot (an array's; of a
-        DataFrame, real-valued or boolean), those as their values, which
-        then predict and are predicted by the others; the real-valued and
-        0/1 columns where others are not (a DataFrame's categories stay the
-        VAE's); with ``sample_posterior=True`` or a model passed as
-        ``estimator``, the Gaussian columns.
+        The columns the default model's Gaussian model covers: the
+        real-valued, 0/1 and one-hot columns (an array's; of a DataFrame,
+        the real-valued and boolean columns and categories of two levels:
+        its other categories stay the VAE's), those as their values, which
+        then predict and are predicted by the others; with
+        ``sample_posterior=True`` or a model passed as ``estimator``, the
+        Gaussian columns.
     gaussian_mean_, gaussian_covariance_ : ndarray or None
         The Gaussian model of those columns, on the standardised scale (of
         the encoded table after a fit on a DataFrame); None when a model is
@@ -552,37 +552,32 @@ class VAEImputer(
             # what "auto" finds, the one block without its dispatch: the same
             # model and fit, a few percent faster a step
             estimator.set_params(likelihood="gaussian")
-        # the columns the default's Gaussian model covers: every column where
-        # all are real, 0/1 or (in an array) one-hot, those as their values,
-        # conditioned on and predicting the others; unless the fills are
-        # draws, which a Gaussian cannot give 0/1 values; else the Gaussian
-        # columns. (A table's categories stay the VAE's: each hole takes its
-        # most probable level, which the conditional mean ranked poorly, 0.75
-        # of iris's species right against the VAE's 0.96; the levels'
-        # posterior, _level_posteriors, gave 0.96, but a worse fill of the
-        # sepal width on 4 of 4 seeds: not measured further)
+        # the columns the default's Gaussian model covers: the real, 0/1 and
+        # (in an array) one-hot columns, those as their values, conditioned
+        # on and predicting the others; unless the fills are draws, which a
+        # Gaussian cannot give 0/1 values; else the Gaussian columns. (A
+        # table's categories of three levels or more stay the VAE's: each
+        # hole takes its most probable level, which the conditional mean
+        # ranked poorly, 0.75 of iris's species right against the VAE's
+        # 0.96; the levels' posterior, _level_posteriors, gave 0.96, but a
+        # worse fill of the sepal width on 4 of 4 seeds: not measured
+        # further. Of two levels, a boolean's pair, the conditional mean
+        # ranks them as a boolean's: 0.98 of a linear one's holes right,
+        # against the VAE's 0.61)
         self.gaussian_model_columns_ = self.gaussian_columns_
         if (
             self.estimator is None
             and not self.sample_posterior
             and X.shape[1] ** 3 <= EM_WORK / 2  # (as _gaussian_path's limit)
         ):
-            if _gaussian_can_cover(estimator.likelihood, X, encoder is None):
-                self.gaussian_model_columns_ = np.arange(X.shape[1])
-            else:
-                # other columns too (a table's categories, declared counts):
-                # the real and 0/1 columns, conditioned on each other (a
-                # table's boolean beside a category was the VAE's alone:
-                # 0.58 of a linear flag's holes right, against 0.99)
-                binary = [
-                    c
-                    for kind, cols in resolve_column_types(estimator.likelihood, X)
-                    if kind == "bernoulli"
-                    for c in cols
-                ]
-                self.gaussian_model_columns_ = np.union1d(
-                    self.gaussian_columns_, np.asarray(binary, dtype=int)
-                )
+            # a table's categories of three or more levels stay the VAE's,
+            # and an array's or a table's counts; the other columns are
+            # conditioned on each other (a table's boolean beside such a
+            # category was the VAE's alone: 0.58 of a linear flag's holes
+            # right, against 0.99)
+            self.gaussian_model_columns_ = _gaussian_cover_of(
+                estimator.likelihood, X, one_hot=encoder is None
+            )
         Z = self._scale(X)
         stop = path = None
         if self.estimator is None:  # stopped on held-out observed entries
@@ -1139,19 +1134,30 @@ def _two_proposals(module, x, eps, generator=None) -> torch.Tensor:
     return torch.where(observed, x, fill)
 
 
-def _gaussian_can_cover(spec: Any, X: np.ndarray, one_hot: bool = True) -> bool:
-    """Whether every column is real, 0/1 or (``one_hot``) one-hot under ``spec``.
+def _gaussian_cover_of(spec: Any, X: np.ndarray, one_hot: bool = True) -> np.ndarray:
+    """The columns a Gaussian model covers under ``spec``.
+
+    Real-valued and 0/1 columns, and one-hot groups: every group of an
+    array (``one_hot``), a table's of two levels (a boolean's pair) only.
 
     Examples
     --------
     >>> X = np.array([[0.5, 1.0, 3.0], [-1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
-    >>> _gaussian_can_cover("auto", X), _gaussian_can_cover({"poisson": [2]}, X)
-    (True, False)
+    >>> _gaussian_cover_of("auto", X).tolist()
+    [0, 1, 2]
+    >>> _gaussian_cover_of({"poisson": [2]}, X).tolist()
+    [0, 1]
     """
     if isinstance(spec, str) and spec in ("gaussian", "bernoulli"):
-        return True
-    kinds = {kind for kind, _ in resolve_column_types(spec, X)}
-    return kinds <= {"gaussian", "bernoulli", "categorical" if one_hot else "gaussian"}
+        return np.arange(X.shape[1])
+    cols = [
+        c
+        for kind, block in resolve_column_types(spec, X)
+        if kind in ("gaussian", "bernoulli")
+        or (kind == "categorical" and (one_hot or len(block) == 2))
+        for c in block
+    ]
+    return np.sort(np.asarray(cols, dtype=int))
 
 
 def _level_posteriors(
