@@ -224,6 +224,8 @@ def test_objectives_not_over_rows_refuse_weights(est, match, digits_small):
         (np.ones(10), "sample_weight.shape"),
         (np.zeros(300), "non-zero"),
         (np.full(300, np.nan), "NaN"),
+        (np.nan, "NaN"),  # a scalar: was "every row has weight 0"
+        (np.inf, "infinity"),
     ],
 )
 def test_bad_weights_are_refused(weight, match, digits_small):
