@@ -1083,8 +1083,6 @@ class BaseVAE(
         weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
-        if not np.isfinite(weight).all():  # a scalar skips sklearn's check
-            raise ValueError("sample_weight must be finite (no NaN or infinity).")
         total = float(weight.sum())
         if not total > 0:
             raise ValueError(

@@ -46,19 +46,25 @@ def _column(X: Any, j: int) -> np.ndarray:
     return X[:, j]
 
 
-#: Complete rows (every column of the group observed) that a one-hot group
-#: with holes must show, each with exactly one 1: two independent 0/1
-#: columns with one of them missing in most rows (a skip pattern) show one
-#: 1 in each of a few complete rows by chance (three rows: 1 in 8 for fair
-#: coins). A group without holes needs only its rows.
-_GROUP_ROWS = 5
+def _group_rows(width: int) -> int:
+    """Complete rows that a one-hot group of ``width`` columns must show.
+
+    Each with exactly one 1, where the group has holes (without: its rows).
+    Independent 0/1 columns with holes (a skip pattern: one of two answered
+    in most rows) show one 1 in a complete row by chance: two fair coins in
+    1 of 2 rows (three complete rows, 1 in 8, made two such columns a group),
+    ``width`` columns of rate 1 / ``width`` in about 2 of 5. So five rows for
+    two columns, four for three, three for more: a chance of at most about
+    1 in 16, while a wide group with many holes keeps enough complete rows.
+    """
+    return max(3, 7 - width)
 
 
 def _one_hot_group_end(X: np.ndarray, start: int, binary: np.ndarray) -> int | None:
     """End (exclusive) of the shortest one-hot group starting at ``start``.
 
-    Adjacent 0/1 columns whose complete rows (at least ``_GROUP_ROWS`` of
-    them, or every row) each hold exactly one 1, and no row more than one.
+    Adjacent 0/1 columns whose complete rows (at least :func:`_group_rows`
+    of them, or every row) each hold exactly one 1, and no row more than one.
     """
     total = np.zeros(X.shape[0])
     ones = np.zeros(X.shape[0])  # the observed 1s of each row
@@ -71,7 +77,7 @@ def _one_hot_group_end(X: np.ndarray, start: int, binary: np.ndarray) -> int | N
         if np.any(ones > 1):  # more columns cannot mend a row of two 1s
             return None
         complete = ~np.isnan(total)
-        enough = complete.sum() >= min(_GROUP_ROWS, X.shape[0])
+        enough = complete.sum() >= min(_group_rows(end + 1 - start), X.shape[0])
         if end > start and enough and np.all(total[complete] == 1):
             return end + 1
     return None
@@ -244,6 +250,15 @@ def resolve_column_types(
 _BERNOULLI_SLACK = 1e-6
 
 
+#: The end of check_column_values's messages about a one-hot group.
+_AS_ONE_HOT = (
+    ". Columns of 0/1 values that likelihood='auto' read as one categorical "
+    "(a one-hot group) are modelled apart where the likelihood declares them, "
+    "e.g. {'bernoulli': [...]} (VAEImputer: estimator=VAE(likelihood=..., "
+    "missing='mask'))."
+)
+
+
 def check_column_values(
     blocks: Blocks, X: np.ndarray, names: np.ndarray | None = None
 ) -> None:
@@ -297,19 +312,22 @@ def check_column_values(
                 f"({kind}) but have negative or non-integer values."
             )
         if kind == "categorical":
-            if seen.size and np.any((seen != 0) & (seen != 1)):
+            # (within float rounding, as a Bernoulli value)
+            off = np.minimum(np.abs(seen), np.abs(seen - 1)) > _BERNOULLI_SLACK
+            if seen.size and np.any(off):
                 raise ValueError(
                     f"The categorical group {named(cols)} has values other than "
-                    "0 and 1."
+                    f"0 and 1{_AS_ONE_HOT}"
                 )
             complete = ~np.isnan(values).any(axis=1)
-            if np.any(values[complete].sum(axis=1) != 1) or np.any(
-                np.nansum(values, axis=1) > 1
+            sums = values[complete].sum(axis=1)
+            if np.any(np.abs(sums - 1) > len(cols) * _BERNOULLI_SLACK) or np.any(
+                np.nansum(values, axis=1) > 1 + len(cols) * _BERNOULLI_SLACK
             ):
                 raise ValueError(
                     f"The categorical group {named(cols)} must have exactly one 1 "
                     "per row (one-hot), as OneHotEncoder writes it (a row with "
-                    "holes at most one)."
+                    f"holes at most one){_AS_ONE_HOT}"
                 )
 
 

@@ -337,9 +337,9 @@ class VAEImputer(
     gaussian_model_columns_ : ndarray of int
         The columns the default model's Gaussian model covers: the
         real-valued, 0/1 and one-hot columns (an array's; of a DataFrame,
-        the real-valued and boolean columns and categories of two levels:
-        its other categories stay the VAE's), those as their values, which
-        then predict and are predicted by the others; with
+        all but its one-hot groups of three or more columns, a category's
+        or booleans read as one, which stay the VAE's), those as their
+        values, which then predict and are predicted by the others; with
         ``sample_posterior=True`` or a model passed as ``estimator``, the
         Gaussian columns.
     gaussian_mean_, gaussian_covariance_ : ndarray or None
@@ -570,8 +570,8 @@ class VAEImputer(
             and not self.sample_posterior
             and X.shape[1] ** 3 <= EM_WORK / 2  # (as _gaussian_path's limit)
         ):
-            # a table's categories of three or more levels stay the VAE's,
-            # and an array's or a table's counts; the other columns are
+            # a table's one-hot groups of three or more columns (its
+            # categories') stay the VAE's; the other columns are
             # conditioned on each other (a table's boolean beside such a
             # category was the VAE's alone: 0.58 of a linear flag's holes
             # right, against 0.99)

@@ -200,6 +200,9 @@ def test_the_imputer_refuses_rows_that_break_a_one_hot_group():
         imp.transform(np.array([[0.0, 1.0, 1.0, np.nan]]))
     filled = imp.transform(np.array([[0.0, np.nan, 0.0, np.nan]]))
     np.testing.assert_allclose(filled[0, 1:].sum(), 1.0, rtol=1e-6)
+    # float rounding of a 1 is a 1, as in a 0/1 column
+    filled = imp.transform(np.array([[0.5, np.nan, 0.9999999, 0.0]]))
+    np.testing.assert_allclose(filled[0, 1:], [0.0, 0.9999999, 0.0], atol=1e-6)
 
 
 def test_a_specification_overrides_inference_and_takes_names():
