@@ -426,14 +426,19 @@ def test_the_prior_stops_on_held_out_codes_and_keeps_its_best_weights(digits):
     assert "prior_valid_loss" not in model.prior_history_[-1]
 
 
+def _small_vqvae2(prior_max_iter):
+    """A VQVAE2 on 8 x 8 digits whose priors stop after 3 epochs without gain."""
+    return VQVAE2(
+        n_codes=8, code_dim=4, hidden_layer_sizes=(8,), input_shape=(1, 8, 8),
+        likelihood="bernoulli", max_iter=2, prior_max_iter=prior_max_iter,
+        batch_size=32, prior_channels=8, n_iter_no_change=3, random_state=0,
+        device="cpu",
+    )  # fmt: skip
+
+
 def test_vqvae2_priors_stop_each_on_its_own(digits):
     X = digits[0][:300]
-    model = VQVAE2(
-        n_codes=8, code_dim=4, hidden_layer_sizes=(8,), input_shape=(1, 8, 8),
-        likelihood="bernoulli", max_iter=2, prior_max_iter=60, batch_size=32,
-        prior_channels=8, n_iter_no_change=3, random_state=0, device="cpu",
-    )  # fmt: skip
-    model.fit(X)
+    model = _small_vqvae2(prior_max_iter=60).fit(X)
     history = model.prior_history_
     assert len(history) < 60
     bottom = [r["prior_valid_loss"] for r in history if "prior_valid_loss" in r]
@@ -458,11 +463,7 @@ def test_the_prior_of_a_fit_too_small_to_hold_out_trains_on_every_row():
 
 def test_vqvae2_prior_history_pairs_the_epochs_of_each_call(digits, caplog):
     X = digits[0][:300]
-    model = VQVAE2(
-        n_codes=8, code_dim=4, hidden_layer_sizes=(8,), input_shape=(1, 8, 8),
-        likelihood="bernoulli", max_iter=2, prior_max_iter=40, batch_size=32,
-        prior_channels=8, n_iter_no_change=3, random_state=0, device="cpu",
-    )  # fmt: skip
+    model = _small_vqvae2(prior_max_iter=40)
     with caplog.at_level("INFO", logger="skvae"):
         model.fit(X)
     n_fit = len(model.prior_history_)
