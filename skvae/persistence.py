@@ -160,6 +160,7 @@ _PRIVATE_SAVED = frozenset(
         "_shift",
         "_scale_",
         "_constant",  # VAEImputer's columns of one value
+        "_observed_range",  # VAEImputer's (low, high) of each column in fit
         "_latent_mean",
         "_latent_precision",
         "_fitted_neighbors",  # the detector's n_neighbors at fit
@@ -1389,6 +1390,17 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
             and not np.isinf(v).any()
         ),
     ),
+    "_observed_range": (  # (-inf, inf) where a column was seen at weight 0 only
+        "a float array of (low, high) rows",
+        lambda v: (
+            isinstance(v, np.ndarray)
+            and v.dtype.kind == "f"
+            and v.ndim == 2
+            and v.shape[1] == 2
+            and not np.isnan(v).any()
+            and bool(np.all(v[:, 0] <= v[:, 1]))
+        ),
+    ),
     "_label_encoder": (
         "a fitted LabelEncoder",
         lambda v: isinstance(v, LabelEncoder) and hasattr(v, "classes_"),
@@ -1560,6 +1572,7 @@ def _check_attributes(est: Any) -> None:
         "_shift": model_width,
         "_scale_": model_width,
         "_constant": model_width,
+        "_observed_range": model_width,
         "class_prior_": len(fitted.get("classes_", ())) or None,
         "_label_encoder": len(fitted.get("classes_", ())) or None,
     }

@@ -1317,3 +1317,26 @@ def test_shrinkage_search_on_a_draw_of_many_rows_then_refit_on_all(monkeypatch):
     assert any(refit_ridge == pytest.approx(r * 2000 / refit_rows) for _, r in search)
     filled = imp.transform(X)
     assert np.isfinite(filled).all()
+
+
+def test_fills_stay_within_the_values_seen_in_fit():
+    # skewed counts beside two N(0, 1) columns: the Gaussian's linear fill
+    # extrapolated from large observed counts to -15.8 in a N(0, 1) column
+    # (its values in fit from -2.7) and to -23 in a count column
+    rng = np.random.default_rng(6)
+    n = 400
+    z = rng.normal(size=(n, 2))
+    counts = rng.poisson(np.exp(1 + 0.7 * z @ rng.normal(size=(2, 3))))
+    X = np.c_[z, counts].astype(float)
+    holes = X.copy()
+    holes[np.random.default_rng(0).uniform(size=X.shape) < 0.2] = np.nan
+    missing = np.isnan(holes)
+    imputer = VAEImputer(random_state=0).fit(holes)
+    filled = imputer.transform(holes)
+    low, high = np.nanmin(holes, axis=0), np.nanmax(holes, axis=0)
+    assert ((filled >= low) & (filled <= high)).all()
+    mean_fill = np.where(missing, np.nanmean(holes, axis=0), holes)
+    for j in (1, 4):  # the two columns of absurd fills: now better than the mean
+        m = missing[:, j]
+        err = np.sqrt(np.mean((filled[m, j] - X[m, j]) ** 2))
+        assert err < np.sqrt(np.mean((mean_fill[m, j] - X[m, j]) ** 2))
