@@ -112,6 +112,13 @@ EM_WORK = 2e8  # sum of k^3 over rows (k: a row's holes) above which rows are
 # subsampled for EM
 
 
+#: How far past a column's range in fit a mean fill may go (of a row inside
+#: the ranges), in ranges: a sample's range falls short of its column's
+#: values (50 rows of near-copied N(0, 1) columns: clipped at the range,
+#: new rows' fills were worse, 0.492 against 0.486)
+CLIP_MARGIN = 0.1
+
+
 def default_imputer_vae(n_samples: int, n_features: int, random_state=None) -> VAE:
     """The VAE that :class:`VAEImputer` fits when given no estimator.
 
@@ -346,6 +353,10 @@ class VAEImputer(
         The Gaussian model of those columns, on the standardised scale (of
         the encoded table after a fit on a DataFrame); None when a model is
         passed as ``estimator`` or no entry could be held out.
+    observed_range_ : ndarray of shape (n_model_columns, 2)
+        Each column's lowest and highest value in fit (on the encoded table
+        after a fit on a DataFrame; rows of positive weight; -inf and inf
+        for a column seen only at weight 0).
     gaussian_weights_ : ndarray of shape (n_model_columns,)
         Each column's weight ``a`` of the Gaussian's fill against the VAE's:
         zero for the other columns and without a Gaussian model; one for
@@ -849,11 +860,10 @@ class VAEImputer(
         vars(self).pop("_constant", None)
         if not np.isnan(constant).all():
             self._constant = constant
-        # the observed range of each column: a fill is an estimate of the
-        # conditional mean, which lies within the column's values
-        # (a column seen only at weight 0: unbounded)
+        # the observed range of each column (a column seen only at weight
+        # 0: unbounded), within which a row inside it is filled
         bounds = np.column_stack([low, high]).astype(np.float64)
-        self._observed_range = np.where(
+        self.observed_range_ = np.where(
             np.isnan(bounds), np.array([-np.inf, np.inf]), bounds
         )
         if gaussian:
@@ -895,10 +905,10 @@ class VAEImputer(
         -------
         X_imputed : ndarray of shape (n_samples, n_features) or DataFrame
             A copy of X with every hole filled; observed entries unchanged.
-            A fill (not a draw of ``sample_posterior=True``) estimates the
-            entry's expected value, and lies within the column's values
-            seen in fit (rows of positive weight): a linear model's
-            extrapolation is clipped there.
+            In a row whose observed entries lie within their columns'
+            ``observed_range_``, each fill (not a draw of
+            ``sample_posterior=True``) lies within its column's, widened by
+            10% of it: a linear model's extrapolation is clipped there.
             After a fit on a DataFrame: with ``set_output(transform="pandas")``
             a DataFrame of the fitted columns and dtypes (named as
             scikit-learn names a transformer's columns: by their labels where
@@ -977,13 +987,23 @@ class VAEImputer(
                 "the range of the training data; the computation overflows "
                 "float32). Check those values, or clip them to the training range."
             )
-        bounds = vars(self).get("_observed_range")  # (files before it: none)
+        bounds = vars(self).get("observed_range_")  # (files before it: none)
         if seed is None and bounds is not None:
-            # a mean fill within the values seen in fit: a linear model's
-            # extrapolation from far-off observed entries (skewed counts)
-            # gave a N(0, 1) column fills of -15.8
-            imputed = np.clip(imputed, bounds[:, 0], bounds[:, 1])
-            imputed = imputed.astype(out.dtype, copy=False)
+            # a row whose observed entries lie within the values seen in fit
+            # has its mean fills there too: a linear model's extrapolation
+            # from large observed counts gave a N(0, 1) column fills of
+            # -15.8; a row beyond them (new data, shifted) is extrapolated
+            given = X[rows]
+            with np.errstate(invalid="ignore"):
+                beyond = (given < bounds[:, 0]) | (given > bounds[:, 1])
+            inside = ~beyond.any(axis=1)
+            margin = CLIP_MARGIN * (bounds[:, 1] - bounds[:, 0])
+            with np.errstate(invalid="ignore"):  # (inf - inf: unbounded)
+                low, high = bounds[:, 0] - margin, bounds[:, 1] + margin
+            low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
+            clipped = np.clip(imputed[inside], low, high)
+            imputed = imputed.copy()
+            imputed[inside] = clipped.astype(out.dtype, copy=False)
         out[rows] = np.where(missing, imputed, X[rows])
         return out
 

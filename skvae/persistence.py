@@ -160,7 +160,6 @@ _PRIVATE_SAVED = frozenset(
         "_shift",
         "_scale_",
         "_constant",  # VAEImputer's columns of one value
-        "_observed_range",  # VAEImputer's (low, high) of each column in fit
         "_latent_mean",
         "_latent_precision",
         "_fitted_neighbors",  # the detector's n_neighbors at fit
@@ -1390,7 +1389,7 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
             and not np.isinf(v).any()
         ),
     ),
-    "_observed_range": (  # (-inf, inf) where a column was seen at weight 0 only
+    "observed_range_": (  # (-inf, inf) where a column was seen at weight 0 only
         "a float array of (low, high) rows",
         lambda v: (
             isinstance(v, np.ndarray)
@@ -1398,6 +1397,8 @@ _ATTRIBUTE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
             and v.ndim == 2
             and v.shape[1] == 2
             and not np.isnan(v).any()
+            and not np.isposinf(v[:, 0]).any()
+            and not np.isneginf(v[:, 1]).any()
             and bool(np.all(v[:, 0] <= v[:, 1]))
         ),
     ),
@@ -1572,7 +1573,7 @@ def _check_attributes(est: Any) -> None:
         "_shift": model_width,
         "_scale_": model_width,
         "_constant": model_width,
-        "_observed_range": model_width,
+        "observed_range_": model_width,
         "class_prior_": len(fitted.get("classes_", ())) or None,
         "_label_encoder": len(fitted.get("classes_", ())) or None,
     }

@@ -1334,9 +1334,27 @@ def test_fills_stay_within_the_values_seen_in_fit():
     imputer = VAEImputer(random_state=0).fit(holes)
     filled = imputer.transform(holes)
     low, high = np.nanmin(holes, axis=0), np.nanmax(holes, axis=0)
-    assert ((filled >= low) & (filled <= high)).all()
+    np.testing.assert_array_equal(imputer.observed_range_, np.c_[low, high])
+    margin = skvae.impute.CLIP_MARGIN * (high - low)
+    assert ((filled >= low - margin) & (filled <= high + margin)).all()
     mean_fill = np.where(missing, np.nanmean(holes, axis=0), holes)
     for j in (1, 4):  # the two columns of absurd fills: now better than the mean
         m = missing[:, j]
         err = np.sqrt(np.mean((filled[m, j] - X[m, j]) ** 2))
         assert err < np.sqrt(np.mean((mean_fill[m, j] - X[m, j]) ** 2))
+    # without the range (a file of an earlier version): the fills of old
+    plain = copy.deepcopy(imputer)
+    del plain.observed_range_
+    before = plain.transform(holes)
+    assert (before < low - margin).any()  # the fills clipped above
+    # a row beyond the values seen in fit (new, shifted data) is
+    # extrapolated as before, not clipped
+    row = np.array([[np.nan, 40.0, np.nan, 3.0, np.nan]])
+    np.testing.assert_array_equal(imputer.transform(row), plain.transform(row))
+    # the range goes with the model, and a file's range is checked
+    from skvae.persistence import _ATTRIBUTE_CHECKS
+
+    check = _ATTRIBUTE_CHECKS["observed_range_"][1]
+    assert check(imputer.observed_range_)
+    for bad in (np.full((5, 2), np.inf), np.full((5, 2), -np.inf), np.c_[high, low]):
+        assert not check(bad)
