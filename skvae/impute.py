@@ -941,15 +941,16 @@ class VAEImputer(
         rows = np.flatnonzero(np.isnan(X).any(axis=1))
         if rows.size == 0:
             return out
+        given = X[rows]  # the rows to fill, as passed
         seed = None
         if self.sample_posterior:
             # the draws of these rows: the same rows (with their holes, in
             # their order) give the same draws at every call, other rows
             # others (rows passed a call at a time drew the same noise each)
-            digest = hashlib.sha1(np.ascontiguousarray(X[rows]).tobytes()).digest()
+            digest = hashlib.sha1(np.ascontiguousarray(given).tobytes()).digest()
             rows_key = int.from_bytes(digest[:8], "little")
             seed = spawn(draw_seed(self.random_state), Stream.IMPUTE, rows_key)
-        scaled = self._scale(X[rows])  # the rows as the models read them
+        scaled = self._scale(given)  # the rows as the models read them
         cover = self._gaussian_cover()
         # (draws of 0/1 and one-hot columns are the VAE's: sample_posterior
         # may be set after a fit whose Gaussian covers them)
@@ -978,7 +979,7 @@ class VAEImputer(
                 one = ~np.isnan(constant)
                 imputed[:, one] = constant[one]
             imputed = imputed.astype(out.dtype, copy=False)
-        missing = np.isnan(X[rows])
+        missing = np.isnan(given)
         failed = np.flatnonzero((missing & ~np.isfinite(imputed)).any(axis=1))
         if failed.size:
             raise ValueError(
@@ -993,18 +994,11 @@ class VAEImputer(
             # has its mean fills there too: a linear model's extrapolation
             # from large observed counts gave a N(0, 1) column fills of
             # -15.8; a row beyond them (new data, shifted) is extrapolated
-            given = X[rows]
-            with np.errstate(invalid="ignore"):
-                beyond = (given < bounds[:, 0]) | (given > bounds[:, 1])
-            inside = ~beyond.any(axis=1)
-            margin = CLIP_MARGIN * (bounds[:, 1] - bounds[:, 0])
-            with np.errstate(invalid="ignore"):  # (inf - inf: unbounded)
-                low, high = bounds[:, 0] - margin, bounds[:, 1] + margin
-            low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
-            clipped = np.clip(imputed[inside], low, high)
-            imputed = imputed.copy()
-            imputed[inside] = clipped.astype(out.dtype, copy=False)
-        out[rows] = np.where(missing, imputed, X[rows])
+            low, high = bounds[:, 0], bounds[:, 1]
+            inside = ~((given < low) | (given > high)).any(axis=1)  # (NaN: in)
+            margin = CLIP_MARGIN * (high - low)  # (an unbounded side: inf)
+            imputed[inside] = np.clip(imputed[inside], low - margin, high + margin)
+        out[rows] = np.where(missing, imputed, given)
         return out
 
     def _blend(self, X: np.ndarray, filled: np.ndarray | None, seed) -> np.ndarray:

@@ -178,19 +178,18 @@ class DiscreteCodesMixin:
         autoencoder's are).
         """
         rows = held = None
-        n_train = X.shape[0]
-        if not incremental:
-            rows, held = self._prior_split(X.shape[0])
-            n_train = rows.size
         if incremental:
             epochs = 1
-        elif self.prior_max_iter == "auto":
-            batch_size = min(self._batch_size(n_train), n_train)
-            epochs = auto_epochs(
-                n_train, batch_size, self._auto_steps // 2, *self._auto_prior_epochs
-            )
         else:
-            epochs = int(self.prior_max_iter)
+            rows, held = self._prior_split(X.shape[0])
+            epochs = self.prior_max_iter
+            if epochs == "auto":
+                batch_size = min(self._batch_size(rows.size), rows.size)
+                epochs = auto_epochs(
+                    rows.size, batch_size, self._auto_steps // 2,
+                    *self._auto_prior_epochs,
+                )  # fmt: skip
+            epochs = int(epochs)
         self.prior_max_iter_ = epochs
         self._fit_prior(X, epochs, rows, held)
 
